@@ -1,0 +1,234 @@
+//! Control files as data (Linux `struct cftype`).
+//!
+//! A file is a name, flags, and a read and/or write handler. Subsystems list theirs in
+//! [`crate::Subsystem::files`]; gpc adds its own core files (`tasks`, `cgroup.procs`,
+//! ...), prefixes subsystem files with `NAME.` unless the hierarchy was mounted with
+//! `noprefix`, and dispatches reads into a host buffer ([`Out`]) and writes from bytes.
+//! Modes follow `cgroup_file_mode()` (kernel/cgroup/cgroup.c): readable files are 0444,
+//! writable ones add 0200; the host's VFS enforces them.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::host::task::Caller;
+use crate::subsys::{Css, SubsysId, Subsystem};
+
+bitflags::bitflags! {
+    /// Where a file appears (Linux `CFTYPE_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct CfFlags: u8 {
+        /// Only in the hierarchy's root (`CFTYPE_ONLY_ON_ROOT`).
+        const ONLY_ON_ROOT = 1 << 0;
+        /// Everywhere but the root (`CFTYPE_NOT_ON_ROOT`).
+        const NOT_ON_ROOT = 1 << 1;
+    }
+}
+
+/// A read handler: format the file into `out`.
+pub type ReadFn<S> = fn(&S, &FileCtxOf<'_, S>, &mut Out<'_>) -> Result;
+/// A write handler: parse and apply `data` (one `write(2)`'s bytes).
+pub type WriteFn<S> = fn(&S, &FileCtxOf<'_, S>, &[u8]) -> Result;
+
+/// One control file of subsystem `S`.
+pub struct CfType<S: Subsystem> {
+    /// The name without the subsystem prefix (`"cpus"` for `cpuset.cpus`).
+    pub name: &'static str,
+    /// Where the file appears.
+    pub flags: CfFlags,
+    /// How to read it (`None`: reads fail with `EINVAL`).
+    pub read: Option<ReadFn<S>>,
+    /// How to write it (`None`: the file is read-only).
+    pub write: Option<WriteFn<S>>,
+}
+
+impl<S: Subsystem> CfType<S> {
+    /// A file that can be read and written.
+    pub const fn rw(name: &'static str, read: ReadFn<S>, write: WriteFn<S>) -> Self {
+        CfType { name, flags: CfFlags::empty(), read: Some(read), write: Some(write) }
+    }
+
+    /// A read-only file.
+    pub const fn ro(name: &'static str, read: ReadFn<S>) -> Self {
+        CfType { name, flags: CfFlags::empty(), read: Some(read), write: None }
+    }
+
+    /// A write-only file.
+    pub const fn wo(name: &'static str, write: WriteFn<S>) -> Self {
+        CfType { name, flags: CfFlags::empty(), read: None, write: Some(write) }
+    }
+
+    /// The same file with `flags`.
+    pub const fn with_flags(mut self, flags: CfFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    pub(crate) fn info(&self) -> FileInfo {
+        FileInfo {
+            name: self.name,
+            flags: self.flags,
+            mode: file_mode(self.read.is_some(), self.write.is_some()),
+        }
+    }
+}
+
+/// What the host needs to know of a file to show it in a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Name without prefix.
+    pub name: &'static str,
+    /// Where it appears.
+    pub flags: CfFlags,
+    /// Permission bits (`0o644`, `0o444`, `0o200`).
+    pub mode: u16,
+}
+
+/// `cgroup_file_mode()`: 0444 when readable, plus 0200 when writable.
+pub const fn file_mode(readable: bool, writable: bool) -> u16 {
+    let mut mode = 0;
+    if readable {
+        mode |= 0o444;
+    }
+    if writable {
+        mode |= 0o200;
+    }
+    mode
+}
+
+/// A host buffer being filled by a read handler; every append is fallible.
+pub struct Out<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl<'a> Out<'a> {
+    /// Append to `buf`.
+    pub fn new(buf: &'a mut Vec<u8>) -> Self {
+        Out { buf }
+    }
+
+    /// Append bytes.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the buffer cannot grow; nothing is appended then.
+    pub fn bytes(&mut self, b: &[u8]) -> Result {
+        self.buf.try_reserve(b.len())?;
+        self.buf.extend_from_slice(b);
+        Ok(())
+    }
+
+    /// Append formatted text (what `write!(out, ...)` calls).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the buffer cannot grow (part of the text may have been appended).
+    pub fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result {
+        fmt::Write::write_fmt(self, args).map_err(|_| Error::ENOMEM)
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+impl fmt::Write for Out<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes()).map_err(|_| fmt::Error)
+    }
+}
+
+/// Where a file operation happens, untyped; built by gpc under the hierarchy lock.
+pub struct FileCtx<'a> {
+    pub(crate) caller: &'a Caller<'a>,
+    pub(crate) container: &'a Container,
+    pub(crate) ss: SubsysId,
+    pub(crate) nr_cpus: usize,
+    pub(crate) nr_mems: usize,
+    pub(crate) debug: Option<&'a dyn crate::debug::DebugView>,
+}
+
+impl<'a> FileCtx<'a> {
+    pub(crate) fn typed<'b, S: Subsystem>(&'b self, css: Css<'b, S>) -> FileCtxOf<'b, S> {
+        FileCtxOf { ctx: self, css }
+    }
+}
+
+/// Where a subsystem's file handler runs: its state in the container, and a view of the
+/// container's neighbourhood (valid while the handler runs, under the hierarchy lock).
+pub struct FileCtxOf<'a, S: Subsystem> {
+    ctx: &'a FileCtx<'a>,
+    css: Css<'a, S>,
+}
+
+impl<'a, S: Subsystem> FileCtxOf<'a, S> {
+    /// The subsystem's state in this container.
+    pub fn css(&self) -> Css<'a, S> {
+        self.css
+    }
+
+    /// The state in the parent container (`None` at the root).
+    pub fn parent(&self) -> Option<Css<'a, S>> {
+        self.css.parent()
+    }
+
+    /// The states in the child containers.
+    pub fn children(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
+        let ss = self.ctx.ss;
+        self.ctx.container.children_unlocked().iter().filter_map(move |c| {
+            // SAFETY: the hierarchy lock is held while the ctx lives, so children are
+            // alive and their css pointers valid.
+            let child = unsafe { c.as_ref() };
+            child.css_ref(ss).and_then(|r| r.typed::<S>())
+        })
+    }
+
+    /// The states in the sibling containers (the parent's other children).
+    pub fn siblings(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
+        let ss = self.ctx.ss;
+        let me = self.ctx.container as *const Container;
+        let parent = self.ctx.container.parent_ref();
+        parent
+            .into_iter()
+            .flat_map(|p| p.children_unlocked().iter())
+            .filter(move |c| !core::ptr::eq(c.as_ptr(), me))
+            .filter_map(move |c| {
+                // SAFETY: as in `children`.
+                let sib = unsafe { c.as_ref() };
+                sib.css_ref(ss).and_then(|r| r.typed::<S>())
+            })
+    }
+
+    /// Whether the container or a descendant has tasks (Linux `cgroup_is_populated`).
+    pub fn is_populated(&self) -> bool {
+        self.ctx.container.is_populated_tree()
+    }
+
+    /// Who writes or reads.
+    pub fn caller(&self) -> &Caller<'a> {
+        self.ctx.caller
+    }
+
+    /// CPUs on the machine (`0..nr_cpus`).
+    pub fn nr_cpus(&self) -> usize {
+        self.ctx.nr_cpus
+    }
+
+    /// Memory nodes on the machine (`0..nr_mems`).
+    pub fn nr_mems(&self) -> usize {
+        self.ctx.nr_mems
+    }
+
+    /// gpc's own state as the debug controller shows it (None outside gpc's debug
+    /// support).
+    pub fn debug(&self) -> Option<&'a dyn crate::debug::DebugView> {
+        self.ctx.debug
+    }
+}

@@ -1,0 +1,178 @@
+//! Parsing v1 mount options (`cgroup1_parse_param` and `check_cgroupfs_options`,
+//! kernel/cgroup/cgroup-v1.c).
+
+use alloc::string::String;
+
+use crate::error::{Error, Result};
+use crate::host::alloc::try_string;
+
+/// `MAX_CGROUP_ROOT_NAMELEN` (include/linux/cgroup-defs.h): a name has at most 63 bytes.
+pub const MAX_ROOT_NAME_LEN: usize = 63;
+
+/// `PATH_MAX`: `release_agent` keeps at most `PATH_MAX - 1` bytes.
+pub const PATH_MAX: usize = 4096;
+
+/// What a mount asked for, after Linux's checks.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MountOptions {
+    /// The subsystems, as a bitmask of registration indices.
+    pub subsys_mask: u32,
+    /// `none` was given.
+    pub none: bool,
+    /// `all` was given (or implied by no controller, no `none`, no `name=`).
+    pub all: bool,
+    /// `name=`.
+    pub name: Option<String>,
+    /// `noprefix`.
+    pub noprefix: bool,
+    /// `clone_children`.
+    pub clone_children: bool,
+    /// `release_agent=`.
+    pub release_agent: Option<String>,
+}
+
+/// Parse `opts` (comma-separated) against the subsystem names in `names` (index =
+/// registration index). `cap_sys_admin` is needed for `release_agent=`.
+///
+/// # Errors
+///
+/// `EINVAL` for what Linux rejects with `invalfc()`: an unknown option, `name=` empty, too
+/// long, with characters outside `[A-Za-z0-9._-]` or given twice, `release_agent=`
+/// given twice or without `CAP_SYS_ADMIN`, `all` with controller names, neither a name
+/// nor a controller, `noprefix` with a controller other than cpuset, `none` with
+/// controllers. `ENOMEM` if a string cannot be copied.
+pub fn parse_mount_options(opts: &str, names: &[&str], cap_sys_admin: bool) -> Result<MountOptions> {
+    let mut o = MountOptions::default();
+    let all_mask: u32 = if names.len() >= 32 { u32::MAX } else { (1u32 << names.len()) - 1 };
+    for token in opts.split(',') {
+        if token.is_empty() {
+            continue;
+        }
+        let (key, value) = match token.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (token, None),
+        };
+        match (key, value) {
+            ("none", None) => o.none = true,
+            ("all", None) => o.all = true,
+            ("noprefix", None) => o.noprefix = true,
+            ("clone_children", None) => o.clone_children = true,
+            // Accepted and ignored, as gpc has no xattrs, no v2 cpuset mode switch and
+            // no dynamic-modification tuning.
+            ("xattr" | "cpuset_v2_mode" | "favordynmods" | "nofavordynmods", None) => {}
+            // VFS flags that mount(8) passes through the option string.
+            ("rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noatime", None) => {}
+            ("release_agent", Some(v)) => {
+                if o.release_agent.is_some() || !cap_sys_admin {
+                    return Err(Error::EINVAL);
+                }
+                o.release_agent = Some(try_string(truncate(v, PATH_MAX - 1))?);
+            }
+            ("name", Some(v)) => {
+                if v.is_empty() || v.len() > MAX_ROOT_NAME_LEN {
+                    return Err(Error::EINVAL);
+                }
+                if !v.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_')) {
+                    return Err(Error::EINVAL);
+                }
+                if o.name.is_some() {
+                    return Err(Error::EINVAL);
+                }
+                o.name = Some(try_string(v)?);
+            }
+            (k, None) => match names.iter().position(|n| *n == k) {
+                Some(i) if i < 32 => o.subsys_mask |= 1 << i,
+                _ => return Err(Error::EINVAL),
+            },
+            _ => return Err(Error::EINVAL),
+        }
+    }
+    // check_cgroupfs_options():
+    if o.subsys_mask == 0 && !o.none && o.name.is_none() {
+        o.all = true;
+    }
+    if o.all {
+        if o.subsys_mask != 0 {
+            return Err(Error::EINVAL);
+        }
+        o.subsys_mask = all_mask;
+    }
+    if o.subsys_mask == 0 && o.name.is_none() {
+        return Err(Error::EINVAL);
+    }
+    if o.noprefix {
+        let cpuset = names.iter().position(|n| *n == "cpuset");
+        let others = match cpuset {
+            Some(i) if i < 32 => o.subsys_mask & !(1 << i),
+            _ => o.subsys_mask,
+        };
+        if others != 0 {
+            return Err(Error::EINVAL);
+        }
+    }
+    if o.subsys_mask != 0 && o.none {
+        return Err(Error::EINVAL);
+    }
+    Ok(o)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: &[&str] = &["cpuset", "cpu", "cpuacct", "memory"];
+
+    fn p(s: &str) -> Result<MountOptions> {
+        parse_mount_options(s, NAMES, true)
+    }
+
+    #[test]
+    fn controllers_and_defaults() {
+        assert_eq!(p("cpu,cpuacct").map(|o| o.subsys_mask), Ok(0b110));
+        assert_eq!(p("").map(|o| o.subsys_mask), Ok(0b1111), "no option means all");
+        assert_eq!(p("all").map(|o| o.subsys_mask), Ok(0b1111));
+        assert_eq!(p("cpu,cpu").map(|o| o.subsys_mask), Ok(0b10), "repeats are harmless");
+        let named = p("none,name=x").ok();
+        assert_eq!(named.as_ref().map(|o| o.subsys_mask), Some(0));
+        assert_eq!(named.and_then(|o| o.name).as_deref(), Some("x"));
+        assert_eq!(p("name=x").map(|o| o.subsys_mask), Ok(0), "name alone selects nothing");
+    }
+
+    #[test]
+    fn linux_refusals() {
+        for bad in [
+            "bogus",
+            "all,cpu",
+            "none",
+            "none,cpu",
+            "name=",
+            "name=a/b",
+            "name=x,name=y",
+            "noprefix,cpu",
+            "release_agent=/a,release_agent=/b",
+            "cpu=1",
+        ] {
+            assert_eq!(p(bad), Err(Error::EINVAL), "{bad}");
+        }
+        let long = "name=".to_owned() + &"x".repeat(64);
+        assert_eq!(p(&long), Err(Error::EINVAL));
+        let ok = "name=".to_owned() + &"x".repeat(63);
+        assert!(p(&ok).is_ok());
+        assert!(p("noprefix,cpuset").is_ok());
+        assert_eq!(parse_mount_options("cpu,release_agent=/x", NAMES, false), Err(Error::EINVAL));
+    }
+
+    extern crate std;
+    use std::borrow::ToOwned;
+}

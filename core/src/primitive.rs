@@ -1,0 +1,20 @@
+//! Every atomic gpc uses, in one place.
+//!
+//! crossbeam-epoch's rule: the rest of the crate names atomics only through this module,
+//! so a `--cfg loom` build swaps in loom's model-checked versions without touching the
+//! algorithms.
+
+#[cfg(not(loom))]
+pub use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// A spin-wait hint.
+#[inline]
+pub fn spin_loop() {
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}

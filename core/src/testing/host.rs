@@ -1,0 +1,188 @@
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::vec::Vec;
+
+use core::ptr::NonNull;
+
+use crate::host::cpu::Cpus;
+use crate::host::lock::{LockBackend, RawSpin};
+use crate::host::rcu::{Rcu, RcuHead};
+use crate::host::Host;
+use crate::primitive::{AtomicUsize, Ordering};
+
+/// A sleeping lock: a flag under a std mutex, waited on with a condvar.
+pub struct StdMutex;
+
+/// [`StdMutex`]'s state.
+pub struct StdMutexState {
+    locked: Mutex<bool>,
+    cv: Condvar,
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// SAFETY: `lock` returns only after setting `locked` from false to true under the std
+// mutex; `unlock` clears it under the same mutex and wakes a waiter. The std mutex gives
+// the acquire/release ordering.
+unsafe impl LockBackend for StdMutex {
+    type State = StdMutexState;
+
+    fn new() -> StdMutexState {
+        StdMutexState { locked: Mutex::new(false), cv: Condvar::new() }
+    }
+
+    unsafe fn lock(state: &StdMutexState) {
+        let mut g = relock(&state.locked);
+        while *g {
+            g = state.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+        *g = true;
+    }
+
+    unsafe fn unlock(state: &StdMutexState) {
+        *relock(&state.locked) = false;
+        state.cv.notify_one();
+    }
+}
+
+/// A real RCU for tests and the simulator: a count of readers inside a read-side
+/// section, and a list of deferred callbacks.
+///
+/// A callback queued at time t runs the first time the reader count is seen at zero
+/// after t: every reader that was inside at t has left by then, and readers that entered
+/// later cannot reach the object (it was unlinked before `call_rcu`). Callbacks run
+/// outside the list's lock, from `read_unlock`, `call_rcu` or `synchronize`.
+pub struct QuiescentRcu {
+    readers: AtomicUsize,
+    pending: Mutex<Vec<usize>>,
+    freed: AtomicUsize,
+}
+
+impl QuiescentRcu {
+    /// No readers, nothing pending.
+    pub fn new() -> Self {
+        QuiescentRcu { readers: AtomicUsize::new(0), pending: Mutex::new(Vec::new()), freed: AtomicUsize::new(0) }
+    }
+
+    /// Callbacks run so far.
+    pub fn freed(&self) -> usize {
+        self.freed.load(Ordering::Relaxed)
+    }
+
+    /// Callbacks waiting for a grace period.
+    pub fn pending(&self) -> usize {
+        relock(&self.pending).len()
+    }
+
+    fn run_if_quiescent(&self) {
+        if self.readers.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        let batch = core::mem::take(&mut *relock(&self.pending));
+        // Re-check: a reader that entered after we took the batch entered after the
+        // callbacks were queued, so it cannot see their objects.
+        for head in batch {
+            if let Some(h) = NonNull::new(head as *mut RcuHead) {
+                // SAFETY: queued by `call_rcu`, and no reader from before the queuing
+                // remains (the count was zero after the queuing).
+                unsafe { RcuHead::invoke(h) };
+                self.freed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Default for QuiescentRcu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: a callback runs only when the reader count is zero after it was queued (see
+// the type's doc), which is after every reader that could have seen the object left.
+unsafe impl Rcu for QuiescentRcu {
+    fn read_lock(&self) {
+        self.readers.fetch_add(1, Ordering::SeqCst);
+    }
+
+    unsafe fn read_unlock(&self) {
+        if self.readers.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.run_if_quiescent();
+        }
+    }
+
+    unsafe fn call_rcu(&self, head: NonNull<RcuHead>) {
+        let mut p = relock(&self.pending);
+        // Growing a Vec may allocate; the test host accepts that (a kernel host links
+        // the head's `next` field instead).
+        p.push(head.as_ptr() as usize);
+        drop(p);
+        self.run_if_quiescent();
+    }
+
+    fn synchronize(&self) {
+        while self.readers.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+        self.run_if_quiescent();
+    }
+}
+
+/// A host for tests: [`StdMutex`], [`RawSpin`], [`QuiescentRcu`], a fixed CPU count.
+pub struct TestHost {
+    /// The RCU.
+    pub rcu: QuiescentRcu,
+    /// CPUs reported.
+    pub cpus: usize,
+    /// Memory nodes reported.
+    pub mems: usize,
+}
+
+impl TestHost {
+    /// A host with `cpus` CPUs and `mems` memory nodes.
+    pub fn new(cpus: usize, mems: usize) -> Self {
+        TestHost { rcu: QuiescentRcu::new(), cpus: cpus.max(1), mems: mems.max(1) }
+    }
+}
+
+impl Default for TestHost {
+    fn default() -> Self {
+        Self::new(4, 2)
+    }
+}
+
+// SAFETY: forwards to QuiescentRcu.
+unsafe impl Rcu for TestHost {
+    fn read_lock(&self) {
+        self.rcu.read_lock();
+    }
+    unsafe fn read_unlock(&self) {
+        // SAFETY: forwarded.
+        unsafe { self.rcu.read_unlock() }
+    }
+    unsafe fn call_rcu(&self, head: NonNull<RcuHead>) {
+        // SAFETY: forwarded.
+        unsafe { self.rcu.call_rcu(head) }
+    }
+    fn synchronize(&self) {
+        self.rcu.synchronize();
+    }
+}
+
+impl Cpus for TestHost {
+    fn current_cpu(&self) -> usize {
+        0
+    }
+    fn nr_cpus(&self) -> usize {
+        self.cpus
+    }
+    fn nr_mem_nodes(&self) -> usize {
+        self.mems
+    }
+}
+
+impl Host for TestHost {
+    type Mutex = StdMutex;
+    type Spin = RawSpin;
+}

@@ -1,0 +1,575 @@
+//! Running a parsed [`Script`] against a [`Machine`], one command at a time.
+//!
+//! The interpreter owns only the script's variables (name -> task id); everything else
+//! lives in the machine. Output goes to an [`Output`] sink as soon as a command has run,
+//! so a kernel can print a transcript over a serial port while the script is still
+//! running, and [`Interpreter::step`] runs exactly one command so a host can interleave
+//! scripts with other work.
+//!
+//! Values are checked here, after `$VAR` expansion (see the `parse` module for what is
+//! refused earlier):
+//! * numbers (`run MS`, `as UID`, `chown UID[:GID]`, `machine cpus=N mems=M`, pids,
+//!   `MAJOR:MINOR`) are unsigned decimal, without sign or blanks: anything else is
+//!   `EINVAL`, a number that does not fit is `ERANGE`;
+//! * `BYTES` of `alloc` / `free` is a decimal number with an optional suffix `K`, `M`,
+//!   `G` or `T` in either case, each a factor of 1024 (the suffixes of Linux's
+//!   `memparse()`, which `memory.limit_in_bytes` takes too, so `alloc A 4M` and
+//!   `echo 4M > memory.limit_in_bytes` mean the same amount);
+//! * a task operand is a plain name (the variable of that name, `EINVAL` if unset) or
+//!   any other word, expanded and read as a pid (`$A`, `"${A}"`, `1`);
+//! * `chown UID:` gives the group `UID` (as chown(1) gives the owner's login group, and
+//!   a script user's gid is its uid); `chown :GID` (group only) is `EINVAL`;
+//! * `open`'s `ACCESS` is a non-empty string of `r`, `w` and `m` (repeats allowed), handed
+//!   to the machine in the canonical order `rwm`.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write as _};
+
+use gpc_core::Error;
+
+use crate::lex::{Segment, Word};
+use crate::machine::{Machine, Pid};
+use crate::parse::{Command, Line, Script, TaskRef};
+
+/// Where the transcript goes.
+///
+/// Writing cannot fail from the interpreter's point of view: a sink that can fail
+/// (stdout closed) remembers the failure itself and the host checks it afterwards.
+pub trait Output {
+    /// Appends bytes to the transcript. The interpreter hands over whole lines where it
+    /// can (a command line, `error: EBUSY`, `A=5`, one `ls` entry); the contents of a
+    /// `cat` come in one piece, exactly as read.
+    fn write_bytes(&mut self, bytes: &[u8]);
+
+    /// One diagnostic line (no newline) of plain mode: a failed command. By default it
+    /// goes into the transcript; a std host may send it to stderr instead.
+    fn diagnostic(&mut self, line: &str) {
+        self.write_bytes(line.as_bytes());
+        self.write_bytes(b"\n");
+    }
+}
+
+impl Output for Vec<u8> {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// An [`Output`] over any [`core::fmt::Write`] (a kernel console, a `String`).
+///
+/// File contents that are not UTF-8 are written with `U+FFFD` for each bad sequence.
+/// The first write error is remembered ([`FmtOutput::failed`]); later writes are skipped.
+#[derive(Debug, Default)]
+pub struct FmtOutput<W> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: fmt::Write> FmtOutput<W> {
+    /// Wraps a writer.
+    pub fn new(inner: W) -> Self {
+        FmtOutput {
+            inner,
+            failed: false,
+        }
+    }
+
+    /// Whether a write failed.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: fmt::Write> Output for FmtOutput<W> {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        if !self.failed {
+            self.failed = self
+                .inner
+                .write_str(&String::from_utf8_lossy(bytes))
+                .is_err();
+        }
+    }
+}
+
+/// How the transcript looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `--echo`, FORMAT.md's transcript: `$ COMMAND` before each command, and a failure
+    /// as the single line `error: ERRNO` in the transcript.
+    Echo,
+    /// The same output without the `$ ` lines; a failure is one [`Output::diagnostic`]
+    /// such as `line 7: echo: EBUSY (Device or resource busy)`.
+    Plain,
+}
+
+/// What a run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Commands run.
+    pub commands: usize,
+    /// Commands that failed (printed an error).
+    pub failed: usize,
+}
+
+/// A failed command: the errno, and for the friendly form why, if the machine is not
+/// the one who said so.
+struct Fail {
+    errno: Error,
+    why: Option<String>,
+}
+
+impl From<Error> for Fail {
+    fn from(errno: Error) -> Self {
+        Fail { errno, why: None }
+    }
+}
+
+fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
+    Fail {
+        errno,
+        why: Some(alloc::fmt::format(why)),
+    }
+}
+
+type Outcome<T = ()> = Result<T, Fail>;
+
+/// Runs a script's commands in order, one per [`Interpreter::step`].
+#[derive(Debug)]
+pub struct Interpreter<'s> {
+    script: &'s Script,
+    mode: Mode,
+    next: usize,
+    vars: BTreeMap<String, Pid>,
+    summary: RunSummary,
+}
+
+impl<'s> Interpreter<'s> {
+    /// An interpreter at the first command of `script`, with no variables set.
+    pub fn new(script: &'s Script, mode: Mode) -> Self {
+        Interpreter {
+            script,
+            mode,
+            next: 0,
+            vars: BTreeMap::new(),
+            summary: RunSummary::default(),
+        }
+    }
+
+    /// Runs the next command and writes what it prints. Returns `false`, doing nothing,
+    /// once every command has run.
+    pub fn step<M: Machine + ?Sized>(&mut self, machine: &mut M, out: &mut dyn Output) -> bool {
+        let script = self.script;
+        let Some(line) = script.lines.get(self.next) else {
+            return false;
+        };
+        let first = self.next == 0;
+        self.next = self.next.saturating_add(1);
+        self.summary.commands = self.summary.commands.saturating_add(1);
+        if self.mode == Mode::Echo {
+            let mut text = String::with_capacity(line.text.len().saturating_add(3));
+            text.push_str("$ ");
+            text.push_str(&line.text);
+            text.push('\n');
+            out.write_bytes(text.as_bytes());
+        }
+        if let Err(f) = self.run_line(line, first, machine, out) {
+            self.summary.failed = self.summary.failed.saturating_add(1);
+            let mut text = String::new();
+            match self.mode {
+                Mode::Echo => {
+                    let _ = writeln!(text, "error: {}", f.errno.name());
+                    out.write_bytes(text.as_bytes());
+                }
+                Mode::Plain => {
+                    let _ = write!(
+                        text,
+                        "line {}: {}: {}",
+                        line.number,
+                        line.command.name(),
+                        f.errno
+                    );
+                    if let Some(why) = f.why {
+                        let _ = write!(text, ": {why}");
+                    }
+                    out.diagnostic(&text);
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs every command left.
+    pub fn run_to_end<M: Machine + ?Sized>(&mut self, machine: &mut M, out: &mut dyn Output) {
+        while self.step(machine, out) {}
+    }
+
+    /// What has run so far.
+    pub fn summary(&self) -> RunSummary {
+        self.summary
+    }
+
+    /// Whether every command has run.
+    pub fn finished(&self) -> bool {
+        self.next >= self.script.lines.len()
+    }
+
+    /// The value of a script variable (a task id), if set.
+    pub fn variable(&self, name: &str) -> Option<Pid> {
+        self.vars.get(name).copied()
+    }
+
+    fn run_line<M: Machine + ?Sized>(
+        &mut self,
+        line: &Line,
+        first: bool,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let mut user = None;
+        for word in &line.users {
+            user = Some(self.number_u32(word)?);
+        }
+        let Some(uid) = user else {
+            return self.run_command(&line.command, first, machine, out);
+        };
+        machine.set_user(Some(uid));
+        let result = self.run_command(&line.command, first, machine, out);
+        machine.set_user(None);
+        result
+    }
+
+    fn run_command<M: Machine + ?Sized>(
+        &mut self,
+        command: &Command,
+        first: bool,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        match command {
+            Command::Machine { cpus, mems } => {
+                if !first {
+                    return Err(fail(
+                        Error::EINVAL,
+                        format_args!("machine is allowed only as the first command"),
+                    ));
+                }
+                let cpus = self.number_u32(cpus)?;
+                let mems = self.number_u32(mems)?;
+                machine.configure(cpus, mems)?;
+            }
+            Command::Mount {
+                fstype,
+                options,
+                source,
+                dir,
+            } => {
+                let fstype = self.expand(fstype)?;
+                let mut joined = String::new();
+                for (i, o) in options.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(',');
+                    }
+                    joined.push_str(&self.expand(o)?);
+                }
+                let source = self.expand(source)?;
+                let dir = self.expand(dir)?;
+                machine.mount(&fstype, &joined, &source, &dir)?;
+            }
+            Command::Umount { dir } => machine.umount(&self.expand(dir)?)?,
+            Command::Mkdir { path, parents } => machine.mkdir(&self.expand(path)?, *parents)?,
+            Command::Rmdir { path } => machine.rmdir(&self.expand(path)?)?,
+            Command::Echo {
+                words,
+                newline,
+                target,
+            } => {
+                let mut data = String::new();
+                for (i, w) in words.iter().enumerate() {
+                    if i > 0 {
+                        data.push(' ');
+                    }
+                    data.push_str(&self.expand(w)?);
+                }
+                if *newline {
+                    data.push('\n');
+                }
+                match target {
+                    Some(path) => machine.write(&self.expand(path)?, data.as_bytes())?,
+                    None => out.write_bytes(data.as_bytes()),
+                }
+            }
+            Command::Cat { path } => {
+                let contents = machine.read(&self.expand(path)?)?;
+                out.write_bytes(&contents);
+            }
+            Command::Ls { path } => {
+                let mut entries = machine.list(&self.expand(path)?)?;
+                entries.sort_unstable();
+                for entry in entries {
+                    let mut text = entry;
+                    text.push('\n');
+                    out.write_bytes(text.as_bytes());
+                }
+            }
+            Command::Spawn { var } => {
+                let pid = machine.spawn()?;
+                self.set_var(var, pid, out);
+            }
+            Command::Fork { parent, var } => {
+                let pid = machine.fork(self.task(parent)?)?;
+                self.set_var(var, pid, out);
+            }
+            Command::Thread { parent, var } => {
+                let pid = machine.thread(self.task(parent)?)?;
+                self.set_var(var, pid, out);
+            }
+            Command::Exit { task } => machine.exit(self.task(task)?)?,
+            Command::Chown { owner, path } => {
+                let owner = self.expand(owner)?;
+                let (uid, gid) = match owner.split_once(':') {
+                    None => (parse_u32(&owner)?, None),
+                    Some((uid, "")) => {
+                        let uid = parse_u32(uid)?;
+                        (uid, Some(uid))
+                    }
+                    Some((uid, gid)) => (parse_u32(uid)?, Some(parse_u32(gid)?)),
+                };
+                machine.chown(uid, gid, &self.expand(path)?)?;
+            }
+            Command::Releases => {
+                for path in machine.take_releases() {
+                    let mut text = path;
+                    text.push('\n');
+                    out.write_bytes(text.as_bytes());
+                }
+            }
+            Command::Run { ms } => machine.run(parse_u64(&self.expand(ms)?)?)?,
+            Command::SetBusy { task, busy } => machine.set_busy(self.task(task)?, *busy)?,
+            Command::Memory {
+                task,
+                bytes,
+                charge,
+            } => {
+                let task = self.task(task)?;
+                let bytes = parse_bytes(&self.expand(bytes)?)?;
+                machine.memory(task, bytes, *charge)?;
+            }
+            Command::Open {
+                task,
+                dev_type,
+                device,
+                access,
+            } => {
+                let task = self.task(task)?;
+                let dev_type = match self.expand(dev_type)?.as_str() {
+                    "c" => b'c',
+                    "b" => b'b',
+                    other => {
+                        return Err(fail(
+                            Error::EINVAL,
+                            format_args!("device type {other:?} is neither c nor b"),
+                        ))
+                    }
+                };
+                let device = self.expand(device)?;
+                let Some((major, minor)) = device.split_once(':') else {
+                    return Err(fail(
+                        Error::EINVAL,
+                        format_args!("{device:?} is not MAJOR:MINOR"),
+                    ));
+                };
+                let (major, minor) = (parse_u32(major)?, parse_u32(minor)?);
+                let access = parse_access(&self.expand(access)?)?;
+                machine.open_device(task, dev_type, major, minor, access)?;
+            }
+            Command::Unshare { task } => machine.unshare(self.task(task)?)?,
+            Command::Ps => {
+                let text = machine.ps()?;
+                out.write_bytes(&text);
+            }
+        }
+        Ok(())
+    }
+
+    fn set_var(&mut self, var: &str, pid: Pid, out: &mut dyn Output) {
+        self.vars.insert(String::from(var), pid);
+        let mut text = String::new();
+        let _ = writeln!(text, "{var}={pid}");
+        out.write_bytes(text.as_bytes());
+    }
+
+    fn lookup(&self, name: &str) -> Outcome<Pid> {
+        self.variable(name)
+            .ok_or_else(|| fail(Error::EINVAL, format_args!("unknown variable {name}")))
+    }
+
+    /// The word's text with its variables expanded.
+    fn expand(&self, word: &Word) -> Outcome<String> {
+        let mut text = String::new();
+        for segment in word.segments() {
+            match segment {
+                Segment::Lit(s) => text.push_str(s),
+                Segment::Var(name) => {
+                    let _ = write!(text, "{}", self.lookup(name)?);
+                }
+            }
+        }
+        Ok(text)
+    }
+
+    fn number_u32(&self, word: &Word) -> Outcome<u32> {
+        parse_u32(&self.expand(word)?)
+    }
+
+    fn task(&self, task: &TaskRef) -> Outcome<Pid> {
+        match task {
+            TaskRef::Var(name) => self.lookup(name),
+            TaskRef::Value(word) => self.number_u32(word),
+        }
+    }
+}
+
+/// An unsigned decimal number: `EINVAL` if it is not one, `ERANGE` if it does not fit.
+fn parse_u64(text: &str) -> Outcome<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(fail(
+            Error::EINVAL,
+            format_args!("{text:?} is not a number"),
+        ));
+    }
+    text.bytes()
+        .try_fold(0u64, |n, b| {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        })
+        .ok_or_else(|| fail(Error::ERANGE, format_args!("{text} is too large")))
+}
+
+fn parse_u32(text: &str) -> Outcome<u32> {
+    u32::try_from(parse_u64(text)?)
+        .map_err(|_| fail(Error::ERANGE, format_args!("{text} is too large")))
+}
+
+/// `BYTES`: a decimal number with an optional `K`/`M`/`G`/`T` suffix (either case, 1024).
+fn parse_bytes(text: &str) -> Outcome<u64> {
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'k' | b'K') => (text.get(..text.len() - 1), 10),
+        Some(b'm' | b'M') => (text.get(..text.len() - 1), 20),
+        Some(b'g' | b'G') => (text.get(..text.len() - 1), 30),
+        Some(b't' | b'T') => (text.get(..text.len() - 1), 40),
+        _ => (Some(text), 0),
+    };
+    let n = parse_u64(digits.unwrap_or(""))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| fail(Error::ERANGE, format_args!("{text} is too large")))
+}
+
+/// `ACCESS` of `open`: a non-empty string of `r`, `w`, `m`, as the canonical subset.
+fn parse_access(text: &str) -> Outcome<&'static str> {
+    let mut bits = 0usize;
+    for c in text.chars() {
+        bits |= match c {
+            'r' => 1,
+            'w' => 2,
+            'm' => 4,
+            _ => 0x100,
+        };
+    }
+    const SUBSETS: [&str; 8] = ["", "r", "w", "rw", "m", "rm", "wm", "rwm"];
+    match SUBSETS.get(bits) {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(fail(
+            Error::EINVAL,
+            format_args!("access {text:?} is not a subset of rwm"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("0").ok(), Some(0));
+        assert_eq!(parse_u64("0012").ok(), Some(12));
+        assert_eq!(parse_u64("18446744073709551615").ok(), Some(u64::MAX));
+        assert_eq!(
+            parse_u64("18446744073709551616").err().map(|f| f.errno),
+            Some(Error::ERANGE)
+        );
+        for bad in ["", "-1", "+1", " 1", "1 ", "0x10", "1e3", "١"] {
+            assert_eq!(
+                parse_u64(bad).err().map(|f| f.errno),
+                Some(Error::EINVAL),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_u32("4294967295").ok(), Some(u32::MAX));
+        assert_eq!(
+            parse_u32("4294967296").err().map(|f| f.errno),
+            Some(Error::ERANGE)
+        );
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(parse_bytes("4096").ok(), Some(4096));
+        assert_eq!(parse_bytes("4k").ok(), Some(4096));
+        assert_eq!(parse_bytes("4K").ok(), Some(4096));
+        assert_eq!(parse_bytes("3M").ok(), Some(3 << 20));
+        assert_eq!(parse_bytes("1g").ok(), Some(1 << 30));
+        assert_eq!(parse_bytes("2T").ok(), Some(2 << 40));
+        assert_eq!(
+            parse_bytes("16777216T").err().map(|f| f.errno),
+            Some(Error::ERANGE)
+        );
+        for bad in ["", "K", "1KB", "1KiB", "1.5M", "-1K", "1 K", "é"] {
+            assert_eq!(
+                parse_bytes(bad).err().map(|f| f.errno),
+                Some(Error::EINVAL),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn access() {
+        assert_eq!(parse_access("r").ok(), Some("r"));
+        assert_eq!(parse_access("mwr").ok(), Some("rwm"));
+        assert_eq!(parse_access("rr").ok(), Some("r"));
+        assert_eq!(parse_access("wm").ok(), Some("wm"));
+        for bad in ["", "x", "rwx", "R"] {
+            assert_eq!(
+                parse_access(bad).err().map(|f| f.errno),
+                Some(Error::EINVAL),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn fmt_output_is_lossy_and_remembers_failure() {
+        let mut o = FmtOutput::new(String::new());
+        o.write_bytes(b"a\xffb\n");
+        assert!(!o.failed());
+        assert_eq!(o.into_inner(), "a\u{fffd}b\n");
+
+        struct Broken;
+        impl fmt::Write for Broken {
+            fn write_str(&mut self, _: &str) -> fmt::Result {
+                Err(fmt::Error)
+            }
+        }
+        let mut o = FmtOutput::new(Broken);
+        o.write_bytes(b"x");
+        o.diagnostic("y");
+        assert!(o.failed());
+    }
+}

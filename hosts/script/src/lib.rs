@@ -1,0 +1,88 @@
+#![no_std]
+//! The interpreter of gpc's `.cgsh` simulation scripts.
+//!
+//! A `.cgsh` script is a cgroup walkthrough written in a small subset of POSIX shell
+//! (`mount -t cgroup -o cpuset cpuset /cs`, `echo $A > /cs/a/tasks`, `cat ...`) plus a few
+//! simulation commands (`spawn A`, `run 100`, `alloc A 4M`). The contract is
+//! `shared/sim-scripts/FORMAT.md`; its conformance cases were recorded on a real Linux
+//! kernel, and the same script must print the same transcript on the std simulator
+//! (`gpc-sim`) and on a hobby kernel. That is why this crate is `no_std` + `alloc`, knows
+//! nothing of how a machine works ([`Machine`] is the whole interface), never panics on
+//! any input, and writes its output incrementally through [`Output`].
+//!
+//! Running a script has two phases:
+//!
+//! 1. [`Script::parse`] reads the whole source first. A script that cannot be parsed is
+//!    refused with a [`ParseError`] naming the line, and nothing of it runs; a host exits
+//!    with [`PARSE_ERROR_EXIT_STATUS`]. The lexical rules are in [`lex`], the
+//!    parse-versus-run-time split in [`parse`] (in short: the shape of a line is checked
+//!    up front, values after `$VAR` expansion, see [`interp`]).
+//! 2. An [`Interpreter`] runs the commands in order against a [`Machine`]; a command that
+//!    fails prints one error and the script goes on, as a shell would.
+//!
+//! [`run_script`] does both. In [`Mode::Echo`] the transcript is FORMAT.md's:
+//!
+//! ```text
+//! $ spawn A
+//! A=2
+//! $ echo $A > /cs/a/tasks
+//! error: ENOSPC
+//! ```
+//!
+//! * `$ ` and the command as written (comment and surrounding blanks removed) before each
+//!   command;
+//! * `VAR=PID` after `spawn`, `fork`, `thread`;
+//! * `cat` and `ps`: the bytes exactly as read (an empty file prints nothing, a file that
+//!   does not end in a newline lets the next line continue it, as in a terminal);
+//! * `ls`: the entries sorted bytewise, one per line; `releases`: one path per line;
+//! * `echo` without a redirection prints its line to the transcript, as `sh` would;
+//!   `echo -n` (only as the first word) leaves out the newline, with or without a file;
+//! * a failure: the single line `error: ENAME`.
+//!
+//! [`Mode::Plain`] prints the same without the `$ ` lines, and a failure as a
+//! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`.
+//!
+//! Input is bytes: a line that is not UTF-8 (or has a NUL) is a parse error of that line,
+//! never a panic and never a lossy guess at a path.
+
+extern crate alloc;
+
+pub mod interp;
+pub mod lex;
+pub mod machine;
+pub mod parse;
+
+#[cfg(test)]
+mod tests;
+
+pub use interp::{FmtOutput, Interpreter, Mode, Output, RunSummary};
+pub use machine::{Machine, Pid};
+pub use parse::{ParseError, ParseErrorKind, Script};
+
+/// The exit status of a host whose script cannot be parsed (FORMAT.md).
+pub const PARSE_ERROR_EXIT_STATUS: i32 = 2;
+
+impl Script {
+    /// Runs every command against `machine`, writing the transcript to `out`.
+    pub fn run<M: Machine + ?Sized>(
+        &self,
+        machine: &mut M,
+        mode: Mode,
+        out: &mut dyn Output,
+    ) -> RunSummary {
+        let mut interpreter = Interpreter::new(self, mode);
+        interpreter.run_to_end(machine, out);
+        interpreter.summary()
+    }
+}
+
+/// Parses `source` and, if it parses, runs it: [`Script::parse`] then [`Script::run`].
+pub fn run_script<M: Machine + ?Sized>(
+    machine: &mut M,
+    source: &[u8],
+    mode: Mode,
+    out: &mut dyn Output,
+) -> Result<RunSummary, ParseError> {
+    let script = Script::parse(source)?;
+    Ok(script.run(machine, mode, out))
+}

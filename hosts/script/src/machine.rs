@@ -1,0 +1,97 @@
+//! The machine a script drives.
+//!
+//! The interpreter knows nothing of how tasks, files or controllers are implemented: it
+//! parses a line, expands variables and calls one method here. The std simulator
+//! (`gpc-sim`) and the hobby kernel each implement this trait, so the same script prints
+//! the same transcript on both.
+//!
+//! Every method acts with the credentials set by the last [`Machine::set_user`] call
+//! (`None`: root with all capabilities, the default). Every failure is a Linux errno.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use gpc_core::Result;
+
+/// A process id as the machine numbers them.
+pub type Pid = u32;
+
+/// The machine a `.cgsh` script runs against.
+pub trait Machine {
+    /// `machine cpus=N mems=M`: reconfigure the (still untouched) machine.
+    /// Valid results: `Ok`, `EINVAL` for a count of 0 or above the machine's limit.
+    fn configure(&mut self, cpus: u32, mems: u32) -> Result;
+
+    /// Run the following commands as `uid` (gid = uid, no capabilities), or as root
+    /// with all capabilities for `None`.
+    fn set_user(&mut self, uid: Option<u32>);
+
+    /// `mount -t FSTYPE -o OPTIONS SOURCE DIR`. `options` is the raw option string (may
+    /// be empty). Valid results: `Ok`, and Linux's mount errno (`EBUSY`, `EINVAL`,
+    /// `ENOENT`, `ENODEV` for an unknown fstype, `EPERM` for a non-root caller, ...).
+    fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result;
+
+    /// `umount DIR`. Valid results: `Ok`, `EINVAL` (not a mount point), `ENOENT`.
+    fn umount(&mut self, dir: &str) -> Result;
+
+    /// `mkdir [-p] PATH`. Valid results: `Ok`, `EEXIST`, `ENOENT`, `ENOTDIR`, `EACCES`,
+    /// `EPERM`, `ENAMETOOLONG`, `EINVAL`, `EAGAIN`, `ENOMEM`.
+    fn mkdir(&mut self, path: &str, parents: bool) -> Result;
+
+    /// `rmdir PATH`. Valid results: `Ok`, `EBUSY`, `ENOENT`, `ENOTDIR`, `EINVAL`, `EACCES`.
+    fn rmdir(&mut self, path: &str) -> Result;
+
+    /// One `write(2)` of `data` to the file at `path` (opened for writing first: mode and
+    /// ownership are checked then). Valid results: `Ok` or the errno of the open or write.
+    fn write(&mut self, path: &str, data: &[u8]) -> Result;
+
+    /// The whole contents of the file at `path`, as `cat` would print them.
+    fn read(&mut self, path: &str) -> Result<Vec<u8>>;
+
+    /// The entries of the directory at `path` (any order: the interpreter sorts them).
+    fn list(&mut self, path: &str) -> Result<Vec<String>>;
+
+    /// `chown UID[:GID] PATH`.
+    fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result;
+
+    /// `spawn`: a new process, child of init. Returns its pid.
+    fn spawn(&mut self) -> Result<Pid>;
+
+    /// `fork PARENT`: the task `parent` forks a new process. Returns the child's pid.
+    fn fork(&mut self, parent: Pid) -> Result<Pid>;
+
+    /// `thread PARENT`: a new thread in `parent`'s thread group. Returns its thread id.
+    fn thread(&mut self, parent: Pid) -> Result<Pid>;
+
+    /// `exit TASK`: the task exits and is reaped (the whole thread group for a leader).
+    fn exit(&mut self, task: Pid) -> Result;
+
+    /// `run MS`: advance the simulated clock.
+    fn run(&mut self, ms: u64) -> Result;
+
+    /// `busy TASK` (`true`) / `idle TASK` (`false`).
+    fn set_busy(&mut self, task: Pid, busy: bool) -> Result;
+
+    /// `alloc TASK BYTES` (`charge = true`) / `free TASK BYTES` (`false`).
+    fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result;
+
+    /// `open TASK TYPE MAJOR:MINOR ACCESS`; `dev_type` is `b'c'` or `b'b'`, `major` and
+    /// `minor` are numbers, `access` is a non-empty subset of `"rwm"`.
+    fn open_device(
+        &mut self,
+        task: Pid,
+        dev_type: u8,
+        major: u32,
+        minor: u32,
+        access: &str,
+    ) -> Result;
+
+    /// `unshare TASK`.
+    fn unshare(&mut self, task: Pid) -> Result;
+
+    /// `ps`: the lines to print, each ending in `\n`.
+    fn ps(&mut self) -> Result<Vec<u8>>;
+
+    /// `releases`: the paths the release agent was called with since the last call, in
+    /// order; the machine forgets them.
+    fn take_releases(&mut self) -> Vec<String>;
+}

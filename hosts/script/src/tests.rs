@@ -1,0 +1,879 @@
+//! End-to-end tests of parse + run against a mock [`Machine`] that records every call,
+//! a replay of the recorded conformance transcripts, and property tests that no input
+//! can make the interpreter panic.
+
+extern crate std;
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use gpc_core::{Error, Result};
+use proptest::prelude::*;
+
+use crate::{run_script, Interpreter, Machine, Mode, Output, ParseErrorKind, Pid, Script};
+
+/// A canned answer of the mock for one call.
+#[derive(Clone, Debug)]
+enum Reply {
+    Unit(Result),
+    Pid(Result<Pid>),
+    Bytes(Result<Vec<u8>>),
+    List(Result<Vec<String>>),
+    Paths(Vec<String>),
+}
+
+/// A machine that records its calls. Answers come, in order of preference, from the
+/// replay queue, from `chaos` (a pseudo-random generator), or are successes (new pids
+/// count from 100; `read` gives `contents`).
+#[derive(Default)]
+struct Mock {
+    calls: Vec<String>,
+    replies: VecDeque<Reply>,
+    /// Replies of the wrong kind for a call (a replay out of step).
+    mismatches: usize,
+    chaos: Option<u64>,
+    next_pid: Pid,
+    contents: Vec<u8>,
+    entries: Vec<String>,
+    releases: Vec<String>,
+    fail: Vec<(&'static str, Error)>,
+}
+
+const ERRNOS: [Error; 6] = [
+    Error::EBUSY,
+    Error::EINVAL,
+    Error::ENOENT,
+    Error::EPERM,
+    Error::EAGAIN,
+    Error::ENOMEM,
+];
+
+impl Mock {
+    fn chaotic(seed: u64) -> Mock {
+        Mock {
+            chaos: Some(seed | 1),
+            ..Mock::default()
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        let Some(x) = self.chaos.as_mut() else {
+            return 0;
+        };
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    fn chaos_error(&mut self) -> Option<Error> {
+        self.chaos?;
+        let r = self.random();
+        if r % 3 == 0 {
+            ERRNOS.get((r / 3 % 6) as usize).copied()
+        } else {
+            None
+        }
+    }
+
+    fn record(&mut self, call: String) -> Result {
+        let name = call.split(' ').next().unwrap_or("").to_string();
+        self.calls.push(call);
+        if let Some(&(_, e)) = self.fail.iter().find(|(n, _)| *n == name) {
+            return Err(e);
+        }
+        match self.chaos_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn unit(&mut self, call: String) -> Result {
+        let r = self.record(call);
+        match self.replies.pop_front() {
+            Some(Reply::Unit(r)) => r,
+            Some(_) => {
+                self.mismatches += 1;
+                r
+            }
+            None => r,
+        }
+    }
+
+    fn pid(&mut self, call: String) -> Result<Pid> {
+        let r = self.record(call);
+        match self.replies.pop_front() {
+            Some(Reply::Pid(r)) => r,
+            Some(_) => {
+                self.mismatches += 1;
+                Err(Error::EIO)
+            }
+            None => {
+                r?;
+                if self.chaos.is_some() {
+                    return Ok(self.random() as Pid);
+                }
+                self.next_pid = self.next_pid.max(99) + 1;
+                Ok(self.next_pid)
+            }
+        }
+    }
+
+    fn bytes(&mut self, call: String) -> Result<Vec<u8>> {
+        let r = self.record(call);
+        match self.replies.pop_front() {
+            Some(Reply::Bytes(r)) => r,
+            Some(_) => {
+                self.mismatches += 1;
+                Err(Error::EIO)
+            }
+            None => {
+                r?;
+                if self.chaos.is_some() {
+                    let n = (self.random() % 40) as usize;
+                    return Ok((0..n).map(|_| self.random() as u8).collect());
+                }
+                Ok(self.contents.clone())
+            }
+        }
+    }
+}
+
+impl Machine for Mock {
+    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
+        self.unit(format!("configure {cpus} {mems}"))
+    }
+    fn set_user(&mut self, uid: Option<u32>) {
+        self.calls.push(format!("set_user {uid:?}"));
+    }
+    fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result {
+        self.unit(format!("mount {fstype} [{options}] {source} {dir}"))
+    }
+    fn umount(&mut self, dir: &str) -> Result {
+        self.unit(format!("umount {dir}"))
+    }
+    fn mkdir(&mut self, path: &str, parents: bool) -> Result {
+        self.unit(format!("mkdir {path} {parents}"))
+    }
+    fn rmdir(&mut self, path: &str) -> Result {
+        self.unit(format!("rmdir {path}"))
+    }
+    fn write(&mut self, path: &str, data: &[u8]) -> Result {
+        self.unit(format!("write {path} {:?}", String::from_utf8_lossy(data)))
+    }
+    fn read(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.bytes(format!("read {path}"))
+    }
+    fn list(&mut self, path: &str) -> Result<Vec<String>> {
+        let r = self.record(format!("list {path}"));
+        match self.replies.pop_front() {
+            Some(Reply::List(r)) => r,
+            Some(_) => {
+                self.mismatches += 1;
+                Err(Error::EIO)
+            }
+            None => {
+                r?;
+                if self.chaos.is_some() {
+                    let n = self.random() % 5;
+                    return Ok((0..n)
+                        .map(|_| format!("e{}", self.random() % 100))
+                        .collect());
+                }
+                Ok(self.entries.clone())
+            }
+        }
+    }
+    fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
+        self.unit(format!("chown {uid} {gid:?} {path}"))
+    }
+    fn spawn(&mut self) -> Result<Pid> {
+        self.pid("spawn".to_string())
+    }
+    fn fork(&mut self, parent: Pid) -> Result<Pid> {
+        self.pid(format!("fork {parent}"))
+    }
+    fn thread(&mut self, parent: Pid) -> Result<Pid> {
+        self.pid(format!("thread {parent}"))
+    }
+    fn exit(&mut self, task: Pid) -> Result {
+        self.unit(format!("exit {task}"))
+    }
+    fn run(&mut self, ms: u64) -> Result {
+        self.unit(format!("run {ms}"))
+    }
+    fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
+        self.unit(format!("set_busy {task} {busy}"))
+    }
+    fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
+        self.unit(format!("memory {task} {bytes} {charge}"))
+    }
+    fn open_device(
+        &mut self,
+        task: Pid,
+        dev_type: u8,
+        major: u32,
+        minor: u32,
+        access: &str,
+    ) -> Result {
+        self.unit(format!(
+            "open_device {task} {} {major}:{minor} {access}",
+            dev_type as char
+        ))
+    }
+    fn unshare(&mut self, task: Pid) -> Result {
+        self.unit(format!("unshare {task}"))
+    }
+    fn ps(&mut self) -> Result<Vec<u8>> {
+        self.bytes("ps".to_string())
+    }
+    fn take_releases(&mut self) -> Vec<String> {
+        self.calls.push("take_releases".to_string());
+        if let Some(reply) = self.replies.pop_front() {
+            return match reply {
+                Reply::Paths(p) => p,
+                _ => {
+                    self.mismatches += 1;
+                    Vec::new()
+                }
+            };
+        }
+        core::mem::take(&mut self.releases)
+    }
+}
+
+/// Runs `src` on `mock` and returns the transcript (panics in the test on a parse error).
+fn transcript(mock: &mut Mock, src: &str, mode: Mode) -> String {
+    let mut out = Vec::new();
+    let r = run_script(mock, src.as_bytes(), mode, &mut out);
+    assert!(r.is_ok(), "{r:?}");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn echo(mock: &mut Mock, src: &str) -> String {
+    transcript(mock, src, Mode::Echo)
+}
+
+#[test]
+fn echo_transcript_format() {
+    let mut m = Mock {
+        entries: vec!["tasks".into(), "a".into(), "B".into()],
+        ..Mock::default()
+    };
+    m.contents = b"1\n".to_vec();
+    m.fail.push(("rmdir", Error::EBUSY));
+    let src = "# a comment line\n\
+               \n\
+               mount -t cgroup -o none,name=x cgroup /cg   # mount it\n\
+               \tspawn A\n\
+               echo $A > /cg/tasks\n\
+               rmdir /cg\n\
+               ls /cg\n\
+               cat /cg/tasks\n";
+    assert_eq!(
+        echo(&mut m, src),
+        "$ mount -t cgroup -o none,name=x cgroup /cg\n\
+         $ spawn A\n\
+         A=100\n\
+         $ echo $A > /cg/tasks\n\
+         $ rmdir /cg\n\
+         error: EBUSY\n\
+         $ ls /cg\n\
+         B\n\
+         a\n\
+         tasks\n\
+         $ cat /cg/tasks\n\
+         1\n"
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "mount cgroup [none,name=x] cgroup /cg",
+            "spawn",
+            "write /cg/tasks \"100\\n\"",
+            "rmdir /cg",
+            "list /cg",
+            "read /cg/tasks",
+        ]
+    );
+}
+
+#[test]
+fn plain_mode_has_no_command_lines_and_friendly_errors() {
+    let mut m = Mock::default();
+    m.fail.push(("write", Error::EBUSY));
+    let out = transcript(
+        &mut m,
+        "spawn A\n\n# c\necho $A > /x\necho $Z > /x\n",
+        Mode::Plain,
+    );
+    assert_eq!(
+        out,
+        "A=100\n\
+         line 4: echo: EBUSY (Device or resource busy)\n\
+         line 5: echo: EINVAL (Invalid argument): unknown variable Z\n"
+    );
+
+    struct Split(Vec<u8>, Vec<String>);
+    impl Output for Split {
+        fn write_bytes(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+        fn diagnostic(&mut self, line: &str) {
+            self.1.push(line.to_string());
+        }
+    }
+    let mut out = Split(Vec::new(), Vec::new());
+    let r = run_script(
+        &mut Mock::default(),
+        b"spawn A\nexit B\n",
+        Mode::Plain,
+        &mut out,
+    );
+    assert_eq!(r.map(|s| (s.commands, s.failed)), Ok((2, 1)));
+    assert_eq!(out.0, b"A=100\n");
+    assert_eq!(
+        out.1,
+        ["line 2: exit: EINVAL (Invalid argument): unknown variable B"]
+    );
+}
+
+#[test]
+fn unknown_variable_fails_before_the_machine() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "echo $B > /x\ncat /proc/${B}/cgroup\nfork B C\nexit $B\n",
+    );
+    assert_eq!(
+        out,
+        "$ echo $B > /x\nerror: EINVAL\n$ cat /proc/${B}/cgroup\nerror: EINVAL\n\
+         $ fork B C\nerror: EINVAL\n$ exit $B\nerror: EINVAL\n"
+    );
+    assert!(m.calls.is_empty());
+}
+
+#[test]
+fn echo_data() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "echo > /a\necho \"\" > /a\necho -n > /a\necho -n 5 >> /a\n\
+         echo a   b \"c  d\" > /a\necho 'x y'\"z\"w > /a\necho hello  world\necho -n x\necho -e\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "write /a \"\\n\"",
+            "write /a \"\\n\"",
+            "write /a \"\"",
+            "write /a \"5\"",
+            "write /a \"a b c  d\\n\"",
+            "write /a \"x yzw\\n\"",
+        ]
+    );
+    assert!(out.ends_with("$ echo hello  world\nhello world\n$ echo -n x\nx$ echo -e\n-e\n"));
+}
+
+#[test]
+fn variables_and_task_operands() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "spawn A\nfork A B\nfork $A C\nthread \"${B}\" T\nfork 1 D\nexit T\nbusy $C\n\
+         idle 7\nunshare D\nspawn A\nexit A\nexit 99999999999\nexit -1\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "spawn",
+            "fork 100",
+            "fork 100",
+            "thread 101",
+            "fork 1",
+            "exit 103",
+            "set_busy 102 true",
+            "set_busy 7 false",
+            "unshare 104",
+            "spawn",
+            "exit 105",
+        ]
+    );
+    assert!(out.contains("$ spawn A\nA=105\n$ exit A\n$ exit 99999999999\nerror: ERANGE\n"));
+    assert!(out.ends_with("$ exit -1\nerror: EINVAL\n"));
+
+    let Ok(script) = Script::parse(b"spawn A\nfork A B\n") else {
+        unreachable!("parses")
+    };
+    let mut interp = Interpreter::new(&script, Mode::Echo);
+    let mut m = Mock::default();
+    let mut out = Vec::new();
+    assert!(!interp.finished());
+    assert!(interp.step(&mut m, &mut out));
+    assert_eq!(interp.variable("A"), Some(100));
+    assert_eq!(interp.variable("B"), None);
+    assert!(interp.step(&mut m, &mut out));
+    assert!(!interp.step(&mut m, &mut out));
+    assert!(interp.finished());
+    assert_eq!(interp.variable("B"), Some(101));
+    assert_eq!(interp.summary().commands, 2);
+}
+
+#[test]
+fn failed_task_creation_keeps_the_old_value() {
+    let mut m = Mock::default();
+    m.fail.push(("fork", Error::EAGAIN));
+    let out = echo(&mut m, "spawn B\nfork B B\nexit B\n");
+    assert_eq!(
+        out,
+        "$ spawn B\nB=100\n$ fork B B\nerror: EAGAIN\n$ exit B\n"
+    );
+    assert_eq!(m.calls.last().map(String::as_str), Some("exit 100"));
+}
+
+#[test]
+fn as_prefix_sets_and_resets_the_user() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "as 1000 mkdir /a\nas 0 as 5 echo 1 > /x\nas nobody mkdir /b\nas 1 as x ls /\nmkdir /c\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "set_user Some(1000)",
+            "mkdir /a false",
+            "set_user None",
+            "set_user Some(5)",
+            "write /x \"1\\n\"",
+            "set_user None",
+            "mkdir /c false",
+        ]
+    );
+    assert!(out.contains("$ as nobody mkdir /b\nerror: EINVAL\n$ as 1 as x ls /\nerror: EINVAL\n"));
+
+    let mut m = Mock::default();
+    m.fail.push(("mkdir", Error::EACCES));
+    assert_eq!(
+        echo(&mut m, "as 1000 mkdir /a\n"),
+        "$ as 1000 mkdir /a\nerror: EACCES\n"
+    );
+    assert_eq!(m.calls.last().map(String::as_str), Some("set_user None"));
+}
+
+#[test]
+fn machine_only_first() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "# hello\n\nmachine cpus=2 mems=1\nmachine cpus=4 mems=2\n",
+    );
+    assert_eq!(m.calls, ["configure 2 1"]);
+    assert!(out.ends_with("$ machine cpus=4 mems=2\nerror: EINVAL\n"));
+
+    let mut m = Mock::default();
+    let out = echo(&mut m, "machine cpus=x mems=1\nmachine mems=1 cpus=2\n");
+    assert!(m.calls.is_empty());
+    assert_eq!(
+        out,
+        "$ machine cpus=x mems=1\nerror: EINVAL\n$ machine mems=1 cpus=2\nerror: EINVAL\n"
+    );
+}
+
+#[test]
+fn other_commands() {
+    let mut m = Mock {
+        releases: vec!["/a".into(), "/p/q".into()],
+        ..Mock::default()
+    };
+    m.contents = b"no newline".to_vec();
+    let out = echo(
+        &mut m,
+        "mount -t cgroup2 none /v2\nmount -o a -t cgroup -o b,c x /y\numount /y\n\
+         mkdir -p /v2/a/b\nrmdir /v2/a/b\nchown 1000 /cg/a\nchown 1000:1001 /cg/a/tasks\n\
+         chown 7: /cg\nchown :5 /cg\nchown x /cg\nrun 250\nrun 1.5\nspawn A\nalloc A 4096\n\
+         free A 4K\nalloc A 1m\nalloc A lots\nopen A c 1:3 rw\nopen A b 8:0 mrw\n\
+         open A x 1:3 r\nopen A c 1 r\nopen A c 1:3 q\nopen A c a:b r\nps\nreleases\n\
+         releases\ncat /f\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "mount cgroup2 [] none /v2",
+            "mount cgroup [a,b,c] x /y",
+            "umount /y",
+            "mkdir /v2/a/b true",
+            "rmdir /v2/a/b",
+            "chown 1000 None /cg/a",
+            "chown 1000 Some(1001) /cg/a/tasks",
+            "chown 7 Some(7) /cg",
+            "run 250",
+            "spawn",
+            "memory 100 4096 true",
+            "memory 100 4096 false",
+            "memory 100 1048576 true",
+            "open_device 100 c 1:3 rw",
+            "open_device 100 b 8:0 rwm",
+            "ps",
+            "take_releases",
+            "take_releases",
+            "read /f",
+        ]
+    );
+    assert!(out.contains("$ chown :5 /cg\nerror: EINVAL\n$ chown x /cg\nerror: EINVAL\n"));
+    assert!(out.contains("$ run 1.5\nerror: EINVAL\n"));
+    assert!(out.contains("$ alloc A lots\nerror: EINVAL\n"));
+    assert!(out.contains(
+        "$ open A x 1:3 r\nerror: EINVAL\n$ open A c 1 r\nerror: EINVAL\n\
+         $ open A c 1:3 q\nerror: EINVAL\n$ open A c a:b r\nerror: EINVAL\n"
+    ));
+    assert!(out.ends_with("$ ps\nno newline$ releases\n/a\n/p/q\n$ releases\n$ cat /f\nno newline"));
+}
+
+#[test]
+fn ls_sorts_bytewise() {
+    let entries = [
+        "b",
+        "B",
+        "a",
+        "_x",
+        "10",
+        "9",
+        "cgroup.procs",
+        "cgroup.clone_children",
+    ];
+    let mut m = Mock {
+        entries: entries.iter().map(|e| e.to_string()).collect(),
+        ..Mock::default()
+    };
+    assert_eq!(
+        echo(&mut m, "ls /cg"),
+        "$ ls /cg\n10\n9\nB\n_x\na\nb\ncgroup.clone_children\ncgroup.procs\n"
+    );
+}
+
+#[test]
+fn parse_error_runs_nothing() {
+    let mut m = Mock::default();
+    let mut out = Vec::new();
+    let r = run_script(
+        &mut m,
+        b"spawn A\nmkdir /a\necho \"x > /y\n",
+        Mode::Echo,
+        &mut out,
+    );
+    let Err(e) = r else { unreachable!("refused") };
+    assert_eq!(
+        (e.line, e.kind),
+        (3, ParseErrorKind::UnterminatedQuote('"'))
+    );
+    assert!(m.calls.is_empty() && out.is_empty());
+}
+
+/// Every conformance case parses, and replaying the recorded kernel answers through the
+/// interpreter gives back the recorded transcript byte for byte (pids aside).
+#[test]
+fn conformance_cases_replay() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/sim-scripts/cases"
+    );
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        std::eprintln!("no {dir}: skipped");
+        return;
+    };
+    let mut seen = 0;
+    for entry in listing.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("cgsh") {
+            continue;
+        }
+        let (Ok(src), Ok(expected)) = (
+            std::fs::read(&path),
+            std::fs::read_to_string(path.with_extension("out")),
+        ) else {
+            continue;
+        };
+        let name = path.display().to_string();
+        let script = Script::parse(&src);
+        assert!(script.is_ok(), "{name}: {script:?}");
+        let Ok(script) = script else { continue };
+        let (mock, want) = replay(&script, &expected);
+        let mut mock = mock;
+        let mut out = Vec::new();
+        script.run(&mut mock, Mode::Echo, &mut out);
+        assert_eq!(mock.mismatches, 0, "{name}");
+        assert!(mock.replies.is_empty(), "{name}");
+        assert_eq!(String::from_utf8_lossy(&out), want, "{name}");
+        seen += 1;
+    }
+    assert!(seen > 0, "no case in {dir}");
+}
+
+/// The mock answers of a recorded transcript, and the transcript with real pids.
+fn replay(script: &Script, recorded: &str) -> (Mock, String) {
+    use crate::parse::Command as C;
+    let mut blocks: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in recorded.lines() {
+        match (line.strip_prefix("$ "), blocks.last_mut()) {
+            (Some(cmd), _) => blocks.push((cmd.to_string(), Vec::new())),
+            (None, Some(block)) => block.1.push(line),
+            (None, None) => {}
+        }
+    }
+    assert_eq!(blocks.len(), script.lines.len());
+    let mut pids: Vec<(String, Pid)> = Vec::new();
+    let mut mock = Mock::default();
+    let mut want = String::new();
+    for ((text, lines), line) in blocks.iter().zip(&script.lines) {
+        assert_eq!(*text, line.text);
+        want.push_str(&format!("$ {text}\n"));
+        let error = match lines.as_slice() {
+            [l] => l.strip_prefix("error: ").and_then(Error::from_name),
+            _ => None,
+        };
+        let real: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let l = if let Some((var, _)) = l.split_once("=$") {
+                    let pid = 100 + pids.len() as Pid;
+                    pids.push((var.to_string(), pid));
+                    format!("{var}={pid}")
+                } else {
+                    l.to_string()
+                };
+                let var = l.strip_prefix('$').unwrap_or("");
+                match pids.iter().rev().find(|(v, _)| v == var) {
+                    Some((_, pid)) => pid.to_string(),
+                    None => l,
+                }
+            })
+            .collect();
+        for l in &real {
+            want.push_str(l);
+            want.push('\n');
+        }
+        let text_of = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let reply = match (&line.command, error) {
+            (C::Spawn { .. } | C::Fork { .. } | C::Thread { .. }, e) => Reply::Pid(match e {
+                Some(e) => Err(e),
+                None => real
+                    .first()
+                    .and_then(|l| l.split_once('='))
+                    .and_then(|(_, p)| p.parse().ok())
+                    .ok_or(Error::EIO),
+            }),
+            (C::Cat { .. } | C::Ps, Some(e)) => Reply::Bytes(Err(e)),
+            (C::Cat { .. } | C::Ps, None) => Reply::Bytes(Ok(text_of(&real).into_bytes())),
+            (C::Ls { .. }, Some(e)) => Reply::List(Err(e)),
+            (C::Ls { .. }, None) => Reply::List(Ok(real.iter().rev().cloned().collect())),
+            (C::Releases, _) => Reply::Paths(real.clone()),
+            (_, Some(e)) => Reply::Unit(Err(e)),
+            (_, None) => Reply::Unit(Ok(())),
+        };
+        mock.replies.push_back(reply);
+    }
+    (mock, want)
+}
+
+/// Pieces of scripts, valid and not, for the token-soup property.
+const FRAGMENTS: &[&str] = &[
+    " ",
+    " ",
+    "\t",
+    "\n",
+    "\n",
+    "\r\n",
+    "#",
+    "'",
+    "\"",
+    "\\",
+    "$",
+    "${",
+    "}",
+    "$A",
+    "${B}",
+    "$1",
+    "$(",
+    "`",
+    ">",
+    ">>",
+    "1>",
+    "<",
+    "|",
+    ";",
+    "&",
+    "(",
+    ")",
+    "-",
+    "--",
+    "-p",
+    "-t",
+    "-o",
+    "-tcgroup",
+    "-ocpuset",
+    "=",
+    ":",
+    "*",
+    "é",
+    "\u{0}",
+    "\u{ff}",
+    "machine",
+    "cpus=2",
+    "mems=1",
+    "mount",
+    "cgroup",
+    "cgroup2",
+    "umount",
+    "mkdir",
+    "rmdir",
+    "echo",
+    "-n",
+    "cat",
+    "ls",
+    "spawn",
+    "fork",
+    "thread",
+    "exit",
+    "chown",
+    "1000:",
+    ":5",
+    "as",
+    "releases",
+    "run",
+    "busy",
+    "idle",
+    "alloc",
+    "free",
+    "4K",
+    "18446744073709551616",
+    "open",
+    "c",
+    "b",
+    "1:3",
+    "rwm",
+    "unshare",
+    "ps",
+    "A",
+    "B",
+    "/cg",
+    "/cg/a/tasks",
+    "0",
+    "1",
+    "4294967296",
+];
+
+/// Command names and operands for the line-soup property: mostly well-formed lines.
+const COMMANDS: &[&str] = &[
+    "machine", "mount", "umount", "mkdir", "rmdir", "echo", "cat", "ls", "spawn", "fork", "thread",
+    "exit", "chown", "as", "releases", "run", "busy", "idle", "alloc", "free", "open", "unshare",
+    "ps",
+];
+const OPERANDS: &[&str] = &[
+    "A", "B", "$A", "${B}", "1", "0", "1000", "1000:", "/cg", "/cg/a", "-p", "-t", "cgroup", "-o",
+    "cpuset", "cpus=2", "mems=1", "4K", "c", "b", "1:3", "rw", ">", ">>", "as", "#", "x", "echo",
+    "spawn", "'a b'", "\"\"",
+];
+
+fn run_everything(src: &[u8], seed: u64) {
+    for mode in [Mode::Echo, Mode::Plain] {
+        let mut m = Mock::chaotic(seed);
+        let mut out = Vec::new();
+        let parsed = Script::parse(src);
+        let run = run_script(&mut m, src, mode, &mut out);
+        assert_eq!(parsed.is_ok(), run.is_ok(), "{parsed:?} {run:?}");
+        match (parsed, run) {
+            (Ok(script), Ok(summary)) => {
+                assert_eq!(summary.commands, script.len());
+                assert!(summary.failed <= summary.commands);
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b);
+                assert!(a.line >= 1);
+                assert!(out.is_empty() && m.calls.is_empty());
+                let _ = format!("{a}");
+            }
+            _ => {}
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(src in proptest::collection::vec(any::<u8>(), 0..400),
+                                   seed in any::<u64>()) {
+        run_everything(&src, seed);
+    }
+
+    #[test]
+    fn token_soup_never_panics(picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..80),
+                               seed in any::<u64>()) {
+        let src: String = picks.iter().filter_map(|&i| FRAGMENTS.get(i).copied()).collect();
+        run_everything(src.as_bytes(), seed);
+    }
+
+    #[test]
+    fn line_soup_echoes_every_command(
+        lines in proptest::collection::vec(
+            (0..COMMANDS.len(), proptest::collection::vec(0..OPERANDS.len(), 0..5)),
+            0..12,
+        ),
+        seed in any::<u64>(),
+    ) {
+        let mut src = String::new();
+        let mut kept = String::new();
+        for (cmd, args) in &lines {
+            let mut line = String::from(COMMANDS.get(*cmd).copied().unwrap_or("ps"));
+            for a in args {
+                line.push(' ');
+                line.push_str(OPERANDS.get(*a).copied().unwrap_or("x"));
+            }
+            line.push('\n');
+            src.push_str(&line);
+            if Script::parse(line.as_bytes()).is_ok() {
+                kept.push_str(&line);
+            }
+        }
+        run_everything(src.as_bytes(), seed);
+        run_everything(kept.as_bytes(), seed);
+        let script = Script::parse(kept.as_bytes());
+        prop_assert!(script.is_ok());
+        let Ok(script) = script else { return Ok(()) };
+        let mut m = Mock::default();
+        let mut out = Vec::new();
+        let summary = script.run(&mut m, Mode::Echo, &mut out);
+        let out = String::from_utf8_lossy(&out).into_owned();
+        let echoed: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("$ ")).collect();
+        let written: Vec<&str> = script.commands().map(|(_, text)| text).collect();
+        prop_assert_eq!(echoed, written);
+        let errors = out.lines().filter(|l| l.starts_with("error: ")).count();
+        prop_assert_eq!(errors, summary.failed);
+    }
+
+    #[test]
+    fn single_quotes_keep_everything(s in "[^'\n\r\u{0}]{0,40}") {
+        let mut m = Mock::default();
+        let out = echo(&mut m, &format!("echo '{s}' > /f  # c"));
+        prop_assert_eq!(out, format!("$ echo '{s}' > /f\n"));
+        prop_assert_eq!(m.calls, vec![format!("write /f {:?}", format!("{s}\n"))]);
+    }
+
+    #[test]
+    fn double_quotes_with_escapes_keep_everything(s in "[^\n\r\u{0}]{0,40}") {
+        let mut quoted = String::new();
+        for c in s.chars() {
+            if matches!(c, '"' | '\\' | '$' | '`') {
+                quoted.push('\\');
+            }
+            quoted.push(c);
+        }
+        let mut m = Mock::default();
+        echo(&mut m, &format!("echo -n \"{quoted}\" > /f"));
+        prop_assert_eq!(m.calls, vec![format!("write /f {s:?}")]);
+    }
+}

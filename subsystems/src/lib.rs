@@ -1,0 +1,66 @@
+#![no_std]
+#![forbid(unsafe_code)]
+//! # gpc-subsystems: Linux v1 controllers for gpc
+//!
+//! One module per controller, each behind a cargo feature so a kernel links only what it
+//! wants. Every module speaks Linux's v1 interface exactly (files, formats, write parsing,
+//! errno, hierarchy rules; each module doc cites the kernel source it follows) and
+//! exposes the functions a host calls to make the limits bite (the simulator's scheduler,
+//! allocator and `open` use them).
+//!
+//! [`all`] lists the compiled-in controllers in Linux's order (`include/linux/cgroup_subsys.h`),
+//! ready for `Gpc::new`.
+
+extern crate alloc;
+
+pub use gpc_core::parse;
+
+#[cfg(feature = "cpuset")]
+pub mod cpuset;
+#[cfg(feature = "cpu")]
+pub mod cpu;
+#[cfg(feature = "cpuacct")]
+pub mod cpuacct;
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "devices")]
+pub mod devices;
+#[cfg(feature = "freezer")]
+pub mod freezer;
+#[cfg(feature = "net_cls")]
+pub mod net_cls;
+#[cfg(feature = "pids")]
+pub mod pids;
+#[cfg(feature = "ns")]
+pub mod ns;
+#[cfg(feature = "debug")]
+pub mod debug;
+
+use gpc_core::DynSubsystem;
+
+/// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
+/// memory, devices, freezer, net_cls, pids, then ns and debug).
+pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
+    let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> = arrayvec::ArrayVec::new();
+    #[cfg(feature = "cpuset")]
+    v.push(&cpuset::Cpuset);
+    #[cfg(feature = "cpu")]
+    v.push(&cpu::Cpu);
+    #[cfg(feature = "cpuacct")]
+    v.push(&cpuacct::Cpuacct);
+    #[cfg(feature = "memory")]
+    v.push(&memory::Memory);
+    #[cfg(feature = "devices")]
+    v.push(&devices::Devices);
+    #[cfg(feature = "freezer")]
+    v.push(&freezer::Freezer);
+    #[cfg(feature = "net_cls")]
+    v.push(&net_cls::NetCls);
+    #[cfg(feature = "pids")]
+    v.push(&pids::Pids);
+    #[cfg(feature = "ns")]
+    v.push(&ns::Ns);
+    #[cfg(feature = "debug")]
+    v.push(&debug::Debug);
+    v
+}
