@@ -839,6 +839,45 @@ impl<H: Host> Gpc<H> {
         err.map(|()| out)
     }
 
+    /// Call `f` with the state of subsystem `ss` in container `path` of `hier`, under
+    /// the hierarchy lock (`f` must not call back into gpc).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if there is no such container or `ss` is not bound to `hier`,
+    /// `ENOTDIR` for a file.
+    pub fn with_container_css<R>(&self, hier: HierarchyId, path: &str, ss: SubsysId, f: impl FnOnce(CssRef<'_>) -> R) -> Result<R> {
+        let tree = self.tree.lock();
+        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
+        if file.is_some() {
+            return Err(Error::ENOTDIR);
+        }
+        let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
+        Ok(f(css))
+    }
+
+    /// Call `f` with the state of subsystem `ss` in the container with id `id` (as
+    /// [`CssRef::container_id`] gives), if it still exists and `ss` is mounted.
+    pub fn with_css_by_container_id<R>(&self, ss: SubsysId, id: u64, f: impl FnOnce(CssRef<'_>) -> R) -> Option<R> {
+        let tree = self.tree.lock();
+        let h = tree.bound.get(ss).copied().flatten()?;
+        let hier = tree.hiers.get(h)?.as_deref()?;
+        let mut stack: Vec<&Container> = Vec::new();
+        stack.try_reserve(1).ok()?;
+        stack.push(hier.root());
+        while let Some(c) = stack.pop() {
+            if c.id == id {
+                return c.css_ref(ss).map(f);
+            }
+            for ch in c.children_unlocked() {
+                stack.try_reserve(1).ok()?;
+                // SAFETY: alive under the hierarchy lock.
+                stack.push(unsafe { ch.as_ref() });
+            }
+        }
+        None
+    }
+
     /// Make container `path` (Linux `cgroup_mkdir`). The parent must exist. Permission to
     /// write the parent directory is the host VFS's check.
     ///

@@ -203,6 +203,14 @@ impl<'a> CssRef<'a> {
         })
     }
 
+    /// The id of the container this state belongs to (unique for the life of the `Gpc`;
+    /// 0 for the root state of an unmounted subsystem).
+    pub fn container_id(self) -> u64 {
+        let c = self.header.container.load(Ordering::Acquire);
+        // SAFETY: a state's container outlives it (freed after it, through RCU).
+        NonNull::new(c).map_or(0, |c| unsafe { c.as_ref() }.id)
+    }
+
     /// Whether `self` and `other` are the same state object.
     pub fn same(self, other: CssRef<'_>) -> bool {
         core::ptr::eq(self.header, other.header)
@@ -242,6 +250,11 @@ impl<'a, S: Subsystem> Css<'a, S> {
     /// Whether this is the hierarchy's root state.
     pub fn is_root(self) -> bool {
         self.raw.is_root()
+    }
+
+    /// The id of the container this state belongs to (see [`CssRef::container_id`]).
+    pub fn container_id(self) -> u64 {
+        self.raw.container_id()
     }
 
     /// The untyped handle.
