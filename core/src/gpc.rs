@@ -1226,7 +1226,16 @@ impl<H: Host> Gpc<H> {
         }
         let mut res = Err(Error::ESRCH);
         if threadgroup {
-            caller.tasks.with_thread_group(tgid, &mut |threads| res = self.migrate(tree, threads, c));
+            caller.tasks.with_thread_group(tgid, &mut |threads| {
+                let mut all: Vec<TaskRef<'_>> = Vec::new();
+                for t in threads {
+                    if let Err(e) = try_push(&mut all, t) {
+                        res = Err(e);
+                        return;
+                    }
+                }
+                res = self.migrate(tree, &all, c);
+            });
         } else {
             caller.tasks.with_task(pid, &mut |t| res = self.migrate(tree, core::slice::from_ref(t), c));
         }

@@ -49,3 +49,6 @@ pub use host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
 pub use host::Host;
 pub use release::Release;
 pub use subsys::{Css, CssRef, DynSubsystem, Hooks, SubsysId, Subsystem, TaskInfo, MAX_SUBSYS};
+
+#[cfg(test)]
+mod tests;

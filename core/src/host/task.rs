@@ -81,10 +81,11 @@ pub trait TaskTable {
     /// Call `f` for every live task, in any order.
     fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>));
 
-    /// Call `f` once with every live thread of thread group `tgid` (any order). Returns
-    /// whether the group exists. The host keeps the group's thread list stable while `f`
-    /// runs (Linux `cgroup_threadgroup_rwsem`): no thread is added or removed meanwhile.
-    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&[TaskRef<'_>])) -> bool;
+    /// Call `f` once with an iterator over every live thread of thread group `tgid` (any
+    /// order). Returns whether the group exists. The host keeps the group's thread list
+    /// stable while `f` runs (Linux `cgroup_threadgroup_rwsem`): no thread is added or
+    /// removed meanwhile.
+    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool;
 }
 
 /// Who is calling, for an operation that checks permissions or names tasks.
@@ -106,7 +107,7 @@ impl TaskTable for NoTasks {
         false
     }
     fn for_each_task(&self, _f: &mut dyn FnMut(&TaskRef<'_>)) {}
-    fn with_thread_group(&self, _tgid: Pid, _f: &mut dyn FnMut(&[TaskRef<'_>])) -> bool {
+    fn with_thread_group(&self, _tgid: Pid, _f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool {
         false
     }
 }

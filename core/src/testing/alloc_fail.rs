@@ -7,6 +7,11 @@ std::thread_local! {
     static COUNTDOWN: Cell<usize> = const { Cell::new(0) };
     static ARMED: Cell<bool> = const { Cell::new(false) };
     static FAILED: Cell<usize> = const { Cell::new(0) };
+    static LOCAL_LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn local_live_add(d: isize) {
+    let _ = LOCAL_LIVE.try_with(|l| l.set(l.get() + d));
 }
 
 /// A global allocator (wrapping the system's) that fails the Nth allocation of the
@@ -43,6 +48,12 @@ impl FailingAlloc {
     pub fn fail_after(n: usize) {
         COUNTDOWN.with(|c| c.set(n));
         ARMED.with(|a| a.set(true));
+    }
+
+    /// Allocations minus frees made by the current thread since it started (a leak
+    /// check for single-threaded scenarios that other test threads cannot disturb).
+    pub fn thread_live() -> isize {
+        LOCAL_LIVE.try_with(Cell::get).unwrap_or(0)
     }
 
     /// Stop failing; returns how many allocations were failed since the last call.
@@ -91,12 +102,14 @@ unsafe impl GlobalAlloc for FailingAlloc {
         if !p.is_null() {
             self.live.fetch_add(1, Ordering::Relaxed);
             self.total.fetch_add(1, Ordering::Relaxed);
+            local_live_add(1);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         self.live.fetch_sub(1, Ordering::Relaxed);
+        local_live_add(-1);
         // SAFETY: forwarded from the caller.
         unsafe { System.dealloc(ptr, layout) }
     }

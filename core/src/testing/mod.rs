@@ -11,6 +11,7 @@
 
 mod alloc_fail;
 mod host;
+pub mod probe;
 mod tasks;
 
 pub use alloc_fail::{AllocStats, FailingAlloc};

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::vec::Vec;
 
 use crate::error::{Error, Result};
@@ -27,7 +26,7 @@ pub struct Task {
 /// (cyclic from the last pid given, skipping pids in use, wrapping at `pid_max` to 300
 /// as `alloc_pid` does once pid 1 exists).
 pub struct TaskList {
-    tasks: BTreeMap<Pid, Task>,
+    tasks: Tasks,
     last_pid: Pid,
     pid_max: Pid,
 }
@@ -35,7 +34,7 @@ pub struct TaskList {
 impl TaskList {
     /// No tasks.
     pub fn new() -> Self {
-        TaskList { tasks: BTreeMap::new(), last_pid: 0, pid_max: PID_MAX_DEFAULT }
+        TaskList { tasks: Tasks(Vec::new()), last_pid: 0, pid_max: PID_MAX_DEFAULT }
     }
 
     /// Make init (pid 1, root) and put it in the roots.
@@ -48,6 +47,7 @@ impl TaskList {
             return Err(Error::EBUSY);
         }
         let task = Task { pid: 1, tgid: 1, creds: Creds::ROOT, slot: TaskSlot::new() };
+        self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
         gpc.init_task(&task.slot)?;
         self.tasks.insert(1, task);
         self.last_pid = 1;
@@ -81,6 +81,8 @@ impl TaskList {
     /// As for [`TaskList::fork`].
     pub fn fork_as<H: Host>(&mut self, gpc: &Gpc<H>, parent: Pid, thread: bool, creds: Option<Creds>) -> Result<Pid> {
         let pid = self.alloc_pid()?;
+        // Reserve first: a failed reservation must not leave a forked child behind.
+        self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
         let p = self.tasks.get(&parent).ok_or(Error::ESRCH)?;
         let tgid = if thread { p.tgid } else { pid };
         let child = Task { pid, tgid, creds: creds.unwrap_or(p.creds), slot: TaskSlot::new() };
@@ -98,27 +100,19 @@ impl TaskList {
     /// `ESRCH` for an unknown task.
     pub fn exit<H: Host>(&mut self, gpc: &Gpc<H>, pid: Pid) -> Result {
         let t = self.tasks.get(&pid).ok_or(Error::ESRCH)?;
-        let victims: Vec<Pid> = if t.pid == t.tgid {
-            let tgid = t.tgid;
-            self.tasks.values().filter(|x| x.tgid == tgid).map(|x| x.pid).collect()
-        } else {
-            std::vec![pid]
-        };
-        for v in victims {
-            if let Some(t) = self.tasks.remove(&v) {
-                gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
-            }
+        let (leader, tgid) = (t.pid == t.tgid, t.tgid);
+        // Exit in place, then drop the entries: no allocation on the exit path.
+        for t in self.tasks.0.iter().filter(|x| if leader { x.tgid == tgid } else { x.pid == pid }) {
+            gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
         }
+        self.tasks.0.retain(|x| if leader { x.tgid != tgid } else { x.pid != pid });
         Ok(())
     }
 
     /// Exit every task (init included).
     pub fn exit_all<H: Host>(&mut self, gpc: &Gpc<H>) {
-        let pids: Vec<Pid> = self.tasks.keys().copied().collect();
-        for pid in pids {
-            if let Some(t) = self.tasks.remove(&pid) {
-                gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
-            }
+        for t in self.tasks.0.drain(..) {
+            gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
         }
     }
 
@@ -158,6 +152,39 @@ impl TaskList {
     }
 }
 
+/// Tasks sorted by pid, in a Vec so that growth is fallible.
+struct Tasks(Vec<Task>);
+
+impl Tasks {
+    fn find(&self, pid: Pid) -> core::result::Result<usize, usize> {
+        self.0.binary_search_by_key(&pid, |t| t.pid)
+    }
+    fn contains_key(&self, pid: &Pid) -> bool {
+        self.find(*pid).is_ok()
+    }
+    fn get(&self, pid: &Pid) -> Option<&Task> {
+        self.find(*pid).ok().and_then(|i| self.0.get(i))
+    }
+    fn get_mut(&mut self, pid: &Pid) -> Option<&mut Task> {
+        self.find(*pid).ok().and_then(|i| self.0.get_mut(i))
+    }
+    /// Capacity must have been reserved.
+    fn insert(&mut self, pid: Pid, task: Task) {
+        if let Err(i) = self.find(pid) {
+            self.0.insert(i, task);
+        }
+    }
+    fn values(&self) -> core::slice::Iter<'_, Task> {
+        self.0.iter()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl Default for TaskList {
     fn default() -> Self {
         Self::new()
@@ -181,17 +208,16 @@ impl TaskTable for TaskList {
         }
     }
 
-    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&[TaskRef<'_>])) -> bool {
-        let threads: Vec<TaskRef<'_>> = self
+    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool {
+        if !self.tasks.values().any(|t| t.tgid == tgid) {
+            return false;
+        }
+        let mut it = self
             .tasks
             .values()
             .filter(|t| t.tgid == tgid)
-            .map(|t| TaskRef { pid: t.pid, tgid: t.tgid, creds: t.creds, slot: &t.slot })
-            .collect();
-        if threads.is_empty() {
-            return false;
-        }
-        f(&threads);
+            .map(|t| TaskRef { pid: t.pid, tgid: t.tgid, creds: t.creds, slot: &t.slot });
+        f(&mut it);
         true
     }
 }

@@ -1,0 +1,127 @@
+//! Allocation failure: in a scenario that covers every operation, fail each allocation
+//! in turn. The operation must return `ENOMEM`, the whole observable state must equal
+//! the state before it, and at the end nothing may be left allocated.
+
+use std::prelude::rust_2021::*;
+
+use std::vec::Vec;
+use std::{format, println, vec};
+
+use super::World;
+use crate::testing::FailingAlloc;
+use crate::{Error, HierarchyId, Pid, Result};
+
+struct Ctx {
+    w: World,
+    hs: Vec<HierarchyId>,
+    pids: Vec<Pid>,
+}
+
+type Step = (&'static str, fn(&mut Ctx) -> Result);
+
+/// A pid as text without allocating (the step runs with failures armed).
+fn pid_str(p: Pid) -> arrayvec::ArrayString<12> {
+    let mut s = arrayvec::ArrayString::new();
+    let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{p}"));
+    s
+}
+
+fn h(c: &Ctx, i: usize) -> HierarchyId {
+    c.hs[i]
+}
+
+const STEPS: &[Step] = &[
+    ("mount probe", |c| c.w.mount("probe,release_agent=/agent").map(|h| c.hs.push(h))),
+    ("mount named", |c| c.w.mount("none,name=n,release_agent=/agent").map(|h| c.hs.push(h))),
+    ("mount reuse", |c| c.w.mount("probe").map(|_| ())),
+    ("mkdir a", |c| c.w.gpc.mkdir(h(c, 0), "a")),
+    ("notify a", |c| c.w.write(h(c, 0), "a/notify_on_release", "1")),
+    ("mkdir a/b", |c| c.w.gpc.mkdir(h(c, 0), "a/b")),
+    ("mkdir x", |c| c.w.gpc.mkdir(h(c, 1), "x")),
+    ("fork", |c| c.w.fork(1).map(|p| c.pids.push(p))),
+    ("thread", |c| {
+        let p = c.pids[0];
+        c.w.thread(p).map(|t| c.pids.push(t))
+    }),
+    ("attach thread", |c| {
+        let d = pid_str(c.pids[1]);
+        c.w.write(h(c, 0), "a/b/tasks", &d)
+    }),
+    ("attach procs", |c| {
+        let d = pid_str(c.pids[0]);
+        c.w.write(h(c, 1), "x/cgroup.procs", &d)
+    }),
+    ("fork in groups", |c| {
+        let p = c.pids[1];
+        c.w.fork(p).map(|p| c.pids.push(p))
+    }),
+    ("read tasks", |c| c.w.read(h(c, 1), "x/tasks").map(drop)),
+    ("read procs", |c| c.w.read(h(c, 0), "a/b/cgroup.procs").map(drop)),
+    ("read file", |c| c.w.read(h(c, 0), "a/probe.count").map(drop)),
+    ("list", |c| c.w.gpc.list(h(c, 0), "a").map(drop)),
+    ("proc pid", |c| {
+        let p = c.pids[2];
+        c.w.proc_cgroup(p).map(drop)
+    }),
+    ("proc cgroups", |c| {
+        let mut b = Vec::new();
+        c.w.gpc.proc_cgroups(&mut b)
+    }),
+    ("clone", |c| {
+        let t = c.w.tasks.task_ref(c.pids[2]).ok_or(Error::ESRCH)?;
+        let ss = c.w.gpc.subsys_id("probe").ok_or(Error::ENOENT)?;
+        c.w.gpc.container_clone(ss, &t, "cl")
+    }),
+    ("mount plain", |c| c.w.mount("plain").map(|h| c.hs.push(h))),
+    ("write plain", |c| c.w.write(h(c, 2), "plain.value", "9")),
+    ("mkdir plain", |c| c.w.gpc.mkdir(h(c, 2), "p")),
+    ("exit", |c| {
+        let p = c.pids[0];
+        c.w.exit(p)
+    }),
+    ("drain", |c| {
+        let mut v = Vec::new();
+        v.try_reserve(8).map_err(|_| Error::ENOMEM)?;
+        c.w.gpc.drain_releases(&mut |r| v.push(r))
+    }),
+    ("rmdir", |c| c.w.gpc.rmdir(h(c, 2), "p")),
+    ("umount", |c| {
+        let hh = h(c, 2);
+        c.w.gpc.umount(hh)
+    }),
+];
+
+#[test]
+fn every_allocation_failure_is_enomem_and_changes_nothing() {
+    let start_live = FailingAlloc::thread_live();
+    let mut injected = 0;
+    {
+        let mut c = Ctx { w: World::new(), hs: Vec::with_capacity(8), pids: Vec::with_capacity(16) };
+        for (name, step) in STEPS {
+            let mut n = 0;
+            loop {
+                let before = c.w.dump(&c.hs);
+                let (hs_len, pids_len) = (c.hs.len(), c.pids.len());
+                FailingAlloc::fail_after(n);
+                let res = step(&mut c);
+                let failed = FailingAlloc::disarm();
+                if failed == 0 {
+                    assert!(res.is_ok(), "{name}: {res:?} without an injected failure");
+                    break;
+                }
+                injected += 1;
+                assert_eq!(res, Err(Error::ENOMEM), "{name}: allocation {n} failed");
+                assert_eq!((c.hs.len(), c.pids.len()), (hs_len, pids_len), "{name}");
+                let after = c.w.dump(&c.hs);
+                assert_eq!(before, after, "{name}: allocation {n} failed but the state changed");
+                n += 1;
+            }
+        }
+        let gpc = &c.w.gpc;
+        c.w.tasks.exit_all(gpc);
+    }
+    assert_eq!(FailingAlloc::thread_live(), start_live, "allocations leaked");
+    println!("allocation failures injected: {injected} across {} operations", STEPS.len());
+    assert!(injected > STEPS.len(), "the scenario must allocate");
+    let _ = (format!(""), vec![0]);
+}

@@ -1,0 +1,274 @@
+//! Hand-written scenarios, each checking one rule against Linux's behaviour
+//! (doc/linux-v1-reference.md cites the kernel source of each).
+
+use std::prelude::rust_2021::*;
+use std::{format, vec};
+
+
+
+use super::World;
+use crate::{Creds, Error};
+
+#[test]
+fn mount_reuse_and_conflicts() {
+    let w = World::new();
+    let a = w.mount("probe").unwrap();
+    assert_eq!(w.mount("probe").unwrap(), a, "identical mount reuses the hierarchy");
+    assert_eq!(w.mount("probe,plain"), Err(Error::EBUSY), "probe is bound elsewhere");
+    let n = w.mount("none,name=x").unwrap();
+    assert_ne!(n, a);
+    assert_eq!(w.mount("name=x").unwrap(), n, "name alone finds the named hierarchy");
+    assert_eq!(w.mount("plain,name=x"), Err(Error::EBUSY), "name matches, subsystems differ");
+    assert_eq!(w.mount("name=nope"), Err(Error::EINVAL), "no hierarchy to reuse, no subsystems");
+    assert_eq!(w.gpc.mount("plain", &w.tasks.caller(Creds::user(1000, 1000), None)), Err(Error::EPERM));
+}
+
+#[test]
+fn umount_keeps_hierarchy_with_children() {
+    let w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.umount(h).unwrap();
+    assert!(w.gpc.hierarchy_exists(h));
+    assert_eq!(w.mount("probe").unwrap(), h, "remount finds it with its children");
+    assert!(w.gpc.stat(h, "a").is_ok());
+    w.gpc.rmdir(h, "a").unwrap();
+    w.gpc.umount(h).unwrap();
+    assert!(!w.gpc.hierarchy_exists(h), "no children: destroyed, probe is free again");
+    let h2 = w.mount("probe,plain").unwrap();
+    assert!(w.gpc.hierarchy_exists(h2));
+}
+
+#[test]
+fn mkdir_rmdir_rules() {
+    let w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    assert_eq!(w.gpc.mkdir(h, "a"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, "tasks"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, "probe.count"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, "x/y"), Err(Error::ENOENT));
+    assert_eq!(w.gpc.mkdir(h, "tasks/y"), Err(Error::ENOTDIR));
+    assert_eq!(w.gpc.mkdir(h, "bad\nname"), Err(Error::EINVAL));
+    w.gpc.mkdir(h, "a/b").unwrap();
+    assert_eq!(w.gpc.rmdir(h, "a"), Err(Error::EBUSY));
+    assert_eq!(w.gpc.rmdir(h, ""), Err(Error::EBUSY), "root");
+    assert_eq!(w.gpc.rmdir(h, "a/tasks"), Err(Error::ENOTDIR));
+    assert_eq!(w.gpc.rmdir(h, "zz"), Err(Error::ENOENT));
+    w.gpc.rmdir(h, "a/b").unwrap();
+    w.gpc.rmdir(h, "a").unwrap();
+    let long = "n".repeat(300);
+    w.gpc.mkdir(h, &long).unwrap();
+}
+
+#[test]
+fn files_and_formats() {
+    let w = World::new();
+    let h = w.mount("probe,plain").unwrap();
+    let mut root = w.gpc.list(h, "").unwrap();
+    root.sort();
+    assert_eq!(
+        root,
+        vec![
+            "cgroup.clone_children",
+            "cgroup.procs",
+            "cgroup.sane_behavior",
+            "notify_on_release",
+            "plain.value",
+            "probe.count",
+            "probe.deny_attach",
+            "probe.limit",
+            "release_agent",
+            "tasks"
+        ]
+    );
+    w.gpc.mkdir(h, "a").unwrap();
+    let child = w.gpc.list(h, "a").unwrap();
+    assert!(!child.iter().any(|f| f == "release_agent" || f == "cgroup.sane_behavior"));
+    assert_eq!(w.read(h, "cgroup.sane_behavior").unwrap(), "0\n");
+    assert_eq!(w.read(h, "release_agent").unwrap(), "\n");
+    assert_eq!(w.read(h, "a/notify_on_release").unwrap(), "0\n");
+    assert_eq!(w.read(h, "tasks").unwrap(), "1\n");
+    assert_eq!(w.write(h, "a/notify_on_release", " 1\n"), Err(Error::EINVAL), "write_u64: no strip");
+    w.write(h, "a/notify_on_release", "7\n").unwrap();
+    assert_eq!(w.read(h, "a/notify_on_release").unwrap(), "1\n");
+    assert_eq!(w.write(h, "cgroup.sane_behavior", "1"), Err(Error::EINVAL));
+    assert_eq!(w.read(h, "a"), Err(Error::EISDIR));
+    assert_eq!(w.write_as(h, "release_agent", "/x", Creds::user(0, 0)), Err(Error::EPERM));
+    w.write(h, "release_agent", "  /sbin/agent \n").unwrap();
+    assert_eq!(w.read(h, "release_agent").unwrap(), "/sbin/agent\n");
+    assert_eq!(w.gpc.stat(h, "cgroup.sane_behavior"), Ok(crate::Entry::File { mode: 0o444 }));
+    assert_eq!(w.gpc.stat(h, "tasks"), Ok(crate::Entry::File { mode: 0o644 }));
+}
+
+#[test]
+fn attach_fork_exit_and_proc() {
+    let mut w = World::new();
+    let h = w.mount("probe").unwrap();
+    let n = w.mount("none,name=n").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(n, "x").unwrap();
+    let a = w.fork(1).unwrap();
+    let t = w.thread(a).unwrap();
+    w.write(h, "a/tasks", &format!("{t}\n")).unwrap();
+    assert_eq!(w.read(h, "a/tasks").unwrap(), format!("{t}\n"));
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), format!("{a}\n"));
+    w.write(n, "x/cgroup.procs", &format!("{t}")).unwrap();
+    assert_eq!(w.read(n, "x/tasks").unwrap(), format!("{a}\n{t}\n"), "procs moves the whole group");
+    let c = w.fork(t).unwrap();
+    let hid = w.gpc.hierarchy_proc_id(h).unwrap();
+    let nid = w.gpc.hierarchy_proc_id(n).unwrap();
+    assert_eq!(w.proc_cgroup(c).unwrap(), format!("{nid}::name=n:/x\n{hid}:probe:/a\n").replace("::", ":"));
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "2\n");
+    assert_eq!(w.read(h, "probe.count").unwrap(), "3\n", "init was never forked");
+    w.exit(a).unwrap();
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
+    assert_eq!(w.write(h, "a/tasks", "999"), Err(Error::ESRCH));
+    assert_eq!(w.write(h, "a/tasks", "-1"), Err(Error::ESRCH).or(Err(Error::EINVAL)));
+    assert_eq!(w.write(h, "a/tasks", "x"), Err(Error::EINVAL));
+    let mut buf = std::vec::Vec::new();
+    w.gpc.proc_cgroups(&mut buf).unwrap();
+    assert_eq!(
+        std::string::String::from_utf8(buf).unwrap(),
+        format!("#subsys_name\thierarchy\tnum_cgroups\tenabled\nprobe\t{hid}\t2\t1\nplain\t0\t1\t1\n")
+    );
+    w.exit(c).unwrap();
+}
+
+#[test]
+fn move_permission_rule() {
+    let mut w = World::new();
+    let h = w.mount("none,name=p").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let b = w.tasks.fork_as(&w.gpc, 1, false, Some(Creds::user(1001, 1001))).unwrap();
+    assert_eq!(w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1000, 1000)), Err(Error::EACCES));
+    w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1001, 1001)).unwrap();
+}
+
+#[test]
+fn fork_veto_rolls_back() {
+    let mut w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let a = w.fork(1).unwrap();
+    w.write(h, "a/tasks", &a.to_string()).unwrap();
+    w.write(h, "a/probe.limit", "1").unwrap();
+    let before = w.gpc.css_group_refcounts();
+    assert_eq!(w.fork(a), Err(Error::EAGAIN));
+    assert_eq!(w.gpc.css_group_refcounts(), before, "no reference leaked");
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
+    assert_eq!(w.read(h, "probe.count").unwrap(), "1\n", "ancestor charge rolled back");
+}
+
+#[test]
+fn attach_veto_changes_nothing() {
+    let mut w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let a = w.fork(1).unwrap();
+    w.thread(a).unwrap();
+    w.write(h, "a/probe.deny_attach", "1").unwrap();
+    let hs = [h];
+    let before = w.dump(&hs);
+    assert_eq!(w.write(h, "a/cgroup.procs", &a.to_string()), Err(Error::EPERM));
+    assert_eq!(w.dump(&hs), before);
+}
+
+#[test]
+fn release_on_exit_and_rmdir() {
+    let mut w = World::new();
+    let h = w.mount("none,name=r,release_agent=/agent").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.write(h, "a/notify_on_release", "1").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    let t = w.fork(1).unwrap();
+    let th = w.thread(t).unwrap();
+    w.write(h, "a/b/cgroup.procs", &t.to_string()).unwrap();
+    assert!(w.releases().is_empty());
+    w.exit(th).unwrap();
+    assert!(w.releases().is_empty(), "not the last task");
+    w.exit(t).unwrap();
+    assert_eq!(w.releases(), vec!["/a/b"], "inherited notify_on_release");
+    w.gpc.rmdir(h, "a/b").unwrap();
+    assert_eq!(w.releases(), vec!["/a"], "parent emptied by rmdir");
+    // Moving the last task out releases too.
+    let u = w.fork(1).unwrap();
+    w.write(h, "a/tasks", &u.to_string()).unwrap();
+    w.write(h, "tasks", &u.to_string()).unwrap();
+    assert_eq!(w.releases(), vec!["/a"]);
+    // An empty agent reports nothing.
+    w.write(h, "release_agent", "").unwrap();
+    w.write(h, "a/tasks", &u.to_string()).unwrap();
+    w.exit(u).unwrap();
+    assert!(w.releases().is_empty());
+}
+
+#[test]
+fn clone_children_and_container_clone() {
+    let mut w = World::new();
+    let h = w.mount("plain,probe").unwrap();
+    w.write(h, "plain.value", "5").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    assert_eq!(w.read(h, "a/plain.value").unwrap(), "5\n");
+    w.write(h, "cgroup.clone_children", "1").unwrap();
+    w.gpc.mkdir(h, "b").unwrap();
+    assert_eq!(w.read(h, "b/cgroup.clone_children").unwrap(), "1\n", "inherited");
+    assert_eq!(w.read(h, "b/plain.value").unwrap(), "1005\n", "post_clone ran");
+    let t = w.fork(1).unwrap();
+    w.write(h, "a/tasks", &t.to_string()).unwrap();
+    let probe = w.gpc.subsys_id("probe").unwrap();
+    let tr = w.tasks.task_ref(t).unwrap();
+    w.gpc.container_clone(probe, &tr, &t.to_string()).unwrap();
+    assert_eq!(w.read(h, &format!("a/{t}/tasks")).unwrap(), format!("{t}\n"));
+    assert_eq!(w.read(h, "a/tasks").unwrap(), "");
+}
+
+#[test]
+fn lookup_is_the_tasks_state() {
+    let mut w = World::new();
+    let h = w.mount("plain").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.write(h, "a/plain.value", "42").unwrap();
+    let t = w.fork(1).unwrap();
+    w.write(h, "a/tasks", &t.to_string()).unwrap();
+    let ss = w.gpc.subsys_id("plain").unwrap();
+    let guard = w.gpc.rcu_read_lock();
+    let slot = &w.tasks.get(t).unwrap().slot;
+    let css = w.gpc.task_state::<crate::testing::probe::Plain>(&guard, slot, ss).unwrap();
+    assert_eq!(css.value.load(core::sync::atomic::Ordering::Relaxed), 42);
+    assert!(w.gpc.task_css(&guard, slot, ss).unwrap().state::<u32>().is_none(), "typed access is checked");
+}
+
+#[test]
+fn css_groups_are_shared_and_freed() {
+    let mut w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let base = w.gpc.css_group_count();
+    let a = w.fork(1).unwrap();
+    let b = w.fork(1).unwrap();
+    w.write(h, "a/tasks", &a.to_string()).unwrap();
+    w.write(h, "a/tasks", &b.to_string()).unwrap();
+    assert_eq!(w.gpc.css_group_count(), base + 1, "one shared css_group");
+    assert_eq!(w.gpc.css_group_of(&w.tasks.get(a).unwrap().slot), w.gpc.css_group_of(&w.tasks.get(b).unwrap().slot));
+    w.exit(a).unwrap();
+    w.exit(b).unwrap();
+    assert_eq!(w.gpc.css_group_count(), base, "freed with its last task");
+    w.gpc.rmdir(h, "a").unwrap();
+}
+
+#[test]
+fn teardown_frees_everything() {
+    let start = super::FailingAlloc::thread_live();
+    {
+        let mut w = World::new();
+        let h = w.mount("probe,plain").unwrap();
+        w.gpc.mkdir(h, "a").unwrap();
+        w.gpc.mkdir(h, "a/b").unwrap();
+        let t = w.fork(1).unwrap();
+        w.write(h, "a/b/tasks", &t.to_string()).unwrap();
+        let gpc = &w.gpc;
+        w.tasks.exit_all(gpc);
+    }
+    assert_eq!(super::FailingAlloc::thread_live(), start, "nothing leaked");
+}
