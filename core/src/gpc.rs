@@ -1207,7 +1207,7 @@ impl<H: Host> Gpc<H> {
     /// `tasks` / `cgroup.procs` writes (`__cgroup1_procs_write`,
     /// `cgroup_procs_write_start`).
     fn write_pid(&self, tree: &Tree, c: &Container, data: &[u8], caller: &Caller<'_>, threadgroup: bool) -> Result {
-        let pid = crate::parse::kstrtoint(crate::parse::strstrip(data), 0).map_err(|_| Error::EINVAL)?;
+        let pid = crate::parse::parse_procs_pid(data)?;
         let pid = if pid == 0 {
             caller.pid.ok_or(Error::ESRCH)?
         } else {
