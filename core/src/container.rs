@@ -108,7 +108,10 @@ impl Container {
     /// # Safety
     ///
     /// The caller holds the hierarchy lock and no other reference to the list is alive.
-    #[allow(clippy::mut_from_ref, reason = "exclusivity is the hierarchy lock's, per the safety contract")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "exclusivity is the hierarchy lock's, per the safety contract"
+    )]
     pub(crate) unsafe fn children_mut(&self) -> &mut Vec<NonNull<Container>> {
         // SAFETY: forwarded from the caller.
         unsafe { &mut *self.children.get() }
@@ -119,7 +122,10 @@ impl Container {
     /// # Safety
     ///
     /// The caller holds the table lock and no other reference to the list is alive.
-    #[allow(clippy::mut_from_ref, reason = "exclusivity is the table lock's, per the safety contract")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "exclusivity is the table lock's, per the safety contract"
+    )]
     pub(crate) unsafe fn csets_mut(&self) -> &mut Vec<NonNull<CssGroup>> {
         // SAFETY: forwarded from the caller.
         unsafe { &mut *self.csets.get() }

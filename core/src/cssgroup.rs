@@ -63,7 +63,11 @@ pub(crate) fn hash_key(key: &CgKey) -> u64 {
 }
 
 impl CssGroup {
-    pub(crate) fn new(subsys: [*mut CssHeader; MAX_SUBSYS], key: CgKey, initial_refs: usize) -> Self {
+    pub(crate) fn new(
+        subsys: [*mut CssHeader; MAX_SUBSYS],
+        key: CgKey,
+        initial_refs: usize,
+    ) -> Self {
         CssGroup {
             refcount: AtomicUsize::new(initial_refs),
             subsys,
@@ -87,7 +91,12 @@ impl CssGroup {
             if cur == 0 {
                 return false;
             }
-            match self.refcount.compare_exchange_weak(cur, cur + 1, Ordering::Acquire, Ordering::Relaxed) {
+            match self.refcount.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return true,
                 Err(now) => cur = now,
             }
@@ -103,7 +112,12 @@ impl CssGroup {
             if cur <= 1 {
                 return false;
             }
-            match self.refcount.compare_exchange_weak(cur, cur - 1, Ordering::Release, Ordering::Relaxed) {
+            match self.refcount.compare_exchange_weak(
+                cur,
+                cur - 1,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return true,
                 Err(now) => cur = now,
             }
@@ -145,7 +159,9 @@ unsafe impl Send for CgTable {}
 
 impl CgTable {
     pub(crate) fn new() -> Self {
-        CgTable { map: hashbrown::HashTable::new() }
+        CgTable {
+            map: hashbrown::HashTable::new(),
+        }
     }
 
     fn hasher(cg: &NonNull<CssGroup>) -> u64 {
@@ -163,7 +179,9 @@ impl CgTable {
     }
 
     pub(crate) fn try_reserve(&mut self) -> crate::Result {
-        self.map.try_reserve(1, Self::hasher).map_err(|_| crate::Error::ENOMEM)
+        self.map
+            .try_reserve(1, Self::hasher)
+            .map_err(|_| crate::Error::ENOMEM)
     }
 
     /// Insert; capacity must have been reserved.

@@ -1,7 +1,7 @@
 //! What the debug controller may see of gpc's own state (Linux kernel/cgroup/debug.c).
 
-use crate::files::Out;
 use crate::error::Result;
+use crate::files::Out;
 
 /// gpc's internals, for the debug controller's files. Every method formats into `out`
 /// exactly as the matching Linux debug file does.

@@ -46,17 +46,32 @@ pub struct CfType<S: Subsystem> {
 impl<S: Subsystem> CfType<S> {
     /// A file that can be read and written.
     pub const fn rw(name: &'static str, read: ReadFn<S>, write: WriteFn<S>) -> Self {
-        CfType { name, flags: CfFlags::empty(), read: Some(read), write: Some(write) }
+        CfType {
+            name,
+            flags: CfFlags::empty(),
+            read: Some(read),
+            write: Some(write),
+        }
     }
 
     /// A read-only file.
     pub const fn ro(name: &'static str, read: ReadFn<S>) -> Self {
-        CfType { name, flags: CfFlags::empty(), read: Some(read), write: None }
+        CfType {
+            name,
+            flags: CfFlags::empty(),
+            read: Some(read),
+            write: None,
+        }
     }
 
     /// A write-only file.
     pub const fn wo(name: &'static str, write: WriteFn<S>) -> Self {
-        CfType { name, flags: CfFlags::empty(), read: None, write: Some(write) }
+        CfType {
+            name,
+            flags: CfFlags::empty(),
+            read: None,
+            write: Some(write),
+        }
     }
 
     /// The same file with `flags`.
@@ -182,12 +197,16 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     /// The states in the child containers.
     pub fn children(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
         let ss = self.ctx.ss;
-        self.ctx.container.children_unlocked().iter().filter_map(move |c| {
-            // SAFETY: the hierarchy lock is held while the ctx lives, so children are
-            // alive and their css pointers valid.
-            let child = unsafe { c.as_ref() };
-            child.css_ref(ss).and_then(|r| r.typed::<S>())
-        })
+        self.ctx
+            .container
+            .children_unlocked()
+            .iter()
+            .filter_map(move |c| {
+                // SAFETY: the hierarchy lock is held while the ctx lives, so children are
+                // alive and their css pointers valid.
+                let child = unsafe { c.as_ref() };
+                child.css_ref(ss).and_then(|r| r.typed::<S>())
+            })
     }
 
     /// The states in the sibling containers (the parent's other children).

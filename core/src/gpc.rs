@@ -30,8 +30,8 @@ use crate::primitive::Ordering;
 use crate::release::{Release, ReleaseQueue};
 use crate::rules::{HierarchyRules, V1_RULES};
 use crate::subsys::{
-    create_root_css, free_css_now, set_css_container, CssHeader, CssRef, DynSubsystem, SubsysId, Subsystem,
-    TaskInfo, MAX_SUBSYS,
+    create_root_css, free_css_now, set_css_container, CssHeader, CssRef, DynSubsystem, SubsysId,
+    Subsystem, TaskInfo, MAX_SUBSYS,
 };
 
 /// A mounted (or still living) hierarchy, as hosts name it.
@@ -65,12 +65,42 @@ enum CoreFile {
 }
 
 const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
-    (CoreFile::Procs, "cgroup.procs", CfFlags::empty(), file_mode(true, true)),
-    (CoreFile::CloneChildren, "cgroup.clone_children", CfFlags::empty(), file_mode(true, true)),
-    (CoreFile::SaneBehavior, "cgroup.sane_behavior", CfFlags::ONLY_ON_ROOT, file_mode(true, false)),
-    (CoreFile::Tasks, "tasks", CfFlags::empty(), file_mode(true, true)),
-    (CoreFile::NotifyOnRelease, "notify_on_release", CfFlags::empty(), file_mode(true, true)),
-    (CoreFile::ReleaseAgent, "release_agent", CfFlags::ONLY_ON_ROOT, file_mode(true, true)),
+    (
+        CoreFile::Procs,
+        "cgroup.procs",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::CloneChildren,
+        "cgroup.clone_children",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::SaneBehavior,
+        "cgroup.sane_behavior",
+        CfFlags::ONLY_ON_ROOT,
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::Tasks,
+        "tasks",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::NotifyOnRelease,
+        "notify_on_release",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::ReleaseAgent,
+        "release_agent",
+        CfFlags::ONLY_ON_ROOT,
+        file_mode(true, true),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +108,12 @@ enum FileRef {
     Core(CoreFile),
     Subsys(SubsysId, usize),
 }
+
+/// Called per file with (file, prefix, name, mode); returns whether to go on.
+type FileVisitor<'a> = dyn FnMut(FileRef, Option<&str>, &str, u16) -> bool + 'a;
+
+/// A resolved path: the hierarchy, the container, and the file if it names one.
+type Resolved<'t> = (&'t Hierarchy, &'t Container, Option<(FileRef, u16)>);
 
 pub(crate) struct Hierarchy {
     /// The id `/proc` shows (Linux `hierarchy_id`, allocated cyclically from 1).
@@ -185,7 +221,11 @@ impl<H: Host> Gpc<H> {
         for (slot, css) in subsys_ptrs.iter_mut().zip(root_css.iter()) {
             *slot = css.as_ptr();
         }
-        let init = match try_box(CssGroup::new(subsys_ptrs, [ptr::null_mut(); MAX_HIERARCHIES], 1)) {
+        let init = match try_box(CssGroup::new(
+            subsys_ptrs,
+            [ptr::null_mut(); MAX_HIERARCHIES],
+            1,
+        )) {
             Ok(b) => NonNull::from(Box::leak(b)),
             Err(e) => {
                 for css in root_css {
@@ -250,7 +290,12 @@ impl<H: Host> Gpc<H> {
         init.refcount.fetch_add(1, Ordering::Relaxed);
         if slot
             .raw()
-            .compare_exchange(ptr::null_mut(), self.init_cg.as_ptr(), Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(
+                ptr::null_mut(),
+                self.init_cg.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             init.refcount.fetch_sub(1, Ordering::Relaxed);
@@ -271,7 +316,12 @@ impl<H: Host> Gpc<H> {
     /// The state of subsystem `ss` for the task with `slot`: no lock, no atomic
     /// read-modify-write, two dependent loads (slot → css_group → state).
     #[inline]
-    pub fn task_css<'g>(&self, guard: &'g RcuGuard<'_>, slot: &'g TaskSlot, ss: SubsysId) -> Option<CssRef<'g>> {
+    pub fn task_css<'g>(
+        &self,
+        guard: &'g RcuGuard<'_>,
+        slot: &'g TaskSlot,
+        ss: SubsysId,
+    ) -> Option<CssRef<'g>> {
         let cg = rcu_dereference(slot.raw(), guard);
         if cg.is_null() {
             return None;
@@ -325,11 +375,16 @@ impl<H: Host> Gpc<H> {
         // SAFETY: pinned by the reference just taken.
         let cgr = unsafe { cg.as_ref() };
         for (n, &ss) in self.fork_hooks.iter().enumerate() {
-            let Some(css) = self.cg_css(cgr, ss) else { continue };
-            let Some(sub) = self.subsys.get(ss) else { continue };
+            let Some(css) = self.cg_css(cgr, ss) else {
+                continue;
+            };
+            let Some(sub) = self.subsys.get(ss) else {
+                continue;
+            };
             if let Err(e) = sub.can_fork(info, css) {
                 for &prev in self.fork_hooks.iter().take(n) {
-                    if let (Some(sub), Some(css)) = (self.subsys.get(prev), self.cg_css(cgr, prev)) {
+                    if let (Some(sub), Some(css)) = (self.subsys.get(prev), self.cg_css(cgr, prev))
+                    {
                         sub.cancel_fork(info, css);
                     }
                 }
@@ -340,7 +395,12 @@ impl<H: Host> Gpc<H> {
         }
         if child
             .raw()
-            .compare_exchange(ptr::null_mut(), cg.as_ptr(), Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(
+                ptr::null_mut(),
+                cg.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             for &ss in self.fork_hooks.iter() {
@@ -475,7 +535,9 @@ impl<H: Host> Gpc<H> {
             if let Some(cg) = table.find(key, hash) {
                 // SAFETY: in the table, hence alive with a count of at least one (the
                 // last reference is dropped and the entry removed under this lock).
-                unsafe { cg.as_ref() }.refcount.fetch_add(1, Ordering::Relaxed);
+                unsafe { cg.as_ref() }
+                    .refcount
+                    .fetch_add(1, Ordering::Relaxed);
                 return Ok((cg, false));
             }
         }
@@ -486,12 +548,14 @@ impl<H: Host> Gpc<H> {
         let cg = NonNull::from(Box::leak(try_box(CssGroup::new(subsys, *key, 1))?));
         let mut table = self.table.lock();
         let reserved = table.try_reserve().and_then(|()| {
-            key.iter().filter_map(|c| NonNull::new(*c)).try_for_each(|c| {
-                // SAFETY: containers in a key being built under the hierarchy lock are
-                // alive; the table lock is held.
-                let csets = unsafe { c.as_ref().csets_mut() };
-                csets.try_reserve(1).map_err(Error::from)
-            })
+            key.iter()
+                .filter_map(|c| NonNull::new(*c))
+                .try_for_each(|c| {
+                    // SAFETY: containers in a key being built under the hierarchy lock are
+                    // alive; the table lock is held.
+                    let csets = unsafe { c.as_ref().csets_mut() };
+                    csets.try_reserve(1).map_err(Error::from)
+                })
         });
         if let Err(e) = reserved {
             drop(table);
@@ -517,13 +581,21 @@ impl<H: Host> Gpc<H> {
     /// The state a task in the containers of `key` uses for subsystem `ss`.
     fn effective_css(&self, tree: &Tree, key: &CgKey, ss: SubsysId) -> NonNull<CssHeader> {
         let root = self.root_css.get(ss).copied();
-        let Some(root) = root else { return NonNull::dangling() };
-        let Some(h) = tree.bound.get(ss).copied().flatten() else { return root };
-        let Some(hier) = tree.hiers.get(h).and_then(|x| x.as_deref()) else { return root };
+        let Some(root) = root else {
+            return NonNull::dangling();
+        };
+        let Some(h) = tree.bound.get(ss).copied().flatten() else {
+            return root;
+        };
+        let Some(hier) = tree.hiers.get(h).and_then(|x| x.as_deref()) else {
+            return root;
+        };
         let c = key.get(h).copied().unwrap_or(ptr::null_mut());
         let start = NonNull::new(c).unwrap_or(hier.root);
         // SAFETY: containers named by a key are alive under the hierarchy lock.
-        hier.rules.effective_css(unsafe { start.as_ref() }, ss).unwrap_or(root)
+        hier.rules
+            .effective_css(unsafe { start.as_ref() }, ss)
+            .unwrap_or(root)
     }
 
     // ----------------------------------------------------------------------------
@@ -550,7 +622,9 @@ impl<H: Host> Gpc<H> {
         let mut tree = self.tree.lock();
         // cgroup1_root_to_use()
         for (idx, slot) in tree.hiers.iter_mut().enumerate() {
-            let Some(h) = slot.as_deref_mut() else { continue };
+            let Some(h) = slot.as_deref_mut() else {
+                continue;
+            };
             let mut name_match = false;
             if let Some(name) = &opts.name {
                 if *name != h.name {
@@ -572,26 +646,34 @@ impl<H: Host> Gpc<H> {
             return Err(Error::EINVAL);
         }
         for ss in 0..self.subsys.len() {
-            if opts.subsys_mask & (1 << ss) != 0 && tree.bound.get(ss).copied().flatten().is_some() {
+            if opts.subsys_mask & (1 << ss) != 0 && tree.bound.get(ss).copied().flatten().is_some()
+            {
                 return Err(Error::EBUSY);
             }
         }
-        let idx = tree.hiers.iter().position(Option::is_none).ok_or(Error::ENOSPC)?;
-        let name = match opts.name {
-            Some(n) => n,
-            None => String::new(),
-        };
-        let release_agent = match opts.release_agent {
-            Some(a) => a,
-            None => String::new(),
-        };
+        let idx = tree
+            .hiers
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::ENOSPC)?;
+        let name = opts.name.unwrap_or_default();
+        let release_agent = opts.release_agent.unwrap_or_default();
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let root = try_box(Container::new(id, idx, None, String::new(), 0, free_container))?;
+        let root = try_box(Container::new(
+            id,
+            idx,
+            None,
+            String::new(),
+            0,
+            free_container,
+        ))?;
         let root = NonNull::from(Box::leak(root));
         // SAFETY: just made, not yet shared.
         let rootc = unsafe { root.as_ref() };
         rootc.populated.store(1, Ordering::Relaxed); // init never leaves: see check_for_release
-        rootc.clone_children.store(opts.clone_children, Ordering::Relaxed);
+        rootc
+            .clone_children
+            .store(opts.clone_children, Ordering::Relaxed);
         let hier = match try_box(Hierarchy {
             id: 0,
             subsys_mask: opts.subsys_mask,
@@ -657,7 +739,11 @@ impl<H: Host> Gpc<H> {
     /// `EINVAL` if `hier` is not mounted.
     pub fn umount(&self, hier: HierarchyId) -> Result {
         let mut tree = self.tree.lock();
-        let h = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()).ok_or(Error::EINVAL)?;
+        let h = tree
+            .hiers
+            .get_mut(hier.0)
+            .and_then(|h| h.as_deref_mut())
+            .ok_or(Error::EINVAL)?;
         if h.mounts == 0 {
             return Err(Error::EINVAL);
         }
@@ -667,7 +753,9 @@ impl<H: Host> Gpc<H> {
     }
 
     fn maybe_destroy_hierarchy(&self, tree: &mut Tree, idx: HierIdx) {
-        let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else { return };
+        let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
+            return;
+        };
         if h.mounts != 0 || !h.root().children_unlocked().is_empty() {
             return;
         }
@@ -699,20 +787,32 @@ impl<H: Host> Gpc<H> {
 
     /// Whether `hier` still exists (mounted, or alive with children).
     pub fn hierarchy_exists(&self, hier: HierarchyId) -> bool {
-        self.tree.lock().hiers.get(hier.0).is_some_and(Option::is_some)
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .is_some_and(Option::is_some)
     }
 
     /// The id `/proc` shows for `hier`.
     pub fn hierarchy_proc_id(&self, hier: HierarchyId) -> Option<u32> {
-        self.tree.lock().hiers.get(hier.0).and_then(|h| h.as_deref()).map(|h| h.id)
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .map(|h| h.id)
     }
 
     // ----------------------------------------------------------------------------
     // The directory tree.
     // ----------------------------------------------------------------------------
 
-    fn hierarchy<'t>(tree: &'t Tree, hier: HierarchyId) -> Result<&'t Hierarchy> {
-        tree.hiers.get(hier.0).and_then(|h| h.as_deref()).ok_or(Error::ENOENT)
+    fn hierarchy(tree: &Tree, hier: HierarchyId) -> Result<&Hierarchy> {
+        tree.hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .ok_or(Error::ENOENT)
     }
 
     fn child_named<'t>(c: &'t Container, name: &str) -> Option<&'t Container> {
@@ -724,13 +824,17 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Every file of container `c`, with its name parts (prefix, name).
-    fn for_each_file(&self, h: &Hierarchy, c: &Container, f: &mut dyn FnMut(FileRef, Option<&str>, &str, u16) -> bool) {
+    fn for_each_file(&self, h: &Hierarchy, c: &Container, f: &mut FileVisitor<'_>) {
         let on_root = c.is_root();
         let visible = |flags: CfFlags| {
-            !(flags.contains(CfFlags::ONLY_ON_ROOT) && !on_root || flags.contains(CfFlags::NOT_ON_ROOT) && on_root)
+            !(flags.contains(CfFlags::ONLY_ON_ROOT) && !on_root
+                || flags.contains(CfFlags::NOT_ON_ROOT) && on_root)
         };
         for &(cf, name, flags, mode) in CORE_FILES {
-            if visible(flags) && h.rules.has_core_file(name) && !f(FileRef::Core(cf), None, name, mode) {
+            if visible(flags)
+                && h.rules.has_core_file(name)
+                && !f(FileRef::Core(cf), None, name, mode)
+            {
                 return;
             }
         }
@@ -739,7 +843,9 @@ impl<H: Host> Gpc<H> {
                 continue;
             }
             for idx in 0..sub.file_count() {
-                let Some(FileInfo { name, flags, mode }) = sub.file_info(idx) else { continue };
+                let Some(FileInfo { name, flags, mode }) = sub.file_info(idx) else {
+                    continue;
+                };
                 if !visible(flags) {
                     continue;
                 }
@@ -766,7 +872,12 @@ impl<H: Host> Gpc<H> {
         found
     }
 
-    fn resolve_full<'t>(&self, tree: &'t Tree, hier: HierarchyId, path: &str) -> Result<(&'t Hierarchy, &'t Container, Option<(FileRef, u16)>)> {
+    fn resolve_full<'t>(
+        &self,
+        tree: &'t Tree,
+        hier: HierarchyId,
+        path: &str,
+    ) -> Result<Resolved<'t>> {
         let h = Self::hierarchy(tree, hier)?;
         let mut cur = h.root();
         let mut comps = path.split('/').filter(|c| !c.is_empty()).peekable();
@@ -846,7 +957,13 @@ impl<H: Host> Gpc<H> {
     ///
     /// `ENOENT` if there is no such container or `ss` is not bound to `hier`,
     /// `ENOTDIR` for a file.
-    pub fn with_container_css<R>(&self, hier: HierarchyId, path: &str, ss: SubsysId, f: impl FnOnce(CssRef<'_>) -> R) -> Result<R> {
+    pub fn with_container_css<R>(
+        &self,
+        hier: HierarchyId,
+        path: &str,
+        ss: SubsysId,
+        f: impl FnOnce(CssRef<'_>) -> R,
+    ) -> Result<R> {
         let tree = self.tree.lock();
         let (_, c, file) = self.resolve_full(&tree, hier, path)?;
         if file.is_some() {
@@ -858,7 +975,12 @@ impl<H: Host> Gpc<H> {
 
     /// Call `f` with the state of subsystem `ss` in the container with id `id` (as
     /// [`CssRef::container_id`] gives), if it still exists and `ss` is mounted.
-    pub fn with_css_by_container_id<R>(&self, ss: SubsysId, id: u64, f: impl FnOnce(CssRef<'_>) -> R) -> Option<R> {
+    pub fn with_css_by_container_id<R>(
+        &self,
+        ss: SubsysId,
+        id: u64,
+        f: impl FnOnce(CssRef<'_>) -> R,
+    ) -> Option<R> {
         let tree = self.tree.lock();
         let h = tree.bound.get(ss).copied().flatten()?;
         let hier = tree.hiers.get(h)?.as_deref()?;
@@ -903,7 +1025,14 @@ impl<H: Host> Gpc<H> {
         let clone = parent.clone_children.load(Ordering::Relaxed);
         let name = try_string(name)?;
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let c = try_box(Container::new(id, hier.0, Some(parent_ptr), name, parent.depth + 1, free_container))?;
+        let c = try_box(Container::new(
+            id,
+            hier.0,
+            Some(parent_ptr),
+            name,
+            parent.depth + 1,
+            free_container,
+        ))?;
         let c = NonNull::from(Box::leak(c));
         // SAFETY: just made, owned here.
         let cr = unsafe { c.as_ref() };
@@ -927,7 +1056,9 @@ impl<H: Host> Gpc<H> {
             if mask & (1 << ss) == 0 {
                 continue;
             }
-            let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else { continue };
+            let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else {
+                continue;
+            };
             match sub.create_css(ss, Some(pcss), c.as_ptr()) {
                 Ok(css) => {
                     if let Some(slot) = cr.css.get(ss) {
@@ -991,7 +1122,9 @@ impl<H: Host> Gpc<H> {
         }
         let mask = h.subsys_mask;
         let cptr = NonNull::from(c);
-        let Some(parent) = c.parent else { return Err(Error::EBUSY) };
+        let Some(parent) = c.parent else {
+            return Err(Error::EBUSY);
+        };
         c.dead.store(true, Ordering::Release);
         for ss in 0..self.subsys.len() {
             if mask & (1 << ss) == 0 {
@@ -1022,7 +1155,11 @@ impl<H: Host> Gpc<H> {
             h.nr_containers = h.nr_containers.saturating_sub(1);
         }
         for ss in 0..self.subsys.len() {
-            if let Some(css) = c.css.get(ss).and_then(|p| NonNull::new(p.load(Ordering::Acquire))) {
+            if let Some(css) = c
+                .css
+                .get(ss)
+                .and_then(|p| NonNull::new(p.load(Ordering::Acquire)))
+            {
                 // SAFETY: the container is unlinked; its states are reachable only by
                 // readers that found them before, hence RCU.
                 unsafe { self.host.call_rcu(NonNull::from(&(*css.as_ptr()).rcu)) };
@@ -1053,7 +1190,13 @@ impl<H: Host> Gpc<H> {
     ///
     /// `ENOENT`, `ENOTDIR`, `EISDIR` (a directory), `EINVAL` (a write-only file),
     /// `ENOMEM`, or the handler's errno.
-    pub fn read(&self, hier: HierarchyId, path: &str, caller: &Caller<'_>, buf: &mut Vec<u8>) -> Result {
+    pub fn read(
+        &self,
+        hier: HierarchyId,
+        path: &str,
+        caller: &Caller<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result {
         let tree = self.tree.lock();
         let (h, c, file) = self.resolve_full(&tree, hier, path)?;
         let (file, _) = file.ok_or(Error::EISDIR)?;
@@ -1065,25 +1208,47 @@ impl<H: Host> Gpc<H> {
         res
     }
 
-    fn read_file(&self, tree: &Tree, h: &Hierarchy, c: &Container, file: FileRef, caller: &Caller<'_>, out: &mut Out<'_>) -> Result {
+    fn read_file(
+        &self,
+        tree: &Tree,
+        h: &Hierarchy,
+        c: &Container,
+        file: FileRef,
+        caller: &Caller<'_>,
+        out: &mut Out<'_>,
+    ) -> Result {
         match file {
             FileRef::Core(CoreFile::Tasks) => self.read_pids(h, c, caller, false, out),
             FileRef::Core(CoreFile::Procs) => self.read_pids(h, c, caller, true, out),
             FileRef::Core(CoreFile::NotifyOnRelease) => {
-                write!(out, "{}\n", u8::from(c.notify_on_release.load(Ordering::Relaxed)))
+                writeln!(
+                    out,
+                    "{}",
+                    u8::from(c.notify_on_release.load(Ordering::Relaxed))
+                )
             }
             FileRef::Core(CoreFile::CloneChildren) => {
-                write!(out, "{}\n", u8::from(c.clone_children.load(Ordering::Relaxed)))
+                writeln!(
+                    out,
+                    "{}",
+                    u8::from(c.clone_children.load(Ordering::Relaxed))
+                )
             }
             FileRef::Core(CoreFile::SaneBehavior) => out.bytes(b"0\n"),
             FileRef::Core(CoreFile::ReleaseAgent) => {
                 let agent = &h.release_agent;
-                write!(out, "{agent}\n")
+                writeln!(out, "{agent}")
             }
             FileRef::Subsys(ss, idx) => {
                 let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
                 let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
-                let view = DebugCtx { gpc: self, tree, h, c, caller };
+                let view = DebugCtx {
+                    gpc: self,
+                    tree,
+                    h,
+                    c,
+                    caller,
+                };
                 let ctx = FileCtx {
                     caller,
                     container: c,
@@ -1098,17 +1263,34 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The pids (or tgids) of the tasks in `c`, sorted and unique.
-    fn read_pids(&self, h: &Hierarchy, c: &Container, caller: &Caller<'_>, tgids: bool, out: &mut Out<'_>) -> Result {
+    fn read_pids(
+        &self,
+        h: &Hierarchy,
+        c: &Container,
+        caller: &Caller<'_>,
+        tgids: bool,
+        out: &mut Out<'_>,
+    ) -> Result {
         let pids = self.container_pids(h, c, caller, tgids)?;
         for pid in pids {
-            write!(out, "{pid}\n")?;
+            writeln!(out, "{pid}")?;
         }
         Ok(())
     }
 
-    fn container_pids(&self, h: &Hierarchy, c: &Container, caller: &Caller<'_>, tgids: bool) -> Result<Vec<Pid>> {
+    fn container_pids(
+        &self,
+        h: &Hierarchy,
+        c: &Container,
+        caller: &Caller<'_>,
+        tgids: bool,
+    ) -> Result<Vec<Pid>> {
         let hidx = c.hier;
-        let want: *mut Container = if c.is_root() { ptr::null_mut() } else { c as *const Container as *mut Container };
+        let want: *mut Container = if c.is_root() {
+            ptr::null_mut()
+        } else {
+            c as *const Container as *mut Container
+        };
         let _ = h;
         let mut pids: Vec<Pid> = Vec::new();
         let mut err = Ok(());
@@ -1190,7 +1372,13 @@ impl<H: Host> Gpc<H> {
             FileRef::Subsys(ss, idx) => {
                 let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
                 let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
-                let view = DebugCtx { gpc: self, tree: &tree, h, c, caller };
+                let view = DebugCtx {
+                    gpc: self,
+                    tree: &tree,
+                    h,
+                    c,
+                    caller,
+                };
                 let ctx = FileCtx {
                     caller,
                     container: c,
@@ -1206,7 +1394,14 @@ impl<H: Host> Gpc<H> {
 
     /// `tasks` / `cgroup.procs` writes (`__cgroup1_procs_write`,
     /// `cgroup_procs_write_start`).
-    fn write_pid(&self, tree: &Tree, c: &Container, data: &[u8], caller: &Caller<'_>, threadgroup: bool) -> Result {
+    fn write_pid(
+        &self,
+        tree: &Tree,
+        c: &Container,
+        data: &[u8],
+        caller: &Caller<'_>,
+        threadgroup: bool,
+    ) -> Result {
         let pid = crate::parse::parse_procs_pid(data)?;
         let pid = if pid == 0 {
             caller.pid.ok_or(Error::ESRCH)?
@@ -1214,7 +1409,10 @@ impl<H: Host> Gpc<H> {
             Pid::try_from(pid).map_err(|_| Error::ESRCH)?
         };
         let mut target: Option<(Pid, crate::host::cred::Creds)> = None;
-        if !caller.tasks.with_task(pid, &mut |t| target = Some((t.tgid, t.creds))) {
+        if !caller
+            .tasks
+            .with_task(pid, &mut |t| target = Some((t.tgid, t.creds)))
+        {
             return Err(Error::ESRCH);
         }
         let (tgid, tcreds) = target.ok_or(Error::ESRCH)?;
@@ -1237,7 +1435,9 @@ impl<H: Host> Gpc<H> {
                 res = self.migrate(tree, &all, c);
             });
         } else {
-            caller.tasks.with_task(pid, &mut |t| res = self.migrate(tree, core::slice::from_ref(t), c));
+            caller.tasks.with_task(pid, &mut |t| {
+                res = self.migrate(tree, core::slice::from_ref(t), c)
+            });
         }
         res
     }
@@ -1246,8 +1446,16 @@ impl<H: Host> Gpc<H> {
     /// hierarchy lock.
     fn migrate(&self, tree: &Tree, tasks: &[TaskRef<'_>], dst: &Container) -> Result {
         let h = dst.hier;
-        let dst_key: *mut Container = if dst.is_root() { ptr::null_mut() } else { dst as *const Container as *mut Container };
-        let mask = tree.hiers.get(h).and_then(|x| x.as_deref()).map_or(0, |x| x.subsys_mask);
+        let dst_key: *mut Container = if dst.is_root() {
+            ptr::null_mut()
+        } else {
+            dst as *const Container as *mut Container
+        };
+        let mask = tree
+            .hiers
+            .get(h)
+            .and_then(|x| x.as_deref())
+            .map_or(0, |x| x.subsys_mask);
         let mut moves: Vec<Move<'_>> = Vec::new();
         moves.try_reserve(tasks.len())?;
         let mut created: Vec<NonNull<CssGroup>> = Vec::new();
@@ -1263,8 +1471,10 @@ impl<H: Host> Gpc<H> {
         for t in tasks {
             let guard = self.rcu_read_lock();
             let cur = rcu_dereference(t.slot.raw(), &guard);
-            let Some(cur) = NonNull::new(cur) else { continue }; // exiting: skipped
-            // SAFETY: under the guard; refused if dying.
+            let Some(cur) = NonNull::new(cur) else {
+                continue;
+            }; // exiting: skipped
+               // SAFETY: under the guard; refused if dying.
             if !unsafe { cur.as_ref() }.get_unless_zero() {
                 continue;
             }
@@ -1286,7 +1496,11 @@ impl<H: Host> Gpc<H> {
                     }
                     moves.push(Move {
                         task: *t,
-                        info: TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid },
+                        info: TaskInfo {
+                            pid: t.pid,
+                            tgid: t.tgid,
+                            is_thread: t.pid != t.tgid,
+                        },
                         from: cur,
                         to,
                     });
@@ -1303,12 +1517,20 @@ impl<H: Host> Gpc<H> {
         }
         // can_attach on every subsystem of the hierarchy, in order; cancel_attach on the
         // ones already asked when one refuses (cgroup_migrate_execute).
-        let subs: ArrayVec<SubsysId, MAX_SUBSYS> = (0..self.subsys.len()).filter(|ss| mask & (1 << ss) != 0).collect();
+        let subs: ArrayVec<SubsysId, MAX_SUBSYS> = (0..self.subsys.len())
+            .filter(|ss| mask & (1 << ss) != 0)
+            .collect();
         for (n, &ss) in subs.iter().enumerate() {
-            let Some(sub) = self.subsys.get(ss) else { continue };
+            let Some(sub) = self.subsys.get(ss) else {
+                continue;
+            };
             let mut failed = None;
             for (i, m) in moves.iter().enumerate() {
-                let (Some(from), Some(to)) = (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss)) else { continue };
+                let (Some(from), Some(to)) =
+                    (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
+                else {
+                    continue;
+                };
                 if let Err(e) = sub.can_attach(&m.info, from, to) {
                     failed = Some((i, e));
                     break;
@@ -1316,14 +1538,20 @@ impl<H: Host> Gpc<H> {
             }
             if let Some((i, e)) = failed {
                 for m in moves.iter().take(i) {
-                    if let (Some(from), Some(to)) = (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss)) {
+                    if let (Some(from), Some(to)) =
+                        (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
+                    {
                         sub.cancel_attach(&m.info, from, to);
                     }
                 }
                 for &prev in subs.iter().take(n) {
-                    let Some(psub) = self.subsys.get(prev) else { continue };
+                    let Some(psub) = self.subsys.get(prev) else {
+                        continue;
+                    };
                     for m in moves.iter() {
-                        if let (Some(from), Some(to)) = (self.pinned_css(m.from, prev), self.pinned_css(m.to, prev)) {
+                        if let (Some(from), Some(to)) =
+                            (self.pinned_css(m.from, prev), self.pinned_css(m.to, prev))
+                        {
                             psub.cancel_attach(&m.info, from, to);
                         }
                     }
@@ -1338,13 +1566,20 @@ impl<H: Host> Gpc<H> {
                 .task
                 .slot
                 .raw()
-                .compare_exchange(m.from.as_ptr(), m.to.as_ptr(), Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    m.from.as_ptr(),
+                    m.to.as_ptr(),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok();
             if swapped {
                 for &ss in subs.iter() {
-                    if let (Some(sub), Some(from), Some(to)) =
-                        (self.subsys.get(ss), self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
-                    {
+                    if let (Some(sub), Some(from), Some(to)) = (
+                        self.subsys.get(ss),
+                        self.pinned_css(m.from, ss),
+                        self.pinned_css(m.to, ss),
+                    ) {
                         sub.attach(&m.info, from, to);
                     }
                 }
@@ -1354,9 +1589,11 @@ impl<H: Host> Gpc<H> {
             } else {
                 // The task exited meanwhile.
                 for &ss in subs.iter() {
-                    if let (Some(sub), Some(from), Some(to)) =
-                        (self.subsys.get(ss), self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
-                    {
+                    if let (Some(sub), Some(from), Some(to)) = (
+                        self.subsys.get(ss),
+                        self.pinned_css(m.from, ss),
+                        self.pinned_css(m.to, ss),
+                    ) {
                         sub.cancel_attach(&m.info, from, to);
                     }
                 }
@@ -1398,7 +1635,9 @@ impl<H: Host> Gpc<H> {
     pub fn container_clone(&self, ss: SubsysId, task: &TaskRef<'_>, name: &str) -> Result {
         let (hier, path) = {
             let tree = self.tree.lock();
-            let Some(h) = tree.bound.get(ss).copied().flatten() else { return Ok(()) };
+            let Some(h) = tree.bound.get(ss).copied().flatten() else {
+                return Ok(());
+            };
             let guard = self.rcu_read_lock();
             let cg = rcu_dereference(task.slot.raw(), &guard);
             if cg.is_null() {
@@ -1500,12 +1739,18 @@ impl<H: Host> Gpc<H> {
         if cg.is_null() {
             return Err(Error::ESRCH);
         }
-        let mut hs: ArrayVec<(u32, HierIdx), MAX_HIERARCHIES> =
-            tree.hiers.iter().enumerate().filter_map(|(i, h)| h.as_deref().map(|h| (h.id, i))).collect();
-        hs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut hs: ArrayVec<(u32, HierIdx), MAX_HIERARCHIES> = tree
+            .hiers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_deref().map(|h| (h.id, i)))
+            .collect();
+        hs.sort_unstable_by_key(|h| core::cmp::Reverse(h.0));
         let mut path = String::new();
         for (id, idx) in hs {
-            let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else { continue };
+            let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
+                continue;
+            };
             write!(out, "{id}:")?;
             self.write_controllers(h, out)?;
             out.bytes(b":")?;
@@ -1561,9 +1806,15 @@ impl<H: Host> Gpc<H> {
             let mut out = Out::new(buf);
             out.bytes(b"#subsys_name\thierarchy\tnum_cgroups\tenabled\n")?;
             for (ss, sub) in self.subsys.iter().enumerate() {
-                let h = tree.bound.get(ss).copied().flatten().and_then(|i| tree.hiers.get(i)).and_then(|h| h.as_deref());
+                let h = tree
+                    .bound
+                    .get(ss)
+                    .copied()
+                    .flatten()
+                    .and_then(|i| tree.hiers.get(i))
+                    .and_then(|h| h.as_deref());
                 let (id, n) = h.map_or((0, 1), |h| (h.id, h.nr_containers));
-                write!(out, "{}\t{}\t{}\t1\n", sub.name(), id, n)?;
+                writeln!(out, "{}\t{}\t{}\t1", sub.name(), id, n)?;
             }
             Ok(())
         })();
@@ -1588,19 +1839,30 @@ impl<H: Host> Gpc<H> {
         loop {
             let next = {
                 let mut rq = self.release.lock();
-                let Some(c) = rq.queue.pop_front() else { return Ok(()) };
+                let Some(c) = rq.queue.pop_front() else {
+                    return Ok(());
+                };
                 // SAFETY: queued containers are alive (rmdir dequeues before freeing).
-                unsafe { c.as_ref() }.release_queued.store(false, Ordering::Relaxed);
+                unsafe { c.as_ref() }
+                    .release_queued
+                    .store(false, Ordering::Relaxed);
                 c
             };
             // SAFETY: as above; the hierarchy lock keeps it alive while we use it.
             let c = unsafe { next.as_ref() };
-            let agent = tree.hiers.get(c.hier).and_then(|h| h.as_deref()).map(|h| h.release_agent.as_str()).unwrap_or("");
+            let agent = tree
+                .hiers
+                .get(c.hier)
+                .and_then(|h| h.as_deref())
+                .map(|h| h.release_agent.as_str())
+                .unwrap_or("");
             if agent.is_empty() {
                 continue;
             }
             let mut path = String::new();
-            let built = self.container_path(c, &mut path).and_then(|()| try_string(agent).map(|a| (a, path)));
+            let built = self
+                .container_path(c, &mut path)
+                .and_then(|()| try_string(agent).map(|a| (a, path)));
             match built {
                 Ok((agent, path)) => f(Release { agent, path }),
                 Err(e) => {
@@ -1632,7 +1894,10 @@ impl<H: Host> Gpc<H> {
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             let cg = unsafe { cg.as_ref() };
-            v.push((cg.refcount.load(Ordering::Relaxed), cg.key.iter().filter(|c| !c.is_null()).count()));
+            v.push((
+                cg.refcount.load(Ordering::Relaxed),
+                cg.key.iter().filter(|c| !c.is_null()).count(),
+            ));
         }
         v
     }
@@ -1735,7 +2000,10 @@ fn split_last(path: &str) -> Option<(&str, &str)> {
         return None;
     }
     match trimmed.rfind('/') {
-        Some(i) => Some((trimmed.get(..i).unwrap_or(""), trimmed.get(i + 1..).unwrap_or(""))),
+        Some(i) => Some((
+            trimmed.get(..i).unwrap_or(""),
+            trimmed.get(i + 1..).unwrap_or(""),
+        )),
         None => Some(("", trimmed)),
     }
 }
@@ -1781,7 +2049,7 @@ impl<H: Host> DebugCtx<'_, H> {
             // SAFETY: containers named by a referenced css_group are alive; the
             // hierarchy lock is held.
             let name = NonNull::new(c).map_or("", |c| unsafe { &*c.as_ptr() }.name.as_str());
-            write!(out, "Root {} group {}\n", h.id, name)?;
+            writeln!(out, "Root {} group {}", h.id, name)?;
         }
         Ok(())
     }
@@ -1789,12 +2057,14 @@ impl<H: Host> DebugCtx<'_, H> {
 
 impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
     fn task_count(&self) -> usize {
-        self.gpc.container_pids(self.h, self.c, self.caller, false).map_or(0, |v| v.len())
+        self.gpc
+            .container_pids(self.h, self.c, self.caller, false)
+            .map_or(0, |v| v.len())
     }
 
     fn current_css_group(&self, out: &mut Out<'_>) -> Result {
         match self.caller_cg() {
-            Some(cg) => write!(out, "0x{:x}\n", cg.as_ptr() as usize),
+            Some(cg) => writeln!(out, "0x{:x}", cg.as_ptr() as usize),
             None => out.bytes(b"0x0\n"),
         }
     }
@@ -1804,11 +2074,13 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
             // SAFETY: the caller task holds a reference; under the hierarchy lock.
             unsafe { cg.as_ref() }.refcount.load(Ordering::Relaxed)
         });
-        write!(out, "{n}\n")
+        writeln!(out, "{n}")
     }
 
     fn current_css_group_links(&self, out: &mut Out<'_>) -> Result {
-        let Some(cg) = self.caller_cg() else { return Ok(()) };
+        let Some(cg) = self.caller_cg() else {
+            return Ok(());
+        };
         // SAFETY: as above.
         let cg = unsafe { cg.as_ref() };
         self.write_links(cg, out)
@@ -1816,12 +2088,21 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
 
     fn container_css_links(&self, out: &mut Out<'_>) -> Result {
         let table = self.gpc.table.lock();
-        let want: *mut Container = if self.c.is_root() { ptr::null_mut() } else { self.c as *const Container as *mut Container };
+        let want: *mut Container = if self.c.is_root() {
+            ptr::null_mut()
+        } else {
+            self.c as *const Container as *mut Container
+        };
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             let cgr = unsafe { cg.as_ref() };
             if cgr.container(self.c.hier) == want {
-                write!(out, "css_set 0x{:x} refcount {}\n", cg.as_ptr() as usize, cgr.refcount.load(Ordering::Relaxed))?;
+                writeln!(
+                    out,
+                    "css_set 0x{:x} refcount {}",
+                    cg.as_ptr() as usize,
+                    cgr.refcount.load(Ordering::Relaxed)
+                )?;
             }
         }
         Ok(())

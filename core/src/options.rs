@@ -41,9 +41,17 @@ pub struct MountOptions {
 /// given twice or without `CAP_SYS_ADMIN`, `all` with controller names, neither a name
 /// nor a controller, `noprefix` with a controller other than cpuset, `none` with
 /// controllers. `ENOMEM` if a string cannot be copied.
-pub fn parse_mount_options(opts: &str, names: &[&str], cap_sys_admin: bool) -> Result<MountOptions> {
+pub fn parse_mount_options(
+    opts: &str,
+    names: &[&str],
+    cap_sys_admin: bool,
+) -> Result<MountOptions> {
     let mut o = MountOptions::default();
-    let all_mask: u32 = if names.len() >= 32 { u32::MAX } else { (1u32 << names.len()) - 1 };
+    let all_mask: u32 = if names.len() >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << names.len()) - 1
+    };
     for token in opts.split(',') {
         if token.is_empty() {
             continue;
@@ -72,7 +80,10 @@ pub fn parse_mount_options(opts: &str, names: &[&str], cap_sys_admin: bool) -> R
                 if v.is_empty() || v.len() > MAX_ROOT_NAME_LEN {
                     return Err(Error::EINVAL);
                 }
-                if !v.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_')) {
+                if !v
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+                {
                     return Err(Error::EINVAL);
                 }
                 if o.name.is_some() {
@@ -140,13 +151,25 @@ mod tests {
     #[test]
     fn controllers_and_defaults() {
         assert_eq!(p("cpu,cpuacct").map(|o| o.subsys_mask), Ok(0b110));
-        assert_eq!(p("").map(|o| o.subsys_mask), Ok(0b1111), "no option means all");
+        assert_eq!(
+            p("").map(|o| o.subsys_mask),
+            Ok(0b1111),
+            "no option means all"
+        );
         assert_eq!(p("all").map(|o| o.subsys_mask), Ok(0b1111));
-        assert_eq!(p("cpu,cpu").map(|o| o.subsys_mask), Ok(0b10), "repeats are harmless");
+        assert_eq!(
+            p("cpu,cpu").map(|o| o.subsys_mask),
+            Ok(0b10),
+            "repeats are harmless"
+        );
         let named = p("none,name=x").ok();
         assert_eq!(named.as_ref().map(|o| o.subsys_mask), Some(0));
         assert_eq!(named.and_then(|o| o.name).as_deref(), Some("x"));
-        assert_eq!(p("name=x").map(|o| o.subsys_mask), Ok(0), "name alone selects nothing");
+        assert_eq!(
+            p("name=x").map(|o| o.subsys_mask),
+            Ok(0),
+            "name alone selects nothing"
+        );
     }
 
     #[test]
@@ -170,7 +193,10 @@ mod tests {
         let ok = "name=".to_owned() + &"x".repeat(63);
         assert!(p(&ok).is_ok());
         assert!(p("noprefix,cpuset").is_ok());
-        assert_eq!(parse_mount_options("cpu,release_agent=/x", NAMES, false), Err(Error::EINVAL));
+        assert_eq!(
+            parse_mount_options("cpu,release_agent=/x", NAMES, false),
+            Err(Error::EINVAL)
+        );
     }
 
     extern crate std;

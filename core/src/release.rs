@@ -37,7 +37,10 @@ unsafe impl Send for ReleaseQueue {}
 
 impl ReleaseQueue {
     pub(crate) fn new() -> Self {
-        ReleaseQueue { queue: VecDeque::new(), reserved: 0 }
+        ReleaseQueue {
+            queue: VecDeque::new(),
+            reserved: 0,
+        }
     }
 
     /// Make room for one more flagged container.
@@ -74,6 +77,8 @@ impl ReleaseQueue {
     pub(crate) fn remove(&mut self, c: NonNull<Container>) {
         self.queue.retain(|x| *x != c);
         // SAFETY: `c` is live (the caller is removing it under the hierarchy lock).
-        unsafe { c.as_ref() }.release_queued.store(false, Ordering::Relaxed);
+        unsafe { c.as_ref() }
+            .release_queued
+            .store(false, Ordering::Relaxed);
     }
 }

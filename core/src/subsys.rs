@@ -158,7 +158,9 @@ impl<'a> CssRef<'a> {
     /// `header` must point to a live header that stays alive for `'a`.
     pub(crate) unsafe fn from_raw(header: NonNull<CssHeader>) -> Self {
         // SAFETY: forwarded from the caller.
-        CssRef { header: unsafe { &*header.as_ptr() } }
+        CssRef {
+            header: unsafe { &*header.as_ptr() },
+        }
     }
 
     pub(crate) fn raw(self) -> NonNull<CssHeader> {
@@ -362,7 +364,13 @@ pub trait DynSubsystem: Send + Sync {
     #[doc(hidden)]
     fn exit(&self, task: &TaskInfo, css: CssRef<'_>);
     #[doc(hidden)]
-    fn read_file(&self, idx: usize, ctx: &FileCtx<'_>, css: CssRef<'_>, out: &mut Out<'_>) -> Result;
+    fn read_file(
+        &self,
+        idx: usize,
+        ctx: &FileCtx<'_>,
+        css: CssRef<'_>,
+        out: &mut Out<'_>,
+    ) -> Result;
     #[doc(hidden)]
     fn write_file(&self, idx: usize, ctx: &FileCtx<'_>, css: CssRef<'_>, data: &[u8]) -> Result;
 }
@@ -446,7 +454,13 @@ impl<S: Subsystem> DynSubsystem for S {
             Subsystem::exit(self, task, c);
         }
     }
-    fn read_file(&self, idx: usize, ctx: &FileCtx<'_>, css: CssRef<'_>, out: &mut Out<'_>) -> Result {
+    fn read_file(
+        &self,
+        idx: usize,
+        ctx: &FileCtx<'_>,
+        css: CssRef<'_>,
+        out: &mut Out<'_>,
+    ) -> Result {
         let file = self.files().get(idx).ok_or(Error::ENOENT)?;
         let read = file.read.ok_or(Error::EINVAL)?;
         let css = css.typed::<S>().ok_or(Error::EINVAL)?;
@@ -468,5 +482,7 @@ pub(crate) fn create_root_css(ss: SubsysId, sub: &dyn DynSubsystem) -> Result<No
 /// Where the root state of a subsystem points while bound to hierarchy root `root`.
 pub(crate) fn set_css_container(css: NonNull<CssHeader>, container: *mut Container) {
     // SAFETY: css nodes are alive while gpc holds them (root states for gpc's lifetime).
-    unsafe { css.as_ref() }.container.store(container, Ordering::Release);
+    unsafe { css.as_ref() }
+        .container
+        .store(container, Ordering::Release);
 }

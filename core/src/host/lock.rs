@@ -163,7 +163,8 @@ mod tests {
     #[test]
     fn threads_do_not_lose_updates() {
         extern crate std;
-        let lock: &'static SpinLock<u64> = std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
+        let lock: &'static SpinLock<u64> =
+            std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
         let hs: std::vec::Vec<_> = (0..2)
             .map(|_| std::thread::spawn(move || (0..10_000).for_each(|_| *lock.lock() += 1)))
             .collect();

@@ -85,7 +85,11 @@ pub trait TaskTable {
     /// order). Returns whether the group exists. The host keeps the group's thread list
     /// stable while `f` runs (Linux `cgroup_threadgroup_rwsem`): no thread is added or
     /// removed meanwhile.
-    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool;
+    fn with_thread_group(
+        &self,
+        tgid: Pid,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
+    ) -> bool;
 }
 
 /// Who is calling, for an operation that checks permissions or names tasks.
@@ -107,7 +111,11 @@ impl TaskTable for NoTasks {
         false
     }
     fn for_each_task(&self, _f: &mut dyn FnMut(&TaskRef<'_>)) {}
-    fn with_thread_group(&self, _tgid: Pid, _f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool {
+    fn with_thread_group(
+        &self,
+        _tgid: Pid,
+        _f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
+    ) -> bool {
         false
     }
 }

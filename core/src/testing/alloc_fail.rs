@@ -36,12 +36,18 @@ pub struct AllocStats {
 impl FailingAlloc {
     /// A new allocator.
     pub const fn new() -> Self {
-        FailingAlloc { live: AtomicUsize::new(0), total: AtomicUsize::new(0) }
+        FailingAlloc {
+            live: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+        }
     }
 
     /// Live and total allocation counts (all threads).
     pub fn stats(&self) -> AllocStats {
-        AllocStats { live: self.live.load(Ordering::SeqCst), total: self.total.load(Ordering::SeqCst) }
+        AllocStats {
+            live: self.live.load(Ordering::SeqCst),
+            total: self.total.load(Ordering::SeqCst),
+        }
     }
 
     /// Fail the `n`th allocation (0: the next one) made by this thread from now on.

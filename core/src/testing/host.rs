@@ -28,7 +28,10 @@ unsafe impl LockBackend for StdMutex {
     type State = StdMutexState;
 
     fn new() -> StdMutexState {
-        StdMutexState { locked: Mutex::new(false), cv: Condvar::new() }
+        StdMutexState {
+            locked: Mutex::new(false),
+            cv: Condvar::new(),
+        }
     }
 
     unsafe fn lock(state: &StdMutexState) {
@@ -62,7 +65,11 @@ pub struct QuiescentRcu {
 impl QuiescentRcu {
     /// No readers, nothing pending.
     pub fn new() -> Self {
-        QuiescentRcu { readers: AtomicUsize::new(0), pending: Mutex::new((0, 0)), freed: AtomicUsize::new(0) }
+        QuiescentRcu {
+            readers: AtomicUsize::new(0),
+            pending: Mutex::new((0, 0)),
+            freed: AtomicUsize::new(0),
+        }
     }
 
     /// Callbacks run so far.
@@ -115,7 +122,9 @@ unsafe impl Rcu for QuiescentRcu {
     unsafe fn call_rcu(&self, head: NonNull<RcuHead>) {
         let mut p = relock(&self.pending);
         // SAFETY: the head is valid until invoked (caller's contract).
-        unsafe { head.as_ref() }.next.store(p.0 as *mut RcuHead, Ordering::Relaxed);
+        unsafe { head.as_ref() }
+            .next
+            .store(p.0 as *mut RcuHead, Ordering::Relaxed);
         p.0 = head.as_ptr() as usize;
         p.1 += 1;
         drop(p);
@@ -143,7 +152,11 @@ pub struct TestHost {
 impl TestHost {
     /// A host with `cpus` CPUs and `mems` memory nodes.
     pub fn new(cpus: usize, mems: usize) -> Self {
-        TestHost { rcu: QuiescentRcu::new(), cpus: cpus.max(1), mems: mems.max(1) }
+        TestHost {
+            rcu: QuiescentRcu::new(),
+            cpus: cpus.max(1),
+            mems: mems.max(1),
+        }
     }
 }
 

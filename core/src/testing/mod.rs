@@ -1,9 +1,9 @@
 //! A std test host for gpc-core and the crates above it (feature `testing`).
 //!
-//! - [`StdMutex`]: a sleeping lock (std mutex + condvar) as a [`LockBackend`];
+//! - [`StdMutex`]: a sleeping lock (std mutex + condvar) as a [`LockBackend`](crate::host::lock::LockBackend);
 //! - [`QuiescentRcu`]: a real, simple RCU: readers count themselves in and out, deferred
 //!   callbacks run once no reader that could have seen the object remains;
-//! - [`TestHost`]: a [`Host`] built from them;
+//! - [`TestHost`]: a [`Host`](crate::Host) built from them;
 //! - [`TaskList`]: a task table with fork/thread/exit helpers that drive the hooks;
 //! - [`FailingAlloc`]: a global allocator that fails on demand and counts live
 //!   allocations, to prove that every allocation failure is an `ENOMEM` that changes

@@ -22,24 +22,32 @@ pub struct ProbeState {
 }
 
 fn read_count(_: &Probe, ctx: &FileCtxOf<'_, Probe>, out: &mut Out<'_>) -> Result {
-    write!(out, "{}\n", ctx.css().count.load(Ordering::Relaxed))
+    writeln!(out, "{}", ctx.css().count.load(Ordering::Relaxed))
 }
 
 fn read_limit(_: &Probe, ctx: &FileCtxOf<'_, Probe>, out: &mut Out<'_>) -> Result {
     match ctx.css().limit.load(Ordering::Relaxed) {
         u64::MAX => out.bytes(b"max\n"),
-        v => write!(out, "{v}\n"),
+        v => writeln!(out, "{v}"),
     }
 }
 
 fn write_limit(_: &Probe, ctx: &FileCtxOf<'_, Probe>, data: &[u8]) -> Result {
-    let v = if crate::parse::strstrip(data) == b"max" { u64::MAX } else { crate::parse::write_u64_input(data)? };
+    let v = if crate::parse::strstrip(data) == b"max" {
+        u64::MAX
+    } else {
+        crate::parse::write_u64_input(data)?
+    };
     ctx.css().limit.store(v, Ordering::Relaxed);
     Ok(())
 }
 
 fn read_deny(_: &Probe, ctx: &FileCtxOf<'_, Probe>, out: &mut Out<'_>) -> Result {
-    write!(out, "{}\n", u8::from(ctx.css().deny_attach.load(Ordering::Relaxed)))
+    writeln!(
+        out,
+        "{}",
+        u8::from(ctx.css().deny_attach.load(Ordering::Relaxed))
+    )
 }
 
 fn write_deny(_: &Probe, ctx: &FileCtxOf<'_, Probe>, data: &[u8]) -> Result {
@@ -131,11 +139,13 @@ pub struct PlainState {
 }
 
 fn read_value(_: &Plain, ctx: &FileCtxOf<'_, Plain>, out: &mut Out<'_>) -> Result {
-    write!(out, "{}\n", ctx.css().value.load(Ordering::Relaxed))
+    writeln!(out, "{}", ctx.css().value.load(Ordering::Relaxed))
 }
 
 fn write_value(_: &Plain, ctx: &FileCtxOf<'_, Plain>, data: &[u8]) -> Result {
-    ctx.css().value.store(crate::parse::write_u64_input(data)?, Ordering::Relaxed);
+    ctx.css()
+        .value
+        .store(crate::parse::write_u64_input(data)?, Ordering::Relaxed);
     Ok(())
 }
 
@@ -152,12 +162,15 @@ impl Subsystem for Plain {
     fn create(&self, parent: Option<Css<'_, Self>>) -> Result<PlainState> {
         // Children start with the parent's value, like net_cls.classid.
         let v = parent.map_or(0, |p| p.value.load(Ordering::Relaxed));
-        Ok(PlainState { value: AtomicU64::new(v) })
+        Ok(PlainState {
+            value: AtomicU64::new(v),
+        })
     }
 
     fn post_clone(&self, css: Css<'_, Self>) {
         if let Some(p) = css.parent() {
-            css.value.store(p.value.load(Ordering::Relaxed) + 1000, Ordering::Relaxed);
+            css.value
+                .store(p.value.load(Ordering::Relaxed) + 1000, Ordering::Relaxed);
         }
     }
 }

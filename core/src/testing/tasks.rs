@@ -34,7 +34,11 @@ pub struct TaskList {
 impl TaskList {
     /// No tasks.
     pub fn new() -> Self {
-        TaskList { tasks: Tasks(Vec::new()), last_pid: 0, pid_max: PID_MAX_DEFAULT }
+        TaskList {
+            tasks: Tasks(Vec::new()),
+            last_pid: 0,
+            pid_max: PID_MAX_DEFAULT,
+        }
     }
 
     /// Make init (pid 1, root) and put it in the roots.
@@ -46,7 +50,12 @@ impl TaskList {
         if self.tasks.contains_key(&1) {
             return Err(Error::EBUSY);
         }
-        let task = Task { pid: 1, tgid: 1, creds: Creds::ROOT, slot: TaskSlot::new() };
+        let task = Task {
+            pid: 1,
+            tgid: 1,
+            creds: Creds::ROOT,
+            slot: TaskSlot::new(),
+        };
         self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
         gpc.init_task(&task.slot)?;
         self.tasks.insert(1, task);
@@ -57,7 +66,11 @@ impl TaskList {
     fn alloc_pid(&self) -> Result<Pid> {
         let mut pid = self.last_pid;
         for _ in 0..self.pid_max {
-            pid = if pid + 1 >= self.pid_max { 300 } else { pid + 1 };
+            pid = if pid + 1 >= self.pid_max {
+                300
+            } else {
+                pid + 1
+            };
             if !self.tasks.contains_key(&pid) {
                 return Ok(pid);
             }
@@ -79,14 +92,33 @@ impl TaskList {
     /// # Errors
     ///
     /// As for [`TaskList::fork`].
-    pub fn fork_as<H: Host>(&mut self, gpc: &Gpc<H>, parent: Pid, thread: bool, creds: Option<Creds>) -> Result<Pid> {
+    pub fn fork_as<H: Host>(
+        &mut self,
+        gpc: &Gpc<H>,
+        parent: Pid,
+        thread: bool,
+        creds: Option<Creds>,
+    ) -> Result<Pid> {
         let pid = self.alloc_pid()?;
         // Reserve first: a failed reservation must not leave a forked child behind.
         self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
         let p = self.tasks.get(&parent).ok_or(Error::ESRCH)?;
         let tgid = if thread { p.tgid } else { pid };
-        let child = Task { pid, tgid, creds: creds.unwrap_or(p.creds), slot: TaskSlot::new() };
-        gpc.fork(&p.slot, &child.slot, &TaskInfo { pid, tgid, is_thread: thread })?;
+        let child = Task {
+            pid,
+            tgid,
+            creds: creds.unwrap_or(p.creds),
+            slot: TaskSlot::new(),
+        };
+        gpc.fork(
+            &p.slot,
+            &child.slot,
+            &TaskInfo {
+                pid,
+                tgid,
+                is_thread: thread,
+            },
+        )?;
         self.tasks.insert(pid, child);
         self.last_pid = pid;
         Ok(pid)
@@ -102,17 +134,38 @@ impl TaskList {
         let t = self.tasks.get(&pid).ok_or(Error::ESRCH)?;
         let (leader, tgid) = (t.pid == t.tgid, t.tgid);
         // Exit in place, then drop the entries: no allocation on the exit path.
-        for t in self.tasks.0.iter().filter(|x| if leader { x.tgid == tgid } else { x.pid == pid }) {
-            gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
+        for t in self
+            .tasks
+            .0
+            .iter()
+            .filter(|x| if leader { x.tgid == tgid } else { x.pid == pid })
+        {
+            gpc.exit(
+                &t.slot,
+                &TaskInfo {
+                    pid: t.pid,
+                    tgid: t.tgid,
+                    is_thread: t.pid != t.tgid,
+                },
+            );
         }
-        self.tasks.0.retain(|x| if leader { x.tgid != tgid } else { x.pid != pid });
+        self.tasks
+            .0
+            .retain(|x| if leader { x.tgid != tgid } else { x.pid != pid });
         Ok(())
     }
 
     /// Exit every task (init included).
     pub fn exit_all<H: Host>(&mut self, gpc: &Gpc<H>) {
         for t in self.tasks.0.drain(..) {
-            gpc.exit(&t.slot, &TaskInfo { pid: t.pid, tgid: t.tgid, is_thread: t.pid != t.tgid });
+            gpc.exit(
+                &t.slot,
+                &TaskInfo {
+                    pid: t.pid,
+                    tgid: t.tgid,
+                    is_thread: t.pid != t.tgid,
+                },
+            );
         }
     }
 
@@ -143,12 +196,21 @@ impl TaskList {
 
     /// A caller acting as `creds`, from task `pid`.
     pub fn caller(&self, creds: Creds, pid: Option<Pid>) -> Caller<'_> {
-        Caller { creds, pid, tasks: self }
+        Caller {
+            creds,
+            pid,
+            tasks: self,
+        }
     }
 
     /// The task's [`TaskRef`].
     pub fn task_ref(&self, pid: Pid) -> Option<TaskRef<'_>> {
-        self.tasks.get(&pid).map(|t| TaskRef { pid: t.pid, tgid: t.tgid, creds: t.creds, slot: &t.slot })
+        self.tasks.get(&pid).map(|t| TaskRef {
+            pid: t.pid,
+            tgid: t.tgid,
+            creds: t.creds,
+            slot: &t.slot,
+        })
     }
 }
 
@@ -204,11 +266,20 @@ impl TaskTable for TaskList {
 
     fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
         for t in self.tasks.values() {
-            f(&TaskRef { pid: t.pid, tgid: t.tgid, creds: t.creds, slot: &t.slot });
+            f(&TaskRef {
+                pid: t.pid,
+                tgid: t.tgid,
+                creds: t.creds,
+                slot: &t.slot,
+            });
         }
     }
 
-    fn with_thread_group(&self, tgid: Pid, f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>)) -> bool {
+    fn with_thread_group(
+        &self,
+        tgid: Pid,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
+    ) -> bool {
         if !self.tasks.values().any(|t| t.tgid == tgid) {
             return false;
         }
@@ -216,7 +287,12 @@ impl TaskTable for TaskList {
             .tasks
             .values()
             .filter(|t| t.tgid == tgid)
-            .map(|t| TaskRef { pid: t.pid, tgid: t.tgid, creds: t.creds, slot: &t.slot });
+            .map(|t| TaskRef {
+                pid: t.pid,
+                tgid: t.tgid,
+                creds: t.creds,
+                slot: &t.slot,
+            });
         f(&mut it);
         true
     }

@@ -4,8 +4,8 @@
 
 use std::prelude::rust_2021::*;
 
+use std::println;
 use std::vec::Vec;
-use std::{format, println, vec};
 
 use super::World;
 use crate::testing::FailingAlloc;
@@ -31,11 +31,19 @@ fn h(c: &Ctx, i: usize) -> HierarchyId {
 }
 
 const STEPS: &[Step] = &[
-    ("mount probe", |c| c.w.mount("probe,release_agent=/agent").map(|h| c.hs.push(h))),
-    ("mount named", |c| c.w.mount("none,name=n,release_agent=/agent").map(|h| c.hs.push(h))),
+    ("mount probe", |c| {
+        c.w.mount("probe,release_agent=/agent")
+            .map(|h| c.hs.push(h))
+    }),
+    ("mount named", |c| {
+        c.w.mount("none,name=n,release_agent=/agent")
+            .map(|h| c.hs.push(h))
+    }),
     ("mount reuse", |c| c.w.mount("probe").map(|_| ())),
     ("mkdir a", |c| c.w.gpc.mkdir(h(c, 0), "a")),
-    ("notify a", |c| c.w.write(h(c, 0), "a/notify_on_release", "1")),
+    ("notify a", |c| {
+        c.w.write(h(c, 0), "a/notify_on_release", "1")
+    }),
     ("mkdir a/b", |c| c.w.gpc.mkdir(h(c, 0), "a/b")),
     ("mkdir x", |c| c.w.gpc.mkdir(h(c, 1), "x")),
     ("fork", |c| c.w.fork(1).map(|p| c.pids.push(p))),
@@ -56,8 +64,12 @@ const STEPS: &[Step] = &[
         c.w.fork(p).map(|p| c.pids.push(p))
     }),
     ("read tasks", |c| c.w.read(h(c, 1), "x/tasks").map(drop)),
-    ("read procs", |c| c.w.read(h(c, 0), "a/b/cgroup.procs").map(drop)),
-    ("read file", |c| c.w.read(h(c, 0), "a/probe.count").map(drop)),
+    ("read procs", |c| {
+        c.w.read(h(c, 0), "a/b/cgroup.procs").map(drop)
+    }),
+    ("read file", |c| {
+        c.w.read(h(c, 0), "a/probe.count").map(drop)
+    }),
     ("list", |c| c.w.gpc.list(h(c, 0), "a").map(drop)),
     ("proc pid", |c| {
         let p = c.pids[2];
@@ -96,7 +108,11 @@ fn every_allocation_failure_is_enomem_and_changes_nothing() {
     let start_live = FailingAlloc::thread_live();
     let mut injected = 0;
     {
-        let mut c = Ctx { w: World::new(), hs: Vec::with_capacity(8), pids: Vec::with_capacity(16) };
+        let mut c = Ctx {
+            w: World::new(),
+            hs: Vec::with_capacity(8),
+            pids: Vec::with_capacity(16),
+        };
         for (name, step) in STEPS {
             let mut n = 0;
             loop {
@@ -113,15 +129,24 @@ fn every_allocation_failure_is_enomem_and_changes_nothing() {
                 assert_eq!(res, Err(Error::ENOMEM), "{name}: allocation {n} failed");
                 assert_eq!((c.hs.len(), c.pids.len()), (hs_len, pids_len), "{name}");
                 let after = c.w.dump(&c.hs);
-                assert_eq!(before, after, "{name}: allocation {n} failed but the state changed");
+                assert_eq!(
+                    before, after,
+                    "{name}: allocation {n} failed but the state changed"
+                );
                 n += 1;
             }
         }
         let gpc = &c.w.gpc;
         c.w.tasks.exit_all(gpc);
     }
-    assert_eq!(FailingAlloc::thread_live(), start_live, "allocations leaked");
-    println!("allocation failures injected: {injected} across {} operations", STEPS.len());
+    assert_eq!(
+        FailingAlloc::thread_live(),
+        start_live,
+        "allocations leaked"
+    );
+    println!(
+        "allocation failures injected: {injected} across {} operations",
+        STEPS.len()
+    );
     assert!(injected > STEPS.len(), "the scenario must allocate");
-    let _ = (format!(""), vec![0]);
 }

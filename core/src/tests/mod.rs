@@ -1,13 +1,18 @@
 //! Tests of the framework on its own, with the test host and the probe subsystems.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 mod alloc_failure;
 mod model;
 mod scenarios;
 
+use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
-use std::format;
 
 use crate::testing::probe::{PLAIN, PROBE};
 use crate::testing::{FailingAlloc, TaskList, TestHost};
@@ -36,16 +41,23 @@ impl World {
 
     pub fn read(&self, h: HierarchyId, path: &str) -> Result<String> {
         let mut buf = Vec::new();
-        self.gpc.read(h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
+        self.gpc
+            .read(h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
         Ok(String::from_utf8(buf).unwrap())
     }
 
     pub fn write(&self, h: HierarchyId, path: &str, data: &str) -> Result {
-        self.gpc.write(h, path, data.as_bytes(), &self.tasks.caller(Creds::ROOT, Some(1)))
+        self.gpc.write(
+            h,
+            path,
+            data.as_bytes(),
+            &self.tasks.caller(Creds::ROOT, Some(1)),
+        )
     }
 
     pub fn write_as(&self, h: HierarchyId, path: &str, data: &str, creds: Creds) -> Result {
-        self.gpc.write(h, path, data.as_bytes(), &self.tasks.caller(creds, None))
+        self.gpc
+            .write(h, path, data.as_bytes(), &self.tasks.caller(creds, None))
     }
 
     pub fn fork(&mut self, parent: Pid) -> Result<Pid> {
@@ -107,7 +119,10 @@ impl World {
                     self.dump_dir(h, &p, s);
                 }
                 crate::Entry::File { mode } => {
-                    *s += &format!("file {p} {mode:o} {:?}\n", self.read(h, &p).map_err(|e| e.to_string()));
+                    *s += &format!(
+                        "file {p} {mode:o} {:?}\n",
+                        self.read(h, &p).map_err(|e| e.to_string())
+                    );
                 }
             }
         }

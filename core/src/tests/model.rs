@@ -6,8 +6,8 @@
 //! release notifications Linux would send.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::format;
 use std::prelude::rust_2021::*;
-use std::{format, vec};
 
 use proptest::prelude::*;
 
@@ -74,7 +74,7 @@ struct Model {
 }
 
 impl Model {
-    fn pick<'a>(v: &'a [String], sel: usize) -> Option<&'a String> {
+    fn pick(v: &[String], sel: usize) -> Option<&String> {
         if v.is_empty() {
             None
         } else {
@@ -82,14 +82,21 @@ impl Model {
         }
     }
     fn conts(&self, h: usize) -> Vec<String> {
-        self.hiers[h].as_ref().map(|m| m.conts.keys().cloned().collect()).unwrap_or_default()
+        self.hiers[h]
+            .as_ref()
+            .map(|m| m.conts.keys().cloned().collect())
+            .unwrap_or_default()
     }
     fn task(&self, sel: usize) -> Pid {
         let pids: Vec<Pid> = self.tasks.keys().copied().collect();
         pids[sel % pids.len()]
     }
     fn populated(&self, h: usize, path: &str) -> bool {
-        self.tasks.values().any(|t| t.paths[h] == path || t.paths[h].starts_with(&format!("{path}/")) && !path.is_empty() || path.is_empty())
+        self.tasks.values().any(|t| {
+            t.paths[h] == path
+                || t.paths[h].starts_with(&format!("{path}/")) && !path.is_empty()
+                || path.is_empty()
+        })
     }
     fn has_children(&self, h: usize, path: &str) -> bool {
         self.conts(h).iter().any(|c| parent_of(c) == Some(path))
@@ -108,7 +115,11 @@ impl Model {
     }
     fn releasable(&self, h: usize, c: &str) -> bool {
         !c.is_empty()
-            && self.hiers[h].as_ref().and_then(|m| m.conts.get(c)).copied().unwrap_or(false)
+            && self.hiers[h]
+                .as_ref()
+                .and_then(|m| m.conts.get(c))
+                .copied()
+                .unwrap_or(false)
             && !self.populated(h, c)
             && !self.has_children(h, c)
     }
@@ -164,7 +175,10 @@ fn step(w: &mut World, m: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Mkdir(h, p, n) => {
             let conts = m.conts(h);
-            let (Some(id), Some(parent)) = (m.ids[h].filter(|_| m.hiers[h].is_some()), Model::pick(&conts, p)) else {
+            let (Some(id), Some(parent)) = (
+                m.ids[h].filter(|_| m.hiers[h].is_some()),
+                Model::pick(&conts, p),
+            ) else {
                 return Ok(());
             };
             if parent.matches('/').count() >= 2 {
@@ -183,11 +197,17 @@ fn step(w: &mut World, m: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Rmdir(h, c) => {
             let conts = m.conts(h);
-            let (Some(id), Some(path)) = (m.ids[h].filter(|_| m.hiers[h].is_some()), Model::pick(&conts, c)) else {
+            let (Some(id), Some(path)) = (
+                m.ids[h].filter(|_| m.hiers[h].is_some()),
+                Model::pick(&conts, c),
+            ) else {
                 return Ok(());
             };
             real = w.gpc.rmdir(id, path);
-            if path.is_empty() || m.has_children(h, path) || m.tasks.values().any(|t| t.paths[h] == *path) {
+            if path.is_empty()
+                || m.has_children(h, path)
+                || m.tasks.values().any(|t| t.paths[h] == *path)
+            {
                 expect = Err(Error::EBUSY);
             } else {
                 m.hiers[h].as_mut().unwrap().conts.remove(path);
@@ -224,7 +244,10 @@ fn step(w: &mut World, m: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Attach(t, h, c) | Op::AttachProcs(t, h, c) => {
             let conts = m.conts(h);
-            let (Some(id), Some(path)) = (m.ids[h].filter(|_| m.hiers[h].is_some()), Model::pick(&conts, c)) else {
+            let (Some(id), Some(path)) = (
+                m.ids[h].filter(|_| m.hiers[h].is_some()),
+                Model::pick(&conts, c),
+            ) else {
                 return Ok(());
             };
             let pid = m.task(t);
@@ -241,11 +264,18 @@ fn step(w: &mut World, m: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Notify(h, c, v) => {
             let conts = m.conts(h);
-            let (Some(id), Some(path)) = (m.ids[h].filter(|_| m.hiers[h].is_some()), Model::pick(&conts, c)) else {
+            let (Some(id), Some(path)) = (
+                m.ids[h].filter(|_| m.hiers[h].is_some()),
+                Model::pick(&conts, c),
+            ) else {
                 return Ok(());
             };
             let path = path.clone();
-            real = w.write(id, &join(&path, "notify_on_release"), if v { "1" } else { "0" });
+            real = w.write(
+                id,
+                &join(&path, "notify_on_release"),
+                if v { "1" } else { "0" },
+            );
             m.hiers[h].as_mut().unwrap().conts.insert(path, v);
             expect = Ok(());
         }
@@ -292,12 +322,25 @@ fn step(w: &mut World, m: &mut Model, op: &Op) -> Result<(), TestCaseError> {
 fn check(w: &World, m: &Model) -> Result<(), TestCaseError> {
     // tasks files.
     for h in 0..3 {
-        let (Some(mh), Some(id)) = (m.hiers[h].as_ref(), m.ids[h]) else { continue };
+        let (Some(mh), Some(id)) = (m.hiers[h].as_ref(), m.ids[h]) else {
+            continue;
+        };
         for c in mh.conts.keys() {
-            let mut want: Vec<Pid> = m.tasks.iter().filter(|(_, t)| t.paths[h] == *c).map(|(p, _)| *p).collect();
+            let mut want: Vec<Pid> = m
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.paths[h] == *c)
+                .map(|(p, _)| *p)
+                .collect();
             want.sort_unstable();
             let want: String = want.iter().map(|p| format!("{p}\n")).collect();
-            prop_assert_eq!(w.read(id, &join(c, "tasks")).unwrap(), want, "tasks of {}:{}", h, c);
+            prop_assert_eq!(
+                w.read(id, &join(c, "tasks")).unwrap(),
+                want,
+                "tasks of {}:{}",
+                h,
+                c
+            );
         }
     }
     // /proc/PID/cgroup.
@@ -326,7 +369,12 @@ fn check(w: &World, m: &Model) -> Result<(), TestCaseError> {
     *keys.entry(Default::default()).or_default() += 1;
     let mut want: Vec<usize> = keys.values().copied().collect();
     want.sort_unstable();
-    let mut got: Vec<usize> = w.gpc.css_group_refcounts().iter().map(|(r, _)| *r).collect();
+    let mut got: Vec<usize> = w
+        .gpc
+        .css_group_refcounts()
+        .iter()
+        .map(|(r, _)| *r)
+        .collect();
     got.sort_unstable();
     prop_assert_eq!(got, want, "css_group refcounts");
     Ok(())
@@ -345,6 +393,5 @@ proptest! {
         }
         let gpc = &w.gpc;
         w.tasks.exit_all(gpc);
-        let _ = vec![0u8];
     }
 }

@@ -4,8 +4,6 @@
 use std::prelude::rust_2021::*;
 use std::{format, vec};
 
-
-
 use super::World;
 use crate::{Creds, Error};
 
@@ -13,14 +11,38 @@ use crate::{Creds, Error};
 fn mount_reuse_and_conflicts() {
     let w = World::new();
     let a = w.mount("probe").unwrap();
-    assert_eq!(w.mount("probe").unwrap(), a, "identical mount reuses the hierarchy");
-    assert_eq!(w.mount("probe,plain"), Err(Error::EBUSY), "probe is bound elsewhere");
+    assert_eq!(
+        w.mount("probe").unwrap(),
+        a,
+        "identical mount reuses the hierarchy"
+    );
+    assert_eq!(
+        w.mount("probe,plain"),
+        Err(Error::EBUSY),
+        "probe is bound elsewhere"
+    );
     let n = w.mount("none,name=x").unwrap();
     assert_ne!(n, a);
-    assert_eq!(w.mount("name=x").unwrap(), n, "name alone finds the named hierarchy");
-    assert_eq!(w.mount("plain,name=x"), Err(Error::EBUSY), "name matches, subsystems differ");
-    assert_eq!(w.mount("name=nope"), Err(Error::EINVAL), "no hierarchy to reuse, no subsystems");
-    assert_eq!(w.gpc.mount("plain", &w.tasks.caller(Creds::user(1000, 1000), None)), Err(Error::EPERM));
+    assert_eq!(
+        w.mount("name=x").unwrap(),
+        n,
+        "name alone finds the named hierarchy"
+    );
+    assert_eq!(
+        w.mount("plain,name=x"),
+        Err(Error::EBUSY),
+        "name matches, subsystems differ"
+    );
+    assert_eq!(
+        w.mount("name=nope"),
+        Err(Error::EINVAL),
+        "no hierarchy to reuse, no subsystems"
+    );
+    assert_eq!(
+        w.gpc
+            .mount("plain", &w.tasks.caller(Creds::user(1000, 1000), None)),
+        Err(Error::EPERM)
+    );
 }
 
 #[test]
@@ -30,11 +52,18 @@ fn umount_keeps_hierarchy_with_children() {
     w.gpc.mkdir(h, "a").unwrap();
     w.gpc.umount(h).unwrap();
     assert!(w.gpc.hierarchy_exists(h));
-    assert_eq!(w.mount("probe").unwrap(), h, "remount finds it with its children");
+    assert_eq!(
+        w.mount("probe").unwrap(),
+        h,
+        "remount finds it with its children"
+    );
     assert!(w.gpc.stat(h, "a").is_ok());
     w.gpc.rmdir(h, "a").unwrap();
     w.gpc.umount(h).unwrap();
-    assert!(!w.gpc.hierarchy_exists(h), "no children: destroyed, probe is free again");
+    assert!(
+        !w.gpc.hierarchy_exists(h),
+        "no children: destroyed, probe is free again"
+    );
     let h2 = w.mount("probe,plain").unwrap();
     assert!(w.gpc.hierarchy_exists(h2));
 }
@@ -84,21 +113,36 @@ fn files_and_formats() {
     );
     w.gpc.mkdir(h, "a").unwrap();
     let child = w.gpc.list(h, "a").unwrap();
-    assert!(!child.iter().any(|f| f == "release_agent" || f == "cgroup.sane_behavior"));
+    assert!(!child
+        .iter()
+        .any(|f| f == "release_agent" || f == "cgroup.sane_behavior"));
     assert_eq!(w.read(h, "cgroup.sane_behavior").unwrap(), "0\n");
     assert_eq!(w.read(h, "release_agent").unwrap(), "\n");
     assert_eq!(w.read(h, "a/notify_on_release").unwrap(), "0\n");
     assert_eq!(w.read(h, "tasks").unwrap(), "1\n");
-    assert_eq!(w.write(h, "a/notify_on_release", " 1\n"), Err(Error::EINVAL), "write_u64: no strip");
+    assert_eq!(
+        w.write(h, "a/notify_on_release", " 1\n"),
+        Err(Error::EINVAL),
+        "write_u64: no strip"
+    );
     w.write(h, "a/notify_on_release", "7\n").unwrap();
     assert_eq!(w.read(h, "a/notify_on_release").unwrap(), "1\n");
     assert_eq!(w.write(h, "cgroup.sane_behavior", "1"), Err(Error::EINVAL));
     assert_eq!(w.read(h, "a"), Err(Error::EISDIR));
-    assert_eq!(w.write_as(h, "release_agent", "/x", Creds::user(0, 0)), Err(Error::EPERM));
+    assert_eq!(
+        w.write_as(h, "release_agent", "/x", Creds::user(0, 0)),
+        Err(Error::EPERM)
+    );
     w.write(h, "release_agent", "  /sbin/agent \n").unwrap();
     assert_eq!(w.read(h, "release_agent").unwrap(), "/sbin/agent\n");
-    assert_eq!(w.gpc.stat(h, "cgroup.sane_behavior"), Ok(crate::Entry::File { mode: 0o444 }));
-    assert_eq!(w.gpc.stat(h, "tasks"), Ok(crate::Entry::File { mode: 0o644 }));
+    assert_eq!(
+        w.gpc.stat(h, "cgroup.sane_behavior"),
+        Ok(crate::Entry::File { mode: 0o444 })
+    );
+    assert_eq!(
+        w.gpc.stat(h, "tasks"),
+        Ok(crate::Entry::File { mode: 0o644 })
+    );
 }
 
 #[test]
@@ -114,13 +158,24 @@ fn attach_fork_exit_and_proc() {
     assert_eq!(w.read(h, "a/tasks").unwrap(), format!("{t}\n"));
     assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), format!("{a}\n"));
     w.write(n, "x/cgroup.procs", &format!("{t}")).unwrap();
-    assert_eq!(w.read(n, "x/tasks").unwrap(), format!("{a}\n{t}\n"), "procs moves the whole group");
+    assert_eq!(
+        w.read(n, "x/tasks").unwrap(),
+        format!("{a}\n{t}\n"),
+        "procs moves the whole group"
+    );
     let c = w.fork(t).unwrap();
     let hid = w.gpc.hierarchy_proc_id(h).unwrap();
     let nid = w.gpc.hierarchy_proc_id(n).unwrap();
-    assert_eq!(w.proc_cgroup(c).unwrap(), format!("{nid}::name=n:/x\n{hid}:probe:/a\n").replace("::", ":"));
+    assert_eq!(
+        w.proc_cgroup(c).unwrap(),
+        format!("{nid}::name=n:/x\n{hid}:probe:/a\n").replace("::", ":")
+    );
     assert_eq!(w.read(h, "a/probe.count").unwrap(), "2\n");
-    assert_eq!(w.read(h, "probe.count").unwrap(), "3\n", "init was never forked");
+    assert_eq!(
+        w.read(h, "probe.count").unwrap(),
+        "3\n",
+        "init was never forked"
+    );
     w.exit(a).unwrap();
     assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
     assert_eq!(w.write(h, "a/tasks", "999"), Err(Error::ESRCH));
@@ -130,7 +185,9 @@ fn attach_fork_exit_and_proc() {
     w.gpc.proc_cgroups(&mut buf).unwrap();
     assert_eq!(
         std::string::String::from_utf8(buf).unwrap(),
-        format!("#subsys_name\thierarchy\tnum_cgroups\tenabled\nprobe\t{hid}\t2\t1\nplain\t0\t1\t1\n")
+        format!(
+            "#subsys_name\thierarchy\tnum_cgroups\tenabled\nprobe\t{hid}\t2\t1\nplain\t0\t1\t1\n"
+        )
     );
     w.exit(c).unwrap();
 }
@@ -140,9 +197,16 @@ fn move_permission_rule() {
     let mut w = World::new();
     let h = w.mount("none,name=p").unwrap();
     w.gpc.mkdir(h, "a").unwrap();
-    let b = w.tasks.fork_as(&w.gpc, 1, false, Some(Creds::user(1001, 1001))).unwrap();
-    assert_eq!(w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1000, 1000)), Err(Error::EACCES));
-    w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1001, 1001)).unwrap();
+    let b = w
+        .tasks
+        .fork_as(&w.gpc, 1, false, Some(Creds::user(1001, 1001)))
+        .unwrap();
+    assert_eq!(
+        w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1000, 1000)),
+        Err(Error::EACCES)
+    );
+    w.write_as(h, "a/tasks", &b.to_string(), Creds::user(1001, 1001))
+        .unwrap();
 }
 
 #[test]
@@ -157,7 +221,11 @@ fn fork_veto_rolls_back() {
     assert_eq!(w.fork(a), Err(Error::EAGAIN));
     assert_eq!(w.gpc.css_group_refcounts(), before, "no reference leaked");
     assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
-    assert_eq!(w.read(h, "probe.count").unwrap(), "1\n", "ancestor charge rolled back");
+    assert_eq!(
+        w.read(h, "probe.count").unwrap(),
+        "1\n",
+        "ancestor charge rolled back"
+    );
 }
 
 #[test]
@@ -170,7 +238,10 @@ fn attach_veto_changes_nothing() {
     w.write(h, "a/probe.deny_attach", "1").unwrap();
     let hs = [h];
     let before = w.dump(&hs);
-    assert_eq!(w.write(h, "a/cgroup.procs", &a.to_string()), Err(Error::EPERM));
+    assert_eq!(
+        w.write(h, "a/cgroup.procs", &a.to_string()),
+        Err(Error::EPERM)
+    );
     assert_eq!(w.dump(&hs), before);
 }
 
@@ -212,14 +283,25 @@ fn clone_children_and_container_clone() {
     assert_eq!(w.read(h, "a/plain.value").unwrap(), "5\n");
     w.write(h, "cgroup.clone_children", "1").unwrap();
     w.gpc.mkdir(h, "b").unwrap();
-    assert_eq!(w.read(h, "b/cgroup.clone_children").unwrap(), "1\n", "inherited");
-    assert_eq!(w.read(h, "b/plain.value").unwrap(), "1005\n", "post_clone ran");
+    assert_eq!(
+        w.read(h, "b/cgroup.clone_children").unwrap(),
+        "1\n",
+        "inherited"
+    );
+    assert_eq!(
+        w.read(h, "b/plain.value").unwrap(),
+        "1005\n",
+        "post_clone ran"
+    );
     let t = w.fork(1).unwrap();
     w.write(h, "a/tasks", &t.to_string()).unwrap();
     let probe = w.gpc.subsys_id("probe").unwrap();
     let tr = w.tasks.task_ref(t).unwrap();
     w.gpc.container_clone(probe, &tr, &t.to_string()).unwrap();
-    assert_eq!(w.read(h, &format!("a/{t}/tasks")).unwrap(), format!("{t}\n"));
+    assert_eq!(
+        w.read(h, &format!("a/{t}/tasks")).unwrap(),
+        format!("{t}\n")
+    );
     assert_eq!(w.read(h, "a/tasks").unwrap(), "");
 }
 
@@ -234,9 +316,19 @@ fn lookup_is_the_tasks_state() {
     let ss = w.gpc.subsys_id("plain").unwrap();
     let guard = w.gpc.rcu_read_lock();
     let slot = &w.tasks.get(t).unwrap().slot;
-    let css = w.gpc.task_state::<crate::testing::probe::Plain>(&guard, slot, ss).unwrap();
+    let css = w
+        .gpc
+        .task_state::<crate::testing::probe::Plain>(&guard, slot, ss)
+        .unwrap();
     assert_eq!(css.value.load(core::sync::atomic::Ordering::Relaxed), 42);
-    assert!(w.gpc.task_css(&guard, slot, ss).unwrap().state::<u32>().is_none(), "typed access is checked");
+    assert!(
+        w.gpc
+            .task_css(&guard, slot, ss)
+            .unwrap()
+            .state::<u32>()
+            .is_none(),
+        "typed access is checked"
+    );
 }
 
 #[test]
@@ -250,7 +342,10 @@ fn css_groups_are_shared_and_freed() {
     w.write(h, "a/tasks", &a.to_string()).unwrap();
     w.write(h, "a/tasks", &b.to_string()).unwrap();
     assert_eq!(w.gpc.css_group_count(), base + 1, "one shared css_group");
-    assert_eq!(w.gpc.css_group_of(&w.tasks.get(a).unwrap().slot), w.gpc.css_group_of(&w.tasks.get(b).unwrap().slot));
+    assert_eq!(
+        w.gpc.css_group_of(&w.tasks.get(a).unwrap().slot),
+        w.gpc.css_group_of(&w.tasks.get(b).unwrap().slot)
+    );
     w.exit(a).unwrap();
     w.exit(b).unwrap();
     assert_eq!(w.gpc.css_group_count(), base, "freed with its last task");
