@@ -34,6 +34,9 @@ use crate::subsys::{
     Subsystem, TaskInfo, MAX_SUBSYS,
 };
 
+/// The page size kernfs limits writes to.
+const PAGE_SIZE: usize = 4096;
+
 /// A mounted (or still living) hierarchy, as hosts name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HierarchyId(pub(crate) HierIdx);
@@ -1328,14 +1331,23 @@ impl<H: Host> Gpc<H> {
         let mut tree = self.tree.lock();
         let (h, c, file) = self.resolve_full(&tree, hier, path)?;
         let (file, mode) = file.ok_or(Error::EISDIR)?;
+        // kernfs: a write longer than the file's atomic_write_len (a page; PATH_MAX - 1
+        // for release_agent) is refused whole; cgroup_file_write ignores empty writes.
+        let max = if file == FileRef::Core(CoreFile::ReleaseAgent) { PATH_MAX - 1 } else { PAGE_SIZE };
+        if data.len() > max {
+            return Err(Error::E2BIG);
+        }
         if mode & 0o200 == 0 {
             return Err(Error::EINVAL);
+        }
+        if data.is_empty() {
+            return Ok(());
         }
         match file {
             FileRef::Core(CoreFile::Tasks) => self.write_pid(&tree, c, data, caller, false),
             FileRef::Core(CoreFile::Procs) => self.write_pid(&tree, c, data, caller, true),
             FileRef::Core(CoreFile::NotifyOnRelease) => {
-                let v = crate::parse::kstrtoull(data, 0)? != 0;
+                let v = crate::parse::write_u64_input(data)? != 0;
                 let was = c.notify_on_release.load(Ordering::Relaxed);
                 if v && !was {
                     self.release.lock().reserve_one()?;
@@ -1350,7 +1362,7 @@ impl<H: Host> Gpc<H> {
                 Ok(())
             }
             FileRef::Core(CoreFile::CloneChildren) => {
-                let v = crate::parse::kstrtoull(data, 0)? != 0;
+                let v = crate::parse::write_u64_input(data)? != 0;
                 c.clone_children.store(v, Ordering::Relaxed);
                 Ok(())
             }

@@ -268,7 +268,7 @@ fn release_on_exit_and_rmdir() {
     w.write(h, "tasks", &u.to_string()).unwrap();
     assert_eq!(w.releases(), vec!["/a"]);
     // An empty agent reports nothing.
-    w.write(h, "release_agent", "").unwrap();
+    w.write(h, "release_agent", "\n").unwrap();
     w.write(h, "a/tasks", &u.to_string()).unwrap();
     w.exit(u).unwrap();
     assert!(w.releases().is_empty());
