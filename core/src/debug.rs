@@ -18,4 +18,18 @@ pub trait DebugView {
     fn container_css_links(&self, out: &mut Out<'_>) -> Result;
     /// `debug.releasable`: whether the container would be released now.
     fn releasable(&self) -> bool;
+    /// `debug.cgroup_subsys_states` (`cgroup_subsys_states_read`): one line per subsystem
+    /// state of the container, `"%2d: %-4s\t- %lx[%d] %d%s\n"` (subsystem id, name, state
+    /// address, state id, online count, ` P=PARENT_ID` below the root). The default
+    /// prints nothing.
+    fn container_subsys_states(&self, _out: &mut Out<'_>) -> Result {
+        Ok(())
+    }
+    /// `debug.cgroup_masks` (`cgroup_masks_read`): the `subtree_control` and
+    /// `subtree_ss_mask` lines, `"%-17s: "` then subsystem names joined by `", "`. On v1
+    /// both masks are the hierarchy's subsystems (`rebind_subsystems`, `cgroup_create`).
+    /// The default prints nothing.
+    fn container_masks(&self, _out: &mut Out<'_>) -> Result {
+        Ok(())
+    }
 }

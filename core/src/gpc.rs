@@ -2125,4 +2125,46 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
             && !self.c.is_populated_tree()
             && self.c.nr_children.load(Ordering::Relaxed) == 0
     }
+
+    fn container_subsys_states(&self, out: &mut Out<'_>) -> Result {
+        // Linux prints css->id (per subsystem); gpc's states carry their container's id.
+        // online_cnt is 1 for the state itself plus 1 per online child (online_css()).
+        let online = 1 + self.c.nr_children.load(Ordering::Relaxed);
+        for (ss, sub) in self.gpc.subsys.iter().enumerate() {
+            let Some(css) = self.c.css_ref(ss) else { continue };
+            write!(
+                out,
+                "{:2}: {:<4}\t- {:x}[{}] {}",
+                ss,
+                sub.name(),
+                css.raw().as_ptr() as usize,
+                css.container_id(),
+                online
+            )?;
+            if let Some(parent) = css.parent() {
+                write!(out, " P={}", parent.container_id())?;
+            }
+            out.bytes(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn container_masks(&self, out: &mut Out<'_>) -> Result {
+        for label in ["subtree_control", "subtree_ss_mask"] {
+            write!(out, "{label:<17}: ")?;
+            let mut first = true;
+            for (ss, sub) in self.gpc.subsys.iter().enumerate() {
+                if self.h.subsys_mask & (1 << ss) == 0 {
+                    continue;
+                }
+                if !first {
+                    out.bytes(b", ")?;
+                }
+                out.bytes(sub.name().as_bytes())?;
+                first = false;
+            }
+            out.bytes(b"\n")?;
+        }
+        Ok(())
+    }
 }

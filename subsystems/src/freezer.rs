@@ -223,9 +223,9 @@ mod tests {
     fn hostile_writes() {
         let w = World::new();
         w.gpc.mkdir(w.h, "a").unwrap();
+        assert_eq!(w.write("a/freezer.state", b""), Ok(()), "a 0-byte write does nothing");
         for bad in [
-            &b""[..],
-            b"FROZENX",
+            &b"FROZENX"[..],
             b"FROZEN\nTHAWED",
             b"FRO ZEN",
             b"THAWED!",
@@ -241,10 +241,12 @@ mod tests {
         w.write("a/freezer.state", b"THAWED\0FROZEN").unwrap();
         assert!(!w.frozen("a"), "the C string ends at the NUL");
         let mut long = Vec::new();
-        long.resize(4096, b' ');
+        long.resize(4090, b' ');
         long.extend_from_slice(b"FROZEN");
         w.write("a/freezer.state", &long).unwrap();
         assert!(w.frozen("a"));
+        long.push(b'\n');
+        assert_eq!(w.write("a/freezer.state", &long), Err(Error::E2BIG), "kernfs: over a page");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use crate::primitive::{AtomicUsize, Ordering};
+// The allocator is not part of what loom models: plain std atomics.
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 std::thread_local! {
     static COUNTDOWN: Cell<usize> = const { Cell::new(0) };

@@ -1,4 +1,8 @@
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+#[cfg(loom)]
+use loom::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::PoisonError;
+#[cfg(not(loom))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use core::ptr::NonNull;
 
@@ -6,7 +10,7 @@ use crate::host::cpu::Cpus;
 use crate::host::lock::{LockBackend, RawSpin};
 use crate::host::rcu::{Rcu, RcuHead};
 use crate::host::Host;
-use crate::primitive::{AtomicUsize, Ordering};
+use crate::primitive::{fence, AtomicUsize, Ordering};
 
 /// A sleeping lock: a flag under a std mutex, waited on with a condvar.
 pub struct StdMutex;
@@ -83,20 +87,44 @@ impl QuiescentRcu {
     }
 
     fn run_if_quiescent(&self) {
-        if self.readers.load(Ordering::SeqCst) != 0 {
+        // Take the batch first, then look for readers: a reader seen at zero after the
+        // batch was taken cannot have entered before any callback in it was queued
+        // (looking first would let a reader slip in between and keep a pointer to an
+        // object queued just after the look).
+        let (mut head, n) = core::mem::take(&mut *relock(&self.pending));
+        if head == 0 {
             return;
         }
-        // A reader that enters after we took the batch entered after the callbacks were
-        // queued, so it cannot see their objects.
-        let (mut head, _) = core::mem::take(&mut *relock(&self.pending));
+        // Pairs with the fence in `read_lock` (store buffering): either this load sees
+        // the reader, or the reader's loads see every unlink made before this point.
+        // loom found the interleaving that frees under a reader without the two fences.
+        fence(Ordering::SeqCst);
+        if self.readers.load(Ordering::SeqCst) != 0 {
+            self.requeue(head, n);
+            return;
+        }
         while let Some(h) = NonNull::new(head as *mut RcuHead) {
             // SAFETY: queued by `call_rcu` and not yet invoked.
             head = unsafe { h.as_ref() }.next.load(Ordering::Relaxed) as usize;
             // SAFETY: queued by `call_rcu`, and no reader from before the queuing
-            // remains (the count was zero after the queuing).
+            // remains (the count was zero after the batch was taken).
             unsafe { RcuHead::invoke(h) };
             self.freed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Put a taken batch back in front of whatever was queued meanwhile.
+    fn requeue(&self, head: usize, n: usize) {
+        let mut tail = head as *mut RcuHead;
+        // SAFETY: every head in the batch is queued and valid until invoked.
+        while let Some(next) = NonNull::new(unsafe { &*tail }.next.load(Ordering::Relaxed)) {
+            tail = next.as_ptr();
+        }
+        let mut p = relock(&self.pending);
+        // SAFETY: as above.
+        unsafe { &*tail }.next.store(p.0 as *mut RcuHead, Ordering::Relaxed);
+        p.0 = head;
+        p.1 += n;
     }
 }
 
@@ -111,6 +139,7 @@ impl Default for QuiescentRcu {
 unsafe impl Rcu for QuiescentRcu {
     fn read_lock(&self) {
         self.readers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
     }
 
     unsafe fn read_unlock(&self) {
@@ -132,10 +161,15 @@ unsafe impl Rcu for QuiescentRcu {
     }
 
     fn synchronize(&self) {
-        while self.readers.load(Ordering::SeqCst) != 0 {
-            std::thread::yield_now();
+        loop {
+            while self.readers.load(Ordering::SeqCst) != 0 {
+                crate::primitive::spin_loop();
+            }
+            self.run_if_quiescent();
+            if self.pending() == 0 {
+                return;
+            }
         }
-        self.run_if_quiescent();
     }
 }
 

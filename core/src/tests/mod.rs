@@ -6,8 +6,13 @@
     reason = "tests"
 )]
 
+#[cfg(not(loom))]
 mod alloc_failure;
+#[cfg(loom)]
+mod loom_models;
+#[cfg(not(loom))]
 mod model;
+#[cfg(not(loom))]
 mod scenarios;
 
 use std::format;
@@ -22,11 +27,13 @@ use crate::{Creds, Error, Gpc, HierarchyId, Pid, Result};
 static ALLOC: FailingAlloc = FailingAlloc::new();
 
 /// A machine: gpc with the probe subsystems, and a task list with init.
+#[cfg_attr(loom, allow(dead_code, reason = "the loom models build their own"))]
 pub(crate) struct World {
     pub gpc: Gpc<TestHost>,
     pub tasks: TaskList,
 }
 
+#[cfg_attr(loom, allow(dead_code, reason = "the loom models build their own"))]
 impl World {
     pub fn new() -> World {
         let gpc = Gpc::new(TestHost::default(), &[&PROBE, &PLAIN]).unwrap();
