@@ -158,9 +158,8 @@ impl<'a> CssRef<'a> {
     /// `header` must point to a live header that stays alive for `'a`.
     pub(crate) unsafe fn from_raw(header: NonNull<CssHeader>) -> Self {
         // SAFETY: forwarded from the caller.
-        CssRef {
-            header: unsafe { &*header.as_ptr() },
-        }
+        let header = unsafe { &*header.as_ptr() };
+        CssRef { header }
     }
 
     pub(crate) fn raw(self) -> NonNull<CssHeader> {
