@@ -1,20 +1,1036 @@
-//! The `cpu` controller (being written).
-use gpc_core::{CfType, Css, Result, Subsystem};
+//! The `cpu` controller: CFS group weight (`cpu.shares`), idle groups and CFS bandwidth
+//! control (quota per period, burst) with their statistics.
+//!
+//! Follows `kernel/sched/core.c` (torvalds/linux) as of Linux 6.18: `cpu_legacy_files[]`,
+//! `cpu_shares_write_u64`, `cpu_idle_write_s64`, `tg_set_bandwidth` (6.17 rework,
+//! "sched/core: Reorganize cgroup bandwidth control interface file reads/writes"),
+//! `tg_cfs_schedulable_down`/`__cfs_schedulable`, `cpu_cfs_stat_show`,
+//! `cpu_cfs_local_stat_show`; and `kernel/sched/fair.c`: `sched_group_set_shares`,
+//! `__sched_group_set_shares`, `sched_group_set_idle`.
+//!
+//! Assumed configuration: `CONFIG_FAIR_GROUP_SCHED` and `CONFIG_CFS_BANDWIDTH` on (every
+//! distribution kernel), `CONFIG_RT_GROUP_SCHED` off (so no `cpu.rt_runtime_us` /
+//! `cpu.rt_period_us`), `CONFIG_UCLAMP_TASK_GROUP` off (no `cpu.uclamp.min/max`),
+//! schedstats off (so `cpu.stat` has no `wait_sum` line).
+//!
+//! # Files (no `CFTYPE_*` flag: all exist in the root too)
+//!
+//! | file | mode | read | write |
+//! |---|---|---|---|
+//! | `cpu.shares` | 0644 | `"%llu\n"`, default 1024 | `write_u64`; values above `ULONG_MAX >> 10` become `MAX_SHARES`, then the value is **clamped** to `2..=262144` (`MIN_SHARES`, `MAX_SHARES`): `0` reads back 2, `1000000` reads back 262144. `EINVAL` in the root (`!tg->se[0]`) and in an idle group (`tg_is_idle`). |
+//! | `cpu.idle` | 0644 | `"%lld\n"` 0/1 | `write_s64`: `EINVAL` in the root or for a value other than 0/1. Setting it makes `cpu.shares` read 3 (`WEIGHT_IDLEPRIO`), clearing it resets `cpu.shares` to 1024 (`NICE_0_LOAD`). |
+//! | `cpu.cfs_period_us` | 0644 | `"%llu\n"`, default 100000 | `write_u64`, then `tg_set_bandwidth` (below) |
+//! | `cpu.cfs_quota_us` | 0644 | `"%lld\n"`, -1 = unlimited (default) | `write_s64`: **any** negative value means unlimited; then `tg_set_bandwidth` |
+//! | `cpu.cfs_burst_us` | 0644 | `"%llu\n"`, default 0 | `write_u64`, then `tg_set_bandwidth` |
+//! | `cpu.stat` | 0444 | `nr_periods %d`, `nr_throttled %d`, `throttled_time %llu` (ns), `nr_bursts %d`, `burst_time %llu` (ns) | |
+//! | `cpu.stat.local` | 0444 | `throttled_time %llu`: ns this group's own run queues were throttled | |
+//!
+//! `tg_set_bandwidth(period_us, quota_us, burst_us)` checks, in this order, each failing
+//! with `EINVAL`: the root group; a value that does not survive the conversion to ns
+//! (`> U64_MAX / 1000`, the unlimited quota excepted); quota or period below 1000 µs;
+//! period above 1000000 µs; quota above `MAX_BW` = 2^44 - 1 µs; burst above the quota or
+//! burst + quota above `MAX_BW` (only with a quota). Then `__cfs_schedulable`: on cgroup v1
+//! a group's normalized quota (`to_ratio(period, quota)`, `quota << 20 / period`) may not
+//! exceed its nearest limited ancestor's, and a change may not leave any descendant with a
+//! larger one (`tg_cfs_schedulable_down`: "On cgroup1, only inherit when no limit is set").
+//! Unlimited groups inherit the ancestor's limit.
+//!
+//! # The effects
+//!
+//! The simulator's scheduler reads [`shares`] (the group weight) and [`bandwidth`] (the
+//! group's own quota and period; ancestors are limits too, as in Linux, where a throttled
+//! ancestor throttles its whole subtree) and reports each enforcement period with
+//! [`record_period`] (and a burst with [`record_burst`]), which feed `cpu.stat`. Linux
+//! counts `nr_periods`, `nr_throttled` and `nr_bursts` in `int`s printed with `%d`; gpc
+//! keeps the same 32-bit wrap-around.
+//!
+//! # Why a table in the root state
+//!
+//! `__cfs_schedulable` must see every descendant of the group being changed, but a
+//! subsystem only gets its own state and, through [`FileCtxOf::children`], its direct
+//! children. So the root state keeps a small tree (a slab of nodes with parent and child
+//! links and each group's bandwidth), updated by `create`/`destroy` and by bandwidth
+//! writes, all under the hierarchy lock. Each group also keeps its own copy of the values
+//! for lock-cheap reads by the scheduler. A node whose state was made but never published
+//! (gpc failed to allocate the container afterwards, so `destroy` is never called) stays
+//! in the tree as an unlimited leaf, which no check can trip over; it is removed with its
+//! parent.
 
-/// The `cpu` controller.
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use gpc_core::host::lock::SpinLock;
+use gpc_core::parse::{write_s64_input, write_u64_input};
+use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
+
+/// `MIN_SHARES` (`kernel/sched/sched.h`).
+pub const MIN_SHARES: u64 = 2;
+/// `MAX_SHARES` (`kernel/sched/sched.h`): `1 << 18`.
+pub const MAX_SHARES: u64 = 1 << 18;
+/// `NICE_0_LOAD` scaled down: the default `cpu.shares`.
+pub const DEFAULT_SHARES: u64 = 1024;
+/// `WEIGHT_IDLEPRIO` (`kernel/sched/sched.h`): the weight of an idle group.
+pub const WEIGHT_IDLEPRIO: u64 = 3;
+/// `SCHED_FIXEDPOINT_SHIFT`: `scale_load()` on 64-bit kernels.
+const SCHED_FIXEDPOINT_SHIFT: u32 = 10;
+
+/// `default_bw_period_us()`: 100 ms.
+pub const DEFAULT_PERIOD_US: u64 = 100_000;
+/// `min_bw_quota_period_us`: 1 ms.
+pub const MIN_QUOTA_PERIOD_US: u64 = 1_000;
+/// `max_bw_quota_period_us`: 1 s.
+pub const MAX_PERIOD_US: u64 = 1_000_000;
+/// `BW_SHIFT` (`kernel/sched/sched.h`).
+const BW_SHIFT: u32 = 20;
+/// `MAX_BW` = `(1 << (64 - BW_SHIFT)) - 1`: the largest quota and quota + burst, in µs.
+pub const MAX_BW_US: u64 = (1 << (64 - BW_SHIFT)) - 1;
+/// `RUNTIME_INF` (`(u64)~0ULL`): no quota.
+const RUNTIME_INF: u64 = u64::MAX;
+/// `NSEC_PER_USEC`.
+const NSEC_PER_USEC: u64 = 1_000;
+
+/// The `cpu` controller (Linux `cpu_cgrp_subsys`).
 pub struct Cpu;
 
-/// Per-container state.
-#[derive(Default)]
-pub struct State;
+/// A group's bandwidth settings, in µs (`struct cfs_bandwidth` seen through
+/// `tg_bandwidth()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Bandwidth {
+    period_us: u64,
+    /// [`RUNTIME_INF`] is unlimited.
+    quota_us: u64,
+    burst_us: u64,
+}
+
+impl Bandwidth {
+    const DEFAULT: Bandwidth = Bandwidth {
+        period_us: DEFAULT_PERIOD_US,
+        quota_us: RUNTIME_INF,
+        burst_us: 0,
+    };
+
+    /// `normalize_cfs_quota`: the quota as a fraction of the period in `BW_SHIFT` fixed
+    /// point, `None` when unlimited.
+    fn ratio(self) -> Option<u64> {
+        if self.quota_us == RUNTIME_INF {
+            return None;
+        }
+        // to_ratio(): `div64_u64(runtime << BW_SHIFT, period)`; `period == 0` gives 0.
+        // The quota is at most MAX_BW (2^44 - 1), so the shift cannot lose bits.
+        Some(
+            (self.quota_us << BW_SHIFT)
+                .checked_div(self.period_us)
+                .unwrap_or(0),
+        )
+    }
+}
+
+/// The group tree kept in the root state (see the module doc).
+mod topo {
+    use alloc::vec::Vec;
+
+    use gpc_core::{Error, Result};
+
+    /// A group.
+    pub(super) struct Node<T> {
+        pub(super) parent: Option<usize>,
+        pub(super) children: Vec<usize>,
+        pub(super) data: T,
+    }
+
+    /// Groups by slot; slot 0 is the root. Freed slots are reused.
+    pub(super) struct Slab<T> {
+        nodes: Vec<Option<Node<T>>>,
+    }
+
+    impl<T> Slab<T> {
+        /// A tree of just the root.
+        pub(super) fn new(root: T) -> Result<Self> {
+            let mut nodes = Vec::new();
+            nodes.try_reserve(1)?;
+            nodes.push(Some(Node {
+                parent: None,
+                children: Vec::new(),
+                data: root,
+            }));
+            Ok(Slab { nodes })
+        }
+
+        pub(super) fn get(&self, i: usize) -> Option<&Node<T>> {
+            self.nodes.get(i).and_then(Option::as_ref)
+        }
+
+        pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut Node<T>> {
+            self.nodes.get_mut(i).and_then(Option::as_mut)
+        }
+
+        /// Add a child of `parent`; all or nothing.
+        pub(super) fn insert(&mut self, parent: usize, data: T) -> Result<usize> {
+            let free = self.nodes.iter().position(Option::is_none);
+            if free.is_none() {
+                self.nodes.try_reserve(1)?;
+            }
+            let idx = free.unwrap_or(self.nodes.len());
+            let p = self.get_mut(parent).ok_or(Error::ENOENT)?;
+            p.children.try_reserve(1)?;
+            p.children.push(idx);
+            let node = Some(Node {
+                parent: Some(parent),
+                children: Vec::new(),
+                data,
+            });
+            match self.nodes.get_mut(idx) {
+                Some(slot) => *slot = node,
+                None => self.nodes.push(node),
+            }
+            Ok(idx)
+        }
+
+        /// Remove `i` and everything below it.
+        pub(super) fn remove(&mut self, i: usize) {
+            let Some(node) = self.nodes.get_mut(i).and_then(Option::take) else {
+                return;
+            };
+            if let Some(p) = node.parent.and_then(|p| self.get_mut(p)) {
+                p.children.retain(|&c| c != i);
+            }
+            // Children can only be nodes whose state was never published (see the module
+            // doc); remove them too, without recursion.
+            let mut stack = node.children;
+            while let Some(c) = stack.pop() {
+                if let Some(n) = self.nodes.get_mut(c).and_then(Option::take) {
+                    for gc in n.children {
+                        // `stack` had room for `n`'s entry; grandchildren of an unpublished
+                        // node cannot exist, so this never grows in practice.
+                        if stack.try_reserve(1).is_ok() {
+                            stack.push(gc);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The next node after `cur` in a pre-order walk of the subtree of `top`
+        /// (`css_for_each_descendant_pre`), without allocating.
+        pub(super) fn next_pre(&self, top: usize, cur: usize) -> Option<usize> {
+            if let Some(&c) = self.get(cur)?.children.first() {
+                return Some(c);
+            }
+            let mut cur = cur;
+            loop {
+                if cur == top {
+                    return None;
+                }
+                let parent = self.get(cur)?.parent?;
+                let siblings = &self.get(parent)?.children;
+                let pos = siblings.iter().position(|&c| c == cur)?;
+                if let Some(&next) = siblings.get(pos + 1) {
+                    return Some(next);
+                }
+                cur = parent;
+            }
+        }
+    }
+}
+
+/// A node of the root's tree: the bandwidth, and scratch space for `__cfs_schedulable`.
+struct TreeNode {
+    bw: Bandwidth,
+    /// `cfs_b->hierarchical_quota` as computed by the last check (`None`: unlimited).
+    hq: Option<u64>,
+}
+
+/// Per-container state (Linux `struct task_group` as far as cgroup v1 shows it).
+pub struct State {
+    /// This group's slot in the root's tree.
+    slot: usize,
+    /// `scale_load_down(tg->shares)`.
+    shares: AtomicU64,
+    /// `tg->idle`.
+    idle: AtomicBool,
+    /// The bandwidth settings (a copy of the tree's, for the scheduler).
+    bw: SpinLock<Bandwidth>,
+    /// `cfs_b->nr_periods` (an `int` in Linux).
+    nr_periods: AtomicU32,
+    /// `cfs_b->nr_throttled`.
+    nr_throttled: AtomicU32,
+    /// `cfs_b->throttled_time`, ns.
+    throttled_time: AtomicU64,
+    /// `throttled_clock_self_time` summed over CPUs, ns (`cpu.stat.local`).
+    throttled_self: AtomicU64,
+    /// `cfs_b->nr_burst`.
+    nr_bursts: AtomicU32,
+    /// `cfs_b->burst_time`, ns.
+    burst_time: AtomicU64,
+    /// The group tree; only in the root state.
+    tree: Option<SpinLock<topo::Slab<TreeNode>>>,
+}
+
+impl State {
+    fn new(slot: usize, tree: Option<SpinLock<topo::Slab<TreeNode>>>) -> Self {
+        State {
+            slot,
+            shares: AtomicU64::new(DEFAULT_SHARES),
+            idle: AtomicBool::new(false),
+            bw: SpinLock::new(Bandwidth::DEFAULT),
+            nr_periods: AtomicU32::new(0),
+            nr_throttled: AtomicU32::new(0),
+            throttled_time: AtomicU64::new(0),
+            throttled_self: AtomicU64::new(0),
+            nr_bursts: AtomicU32::new(0),
+            burst_time: AtomicU64::new(0),
+            tree,
+        }
+    }
+}
+
+/// The root state of `css`'s hierarchy, which holds the tree.
+fn tree_of<'a>(css: Css<'a, Cpu>) -> Option<&'a SpinLock<topo::Slab<TreeNode>>> {
+    css.ancestors_and_self()
+        .last()
+        .and_then(|root| root.state().tree.as_ref())
+}
+
+/// The group's weight as `cpu.shares` shows it (`scale_load_down(tg->shares)`): 2 to
+/// 262144, 1024 by default, 3 for an idle group.
+pub fn shares(css: Css<'_, Cpu>) -> u64 {
+    css.state().shares.load(Ordering::Relaxed)
+}
+
+/// Whether the group is idle (`cpu.idle`, `SCHED_IDLE` group).
+pub fn is_idle(css: Css<'_, Cpu>) -> bool {
+    css.state().idle.load(Ordering::Relaxed)
+}
+
+/// The group's own bandwidth limit as `(quota_us, period_us)`, `None` when its quota is
+/// unlimited. Ancestors' limits apply too (walk [`Css::ancestors_and_self`]).
+pub fn bandwidth(css: Css<'_, Cpu>) -> Option<(u64, u64)> {
+    let bw = *css.state().bw.lock();
+    (bw.quota_us != RUNTIME_INF).then_some((bw.quota_us, bw.period_us))
+}
+
+/// The group's burst allowance in µs (`cpu.cfs_burst_us`).
+pub fn burst(css: Css<'_, Cpu>) -> u64 {
+    css.state().bw.lock().burst_us
+}
+
+/// One bandwidth enforcement period of the group ended (`sched_cfs_period_timer` →
+/// `do_sched_cfs_period_timer`): count it in `nr_periods`, and if the group was throttled
+/// in it, in `nr_throttled`, adding `throttled_ns` to `throttled_time` (and to the
+/// group's own `cpu.stat.local` throttled time).
+pub fn record_period(css: Css<'_, Cpu>, throttled: bool, throttled_ns: u64) {
+    let st = css.state();
+    st.nr_periods.fetch_add(1, Ordering::Relaxed);
+    if throttled {
+        st.nr_throttled.fetch_add(1, Ordering::Relaxed);
+        st.throttled_time.fetch_add(throttled_ns, Ordering::Relaxed);
+        st.throttled_self.fetch_add(throttled_ns, Ordering::Relaxed);
+    }
+}
+
+/// The group ran `burst_ns` beyond its quota in a period, using its burst allowance
+/// (`__refill_cfs_bandwidth_runtime`: `nr_burst`, `burst_time`).
+pub fn record_burst(css: Css<'_, Cpu>, burst_ns: u64) {
+    let st = css.state();
+    st.nr_bursts.fetch_add(1, Ordering::Relaxed);
+    st.burst_time.fetch_add(burst_ns, Ordering::Relaxed);
+}
+
+/// `__sched_group_set_shares`: clamp a `scale_load()`ed weight and store it scaled down.
+fn set_shares_scaled(st: &State, scaled: u64) {
+    let clamped = scaled.clamp(
+        MIN_SHARES << SCHED_FIXEDPOINT_SHIFT,
+        MAX_SHARES << SCHED_FIXEDPOINT_SHIFT,
+    );
+    st.shares
+        .store(clamped >> SCHED_FIXEDPOINT_SHIFT, Ordering::Relaxed);
+}
+
+fn read_shares(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    writeln!(out, "{}", shares(ctx.css()))
+}
+
+/// `cpu_shares_write_u64` → `sched_group_set_shares`.
+fn write_shares(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
+    let mut val = write_u64_input(buf)?;
+    // "if (shareval > scale_load_down(ULONG_MAX)) shareval = MAX_SHARES;"
+    if val > u64::MAX >> SCHED_FIXEDPOINT_SHIFT {
+        val = MAX_SHARES;
+    }
+    let css = ctx.css();
+    // sched_group_set_shares: an idle group's weight is fixed; the root has no entity.
+    if is_idle(css) || css.is_root() {
+        return Err(Error::EINVAL);
+    }
+    set_shares_scaled(css.state(), val << SCHED_FIXEDPOINT_SHIFT);
+    Ok(())
+}
+
+fn read_idle(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    writeln!(out, "{}", u8::from(is_idle(ctx.css())))
+}
+
+/// `cpu_idle_write_s64` → `sched_group_set_idle`.
+fn write_idle(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
+    let val = write_s64_input(buf)?;
+    let css = ctx.css();
+    if css.is_root() || !(0..=1).contains(&val) {
+        return Err(Error::EINVAL);
+    }
+    let idle = val == 1;
+    let st = css.state();
+    if st.idle.swap(idle, Ordering::Relaxed) == idle {
+        return Ok(());
+    }
+    // "Idle groups have minimum weight."
+    let w = if idle {
+        WEIGHT_IDLEPRIO
+    } else {
+        DEFAULT_SHARES
+    };
+    set_shares_scaled(st, w << SCHED_FIXEDPOINT_SHIFT);
+    Ok(())
+}
+
+fn read_period(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    let bw = *ctx.css().state().bw.lock();
+    writeln!(out, "{}", bw.period_us)
+}
+
+fn read_quota(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    let bw = *ctx.css().state().bw.lock();
+    // "(s64)RUNTIME_INF becomes -1"
+    writeln!(out, "{}", bw.quota_us as i64)
+}
+
+fn read_burst(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    let bw = *ctx.css().state().bw.lock();
+    writeln!(out, "{}", bw.burst_us)
+}
+
+/// The checks of `tg_set_bandwidth` that need nothing but the values.
+fn check_values(bw: Bandwidth) -> Result {
+    let max_usec = u64::MAX / NSEC_PER_USEC;
+    let limited = bw.quota_us != RUNTIME_INF;
+    // "Values should survive translation to nsec"
+    if bw.period_us > max_usec || (limited && bw.quota_us > max_usec) || bw.burst_us > max_usec {
+        return Err(Error::EINVAL);
+    }
+    // "Ensure we have some amount of bandwidth every period."
+    if bw.quota_us < MIN_QUOTA_PERIOD_US || bw.period_us < MIN_QUOTA_PERIOD_US {
+        return Err(Error::EINVAL);
+    }
+    // "bound things on the other side by preventing insane quota periods"
+    if bw.period_us > MAX_PERIOD_US {
+        return Err(Error::EINVAL);
+    }
+    // "Bound quota to defend quota against overflow during bandwidth shift."
+    if limited && bw.quota_us > MAX_BW_US {
+        return Err(Error::EINVAL);
+    }
+    if limited && (bw.burst_us > bw.quota_us || bw.burst_us + bw.quota_us > MAX_BW_US) {
+        return Err(Error::EINVAL);
+    }
+    Ok(())
+}
+
+/// `__cfs_schedulable` on cgroup v1: with `slot` set to `bw`, every group's ratio must
+/// stay within its nearest limited ancestor's. Only `slot` and its subtree can change, so
+/// only they are checked (the rest of the tree was checked when it was set).
+fn cfs_schedulable(tree: &mut topo::Slab<TreeNode>, slot: usize, bw: Bandwidth) -> Result {
+    let parent = tree.get(slot).and_then(|n| n.parent).ok_or(Error::EINVAL)?;
+    // The parent's hierarchical quota: its own ratio, or its nearest limited ancestor's.
+    let mut hp = None;
+    let mut cur = Some(parent);
+    while let Some(i) = cur {
+        let Some(n) = tree.get(i) else { break };
+        if let Some(r) = n.data.bw.ratio() {
+            hp = Some(r);
+            break;
+        }
+        cur = n.parent;
+    }
+    let mine = match (bw.ratio(), hp) {
+        (Some(r), Some(p)) if r > p => return Err(Error::EINVAL),
+        (Some(r), _) => Some(r),
+        (None, p) => p,
+    };
+    if let Some(n) = tree.get_mut(slot) {
+        n.data.hq = mine;
+    }
+    let mut cur = tree.next_pre(slot, slot);
+    while let Some(d) = cur {
+        let (parent_hq, ratio) = match tree.get(d) {
+            Some(n) => (
+                n.parent.and_then(|p| tree.get(p)).and_then(|p| p.data.hq),
+                n.data.bw.ratio(),
+            ),
+            None => break,
+        };
+        let hq = match (ratio, parent_hq) {
+            (Some(r), Some(p)) if r > p => return Err(Error::EINVAL),
+            (Some(r), _) => Some(r),
+            (None, p) => p,
+        };
+        if let Some(n) = tree.get_mut(d) {
+            n.data.hq = hq;
+        }
+        cur = tree.next_pre(slot, d);
+    }
+    Ok(())
+}
+
+/// `tg_set_bandwidth` (then `tg_set_cfs_bandwidth` → `__cfs_schedulable`).
+fn set_bandwidth(ctx: &FileCtxOf<'_, Cpu>, change: impl FnOnce(&mut Bandwidth)) -> Result {
+    let css = ctx.css();
+    let st = css.state();
+    let mut bw = *st.bw.lock();
+    change(&mut bw);
+    if css.is_root() {
+        return Err(Error::EINVAL);
+    }
+    check_values(bw)?;
+    let tree = tree_of(css).ok_or(Error::EINVAL)?;
+    let mut tree = tree.lock();
+    cfs_schedulable(&mut tree, st.slot, bw)?;
+    if let Some(n) = tree.get_mut(st.slot) {
+        n.data.bw = bw;
+    }
+    *st.bw.lock() = bw;
+    Ok(())
+}
+
+/// `cpu_period_write_u64`.
+fn write_period(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
+    let period = write_u64_input(buf)?;
+    set_bandwidth(ctx, |bw| bw.period_us = period)
+}
+
+/// `cpu_quota_write_s64`: a negative quota is `RUNTIME_INF`.
+fn write_quota(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
+    let quota = write_s64_input(buf)?;
+    let quota = u64::try_from(quota).unwrap_or(RUNTIME_INF);
+    set_bandwidth(ctx, |bw| bw.quota_us = quota)
+}
+
+/// `cpu_burst_write_u64`.
+fn write_burst(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
+    let burst = write_u64_input(buf)?;
+    set_bandwidth(ctx, |bw| bw.burst_us = burst)
+}
+
+/// `cpu_cfs_stat_show` (schedstats off: no `wait_sum`).
+fn read_stat(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    let st = ctx.css().state();
+    writeln!(
+        out,
+        "nr_periods {}\nnr_throttled {}\nthrottled_time {}\nnr_bursts {}\nburst_time {}",
+        st.nr_periods.load(Ordering::Relaxed) as i32,
+        st.nr_throttled.load(Ordering::Relaxed) as i32,
+        st.throttled_time.load(Ordering::Relaxed),
+        st.nr_bursts.load(Ordering::Relaxed) as i32,
+        st.burst_time.load(Ordering::Relaxed),
+    )
+}
+
+/// `cpu_cfs_local_stat_show`.
+fn read_stat_local(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Result {
+    writeln!(
+        out,
+        "throttled_time {}",
+        ctx.css().state().throttled_self.load(Ordering::Relaxed)
+    )
+}
+
+/// The files, in Linux's order (`cpu_legacy_files[]`).
+static FILES: [CfType<Cpu>; 7] = [
+    CfType::rw("shares", read_shares, write_shares),
+    CfType::rw("idle", read_idle, write_idle),
+    CfType::rw("cfs_period_us", read_period, write_period),
+    CfType::rw("cfs_quota_us", read_quota, write_quota),
+    CfType::rw("cfs_burst_us", read_burst, write_burst),
+    CfType::ro("stat", read_stat),
+    CfType::ro("stat.local", read_stat_local),
+];
 
 impl Subsystem for Cpu {
     type State = State;
     const NAME: &'static str = "cpu";
+
     fn files(&self) -> &'static [CfType<Self>] {
-        &[]
+        &FILES
     }
-    fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        Ok(State)
+
+    /// `sched_create_group` + `alloc_fair_sched_group` + `init_cfs_bandwidth`: weight
+    /// 1024, not idle, unlimited with a 100 ms period, no burst. The new group is also
+    /// entered in the root's tree (all or nothing).
+    fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
+        let Some(parent) = parent else {
+            let tree = topo::Slab::new(TreeNode {
+                bw: Bandwidth::DEFAULT,
+                hq: None,
+            })?;
+            return Ok(State::new(0, Some(SpinLock::new(tree))));
+        };
+        let tree = tree_of(parent).ok_or(Error::EINVAL)?;
+        let slot = tree.lock().insert(
+            parent.state().slot,
+            TreeNode {
+                bw: Bandwidth::DEFAULT,
+                hq: None,
+            },
+        )?;
+        Ok(State::new(slot, None))
+    }
+
+    fn destroy(&self, css: Css<'_, Self>) {
+        if css.is_root() {
+            return;
+        }
+        if let Some(tree) = tree_of(css) {
+            tree.lock().remove(css.state().slot);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+mod tests {
+    extern crate std;
+
+    use std::string::String;
+    use std::vec::Vec;
+
+    use gpc_core::testing::{TaskList, TestHost};
+    use gpc_core::{Creds, Gpc, HierarchyId};
+
+    use super::*;
+
+    struct World {
+        gpc: Gpc<TestHost>,
+        tasks: TaskList,
+        h: HierarchyId,
+    }
+
+    impl World {
+        fn new() -> World {
+            let gpc = Gpc::new(TestHost::new(2, 1), &[&Cpu]).unwrap();
+            let mut tasks = TaskList::new();
+            tasks.add_init(&gpc).unwrap();
+            let h = gpc.mount("cpu", &tasks.caller(Creds::ROOT, None)).unwrap();
+            World { gpc, tasks, h }
+        }
+
+        fn read(&self, path: &str) -> Result<String> {
+            let mut buf = Vec::new();
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+                &mut buf,
+            )?;
+            Ok(String::from_utf8(buf).unwrap())
+        }
+
+        fn write(&self, path: &str, data: &[u8]) -> Result {
+            self.gpc
+                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+        }
+
+        fn with<R>(&self, path: &str, f: impl FnOnce(Css<'_, Cpu>) -> R) -> R {
+            let ss = self.gpc.subsys_id("cpu").unwrap();
+            self.gpc
+                .with_container_css(self.h, path, ss, |c| f(c.typed::<Cpu>().unwrap()))
+                .unwrap()
+        }
+
+        fn ls(&self, path: &str) -> Vec<String> {
+            let mut v = self.gpc.list(self.h, path).unwrap();
+            v.sort();
+            v
+        }
+    }
+
+    const CPU_FILES: [&str; 7] = [
+        "cpu.cfs_burst_us",
+        "cpu.cfs_period_us",
+        "cpu.cfs_quota_us",
+        "cpu.idle",
+        "cpu.shares",
+        "cpu.stat",
+        "cpu.stat.local",
+    ];
+
+    #[test]
+    fn files_modes_and_defaults() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        for dir in ["", "a"] {
+            let names = w.ls(dir);
+            for f in CPU_FILES {
+                assert!(names.iter().any(|n| n == f), "{dir}: {f}");
+            }
+        }
+        let modes: Vec<u16> = FILES
+            .iter()
+            .map(|f| gpc_core::files::file_mode(f.read.is_some(), f.write.is_some()))
+            .collect();
+        assert_eq!(modes, [0o644, 0o644, 0o644, 0o644, 0o644, 0o444, 0o444]);
+        for dir in ["", "a/"] {
+            assert_eq!(w.read(&std::format!("{dir}cpu.shares")).unwrap(), "1024\n");
+            assert_eq!(w.read(&std::format!("{dir}cpu.idle")).unwrap(), "0\n");
+            assert_eq!(
+                w.read(&std::format!("{dir}cpu.cfs_period_us")).unwrap(),
+                "100000\n"
+            );
+            assert_eq!(
+                w.read(&std::format!("{dir}cpu.cfs_quota_us")).unwrap(),
+                "-1\n"
+            );
+            assert_eq!(
+                w.read(&std::format!("{dir}cpu.cfs_burst_us")).unwrap(),
+                "0\n"
+            );
+            assert_eq!(
+                w.read(&std::format!("{dir}cpu.stat")).unwrap(),
+                "nr_periods 0\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n"
+            );
+            assert_eq!(
+                w.read(&std::format!("{dir}cpu.stat.local")).unwrap(),
+                "throttled_time 0\n"
+            );
+        }
+        w.with("a", |c| {
+            assert_eq!(shares(c), 1024);
+            assert_eq!(bandwidth(c), None);
+            assert_eq!(burst(c), 0);
+            assert!(!is_idle(c));
+        });
+    }
+
+    #[test]
+    fn shares_clamp_and_parse() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        for (input, expect) in [
+            (&b"512\n"[..], "512"),
+            (b"0", "2"),
+            (b"1", "2"),
+            (b"2", "2"),
+            (b"3", "3"),
+            (b"262144", "262144"),
+            (b"262145", "262144"),
+            (b"1000000", "262144"),
+            (b"18014398509481983", "262144"),
+            (b"18014398509481984", "262144"),
+            (b"18446744073709551615", "262144"),
+            (b"0x400", "1024"),
+            (b"010", "8"),
+            (b"+100", "100"),
+            (b"7\0garbage", "7"),
+        ] {
+            w.write("a/cpu.shares", input).unwrap();
+            assert_eq!(
+                w.read("a/cpu.shares").unwrap(),
+                std::format!("{expect}\n"),
+                "{input:?}"
+            );
+        }
+        for bad in [
+            &b"\n"[..],
+            b" 5",
+            b"5 ",
+            b"5\n\n",
+            b"-1",
+            b"1 2",
+            b"abc",
+            b"0x",
+            b"1e3",
+        ] {
+            assert_eq!(w.write("a/cpu.shares", bad), Err(Error::EINVAL), "{bad:?}");
+        }
+        assert_eq!(
+            w.write("a/cpu.shares", b"18446744073709551616"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(w.read("a/cpu.shares").unwrap(), "7\n");
+        // The root's weight cannot change.
+        assert_eq!(w.write("cpu.shares", b"512"), Err(Error::EINVAL));
+        assert_eq!(w.read("cpu.shares").unwrap(), "1024\n");
+    }
+
+    #[test]
+    fn idle_groups() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        w.write("a/cpu.shares", b"100").unwrap();
+        for bad in [&b"2"[..], b"-1", b"9223372036854775807", b" 1", b"\n"] {
+            assert_eq!(w.write("a/cpu.idle", bad), Err(Error::EINVAL), "{bad:?}");
+        }
+        assert_eq!(
+            w.write("a/cpu.idle", b"9223372036854775808"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(
+            w.write("a/cpu.idle", b"-9223372036854775809"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(w.write("cpu.idle", b"1"), Err(Error::EINVAL));
+        assert_eq!(w.write("cpu.idle", b"0"), Err(Error::EINVAL));
+        // Writing the current value changes nothing (the weight stays 100).
+        w.write("a/cpu.idle", b"0").unwrap();
+        assert_eq!(w.read("a/cpu.shares").unwrap(), "100\n");
+        w.write("a/cpu.idle", b"1\n").unwrap();
+        assert_eq!(w.read("a/cpu.idle").unwrap(), "1\n");
+        assert_eq!(w.read("a/cpu.shares").unwrap(), "3\n");
+        assert_eq!(w.write("a/cpu.shares", b"100"), Err(Error::EINVAL));
+        w.with("a", |c| assert!(is_idle(c) && shares(c) == 3));
+        w.write("a/cpu.idle", b"0x0").unwrap();
+        assert_eq!(w.read("a/cpu.shares").unwrap(), "1024\n");
+        w.write("a/cpu.shares", b"100").unwrap();
+    }
+
+    #[test]
+    fn quota_period_burst_rules() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        // Root: always EINVAL (after parsing).
+        assert_eq!(w.write("cpu.cfs_quota_us", b"50000"), Err(Error::EINVAL));
+        assert_eq!(w.write("cpu.cfs_quota_us", b"-1"), Err(Error::EINVAL));
+        assert_eq!(w.write("cpu.cfs_period_us", b"100000"), Err(Error::EINVAL));
+        assert_eq!(w.write("cpu.cfs_burst_us", b"0"), Err(Error::EINVAL));
+        assert_eq!(w.write("cpu.cfs_quota_us", b"x"), Err(Error::EINVAL));
+        // Quota.
+        w.write("a/cpu.cfs_quota_us", b"50000\n").unwrap();
+        assert_eq!(w.read("a/cpu.cfs_quota_us").unwrap(), "50000\n");
+        w.with("a", |c| assert_eq!(bandwidth(c), Some((50_000, 100_000))));
+        assert_eq!(w.write("a/cpu.cfs_quota_us", b"999"), Err(Error::EINVAL));
+        assert_eq!(w.write("a/cpu.cfs_quota_us", b"0"), Err(Error::EINVAL));
+        w.write("a/cpu.cfs_quota_us", b"1000").unwrap();
+        w.write("a/cpu.cfs_quota_us", b"17592186044415").unwrap();
+        assert_eq!(
+            w.write("a/cpu.cfs_quota_us", b"17592186044416"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("a/cpu.cfs_quota_us", b"9223372036854775807"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("a/cpu.cfs_quota_us", b"9223372036854775808"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(w.write("a/cpu.cfs_quota_us", b" 5000"), Err(Error::EINVAL));
+        assert_eq!(w.read("a/cpu.cfs_quota_us").unwrap(), "17592186044415\n");
+        // Any negative value is unlimited.
+        w.write("a/cpu.cfs_quota_us", b"-5").unwrap();
+        assert_eq!(w.read("a/cpu.cfs_quota_us").unwrap(), "-1\n");
+        w.write("a/cpu.cfs_quota_us", b"-9223372036854775808")
+            .unwrap();
+        assert_eq!(w.read("a/cpu.cfs_quota_us").unwrap(), "-1\n");
+        w.with("a", |c| assert_eq!(bandwidth(c), None));
+        // Period.
+        assert_eq!(w.write("a/cpu.cfs_period_us", b"999"), Err(Error::EINVAL));
+        assert_eq!(
+            w.write("a/cpu.cfs_period_us", b"1000001"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("a/cpu.cfs_period_us", b"18446744073709551615"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(w.write("a/cpu.cfs_period_us", b"-1"), Err(Error::EINVAL));
+        w.write("a/cpu.cfs_period_us", b"1000").unwrap();
+        w.write("a/cpu.cfs_period_us", b"1000000").unwrap();
+        assert_eq!(w.read("a/cpu.cfs_period_us").unwrap(), "1000000\n");
+        // Burst: up to the quota, and quota + burst up to MAX_BW; anything with no quota.
+        w.write("a/cpu.cfs_burst_us", b"5000000").unwrap();
+        assert_eq!(w.read("a/cpu.cfs_burst_us").unwrap(), "5000000\n");
+        assert_eq!(
+            w.write("a/cpu.cfs_quota_us", b"4000000"),
+            Err(Error::EINVAL)
+        );
+        w.write("a/cpu.cfs_quota_us", b"5000000").unwrap();
+        assert_eq!(
+            w.write("a/cpu.cfs_burst_us", b"5000001"),
+            Err(Error::EINVAL)
+        );
+        w.write("a/cpu.cfs_burst_us", b"0").unwrap();
+        w.write("a/cpu.cfs_quota_us", b"17592186044415").unwrap();
+        assert_eq!(w.write("a/cpu.cfs_burst_us", b"1"), Err(Error::EINVAL));
+        w.write("a/cpu.cfs_quota_us", b"-1").unwrap();
+        assert_eq!(w.write("a/cpu.cfs_burst_us", b"18446744073709551"), Ok(()));
+        assert_eq!(
+            w.write("a/cpu.cfs_burst_us", b"18446744073709552"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("a/cpu.cfs_burst_us", b"18446744073709551616"),
+            Err(Error::ERANGE)
+        );
+        w.with("a", |c| assert_eq!(burst(c), 18_446_744_073_709_551));
+    }
+
+    #[test]
+    fn hostile_writes_change_nothing() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        w.write("a/cpu.cfs_quota_us", b"50000").unwrap();
+        let files = [
+            "shares",
+            "idle",
+            "cfs_period_us",
+            "cfs_quota_us",
+            "cfs_burst_us",
+        ];
+        let before: Vec<String> = files
+            .iter()
+            .map(|f| w.read(&std::format!("a/cpu.{f}")).unwrap())
+            .collect();
+        for f in files {
+            let path = std::format!("a/cpu.{f}");
+            for bad in [
+                &b"\n"[..],
+                b" ",
+                b"1 2",
+                b"1\n2",
+                b"1\n\n",
+                b"5000x",
+                b"--1",
+                b"+-1",
+                b"0x",
+                b"\t1000",
+                b"1000 ",
+            ] {
+                assert_eq!(w.write(&path, bad), Err(Error::EINVAL), "{f} {bad:?}");
+            }
+            for huge in [
+                &b"18446744073709551616"[..],
+                b"99999999999999999999999999999",
+            ] {
+                assert_eq!(w.write(&path, huge), Err(Error::ERANGE), "{f} {huge:?}");
+            }
+            // The empty write is the core's no-op.
+            assert_eq!(w.write(&path, b""), Ok(()));
+        }
+        let after: Vec<String> = files
+            .iter()
+            .map(|f| w.read(&std::format!("a/cpu.{f}")).unwrap())
+            .collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn hierarchy_of_quotas() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "p").unwrap();
+        w.gpc.mkdir(w.h, "p/c").unwrap();
+        w.gpc.mkdir(w.h, "p/c/g").unwrap();
+        w.write("p/cpu.cfs_quota_us", b"50000").unwrap(); // 0.5 CPU
+                                                          // A child may not get more than the parent...
+        assert_eq!(
+            w.write("p/c/cpu.cfs_quota_us", b"60000"),
+            Err(Error::EINVAL)
+        );
+        // ... nor may an unlimited child's child.
+        assert_eq!(
+            w.write("p/c/g/cpu.cfs_quota_us", b"60000"),
+            Err(Error::EINVAL)
+        );
+        w.write("p/c/g/cpu.cfs_quota_us", b"50000").unwrap();
+        // The ratio counts, not the quota: 25000/50000 = 0.5 is fine, 25001 is not.
+        w.write("p/c/cpu.cfs_period_us", b"50000").unwrap();
+        w.write("p/c/cpu.cfs_quota_us", b"25000").unwrap();
+        assert_eq!(
+            w.write("p/c/cpu.cfs_quota_us", b"25001"),
+            Err(Error::EINVAL)
+        );
+        // g (0.5) is now within c (0.5); shrinking c below g fails.
+        assert_eq!(
+            w.write("p/c/cpu.cfs_quota_us", b"20000"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("p/c/cpu.cfs_period_us", b"60000"),
+            Err(Error::EINVAL)
+        );
+        // Shrinking p below c (or below g through an unlimited c) fails too.
+        assert_eq!(w.write("p/cpu.cfs_quota_us", b"40000"), Err(Error::EINVAL));
+        w.write("p/c/cpu.cfs_quota_us", b"-1").unwrap();
+        assert_eq!(w.write("p/cpu.cfs_quota_us", b"40000"), Err(Error::EINVAL));
+        w.write("p/c/g/cpu.cfs_quota_us", b"-1").unwrap();
+        w.write("p/cpu.cfs_quota_us", b"40000").unwrap();
+        assert_eq!(w.read("p/cpu.cfs_quota_us").unwrap(), "40000\n");
+        // Unlimited parent: anything goes below.
+        w.write("p/cpu.cfs_quota_us", b"-1").unwrap();
+        w.write("p/c/cpu.cfs_quota_us", b"1000000").unwrap();
+        // Removing and re-making groups keeps the tree consistent.
+        w.gpc.rmdir(w.h, "p/c/g").unwrap();
+        w.gpc.rmdir(w.h, "p/c").unwrap();
+        w.write("p/cpu.cfs_quota_us", b"1000").unwrap();
+        w.gpc.mkdir(w.h, "p/c").unwrap();
+        assert_eq!(w.read("p/c/cpu.cfs_quota_us").unwrap(), "-1\n");
+        assert_eq!(w.write("p/c/cpu.cfs_quota_us", b"2000"), Err(Error::EINVAL));
+        w.write("p/c/cpu.cfs_quota_us", b"1000").unwrap();
+    }
+
+    #[test]
+    fn stats_from_the_scheduler() {
+        let w = World::new();
+        w.gpc.mkdir(w.h, "a").unwrap();
+        w.with("a", |c| {
+            record_period(c, false, 0);
+            record_period(c, true, 1500);
+            record_period(c, true, 500);
+            record_burst(c, 77);
+        });
+        assert_eq!(
+            w.read("a/cpu.stat").unwrap(),
+            "nr_periods 3\nnr_throttled 2\nthrottled_time 2000\nnr_bursts 1\nburst_time 77\n"
+        );
+        assert_eq!(w.read("a/cpu.stat.local").unwrap(), "throttled_time 2000\n");
+        assert_eq!(w.write("a/cpu.stat", b"0"), Err(Error::EINVAL));
+        // `int` counters wrap like Linux's.
+        w.with("a", |c| {
+            c.state()
+                .nr_periods
+                .store(i32::MAX as u32, Ordering::Relaxed)
+        });
+        w.with("a", |c| record_period(c, false, 0));
+        assert!(w
+            .read("a/cpu.stat")
+            .unwrap()
+            .starts_with("nr_periods -2147483648\n"));
+    }
+
+    #[test]
+    fn tree_walk_and_removal() {
+        let mut t = topo::Slab::new(0u32).unwrap();
+        let a = t.insert(0, 1).unwrap();
+        let b = t.insert(a, 2).unwrap();
+        let c = t.insert(0, 3).unwrap();
+        let d = t.insert(b, 4).unwrap();
+        let mut order = Vec::new();
+        let mut cur = t.next_pre(0, 0);
+        while let Some(i) = cur {
+            order.push(t.get(i).unwrap().data);
+            cur = t.next_pre(0, i);
+        }
+        assert_eq!(order, [1, 2, 4, 3]);
+        let mut sub = Vec::new();
+        let mut cur = t.next_pre(a, a);
+        while let Some(i) = cur {
+            sub.push(t.get(i).unwrap().data);
+            cur = t.next_pre(a, i);
+        }
+        assert_eq!(sub, [2, 4]);
+        assert_eq!(t.next_pre(c, c), None);
+        t.remove(a);
+        assert!(t.get(a).is_none() && t.get(b).is_none() && t.get(d).is_none());
+        assert_eq!(t.get(0).unwrap().children, [c]);
+        // Slots are reused.
+        let e = t.insert(c, 5).unwrap();
+        assert!(e == a || e == b || e == d);
+        assert_eq!(t.insert(99, 6), Err(Error::ENOENT));
+        t.remove(12345);
     }
 }

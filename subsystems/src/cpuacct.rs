@@ -42,10 +42,11 @@
 //! # Per-CPU storage
 //!
 //! Linux keeps one `u64` and one `kernel_cpustat` per possible CPU (`alloc_percpu`). gpc
-//! keeps three arrays of [`NR_CPUS`] atomics per container (6 KiB), so that [`charge`] never
-//! allocates and never locks. The files show CPUs `0..nr_cpus` of the host (Linux: the
+//! keeps three atomics for each of [`NR_CPUS`] CPUs per container (6 KiB on the heap,
+//! allocated at `mkdir`), so that [`charge`] never allocates and never locks. The files show CPUs `0..nr_cpus` of the host (Linux: the
 //! possible CPUs). A charge for a CPU number `>= NR_CPUS` is dropped.
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use gpc_core::host::lock::SpinLock;
@@ -68,31 +69,45 @@ struct PrevCputime {
     stime: u64,
 }
 
+/// Counters per CPU, in [`State::percpu`]: `[cpu * FIELDS + field]`.
+const FIELDS: usize = 3;
+
 /// Per-container state (Linux `struct cpuacct` plus the cgroup's `prev_cputime`).
 pub struct State {
-    /// `cpuusage`: run time per CPU, nanoseconds.
-    usage: [AtomicU64; NR_CPUS],
-    /// `cpustat[CPUTIME_USER]` per CPU.
-    user: [AtomicU64; NR_CPUS],
-    /// `cpustat[CPUTIME_SYSTEM]` per CPU.
-    system: [AtomicU64; NR_CPUS],
+    /// For each of the [`NR_CPUS`] CPUs, [`FIELDS`] counters in [`Index`] order: the
+    /// `cpustat[CPUTIME_USER]` and `cpustat[CPUTIME_SYSTEM]` buckets and the run time
+    /// (`cpuusage`), nanoseconds. On the heap (6 KiB), never on the stack.
+    percpu: Vec<AtomicU64>,
     /// `cgroup->prev_cputime`, for `cpuacct.stat`.
     prev: SpinLock<PrevCputime>,
 }
 
 impl State {
-    fn new() -> Self {
-        State {
-            usage: core::array::from_fn(|_| AtomicU64::new(0)),
-            user: core::array::from_fn(|_| AtomicU64::new(0)),
-            system: core::array::from_fn(|_| AtomicU64::new(0)),
+    /// All zero.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`.
+    fn new() -> Result<Self> {
+        let mut percpu = Vec::new();
+        percpu.try_reserve_exact(NR_CPUS * FIELDS)?;
+        percpu.resize_with(NR_CPUS * FIELDS, || AtomicU64::new(0));
+        Ok(State {
+            percpu,
             prev: SpinLock::new(PrevCputime::default()),
-        }
+        })
+    }
+
+    /// The counter `index` of CPU `cpu` (`None` past [`NR_CPUS`]).
+    fn counter(&self, cpu: usize, index: Index) -> Option<&AtomicU64> {
+        let i = cpu.checked_mul(FIELDS)?.checked_add(index as usize)?;
+        self.percpu.get(i)
     }
 }
 
 /// What a per-CPU read shows (`enum cpuacct_stat_index`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
 enum Index {
     /// `CPUACCT_STAT_USER`.
     User,
@@ -104,12 +119,9 @@ enum Index {
 
 /// `cpuacct_cpuusage_read`.
 fn cpu_read(state: &State, cpu: usize, index: Index) -> u64 {
-    let arr = match index {
-        Index::User => &state.user,
-        Index::System => &state.system,
-        Index::Total => &state.usage,
-    };
-    arr.get(cpu).map_or(0, |a| a.load(Ordering::Relaxed))
+    state
+        .counter(cpu, index)
+        .map_or(0, |a| a.load(Ordering::Relaxed))
 }
 
 /// The CPUs the files show: `for_each_possible_cpu`.
@@ -119,7 +131,9 @@ fn possible_cpus(nr_cpus: usize) -> core::ops::Range<usize> {
 
 /// `__cpuusage_read`: the sum over the possible CPUs (wrapping, as `u64` in C).
 fn total(state: &State, nr_cpus: usize, index: Index) -> u64 {
-    possible_cpus(nr_cpus).fold(0u64, |acc, cpu| acc.wrapping_add(cpu_read(state, cpu, index)))
+    possible_cpus(nr_cpus).fold(0u64, |acc, cpu| {
+        acc.wrapping_add(cpu_read(state, cpu, index))
+    })
 }
 
 /// Charge `ns` nanoseconds run on CPU `cpu` to `css` and every ancestor (Linux
@@ -128,11 +142,11 @@ fn total(state: &State, nr_cpus: usize, index: Index) -> u64 {
 pub fn charge(css: Css<'_, Cpuacct>, cpu: usize, ns: u64, user: bool) {
     for level in css.ancestors_and_self() {
         let st = level.state();
-        if let Some(u) = st.usage.get(cpu) {
+        if let Some(u) = st.counter(cpu, Index::Total) {
             u.fetch_add(ns, Ordering::Relaxed);
         }
-        let bucket = if user { &st.user } else { &st.system };
-        if let Some(b) = bucket.get(cpu) {
+        let bucket = if user { Index::User } else { Index::System };
+        if let Some(b) = st.counter(cpu, bucket) {
             b.fetch_add(ns, Ordering::Relaxed);
         }
     }
@@ -190,15 +204,27 @@ pub const fn nsec_to_clock_t(ns: u64) -> u64 {
 }
 
 fn read_usage(_: &Cpuacct, ctx: &FileCtxOf<'_, Cpuacct>, out: &mut Out<'_>) -> Result {
-    writeln!(out, "{}", total(ctx.css().state(), ctx.nr_cpus(), Index::Total))
+    writeln!(
+        out,
+        "{}",
+        total(ctx.css().state(), ctx.nr_cpus(), Index::Total)
+    )
 }
 
 fn read_usage_user(_: &Cpuacct, ctx: &FileCtxOf<'_, Cpuacct>, out: &mut Out<'_>) -> Result {
-    writeln!(out, "{}", total(ctx.css().state(), ctx.nr_cpus(), Index::User))
+    writeln!(
+        out,
+        "{}",
+        total(ctx.css().state(), ctx.nr_cpus(), Index::User)
+    )
 }
 
 fn read_usage_sys(_: &Cpuacct, ctx: &FileCtxOf<'_, Cpuacct>, out: &mut Out<'_>) -> Result {
-    writeln!(out, "{}", total(ctx.css().state(), ctx.nr_cpus(), Index::System))
+    writeln!(
+        out,
+        "{}",
+        total(ctx.css().state(), ctx.nr_cpus(), Index::System)
+    )
 }
 
 /// `cpuusage_write`: only `0`, which resets the group's run time and buckets on every CPU.
@@ -213,10 +239,8 @@ fn write_usage(_: &Cpuacct, ctx: &FileCtxOf<'_, Cpuacct>, buf: &[u8]) -> Result 
         return Ok(());
     }
     let st = css.state();
-    for arr in [&st.usage, &st.user, &st.system] {
-        for a in arr.iter() {
-            a.store(0, Ordering::Relaxed);
-        }
+    for a in &st.percpu {
+        a.store(0, Ordering::Relaxed);
     }
     Ok(())
 }
@@ -269,7 +293,12 @@ fn read_stat(_: &Cpuacct, ctx: &FileCtxOf<'_, Cpuacct>, out: &mut Out<'_>) -> Re
         let mut prev = st.prev.lock();
         cputime_adjust(rtime, utime, stime, &mut prev)
     };
-    writeln!(out, "user {}\nsystem {}", nsec_to_clock_t(u), nsec_to_clock_t(s))
+    writeln!(
+        out,
+        "user {}\nsystem {}",
+        nsec_to_clock_t(u),
+        nsec_to_clock_t(s)
+    )
 }
 
 /// The files, in Linux's order (`files[]` in `kernel/sched/cpuacct.c`).
@@ -295,7 +324,7 @@ impl Subsystem for Cpuacct {
     /// `cpuacct_css_alloc`: everything starts at zero (the root's numbers are the
     /// machine's, which in gpc also start at zero).
     fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        Ok(State::new())
+        State::new()
     }
 }
 
@@ -323,24 +352,34 @@ mod tests {
             let gpc = Gpc::new(TestHost::new(cpus, 1), &[&Cpuacct]).unwrap();
             let mut tasks = TaskList::new();
             tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("cpuacct", &tasks.caller(Creds::ROOT, None)).unwrap();
+            let h = gpc
+                .mount("cpuacct", &tasks.caller(Creds::ROOT, None))
+                .unwrap();
             World { gpc, tasks, h }
         }
 
         fn read(&self, path: &str) -> Result<String> {
             let mut buf = Vec::new();
-            self.gpc.read(self.h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+                &mut buf,
+            )?;
             Ok(String::from_utf8(buf).unwrap())
         }
 
         fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc.write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            self.gpc
+                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
         }
 
         fn charge(&self, path: &str, cpu: usize, ns: u64, user: bool) {
             let ss = self.gpc.subsys_id("cpuacct").unwrap();
             self.gpc
-                .with_container_css(self.h, path, ss, |c| charge(c.typed::<Cpuacct>().unwrap(), cpu, ns, user))
+                .with_container_css(self.h, path, ss, |c| {
+                    charge(c.typed::<Cpuacct>().unwrap(), cpu, ns, user)
+                })
                 .unwrap();
         }
 
@@ -370,9 +409,14 @@ mod tests {
                 assert!(names.iter().any(|n| n == f), "{dir}: {f}");
             }
         }
-        let modes: Vec<u16> =
-            FILES.iter().map(|f| gpc_core::files::file_mode(f.read.is_some(), f.write.is_some())).collect();
-        assert_eq!(modes, [0o644, 0o444, 0o444, 0o444, 0o444, 0o444, 0o444, 0o444]);
+        let modes: Vec<u16> = FILES
+            .iter()
+            .map(|f| gpc_core::files::file_mode(f.read.is_some(), f.write.is_some()))
+            .collect();
+        assert_eq!(
+            modes,
+            [0o644, 0o444, 0o444, 0o444, 0o444, 0o444, 0o444, 0o444]
+        );
     }
 
     #[test]
@@ -385,7 +429,10 @@ mod tests {
         assert_eq!(w.read("a/cpuacct.usage_percpu").unwrap(), "0 0 \n");
         assert_eq!(w.read("a/cpuacct.usage_percpu_user").unwrap(), "0 0 \n");
         assert_eq!(w.read("a/cpuacct.usage_percpu_sys").unwrap(), "0 0 \n");
-        assert_eq!(w.read("a/cpuacct.usage_all").unwrap(), "cpu user system\n0 0 0\n1 0 0\n");
+        assert_eq!(
+            w.read("a/cpuacct.usage_all").unwrap(),
+            "cpu user system\n0 0 0\n1 0 0\n"
+        );
         assert_eq!(w.read("a/cpuacct.stat").unwrap(), "user 0\nsystem 0\n");
     }
 
@@ -401,11 +448,20 @@ mod tests {
         assert_eq!(w.read("a/b/cpuacct.usage").unwrap(), "30000000\n");
         assert_eq!(w.read("a/cpuacct.usage").unwrap(), "50000000\n");
         assert_eq!(w.read("cpuacct.usage").unwrap(), "50000005\n");
-        assert_eq!(w.read("a/cpuacct.usage_percpu").unwrap(), "0 30000000 0 20000000 \n");
+        assert_eq!(
+            w.read("a/cpuacct.usage_percpu").unwrap(),
+            "0 30000000 0 20000000 \n"
+        );
         assert_eq!(w.read("a/cpuacct.usage_user").unwrap(), "30000000\n");
         assert_eq!(w.read("a/cpuacct.usage_sys").unwrap(), "20000000\n");
-        assert_eq!(w.read("a/cpuacct.usage_percpu_user").unwrap(), "0 30000000 0 0 \n");
-        assert_eq!(w.read("a/cpuacct.usage_percpu_sys").unwrap(), "0 0 0 20000000 \n");
+        assert_eq!(
+            w.read("a/cpuacct.usage_percpu_user").unwrap(),
+            "0 30000000 0 0 \n"
+        );
+        assert_eq!(
+            w.read("a/cpuacct.usage_percpu_sys").unwrap(),
+            "0 0 0 20000000 \n"
+        );
         assert_eq!(
             w.read("a/cpuacct.usage_all").unwrap(),
             "cpu user system\n0 0 0\n1 30000000 0\n2 0 0\n3 0 20000000\n"
@@ -423,19 +479,50 @@ mod tests {
         let w = World::new(2);
         w.gpc.mkdir(w.h, "a").unwrap();
         w.charge("a", 0, 100, true);
-        for bad in [&b"1\n"[..], b"-1", b"18446744073709551615", b"0x1", b"01", b"1 "] {
-            assert_eq!(w.write("a/cpuacct.usage", bad), Err(Error::EINVAL), "{bad:?}");
+        for bad in [
+            &b"1\n"[..],
+            b"-1",
+            b"18446744073709551615",
+            b"0x1",
+            b"01",
+            b"1 ",
+        ] {
+            assert_eq!(
+                w.write("a/cpuacct.usage", bad),
+                Err(Error::EINVAL),
+                "{bad:?}"
+            );
         }
-        for bad in [&b""[..], b"\n", b" 0", b"0 ", b"0\n\n", b"0 0", b"zero", b"0x", b"+-0"] {
+        for bad in [
+            &b""[..],
+            b"\n",
+            b" 0",
+            b"0 ",
+            b"0\n\n",
+            b"0 0",
+            b"zero",
+            b"0x",
+            b"+-0",
+        ] {
             // (the empty write is the core's no-op; every other one is a parse error)
             if bad.is_empty() {
                 assert_eq!(w.write("a/cpuacct.usage", bad), Ok(()));
             } else {
-                assert_eq!(w.write("a/cpuacct.usage", bad), Err(Error::EINVAL), "{bad:?}");
+                assert_eq!(
+                    w.write("a/cpuacct.usage", bad),
+                    Err(Error::EINVAL),
+                    "{bad:?}"
+                );
             }
         }
-        assert_eq!(w.write("a/cpuacct.usage", b"18446744073709551616"), Err(Error::ERANGE));
-        assert_eq!(w.write("a/cpuacct.usage", b"99999999999999999999999x"), Err(Error::ERANGE));
+        assert_eq!(
+            w.write("a/cpuacct.usage", b"18446744073709551616"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(
+            w.write("a/cpuacct.usage", b"99999999999999999999999x"),
+            Err(Error::ERANGE)
+        );
         assert_eq!(w.read("a/cpuacct.usage").unwrap(), "100\n");
         for ok in [&b"0"[..], b"0\n", b"+0", b"00", b"0x0", b"0\0junk"] {
             w.charge("a", 1, 100, false);

@@ -49,12 +49,20 @@ fn read_current_css_set(_: &Debug, ctx: &FileCtxOf<'_, Debug>, out: &mut Out<'_>
 }
 
 /// `current_css_set_refcount_read`.
-fn read_current_css_set_refcount(_: &Debug, ctx: &FileCtxOf<'_, Debug>, out: &mut Out<'_>) -> Result {
+fn read_current_css_set_refcount(
+    _: &Debug,
+    ctx: &FileCtxOf<'_, Debug>,
+    out: &mut Out<'_>,
+) -> Result {
     view(ctx)?.current_css_group_refcount(out)
 }
 
 /// `current_css_set_cg_links_read`.
-fn read_current_css_set_cg_links(_: &Debug, ctx: &FileCtxOf<'_, Debug>, out: &mut Out<'_>) -> Result {
+fn read_current_css_set_cg_links(
+    _: &Debug,
+    ctx: &FileCtxOf<'_, Debug>,
+    out: &mut Out<'_>,
+) -> Result {
     view(ctx)?.current_css_group_links(out)
 }
 
@@ -82,8 +90,10 @@ fn read_releasable(_: &Debug, ctx: &FileCtxOf<'_, Debug>, out: &mut Out<'_>) -> 
 static FILES: [CfType<Debug>; 8] = [
     CfType::ro("taskcount", read_taskcount),
     CfType::ro("current_css_set", read_current_css_set).with_flags(CfFlags::ONLY_ON_ROOT),
-    CfType::ro("current_css_set_refcount", read_current_css_set_refcount).with_flags(CfFlags::ONLY_ON_ROOT),
-    CfType::ro("current_css_set_cg_links", read_current_css_set_cg_links).with_flags(CfFlags::ONLY_ON_ROOT),
+    CfType::ro("current_css_set_refcount", read_current_css_set_refcount)
+        .with_flags(CfFlags::ONLY_ON_ROOT),
+    CfType::ro("current_css_set_cg_links", read_current_css_set_cg_links)
+        .with_flags(CfFlags::ONLY_ON_ROOT),
     CfType::ro("cgroup_css_links", read_cgroup_css_links),
     CfType::ro("cgroup_subsys_states", read_cgroup_subsys_states),
     CfType::ro("cgroup_masks", read_cgroup_masks),
@@ -127,13 +137,20 @@ mod tests {
             let gpc = Gpc::new(TestHost::new(2, 1), &[&Debug]).unwrap();
             let mut tasks = TaskList::new();
             tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("debug", &tasks.caller(Creds::ROOT, None)).unwrap();
+            let h = gpc
+                .mount("debug", &tasks.caller(Creds::ROOT, None))
+                .unwrap();
             World { gpc, tasks, h }
         }
 
         fn read_as(&self, path: &str, pid: Pid) -> Result<String> {
             let mut buf = Vec::new();
-            self.gpc.read(self.h, path, &self.tasks.caller(Creds::ROOT, Some(pid)), &mut buf)?;
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(pid)),
+                &mut buf,
+            )?;
             Ok(String::from_utf8(buf).unwrap())
         }
 
@@ -142,8 +159,13 @@ mod tests {
         }
 
         fn ls(&self, path: &str) -> Vec<String> {
-            let mut v: Vec<String> =
-                self.gpc.list(self.h, path).unwrap().into_iter().filter(|n| n.starts_with("debug.")).collect();
+            let mut v: Vec<String> = self
+                .gpc
+                .list(self.h, path)
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.starts_with("debug."))
+                .collect();
             v.sort();
             v
         }
@@ -178,7 +200,12 @@ mod tests {
         );
         assert_eq!(w.read("a/debug.current_css_set"), Err(Error::ENOENT));
         for f in w.ls("") {
-            assert_eq!(w.gpc.write(w.h, &f, b"1\n", &w.tasks.caller(Creds::ROOT, Some(1))), Err(Error::EINVAL), "{f}");
+            assert_eq!(
+                w.gpc
+                    .write(w.h, &f, b"1\n", &w.tasks.caller(Creds::ROOT, Some(1))),
+                Err(Error::EINVAL),
+                "{f}"
+            );
         }
     }
 
@@ -192,8 +219,12 @@ mod tests {
         assert_eq!(w.read("debug.releasable").unwrap(), "0\n");
         let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
         let t = w.tasks.fork(&w.gpc, x, true).unwrap();
-        w.gpc.attach(w.h, "a", &w.tasks.task_ref(x).unwrap()).unwrap();
-        w.gpc.attach(w.h, "a", &w.tasks.task_ref(t).unwrap()).unwrap();
+        w.gpc
+            .attach(w.h, "a", &w.tasks.task_ref(x).unwrap())
+            .unwrap();
+        w.gpc
+            .attach(w.h, "a", &w.tasks.task_ref(t).unwrap())
+            .unwrap();
         assert_eq!(w.read("a/debug.taskcount").unwrap(), "2\n", "threads count");
         assert_eq!(w.read("a/debug.releasable").unwrap(), "0\n");
         assert!(!w.read("a/debug.cgroup_css_links").unwrap().is_empty());
@@ -215,11 +246,20 @@ mod tests {
         let states = w.read("a/debug.cgroup_subsys_states").unwrap();
         let lines: Vec<&str> = states.lines().collect();
         assert_eq!(lines.len(), 1, "{states}");
-        assert!(lines.iter().all(|l| l.starts_with(" 0: debug\t- ")), "{states}");
-        assert!(lines.iter().all(|l| l.contains(" P=")), "children name their parent: {states}");
+        assert!(
+            lines.iter().all(|l| l.starts_with(" 0: debug\t- ")),
+            "{states}"
+        );
+        assert!(
+            lines.iter().all(|l| l.contains(" P=")),
+            "children name their parent: {states}"
+        );
         let root = w.read("debug.cgroup_subsys_states").unwrap();
         assert!(!root.contains(" P="), "{root}");
-        assert!(root.lines().all(|l| l.ends_with(" 2")), "itself and one online child: {root}");
+        assert!(
+            root.lines().all(|l| l.ends_with(" 2")),
+            "itself and one online child: {root}"
+        );
     }
 
     #[test]
@@ -228,10 +268,19 @@ mod tests {
         w.gpc.mkdir(w.h, "a").unwrap();
         let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
         let before = w.read_as("debug.current_css_set", x).unwrap();
-        assert_eq!(before, w.read("debug.current_css_set").unwrap(), "x shares init's css_group");
-        w.gpc.attach(w.h, "a", &w.tasks.task_ref(x).unwrap()).unwrap();
+        assert_eq!(
+            before,
+            w.read("debug.current_css_set").unwrap(),
+            "x shares init's css_group"
+        );
+        w.gpc
+            .attach(w.h, "a", &w.tasks.task_ref(x).unwrap())
+            .unwrap();
         assert_ne!(w.read_as("debug.current_css_set", x).unwrap(), before);
-        assert_eq!(w.read_as("debug.current_css_set_refcount", x).unwrap(), "1\n");
+        assert_eq!(
+            w.read_as("debug.current_css_set_refcount", x).unwrap(),
+            "1\n"
+        );
         let links = w.read_as("debug.current_css_set_cg_links", x).unwrap();
         assert!(links.contains("group a\n"), "{links}");
     }

@@ -80,7 +80,10 @@ fn write_state(_: &Freezer, ctx: &FileCtxOf<'_, Freezer>, data: &[u8]) -> Result
         _ => return Err(Error::EINVAL),
     };
     // freezer_change_state(): the descendants' FREEZING_PARENT follows by derivation.
-    ctx.css().state().self_freezing.store(freeze, Ordering::Release);
+    ctx.css()
+        .state()
+        .self_freezing
+        .store(freeze, Ordering::Release);
     Ok(())
 }
 
@@ -112,7 +115,9 @@ impl Subsystem for Freezer {
     /// `freezer_css_alloc`: not freezing itself; `freezer_css_online`'s inheritance of
     /// the parent's freezing is the derived parent bit.
     fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        Ok(State { self_freezing: AtomicBool::new(false) })
+        Ok(State {
+            self_freezing: AtomicBool::new(false),
+        })
     }
 }
 
@@ -140,18 +145,26 @@ mod tests {
             let gpc = Gpc::new(TestHost::new(2, 1), &[&Freezer]).unwrap();
             let mut tasks = TaskList::new();
             tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("freezer", &tasks.caller(Creds::ROOT, None)).unwrap();
+            let h = gpc
+                .mount("freezer", &tasks.caller(Creds::ROOT, None))
+                .unwrap();
             World { gpc, tasks, h }
         }
 
         fn read(&self, path: &str) -> Result<String> {
             let mut buf = Vec::new();
-            self.gpc.read(self.h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+                &mut buf,
+            )?;
             Ok(String::from_utf8(buf).unwrap())
         }
 
         fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc.write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            self.gpc
+                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
         }
 
         fn ls(&self, path: &str) -> Vec<String> {
@@ -161,13 +174,19 @@ mod tests {
         }
 
         fn frozen(&self, path: &str) -> bool {
-            self.gpc.with_container_css(self.h, path, 0, |c| c.typed::<Freezer>().map(is_frozen)).unwrap().unwrap()
+            self.gpc
+                .with_container_css(self.h, path, 0, |c| c.typed::<Freezer>().map(is_frozen))
+                .unwrap()
+                .unwrap()
         }
 
         fn task_frozen(&self, pid: Pid) -> bool {
             let guard = self.gpc.rcu_read_lock();
             let t = self.tasks.get(pid).unwrap();
-            self.gpc.task_state::<Freezer>(&guard, &t.slot, 0).map(is_frozen).unwrap()
+            self.gpc
+                .task_state::<Freezer>(&guard, &t.slot, 0)
+                .map(is_frozen)
+                .unwrap()
         }
     }
 
@@ -176,7 +195,14 @@ mod tests {
         let mut w = World::new();
         assert_eq!(
             w.ls(""),
-            ["cgroup.clone_children", "cgroup.procs", "cgroup.sane_behavior", "notify_on_release", "release_agent", "tasks"]
+            [
+                "cgroup.clone_children",
+                "cgroup.procs",
+                "cgroup.sane_behavior",
+                "notify_on_release",
+                "release_agent",
+                "tasks"
+            ]
         );
         w.gpc.mkdir(w.h, "a").unwrap();
         assert_eq!(
@@ -196,7 +222,9 @@ mod tests {
         assert_eq!(w.read("a/freezer.parent_freezing").unwrap(), "0\n");
         assert_eq!(w.read("freezer.state"), Err(Error::ENOENT));
         let a = w.tasks.fork(&w.gpc, 1, false).unwrap();
-        w.gpc.attach(w.h, "a", &w.tasks.task_ref(a).unwrap()).unwrap();
+        w.gpc
+            .attach(w.h, "a", &w.tasks.task_ref(a).unwrap())
+            .unwrap();
         w.write("a/freezer.state", b"FROZEN\n").unwrap();
         assert_eq!(w.read("a/freezer.state").unwrap(), "FROZEN\n");
         assert_eq!(w.read("a/freezer.self_freezing").unwrap(), "1\n");
@@ -208,13 +236,23 @@ mod tests {
         assert_eq!(w.read("a/freezer.self_freezing").unwrap(), "0\n");
         assert!(!w.task_frozen(a));
         for bad in [&b"FREEZING\n"[..], b"frozen\n", b"1\n", b"\n"] {
-            assert_eq!(w.write("a/freezer.state", bad), Err(Error::EINVAL), "{bad:?}");
+            assert_eq!(
+                w.write("a/freezer.state", bad),
+                Err(Error::EINVAL),
+                "{bad:?}"
+            );
         }
         w.write("a/freezer.state", b" FROZEN \n").unwrap();
         assert_eq!(w.read("a/freezer.state").unwrap(), "FROZEN\n");
         w.write("a/freezer.state", b"THAWED\n").unwrap();
-        assert_eq!(w.write("a/freezer.self_freezing", b"1\n"), Err(Error::EINVAL));
-        assert_eq!(w.write("a/freezer.parent_freezing", b"1\n"), Err(Error::EINVAL));
+        assert_eq!(
+            w.write("a/freezer.self_freezing", b"1\n"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.write("a/freezer.parent_freezing", b"1\n"),
+            Err(Error::EINVAL)
+        );
         let b = w.tasks.fork(&w.gpc, a, false).unwrap();
         assert!(!w.task_frozen(b));
     }
@@ -223,7 +261,11 @@ mod tests {
     fn hostile_writes() {
         let w = World::new();
         w.gpc.mkdir(w.h, "a").unwrap();
-        assert_eq!(w.write("a/freezer.state", b""), Ok(()), "a 0-byte write does nothing");
+        assert_eq!(
+            w.write("a/freezer.state", b""),
+            Ok(()),
+            "a 0-byte write does nothing"
+        );
         for bad in [
             &b"FROZENX"[..],
             b"FROZEN\nTHAWED",
@@ -232,11 +274,16 @@ mod tests {
             b"\xffFROZEN",
             b"\0FROZEN",
         ] {
-            assert_eq!(w.write("a/freezer.state", bad), Err(Error::EINVAL), "{bad:?}");
+            assert_eq!(
+                w.write("a/freezer.state", bad),
+                Err(Error::EINVAL),
+                "{bad:?}"
+            );
         }
         assert!(!w.frozen("a"));
         // Linux's isspace set, including VT, FF, CR and Latin-1 NBSP, is stripped.
-        w.write("a/freezer.state", b"\t\x0b\x0c\r\xa0FROZEN\xa0\n").unwrap();
+        w.write("a/freezer.state", b"\t\x0b\x0c\r\xa0FROZEN\xa0\n")
+            .unwrap();
         assert!(w.frozen("a"));
         w.write("a/freezer.state", b"THAWED\0FROZEN").unwrap();
         assert!(!w.frozen("a"), "the C string ends at the NUL");
@@ -246,7 +293,11 @@ mod tests {
         w.write("a/freezer.state", &long).unwrap();
         assert!(w.frozen("a"));
         long.push(b'\n');
-        assert_eq!(w.write("a/freezer.state", &long), Err(Error::E2BIG), "kernfs: over a page");
+        assert_eq!(
+            w.write("a/freezer.state", &long),
+            Err(Error::E2BIG),
+            "kernfs: over a page"
+        );
     }
 
     #[test]
@@ -255,7 +306,9 @@ mod tests {
         w.gpc.mkdir(w.h, "p").unwrap();
         w.gpc.mkdir(w.h, "p/c").unwrap();
         let t = w.tasks.fork(&w.gpc, 1, false).unwrap();
-        w.gpc.attach(w.h, "p/c", &w.tasks.task_ref(t).unwrap()).unwrap();
+        w.gpc
+            .attach(w.h, "p/c", &w.tasks.task_ref(t).unwrap())
+            .unwrap();
         w.write("p/freezer.state", b"FROZEN").unwrap();
         assert_eq!(w.read("p/c/freezer.state").unwrap(), "FROZEN\n");
         assert_eq!(w.read("p/c/freezer.self_freezing").unwrap(), "0\n");
@@ -263,7 +316,11 @@ mod tests {
         assert_eq!(w.read("p/freezer.parent_freezing").unwrap(), "0\n");
         assert!(w.task_frozen(t));
         w.gpc.mkdir(w.h, "p/c/new").unwrap();
-        assert_eq!(w.read("p/c/new/freezer.state").unwrap(), "FROZEN\n", "css_online inherits");
+        assert_eq!(
+            w.read("p/c/new/freezer.state").unwrap(),
+            "FROZEN\n",
+            "css_online inherits"
+        );
         assert_eq!(w.read("p/c/new/freezer.parent_freezing").unwrap(), "1\n");
         // Self and parent freezing are independent bits.
         w.write("p/c/freezer.state", b"FROZEN").unwrap();
@@ -278,9 +335,13 @@ mod tests {
         w.write("p/freezer.state", b"FROZEN").unwrap();
         let u = w.tasks.fork(&w.gpc, 1, false).unwrap();
         assert!(!w.task_frozen(u));
-        w.gpc.attach(w.h, "p", &w.tasks.task_ref(u).unwrap()).unwrap();
+        w.gpc
+            .attach(w.h, "p", &w.tasks.task_ref(u).unwrap())
+            .unwrap();
         assert!(w.task_frozen(u));
-        w.gpc.attach(w.h, "", &w.tasks.task_ref(u).unwrap()).unwrap();
+        w.gpc
+            .attach(w.h, "", &w.tasks.task_ref(u).unwrap())
+            .unwrap();
         assert!(!w.task_frozen(u));
         assert!(!w.frozen(""));
     }

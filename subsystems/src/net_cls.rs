@@ -47,7 +47,10 @@ fn write_classid(_: &NetCls, ctx: &FileCtxOf<'_, NetCls>, data: &[u8]) -> Result
     let value = write_u64_input(data)?;
     // `cs->classid = (u32)value;`: C truncation, on purpose.
     let truncated = (value & u64::from(u32::MAX)) as u32;
-    ctx.css().state().classid.store(truncated, Ordering::Relaxed);
+    ctx.css()
+        .state()
+        .classid
+        .store(truncated, Ordering::Relaxed);
     Ok(())
 }
 
@@ -65,7 +68,9 @@ impl Subsystem for NetCls {
     /// `cgrp_css_alloc` + `cgrp_css_online`: inherit the parent's class id.
     fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
         let inherited = parent.map_or(0, classid);
-        Ok(State { classid: AtomicU32::new(inherited) })
+        Ok(State {
+            classid: AtomicU32::new(inherited),
+        })
     }
 }
 
@@ -93,22 +98,33 @@ mod tests {
             let gpc = Gpc::new(TestHost::new(2, 1), &[&NetCls]).unwrap();
             let mut tasks = TaskList::new();
             tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("net_cls", &tasks.caller(Creds::ROOT, None)).unwrap();
+            let h = gpc
+                .mount("net_cls", &tasks.caller(Creds::ROOT, None))
+                .unwrap();
             World { gpc, tasks, h }
         }
 
         fn read(&self, path: &str) -> Result<String> {
             let mut buf = Vec::new();
-            self.gpc.read(self.h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+                &mut buf,
+            )?;
             Ok(String::from_utf8(buf).unwrap())
         }
 
         fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc.write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            self.gpc
+                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
         }
 
         fn classid_of(&self, path: &str) -> u32 {
-            self.gpc.with_container_css(self.h, path, 0, |c| c.typed::<NetCls>().map(classid)).unwrap().unwrap()
+            self.gpc
+                .with_container_css(self.h, path, 0, |c| c.typed::<NetCls>().map(classid))
+                .unwrap()
+                .unwrap()
         }
     }
 
@@ -130,7 +146,15 @@ mod tests {
             w.write(f, input).unwrap();
             assert_eq!(w.read(f).unwrap(), shown, "{input:?}");
         }
-        for bad in [&b"-1\n"[..], b"abc\n", b"10:1\n", b"0x\n", b"\n", b" 7\n", b"7 \n"] {
+        for bad in [
+            &b"-1\n"[..],
+            b"abc\n",
+            b"10:1\n",
+            b"0x\n",
+            b"\n",
+            b" 7\n",
+            b"7 \n",
+        ] {
             assert_eq!(w.write(f, bad), Err(Error::EINVAL), "{bad:?}");
         }
         assert_eq!(w.write(f, b"99999999999999999999\n"), Err(Error::ERANGE));
@@ -141,17 +165,28 @@ mod tests {
     fn hostile_values() {
         let w = World::new();
         let f = "net_cls.classid";
-        assert_eq!(w.read(f).unwrap(), "0\n", "root has the file, starting at 0");
-        assert_eq!(w.write(f, b""), Err(Error::EINVAL));
+        assert_eq!(
+            w.read(f).unwrap(),
+            "0\n",
+            "root has the file, starting at 0"
+        );
+        assert_eq!(w.write(f, b""), Ok(()), "a 0-byte write does nothing");
+        assert_eq!(w.write(f, b"\0"), Err(Error::EINVAL), "the empty C string");
         assert_eq!(w.write(f, b"7\n\n"), Err(Error::EINVAL));
         assert_eq!(w.write(f, b"7x"), Err(Error::EINVAL));
         assert_eq!(w.write(f, b"18446744073709551615"), Ok(()));
         assert_eq!(w.read(f).unwrap(), "4294967295\n");
         assert_eq!(w.write(f, b"18446744073709551616"), Err(Error::ERANGE));
         let mut huge = Vec::new();
-        huge.resize(1 << 16, b'9');
-        assert_eq!(w.write(f, &huge), Err(Error::ERANGE));
-        assert_eq!(w.write(f, b"3\0garbage"), Ok(()), "bytes after a NUL are invisible");
+        huge.resize(4096, b'9');
+        assert_eq!(w.write(f, &huge), Err(Error::ERANGE), "a page of digits");
+        huge.push(b'\n');
+        assert_eq!(w.write(f, &huge), Err(Error::E2BIG), "kernfs: over a page");
+        assert_eq!(
+            w.write(f, b"3\0garbage"),
+            Ok(()),
+            "bytes after a NUL are invisible"
+        );
         assert_eq!(w.read(f).unwrap(), "3\n");
         assert_eq!(w.write(f, b"0x10"), Ok(()), "no newline needed");
         assert_eq!(w.classid_of(""), 16);

@@ -64,7 +64,9 @@ fn dec(css: Css<'_, Ns>) {
         let _ = css
             .state()
             .nr_tasks
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(1)));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(1))
+            });
     }
 }
 
@@ -78,7 +80,9 @@ impl Subsystem for Ns {
     }
 
     fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        Ok(State { nr_tasks: AtomicUsize::new(0) })
+        Ok(State {
+            nr_tasks: AtomicUsize::new(0),
+        })
     }
 
     /// `ns_can_attach`: only into an empty child of the task's current container.
@@ -135,22 +139,37 @@ mod tests {
         }
 
         fn unshare(&self, pid: Pid, name: &str) -> Result {
-            self.gpc.container_clone(0, &self.tasks.task_ref(pid).unwrap(), name)
+            self.gpc
+                .container_clone(0, &self.tasks.task_ref(pid).unwrap(), name)
         }
 
         fn write_tasks(&self, path: &str, pid: Pid) -> Result {
-            let file = if path.is_empty() { String::from("tasks") } else { std::format!("{path}/tasks") };
-            self.gpc.write(self.h, &file, std::format!("{pid}\n").as_bytes(), &self.tasks.caller(Creds::ROOT, Some(1)))
+            let file = if path.is_empty() {
+                String::from("tasks")
+            } else {
+                std::format!("{path}/tasks")
+            };
+            self.gpc.write(
+                self.h,
+                &file,
+                std::format!("{pid}\n").as_bytes(),
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+            )
         }
 
         fn proc(&self, pid: Pid) -> String {
             let mut buf = Vec::new();
-            self.gpc.proc_pid_cgroup(&self.tasks.get(pid).unwrap().slot, &mut buf).unwrap();
+            self.gpc
+                .proc_pid_cgroup(&self.tasks.get(pid).unwrap().slot, &mut buf)
+                .unwrap();
             String::from_utf8(buf).unwrap()
         }
 
         fn count(&self, path: &str) -> usize {
-            self.gpc.with_container_css(self.h, path, 0, |c| c.typed::<Ns>().map(nr_tasks)).unwrap().unwrap()
+            self.gpc
+                .with_container_css(self.h, path, 0, |c| c.typed::<Ns>().map(nr_tasks))
+                .unwrap()
+                .unwrap()
         }
     }
 
@@ -160,7 +179,15 @@ mod tests {
         w.gpc.mkdir(w.h, "a").unwrap();
         let mut ls = w.gpc.list(w.h, "a").unwrap();
         ls.sort();
-        assert_eq!(ls, ["cgroup.clone_children", "cgroup.procs", "notify_on_release", "tasks"]);
+        assert_eq!(
+            ls,
+            [
+                "cgroup.clone_children",
+                "cgroup.procs",
+                "notify_on_release",
+                "tasks"
+            ]
+        );
     }
 
     #[test]
@@ -193,11 +220,23 @@ mod tests {
         let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
         assert_eq!(w.write_tasks("a/b", x), Err(Error::EPERM), "a grandchild");
         w.write_tasks("a", x).unwrap();
-        assert_eq!(w.write_tasks("", x), Err(Error::EPERM), "back up to the root");
+        assert_eq!(
+            w.write_tasks("", x),
+            Err(Error::EPERM),
+            "back up to the root"
+        );
         assert_eq!(w.write_tasks("c", x), Err(Error::EPERM), "a sibling");
-        assert_eq!(w.write_tasks("a", x), Ok(()), "already there: nothing moves, nothing asked");
+        assert_eq!(
+            w.write_tasks("a", x),
+            Ok(()),
+            "already there: nothing moves, nothing asked"
+        );
         let y = w.tasks.fork(&w.gpc, 1, false).unwrap();
-        assert_eq!(w.write_tasks("a", y), Err(Error::EPERM), "a child, but not empty");
+        assert_eq!(
+            w.write_tasks("a", y),
+            Err(Error::EPERM),
+            "a child, but not empty"
+        );
         w.write_tasks("c", y).unwrap();
         w.write_tasks("a/b", x).unwrap();
         assert_eq!(w.count("a"), 0);
@@ -221,6 +260,10 @@ mod tests {
         w.unshare(t, "n").unwrap();
         assert!(w.proc(t).ends_with(":ns:/n\n"));
         assert!(w.proc(a).ends_with(":ns:/\n"));
-        assert_eq!(w.unshare(a, "n"), Err(Error::EEXIST), "name taken in the same parent");
+        assert_eq!(
+            w.unshare(a, "n"),
+            Err(Error::EEXIST),
+            "name taken in the same parent"
+        );
     }
 }

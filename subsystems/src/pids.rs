@@ -102,7 +102,11 @@ fn uncharge(css: Css<'_, Pids>, num: i64) {
 /// `pids_charge`: add `num` at every level, ignoring limits.
 fn charge(css: Css<'_, Pids>, num: i64) {
     for p in levels(css) {
-        let new = p.state().counter.fetch_add(num, Ordering::AcqRel).wrapping_add(num);
+        let new = p
+            .state()
+            .counter
+            .fetch_add(num, Ordering::AcqRel)
+            .wrapping_add(num);
         update_watermark(p, new);
     }
 }
@@ -111,7 +115,11 @@ fn charge(css: Css<'_, Pids>, num: i64) {
 /// then nothing stays charged and the level that refused is returned.
 fn try_charge<'a>(css: Css<'a, Pids>, num: i64) -> core::result::Result<(), Css<'a, Pids>> {
     for p in levels(css) {
-        let new = p.state().counter.fetch_add(num, Ordering::AcqRel).wrapping_add(num);
+        let new = p
+            .state()
+            .counter
+            .fetch_add(num, Ordering::AcqRel)
+            .wrapping_add(num);
         let limit = p.state().limit.load(Ordering::Relaxed);
         if new > limit {
             // revert: every level below `p`, then `p` itself.
@@ -157,12 +165,20 @@ fn read_current(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Resul
 
 /// `pids_peak_read` (`read_s64`).
 fn read_peak(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Result {
-    writeln!(out, "{}", ctx.css().state().watermark.load(Ordering::Relaxed))
+    writeln!(
+        out,
+        "{}",
+        ctx.css().state().watermark.load(Ordering::Relaxed)
+    )
 }
 
 /// `pids_events_show` on the legacy hierarchy.
 fn read_events(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Result {
-    writeln!(out, "max {}", ctx.css().state().forkfail.load(Ordering::Relaxed))
+    writeln!(
+        out,
+        "max {}",
+        ctx.css().state().forkfail.load(Ordering::Relaxed)
+    )
 }
 
 /// `pids_files_legacy`, in Linux's order.
@@ -254,12 +270,18 @@ mod tests {
 
         fn read(&self, path: &str) -> Result<String> {
             let mut buf = Vec::new();
-            self.gpc.read(self.h, path, &self.tasks.caller(Creds::ROOT, Some(1)), &mut buf)?;
+            self.gpc.read(
+                self.h,
+                path,
+                &self.tasks.caller(Creds::ROOT, Some(1)),
+                &mut buf,
+            )?;
             Ok(String::from_utf8(buf).unwrap())
         }
 
         fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc.write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            self.gpc
+                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
         }
 
         fn ls(&self, path: &str) -> Vec<String> {
@@ -277,7 +299,8 @@ mod tests {
         }
 
         fn move_to(&self, path: &str, pid: Pid) -> Result {
-            self.gpc.attach(self.h, path, &self.tasks.task_ref(pid).unwrap())
+            self.gpc
+                .attach(self.h, path, &self.tasks.task_ref(pid).unwrap())
         }
     }
 
@@ -286,7 +309,14 @@ mod tests {
         let mut w = World::new();
         assert_eq!(
             w.ls(""),
-            ["cgroup.clone_children", "cgroup.procs", "cgroup.sane_behavior", "notify_on_release", "release_agent", "tasks"]
+            [
+                "cgroup.clone_children",
+                "cgroup.procs",
+                "cgroup.sane_behavior",
+                "notify_on_release",
+                "release_agent",
+                "tasks"
+            ]
         );
         w.gpc.mkdir(w.h, "a").unwrap();
         assert_eq!(
@@ -384,10 +414,22 @@ mod tests {
         assert_eq!(w.read("p/pids.current").unwrap(), "2\n");
         assert_eq!(w.read("p/c/pids.current").unwrap(), "2\n");
         assert_eq!(w.fork(y), Err(Error::EAGAIN), "the parent's limit applies");
-        assert_eq!(w.read("p/c/pids.events").unwrap(), "max 1\n", "counted where the fork was");
+        assert_eq!(
+            w.read("p/c/pids.events").unwrap(),
+            "max 1\n",
+            "counted where the fork was"
+        );
         assert_eq!(w.read("p/pids.events").unwrap(), "max 0\n");
-        assert_eq!(w.read("p/c/pids.current").unwrap(), "2\n", "the failed charge was undone");
-        assert_eq!(w.read("p/c/pids.peak").unwrap(), "3\n", "Linux keeps the raised watermark below the failing level");
+        assert_eq!(
+            w.read("p/c/pids.current").unwrap(),
+            "2\n",
+            "the failed charge was undone"
+        );
+        assert_eq!(
+            w.read("p/c/pids.peak").unwrap(),
+            "3\n",
+            "Linux keeps the raised watermark below the failing level"
+        );
         assert_eq!(w.read("p/pids.peak").unwrap(), "2\n");
         // Attach moves the charge and ignores limits.
         let z = w.fork(1).unwrap();
