@@ -209,6 +209,20 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
             })
     }
 
+    /// The states in every descendant container, parents before children (pre-order,
+    /// Linux `css_for_each_descendant_pre` without the container itself). Allocates
+    /// nothing: the walk follows parent links.
+    pub fn descendants(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
+        let ss = self.ctx.ss;
+        let top: &'a Container = self.ctx.container;
+        let mut cur: Option<&'a Container> = Some(top);
+        core::iter::from_fn(move || {
+            cur = next_pre(top, cur?);
+            cur
+        })
+        .filter_map(move |c| c.css_ref(ss).and_then(|r| r.typed::<S>()))
+    }
+
     /// The states in the sibling containers (the parent's other children).
     pub fn siblings(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
         let ss = self.ctx.ss;
@@ -250,4 +264,26 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     pub fn debug(&self) -> Option<&'a dyn crate::debug::DebugView> {
         self.ctx.debug
     }
+}
+
+/// The container after `cur` in a pre-order walk of `top`'s subtree (excluding `top`).
+/// Caller holds the hierarchy lock.
+fn next_pre<'a>(top: &'a Container, cur: &'a Container) -> Option<&'a Container> {
+    // SAFETY (for the derefs below): children are alive under the hierarchy lock.
+    if let Some(first) = cur.children_unlocked().first() {
+        // SAFETY: see above.
+        return Some(unsafe { &*first.as_ptr() });
+    }
+    let mut node = cur;
+    while !core::ptr::eq(node, top) {
+        let parent = node.parent_ref()?;
+        let sibs = parent.children_unlocked();
+        let pos = sibs.iter().position(|c| core::ptr::eq(c.as_ptr(), node))?;
+        if let Some(next) = sibs.get(pos + 1) {
+            // SAFETY: see above.
+            return Some(unsafe { &*next.as_ptr() });
+        }
+        node = parent;
+    }
+    None
 }

@@ -149,7 +149,16 @@ fn write_value(_: &Plain, ctx: &FileCtxOf<'_, Plain>, data: &[u8]) -> Result {
     Ok(())
 }
 
-static PLAIN_FILES: [CfType<Plain>; 1] = [CfType::rw("value", read_value, write_value)];
+/// `plain.subtree`: the values of every descendant, pre-order, one per line.
+fn read_subtree(_: &Plain, ctx: &FileCtxOf<'_, Plain>, out: &mut Out<'_>) -> Result {
+    for d in ctx.descendants() {
+        writeln!(out, "{}", d.value.load(Ordering::Relaxed))?;
+    }
+    Ok(())
+}
+
+static PLAIN_FILES: [CfType<Plain>; 2] =
+    [CfType::rw("value", read_value, write_value), CfType::ro("subtree", read_subtree)];
 
 impl Subsystem for Plain {
     type State = PlainState;

@@ -103,6 +103,7 @@ fn files_and_formats() {
             "cgroup.procs",
             "cgroup.sane_behavior",
             "notify_on_release",
+            "plain.subtree",
             "plain.value",
             "probe.count",
             "probe.deny_attach",
@@ -366,4 +367,17 @@ fn teardown_frees_everything() {
         w.tasks.exit_all(gpc);
     }
     assert_eq!(super::FailingAlloc::thread_live(), start, "nothing leaked");
+}
+
+#[test]
+fn descendants_walk_pre_order() {
+    let w = World::new();
+    let h = w.mount("plain").unwrap();
+    for (p, v) in [("a", 1), ("a/b", 2), ("a/b/c", 3), ("a/d", 4), ("e", 5)] {
+        w.gpc.mkdir(h, p).unwrap();
+        w.write(h, &format!("{p}/plain.value"), &v.to_string()).unwrap();
+    }
+    assert_eq!(w.read(h, "plain.subtree").unwrap(), "1\n2\n3\n4\n5\n");
+    assert_eq!(w.read(h, "a/plain.subtree").unwrap(), "2\n3\n4\n");
+    assert_eq!(w.read(h, "a/d/plain.subtree").unwrap(), "");
 }
