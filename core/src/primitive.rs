@@ -5,9 +5,11 @@
 //! algorithms.
 
 #[cfg(not(loom))]
+#[allow(unused_imports, reason = "`fence` serves the test host's RCU only")]
 pub use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 #[cfg(loom)]
+#[allow(unused_imports, reason = "`fence` serves the test host's RCU only")]
 pub use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 /// A spin-wait hint.

@@ -44,17 +44,18 @@
 //! counts `nr_periods`, `nr_throttled` and `nr_bursts` in `int`s printed with `%d`; gpc
 //! keeps the same 32-bit wrap-around.
 //!
-//! # Why a table in the root state
+//! # The hierarchy check
 //!
-//! `__cfs_schedulable` must see every descendant of the group being changed, but a
-//! subsystem only gets its own state and, through [`FileCtxOf::children`], its direct
-//! children. So the root state keeps a small tree (a slab of nodes with parent and child
-//! links and each group's bandwidth), updated by `create`/`destroy` and by bandwidth
-//! writes, all under the hierarchy lock. Each group also keeps its own copy of the values
-//! for lock-cheap reads by the scheduler. A node whose state was made but never published
-//! (gpc failed to allocate the container afterwards, so `destroy` is never called) stays
-//! in the tree as an unlimited leaf, which no check can trip over; it is removed with its
-//! parent.
+//! `__cfs_schedulable` must see every descendant of the group being changed. Only that
+//! group and its subtree can change their hierarchical quotas, so only they are checked
+//! (the rest was checked when it was set), under the hierarchy lock every file handler
+//! runs under: the group's new ratio against its nearest limited ancestor's
+//! ([`Css::ancestors_and_self`]), then each limited descendant
+//! ([`FileCtxOf::descendants`]) against its parent's hierarchical quota, which is the
+//! nearest limited ancestor's ratio, or the changed group's new hierarchical quota when
+//! none lies in between (found by walking up; nothing is stored or allocated). Each group
+//! keeps its settings under its own small lock, which is all [`bandwidth`] and the
+//! scheduler take.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -124,130 +125,13 @@ impl Bandwidth {
     }
 }
 
-/// The group tree kept in the root state (see the module doc).
-mod topo {
-    use alloc::vec::Vec;
-
-    use gpc_core::{Error, Result};
-
-    /// A group.
-    pub(super) struct Node<T> {
-        pub(super) parent: Option<usize>,
-        pub(super) children: Vec<usize>,
-        pub(super) data: T,
-    }
-
-    /// Groups by slot; slot 0 is the root. Freed slots are reused.
-    pub(super) struct Slab<T> {
-        nodes: Vec<Option<Node<T>>>,
-    }
-
-    impl<T> Slab<T> {
-        /// A tree of just the root.
-        pub(super) fn new(root: T) -> Result<Self> {
-            let mut nodes = Vec::new();
-            nodes.try_reserve(1)?;
-            nodes.push(Some(Node {
-                parent: None,
-                children: Vec::new(),
-                data: root,
-            }));
-            Ok(Slab { nodes })
-        }
-
-        pub(super) fn get(&self, i: usize) -> Option<&Node<T>> {
-            self.nodes.get(i).and_then(Option::as_ref)
-        }
-
-        pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut Node<T>> {
-            self.nodes.get_mut(i).and_then(Option::as_mut)
-        }
-
-        /// Add a child of `parent`; all or nothing.
-        pub(super) fn insert(&mut self, parent: usize, data: T) -> Result<usize> {
-            let free = self.nodes.iter().position(Option::is_none);
-            if free.is_none() {
-                self.nodes.try_reserve(1)?;
-            }
-            let idx = free.unwrap_or(self.nodes.len());
-            let p = self.get_mut(parent).ok_or(Error::ENOENT)?;
-            p.children.try_reserve(1)?;
-            p.children.push(idx);
-            let node = Some(Node {
-                parent: Some(parent),
-                children: Vec::new(),
-                data,
-            });
-            match self.nodes.get_mut(idx) {
-                Some(slot) => *slot = node,
-                None => self.nodes.push(node),
-            }
-            Ok(idx)
-        }
-
-        /// Remove `i` and everything below it.
-        pub(super) fn remove(&mut self, i: usize) {
-            let Some(node) = self.nodes.get_mut(i).and_then(Option::take) else {
-                return;
-            };
-            if let Some(p) = node.parent.and_then(|p| self.get_mut(p)) {
-                p.children.retain(|&c| c != i);
-            }
-            // Children can only be nodes whose state was never published (see the module
-            // doc); remove them too, without recursion.
-            let mut stack = node.children;
-            while let Some(c) = stack.pop() {
-                if let Some(n) = self.nodes.get_mut(c).and_then(Option::take) {
-                    for gc in n.children {
-                        // `stack` had room for `n`'s entry; grandchildren of an unpublished
-                        // node cannot exist, so this never grows in practice.
-                        if stack.try_reserve(1).is_ok() {
-                            stack.push(gc);
-                        }
-                    }
-                }
-            }
-        }
-
-        /// The next node after `cur` in a pre-order walk of the subtree of `top`
-        /// (`css_for_each_descendant_pre`), without allocating.
-        pub(super) fn next_pre(&self, top: usize, cur: usize) -> Option<usize> {
-            if let Some(&c) = self.get(cur)?.children.first() {
-                return Some(c);
-            }
-            let mut cur = cur;
-            loop {
-                if cur == top {
-                    return None;
-                }
-                let parent = self.get(cur)?.parent?;
-                let siblings = &self.get(parent)?.children;
-                let pos = siblings.iter().position(|&c| c == cur)?;
-                if let Some(&next) = siblings.get(pos + 1) {
-                    return Some(next);
-                }
-                cur = parent;
-            }
-        }
-    }
-}
-
-/// A node of the root's tree: the bandwidth, and scratch space for `__cfs_schedulable`.
-struct TreeNode {
-    bw: Bandwidth,
-    /// `cfs_b->hierarchical_quota` as computed by the last check (`None`: unlimited).
-    hq: Option<u64>,
-}
-
 /// Per-container state (Linux `struct task_group` as far as cgroup v1 shows it).
 pub struct State {
-    /// This group's slot in the root's tree.
-    slot: usize,
     /// `scale_load_down(tg->shares)`.
     shares: AtomicU64,
     /// `tg->idle`.
     idle: AtomicBool,
-    /// The bandwidth settings (a copy of the tree's, for the scheduler).
+    /// The bandwidth settings.
     bw: SpinLock<Bandwidth>,
     /// `cfs_b->nr_periods` (an `int` in Linux).
     nr_periods: AtomicU32,
@@ -261,14 +145,11 @@ pub struct State {
     nr_bursts: AtomicU32,
     /// `cfs_b->burst_time`, ns.
     burst_time: AtomicU64,
-    /// The group tree; only in the root state.
-    tree: Option<SpinLock<topo::Slab<TreeNode>>>,
 }
 
 impl State {
-    fn new(slot: usize, tree: Option<SpinLock<topo::Slab<TreeNode>>>) -> Self {
+    fn new() -> Self {
         State {
-            slot,
             shares: AtomicU64::new(DEFAULT_SHARES),
             idle: AtomicBool::new(false),
             bw: SpinLock::new(Bandwidth::DEFAULT),
@@ -278,16 +159,8 @@ impl State {
             throttled_self: AtomicU64::new(0),
             nr_bursts: AtomicU32::new(0),
             burst_time: AtomicU64::new(0),
-            tree,
         }
     }
-}
-
-/// The root state of `css`'s hierarchy, which holds the tree.
-fn tree_of<'a>(css: Css<'a, Cpu>) -> Option<&'a SpinLock<topo::Slab<TreeNode>>> {
-    css.ancestors_and_self()
-        .last()
-        .and_then(|root| root.state().tree.as_ref())
 }
 
 /// The group's weight as `cpu.shares` shows it (`scale_load_down(tg->shares)`): 2 to
@@ -433,48 +306,49 @@ fn check_values(bw: Bandwidth) -> Result {
     Ok(())
 }
 
-/// `__cfs_schedulable` on cgroup v1: with `slot` set to `bw`, every group's ratio must
-/// stay within its nearest limited ancestor's. Only `slot` and its subtree can change, so
-/// only they are checked (the rest of the tree was checked when it was set).
-fn cfs_schedulable(tree: &mut topo::Slab<TreeNode>, slot: usize, bw: Bandwidth) -> Result {
-    let parent = tree.get(slot).and_then(|n| n.parent).ok_or(Error::EINVAL)?;
+/// `tg_cfs_schedulable_down` on cgroup v1: a group's hierarchical quota from its own
+/// ratio (`None`: unlimited) and its parent's hierarchical quota. "On cgroup1, only
+/// inherit when no limit is set"; a limit above the parent's is `EINVAL`.
+fn hierarchical_quota(ratio: Option<u64>, parent_hq: Option<u64>) -> Result<Option<u64>> {
+    match (ratio, parent_hq) {
+        (Some(r), Some(p)) if r > p => Err(Error::EINVAL),
+        (Some(r), _) => Ok(Some(r)),
+        (None, p) => Ok(p),
+    }
+}
+
+/// The group's own ratio (`None`: unlimited).
+fn ratio_of(css: Css<'_, Cpu>) -> Option<u64> {
+    css.state().bw.lock().ratio()
+}
+
+/// `__cfs_schedulable` on cgroup v1: with the handler's group set to `bw`, every group's
+/// ratio must stay within its nearest limited ancestor's. Only the group and its subtree
+/// can change, so only they are checked (the rest was checked when it was set).
+fn cfs_schedulable(ctx: &FileCtxOf<'_, Cpu>, bw: Bandwidth) -> Result {
+    let css = ctx.css();
+    let parent = ctx.parent().ok_or(Error::EINVAL)?;
     // The parent's hierarchical quota: its own ratio, or its nearest limited ancestor's.
-    let mut hp = None;
-    let mut cur = Some(parent);
-    while let Some(i) = cur {
-        let Some(n) = tree.get(i) else { break };
-        if let Some(r) = n.data.bw.ratio() {
-            hp = Some(r);
-            break;
+    let hp = parent.ancestors_and_self().find_map(ratio_of);
+    let mine = hierarchical_quota(bw.ratio(), hp)?;
+    // Each descendant, parents before children (as `walk_tg_tree_from`). Its parent's
+    // hierarchical quota is that of its nearest limited ancestor below `css` (whose own
+    // check comes first in the walk), or `mine` when there is none. Unlimited
+    // descendants only inherit, so they cannot fail.
+    for d in ctx.descendants() {
+        let Some(r) = ratio_of(d) else { continue };
+        let mut parent_hq = None;
+        for a in d.ancestors_and_self().skip(1) {
+            if a.same(css) {
+                parent_hq = mine;
+                break;
+            }
+            if let Some(ar) = ratio_of(a) {
+                parent_hq = Some(ar);
+                break;
+            }
         }
-        cur = n.parent;
-    }
-    let mine = match (bw.ratio(), hp) {
-        (Some(r), Some(p)) if r > p => return Err(Error::EINVAL),
-        (Some(r), _) => Some(r),
-        (None, p) => p,
-    };
-    if let Some(n) = tree.get_mut(slot) {
-        n.data.hq = mine;
-    }
-    let mut cur = tree.next_pre(slot, slot);
-    while let Some(d) = cur {
-        let (parent_hq, ratio) = match tree.get(d) {
-            Some(n) => (
-                n.parent.and_then(|p| tree.get(p)).and_then(|p| p.data.hq),
-                n.data.bw.ratio(),
-            ),
-            None => break,
-        };
-        let hq = match (ratio, parent_hq) {
-            (Some(r), Some(p)) if r > p => return Err(Error::EINVAL),
-            (Some(r), _) => Some(r),
-            (None, p) => p,
-        };
-        if let Some(n) = tree.get_mut(d) {
-            n.data.hq = hq;
-        }
-        cur = tree.next_pre(slot, d);
+        hierarchical_quota(Some(r), parent_hq)?;
     }
     Ok(())
 }
@@ -489,12 +363,7 @@ fn set_bandwidth(ctx: &FileCtxOf<'_, Cpu>, change: impl FnOnce(&mut Bandwidth)) 
         return Err(Error::EINVAL);
     }
     check_values(bw)?;
-    let tree = tree_of(css).ok_or(Error::EINVAL)?;
-    let mut tree = tree.lock();
-    cfs_schedulable(&mut tree, st.slot, bw)?;
-    if let Some(n) = tree.get_mut(st.slot) {
-        n.data.bw = bw;
-    }
+    cfs_schedulable(ctx, bw)?;
     *st.bw.lock() = bw;
     Ok(())
 }
@@ -561,34 +430,9 @@ impl Subsystem for Cpu {
     }
 
     /// `sched_create_group` + `alloc_fair_sched_group` + `init_cfs_bandwidth`: weight
-    /// 1024, not idle, unlimited with a 100 ms period, no burst. The new group is also
-    /// entered in the root's tree (all or nothing).
-    fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
-        let Some(parent) = parent else {
-            let tree = topo::Slab::new(TreeNode {
-                bw: Bandwidth::DEFAULT,
-                hq: None,
-            })?;
-            return Ok(State::new(0, Some(SpinLock::new(tree))));
-        };
-        let tree = tree_of(parent).ok_or(Error::EINVAL)?;
-        let slot = tree.lock().insert(
-            parent.state().slot,
-            TreeNode {
-                bw: Bandwidth::DEFAULT,
-                hq: None,
-            },
-        )?;
-        Ok(State::new(slot, None))
-    }
-
-    fn destroy(&self, css: Css<'_, Self>) {
-        if css.is_root() {
-            return;
-        }
-        if let Some(tree) = tree_of(css) {
-            tree.lock().remove(css.state().slot);
-        }
+    /// 1024, not idle, unlimited with a 100 ms period, no burst.
+    fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
+        Ok(State::new())
     }
 }
 
@@ -1004,33 +848,48 @@ mod tests {
 
     #[test]
     fn tree_walk_and_removal() {
-        let mut t = topo::Slab::new(0u32).unwrap();
-        let a = t.insert(0, 1).unwrap();
-        let b = t.insert(a, 2).unwrap();
-        let c = t.insert(0, 3).unwrap();
-        let d = t.insert(b, 4).unwrap();
-        let mut order = Vec::new();
-        let mut cur = t.next_pre(0, 0);
-        while let Some(i) = cur {
-            order.push(t.get(i).unwrap().data);
-            cur = t.next_pre(0, i);
+        // The shape the old private tree's test used: root -> a -> b -> d, root -> c.
+        let w = World::new();
+        for d in ["a", "a/b", "a/b/d", "c"] {
+            w.gpc.mkdir(w.h, d).unwrap();
         }
-        assert_eq!(order, [1, 2, 4, 3]);
-        let mut sub = Vec::new();
-        let mut cur = t.next_pre(a, a);
-        while let Some(i) = cur {
-            sub.push(t.get(i).unwrap().data);
-            cur = t.next_pre(a, i);
-        }
-        assert_eq!(sub, [2, 4]);
-        assert_eq!(t.next_pre(c, c), None);
-        t.remove(a);
-        assert!(t.get(a).is_none() && t.get(b).is_none() && t.get(d).is_none());
-        assert_eq!(t.get(0).unwrap().children, [c]);
-        // Slots are reused.
-        let e = t.insert(c, 5).unwrap();
-        assert!(e == a || e == b || e == d);
-        assert_eq!(t.insert(99, 6), Err(Error::ENOENT));
-        t.remove(12345);
+        w.write("a/b/d/cpu.cfs_quota_us", b"50000").unwrap();
+        // The walk from a reaches the grandchild d through the unlimited b...
+        assert_eq!(w.write("a/cpu.cfs_quota_us", b"40000"), Err(Error::EINVAL));
+        // ... and the walk from b (a leaf's parent) too.
+        assert_eq!(
+            w.write("a/b/cpu.cfs_quota_us", b"40000"),
+            Err(Error::EINVAL)
+        );
+        // A sibling branch is not part of the walk.
+        w.write("c/cpu.cfs_quota_us", b"1000").unwrap();
+        // A walk from a leaf has nothing below it.
+        w.write("a/b/d/cpu.cfs_quota_us", b"1000000").unwrap();
+        w.write("a/b/d/cpu.cfs_quota_us", b"50000").unwrap();
+        w.write("a/cpu.cfs_quota_us", b"60000").unwrap();
+        // b is held by a above it and by d below it.
+        assert_eq!(
+            w.write("a/b/cpu.cfs_quota_us", b"70000"),
+            Err(Error::EINVAL)
+        );
+        w.write("a/b/cpu.cfs_quota_us", b"55000").unwrap();
+        assert_eq!(
+            w.write("a/b/cpu.cfs_quota_us", b"45000"),
+            Err(Error::EINVAL)
+        );
+        // The nearest limit counts: with b at 0.55, a may not go below b, even though d
+        // (0.5) would fit.
+        assert_eq!(w.write("a/cpu.cfs_quota_us", b"52000"), Err(Error::EINVAL));
+        w.write("a/cpu.cfs_quota_us", b"55000").unwrap();
+        // Removing the subtree forgets its limits.
+        w.gpc.rmdir(w.h, "a/b/d").unwrap();
+        w.gpc.rmdir(w.h, "a/b").unwrap();
+        w.write("a/cpu.cfs_quota_us", b"1000").unwrap();
+        w.gpc.mkdir(w.h, "a/b").unwrap();
+        assert_eq!(w.read("a/b/cpu.cfs_quota_us").unwrap(), "-1\n");
+        assert_eq!(w.write("a/b/cpu.cfs_quota_us", b"2000"), Err(Error::EINVAL));
+        w.write("a/b/cpu.cfs_quota_us", b"1000").unwrap();
+        w.with("a/b", |g| assert_eq!(bandwidth(g), Some((1_000, 100_000))));
+        w.with("c", |g| assert_eq!(bandwidth(g), Some((1_000, 100_000))));
     }
 }

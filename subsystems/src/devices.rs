@@ -60,15 +60,16 @@
 //! (`match_exception`). Only the task's own group is consulted: propagation keeps every
 //! group within its ancestors. A `false` is Linux's `EPERM`.
 //!
-//! # Why a table in the root state
+//! # Locking
 //!
-//! Propagation must reach every descendant, but a subsystem only gets its own state and,
-//! through [`FileCtxOf::children`], its direct children. So the root state keeps all the
-//! groups' behaviours and lists in a small tree (a slab of nodes with parent and child
-//! links) under one spin lock, which also serialises [`may_access`] against writes (Linux:
-//! `devcgroup_mutex` for writers, RCU for readers). A node whose state was made but never
-//! published (gpc failed to allocate the container afterwards, so `destroy` is never
-//! called) stays as a leaf that nothing reads; it is removed with its parent.
+//! Each group keeps its behaviour and list in its own state under a small spin lock of
+//! its own (Linux: `devcgroup_mutex` for writers, RCU for readers). Writers also run
+//! under the hierarchy lock, which serialises them and keeps the tree still while a
+//! propagation walks it ([`FileCtxOf::descendants`], parents before children). A writer
+//! holds at most two group locks at once, a parent's then its child's; [`may_access`]
+//! takes only its group's, so it never waits for anything but that group's own update.
+//! As in Linux, a propagation changes the descendants one at a time: a concurrent
+//! [`may_access`] sees each group either before or after its own step.
 
 use alloc::vec::Vec;
 
@@ -79,116 +80,8 @@ use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 /// The `devices` controller (Linux `devices_cgrp_subsys`).
 pub struct Devices;
 
-/// The group tree kept in the root state (see the module doc).
-mod topo {
-    use alloc::vec::Vec;
-
-    use gpc_core::{Error, Result};
-
-    /// A group.
-    pub(super) struct Node<T> {
-        pub(super) parent: Option<usize>,
-        pub(super) children: Vec<usize>,
-        pub(super) data: T,
-    }
-
-    /// Groups by slot; slot 0 is the root. Freed slots are reused.
-    pub(super) struct Slab<T> {
-        nodes: Vec<Option<Node<T>>>,
-    }
-
-    impl<T> Slab<T> {
-        /// A tree of just the root.
-        pub(super) fn new(root: T) -> Result<Self> {
-            let mut nodes = Vec::new();
-            nodes.try_reserve(1)?;
-            nodes.push(Some(Node {
-                parent: None,
-                children: Vec::new(),
-                data: root,
-            }));
-            Ok(Slab { nodes })
-        }
-
-        pub(super) fn get(&self, i: usize) -> Option<&Node<T>> {
-            self.nodes.get(i).and_then(Option::as_ref)
-        }
-
-        pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut Node<T>> {
-            self.nodes.get_mut(i).and_then(Option::as_mut)
-        }
-
-        /// Add a child of `parent`; all or nothing.
-        pub(super) fn insert(&mut self, parent: usize, data: T) -> Result<usize> {
-            let free = self.nodes.iter().position(Option::is_none);
-            if free.is_none() {
-                self.nodes.try_reserve(1)?;
-            }
-            let idx = free.unwrap_or(self.nodes.len());
-            let p = self.get_mut(parent).ok_or(Error::ENOENT)?;
-            p.children.try_reserve(1)?;
-            p.children.push(idx);
-            let node = Some(Node {
-                parent: Some(parent),
-                children: Vec::new(),
-                data,
-            });
-            match self.nodes.get_mut(idx) {
-                Some(slot) => *slot = node,
-                None => self.nodes.push(node),
-            }
-            Ok(idx)
-        }
-
-        /// Remove `i` and everything below it.
-        pub(super) fn remove(&mut self, i: usize) {
-            let Some(node) = self.nodes.get_mut(i).and_then(Option::take) else {
-                return;
-            };
-            if let Some(p) = node.parent.and_then(|p| self.get_mut(p)) {
-                p.children.retain(|&c| c != i);
-            }
-            // Children can only be nodes whose state was never published (see the module
-            // doc); remove them too, without recursion.
-            let mut stack = node.children;
-            while let Some(c) = stack.pop() {
-                if let Some(n) = self.nodes.get_mut(c).and_then(Option::take) {
-                    for gc in n.children {
-                        // `stack` had room for `n`'s entry; grandchildren of an unpublished
-                        // node cannot exist, so this never grows in practice.
-                        if stack.try_reserve(1).is_ok() {
-                            stack.push(gc);
-                        }
-                    }
-                }
-            }
-        }
-
-        /// The next node after `cur` in a pre-order walk of the subtree of `top`
-        /// (`css_for_each_descendant_pre`), without allocating.
-        pub(super) fn next_pre(&self, top: usize, cur: usize) -> Option<usize> {
-            if let Some(&c) = self.get(cur)?.children.first() {
-                return Some(c);
-            }
-            let mut cur = cur;
-            loop {
-                if cur == top {
-                    return None;
-                }
-                let parent = self.get(cur)?.parent?;
-                let siblings = &self.get(parent)?.children;
-                let pos = siblings.iter().position(|&c| c == cur)?;
-                if let Some(&next) = siblings.get(pos + 1) {
-                    return Some(next);
-                }
-                cur = parent;
-            }
-        }
-    }
-}
-
-/// `enum devcg_behavior` (`DEVCG_DEFAULT_NONE` is an offline group, which gpc removes
-/// from the tree instead).
+/// `enum devcg_behavior` (`DEVCG_DEFAULT_NONE` is an offline group, which gpc never
+/// walks: a removed container is no longer among its parent's descendants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Behavior {
     /// `DEVCG_DEFAULT_ALLOW`.
@@ -204,21 +97,9 @@ struct DevGroup {
     exceptions: Vec<DevRule>,
 }
 
-type Tree = topo::Slab<DevGroup>;
-
-/// Per-container state: where the group's rules are in the root's tree.
+/// Per-container state: the group's rules, under their own lock (see the module doc).
 pub struct State {
-    /// This group's slot in the root's tree.
-    slot: usize,
-    /// The tree; only in the root state.
-    tree: Option<SpinLock<Tree>>,
-}
-
-/// The root state of `css`'s hierarchy, which holds the tree.
-fn tree_of<'a>(css: Css<'a, Devices>) -> Option<&'a SpinLock<Tree>> {
-    css.ancestors_and_self()
-        .last()
-        .and_then(|root| root.state().tree.as_ref())
+    group: SpinLock<DevGroup>,
 }
 
 /// The type test of both matchers: `(type & DEV_BLOCK) && !(ex->type & DEV_BLOCK)`, and
@@ -287,37 +168,26 @@ fn verify_new_ex(parent: &DevGroup, ex: &DevRule, behavior: Behavior) -> bool {
     }
 }
 
-/// `parent_has_perm`.
-fn parent_has_perm(tree: &Tree, slot: usize, ex: &DevRule) -> bool {
-    let Some(node) = tree.get(slot) else {
-        return false;
-    };
-    match node.parent.and_then(|p| tree.get(p)) {
+/// `parent_has_perm`: may `css`, whose behaviour is `behavior`, hold `ex`?
+fn parent_has_perm(css: Css<'_, Devices>, behavior: Behavior, ex: &DevRule) -> bool {
+    match css.parent() {
         None => true,
-        Some(parent) => verify_new_ex(&parent.data, ex, node.data.behavior),
+        Some(parent) => verify_new_ex(&parent.state().group.lock(), ex, behavior),
     }
 }
 
 /// `parent_allows_removal`: removing an exception from an allow group gives access back,
 /// which must not overlap anything the parent denies.
-fn parent_allows_removal(tree: &Tree, slot: usize, ex: &DevRule) -> bool {
-    let Some(node) = tree.get(slot) else {
-        return false;
-    };
-    let Some(parent) = node.parent.and_then(|p| tree.get(p)) else {
+fn parent_allows_removal(css: Css<'_, Devices>, behavior: Behavior, ex: &DevRule) -> bool {
+    let Some(parent) = css.parent() else {
         return true;
     };
     // "It's always allowed to remove access to devices"
-    if node.data.behavior == Behavior::Deny {
+    if behavior == Behavior::Deny {
         return true;
     }
-    !match_exception_partial(
-        &parent.data.exceptions,
-        ex.kind,
-        ex.major,
-        ex.minor,
-        ex.access,
-    )
+    let parent = parent.state().group.lock();
+    !match_exception_partial(&parent.exceptions, ex.kind, ex.major, ex.minor, ex.access)
 }
 
 /// Whether two rules name the same devices (the key of `dev_exception_add`/`_rm`).
@@ -326,8 +196,8 @@ fn same_devices(a: &DevRule, b: &DevRule) -> bool {
 }
 
 /// `dev_exception_add` after its allocation: merge the access bits into the entries for
-/// the same devices, or append. The caller reserved room for one more entry, so this never
-/// allocates.
+/// the same devices, or append. The caller reserved room for one more entry
+/// ([`reserve_add`]), so this never allocates.
 fn exception_add(list: &mut Vec<DevRule>, ex: &DevRule) {
     let mut found = false;
     for walk in list.iter_mut().filter(|w| same_devices(w, ex)) {
@@ -350,102 +220,86 @@ fn exception_rm(list: &mut Vec<DevRule>, ex: &DevRule) {
     });
 }
 
-/// `revalidate_active_exceptions`: drop the exceptions of `slot` its parent no longer
+/// `revalidate_active_exceptions`: drop the exceptions of `group` its parent no longer
 /// permits.
-fn revalidate(tree: &mut Tree, slot: usize) {
-    let Some(node) = tree.get_mut(slot) else {
-        return;
-    };
-    let behavior = node.data.behavior;
-    let parent = node.parent;
-    let mut list = core::mem::take(&mut node.data.exceptions);
-    if let Some(parent) = parent.and_then(|p| tree.get(p)) {
-        list.retain(|ex| verify_new_ex(&parent.data, ex, behavior));
-    }
-    if let Some(node) = tree.get_mut(slot) {
-        node.data.exceptions = list;
-    }
+fn revalidate(parent: &DevGroup, group: &mut DevGroup) {
+    let behavior = group.behavior;
+    group
+        .exceptions
+        .retain(|ex| verify_new_ex(parent, ex, behavior));
 }
 
-/// Whether adding `ex` to the list needs a new entry.
-fn add_needs_room(list: &[DevRule], ex: &DevRule) -> bool {
-    !list.iter().any(|w| same_devices(w, ex))
-}
-
-/// Reserve room for `ex` in `slot`'s list if adding it would append.
-fn reserve_add(tree: &mut Tree, slot: usize, ex: &DevRule) -> Result {
-    if let Some(node) = tree.get_mut(slot) {
-        if add_needs_room(&node.data.exceptions, ex) {
-            node.data.exceptions.try_reserve(1)?;
-        }
+/// Reserve room for `ex` in `list` if adding it would append.
+fn reserve_add(list: &mut Vec<DevRule>, ex: &DevRule) -> Result {
+    if !list.iter().any(|w| same_devices(w, ex)) {
+        list.try_reserve(1)?;
     }
     Ok(())
 }
 
 /// The `deny` of a device rule, with `propagate_exception`: every allocation first, then
-/// the changes, which cannot fail.
-fn deny_rule(tree: &mut Tree, slot: usize, ex: &DevRule) -> Result {
-    let behavior = tree.get(slot).ok_or(Error::EINVAL)?.data.behavior;
+/// the changes, which cannot fail. The hierarchy lock keeps every list but the ones this
+/// changes still between the two passes.
+fn deny_rule(ctx: &FileCtxOf<'_, Devices>, ex: &DevRule) -> Result {
+    let me = &ctx.css().state().group;
+    let behavior = me.lock().behavior;
     // Room first: in the group itself (allow: add) and in every allow descendant of an
     // allow group (they get the exception added too).
     if behavior == Behavior::Allow {
-        reserve_add(tree, slot, ex)?;
-        let mut cur = tree.next_pre(slot, slot);
-        while let Some(d) = cur {
-            if tree
-                .get(d)
-                .is_some_and(|n| n.data.behavior == Behavior::Allow)
-            {
-                reserve_add(tree, d, ex)?;
+        reserve_add(&mut me.lock().exceptions, ex)?;
+        for d in ctx.descendants() {
+            let mut g = d.state().group.lock();
+            if g.behavior == Behavior::Allow {
+                reserve_add(&mut g.exceptions, ex)?;
             }
-            cur = tree.next_pre(slot, d);
         }
     }
-    if let Some(node) = tree.get_mut(slot) {
+    {
+        let mut g = me.lock();
         match behavior {
-            Behavior::Deny => exception_rm(&mut node.data.exceptions, ex),
-            Behavior::Allow => exception_add(&mut node.data.exceptions, ex),
+            Behavior::Deny => exception_rm(&mut g.exceptions, ex),
+            Behavior::Allow => exception_add(&mut g.exceptions, ex),
         }
     }
-    // "we only propagate new restrictions"
-    let mut cur = tree.next_pre(slot, slot);
-    while let Some(d) = cur {
-        if let Some(node) = tree.get_mut(d) {
-            // "in case both root's behavior and devcg is allow, a new restriction means
-            // adding to the exception list"; in the other cases it is removed.
-            if behavior == Behavior::Allow && node.data.behavior == Behavior::Allow {
-                exception_add(&mut node.data.exceptions, ex);
-            } else {
-                exception_rm(&mut node.data.exceptions, ex);
-            }
+    // "we only propagate new restrictions"; parents before children, so each
+    // descendant is revalidated against its parent's new list.
+    for d in ctx.descendants() {
+        // A descendant always has a parent, distinct from it: lock it first.
+        let parent = d.parent().map(|p| p.state().group.lock());
+        let mut g = d.state().group.lock();
+        // "in case both root's behavior and devcg is allow, a new restriction means
+        // adding to the exception list"; in the other cases it is removed.
+        if behavior == Behavior::Allow && g.behavior == Behavior::Allow {
+            exception_add(&mut g.exceptions, ex);
+        } else {
+            exception_rm(&mut g.exceptions, ex);
         }
-        revalidate(tree, d);
-        cur = tree.next_pre(slot, d);
+        if let Some(parent) = &parent {
+            revalidate(parent, &mut g);
+        }
     }
     Ok(())
 }
 
 /// The `allow` of a device rule (no propagation).
-fn allow_rule(tree: &mut Tree, slot: usize, ex: &DevRule) -> Result {
-    let behavior = tree.get(slot).ok_or(Error::EINVAL)?.data.behavior;
+fn allow_rule(css: Css<'_, Devices>, ex: &DevRule) -> Result {
+    let me = &css.state().group;
+    let behavior = me.lock().behavior;
     match behavior {
         Behavior::Allow => {
             // "Check if the parent allows removing it first"
-            if !parent_allows_removal(tree, slot, ex) {
+            if !parent_allows_removal(css, behavior, ex) {
                 return Err(Error::EPERM);
             }
-            if let Some(node) = tree.get_mut(slot) {
-                exception_rm(&mut node.data.exceptions, ex);
-            }
+            exception_rm(&mut me.lock().exceptions, ex);
         }
         Behavior::Deny => {
-            if !parent_has_perm(tree, slot, ex) {
+            if !parent_has_perm(css, behavior, ex) {
                 return Err(Error::EPERM);
             }
-            reserve_add(tree, slot, ex)?;
-            if let Some(node) = tree.get_mut(slot) {
-                exception_add(&mut node.data.exceptions, ex);
-            }
+            let mut g = me.lock();
+            reserve_add(&mut g.exceptions, ex)?;
+            exception_add(&mut g.exceptions, ex);
         }
     }
     Ok(())
@@ -473,31 +327,36 @@ fn update_access(ctx: &FileCtxOf<'_, Devices>, filetype: FileType, buf: &[u8]) -
     }
     let ex = parse_dev_rule(buf)?;
     let css = ctx.css();
-    let slot = css.state().slot;
-    let tree = tree_of(css).ok_or(Error::EINVAL)?;
-    let mut tree = tree.lock();
-    let parent = tree.get(slot).ok_or(Error::EINVAL)?.parent;
     if ex.kind == DevType::All {
         if ctx.children().next().is_some() {
             return Err(Error::EINVAL);
         }
         let (behavior, list) = match filetype {
-            FileType::Allow => match parent.and_then(|p| tree.get(p)) {
+            FileType::Allow => match ctx.parent() {
                 None => (Behavior::Allow, Vec::new()),
-                // may_allow_all
-                Some(p) if p.data.behavior != Behavior::Allow => return Err(Error::EPERM),
-                Some(p) => (Behavior::Allow, try_copy(&p.data.exceptions)?),
+                Some(p) => {
+                    let p = p.state().group.lock();
+                    // may_allow_all
+                    if p.behavior != Behavior::Allow {
+                        return Err(Error::EPERM);
+                    }
+                    (Behavior::Allow, try_copy(&p.exceptions)?)
+                }
             },
             FileType::Deny => (Behavior::Deny, Vec::new()),
         };
-        let node = tree.get_mut(slot).ok_or(Error::EINVAL)?;
-        node.data.behavior = behavior;
-        node.data.exceptions = list;
+        let old = {
+            let mut g = css.state().group.lock();
+            g.behavior = behavior;
+            core::mem::replace(&mut g.exceptions, list)
+        };
+        // Freed outside the lock.
+        drop(old);
         return Ok(());
     }
     match filetype {
-        FileType::Allow => allow_rule(&mut tree, slot, &ex),
-        FileType::Deny => deny_rule(&mut tree, slot, &ex),
+        FileType::Allow => allow_rule(css, &ex),
+        FileType::Deny => deny_rule(ctx, &ex),
     }
 }
 
@@ -511,23 +370,21 @@ fn write_deny(_: &Devices, ctx: &FileCtxOf<'_, Devices>, buf: &[u8]) -> Result {
 
 /// `devcgroup_seq_show`.
 fn read_list(_: &Devices, ctx: &FileCtxOf<'_, Devices>, out: &mut Out<'_>) -> Result {
-    let css = ctx.css();
-    let tree = tree_of(css).ok_or(Error::EINVAL)?;
-    let tree = tree.lock();
-    let node = tree.get(css.state().slot).ok_or(Error::EINVAL)?;
+    let g = ctx.css().state().group.lock();
     // "Only show the "all devices" when the default policy is to allow; list the
     // exceptions in case the default policy is to deny."
-    if node.data.behavior == Behavior::Allow {
+    if g.behavior == Behavior::Allow {
         return writeln!(out, "{}", DevRule::ALL);
     }
-    for ex in &node.data.exceptions {
+    for ex in &g.exceptions {
         writeln!(out, "{ex}")?;
     }
     Ok(())
 }
 
 /// May a task of `css` access device `kind` `major:minor` with `access`?
-/// (`devcgroup_legacy_check_permission`; `false` is Linux's `EPERM`.)
+/// (`devcgroup_legacy_check_permission`; `false` is Linux's `EPERM`.) Takes only the
+/// group's own lock.
 ///
 /// `u32::MAX` as a number is Linux's `~0`, which the matchers treat as "all"; a `kind` of
 /// [`DevType::All`] matches exceptions of either type. Neither occurs for a real device.
@@ -540,20 +397,12 @@ pub fn may_access(
 ) -> bool {
     let wild = |n: u32| (n != u32::MAX).then_some(n);
     let (major, minor) = (wild(major), wild(minor));
-    let Some(tree) = tree_of(css) else {
-        return false;
-    };
-    let tree = tree.lock();
-    let Some(node) = tree.get(css.state().slot) else {
-        return false;
-    };
-    match node.data.behavior {
+    let g = css.state().group.lock();
+    match g.behavior {
         // "Can't match any of the exceptions, even partially"
-        Behavior::Allow => {
-            !match_exception_partial(&node.data.exceptions, kind, major, minor, access)
-        }
+        Behavior::Allow => !match_exception_partial(&g.exceptions, kind, major, minor, access),
         // "Need to match completely one exception to be allowed"
-        Behavior::Deny => match_exception(&node.data.exceptions, kind, major, minor, access),
+        Behavior::Deny => match_exception(&g.exceptions, kind, major, minor, access),
     }
 }
 
@@ -573,38 +422,25 @@ impl Subsystem for Devices {
     }
 
     /// `devcgroup_css_alloc` + `devcgroup_online`: the root allows everything; a child
-    /// copies its parent's behaviour and exceptions.
+    /// copies its parent's behaviour and exceptions. (`devcgroup_offline` and
+    /// `devcgroup_css_free` are the state's drop.)
     fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
-        let Some(parent) = parent else {
-            let tree = topo::Slab::new(DevGroup {
+        let group = match parent {
+            None => DevGroup {
                 behavior: Behavior::Allow,
                 exceptions: Vec::new(),
-            })?;
-            return Ok(State {
-                slot: 0,
-                tree: Some(SpinLock::new(tree)),
-            });
+            },
+            Some(parent) => {
+                let p = parent.state().group.lock();
+                DevGroup {
+                    behavior: p.behavior,
+                    exceptions: try_copy(&p.exceptions)?,
+                }
+            }
         };
-        let tree = tree_of(parent).ok_or(Error::EINVAL)?;
-        let mut tree = tree.lock();
-        let pslot = parent.state().slot;
-        let p = tree.get(pslot).ok_or(Error::EINVAL)?;
-        let group = DevGroup {
-            behavior: p.data.behavior,
-            exceptions: try_copy(&p.data.exceptions)?,
-        };
-        let slot = tree.insert(pslot, group)?;
-        Ok(State { slot, tree: None })
-    }
-
-    /// `devcgroup_offline` + `devcgroup_css_free`.
-    fn destroy(&self, css: Css<'_, Self>) {
-        if css.is_root() {
-            return;
-        }
-        if let Some(tree) = tree_of(css) {
-            tree.lock().remove(css.state().slot);
-        }
+        Ok(State {
+            group: SpinLock::new(group),
+        })
     }
 }
 
@@ -944,6 +780,70 @@ mod tests {
         w.gpc.rmdir(w.h, "a").unwrap();
         w.gpc.mkdir(w.h, "a").unwrap();
         assert_eq!(w.list("a/"), "a *:* rwm\n");
+    }
+
+    #[test]
+    fn three_levels_of_allow_groups() {
+        let w = World::new();
+        for d in ["p", "p/c", "p/c/g", "q"] {
+            w.gpc.mkdir(w.h, d).unwrap();
+        }
+        // A deny at the top reaches the grandchild (through the child), not the sibling.
+        w.write("p/devices.deny", b"c 1:3 w").unwrap();
+        for d in ["p", "p/c", "p/c/g"] {
+            assert!(!w.may(d, DevType::Char, 1, 3, W), "{d}");
+            assert!(w.may(d, DevType::Char, 1, 3, R), "{d}");
+        }
+        assert!(w.may("q", DevType::Char, 1, 3, W));
+        // A deny in the middle reaches only below it.
+        w.write("p/c/devices.deny", b"b 8:* r").unwrap();
+        assert!(w.may("p", DevType::Block, 8, 1, R));
+        assert!(!w.may("p/c", DevType::Block, 8, 1, R));
+        assert!(!w.may("p/c/g", DevType::Block, 8, 1, R));
+        // parent_allows_removal at each level: the grandchild is held by its parent, the
+        // child by its parent; the top by nothing but the root (which allows all).
+        assert_eq!(
+            w.write("p/c/g/devices.allow", b"b 8:1 r"),
+            Err(Error::EPERM)
+        );
+        assert_eq!(
+            w.write("p/c/g/devices.allow", b"c 1:3 w"),
+            Err(Error::EPERM)
+        );
+        assert_eq!(w.write("p/c/devices.allow", b"c 1:3 w"), Err(Error::EPERM));
+        w.write("p/devices.allow", b"c 1:3 w").unwrap();
+        assert!(w.may("p", DevType::Char, 1, 3, W));
+        // Allow does not propagate.
+        assert!(!w.may("p/c", DevType::Char, 1, 3, W));
+        assert!(!w.may("p/c/g", DevType::Char, 1, 3, W));
+        // Now the child may remove it, but the grandchild keeps its copy.
+        w.write("p/c/devices.allow", b"c 1:3 w").unwrap();
+        assert!(w.may("p/c", DevType::Char, 1, 3, W));
+        assert!(!w.may("p/c/g", DevType::Char, 1, 3, W));
+        // A deny-all grandchild under allow groups: whitelisting needs no overlap with
+        // its parent's exceptions, and the middle's later deny takes it back.
+        w.write("p/c/g/devices.deny", b"a").unwrap();
+        assert_eq!(
+            w.write("p/c/g/devices.allow", b"b 8:1 r"),
+            Err(Error::EPERM)
+        );
+        w.write("p/c/g/devices.allow", b"c 1:* rw").unwrap();
+        assert_eq!(w.list("p/c/g/"), "c 1:* rw\n");
+        assert!(w.may("p/c/g", DevType::Char, 1, 7, R | W));
+        w.write("p/c/devices.deny", b"c 1:7 r").unwrap();
+        // dev_exception_rm leaves g's "c 1:* rw" (not the same devices), but the
+        // revalidation drops it: it now overlaps an exception of c.
+        assert_eq!(w.list("p/c/g/"), "");
+        assert!(!w.may("p/c/g", DevType::Char, 1, 3, R));
+        assert!(w.may("p/c", DevType::Char, 1, 3, R));
+        // rmdir from the bottom; the remaining groups keep their lists.
+        w.gpc.rmdir(w.h, "p/c/g").unwrap();
+        assert!(!w.may("p/c", DevType::Char, 1, 7, R));
+        w.gpc.rmdir(w.h, "p/c").unwrap();
+        w.gpc.mkdir(w.h, "p/c").unwrap();
+        // A new child copies p, which has no exceptions left.
+        assert!(w.may("p/c", DevType::Block, 8, 1, R));
+        assert!(w.may("p/c", DevType::Char, 1, 7, R));
     }
 
     #[test]
