@@ -1,0 +1,2 @@
+#![no_std]
+//! gpc-kshim (being written).
