@@ -1,0 +1,434 @@
+//! `gpc shell`: the `.cgsh` language one line at a time against one machine.
+//!
+//! Every line is parsed and run on its own, so a line that cannot be parsed is reported
+//! and the session goes on. The interpreter keeps script variables (`spawn A`) per
+//! script; to keep them across lines, each line runs after a prelude of `spawn NAME`
+//! lines that a stand-in machine answers with the remembered pids, which sets the
+//! variables again without touching the real machine.
+//!
+//! Besides the script commands, the shell knows `help [COMMAND]` and `quit` (or `exit`
+//! alone, or end of input).
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use gpc_core::{Error, Result};
+use gpc_script::{Interpreter, Machine, Mode, Output, Pid, Script};
+
+use crate::machine::SimMachine;
+
+/// The script commands: name, synopsis, what it does.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "machine",
+        "machine cpus=N mems=M",
+        "reconfigure the machine (first command only)",
+    ),
+    (
+        "mount",
+        "mount -t cgroup -o OPTS NAME DIR",
+        "mount a v1 hierarchy (DIR is made if missing); also -t cpuset",
+    ),
+    (
+        "umount",
+        "umount DIR",
+        "detach a mount (the hierarchy lives on while it has groups)",
+    ),
+    (
+        "mkdir",
+        "mkdir [-p] PATH",
+        "make a group, or a plain directory outside mounts",
+    ),
+    (
+        "rmdir",
+        "rmdir PATH",
+        "remove a group or an empty plain directory",
+    ),
+    (
+        "echo",
+        "echo [-n] WORDS [> PATH]",
+        "write WORDS and a newline to PATH in one write(2), or print them",
+    ),
+    ("cat", "cat PATH", "print a file"),
+    ("ls", "ls PATH", "list a directory, sorted"),
+    (
+        "chown",
+        "chown UID[:GID] PATH",
+        "change the owner of a group directory or file",
+    ),
+    (
+        "as",
+        "as UID COMMAND...",
+        "run one command as UID (gid = UID, no capabilities)",
+    ),
+    (
+        "spawn",
+        "spawn VAR",
+        "a new process, child of init, in init's groups",
+    ),
+    (
+        "fork",
+        "fork PARENT VAR",
+        "PARENT forks; the child is in PARENT's groups",
+    ),
+    (
+        "thread",
+        "thread PARENT VAR",
+        "a new thread in PARENT's thread group",
+    ),
+    (
+        "exit",
+        "exit VAR",
+        "the task exits (a leader takes its whole thread group along)",
+    ),
+    (
+        "releases",
+        "releases",
+        "the paths the release agent was called with since last asked",
+    ),
+    (
+        "run",
+        "run MS",
+        "advance the clock: schedule busy tasks by cpuset, cpu.shares, quota",
+    ),
+    (
+        "busy",
+        "busy VAR",
+        "the task wants the CPU (the default for new tasks)",
+    ),
+    ("idle", "idle VAR", "the task does not want the CPU"),
+    (
+        "alloc",
+        "alloc VAR BYTES",
+        "charge memory (K, M, G, T suffixes) to the task's memory group",
+    ),
+    ("free", "free VAR BYTES", "uncharge memory"),
+    (
+        "open",
+        "open VAR TYPE MAJOR:MINOR ACCESS",
+        "open a device node (c or b, rwm): EPERM if denied",
+    ),
+    (
+        "unshare",
+        "unshare VAR",
+        "unshare namespaces: with ns mounted, move into a new child group",
+    ),
+    ("ps", "ps", "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM"),
+];
+
+/// The shell's own words.
+pub const BUILTINS: &[(&str, &str, &str)] = &[
+    ("help", "help [COMMAND]", "this help, or one command's"),
+    (
+        "quit",
+        "quit",
+        "leave the shell (also `exit` alone, or Ctrl-D)",
+    ),
+];
+
+/// The help text for `topic` (`None`: every command).
+pub fn help(topic: Option<&str>) -> String {
+    let mut out = String::new();
+    let all = COMMANDS.iter().chain(BUILTINS);
+    match topic {
+        Some(t) => match all.clone().find(|(n, _, _)| *n == t) {
+            Some((_, syn, what)) => {
+                let _ = writeln!(out, "{syn}\n    {what}");
+            }
+            None => {
+                let _ = writeln!(out, "no command {t:?}; `help` lists them");
+            }
+        },
+        None => {
+            out.push_str(
+                "Commands (FORMAT.md; $VAR expands a task variable, # starts a comment):\n",
+            );
+            for (_, syn, what) in all {
+                let _ = writeln!(out, "  {syn:<36} {what}");
+            }
+        }
+    }
+    out
+}
+
+/// What a line asked the shell to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Read the next line.
+    Continue,
+    /// Leave.
+    Quit,
+}
+
+/// The words of a line, without a comment and without `as UID` prefixes (a rough cut,
+/// for the shell's own bookkeeping only: the interpreter parses for real).
+fn command_words(line: &str) -> Vec<&str> {
+    let code = line.split('#').next().unwrap_or("");
+    let mut words: Vec<&str> = code.split_whitespace().collect();
+    while words.len() >= 2 && words.first() == Some(&"as") {
+        words.drain(..2);
+    }
+    words
+}
+
+/// One interactive session: a machine and the variables set so far.
+pub struct Shell {
+    machine: Rc<RefCell<SimMachine>>,
+    vars: Vec<(String, Pid)>,
+    mode: Mode,
+}
+
+impl Shell {
+    /// A session on `machine`; `echo` prints `$ COMMAND` and `error: ERRNO` lines as
+    /// `gpc run --echo` does.
+    pub fn new(machine: Rc<RefCell<SimMachine>>, echo: bool) -> Self {
+        Shell {
+            machine,
+            vars: Vec::new(),
+            mode: if echo { Mode::Echo } else { Mode::Plain },
+        }
+    }
+
+    /// The machine (shared with the line editor's completer).
+    pub fn machine(&self) -> Rc<RefCell<SimMachine>> {
+        Rc::clone(&self.machine)
+    }
+
+    /// The value of a variable.
+    pub fn variable(&self, name: &str) -> Option<Pid> {
+        self.vars.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+    }
+
+    /// Runs one line, writing what it prints to `out`.
+    pub fn run_line(&mut self, line: &str, out: &mut dyn Output) -> Next {
+        let words = command_words(line);
+        match words.as_slice() {
+            // Blank, or only a comment.
+            [] => return Next::Continue,
+            ["quit"] | ["exit"] => return Next::Quit,
+            ["help"] => {
+                out.write_bytes(help(None).as_bytes());
+                return Next::Continue;
+            }
+            ["help", topic] => {
+                out.write_bytes(help(Some(topic)).as_bytes());
+                return Next::Continue;
+            }
+            _ => {}
+        }
+        if let Err(e) = Script::parse(line.as_bytes()) {
+            out.diagnostic(&format!("parse error: {}", e.kind));
+            return Next::Continue;
+        }
+        let mut source = String::new();
+        for (name, _) in &self.vars {
+            let _ = writeln!(source, "spawn {name}");
+        }
+        source.push_str(line);
+        let Ok(script) = Script::parse(source.as_bytes()) else {
+            out.diagnostic("internal error: the variable prelude does not parse");
+            return Next::Continue;
+        };
+        let mut interp = Interpreter::new(&script, self.mode);
+        let mut replay = Replay {
+            pids: self.vars.iter().map(|(_, p)| *p).collect(),
+            next: 0,
+        };
+        let mut sink: Vec<u8> = Vec::new();
+        for _ in 0..self.vars.len() {
+            interp.step(&mut replay, &mut sink);
+        }
+        let Ok(mut machine) = self.machine.try_borrow_mut() else {
+            out.diagnostic("internal error: the machine is busy");
+            return Next::Continue;
+        };
+        interp.step(&mut *machine, out);
+        drop(machine);
+        if let (Some(&("spawn" | "fork" | "thread")), Some(var)) = (words.first(), words.last()) {
+            let var = var
+                .trim_start_matches('$')
+                .trim_matches(|c| c == '{' || c == '}');
+            if let Some(pid) = interp.variable(var) {
+                match self.vars.iter_mut().find(|(n, _)| n == var) {
+                    Some(slot) => slot.1 = pid,
+                    None => self.vars.push((String::from(var), pid)),
+                }
+            }
+        }
+        Next::Continue
+    }
+}
+
+/// The stand-in machine of the variable prelude: `spawn` hands out remembered pids;
+/// nothing else is ever asked of it.
+struct Replay {
+    pids: Vec<Pid>,
+    next: usize,
+}
+
+impl Machine for Replay {
+    fn configure(&mut self, _cpus: u32, _mems: u32) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn set_user(&mut self, _uid: Option<u32>) {}
+    fn mount(&mut self, _fstype: &str, _options: &str, _source: &str, _dir: &str) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn umount(&mut self, _dir: &str) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn mkdir(&mut self, _path: &str, _parents: bool) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn rmdir(&mut self, _path: &str) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn write(&mut self, _path: &str, _data: &[u8]) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn read(&mut self, _path: &str) -> Result<Vec<u8>> {
+        Err(Error::EINVAL)
+    }
+    fn list(&mut self, _path: &str) -> Result<Vec<String>> {
+        Err(Error::EINVAL)
+    }
+    fn chown(&mut self, _uid: u32, _gid: Option<u32>, _path: &str) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn spawn(&mut self) -> Result<Pid> {
+        let pid = self.pids.get(self.next).copied().ok_or(Error::EINVAL)?;
+        self.next += 1;
+        Ok(pid)
+    }
+    fn fork(&mut self, _parent: Pid) -> Result<Pid> {
+        Err(Error::EINVAL)
+    }
+    fn thread(&mut self, _parent: Pid) -> Result<Pid> {
+        Err(Error::EINVAL)
+    }
+    fn exit(&mut self, _task: Pid) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn run(&mut self, _ms: u64) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn set_busy(&mut self, _task: Pid, _busy: bool) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn memory(&mut self, _task: Pid, _bytes: u64, _charge: bool) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn open_device(
+        &mut self,
+        _task: Pid,
+        _dev_type: u8,
+        _major: u32,
+        _minor: u32,
+        _access: &str,
+    ) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn unshare(&mut self, _task: Pid) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn ps(&mut self) -> Result<Vec<u8>> {
+        Err(Error::EINVAL)
+    }
+    fn take_releases(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Completion for the line editor: command names first, paths after.
+pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<String>) {
+    let before = line.get(..pos).unwrap_or(line);
+    let start = before
+        .rfind(|c: char| c.is_whitespace() || c == '>')
+        .map_or(0, |i| i + 1);
+    let word = before.get(start..).unwrap_or("");
+    let earlier = command_words(before.get(..start).unwrap_or(""));
+    let at_command =
+        earlier.is_empty() && !before.get(..start).unwrap_or("").trim_end().ends_with("as");
+    if at_command {
+        let names = COMMANDS
+            .iter()
+            .chain(BUILTINS)
+            .map(|(n, _, _)| *n)
+            .filter(|n| n.starts_with(word))
+            .map(|n| format!("{n} "))
+            .collect();
+        return (start, names);
+    }
+    if word.starts_with('/') {
+        return (start, machine.complete_path(word));
+    }
+    (start, Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(lines: &[&str]) -> String {
+        let Ok(m) = SimMachine::new() else {
+            return String::from("no machine");
+        };
+        let mut sh = Shell::new(Rc::new(RefCell::new(m)), true);
+        let mut out: Vec<u8> = Vec::new();
+        for l in lines {
+            if sh.run_line(l, &mut out) == Next::Quit {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn variables_survive_lines() {
+        let out = session(&[
+            "mount -t cgroup -o none,name=sh cgroup /cg",
+            "spawn A",
+            "mkdir /cg/a",
+            "echo $A > /cg/a/tasks",
+            "fork A B",
+            "cat /cg/a/tasks",
+        ]);
+        assert_eq!(
+            out,
+            "$ mount -t cgroup -o none,name=sh cgroup /cg\n$ spawn A\nA=2\n$ mkdir /cg/a\n\
+             $ echo $A > /cg/a/tasks\n$ fork A B\nB=3\n$ cat /cg/a/tasks\n2\n3\n"
+        );
+    }
+
+    #[test]
+    fn bad_lines_and_builtins() {
+        let out = session(&[
+            "frobnicate",
+            "help spawn",
+            "ls /nonexistent",
+            "quit",
+            "spawn A",
+        ]);
+        assert!(out.contains("parse error"), "{out}");
+        assert!(out.contains("spawn VAR"), "{out}");
+        assert!(out.contains("error: ENOENT"), "{out}");
+        assert!(!out.contains("A="), "{out}");
+    }
+
+    #[test]
+    fn completes_commands_and_paths() {
+        let Ok(mut m) = SimMachine::new() else { return };
+        assert!(m.mount("cgroup", "none,name=c", "cgroup", "/cg").is_ok());
+        let (s, c) = complete(&m, "sp", 2);
+        assert_eq!((s, c), (0, vec![String::from("spawn ")]));
+        let (s, c) = complete(&m, "as 1000 mk", 10);
+        assert_eq!((s, c), (8, vec![String::from("mkdir ")]));
+        let (s, c) = complete(&m, "cat /cg/ta", 10);
+        assert_eq!((s, c), (4, vec![String::from("/cg/tasks")]));
+        let (_, c) = complete(&m, "ls /c", 5);
+        assert_eq!(c, vec![String::from("/cg/")]);
+        let (_, c) = complete(&m, "echo 1 >/cg/notify", 18);
+        assert_eq!(c, vec![String::from("/cg/notify_on_release")]);
+    }
+}
