@@ -648,6 +648,10 @@ impl<H: Host> Gpc<H> {
         if opts.subsys_mask == 0 && !opts.none {
             return Err(Error::EINVAL);
         }
+        // Linux allocates the new root's id before binding the subsystems, so a mount
+        // that then fails with EBUSY still uses an id up (doc/linux-v1-reference.md §1.5).
+        let hid = self.alloc_hier_id(&tree);
+        tree.next_hier_id = hid.wrapping_add(1).max(1);
         for ss in 0..self.subsys.len() {
             if opts.subsys_mask & (1 << ss) != 0 && tree.bound.get(ss).copied().flatten().is_some()
             {
@@ -696,10 +700,8 @@ impl<H: Host> Gpc<H> {
             }
         };
         // Nothing can fail from here on.
-        let hid = self.alloc_hier_id(&tree);
         let mut hier = hier;
         hier.id = hid;
-        tree.next_hier_id = hid.wrapping_add(1).max(1);
         for ss in 0..self.subsys.len() {
             if opts.subsys_mask & (1 << ss) == 0 {
                 continue;

@@ -381,3 +381,13 @@ fn descendants_walk_pre_order() {
     assert_eq!(w.read(h, "a/plain.subtree").unwrap(), "2\n3\n4\n");
     assert_eq!(w.read(h, "a/d/plain.subtree").unwrap(), "");
 }
+
+#[test]
+fn a_refused_mount_uses_up_a_hierarchy_id() {
+    let w = World::new();
+    let a = w.mount("probe").unwrap();
+    assert_eq!(w.mount("probe,plain"), Err(Error::EBUSY));
+    let b = w.mount("plain").unwrap();
+    let (ia, ib) = (w.gpc.hierarchy_proc_id(a).unwrap(), w.gpc.hierarchy_proc_id(b).unwrap());
+    assert_eq!(ib, ia + 2, "Linux: the EBUSY mount consumed id {}", ia + 1);
+}
