@@ -19,6 +19,7 @@ use core::ptr::{self, NonNull};
 
 use crate::container::{Container, HierIdx};
 use crate::host::rcu::RcuHead;
+use crate::host::lock::SpinLock;
 use crate::primitive::{AtomicUsize, Ordering};
 use crate::subsys::{CssHeader, MAX_SUBSYS};
 
@@ -29,10 +30,32 @@ pub const MAX_HIERARCHIES: usize = 16;
 /// unused slot).
 pub(crate) type CgKey = [*mut Container; MAX_HIERARCHIES];
 
+/// The most reference shards a css_group has (one per CPU, up to this many; CPUs beyond
+/// share). Also the number of tag values a task slot's pointer can carry in its low bits,
+/// hence the css_group's alignment.
+pub(crate) const MAX_SHARDS: usize = 64;
+
+/// One CPU's share of a css_group's references, on its own cache line.
+#[repr(align(64))]
+pub(crate) struct Leaf(AtomicUsize);
+
+/// What the per-css_group transition lock protects.
+pub(crate) struct Trans {
+    /// Leaves with a non-zero count.
+    root: usize,
+    /// The count reached zero: no reference can be taken any more.
+    dead: bool,
+}
+
+/// A css_group. Its references are a scalable non-zero indicator: each CPU (shard) counts
+/// the references taken on it in its own cache line, and only a shard's transitions
+/// between zero and non-zero touch the shared `trans` state. A fork and the exit of a
+/// child on a CPU where another task of the group already holds a reference touch one
+/// CPU-local line (see doc/fast-path.md).
+#[repr(C, align(64))]
 pub(crate) struct CssGroup {
-    /// References: one per task whose slot points here, one per in-flight attach or fork
-    /// that pinned it, and one forever for the init css_group.
-    pub(crate) refcount: AtomicUsize,
+    leaves: Box<[Leaf]>,
+    trans: SpinLock<Trans>,
     /// The state each subsystem's lookups return (Linux `css_set->subsys`): the effective
     /// state of the container in that subsystem's hierarchy. Immutable after creation.
     pub(crate) subsys: [*mut CssHeader; MAX_SUBSYS],
@@ -42,8 +65,9 @@ pub(crate) struct CssGroup {
     pub(crate) rcu: RcuHead,
 }
 
-// SAFETY: after publication every field but the atomic refcount is immutable; the raw
-// pointers point to objects kept alive by the rules in doc/lock-order.md.
+// SAFETY: after publication `subsys`, `key` and `hash` are immutable, the counts are
+// atomics or under `trans`; the raw pointers point to objects kept alive by the rules in
+// doc/lock-order.md.
 unsafe impl Send for CssGroup {}
 // SAFETY: as for Send.
 unsafe impl Sync for CssGroup {}
@@ -62,19 +86,40 @@ pub(crate) fn hash_key(key: &CgKey) -> u64 {
     h
 }
 
+/// A task slot's value: the css_group pointer with, in its low bits, the shard the
+/// task's reference was taken on.
+#[inline]
+pub(crate) fn tag(cg: NonNull<CssGroup>, shard: usize) -> *mut CssGroup {
+    cg.as_ptr().wrapping_byte_add(shard % MAX_SHARDS)
+}
+
+/// Split a task slot's value into the css_group and the shard of its reference.
+#[inline]
+pub(crate) fn untag(p: *mut CssGroup) -> (Option<NonNull<CssGroup>>, usize) {
+    let shard = (p as usize) % MAX_SHARDS;
+    (NonNull::new(p.wrapping_byte_sub(shard)), shard)
+}
+
 impl CssGroup {
-    pub(crate) fn new(
+    /// A css_group with one reference, on `shard`.
+    pub(crate) fn try_new(
         subsys: [*mut CssHeader; MAX_SUBSYS],
         key: CgKey,
-        initial_refs: usize,
-    ) -> Self {
-        CssGroup {
-            refcount: AtomicUsize::new(initial_refs),
+        nr_shards: usize,
+        shard: usize,
+    ) -> crate::Result<Box<Self>> {
+        let n = nr_shards.clamp(1, MAX_SHARDS);
+        let mut leaves = alloc::vec::Vec::new();
+        leaves.try_reserve_exact(n)?;
+        leaves.extend((0..n).map(|i| Leaf(AtomicUsize::new(usize::from(i == shard % n)))));
+        crate::host::alloc::try_box(CssGroup {
+            leaves: leaves.into_boxed_slice(),
+            trans: SpinLock::new(Trans { root: 1, dead: false }),
             subsys,
             hash: hash_key(&key),
             key,
             rcu: RcuHead::new(free_css_group),
-        }
+        })
     }
 
     /// The container in hierarchy slot `h` (null: that hierarchy's root).
@@ -82,46 +127,104 @@ impl CssGroup {
         self.key.get(h).copied().unwrap_or(ptr::null_mut())
     }
 
-    /// Take a reference unless the count already dropped to zero (the group is being
-    /// freed). Lock-free; the caller holds an RCU guard so the memory is valid.
+    fn leaf(&self, shard: usize) -> Option<&AtomicUsize> {
+        let n = self.leaves.len().max(1);
+        self.leaves.get(shard % n).map(|l| &l.0)
+    }
+
+    /// Take a reference on `shard` unless the count already dropped to zero (the group is
+    /// being freed). Lock-free while the shard's count is non-zero; the caller holds an
+    /// RCU guard (or the table lock) so the memory is valid.
     #[inline]
-    pub(crate) fn get_unless_zero(&self) -> bool {
-        let mut cur = self.refcount.load(Ordering::Relaxed);
+    pub(crate) fn try_get(&self, shard: usize) -> bool {
+        let Some(leaf) = self.leaf(shard) else { return false };
+        let mut n = leaf.load(Ordering::Relaxed);
         loop {
-            if cur == 0 {
+            if n >= 1 {
+                // Non-zero here means the group is alive: death needs every leaf at zero.
+                match leaf.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => return true,
+                    Err(now) => n = now,
+                }
+                continue;
+            }
+            let mut t = self.trans.lock();
+            if t.dead {
                 return false;
             }
-            match self.refcount.compare_exchange_weak(
-                cur,
-                cur + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => cur = now,
+            match leaf.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => {
+                    t.root += 1;
+                    return true;
+                }
+                Err(now) => n = now,
             }
         }
     }
 
-    /// Drop a reference unless it is the last one (which must be dropped under the table
-    /// lock). Returns whether it dropped.
+    /// Drop a reference taken on `shard`. Returns `true` when it may be the last one: the
+    /// caller must then take the table lock and call [`CssGroup::put_locked`].
     #[inline]
-    pub(crate) fn put_unless_last(&self) -> bool {
-        let mut cur = self.refcount.load(Ordering::Relaxed);
+    pub(crate) fn put(&self, shard: usize) -> bool {
+        let Some(leaf) = self.leaf(shard) else { return false };
+        let mut n = leaf.load(Ordering::Relaxed);
         loop {
-            if cur <= 1 {
+            if n >= 2 {
+                match leaf.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Relaxed) {
+                    Ok(_) => return false,
+                    Err(now) => n = now,
+                }
+                continue;
+            }
+            if n == 0 {
+                // An unbalanced put is a host bug; never underflow.
                 return false;
             }
-            match self.refcount.compare_exchange_weak(
-                cur,
-                cur - 1,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => cur = now,
+            let mut t = self.trans.lock();
+            if t.root < 2 {
+                return true;
+            }
+            match leaf.compare_exchange(1, 0, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => {
+                    t.root -= 1;
+                    return false;
+                }
+                Err(now) => n = now,
             }
         }
+    }
+
+    /// [`CssGroup::put`] under the table lock; returns whether the count reached zero
+    /// (the group is dead and must be unlinked and freed by the caller).
+    pub(crate) fn put_locked(&self, shard: usize) -> bool {
+        let Some(leaf) = self.leaf(shard) else { return false };
+        loop {
+            let n = leaf.load(Ordering::Relaxed);
+            if n >= 2 {
+                if leaf.compare_exchange(n, n - 1, Ordering::Release, Ordering::Relaxed).is_ok() {
+                    return false;
+                }
+                continue;
+            }
+            if n == 0 {
+                return false;
+            }
+            let mut t = self.trans.lock();
+            if leaf.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            t.root = t.root.saturating_sub(1);
+            if t.root == 0 {
+                t.dead = true;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// The number of references (exact when no fork, exit or attach runs concurrently).
+    pub(crate) fn refs(&self) -> usize {
+        self.leaves.iter().map(|l| l.0.load(Ordering::Relaxed)).sum()
     }
 }
 
@@ -205,5 +308,59 @@ impl CgTable {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = NonNull<CssGroup>> + '_ {
         self.map.iter().copied()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn group(shards: usize) -> Box<CssGroup> {
+        let r = CssGroup::try_new([ptr::null_mut(); MAX_SUBSYS], [ptr::null_mut(); MAX_HIERARCHIES], shards, 1);
+        assert!(r.is_ok());
+        r.unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn shards_count_and_die_exactly_once() {
+        let g = group(4);
+        assert_eq!(g.refs(), 1);
+        assert!(g.try_get(1), "fast path on a non-zero shard");
+        assert!(g.try_get(2), "slow path: shard 2 becomes non-zero");
+        assert!(g.try_get(6), "CPUs beyond the shard count share (6 % 4 = 2)");
+        assert_eq!(g.refs(), 4);
+        assert!(!g.put(2));
+        assert!(!g.put(2), "shard 2 drops to zero, another shard is non-zero");
+        assert!(!g.put(1));
+        assert_eq!(g.refs(), 1);
+        assert!(g.put(1), "the last reference asks for the table lock");
+        assert!(g.put_locked(1), "and dies under it");
+        assert!(!g.try_get(0), "a dead group gives no reference");
+        assert!(!g.try_get(1));
+        assert_eq!(g.refs(), 0);
+        assert!(!g.put(3), "an unbalanced put never underflows");
+    }
+
+    #[test]
+    fn a_revived_shard_keeps_the_group_alive() {
+        let g = group(2);
+        assert!(g.put(1), "the only reference");
+        // Someone takes a reference on another shard before we get the table lock.
+        assert!(g.try_get(0));
+        assert!(!g.put_locked(1), "not the last any more");
+        assert_eq!(g.refs(), 1);
+        assert!(g.put(0));
+        assert!(g.put_locked(0));
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        let g = group(4);
+        let p = NonNull::from(&*g);
+        for shard in [0, 1, 63] {
+            assert_eq!(untag(tag(p, shard)), (Some(p), shard));
+        }
+        assert_eq!(untag(ptr::null_mut()), (None, 0));
+        assert_eq!(core::mem::align_of::<CssGroup>(), MAX_SHARDS);
     }
 }

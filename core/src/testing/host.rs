@@ -218,9 +218,37 @@ unsafe impl Rcu for TestHost {
     }
 }
 
+std::thread_local! {
+    /// This thread's simulated CPU, once assigned (or set by `TestHost::run_on_cpu`).
+    static CPU: core::cell::Cell<Option<usize>> = const { core::cell::Cell::new(None) };
+}
+
+/// Hands each new thread the next CPU number.
+static NEXT_CPU: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+impl TestHost {
+    /// Make the calling thread run on `cpu` (modulo the CPU count) from now on, to drive
+    /// per-CPU paths deterministically from one thread.
+    pub fn run_on_cpu(cpu: usize) {
+        CPU.with(|c| c.set(Some(cpu)));
+    }
+}
+
 impl Cpus for TestHost {
+    /// Each thread is a CPU of its own (threads are numbered in order of first use),
+    /// unless it chose one with [`TestHost::run_on_cpu`].
     fn current_cpu(&self) -> usize {
-        0
+        let cpu = CPU
+            .try_with(|c| match c.get() {
+                Some(cpu) => cpu,
+                None => {
+                    let cpu = NEXT_CPU.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    c.set(Some(cpu));
+                    cpu
+                }
+            })
+            .unwrap_or(0);
+        cpu % self.cpus
     }
     fn nr_cpus(&self) -> usize {
         self.cpus

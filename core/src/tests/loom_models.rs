@@ -174,3 +174,39 @@ fn container_emptied_from_two_threads_releases_once() {
         assert_eq!(got, ["/a"]);
     });
 }
+
+/// The per-CPU reference count on its own: a reference taken on one shard while the last
+/// one is dropped on another. Exactly one side sees the death, and a reference is never
+/// handed out after it.
+#[test]
+fn shard_get_racing_the_last_put() {
+    use crate::cssgroup::CssGroup;
+    use crate::primitive::{AtomicUsize, Ordering};
+    model(|| {
+        let g = Arc::new(
+            CssGroup::try_new([core::ptr::null_mut(); crate::MAX_SUBSYS], [core::ptr::null_mut(); crate::MAX_HIERARCHIES], 2, 0)
+                .unwrap(),
+        );
+        let table = Arc::new(loom::sync::Mutex::new(()));
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let put = |g: &CssGroup, shard: usize, table: &loom::sync::Mutex<()>, deaths: &AtomicUsize| {
+            if g.put(shard) {
+                let _t = table.lock().unwrap();
+                if g.put_locked(shard) {
+                    deaths.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        };
+        let (g2, t2, d2) = (g.clone(), table.clone(), deaths.clone());
+        let th = thread::spawn(move || {
+            if g2.try_get(1) {
+                put(&g2, 1, &t2, &d2);
+            }
+        });
+        put(&g, 0, &table, &deaths);
+        th.join().unwrap();
+        assert_eq!(deaths.load(Ordering::SeqCst), 1);
+        assert_eq!(g.refs(), 0);
+        assert!(!g.try_get(0) && !g.try_get(1));
+    });
+}
