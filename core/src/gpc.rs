@@ -17,7 +17,7 @@ use core::ptr::{self, NonNull};
 use arrayvec::ArrayVec;
 
 use crate::container::{Container, HierIdx};
-use crate::cssgroup::{hash_key, CgKey, CgTable, CssGroup, MAX_HIERARCHIES};
+use crate::cssgroup::{hash_key, tag, untag, CgKey, CgTable, CssGroup, MAX_HIERARCHIES, MAX_SHARDS};
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, FileInfo, Out};
 use crate::host::alloc::{try_box, try_push, try_string};
@@ -115,6 +115,35 @@ enum FileRef {
 /// Called per file with (file, prefix, name, mode); returns whether to go on.
 type FileVisitor<'a> = dyn FnMut(FileRef, Option<&str>, &str, u16) -> bool + 'a;
 
+/// Limits on the tree of one hierarchy, enforced by [`Gpc::mkdir`] with `EAGAIN`.
+///
+/// Linux has them as the v2 files `cgroup.max.depth` and `cgroup.max.descendants`
+/// (`cgroup_check_hierarchy_limits`); v1 has no such files and leaves them at "max"
+/// (`INT_MAX`), so a hierarchy starts with [`Limits::MAX`]. Here they apply to the
+/// hierarchy as a whole, as the root's v2 files would; a host sets them with
+/// [`Gpc::set_hierarchy_limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The deepest a container may be (the root is at depth 0, its children at 1).
+    pub max_depth: usize,
+    /// How many containers the hierarchy may hold besides its root.
+    pub max_descendants: usize,
+}
+
+impl Limits {
+    /// No limit ("max"), Linux's default.
+    pub const MAX: Limits = Limits {
+        max_depth: usize::MAX,
+        max_descendants: usize::MAX,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::MAX
+    }
+}
+
 /// A resolved path: the hierarchy, the container, and the file if it names one.
 type Resolved<'t> = (&'t Hierarchy, &'t Container, Option<(FileRef, u16)>);
 
@@ -131,6 +160,8 @@ pub(crate) struct Hierarchy {
     pub(crate) mounts: usize,
     /// Containers including the root (Linux `nr_cgrps`).
     pub(crate) nr_containers: usize,
+    /// Depth and size limits for mkdir.
+    pub(crate) limits: Limits,
     pub(crate) rules: &'static dyn HierarchyRules,
 }
 
@@ -163,6 +194,8 @@ pub struct Gpc<H: Host> {
     table: Lock<CgTable, H::Spin>,
     release: Lock<ReleaseQueue, H::Spin>,
     init_cg: NonNull<CssGroup>,
+    /// Reference shards per css_group: one per CPU, up to `MAX_SHARDS`.
+    nr_shards: usize,
     next_container_id: crate::primitive::AtomicU64,
 }
 
@@ -176,7 +209,10 @@ unsafe impl<H: Host> Sync for Gpc<H> {}
 struct Move<'a> {
     task: TaskRef<'a>,
     info: TaskInfo,
+    /// The task's slot value (css_group and the shard of the task's reference).
+    from_tagged: *mut CssGroup,
     from: NonNull<CssGroup>,
+    from_shard: usize,
     to: NonNull<CssGroup>,
 }
 
@@ -224,11 +260,8 @@ impl<H: Host> Gpc<H> {
         for (slot, css) in subsys_ptrs.iter_mut().zip(root_css.iter()) {
             *slot = css.as_ptr();
         }
-        let init = match try_box(CssGroup::new(
-            subsys_ptrs,
-            [ptr::null_mut(); MAX_HIERARCHIES],
-            1,
-        )) {
+        let nr_shards = host.nr_cpus().clamp(1, MAX_SHARDS);
+        let init = match CssGroup::try_new(subsys_ptrs, [ptr::null_mut(); MAX_HIERARCHIES], nr_shards, 0) {
             Ok(b) => NonNull::from(Box::leak(b)),
             Err(e) => {
                 for css in root_css {
@@ -263,6 +296,7 @@ impl<H: Host> Gpc<H> {
             table: Lock::new(table),
             release: Lock::new(ReleaseQueue::new()),
             init_cg: init,
+            nr_shards,
             next_container_id: crate::primitive::AtomicU64::new(1),
         })
     }
@@ -290,21 +324,18 @@ impl<H: Host> Gpc<H> {
     pub fn init_task(&self, slot: &TaskSlot) -> Result {
         // SAFETY: init_cg is never freed (its permanent reference is never dropped).
         let init = unsafe { self.init_cg.as_ref() };
-        init.refcount.fetch_add(1, Ordering::Relaxed);
-        if slot
-            .raw()
-            .compare_exchange(
-                ptr::null_mut(),
-                self.init_cg.as_ptr(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
-            init.refcount.fetch_sub(1, Ordering::Relaxed);
+        let shard = self.shard();
+        if slot.is_attached() || !init.try_get(shard) {
             return Err(Error::EBUSY);
         }
+        slot.raw().store(tag(self.init_cg, shard), Ordering::Release);
         Ok(())
+    }
+
+    /// The reference shard of the CPU we run on.
+    #[inline]
+    fn shard(&self) -> usize {
+        self.host.current_cpu() % self.nr_shards
     }
 
     // ----------------------------------------------------------------------------
@@ -325,13 +356,11 @@ impl<H: Host> Gpc<H> {
         slot: &'g TaskSlot,
         ss: SubsysId,
     ) -> Option<CssRef<'g>> {
-        let cg = rcu_dereference(slot.raw(), guard);
-        if cg.is_null() {
-            return None;
-        }
+        let (cg, _) = untag(rcu_dereference(slot.raw(), guard));
+        let cg = cg?;
         // SAFETY: a css_group reachable from a task slot inside an RCU read-side section
         // is freed only after the section ends (it is unlinked first, then call_rcu).
-        let css = *unsafe { &(*cg).subsys }.get(ss)?;
+        let css = *unsafe { &(*cg.as_ptr()).subsys }.get(ss)?;
         // SAFETY: states named by a live css_group are alive at least as long (a
         // container with linked css_groups cannot be removed; frees go through RCU).
         NonNull::new(css).map(|p| unsafe { CssRef::from_raw(p) })
@@ -362,15 +391,16 @@ impl<H: Host> Gpc<H> {
             return Err(Error::EBUSY);
         }
         let guard = self.rcu_read_lock();
+        let shard = self.shard();
         let cg = loop {
-            let p = rcu_dereference(parent.raw(), &guard);
-            let Some(p) = NonNull::new(p) else {
+            let (p, _) = untag(rcu_dereference(parent.raw(), &guard));
+            let Some(p) = p else {
                 return Err(Error::ESRCH);
             };
             // SAFETY: under the guard the css_group's memory is valid even if its count
-            // already dropped to zero; `get_unless_zero` refuses a dying one, and the
-            // parent's slot then names another.
-            if unsafe { p.as_ref() }.get_unless_zero() {
+            // already dropped to zero; `try_get` refuses a dying one, and the parent's
+            // slot then names another.
+            if unsafe { p.as_ref() }.try_get(shard) {
                 break p;
             }
             crate::primitive::spin_loop();
@@ -392,29 +422,12 @@ impl<H: Host> Gpc<H> {
                     }
                 }
                 drop(guard);
-                self.put_cg(cg);
+                self.put_cg(cg, shard);
                 return Err(e);
             }
         }
-        if child
-            .raw()
-            .compare_exchange(
-                ptr::null_mut(),
-                cg.as_ptr(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
-            for &ss in self.fork_hooks.iter() {
-                if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
-                    sub.cancel_fork(info, css);
-                }
-            }
-            drop(guard);
-            self.put_cg(cg);
-            return Err(Error::EBUSY);
-        }
+        // The child is not visible to anyone else yet (checked empty above): a store.
+        child.raw().store(tag(cg, shard), Ordering::Release);
         for &ss in self.fork_hooks.iter() {
             if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
                 sub.fork(info, css);
@@ -427,8 +440,8 @@ impl<H: Host> Gpc<H> {
     /// leaves its css_group; subsystems with exit hooks are told. Never fails; takes no
     /// lock unless this was the css_group's last task.
     pub fn exit(&self, slot: &TaskSlot, info: &TaskInfo) {
-        let cg = slot.raw().swap(ptr::null_mut(), Ordering::AcqRel);
-        let Some(cg) = NonNull::new(cg) else { return };
+        let (cg, shard) = untag(slot.raw().swap(ptr::null_mut(), Ordering::AcqRel));
+        let Some(cg) = cg else { return };
         if !self.exit_hooks.is_empty() {
             // SAFETY: the task's reference, now ours, keeps the css_group alive.
             let cgr = unsafe { cg.as_ref() };
@@ -438,7 +451,7 @@ impl<H: Host> Gpc<H> {
                 }
             }
         }
-        self.put_cg(cg);
+        self.put_cg(cg, shard);
     }
 
     /// The state of `ss` in a css_group we hold a reference to.
@@ -448,19 +461,20 @@ impl<H: Host> Gpc<H> {
         Some(unsafe { CssRef::from_raw(p) })
     }
 
-    /// Drop a reference; the last one unlinks and frees (after a grace period).
-    fn put_cg(&self, cg: NonNull<CssGroup>) {
-        self.put_cg_inner(cg, true);
+    /// Drop a reference taken on `shard`; the last one unlinks and frees (after a grace
+    /// period).
+    fn put_cg(&self, cg: NonNull<CssGroup>, shard: usize) {
+        self.put_cg_inner(cg, shard, true);
     }
 
-    fn put_cg_inner(&self, cg: NonNull<CssGroup>, notify: bool) {
+    fn put_cg_inner(&self, cg: NonNull<CssGroup>, shard: usize, notify: bool) {
         // SAFETY: the caller's reference keeps it alive until we drop it.
         let cgr = unsafe { cg.as_ref() };
-        if cgr.put_unless_last() {
+        if !cgr.put(shard) {
             return;
         }
         let mut table = self.table.lock();
-        if cgr.refcount.fetch_sub(1, Ordering::AcqRel) != 1 {
+        if !cgr.put_locked(shard) {
             return;
         }
         table.remove(cg);
@@ -531,24 +545,24 @@ impl<H: Host> Gpc<H> {
     /// Find the css_group with `key`, or make it, with one reference taken for the
     /// caller. Caller holds the hierarchy lock (so no one else creates one meanwhile).
     /// Returns whether it was created.
-    fn find_or_create(&self, tree: &Tree, key: &CgKey) -> Result<(NonNull<CssGroup>, bool)> {
+    fn find_or_create(&self, tree: &Tree, key: &CgKey, shard: usize) -> Result<(NonNull<CssGroup>, bool)> {
         let hash = hash_key(key);
         {
             let table = self.table.lock();
             if let Some(cg) = table.find(key, hash) {
                 // SAFETY: in the table, hence alive with a count of at least one (the
-                // last reference is dropped and the entry removed under this lock).
-                unsafe { cg.as_ref() }
-                    .refcount
-                    .fetch_add(1, Ordering::Relaxed);
-                return Ok((cg, false));
+                // last reference is dropped and the entry removed under this lock, so
+                // `try_get` cannot fail here).
+                if unsafe { cg.as_ref() }.try_get(shard) {
+                    return Ok((cg, false));
+                }
             }
         }
         let mut subsys = [ptr::null_mut(); MAX_SUBSYS];
         for (ss, slot) in subsys.iter_mut().enumerate().take(self.subsys.len()) {
             *slot = self.effective_css(tree, key, ss).as_ptr();
         }
-        let cg = NonNull::from(Box::leak(try_box(CssGroup::new(subsys, *key, 1))?));
+        let cg = NonNull::from(Box::leak(CssGroup::try_new(subsys, *key, self.nr_shards, shard)?));
         let mut table = self.table.lock();
         let reserved = table.try_reserve().and_then(|()| {
             key.iter()
@@ -690,6 +704,7 @@ impl<H: Host> Gpc<H> {
             root,
             mounts: 1,
             nr_containers: 1,
+            limits: Limits::MAX,
             rules: &V1_RULES,
         }) {
             Ok(h) => h,
@@ -797,6 +812,33 @@ impl<H: Host> Gpc<H> {
             .hiers
             .get(hier.0)
             .is_some_and(Option::is_some)
+    }
+
+    /// Set the depth and size limits of `hier` (default [`Limits::MAX`]). Containers
+    /// already beyond new limits stay; only later `mkdir`s are refused.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `hier` does not exist.
+    pub fn set_hierarchy_limits(&self, hier: HierarchyId, limits: Limits) -> Result {
+        let mut tree = self.tree.lock();
+        let h = tree
+            .hiers
+            .get_mut(hier.0)
+            .and_then(|h| h.as_deref_mut())
+            .ok_or(Error::ENOENT)?;
+        h.limits = limits;
+        Ok(())
+    }
+
+    /// The depth and size limits of `hier`.
+    pub fn hierarchy_limits(&self, hier: HierarchyId) -> Option<Limits> {
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .map(|h| h.limits)
     }
 
     /// The id `/proc` shows for `hier`.
@@ -1011,7 +1053,8 @@ impl<H: Host> Gpc<H> {
     /// # Errors
     ///
     /// `ENOENT` (no parent, or the parent was removed), `ENOTDIR`, `EEXIST` (a container
-    /// or file of that name, `.` or `..`), `EINVAL` (a name with a newline), `ENOMEM`, or a subsystem's `create` errno.
+    /// or file of that name, `.` or `..`), `EINVAL` (a name with a newline), `EAGAIN`
+    /// (past the hierarchy's [`Limits`]), `ENOMEM`, or a subsystem's `create` errno.
     /// Nothing is left behind on error.
     pub fn mkdir(&self, hier: HierarchyId, path: &str) -> Result {
         let mut tree = self.tree.lock();
@@ -1023,6 +1066,12 @@ impl<H: Host> Gpc<H> {
         validate_name(name)?;
         if Self::child_named(parent, name).is_some() || self.find_file(h, parent, name).is_some() {
             return Err(Error::EEXIST);
+        }
+        // cgroup_check_hierarchy_limits(), after the name checks as in cgroup_mkdir().
+        if parent.depth >= h.limits.max_depth
+            || h.nr_containers.saturating_sub(1) >= h.limits.max_descendants
+        {
+            return Err(Error::EAGAIN);
         }
         let parent_ptr = NonNull::from(parent);
         let mask = h.subsys_mask;
@@ -1304,10 +1353,10 @@ impl<H: Host> Gpc<H> {
             if err.is_err() {
                 return;
             }
-            let cg = rcu_dereference(t.slot.raw(), &guard);
-            if cg.is_null() {
+            let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
                 return;
-            }
+            };
+            let cg = cg.as_ptr();
             // SAFETY: under the RCU guard (see `task_css`).
             if unsafe { (*cg).container(hidx) } == want {
                 if let Err(e) = try_push(&mut pids, if tgids { t.tgid } else { t.pid }) {
@@ -1474,36 +1523,38 @@ impl<H: Host> Gpc<H> {
         moves.try_reserve(tasks.len())?;
         let mut created: Vec<NonNull<CssGroup>> = Vec::new();
         created.try_reserve(tasks.len())?;
+        // Our pins and the new references are taken on this CPU's shard.
+        let shard = self.shard();
         let unpin = |moves: &mut Vec<Move<'_>>, created: &[NonNull<CssGroup>]| {
             for m in moves.drain(..) {
-                self.put_cg(m.from);
+                self.put_cg(m.from, shard);
                 let silent = created.contains(&m.to);
-                self.put_cg_inner(m.to, !silent);
+                self.put_cg_inner(m.to, shard, !silent);
             }
         };
         // Pin every task's current css_group and find its destination.
         for t in tasks {
             let guard = self.rcu_read_lock();
-            let cur = rcu_dereference(t.slot.raw(), &guard);
-            let Some(cur) = NonNull::new(cur) else {
-                continue;
-            }; // exiting: skipped
-               // SAFETY: under the guard; refused if dying.
-            if !unsafe { cur.as_ref() }.get_unless_zero() {
+            let tagged = rcu_dereference(t.slot.raw(), &guard);
+            let (cur, from_shard) = untag(tagged);
+            // An exiting task (empty slot) is skipped, as Linux skips PF_EXITING.
+            let Some(cur) = cur else { continue };
+            // SAFETY: under the guard; refused if dying.
+            if !unsafe { cur.as_ref() }.try_get(shard) {
                 continue;
             }
             drop(guard);
             // SAFETY: pinned.
             let curr = unsafe { cur.as_ref() };
             if curr.container(h) == dst_key {
-                self.put_cg(cur);
+                self.put_cg(cur, shard);
                 continue; // already there: Linux skips it without asking anyone
             }
             let mut key = curr.key;
             if let Some(slot) = key.get_mut(h) {
                 *slot = dst_key;
             }
-            match self.find_or_create(tree, &key) {
+            match self.find_or_create(tree, &key, shard) {
                 Ok((to, new)) => {
                     if new {
                         created.push(to);
@@ -1515,12 +1566,14 @@ impl<H: Host> Gpc<H> {
                             tgid: t.tgid,
                             is_thread: t.pid != t.tgid,
                         },
+                        from_tagged: tagged,
                         from: cur,
+                        from_shard,
                         to,
                     });
                 }
                 Err(e) => {
-                    self.put_cg(cur);
+                    self.put_cg(cur, shard);
                     unpin(&mut moves, &created);
                     return Err(e);
                 }
@@ -1580,12 +1633,7 @@ impl<H: Host> Gpc<H> {
                 .task
                 .slot
                 .raw()
-                .compare_exchange(
-                    m.from.as_ptr(),
-                    m.to.as_ptr(),
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
+                .compare_exchange(m.from_tagged, tag(m.to, shard), Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
             if swapped {
                 for &ss in subs.iter() {
@@ -1598,8 +1646,8 @@ impl<H: Host> Gpc<H> {
                     }
                 }
                 // The task's old reference and our pin.
-                self.put_cg(m.from);
-                self.put_cg(m.from);
+                self.put_cg(m.from, m.from_shard);
+                self.put_cg(m.from, shard);
             } else {
                 // The task exited meanwhile.
                 for &ss in subs.iter() {
@@ -1611,8 +1659,8 @@ impl<H: Host> Gpc<H> {
                         sub.cancel_attach(&m.info, from, to);
                     }
                 }
-                self.put_cg(m.from);
-                self.put_cg(m.to);
+                self.put_cg(m.from, shard);
+                self.put_cg(m.to, shard);
             }
         }
         Ok(())
@@ -1653,10 +1701,10 @@ impl<H: Host> Gpc<H> {
                 return Ok(());
             };
             let guard = self.rcu_read_lock();
-            let cg = rcu_dereference(task.slot.raw(), &guard);
-            if cg.is_null() {
+            let (Some(cg), _) = untag(rcu_dereference(task.slot.raw(), &guard)) else {
                 return Err(Error::ESRCH);
-            }
+            };
+            let cg = cg.as_ptr();
             // SAFETY: under the guard.
             let c = unsafe { (*cg).container(h) };
             let mut path = String::new();
@@ -1749,10 +1797,10 @@ impl<H: Host> Gpc<H> {
     fn proc_pid_cgroup_inner(&self, slot: &TaskSlot, out: &mut Out<'_>) -> Result {
         let tree = self.tree.lock();
         let guard = self.rcu_read_lock();
-        let cg = rcu_dereference(slot.raw(), &guard);
-        if cg.is_null() {
+        let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
             return Err(Error::ESRCH);
-        }
+        };
+        let cg = cg.as_ptr();
         let mut hs: ArrayVec<(u32, HierIdx), MAX_HIERARCHIES> = tree
             .hiers
             .iter()
@@ -1909,7 +1957,7 @@ impl<H: Host> Gpc<H> {
             // SAFETY: in the table, hence alive.
             let cg = unsafe { cg.as_ref() };
             v.push((
-                cg.refcount.load(Ordering::Relaxed),
+                cg.refs(),
                 cg.key.iter().filter(|c| !c.is_null()).count(),
             ));
         }
@@ -1918,7 +1966,7 @@ impl<H: Host> Gpc<H> {
 
     /// A stable identity of the task's css_group (its address), for tests.
     pub fn css_group_of(&self, slot: &TaskSlot) -> usize {
-        slot.raw().load(Ordering::Acquire) as usize
+        untag(slot.raw().load(Ordering::Acquire)).0.map_or(0, |p| p.as_ptr() as usize)
     }
 
     /// The reference count of the init css_group's permanent reference holder, i.e. how
@@ -2049,7 +2097,7 @@ impl<H: Host> DebugCtx<'_, H> {
         let pid = self.caller.pid?;
         let mut cg = None;
         self.caller.tasks.with_task(pid, &mut |t| {
-            cg = NonNull::new(t.slot.raw().load(Ordering::Acquire));
+            cg = untag(t.slot.raw().load(Ordering::Acquire)).0;
         });
         cg
     }
@@ -2086,7 +2134,7 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
     fn current_css_group_refcount(&self, out: &mut Out<'_>) -> Result {
         let n = self.caller_cg().map_or(0, |cg| {
             // SAFETY: the caller task holds a reference; under the hierarchy lock.
-            unsafe { cg.as_ref() }.refcount.load(Ordering::Relaxed)
+            unsafe { cg.as_ref() }.refs()
         });
         writeln!(out, "{n}")
     }
@@ -2115,7 +2163,7 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
                     out,
                     "css_set 0x{:x} refcount {}",
                     cg.as_ptr() as usize,
-                    cgr.refcount.load(Ordering::Relaxed)
+                    cgr.refs()
                 )?;
             }
         }

@@ -391,3 +391,49 @@ fn a_refused_mount_uses_up_a_hierarchy_id() {
     let (ia, ib) = (w.gpc.hierarchy_proc_id(a).unwrap(), w.gpc.hierarchy_proc_id(b).unwrap());
     assert_eq!(ib, ia + 2, "Linux: the EBUSY mount consumed id {}", ia + 1);
 }
+
+#[test]
+fn hierarchy_limits_refuse_mkdir_with_eagain() {
+    use crate::Limits;
+    let w = World::new();
+    let h = w.mount("probe").unwrap();
+    // Linux's default (and v1's only) setting: no limit.
+    assert_eq!(w.gpc.hierarchy_limits(h), Some(Limits::MAX));
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    w.gpc
+        .set_hierarchy_limits(
+            h,
+            Limits {
+                max_depth: 2,
+                max_descendants: 3,
+            },
+        )
+        .unwrap();
+    // cgroup_check_hierarchy_limits: the parent's level must be below max_depth.
+    assert_eq!(w.gpc.mkdir(h, "a/b/c"), Err(Error::EAGAIN));
+    // The name checks come first (VFS EEXIST, cgroup_mkdir's '\n' EINVAL).
+    assert_eq!(w.gpc.mkdir(h, "a/b"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, "a/b/x\ny"), Err(Error::EINVAL));
+    w.gpc.mkdir(h, "d").unwrap();
+    // Three descendants now: the fourth is refused, at any depth.
+    assert_eq!(w.gpc.mkdir(h, "e"), Err(Error::EAGAIN));
+    assert_eq!(w.gpc.mkdir(h, "a/f"), Err(Error::EAGAIN));
+    assert_eq!(w.gpc.stat(h, "e"), Err(Error::ENOENT), "nothing left behind");
+    // Removing one makes room again.
+    w.gpc.rmdir(h, "d").unwrap();
+    w.gpc.mkdir(h, "e").unwrap();
+    // The limits survive umount and remount of a hierarchy kept alive by children.
+    w.gpc.umount(h).unwrap();
+    assert_eq!(w.mount("probe").unwrap(), h);
+    assert_eq!(w.gpc.mkdir(h, "g"), Err(Error::EAGAIN));
+    // Back to "max".
+    w.gpc.set_hierarchy_limits(h, Limits::MAX).unwrap();
+    w.gpc.mkdir(h, "a/b/c").unwrap();
+    // Another hierarchy is not affected; an unknown one is ENOENT.
+    let p = w.mount("plain").unwrap();
+    assert_eq!(w.gpc.hierarchy_limits(p), Some(Limits::default()));
+    w.gpc.umount(p).unwrap();
+    assert_eq!(w.gpc.set_hierarchy_limits(p, Limits::MAX), Err(Error::ENOENT));
+    assert_eq!(w.gpc.hierarchy_limits(p), None);
+}
