@@ -29,7 +29,9 @@ pub struct Container {
     pub(crate) name: String,
     pub(crate) depth: usize,
     /// Under the hierarchy lock.
-    children: UnsafeCell<Vec<NonNull<Container>>>,
+    children: UnsafeCell<Children>,
+    /// This container's index in its parent's child list (under the hierarchy lock).
+    sibling_pos: AtomicUsize,
     /// The container's own state per subsystem bound to the hierarchy (null for others).
     /// Written under the hierarchy lock before the container is published.
     pub(crate) css: [AtomicPtr<CssHeader>; MAX_SUBSYS],
@@ -73,7 +75,8 @@ impl Container {
             parent,
             name,
             depth,
-            children: UnsafeCell::new(Vec::new()),
+            children: UnsafeCell::new(Children::new()),
+            sibling_pos: AtomicUsize::new(0),
             css: core::array::from_fn(|_| AtomicPtr::new(core::ptr::null_mut())),
             notify_on_release: AtomicBool::new(false),
             clone_children: AtomicBool::new(false),
@@ -98,9 +101,22 @@ impl Container {
     }
 
     /// The child list. Caller holds the hierarchy lock.
-    pub(crate) fn children_unlocked(&self) -> &Vec<NonNull<Container>> {
+    pub(crate) fn children_unlocked(&self) -> &[NonNull<Container>] {
         // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
-        unsafe { &*self.children.get() }
+        unsafe { &*self.children.get() }.list.as_slice()
+    }
+
+    /// The child called `name`, in O(1). Caller holds the hierarchy lock.
+    pub(crate) fn child_named(&self, name: &str) -> Option<&Container> {
+        // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
+        let children = unsafe { &*self.children.get() };
+        // SAFETY: children are alive under the hierarchy lock.
+        children.find(name).map(|c| unsafe { &*c.as_ptr() })
+    }
+
+    /// The index of this container in its parent's child list.
+    pub(crate) fn sibling_pos(&self) -> usize {
+        self.sibling_pos.load(Ordering::Relaxed)
     }
 
     /// The child list, for mutation.
@@ -112,7 +128,7 @@ impl Container {
         clippy::mut_from_ref,
         reason = "exclusivity is the hierarchy lock's, per the safety contract"
     )]
-    pub(crate) unsafe fn children_mut(&self) -> &mut Vec<NonNull<Container>> {
+    pub(crate) unsafe fn children_mut(&self) -> &mut Children {
         // SAFETY: forwarded from the caller.
         unsafe { &mut *self.children.get() }
     }
@@ -146,5 +162,69 @@ impl Container {
     /// Whether this container itself has tasks.
     pub(crate) fn has_tasks(&self) -> bool {
         self.nr_csets.load(Ordering::Acquire) != 0
+    }
+}
+
+/// A container's children: a list (for walks) and a name index (for path lookups), so
+/// that `mkdir`, `rmdir` and path resolution stay O(1) however many siblings there are.
+pub(crate) struct Children {
+    list: Vec<NonNull<Container>>,
+    index: hashbrown::HashTable<NonNull<Container>>,
+}
+
+/// FNV-1a over a name.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn child_hash(c: &NonNull<Container>) -> u64 {
+    // SAFETY: indexed children are alive (removed from the index before they are freed).
+    name_hash(&unsafe { c.as_ref() }.name)
+}
+
+impl Children {
+    fn new() -> Self {
+        Children { list: Vec::new(), index: hashbrown::HashTable::new() }
+    }
+
+    fn find(&self, name: &str) -> Option<NonNull<Container>> {
+        self.index
+            .find(name_hash(name), |c| {
+                // SAFETY: as in `child_hash`.
+                unsafe { c.as_ref() }.name == name
+            })
+            .copied()
+    }
+
+    /// Make room for one more child, so that [`Children::push`] cannot fail.
+    pub(crate) fn try_reserve(&mut self) -> crate::Result {
+        self.list.try_reserve(1)?;
+        self.index.try_reserve(1, child_hash).map_err(|_| crate::Error::ENOMEM)
+    }
+
+    /// Add `c` (capacity reserved by [`Children::try_reserve`]).
+    pub(crate) fn push(&mut self, c: NonNull<Container>) {
+        // SAFETY: the caller passes a live container it is publishing.
+        let cont = unsafe { c.as_ref() };
+        cont.sibling_pos.store(self.list.len(), Ordering::Relaxed);
+        self.list.push(c);
+        self.index.insert_unique(name_hash(&cont.name), c, child_hash);
+    }
+
+    /// Remove `c` in O(1) (the last child takes its place in the list).
+    pub(crate) fn remove(&mut self, c: NonNull<Container>) {
+        // SAFETY: the caller passes a live child of this container.
+        let cont = unsafe { c.as_ref() };
+        if let Ok(e) = self.index.find_entry(name_hash(&cont.name), |x| *x == c) {
+            e.remove();
+        }
+        let pos = cont.sibling_pos.load(Ordering::Relaxed);
+        if self.list.get(pos) == Some(&c) {
+            self.list.swap_remove(pos);
+            if let Some(moved) = self.list.get(pos) {
+                // SAFETY: a live child.
+                unsafe { moved.as_ref() }.sibling_pos.store(pos, Ordering::Relaxed);
+            }
+        }
     }
 }

@@ -278,8 +278,7 @@ fn next_pre<'a>(top: &'a Container, cur: &'a Container) -> Option<&'a Container>
     while !core::ptr::eq(node, top) {
         let parent = node.parent_ref()?;
         let sibs = parent.children_unlocked();
-        let pos = sibs.iter().position(|c| core::ptr::eq(c.as_ptr(), node))?;
-        if let Some(next) = sibs.get(pos + 1) {
+        if let Some(next) = sibs.get(node.sibling_pos() + 1) {
             // SAFETY: see above.
             return Some(unsafe { &*next.as_ptr() });
         }

@@ -863,11 +863,7 @@ impl<H: Host> Gpc<H> {
     }
 
     fn child_named<'t>(c: &'t Container, name: &str) -> Option<&'t Container> {
-        c.children_unlocked().iter().find_map(|ch| {
-            // SAFETY: children are alive under the hierarchy lock the caller holds.
-            let ch = unsafe { &*ch.as_ptr() };
-            (ch.name == name).then_some(ch)
-        })
+        c.child_named(name)
     }
 
     /// Every file of container `c`, with its name parts (prefix, name).
@@ -1095,9 +1091,9 @@ impl<H: Host> Gpc<H> {
             drop(unsafe { Box::from_raw(c.as_ptr()) });
         };
         // SAFETY: hierarchy lock held, no other borrow of the parent's list alive.
-        if let Err(e) = unsafe { parent.children_mut() }.try_reserve(1) {
+        if let Err(e) = unsafe { parent.children_mut() }.try_reserve() {
             undo_box(c);
-            return Err(e.into());
+            return Err(e);
         }
         if notify {
             if let Err(e) = self.release.lock().reserve_one() {
@@ -1191,8 +1187,7 @@ impl<H: Host> Gpc<H> {
         // SAFETY: the parent outlives the child; hierarchy lock held.
         let parent_ref = unsafe { parent.as_ref() };
         // SAFETY: hierarchy lock held, no other borrow alive.
-        let siblings = unsafe { parent_ref.children_mut() };
-        siblings.retain(|x| *x != cptr);
+        unsafe { parent_ref.children_mut() }.remove(cptr);
         parent_ref.nr_children.fetch_sub(1, Ordering::Release);
         {
             let mut rq = self.release.lock();
