@@ -23,6 +23,11 @@ bitflags::bitflags! {
         const ONLY_ON_ROOT = 1 << 0;
         /// Everywhere but the root (`CFTYPE_NOT_ON_ROOT`).
         const NOT_ON_ROOT = 1 << 1;
+        /// Named without the subsystem prefix (`CFTYPE_NO_PREFIX`: memcg's
+        /// `cgroup.event_control`).
+        const NO_PREFIX = 1 << 2;
+        /// Writable by everyone (`CFTYPE_WORLD_WRITABLE`: mode `0222` instead of `0200`).
+        const WORLD_WRITABLE = 1 << 3;
     }
 }
 
@@ -84,7 +89,8 @@ impl<S: Subsystem> CfType<S> {
         FileInfo {
             name: self.name,
             flags: self.flags,
-            mode: file_mode(self.read.is_some(), self.write.is_some()),
+            mode: file_mode(self.read.is_some(), self.write.is_some())
+                | if self.flags.contains(CfFlags::WORLD_WRITABLE) && self.write.is_some() { 0o022 } else { 0 },
         }
     }
 }

@@ -892,7 +892,7 @@ impl<H: Host> Gpc<H> {
                 if !visible(flags) {
                     continue;
                 }
-                let prefix = if h.noprefix { None } else { Some(sub.name()) };
+                let prefix = if h.noprefix || flags.contains(CfFlags::NO_PREFIX) { None } else { Some(sub.name()) };
                 if !f(FileRef::Subsys(ss, idx), prefix, name, mode) {
                     return;
                 }
@@ -2114,9 +2114,26 @@ impl<H: Host> DebugCtx<'_, H> {
 
 impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
     fn task_count(&self) -> usize {
-        self.gpc
-            .container_pids(self.h, self.c, self.caller, false)
-            .map_or(0, |v| v.len())
+        // Counted in place, as Linux's cgroup_task_count() does: a list of the pids
+        // would need an allocation, and a failed one must not read as "0".
+        let hidx = self.c.hier;
+        let want: *mut Container = if self.c.is_root() {
+            ptr::null_mut()
+        } else {
+            self.c as *const Container as *mut Container
+        };
+        let mut n = 0;
+        let guard = self.gpc.rcu_read_lock();
+        self.caller.tasks.for_each_task(&mut |t| {
+            let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
+                return;
+            };
+            // SAFETY: under the RCU guard (see `task_css`).
+            if unsafe { (*cg.as_ptr()).container(hidx) } == want {
+                n += 1;
+            }
+        });
+        n
     }
 
     fn current_css_group(&self, out: &mut Out<'_>) -> Result {
@@ -2150,17 +2167,22 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
         } else {
             self.c as *const Container as *mut Container
         };
+        // In address order: the hash table's own order changes when it grows, also in
+        // an operation that then fails with ENOMEM, and a failed operation must change
+        // nothing that can be read.
+        let mut linked: Vec<(usize, usize)> = Vec::new();
+        linked.try_reserve(table.len())?;
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             let cgr = unsafe { cg.as_ref() };
             if cgr.container(self.c.hier) == want {
-                writeln!(
-                    out,
-                    "css_set 0x{:x} refcount {}",
-                    cg.as_ptr() as usize,
-                    cgr.refs()
-                )?;
+                linked.push((cg.as_ptr() as usize, cgr.refs()));
             }
+        }
+        drop(table);
+        linked.sort_unstable();
+        for (addr, refs) in linked {
+            writeln!(out, "css_set 0x{addr:x} refcount {refs}")?;
         }
         Ok(())
     }

@@ -85,7 +85,8 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use gpc_core::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
-use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
+use gpc_core::parse;
+use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `vm_swappiness` at boot: what the root's `memory.swappiness` shows.
 pub const DEFAULT_SWAPPINESS: u64 = 60;
@@ -709,9 +710,26 @@ fn read_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Resu
     Ok(())
 }
 
-/// The files, in Linux's order: `mem_cgroup_legacy_files[]` (less
-/// `cgroup.event_control`), then `memsw_files[]`.
-static FILES: [CfType<Memory>; 26] = [
+/// `cgroup.event_control` (`memcg_write_event_control`, mm/memcontrol-v1.c): "EFD CFD
+/// [ARGS]" registers an eventfd for a notification. The event fd number is parsed with
+/// `simple_strtoul` and must be followed by a blank, then the control file's fd; anything
+/// else is `EINVAL`. A well-formed request then looks its fds up: a host without file
+/// descriptors (the simulator) has none, so Linux's next answer, `EBADF`, is the result.
+fn write_event_control(_: &Memory, _ctx: &FileCtxOf<'_, Memory>, data: &[u8]) -> Result {
+    let buf = parse::strstrip(parse::cstr(data));
+    let (_efd, rest) = parse::simple_strtoull(buf, 10);
+    let Some(rest) = rest.strip_prefix(b" ") else {
+        return Err(Error::EINVAL);
+    };
+    let (_cfd, rest) = parse::simple_strtoull(rest, 10);
+    if !(rest.is_empty() || rest.first() == Some(&b' ')) {
+        return Err(Error::EINVAL);
+    }
+    Err(Error::EBADF)
+}
+
+/// The files, in Linux's order: `mem_cgroup_legacy_files[]`, then `memsw_files[]`.
+static FILES: [CfType<Memory>; 27] = [
     CfType::ro("usage_in_bytes", read_usage::<MEM>),
     CfType::rw(
         "max_usage_in_bytes",
@@ -724,6 +742,8 @@ static FILES: [CfType<Memory>; 26] = [
     CfType::ro("stat", read_stat),
     CfType::wo("force_empty", write_force_empty),
     CfType::rw("use_hierarchy", read_use_hierarchy, write_use_hierarchy),
+    CfType::wo("cgroup.event_control", write_event_control)
+        .with_flags(CfFlags::NO_PREFIX.union(CfFlags::WORLD_WRITABLE)),
     CfType::rw("swappiness", read_swappiness, write_swappiness),
     CfType::rw(
         "move_charge_at_immigrate",
@@ -940,6 +960,7 @@ mod tests {
                 .filter(|n| n.starts_with("memory."))
                 .collect();
             assert_eq!(mine, ALL, "{dir}");
+            assert!(names.iter().any(|n| n == "cgroup.event_control"), "unprefixed, {dir}");
         }
         for f in FILES.iter() {
             let mode = gpc_core::files::file_mode(f.read.is_some(), f.write.is_some());
@@ -952,7 +973,8 @@ mod tests {
                 | "kmem.slabinfo"
                 | "kmem.tcp.usage_in_bytes"
                 | "memsw.usage_in_bytes" => 0o444,
-                "force_empty" => 0o200,
+                // The raw handler mode; CfFlags::WORLD_WRITABLE makes it 0222 (core).
+                "force_empty" | "cgroup.event_control" => 0o200,
                 _ => 0o644,
             };
             assert_eq!(mode, expect, "{}", f.name);
