@@ -1,0 +1,104 @@
+//! The kernel proper: the entry point after the boot stub, the heap, the panic handler.
+//!
+//! `kernel_main` runs on the boot stack, in long mode, with SSE on, interrupts off (for
+//! good: there is no IDT), the first GiB identity-mapped and `.bss` zeroed. It sets up the
+//! serial ports and the heap, reads the multiboot information, runs the script (the first
+//! multiboot module, or the one built into the image) on gpc-machine's model over the
+//! kernel host, and leaves qemu with the script's exit status.
+
+use core::fmt::Write as _;
+use core::panic::PanicInfo;
+
+use gpc_hobby::arch::{self, Serial};
+use gpc_hobby::console::PortWriter;
+use gpc_hobby::heap::KernelHeap;
+use gpc_hobby::multiboot::{self, Options, BOOTLOADER_MAGIC};
+use gpc_hobby::run::{self, EXIT_BAD_SCRIPT, EXIT_PANIC};
+
+mod boot;
+mod rt;
+
+/// Bytes of the heap.
+const HEAP_SIZE: usize = 48 << 20;
+
+/// The heap's memory: in `.bss.kheap`, which the boot stub does not zero (the allocator
+/// does not need zeroed memory), and which lies inside the image qemu loads, so no boot
+/// module lands on it.
+#[link_section = ".bss.kheap"]
+static mut HEAP_SPACE: [u8; HEAP_SIZE] = [0; HEAP_SIZE];
+
+#[global_allocator]
+static HEAP: KernelHeap = KernelHeap::new();
+
+/// The script built into the image (`GPC_SCRIPT=FILE` when building; empty otherwise).
+static BUILTIN_SCRIPT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin.cgsh"));
+
+/// Called by the boot stub with the multiboot magic and information address.
+#[no_mangle]
+extern "C" fn kernel_main(magic: u32, info: u32) -> ! {
+    Serial::COM1.init();
+    Serial::COM2.init();
+    let mut diag = Serial::COM2;
+    let boot = if magic == BOOTLOADER_MAGIC {
+        // SAFETY: a multiboot loader passed `info` in ebx; the boot stub identity-maps
+        // the first GiB, where qemu puts the information, command line and modules, and
+        // nothing writes there.
+        unsafe { multiboot::read(info) }
+    } else {
+        let _ = writeln!(
+            PortWriter(&mut diag),
+            "gpc-hobby: not booted by a multiboot loader (magic {magic:#x})"
+        );
+        multiboot::BootInfo::default()
+    };
+    let heap_size = multiboot::heap_limit(boot.cmdline).map_or(HEAP_SIZE, |n| n.min(HEAP_SIZE));
+    // SAFETY: `HEAP_SPACE` is used by nothing but the heap, which gets (part of) it once,
+    // here, before any allocation; it lives forever.
+    unsafe { HEAP.init(core::ptr::addr_of_mut!(HEAP_SPACE).cast::<u8>(), heap_size) };
+    let (status, stats) = run_boot(&boot, &mut diag);
+    if stats {
+        let s = HEAP.stats();
+        let _ = writeln!(
+            PortWriter(&mut diag),
+            "gpc-hobby: heap {} KiB, peak {} KiB in use, {} allocations, {} refused, \
+             {} live after teardown",
+            s.size >> 10,
+            s.peak >> 10,
+            s.allocs,
+            s.failed,
+            s.live
+        );
+    }
+    arch::exit_qemu(status)
+}
+
+/// Run the script the loader gave (or the built-in one) as the options say. Returns the
+/// exit status and whether to report statistics; everything it allocated is freed by
+/// then.
+fn run_boot(boot: &multiboot::BootInfo, diag: &mut Serial) -> (u32, bool) {
+    let opts = Options::parse(boot.cmdline);
+    let (source, default_name) = match boot.module {
+        Some(m) => (m.data, "script.cgsh"),
+        None => (BUILTIN_SCRIPT, "builtin.cgsh"),
+    };
+    let name = opts.name.as_deref().unwrap_or(default_name);
+    let status = if source.is_empty() && boot.module.is_none() {
+        let _ = writeln!(
+            PortWriter(diag),
+            "gpc-hobby: no script: boot with a multiboot module (qemu -initrd FILE) or \
+             build with GPC_SCRIPT=FILE"
+        );
+        EXIT_BAD_SCRIPT
+    } else {
+        let mut com1 = Serial::COM1;
+        run::run_script(source, name, opts.echo, &mut com1, diag)
+    };
+    (status, opts.stats)
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    let mut diag = Serial::COM2;
+    let _ = writeln!(PortWriter(&mut diag), "gpc-hobby: kernel panic: {info}");
+    arch::exit_qemu(EXIT_PANIC)
+}

@@ -1,0 +1,108 @@
+//! Where the simulated machine asks the controllers (gpc-subsystems) what to do: one
+//! small function per effect, so each controller is wired in exactly one place.
+//!
+//! | effect | controller function | used by |
+//! |---|---|---|
+//! | CPUs a task may run on | `cpuset::effective_cpus` | `run` |
+//! | a task is frozen | `freezer::is_frozen` | `run`, `ps` |
+//! | group weight | `cpu::shares` | `run` |
+//! | group quota and period | `cpu::bandwidth` | `run` |
+//! | a bandwidth period ended | `cpu::record_period` | `run` |
+//! | CPU time used | `cpuacct::charge` | `run` |
+//! | memory charge / uncharge | `memory::try_charge` / `memory::uncharge` | `alloc`, `free`, `exit` |
+//! | device access | `devices::may_access` | `open` |
+//! | packet class | `net_cls::classid` | (no command shows it yet) |
+//!
+//! The `ns` controller needs no effect here: `unshare` goes through gpc-core's
+//! `Gpc::container_clone`, and `pids` acts through core's fork hooks.
+
+use gpc_core::{Css, Result};
+use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory, net_cls};
+
+use crate::sched::CpuMask;
+
+/// The CPUs the tasks of `css` may run on, on a machine with `nr_cpus` CPUs.
+pub fn effective_cpus(css: Css<'_, cpuset::Cpuset>, nr_cpus: usize) -> CpuMask {
+    cpuset::effective_cpus(css, nr_cpus)
+}
+
+/// Whether the tasks of `css` are frozen.
+pub fn is_frozen(css: Css<'_, freezer::Freezer>) -> bool {
+    freezer::is_frozen(css)
+}
+
+/// The weight (`cpu.shares`) of a `cpu` group.
+pub fn cpu_shares(css: Css<'_, cpu::Cpu>) -> u64 {
+    cpu::shares(css)
+}
+
+/// The group's own `(quota_us, period_us)`, if it has a quota.
+pub fn cpu_bandwidth(css: Css<'_, cpu::Cpu>) -> Option<(u64, u64)> {
+    cpu::bandwidth(css)
+}
+
+/// One bandwidth period of the group ended.
+pub fn cpu_record_period(css: Css<'_, cpu::Cpu>, throttled: bool, throttled_ns: u64) {
+    cpu::record_period(css, throttled, throttled_ns);
+}
+
+/// `ns` nanoseconds of user time ran on `cpu` for a task of `css` (the controller charges
+/// the ancestors too).
+pub fn cpuacct_charge(css: Css<'_, cpuacct::Cpuacct>, cpu: usize, ns: u64) {
+    cpuacct::charge(css, cpu, ns, true);
+}
+
+/// Charge `bytes` to `css` and its ancestors (`ENOMEM` over a limit, counted in
+/// `memory.failcnt` by the controller). The controller charges whole pages.
+pub fn memory_try_charge(css: Css<'_, memory::Memory>, bytes: u64) -> Result {
+    memory::try_charge(css, bytes)
+}
+
+/// Give `bytes` back to `css` and its ancestors (whole pages).
+pub fn memory_uncharge(css: Css<'_, memory::Memory>, bytes: u64) {
+    memory::uncharge(css, bytes);
+}
+
+/// The pages a charge of `bytes` takes (what [`memory_try_charge`] rounds up to).
+pub fn memory_pages(bytes: u64) -> u64 {
+    memory::bytes_to_pages(bytes)
+}
+
+/// The bytes of `pages` pages.
+pub fn pages_to_bytes(pages: u64) -> u64 {
+    pages.saturating_mul(gpc_core::parse::PAGE_SIZE)
+}
+
+/// May a task of `css` open device `dev_type` (`b'c'` or `b'b'`) `major:minor` for
+/// `access` (a subset of `"rwm"`)?
+pub fn device_may_access(
+    css: Css<'_, devices::Devices>,
+    dev_type: u8,
+    major: u32,
+    minor: u32,
+    access: &str,
+) -> bool {
+    let kind = match dev_type {
+        b'b' => gpc_core::parse::DevType::Block,
+        _ => gpc_core::parse::DevType::Char,
+    };
+    devices::may_access(css, kind, major, minor, dev_access(access))
+}
+
+/// `"rwm"` subset → [`gpc_core::parse::DevAccess`].
+pub fn dev_access(access: &str) -> gpc_core::parse::DevAccess {
+    use gpc_core::parse::DevAccess;
+    access.bytes().fold(DevAccess::EMPTY, |acc, b| {
+        acc.union(match b {
+            b'r' => DevAccess::READ,
+            b'w' => DevAccess::WRITE,
+            b'm' => DevAccess::MKNOD,
+            _ => DevAccess::EMPTY,
+        })
+    })
+}
+
+/// The class id packets of a task of `css` carry.
+pub fn net_classid(css: Css<'_, net_cls::NetCls>) -> u32 {
+    net_cls::classid(css)
+}

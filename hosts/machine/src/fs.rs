@@ -1,0 +1,795 @@
+//! The simulated machine's file system: the small part of Linux's VFS that a cgroup v1
+//! walkthrough touches.
+//!
+//! * A tree of plain directories rooted at `/` (made by `mkdir` outside any mount, or by
+//!   `mount` for a missing mount point), mode 0755, owned by whoever made them.
+//! * Mounts: a plain directory may carry a stack of cgroup mounts; the newest hides what
+//!   is below it, `umount` drops it. One hierarchy may be mounted at several places. The
+//!   simulator mounts only on plain directories (elsewhere: `EOPNOTSUPP`).
+//! * `/proc`, read-only: `/proc/cgroups`, `/proc/PID/cgroup` for every task (thread ids
+//!   too; `ls /proc` lists processes only, as Linux does).
+//! * Inside a mount, everything comes from gpc-core (`Gpc::stat`, `list`, `read`, ...);
+//!   only ownership lives here: the hierarchy root is 0555 root:root (`kernfs_create_root`),
+//!   a new group directory 0755 and its files (with core's modes) belong to the user who
+//!   made it, and `chown` changes one entry (no recursion).
+//!
+//! Path rules (Linux `fs/namei.c`): the whole path must be shorter than `PATH_MAX` (4096
+//! bytes, the NUL included) or `ENAMETOOLONG`; relative paths start at `/` (the script's
+//! working directory); `.` and `..` are resolved while walking (`..` of a mount's root
+//! leaves the mount, `..` of `/` is `/`); a missing component is `ENOENT`, a file used
+//! as a directory `ENOTDIR`, a trailing `/` demands a directory. Plain directories limit a
+//! name to `NAME_MAX` (255) as `simple_lookup` does; cgroupfs has no per-name limit
+//! (kernfs checks none). Every directory walked through needs search (`x`) permission.
+//!
+//! Permissions are `generic_permission`: the owner's bits for the owner, the group's for
+//! the group, the others' otherwise; `CAP_DAC_OVERRIDE` (root, not `as 0`) passes
+//! everything but executing a file without any `x` bit.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use gpc_core::{Creds, Entry, Error, Gpc, HierarchyId, Host, Pid, Result};
+
+use crate::tasks::TaskList;
+
+/// `PATH_MAX`: a path of this many bytes or more is `ENAMETOOLONG` (the count includes
+/// the terminating NUL, so 4095 bytes is the longest path).
+pub const PATH_MAX: usize = 4096;
+/// `NAME_MAX`: the longest name a plain directory takes.
+pub const NAME_MAX: usize = 255;
+
+/// Read permission bit.
+pub const MAY_READ: u16 = 4;
+/// Write permission bit.
+pub const MAY_WRITE: u16 = 2;
+/// Search/execute permission bit.
+pub const MAY_EXEC: u16 = 1;
+
+/// Mode of a directory made by `mkdir` (0777 & ~umask 022).
+pub const DIR_MODE: u16 = 0o755;
+/// Mode of a hierarchy's root directory and of `/proc` directories.
+pub const ROOT_DIR_MODE: u16 = 0o555;
+/// Mode of `/proc` files.
+pub const PROC_FILE_MODE: u16 = 0o444;
+
+/// A plain directory's id.
+pub type NodeId = u64;
+/// A mount's id.
+pub type MountId = u64;
+
+/// The id of `/`.
+pub const ROOT_NODE: NodeId = 0;
+
+/// An owner: user and group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+impl Owner {
+    /// root:root.
+    pub const ROOT: Owner = Owner { uid: 0, gid: 0 };
+
+    /// The owner of what `creds` creates (fsuid, fsgid).
+    pub fn of(creds: &Creds) -> Owner {
+        Owner {
+            uid: creds.euid,
+            gid: creds.egid,
+        }
+    }
+}
+
+/// Linux `generic_permission` for `want` (a mask of [`MAY_READ`], [`MAY_WRITE`],
+/// [`MAY_EXEC`]).
+pub fn permitted(creds: &Creds, owner: Owner, mode: u16, want: u16, is_dir: bool) -> bool {
+    let bits = if creds.euid == owner.uid {
+        mode >> 6
+    } else if creds.egid == owner.gid {
+        mode >> 3
+    } else {
+        mode
+    } & 7;
+    if bits & want == want {
+        return true;
+    }
+    if creds.cap_dac_override {
+        // CAP_DAC_OVERRIDE: anything on a directory; on a file anything but executing
+        // one that nobody may execute.
+        return is_dir || want & MAY_EXEC == 0 || mode & 0o111 != 0;
+    }
+    false
+}
+
+/// `CAP_CHOWN`: the script's root has every capability, `as UID` none.
+pub fn may_chown_any(creds: &Creds) -> bool {
+    creds.cap_sys_admin && creds.cap_dac_override
+}
+
+/// Linux `chown_ok` and `chgrp_ok` for a caller without `CAP_CHOWN`: the owner may only
+/// "change" the owner to itself and the group to its own group or the current one.
+pub fn chown_permitted(creds: &Creds, cur: Owner, uid: u32, gid: Option<u32>) -> bool {
+    if may_chown_any(creds) {
+        return true;
+    }
+    let owner = creds.euid == cur.uid;
+    let uid_ok = owner && uid == cur.uid;
+    let gid_ok = match gid {
+        None => true,
+        Some(g) => owner && (g == creds.egid || g == cur.gid),
+    };
+    uid_ok && gid_ok
+}
+
+/// A path split into components.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitPath<'a> {
+    /// The non-empty components, `.` and `..` included, in order.
+    pub comps: Vec<&'a str>,
+    /// The path ends in `/` (and is not just `/`).
+    pub trailing_slash: bool,
+}
+
+/// Splits `path` (Linux `getname` + `link_path_walk` tokenising): `ENOENT` for an empty
+/// path, `ENAMETOOLONG` for `PATH_MAX` bytes or more.
+pub fn split_path(path: &str) -> Result<SplitPath<'_>> {
+    if path.is_empty() {
+        return Err(Error::ENOENT);
+    }
+    if path.len() >= PATH_MAX {
+        return Err(Error::ENAMETOOLONG);
+    }
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let trailing_slash = path.ends_with('/') && !comps.is_empty();
+    Ok(SplitPath {
+        comps,
+        trailing_slash,
+    })
+}
+
+/// `/proc` entries that are files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcFile {
+    /// `/proc/cgroups`.
+    Cgroups,
+    /// `/proc/PID/cgroup`.
+    PidCgroup(Pid),
+}
+
+/// Where a path leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// A plain directory (not hidden by a mount).
+    Plain(NodeId),
+    /// A directory or file inside a cgroup mount.
+    Cg {
+        /// The mount it was reached through.
+        mount: MountId,
+        /// Its hierarchy.
+        hier: HierarchyId,
+        /// The path inside the hierarchy: `/` for the root, `/a/b`.
+        path: String,
+        /// The container id of the directory, or of the directory holding the file.
+        dir_id: u64,
+        /// `Some(mode)` for a control file.
+        file: Option<u16>,
+    },
+    /// `/proc`.
+    ProcRoot,
+    /// `/proc/PID`.
+    ProcPid(Pid),
+    /// A `/proc` file.
+    Proc(ProcFile),
+}
+
+impl Loc {
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        match self {
+            Loc::Plain(_) | Loc::ProcRoot | Loc::ProcPid(_) => true,
+            Loc::Cg { file, .. } => file.is_none(),
+            Loc::Proc(_) => false,
+        }
+    }
+}
+
+/// A plain directory.
+#[derive(Clone, Debug)]
+struct PlainDir {
+    parent: NodeId,
+    children: BTreeMap<String, NodeId>,
+    owner: Owner,
+    mode: u16,
+    /// Mounts on this directory, oldest first; the last one is visible.
+    mounts: Vec<MountId>,
+    /// This is `/proc`.
+    proc_root: bool,
+}
+
+impl PlainDir {
+    fn new(parent: NodeId, owner: Owner) -> Self {
+        PlainDir {
+            parent,
+            children: BTreeMap::new(),
+            owner,
+            mode: DIR_MODE,
+            mounts: Vec::new(),
+            proc_root: false,
+        }
+    }
+}
+
+/// A mount of a hierarchy on a plain directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// The hierarchy.
+    pub hier: HierarchyId,
+    /// The directory it is mounted on.
+    pub mountpoint: NodeId,
+}
+
+/// Ownership inside cgroup mounts, per container id.
+#[derive(Clone, Debug)]
+struct CgOwners {
+    /// The directory's owner.
+    dir: Owner,
+    /// Who made the container: the default owner of its files.
+    creator: Owner,
+    /// Files whose owner was changed.
+    files: BTreeMap<String, Owner>,
+}
+
+/// Everything a gpc walk needs besides the VFS itself.
+pub struct Env<'a, H: Host> {
+    /// The cgroup core.
+    pub gpc: &'a Gpc<H>,
+    /// The tasks (for `/proc`).
+    pub tasks: &'a TaskList,
+}
+
+/// The file system state that is not gpc's.
+#[derive(Clone, Debug)]
+pub struct Vfs {
+    nodes: BTreeMap<NodeId, PlainDir>,
+    next_node: NodeId,
+    mounts: BTreeMap<MountId, Mount>,
+    next_mount: MountId,
+    owners: BTreeMap<u64, CgOwners>,
+}
+
+impl Default for Vfs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Vfs {
+    /// `/` with `/proc` in it.
+    pub fn new() -> Self {
+        let mut root = PlainDir::new(ROOT_NODE, Owner::ROOT);
+        root.children.insert(String::from("proc"), 1);
+        let mut proc_dir = PlainDir::new(ROOT_NODE, Owner::ROOT);
+        proc_dir.mode = ROOT_DIR_MODE;
+        proc_dir.proc_root = true;
+        let mut nodes = BTreeMap::new();
+        nodes.insert(ROOT_NODE, root);
+        nodes.insert(1, proc_dir);
+        Vfs {
+            nodes,
+            next_node: 2,
+            mounts: BTreeMap::new(),
+            next_mount: 1,
+            owners: BTreeMap::new(),
+        }
+    }
+
+    fn node(&self, id: NodeId) -> Result<&PlainDir> {
+        self.nodes.get(&id).ok_or(Error::ENOENT)
+    }
+
+    /// The mount `id`.
+    pub fn mount_info(&self, id: MountId) -> Option<Mount> {
+        self.mounts.get(&id).copied()
+    }
+
+    /// Every mount, oldest first.
+    pub fn mounts(&self) -> impl Iterator<Item = (MountId, Mount)> + '_ {
+        self.mounts.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// Enter what is mounted on `loc`, if anything.
+    pub fn follow<H: Host>(&self, env: &Env<'_, H>, loc: Loc) -> Result<Loc> {
+        let Loc::Plain(n) = loc else { return Ok(loc) };
+        let node = self.node(n)?;
+        if let Some(&m) = node.mounts.last() {
+            let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
+            return self.cg_loc(env, m, mount.hier, String::from("/"), 0);
+        }
+        if node.proc_root {
+            return Ok(Loc::ProcRoot);
+        }
+        Ok(Loc::Plain(n))
+    }
+
+    fn cg_loc<H: Host>(
+        &self,
+        env: &Env<'_, H>,
+        mount: MountId,
+        hier: HierarchyId,
+        path: String,
+        parent_id: u64,
+    ) -> Result<Loc> {
+        Ok(match env.gpc.stat(hier, &path)? {
+            Entry::Dir { id } => Loc::Cg {
+                mount,
+                hier,
+                path,
+                dir_id: id,
+                file: None,
+            },
+            Entry::File { mode } => Loc::Cg {
+                mount,
+                hier,
+                path,
+                dir_id: parent_id,
+                file: Some(mode),
+            },
+        })
+    }
+
+    /// The entry `name` of directory `dir`, without entering a mount on it.
+    pub fn lookup<H: Host>(&self, env: &Env<'_, H>, dir: &Loc, name: &str) -> Result<Loc> {
+        match dir {
+            Loc::Plain(n) => {
+                if name.len() > NAME_MAX {
+                    return Err(Error::ENAMETOOLONG);
+                }
+                self.node(*n)?
+                    .children
+                    .get(name)
+                    .map(|&c| Loc::Plain(c))
+                    .ok_or(Error::ENOENT)
+            }
+            Loc::Cg {
+                mount,
+                hier,
+                path,
+                dir_id,
+                file: None,
+            } => {
+                let mut p = path.clone();
+                if !p.ends_with('/') {
+                    p.push('/');
+                }
+                p.push_str(name);
+                self.cg_loc(env, *mount, *hier, p, *dir_id)
+            }
+            Loc::ProcRoot => {
+                if name == "cgroups" {
+                    return Ok(Loc::Proc(ProcFile::Cgroups));
+                }
+                let pid = parse_pid(name).ok_or(Error::ENOENT)?;
+                env.tasks
+                    .get(pid)
+                    .map(|_| Loc::ProcPid(pid))
+                    .ok_or(Error::ENOENT)
+            }
+            Loc::ProcPid(pid) => match name {
+                "cgroup" if env.tasks.get(*pid).is_some() => {
+                    Ok(Loc::Proc(ProcFile::PidCgroup(*pid)))
+                }
+                _ => Err(Error::ENOENT),
+            },
+            Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
+        }
+    }
+
+    /// `..` of directory `dir`.
+    fn dotdot<H: Host>(&self, env: &Env<'_, H>, dir: &Loc) -> Result<Loc> {
+        let plain_parent = |n: NodeId| -> Result<Loc> { Ok(Loc::Plain(self.node(n)?.parent)) };
+        let up = match dir {
+            Loc::Plain(n) => plain_parent(*n)?,
+            Loc::Cg {
+                mount, hier, path, ..
+            } => {
+                let trimmed = path.trim_end_matches('/');
+                if trimmed.is_empty() {
+                    let m = self.mounts.get(mount).ok_or(Error::ENOENT)?;
+                    plain_parent(m.mountpoint)?
+                } else {
+                    let parent = match trimmed.rfind('/') {
+                        Some(0) | None => String::from("/"),
+                        Some(i) => String::from(trimmed.get(..i).unwrap_or("/")),
+                    };
+                    return self.cg_loc(env, *mount, *hier, parent, 0);
+                }
+            }
+            Loc::ProcRoot => plain_parent(self.proc_node())?,
+            Loc::ProcPid(_) => Loc::ProcRoot,
+            Loc::Proc(_) => return Err(Error::ENOTDIR),
+        };
+        self.follow(env, up)
+    }
+
+    fn proc_node(&self) -> NodeId {
+        self.nodes
+            .iter()
+            .find(|(_, n)| n.proc_root)
+            .map_or(1, |(id, _)| *id)
+    }
+
+    /// Owner and mode of `loc`.
+    pub fn attrs<H: Host>(&self, env: &Env<'_, H>, loc: &Loc) -> (Owner, u16) {
+        match loc {
+            Loc::Plain(n) => self
+                .nodes
+                .get(n)
+                .map_or((Owner::ROOT, DIR_MODE), |d| (d.owner, d.mode)),
+            Loc::Cg {
+                path, dir_id, file, ..
+            } => {
+                let o = self.owners.get(dir_id);
+                match file {
+                    None => {
+                        let mode = if path == "/" { ROOT_DIR_MODE } else { DIR_MODE };
+                        (o.map_or(Owner::ROOT, |o| o.dir), mode)
+                    }
+                    Some(mode) => {
+                        let name = path.rsplit('/').next().unwrap_or("");
+                        let owner = o.map_or(Owner::ROOT, |o| {
+                            o.files.get(name).copied().unwrap_or(o.creator)
+                        });
+                        (owner, *mode)
+                    }
+                }
+            }
+            Loc::ProcRoot => (Owner::ROOT, ROOT_DIR_MODE),
+            Loc::ProcPid(p) => (task_owner(env, *p), ROOT_DIR_MODE),
+            Loc::Proc(ProcFile::Cgroups) => (Owner::ROOT, PROC_FILE_MODE),
+            Loc::Proc(ProcFile::PidCgroup(p)) => (task_owner(env, *p), PROC_FILE_MODE),
+        }
+    }
+
+    /// `EACCES` unless `creds` may `want` on `loc`.
+    pub fn check<H: Host>(&self, env: &Env<'_, H>, creds: &Creds, loc: &Loc, want: u16) -> Result {
+        let (owner, mode) = self.attrs(env, loc);
+        if permitted(creds, owner, mode, want, loc.is_dir()) {
+            Ok(())
+        } else {
+            Err(Error::EACCES)
+        }
+    }
+
+    /// Walks `comps` from `/`, entering mounts, checking search permission on every
+    /// directory passed through.
+    pub fn walk<H: Host>(&self, env: &Env<'_, H>, creds: &Creds, comps: &[&str]) -> Result<Loc> {
+        let mut cur = self.follow(env, Loc::Plain(ROOT_NODE))?;
+        for comp in comps {
+            if !cur.is_dir() {
+                return Err(Error::ENOTDIR);
+            }
+            self.check(env, creds, &cur, MAY_EXEC)?;
+            cur = match *comp {
+                "." => cur,
+                ".." => self.dotdot(env, &cur)?,
+                name => {
+                    let next = self.lookup(env, &cur, name)?;
+                    self.follow(env, next)?
+                }
+            };
+        }
+        Ok(cur)
+    }
+
+    /// Resolves a whole path: the target, which must be a directory if the path ends in
+    /// `/` (`ENOTDIR`).
+    pub fn resolve<H: Host>(&self, env: &Env<'_, H>, creds: &Creds, path: &str) -> Result<Loc> {
+        let sp = split_path(path)?;
+        let loc = self.walk(env, creds, &sp.comps)?;
+        if sp.trailing_slash && !loc.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        Ok(loc)
+    }
+
+    /// Resolves everything but the last component: the parent directory (searchable),
+    /// and the last name (`None` for `/`).
+    pub fn resolve_parent<'p, H: Host>(
+        &self,
+        env: &Env<'_, H>,
+        creds: &Creds,
+        sp: &SplitPath<'p>,
+    ) -> Result<(Loc, Option<&'p str>)> {
+        let Some((last, parent)) = sp.comps.split_last() else {
+            return Ok((self.follow(env, Loc::Plain(ROOT_NODE))?, None));
+        };
+        let dir = self.walk(env, creds, parent)?;
+        if !dir.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        self.check(env, creds, &dir, MAY_EXEC)?;
+        Ok((dir, Some(last)))
+    }
+
+    /// The entries of directory `loc` (unsorted).
+    pub fn list<H: Host>(&self, env: &Env<'_, H>, loc: &Loc) -> Result<Vec<String>> {
+        match loc {
+            Loc::Plain(n) => Ok(self.node(*n)?.children.keys().cloned().collect()),
+            Loc::Cg {
+                hier,
+                path,
+                file: None,
+                ..
+            } => env.gpc.list(*hier, path),
+            Loc::ProcRoot => {
+                let mut v = vec![String::from("cgroups")];
+                v.extend(
+                    env.tasks
+                        .iter()
+                        .filter(|t| t.pid == t.tgid)
+                        .map(|t| t.pid.to_string()),
+                );
+                Ok(v)
+            }
+            Loc::ProcPid(_) => Ok(vec![String::from("cgroup")]),
+            Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
+        }
+    }
+
+    /// A new plain directory `name` in plain directory `parent`.
+    pub fn add_plain(&mut self, parent: NodeId, name: &str, owner: Owner) -> Result<NodeId> {
+        if name.len() > NAME_MAX {
+            return Err(Error::ENAMETOOLONG);
+        }
+        if !self.nodes.contains_key(&parent) {
+            return Err(Error::ENOENT);
+        }
+        let id = self.next_node;
+        self.next_node += 1;
+        self.nodes.insert(id, PlainDir::new(parent, owner));
+        if let Some(p) = self.nodes.get_mut(&parent) {
+            p.children.insert(String::from(name), id);
+        }
+        Ok(id)
+    }
+
+    /// Removes plain directory `id` (Linux `vfs_rmdir` on a simple directory): `EBUSY`
+    /// for a mount point (or `/proc`, or `/`), `ENOTEMPTY` with entries.
+    pub fn remove_plain(&mut self, id: NodeId) -> Result {
+        let node = self.node(id)?;
+        if id == ROOT_NODE || !node.mounts.is_empty() || node.proc_root {
+            return Err(Error::EBUSY);
+        }
+        if !node.children.is_empty() {
+            return Err(Error::ENOTEMPTY);
+        }
+        let parent = node.parent;
+        self.nodes.remove(&id);
+        if let Some(p) = self.nodes.get_mut(&parent) {
+            p.children.retain(|_, c| *c != id);
+        }
+        Ok(())
+    }
+
+    /// The plain directory a mount on `loc` would go on: `loc` itself, or the directory
+    /// under the mount or `/proc` that `loc` is the root of.
+    pub fn mount_target(&self, loc: &Loc) -> Option<NodeId> {
+        match loc {
+            Loc::Plain(n) => Some(*n),
+            Loc::Cg {
+                mount,
+                path,
+                file: None,
+                ..
+            } if path == "/" => self.mounts.get(mount).map(|m| m.mountpoint),
+            Loc::ProcRoot => Some(self.proc_node()),
+            _ => None,
+        }
+    }
+
+    /// Mounts `hier` on plain directory `on`.
+    pub fn add_mount(&mut self, on: NodeId, hier: HierarchyId) -> Result<MountId> {
+        let node = self.nodes.get_mut(&on).ok_or(Error::ENOENT)?;
+        let id = self.next_mount;
+        self.next_mount += 1;
+        node.mounts.push(id);
+        self.mounts.insert(
+            id,
+            Mount {
+                hier,
+                mountpoint: on,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Drops mount `id`.
+    pub fn remove_mount(&mut self, id: MountId) {
+        if let Some(m) = self.mounts.remove(&id) {
+            if let Some(n) = self.nodes.get_mut(&m.mountpoint) {
+                n.mounts.retain(|x| *x != id);
+            }
+        }
+    }
+
+    /// Records the owner of a new container (its directory and files).
+    pub fn set_container_creator(&mut self, id: u64, owner: Owner) {
+        self.owners.insert(
+            id,
+            CgOwners {
+                dir: owner,
+                creator: owner,
+                files: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// Forgets a removed container.
+    pub fn forget_container(&mut self, id: u64) {
+        self.owners.remove(&id);
+    }
+
+    /// Changes the owner of `loc` (`EPERM` where the simulator keeps no owner: `/proc`).
+    pub fn set_owner(&mut self, loc: &Loc, owner: Owner) -> Result {
+        match loc {
+            Loc::Plain(n) => {
+                let node = self.nodes.get_mut(n).ok_or(Error::ENOENT)?;
+                node.owner = owner;
+                Ok(())
+            }
+            Loc::Cg {
+                path, dir_id, file, ..
+            } => {
+                let entry = self.owners.entry(*dir_id).or_insert(CgOwners {
+                    dir: Owner::ROOT,
+                    creator: Owner::ROOT,
+                    files: BTreeMap::new(),
+                });
+                match file {
+                    None => entry.dir = owner,
+                    Some(_) => {
+                        let name = path.rsplit('/').next().unwrap_or("");
+                        entry.files.insert(String::from(name), owner);
+                    }
+                }
+                Ok(())
+            }
+            Loc::ProcRoot | Loc::ProcPid(_) | Loc::Proc(_) => Err(Error::EPERM),
+        }
+    }
+}
+
+/// The owner of a task's `/proc` entries.
+fn task_owner<H: Host>(env: &Env<'_, H>, pid: Pid) -> Owner {
+    env.tasks
+        .get(pid)
+        .map_or(Owner::ROOT, |t| Owner::of(&t.creds))
+}
+
+/// A `/proc` pid name (Linux `name_to_int`: decimal digits, no leading zero).
+pub fn parse_pid(name: &str) -> Option<Pid> {
+    if name.is_empty()
+        || (name.len() > 1 && name.starts_with('0'))
+        || !name.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    name.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_rules() {
+        assert_eq!(split_path(""), Err(Error::ENOENT));
+        let sp = split_path("/").ok();
+        assert_eq!(sp.as_ref().map(|s| s.comps.len()), Some(0));
+        assert_eq!(sp.map(|s| s.trailing_slash), Some(false));
+        let sp = split_path("//cg/./a//b/").ok();
+        assert_eq!(
+            sp.as_ref().map(|s| s.comps.clone()),
+            Some(vec!["cg", ".", "a", "b"])
+        );
+        assert_eq!(sp.map(|s| s.trailing_slash), Some(true));
+        let long = "/".to_string() + &"a".repeat(PATH_MAX - 2);
+        assert_eq!(long.len(), PATH_MAX - 1);
+        assert!(split_path(&long).is_ok());
+        let longer = long + "a";
+        assert_eq!(split_path(&longer).err(), Some(Error::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn permission_bits() {
+        let alice = Creds::user(1000, 1000);
+        let root0 = Creds::user(0, 0);
+        let mine = Owner {
+            uid: 1000,
+            gid: 1000,
+        };
+        assert!(permitted(&alice, mine, 0o644, MAY_WRITE, false));
+        assert!(!permitted(&alice, Owner::ROOT, 0o644, MAY_WRITE, false));
+        assert!(permitted(&alice, Owner::ROOT, 0o644, MAY_READ, false));
+        assert!(!permitted(&alice, mine, 0o200, MAY_READ, false));
+        assert!(permitted(&Creds::ROOT, mine, 0o200, MAY_READ, false));
+        assert!(permitted(
+            &Creds::ROOT,
+            Owner::ROOT,
+            0o555,
+            MAY_WRITE | MAY_EXEC,
+            true
+        ));
+        // uid 0 without capabilities gets the owner bits only.
+        assert!(!permitted(
+            &root0,
+            Owner::ROOT,
+            0o555,
+            MAY_WRITE | MAY_EXEC,
+            true
+        ));
+        assert!(permitted(
+            &root0,
+            Owner::ROOT,
+            0o755,
+            MAY_WRITE | MAY_EXEC,
+            true
+        ));
+        // Group bits apply to the group.
+        assert!(permitted(
+            &alice,
+            Owner { uid: 0, gid: 1000 },
+            0o070,
+            MAY_WRITE,
+            false
+        ));
+        assert!(!permitted(
+            &alice,
+            Owner {
+                uid: 1000,
+                gid: 1000
+            },
+            0o070,
+            MAY_WRITE,
+            false
+        ));
+        // Root cannot execute a file nobody may execute.
+        assert!(!permitted(
+            &Creds::ROOT,
+            Owner::ROOT,
+            0o644,
+            MAY_EXEC,
+            false
+        ));
+    }
+
+    #[test]
+    fn chown_rules() {
+        let alice = Creds::user(1000, 1000);
+        let mine = Owner {
+            uid: 1000,
+            gid: 1000,
+        };
+        assert!(chown_permitted(&Creds::ROOT, Owner::ROOT, 5, Some(5)));
+        assert!(!chown_permitted(&alice, mine, 1001, None));
+        assert!(chown_permitted(&alice, mine, 1000, None));
+        assert!(chown_permitted(&alice, mine, 1000, Some(1000)));
+        assert!(!chown_permitted(&alice, mine, 1000, Some(7)));
+        assert!(!chown_permitted(&alice, Owner::ROOT, 0, None));
+        assert!(!chown_permitted(&Creds::user(0, 0), Owner::ROOT, 5, None));
+    }
+
+    #[test]
+    fn proc_pid_names() {
+        assert_eq!(parse_pid("1"), Some(1));
+        assert_eq!(parse_pid("0"), Some(0));
+        assert_eq!(parse_pid("01"), None);
+        assert_eq!(parse_pid("+1"), None);
+        assert_eq!(parse_pid(""), None);
+        assert_eq!(parse_pid("99999999999"), None);
+    }
+}

@@ -1,0 +1,1398 @@
+//! [`Machine`]: a simulated Linux machine with gpc as its cgroup v1 core, implementing
+//! gpc-script's [`ScriptMachine`] so `.cgsh` scripts run against it.
+//!
+//! What it is made of:
+//!
+//! * gpc-core's [`Gpc`] on the host its [`Platform`] makes (the std simulator: a
+//!   sleeping lock and a quiescent-state RCU; the hobby kernel: spinlocks and a
+//!   single-CPU RCU) with every controller of gpc-subsystems, in Linux's order;
+//! * the [`TaskList`] of [`crate::tasks`] as the task table (Linux-like cyclic pid
+//!   allocation; fork, thread and exit drive gpc's hooks), plus per-task simulation
+//!   state: busy or idle, CPU time, memory charges;
+//! * the file system of [`crate::fs`] (plain directories, mounts, `/proc`, ownership and
+//!   permissions);
+//! * the scheduler of [`crate::sched`] for `run`, and the controller effects of
+//!   [`crate::effects`].
+//!
+//! Decisions where FORMAT.md leaves room (all deterministic):
+//!
+//! * init (pid 1) is idle (`S`) until a script says `busy 1`, so it does not compete in
+//!   `run`; it cannot exit (`EPERM`), as Linux's init cannot be killed.
+//! * `spawn` under `as UID` makes a task with that user's credentials (uid = gid = UID, as
+//!   a login would); otherwise tasks are root's. `fork` and `thread` copy the creating
+//!   task's credentials, whoever asks.
+//! * `ps` prints no header; each line is `PID TGID UID STATE CPU_MS MEM` (state `R` busy,
+//!   `S` idle, `D` frozen; CPU time in whole milliseconds; memory in bytes).
+//! * `alloc` charges the memory group the task is in at that moment and remembers it:
+//!   `free` (newest charge first) and `exit` uncharge that group, wherever the task is
+//!   now, as Linux v1 leaves charges behind when a task moves. If that group was removed
+//!   since, the nearest surviving ancestor is uncharged (its counters include the child's
+//!   charge). `free` of more than the task holds is `EINVAL`. When a thread that is not
+//!   the leader exits, its charges pass to the process (the leader).
+//! * The release queue is drained after every command: each notification with a
+//!   non-empty `release_agent` is recorded as one agent invocation, which `releases`
+//!   prints and forgets.
+//! * Simulation commands (`fork`, `alloc`, `open`, ...) act on a task even while it is
+//!   frozen; only `run` leaves frozen tasks alone.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use gpc_core::{Creds, Entry, Error, Gpc, Host, Pid, Release, Result, SubsysId, TaskSlot};
+use gpc_script::Machine as ScriptMachine;
+use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
+
+use crate::effects;
+use crate::fs::{self, Env, Loc, NodeId, Owner, ProcFile, Vfs, MAY_EXEC, MAY_READ, MAY_WRITE};
+use crate::sched::{self, BwState, Group, Runnable};
+use crate::tasks::TaskList;
+
+/// CPUs of a machine that no `machine` command configured.
+pub const DEFAULT_CPUS: u32 = 4;
+/// Memory nodes of a machine that no `machine` command configured.
+pub const DEFAULT_MEMS: u32 = 2;
+/// The most CPUs a machine may have (`NR_CPUS`).
+pub const MAX_CPUS: u32 = gpc_core::parse::NR_CPUS as u32;
+/// The most memory nodes a machine may have (`MAX_NUMNODES`).
+pub const MAX_MEMS: u32 = gpc_core::parse::MAX_NUMNODES as u32;
+
+/// The release agent `mount -t cpuset` sets (Linux `cpuset_init_fs_context`).
+const CPUSET_RELEASE_AGENT: &str = "/sbin/cpuset_release_agent";
+
+/// One memory charge of a task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Charge {
+    /// Container ids of the charged memory group and its ancestors, nearest first (0 for
+    /// the root state while `memory` is not mounted).
+    chain: Vec<u64>,
+    bytes: u64,
+}
+
+/// What the simulation keeps per task besides gpc's slot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SimTask {
+    busy: bool,
+    cpu_ns: u64,
+    charges: Vec<Charge>,
+}
+
+impl SimTask {
+    fn memory(&self) -> u64 {
+        self.charges
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(c.bytes))
+    }
+}
+
+/// The subsystem ids of the controllers with effects.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ids {
+    cpuset: Option<SubsysId>,
+    cpu: Option<SubsysId>,
+    cpuacct: Option<SubsysId>,
+    memory: Option<SubsysId>,
+    devices: Option<SubsysId>,
+    freezer: Option<SubsysId>,
+    ns: Option<SubsysId>,
+}
+
+/// What a machine runs on: the gpc host it builds for a configuration. The std
+/// simulator and the hobby kernel each supply one.
+pub trait Platform {
+    /// The gpc host.
+    type Host: Host;
+
+    /// A host for a machine with CPUs `0..nr_cpus` and memory nodes `0..nr_mems` (both
+    /// within [`MAX_CPUS`] and [`MAX_MEMS`]).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, or whatever else keeps the platform from making one.
+    fn host(nr_cpus: usize, nr_mems: usize) -> Result<Self::Host>;
+}
+
+/// The simulated machine.
+pub struct Machine<P: Platform> {
+    gpc: Gpc<P::Host>,
+    tasks: TaskList,
+    sim: BTreeMap<Pid, SimTask>,
+    vfs: Vfs,
+    user: Option<u32>,
+    nr_cpus: usize,
+    nr_mems: usize,
+    clock_ns: u64,
+    bw: BTreeMap<u64, BwState>,
+    releases: Vec<Release>,
+    touched: bool,
+    ids: Ids,
+}
+
+impl<P: Platform> Machine<P> {
+    /// The default machine: CPUs 0-3, memory nodes 0-1, init.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, or a controller's error at registration.
+    pub fn new() -> Result<Self> {
+        Self::with_config(DEFAULT_CPUS, DEFAULT_MEMS)
+    }
+
+    /// A machine with CPUs `0..cpus` and memory nodes `0..mems`.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for 0 or more than [`MAX_CPUS`] / [`MAX_MEMS`]; `ENOMEM`.
+    pub fn with_config(cpus: u32, mems: u32) -> Result<Self> {
+        if cpus == 0 || cpus > MAX_CPUS || mems == 0 || mems > MAX_MEMS {
+            return Err(Error::EINVAL);
+        }
+        let (nr_cpus, nr_mems) = (cpus as usize, mems as usize);
+        let subsystems = gpc_subsystems::all();
+        let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, &subsystems)?;
+        let mut tasks = TaskList::new();
+        let init = tasks.add_init(&gpc)?;
+        let mut sim = BTreeMap::new();
+        sim.insert(init, SimTask::default());
+        let ids = Ids {
+            cpuset: gpc.subsys_id("cpuset"),
+            cpu: gpc.subsys_id("cpu"),
+            cpuacct: gpc.subsys_id("cpuacct"),
+            memory: gpc.subsys_id("memory"),
+            devices: gpc.subsys_id("devices"),
+            freezer: gpc.subsys_id("freezer"),
+            ns: gpc.subsys_id("ns"),
+        };
+        Ok(Machine {
+            gpc,
+            tasks,
+            sim,
+            vfs: Vfs::new(),
+            user: None,
+            nr_cpus,
+            nr_mems,
+            clock_ns: 0,
+            bw: BTreeMap::new(),
+            releases: Vec::new(),
+            touched: false,
+            ids,
+        })
+    }
+
+    /// Number of CPUs.
+    pub fn nr_cpus(&self) -> usize {
+        self.nr_cpus
+    }
+
+    /// Number of memory nodes.
+    pub fn nr_mems(&self) -> usize {
+        self.nr_mems
+    }
+
+    /// The simulated clock, in nanoseconds since boot.
+    pub fn clock_ns(&self) -> u64 {
+        self.clock_ns
+    }
+
+    /// The cgroup core.
+    pub fn gpc(&self) -> &Gpc<P::Host> {
+        &self.gpc
+    }
+
+    /// The credentials commands run with now.
+    pub fn creds(&self) -> Creds {
+        match self.user {
+            None => Creds::ROOT,
+            Some(uid) => Creds::user(uid, uid),
+        }
+    }
+
+    /// Completions for a path being typed (`/cg/a/ta` → `/cg/a/tasks`, directories with a
+    /// trailing `/`), for the interactive shell. Changes nothing.
+    pub fn complete_path(&self, word: &str) -> Vec<String> {
+        let (dir, base) = match word.rfind('/') {
+            Some(i) => (
+                word.get(..=i).unwrap_or("/"),
+                word.get(i + 1..).unwrap_or(""),
+            ),
+            None => ("", word),
+        };
+        let creds = self.creds();
+        let env = self.env();
+        let dir_path = if dir.is_empty() { "/" } else { dir };
+        let Ok(loc) = self.vfs.resolve(&env, &creds, dir_path) else {
+            return Vec::new();
+        };
+        let Ok(mut names) = self.vfs.list(&env, &loc) else {
+            return Vec::new();
+        };
+        names.sort();
+        names
+            .into_iter()
+            .filter(|n| n.starts_with(base))
+            .map(|n| {
+                let full = format!("{dir}{n}");
+                let is_dir = self
+                    .vfs
+                    .resolve(&env, &creds, &full)
+                    .is_ok_and(|l| l.is_dir());
+                if is_dir {
+                    full + "/"
+                } else {
+                    full
+                }
+            })
+            .collect()
+    }
+
+    fn env(&self) -> Env<'_, P::Host> {
+        Env {
+            gpc: &self.gpc,
+            tasks: &self.tasks,
+        }
+    }
+
+    /// Run a command: mark the machine used, then record the release agent calls it
+    /// caused.
+    fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.touched = true;
+        let r = f(self);
+        self.settle();
+        r
+    }
+
+    /// Drain gpc's release queue into the record of agent invocations.
+    fn settle(&mut self) {
+        let releases = &mut self.releases;
+        // ENOMEM leaves the rest queued for the next command.
+        let _ = self.gpc.drain_releases(&mut |r| releases.push(r));
+    }
+
+    fn task_slot(&self, pid: Pid) -> Result<&TaskSlot> {
+        self.tasks.get(pid).map(|t| &t.slot).ok_or(Error::ESRCH)
+    }
+
+    fn is_frozen(&self, slot: &TaskSlot) -> bool {
+        let Some(ss) = self.ids.freezer else {
+            return false;
+        };
+        let guard = self.gpc.rcu_read_lock();
+        self.gpc
+            .task_state::<freezer::Freezer>(&guard, slot, ss)
+            .is_some_and(effects::is_frozen)
+    }
+
+    // ------------------------------------------------------------------------------
+    // File system operations.
+    // ------------------------------------------------------------------------------
+
+    fn do_mount(&mut self, fstype: &str, options: &str, dir: &str) -> Result {
+        let creds = self.creds();
+        let sp = fs::split_path(dir)?;
+        let env = Env {
+            gpc: &self.gpc,
+            tasks: &self.tasks,
+        };
+        // Where to mount, and which directories `mount` has to make first.
+        let (base, missing): (NodeId, &[&str]) = match self.vfs.walk(&env, &creds, &sp.comps) {
+            Ok(loc) => {
+                if !loc.is_dir() {
+                    return Err(Error::ENOTDIR);
+                }
+                (self.vfs.mount_target(&loc).ok_or(Error::EOPNOTSUPP)?, &[])
+            }
+            Err(Error::ENOENT) => {
+                let mut found = None;
+                for i in (0..sp.comps.len()).rev() {
+                    let prefix = sp.comps.get(..i).unwrap_or(&[]);
+                    if let Ok(loc) = self.vfs.walk(&env, &creds, prefix) {
+                        found = Some((i, loc));
+                        break;
+                    }
+                }
+                let (i, loc) = found.ok_or(Error::ENOENT)?;
+                let missing = sp.comps.get(i..).unwrap_or(&[]);
+                if missing.iter().any(|c| *c == "." || *c == "..") {
+                    return Err(Error::ENOENT);
+                }
+                if missing.iter().any(|c| c.len() > fs::NAME_MAX) {
+                    return Err(Error::ENAMETOOLONG);
+                }
+                match loc {
+                    // Only plain directories are made; inside a mount that would be a
+                    // cgroup.
+                    Loc::Plain(n) => (n, missing),
+                    Loc::Cg { file: Some(_), .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
+                    _ => return Err(Error::EOPNOTSUPP),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        if !creds.cap_sys_admin {
+            return Err(Error::EPERM);
+        }
+        let options = match fstype {
+            "cgroup" => String::from(options),
+            "cpuset" => cpuset_fs_options(options)?,
+            _ => return Err(Error::ENODEV),
+        };
+        let caller = self.tasks.caller(creds, None);
+        let hier = self.gpc.mount(&options, &caller)?;
+        let mut node = base;
+        for name in missing {
+            match self.vfs.add_plain(node, name, Owner::of(&creds)) {
+                Ok(n) => node = n,
+                Err(e) => {
+                    let _ = self.gpc.umount(hier);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = self.vfs.add_mount(node, hier) {
+            let _ = self.gpc.umount(hier);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn do_umount(&mut self, dir: &str) -> Result {
+        let creds = self.creds();
+        let loc = self.vfs.resolve(&self.env(), &creds, dir)?;
+        if !creds.cap_sys_admin {
+            return Err(Error::EPERM);
+        }
+        match loc {
+            Loc::Cg {
+                mount,
+                path,
+                file: None,
+                ..
+            } if path == "/" => {
+                let m = self.vfs.mount_info(mount).ok_or(Error::EINVAL)?;
+                self.gpc.umount(m.hier)?;
+                self.vfs.remove_mount(mount);
+                Ok(())
+            }
+            _ => Err(Error::EINVAL),
+        }
+    }
+
+    fn mkdir_one(&mut self, path: &str) -> Result {
+        let creds = self.creds();
+        let sp = fs::split_path(path)?;
+        let env = Env {
+            gpc: &self.gpc,
+            tasks: &self.tasks,
+        };
+        let (dir, last) = self.vfs.resolve_parent(&env, &creds, &sp)?;
+        // `/`, `.` and `..` exist (Linux: `filename_create` on a non-LAST_NORM name).
+        let name = match last {
+            None | Some(".") | Some("..") => return Err(Error::EEXIST),
+            Some(n) => n,
+        };
+        match self.vfs.lookup(&env, &dir, name) {
+            Ok(_) => return Err(Error::EEXIST),
+            Err(Error::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
+        match dir {
+            Loc::Plain(n) => self.vfs.add_plain(n, name, Owner::of(&creds)).map(|_| ()),
+            Loc::Cg {
+                hier,
+                path,
+                file: None,
+                ..
+            } => {
+                let child = join(&path, name);
+                self.gpc.mkdir(hier, &child)?;
+                if let Ok(Entry::Dir { id }) = self.gpc.stat(hier, &child) {
+                    self.vfs.set_container_creator(id, Owner::of(&creds));
+                }
+                Ok(())
+            }
+            // procfs has no mkdir.
+            Loc::ProcRoot | Loc::ProcPid(_) => Err(Error::EPERM),
+            Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
+        }
+    }
+
+    fn do_mkdir(&mut self, path: &str, parents: bool) -> Result {
+        if !parents {
+            return self.mkdir_one(path);
+        }
+        // mkdir(1) -p: each prefix in turn, an existing one is fine; the whole path is
+        // fine if it exists as a directory.
+        let sp = fs::split_path(path)?;
+        let n = sp.comps.len();
+        if n == 0 {
+            return Ok(());
+        }
+        for i in 1..=n {
+            let prefix = format!("/{}", sp.comps.get(..i).unwrap_or(&[]).join("/"));
+            match self.mkdir_one(&prefix) {
+                Ok(()) => {}
+                Err(Error::EEXIST) if i < n => {}
+                Err(Error::EEXIST) => {
+                    let creds = self.creds();
+                    let loc = self.vfs.resolve(&self.env(), &creds, &prefix)?;
+                    return if loc.is_dir() {
+                        Ok(())
+                    } else {
+                        Err(Error::EEXIST)
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn do_rmdir(&mut self, path: &str) -> Result {
+        let creds = self.creds();
+        let sp = fs::split_path(path)?;
+        let env = Env {
+            gpc: &self.gpc,
+            tasks: &self.tasks,
+        };
+        let (dir, last) = self.vfs.resolve_parent(&env, &creds, &sp)?;
+        // Linux `do_rmdir`: LAST_ROOT is EBUSY, LAST_DOT EINVAL, LAST_DOTDOT ENOTEMPTY.
+        let name = match last {
+            None => return Err(Error::EBUSY),
+            Some(".") => return Err(Error::EINVAL),
+            Some("..") => return Err(Error::ENOTEMPTY),
+            Some(n) => n,
+        };
+        // The victim itself, not what may be mounted on it.
+        let victim = self.vfs.lookup(&env, &dir, name)?;
+        self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
+        if !victim.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        match victim {
+            Loc::Plain(n) => self.vfs.remove_plain(n),
+            Loc::Cg {
+                hier, path, dir_id, ..
+            } => {
+                if path == "/" {
+                    return Err(Error::EBUSY);
+                }
+                self.gpc.rmdir(hier, &path)?;
+                self.vfs.forget_container(dir_id);
+                Ok(())
+            }
+            Loc::ProcRoot | Loc::ProcPid(_) | Loc::Proc(_) => Err(Error::EPERM),
+        }
+    }
+
+    fn do_write(&mut self, path: &str, data: &[u8]) -> Result {
+        let creds = self.creds();
+        let sp = fs::split_path(path)?;
+        let env = self.env();
+        let (dir, last) = self.vfs.resolve_parent(&env, &creds, &sp)?;
+        // open(O_WRONLY|O_CREAT|O_TRUNC): a trailing slash or a directory is EISDIR.
+        let name = match last {
+            None | Some(".") | Some("..") => return Err(Error::EISDIR),
+            Some(n) => n,
+        };
+        if sp.trailing_slash {
+            return Err(Error::EISDIR);
+        }
+        let target = match self.vfs.lookup(&env, &dir, name) {
+            Ok(l) => self.vfs.follow(&env, l)?,
+            // Neither cgroupfs nor procfs can create files, and the simulator keeps no
+            // regular files anywhere (Linux: no `->create`, EACCES).
+            Err(Error::ENOENT) => return Err(Error::EACCES),
+            Err(e) => return Err(e),
+        };
+        if target.is_dir() {
+            return Err(Error::EISDIR);
+        }
+        self.vfs.check(&env, &creds, &target, MAY_WRITE)?;
+        let caller = self.tasks.caller(creds, None);
+        match target {
+            Loc::Cg { hier, path, .. } => self.gpc.write(hier, &path, data, &caller),
+            // procfs files without a write method.
+            _ => Err(Error::EINVAL),
+        }
+    }
+
+    fn do_read(&self, path: &str) -> Result<Vec<u8>> {
+        let creds = self.creds();
+        let env = self.env();
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        if loc.is_dir() {
+            return Err(Error::EISDIR);
+        }
+        self.vfs.check(&env, &creds, &loc, MAY_READ)?;
+        let mut buf = Vec::new();
+        match loc {
+            Loc::Cg { hier, path, .. } => {
+                let caller = self.tasks.caller(creds, None);
+                self.gpc.read(hier, &path, &caller, &mut buf)?;
+            }
+            Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
+            Loc::Proc(ProcFile::PidCgroup(pid)) => {
+                self.gpc.proc_pid_cgroup(self.task_slot(pid)?, &mut buf)?
+            }
+            _ => return Err(Error::EISDIR),
+        }
+        Ok(buf)
+    }
+
+    fn do_list(&self, path: &str) -> Result<Vec<String>> {
+        let creds = self.creds();
+        let env = self.env();
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        if !loc.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        self.vfs.check(&env, &creds, &loc, MAY_READ)?;
+        self.vfs.list(&env, &loc)
+    }
+
+    fn do_chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
+        let creds = self.creds();
+        let env = Env {
+            gpc: &self.gpc,
+            tasks: &self.tasks,
+        };
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        let (cur, _) = self.vfs.attrs(&env, &loc);
+        if !fs::chown_permitted(&creds, cur, uid, gid) {
+            return Err(Error::EPERM);
+        }
+        self.vfs.set_owner(
+            &loc,
+            Owner {
+                uid,
+                gid: gid.unwrap_or(cur.gid),
+            },
+        )
+    }
+
+    // ------------------------------------------------------------------------------
+    // Tasks.
+    // ------------------------------------------------------------------------------
+
+    fn new_task(&mut self, parent: Pid, thread: bool, creds: Option<Creds>) -> Result<Pid> {
+        let pid = self.tasks.fork_as(&self.gpc, parent, thread, creds)?;
+        self.sim.insert(
+            pid,
+            SimTask {
+                busy: true,
+                ..SimTask::default()
+            },
+        );
+        Ok(pid)
+    }
+
+    fn do_exit(&mut self, pid: Pid) -> Result {
+        let t = self.tasks.get(pid).ok_or(Error::ESRCH)?;
+        if pid == 1 {
+            return Err(Error::EPERM);
+        }
+        let (tgid, leader) = (t.tgid, t.pid == t.tgid);
+        let victims: Vec<Pid> = if leader {
+            self.tasks
+                .iter()
+                .filter(|x| x.tgid == tgid)
+                .map(|x| x.pid)
+                .collect()
+        } else {
+            vec![pid]
+        };
+        self.tasks.exit(&self.gpc, pid)?;
+        for v in victims {
+            let Some(st) = self.sim.remove(&v) else {
+                continue;
+            };
+            match self.sim.get_mut(&tgid) {
+                // A thread's memory belongs to its process, which lives on.
+                Some(owner) if !leader => owner.charges.extend(st.charges),
+                _ => {
+                    for c in st.charges.iter().rev() {
+                        self.uncharge(&c.chain, c.bytes);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn charge_memory(&mut self, pid: Pid, bytes: u64) -> Result {
+        let slot = self.task_slot(pid)?;
+        let chain = match self.ids.memory {
+            Some(ss) => {
+                let guard = self.gpc.rcu_read_lock();
+                let css = self
+                    .gpc
+                    .task_state::<memory::Memory>(&guard, slot, ss)
+                    .ok_or(Error::ESRCH)?;
+                let chain: Vec<u64> = css.ancestors_and_self().map(|c| c.container_id()).collect();
+                effects::memory_try_charge(css, bytes)?;
+                chain
+            }
+            None => Vec::new(),
+        };
+        if let Some(st) = self.sim.get_mut(&pid) {
+            st.charges.push(Charge { chain, bytes });
+        }
+        Ok(())
+    }
+
+    fn free_memory(&mut self, pid: Pid, bytes: u64) -> Result {
+        let st = self.sim.get_mut(&pid).ok_or(Error::ESRCH)?;
+        if bytes > st.memory() {
+            return Err(Error::EINVAL);
+        }
+        let mut left = bytes;
+        let mut done = Vec::new();
+        while left > 0 {
+            let Some(last) = st.charges.last_mut() else {
+                break;
+            };
+            let take = last.bytes.min(left);
+            // The controller counts pages: give back the pages this part held, so that a
+            // charge freed in pieces gives back exactly what it took.
+            let pages =
+                effects::memory_pages(last.bytes) - effects::memory_pages(last.bytes - take);
+            last.bytes -= take;
+            left -= take;
+            done.push((last.chain.clone(), effects::pages_to_bytes(pages)));
+            if last.bytes == 0 {
+                st.charges.pop();
+            }
+        }
+        for (chain, b) in done {
+            if b > 0 {
+                self.uncharge(&chain, b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Uncharge `bytes` from the memory group of `chain` (or its nearest surviving
+    /// ancestor, or the root state).
+    fn uncharge(&self, chain: &[u64], bytes: u64) {
+        let Some(ss) = self.ids.memory else { return };
+        for &id in chain {
+            if id == 0 {
+                continue;
+            }
+            let done = self.gpc.with_css_by_container_id(ss, id, |css| {
+                css.typed::<memory::Memory>()
+                    .map(|c| effects::memory_uncharge(c, bytes))
+                    .is_some()
+            });
+            if done == Some(true) {
+                return;
+            }
+        }
+        if let Some(init) = self.tasks.get(1) {
+            let guard = self.gpc.rcu_read_lock();
+            if let Some(root) = self
+                .gpc
+                .task_state::<memory::Memory>(&guard, &init.slot, ss)
+                .and_then(|c| c.ancestors_and_self().last())
+            {
+                effects::memory_uncharge(root, bytes);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------
+    // The scheduler.
+    // ------------------------------------------------------------------------------
+
+    fn do_run(&mut self, ms: u64) -> Result {
+        let guard = self.gpc.rcu_read_lock();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_css: Vec<gpc_core::Css<'_, cpu::Cpu>> = Vec::new();
+        let mut group_ids: Vec<u64> = Vec::new();
+        let mut index: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut runnable: Vec<Runnable> = Vec::new();
+        for t in self.tasks.iter() {
+            if !self.sim.get(&t.pid).is_some_and(|s| s.busy) {
+                continue;
+            }
+            if let Some(ss) = self.ids.freezer {
+                if self
+                    .gpc
+                    .task_state::<freezer::Freezer>(&guard, &t.slot, ss)
+                    .is_some_and(effects::is_frozen)
+                {
+                    continue;
+                }
+            }
+            let mut group = 0;
+            let chain: Vec<gpc_core::Css<'_, cpu::Cpu>> = match self.ids.cpu {
+                Some(ss) => self
+                    .gpc
+                    .task_state::<cpu::Cpu>(&guard, &t.slot, ss)
+                    .map(|c| c.ancestors_and_self().collect())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let mut parent = None;
+            for css in chain.into_iter().rev() {
+                let id = css.container_id();
+                let idx = match index.get(&id) {
+                    Some(&i) => i,
+                    None => {
+                        let i = groups.len();
+                        groups.push(Group {
+                            parent,
+                            shares: if parent.is_some() {
+                                effects::cpu_shares(css)
+                            } else {
+                                sched::NICE_0_WEIGHT
+                            },
+                            bandwidth: effects::cpu_bandwidth(css)
+                                .map(|(q, p)| (q.saturating_mul(1000), p.saturating_mul(1000))),
+                        });
+                        group_css.push(css);
+                        group_ids.push(id);
+                        index.insert(id, i);
+                        i
+                    }
+                };
+                parent = Some(idx);
+                group = idx;
+            }
+            if groups.is_empty() {
+                // No cpu controller: one root group.
+                groups.push(Group {
+                    parent: None,
+                    shares: sched::NICE_0_WEIGHT,
+                    bandwidth: None,
+                });
+                group_ids.push(0);
+                index.insert(0, 0);
+            }
+            let allowed = match self.ids.cpuset {
+                Some(ss) => self
+                    .gpc
+                    .task_state::<cpuset::Cpuset>(&guard, &t.slot, ss)
+                    .map_or_else(
+                        || sched::all_cpus(self.nr_cpus),
+                        |c| effects::effective_cpus(c, self.nr_cpus),
+                    ),
+                None => sched::all_cpus(self.nr_cpus),
+            };
+            runnable.push(Runnable {
+                pid: t.pid,
+                group,
+                allowed,
+            });
+        }
+        if groups.is_empty() {
+            groups.push(Group {
+                parent: None,
+                shares: sched::NICE_0_WEIGHT,
+                bandwidth: None,
+            });
+            group_ids.push(0);
+        }
+        // Bandwidth state: kept while the group's quota and period stay the same.
+        let mut bw: Vec<Option<BwState>> = groups
+            .iter()
+            .zip(&group_ids)
+            .map(|(g, id)| {
+                g.bandwidth.map(|cfg| match self.bw.get(id) {
+                    Some(st) if st.config == cfg => st.clone(),
+                    _ => BwState::new(cfg, self.clock_ns),
+                })
+            })
+            .collect();
+        let usage = sched::simulate(
+            &groups,
+            &mut bw,
+            &runnable,
+            self.nr_cpus,
+            &mut self.clock_ns,
+            ms,
+        );
+        // Groups that had no runnable task keep their state as it was.
+        for (id, st) in group_ids.iter().zip(bw) {
+            if let Some(st) = st {
+                self.bw.insert(*id, st);
+            }
+        }
+        for (rec, times) in &usage.periods {
+            if let Some(css) = group_css.get(rec.group) {
+                for _ in 0..*times {
+                    effects::cpu_record_period(*css, rec.throttled, rec.throttled_ns);
+                }
+            }
+        }
+        for (r, per_cpu) in runnable.iter().zip(&usage.per_task) {
+            let Some(t) = self.tasks.get(r.pid) else {
+                continue;
+            };
+            let acct = self
+                .ids
+                .cpuacct
+                .and_then(|ss| self.gpc.task_state::<cpuacct::Cpuacct>(&guard, &t.slot, ss));
+            let mut total = 0u64;
+            for (&cpu, &ns) in per_cpu {
+                if let Some(css) = acct {
+                    effects::cpuacct_charge(css, cpu, ns);
+                }
+                total = total.saturating_add(ns);
+            }
+            if let Some(st) = self.sim.get_mut(&r.pid) {
+                st.cpu_ns = st.cpu_ns.saturating_add(total);
+            }
+        }
+        drop(guard);
+        // Forget the bandwidth state of groups that are gone.
+        let live: Vec<u64> = self.bw.keys().copied().collect();
+        if let Some(ss) = self.ids.cpu {
+            for id in live {
+                if self.gpc.with_css_by_container_id(ss, id, |_| ()).is_none() {
+                    self.bw.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn do_ps(&self) -> Vec<u8> {
+        let mut out = String::new();
+        for t in self.tasks.iter() {
+            let st = self.sim.get(&t.pid);
+            let state = if self.is_frozen(&t.slot) {
+                'D'
+            } else if st.is_some_and(|s| s.busy) {
+                'R'
+            } else {
+                'S'
+            };
+            let _ = writeln!(
+                out,
+                "{} {} {} {} {} {}",
+                t.pid,
+                t.tgid,
+                t.creds.uid,
+                state,
+                st.map_or(0, |s| s.cpu_ns / 1_000_000),
+                st.map_or(0, SimTask::memory)
+            );
+        }
+        out.into_bytes()
+    }
+}
+
+impl<P: Platform> Drop for Machine<P> {
+    fn drop(&mut self) {
+        self.tasks.exit_all(&self.gpc);
+    }
+}
+
+/// `a/b` joined with `c` as a path inside a hierarchy.
+fn join(dir: &str, name: &str) -> String {
+    let mut p = String::from(dir.trim_end_matches('/'));
+    p.push('/');
+    p.push_str(name);
+    p
+}
+
+/// The cgroup options `mount -t cpuset` stands for (Linux `cpuset_init_fs_context`:
+/// cpuset with `noprefix` and the cpuset release agent; only `cpuset_v2_mode` may be
+/// given, besides the VFS flags that mount(8) passes along).
+fn cpuset_fs_options(options: &str) -> Result<String> {
+    let mut opts = format!("cpuset,noprefix,release_agent={CPUSET_RELEASE_AGENT}");
+    for o in options.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "cpuset_v2_mode" => opts.push_str(",cpuset_v2_mode"),
+            "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noatime" => {}
+            _ => return Err(Error::EINVAL),
+        }
+    }
+    Ok(opts)
+}
+
+impl<P: Platform> ScriptMachine for Machine<P> {
+    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
+        if self.touched {
+            return Err(Error::EINVAL);
+        }
+        let fresh = Self::with_config(cpus, mems)?;
+        *self = fresh;
+        self.touched = true;
+        Ok(())
+    }
+
+    fn set_user(&mut self, uid: Option<u32>) {
+        self.user = uid;
+    }
+
+    fn mount(&mut self, fstype: &str, options: &str, _source: &str, dir: &str) -> Result {
+        self.op(|m| m.do_mount(fstype, options, dir))
+    }
+
+    fn umount(&mut self, dir: &str) -> Result {
+        self.op(|m| m.do_umount(dir))
+    }
+
+    fn mkdir(&mut self, path: &str, parents: bool) -> Result {
+        self.op(|m| m.do_mkdir(path, parents))
+    }
+
+    fn rmdir(&mut self, path: &str) -> Result {
+        self.op(|m| m.do_rmdir(path))
+    }
+
+    fn write(&mut self, path: &str, data: &[u8]) -> Result {
+        self.op(|m| m.do_write(path, data))
+    }
+
+    fn read(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.op(|m| m.do_read(path))
+    }
+
+    fn list(&mut self, path: &str) -> Result<Vec<String>> {
+        self.op(|m| m.do_list(path))
+    }
+
+    fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
+        self.op(|m| m.do_chown(uid, gid, path))
+    }
+
+    fn spawn(&mut self) -> Result<Pid> {
+        self.op(|m| {
+            let creds = m.user.map(|u| Creds::user(u, u));
+            m.new_task(1, false, creds)
+        })
+    }
+
+    fn fork(&mut self, parent: Pid) -> Result<Pid> {
+        self.op(|m| m.new_task(parent, false, None))
+    }
+
+    fn thread(&mut self, parent: Pid) -> Result<Pid> {
+        self.op(|m| m.new_task(parent, true, None))
+    }
+
+    fn exit(&mut self, task: Pid) -> Result {
+        self.op(|m| m.do_exit(task))
+    }
+
+    fn run(&mut self, ms: u64) -> Result {
+        self.op(|m| m.do_run(ms))
+    }
+
+    fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
+        self.op(|m| {
+            m.sim.get_mut(&task).ok_or(Error::ESRCH)?.busy = busy;
+            Ok(())
+        })
+    }
+
+    fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
+        self.op(|m| {
+            if charge {
+                m.charge_memory(task, bytes)
+            } else {
+                m.free_memory(task, bytes)
+            }
+        })
+    }
+
+    fn open_device(
+        &mut self,
+        task: Pid,
+        dev_type: u8,
+        major: u32,
+        minor: u32,
+        access: &str,
+    ) -> Result {
+        self.op(|m| {
+            let slot = m.task_slot(task)?;
+            let Some(ss) = m.ids.devices else {
+                return Ok(());
+            };
+            let guard = m.gpc.rcu_read_lock();
+            let allowed = match m.gpc.task_state::<devices::Devices>(&guard, slot, ss) {
+                Some(css) => effects::device_may_access(css, dev_type, major, minor, access),
+                None => true,
+            };
+            if allowed {
+                Ok(())
+            } else {
+                Err(Error::EPERM)
+            }
+        })
+    }
+
+    fn unshare(&mut self, task: Pid) -> Result {
+        self.op(|m| {
+            let tref = m.tasks.task_ref(task).ok_or(Error::ESRCH)?;
+            match m.ids.ns {
+                Some(ss) => m.gpc.container_clone(ss, &tref, &task.to_string()),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn ps(&mut self) -> Result<Vec<u8>> {
+        self.op(|m| Ok(m.do_ps()))
+    }
+
+    fn take_releases(&mut self) -> Vec<String> {
+        self.touched = true;
+        self.settle();
+        self.releases.drain(..).map(|r| r.path).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gpc_core::testing::TestHost;
+
+    struct Std;
+
+    impl Platform for Std {
+        type Host = TestHost;
+        fn host(nr_cpus: usize, nr_mems: usize) -> Result<TestHost> {
+            Ok(TestHost::new(nr_cpus, nr_mems))
+        }
+    }
+
+    type SimMachine = Machine<Std>;
+
+    type R = std::result::Result<(), Error>;
+
+    fn machine() -> std::result::Result<SimMachine, Error> {
+        let mut m = SimMachine::new()?;
+        m.mount("cgroup", "none,name=t", "cgroup", "/cg")?;
+        Ok(m)
+    }
+
+    fn text(m: &mut SimMachine, path: &str) -> std::result::Result<String, Error> {
+        Ok(String::from_utf8_lossy(&m.read(path)?).into_owned())
+    }
+
+    fn as_user<T>(m: &mut SimMachine, uid: u32, f: impl FnOnce(&mut SimMachine) -> T) -> T {
+        m.set_user(Some(uid));
+        let r = f(m);
+        m.set_user(None);
+        r
+    }
+
+    #[test]
+    fn path_length_limits() -> R {
+        let mut m = machine()?;
+        // PATH_MAX counts the NUL: 4095 bytes is the longest path.
+        let long = format!("/cg/{}", "a".repeat(fs::PATH_MAX - 1 - 4));
+        assert_eq!(long.len(), fs::PATH_MAX - 1);
+        m.mkdir(&long, false)?;
+        assert_eq!(
+            m.mkdir(&format!("{long}b"), false),
+            Err(Error::ENAMETOOLONG)
+        );
+        assert_eq!(m.read(&format!("{long}/tasks")), Err(Error::ENAMETOOLONG));
+        // cgroupfs has no NAME_MAX, plain directories do.
+        m.mkdir(&format!("/cg/{}", "n".repeat(300)), false)?;
+        assert_eq!(
+            m.mkdir(&format!("/{}", "n".repeat(256)), false),
+            Err(Error::ENAMETOOLONG)
+        );
+        m.mkdir(&format!("/{}", "n".repeat(255)), false)?;
+        assert_eq!(m.read(""), Err(Error::ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn walking_dots_and_mount_boundaries() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a/b", true)?;
+        assert_eq!(text(&mut m, "/cg/a/b/../../tasks")?, "1\n");
+        assert_eq!(text(&mut m, "cg/a/./b/notify_on_release")?, "0\n");
+        // `..` of a mount's root leaves the mount.
+        let mut root = m.list("/cg/..")?;
+        root.sort();
+        assert_eq!(root, vec!["cg", "proc"]);
+        assert_eq!(m.list("/../../cg/a/b/..")?.len(), 5);
+        assert_eq!(m.read("/cg/tasks/."), Err(Error::ENOTDIR));
+        assert_eq!(m.read("/cg/tasks/x"), Err(Error::ENOTDIR));
+        assert_eq!(m.read("/cg/x/tasks"), Err(Error::ENOENT));
+        assert_eq!(m.list("/cg/tasks"), Err(Error::ENOTDIR));
+        assert_eq!(m.read("/cg/a"), Err(Error::EISDIR));
+        assert_eq!(m.read("/proc"), Err(Error::EISDIR));
+        assert_eq!(m.write("/cg/a/", b"1\n"), Err(Error::EISDIR));
+        assert_eq!(m.write("/cg/a/tasks/", b"1\n"), Err(Error::EISDIR));
+        assert_eq!(m.write("/cg/a/new", b"1\n"), Err(Error::EACCES));
+        assert_eq!(m.write("/new", b"1\n"), Err(Error::EACCES));
+        assert_eq!(m.write("/proc/cgroups", b"1\n"), Err(Error::EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn mkdir_and_rmdir_rules() -> R {
+        let mut m = machine()?;
+        assert_eq!(m.mkdir("/", false), Err(Error::EEXIST));
+        assert_eq!(m.mkdir("/cg/.", false), Err(Error::EEXIST));
+        assert_eq!(m.mkdir("/cg/..", false), Err(Error::EEXIST));
+        assert_eq!(m.mkdir("/cg/tasks", true), Err(Error::EEXIST));
+        assert_eq!(m.mkdir("/cg/tasks/z", true), Err(Error::ENOTDIR));
+        assert_eq!(m.mkdir("/cg/a\nb", false), Err(Error::EINVAL));
+        assert_eq!(m.mkdir("/proc/x", false), Err(Error::EPERM));
+        m.mkdir("/cg/a", false)?;
+        m.mkdir("/cg/a/", true)?;
+        assert_eq!(m.rmdir("/"), Err(Error::EBUSY));
+        assert_eq!(m.rmdir("/cg"), Err(Error::EBUSY));
+        assert_eq!(m.rmdir("/proc"), Err(Error::EBUSY));
+        assert_eq!(m.rmdir("/cg/a/."), Err(Error::EINVAL));
+        assert_eq!(m.rmdir("/cg/a/.."), Err(Error::ENOTEMPTY));
+        assert_eq!(m.rmdir("/cg/nope"), Err(Error::ENOENT));
+        assert_eq!(m.rmdir("/cg/tasks"), Err(Error::ENOTDIR));
+        m.rmdir("/cg/a/")?;
+        // Plain directories.
+        m.mkdir("/p/q", true)?;
+        assert_eq!(m.rmdir("/p"), Err(Error::ENOTEMPTY));
+        m.rmdir("/p/q")?;
+        m.rmdir("/p")?;
+        Ok(())
+    }
+
+    #[test]
+    fn mounts_stack_and_unmount() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        // A second mount of the same hierarchy elsewhere, and another one on top of /cg.
+        m.mount("cgroup", "name=t", "x", "/other/place")?;
+        assert!(m.list("/other/place")?.contains(&String::from("a")));
+        m.mount("cgroup", "none,name=u", "x", "/cg")?;
+        assert!(!m.list("/cg")?.contains(&String::from("a")));
+        m.umount("/cg")?;
+        assert!(m.list("/cg")?.contains(&String::from("a")));
+        assert_eq!(m.umount("/cg/a"), Err(Error::EINVAL));
+        assert_eq!(m.umount("/"), Err(Error::EINVAL));
+        assert_eq!(m.umount("/nope"), Err(Error::ENOENT));
+        assert_eq!(
+            m.mount("cgroup", "none,name=v", "x", "/cg/tasks"),
+            Err(Error::ENOTDIR)
+        );
+        assert_eq!(
+            m.mount("cgroup", "none,name=v", "x", "/cg/a"),
+            Err(Error::EOPNOTSUPP)
+        );
+        assert_eq!(
+            m.mount("cgroup", "none,name=v", "x", "/cg/a/new"),
+            Err(Error::EOPNOTSUPP)
+        );
+        assert_eq!(m.mount("ext4", "", "x", "/e"), Err(Error::ENODEV));
+        assert_eq!(m.mount("cpuset", "noprefix", "x", "/e"), Err(Error::EINVAL));
+        m.mount("cpuset", "", "x", "/cs")?;
+        assert_eq!(
+            text(&mut m, "/cs/release_agent")?,
+            "/sbin/cpuset_release_agent\n"
+        );
+        assert!(m.list("/cs")?.contains(&String::from("cpus")));
+        Ok(())
+    }
+
+    #[test]
+    fn ownership_and_permissions() -> R {
+        let mut m = machine()?;
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.mkdir("/cg/a", false)),
+            Err(Error::EACCES)
+        );
+        m.mkdir("/cg/a", false)?;
+        m.chown(1000, None, "/cg/a")?;
+        as_user(&mut m, 1000, |m| m.mkdir("/cg/a/b", false))?;
+        as_user(&mut m, 1000, |m| {
+            m.write("/cg/a/b/cgroup.clone_children", b"1\n")
+        })?;
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m
+                .write("/cg/a/cgroup.clone_children", b"1\n")),
+            Err(Error::EACCES)
+        );
+        assert_eq!(
+            as_user(&mut m, 1001, |m| m.rmdir("/cg/a/b")),
+            Err(Error::EACCES)
+        );
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.chown(1001, None, "/cg/a/b")),
+            Err(Error::EPERM)
+        );
+        as_user(&mut m, 1000, |m| m.chown(1000, Some(1000), "/cg/a/b"))?;
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.chown(1000, Some(5), "/cg/a/b")),
+            Err(Error::EPERM)
+        );
+        assert_eq!(m.chown(5, None, "/proc/cgroups"), Err(Error::EPERM));
+        // Plain directories belong to their maker too.
+        m.mkdir("/home", false)?;
+        m.chown(1000, None, "/home")?;
+        as_user(&mut m, 1000, |m| m.mkdir("/home/me", false))?;
+        assert_eq!(
+            as_user(&mut m, 1001, |m| m.mkdir("/home/you", false)),
+            Err(Error::EACCES)
+        );
+        as_user(&mut m, 1000, |m| m.rmdir("/home/me"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn proc_entries() -> R {
+        let mut m = machine()?;
+        let a = m.spawn()?;
+        let t = m.thread(a)?;
+        let mut procs = m.list("/proc")?;
+        procs.sort();
+        assert_eq!(
+            procs,
+            vec![String::from("1"), a.to_string(), String::from("cgroups")]
+        );
+        assert_eq!(text(&mut m, &format!("/proc/{t}/cgroup"))?, "1:name=t:/\n");
+        assert_eq!(m.read("/proc/99/cgroup"), Err(Error::ENOENT));
+        assert_eq!(m.read(&format!("/proc/0{a}/cgroup")), Err(Error::ENOENT));
+        assert_eq!(m.list(&format!("/proc/{a}"))?, vec![String::from("cgroup")]);
+        m.exit(a)?;
+        assert_eq!(m.read(&format!("/proc/{t}/cgroup")), Err(Error::ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn configure_only_first_and_within_limits() -> R {
+        let mut m = SimMachine::new()?;
+        assert_eq!(m.configure(0, 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(MAX_CPUS + 1, 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(1, MAX_MEMS + 1), Err(Error::EINVAL));
+        m.configure(2, 1)?;
+        assert_eq!(m.nr_cpus(), 2);
+        assert_eq!(m.configure(2, 1), Err(Error::EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn tasks_and_memory() -> R {
+        let mut m = machine()?;
+        assert_eq!(m.exit(1), Err(Error::EPERM));
+        assert_eq!(m.fork(77), Err(Error::ESRCH));
+        assert_eq!(m.set_busy(77, true), Err(Error::ESRCH));
+        let a = m.spawn()?;
+        m.set_user(Some(1000));
+        let u = m.spawn()?;
+        let uf = m.fork(u)?;
+        m.set_user(None);
+        let ps = String::from_utf8_lossy(&m.ps()?).into_owned();
+        assert_eq!(
+            ps,
+            format!("1 1 0 S 0 0\n{a} {a} 0 R 0 0\n{u} {u} 1000 R 0 0\n{uf} {uf} 1000 R 0 0\n")
+        );
+        m.mount("cgroup", "memory", "x", "/mem")?;
+        m.mkdir("/mem/g", false)?;
+        m.write("/mem/g/tasks", format!("{a}\n").as_bytes())?;
+        m.memory(a, 6000, true)?;
+        assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "8192\n");
+        m.memory(a, 3000, false)?;
+        assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "4096\n");
+        // The charge stays with the group the task was in.
+        m.write("/mem/tasks", format!("{a}\n").as_bytes())?;
+        m.memory(a, 3000, false)?;
+        assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "0\n");
+        assert_eq!(m.memory(a, 1, false), Err(Error::EINVAL));
+        m.write("/mem/g/memory.limit_in_bytes", b"8K\n")?;
+        m.write("/mem/g/tasks", format!("{a}\n").as_bytes())?;
+        assert_eq!(m.memory(a, 12 * 1024, true), Err(Error::ENOMEM));
+        assert_eq!(text(&mut m, "/mem/g/memory.failcnt")?, "1\n");
+        let t = m.thread(a)?;
+        m.memory(t, 4096, true)?;
+        m.exit(t)?;
+        assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "4096\n");
+        m.exit(a)?;
+        assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "0\n");
+        Ok(())
+    }
+
+    #[test]
+    fn run_shares_cpu_by_cpu_shares() -> R {
+        let mut m = SimMachine::new()?;
+        m.configure(1, 1)?;
+        m.mount("cgroup", "cpu,cpuacct", "x", "/cpu")?;
+        m.mkdir("/cpu/a", false)?;
+        m.mkdir("/cpu/b", false)?;
+        m.write("/cpu/a/cpu.shares", b"2048\n")?;
+        let (a, b) = (m.spawn()?, m.spawn()?);
+        m.write("/cpu/a/tasks", format!("{a}\n").as_bytes())?;
+        m.write("/cpu/b/tasks", format!("{b}\n").as_bytes())?;
+        m.run(3000)?;
+        let ua: f64 = text(&mut m, "/cpu/a/cpuacct.usage")?
+            .trim()
+            .parse()
+            .unwrap_or(0.0);
+        let ub: f64 = text(&mut m, "/cpu/b/cpuacct.usage")?
+            .trim()
+            .parse()
+            .unwrap_or(1.0);
+        assert!((ua / ub - 2.0).abs() < 0.02, "{ua} {ub}");
+        assert_eq!(m.clock_ns(), 3_000_000_000);
+        // Idle and frozen tasks do not run.
+        m.set_busy(a, false)?;
+        m.run(100)?;
+        let ub2: f64 = text(&mut m, "/cpu/b/cpuacct.usage")?
+            .trim()
+            .parse()
+            .unwrap_or(0.0);
+        assert_eq!(ub2 - ub, 100_000_000.0);
+        m.mount("cgroup", "freezer", "x", "/fz")?;
+        m.mkdir("/fz/f", false)?;
+        m.write("/fz/f/tasks", format!("{b}\n").as_bytes())?;
+        m.write("/fz/f/freezer.state", b"FROZEN\n")?;
+        m.run(100)?;
+        assert_eq!(
+            text(&mut m, "/cpu/b/cpuacct.usage")?,
+            format!("{}\n", ub2 as u64)
+        );
+        assert!(String::from_utf8_lossy(&m.ps()?).contains(&format!("{b} {b} 0 D ")));
+        Ok(())
+    }
+
+    #[test]
+    fn devices_and_unshare() -> R {
+        let mut m = machine()?;
+        let a = m.spawn()?;
+        m.open_device(a, b'c', 1, 3, "rw")?;
+        m.mount("cgroup", "devices", "x", "/dev-cg")?;
+        m.mkdir("/dev-cg/d", false)?;
+        m.write("/dev-cg/d/tasks", format!("{a}\n").as_bytes())?;
+        m.write("/dev-cg/d/devices.deny", b"a\n")?;
+        assert_eq!(m.open_device(a, b'c', 1, 3, "r"), Err(Error::EPERM));
+        m.write("/dev-cg/d/devices.allow", b"c 1:3 r\n")?;
+        m.open_device(a, b'c', 1, 3, "r")?;
+        assert_eq!(m.open_device(a, b'c', 1, 3, "rw"), Err(Error::EPERM));
+        assert_eq!(m.open_device(99, b'c', 1, 3, "r"), Err(Error::ESRCH));
+        // unshare without ns mounted does nothing; with it, a child named after the pid.
+        m.unshare(a)?;
+        m.mount("cgroup", "ns", "x", "/ns")?;
+        m.unshare(a)?;
+        assert_eq!(text(&mut m, &format!("/ns/{a}/tasks"))?, format!("{a}\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn releases_are_recorded_with_their_agent() -> R {
+        let mut m = machine()?;
+        m.write("/cg/release_agent", b"/bin/agent\n")?;
+        m.mkdir("/cg/a/b", true)?;
+        m.write("/cg/a/notify_on_release", b"1\n")?;
+        m.rmdir("/cg/a/b")?;
+        assert_eq!(
+            m.releases.first().map(|r| r.agent.as_str()),
+            Some("/bin/agent")
+        );
+        assert_eq!(m.take_releases(), vec![String::from("/a")]);
+        assert!(m.take_releases().is_empty());
+        Ok(())
+    }
+}
