@@ -41,6 +41,21 @@ const PAGE_SIZE: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HierarchyId(pub(crate) HierIdx);
 
+impl HierarchyId {
+    /// The slot index (below [`MAX_HIERARCHIES`]), for hosts that pass handles through
+    /// a C ABI.
+    pub fn index(self) -> usize {
+        self.0
+    }
+
+    /// The handle of slot `index`. A slot whose hierarchy was destroyed may since hold
+    /// another one: hosts that keep handles across unmounts should check
+    /// [`Gpc::hierarchy_proc_id`].
+    pub fn from_index(index: usize) -> Option<Self> {
+        (index < MAX_HIERARCHIES).then_some(HierarchyId(index))
+    }
+}
+
 /// What a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry {
@@ -1049,7 +1064,7 @@ impl<H: Host> Gpc<H> {
     /// # Errors
     ///
     /// `ENOENT` (no parent, or the parent was removed), `ENOTDIR`, `EEXIST` (a container
-    /// or file of that name, `.` or `..`), `EINVAL` (a name with a newline), `EAGAIN`
+    /// or file of that name, `.` or `..`), `EINVAL` (a name with a newline or a NUL), `EAGAIN`
     /// (past the hierarchy's [`Limits`]), `ENOMEM`, or a subsystem's `create` errno.
     /// Nothing is left behind on error.
     pub fn mkdir(&self, hier: HierarchyId, path: &str) -> Result {
@@ -1972,40 +1987,26 @@ impl<H: Host> Gpc<H> {
 }
 
 impl<H: Host> Drop for Gpc<H> {
+    /// Tear down whatever the host left: hierarchies with their containers, the remaining
+    /// css_groups, the root states. Allocates nothing (teardown must not fail). Tasks must
+    /// have exited; a slot that still names a css_group dangles afterwards, as it would in
+    /// a kernel that unloads a subsystem under its tasks.
     fn drop(&mut self) {
-        // Tear down whatever the host left: hierarchies with their containers, the
-        // remaining css_groups, the root states. Tasks must have exited; if a slot still
-        // names a css_group it now dangles, as it would in a kernel that unloads a
-        // subsystem under its tasks.
+        // Objects already unlinked (rmdir, last exits) wait in the host's RCU queue.
+        self.host.synchronize();
+        let root_css: ArrayVec<NonNull<CssHeader>, MAX_SUBSYS> = self.root_css.clone();
         let tree = self.tree.get_mut();
-        let mut conts: Vec<NonNull<Container>> = Vec::new();
         for h in tree.hiers.iter_mut() {
             if let Some(h) = h.take() {
-                collect_tree(h.root, &mut conts);
+                // SAFETY: gpc is being dropped: no task, reader or host call can reach the
+                // tree any more.
+                unsafe { free_subtree(h.root, &root_css) };
             }
         }
         let table = self.table.get_mut();
-        let cgs: Vec<NonNull<CssGroup>> = table.iter().collect();
-        table.map.clear();
-        self.host.synchronize();
-        for cg in cgs {
-            // SAFETY: gpc is being dropped: no task or reader can use it any more.
-            unsafe { crate::cssgroup::free_css_group_now(cg) };
-        }
-        for c in conts {
-            // SAFETY: as above; root states are freed below, not here.
-            let cont = unsafe { c.as_ref() };
-            for (ss, slot) in cont.css.iter().enumerate() {
-                let p = slot.load(Ordering::Relaxed);
-                if let Some(p) = NonNull::new(p) {
-                    if self.root_css.get(ss) != Some(&p) {
-                        // SAFETY: as above.
-                        unsafe { free_css_now(p) };
-                    }
-                }
-            }
+        for cg in table.map.drain() {
             // SAFETY: as above.
-            drop(unsafe { Box::from_raw(c.as_ptr()) });
+            unsafe { crate::cssgroup::free_css_group_now(cg) };
         }
         for css in self.root_css.drain(..) {
             // SAFETY: as above.
@@ -2014,24 +2015,38 @@ impl<H: Host> Drop for Gpc<H> {
     }
 }
 
-fn collect_tree(c: NonNull<Container>, out: &mut Vec<NonNull<Container>>) {
-    let mut stack = Vec::new();
-    if stack.try_reserve(1).is_err() {
-        return;
-    }
-    stack.push(c);
-    while let Some(c) = stack.pop() {
-        if out.try_reserve(1).is_err() {
-            return;
+/// Free `root` and everything below it, leaves first, without allocating: descend to a
+/// leaf, unlink it from its parent (O(1)), free it, repeat.
+///
+/// # Safety
+///
+/// Nothing else may use the subtree, now or later.
+unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]) {
+    loop {
+        let mut cur = root;
+        // SAFETY: the subtree is ours alone (caller's contract).
+        while let Some(ch) = unsafe { cur.as_ref() }.children_unlocked().last() {
+            cur = *ch;
         }
-        out.push(c);
-        // SAFETY: called from Drop with exclusive access.
-        let cont = unsafe { c.as_ref() };
-        for ch in cont.children_unlocked() {
-            if stack.try_reserve(1).is_err() {
-                return;
+        // SAFETY: as above.
+        let cont = unsafe { cur.as_ref() };
+        if let Some(parent) = cont.parent {
+            // SAFETY: as above; no other borrow of the parent's list is alive.
+            unsafe { parent.as_ref().children_mut() }.remove(cur);
+        }
+        for slot in cont.css.iter() {
+            if let Some(p) = NonNull::new(slot.load(Ordering::Relaxed)) {
+                if !root_css.contains(&p) {
+                    // SAFETY: as above; root states are freed by the caller.
+                    unsafe { free_css_now(p) };
+                }
             }
-            stack.push(*ch);
+        }
+        let done = cur == root;
+        // SAFETY: as above; made by `Box` in mkdir or mount.
+        drop(unsafe { Box::from_raw(cur.as_ptr()) });
+        if done {
+            return;
         }
     }
 }
@@ -2072,7 +2087,10 @@ fn validate_name(name: &str) -> Result {
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::EEXIST);
     }
-    if name.contains('\n') {
+    // Linux: `cgroup_mkdir` refuses '\n' (it would break /proc/PID/cgroup). A NUL cannot
+    // reach Linux at all (a path is a C string); a host that passes one gets EINVAL, so
+    // no name can cut a /proc line or a release agent's argument short.
+    if name.contains('\n') || name.contains('\0') {
         return Err(Error::EINVAL);
     }
     Ok(())

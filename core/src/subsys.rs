@@ -166,6 +166,12 @@ impl<'a> CssRef<'a> {
         NonNull::from(self.header)
     }
 
+    /// The state's address, as an opaque handle for a C ABI (stable while the state
+    /// lives).
+    pub fn as_ptr(self) -> *const core::ffi::c_void {
+        (self.header as *const CssHeader).cast()
+    }
+
     /// The subsystem this state belongs to.
     pub fn subsys_id(self) -> SubsysId {
         self.header.ss

@@ -15,10 +15,15 @@ use crate::primitive::{AtomicPtr, Ordering};
 /// The link an object embeds to be freed after a grace period (Linux `struct rcu_head`).
 ///
 /// Embedding it means a deferred free never allocates: an exit that drops the last
-/// reference to a css_group cannot fail.
+/// reference to a css_group cannot fail. `#[repr(C)]` with the host's two words first, so a
+/// C host can treat the head as its own two-word `callback_head` (Linux `call_rcu` needs
+/// `next` and `func`).
+#[repr(C)]
 pub struct RcuHead {
     /// Scratch space for the host's queue of pending callbacks; gpc never reads it.
     pub next: AtomicPtr<RcuHead>,
+    /// A second scratch word for the host (a C host's callback pointer); gpc never reads it.
+    pub host_word: AtomicPtr<()>,
     func: unsafe fn(NonNull<RcuHead>),
 }
 
@@ -27,6 +32,7 @@ impl RcuHead {
     pub(crate) fn new(func: unsafe fn(NonNull<RcuHead>)) -> Self {
         RcuHead {
             next: AtomicPtr::new(core::ptr::null_mut()),
+            host_word: AtomicPtr::new(core::ptr::null_mut()),
             func,
         }
     }
@@ -82,6 +88,8 @@ pub unsafe trait Rcu {
 /// borrow checker keeps every reference a lookup returns from outliving it.
 pub struct RcuGuard<'h> {
     rcu: &'h dyn Rcu,
+    /// Whether dropping the guard leaves the section (false for [`RcuGuard::assume_held`]).
+    owned: bool,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -91,6 +99,22 @@ impl<'h> RcuGuard<'h> {
         rcu.read_lock();
         RcuGuard {
             rcu,
+            owned: true,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A guard for a read-side section the caller already entered (a C kernel that calls
+    /// gpc from inside its own `rcu_read_lock()`); dropping it leaves nothing.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread must be inside a read-side section of `rcu` for the whole life
+    /// of the guard and of every reference borrowed from it.
+    pub unsafe fn assume_held(rcu: &'h dyn Rcu) -> Self {
+        RcuGuard {
+            rcu,
+            owned: false,
             _not_send: PhantomData,
         }
     }
@@ -98,8 +122,10 @@ impl<'h> RcuGuard<'h> {
 
 impl Drop for RcuGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: `new` called `read_lock` on this thread (the guard is !Send).
-        unsafe { self.rcu.read_unlock() };
+        if self.owned {
+            // SAFETY: `new` called `read_lock` on this thread (the guard is !Send).
+            unsafe { self.rcu.read_unlock() };
+        }
     }
 }
 

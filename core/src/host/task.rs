@@ -21,6 +21,7 @@ pub type Pid = u32;
 ///
 /// One pointer (8 bytes on 64-bit hosts). Its only constructor makes an empty slot; it
 /// gets a css_group through `Gpc::init_task` or `Gpc::fork`, so a host cannot forge one.
+#[repr(transparent)]
 pub struct TaskSlot {
     cg: AtomicPtr<CssGroup>,
 }

@@ -150,3 +150,26 @@ fn every_allocation_failure_is_enomem_and_changes_nothing() {
     );
     assert!(injected > STEPS.len(), "the scenario must allocate");
 }
+
+#[test]
+fn teardown_allocates_nothing() {
+    let start_live = FailingAlloc::thread_live();
+    {
+        let mut w = World::new();
+        let h = w.mount("probe,plain").unwrap();
+        for p in ["a", "a/b", "a/b/c", "d"] {
+            w.gpc.mkdir(h, p).unwrap();
+        }
+        let t = w.fork(1).unwrap();
+        w.write(h, "a/b/tasks", &t.to_string()).unwrap();
+        let gpc = &w.gpc;
+        w.tasks.exit_all(gpc);
+        let World { gpc, tasks } = w;
+        drop(tasks);
+        // Every allocation from here on fails: dropping gpc must not need one.
+        FailingAlloc::fail_after(0);
+        drop(gpc);
+        assert_eq!(FailingAlloc::disarm(), 0, "teardown tried to allocate");
+    }
+    assert_eq!(FailingAlloc::thread_live(), start_live, "teardown leaked");
+}

@@ -437,3 +437,27 @@ fn hierarchy_limits_refuse_mkdir_with_eagain() {
     assert_eq!(w.gpc.set_hierarchy_limits(p, Limits::MAX), Err(Error::ENOENT));
     assert_eq!(w.gpc.hierarchy_limits(p), None);
 }
+
+#[test]
+fn hostile_names() {
+    let w = World::new();
+    let h = w.mount("probe").unwrap();
+    // '\n' is cgroup_mkdir's EINVAL; a NUL cannot reach Linux (C strings), gpc refuses it
+    // the same way so that no name can cut a /proc line or an agent argument short.
+    assert_eq!(w.gpc.mkdir(h, "a\nb"), Err(Error::EINVAL));
+    assert_eq!(w.gpc.mkdir(h, "a\0b"), Err(Error::EINVAL));
+    assert_eq!(w.gpc.mkdir(h, "\0"), Err(Error::EINVAL));
+    // Empty, `.` and `..` exist already (the VFS's EEXIST).
+    assert_eq!(w.gpc.mkdir(h, ""), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, "."), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir(h, ".."), Err(Error::EEXIST));
+    // kernfs has no NAME_MAX: 255, 256 and 4000 bytes are all names.
+    for n in [255, 256, 4000] {
+        let name = "n".repeat(n);
+        w.gpc.mkdir(h, &name).unwrap();
+        w.gpc.rmdir(h, &name).unwrap();
+    }
+    // Any other byte is fine, UTF-8 included.
+    w.gpc.mkdir(h, " sp:a,ce\t\u{e9}").unwrap();
+    assert!(w.gpc.list(h, "").unwrap().contains(&" sp:a,ce\t\u{e9}".to_string()));
+}
