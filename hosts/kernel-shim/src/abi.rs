@@ -1,0 +1,184 @@
+//! The C types and constants of `include/gpc.h`, on the Rust side.
+//!
+//! Everything here has a twin in the header; `tests/header.rs` and the C harness check
+//! that both sides agree (sizes, alignments, values, and the exported and imported
+//! symbol lists).
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::marker::{PhantomData, PhantomPinned};
+use core::mem::{align_of, offset_of, size_of};
+use core::ptr::NonNull;
+use core::sync::atomic::AtomicPtr;
+
+use gpc_core::host::rcu::RcuHead;
+use gpc_core::{Creds, TaskSlot};
+
+/// The kernel's task (`struct gpc_task`, the kernel's `struct task_struct` behind a cast).
+/// gpc never looks inside: it asks the kernel through the `gpc_task_*` imports.
+#[repr(C)]
+pub struct GpcTask {
+    _opaque: [u8; 0],
+    _not_send_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// `struct gpc_task_slot`: the per-task word the kernel embeds in its task struct, as
+/// Linux embeds `task->cgroups`. Only gpc writes it (through `gpc_task_slot_init`,
+/// `gpc_init_task`, `gpc_fork`, `gpc_exit` and migrations).
+#[repr(C)]
+pub struct GpcTaskSlot {
+    _opaque: *mut c_void,
+}
+
+#[cfg(test)]
+impl GpcTaskSlot {
+    /// A slot holding garbage, as a task struct copied by the kernel does.
+    pub(crate) fn garbage() -> Self {
+        GpcTaskSlot {
+            _opaque: core::ptr::dangling_mut(),
+        }
+    }
+}
+
+/// `GPC_TASK_SLOT_SIZE`.
+pub const GPC_TASK_SLOT_SIZE: usize = size_of::<TaskSlot>();
+/// `GPC_TASK_SLOT_ALIGN`.
+pub const GPC_TASK_SLOT_ALIGN: usize = align_of::<TaskSlot>();
+
+// The C struct must be exactly a `TaskSlot`: the shim reads the kernel's slot as one.
+const _: () = assert!(size_of::<GpcTaskSlot>() == GPC_TASK_SLOT_SIZE);
+const _: () = assert!(align_of::<GpcTaskSlot>() == GPC_TASK_SLOT_ALIGN);
+
+/// `GPC_LOCK_STORAGE_SIZE`: bytes of opaque storage the shim reserves for each kernel
+/// lock (a `spinlock_t` or `struct mutex`, lockdep included, fits).
+pub const GPC_LOCK_STORAGE_SIZE: usize = 128;
+/// `GPC_LOCK_STORAGE_ALIGN`: the storage's alignment.
+pub const GPC_LOCK_STORAGE_ALIGN: usize = 16;
+
+/// `GPC_GFP_KERNEL`: the allocation may sleep (Linux `GFP_KERNEL`).
+pub const GPC_GFP_KERNEL: c_uint = 0;
+/// `GPC_GFP_ATOMIC`: the caller holds a spinlock or is in an RCU read-side section; the
+/// allocation must not sleep (Linux `GFP_ATOMIC` or `GFP_NOWAIT`).
+pub const GPC_GFP_ATOMIC: c_uint = 1;
+/// `GPC_GFP_ZERO`: return zeroed memory (Linux `__GFP_ZERO`, `kzalloc`).
+pub const GPC_GFP_ZERO: c_uint = 2;
+
+/// `GPC_STAT_DIR`: `gpc_stat` found a container.
+pub const GPC_STAT_DIR: c_int = 1;
+/// `GPC_STAT_FILE`: `gpc_stat` found a control file.
+pub const GPC_STAT_FILE: c_int = 2;
+
+/// `GPC_MAX_ERRNO`: `gpc_init` returns an error as a pointer in the last 4095 values of
+/// the address space, as Linux's `ERR_PTR` does.
+pub const GPC_MAX_ERRNO: usize = 4095;
+
+/// `struct gpc_creds`: the credentials gpc checks (Linux `struct cred`'s subset).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpcCreds {
+    /// Real user id.
+    pub uid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Saved set-user-id.
+    pub suid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// `CAP_SYS_ADMIN` in the initial user namespace.
+    pub cap_sys_admin: bool,
+    /// `CAP_DAC_OVERRIDE`.
+    pub cap_dac_override: bool,
+}
+
+impl GpcCreds {
+    /// What the shim assumes until the kernel fills the struct in: nobody, without
+    /// capabilities (a kernel that forgets to answer gets refusals, not privileges).
+    pub const NOBODY: GpcCreds = GpcCreds {
+        uid: u32::MAX,
+        euid: u32::MAX,
+        suid: u32::MAX,
+        egid: u32::MAX,
+        cap_sys_admin: false,
+        cap_dac_override: false,
+    };
+}
+
+impl From<GpcCreds> for Creds {
+    fn from(c: GpcCreds) -> Creds {
+        Creds {
+            uid: c.uid,
+            euid: c.euid,
+            suid: c.suid,
+            egid: c.egid,
+            cap_sys_admin: c.cap_sys_admin,
+            cap_dac_override: c.cap_dac_override,
+        }
+    }
+}
+
+// The header asserts the same sizes for its structs.
+const _: () = assert!(size_of::<GpcCreds>() == 20 && align_of::<GpcCreds>() == 4);
+
+/// `struct gpc_stat`: what `gpc_stat` reports.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpcStat {
+    /// [`GPC_STAT_DIR`] or [`GPC_STAT_FILE`].
+    pub kind: c_int,
+    /// A file's permission bits (0 for a directory).
+    pub mode: c_uint,
+    /// A directory's container id, unique for the life of the instance (0 for a file).
+    pub id: u64,
+}
+
+const _: () = assert!(size_of::<GpcStat>() == 16 && align_of::<GpcStat>() == 8);
+
+/// `struct gpc_rcu_head`: the link word of the head gpc embeds in every object it frees
+/// after a grace period (the `next` field of core's `RcuHead`). The kernel may use it,
+/// and only it, to queue the head between `gpc_call_rcu` and `gpc_rcu_invoke`.
+///
+/// The shim hands out the address of `RcuHead::next` itself, not of the `RcuHead`, and
+/// steps back with `offset_of!` in `gpc_rcu_invoke`: core's `RcuHead` is not
+/// `#[repr(C)]`, and rustc does place `next` after the callback pointer.
+#[repr(C)]
+pub struct GpcRcuHead {
+    /// The kernel's link while the head is queued.
+    pub next: *mut GpcRcuHead,
+}
+
+// The link word is an `AtomicPtr`: one pointer, pointer-aligned, as the C struct.
+const _: () = assert!(size_of::<AtomicPtr<RcuHead>>() == size_of::<GpcRcuHead>());
+const _: () = assert!(align_of::<AtomicPtr<RcuHead>>() == align_of::<GpcRcuHead>());
+
+/// The C head of a core head (its `next` word).
+pub(crate) fn rcu_link(head: NonNull<RcuHead>) -> *mut GpcRcuHead {
+    head.as_ptr()
+        .cast::<u8>()
+        .wrapping_add(offset_of!(RcuHead, next))
+        .cast()
+}
+
+/// The core head whose `next` word is `link` (`container_of`).
+pub(crate) fn rcu_head_of(link: *mut GpcRcuHead) -> Option<NonNull<RcuHead>> {
+    let link = NonNull::new(link)?;
+    // Stepping back within the same allocation, from the field to its struct; a
+    // wrapping subtraction so that a bogus pointer cannot be UB here.
+    let head = link
+        .as_ptr()
+        .cast::<u8>()
+        .wrapping_sub(offset_of!(RcuHead, next))
+        .cast::<RcuHead>();
+    NonNull::new(head)
+}
+
+/// `gpc_task_fn`: the kernel calls it for each task of a walk.
+pub type GpcTaskFn = unsafe extern "C" fn(ctx: *mut c_void, task: *mut GpcTask);
+
+/// `gpc_release_fn`: `gpc_drain_releases` calls it for each container to release, with
+/// the hierarchy's `release_agent` and the container's path (neither NUL-terminated).
+pub type GpcReleaseFn = unsafe extern "C" fn(
+    ctx: *mut c_void,
+    agent: *const c_char,
+    agent_len: usize,
+    path: *const c_char,
+    path_len: usize,
+);

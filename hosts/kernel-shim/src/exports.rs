@@ -1,0 +1,888 @@
+//! The exports: gpc's C ABI (`include/gpc.h`, "Exported by gpc").
+//!
+//! Conventions (Linux's):
+//! - failure is a negative errno (`-ENOMEM`, `-EBUSY`, ...); `gpc_init` returns an
+//!   `ERR_PTR`-style pointer;
+//! - strings in are NUL-terminated UTF-8, at most 4095 bytes (`-ENAMETOOLONG` past
+//!   that, `-EINVAL` if not UTF-8 or null);
+//! - output goes to a caller buffer `(buf, len)`: the call returns the number of bytes
+//!   written; with `buf == NULL && len == 0` it returns the number it needs and writes
+//!   nothing; if `len` is too small it returns `-EOVERFLOW` and writes nothing. Output
+//!   is not NUL-terminated, except `gpc_list`'s names, each of which ends with a NUL
+//!   (as `listxattr(2)`'s).
+//! - a null `struct gpc *`, task or out-pointer is `-EINVAL`.
+//!
+//! No export can panic: every fallible step is a `Result`, indexing is checked, and
+//! arithmetic is checked or wrapping (the crate denies the lints that would let one in).
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_long, c_void};
+use core::ptr;
+
+use gpc_core::host::alloc::try_box;
+use gpc_core::host::lock::Lock;
+use gpc_core::subsys::CssRef;
+use gpc_core::{
+    Entry, Error, Gpc, HierarchyId, Subsystem, TaskInfo, TaskSlot, MAX_HIERARCHIES, MAX_SUBSYS,
+};
+
+use crate::abi::{
+    GpcRcuHead, GpcReleaseFn, GpcStat, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN,
+    GPC_LOCK_STORAGE_SIZE, GPC_MAX_ERRNO, GPC_STAT_DIR, GPC_STAT_FILE, GPC_TASK_SLOT_ALIGN,
+    GPC_TASK_SLOT_SIZE,
+};
+use crate::host::{self, KHost, KMutex};
+
+type Result<T = (), E = Error> = core::result::Result<T, E>;
+
+/// The longest string an export accepts, NUL excluded (Linux `PATH_MAX` - 1; mount
+/// options are one page in Linux too).
+pub const MAX_STRING: usize = 4095;
+
+/// The state pointer `gpc_task_css` hands out for one subsystem.
+type CssPtrFn = fn(CssRef<'_>) -> *const c_void;
+
+fn css_state_ptr<S: Subsystem>(css: CssRef<'_>) -> *const c_void {
+    css.typed::<S>()
+        .map_or(ptr::null(), |c| ptr::from_ref(c.state()).cast())
+}
+
+/// Each compiled-in controller's state-pointer function, by name.
+fn css_ptr_fn(name: &str) -> Option<CssPtrFn> {
+    use gpc_subsystems as s;
+    let table: [(&str, CssPtrFn); 10] = [
+        (s::cpuset::Cpuset::NAME, css_state_ptr::<s::cpuset::Cpuset>),
+        (s::cpu::Cpu::NAME, css_state_ptr::<s::cpu::Cpu>),
+        (
+            s::cpuacct::Cpuacct::NAME,
+            css_state_ptr::<s::cpuacct::Cpuacct>,
+        ),
+        (s::memory::Memory::NAME, css_state_ptr::<s::memory::Memory>),
+        (
+            s::devices::Devices::NAME,
+            css_state_ptr::<s::devices::Devices>,
+        ),
+        (
+            s::freezer::Freezer::NAME,
+            css_state_ptr::<s::freezer::Freezer>,
+        ),
+        (
+            s::net_cls::NetCls::NAME,
+            css_state_ptr::<s::net_cls::NetCls>,
+        ),
+        (s::pids::Pids::NAME, css_state_ptr::<s::pids::Pids>),
+        (s::ns::Ns::NAME, css_state_ptr::<s::ns::Ns>),
+        (s::debug::Debug::NAME, css_state_ptr::<s::debug::Debug>),
+    ];
+    table.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+/// Mounted hierarchies by handle: the handle C sees is the hierarchy's `/proc` id
+/// (`/proc/cgroups`' second column), which Linux allocates cyclically, so a handle used
+/// after its hierarchy died finds nothing instead of a newer hierarchy.
+type HierMap = [Option<(u32, HierarchyId)>; MAX_HIERARCHIES];
+
+/// One gpc instance: the C `struct gpc`.
+pub struct Instance {
+    gpc: Gpc<KHost>,
+    /// Handles of live hierarchies. Held across every operation on a hierarchy, so a
+    /// final `gpc_umount` cannot free a hierarchy under a concurrent operation (gpc's
+    /// own hierarchy lock serialises those operations anyway). Lock order: this, then
+    /// gpc's locks.
+    hiers: Lock<HierMap, KMutex>,
+    css_ptr: [Option<CssPtrFn>; MAX_SUBSYS],
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers.
+// ---------------------------------------------------------------------------------
+
+fn neg(e: Error) -> c_int {
+    e.to_errno().wrapping_neg()
+}
+
+fn status(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
+}
+
+fn length(r: Result<usize>) -> c_long {
+    match r.and_then(|n| c_long::try_from(n).map_err(|_| Error::EOVERFLOW)) {
+        Ok(n) => n,
+        Err(e) => c_long::from(neg(e)),
+    }
+}
+
+fn is_err_ptr<T>(p: *const T) -> bool {
+    (p as usize) > usize::MAX - GPC_MAX_ERRNO
+}
+
+fn err_ptr<T>(e: Error) -> *mut T {
+    let errno = usize::try_from(e.to_errno()).unwrap_or(GPC_MAX_ERRNO);
+    ptr::null_mut::<u8>().wrapping_sub(errno).cast()
+}
+
+/// # Safety
+///
+/// `g` is null, an error pointer, or a live instance from `gpc_init`.
+unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
+    if is_err_ptr(g) {
+        return Err(Error::EINVAL);
+    }
+    // SAFETY: not an error pointer, so null or live (caller's contract).
+    unsafe { g.as_ref() }.ok_or(Error::EINVAL)
+}
+
+/// A NUL-terminated UTF-8 string of at most [`MAX_STRING`] bytes.
+///
+/// # Safety
+///
+/// `s` is null or points to a NUL-terminated string (or at least [`MAX_STRING`] + 1
+/// readable bytes) that stays valid and unchanged for `'a`.
+unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str> {
+    if s.is_null() {
+        return Err(Error::EINVAL);
+    }
+    let s = s.cast::<u8>();
+    let mut len = 0;
+    loop {
+        if len > MAX_STRING {
+            return Err(Error::ENAMETOOLONG);
+        }
+        // SAFETY: every byte up to the NUL is readable (caller); we stop at the NUL.
+        if unsafe { s.add(len).read() } == 0 {
+            break;
+        }
+        len = len.checked_add(1).ok_or(Error::ENAMETOOLONG)?;
+    }
+    // SAFETY: the `len` bytes before the NUL were just read.
+    let bytes = unsafe { core::slice::from_raw_parts(s, len) };
+    core::str::from_utf8(bytes).map_err(|_| Error::EINVAL)
+}
+
+/// `(data, len)` as a slice (a null `data` is allowed with `len == 0`).
+///
+/// # Safety
+///
+/// `data` is null or points to `len` readable bytes valid for `'a`.
+unsafe fn in_bytes<'a>(data: *const c_void, len: usize) -> Result<&'a [u8]> {
+    if data.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::EINVAL)
+        };
+    }
+    if isize::try_from(len).is_err() {
+        return Err(Error::EINVAL);
+    }
+    // SAFETY: `len` readable bytes (caller), at most isize::MAX.
+    Ok(unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len) })
+}
+
+/// A caller buffer.
+struct OutBuf {
+    buf: *mut u8,
+    len: usize,
+}
+
+impl OutBuf {
+    /// # Safety
+    ///
+    /// `buf` is null or points to `len` writable bytes.
+    unsafe fn new(buf: *mut c_char, len: usize) -> Result<OutBuf> {
+        if buf.is_null() && len != 0 {
+            return Err(Error::EINVAL);
+        }
+        Ok(OutBuf {
+            buf: buf.cast(),
+            len,
+        })
+    }
+
+    /// Room for `need` bytes? `Ok(false)` for a size query.
+    fn check(&self, need: usize) -> Result<bool> {
+        if self.buf.is_null() {
+            return Ok(false);
+        }
+        if need > self.len {
+            return Err(Error::EOVERFLOW);
+        }
+        Ok(true)
+    }
+
+    /// Copy `data` out; the length written (or needed, for a size query).
+    fn put(&self, data: &[u8]) -> Result<usize> {
+        if self.check(data.len())? {
+            // SAFETY: `buf` has `len >= data.len()` writable bytes (`new`'s contract,
+            // checked above); Rust's `data` cannot overlap the caller's buffer.
+            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), self.buf, data.len()) };
+        }
+        Ok(data.len())
+    }
+
+    /// Copy `names` out, each followed by a NUL.
+    fn put_names<S: AsRef<str>>(&self, names: &[S]) -> Result<usize> {
+        let need = names.iter().try_fold(0usize, |acc, n| {
+            acc.checked_add(n.as_ref().len())
+                .and_then(|a| a.checked_add(1))
+                .ok_or(Error::EOVERFLOW)
+        })?;
+        if self.check(need)? {
+            let mut at = 0usize;
+            for n in names {
+                let n = n.as_ref().as_bytes();
+                // SAFETY: `at + n.len() + 1 <= need <= len` (summed above), so both
+                // writes stay inside the caller's buffer.
+                unsafe {
+                    let dst = self.buf.add(at);
+                    ptr::copy_nonoverlapping(n.as_ptr(), dst, n.len());
+                    dst.add(n.len()).write(0);
+                }
+                at = at.wrapping_add(n.len()).wrapping_add(1);
+            }
+        }
+        Ok(need)
+    }
+}
+
+impl Instance {
+    /// Run `f` with the hierarchy of `handle`, holding the handle map.
+    fn with_hier<T>(&self, handle: c_int, f: impl FnOnce(HierarchyId) -> Result<T>) -> Result<T> {
+        let map = self.hiers.lock();
+        let h = lookup(&map, handle).ok_or(Error::ENOENT)?;
+        f(h)
+    }
+}
+
+fn lookup(map: &HierMap, handle: c_int) -> Option<HierarchyId> {
+    let id = u32::try_from(handle).ok()?;
+    map.iter()
+        .flatten()
+        .find(|(i, _)| *i == id)
+        .map(|(_, h)| *h)
+}
+
+fn subsys_index(g: &Instance, ss: c_int) -> Option<usize> {
+    let ss = usize::try_from(ss).ok()?;
+    (ss < g.gpc.subsystems().len()).then_some(ss)
+}
+
+// ---------------------------------------------------------------------------------
+// ABI, instances, task slots.
+// ---------------------------------------------------------------------------------
+
+/// Check that the header the kernel was compiled with matches this library: 0, or
+/// `-EINVAL` if any size or alignment differs (`GPC_ABI_CHECK()` passes the header's).
+#[no_mangle]
+pub extern "C" fn gpc_abi_check(
+    task_slot_size: usize,
+    task_slot_align: usize,
+    lock_storage_size: usize,
+    lock_storage_align: usize,
+) -> c_int {
+    let ok = task_slot_size == GPC_TASK_SLOT_SIZE
+        && task_slot_align == GPC_TASK_SLOT_ALIGN
+        && lock_storage_size == GPC_LOCK_STORAGE_SIZE
+        && lock_storage_align == GPC_LOCK_STORAGE_ALIGN;
+    if ok {
+        0
+    } else {
+        neg(Error::EINVAL)
+    }
+}
+
+/// Make `slot` empty. The kernel calls it for every new task struct before
+/// `gpc_init_task` or `gpc_fork` (Linux `cgroup_fork`: `dup_task_struct` copied the
+/// parent's slot, which must not be kept).
+///
+/// # Safety
+///
+/// `slot` is null or points to writable memory of a `struct gpc_task_slot` that no
+/// other thread uses.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_task_slot_init(slot: *mut GpcTaskSlot) {
+    if slot.is_null() {
+        return;
+    }
+    // SAFETY: writable and unshared (caller); a `struct gpc_task_slot` is a `TaskSlot`
+    // in size and alignment (asserted in `abi`).
+    unsafe { slot.cast::<TaskSlot>().write(TaskSlot::new()) };
+}
+
+fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
+    let subs = gpc_subsystems::all();
+    let mut css_ptr: [Option<CssPtrFn>; MAX_SUBSYS] = [None; MAX_SUBSYS];
+    for (slot, sub) in css_ptr.iter_mut().zip(subs.iter()) {
+        *slot = css_ptr_fn(sub.name());
+    }
+    let gpc = Gpc::new(KHost::new(host_ctx), &subs)?;
+    // If boxing fails, `gpc` is dropped here and frees what it made.
+    try_box(Instance {
+        gpc,
+        hiers: Lock::new([None; MAX_HIERARCHIES]),
+        css_ptr,
+    })
+}
+
+/// A new gpc instance with every compiled-in controller (cpuset, cpu, cpuacct, memory,
+/// devices, freezer, net_cls, pids, ns, debug: the subsystem ids are in this order).
+/// `host_ctx` is handed back to `gpc_release_notify`. Returns the instance, or an error
+/// pointer (`GPC_IS_ERR`/`GPC_PTR_ERR`): `-ENOMEM`.
+///
+/// # Safety
+///
+/// None beyond the import contracts; `host_ctx` is opaque to gpc.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_init(host_ctx: *mut c_void) -> *mut Instance {
+    match init(host_ctx) {
+        Ok(b) => Box::into_raw(b),
+        Err(e) => err_ptr(e),
+    }
+}
+
+/// Destroy an instance: hierarchies, containers, css_groups and states are freed (after
+/// a `gpc_synchronize_rcu`). Every task must have exited (`gpc_exit`) first: a slot
+/// still attached would dangle. Null and error pointers are ignored.
+///
+/// # Safety
+///
+/// `g` is null, an error pointer, or a live instance that no other thread uses now or
+/// later.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_destroy(g: *mut Instance) {
+    if g.is_null() || is_err_ptr(g) {
+        return;
+    }
+    // SAFETY: made by `Box::into_raw` in `gpc_init`, and no longer used (caller).
+    drop(unsafe { Box::from_raw(g) });
+}
+
+/// The number of subsystems (ids are `0..count`), or `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` is null, an error pointer, or a live instance.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_subsys_count(g: *const Instance) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { instance(g) } {
+        Ok(g) => c_int::try_from(g.gpc.subsystems().len()).unwrap_or(c_int::MAX),
+        Err(e) => neg(e),
+    }
+}
+
+/// The id of the subsystem called `name`, or `-ENOENT`/`-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `name` null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_subsys_id(g: *const Instance, name: *const c_char) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let name = unsafe { c_str(name) }?;
+        let id = g.gpc.subsys_id(name).ok_or(Error::ENOENT)?;
+        c_int::try_from(id).map_err(|_| Error::ENOENT)
+    })();
+    r.unwrap_or_else(neg)
+}
+
+// ---------------------------------------------------------------------------------
+// Task hooks and the lookup.
+// ---------------------------------------------------------------------------------
+
+/// Put the first task (init) in the root of every hierarchy: 0, `-EBUSY` if its slot is
+/// already attached, `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` null or a live task whose slot was
+/// initialised.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_init_task(g: *const Instance, task: *mut GpcTask) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
+        g.gpc.init_task(slot)
+    })())
+}
+
+/// The fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork` in one): `child` joins
+/// `parent`'s css_group. Takes no lock. Returns 0, a controller's refusal (pids:
+/// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EBUSY` if `child`'s slot is attached,
+/// `-EINVAL`. On error nothing changed. If the fork fails later in the kernel, undo it
+/// with `gpc_exit(child)` (Linux `cgroup_cancel_fork`).
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `parent` a live task; `child` a task not yet visible
+/// to any task walk, whose slot was initialised and whose pid and tgid are set.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_fork(
+    g: *const Instance,
+    parent: *mut GpcTask,
+    child: *mut GpcTask,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let pslot = unsafe { host::task_slot(parent) }.ok_or(Error::EINVAL)?;
+        // SAFETY: forwarded.
+        let child_ref = unsafe { host::task_ref(child) }.ok_or(Error::EINVAL)?;
+        let info = TaskInfo {
+            pid: child_ref.pid,
+            tgid: child_ref.tgid,
+            is_thread: child_ref.pid != child_ref.tgid,
+        };
+        g.gpc.fork(pslot, child_ref.slot, &info)
+    })())
+}
+
+/// The exit hook (Linux `cgroup_exit` + `cgroup_release` + `cgroup_free`): the task
+/// leaves its css_group. Never fails; takes no lock unless it was its css_group's last
+/// task. Null arguments are ignored.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` null or a live task.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_exit(g: *const Instance, task: *mut GpcTask) {
+    // SAFETY: forwarded.
+    let Ok(g) = (unsafe { instance(g) }) else {
+        return;
+    };
+    // SAFETY: forwarded.
+    if let Some(t) = unsafe { host::task_ref(task) } {
+        let info = TaskInfo {
+            pid: t.pid,
+            tgid: t.tgid,
+            is_thread: t.pid != t.tgid,
+        };
+        g.gpc.exit(t.slot, &info);
+    }
+}
+
+/// The attach hook (Linux `cgroup_attach_task` → `cgroup_migrate`): move `task` into
+/// container `path` of hierarchy `hier`, without the permission check of a `tasks`
+/// write. 0 or `-ENOENT`, `-ENOTDIR`, `-ENOMEM`, a controller's refusal, `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `path` a NUL-terminated string; `task` a live task
+/// the kernel keeps alive during the call.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_attach(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    task: *mut GpcTask,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let t = unsafe { host::task_ref(task) }.ok_or(Error::EINVAL)?;
+        g.with_hier(hier, |h| g.gpc.attach(h, path, &t))
+    })())
+}
+
+/// The lock-free lookup (Linux `task_css(task, ssid)`): the state of subsystem `ss` for
+/// `task`, or null (no such subsystem, task not attached). Two dependent loads, no lock,
+/// no atomic read-modify-write. The pointer is an opaque identity of the container's
+/// state (equal for tasks in the same container of `ss`'s hierarchy), valid until the
+/// caller's `gpc_rcu_read_lock` section ends: the caller must be inside one.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` null or a live task; the caller is inside a
+/// `gpc_rcu_read_lock` section.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_task_css(
+    g: *const Instance,
+    task: *mut GpcTask,
+    ss: c_int,
+) -> *const c_void {
+    // SAFETY: forwarded.
+    let Ok(g) = (unsafe { instance(g) }) else {
+        return ptr::null();
+    };
+    let Some(ss) = subsys_index(g, ss) else {
+        return ptr::null();
+    };
+    // SAFETY: forwarded.
+    let Some(slot) = (unsafe { host::task_slot(task) }) else {
+        return ptr::null();
+    };
+    // A nested read-side section (the caller's keeps the result alive after it ends).
+    let guard = g.gpc.rcu_read_lock();
+    let p = g
+        .gpc
+        .task_css(&guard, slot, ss)
+        .and_then(|css| g.css_ptr.get(ss).copied().flatten().map(|f| f(css)))
+        .unwrap_or(ptr::null());
+    drop(guard);
+    p
+}
+
+/// Run the callback of an RCU head after its grace period (the kernel calls it for each
+/// head queued by `gpc_call_rcu`, from a context where freeing memory is allowed).
+///
+/// # Safety
+///
+/// `head` was passed to `gpc_call_rcu`, a grace period has elapsed since, and this is
+/// the only call for it.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_rcu_invoke(head: *mut GpcRcuHead) {
+    // SAFETY: forwarded.
+    unsafe { host::rcu_invoke(head) }
+}
+
+// ---------------------------------------------------------------------------------
+// Hierarchies and containers.
+// ---------------------------------------------------------------------------------
+
+/// Mount a v1 hierarchy with `options` (`"cpu,cpuacct"`, `"none,name=x"`,
+/// `"release_agent=/sbin/x,pids"`; null or `""` binds every unbound controller) as
+/// `caller` (null: the kernel itself). Returns the hierarchy's handle (its id in
+/// `/proc/cgroups`, > 0; mounting an existing hierarchy again returns the same handle
+/// and counts one more mount), or `-EPERM`, `-EBUSY`, `-EINVAL`, `-ENOSPC`, `-ENOMEM`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `options` null or a NUL-terminated string; `caller`
+/// null or a live task.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_mount(
+    g: *const Instance,
+    options: *const c_char,
+    caller: *mut GpcTask,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        let options = if options.is_null() {
+            ""
+        } else {
+            // SAFETY: forwarded.
+            unsafe { c_str(options) }?
+        };
+        // SAFETY: forwarded.
+        let caller = unsafe { host::caller(caller) };
+        let mut map = g.hiers.lock();
+        let h = g.gpc.mount(options, &caller)?;
+        let undo = |e: Error| {
+            // Cannot fail: the mount just made counts one.
+            let _ = g.gpc.umount(h);
+            e
+        };
+        let id = g
+            .gpc
+            .hierarchy_proc_id(h)
+            .ok_or(Error::EINVAL)
+            .map_err(undo)?;
+        let handle = c_int::try_from(id).map_err(|_| undo(Error::ENOSPC))?;
+        if let Some(e) = map.iter_mut().flatten().find(|(_, x)| *x == h) {
+            e.0 = id;
+        } else {
+            let free = map
+                .iter_mut()
+                .find(|e| e.is_none())
+                .ok_or(Error::ENOSPC)
+                .map_err(undo)?;
+            *free = Some((id, h));
+        }
+        Ok(handle)
+    })();
+    r.unwrap_or_else(neg)
+}
+
+/// Drop one mount of `hier` (Linux `cgroup_kill_sb`); the last destroys the hierarchy
+/// unless it has child containers, and its handle then becomes invalid. 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_umount(g: *const Instance, hier: c_int) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        let mut map = g.hiers.lock();
+        let h = lookup(&map, hier).ok_or(Error::EINVAL)?;
+        g.gpc.umount(h)?;
+        if !g.gpc.hierarchy_exists(h) {
+            for e in map.iter_mut() {
+                if e.is_some_and(|(_, x)| x == h) {
+                    *e = None;
+                }
+            }
+        }
+        Ok(())
+    })())
+}
+
+/// Make container `path` in `hier` (Linux `cgroup_mkdir`): 0 or `-ENOENT`, `-ENOTDIR`,
+/// `-EEXIST`, `-EINVAL`, `-EAGAIN`, `-ENOMEM`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `path` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_mkdir(g: *const Instance, hier: c_int, path: *const c_char) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        g.with_hier(hier, |h| g.gpc.mkdir(h, path))
+    })())
+}
+
+/// Remove container `path` (Linux `cgroup_rmdir`): 0 or `-EBUSY`, `-ENOENT`,
+/// `-ENOTDIR`.
+///
+/// # Safety
+///
+/// As for `gpc_mkdir`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_rmdir(g: *const Instance, hier: c_int, path: *const c_char) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        g.with_hier(hier, |h| g.gpc.rmdir(h, path))
+    })())
+}
+
+/// What `path` names: 0 with `*st` filled, or `-ENOENT`, `-ENOTDIR`, `-EINVAL`.
+///
+/// # Safety
+///
+/// As for `gpc_mkdir`; `st` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_stat(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    st: *mut GpcStat,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        if st.is_null() {
+            return Err(Error::EINVAL);
+        }
+        let e = g.with_hier(hier, |h| g.gpc.stat(h, path))?;
+        let out = match e {
+            Entry::Dir { id } => GpcStat {
+                kind: GPC_STAT_DIR,
+                mode: 0,
+                id,
+            },
+            Entry::File { mode } => GpcStat {
+                kind: GPC_STAT_FILE,
+                mode: mode.into(),
+                id: 0,
+            },
+        };
+        // SAFETY: non-null and writable (caller).
+        unsafe { st.write(out) };
+        Ok(())
+    })())
+}
+
+/// List directory `path` (child containers, then control files) into `buf`, each name
+/// followed by a NUL (as `listxattr(2)`). Returns the bytes written (or needed, for
+/// `buf == NULL, len == 0`), or `-EOVERFLOW`, `-ENOENT`, `-ENOTDIR`, `-ENOMEM`.
+///
+/// # Safety
+///
+/// As for `gpc_mkdir`; `buf` null or `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_list(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let out = unsafe { OutBuf::new(buf, len) }?;
+        let names = g.with_hier(hier, |h| g.gpc.list(h, path))?;
+        out.put_names(&names)
+    })())
+}
+
+/// Read control file `path` as `caller` (null: the kernel) into `buf`: the whole file,
+/// as one `seq_file` show. Returns the bytes written (or needed), or `-EOVERFLOW`,
+/// `-ENOENT`, `-ENOTDIR`, `-EISDIR`, `-EINVAL`, `-ENOMEM`, or the handler's errno.
+///
+/// # Safety
+///
+/// As for `gpc_list`; `caller` null or a live task.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_read(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    caller: *mut GpcTask,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let out = unsafe { OutBuf::new(buf, len) }?;
+        // SAFETY: forwarded.
+        let caller = unsafe { host::caller(caller) };
+        let mut data = Vec::new();
+        g.with_hier(hier, |h| g.gpc.read(h, path, &caller, &mut data))?;
+        out.put(&data)
+    })())
+}
+
+/// Write `len` bytes of `data` to control file `path` as `caller` (null: the kernel),
+/// as one `write(2)`. Returns 0, or `-ENOENT`, `-EISDIR`, `-EINVAL`, `-E2BIG`, `-ESRCH`,
+/// `-EACCES`, `-EPERM`, `-ENOMEM`, ... (the handler's errno).
+///
+/// # Safety
+///
+/// As for `gpc_read`; `data` null (with `len == 0`) or `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_write(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    caller: *mut GpcTask,
+    data: *const c_char,
+    len: usize,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let data = unsafe { in_bytes(data.cast(), len) }?;
+        // SAFETY: forwarded.
+        let caller = unsafe { host::caller(caller) };
+        g.with_hier(hier, |h| g.gpc.write(h, path, data, &caller))
+    })())
+}
+
+// ---------------------------------------------------------------------------------
+// /proc and release notifications.
+// ---------------------------------------------------------------------------------
+
+/// `/proc/PID/cgroup` of `task` into `buf` (Linux `proc_cgroup_show`). Returns the
+/// bytes written (or needed), or `-EOVERFLOW`, `-ESRCH`, `-ENOMEM`, `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` a live task; `buf` null or `len` writable
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_proc_pid_cgroup(
+    g: *const Instance,
+    task: *mut GpcTask,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
+        // SAFETY: forwarded.
+        let out = unsafe { OutBuf::new(buf, len) }?;
+        let mut data = Vec::new();
+        g.gpc.proc_pid_cgroup(slot, &mut data)?;
+        out.put(&data)
+    })())
+}
+
+/// `/proc/cgroups` into `buf` (Linux `proc_cgroupstats_show`). Returns the bytes
+/// written (or needed), or `-EOVERFLOW`, `-ENOMEM`, `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `buf` null or `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_proc_cgroups(
+    g: *const Instance,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let out = unsafe { OutBuf::new(buf, len) }?;
+        let mut data = Vec::new();
+        g.gpc.proc_cgroups(&mut data)?;
+        out.put(&data)
+    })())
+}
+
+/// Take the queued release notifications, oldest first, calling `f(ctx, agent,
+/// agent_len, path, path_len)` for each whose hierarchy has a `release_agent` (the
+/// strings are not NUL-terminated and valid only during the call). `f` runs under
+/// gpc's hierarchy lock: it must not call gpc; it queues the agent's run (Linux
+/// `call_usermodehelper`). Returns the number reported, or `-ENOMEM` (that entry and
+/// the rest stay queued), `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `f` null or a function with `gpc_release_fn`'s
+/// signature.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_drain_releases(
+    g: *const Instance,
+    f: Option<GpcReleaseFn>,
+    ctx: *mut c_void,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        let f = f.ok_or(Error::EINVAL)?;
+        let mut n: c_int = 0;
+        g.gpc.drain_releases(&mut |r| {
+            n = n.saturating_add(1);
+            // SAFETY: the kernel's callback with its own context; the strings live
+            // until it returns.
+            unsafe {
+                f(
+                    ctx,
+                    r.agent.as_ptr().cast(),
+                    r.agent.len(),
+                    r.path.as_ptr().cast(),
+                    r.path.len(),
+                )
+            };
+        })?;
+        Ok(n)
+    })();
+    r.unwrap_or_else(neg)
+}

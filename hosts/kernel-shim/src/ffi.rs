@@ -1,0 +1,78 @@
+//! The imports: what the kernel supplies (`include/gpc.h`, "Supplied by the kernel").
+//!
+//! `doc/kernel-shim.md` maps each to the Linux function and to the Rust-for-Linux API a
+//! Rust-for-Linux build would call instead. Every import must be callable from any
+//! context gpc calls it from (the doc says which), and none may call back into gpc.
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+
+use crate::abi::{GpcCreds, GpcRcuHead, GpcTask, GpcTaskFn, GpcTaskSlot};
+
+extern "C" {
+    /// Allocate `size` bytes aligned to `align` (a power of two) with `GPC_GFP_*`
+    /// `flags`; null on failure. Never aborts.
+    pub fn gpc_kmalloc(size: usize, align: usize, flags: c_uint) -> *mut c_void;
+    /// Free what `gpc_kmalloc` returned (`size` and `align` as allocated).
+    pub fn gpc_kfree(ptr: *mut c_void, size: usize, align: usize);
+
+    /// Initialise a spinlock in `GPC_LOCK_STORAGE_SIZE` bytes of storage, in place.
+    pub fn gpc_spin_init(lock: *mut c_void);
+    /// Take the spinlock (disables preemption: the CPU stays the same until unlock).
+    pub fn gpc_spin_lock(lock: *mut c_void);
+    /// Release the spinlock.
+    pub fn gpc_spin_unlock(lock: *mut c_void);
+    /// Destroy an initialised, unlocked spinlock.
+    pub fn gpc_spin_destroy(lock: *mut c_void);
+    /// Initialise a sleeping mutex in place.
+    pub fn gpc_mutex_init(lock: *mut c_void);
+    /// Take the mutex (may sleep).
+    pub fn gpc_mutex_lock(lock: *mut c_void);
+    /// Release the mutex.
+    pub fn gpc_mutex_unlock(lock: *mut c_void);
+    /// Destroy an initialised, unlocked mutex.
+    pub fn gpc_mutex_destroy(lock: *mut c_void);
+
+    /// Enter an RCU read-side critical section (nests; the CPU stays the same until the
+    /// matching unlock).
+    pub fn gpc_rcu_read_lock();
+    /// Leave it.
+    pub fn gpc_rcu_read_unlock();
+    /// Call `gpc_rcu_invoke(head)` after a grace period. Must not allocate or fail.
+    pub fn gpc_call_rcu(head: *mut GpcRcuHead);
+    /// Wait for a grace period and for every callback queued before it to have run
+    /// (Linux `synchronize_rcu()` then `rcu_barrier()`).
+    pub fn gpc_synchronize_rcu();
+
+    /// The CPU the caller runs on.
+    pub fn gpc_current_cpu() -> c_uint;
+    /// The number of possible CPUs.
+    pub fn gpc_nr_cpus() -> c_uint;
+    /// The number of memory nodes.
+    pub fn gpc_nr_mem_nodes() -> c_uint;
+
+    /// The gpc slot embedded in `task` (`&task->gpc`, Linux `task->cgroups`).
+    pub fn gpc_task_slot(task: *mut GpcTask) -> *mut GpcTaskSlot;
+    /// The task's thread id.
+    pub fn gpc_task_pid(task: *mut GpcTask) -> u32;
+    /// The task's thread-group id.
+    pub fn gpc_task_tgid(task: *mut GpcTask) -> u32;
+    /// The task's credentials.
+    pub fn gpc_task_creds(task: *mut GpcTask, out: *mut GpcCreds);
+    /// Call `f(ctx, task)` for the live task with thread id `pid`; 1 if it exists, else 0.
+    pub fn gpc_with_task(pid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int;
+    /// Call `f(ctx, task)` for every live task.
+    pub fn gpc_for_each_task(f: GpcTaskFn, ctx: *mut c_void);
+    /// Hold thread group `tgid` stable and call `f(ctx, leader)` once; 1 if the group
+    /// exists, else 0. `f` walks the group with `gpc_next_thread`.
+    pub fn gpc_with_thread_group(tgid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int;
+    /// The live thread after `prev` in `leader`'s group (the first when `prev` is null),
+    /// or null after the last.
+    pub fn gpc_next_thread(leader: *mut GpcTask, prev: *mut GpcTask) -> *mut GpcTask;
+
+    /// A release notification was queued: schedule work that calls
+    /// `gpc_drain_releases` (from any context, maybe under a spinlock).
+    pub fn gpc_release_notify(host_ctx: *mut c_void);
+
+    /// A bug in gpc (a Rust panic): report `msg` and stop (Linux `BUG()`/`panic()`).
+    pub fn gpc_panic(msg: *const c_char, len: usize) -> !;
+}

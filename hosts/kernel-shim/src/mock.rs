@@ -1,0 +1,297 @@
+//! A kernel in Rust for the unit tests: every import, on std.
+//!
+//! The C harness (`tests/c/`) is the real test of the ABI; this lets the Rust unit
+//! tests call the exports too. Tasks live in one global table shared by the tests (pids
+//! are unique across tests), and RCU callbacks run at `gpc_synchronize_rcu`.
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::boxed::Box;
+use std::cell::{Cell, RefCell};
+use std::sync::{Mutex, PoisonError};
+use std::vec::Vec;
+
+use crate::abi::{GpcCreds, GpcRcuHead, GpcTask, GpcTaskFn, GpcTaskSlot, GPC_GFP_ZERO};
+
+std::thread_local! {
+    static CPU: Cell<Option<u32>> = const { Cell::new(None) };
+    /// The flags of this thread's last `gpc_kmalloc`.
+    pub(crate) static LAST_GFP: Cell<Option<c_uint>> = const { Cell::new(None) };
+    /// Mutexes this thread initialised, and the last one's address.
+    pub(crate) static MUTEX_INITS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+static NEXT_CPU: AtomicU32 = AtomicU32::new(0);
+
+#[no_mangle]
+extern "C" fn gpc_kmalloc(size: usize, align: usize, flags: c_uint) -> *mut c_void {
+    LAST_GFP.with(|f| f.set(Some(flags)));
+    let Ok(layout) = Layout::from_size_align(size.max(1), align) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: non-zero size.
+    let p = unsafe {
+        if flags & GPC_GFP_ZERO != 0 {
+            System.alloc_zeroed(layout)
+        } else {
+            System.alloc(layout)
+        }
+    };
+    p.cast()
+}
+
+#[no_mangle]
+extern "C" fn gpc_kfree(p: *mut c_void, size: usize, align: usize) {
+    if let Ok(layout) = Layout::from_size_align(size.max(1), align) {
+        // SAFETY: allocated by `gpc_kmalloc` with this layout.
+        unsafe { System.dealloc(p.cast(), layout) };
+    }
+}
+
+/// Spinlocks and mutexes alike: a word at the start of the storage.
+fn word<'a>(lock: *mut c_void) -> &'a AtomicU32 {
+    // SAFETY: the storage is 16-aligned, at least 4 bytes, and lives as long as the
+    // lock (the shim's contract with the kernel).
+    unsafe { &*lock.cast::<AtomicU32>() }
+}
+
+#[no_mangle]
+extern "C" fn gpc_spin_init(lock: *mut c_void) {
+    // SAFETY: as in `word`; not yet shared.
+    unsafe { lock.cast::<AtomicU32>().write(AtomicU32::new(0)) };
+}
+#[no_mangle]
+extern "C" fn gpc_spin_lock(lock: *mut c_void) {
+    let w = word(lock);
+    while w
+        .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        std::thread::yield_now();
+    }
+}
+#[no_mangle]
+extern "C" fn gpc_spin_unlock(lock: *mut c_void) {
+    word(lock).store(0, Ordering::Release);
+}
+#[no_mangle]
+extern "C" fn gpc_spin_destroy(_lock: *mut c_void) {}
+#[no_mangle]
+extern "C" fn gpc_mutex_init(lock: *mut c_void) {
+    MUTEX_INITS.with(|n| n.set((n.get().0.wrapping_add(1), lock as usize)));
+    gpc_spin_init(lock);
+}
+#[no_mangle]
+extern "C" fn gpc_mutex_lock(lock: *mut c_void) {
+    gpc_spin_lock(lock);
+}
+#[no_mangle]
+extern "C" fn gpc_mutex_unlock(lock: *mut c_void) {
+    gpc_spin_unlock(lock);
+}
+#[no_mangle]
+extern "C" fn gpc_mutex_destroy(_lock: *mut c_void) {}
+
+static READERS: AtomicUsize = AtomicUsize::new(0);
+static PENDING: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+#[no_mangle]
+extern "C" fn gpc_rcu_read_lock() {
+    READERS.fetch_add(1, Ordering::SeqCst);
+}
+#[no_mangle]
+extern "C" fn gpc_rcu_read_unlock() {
+    READERS.fetch_sub(1, Ordering::SeqCst);
+}
+#[no_mangle]
+extern "C" fn gpc_call_rcu(head: *mut GpcRcuHead) {
+    PENDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(head as usize);
+}
+#[no_mangle]
+extern "C" fn gpc_synchronize_rcu() {
+    // Callbacks queued before now; readers that could see their objects began before
+    // now, so waiting for a moment with no reader at all is a grace period.
+    let batch = core::mem::take(&mut *PENDING.lock().unwrap_or_else(PoisonError::into_inner));
+    while READERS.load(Ordering::SeqCst) != 0 {
+        std::thread::yield_now();
+    }
+    for h in batch {
+        // SAFETY: queued by `gpc_call_rcu`, a grace period has passed, once.
+        unsafe { crate::gpc_rcu_invoke(h as *mut GpcRcuHead) };
+    }
+}
+
+#[no_mangle]
+extern "C" fn gpc_current_cpu() -> c_uint {
+    CPU.with(|c| match c.get() {
+        Some(cpu) => cpu,
+        None => {
+            let cpu = NEXT_CPU.fetch_add(1, Ordering::Relaxed);
+            c.set(Some(cpu));
+            cpu
+        }
+    })
+}
+#[no_mangle]
+extern "C" fn gpc_nr_cpus() -> c_uint {
+    4
+}
+#[no_mangle]
+extern "C" fn gpc_nr_mem_nodes() -> c_uint {
+    1
+}
+
+/// A task of the mock kernel.
+#[repr(C)]
+pub(crate) struct MockTask {
+    pub(crate) slot: GpcTaskSlot,
+    pub(crate) pid: u32,
+    pub(crate) tgid: u32,
+    pub(crate) creds: GpcCreds,
+}
+
+static NEXT_PID: AtomicU32 = AtomicU32::new(100);
+/// Live tasks, as addresses of leaked boxes.
+static TASKS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn tasks() -> std::sync::MutexGuard<'static, Vec<usize>> {
+    TASKS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A new task (slot initialised, not yet visible), with a fresh pid; `tgid` 0 means a
+/// group of its own.
+pub(crate) fn new_task(tgid: u32, creds: GpcCreds) -> *mut GpcTask {
+    let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    let t = Box::into_raw(Box::new(MockTask {
+        // Not what `gpc_task_slot_init` writes: it must be called.
+        slot: GpcTaskSlot::garbage(),
+        pid,
+        tgid: if tgid == 0 { pid } else { tgid },
+        creds,
+    }));
+    // SAFETY: just made.
+    unsafe { crate::gpc_task_slot_init(ptr::addr_of_mut!((*t).slot)) };
+    t.cast()
+}
+
+/// Make `t` visible to the walks.
+pub(crate) fn publish(t: *mut GpcTask) {
+    tasks().push(t as usize);
+}
+
+/// Remove `t` from the walks and free it (after `gpc_exit`).
+pub(crate) fn reap(t: *mut GpcTask) {
+    tasks().retain(|&x| x != t as usize);
+    // SAFETY: made by `new_task`, no longer reachable.
+    drop(unsafe { Box::from_raw(t.cast::<MockTask>()) });
+}
+
+/// The pid of a mock task.
+pub(crate) fn pid_of(t: *mut GpcTask) -> u32 {
+    task(t).pid
+}
+
+fn task<'a>(t: *mut GpcTask) -> &'a MockTask {
+    // SAFETY: every task the shim sees is a live `MockTask`.
+    unsafe { &*t.cast::<MockTask>() }
+}
+
+#[no_mangle]
+extern "C" fn gpc_task_slot(t: *mut GpcTask) -> *mut GpcTaskSlot {
+    // SAFETY: a live `MockTask`.
+    unsafe { ptr::addr_of_mut!((*t.cast::<MockTask>()).slot) }
+}
+#[no_mangle]
+extern "C" fn gpc_task_pid(t: *mut GpcTask) -> u32 {
+    task(t).pid
+}
+#[no_mangle]
+extern "C" fn gpc_task_tgid(t: *mut GpcTask) -> u32 {
+    task(t).tgid
+}
+#[no_mangle]
+extern "C" fn gpc_task_creds(t: *mut GpcTask, out: *mut GpcCreds) {
+    // SAFETY: a valid out-pointer (the shim's).
+    unsafe { out.write(task(t).creds) };
+}
+
+#[no_mangle]
+extern "C" fn gpc_with_task(pid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int {
+    let all = tasks();
+    let Some(&t) = all.iter().find(|&&t| task(t as *mut GpcTask).pid == pid) else {
+        return 0;
+    };
+    // SAFETY: the shim's callback and context; the task stays alive (table locked).
+    unsafe { f(ctx, t as *mut GpcTask) };
+    1
+}
+
+#[no_mangle]
+extern "C" fn gpc_for_each_task(f: GpcTaskFn, ctx: *mut c_void) {
+    let all = tasks();
+    for &t in all.iter() {
+        // SAFETY: as above.
+        unsafe { f(ctx, t as *mut GpcTask) };
+    }
+}
+
+std::thread_local! {
+    /// The group `gpc_with_thread_group` holds stable for `gpc_next_thread`.
+    static GROUP: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+#[no_mangle]
+extern "C" fn gpc_with_thread_group(tgid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int {
+    let all = tasks();
+    let group: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&t| task(t as *mut GpcTask).tgid == tgid)
+        .collect();
+    let Some(&leader) = group.iter().find(|&&t| task(t as *mut GpcTask).pid == tgid) else {
+        return 0;
+    };
+    GROUP.with(|g| *g.borrow_mut() = group);
+    // SAFETY: as above; the table stays locked, so the group is stable.
+    unsafe { f(ctx, leader as *mut GpcTask) };
+    GROUP.with(|g| g.borrow_mut().clear());
+    drop(all);
+    1
+}
+
+#[no_mangle]
+extern "C" fn gpc_next_thread(_leader: *mut GpcTask, prev: *mut GpcTask) -> *mut GpcTask {
+    GROUP.with(|g| {
+        let group = g.borrow();
+        let next = if prev.is_null() {
+            group.first()
+        } else {
+            group
+                .iter()
+                .position(|&t| t == prev as usize)
+                .and_then(|i| group.get(i.wrapping_add(1)))
+        };
+        next.map_or(ptr::null_mut(), |&t| t as *mut GpcTask)
+    })
+}
+
+/// Release notifications seen, by host context value.
+pub(crate) static NOTIFIED: AtomicUsize = AtomicUsize::new(0);
+
+#[no_mangle]
+extern "C" fn gpc_release_notify(_ctx: *mut c_void) {
+    NOTIFIED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[no_mangle]
+extern "C" fn gpc_panic(msg: *const c_char, len: usize) -> ! {
+    // SAFETY: `len` bytes from the shim's panic handler.
+    let msg = unsafe { core::slice::from_raw_parts(msg.cast::<u8>(), len) };
+    std::eprintln!("{}", std::string::String::from_utf8_lossy(msg));
+    std::process::abort()
+}

@@ -1,0 +1,474 @@
+//! Unit tests: the exports called from Rust, against the Rust mock kernel (`mock`).
+//! The C harness (`tests/c_harness.rs`) tests the same ABI from C, under threads,
+//! failure injection and valgrind.
+
+use core::ffi::{c_char, c_int, c_long, c_void};
+use core::ptr;
+use std::borrow::ToOwned;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use gpc_core::host::lock::Lock;
+
+use crate::abi::*;
+use crate::exports::*;
+use crate::host::{atomic_ctx, KMutex, KSpin};
+use crate::mock::{self, LAST_GFP};
+
+const ENOENT: c_int = -2;
+const EINVAL: c_int = -22;
+const EBUSY: c_int = -16;
+const EACCES: c_int = -13;
+const EPERM: c_int = -1;
+const EOVERFLOW: c_int = -75;
+const ENAMETOOLONG: c_int = -36;
+
+const ROOT: GpcCreds = GpcCreds {
+    uid: 0,
+    euid: 0,
+    suid: 0,
+    egid: 0,
+    cap_sys_admin: true,
+    cap_dac_override: true,
+};
+
+fn user(uid: u32) -> GpcCreds {
+    GpcCreds {
+        uid,
+        euid: uid,
+        suid: uid,
+        egid: uid,
+        cap_sys_admin: false,
+        cap_dac_override: false,
+    }
+}
+
+fn cstr(s: &str) -> Vec<c_char> {
+    s.bytes().map(|b| b as c_char).chain([0]).collect()
+}
+
+/// A whole output through the size query, then the read.
+fn out(f: impl Fn(*mut c_char, usize) -> c_long) -> Result<String, c_long> {
+    let need = f(ptr::null_mut(), 0);
+    let need = usize::try_from(need).map_err(|_| need)?;
+    let mut buf: Vec<u8> = std::vec![0; need];
+    let got = f(buf.as_mut_ptr().cast(), need);
+    assert_eq!(usize::try_from(got).ok(), Some(need));
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn read(g: *const Instance, h: c_int, path: &str, caller: *mut GpcTask) -> Result<String, c_long> {
+    let p = cstr(path);
+    // SAFETY: live instance, NUL-terminated path, buffers from `out`.
+    out(|b, n| unsafe { gpc_read(g, h, p.as_ptr(), caller, b, n) })
+}
+
+fn write(g: *const Instance, h: c_int, path: &str, data: &str, caller: *mut GpcTask) -> c_int {
+    let p = cstr(path);
+    // SAFETY: live instance, NUL-terminated path, `data` readable.
+    unsafe { gpc_write(g, h, p.as_ptr(), caller, data.as_ptr().cast(), data.len()) }
+}
+
+fn new_instance() -> *mut Instance {
+    // SAFETY: the mock kernel supplies every import.
+    let g = unsafe { gpc_init(ptr::null_mut()) };
+    assert!(!g.is_null() && (g as usize) < usize::MAX - GPC_MAX_ERRNO);
+    g
+}
+
+#[test]
+fn header_constants_match() {
+    let h = include_str!("../include/gpc.h");
+    let define = |name: &str| -> Option<String> {
+        h.lines().find_map(|l| {
+            let rest = l.strip_prefix("#define ")?.strip_prefix(name)?;
+            rest.starts_with(' ')
+                .then(|| rest.split_whitespace().next().unwrap_or("").to_owned())
+        })
+    };
+    let num = |name: &str| define(name).map(|v| v.trim_end_matches('u').to_owned());
+    let s = |v: usize| Some(std::format!("{v}"));
+    let u = |v: u32| Some(std::format!("{v}"));
+    let i = |v: i32| Some(std::format!("{v}"));
+    assert_eq!(num("GPC_LOCK_STORAGE_SIZE"), s(GPC_LOCK_STORAGE_SIZE));
+    assert_eq!(num("GPC_LOCK_STORAGE_ALIGN"), s(GPC_LOCK_STORAGE_ALIGN));
+    assert_eq!(num("GPC_MAX_ERRNO"), s(GPC_MAX_ERRNO));
+    assert_eq!(num("GPC_GFP_KERNEL"), u(GPC_GFP_KERNEL));
+    assert_eq!(num("GPC_GFP_ATOMIC"), u(GPC_GFP_ATOMIC));
+    assert_eq!(num("GPC_GFP_ZERO"), u(GPC_GFP_ZERO));
+    assert_eq!(num("GPC_STAT_DIR"), i(GPC_STAT_DIR));
+    assert_eq!(num("GPC_STAT_FILE"), i(GPC_STAT_FILE));
+    assert_eq!(GPC_TASK_SLOT_SIZE, core::mem::size_of::<*mut c_void>());
+    assert_eq!(GPC_TASK_SLOT_ALIGN, core::mem::align_of::<*mut c_void>());
+    // The subsystem enum is `gpc_subsystems::all()`'s order.
+    let g = new_instance();
+    let names = [
+        "CPUSET", "CPU", "CPUACCT", "MEMORY", "DEVICES", "FREEZER", "NET_CLS", "PIDS", "NS",
+        "DEBUG",
+    ];
+    // SAFETY: live instance.
+    assert_eq!(unsafe { gpc_subsys_count(g) }, 10);
+    for (id, n) in names.iter().enumerate() {
+        let want = std::format!("GPC_SS_{n} = {id},");
+        assert!(h.contains(&want), "{want}");
+        let name = cstr(&n.to_lowercase());
+        // SAFETY: live instance, NUL-terminated name.
+        assert_eq!(unsafe { gpc_subsys_id(g, name.as_ptr()) }, id as c_int);
+    }
+    let nope = cstr("nope");
+    // SAFETY: as above.
+    assert_eq!(unsafe { gpc_subsys_id(g, nope.as_ptr()) }, ENOENT);
+    // SAFETY: live, unused afterwards.
+    unsafe { gpc_destroy(g) };
+}
+
+#[test]
+fn abi_check() {
+    assert_eq!(
+        gpc_abi_check(
+            GPC_TASK_SLOT_SIZE,
+            GPC_TASK_SLOT_ALIGN,
+            GPC_LOCK_STORAGE_SIZE,
+            GPC_LOCK_STORAGE_ALIGN
+        ),
+        0
+    );
+    assert_eq!(gpc_abi_check(16, 8, 128, 16), EINVAL);
+}
+
+#[test]
+fn bad_handles_are_einval() {
+    let err = usize::MAX - 11; // ERR_PTR(-12)
+    let null: *const Instance = ptr::null();
+    let errp = err as *const Instance;
+    let opts = cstr("cpu");
+    for g in [null, errp] {
+        // SAFETY: null and error pointers are accepted by every export.
+        unsafe {
+            assert_eq!(gpc_mount(g, opts.as_ptr(), ptr::null_mut()), EINVAL);
+            assert_eq!(gpc_subsys_count(g), EINVAL);
+            assert_eq!(
+                gpc_proc_cgroups(g, ptr::null_mut(), 0),
+                c_long::from(EINVAL)
+            );
+            assert!(gpc_task_css(g, ptr::null_mut(), 0).is_null());
+            gpc_exit(g, ptr::null_mut());
+            gpc_destroy(g.cast_mut());
+        }
+    }
+    // SAFETY: a null slot is ignored.
+    unsafe { gpc_task_slot_init(ptr::null_mut()) };
+}
+
+#[test]
+fn strings_are_checked() {
+    let g = new_instance();
+    // SAFETY: live instance; every string below is NUL-terminated (or null).
+    unsafe {
+        let h = gpc_mount(g, ptr::null(), ptr::null_mut());
+        assert!(h > 0, "{h}");
+        let bad = [0xffu8 as c_char, 0];
+        assert_eq!(gpc_mkdir(g, h, bad.as_ptr()), EINVAL);
+        assert_eq!(gpc_mkdir(g, h, ptr::null()), EINVAL);
+        let long = cstr(&"a".repeat(MAX_STRING + 1));
+        assert_eq!(gpc_mkdir(g, h, long.as_ptr()), ENAMETOOLONG);
+        let just = cstr(&std::format!("/{}", "b".repeat(MAX_STRING - 1)));
+        assert_eq!(gpc_mkdir(g, h, just.as_ptr()), 0);
+        assert_eq!(gpc_rmdir(g, h, just.as_ptr()), 0);
+        assert_eq!(gpc_mkdir(g, h + 100, just.as_ptr()), ENOENT);
+        assert_eq!(gpc_umount(g, h + 100), EINVAL);
+        assert_eq!(gpc_umount(g, h), 0);
+        assert_eq!(gpc_umount(g, h), EINVAL);
+        gpc_destroy(g);
+    }
+}
+
+#[test]
+fn lifecycle_through_the_abi() {
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and tasks from the mock kernel, NUL-terminated strings.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        assert_eq!(gpc_init_task(g, init), EBUSY);
+        mock::publish(init);
+        let alice = mock::new_task(0, user(1000));
+        assert_eq!(gpc_fork(g, init, alice), 0);
+        assert_eq!(gpc_fork(g, init, alice), EBUSY);
+        mock::publish(alice);
+
+        let opts = cstr("cpu,cpuacct");
+        assert_eq!(gpc_mount(g, opts.as_ptr(), alice), EPERM);
+        let h = gpc_mount(g, opts.as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        assert_eq!(gpc_mount(g, opts.as_ptr(), init), h);
+        let pids = cstr("pids");
+        let hp = gpc_mount(g, pids.as_ptr(), init);
+        assert!(hp > 0 && hp != h);
+
+        let a = cstr("/a");
+        assert_eq!(gpc_mkdir(g, h, a.as_ptr()), 0);
+        let mut st = GpcStat::default();
+        assert_eq!(gpc_stat(g, h, a.as_ptr(), &mut st), 0);
+        assert_eq!(st.kind, GPC_STAT_DIR);
+        let shares = cstr("/a/cpu.shares");
+        assert_eq!(gpc_stat(g, h, shares.as_ptr(), &mut st), 0);
+        assert_eq!((st.kind, st.mode), (GPC_STAT_FILE, 0o644));
+        assert_eq!(gpc_stat(g, h, a.as_ptr(), ptr::null_mut()), EINVAL);
+
+        assert_eq!(write(g, h, "/a/cpu.shares", "512", ptr::null_mut()), 0);
+        assert_eq!(
+            read(g, h, "/a/cpu.shares", ptr::null_mut()).as_deref(),
+            Ok("512\n")
+        );
+
+        // The v1 move rule: alice may not move init, root may move alice.
+        let init_pid = mock::pid_of(init).to_string();
+        let alice_pid = mock::pid_of(alice).to_string();
+        assert_eq!(write(g, h, "/a/tasks", &init_pid, alice), EACCES);
+        assert_eq!(write(g, h, "/a/tasks", &alice_pid, init), 0);
+        assert_eq!(
+            read(g, h, "/a/tasks", init),
+            Ok(std::format!("{alice_pid}\n"))
+        );
+
+        // The lookup: alice's cpu state differs from init's, her pids state does not.
+        gpc_rcu_read_lock_mock();
+        let cpu: c_int = 1; // GPC_SS_CPU
+        let pid_ss: c_int = 7; // GPC_SS_PIDS
+        assert!(!gpc_task_css(g, alice, cpu).is_null());
+        assert_ne!(gpc_task_css(g, alice, cpu), gpc_task_css(g, init, cpu));
+        assert_eq!(
+            gpc_task_css(g, alice, pid_ss),
+            gpc_task_css(g, init, pid_ss)
+        );
+        assert!(gpc_task_css(g, alice, 99).is_null());
+        assert!(gpc_task_css(g, alice, -1).is_null());
+        gpc_rcu_read_unlock_mock();
+
+        // /proc, newest hierarchy first.
+        let line_h = std::format!("{h}:cpu,cpuacct:/a\n");
+        let want = std::format!("{hp}:pids:/\n{line_h}");
+        assert_eq!(
+            out(|b, n| gpc_proc_pid_cgroup(g, alice, b, n)).as_deref(),
+            Ok(want.as_str())
+        );
+        let cg = out(|b, n| gpc_proc_cgroups(g, b, n)).unwrap_or_default();
+        assert!(cg.starts_with("#subsys_name\thierarchy\tnum_cgroups\tenabled\n"));
+        assert!(cg.contains(&std::format!("cpu\t{h}\t2\t1\n")), "{cg}");
+
+        // Moving alice back to the root, then rmdir.
+        let root = cstr("/");
+        assert_eq!(gpc_rmdir(g, h, a.as_ptr()), EBUSY);
+        assert_eq!(gpc_attach(g, h, root.as_ptr(), alice), 0);
+        assert_eq!(gpc_rmdir(g, h, a.as_ptr()), 0);
+
+        gpc_exit(g, alice);
+        mock::reap(alice);
+        gpc_exit(g, init);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        assert_eq!(gpc_umount(g, h), 0);
+        assert_eq!(gpc_umount(g, hp), 0);
+        gpc_destroy(g);
+    }
+}
+
+fn gpc_rcu_read_lock_mock() {
+    // SAFETY: no preconditions.
+    unsafe { crate::ffi::gpc_rcu_read_lock() };
+}
+
+fn gpc_rcu_read_unlock_mock() {
+    // SAFETY: matches the lock above.
+    unsafe { crate::ffi::gpc_rcu_read_unlock() };
+}
+
+#[test]
+fn output_buffers() {
+    let g = new_instance();
+    // SAFETY: live instance; buffers sized as passed.
+    unsafe {
+        let opts = cstr("none,name=x");
+        let h = gpc_mount(g, opts.as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        let root = cstr("/");
+        let need = gpc_list(g, h, root.as_ptr(), ptr::null_mut(), 0);
+        assert!(need > 0);
+        let need_u = usize::try_from(need).unwrap_or(0);
+        let mut buf: Vec<u8> = std::vec![0xaa; need_u];
+        assert_eq!(
+            gpc_list(g, h, root.as_ptr(), buf.as_mut_ptr().cast(), need_u - 1),
+            c_long::from(EOVERFLOW)
+        );
+        assert!(
+            buf.iter().all(|&b| b == 0xaa),
+            "nothing written on overflow"
+        );
+        assert_eq!(
+            gpc_list(g, h, root.as_ptr(), buf.as_mut_ptr().cast(), need_u),
+            need
+        );
+        let names: Vec<&[u8]> = buf.split(|&b| b == 0).filter(|n| !n.is_empty()).collect();
+        assert_eq!(buf.last(), Some(&0));
+        assert!(names.contains(&&b"tasks"[..]));
+        assert!(names.contains(&&b"release_agent"[..]));
+        assert_eq!(
+            gpc_list(g, h, root.as_ptr(), ptr::null_mut(), 5),
+            c_long::from(EINVAL)
+        );
+        // Reading a directory, writing without data.
+        assert_eq!(read(g, h, "/", ptr::null_mut()), Err(-21));
+        let agent = cstr("/release_agent");
+        assert_eq!(
+            gpc_write(g, h, agent.as_ptr(), ptr::null_mut(), ptr::null(), 0),
+            0
+        );
+        assert_eq!(
+            gpc_write(g, h, agent.as_ptr(), ptr::null_mut(), ptr::null(), 3),
+            EINVAL
+        );
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+    }
+}
+
+#[test]
+fn releases_reach_the_callback() {
+    unsafe extern "C" fn collect(
+        ctx: *mut c_void,
+        agent: *const c_char,
+        agent_len: usize,
+        path: *const c_char,
+        path_len: usize,
+    ) {
+        // SAFETY: the test's Vec, and strings valid during the call.
+        unsafe {
+            let v = &mut *ctx.cast::<Vec<(String, String)>>();
+            let a = core::slice::from_raw_parts(agent.cast::<u8>(), agent_len);
+            let p = core::slice::from_raw_parts(path.cast::<u8>(), path_len);
+            v.push((
+                String::from_utf8_lossy(a).into_owned(),
+                String::from_utf8_lossy(p).into_owned(),
+            ));
+        }
+    }
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and tasks, NUL-terminated strings, callback of the right
+    // type with a context that outlives the call.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let opts = cstr("none,name=rel,release_agent=/sbin/agent");
+        let h = gpc_mount(g, opts.as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        let r = cstr("/r");
+        assert_eq!(gpc_mkdir(g, h, r.as_ptr()), 0);
+        assert_eq!(write(g, h, "/r/notify_on_release", "1", ptr::null_mut()), 0);
+        assert_eq!(gpc_attach(g, h, r.as_ptr(), init), 0);
+        let before = mock::NOTIFIED.load(core::sync::atomic::Ordering::Relaxed);
+        let root = cstr("/");
+        assert_eq!(gpc_attach(g, h, root.as_ptr(), init), 0);
+        assert!(mock::NOTIFIED.load(core::sync::atomic::Ordering::Relaxed) > before);
+        let mut got: Vec<(String, String)> = Vec::new();
+        let n = gpc_drain_releases(g, Some(collect), ptr::from_mut(&mut got).cast());
+        assert_eq!(n, 1);
+        assert_eq!(got, [("/sbin/agent".into(), "/r".into())]);
+        assert_eq!(gpc_drain_releases(g, None, ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_rmdir(g, h, r.as_ptr()), 0);
+        gpc_exit(g, init);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+    }
+}
+
+#[test]
+fn gfp_follows_atomic_context() {
+    use core::alloc::{GlobalAlloc, Layout};
+    let layout = Layout::new::<u64>();
+    let alloc_flags = || {
+        // SAFETY: a non-zero layout; freed right away with the same layout.
+        unsafe {
+            let p = crate::kalloc::KAlloc.alloc(layout);
+            assert!(!p.is_null());
+            crate::kalloc::KAlloc.dealloc(p, layout);
+        }
+        LAST_GFP.with(|f| f.get())
+    };
+    assert!(!atomic_ctx::in_atomic());
+    assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
+    let spin: Lock<u32, KSpin> = Lock::new(0);
+    let mutex: Lock<u32, KMutex> = Lock::new(0);
+    {
+        let _m = mutex.lock();
+        assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
+        let _s = spin.lock();
+        assert_eq!(alloc_flags(), Some(GPC_GFP_ATOMIC));
+    }
+    assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
+    // SAFETY: a non-zero layout; freed right away.
+    unsafe {
+        let p = crate::kalloc::KAlloc.alloc_zeroed(layout);
+        assert_eq!(p.cast::<u64>().read(), 0);
+        crate::kalloc::KAlloc.dealloc(p, layout);
+    }
+    assert_eq!(
+        LAST_GFP.with(|f| f.get()),
+        Some(GPC_GFP_KERNEL | GPC_GFP_ZERO)
+    );
+}
+
+#[test]
+fn a_moved_lock_is_initialised_again_where_it_is() {
+    let inits = || mock::MUTEX_INITS.with(|n| n.get());
+    let (n0, _) = inits();
+    let lock: Lock<u32, KMutex> = Lock::new(1);
+    *lock.lock() += 1;
+    let (n1, at1) = inits();
+    assert_eq!(n1, n0 + 1);
+    let mut moved = std::boxed::Box::new(lock);
+    *moved.lock() += 1;
+    let (n2, at2) = inits();
+    assert_eq!(n2, n1 + 1, "initialised again after the move");
+    assert_ne!(at1, at2);
+    *moved.lock() += 1;
+    assert_eq!(inits().0, n2, "and only once");
+    assert_eq!(*moved.get_mut(), 4);
+}
+
+#[test]
+fn locks_initialise_in_place_after_moves() {
+    let lock: Lock<u32, KMutex> = Lock::new(1);
+    let mut moved = std::boxed::Box::new(lock);
+    *moved.lock() += 1;
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let l: &'static Lock<u32, KSpin> =
+                std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    *l.lock() += 1;
+                }
+                *l.lock()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().ok(), Some(1000));
+    }
+    assert_eq!(*moved.get_mut(), 2);
+}
+
+#[test]
+fn threads_share_a_lock() {
+    let l: &'static Lock<u64, KSpin> = std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
+    let hs: Vec<_> = (0..3)
+        .map(|_| std::thread::spawn(move || (0..5000).for_each(|_| *l.lock() += 1)))
+        .collect();
+    for h in hs {
+        assert!(h.join().is_ok());
+    }
+    assert_eq!(*l.lock(), 15000);
+}

@@ -1,0 +1,1258 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * The C harness: plays the kernel (kernel.c) and drives gpc through gpc.h.
+ *
+ *  1. basics: every export once, exact /proc output, errno of each refusal;
+ *  2. failure injection: each operation of a scripted session is run with its 0th, 1st,
+ *     2nd, ... allocation failing until it succeeds; every failure must come back as
+ *     -ENOMEM with the whole visible state (every file of every container, /proc, the
+ *     lookups) and the number of live allocations unchanged, and no failure may be
+ *     swallowed by an operation that then succeeds;
+ *  3. storm: several threads fork, exit, attach (tasks, cgroup.procs, gpc_attach),
+ *     look up, read /proc and tasks files, make and remove containers and drain
+ *     releases at once, with random allocation failures; every result is checked
+ *     against the errnos the operation may return, then the final state is checked
+ *     for consistency (each task in exactly one container per hierarchy, agreeing with
+ *     /proc/PID/cgroup, pids.current and the lookups);
+ *  4. teardown: nothing may be left allocated, queued in RCU, or done in the wrong
+ *     context (a sleeping allocation or mutex under a spinlock or RCU read lock).
+ *
+ * Usage: harness [THREADS [ITERATIONS]]   (defaults 4 and 4000)
+ * The last line is "harness: N passed, M failed"; the exit status is 0 iff M == 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel.h"
+
+/* ------------------------------------------------------------------------------ */
+/* Checks and helpers.                                                              */
+/* ------------------------------------------------------------------------------ */
+
+static atomic_long checks_passed, checks_failed;
+
+static void check_failed(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+	atomic_fetch_add(&checks_failed, 1);
+	fprintf(stderr, "FAIL %s:%d: %s: ", file, line, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+#define CHECK(cond, ...)                                                         \
+	do {                                                                     \
+		if (cond)                                                        \
+			atomic_fetch_add_explicit(&checks_passed, 1,             \
+						  memory_order_relaxed);         \
+		else                                                             \
+			check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);    \
+	} while (0)
+
+static const struct gpc_creds ROOT = { 0, 0, 0, 0, true, true };
+static const struct gpc_creds ALICE = { 1000, 1000, 1000, 1000, false, false };
+
+#define BUF 65536
+
+/* Read a whole file (size query, then read) into a fresh NUL-terminated string. */
+static char *rd(struct gpc *g, int h, const char *path, struct ktask *caller, long *err)
+{
+	long need = gpc_read(g, h, path, caller ? T(caller) : NULL, NULL, 0);
+	char *buf;
+	long got;
+	if (need < 0) {
+		*err = need;
+		return NULL;
+	}
+	/* The file may grow between the query and the read (the storm): retry. */
+	for (;;) {
+		buf = malloc((size_t)need + 1);
+		if (!buf)
+			abort();
+		got = gpc_read(g, h, path, caller ? T(caller) : NULL, buf, (size_t)need);
+		if (got == -EOVERFLOW) {
+			free(buf);
+			need = need * 2 + 64;
+			continue;
+		}
+		if (got < 0) {
+			free(buf);
+			*err = got;
+			return NULL;
+		}
+		buf[got] = 0;
+		*err = 0;
+		return buf;
+	}
+}
+
+static int wr(struct gpc *g, int h, const char *path, struct ktask *caller, const char *data)
+{
+	return gpc_write(g, h, path, caller ? T(caller) : NULL, data, strlen(data));
+}
+
+static int wr_pid(struct gpc *g, int h, const char *path, struct ktask *caller, uint32_t pid)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "%u", pid);
+	return wr(g, h, path, caller, s);
+}
+
+/* gpc_list into a fresh buffer; *n gets the length. */
+static char *ls(struct gpc *g, int h, const char *path, long *n)
+{
+	char *buf = malloc(BUF);
+	if (!buf)
+		abort();
+	*n = gpc_list(g, h, path, buf, BUF);
+	if (*n < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A growable string. */
+struct sb {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (b->s && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)n + 64;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Is text a strictly increasing list of decimal numbers, one per line? */
+static bool sorted_pids(const char *text, long *count)
+{
+	long prev = -1;
+	*count = 0;
+	while (*text) {
+		char *end;
+		long v = strtol(text, &end, 10);
+		if (end == text || *end != '\n' || v <= prev)
+			return false;
+		prev = v;
+		(*count)++;
+		text = end + 1;
+	}
+	return true;
+}
+
+static long count_lines(const char *s)
+{
+	long n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* 1. Basics.                                                                       */
+/* ------------------------------------------------------------------------------ */
+
+static const char PROC_CGROUPS_EMPTY[] =
+	"#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	"cpuset\t0\t1\t1\ncpu\t0\t1\t1\ncpuacct\t0\t1\t1\nmemory\t0\t1\t1\n"
+	"devices\t0\t1\t1\nfreezer\t0\t1\t1\nnet_cls\t0\t1\t1\npids\t0\t1\t1\n"
+	"ns\t0\t1\t1\ndebug\t0\t1\t1\n";
+
+struct releases {
+	int n;
+	char agent[8][64];
+	char path[8][64];
+};
+
+static void collect_release(void *ctx, const char *agent, size_t alen, const char *path, size_t plen)
+{
+	struct releases *r = ctx;
+	if (r->n < 8) {
+		snprintf(r->agent[r->n], 64, "%.*s", (int)alen, agent);
+		snprintf(r->path[r->n], 64, "%.*s", (int)plen, path);
+	}
+	r->n++;
+}
+
+static char *proc_pid(struct gpc *g, struct ktask *t, long *err)
+{
+	char *buf = malloc(BUF);
+	long n;
+	if (!buf)
+		abort();
+	n = gpc_proc_pid_cgroup(g, T(t), buf, BUF - 1);
+	if (n < 0) {
+		free(buf);
+		*err = n;
+		return NULL;
+	}
+	buf[n] = 0;
+	*err = 0;
+	return buf;
+}
+
+static void test_basics(void)
+{
+	struct gpc *g;
+	struct ktask *init, *t2, *t3, *t4, *alice;
+	int h1, h2, h3;
+	long err, n;
+	char *s, buf[4096];
+	struct gpc_stat st;
+	struct releases rel = { 0 };
+	struct kalloc_stats a;
+
+	CHECK(GPC_ABI_CHECK() == 0, "header and library disagree");
+	CHECK(gpc_abi_check(GPC_TASK_SLOT_SIZE + 8, GPC_TASK_SLOT_ALIGN, GPC_LOCK_STORAGE_SIZE,
+			    GPC_LOCK_STORAGE_ALIGN) == -EINVAL, "a wrong slot size passes");
+
+	g = gpc_init(&khost);
+	CHECK(!GPC_IS_ERR(g) && g, "gpc_init: %ld", GPC_PTR_ERR(g));
+	CHECK(gpc_subsys_count(g) == GPC_SS_COUNT, "%d subsystems", gpc_subsys_count(g));
+	CHECK(gpc_subsys_id(g, "pids") == GPC_SS_PIDS, "pids id");
+	CHECK(gpc_subsys_id(g, "debug") == GPC_SS_DEBUG, "debug id");
+	CHECK(gpc_subsys_id(g, "blkio") == -ENOENT, "blkio");
+	CHECK(gpc_mount(NULL, "cpu", NULL) == -EINVAL, "NULL instance");
+
+	init = ktask_new(NULL, ROOT, 0);
+	CHECK(init->pid == 1, "init is pid %u", init->pid);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init_task");
+	CHECK(gpc_init_task(g, T(init)) == -EBUSY, "init_task twice");
+	ktask_publish(init);
+
+	n = gpc_proc_cgroups(g, NULL, 0);
+	CHECK(n == (long)strlen(PROC_CGROUPS_EMPTY), "proc_cgroups size query %ld", n);
+	CHECK(gpc_proc_cgroups(g, buf, (size_t)n - 1) == -EOVERFLOW, "short buffer");
+	n = gpc_proc_cgroups(g, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strcmp(buf, PROC_CGROUPS_EMPTY) == 0, "/proc/cgroups:\n%s", buf);
+
+	alice = ktask_new(NULL, ALICE, 0);
+	CHECK(gpc_fork(g, T(init), T(alice)) == 0, "fork alice");
+	CHECK(gpc_fork(g, T(init), T(alice)) == -EBUSY, "fork into an attached slot");
+	ktask_publish(alice);
+
+	CHECK(gpc_mount(g, "cpu,cpuacct", T(alice)) == -EPERM, "user mount");
+	h1 = gpc_mount(g, "cpu,cpuacct", NULL);
+	CHECK(h1 == 1, "h1 = %d", h1);
+	CHECK(gpc_mount(g, "cpu", NULL) == -EBUSY, "cpu is bound");
+	CHECK(gpc_mount(g, "cpu,cpuacct", T(init)) == h1, "remount reuses");
+	h2 = gpc_mount(g, "pids", NULL);
+	h3 = gpc_mount(g, "none,name=named,release_agent=/sbin/agent", NULL);
+	/* The refused "cpu" mount used id 2 up, as in Linux (cgroup1_get_tree). */
+	CHECK(h2 == 3 && h3 == 4, "h2 = %d, h3 = %d", h2, h3);
+	CHECK(gpc_mount(g, "bogus", NULL) == -EINVAL, "bogus option");
+
+	s = ls(g, h1, "/", &n);
+	CHECK(s != NULL, "list /: %ld", n);
+	if (s) {
+		const char *want[] = { "cgroup.procs", "tasks", "notify_on_release", "release_agent",
+				       "cgroup.sane_behavior", "cgroup.clone_children", "cpu.shares",
+				       "cpuacct.usage" };
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			bool found = false;
+			for (char *p = s; p < s + n; p += strlen(p) + 1)
+				found |= strcmp(p, want[i]) == 0;
+			CHECK(found, "%s listed", want[i]);
+		}
+		CHECK(s[n - 1] == 0, "names end with NUL");
+		free(s);
+	}
+	n = gpc_list(g, h1, "/", NULL, 0);
+	CHECK(n > 0 && gpc_list(g, h1, "/", buf, (size_t)n - 1) == -EOVERFLOW, "list overflow");
+	CHECK(gpc_list(g, h1, "/tasks", buf, sizeof(buf)) == -ENOTDIR, "list a file");
+	CHECK(gpc_list(g, 99, "/", buf, sizeof(buf)) == -ENOENT, "list a bad handle");
+
+	CHECK(gpc_mkdir(g, h1, "/a") == 0, "mkdir /a");
+	CHECK(gpc_mkdir(g, h1, "/a/b") == 0, "mkdir /a/b");
+	CHECK(gpc_mkdir(g, h1, "/a") == -EEXIST, "mkdir /a again");
+	CHECK(gpc_mkdir(g, h1, "/x/y") == -ENOENT, "mkdir without parent");
+	CHECK(gpc_mkdir(g, h1, "/a/tasks") == -EEXIST, "mkdir over a file");
+	CHECK(gpc_rmdir(g, h1, "/a") == -EBUSY, "rmdir with a child");
+	CHECK(gpc_stat(g, h1, "/a", &st) == 0 && st.kind == GPC_STAT_DIR && st.id > 0, "stat dir");
+	CHECK(gpc_stat(g, h1, "/a/cpu.shares", &st) == 0 && st.kind == GPC_STAT_FILE &&
+		      st.mode == 0644, "stat file: %d %o", st.kind, st.mode);
+	CHECK(gpc_stat(g, h1, "/nope", &st) == -ENOENT, "stat missing");
+	CHECK(gpc_stat(g, h1, "/a/tasks/x", &st) == -ENOTDIR, "stat through a file");
+
+	CHECK(wr(g, h1, "/a/cpu.shares", NULL, "512") == 0, "write shares");
+	s = rd(g, h1, "/a/cpu.shares", NULL, &err);
+	CHECK(s && strcmp(s, "512\n") == 0, "read shares: %s", s ? s : "(error)");
+	free(s);
+	CHECK(wr(g, h1, "/a/cpu.shares", NULL, "x") == -EINVAL, "bad shares");
+	s = rd(g, h1, "/a", NULL, &err);
+	CHECK(!s && err == -EISDIR, "read a directory: %ld", err);
+
+	t2 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(g, T(init), T(t2)) == 0, "fork t2");
+	ktask_publish(t2);
+	CHECK(wr_pid(g, h1, "/a/tasks", alice, init->pid) == -EACCES, "alice moves init");
+	CHECK(wr_pid(g, h1, "/a/tasks", NULL, t2->pid) == 0, "move t2");
+	CHECK(wr_pid(g, h1, "/a/tasks", NULL, 30000) == -ESRCH, "move a missing pid");
+	CHECK(wr(g, h1, "/a/tasks", alice, "0") == 0, "alice moves herself");
+	s = rd(g, h1, "/a/tasks", NULL, &err);
+	snprintf(buf, sizeof(buf), "%u\n%u\n", alice->pid, t2->pid);
+	CHECK(s && strcmp(s, buf) == 0, "tasks: %s", s ? s : "(error)");
+	free(s);
+
+	s = proc_pid(g, t2, &err);
+	snprintf(buf, sizeof(buf), "%d:name=named:/\n%d:pids:/\n%d:cpu,cpuacct:/a\n", h3, h2, h1);
+	CHECK(s && strcmp(s, buf) == 0, "/proc/t2/cgroup:\n%s", s ? s : "(error)");
+	free(s);
+
+	gpc_rcu_read_lock();
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_CPU) != NULL, "cpu state");
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_CPU) == gpc_task_css(g, T(alice), GPC_SS_CPU),
+	      "same container, same state");
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_CPU) != gpc_task_css(g, T(init), GPC_SS_CPU),
+	      "other container, other state");
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_PIDS) == gpc_task_css(g, T(init), GPC_SS_PIDS),
+	      "pids: both in the root");
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_MEMORY) == gpc_task_css(g, T(init), GPC_SS_MEMORY),
+	      "memory: unmounted, the root state");
+	CHECK(gpc_task_css(g, T(t2), GPC_SS_COUNT) == NULL, "no such subsystem");
+	gpc_rcu_read_unlock();
+
+	CHECK(gpc_attach(g, h1, "/a/b", T(t2)) == 0, "attach t2");
+	CHECK(gpc_attach(g, h1, "/a/nope", T(t2)) == -ENOENT, "attach to a missing dir");
+	s = rd(g, h1, "/a/b/tasks", NULL, &err);
+	snprintf(buf, sizeof(buf), "%u\n", t2->pid);
+	CHECK(s && strcmp(s, buf) == 0, "b/tasks: %s", s ? s : "(error)");
+	free(s);
+
+	/* A process with two threads moves whole through cgroup.procs. */
+	t3 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(g, T(init), T(t3)) == 0, "fork t3");
+	ktask_publish(t3);
+	t4 = ktask_new(t3, ROOT, 0);
+	CHECK(gpc_fork(g, T(t3), T(t4)) == 0, "thread t4");
+	ktask_publish(t4);
+	CHECK(wr_pid(g, h1, "/a/cgroup.procs", NULL, t4->pid) == 0, "procs write");
+	s = rd(g, h1, "/a/cgroup.procs", NULL, &err);
+	snprintf(buf, sizeof(buf), "%u\n%u\n", alice->pid, t3->pid);
+	CHECK(s && strcmp(s, buf) == 0, "cgroup.procs: %s", s ? s : "(error)");
+	free(s);
+
+	/* pids.max refuses a fork with -EAGAIN, and nothing changes. */
+	CHECK(gpc_mkdir(g, h2, "/lim") == 0, "mkdir lim");
+	CHECK(wr(g, h2, "/lim/pids.max", NULL, "1") == 0, "pids.max");
+	CHECK(wr_pid(g, h2, "/lim/tasks", NULL, t2->pid) == 0, "t2 into lim");
+	{
+		struct ktask *c = ktask_new(NULL, ROOT, 0);
+		CHECK(gpc_fork(g, T(t2), T(c)) == -EAGAIN, "fork over pids.max");
+		ktask_abort(c);
+		s = rd(g, h2, "/lim/pids.current", NULL, &err);
+		CHECK(s && strcmp(s, "1\n") == 0, "pids.current: %s", s ? s : "(error)");
+		free(s);
+		CHECK(wr(g, h2, "/lim/pids.max", NULL, "2") == 0, "pids.max 2");
+		c = ktask_new(NULL, ROOT, 0);
+		CHECK(gpc_fork(g, T(t2), T(c)) == 0, "fork under pids.max");
+		ktask_publish(c);
+		ktask_exit(g, c);
+	}
+
+	/* Release: a notify_on_release container empties; the agent is reported. */
+	CHECK(gpc_mkdir(g, h3, "/r") == 0, "mkdir r");
+	CHECK(wr(g, h3, "/r/notify_on_release", NULL, "1") == 0, "notify_on_release");
+	CHECK(gpc_attach(g, h3, "/r", T(t2)) == 0, "t2 into r");
+	n = atomic_load(&khost.notified);
+	CHECK(gpc_attach(g, h3, "/", T(t2)) == 0, "t2 out of r");
+	CHECK(atomic_load(&khost.notified) == n + 1, "release notified");
+	CHECK(gpc_drain_releases(g, collect_release, &rel) == 1, "one release");
+	CHECK(rel.n == 1 && !strcmp(rel.agent[0], "/sbin/agent") && !strcmp(rel.path[0], "/r"),
+	      "release %s %s", rel.agent[0], rel.path[0]);
+	CHECK(gpc_drain_releases(g, NULL, NULL) == -EINVAL, "NULL callback");
+
+	/* Teardown. */
+	ktask_exit(g, t4);
+	ktask_exit(g, t3);
+	ktask_exit(g, t2);
+	ktask_exit(g, alice);
+	CHECK(gpc_rmdir(g, h1, "/a/b") == 0, "rmdir b");
+	CHECK(gpc_rmdir(g, h1, "/a") == 0, "rmdir a");
+	CHECK(gpc_rmdir(g, h1, "/a") == -ENOENT, "rmdir a again");
+	CHECK(gpc_rmdir(g, h2, "/lim") == 0, "rmdir lim");
+	CHECK(gpc_rmdir(g, h3, "/r") == 0, "rmdir r");
+	CHECK(gpc_umount(g, h1) == 0 && gpc_umount(g, h1) == 0, "umount h1 twice");
+	CHECK(gpc_umount(g, h1) == -EINVAL, "h1 is gone");
+	CHECK(gpc_umount(g, h2) == 0 && gpc_umount(g, h3) == 0, "umount h2, h3");
+	n = gpc_proc_cgroups(g, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strcmp(buf, PROC_CGROUPS_EMPTY) == 0, "/proc/cgroups after umount:\n%s", buf);
+	ktask_exit(g, init);
+	gpc_destroy(g);
+	gpc_synchronize_rcu();
+	kalloc_stats(&a);
+	CHECK(a.live == 0, "%ld allocations left", a.live);
+	CHECK(ktask_count() == 0, "tasks left");
+}
+
+/* ------------------------------------------------------------------------------ */
+/* 2. Failure injection: every failure is -ENOMEM and changes nothing.             */
+/* ------------------------------------------------------------------------------ */
+
+static struct gpc *G;
+static int H1, H2, H3;
+static struct ktask *INIT, *P2, *P3, *P4, *P5, *USER;
+static struct releases REL;
+static long inj_ops, inj_failures, inj_allocs, inj_kept;
+
+static void snap_dir(struct sb *b, int h, const char *path, int depth)
+{
+	long n, err;
+	char *names = ls(G, h, path, &n);
+	char *v[256];
+	int cnt = 0;
+	if (!names) {
+		sb_add(b, "LIST %s: %ld\n", path, n);
+		return;
+	}
+	for (char *p = names; p < names + n && cnt < 256; p += strlen(p) + 1)
+		v[cnt++] = p;
+	qsort(v, (size_t)cnt, sizeof(v[0]), cmpstr);
+	for (int i = 0; i < cnt; i++) {
+		char child[512];
+		struct gpc_stat st;
+		snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", v[i]);
+		if (gpc_stat(G, h, child, &st) != 0) {
+			sb_add(b, "STAT %s failed\n", child);
+			continue;
+		}
+		if (st.kind == GPC_STAT_DIR) {
+			sb_add(b, "D %s %llu\n", child, (unsigned long long)st.id);
+			if (depth < 8)
+				snap_dir(b, h, child, depth + 1);
+		} else if (st.mode & 0444) {
+			char *s = rd(G, h, child, NULL, &err);
+			sb_add(b, "F %s %o: %s\n", child, st.mode, s ? s : "(error)");
+			free(s);
+		} else {
+			sb_add(b, "F %s %o\n", child, st.mode);
+		}
+	}
+	free(names);
+}
+
+/* Everything a kernel or user could observe. */
+static char *snapshot(void)
+{
+	struct sb b = { 0 };
+	struct ktask *ts[] = { INIT, P2, P3, P4, P5, USER };
+	char buf[BUF];
+	long n;
+	int hs[] = { H1, H2, H3 };
+	for (int i = 0; i < 3; i++) {
+		if (hs[i] <= 0)
+			continue;
+		sb_add(&b, "H %d\n", hs[i]);
+		snap_dir(&b, hs[i], "/", 0);
+	}
+	n = gpc_proc_cgroups(G, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	sb_add(&b, "PROC %ld\n%s", n, buf);
+	gpc_rcu_read_lock();
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		if (!ts[i])
+			continue;
+		sb_add(&b, "T %u:", ts[i]->pid);
+		for (int ss = 0; ss < GPC_SS_COUNT; ss++)
+			sb_add(&b, " %p", gpc_task_css(G, T(ts[i]), ss));
+		sb_add(&b, "\n");
+	}
+	gpc_rcu_read_unlock();
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		if (!ts[i])
+			continue;
+		n = gpc_proc_pid_cgroup(G, T(ts[i]), buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		sb_add(&b, "P %u %ld\n%s", ts[i]->pid, n, buf);
+	}
+	return b.s;
+}
+
+typedef long (*op_fn)(void);
+
+/* Run op with its nth allocation failing, n = 0, 1, ..., until it succeeds. */
+static void inject(const char *name, op_fn op, bool (*ok)(long))
+{
+	long kept = 0;
+	for (long n = 0; n < 100000; n++) {
+		struct kalloc_stats a0, a1;
+		char *before = snapshot();
+		long r, failed;
+		gpc_synchronize_rcu();
+		kalloc_stats(&a0);
+		kalloc_take_failed();
+		kalloc_fail_nth(n);
+		r = op();
+		kalloc_fail_nth(-1);
+		failed = kalloc_take_failed();
+		inj_ops++;
+		if (r == -ENOMEM) {
+			char *after;
+			inj_failures++;
+			CHECK(failed == 1, "%s: -ENOMEM with %ld injected failures (n=%ld)", name, failed, n);
+			gpc_synchronize_rcu();
+			kalloc_stats(&a1);
+			/*
+			 * A failed operation may keep capacity it reserved before the failing
+			 * step (a Vec or hash table grown for the next child): reachable, reused
+			 * by the retry, freed with its owner, so not a leak. Leaks are what is
+			 * still allocated after gpc_destroy (checked below, and by valgrind).
+			 */
+			CHECK(a1.live >= a0.live, "%s: live allocations %ld -> %ld", name, a0.live, a1.live);
+			kept += a1.live - a0.live;
+			after = snapshot();
+			CHECK(strcmp(before, after) == 0,
+			      "%s: failed at allocation %ld and changed the state\n--- before\n%s--- after\n%s",
+			      name, n, before, after);
+			free(after);
+			free(before);
+			continue;
+		}
+		free(before);
+		CHECK(failed == 0, "%s: allocation %ld failed but the operation returned %ld", name, n, r);
+		CHECK(ok(r), "%s: returned %ld", name, r);
+		inj_allocs += n;
+		inj_kept += kept;
+		if (kept)
+			printf("  %-34s ok after %ld injected failures (%ld allocations kept as capacity)\n",
+			       name, n, kept);
+		else
+			printf("  %-34s ok after %ld injected failures\n", name, n);
+		return;
+	}
+	CHECK(0, "%s never succeeded", name);
+}
+
+static bool ok_zero(long r) { return r == 0; }
+static bool ok_nonneg(long r) { return r >= 0; }
+static bool ok_positive(long r) { return r > 0; }
+static bool ok_eacces(long r) { return r == -EACCES; }
+static bool ok_one(long r) { return r == 1; }
+
+static char pidbuf[16];
+static const char *pidstr(struct ktask *t)
+{
+	snprintf(pidbuf, sizeof(pidbuf), "%u", t->pid);
+	return pidbuf;
+}
+
+static long op_mount_cpu(void) { long r = gpc_mount(G, "cpu,cpuacct", NULL); if (r > 0) H1 = (int)r; return r; }
+static long op_mount_pids(void) { long r = gpc_mount(G, "pids", NULL); if (r > 0) H2 = (int)r; return r; }
+static long op_mount_named(void)
+{
+	long r = gpc_mount(G, "debug,name=named,release_agent=/sbin/agent", NULL);
+	if (r > 0)
+		H3 = (int)r;
+	return r;
+}
+static long op_remount_cpu(void) { long r = gpc_mount(G, "cpu,cpuacct", NULL); return r == H1 ? 0 : (r < 0 ? r : -1000); }
+static long op_mkdir_a(void) { return gpc_mkdir(G, H1, "/a"); }
+static long op_mkdir_ab(void) { return gpc_mkdir(G, H1, "/a/b"); }
+static long op_mkdir_p(void) { return gpc_mkdir(G, H2, "/p"); }
+static long op_mkdir_r(void) { return gpc_mkdir(G, H3, "/r"); }
+static long op_shares(void) { return wr(G, H1, "/a/cpu.shares", NULL, "512"); }
+static long op_notify(void) { return wr(G, H3, "/r/notify_on_release", NULL, "1"); }
+static long op_agent(void) { return wr(G, H3, "/release_agent", NULL, "/sbin/agent2"); }
+static long op_pidsmax(void) { return wr(G, H2, "/p/pids.max", NULL, "10"); }
+static long op_clone_children(void) { return wr(G, H1, "/a/cgroup.clone_children", NULL, "1"); }
+
+static struct ktask **fork_out;
+static struct ktask *fork_parent, *fork_thread_of;
+static struct gpc_creds fork_creds;
+static long op_fork(void)
+{
+	struct ktask *t = ktask_new(fork_thread_of, fork_creds, 0);
+	long r = gpc_fork(G, T(fork_parent), T(t));
+	if (r) {
+		ktask_abort(t);
+		return r;
+	}
+	ktask_publish(t);
+	*fork_out = t;
+	return 0;
+}
+
+static void fork_into(struct ktask **out, struct ktask *parent, struct ktask *thread_of,
+		      struct gpc_creds creds, const char *name)
+{
+	fork_out = out;
+	fork_parent = parent;
+	fork_thread_of = thread_of;
+	fork_creds = creds;
+	inject(name, op_fork, ok_zero);
+}
+
+static long op_tasks_a(void) { return wr(G, H1, "/a/tasks", NULL, pidstr(P2)); }
+static long op_attach_ab(void) { return gpc_attach(G, H1, "/a/b", T(P2)); }
+static long op_procs_p(void) { return wr(G, H2, "/p/cgroup.procs", NULL, pidstr(P4)); }
+static long op_tasks_r(void) { return wr(G, H3, "/r/tasks", NULL, pidstr(P2)); }
+static long op_tasks_rroot(void) { return wr(G, H3, "/tasks", NULL, pidstr(P2)); }
+static long op_user_moves_init(void) { return wr(G, H1, "/a/tasks", USER, pidstr(INIT)); }
+static long op_drain(void)
+{
+	memset(&REL, 0, sizeof(REL));
+	return gpc_drain_releases(G, collect_release, &REL);
+}
+static long read_len(int h, const char *path)
+{
+	char buf[BUF];
+	return gpc_read(G, h, path, NULL, buf, sizeof(buf));
+}
+static long op_read_ptasks(void) { return read_len(H2, "/p/tasks"); }
+static long op_read_procs(void) { return read_len(H2, "/p/cgroup.procs"); }
+static long op_read_shares(void) { return read_len(H1, "/a/cpu.shares"); }
+static long op_read_stat(void) { return read_len(H1, "/a/cpuacct.stat"); }
+static long op_list_a(void)
+{
+	char buf[BUF];
+	return gpc_list(G, H1, "/a", buf, sizeof(buf));
+}
+static long op_stat_a(void)
+{
+	struct gpc_stat st;
+	return gpc_stat(G, H1, "/a/b", &st);
+}
+static long op_proc_pid(void)
+{
+	char buf[BUF];
+	return gpc_proc_pid_cgroup(G, T(P3), buf, sizeof(buf));
+}
+static long op_proc_cgroups(void)
+{
+	char buf[BUF];
+	return gpc_proc_cgroups(G, buf, sizeof(buf));
+}
+static long op_back_p2(void) { return gpc_attach(G, H1, "/", T(P2)); }
+static long op_back_p3(void) { return wr(G, H2, "/cgroup.procs", NULL, pidstr(P3)); }
+static long op_rmdir_ab(void) { return gpc_rmdir(G, H1, "/a/b"); }
+static long op_rmdir_a(void) { return gpc_rmdir(G, H1, "/a"); }
+static long op_rmdir_p(void) { return gpc_rmdir(G, H2, "/p"); }
+static long op_rmdir_r(void) { return gpc_rmdir(G, H3, "/r"); }
+static long op_umount_h1(void) { return gpc_umount(G, H1); }
+static long op_umount_h1_last(void) { long r = gpc_umount(G, H1); if (!r) H1 = 0; return r; }
+static long op_umount_h2(void) { long r = gpc_umount(G, H2); if (!r) H2 = 0; return r; }
+static long op_umount_h3(void) { long r = gpc_umount(G, H3); if (!r) H3 = 0; return r; }
+
+static void test_injection(void)
+{
+	struct kalloc_stats a;
+	long n;
+
+	printf("failure injection (fail the Nth allocation, N = 0, 1, ... until success):\n");
+	/* gpc_init itself. */
+	for (n = 0;; n++) {
+		long failed;
+		kalloc_take_failed();
+		kalloc_fail_nth(n);
+		G = gpc_init(&khost);
+		kalloc_fail_nth(-1);
+		failed = kalloc_take_failed();
+		inj_ops++;
+		if (!GPC_IS_ERR(G))
+			break;
+		inj_failures++;
+		CHECK(GPC_PTR_ERR(G) == -ENOMEM && failed == 1, "gpc_init: %ld", GPC_PTR_ERR(G));
+		gpc_synchronize_rcu();
+		kalloc_stats(&a);
+		CHECK(a.live == 0, "gpc_init failed at allocation %ld and left %ld allocations", n, a.live);
+	}
+	CHECK(kalloc_take_failed() == 0, "gpc_init swallowed a failure");
+	inj_allocs += n;
+	printf("  %-34s ok after %ld injected failures\n", "gpc_init", n);
+
+	INIT = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(G, T(INIT)) == 0, "init");
+	ktask_publish(INIT);
+
+	inject("mount cpu,cpuacct", op_mount_cpu, ok_positive);
+	inject("mount pids", op_mount_pids, ok_positive);
+	inject("mount debug,name=named", op_mount_named, ok_positive);
+	inject("mount cpu,cpuacct again", op_remount_cpu, ok_zero);
+	inject("mkdir /a", op_mkdir_a, ok_zero);
+	inject("write cgroup.clone_children", op_clone_children, ok_zero);
+	inject("mkdir /a/b", op_mkdir_ab, ok_zero);
+	inject("mkdir pids /p", op_mkdir_p, ok_zero);
+	inject("mkdir named /r", op_mkdir_r, ok_zero);
+	inject("write cpu.shares", op_shares, ok_zero);
+	inject("write notify_on_release", op_notify, ok_zero);
+	inject("write release_agent", op_agent, ok_zero);
+	inject("write pids.max", op_pidsmax, ok_zero);
+	fork_into(&P2, INIT, NULL, ROOT, "fork p2");
+	fork_into(&P3, INIT, NULL, ROOT, "fork p3");
+	fork_into(&P4, P3, P3, ROOT, "fork p4 (thread of p3)");
+	fork_into(&P5, P3, P3, ROOT, "fork p5 (thread of p3)");
+	fork_into(&USER, INIT, NULL, ALICE, "fork user");
+	inject("write tasks (migrate)", op_tasks_a, ok_zero);
+	inject("gpc_attach", op_attach_ab, ok_zero);
+	inject("write cgroup.procs (3 threads)", op_procs_p, ok_zero);
+	inject("write tasks into r", op_tasks_r, ok_zero);
+	inject("write tasks out of r (release)", op_tasks_rroot, ok_zero);
+	inject("drain releases", op_drain, ok_one);
+	CHECK(REL.n == 1 && !strcmp(REL.agent[0], "/sbin/agent2") && !strcmp(REL.path[0], "/r"),
+	      "release %d %s %s", REL.n, REL.agent[0], REL.path[0]);
+	inject("user writes init's pid", op_user_moves_init, ok_eacces);
+	inject("read tasks", op_read_ptasks, ok_nonneg);
+	inject("read cgroup.procs", op_read_procs, ok_nonneg);
+	inject("read cpu.shares", op_read_shares, ok_nonneg);
+	inject("read cpuacct.stat", op_read_stat, ok_nonneg);
+	inject("list", op_list_a, ok_positive);
+	inject("stat", op_stat_a, ok_zero);
+	inject("/proc/PID/cgroup", op_proc_pid, ok_positive);
+	inject("/proc/cgroups", op_proc_cgroups, ok_positive);
+	inject("attach back to the root", op_back_p2, ok_zero);
+	inject("cgroup.procs back to the root", op_back_p3, ok_zero);
+	inject("rmdir /a/b", op_rmdir_ab, ok_zero);
+	inject("rmdir /a", op_rmdir_a, ok_zero);
+	inject("rmdir pids /p", op_rmdir_p, ok_zero);
+	inject("rmdir named /r", op_rmdir_r, ok_zero);
+	ktask_exit(G, P5);
+	ktask_exit(G, P4);
+	ktask_exit(G, P3);
+	ktask_exit(G, P2);
+	ktask_exit(G, USER);
+	P2 = P3 = P4 = P5 = USER = NULL;
+	inject("umount cpu (one of two)", op_umount_h1, ok_zero);
+	inject("umount cpu (last)", op_umount_h1_last, ok_zero);
+	inject("umount pids", op_umount_h2, ok_zero);
+	inject("umount named", op_umount_h3, ok_zero);
+	ktask_exit(G, INIT);
+	INIT = NULL;
+	gpc_destroy(G);
+	G = NULL;
+	gpc_synchronize_rcu();
+	kalloc_stats(&a);
+	CHECK(a.live == 0, "%ld allocations left after the injection session", a.live);
+	printf("  %ld operations, %ld injected failures (each -ENOMEM, state unchanged), "
+	       "%ld allocations kept as capacity, 0 leaked\n",
+	       inj_ops, inj_failures, inj_kept);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* 3. Storm.                                                                        */
+/* ------------------------------------------------------------------------------ */
+
+enum {
+	S_FORK, S_FORK_EAGAIN, S_EXIT, S_TASKS, S_PROCS, S_ATTACH, S_LOOKUP, S_PROC_PID,
+	S_READ_TASKS, S_PROC_CGROUPS, S_DRAIN, S_MKDIR, S_RMDIR, S_READ, S_ENOMEM, S_OTHER_ERR,
+	S_NR
+};
+static const char *S_NAMES[S_NR] = {
+	"fork", "fork refused (-EAGAIN)", "exit", "write tasks", "write cgroup.procs",
+	"gpc_attach", "lookups (x10 subsystems)", "/proc/PID/cgroup", "read tasks",
+	"/proc/cgroups", "drain releases", "mkdir", "rmdir", "read control file",
+	"-ENOMEM returned", "expected errno (ESRCH/ENOENT/EBUSY/...)"
+};
+static atomic_long S[S_NR];
+static atomic_long storm_injected, releases_drained;
+
+#define NH 4
+static int HS[NH]; /* cpu,cpuacct; pids; name=storm; freezer,devices */
+static const char *PATHS[] = { "/", "/s0", "/s1", "/s0/c0", "/s0/c1", "/s1/c0",
+			       "/churn/x0", "/churn/x1", "/lim" };
+#define NPATHS (int)(sizeof(PATHS) / sizeof(PATHS[0]))
+#define MAXMINE 24
+
+struct worker {
+	int id;
+	int iters;
+	uint64_t rng;
+	struct ktask *mine[MAXMINE];
+	int n;
+	pthread_t th;
+};
+
+/* Is r one of the listed values? The list ends with 1 (never an errno here). */
+static bool one_of(long r, ...)
+{
+	va_list ap;
+	long v;
+	bool found = false;
+	va_start(ap, r);
+	while ((v = va_arg(ap, long)) != 1)
+		found |= r == v;
+	va_end(ap);
+	return found;
+}
+
+/* Every result checked: r must be allowed; -ENOMEM iff a failure was injected. */
+static void storm_result(const char *what, long r, bool may_enomem)
+{
+	long failed = kalloc_take_failed();
+	atomic_fetch_add(&storm_injected, failed);
+	if (r == -ENOMEM) {
+		atomic_fetch_add(&S[S_ENOMEM], 1);
+		CHECK(may_enomem && failed > 0, "%s: -ENOMEM (%ld injected)", what, failed);
+		return;
+	}
+	CHECK(failed == 0, "%s: %ld injected failures swallowed (returned %ld)", what, failed, r);
+}
+
+static void *storm(void *arg)
+{
+	struct worker *w = arg;
+	char buf[BUF];
+
+	kernel_set_cpu((unsigned)w->id);
+	kalloc_fail_random(61, w->rng);
+	for (int it = 0; it < w->iters; it++) {
+		unsigned r = (unsigned)(xorshift(&w->rng) % 100);
+		struct ktask *t = w->mine[xorshift(&w->rng) % (uint64_t)w->n];
+		int h = HS[xorshift(&w->rng) % NH];
+		const char *path = PATHS[xorshift(&w->rng) % NPATHS];
+		char file[128];
+		long res;
+
+		if (r < 22) { /* fork a process or a thread */
+			bool thread = xorshift(&w->rng) % 3 == 0;
+			struct ktask *c;
+			if (w->n >= MAXMINE)
+				continue;
+			threadgroup_change_begin();
+			c = ktask_new(thread ? t->leader : NULL, t->creds, w->id);
+			if (!c) {
+				threadgroup_change_end();
+				continue;
+			}
+			res = gpc_fork(G, T(t), T(c));
+			storm_result("fork", res, false);
+			if (res == 0)
+				ktask_publish(c);
+			threadgroup_change_end();
+			if (res == 0) {
+				w->mine[w->n++] = c;
+				atomic_fetch_add(&S[S_FORK], 1);
+			} else {
+				ktask_abort(c);
+				CHECK(res == -EAGAIN, "fork: %ld", res);
+				atomic_fetch_add(&S[S_FORK_EAGAIN], 1);
+			}
+		} else if (r < 40) { /* exit (never the worker's first task; leaders last) */
+			int i = 1 + (int)(xorshift(&w->rng) % (uint64_t)(w->n > 1 ? w->n - 1 : 1));
+			if (i >= w->n || atomic_load(&w->mine[i]->nr_threads) > 0)
+				continue;
+			ktask_exit(G, w->mine[i]);
+			w->mine[i] = w->mine[--w->n];
+			atomic_fetch_add(&S[S_EXIT], 1);
+			storm_result("exit", 0, false);
+		} else if (r < 55) { /* write a pid to tasks: mine or anyone's */
+			uint32_t pid = xorshift(&w->rng) % 2 ? t->pid : (uint32_t)(1 + xorshift(&w->rng) % 400);
+			snprintf(file, sizeof(file), "%s%stasks", path, strcmp(path, "/") ? "/" : "");
+			threadgroup_lock();
+			res = wr_pid(G, h, file, NULL, pid);
+			threadgroup_unlock();
+			storm_result("write tasks", res, true);
+			CHECK(one_of(res, 0L, (long)-ESRCH, (long)-ENOENT, (long)-ENODEV, (long)-ENOMEM, 1L),
+			      "write %s %u: %ld", file, pid, res);
+			if (res == 0)
+				atomic_fetch_add(&S[S_TASKS], 1);
+			else if (res != -ENOMEM)
+				atomic_fetch_add(&S[S_OTHER_ERR], 1);
+		} else if (r < 63) { /* a whole process through cgroup.procs */
+			snprintf(file, sizeof(file), "%s%scgroup.procs", path, strcmp(path, "/") ? "/" : "");
+			threadgroup_lock();
+			res = wr_pid(G, h, file, NULL, t->tgid);
+			threadgroup_unlock();
+			storm_result("write cgroup.procs", res, true);
+			CHECK(one_of(res, 0L, (long)-ESRCH, (long)-ENOENT, (long)-ENODEV, (long)-ENOMEM, 1L),
+			      "write %s %u: %ld", file, t->tgid, res);
+			if (res == 0)
+				atomic_fetch_add(&S[S_PROCS], 1);
+			else if (res != -ENOMEM)
+				atomic_fetch_add(&S[S_OTHER_ERR], 1);
+		} else if (r < 70) {
+			threadgroup_lock();
+			res = gpc_attach(G, h, path, T(t));
+			threadgroup_unlock();
+			storm_result("gpc_attach", res, true);
+			CHECK(one_of(res, 0L, (long)-ENOENT, (long)-ENODEV, (long)-ENOMEM, 1L),
+			      "attach %s: %ld", path, res);
+			if (res == 0)
+				atomic_fetch_add(&S[S_ATTACH], 1);
+			else if (res != -ENOMEM)
+				atomic_fetch_add(&S[S_OTHER_ERR], 1);
+		} else if (r < 80) { /* the lock-free lookup */
+			gpc_rcu_read_lock();
+			for (int ss = 0; ss < GPC_SS_COUNT; ss++)
+				CHECK(gpc_task_css(G, T(t), ss) != NULL, "lookup %d of %u", ss, t->pid);
+			gpc_rcu_read_unlock();
+			storm_result("lookup", 0, false);
+			atomic_fetch_add(&S[S_LOOKUP], 1);
+		} else if (r < 86) {
+			res = gpc_proc_pid_cgroup(G, T(t), buf, sizeof(buf) - 1);
+			storm_result("/proc/PID/cgroup", res, true);
+			CHECK(res > 0 || res == -ENOMEM, "/proc/%u/cgroup: %ld", t->pid, res);
+			if (res > 0) {
+				buf[res] = 0;
+				CHECK(count_lines(buf) == NH, "/proc/%u/cgroup:\n%s", t->pid, buf);
+				atomic_fetch_add(&S[S_PROC_PID], 1);
+			}
+		} else if (r < 91) {
+			long cnt;
+			snprintf(file, sizeof(file), "%s%stasks", path, strcmp(path, "/") ? "/" : "");
+			res = gpc_read(G, h, file, NULL, buf, sizeof(buf) - 1);
+			storm_result("read tasks", res, true);
+			CHECK(res >= 0 || one_of(res, (long)-ENOENT, (long)-ENOMEM, 1L), "read %s: %ld", file, res);
+			if (res >= 0) {
+				buf[res] = 0;
+				CHECK(sorted_pids(buf, &cnt), "%s is not a sorted pid list:\n%s", file, buf);
+				atomic_fetch_add(&S[S_READ_TASKS], 1);
+			}
+		} else if (r < 94) {
+			res = gpc_proc_cgroups(G, buf, sizeof(buf) - 1);
+			storm_result("/proc/cgroups", res, true);
+			CHECK(res > 0 || res == -ENOMEM, "/proc/cgroups: %ld", res);
+			if (res > 0) {
+				buf[res] = 0;
+				CHECK(count_lines(buf) == 1 + GPC_SS_COUNT, "/proc/cgroups:\n%s", buf);
+				atomic_fetch_add(&S[S_PROC_CGROUPS], 1);
+			}
+		} else if (r < 96) {
+			struct releases rel = { 0 };
+			res = gpc_drain_releases(G, collect_release, &rel);
+			storm_result("drain", res, true);
+			CHECK(res >= 0 || res == -ENOMEM, "drain: %ld", res);
+			if (res >= 0) {
+				CHECK(res == rel.n, "drain said %ld, reported %d", res, rel.n);
+				for (int i = 0; i < rel.n && i < 8; i++)
+					CHECK(!strcmp(rel.agent[i], "/bin/agent") && rel.path[i][0] == '/',
+					      "release %s %s", rel.agent[i], rel.path[i]);
+				atomic_fetch_add(&releases_drained, res);
+				atomic_fetch_add(&S[S_DRAIN], 1);
+			}
+		} else if (r < 98) { /* container churn */
+			const char *c = xorshift(&w->rng) % 2 ? "/churn/x0" : "/churn/x1";
+			if (xorshift(&w->rng) % 2) {
+				res = gpc_mkdir(G, h, c);
+				storm_result("mkdir", res, true);
+				CHECK(one_of(res, 0L, (long)-EEXIST, (long)-ENOMEM, 1L), "mkdir %s: %ld", c, res);
+				if (res == 0)
+					atomic_fetch_add(&S[S_MKDIR], 1);
+				else if (res != -ENOMEM)
+					atomic_fetch_add(&S[S_OTHER_ERR], 1);
+			} else {
+				res = gpc_rmdir(G, h, c);
+				storm_result("rmdir", res, true);
+				CHECK(one_of(res, 0L, (long)-EBUSY, (long)-ENOENT, (long)-ENOMEM, 1L), "rmdir %s: %ld", c, res);
+				if (res == 0)
+					atomic_fetch_add(&S[S_RMDIR], 1);
+				else if (res != -ENOMEM)
+					atomic_fetch_add(&S[S_OTHER_ERR], 1);
+			}
+		} else {
+			res = gpc_read(G, HS[0], "/s0/cpu.shares", NULL, buf, sizeof(buf));
+			storm_result("read cpu.shares", res, true);
+			CHECK(res == 5 || res == -ENOMEM, "read cpu.shares: %ld", res);
+			if (res > 0)
+				atomic_fetch_add(&S[S_READ], 1);
+		}
+	}
+	kalloc_fail_random(0, 0);
+	kalloc_take_failed();
+	return NULL;
+}
+
+/* Walk every container of h: for each, call f with its path and tasks text. */
+typedef void (*walk_fn)(int h, const char *path, const char *tasks, void *ctx);
+static void walk(int h, const char *path, walk_fn f, void *ctx)
+{
+	long n, err;
+	char *names = ls(G, h, path, &n);
+	char *tasks;
+	char file[512];
+	CHECK(names != NULL, "list %s: %ld", path, n);
+	if (!names)
+		return;
+	snprintf(file, sizeof(file), "%s%stasks", path, strcmp(path, "/") ? "/" : "");
+	tasks = rd(G, h, file, NULL, &err);
+	CHECK(tasks != NULL, "read %s: %ld", file, err);
+	if (tasks)
+		f(h, path, tasks, ctx);
+	free(tasks);
+	for (char *p = names; p < names + n; p += strlen(p) + 1) {
+		char child[512];
+		struct gpc_stat st;
+		snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", p);
+		if (gpc_stat(G, h, child, &st) == 0 && st.kind == GPC_STAT_DIR)
+			walk(h, child, f, ctx);
+	}
+	free(names);
+}
+
+struct census {
+	int seen[PID_MAX];
+	long total;
+	char where[PID_MAX][48]; /* the container of each pid (this hierarchy) */
+};
+
+static void count_tasks(int h, const char *path, const char *tasks, void *ctx)
+{
+	struct census *c = ctx;
+	(void)h;
+	while (*tasks) {
+		char *end;
+		long pid = strtol(tasks, &end, 10);
+		if (pid > 0 && pid < PID_MAX) {
+			c->seen[pid]++;
+			snprintf(c->where[pid], sizeof(c->where[pid]), "%s", path);
+		}
+		c->total++;
+		tasks = *end ? end + 1 : end;
+	}
+}
+
+/* pids.current of each pids container equals the tasks in its subtree. */
+static void check_pids(int h, const char *path, const char *tasks, void *ctx)
+{
+	struct census *c = ctx;
+	char file[512];
+	long err, want = 0;
+	char *s;
+	size_t plen = strlen(path);
+	(void)tasks;
+	if (!strcmp(path, "/"))
+		return;
+	snprintf(file, sizeof(file), "%s/pids.current", path);
+	s = rd(G, h, file, NULL, &err);
+	for (int pid = 1; pid < PID_MAX; pid++)
+		if (c->seen[pid] && !strncmp(c->where[pid], path, plen) &&
+		    (c->where[pid][plen] == 0 || c->where[pid][plen] == '/'))
+			want++;
+	CHECK(s && strtol(s, NULL, 10) == want, "%s = %s, %ld tasks in the subtree", file,
+	      s ? s : "(error)", want);
+	free(s);
+}
+
+static void storm_invariants(void)
+{
+	static struct census c[NH];
+	struct ktask **all = malloc(sizeof(*all) * PID_MAX);
+	int nt = ktask_snapshot(all, PID_MAX);
+	char buf[BUF];
+
+	for (int i = 0; i < NH; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		walk(HS[i], "/", count_tasks, &c[i]);
+		CHECK(c[i].total == nt, "hierarchy %d lists %ld tasks, %d live", HS[i], c[i].total, nt);
+	}
+	walk(HS[1], "/", check_pids, &c[1]);
+	for (int k = 0; k < nt; k++) {
+		struct ktask *t = all[k];
+		long n = gpc_proc_pid_cgroup(G, T(t), buf, sizeof(buf) - 1);
+		CHECK(n > 0, "/proc/%u/cgroup: %ld", t->pid, n);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		for (int i = 0; i < NH; i++) {
+			char *line = buf, want[64];
+			CHECK(c[i].seen[t->pid] == 1, "pid %u listed %d times in hierarchy %d", t->pid,
+			      c[i].seen[t->pid], HS[i]);
+			snprintf(want, sizeof(want), "%d:", HS[i]);
+			while (line && strncmp(line, want, strlen(want)))
+				line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
+			CHECK(line != NULL, "no line for %d in /proc/%u/cgroup", HS[i], t->pid);
+			if (line) {
+				char *path = strchr(strchr(line, ':') + 1, ':') + 1;
+				size_t len = strcspn(path, "\n");
+				CHECK(strlen(c[i].where[t->pid]) == len &&
+					      !strncmp(path, c[i].where[t->pid], len),
+				      "/proc/%u/cgroup says %.*s, tasks says %s", t->pid, (int)len, path,
+				      c[i].where[t->pid]);
+			}
+		}
+	}
+	/* Tasks in the same cpu container share a cpu state; others do not. */
+	gpc_rcu_read_lock();
+	for (int a = 0; a < nt && a < 200; a++)
+		for (int b = a + 1; b < nt && b < 200; b++) {
+			bool same = !strcmp(c[0].where[all[a]->pid], c[0].where[all[b]->pid]);
+			bool eq = gpc_task_css(G, T(all[a]), GPC_SS_CPU) ==
+				  gpc_task_css(G, T(all[b]), GPC_SS_CPU);
+			CHECK(same == eq, "cpu state of %u (%s) and %u (%s)", all[a]->pid,
+			      c[0].where[all[a]->pid], all[b]->pid, c[0].where[all[b]->pid]);
+		}
+	gpc_rcu_read_unlock();
+	free(all);
+}
+
+static void rmdir_tree(int h, const char *path)
+{
+	long n;
+	char *names = ls(G, h, path, &n);
+	if (!names)
+		return;
+	for (char *p = names; p < names + n; p += strlen(p) + 1) {
+		char child[512];
+		struct gpc_stat st;
+		snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", p);
+		if (gpc_stat(G, h, child, &st) == 0 && st.kind == GPC_STAT_DIR) {
+			rmdir_tree(h, child);
+			CHECK(gpc_rmdir(G, h, child) == 0, "rmdir %s", child);
+		}
+	}
+	free(names);
+}
+
+static void test_storm(int nthreads, int iters)
+{
+	struct worker *ws = calloc((size_t)nthreads, sizeof(*ws));
+	struct ktask *init;
+	struct releases rel = { 0 };
+	struct kalloc_stats a0, a1;
+	struct krcu_stats r;
+	const char *opts[NH] = { "cpu,cpuacct", "pids", "none,name=storm,release_agent=/bin/agent",
+				 "freezer,devices" };
+	const char *dirs[] = { "/s0", "/s1", "/s0/c0", "/s0/c1", "/s1/c0", "/churn" };
+	long tasks_made;
+
+	G = gpc_init(&khost);
+	CHECK(!GPC_IS_ERR(G), "gpc_init");
+	init = ktask_new(NULL, ROOT, -1);
+	CHECK(gpc_init_task(G, T(init)) == 0, "init");
+	ktask_publish(init);
+	for (int i = 0; i < NH; i++) {
+		HS[i] = gpc_mount(G, opts[i], NULL);
+		CHECK(HS[i] > 0, "mount %s: %d", opts[i], HS[i]);
+		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+			if (i == 2 && d == 2)
+				CHECK(wr(G, HS[i], "/s0/notify_on_release", NULL, "1") == 0, "notify s0");
+			CHECK(gpc_mkdir(G, HS[i], dirs[d]) == 0, "mkdir %s", dirs[d]);
+		}
+	}
+	CHECK(wr(G, HS[2], "/s1/notify_on_release", NULL, "1") == 0, "notify s1");
+	CHECK(gpc_mkdir(G, HS[1], "/lim") == 0, "mkdir lim");
+	CHECK(wr(G, HS[1], "/lim/pids.max", NULL, "6") == 0, "pids.max");
+	CHECK(wr(G, HS[0], "/s0/cpu.shares", NULL, "2048") == 0, "shares");
+
+	for (int i = 0; i < nthreads; i++) {
+		struct ktask *t = ktask_new(NULL, ROOT, i);
+		CHECK(gpc_fork(G, T(init), T(t)) == 0, "fork worker root");
+		ktask_publish(t);
+		ws[i].id = i;
+		ws[i].iters = iters;
+		ws[i].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+		ws[i].mine[0] = t;
+		ws[i].n = 1;
+	}
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&ws[i].th, NULL, storm, &ws[i]))
+			abort();
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(ws[i].th, NULL);
+
+	storm_invariants();
+
+	/* Teardown: every task exits, the releases drain, every container goes. */
+	tasks_made = atomic_load(&S[S_FORK]);
+	for (int i = 0; i < nthreads; i++) {
+		/* threads before their leaders */
+		for (int pass = 0; pass < 2; pass++)
+			for (int k = ws[i].n - 1; k >= 0; k--) {
+				struct ktask *t = ws[i].mine[k];
+				if (!t || (pass == 0 && t->leader == t))
+					continue;
+				ktask_exit(G, t);
+				ws[i].mine[k] = NULL;
+			}
+	}
+	CHECK(ktask_count() == 1, "%d tasks left", ktask_count());
+	CHECK(gpc_drain_releases(G, collect_release, &rel) >= 0, "final drain");
+	atomic_fetch_add(&releases_drained, rel.n);
+	for (int i = 0; i < NH; i++) {
+		CHECK(gpc_attach(G, HS[i], "/", T(init)) == 0, "init back to the root");
+		rmdir_tree(HS[i], "/");
+		CHECK(gpc_umount(G, HS[i]) == 0, "umount %d", HS[i]);
+	}
+	ktask_exit(G, init);
+	kalloc_stats(&a0);
+	gpc_destroy(G);
+	G = NULL;
+	gpc_synchronize_rcu();
+	kalloc_stats(&a1);
+	krcu_stats(&r);
+	CHECK(a1.live == 0, "%ld allocations left after the storm", a1.live);
+	CHECK(r.pending == 0, "%ld RCU callbacks pending", r.pending);
+
+	printf("storm: %d threads x %d iterations, random allocation failures (1 in 61):\n",
+	       nthreads, iters);
+	for (int i = 0; i < S_NR; i++)
+		printf("  %-42s %ld\n", S_NAMES[i], atomic_load(&S[i]));
+	printf("  %-42s %ld\n", "tasks made", tasks_made + nthreads);
+	printf("  %-42s %ld\n", "injected allocation failures", atomic_load(&storm_injected));
+	printf("  %-42s %ld\n", "releases drained", atomic_load(&releases_drained));
+	free(ws);
+}
+
+int main(int argc, char **argv)
+{
+	int threads = argc > 1 ? atoi(argv[1]) : 4;
+	int iters = argc > 2 ? atoi(argv[2]) : 4000;
+	struct kalloc_stats a;
+	struct krcu_stats r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	alarm(900); /* a deadlock ends the run */
+	ktasks_init();
+	test_basics();
+	test_injection();
+	test_storm(threads, iters);
+
+	kalloc_stats(&a);
+	krcu_stats(&r);
+	printf("totals:\n");
+	printf("  %-42s %ld\n", "gpc_kmalloc calls (successful)", a.total);
+	printf("  %-42s %ld\n", "  of which GPC_GFP_ATOMIC", a.atomic);
+	printf("  %-42s %ld\n", "  of which GPC_GFP_ZERO", a.zeroed);
+	printf("  %-42s %ld\n", "gpc_kfree calls", a.frees);
+	printf("  %-42s %ld\n", "injected allocation failures", a.failed);
+	printf("  %-42s %ld\n", "live allocations at exit", a.live);
+	printf("  %-42s %ld\n", "lock acquisitions", kernel_lock_ops());
+	printf("  %-42s %ld queued, %ld invoked, %ld batches\n", "RCU callbacks", r.queued, r.invoked,
+	       r.grace_periods);
+	printf("  %-42s %ld\n", "sleeping calls in atomic context", kernel_atomic_violations());
+	CHECK(kernel_atomic_violations() == 0, "%ld sleeping calls in atomic context",
+	      kernel_atomic_violations());
+	CHECK(a.live == 0, "live allocations at exit");
+	CHECK(r.queued == r.invoked && r.pending == 0, "RCU: %ld queued, %ld invoked", r.queued, r.invoked);
+	ktasks_fini();
+	printf("harness: %ld passed, %ld failed\n", atomic_load(&checks_passed),
+	       atomic_load(&checks_failed));
+	return atomic_load(&checks_failed) ? 1 : 0;
+}

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * The kernel stand-in: every import of gpc.h, for the harness. See kernel.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel.h"
+
+_Static_assert(sizeof(pthread_spinlock_t) <= GPC_LOCK_STORAGE_SIZE, "spinlock fits");
+_Static_assert(sizeof(pthread_mutex_t) <= GPC_LOCK_STORAGE_SIZE, "mutex fits");
+_Static_assert(_Alignof(pthread_mutex_t) <= GPC_LOCK_STORAGE_ALIGN, "mutex alignment");
+_Static_assert(sizeof(struct gpc_task_slot) == GPC_TASK_SLOT_SIZE, "slot size");
+
+static void kbug(const char *what, int err)
+{
+	fprintf(stderr, "kernel BUG: %s (%s)\n", what, strerror(err));
+	abort();
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Atomic context: what the harness's own locks and RCU say about the thread.       */
+/* ------------------------------------------------------------------------------ */
+
+static _Thread_local int in_atomic; /* spinlocks held + RCU read sections */
+static atomic_long atomic_violations;
+static atomic_long lock_ops;
+
+int kernel_in_atomic(void)
+{
+	return in_atomic;
+}
+
+long kernel_atomic_violations(void)
+{
+	return atomic_load(&atomic_violations);
+}
+
+long kernel_lock_ops(void)
+{
+	return atomic_load(&lock_ops);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* CPUs: each thread is pinned to a virtual CPU (so a spinlock's CPU is stable).    */
+/* ------------------------------------------------------------------------------ */
+
+static _Thread_local int vcpu = -1;
+static atomic_uint next_vcpu;
+
+void kernel_set_cpu(unsigned cpu)
+{
+	vcpu = (int)(cpu % NR_VCPUS);
+}
+
+unsigned int gpc_current_cpu(void)
+{
+	if (vcpu < 0)
+		vcpu = (int)(atomic_fetch_add(&next_vcpu, 1) % NR_VCPUS);
+	return (unsigned)vcpu;
+}
+
+unsigned int gpc_nr_cpus(void)
+{
+	return NR_VCPUS;
+}
+
+unsigned int gpc_nr_mem_nodes(void)
+{
+	return 2;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Memory: malloc with failure injection and counts.                                */
+/* ------------------------------------------------------------------------------ */
+
+static atomic_long a_live, a_total, a_failed, a_atomic, a_zeroed, a_frees;
+static _Thread_local long fail_countdown = -1;
+static _Thread_local long thread_failed;
+static _Thread_local unsigned fail_one_in;
+static _Thread_local uint64_t fail_rng;
+
+void kalloc_fail_nth(long n)
+{
+	fail_countdown = n;
+}
+
+void kalloc_fail_random(unsigned one_in, uint64_t seed)
+{
+	fail_one_in = one_in;
+	fail_rng = seed | 1;
+}
+
+long kalloc_take_failed(void)
+{
+	long n = thread_failed;
+	thread_failed = 0;
+	return n;
+}
+
+void kalloc_stats(struct kalloc_stats *out)
+{
+	out->live = atomic_load(&a_live);
+	out->total = atomic_load(&a_total);
+	out->failed = atomic_load(&a_failed);
+	out->atomic = atomic_load(&a_atomic);
+	out->zeroed = atomic_load(&a_zeroed);
+	out->frees = atomic_load(&a_frees);
+}
+
+static bool should_fail(void)
+{
+	if (fail_countdown == 0) {
+		fail_countdown = -1;
+		return true;
+	}
+	if (fail_countdown > 0)
+		fail_countdown--;
+	if (fail_one_in) {
+		/* xorshift64 */
+		fail_rng ^= fail_rng << 13;
+		fail_rng ^= fail_rng >> 7;
+		fail_rng ^= fail_rng << 17;
+		if (fail_rng % fail_one_in == 0)
+			return true;
+	}
+	return false;
+}
+
+void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
+{
+	void *p;
+
+	if (!(flags & GPC_GFP_ATOMIC) && in_atomic)
+		atomic_fetch_add(&atomic_violations, 1); /* "sleeping function called from invalid context" */
+	if (align == 0 || (align & (align - 1)))
+		kbug("gpc_kmalloc: alignment not a power of two", EINVAL);
+	if (should_fail()) {
+		thread_failed++;
+		atomic_fetch_add(&a_failed, 1);
+		return NULL;
+	}
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (posix_memalign(&p, align, size ? size : 1))
+		return NULL;
+	if (flags & GPC_GFP_ZERO) {
+		memset(p, 0, size);
+		atomic_fetch_add(&a_zeroed, 1);
+	}
+	if (flags & GPC_GFP_ATOMIC)
+		atomic_fetch_add(&a_atomic, 1);
+	atomic_fetch_add(&a_live, 1);
+	atomic_fetch_add(&a_total, 1);
+	return p;
+}
+
+void gpc_kfree(void *ptr, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	if (!ptr)
+		return;
+	atomic_fetch_sub(&a_live, 1);
+	atomic_fetch_add(&a_frees, 1);
+	free(ptr);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Locks: pthread spinlocks and error-checking mutexes.                             */
+/* ------------------------------------------------------------------------------ */
+
+void gpc_spin_init(void *lock)
+{
+	int r = pthread_spin_init((pthread_spinlock_t *)lock, PTHREAD_PROCESS_PRIVATE);
+	if (r)
+		kbug("pthread_spin_init", r);
+}
+
+void gpc_spin_lock(void *lock)
+{
+	int r = pthread_spin_lock((pthread_spinlock_t *)lock);
+	if (r)
+		kbug("pthread_spin_lock", r);
+	in_atomic++;
+	atomic_fetch_add_explicit(&lock_ops, 1, memory_order_relaxed);
+}
+
+void gpc_spin_unlock(void *lock)
+{
+	int r;
+	in_atomic--;
+	r = pthread_spin_unlock((pthread_spinlock_t *)lock);
+	if (r)
+		kbug("pthread_spin_unlock", r);
+}
+
+void gpc_spin_destroy(void *lock)
+{
+	int r = pthread_spin_destroy((pthread_spinlock_t *)lock);
+	if (r)
+		kbug("pthread_spin_destroy", r);
+}
+
+void gpc_mutex_init(void *lock)
+{
+	pthread_mutexattr_t a;
+	int r;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	r = pthread_mutex_init((pthread_mutex_t *)lock, &a);
+	pthread_mutexattr_destroy(&a);
+	if (r)
+		kbug("pthread_mutex_init", r);
+}
+
+void gpc_mutex_lock(void *lock)
+{
+	int r;
+	if (in_atomic)
+		atomic_fetch_add(&atomic_violations, 1); /* a mutex may sleep */
+	r = pthread_mutex_lock((pthread_mutex_t *)lock);
+	if (r)
+		kbug("pthread_mutex_lock", r); /* EDEADLK: gpc relocked its own mutex */
+	atomic_fetch_add_explicit(&lock_ops, 1, memory_order_relaxed);
+}
+
+void gpc_mutex_unlock(void *lock)
+{
+	int r = pthread_mutex_unlock((pthread_mutex_t *)lock);
+	if (r)
+		kbug("pthread_mutex_unlock", r); /* EPERM: not the owner */
+}
+
+void gpc_mutex_destroy(void *lock)
+{
+	int r = pthread_mutex_destroy((pthread_mutex_t *)lock);
+	if (r)
+		kbug("pthread_mutex_destroy", r); /* EBUSY: destroyed while held */
+}
+
+/* ------------------------------------------------------------------------------ */
+/* RCU: a reader count and a batch of callbacks, as gpc-core's QuiescentRcu.        */
+/*                                                                                  */
+/* A callback queued at time t runs the first time the reader count is seen at zero */
+/* after its batch was taken: every reader inside at t has left by then, and later  */
+/* readers cannot reach the object (unlinked before gpc_call_rcu). The two seq_cst  */
+/* fences (read_lock; after taking the batch) are the ones loom proved necessary:   */
+/* without them a reader's increment and a writer's unlink can both go unseen      */
+/* (store buffering).                                                               */
+/* ------------------------------------------------------------------------------ */
+
+static atomic_long rcu_readers;
+static pthread_mutex_t rcu_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gpc_rcu_head *rcu_pending;
+static long rcu_npending;
+static atomic_long rcu_queued, rcu_invoked, rcu_gps;
+
+void krcu_stats(struct krcu_stats *out)
+{
+	pthread_mutex_lock(&rcu_lock);
+	out->pending = rcu_npending;
+	pthread_mutex_unlock(&rcu_lock);
+	out->queued = atomic_load(&rcu_queued);
+	out->invoked = atomic_load(&rcu_invoked);
+	out->grace_periods = atomic_load(&rcu_gps);
+}
+
+static void rcu_requeue(struct gpc_rcu_head *head, long n)
+{
+	struct gpc_rcu_head *tail = head;
+	while (tail->next)
+		tail = tail->next;
+	pthread_mutex_lock(&rcu_lock);
+	tail->next = rcu_pending;
+	rcu_pending = head;
+	rcu_npending += n;
+	pthread_mutex_unlock(&rcu_lock);
+}
+
+static void rcu_run_if_quiescent(void)
+{
+	struct gpc_rcu_head *head;
+	long n;
+
+	pthread_mutex_lock(&rcu_lock);
+	head = rcu_pending;
+	n = rcu_npending;
+	rcu_pending = NULL;
+	rcu_npending = 0;
+	pthread_mutex_unlock(&rcu_lock);
+	if (!head)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&rcu_readers) != 0) {
+		rcu_requeue(head, n);
+		return;
+	}
+	atomic_fetch_add(&rcu_gps, 1);
+	while (head) {
+		struct gpc_rcu_head *next = head->next;
+		gpc_rcu_invoke(head);
+		atomic_fetch_add(&rcu_invoked, 1);
+		head = next;
+	}
+}
+
+void gpc_rcu_read_lock(void)
+{
+	atomic_fetch_add(&rcu_readers, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	in_atomic++;
+}
+
+void gpc_rcu_read_unlock(void)
+{
+	in_atomic--;
+	if (atomic_fetch_sub(&rcu_readers, 1) == 1)
+		rcu_run_if_quiescent();
+}
+
+void gpc_call_rcu(struct gpc_rcu_head *head)
+{
+	pthread_mutex_lock(&rcu_lock);
+	head->next = rcu_pending;
+	rcu_pending = head;
+	rcu_npending++;
+	pthread_mutex_unlock(&rcu_lock);
+	atomic_fetch_add(&rcu_queued, 1);
+	rcu_run_if_quiescent();
+}
+
+void gpc_synchronize_rcu(void)
+{
+	for (;;) {
+		long n;
+		if (in_atomic)
+			atomic_fetch_add(&atomic_violations, 1);
+		while (atomic_load(&rcu_readers) != 0)
+			sched_yield();
+		rcu_run_if_quiescent();
+		pthread_mutex_lock(&rcu_lock);
+		n = rcu_npending;
+		pthread_mutex_unlock(&rcu_lock);
+		if (!n)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Tasks: a dense list and a pid index under a rwlock (Linux's tasklist_lock).      */
+/* ------------------------------------------------------------------------------ */
+
+static pthread_rwlock_t tasklist = PTHREAD_RWLOCK_INITIALIZER;
+static struct ktask **tasks;      /* live (published) tasks */
+static int nr_tasks;
+static struct ktask *by_pid[PID_MAX];
+static unsigned char pid_used[PID_MAX];
+static uint32_t last_pid;
+static struct ktask *const RESERVED = (struct ktask *)1;
+
+void ktasks_init(void)
+{
+	tasks = calloc(PID_MAX, sizeof(*tasks));
+	if (!tasks)
+		kbug("calloc", ENOMEM);
+}
+
+void ktasks_fini(void)
+{
+	free(tasks);
+	tasks = NULL;
+}
+
+static uint32_t alloc_pid_locked(void)
+{
+	for (uint32_t i = 0; i < PID_MAX; i++) {
+		uint32_t pid = last_pid + 1 >= PID_MAX ? 300 : last_pid + 1;
+		last_pid = pid;
+		if (!pid_used[pid]) {
+			pid_used[pid] = 1;
+			return pid;
+		}
+	}
+	return 0;
+}
+
+struct ktask *ktask_new(struct ktask *thread_of, struct gpc_creds creds, int owner)
+{
+	struct ktask *t = calloc(1, sizeof(*t));
+	if (!t)
+		kbug("calloc", ENOMEM);
+	/* dup_task_struct copies the parent; cgroup_fork resets the slot. */
+	memset(&t->cg, 0xa5, sizeof(t->cg));
+	gpc_task_slot_init(&t->cg);
+	pthread_rwlock_wrlock(&tasklist);
+	t->pid = alloc_pid_locked();
+	if (t->pid)
+		by_pid[t->pid] = RESERVED;
+	pthread_rwlock_unlock(&tasklist);
+	if (!t->pid) {
+		free(t);
+		return NULL;
+	}
+	t->leader = thread_of ? thread_of : t;
+	t->tgid = t->leader->pid;
+	t->creds = creds;
+	t->owner = owner;
+	t->list_index = -1;
+	return t;
+}
+
+void ktask_publish(struct ktask *t)
+{
+	pthread_rwlock_wrlock(&tasklist);
+	by_pid[t->pid] = t;
+	t->list_index = nr_tasks;
+	tasks[nr_tasks++] = t;
+	if (t->leader != t) {
+		t->group_next = t->leader->group_next;
+		t->leader->group_next = t;
+		atomic_fetch_add(&t->leader->nr_threads, 1);
+	}
+	pthread_rwlock_unlock(&tasklist);
+}
+
+void ktask_abort(struct ktask *t)
+{
+	pthread_rwlock_wrlock(&tasklist);
+	by_pid[t->pid] = NULL;
+	pid_used[t->pid] = 0;
+	pthread_rwlock_unlock(&tasklist);
+	free(t);
+}
+
+static pthread_rwlock_t threadgroup_rwsem = PTHREAD_RWLOCK_INITIALIZER;
+
+void threadgroup_change_begin(void)
+{
+	pthread_rwlock_rdlock(&threadgroup_rwsem);
+}
+
+void threadgroup_change_end(void)
+{
+	pthread_rwlock_unlock(&threadgroup_rwsem);
+}
+
+void threadgroup_lock(void)
+{
+	pthread_rwlock_wrlock(&threadgroup_rwsem);
+}
+
+void threadgroup_unlock(void)
+{
+	pthread_rwlock_unlock(&threadgroup_rwsem);
+}
+
+void ktask_exit(struct gpc *g, struct ktask *t)
+{
+	/* do_exit: exit_signals sets PF_EXITING inside a threadgroup change, then
+	 * cgroup_exit, outside tasklist_lock. */
+	threadgroup_change_begin();
+	atomic_store(&t->exiting, 1);
+	threadgroup_change_end();
+	gpc_exit(g, T(t));
+	/* release_task: unhash under the write lock; no walker can hold it after. */
+	pthread_rwlock_wrlock(&tasklist);
+	if (t->list_index >= 0) {
+		struct ktask *last = tasks[--nr_tasks];
+		tasks[t->list_index] = last;
+		last->list_index = t->list_index;
+	}
+	by_pid[t->pid] = NULL;
+	pid_used[t->pid] = 0;
+	if (t->leader != t) {
+		struct ktask **pp = &t->leader->group_next;
+		while (*pp && *pp != t)
+			pp = &(*pp)->group_next;
+		if (*pp)
+			*pp = t->group_next;
+		atomic_fetch_sub(&t->leader->nr_threads, 1);
+	}
+	pthread_rwlock_unlock(&tasklist);
+	free(t);
+}
+
+int ktask_count(void)
+{
+	int n;
+	pthread_rwlock_rdlock(&tasklist);
+	n = nr_tasks;
+	pthread_rwlock_unlock(&tasklist);
+	return n;
+}
+
+int ktask_snapshot(struct ktask **out, int max)
+{
+	int n = 0;
+	pthread_rwlock_rdlock(&tasklist);
+	for (int i = 0; i < nr_tasks && n < max; i++)
+		out[n++] = tasks[i];
+	pthread_rwlock_unlock(&tasklist);
+	return n;
+}
+
+static bool live(const struct ktask *t)
+{
+	return t && t != RESERVED && !atomic_load(&t->exiting);
+}
+
+struct gpc_task_slot *gpc_task_slot(struct gpc_task *task)
+{
+	return &((struct ktask *)task)->cg;
+}
+
+uint32_t gpc_task_pid(struct gpc_task *task)
+{
+	return ((struct ktask *)task)->pid;
+}
+
+uint32_t gpc_task_tgid(struct gpc_task *task)
+{
+	return ((struct ktask *)task)->tgid;
+}
+
+void gpc_task_creds(struct gpc_task *task, struct gpc_creds *out)
+{
+	*out = ((struct ktask *)task)->creds;
+}
+
+int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&tasklist);
+	if (pid < PID_MAX && live(by_pid[pid])) {
+		f(ctx, T(by_pid[pid]));
+		found = 1;
+	}
+	pthread_rwlock_unlock(&tasklist);
+	return found;
+}
+
+void gpc_for_each_task(gpc_task_fn f, void *ctx)
+{
+	pthread_rwlock_rdlock(&tasklist);
+	for (int i = 0; i < nr_tasks; i++)
+		if (live(tasks[i]))
+			f(ctx, T(tasks[i]));
+	pthread_rwlock_unlock(&tasklist);
+}
+
+int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx)
+{
+	int found = 0;
+	/* The read lock keeps the group stable: threads join and leave under the write
+	 * lock (Linux: cgroup_threadgroup_rwsem). */
+	pthread_rwlock_rdlock(&tasklist);
+	if (tgid < PID_MAX && by_pid[tgid] && by_pid[tgid] != RESERVED &&
+	    by_pid[tgid]->leader == by_pid[tgid]) {
+		f(ctx, T(by_pid[tgid]));
+		found = 1;
+	}
+	pthread_rwlock_unlock(&tasklist);
+	return found;
+}
+
+struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev)
+{
+	struct ktask *t = prev ? ((struct ktask *)prev)->group_next : (struct ktask *)leader;
+	while (t && !live(t))
+		t = t->group_next;
+	return T(t);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Release notifications and panics.                                                */
+/* ------------------------------------------------------------------------------ */
+
+struct khost khost;
+
+void gpc_release_notify(void *host_ctx)
+{
+	struct khost *h = host_ctx;
+	if (h)
+		atomic_fetch_add(&h->notified, 1);
+}
+
+void gpc_panic(const char *msg, size_t len)
+{
+	fprintf(stderr, "gpc_panic: %.*s\n", (int)len, msg);
+	abort();
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * A userspace stand-in for a kernel, supplying every import of gpc.h:
+ * malloc with failure injection, pthread spinlocks and mutexes, a counter-based RCU,
+ * virtual CPUs, a task table under a rwlock ("tasklist_lock"), a release notifier.
+ * It also checks gpc's manners: no sleeping allocation or mutex in atomic context.
+ */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gpc.h"
+
+#define NR_VCPUS 4
+#define PID_MAX 32768
+
+/* A task: what a kernel's task_struct would hold for gpc. */
+struct ktask {
+	struct gpc_task_slot cg; /* like task->cgroups */
+	uint32_t pid;
+	uint32_t tgid;
+	struct gpc_creds creds;
+	atomic_int exiting;        /* PF_EXITING: walks skip it */
+	struct ktask *leader;      /* group leader (itself for a leader) */
+	struct ktask *group_next;  /* next thread of the group (list from the leader) */
+	atomic_int nr_threads;     /* on a leader: live threads besides itself */
+	int list_index;            /* position in the dense task list */
+	int owner;                 /* the harness thread that forks/exits it */
+};
+
+static inline struct gpc_task *T(struct ktask *t)
+{
+	return (struct gpc_task *)t;
+}
+
+/* ---- allocator ---- */
+struct kalloc_stats {
+	long live, total, failed, atomic, zeroed, frees;
+};
+void kalloc_stats(struct kalloc_stats *out);
+/* Fail this thread's nth gpc_kmalloc from now (0: the next); -1 disarms. */
+void kalloc_fail_nth(long n);
+/* Fail each allocation of this thread with probability 1/one_in (0: never). */
+void kalloc_fail_random(unsigned one_in, uint64_t seed);
+/* Failures injected on this thread since the last call (and reset). */
+long kalloc_take_failed(void);
+
+/* ---- context checks ---- */
+long kernel_atomic_violations(void);
+long kernel_lock_ops(void);
+int kernel_in_atomic(void);
+
+/* ---- RCU ---- */
+struct krcu_stats {
+	long queued, invoked, pending, grace_periods;
+};
+void krcu_stats(struct krcu_stats *out);
+
+/* ---- tasks ---- */
+void ktasks_init(void);
+void ktasks_fini(void);
+/* A new task struct (slot initialised with gpc_task_slot_init), pid allocated, not yet
+ * visible; NULL when out of pids. thread_of: the leader for a thread, NULL for a process. */
+struct ktask *ktask_new(struct ktask *thread_of, struct gpc_creds creds, int owner);
+/* Make it visible to the walks (after gpc_fork / gpc_init_task succeeded). */
+void ktask_publish(struct ktask *t);
+/* Give back a never-published task (gpc_fork failed). */
+void ktask_abort(struct ktask *t);
+/* Exit: PF_EXITING, gpc_exit, unhash, free (the kernel's do_exit + release_task). */
+void ktask_exit(struct gpc *g, struct ktask *t);
+int ktask_count(void);
+/* Copy out the live tasks (up to max), returns the number. */
+int ktask_snapshot(struct ktask **out, int max);
+
+/*
+ * Linux's cgroup_threadgroup_rwsem: copy_process holds it for read from cgroup_can_fork
+ * (gpc_fork) until the child is visible (ktask_publish), and exit_signals while it sets
+ * PF_EXITING; writes to tasks / cgroup.procs and gpc_attach hold it for write, so a
+ * migration never misses a thread being forked.
+ */
+void threadgroup_change_begin(void);
+void threadgroup_change_end(void);
+void threadgroup_lock(void);
+void threadgroup_unlock(void);
+
+/* ---- release notifications ---- */
+struct khost {
+	atomic_long notified;
+};
+extern struct khost khost;
+
+/* ---- vCPUs ---- */
+void kernel_set_cpu(unsigned cpu);
+
+#endif
