@@ -1,0 +1,93 @@
+//! `bench-report`: a short run of every gpc benchmark, one `NAME VALUE UNIT` line per
+//! figure, last line `report: N figures`.
+//!
+//! `cargo run --release -p gpc-benches --bin bench-report` (under two minutes on two
+//! cores). With `--tiny`, the test-sized configuration (a second, meaningless numbers);
+//! with `--only hot,threads,...`, only those sections (see `report::Section`), to rerun
+//! one figure fast while optimising. The last line counts the figures printed.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use gpc_benches::alloc::CountingAlloc;
+use gpc_benches::report::{self, Config, Section, MEM_CHILD_ARG};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(MEM_CHILD_ARG) {
+        let n = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok());
+        let (Some(tasks), Some(containers)) = (n(1), n(2)) else {
+            eprintln!("usage: bench-report {MEM_CHILD_ARG} TASKS CONTAINERS");
+            return ExitCode::FAILURE;
+        };
+        return match report::memory_figures(tasks, containers) {
+            Ok(figs) => {
+                let mut out = std::io::stdout().lock();
+                for f in figs {
+                    let _ = writeln!(out, "{f}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bench-report: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut cfg = Config::full();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tiny" => {
+                let only = cfg.only.take();
+                cfg = Config::tiny();
+                cfg.only = only;
+            }
+            "--only" => {
+                let mut v = Vec::new();
+                for name in it.next().map(String::as_str).unwrap_or("").split(',') {
+                    match Section::from_name(name) {
+                        Some(s) => v.push(s),
+                        None => return usage(),
+                    }
+                }
+                cfg.only = Some(v);
+            }
+            _ => return usage(),
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut stdout = std::io::stdout();
+    let res = report::run(&cfg, &mut |f| {
+        let _ = writeln!(stdout, "{f}");
+        let _ = stdout.flush();
+    });
+    match res {
+        Ok(figs) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "report_wall_s {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            let _ = writeln!(out, "report: {} figures", figs.len() + 1);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-report: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> ExitCode {
+    let names: Vec<&str> = Section::ALL.iter().map(|(_, n)| *n).collect();
+    eprintln!(
+        "usage: bench-report [--tiny] [--only SECTION[,SECTION...]]\n  sections: {}",
+        names.join(", ")
+    );
+    ExitCode::FAILURE
+}

@@ -1,0 +1,78 @@
+//! The report's logic in its tiny configuration: every figure is produced, the named ones
+//! are there with their units, and the numbers are finite. No timing is asserted.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests: a failed assertion is a failed test"
+)]
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use gpc_benches::alloc::{live_bytes, CountingAlloc};
+use gpc_benches::report::{self, Config, Figure, NAMED};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// The memory figures count the whole process's heap: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unit_of(figs: &[Figure], name: &str) -> &'static str {
+    figs.iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no figure {name}"))
+        .unit
+}
+
+#[test]
+fn tiny_report_has_every_named_figure() {
+    let _serial = serial();
+    let mut printed = Vec::new();
+    let figs = report::run(&Config::tiny(), &mut |f| printed.push(f.to_string())).unwrap();
+    assert_eq!(printed.len(), figs.len(), "every figure is emitted once");
+    for line in &printed {
+        let f = Figure::parse(line).unwrap_or_else(|| panic!("unparsable line {line:?}"));
+        assert!(!f.name.contains(' '));
+        assert!(f.value.is_finite(), "{line}");
+    }
+    for name in NAMED {
+        let expect = match name {
+            "hooks_share_of_pthread_create" => "percent",
+            "bytes_per_task" => "bytes",
+            "sim_rss_1m_tasks" => "MiB",
+            _ => "ratio",
+        };
+        assert_eq!(unit_of(&figs, name), expect, "{name}");
+    }
+    let waits = figs
+        .iter()
+        .find(|f| f.name == "grace_period_waits_in_write_paths")
+        .unwrap();
+    assert_eq!(waits.value, 0.0, "a write path waited for a grace period");
+    let mut names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    let n = names.len();
+    names.dedup();
+    assert_eq!(names.len(), n, "figure names are unique");
+}
+
+#[test]
+fn memory_figures_count_gpc_state() {
+    let _serial = serial();
+    assert!(
+        live_bytes().is_some(),
+        "the counting allocator is installed"
+    );
+    let figs = report::memory_figures(1_000, 10).unwrap();
+    let get = |n: &str| figs.iter().find(|f| f.name == n).map(|f| f.value).unwrap();
+    assert_eq!(get("mem_tasks"), 1_000.0);
+    // One css_group per container, plus init's.
+    assert_eq!(get("mem_css_groups"), 11.0);
+    assert_eq!(get("task_slot_bytes"), 8.0);
+    assert!(get("bytes_per_task") > 8.0);
+}
