@@ -174,7 +174,9 @@ pub(crate) struct Children {
 
 /// FNV-1a over a name.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn child_hash(c: &NonNull<Container>) -> u64 {
@@ -184,7 +186,10 @@ fn child_hash(c: &NonNull<Container>) -> u64 {
 
 impl Children {
     fn new() -> Self {
-        Children { list: Vec::new(), index: hashbrown::HashTable::new() }
+        Children {
+            list: Vec::new(),
+            index: hashbrown::HashTable::new(),
+        }
     }
 
     fn find(&self, name: &str) -> Option<NonNull<Container>> {
@@ -199,7 +204,9 @@ impl Children {
     /// Make room for one more child, so that [`Children::push`] cannot fail.
     pub(crate) fn try_reserve(&mut self) -> crate::Result {
         self.list.try_reserve(1)?;
-        self.index.try_reserve(1, child_hash).map_err(|_| crate::Error::ENOMEM)
+        self.index
+            .try_reserve(1, child_hash)
+            .map_err(|_| crate::Error::ENOMEM)
     }
 
     /// Add `c` (capacity reserved by [`Children::try_reserve`]).
@@ -208,7 +215,8 @@ impl Children {
         let cont = unsafe { c.as_ref() };
         cont.sibling_pos.store(self.list.len(), Ordering::Relaxed);
         self.list.push(c);
-        self.index.insert_unique(name_hash(&cont.name), c, child_hash);
+        self.index
+            .insert_unique(name_hash(&cont.name), c, child_hash);
     }
 
     /// Remove `c` in O(1) (the last child takes its place in the list).
@@ -223,7 +231,9 @@ impl Children {
             self.list.swap_remove(pos);
             if let Some(moved) = self.list.get(pos) {
                 // SAFETY: a live child.
-                unsafe { moved.as_ref() }.sibling_pos.store(pos, Ordering::Relaxed);
+                unsafe { moved.as_ref() }
+                    .sibling_pos
+                    .store(pos, Ordering::Relaxed);
             }
         }
     }

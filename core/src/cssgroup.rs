@@ -18,8 +18,8 @@ use alloc::boxed::Box;
 use core::ptr::{self, NonNull};
 
 use crate::container::{Container, HierIdx};
-use crate::host::rcu::RcuHead;
 use crate::host::lock::SpinLock;
+use crate::host::rcu::RcuHead;
 use crate::primitive::{AtomicUsize, Ordering};
 use crate::subsys::{CssHeader, MAX_SUBSYS};
 
@@ -114,7 +114,10 @@ impl CssGroup {
         leaves.extend((0..n).map(|i| Leaf(AtomicUsize::new(usize::from(i == shard % n)))));
         crate::host::alloc::try_box(CssGroup {
             leaves: leaves.into_boxed_slice(),
-            trans: SpinLock::new(Trans { root: 1, dead: false }),
+            trans: SpinLock::new(Trans {
+                root: 1,
+                dead: false,
+            }),
             subsys,
             hash: hash_key(&key),
             key,
@@ -137,7 +140,9 @@ impl CssGroup {
     /// RCU guard (or the table lock) so the memory is valid.
     #[inline]
     pub(crate) fn try_get(&self, shard: usize) -> bool {
-        let Some(leaf) = self.leaf(shard) else { return false };
+        let Some(leaf) = self.leaf(shard) else {
+            return false;
+        };
         let mut n = leaf.load(Ordering::Relaxed);
         loop {
             if n >= 1 {
@@ -166,7 +171,9 @@ impl CssGroup {
     /// caller must then take the table lock and call [`CssGroup::put_locked`].
     #[inline]
     pub(crate) fn put(&self, shard: usize) -> bool {
-        let Some(leaf) = self.leaf(shard) else { return false };
+        let Some(leaf) = self.leaf(shard) else {
+            return false;
+        };
         let mut n = leaf.load(Ordering::Relaxed);
         loop {
             if n >= 2 {
@@ -197,11 +204,16 @@ impl CssGroup {
     /// [`CssGroup::put`] under the table lock; returns whether the count reached zero
     /// (the group is dead and must be unlinked and freed by the caller).
     pub(crate) fn put_locked(&self, shard: usize) -> bool {
-        let Some(leaf) = self.leaf(shard) else { return false };
+        let Some(leaf) = self.leaf(shard) else {
+            return false;
+        };
         loop {
             let n = leaf.load(Ordering::Relaxed);
             if n >= 2 {
-                if leaf.compare_exchange(n, n - 1, Ordering::Release, Ordering::Relaxed).is_ok() {
+                if leaf
+                    .compare_exchange(n, n - 1, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
                     return false;
                 }
                 continue;
@@ -210,7 +222,10 @@ impl CssGroup {
                 return false;
             }
             let mut t = self.trans.lock();
-            if leaf.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            if leaf
+                .compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
                 continue;
             }
             t.root = t.root.saturating_sub(1);
@@ -224,7 +239,10 @@ impl CssGroup {
 
     /// The number of references (exact when no fork, exit or attach runs concurrently).
     pub(crate) fn refs(&self) -> usize {
-        self.leaves.iter().map(|l| l.0.load(Ordering::Relaxed)).sum()
+        self.leaves
+            .iter()
+            .map(|l| l.0.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
@@ -316,7 +334,12 @@ mod tests {
     use super::*;
 
     fn group(shards: usize) -> Box<CssGroup> {
-        let r = CssGroup::try_new([ptr::null_mut(); MAX_SUBSYS], [ptr::null_mut(); MAX_HIERARCHIES], shards, 1);
+        let r = CssGroup::try_new(
+            [ptr::null_mut(); MAX_SUBSYS],
+            [ptr::null_mut(); MAX_HIERARCHIES],
+            shards,
+            1,
+        );
         assert!(r.is_ok());
         r.unwrap_or_else(|_| unreachable!())
     }
@@ -327,10 +350,16 @@ mod tests {
         assert_eq!(g.refs(), 1);
         assert!(g.try_get(1), "fast path on a non-zero shard");
         assert!(g.try_get(2), "slow path: shard 2 becomes non-zero");
-        assert!(g.try_get(6), "CPUs beyond the shard count share (6 % 4 = 2)");
+        assert!(
+            g.try_get(6),
+            "CPUs beyond the shard count share (6 % 4 = 2)"
+        );
         assert_eq!(g.refs(), 4);
         assert!(!g.put(2));
-        assert!(!g.put(2), "shard 2 drops to zero, another shard is non-zero");
+        assert!(
+            !g.put(2),
+            "shard 2 drops to zero, another shard is non-zero"
+        );
         assert!(!g.put(1));
         assert_eq!(g.refs(), 1);
         assert!(g.put(1), "the last reference asks for the table lock");

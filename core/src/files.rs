@@ -90,7 +90,11 @@ impl<S: Subsystem> CfType<S> {
             name: self.name,
             flags: self.flags,
             mode: file_mode(self.read.is_some(), self.write.is_some())
-                | if self.flags.contains(CfFlags::WORLD_WRITABLE) && self.write.is_some() { 0o022 } else { 0 },
+                | if self.flags.contains(CfFlags::WORLD_WRITABLE) && self.write.is_some() {
+                    0o022
+                } else {
+                    0
+                },
         }
     }
 }

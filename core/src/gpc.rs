@@ -17,7 +17,9 @@ use core::ptr::{self, NonNull};
 use arrayvec::ArrayVec;
 
 use crate::container::{Container, HierIdx};
-use crate::cssgroup::{hash_key, tag, untag, CgKey, CgTable, CssGroup, MAX_HIERARCHIES, MAX_SHARDS};
+use crate::cssgroup::{
+    hash_key, tag, untag, CgKey, CgTable, CssGroup, MAX_HIERARCHIES, MAX_SHARDS,
+};
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, FileInfo, Out};
 use crate::host::alloc::{try_box, try_push, try_string};
@@ -276,7 +278,12 @@ impl<H: Host> Gpc<H> {
             *slot = css.as_ptr();
         }
         let nr_shards = host.nr_cpus().clamp(1, MAX_SHARDS);
-        let init = match CssGroup::try_new(subsys_ptrs, [ptr::null_mut(); MAX_HIERARCHIES], nr_shards, 0) {
+        let init = match CssGroup::try_new(
+            subsys_ptrs,
+            [ptr::null_mut(); MAX_HIERARCHIES],
+            nr_shards,
+            0,
+        ) {
             Ok(b) => NonNull::from(Box::leak(b)),
             Err(e) => {
                 for css in root_css {
@@ -343,7 +350,8 @@ impl<H: Host> Gpc<H> {
         if slot.is_attached() || !init.try_get(shard) {
             return Err(Error::EBUSY);
         }
-        slot.raw().store(tag(self.init_cg, shard), Ordering::Release);
+        slot.raw()
+            .store(tag(self.init_cg, shard), Ordering::Release);
         Ok(())
     }
 
@@ -560,7 +568,12 @@ impl<H: Host> Gpc<H> {
     /// Find the css_group with `key`, or make it, with one reference taken for the
     /// caller. Caller holds the hierarchy lock (so no one else creates one meanwhile).
     /// Returns whether it was created.
-    fn find_or_create(&self, tree: &Tree, key: &CgKey, shard: usize) -> Result<(NonNull<CssGroup>, bool)> {
+    fn find_or_create(
+        &self,
+        tree: &Tree,
+        key: &CgKey,
+        shard: usize,
+    ) -> Result<(NonNull<CssGroup>, bool)> {
         let hash = hash_key(key);
         {
             let table = self.table.lock();
@@ -577,7 +590,12 @@ impl<H: Host> Gpc<H> {
         for (ss, slot) in subsys.iter_mut().enumerate().take(self.subsys.len()) {
             *slot = self.effective_css(tree, key, ss).as_ptr();
         }
-        let cg = NonNull::from(Box::leak(CssGroup::try_new(subsys, *key, self.nr_shards, shard)?));
+        let cg = NonNull::from(Box::leak(CssGroup::try_new(
+            subsys,
+            *key,
+            self.nr_shards,
+            shard,
+        )?));
         let mut table = self.table.lock();
         let reserved = table.try_reserve().and_then(|()| {
             key.iter()
@@ -907,7 +925,11 @@ impl<H: Host> Gpc<H> {
                 if !visible(flags) {
                     continue;
                 }
-                let prefix = if h.noprefix || flags.contains(CfFlags::NO_PREFIX) { None } else { Some(sub.name()) };
+                let prefix = if h.noprefix || flags.contains(CfFlags::NO_PREFIX) {
+                    None
+                } else {
+                    Some(sub.name())
+                };
                 if !f(FileRef::Subsys(ss, idx), prefix, name, mode) {
                     return;
                 }
@@ -1394,7 +1416,11 @@ impl<H: Host> Gpc<H> {
         let (file, mode) = file.ok_or(Error::EISDIR)?;
         // kernfs: a write longer than the file's atomic_write_len (a page; PATH_MAX - 1
         // for release_agent) is refused whole; cgroup_file_write ignores empty writes.
-        let max = if file == FileRef::Core(CoreFile::ReleaseAgent) { PATH_MAX - 1 } else { PAGE_SIZE };
+        let max = if file == FileRef::Core(CoreFile::ReleaseAgent) {
+            PATH_MAX - 1
+        } else {
+            PAGE_SIZE
+        };
         if data.len() > max {
             return Err(Error::E2BIG);
         }
@@ -1643,7 +1669,12 @@ impl<H: Host> Gpc<H> {
                 .task
                 .slot
                 .raw()
-                .compare_exchange(m.from_tagged, tag(m.to, shard), Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    m.from_tagged,
+                    tag(m.to, shard),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok();
             if swapped {
                 for &ss in subs.iter() {
@@ -1737,9 +1768,9 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The path of `c` relative to its hierarchy root (`/a/b`; `/` for the root), into
-    /// `out`.
+    /// `out`. Never recursive: the depth of a tree is the user's to choose and a kernel
+    /// stack is small (Linux's `kernfs_path_from_node` walks up in a loop too).
     fn container_path(&self, c: &Container, out: &mut String) -> Result {
-        let start = out.len();
         if c.is_root() {
             out.try_reserve(1)?;
             out.push('/');
@@ -1761,27 +1792,45 @@ impl<H: Host> Gpc<H> {
             cur = x.parent_ref();
         }
         if deep {
-            // Deeper than 64: build it recursively from the parent.
-            if let Some(p) = c.parent_ref() {
-                self.container_path(p, out)?;
-                if out.len() > start + 1 {
-                    out.try_reserve(1)?;
-                    out.push('/');
-                } else {
-                    out.truncate(start);
-                    out.try_reserve(1)?;
-                    out.push('/');
-                }
-                out.try_reserve(c.name.len())?;
-                out.push_str(&c.name);
-            }
-            return Ok(());
+            return Self::deep_container_path(c, out);
         }
         out.try_reserve(total)?;
         for n in names.iter().rev() {
             out.push('/');
             out.push_str(n);
         }
+        Ok(())
+    }
+
+    /// `container_path` of a container more than 64 levels down: measure the
+    /// path walking up, then walk up again writing each name at its place from the end.
+    fn deep_container_path(c: &Container, out: &mut String) -> Result {
+        let mut total = 0usize;
+        let mut cur = Some(c);
+        while let Some(x) = cur.filter(|x| !x.is_root()) {
+            total = total.saturating_add(x.name.len() + 1);
+            cur = x.parent_ref();
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        buf.try_reserve_exact(total)?;
+        buf.resize(total, b'/');
+        let mut end = total;
+        let mut cur = Some(c);
+        while let Some(x) = cur.filter(|x| !x.is_root()) {
+            let Some(start) = end.checked_sub(x.name.len()) else {
+                break;
+            };
+            if let Some(dst) = buf.get_mut(start..end) {
+                dst.copy_from_slice(x.name.as_bytes());
+            }
+            // Leave the '/' before the name.
+            end = start.saturating_sub(1);
+            cur = x.parent_ref();
+        }
+        // Names are UTF-8 and '/' is ASCII: this cannot fail.
+        let path = core::str::from_utf8(&buf).map_err(|_| Error::EINVAL)?;
+        out.try_reserve(path.len())?;
+        out.push_str(path);
         Ok(())
     }
 
@@ -1837,6 +1886,11 @@ impl<H: Host> Gpc<H> {
                     path.try_reserve(1)?;
                     path.push('/');
                 }
+            }
+            // proc_cgroup_show: the path goes through a PATH_MAX buffer; a longer one
+            // (a tree made with relative paths) is ENAMETOOLONG.
+            if path.len() >= PATH_MAX {
+                return Err(Error::ENAMETOOLONG);
             }
             out.bytes(path.as_bytes())?;
             out.bytes(b"\n")?;
@@ -1966,17 +2020,16 @@ impl<H: Host> Gpc<H> {
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             let cg = unsafe { cg.as_ref() };
-            v.push((
-                cg.refs(),
-                cg.key.iter().filter(|c| !c.is_null()).count(),
-            ));
+            v.push((cg.refs(), cg.key.iter().filter(|c| !c.is_null()).count()));
         }
         v
     }
 
     /// A stable identity of the task's css_group (its address), for tests.
     pub fn css_group_of(&self, slot: &TaskSlot) -> usize {
-        untag(slot.raw().load(Ordering::Acquire)).0.map_or(0, |p| p.as_ptr() as usize)
+        untag(slot.raw().load(Ordering::Acquire))
+            .0
+            .map_or(0, |p| p.as_ptr() as usize)
     }
 
     /// The reference count of the init css_group's permanent reference holder, i.e. how
@@ -2216,7 +2269,9 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
         // online_cnt is 1 for the state itself plus 1 per online child (online_css()).
         let online = 1 + self.c.nr_children.load(Ordering::Relaxed);
         for (ss, sub) in self.gpc.subsys.iter().enumerate() {
-            let Some(css) = self.c.css_ref(ss) else { continue };
+            let Some(css) = self.c.css_ref(ss) else {
+                continue;
+            };
             write!(
                 out,
                 "{:2}: {:<4}\t- {:x}[{}] {}",

@@ -15,33 +15,34 @@ extern crate alloc;
 
 pub use gpc_core::parse;
 
-#[cfg(feature = "cpuset")]
-pub mod cpuset;
 #[cfg(feature = "cpu")]
 pub mod cpu;
 #[cfg(feature = "cpuacct")]
 pub mod cpuacct;
-#[cfg(feature = "memory")]
-pub mod memory;
+#[cfg(feature = "cpuset")]
+pub mod cpuset;
+#[cfg(feature = "debug")]
+pub mod debug;
 #[cfg(feature = "devices")]
 pub mod devices;
 #[cfg(feature = "freezer")]
 pub mod freezer;
+#[cfg(feature = "memory")]
+pub mod memory;
 #[cfg(feature = "net_cls")]
 pub mod net_cls;
-#[cfg(feature = "pids")]
-pub mod pids;
 #[cfg(feature = "ns")]
 pub mod ns;
-#[cfg(feature = "debug")]
-pub mod debug;
+#[cfg(feature = "pids")]
+pub mod pids;
 
 use gpc_core::DynSubsystem;
 
 /// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
 /// memory, devices, freezer, net_cls, pids, then ns and debug).
 pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
-    let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> = arrayvec::ArrayVec::new();
+    let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> =
+        arrayvec::ArrayVec::new();
     #[cfg(feature = "cpuset")]
     v.push(&cpuset::Cpuset);
     #[cfg(feature = "cpu")]

@@ -84,8 +84,8 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use gpc_core::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::parse;
+use gpc_core::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `vm_swappiness` at boot: what the root's `memory.swappiness` shows.
@@ -960,7 +960,10 @@ mod tests {
                 .filter(|n| n.starts_with("memory."))
                 .collect();
             assert_eq!(mine, ALL, "{dir}");
-            assert!(names.iter().any(|n| n == "cgroup.event_control"), "unprefixed, {dir}");
+            assert!(
+                names.iter().any(|n| n == "cgroup.event_control"),
+                "unprefixed, {dir}"
+            );
         }
         for f in FILES.iter() {
             let mode = gpc_core::files::file_mode(f.read.is_some(), f.write.is_some());

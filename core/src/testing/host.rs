@@ -122,7 +122,9 @@ impl QuiescentRcu {
         }
         let mut p = relock(&self.pending);
         // SAFETY: as above.
-        unsafe { &*tail }.next.store(p.0 as *mut RcuHead, Ordering::Relaxed);
+        unsafe { &*tail }
+            .next
+            .store(p.0 as *mut RcuHead, Ordering::Relaxed);
         p.0 = head;
         p.1 += n;
     }

@@ -157,8 +157,10 @@ fn read_subtree(_: &Plain, ctx: &FileCtxOf<'_, Plain>, out: &mut Out<'_>) -> Res
     Ok(())
 }
 
-static PLAIN_FILES: [CfType<Plain>; 2] =
-    [CfType::rw("value", read_value, write_value), CfType::ro("subtree", read_subtree)];
+static PLAIN_FILES: [CfType<Plain>; 2] = [
+    CfType::rw("value", read_value, write_value),
+    CfType::ro("subtree", read_subtree),
+];
 
 impl Subsystem for Plain {
     type State = PlainState;

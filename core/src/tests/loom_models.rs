@@ -26,7 +26,11 @@ struct Setup {
 
 fn setup(dirs: &[&str]) -> Arc<Setup> {
     let gpc = Gpc::new(TestHost::new(2, 1), &[&PROBE]).unwrap();
-    let caller = Caller { creds: Creds::ROOT, pid: None, tasks: &NoTasks };
+    let caller = Caller {
+        creds: Creds::ROOT,
+        pid: None,
+        tasks: &NoTasks,
+    };
     let h = gpc.mount("probe,release_agent=/agent", &caller).unwrap();
     for d in dirs {
         gpc.mkdir(h, d).unwrap();
@@ -37,11 +41,20 @@ fn setup(dirs: &[&str]) -> Arc<Setup> {
 }
 
 fn task(pid: u32, slot: &TaskSlot) -> TaskRef<'_> {
-    TaskRef { pid, tgid: pid, creds: Creds::ROOT, slot }
+    TaskRef {
+        pid,
+        tgid: pid,
+        creds: Creds::ROOT,
+        slot,
+    }
 }
 
 fn info(pid: u32) -> TaskInfo {
-    TaskInfo { pid, tgid: pid, is_thread: false }
+    TaskInfo {
+        pid,
+        tgid: pid,
+        is_thread: false,
+    }
 }
 
 /// Sum of all css_group references must be the live tasks plus init_cg's permanent one.
@@ -157,8 +170,14 @@ fn lookup_racing_the_last_exit() {
 fn container_emptied_from_two_threads_releases_once() {
     model(|| {
         let s = setup(&["a"]);
-        let caller = Caller { creds: Creds::ROOT, pid: None, tasks: &NoTasks };
-        s.gpc.write(s.h, "a/notify_on_release", b"1", &caller).unwrap();
+        let caller = Caller {
+            creds: Creds::ROOT,
+            pid: None,
+            tasks: &NoTasks,
+        };
+        s.gpc
+            .write(s.h, "a/notify_on_release", b"1", &caller)
+            .unwrap();
         let x = Arc::new(TaskSlot::new());
         let y = Arc::new(TaskSlot::new());
         s.gpc.fork(&s.init, &x, &info(2)).unwrap();
@@ -184,19 +203,25 @@ fn shard_get_racing_the_last_put() {
     use crate::primitive::{AtomicUsize, Ordering};
     model(|| {
         let g = Arc::new(
-            CssGroup::try_new([core::ptr::null_mut(); crate::MAX_SUBSYS], [core::ptr::null_mut(); crate::MAX_HIERARCHIES], 2, 0)
-                .unwrap(),
+            CssGroup::try_new(
+                [core::ptr::null_mut(); crate::MAX_SUBSYS],
+                [core::ptr::null_mut(); crate::MAX_HIERARCHIES],
+                2,
+                0,
+            )
+            .unwrap(),
         );
         let table = Arc::new(loom::sync::Mutex::new(()));
         let deaths = Arc::new(AtomicUsize::new(0));
-        let put = |g: &CssGroup, shard: usize, table: &loom::sync::Mutex<()>, deaths: &AtomicUsize| {
-            if g.put(shard) {
-                let _t = table.lock().unwrap();
-                if g.put_locked(shard) {
-                    deaths.fetch_add(1, Ordering::SeqCst);
+        let put =
+            |g: &CssGroup, shard: usize, table: &loom::sync::Mutex<()>, deaths: &AtomicUsize| {
+                if g.put(shard) {
+                    let _t = table.lock().unwrap();
+                    if g.put_locked(shard) {
+                        deaths.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
-            }
-        };
+            };
         let (g2, t2, d2) = (g.clone(), table.clone(), deaths.clone());
         let th = thread::spawn(move || {
             if g2.try_get(1) {

@@ -375,7 +375,8 @@ fn descendants_walk_pre_order() {
     let h = w.mount("plain").unwrap();
     for (p, v) in [("a", 1), ("a/b", 2), ("a/b/c", 3), ("a/d", 4), ("e", 5)] {
         w.gpc.mkdir(h, p).unwrap();
-        w.write(h, &format!("{p}/plain.value"), &v.to_string()).unwrap();
+        w.write(h, &format!("{p}/plain.value"), &v.to_string())
+            .unwrap();
     }
     assert_eq!(w.read(h, "plain.subtree").unwrap(), "1\n2\n3\n4\n5\n");
     assert_eq!(w.read(h, "a/plain.subtree").unwrap(), "2\n3\n4\n");
@@ -388,7 +389,10 @@ fn a_refused_mount_uses_up_a_hierarchy_id() {
     let a = w.mount("probe").unwrap();
     assert_eq!(w.mount("probe,plain"), Err(Error::EBUSY));
     let b = w.mount("plain").unwrap();
-    let (ia, ib) = (w.gpc.hierarchy_proc_id(a).unwrap(), w.gpc.hierarchy_proc_id(b).unwrap());
+    let (ia, ib) = (
+        w.gpc.hierarchy_proc_id(a).unwrap(),
+        w.gpc.hierarchy_proc_id(b).unwrap(),
+    );
     assert_eq!(ib, ia + 2, "Linux: the EBUSY mount consumed id {}", ia + 1);
 }
 
@@ -419,7 +423,11 @@ fn hierarchy_limits_refuse_mkdir_with_eagain() {
     // Three descendants now: the fourth is refused, at any depth.
     assert_eq!(w.gpc.mkdir(h, "e"), Err(Error::EAGAIN));
     assert_eq!(w.gpc.mkdir(h, "a/f"), Err(Error::EAGAIN));
-    assert_eq!(w.gpc.stat(h, "e"), Err(Error::ENOENT), "nothing left behind");
+    assert_eq!(
+        w.gpc.stat(h, "e"),
+        Err(Error::ENOENT),
+        "nothing left behind"
+    );
     // Removing one makes room again.
     w.gpc.rmdir(h, "d").unwrap();
     w.gpc.mkdir(h, "e").unwrap();
@@ -434,7 +442,10 @@ fn hierarchy_limits_refuse_mkdir_with_eagain() {
     let p = w.mount("plain").unwrap();
     assert_eq!(w.gpc.hierarchy_limits(p), Some(Limits::default()));
     w.gpc.umount(p).unwrap();
-    assert_eq!(w.gpc.set_hierarchy_limits(p, Limits::MAX), Err(Error::ENOENT));
+    assert_eq!(
+        w.gpc.set_hierarchy_limits(p, Limits::MAX),
+        Err(Error::ENOENT)
+    );
     assert_eq!(w.gpc.hierarchy_limits(p), None);
 }
 
@@ -459,5 +470,41 @@ fn hostile_names() {
     }
     // Any other byte is fine, UTF-8 included.
     w.gpc.mkdir(h, " sp:a,ce\t\u{e9}").unwrap();
-    assert!(w.gpc.list(h, "").unwrap().contains(&" sp:a,ce\t\u{e9}".to_string()));
+    assert!(w
+        .gpc
+        .list(h, "")
+        .unwrap()
+        .contains(&" sp:a,ce\t\u{e9}".to_string()));
+}
+
+#[test]
+fn deep_trees_have_exact_paths_without_recursion() {
+    let mut w = World::new();
+    let h = w.mount("probe,release_agent=/agent").unwrap();
+    let p = w.fork(1).unwrap();
+    // 3000 levels: far more than the 64 names the fast path keeps on the stack; the old
+    // recursive walk overflowed a small stack long before that.
+    let mut path = String::new();
+    for i in 0..3000 {
+        path.push_str(if i % 2 == 0 { "/d" } else { "/e" });
+        w.gpc.mkdir(h, &path).unwrap();
+    }
+    let deep1000 = path[..2000].to_string();
+    w.write(h, &format!("{deep1000}/tasks"), &p.to_string())
+        .unwrap();
+    assert_eq!(w.proc_cgroup(p).unwrap(), format!("1:probe:{deep1000}\n"));
+    w.write(h, &format!("{deep1000}/notify_on_release"), "1")
+        .unwrap();
+    // proc_cgroup_show: a path of PATH_MAX bytes or more is ENAMETOOLONG.
+    w.write(h, &format!("{path}/tasks"), &p.to_string())
+        .unwrap();
+    assert_eq!(w.proc_cgroup(p), Err(Error::ENAMETOOLONG));
+    w.exit(p).unwrap();
+    assert_eq!(w.releases(), Vec::<String>::new(), "it has children");
+    // Emptied from below, the 1000-level container is released with its whole path.
+    while path.len() > deep1000.len() {
+        w.gpc.rmdir(h, &path).unwrap();
+        path.truncate(path.len() - 2);
+    }
+    assert_eq!(w.releases(), vec![deep1000]);
 }

@@ -571,13 +571,25 @@ impl Phase {
     }
 
     /// What `count` ticks of rotation `j` give together, split exactly.
-    fn bulk_alloc(&mut self, groups: &[Group], nr_cpus: usize, j: usize, count: u64) -> &Allocation {
+    fn bulk_alloc(
+        &mut self,
+        groups: &[Group],
+        nr_cpus: usize,
+        j: usize,
+        count: u64,
+    ) -> &Allocation {
         if self.bulk.len() > 4 * self.n + 64 {
             self.bulk.clear();
         }
         let sub = &self.sub;
         self.bulk.entry((j, count)).or_insert_with(|| {
-            allocate_amount(groups, sub, nr_cpus, j as u64, count.saturating_mul(TICK_NS))
+            allocate_amount(
+                groups,
+                sub,
+                nr_cpus,
+                j as u64,
+                count.saturating_mul(TICK_NS),
+            )
         })
     }
 
@@ -920,7 +932,10 @@ mod tests {
         let tasks = [t(2, 1, 1), t(3, 2, 1)];
         let mut now = 0;
         let u = simulate(&groups, &mut [None, None, None], &tasks, 1, &mut now, 3000);
-        assert_eq!((total(&u, 0), total(&u, 1)), (2000 * TICK_NS, 1000 * TICK_NS));
+        assert_eq!(
+            (total(&u, 0), total(&u, 1)),
+            (2000 * TICK_NS, 1000 * TICK_NS)
+        );
         // Three alike tasks on one CPU take the odd nanosecond in turn: equal shares,
         // also over a stretch that does not start at rotation 0.
         let groups = [g(None, 1024)];
