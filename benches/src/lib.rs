@@ -12,6 +12,8 @@
 //! - [`anchor`]: a NOP `pthread_create`+`pthread_join` on this machine's kernel;
 //! - [`threads`]: two threads at once (fork+exit, and `Arc` ceilings);
 //! - [`timing`]: warm-up and median-of-batches timing loops for the report;
+//! - [`sim`]: the simulator (gpc-sim's machine) with a million tasks, for its resident
+//!   memory;
 //! - [`report`]: every figure of `bench-report`, in a full and a tiny configuration.
 //!
 //! Benchmarks are not kernel code: setup code here returns errors rather than panicking,
@@ -24,6 +26,7 @@ pub mod anchor;
 pub mod baseline;
 pub mod host;
 pub mod report;
+pub mod sim;
 pub mod tasks;
 pub mod threads;
 pub mod timing;

@@ -18,6 +18,7 @@ use crate::baseline::{
     arc_clone_drop, spin_lock_unlock, two_loads_chain, Chain, HashLookup, TwoLoads,
 };
 use crate::host::{nproc, rcu};
+use crate::sim::{sim_memory_figures, sim_memory_in_child};
 use crate::tasks::BenchTask;
 use crate::threads::{fork_exit_threads, threads_world, PrivateArcs};
 use crate::timing::{
@@ -102,7 +103,8 @@ pub enum Section {
     Groups,
     /// Reading `tasks` and `/proc/PID/cgroup` (`reads`).
     Reads,
-    /// Memory per task and resident memory of a million tasks (`memory`).
+    /// Memory per task, and resident memory of a million tasks on the bench table and in
+    /// the simulator (`memory`).
     Memory,
 }
 
@@ -280,6 +282,14 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
             memory_figures(cfg.mem_tasks, cfg.mem_containers)?
         };
         for f in mem {
+            o.put(f.name, f.value, f.unit);
+        }
+        let sim = if cfg.mem_in_child {
+            sim_memory_in_child(cfg.mem_tasks, cfg.mem_containers)?
+        } else {
+            sim_memory_figures(cfg.mem_tasks, cfg.mem_containers)?
+        };
+        for f in sim {
             o.put(f.name, f.value, f.unit);
         }
     }
@@ -805,9 +815,10 @@ pub fn vm_rss_kib() -> Result<u64, BenchError> {
 ///   by the tasks: the amortised css_group share. Containers and their subsystem states
 ///   exist before and are per container, not per task (`gpc_bytes_per_task_all` adds
 ///   them too). Without the counting allocator the share reads 0.
-/// - `sim_rss_1m_tasks`: the whole process's resident memory with the tasks made (code,
-///   gpc, the host's task table), in MiB; `sim_rss_growth` is its growth since the
-///   measurement started.
+/// - `core_rss_1m_tasks`: the whole process's resident memory with the tasks made (code,
+///   gpc, the bench task table), in MiB; `core_rss_growth` is its growth since the
+///   measurement started. The simulator's own figure, `sim_rss_1m_tasks`, is
+///   [`crate::sim::sim_memory_figures`].
 ///
 /// # Errors
 ///
@@ -850,9 +861,9 @@ pub fn memory_figures(tasks: usize, containers: usize) -> Result<Vec<Figure>, Be
         v.push(fig("bytes_per_task", slot, "bytes"));
     }
     if let (Some(r0), Some(r2)) = (rss0, rss2) {
-        v.push(fig("sim_rss_1m_tasks", r2 as f64 / 1024.0, "MiB"));
+        v.push(fig("core_rss_1m_tasks", r2 as f64 / 1024.0, "MiB"));
         v.push(fig(
-            "sim_rss_growth",
+            "core_rss_growth",
             r2.saturating_sub(r0) as f64 / 1024.0,
             "MiB",
         ));

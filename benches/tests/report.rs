@@ -76,3 +76,19 @@ fn memory_figures_count_gpc_state() {
     assert_eq!(get("task_slot_bytes"), 8.0);
     assert!(get("bytes_per_task") > 8.0);
 }
+
+#[test]
+fn simulator_memory_figures_come_from_the_simulator() {
+    let _serial = serial();
+    let figs = gpc_benches::sim::sim_memory_figures(2_000, 10).unwrap();
+    let get = |n: &str| figs.iter().find(|f| f.name == n).map(|f| f.value).unwrap();
+    assert_eq!(get("sim_tasks"), 2_000.0);
+    assert_eq!(get("sim_containers"), 10.0);
+    // Past Linux's default pid_max, so that a million tasks fit.
+    assert_eq!(get("sim_pid_max"), 4_194_304.0);
+    assert!(get("sim_rss_1m_tasks") >= get("sim_rss_empty_machine"));
+    // A task is its 40-byte table entry (gpc's 8-byte slot in it) plus a share of its
+    // css_group: the simulator's per-task maps (about 90 bytes more) are gone.
+    let heap = get("sim_heap_bytes_per_task");
+    assert!((40.0..64.0).contains(&heap), "{heap} heap bytes per task");
+}

@@ -11,19 +11,26 @@ use std::process::ExitCode;
 
 use gpc_benches::alloc::CountingAlloc;
 use gpc_benches::report::{self, Config, Section, MEM_CHILD_ARG};
+use gpc_benches::sim::{self, SIM_MEM_CHILD_ARG};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(MEM_CHILD_ARG) {
+    let child = args.first().map(String::as_str);
+    if child == Some(MEM_CHILD_ARG) || child == Some(SIM_MEM_CHILD_ARG) {
         let n = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok());
         let (Some(tasks), Some(containers)) = (n(1), n(2)) else {
-            eprintln!("usage: bench-report {MEM_CHILD_ARG} TASKS CONTAINERS");
+            eprintln!("usage: bench-report {MEM_CHILD_ARG}|{SIM_MEM_CHILD_ARG} TASKS CONTAINERS");
             return ExitCode::FAILURE;
         };
-        return match report::memory_figures(tasks, containers) {
+        let figs = if child == Some(MEM_CHILD_ARG) {
+            report::memory_figures(tasks, containers)
+        } else {
+            sim::sim_memory_figures(tasks, containers)
+        };
+        return match figs {
             Ok(figs) => {
                 let mut out = std::io::stdout().lock();
                 for f in figs {

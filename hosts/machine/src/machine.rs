@@ -7,8 +7,9 @@
 //!   sleeping lock and a quiescent-state RCU; the hobby kernel: spinlocks and a
 //!   single-CPU RCU) with every controller of gpc-subsystems, in Linux's order;
 //! * the [`TaskList`] of [`crate::tasks`] as the task table (Linux-like cyclic pid
-//!   allocation; fork, thread and exit drive gpc's hooks), plus per-task simulation
-//!   state: busy or idle, CPU time, memory charges;
+//!   allocation, `pid_max` settable up to Linux's `PID_MAX_LIMIT`; fork, thread and exit
+//!   drive gpc's hooks; busy or idle), plus per-task simulation state kept only for the
+//!   tasks that have some: CPU time, memory charges;
 //! * the file system of [`crate::fs`] (plain directories, mounts, `/proc`, ownership and
 //!   permissions);
 //! * the scheduler of [`crate::sched`] for `run`, and the controller effects of
@@ -72,10 +73,12 @@ struct Charge {
     bytes: u64,
 }
 
-/// What the simulation keeps per task besides gpc's slot.
+/// What the simulation keeps per task besides its task table entry (which holds gpc's
+/// slot and whether the task is busy): CPU time and memory charges. Only tasks with some
+/// (that ran, or hold memory) have one, so that a task that does neither costs its
+/// table entry alone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct SimTask {
-    busy: bool,
     cpu_ns: u64,
     charges: Vec<Charge>,
 }
@@ -85,6 +88,11 @@ impl SimTask {
         self.charges
             .iter()
             .fold(0u64, |a, c| a.saturating_add(c.bytes))
+    }
+
+    /// Nothing to keep: the task's entry may go.
+    fn is_empty(&self) -> bool {
+        self.cpu_ns == 0 && self.charges.is_empty()
     }
 }
 
@@ -119,6 +127,7 @@ pub trait Platform {
 pub struct Machine<P: Platform> {
     gpc: Gpc<P::Host>,
     tasks: TaskList,
+    /// [`SimTask`]s of the tasks that have one.
     sim: BTreeMap<Pid, SimTask>,
     vfs: Vfs,
     user: Option<u32>,
@@ -154,9 +163,7 @@ impl<P: Platform> Machine<P> {
         let subsystems = gpc_subsystems::all();
         let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, &subsystems)?;
         let mut tasks = TaskList::new();
-        let init = tasks.add_init(&gpc)?;
-        let mut sim = BTreeMap::new();
-        sim.insert(init, SimTask::default());
+        tasks.add_init(&gpc)?;
         let ids = Ids {
             cpuset: gpc.subsys_id("cpuset"),
             cpu: gpc.subsys_id("cpu"),
@@ -169,7 +176,7 @@ impl<P: Platform> Machine<P> {
         Ok(Machine {
             gpc,
             tasks,
-            sim,
+            sim: BTreeMap::new(),
             vfs: Vfs::new(),
             user: None,
             nr_cpus,
@@ -180,6 +187,26 @@ impl<P: Platform> Machine<P> {
             touched: false,
             ids,
         })
+    }
+
+    /// `pid_max`: every pid this machine gives out is below it (default
+    /// [`PID_MAX_DEFAULT`](crate::tasks::PID_MAX_DEFAULT), Linux's 32,768).
+    pub fn pid_max(&self) -> Pid {
+        self.tasks.pid_max()
+    }
+
+    /// Set `pid_max`, as writing `/proc/sys/kernel/pid_max` does: from
+    /// [`PID_MAX_MIN`](crate::tasks::PID_MAX_MIN) (301) up to
+    /// [`PID_MAX_LIMIT`](crate::tasks::PID_MAX_LIMIT) (4,194,304), for machines with more
+    /// tasks than Linux's default allows. Pids already given out stay; allocation goes on
+    /// cyclically from the last pid, wrapping at the new `pid_max` to 300. A script's
+    /// `machine` command keeps it.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` outside those bounds.
+    pub fn set_pid_max(&mut self, pid_max: Pid) -> Result {
+        self.tasks.set_pid_max(pid_max)
     }
 
     /// Number of CPUs.
@@ -579,15 +606,7 @@ impl<P: Platform> Machine<P> {
     // ------------------------------------------------------------------------------
 
     fn new_task(&mut self, parent: Pid, thread: bool, creds: Option<Creds>) -> Result<Pid> {
-        let pid = self.tasks.fork_as(&self.gpc, parent, thread, creds)?;
-        self.sim.insert(
-            pid,
-            SimTask {
-                busy: true,
-                ..SimTask::default()
-            },
-        );
-        Ok(pid)
+        self.tasks.fork_as(&self.gpc, parent, thread, creds)
     }
 
     fn do_exit(&mut self, pid: Pid) -> Result {
@@ -610,13 +629,12 @@ impl<P: Platform> Machine<P> {
             let Some(st) = self.sim.remove(&v) else {
                 continue;
             };
-            match self.sim.get_mut(&tgid) {
+            if !leader && !st.charges.is_empty() && self.tasks.get(tgid).is_some() {
                 // A thread's memory belongs to its process, which lives on.
-                Some(owner) if !leader => owner.charges.extend(st.charges),
-                _ => {
-                    for c in st.charges.iter().rev() {
-                        self.uncharge(&c.chain, c.bytes);
-                    }
+                self.sim.entry(tgid).or_default().charges.extend(st.charges);
+            } else {
+                for c in st.charges.iter().rev() {
+                    self.uncharge(&c.chain, c.bytes);
                 }
             }
         }
@@ -638,14 +656,23 @@ impl<P: Platform> Machine<P> {
             }
             None => Vec::new(),
         };
-        if let Some(st) = self.sim.get_mut(&pid) {
-            st.charges.push(Charge { chain, bytes });
-        }
+        self.sim
+            .entry(pid)
+            .or_default()
+            .charges
+            .push(Charge { chain, bytes });
         Ok(())
     }
 
     fn free_memory(&mut self, pid: Pid, bytes: u64) -> Result {
-        let st = self.sim.get_mut(&pid).ok_or(Error::ESRCH)?;
+        self.tasks.get(pid).ok_or(Error::ESRCH)?;
+        let Some(st) = self.sim.get_mut(&pid) else {
+            return if bytes > 0 {
+                Err(Error::EINVAL)
+            } else {
+                Ok(())
+            };
+        };
         if bytes > st.memory() {
             return Err(Error::EINVAL);
         }
@@ -666,6 +693,9 @@ impl<P: Platform> Machine<P> {
             if last.bytes == 0 {
                 st.charges.pop();
             }
+        }
+        if st.is_empty() {
+            self.sim.remove(&pid);
         }
         for (chain, b) in done {
             if b > 0 {
@@ -716,7 +746,7 @@ impl<P: Platform> Machine<P> {
         let mut index: BTreeMap<u64, usize> = BTreeMap::new();
         let mut runnable: Vec<Runnable> = Vec::new();
         for t in self.tasks.iter() {
-            if !self.sim.get(&t.pid).is_some_and(|s| s.busy) {
+            if !t.busy {
                 continue;
             }
             if let Some(ss) = self.ids.freezer {
@@ -844,7 +874,8 @@ impl<P: Platform> Machine<P> {
                 }
                 total = total.saturating_add(ns);
             }
-            if let Some(st) = self.sim.get_mut(&r.pid) {
+            if total > 0 {
+                let st = self.sim.entry(r.pid).or_default();
                 st.cpu_ns = st.cpu_ns.saturating_add(total);
             }
         }
@@ -867,7 +898,7 @@ impl<P: Platform> Machine<P> {
             let st = self.sim.get(&t.pid);
             let state = if self.is_frozen(&t.slot) {
                 'D'
-            } else if st.is_some_and(|s| s.busy) {
+            } else if t.busy {
                 'R'
             } else {
                 'S'
@@ -921,7 +952,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         if self.touched {
             return Err(Error::EINVAL);
         }
-        let fresh = Self::with_config(cpus, mems)?;
+        let mut fresh = Self::with_config(cpus, mems)?;
+        fresh.set_pid_max(self.pid_max())?;
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -988,7 +1020,7 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
         self.op(|m| {
-            m.sim.get_mut(&task).ok_or(Error::ESRCH)?.busy = busy;
+            m.tasks.get_mut(task).ok_or(Error::ESRCH)?.busy = busy;
             Ok(())
         })
     }
@@ -1260,6 +1292,52 @@ mod tests {
         m.exit(a)?;
         assert_eq!(m.read(&format!("/proc/{t}/cgroup")), Err(Error::ENOENT));
         Ok(())
+    }
+
+    #[test]
+    fn pid_max_bounds_allocation_and_survives_configure() -> R {
+        use crate::tasks::{PID_MAX_DEFAULT, PID_MAX_LIMIT, PID_MAX_MIN};
+        let mut m = SimMachine::new()?;
+        assert_eq!(m.pid_max(), PID_MAX_DEFAULT);
+        assert_eq!(m.set_pid_max(PID_MAX_MIN - 1), Err(Error::EINVAL));
+        assert_eq!(m.set_pid_max(PID_MAX_LIMIT + 1), Err(Error::EINVAL));
+        m.set_pid_max(PID_MAX_LIMIT)?;
+        // `machine` (configure) starts a fresh machine with the same pid_max.
+        m.configure(2, 1)?;
+        assert_eq!(m.pid_max(), PID_MAX_LIMIT);
+        // Pids 2..310 are given out, then allocation wraps to 300 and finds none free.
+        m.set_pid_max(310)?;
+        let mut pids = Vec::new();
+        let err = loop {
+            match m.spawn() {
+                Ok(p) => pids.push(p),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Error::EAGAIN);
+        assert_eq!(pids, (2..310).collect::<Vec<Pid>>());
+        // Below 300 a freed pid is not reused after the wrap; above it, it is.
+        m.exit(5)?;
+        assert_eq!(m.spawn(), Err(Error::EAGAIN));
+        m.exit(305)?;
+        assert_eq!(m.spawn(), Ok(305));
+        // Raised past Linux's default, pids go on past it.
+        m.set_pid_max(PID_MAX_DEFAULT + 10)?;
+        let mut last = 0;
+        while let Ok(p) = m.spawn() {
+            last = p;
+        }
+        assert_eq!(last, PID_MAX_DEFAULT + 9);
+        assert_eq!(m.read(&format!("/proc/{last}/cgroup"))?, b"");
+        Ok(())
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_task_is_forty_bytes() {
+        // The whole per-task cost of a task that neither ran nor holds memory (gpc's
+        // 8-byte slot included): `sim_rss_1m_tasks` in bench-report counts on it.
+        assert!(core::mem::size_of::<crate::tasks::Task>() <= 40);
     }
 
     #[test]
