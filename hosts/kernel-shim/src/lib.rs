@@ -17,18 +17,20 @@
 //!
 //! ## Two builds
 //!
-//! - **The kernel build** (`cargo build -p gpc-kshim`; the workspace sets
-//!   `panic = "abort"` in every profile): `no_std`, no `std` linked. The shim is the
+//! - **The kernel build** (`cargo build -p gpc-kshim --features kernel`; the workspace
+//!   sets `panic = "abort"` in every profile): `no_std`, no `std` linked. The shim is the
 //!   program's `#[global_allocator]` ([`kalloc::KAlloc`] on `gpc_kmalloc`), its
 //!   `#[panic_handler]` (which hands the message to `gpc_panic`), and defines
 //!   `rust_eh_personality` (named by the precompiled `core`, never called).
-//! - **The host build** (`cfg(test)`, and any `panic = "unwind"` build, which is how
-//!   cargo builds a library for its integration tests and `clippy --all-targets`):
-//!   `std` is linked, and with it the system allocator and std's panic runtime. A
-//!   `no_std` staticlib cannot be built with unwinding on stable Rust (it needs the
-//!   `eh_personality` lang item), and a test binary must use its own allocator and
-//!   panic handler, so the kernel-runtime items are compiled only into the kernel
-//!   build: `#[cfg(all(not(test), panic = "abort"))]`.
+//! - **The host build** (without the `kernel` feature, and always under `cfg(test)`):
+//!   `std` is linked, and with it the system allocator and std's panic runtime; the
+//!   library then also works from a user-space C program. The feature, not the panic
+//!   strategy, selects the runtime because cargo unifies features across a workspace
+//!   build: when `cargo test --workspace` builds this crate next to the simulator,
+//!   gpc-core comes with its std `testing` feature, and std's panic handler would clash
+//!   with the kernel one. The kernel-runtime items are therefore compiled only under
+//!   `#[cfg(all(not(test), feature = "kernel"))]`, a feature only a kernel build (and
+//!   the C harness, in its own `cargo build -p`) turns on.
 //!
 //! The C harness (`tests/c_harness.rs`) builds the kernel build itself, in a separate
 //! target directory, and links the C kernel stand-in of `tests/c/` against it.
@@ -42,7 +44,7 @@
 )]
 
 extern crate alloc;
-#[cfg(any(test, not(panic = "abort")))]
+#[cfg(any(test, not(feature = "kernel")))]
 extern crate std;
 
 pub mod abi;
@@ -53,7 +55,7 @@ pub mod kalloc;
 
 pub use exports::*;
 
-#[cfg(all(not(test), panic = "abort"))]
+#[cfg(all(not(test), feature = "kernel"))]
 mod kernel_runtime {
     use core::fmt::Write;
 

@@ -124,13 +124,15 @@ fn staticlib() -> Res<PathBuf> {
                     "--offline",
                     "-p",
                     "gpc-kshim",
+                    "--features",
+                    "kernel",
                     "--lib",
                     "--target-dir",
                 ])
                 .arg(&target)
                 .arg("--manifest-path")
                 .arg(manifest_dir().join("Cargo.toml")),
-            "cargo build -p gpc-kshim (the kernel build)",
+            "cargo build -p gpc-kshim --features kernel (the kernel build)",
         )?;
         let lib = target.join("debug").join("libgpc_kshim.a");
         if !lib.exists() {
