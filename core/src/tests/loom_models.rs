@@ -13,9 +13,20 @@ use crate::testing::TestHost;
 use crate::{Caller, Creds, Error, Gpc, HierarchyId, TaskInfo, TaskRef, TaskSlot};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    // Counted with std's atomics, which loom does not model: one per interleaving run
+    // (`--nocapture` prints the count; doc/reliability.md quotes it).
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = runs.clone();
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);
-    b.check(f);
+    b.check(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f()
+    });
+    std::println!(
+        "loom: {} interleavings explored",
+        runs.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
 
 struct Setup {
