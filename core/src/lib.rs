@@ -37,6 +37,7 @@ mod primitive;
 pub mod release;
 pub mod rules;
 pub mod subsys;
+pub mod tasklist;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -12,8 +12,7 @@
 mod alloc_fail;
 mod host;
 pub mod probe;
-mod tasks;
 
+pub use crate::tasklist::{Task, TaskList};
 pub use alloc_fail::{AllocStats, FailingAlloc};
 pub use host::{QuiescentRcu, StdMutex, TestHost};
-pub use tasks::{Task, TaskList};

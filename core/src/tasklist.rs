@@ -1,14 +1,28 @@
-use std::vec::Vec;
+//! The machine's task table: tasks with pids, thread groups and credentials, whose fork
+//! and exit drive gpc's hooks.
+//!
+//! A reference task table for hosts that have none of their own: the simulator, the
+//! hobby kernel and the tests use it. `no_std` + `alloc`; growth is fallible (a full
+//! table is `ENOMEM`, never an abort), and exit never allocates.
 
-use crate::error::{Error, Result};
-use crate::gpc::Gpc;
-use crate::host::cred::Creds;
-use crate::host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
-use crate::host::Host;
-use crate::subsys::TaskInfo;
+use alloc::vec::Vec;
+
+use crate::{Caller, Creds, Error, Gpc, Host, Pid, Result, TaskInfo, TaskRef, TaskSlot, TaskTable};
 
 /// Linux's default `pid_max` (kernel/pid.c: `PID_MAX_DEFAULT`, 32768).
 pub const PID_MAX_DEFAULT: Pid = 32768;
+
+/// The largest `pid_max` Linux allows on 64-bit (include/linux/threads.h:
+/// `PID_MAX_LIMIT`, 4 * 1024 * 1024).
+pub const PID_MAX_LIMIT: Pid = 4 * 1024 * 1024;
+
+/// The smallest `pid_max` Linux allows (kernel/pid.c: `pid_max_min`,
+/// `RESERVED_PIDS + 1` = 301).
+pub const PID_MAX_MIN: Pid = RESERVED_PIDS + 1;
+
+/// Where pid allocation starts again after wrapping at `pid_max` (kernel/pid.c:
+/// `RESERVED_PIDS`, 300).
+const RESERVED_PIDS: Pid = 300;
 
 /// A task of a [`TaskList`].
 pub struct Task {
@@ -20,6 +34,10 @@ pub struct Task {
     pub creds: Creds,
     /// gpc's per-task slot.
     pub slot: TaskSlot,
+    /// Whether the task wants the CPU (the simulated scheduler runs busy tasks): init is
+    /// idle, a forked task busy. It fits in the entry's padding: a task is 40 bytes on
+    /// 64-bit, 8 of them gpc's slot.
+    pub busy: bool,
 }
 
 /// A task table that drives gpc's fork and exit hooks, with Linux's pid allocation
@@ -41,6 +59,25 @@ impl TaskList {
         }
     }
 
+    /// The largest pid plus one that [`TaskList::fork`] may give out.
+    pub fn pid_max(&self) -> Pid {
+        self.pid_max
+    }
+
+    /// Set `pid_max` (`/proc/sys/kernel/pid_max`): new pids are below it, allocation
+    /// wraps at it to 300. Tasks with pids at or above a lowered `pid_max` keep them.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` outside [`PID_MAX_MIN`]..=[`PID_MAX_LIMIT`] (Linux's sysctl bounds).
+    pub fn set_pid_max(&mut self, pid_max: Pid) -> Result {
+        if !(PID_MAX_MIN..=PID_MAX_LIMIT).contains(&pid_max) {
+            return Err(Error::EINVAL);
+        }
+        self.pid_max = pid_max;
+        Ok(())
+    }
+
     /// Make init (pid 1, root) and put it in the roots.
     ///
     /// # Errors
@@ -55,6 +92,7 @@ impl TaskList {
             tgid: 1,
             creds: Creds::ROOT,
             slot: TaskSlot::new(),
+            busy: false,
         };
         self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
         gpc.init_task(&task.slot)?;
@@ -67,7 +105,7 @@ impl TaskList {
         let mut pid = self.last_pid;
         for _ in 0..self.pid_max {
             pid = if pid + 1 >= self.pid_max {
-                300
+                RESERVED_PIDS
             } else {
                 pid + 1
             };
@@ -109,6 +147,7 @@ impl TaskList {
             tgid,
             creds: creds.unwrap_or(p.creds),
             slot: TaskSlot::new(),
+            busy: true,
         };
         gpc.fork(
             &p.slot,
