@@ -444,40 +444,15 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId};
+    use gpc_core::testing::OneHierarchy;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Cpu]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("cpu", &tasks.caller(Creds::ROOT, None)).unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            World(OneHierarchy::new(&[&Cpu], "cpu", 2, 1).unwrap())
         }
 
         fn with<R>(&self, path: &str, f: impl FnOnce(Css<'_, Cpu>) -> R) -> R {
@@ -485,12 +460,6 @@ mod tests {
             self.gpc
                 .with_container_css(self.h, path, ss, |c| f(c.typed::<Cpu>().unwrap()))
                 .unwrap()
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
         }
     }
 

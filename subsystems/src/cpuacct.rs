@@ -333,45 +333,17 @@ impl Subsystem for Cpuacct {
 mod tests {
     extern crate std;
 
-    use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId};
+    use gpc_core::testing::OneHierarchy;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new(cpus: usize) -> World {
-            let gpc = Gpc::new(TestHost::new(cpus, 1), &[&Cpuacct]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc
-                .mount("cpuacct", &tasks.caller(Creds::ROOT, None))
-                .unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            World(OneHierarchy::new(&[&Cpuacct], "cpuacct", cpus, 1).unwrap())
         }
 
         fn charge(&self, path: &str, cpu: usize, ns: u64, user: bool) {
@@ -381,12 +353,6 @@ mod tests {
                     charge(c.typed::<Cpuacct>().unwrap(), cpu, ns, user)
                 })
                 .unwrap();
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
         }
     }
 

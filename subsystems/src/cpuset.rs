@@ -498,18 +498,12 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId, Pid};
+    use gpc_core::testing::OneHierarchy;
+    use gpc_core::Pid;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-        cpus: usize,
-        mems: usize,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new(cpus: usize, mems: usize) -> World {
@@ -517,43 +511,11 @@ mod tests {
         }
 
         fn with_options(cpus: usize, mems: usize, opts: &str) -> World {
-            let gpc = Gpc::new(TestHost::new(cpus, mems), &[&Cpuset]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount(opts, &tasks.caller(Creds::ROOT, None)).unwrap();
-            World {
-                gpc,
-                tasks,
-                h,
-                cpus,
-                mems,
-            }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            World(OneHierarchy::new(&[&Cpuset], opts, cpus, mems).unwrap())
         }
 
         fn move_to(&self, file: &str, pid: Pid) -> Result {
             self.write(file, std::format!("{pid}\n").as_bytes())
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
         }
 
         fn effective(&self, path: &str) -> (String, String) {
@@ -561,8 +523,8 @@ mod tests {
                 .with_container_css(self.h, path, 0, |c| {
                     let c = c.typed::<Cpuset>().unwrap();
                     (
-                        std::format!("{}", effective_cpus(c, self.cpus)),
-                        std::format!("{}", effective_mems(c, self.mems)),
+                        std::format!("{}", effective_cpus(c, self.gpc.host().cpus)),
+                        std::format!("{}", effective_mems(c, self.gpc.host().mems)),
                     )
                 })
                 .unwrap()
@@ -573,7 +535,7 @@ mod tests {
     fn transcript_cpuset_enospc() {
         let mut w = World::new(2, 1);
         w.gpc.mkdir(w.h, "a").unwrap();
-        let a = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let a = w.fork(1).unwrap();
         assert_eq!(w.move_to("a/tasks", a), Err(Error::ENOSPC));
         w.write("a/cpuset.cpus", b"1\n").unwrap();
         assert_eq!(w.move_to("a/tasks", a), Err(Error::ENOSPC));
@@ -586,7 +548,7 @@ mod tests {
         assert_eq!(w.write("a/cpuset.mems", b"\n"), Err(Error::ENOSPC));
         w.write("a/cpuset.cpus", b"0\n").unwrap();
         assert_eq!(w.read("a/cpuset.cpus").unwrap(), "0\n");
-        let b = w.tasks.fork(&w.gpc, a, false).unwrap();
+        let b = w.fork(a).unwrap();
         assert_eq!(w.read("a/tasks").unwrap(), std::format!("{a}\n{b}\n"));
         w.move_to("tasks", a).unwrap();
         w.move_to("tasks", b).unwrap();
@@ -808,13 +770,13 @@ mod tests {
             w.write(&std::format!("{p}/cpuset.cpus"), b"0").unwrap();
             w.write(&std::format!("{p}/cpuset.mems"), b"0").unwrap();
         }
-        let t = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let t = w.fork(1).unwrap();
         w.move_to("a/b/tasks", t).unwrap();
         assert_eq!(w.write("a/b/cpuset.cpus", b"\n"), Err(Error::ENOSPC));
         // The parent is populated through its child; the child's subset rule fires first.
         assert_eq!(w.write("a/cpuset.cpus", b"\n"), Err(Error::EBUSY));
         w.write("a/cpuset.cpus", b"0-1").unwrap();
-        w.tasks.exit(&w.gpc, t).unwrap();
+        w.exit(t).unwrap();
         w.write("a/b/cpuset.cpus", b"\n").unwrap();
     }
 

@@ -121,41 +121,16 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId, Pid};
+    use gpc_core::testing::OneHierarchy;
+    use gpc_core::Creds;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Debug]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc
-                .mount("debug", &tasks.caller(Creds::ROOT, None))
-                .unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read_as(&self, path: &str, pid: Pid) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(pid)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            self.read_as(path, 1)
+            World(OneHierarchy::new(&[&Debug], "debug", 2, 1).unwrap())
         }
 
         fn ls(&self, path: &str) -> Vec<String> {
@@ -217,8 +192,8 @@ mod tests {
         assert_eq!(w.read("a/debug.taskcount").unwrap(), "0\n");
         assert_eq!(w.read("a/debug.releasable").unwrap(), "1\n");
         assert_eq!(w.read("debug.releasable").unwrap(), "0\n");
-        let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
-        let t = w.tasks.fork(&w.gpc, x, true).unwrap();
+        let x = w.fork(1).unwrap();
+        let t = w.thread(x).unwrap();
         w.gpc
             .attach(w.h, "a", &w.tasks.task_ref(x).unwrap())
             .unwrap();
@@ -231,7 +206,7 @@ mod tests {
         w.gpc.mkdir(w.h, "b").unwrap();
         w.gpc.mkdir(w.h, "b/c").unwrap();
         assert_eq!(w.read("b/debug.releasable").unwrap(), "0\n", "a live child");
-        w.tasks.exit(&w.gpc, x).unwrap();
+        w.exit(x).unwrap();
         assert_eq!(w.read("a/debug.taskcount").unwrap(), "0\n");
         assert_eq!(w.read("a/debug.releasable").unwrap(), "1\n");
     }
@@ -266,7 +241,7 @@ mod tests {
     fn current_css_set_files_follow_the_reader() {
         let mut w = World::new();
         w.gpc.mkdir(w.h, "a").unwrap();
-        let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let x = w.fork(1).unwrap();
         let before = w.read_as("debug.current_css_set", x).unwrap();
         assert_eq!(
             before,

@@ -452,16 +452,12 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId};
+    use gpc_core::testing::OneHierarchy;
+    use gpc_core::Creds;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     const R: DevAccess = DevAccess::READ;
     const W: DevAccess = DevAccess::WRITE;
@@ -469,29 +465,7 @@ mod tests {
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Devices]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc
-                .mount("devices", &tasks.caller(Creds::ROOT, None))
-                .unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
+            World(OneHierarchy::new(&[&Devices], "devices", 2, 1).unwrap())
         }
 
         fn list(&self, dir: &str) -> String {
@@ -512,12 +486,6 @@ mod tests {
                     may_access(c.typed::<Devices>().unwrap(), kind, major, minor, access)
                 })
                 .unwrap()
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
         }
     }
 

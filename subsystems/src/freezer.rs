@@ -126,51 +126,18 @@ impl Subsystem for Freezer {
 mod tests {
     extern crate std;
 
-    use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId, Pid};
+    use gpc_core::testing::OneHierarchy;
+    use gpc_core::Pid;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Freezer]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc
-                .mount("freezer", &tasks.caller(Creds::ROOT, None))
-                .unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
+            World(OneHierarchy::new(&[&Freezer], "freezer", 2, 1).unwrap())
         }
 
         fn frozen(&self, path: &str) -> bool {
@@ -221,7 +188,7 @@ mod tests {
         assert_eq!(w.read("a/freezer.self_freezing").unwrap(), "0\n");
         assert_eq!(w.read("a/freezer.parent_freezing").unwrap(), "0\n");
         assert_eq!(w.read("freezer.state"), Err(Error::ENOENT));
-        let a = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let a = w.fork(1).unwrap();
         w.gpc
             .attach(w.h, "a", &w.tasks.task_ref(a).unwrap())
             .unwrap();
@@ -253,7 +220,7 @@ mod tests {
             w.write("a/freezer.parent_freezing", b"1\n"),
             Err(Error::EINVAL)
         );
-        let b = w.tasks.fork(&w.gpc, a, false).unwrap();
+        let b = w.fork(a).unwrap();
         assert!(!w.task_frozen(b));
     }
 
@@ -305,7 +272,7 @@ mod tests {
         let mut w = World::new();
         w.gpc.mkdir(w.h, "p").unwrap();
         w.gpc.mkdir(w.h, "p/c").unwrap();
-        let t = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let t = w.fork(1).unwrap();
         w.gpc
             .attach(w.h, "p/c", &w.tasks.task_ref(t).unwrap())
             .unwrap();
@@ -333,7 +300,7 @@ mod tests {
         assert_eq!(w.read("p/c/new/freezer.state").unwrap(), "THAWED\n");
         // A task moved into a frozen container is frozen; moved out, it runs.
         w.write("p/freezer.state", b"FROZEN").unwrap();
-        let u = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let u = w.fork(1).unwrap();
         assert!(!w.task_frozen(u));
         w.gpc
             .attach(w.h, "p", &w.tasks.task_ref(u).unwrap())

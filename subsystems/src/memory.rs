@@ -845,46 +845,19 @@ mod tests {
     use std::vec::Vec;
 
     use gpc_core::parse::UNLIMITED_MEMORY_BYTES;
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId};
+    use gpc_core::testing::OneHierarchy;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 2), &[&Memory]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc
-                .mount("memory", &tasks.caller(Creds::ROOT, None))
-                .unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
+            World(OneHierarchy::new(&[&Memory], "memory", 2, 2).unwrap())
         }
 
         fn num(&self, path: &str) -> u64 {
             self.read(path).unwrap().trim_end().parse().unwrap()
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
         }
 
         fn with<R>(&self, path: &str, f: impl FnOnce(Css<'_, Memory>) -> R) -> R {
@@ -900,12 +873,6 @@ mod tests {
 
         fn uncharge(&self, path: &str, bytes: u64) {
             self.with(path, |c| uncharge(c, bytes));
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
         }
 
         /// One line of memory.stat.

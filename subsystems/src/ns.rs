@@ -118,24 +118,16 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId, Pid};
+    use gpc_core::testing::OneHierarchy;
+    use gpc_core::{Creds, Pid};
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Ns]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("ns", &tasks.caller(Creds::ROOT, None)).unwrap();
-            World { gpc, tasks, h }
+            World(OneHierarchy::new(&[&Ns], "ns", 2, 1).unwrap())
         }
 
         fn unshare(&self, pid: Pid, name: &str) -> Result {
@@ -193,20 +185,20 @@ mod tests {
     #[test]
     fn unshare_moves_into_a_new_child_each_time() {
         let mut w = World::new();
-        let a = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let a = w.fork(1).unwrap();
         w.unshare(a, "n1").unwrap();
         assert!(w.proc(a).ends_with(":ns:/n1\n"), "{}", w.proc(a));
         w.unshare(a, "n2").unwrap();
         assert!(w.proc(a).ends_with(":ns:/n1/n2\n"), "{}", w.proc(a));
         assert_eq!(w.count("n1"), 0);
         assert_eq!(w.count("n1/n2"), 1);
-        let b = w.tasks.fork(&w.gpc, a, false).unwrap();
-        let t = w.tasks.fork(&w.gpc, a, true).unwrap();
+        let b = w.fork(a).unwrap();
+        let t = w.thread(a).unwrap();
         assert_eq!(w.count("n1/n2"), 3);
-        w.tasks.exit(&w.gpc, b).unwrap();
-        w.tasks.exit(&w.gpc, t).unwrap();
+        w.exit(b).unwrap();
+        w.exit(t).unwrap();
         assert_eq!(w.count("n1/n2"), 1);
-        w.tasks.exit(&w.gpc, a).unwrap();
+        w.exit(a).unwrap();
         assert_eq!(w.count("n1/n2"), 0);
         w.gpc.rmdir(w.h, "n1/n2").unwrap();
     }
@@ -217,7 +209,7 @@ mod tests {
         w.gpc.mkdir(w.h, "a").unwrap();
         w.gpc.mkdir(w.h, "a/b").unwrap();
         w.gpc.mkdir(w.h, "c").unwrap();
-        let x = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let x = w.fork(1).unwrap();
         assert_eq!(w.write_tasks("a/b", x), Err(Error::EPERM), "a grandchild");
         w.write_tasks("a", x).unwrap();
         assert_eq!(
@@ -231,7 +223,7 @@ mod tests {
             Ok(()),
             "already there: nothing moves, nothing asked"
         );
-        let y = w.tasks.fork(&w.gpc, 1, false).unwrap();
+        let y = w.fork(1).unwrap();
         assert_eq!(
             w.write_tasks("a", y),
             Err(Error::EPERM),
@@ -255,8 +247,8 @@ mod tests {
     #[test]
     fn unshare_of_a_thread_moves_only_it() {
         let mut w = World::new();
-        let a = w.tasks.fork(&w.gpc, 1, false).unwrap();
-        let t = w.tasks.fork(&w.gpc, a, true).unwrap();
+        let a = w.fork(1).unwrap();
+        let t = w.thread(a).unwrap();
         w.unshare(t, "n").unwrap();
         assert!(w.proc(t).ends_with(":ns:/n\n"));
         assert!(w.proc(a).ends_with(":ns:/\n"));

@@ -245,62 +245,15 @@ impl Subsystem for Pids {
 mod tests {
     extern crate std;
 
-    use std::string::String;
-    use std::vec::Vec;
-
-    use gpc_core::testing::{TaskList, TestHost};
-    use gpc_core::{Creds, Gpc, HierarchyId, Pid};
+    use gpc_core::testing::OneHierarchy;
 
     use super::*;
 
-    struct World {
-        gpc: Gpc<TestHost>,
-        tasks: TaskList,
-        h: HierarchyId,
-    }
+    gpc_core::one_hierarchy_harness!(World);
 
     impl World {
         fn new() -> World {
-            let gpc = Gpc::new(TestHost::new(2, 1), &[&Pids]).unwrap();
-            let mut tasks = TaskList::new();
-            tasks.add_init(&gpc).unwrap();
-            let h = gpc.mount("pids", &tasks.caller(Creds::ROOT, None)).unwrap();
-            World { gpc, tasks, h }
-        }
-
-        fn read(&self, path: &str) -> Result<String> {
-            let mut buf = Vec::new();
-            self.gpc.read(
-                self.h,
-                path,
-                &self.tasks.caller(Creds::ROOT, Some(1)),
-                &mut buf,
-            )?;
-            Ok(String::from_utf8(buf).unwrap())
-        }
-
-        fn write(&self, path: &str, data: &[u8]) -> Result {
-            self.gpc
-                .write(self.h, path, data, &self.tasks.caller(Creds::ROOT, Some(1)))
-        }
-
-        fn ls(&self, path: &str) -> Vec<String> {
-            let mut v = self.gpc.list(self.h, path).unwrap();
-            v.sort();
-            v
-        }
-
-        fn fork(&mut self, parent: Pid) -> Result<Pid> {
-            self.tasks.fork(&self.gpc, parent, false)
-        }
-
-        fn thread(&mut self, parent: Pid) -> Result<Pid> {
-            self.tasks.fork(&self.gpc, parent, true)
-        }
-
-        fn move_to(&self, path: &str, pid: Pid) -> Result {
-            self.gpc
-                .attach(self.h, path, &self.tasks.task_ref(pid).unwrap())
+            World(OneHierarchy::new(&[&Pids], "pids", 2, 1).unwrap())
         }
     }
 
@@ -353,7 +306,7 @@ mod tests {
         assert_eq!(w.read("a/pids.current").unwrap(), "3\n");
         assert_eq!(w.read("a/tasks").unwrap(), std::format!("{a}\n{t}\n{b}\n"));
         assert_eq!(w.read("a/pids.peak").unwrap(), "3\n");
-        w.tasks.exit(&w.gpc, b).unwrap();
+        w.exit(b).unwrap();
         assert_eq!(w.read("a/pids.current").unwrap(), "2\n");
         assert_eq!(w.read("a/pids.peak").unwrap(), "3\n");
     }
@@ -447,10 +400,10 @@ mod tests {
         w.write("p/c/pids.max", b"0").unwrap();
         assert_eq!(w.thread(z), Err(Error::EAGAIN));
         let free = w.fork(x).unwrap();
-        w.tasks.exit(&w.gpc, free).unwrap();
+        w.exit(free).unwrap();
         // Exits uncharge everything.
-        w.tasks.exit(&w.gpc, y).unwrap();
-        w.tasks.exit(&w.gpc, z).unwrap();
+        w.exit(y).unwrap();
+        w.exit(z).unwrap();
         assert_eq!(w.read("p/pids.current").unwrap(), "0\n");
         assert_eq!(w.read("p/c/pids.current").unwrap(), "0\n");
         w.gpc.rmdir(w.h, "p/c").unwrap();
@@ -466,7 +419,7 @@ mod tests {
             w.thread(a).unwrap();
         }
         assert_eq!(w.read("a/pids.current").unwrap(), "6\n");
-        w.tasks.exit(&w.gpc, a).unwrap();
+        w.exit(a).unwrap();
         assert_eq!(w.read("a/pids.current").unwrap(), "0\n");
         assert_eq!(w.read("a/pids.peak").unwrap(), "6\n");
     }

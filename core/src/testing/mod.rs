@@ -12,7 +12,9 @@
 mod alloc_fail;
 mod host;
 pub mod probe;
+mod world;
 
 pub use crate::tasklist::{Task, TaskList};
 pub use alloc_fail::{AllocStats, FailingAlloc};
 pub use host::{QuiescentRcu, StdMutex, TestHost};
+pub use world::OneHierarchy;
