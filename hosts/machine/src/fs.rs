@@ -110,14 +110,22 @@ pub fn may_chown_any(creds: &Creds) -> bool {
     creds.cap_sys_admin && creds.cap_dac_override
 }
 
-/// Linux `chown_ok` and `chgrp_ok` for a caller without `CAP_CHOWN`: the owner may only
-/// "change" the owner to itself and the group to its own group or the current one.
-pub fn chown_permitted(creds: &Creds, cur: Owner, uid: u32, gid: Option<u32>) -> bool {
+/// The id that chown(2) takes as "leave it as it is": `(uid_t)-1`, `(gid_t)-1`.
+pub const KEEP_ID: u32 = u32::MAX;
+
+/// Linux `setattr_prepare` (fs/attr.c) with `chown_ok` and `chgrp_ok` for a caller
+/// without `CAP_CHOWN`: the owner may only "change" the owner to itself and the group to
+/// its own group or the current one. An id that does not change (`None`: chown(2) got
+/// -1, so `chown_common` sets no `ATTR_UID` / `ATTR_GID`) is not checked at all.
+pub fn chown_permitted(creds: &Creds, cur: Owner, uid: Option<u32>, gid: Option<u32>) -> bool {
     if may_chown_any(creds) {
         return true;
     }
     let owner = creds.euid == cur.uid;
-    let uid_ok = owner && uid == cur.uid;
+    let uid_ok = match uid {
+        None => true,
+        Some(u) => owner && u == cur.uid,
+    };
     let gid_ok = match gid {
         None => true,
         Some(g) => owner && (g == creds.egid || g == cur.gid),
@@ -774,13 +782,24 @@ mod tests {
             uid: 1000,
             gid: 1000,
         };
-        assert!(chown_permitted(&Creds::ROOT, Owner::ROOT, 5, Some(5)));
-        assert!(!chown_permitted(&alice, mine, 1001, None));
-        assert!(chown_permitted(&alice, mine, 1000, None));
-        assert!(chown_permitted(&alice, mine, 1000, Some(1000)));
-        assert!(!chown_permitted(&alice, mine, 1000, Some(7)));
-        assert!(!chown_permitted(&alice, Owner::ROOT, 0, None));
-        assert!(!chown_permitted(&Creds::user(0, 0), Owner::ROOT, 5, None));
+        assert!(chown_permitted(&Creds::ROOT, Owner::ROOT, Some(5), Some(5)));
+        assert!(!chown_permitted(&alice, mine, Some(1001), None));
+        assert!(chown_permitted(&alice, mine, Some(1000), None));
+        assert!(chown_permitted(&alice, mine, Some(1000), Some(1000)));
+        assert!(!chown_permitted(&alice, mine, Some(1000), Some(7)));
+        assert!(!chown_permitted(&alice, Owner::ROOT, Some(0), None));
+        assert!(!chown_permitted(
+            &Creds::user(0, 0),
+            Owner::ROOT,
+            Some(5),
+            None
+        ));
+        // Linux fs/attr.c setattr_prepare: an id chown(2) leaves alone (-1) is not
+        // checked, so anyone may "chown -1:-1", and the owner may change only the group.
+        assert!(chown_permitted(&alice, Owner::ROOT, None, None));
+        assert!(chown_permitted(&alice, mine, None, Some(1000)));
+        assert!(!chown_permitted(&alice, mine, None, Some(7)));
+        assert!(!chown_permitted(&alice, Owner::ROOT, None, Some(1000)));
     }
 
     #[test]

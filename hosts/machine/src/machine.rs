@@ -582,6 +582,10 @@ impl<P: Platform> Machine<P> {
     }
 
     fn do_chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
+        // chown(2), Linux fs/open.c chown_common: an id of -1 (4294967295) is left as it
+        // is: no ATTR_UID / ATTR_GID, so it is neither checked nor changed.
+        let uid = Some(uid).filter(|&u| u != fs::KEEP_ID);
+        let gid = gid.filter(|&g| g != fs::KEEP_ID);
         let creds = self.creds();
         let env = Env {
             gpc: &self.gpc,
@@ -592,10 +596,14 @@ impl<P: Platform> Machine<P> {
         if !fs::chown_permitted(&creds, cur, uid, gid) {
             return Err(Error::EPERM);
         }
+        if uid.is_none() && gid.is_none() {
+            // Only the change time would move (ATTR_CTIME), on any file.
+            return Ok(());
+        }
         self.vfs.set_owner(
             &loc,
             Owner {
-                uid,
+                uid: uid.unwrap_or(cur.uid),
                 gid: gid.unwrap_or(cur.gid),
             },
         )
@@ -1271,6 +1279,57 @@ mod tests {
             Err(Error::EACCES)
         );
         as_user(&mut m, 1000, |m| m.rmdir("/home/me"))?;
+        Ok(())
+    }
+
+    /// chown(2) with -1 (4294967295) for an id leaves it unchanged and unchecked (Linux
+    /// fs/open.c chown_common sets ATTR_UID/ATTR_GID only for other ids; fs/attr.c
+    /// setattr_prepare checks only those).
+    #[test]
+    fn chown_minus_one_keeps_that_id() -> R {
+        const KEEP: u32 = u32::MAX;
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        let owner = |m: &SimMachine, path: &str| -> std::result::Result<Owner, Error> {
+            let creds = Creds::ROOT;
+            let loc = m.vfs.resolve(&m.env(), &creds, path)?;
+            Ok(m.vfs.attrs(&m.env(), &loc).0)
+        };
+        m.chown(7, Some(8), "/cg/a")?;
+        m.chown(KEEP, Some(9), "/cg/a")?;
+        assert_eq!(owner(&m, "/cg/a")?, Owner { uid: 7, gid: 9 });
+        m.chown(10, Some(KEEP), "/cg/a")?;
+        assert_eq!(owner(&m, "/cg/a")?, Owner { uid: 10, gid: 9 });
+        m.chown(KEEP, None, "/cg/a")?;
+        m.chown(KEEP, Some(KEEP), "/cg/a")?;
+        assert_eq!(owner(&m, "/cg/a")?, Owner { uid: 10, gid: 9 });
+        m.chown(KEEP, Some(3), "/cg/a/tasks")?;
+        assert_eq!(owner(&m, "/cg/a/tasks")?, Owner { uid: 0, gid: 3 });
+        // Without CAP_CHOWN: nothing to check for -1, the group rule for the rest.
+        as_user(&mut m, 1000, |m| m.chown(KEEP, Some(KEEP), "/cg/a"))?;
+        as_user(&mut m, 1000, |m| m.chown(KEEP, None, "/cg"))?;
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.chown(KEEP, Some(1000), "/cg/a")),
+            Err(Error::EPERM)
+        );
+        m.chown(1000, None, "/cg/a")?;
+        as_user(&mut m, 1000, |m| m.chown(KEEP, Some(1000), "/cg/a"))?;
+        assert_eq!(
+            owner(&m, "/cg/a")?,
+            Owner {
+                uid: 1000,
+                gid: 1000
+            }
+        );
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.chown(KEEP, Some(5), "/cg/a")),
+            Err(Error::EPERM)
+        );
+        // A plain directory, and a missing path.
+        m.mkdir("/home", false)?;
+        m.chown(KEEP, Some(4), "/home")?;
+        assert_eq!(owner(&m, "/home")?, Owner { uid: 0, gid: 4 });
+        assert_eq!(m.chown(KEEP, None, "/nope"), Err(Error::ENOENT));
         Ok(())
     }
 
