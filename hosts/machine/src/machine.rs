@@ -48,7 +48,7 @@ use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 
 use crate::effects;
-use crate::fs::{self, Env, Loc, NodeId, Owner, ProcFile, Vfs, MAY_EXEC, MAY_READ, MAY_WRITE};
+use crate::fs::{self, Env, Loc, Owner, ProcFile, Vfs, MAY_EXEC, MAY_READ, MAY_WRITE};
 use crate::sched::{self, BwState, Group, Runnable};
 use crate::tasks::TaskList;
 
@@ -317,47 +317,22 @@ impl<P: Platform> Machine<P> {
     // ------------------------------------------------------------------------------
 
     fn do_mount(&mut self, fstype: &str, options: &str, dir: &str) -> Result {
+        // `mount DIR` runs as `mkdir -p DIR; mount ... DIR` (FORMAT.md): a missing DIR is
+        // made first, by the script runner itself (root), whoever mounts, and stays
+        // whatever the mount then does (see the module docs). A directory made inside a
+        // cgroup mount is a group, as with `mkdir`.
+        if let Err(Error::ENOENT) = self.vfs.resolve(&self.env(), &Creds::ROOT, dir) {
+            let user = self.user.take();
+            let made = self.do_mkdir(dir, true);
+            self.user = user;
+            made?;
+        }
         let creds = self.creds();
-        let sp = fs::split_path(dir)?;
-        let env = Env {
-            gpc: &self.gpc,
-            tasks: &self.tasks,
-        };
-        // Where to mount, and which directories `mount` has to make first.
-        let (base, missing): (NodeId, &[&str]) = match self.vfs.walk(&env, &creds, &sp.comps) {
-            Ok(loc) => {
-                if !loc.is_dir() {
-                    return Err(Error::ENOTDIR);
-                }
-                (self.vfs.mount_target(&loc).ok_or(Error::EOPNOTSUPP)?, &[])
-            }
-            Err(Error::ENOENT) => {
-                let mut found = None;
-                for i in (0..sp.comps.len()).rev() {
-                    let prefix = sp.comps.get(..i).unwrap_or(&[]);
-                    if let Ok(loc) = self.vfs.walk(&env, &creds, prefix) {
-                        found = Some((i, loc));
-                        break;
-                    }
-                }
-                let (i, loc) = found.ok_or(Error::ENOENT)?;
-                let missing = sp.comps.get(i..).unwrap_or(&[]);
-                if missing.iter().any(|c| *c == "." || *c == "..") {
-                    return Err(Error::ENOENT);
-                }
-                if missing.iter().any(|c| c.len() > fs::NAME_MAX) {
-                    return Err(Error::ENAMETOOLONG);
-                }
-                match loc {
-                    // Only plain directories are made; inside a mount that would be a
-                    // cgroup.
-                    Loc::Plain(n) => (n, missing),
-                    Loc::Cg { file: Some(_), .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
-                    _ => return Err(Error::EOPNOTSUPP),
-                }
-            }
-            Err(e) => return Err(e),
-        };
+        // Linux do_mount: the path lookup (user_path_at), then path_mount: may_mount()
+        // (EPERM), then the filesystem type (ENODEV), the options and the hierarchy
+        // (cgroup1_get_tree: EINVAL, EBUSY), then do_add_mount (EBUSY for the same
+        // hierarchy on the same place, ENOTDIR for a file).
+        let target = self.vfs.resolve(&self.env(), &creds, dir)?;
         if !creds.cap_sys_admin {
             return Err(Error::EPERM);
         }
@@ -368,17 +343,8 @@ impl<P: Platform> Machine<P> {
         };
         let caller = self.tasks.caller(creds, None);
         let hier = self.gpc.mount(&options, &caller)?;
-        let mut node = base;
-        for name in missing {
-            match self.vfs.add_plain(node, name, Owner::of(&creds)) {
-                Ok(n) => node = n,
-                Err(e) => {
-                    let _ = self.gpc.umount(hier);
-                    return Err(e);
-                }
-            }
-        }
-        if let Err(e) = self.vfs.add_mount(node, hier) {
+        if let Err(e) = self.vfs.add_mount(&target, hier) {
+            // Drop the mount count taken above (a hierarchy made by it goes again).
             let _ = self.gpc.umount(hier);
             return Err(e);
         }
@@ -399,6 +365,10 @@ impl<P: Platform> Machine<P> {
                 ..
             } if path == "/" => {
                 let m = self.vfs.mount_info(mount).ok_or(Error::EINVAL)?;
+                // Linux do_umount → propagate_mount_busy: a mount with mounts inside it.
+                if self.vfs.has_submounts(mount) {
+                    return Err(Error::EBUSY);
+                }
                 self.gpc.umount(m.hier)?;
                 self.vfs.remove_mount(mount);
                 Ok(())
@@ -498,6 +468,10 @@ impl<P: Platform> Machine<P> {
         self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
         if !victim.is_dir() {
             return Err(Error::ENOTDIR);
+        }
+        // Linux vfs_rmdir: a mount point (through any mount of it) is EBUSY.
+        if self.vfs.is_mount_point(&victim) {
+            return Err(Error::EBUSY);
         }
         match victim {
             Loc::Plain(n) => self.vfs.remove_plain(n),
@@ -1219,14 +1193,6 @@ mod tests {
             m.mount("cgroup", "none,name=v", "x", "/cg/tasks"),
             Err(Error::ENOTDIR)
         );
-        assert_eq!(
-            m.mount("cgroup", "none,name=v", "x", "/cg/a"),
-            Err(Error::EOPNOTSUPP)
-        );
-        assert_eq!(
-            m.mount("cgroup", "none,name=v", "x", "/cg/a/new"),
-            Err(Error::EOPNOTSUPP)
-        );
         assert_eq!(m.mount("ext4", "", "x", "/e"), Err(Error::ENODEV));
         assert_eq!(m.mount("cpuset", "noprefix", "x", "/e"), Err(Error::EINVAL));
         m.mount("cpuset", "", "x", "/cs")?;
@@ -1235,6 +1201,156 @@ mod tests {
             "/sbin/cpuset_release_agent\n"
         );
         assert!(m.list("/cs")?.contains(&String::from("cpus")));
+        Ok(())
+    }
+
+    fn names(m: &mut SimMachine, path: &str) -> std::result::Result<Vec<String>, Error> {
+        let mut v = m.list(path)?;
+        v.sort();
+        Ok(v)
+    }
+
+    /// Linux fs/namespace.c do_add_mount: "Refuse the same filesystem on the same mount
+    /// point": EBUSY when the place already shows the root of a mount of the hierarchy
+    /// the options select (kernel/cgroup/cgroup-v1.c cgroup1_root_to_use finds it by
+    /// name or by its exact controllers; kernfs gives it one superblock).
+    #[test]
+    fn same_hierarchy_twice_on_one_place_is_ebusy() -> R {
+        let mut m = SimMachine::new()?;
+        m.mount("cgroup", "net_cls,name=x", "cgroup", "/cg")?;
+        for opts in [
+            "net_cls,name=x",
+            "name=x",
+            "net_cls",
+            "net_cls,name=x,clone_children",
+        ] {
+            assert_eq!(m.mount("cgroup", opts, "cgroup", "/cg"), Err(Error::EBUSY));
+            assert_eq!(m.mount("cgroup", opts, "cgroup", "/cg/"), Err(Error::EBUSY));
+            assert_eq!(
+                m.mount("cgroup", opts, "cgroup", "/cg/../cg/."),
+                Err(Error::EBUSY)
+            );
+        }
+        // The failed mounts took no mount count: one umount ends the hierarchy.
+        m.umount("/cg")?;
+        assert_eq!(m.umount("/cg"), Err(Error::EINVAL));
+        assert!(!text(&mut m, "/proc/cgroups")?.contains("net_cls\t1"));
+        // Another hierarchy stacks, and then the first one may go on top of it again.
+        m.mount("cgroup", "net_cls,name=x", "cgroup", "/cg")?;
+        m.mount("cgroup", "none,name=y", "cgroup", "/cg")?;
+        assert_eq!(
+            m.mount("cgroup", "none,name=y", "cgroup", "/cg"),
+            Err(Error::EBUSY)
+        );
+        m.mount("cgroup", "name=x", "cgroup", "/cg")?;
+        assert!(names(&mut m, "/cg")?.contains(&String::from("net_cls.classid")));
+        m.umount("/cg")?;
+        assert!(!names(&mut m, "/cg")?.contains(&String::from("net_cls.classid")));
+        m.umount("/cg")?;
+        assert!(names(&mut m, "/cg")?.contains(&String::from("net_cls.classid")));
+        // The same hierarchy on one of its own groups is another place: allowed.
+        m.mkdir("/cg/g", false)?;
+        m.mount("cgroup", "name=x", "cgroup", "/cg/g")?;
+        assert!(names(&mut m, "/cg/g")?.contains(&String::from("g")));
+        assert_eq!(
+            m.mount("cgroup", "name=x", "cgroup", "/cg/g"),
+            Err(Error::EBUSY)
+        );
+        Ok(())
+    }
+
+    /// Any directory is a mount point, a group directory too: paths walk into the new
+    /// mount, `..` leaves it, the covered group cannot be removed through any mount of
+    /// its hierarchy (Linux fs/namei.c vfs_rmdir: is_local_mountpoint, EBUSY), the
+    /// mount below cannot be unmounted (fs/namespace.c do_umount: propagate_mount_busy,
+    /// EBUSY), and umount shows the group again.
+    #[test]
+    fn mounts_on_group_directories() -> R {
+        let mut m = machine()?;
+        m.mount("cgroup", "name=t", "cgroup", "/again")?;
+        m.mkdir("/cg/a", false)?;
+        m.mkdir("/cg/a/keep", false)?;
+        m.mount("cgroup", "none,name=u", "cgroup", "/cg/a")?;
+        assert!(!names(&mut m, "/cg/a")?.contains(&String::from("keep")));
+        m.mkdir("/cg/a/in_u", false)?;
+        assert!(names(&mut m, "/cg/a")?.contains(&String::from("in_u")));
+        assert!(text(&mut m, "/cg/a/../a/in_u/tasks").is_ok());
+        assert!(names(&mut m, "/cg/a/..")?.contains(&String::from("a")));
+        // The other mount of `t` shows the group itself.
+        assert!(names(&mut m, "/again/a")?.contains(&String::from("keep")));
+        assert_eq!(m.rmdir("/cg/a"), Err(Error::EBUSY));
+        assert_eq!(m.rmdir("/again/a"), Err(Error::EBUSY));
+        assert_eq!(m.umount("/cg"), Err(Error::EBUSY));
+        m.umount("/again")?;
+        // A mount inside a mount inside a mount, and `..` back out of both.
+        m.mount("cgroup", "none,name=v", "cgroup", "/cg/a/in_u")?;
+        assert!(names(&mut m, "/cg/a/in_u/../..")?.contains(&String::from("a")));
+        assert_eq!(m.umount("/cg/a"), Err(Error::EBUSY));
+        m.umount("/cg/a/in_u")?;
+        m.umount("/cg/a")?;
+        assert!(names(&mut m, "/cg/a")?.contains(&String::from("keep")));
+        m.rmdir("/cg/a/keep")?;
+        m.rmdir("/cg/a")?;
+        // Through a stack: the newest mount on the group is the one walked into.
+        m.mkdir("/cg/b", false)?;
+        m.mount("cgroup", "none,name=u", "cgroup", "/cg/b")?;
+        m.mount("cgroup", "none,name=w", "cgroup", "/cg/b")?;
+        assert!(!names(&mut m, "/cg/b")?.contains(&String::from("in_u")));
+        m.umount("/cg/b")?;
+        assert!(names(&mut m, "/cg/b")?.contains(&String::from("in_u")));
+        m.umount("/cg/b")?;
+        m.rmdir("/cg/b")?;
+        Ok(())
+    }
+
+    /// `mount ... DIR` is `mkdir -p DIR; mount ... DIR` (FORMAT.md): a missing DIR is
+    /// made (by the runner, as root; inside a cgroup mount as groups) and stays when the
+    /// mount fails, for whatever reason.
+    #[test]
+    fn a_made_mount_point_stays_when_the_mount_fails() -> R {
+        let mut m = machine()?;
+        assert_eq!(
+            m.mount("cgroup", "bogus", "cgroup", "/x/y"),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(names(&mut m, "/x")?, vec![String::from("y")]);
+        assert_eq!(m.mount("ext4", "", "x", "/e"), Err(Error::ENODEV));
+        assert!(names(&mut m, "/e")?.is_empty());
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.mount(
+                "cgroup",
+                "none,name=u",
+                "c",
+                "/u"
+            )),
+            Err(Error::EPERM)
+        );
+        // Made by root: the user may not make anything in it.
+        assert_eq!(
+            as_user(&mut m, 1000, |m| m.mkdir("/u/mine", false)),
+            Err(Error::EACCES)
+        );
+        assert_eq!(
+            m.mount("cgroup", "name=t", "cgroup", "/cg/g/h"),
+            Ok(()),
+            "groups g and g/h are made, and t goes on g/h"
+        );
+        assert_eq!(
+            m.mount("cgroup", "name=t", "c", "/cg/g/h"),
+            Err(Error::EBUSY)
+        );
+        m.umount("/cg/g/h")?;
+        assert_eq!(
+            m.mount("cgroup", "none,name=t,release_agent=", "c", "/cg/p/q"),
+            Err(Error::EINVAL)
+        );
+        assert!(names(&mut m, "/cg/p")?.contains(&String::from("q")));
+        assert!(text(&mut m, "/cg/p/q/tasks").is_ok(), "q is a group");
+        // A path through a file is no place to make anything.
+        assert_eq!(
+            m.mount("cgroup", "none,name=z", "c", "/cg/tasks/x"),
+            Err(Error::ENOTDIR)
+        );
         Ok(())
     }
 
