@@ -35,6 +35,11 @@
 //!   prints and forgets.
 //! * Simulation commands (`fork`, `alloc`, `open`, ...) act on a task even while it is
 //!   frozen; only `run` leaves frozen tasks alone.
+//! * `mount ... DIR` with DIR missing makes it first as `mkdir -p DIR` run by the script
+//!   runner itself (root, with every capability), also under `as UID`: the directories
+//!   (groups, inside a cgroup mount) belong to root and stay when the mount fails; the
+//!   mount then runs with the command's credentials (`as 1000 mount ... /new` makes
+//!   `/new` and fails with `EPERM`).
 
 use alloc::collections::BTreeMap;
 use alloc::format;
