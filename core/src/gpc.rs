@@ -23,6 +23,7 @@ use crate::cssgroup::{
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, FileInfo, Out};
 use crate::host::alloc::{try_box, try_push, try_string};
+use crate::host::cred::Creds;
 use crate::host::lock::Lock;
 use crate::host::rcu::{rcu_dereference, RcuGuard, RcuHead};
 use crate::host::task::{Caller, Pid, TaskRef, TaskSlot};
@@ -1507,7 +1508,7 @@ impl<H: Host> Gpc<H> {
         } else {
             Pid::try_from(pid).map_err(|_| Error::ESRCH)?
         };
-        let mut target: Option<(Pid, crate::host::cred::Creds)> = None;
+        let mut target: Option<(Pid, Creds)> = None;
         if !caller
             .tasks
             .with_task(pid, &mut |t| target = Some((t.tgid, t.creds)))
@@ -1531,19 +1532,29 @@ impl<H: Host> Gpc<H> {
                         return;
                     }
                 }
-                res = self.migrate(tree, &all, c);
+                res = self.migrate(tree, &all, c, Some(&caller.creds));
             });
         } else {
             caller.tasks.with_task(pid, &mut |t| {
-                res = self.migrate(tree, core::slice::from_ref(t), c)
+                res = self.migrate(tree, core::slice::from_ref(t), c, Some(&caller.creds))
             });
         }
         res
     }
 
     /// Move `tasks` into `dst`, all or none (Linux `cgroup_migrate`). Caller holds the
-    /// hierarchy lock.
-    fn migrate(&self, tree: &Tree, tasks: &[TaskRef<'_>], dst: &Container) -> Result {
+    /// hierarchy lock. `mover`: the credentials of whoever asked (Linux `current`), for
+    /// the subsystems that check them ([`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]);
+    /// `None` for a move the kernel makes itself.
+    ///
+    /// [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]: crate::Subsystem::ATTACH_NEEDS_SETSCHEDULER
+    fn migrate(
+        &self,
+        tree: &Tree,
+        tasks: &[TaskRef<'_>],
+        dst: &Container,
+        mover: Option<&Creds>,
+    ) -> Result {
         let h = dst.hier;
         let dst_key: *mut Container = if dst.is_root() {
             ptr::null_mut()
@@ -1619,7 +1630,9 @@ impl<H: Host> Gpc<H> {
             return Ok(());
         }
         // can_attach on every subsystem of the hierarchy, in order; cancel_attach on the
-        // ones already asked when one refuses (cgroup_migrate_execute).
+        // ones already asked when one refuses (cgroup_migrate_execute). A task already in
+        // `dst` was dropped above, so nobody is asked about it (cgroup_migrate_prepare_dst
+        // drops a source css_set equal to its destination).
         let subs: ArrayVec<SubsysId, MAX_SUBSYS> = (0..self.subsys.len())
             .filter(|ss| mask & (1 << ss) != 0)
             .collect();
@@ -1627,6 +1640,7 @@ impl<H: Host> Gpc<H> {
             let Some(sub) = self.subsys.get(ss) else {
                 continue;
             };
+            let setscheduler = sub.attach_needs_setscheduler();
             let mut failed = None;
             for (i, m) in moves.iter().enumerate() {
                 let (Some(from), Some(to)) =
@@ -1636,6 +1650,14 @@ impl<H: Host> Gpc<H> {
                 };
                 if let Err(e) = sub.can_attach(&m.info, from, to) {
                     failed = Some((i, e));
+                    break;
+                }
+                // Linux kernel/cgroup/cpuset.c cpuset_can_attach: after
+                // cpuset_can_attach_check (ENOSPC), security_task_setscheduler(task)
+                // for each task (on v1 always), failing the whole move with EPERM.
+                if setscheduler && mover.is_some_and(|c| !c.may_setscheduler(&m.task.creds)) {
+                    // This subsystem's can_attach of `m` succeeded: cancel it too.
+                    failed = Some((i + 1, Error::EPERM));
                     break;
                 }
             }
@@ -1724,7 +1746,7 @@ impl<H: Host> Gpc<H> {
         if file.is_some() {
             return Err(Error::ENOTDIR);
         }
-        self.migrate(&tree, core::slice::from_ref(task), c)
+        self.migrate(&tree, core::slice::from_ref(task), c, None)
     }
 
     /// Make a child container of `task`'s container in the hierarchy of subsystem `ss`,

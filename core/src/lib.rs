@@ -45,7 +45,7 @@ pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out};
 pub use gpc::{Entry, Gpc, HierarchyId, Limits};
-pub use host::cred::Creds;
+pub use host::cred::{CapSet, Creds};
 pub use host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
 pub use host::Host;
 pub use release::Release;

@@ -38,7 +38,7 @@ pub struct MountOptions {
 ///
 /// `EINVAL` for what Linux rejects with `invalfc()`: an unknown option, `name=` empty, too
 /// long, with characters outside `[A-Za-z0-9._-]` or given twice, `release_agent=`
-/// given twice or without `CAP_SYS_ADMIN`, `all` with controller names, neither a name
+/// empty, given twice or without `CAP_SYS_ADMIN`, a value for a flag (`none=1`), `all` with controller names, neither a name
 /// nor a controller, `noprefix` with a controller other than cpuset, `none` with
 /// controllers. `ENOMEM` if a string cannot be copied.
 pub fn parse_mount_options(
@@ -61,6 +61,8 @@ pub fn parse_mount_options(
             None => (token, None),
         };
         match (key, value) {
+            // fs/fs_context.c vfs_parse_monolithic_sep skips a token that starts with '='.
+            ("", Some(_)) => {}
             ("none", None) => o.none = true,
             ("all", None) => o.all = true,
             ("noprefix", None) => o.noprefix = true,
@@ -71,7 +73,9 @@ pub fn parse_mount_options(
             // VFS flags that mount(8) passes through the option string.
             ("rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noatime", None) => {}
             ("release_agent", Some(v)) => {
-                if o.release_agent.is_some() || !cap_sys_admin {
+                // fs/fs_parser.c fs_param_is_string: an empty value of a string
+                // parameter is a "Bad value" (EINVAL) before cgroup1_parse_param sees it.
+                if v.is_empty() || o.release_agent.is_some() || !cap_sys_admin {
                     return Err(Error::EINVAL);
                 }
                 o.release_agent = Some(try_string(truncate(v, PATH_MAX - 1))?);
@@ -91,11 +95,17 @@ pub fn parse_mount_options(
                 }
                 o.name = Some(try_string(v)?);
             }
-            (k, None) => match names.iter().position(|n| *n == k) {
+            // A controller is matched by its key alone: fs_parse() returns -ENOPARAM for
+            // a key that is no cgroup1 parameter, whatever its value, and
+            // cgroup1_parse_param compares only `param->key` with the controller names,
+            // so `cpu=1` selects cpu. What is left is EINVAL: a flag with a value
+            // (`none=1`: "Unexpected value"), a string parameter without one
+            // (`release_agent`), `source=` (the mount source is already set: "Multiple
+            // sources"), an unknown name.
+            (k, _) => match names.iter().position(|n| *n == k) {
                 Some(i) if i < 32 => o.subsys_mask |= 1 << i,
                 _ => return Err(Error::EINVAL),
             },
-            _ => return Err(Error::EINVAL),
         }
     }
     // check_cgroupfs_options():
@@ -184,7 +194,16 @@ mod tests {
             "name=x,name=y",
             "noprefix,cpu",
             "release_agent=/a,release_agent=/b",
-            "cpu=1",
+            // Linux fs/fs_parser.c fs_param_is_string: an empty string is a bad value.
+            "release_agent=",
+            "cpu,release_agent=",
+            "release_agent=,release_agent=/b",
+            "release_agent",
+            "name",
+            "none=1",
+            "all=",
+            "source=x",
+            "bogus=1",
         ] {
             assert_eq!(p(bad), Err(Error::EINVAL), "{bad}");
         }
@@ -193,6 +212,14 @@ mod tests {
         let ok = "name=".to_owned() + &"x".repeat(63);
         assert!(p(&ok).is_ok());
         assert!(p("noprefix,cpuset").is_ok());
+        // kernel/cgroup/cgroup-v1.c cgroup1_parse_param matches a controller by its key.
+        assert_eq!(p("cpu=1").map(|o| o.subsys_mask), Ok(0b10));
+        assert_eq!(p("cpu,=x,=").map(|o| o.subsys_mask), Ok(0b10));
+        assert_eq!(p("cpu=,memory=x").map(|o| o.subsys_mask), Ok(0b1010));
+        assert_eq!(
+            p("release_agent=/x").map(|o| o.release_agent),
+            Ok(Some("/x".to_owned()))
+        );
         assert_eq!(
             parse_mount_options("cpu,release_agent=/x", NAMES, false),
             Err(Error::EINVAL)

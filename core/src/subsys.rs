@@ -69,6 +69,16 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
     /// Which task hooks to call.
     const HOOKS: Hooks = Hooks::empty();
 
+    /// Whether moving a task between this subsystem's containers also needs the
+    /// mover's right to change the task's scheduling (Linux: `cpuset_can_attach` calls
+    /// `security_task_setscheduler` for every task it is asked about). gpc checks
+    /// [`Creds::may_setscheduler`](crate::Creds::may_setscheduler) with the writer's
+    /// credentials right after this subsystem's `can_attach` of each task, so that the
+    /// subsystem's own refusals come first, and fails the move with `EPERM`. Moves a
+    /// host makes itself (`Gpc::attach`, `Gpc::container_clone`) are the kernel's and
+    /// are not checked.
+    const ATTACH_NEEDS_SETSCHEDULER: bool = false;
+
     /// The control files (Linux `legacy_cftypes`), named without the prefix.
     fn files(&self) -> &'static [CfType<Self>];
 
@@ -337,6 +347,8 @@ pub trait DynSubsystem: Send + Sync {
     fn name(&self) -> &'static str;
     /// [`Subsystem::HOOKS`].
     fn hooks(&self) -> Hooks;
+    /// [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`].
+    fn attach_needs_setscheduler(&self) -> bool;
     /// The number of control files.
     fn file_count(&self) -> usize;
     /// Name, flags, readable, writable, mode of file `idx`.
@@ -392,6 +404,9 @@ impl<S: Subsystem> DynSubsystem for S {
     }
     fn hooks(&self) -> Hooks {
         S::HOOKS
+    }
+    fn attach_needs_setscheduler(&self) -> bool {
+        S::ATTACH_NEEDS_SETSCHEDULER
     }
     fn file_count(&self) -> usize {
         self.files().len()

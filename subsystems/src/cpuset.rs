@@ -68,7 +68,13 @@
 //! # Attach, create, clone
 //!
 //! - `cpuset_can_attach` → `cpuset_can_attach_check`: a container with no CPU or no node
-//!   takes no task: **`ENOSPC`** (`tasks`, `cgroup.procs`).
+//!   takes no task: **`ENOSPC`** (`tasks`, `cgroup.procs`). Then, for each task moved,
+//!   `security_task_setscheduler` (`cap_safe_nice`, security/commoncap.c): unless the
+//!   task's permitted capabilities are a subset of the writer's, the writer needs
+//!   `CAP_SYS_NICE`, or the move fails with **`EPERM`** — so uid 0 without capabilities
+//!   cannot move root's tasks between cpusets. gpc-core makes that check
+//!   ([`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]); a task already in the destination is not
+//!   asked about.
 //! - `cpuset_css_alloc`/`cpuset_css_online`: a child starts with **empty** masks,
 //!   `sched_load_balance` on, `sched_relax_domain_level` -1, the parent's
 //!   `memory_spread_page`/`memory_spread_slab`, everything else off.
@@ -429,6 +435,10 @@ static FILES: [CfType<Cpuset>; 14] = [
 impl Subsystem for Cpuset {
     type State = State;
     const NAME: &'static str = "cpuset";
+    /// `cpuset_can_attach` calls `security_task_setscheduler` for each task (on v1
+    /// always, whether or not the masks differ): moving a task whose permitted
+    /// capabilities are not a subset of the writer's needs `CAP_SYS_NICE` (`EPERM`).
+    const ATTACH_NEEDS_SETSCHEDULER: bool = true;
 
     fn files(&self) -> &'static [CfType<Self>] {
         &FILES
@@ -559,6 +569,83 @@ mod tests {
         w.gpc.mkdir(w.h, "b").unwrap();
         w.write("b/cpuset.mems", b"0\n").unwrap();
         assert_eq!(w.move_to("b/tasks", a), Err(Error::ENOSPC));
+    }
+
+    /// Linux kernel/cgroup/cpuset.c `cpuset_can_attach` → `security_task_setscheduler` →
+    /// security/commoncap.c `cap_safe_nice`: `EPERM` unless the task's permitted set is a
+    /// subset of the writer's or the writer has `CAP_SYS_NICE`; after `ENOSPC`; never
+    /// for a task already in the destination (kernel/cgroup/cgroup.c
+    /// `cgroup_migrate_prepare_dst` drops it before any `can_attach`).
+    #[test]
+    fn moving_needs_the_right_to_change_scheduling() {
+        use gpc_core::Creds;
+        let mut w = World::new(2, 1);
+        for g in ["a", "b"] {
+            w.gpc.mkdir(w.h, g).unwrap();
+            w.write(&std::format!("{g}/cpuset.cpus"), b"0-1\n").unwrap();
+            w.write(&std::format!("{g}/cpuset.mems"), b"0\n").unwrap();
+        }
+        w.gpc.mkdir(w.h, "empty").unwrap();
+        let root_task = w.fork(1).unwrap();
+        let root_thread = w.thread(root_task).unwrap();
+        let one = &mut w.0;
+        let user_task = one
+            .tasks
+            .fork_as(&one.gpc, 1, false, Some(Creds::user(1000, 1000)))
+            .unwrap();
+        let write_as = |w: &World, creds: Creds, file: &str, pid: Pid| {
+            let data = std::format!("{pid}\n");
+            w.gpc
+                .write(w.h, file, data.as_bytes(), &w.tasks.caller(creds, None))
+        };
+        let uid0 = Creds::user(0, 0);
+        assert_eq!(write_as(&w, uid0, "a/tasks", root_task), Err(Error::EPERM));
+        assert_eq!(
+            write_as(&w, uid0, "a/cgroup.procs", root_task),
+            Err(Error::EPERM)
+        );
+        assert_eq!(
+            write_as(&w, uid0, "a/tasks", root_thread),
+            Err(Error::EPERM)
+        );
+        assert_eq!(w.read("a/tasks").unwrap(), "");
+        // The empty cpuset's ENOSPC comes first.
+        assert_eq!(
+            write_as(&w, uid0, "empty/tasks", root_task),
+            Err(Error::ENOSPC)
+        );
+        // Empty permitted sets are subsets of each other.
+        write_as(&w, uid0, "a/tasks", user_task).unwrap();
+        write_as(&w, Creds::user(1000, 1000), "b/tasks", user_task).unwrap();
+        // CAP_SYS_NICE alone is enough.
+        let nice = Creds {
+            cap_sys_nice: true,
+            ..uid0
+        };
+        write_as(&w, nice, "a/tasks", root_thread).unwrap();
+        // A task already in the destination is not asked about; the rest of the group is.
+        assert_eq!(
+            write_as(&w, uid0, "a/tasks", root_thread),
+            Ok(()),
+            "already there"
+        );
+        assert_eq!(
+            write_as(&w, uid0, "a/cgroup.procs", root_task),
+            Err(Error::EPERM)
+        );
+        assert_eq!(w.read("a/tasks").unwrap(), std::format!("{root_thread}\n"));
+        write_as(&w, Creds::ROOT, "a/cgroup.procs", root_task).unwrap();
+        assert_eq!(
+            w.read("a/tasks").unwrap(),
+            std::format!("{root_task}\n{root_thread}\n")
+        );
+        assert_eq!(
+            write_as(&w, uid0, "a/cgroup.procs", root_task),
+            Ok(()),
+            "the whole group is already there"
+        );
+        // The host's own moves are the kernel's: not checked.
+        w.0.move_to("b", root_task).unwrap();
     }
 
     #[test]

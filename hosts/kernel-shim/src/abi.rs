@@ -111,6 +111,10 @@ impl From<GpcCreds> for Creds {
             egid: c.egid,
             cap_sys_admin: c.cap_sys_admin,
             cap_dac_override: c.cap_dac_override,
+            // No permitted set crosses the C ABI yet: none, so cpuset's setscheduler
+            // check (empty sets are subsets of each other) refuses nothing.
+            cap_sys_nice: false,
+            cap_permitted: gpc_core::CapSet::EMPTY,
         }
     }
 }

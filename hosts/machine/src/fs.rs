@@ -3,9 +3,18 @@
 //!
 //! * A tree of plain directories rooted at `/` (made by `mkdir` outside any mount, or by
 //!   `mount` for a missing mount point), mode 0755, owned by whoever made them.
-//! * Mounts: a plain directory may carry a stack of cgroup mounts; the newest hides what
-//!   is below it, `umount` drops it. One hierarchy may be mounted at several places. The
-//!   simulator mounts only on plain directories (elsewhere: `EOPNOTSUPP`).
+//! * Mounts: any directory may carry a stack of cgroup mounts — a plain directory, or a
+//!   group directory inside another mount (of another hierarchy or of the same one); the
+//!   newest hides what is below it, `umount` drops it. A mount on a group directory sits
+//!   on that directory as reached through one mount (Linux: a `(vfsmount, dentry)`
+//!   pair), so other mounts of the same hierarchy still show the directory itself; but
+//!   the directory can be removed through none of them while something is mounted on it
+//!   (`EBUSY`, `vfs_rmdir`'s `is_local_mountpoint`), and a mount with mounts inside it
+//!   cannot be unmounted (`EBUSY`, `propagate_mount_busy`). One hierarchy may be mounted
+//!   at several places, but not twice on the same place: a mount whose target already
+//!   shows the root of a mount of that hierarchy is `EBUSY` (`do_add_mount`: "Refuse the
+//!   same filesystem on the same mount point"). The simulator does not mount on
+//!   `/proc/PID` directories (`EOPNOTSUPP`).
 //! * `/proc`, read-only: `/proc/cgroups`, `/proc/PID/cgroup` for every task (thread ids
 //!   too; `ls /proc` lists processes only, as Linux does).
 //! * Inside a mount, everything comes from gpc-core (`Gpc::stat`, `list`, `read`, ...);
@@ -110,14 +119,22 @@ pub fn may_chown_any(creds: &Creds) -> bool {
     creds.cap_sys_admin && creds.cap_dac_override
 }
 
-/// Linux `chown_ok` and `chgrp_ok` for a caller without `CAP_CHOWN`: the owner may only
-/// "change" the owner to itself and the group to its own group or the current one.
-pub fn chown_permitted(creds: &Creds, cur: Owner, uid: u32, gid: Option<u32>) -> bool {
+/// The id that chown(2) takes as "leave it as it is": `(uid_t)-1`, `(gid_t)-1`.
+pub const KEEP_ID: u32 = u32::MAX;
+
+/// Linux `setattr_prepare` (fs/attr.c) with `chown_ok` and `chgrp_ok` for a caller
+/// without `CAP_CHOWN`: the owner may only "change" the owner to itself and the group to
+/// its own group or the current one. An id that does not change (`None`: chown(2) got
+/// -1, so `chown_common` sets no `ATTR_UID` / `ATTR_GID`) is not checked at all.
+pub fn chown_permitted(creds: &Creds, cur: Owner, uid: Option<u32>, gid: Option<u32>) -> bool {
     if may_chown_any(creds) {
         return true;
     }
     let owner = creds.euid == cur.uid;
-    let uid_ok = owner && uid == cur.uid;
+    let uid_ok = match uid {
+        None => true,
+        Some(u) => owner && u == cur.uid,
+    };
     let gid_ok = match gid {
         None => true,
         Some(g) => owner && (g == creds.egid || g == cur.gid),
@@ -223,13 +240,38 @@ impl PlainDir {
     }
 }
 
-/// A mount of a hierarchy on a plain directory.
+/// The directory a mount covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MountPoint {
+    /// A plain directory.
+    Plain(NodeId),
+    /// A group directory: container `dir`, as reached through mount `parent` (never the
+    /// root of `parent`: a mount on a mount's root goes on that mount's own point).
+    Group {
+        /// The container id of the directory.
+        dir: u64,
+        /// The mount it was reached through.
+        parent: MountId,
+    },
+}
+
+/// A mount of a hierarchy on a directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mount {
     /// The hierarchy.
     pub hier: HierarchyId,
     /// The directory it is mounted on.
-    pub mountpoint: NodeId,
+    pub mountpoint: MountPoint,
+}
+
+/// The mounts on one group directory (a [`MountPoint::Group`]).
+#[derive(Clone, Debug)]
+struct GroupPoint {
+    /// The hierarchy of the parent mount, and the directory's path in it (for `..`).
+    hier: HierarchyId,
+    path: String,
+    /// Oldest first; the last one is visible.
+    mounts: Vec<MountId>,
 }
 
 /// Ownership inside cgroup mounts, per container id.
@@ -258,6 +300,9 @@ pub struct Vfs {
     next_node: NodeId,
     mounts: BTreeMap<MountId, Mount>,
     next_mount: MountId,
+    /// Mounts on group directories, by (container id, parent mount): a directory's
+    /// entries are adjacent, for `rmdir`'s question "is it covered anywhere".
+    group_points: BTreeMap<(u64, MountId), GroupPoint>,
     owners: BTreeMap<u64, CgOwners>,
 }
 
@@ -283,6 +328,7 @@ impl Vfs {
             next_node: 2,
             mounts: BTreeMap::new(),
             next_mount: 1,
+            group_points: BTreeMap::new(),
             owners: BTreeMap::new(),
         }
     }
@@ -303,16 +349,37 @@ impl Vfs {
 
     /// Enter what is mounted on `loc`, if anything.
     pub fn follow<H: Host>(&self, env: &Env<'_, H>, loc: Loc) -> Result<Loc> {
-        let Loc::Plain(n) = loc else { return Ok(loc) };
-        let node = self.node(n)?;
-        if let Some(&m) = node.mounts.last() {
-            let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
-            return self.cg_loc(env, m, mount.hier, String::from("/"), 0);
-        }
-        if node.proc_root {
-            return Ok(Loc::ProcRoot);
-        }
-        Ok(Loc::Plain(n))
+        let top = match &loc {
+            Loc::Plain(n) => {
+                let node = self.node(*n)?;
+                match node.mounts.last() {
+                    Some(&m) => m,
+                    None if node.proc_root => return Ok(Loc::ProcRoot),
+                    None => return Ok(loc),
+                }
+            }
+            Loc::Cg {
+                mount,
+                dir_id,
+                file: None,
+                ..
+            } => match self
+                .group_points
+                .get(&(*dir_id, *mount))
+                .and_then(|p| p.mounts.last())
+            {
+                Some(&m) => m,
+                None => return Ok(loc),
+            },
+            _ => return Ok(loc),
+        };
+        self.mount_root(env, top)
+    }
+
+    /// The root directory of mount `m`.
+    fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
+        let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
+        self.cg_loc(env, m, mount.hier, String::from("/"), 0)
     }
 
     fn cg_loc<H: Host>(
@@ -396,17 +463,27 @@ impl Vfs {
             Loc::Cg {
                 mount, hier, path, ..
             } => {
-                let trimmed = path.trim_end_matches('/');
-                if trimmed.is_empty() {
+                // Linux follow_dotdot: from a mount's root, first up to the directory it
+                // covers, then to that directory's parent, then down whatever is mounted
+                // there.
+                let (mount, hier, path) = if path == "/" {
                     let m = self.mounts.get(mount).ok_or(Error::ENOENT)?;
-                    plain_parent(m.mountpoint)?
+                    match m.mountpoint {
+                        MountPoint::Plain(n) => return self.follow(env, plain_parent(n)?),
+                        MountPoint::Group { dir, parent } => {
+                            let p = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
+                            (parent, p.hier, p.path.as_str())
+                        }
+                    }
                 } else {
-                    let parent = match trimmed.rfind('/') {
-                        Some(0) | None => String::from("/"),
-                        Some(i) => String::from(trimmed.get(..i).unwrap_or("/")),
-                    };
-                    return self.cg_loc(env, *mount, *hier, parent, 0);
-                }
+                    (*mount, *hier, path.as_str())
+                };
+                let trimmed = path.trim_end_matches('/');
+                let parent = match trimmed.rfind('/') {
+                    Some(0) | None => String::from("/"),
+                    Some(i) => String::from(trimmed.get(..i).unwrap_or("/")),
+                };
+                self.cg_loc(env, mount, hier, parent, 0)?
             }
             Loc::ProcRoot => plain_parent(self.proc_node())?,
             Loc::ProcPid(_) => Loc::ProcRoot,
@@ -575,43 +652,146 @@ impl Vfs {
         Ok(())
     }
 
-    /// The plain directory a mount on `loc` would go on: `loc` itself, or the directory
-    /// under the mount or `/proc` that `loc` is the root of.
-    pub fn mount_target(&self, loc: &Loc) -> Option<NodeId> {
+    /// The directory a mount on `loc` (a resolved path, mounts followed) goes on: `loc`
+    /// itself, or, when `loc` is the root of a mount or `/proc`, the directory that one
+    /// covers (the new mount stacks on top). `ENOTDIR` for a file (Linux `graft_tree`),
+    /// `EOPNOTSUPP` for a `/proc/PID` directory.
+    pub fn mount_target(&self, loc: &Loc) -> Result<MountPoint> {
         match loc {
-            Loc::Plain(n) => Some(*n),
+            Loc::Plain(n) => Ok(MountPoint::Plain(*n)),
             Loc::Cg {
                 mount,
                 path,
+                dir_id,
                 file: None,
                 ..
-            } if path == "/" => self.mounts.get(mount).map(|m| m.mountpoint),
-            Loc::ProcRoot => Some(self.proc_node()),
-            _ => None,
+            } => {
+                if path == "/" {
+                    self.mounts
+                        .get(mount)
+                        .map(|m| m.mountpoint)
+                        .ok_or(Error::ENOENT)
+                } else {
+                    Ok(MountPoint::Group {
+                        dir: *dir_id,
+                        parent: *mount,
+                    })
+                }
+            }
+            Loc::ProcRoot => Ok(MountPoint::Plain(self.proc_node())),
+            Loc::ProcPid(_) => Err(Error::EOPNOTSUPP),
+            Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
         }
     }
 
-    /// Mounts `hier` on plain directory `on`.
-    pub fn add_mount(&mut self, on: NodeId, hier: HierarchyId) -> Result<MountId> {
-        let node = self.nodes.get_mut(&on).ok_or(Error::ENOENT)?;
+    /// Mounts `hier` on the directory `at` (a resolved path, mounts followed: the new
+    /// mount goes on top of what is visible there).
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if `at` is the root of a mount of `hier` (Linux fs/namespace.c
+    /// `do_add_mount`: the same superblock on the same mount point), then the errors of
+    /// [`Vfs::mount_target`]; `ENOMEM`.
+    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId) -> Result<MountId> {
+        if let Loc::Cg {
+            mount,
+            path,
+            file: None,
+            ..
+        } = at
+        {
+            if path == "/" && self.mounts.get(mount).is_some_and(|m| m.hier == hier) {
+                return Err(Error::EBUSY);
+            }
+        }
+        let point = self.mount_target(at)?;
         let id = self.next_mount;
+        match point {
+            MountPoint::Plain(n) => {
+                let node = self.nodes.get_mut(&n).ok_or(Error::ENOENT)?;
+                node.mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+                node.mounts.push(id);
+            }
+            MountPoint::Group { dir, parent } => {
+                let Loc::Cg {
+                    hier: parent_hier,
+                    path,
+                    ..
+                } = at
+                else {
+                    return Err(Error::EINVAL);
+                };
+                match self.group_points.get_mut(&(dir, parent)) {
+                    Some(p) => {
+                        p.mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+                        p.mounts.push(id);
+                    }
+                    None => {
+                        let mut mounts = Vec::new();
+                        mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+                        mounts.push(id);
+                        let point = GroupPoint {
+                            hier: *parent_hier,
+                            path: gpc_core::host::alloc::try_string(path)?,
+                            mounts,
+                        };
+                        self.group_points.insert((dir, parent), point);
+                    }
+                }
+            }
+        }
         self.next_mount += 1;
-        node.mounts.push(id);
         self.mounts.insert(
             id,
             Mount {
                 hier,
-                mountpoint: on,
+                mountpoint: point,
             },
         );
         Ok(id)
     }
 
+    /// Whether mount `id` has mounts on directories inside it (then it cannot be
+    /// unmounted: `EBUSY`).
+    pub fn has_submounts(&self, id: MountId) -> bool {
+        self.group_points.keys().any(|&(_, parent)| parent == id)
+    }
+
+    /// Whether something is mounted on directory `loc` (as found by [`Vfs::lookup`],
+    /// not entered), through any mount of its hierarchy: such a directory cannot be
+    /// removed (Linux `vfs_rmdir`: `is_local_mountpoint`, `EBUSY`).
+    pub fn is_mount_point(&self, loc: &Loc) -> bool {
+        match loc {
+            Loc::Plain(n) => self.nodes.get(n).is_some_and(|d| !d.mounts.is_empty()),
+            Loc::Cg {
+                dir_id, file: None, ..
+            } => self
+                .group_points
+                .range((*dir_id, MountId::MIN)..=(*dir_id, MountId::MAX))
+                .next()
+                .is_some(),
+            _ => false,
+        }
+    }
+
     /// Drops mount `id`.
     pub fn remove_mount(&mut self, id: MountId) {
-        if let Some(m) = self.mounts.remove(&id) {
-            if let Some(n) = self.nodes.get_mut(&m.mountpoint) {
-                n.mounts.retain(|x| *x != id);
+        let Some(m) = self.mounts.remove(&id) else {
+            return;
+        };
+        match m.mountpoint {
+            MountPoint::Plain(n) => {
+                if let Some(n) = self.nodes.get_mut(&n) {
+                    n.mounts.retain(|x| *x != id);
+                }
+            }
+            MountPoint::Group { dir, parent } => {
+                if let Some(p) = self.group_points.get_mut(&(dir, parent)) {
+                    p.mounts.retain(|x| *x != id);
+                    if p.mounts.is_empty() {
+                        self.group_points.remove(&(dir, parent));
+                    }
+                }
             }
         }
     }
@@ -774,13 +954,24 @@ mod tests {
             uid: 1000,
             gid: 1000,
         };
-        assert!(chown_permitted(&Creds::ROOT, Owner::ROOT, 5, Some(5)));
-        assert!(!chown_permitted(&alice, mine, 1001, None));
-        assert!(chown_permitted(&alice, mine, 1000, None));
-        assert!(chown_permitted(&alice, mine, 1000, Some(1000)));
-        assert!(!chown_permitted(&alice, mine, 1000, Some(7)));
-        assert!(!chown_permitted(&alice, Owner::ROOT, 0, None));
-        assert!(!chown_permitted(&Creds::user(0, 0), Owner::ROOT, 5, None));
+        assert!(chown_permitted(&Creds::ROOT, Owner::ROOT, Some(5), Some(5)));
+        assert!(!chown_permitted(&alice, mine, Some(1001), None));
+        assert!(chown_permitted(&alice, mine, Some(1000), None));
+        assert!(chown_permitted(&alice, mine, Some(1000), Some(1000)));
+        assert!(!chown_permitted(&alice, mine, Some(1000), Some(7)));
+        assert!(!chown_permitted(&alice, Owner::ROOT, Some(0), None));
+        assert!(!chown_permitted(
+            &Creds::user(0, 0),
+            Owner::ROOT,
+            Some(5),
+            None
+        ));
+        // Linux fs/attr.c setattr_prepare: an id chown(2) leaves alone (-1) is not
+        // checked, so anyone may "chown -1:-1", and the owner may change only the group.
+        assert!(chown_permitted(&alice, Owner::ROOT, None, None));
+        assert!(chown_permitted(&alice, mine, None, Some(1000)));
+        assert!(!chown_permitted(&alice, mine, None, Some(7)));
+        assert!(!chown_permitted(&alice, Owner::ROOT, None, Some(1000)));
     }
 
     #[test]

@@ -28,9 +28,18 @@ pub trait Machine {
     /// `mount -t FSTYPE -o OPTIONS SOURCE DIR`. `options` is the raw option string (may
     /// be empty). Valid results: `Ok`, and Linux's mount errno (`EBUSY`, `EINVAL`,
     /// `ENOENT`, `ENODEV` for an unknown fstype, `EPERM` for a non-root caller, ...).
+    ///
+    /// The command is `mkdir -p DIR; mount ... DIR` as the script runner does it: a
+    /// missing DIR is made first, by the runner (root, whatever `as UID` says; inside a
+    /// cgroup mount that makes groups), with `mkdir -p`'s errors (`EEXIST` for a file in
+    /// the way, `ENOTDIR`, ...), and it stays when the mount then fails. Then the mount
+    /// itself, with the command's credentials. DIR may be any directory, a group
+    /// directory of a mounted hierarchy too; mounting where the same hierarchy's root is
+    /// already what DIR shows is `EBUSY`.
     fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result;
 
-    /// `umount DIR`. Valid results: `Ok`, `EINVAL` (not a mount point), `ENOENT`.
+    /// `umount DIR`. Valid results: `Ok`, `EINVAL` (not a mount point), `ENOENT`,
+    /// `EBUSY` (something is mounted on a directory inside it), `EPERM`.
     fn umount(&mut self, dir: &str) -> Result;
 
     /// `mkdir [-p] PATH`. Valid results: `Ok`, `EEXIST`, `ENOENT`, `ENOTDIR`, `EACCES`,
@@ -50,7 +59,8 @@ pub trait Machine {
     /// The entries of the directory at `path` (any order: the interpreter sorts them).
     fn list(&mut self, path: &str) -> Result<Vec<String>>;
 
-    /// `chown UID[:GID] PATH`.
+    /// `chown UID[:GID] PATH`, as chown(2): an id of 4294967295 (`(uid_t)-1`) and a
+    /// missing GID leave that id unchanged (and unchecked).
     fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result;
 
     /// `spawn`: a new process, child of init. Returns its pid.
