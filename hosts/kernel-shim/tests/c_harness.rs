@@ -418,8 +418,46 @@ fn c_harness() -> Res {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let _ = fs::write(work_dir()?.join("harness.log"), show(&out));
         println!("{stdout}");
-        if !out.status.success() || !stdout.contains(" 0 failed") {
+        let deferred = stdout.contains("the state it saw: freed by a callback after it left");
+        if !out.status.success() || !stdout.contains(" 0 failed") || !deferred {
             return Err(format!("the C harness failed: {}", show(&out)));
+        }
+        Ok(())
+    })())
+}
+
+/// The harness's RCU check is not vacuous: with a kernel whose `gpc_call_rcu` frees at
+/// once (`harness --eager-call-rcu`), it must fail, on the state freed under a reader.
+#[test]
+fn c_harness_catches_an_eager_call_rcu() -> Res {
+    report((|| {
+        if !require_build_tools("c_harness_catches_an_eager_call_rcu")? {
+            return Ok(());
+        }
+        let bin = harness()?;
+        let _one = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
+        let out = run_with_timeout(
+            Command::new(&bin).arg("--eager-call-rcu"),
+            "the C harness with an eager call_rcu",
+            Duration::from_secs(120),
+        )?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let caught = stderr.contains("was still inside its read-side section")
+            && stderr.contains("callbacks invoked under a reader");
+        if out.status.success() || !caught || stdout.contains(" 0 failed") {
+            return Err(format!(
+                "an eager gpc_call_rcu was not caught by the RCU check: {}",
+                show(&out)
+            ));
+        }
+        // The scenario itself ran: only the deferral checks failed.
+        let fails = stderr.lines().filter(|l| l.starts_with("FAIL ")).count();
+        if fails != 2 {
+            return Err(format!(
+                "expected the 2 deferral checks to fail: {}",
+                show(&out)
+            ));
         }
         Ok(())
     })())
