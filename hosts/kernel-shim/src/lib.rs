@@ -52,6 +52,8 @@ pub mod exports;
 pub mod ffi;
 pub mod host;
 pub mod kalloc;
+#[cfg(debug_assertions)]
+mod slot_registry;
 
 pub use exports::*;
 
