@@ -385,6 +385,10 @@ fn harness() -> Res<PathBuf> {
                     "-Wextra",
                     "-Werror",
                 ])
+                // `staticlib` builds the debug profile: the harness also checks what
+                // only debug builds check (gpc.h: re-init of an attached slot, the
+                // lookup of another instance's task).
+                .arg("-DGPC_KSHIM_DEBUG=1")
                 .arg("-I")
                 .arg(manifest_dir().join("include"))
                 .arg(c.join("kernel.c"))

@@ -2,7 +2,8 @@
 /*
  * The C harness: plays the kernel (kernel.c) and drives gpc through gpc.h.
  *
- *  1. basics: every export once, exact /proc output, errno of each refusal;
+ *  1. basics: every export once, exact /proc output, errno of each refusal; a task of
+ *     one instance passed to another is refused (-EINVAL) and left as it was;
  *  2. failure injection: each operation of a scripted session is run with its 0th, 1st,
  *     2nd, ... allocation failing until it succeeds; every failure must come back as
  *     -ENOMEM with the whole visible state (every file of every container, /proc, the
@@ -426,6 +427,83 @@ static void test_basics(void)
 	kalloc_stats(&a);
 	CHECK(a.live == 0, "%ld allocations left", a.live);
 	CHECK(ktask_count() == 0, "tasks left");
+}
+
+/* ------------------------------------------------------------------------------ */
+/* 1b. Instances: a task belongs to the instance that attached it.                  */
+/* ------------------------------------------------------------------------------ */
+
+static void test_instances(void)
+{
+	struct gpc *a = gpc_init(&khost), *b = gpc_init(&khost);
+	struct ktask *ia, *ib, *t, *child;
+	char *before, *after, *listed, pid[16];
+	long err;
+	int ha, hb;
+
+	printf("instances:\n");
+	CHECK(!GPC_IS_ERR(a) && !GPC_IS_ERR(b), "gpc_init");
+	ia = ktask_new(NULL, ROOT, 0);
+	ib = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(a, T(ia)) == 0 && gpc_init_task(b, T(ib)) == 0, "init tasks");
+	CHECK(gpc_init_task(b, T(ia)) == -EBUSY, "a's init into b");
+	ktask_publish(ia);
+	ktask_publish(ib);
+	t = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(a, T(ia), T(t)) == 0, "fork in a");
+	ktask_publish(t);
+	snprintf(pid, sizeof(pid), "%u", t->pid);
+	ha = gpc_mount(a, "cpu", NULL);
+	hb = gpc_mount(b, "cpu", NULL);
+	CHECK(ha > 0 && hb > 0, "mounts %d %d", ha, hb);
+	CHECK(gpc_mkdir(a, ha, "/x") == 0 && gpc_mkdir(b, hb, "/x") == 0, "mkdirs");
+	CHECK(gpc_attach(a, ha, "/x", T(t)) == 0, "attach in a");
+	before = proc_pid(a, t, &err);
+
+	/* Every export that takes a's task refuses it in b, and b does not list it. */
+	child = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(b, T(t), T(child)) == -EINVAL, "fork from a's task in b");
+	ktask_abort(child);
+	CHECK(gpc_attach(b, hb, "/x", T(t)) == -EINVAL, "attach a's task in b");
+	CHECK(wr(b, hb, "/x/tasks", NULL, pid) == -EINVAL, "a's pid to b's tasks");
+	CHECK(wr(b, hb, "/x/cgroup.procs", NULL, pid) == -EINVAL, "a's pid to b's cgroup.procs");
+	CHECK(gpc_proc_pid_cgroup(b, T(t), NULL, 0) == -EINVAL, "/proc/PID/cgroup in b");
+	CHECK(gpc_exit(b, T(t)) == -EINVAL, "exit a's task in b");
+	listed = rd(b, hb, "/tasks", NULL, &err);
+	CHECK(listed && count_lines(listed) == 1 && (uint32_t)atol(listed) == ib->pid,
+	      "b's root lists only b's init:\n%s", listed ? listed : "(error)");
+	free(listed);
+	gpc_rcu_read_lock();
+	CHECK(gpc_task_css(a, T(t), GPC_SS_CPU) != NULL, "lookup in a");
+#ifdef GPC_KSHIM_DEBUG
+	CHECK(gpc_task_css(b, T(t), GPC_SS_CPU) == NULL, "debug build: lookup in b");
+#endif
+	gpc_rcu_read_unlock();
+#ifdef GPC_KSHIM_DEBUG
+	/* Re-initialising an attached slot would leak its reference. */
+	CHECK(gpc_task_slot_init(&t->cg) == -EINVAL, "debug build: re-init of an attached slot");
+#endif
+	after = proc_pid(a, t, &err);
+	CHECK(before && after && !strcmp(before, after), "a's task changed:\n%s---\n%s", before,
+	      after);
+	free(before);
+	free(after);
+
+	ktask_exit(a, t);
+	CHECK(gpc_rmdir(a, ha, "/x") == 0 && gpc_rmdir(b, hb, "/x") == 0, "rmdirs");
+	CHECK(gpc_umount(a, ha) == 0 && gpc_umount(b, hb) == 0, "umounts");
+	ktask_exit(a, ia);
+	ktask_exit(b, ib);
+	gpc_destroy(a);
+	gpc_destroy(b);
+	printf("  a task of another instance: -EINVAL from fork, attach, tasks, cgroup.procs, "
+	       "/proc/PID/cgroup, exit; not listed%s\n",
+#ifdef GPC_KSHIM_DEBUG
+	       "; debug build: lookup NULL, re-init of an attached slot -EINVAL"
+#else
+	       ""
+#endif
+	);
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -1360,6 +1438,7 @@ int main(int argc, char **argv)
 		return atomic_load(&checks_failed) ? 1 : 0;
 	}
 	test_basics();
+	test_instances();
 	test_rcu_deferral();
 	test_injection();
 	test_storm(threads, iters);

@@ -436,7 +436,8 @@ struct ktask *ktask_new(struct ktask *thread_of, struct gpc_creds creds, int own
 		kbug("calloc", ENOMEM);
 	/* dup_task_struct copies the parent; cgroup_fork resets the slot. */
 	memset(&t->cg, 0xa5, sizeof(t->cg));
-	gpc_task_slot_init(&t->cg);
+	if (gpc_task_slot_init(&t->cg)) /* a fresh task struct is never attached */
+		kbug("gpc_task_slot_init", EINVAL);
 	pthread_rwlock_wrlock(&tasklist);
 	t->pid = alloc_pid_locked();
 	if (t->pid)
@@ -506,7 +507,8 @@ void ktask_exit(struct gpc *g, struct ktask *t)
 	threadgroup_change_begin();
 	atomic_store(&t->exiting, 1);
 	threadgroup_change_end();
-	gpc_exit(g, T(t));
+	if (gpc_exit(g, T(t))) /* every task the harness exits is g's */
+		kbug("gpc_exit", EINVAL);
 	/* release_task: unhash under the write lock; no walker can hold it after. */
 	pthread_rwlock_wrlock(&tasklist);
 	if (t->list_index >= 0) {
