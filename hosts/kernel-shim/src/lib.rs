@@ -110,4 +110,7 @@ mod kernel_runtime {
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
+#[cfg(test)]
 mod tests;

@@ -623,3 +623,75 @@ fn the_slot_registry_forgets_what_it_is_told() {
     assert!(addrs.iter().all(|&a| !contains(a)));
     assert!(!contains(0));
 }
+
+/// What the deferral scenario saw: whether the state a reader looked up was freed while
+/// the reader was inside its section, and whether it was freed once it left.
+fn rcu_deferral_scenario(eager_call_rcu: bool) -> (bool, bool) {
+    use core::sync::atomic::Ordering::SeqCst;
+    let _one = mock::WATCH_USER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    let t = mock::new_task(0, ROOT);
+    // SAFETY: live instance and mock tasks, NUL-terminated strings; the state pointer is
+    // only compared and watched, never read.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+        let h = gpc_mount(g, cstr("cpu").as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        assert_eq!(gpc_mkdir(g, h, cstr("/a").as_ptr()), 0);
+        assert_eq!(gpc_attach(g, h, cstr("/a").as_ptr(), t), 0);
+
+        gpc_rcu_read_lock_mock();
+        let state = gpc_task_css(g, t, 1);
+        assert!(!state.is_null());
+        mock::WATCHED_FREED.store(0, SeqCst);
+        mock::WATCHED.store(state as usize, SeqCst);
+        // The writer, on another thread: the task leaves /a, /a goes.
+        let (gw, tw) = (g as usize, t as usize);
+        let writer = std::thread::spawn(move || {
+            mock::EAGER_CALL_RCU.with(|e| e.set(eager_call_rcu));
+            let (g, t) = (gw as *const Instance, tw as *mut GpcTask);
+            let root = cstr("/");
+            let a = cstr("/a");
+            // SAFETY: the instance and task outlive the thread (joined below).
+            unsafe {
+                (
+                    gpc_attach(g, h, root.as_ptr(), t),
+                    gpc_rmdir(g, h, a.as_ptr()),
+                )
+            }
+        });
+        assert_eq!(writer.join().ok(), Some((0, 0)));
+        let freed_inside = mock::WATCHED_FREED.load(SeqCst) != 0;
+        gpc_rcu_read_unlock_mock();
+        crate::ffi::gpc_synchronize_rcu();
+        let freed_after = mock::WATCHED_FREED.load(SeqCst) != 0;
+        mock::WATCHED.store(0, SeqCst);
+
+        assert_eq!(gpc_exit(g, t), 0);
+        mock::reap(t);
+        assert_eq!(gpc_exit(g, init), 0);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+        (freed_inside, freed_after)
+    }
+}
+
+/// RCU callbacks are deferred past readers: a state a reader saw survives the writer's
+/// rmdir until the reader leaves, then is freed. The check is not vacuous: with a
+/// `gpc_call_rcu` that frees at once, it sees the state freed under the reader.
+#[test]
+fn rcu_frees_wait_for_the_readers_that_saw_the_object() {
+    assert_eq!(rcu_deferral_scenario(false), (false, true));
+    assert_eq!(
+        rcu_deferral_scenario(true),
+        (true, true),
+        "an eager call_rcu is caught"
+    );
+}
