@@ -658,13 +658,12 @@ fn rcu_deferral_scenario(eager_call_rcu: bool) -> (bool, bool) {
             let (g, t) = (gw as *const Instance, tw as *mut GpcTask);
             let root = cstr("/");
             let a = cstr("/a");
-            // SAFETY: the instance and task outlive the thread (joined below).
-            unsafe {
-                (
-                    gpc_attach(g, h, root.as_ptr(), t),
-                    gpc_rmdir(g, h, a.as_ptr()),
-                )
-            }
+            // Inside the outer unsafe block: the instance and task outlive the thread
+            // (joined below).
+            (
+                gpc_attach(g, h, root.as_ptr(), t),
+                gpc_rmdir(g, h, a.as_ptr()),
+            )
         });
         assert_eq!(writer.join().ok(), Some((0, 0)));
         let freed_inside = mock::WATCHED_FREED.load(SeqCst) != 0;
