@@ -210,7 +210,8 @@ struct gpc *gpc_init(void *host_ctx);
  * gpc_synchronize_rcu(). May sleep.
  * Results: none. NULL and ERR_PTR values are ignored.
  * Undefined: an instance already destroyed; any other call on g running concurrently or
- * made later (rule X), including gpc_rcu_invoke of a head queued after it began; tasks
+ * made later (rule X); a gpc_synchronize_rcu() that returns before every head queued
+ * before it was invoked (g's heads would run after g is gone); tasks
  * still attached (every task must have had gpc_exit: an attached slot dangles, and a
  * later gpc_exit or gpc_task_slot_init on it is a use after free); a pointer from
  * gpc_task_css still in use; calling it inside gpc_rcu_read_lock() (it waits for a grace
