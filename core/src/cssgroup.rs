@@ -55,6 +55,10 @@ pub(crate) struct Trans {
 #[repr(C, align(64))]
 pub(crate) struct CssGroup {
     leaves: Box<[Leaf]>,
+    /// The instance the css_group belongs to (`Gpc::id`: the address of its init
+    /// css_group). Next to `leaves`, so the fork and exit paths, which read `leaves`
+    /// anyway, check it without touching another cache line. Immutable after creation.
+    pub(crate) owner: usize,
     trans: SpinLock<Trans>,
     /// The state each subsystem's lookups return (Linux `css_set->subsys`): the effective
     /// state of the container in that subsystem's hierarchy. Immutable after creation.
@@ -114,6 +118,7 @@ impl CssGroup {
         leaves.extend((0..n).map(|i| Leaf(AtomicUsize::new(usize::from(i == shard % n)))));
         crate::host::alloc::try_box(CssGroup {
             leaves: leaves.into_boxed_slice(),
+            owner: 0,
             trans: SpinLock::new(Trans {
                 root: 1,
                 dead: false,

@@ -285,7 +285,11 @@ impl<H: Host> Gpc<H> {
             nr_shards,
             0,
         ) {
-            Ok(b) => NonNull::from(Box::leak(b)),
+            Ok(mut b) => {
+                // The instance's identity is its init css_group's address.
+                b.owner = ptr::from_ref::<CssGroup>(&b) as usize;
+                NonNull::from(Box::leak(b))
+            }
             Err(e) => {
                 for css in root_css {
                     // SAFETY: made just now and never published.
@@ -356,6 +360,37 @@ impl<H: Host> Gpc<H> {
         Ok(())
     }
 
+    /// This instance's identity, as css_groups record it: the address of its init
+    /// css_group, unique among live instances and stable however the `Gpc` moves.
+    #[inline]
+    fn id(&self) -> usize {
+        self.init_cg.as_ptr() as usize
+    }
+
+    /// Whether `cg` belongs to this instance: a task slot names a css_group of the
+    /// instance that forked the task, and a host that hands a task to another instance
+    /// would otherwise have it count and free that css_group against the wrong table.
+    ///
+    /// # Safety
+    ///
+    /// `cg` is alive (the caller holds a reference, or an RCU guard of the host's RCU,
+    /// which covers another instance's css_group only where the instances share one RCU,
+    /// as kernels do).
+    #[inline]
+    unsafe fn owns(&self, cg: NonNull<CssGroup>) -> bool {
+        // SAFETY: alive (caller); `owner` is immutable after creation.
+        unsafe { (*cg.as_ptr()).owner == self.id() }
+    }
+
+    /// Whether the task with `slot` belongs to this instance (it was given the first task
+    /// or forked here and has not exited). `false` for an empty slot, or one that names
+    /// another instance's css_group.
+    pub fn owns_task(&self, guard: &RcuGuard<'_>, slot: &TaskSlot) -> bool {
+        let (cg, _) = untag(rcu_dereference(slot.raw(), guard));
+        // SAFETY: named by a slot, read under the guard (see `owns`).
+        cg.is_some_and(|cg| unsafe { self.owns(cg) })
+    }
+
     /// The reference shard of the CPU we run on.
     #[inline]
     fn shard(&self) -> usize {
@@ -408,8 +443,9 @@ impl<H: Host> Gpc<H> {
     /// # Errors
     ///
     /// A subsystem's `can_fork` errno (pids: `EAGAIN`), after `cancel_fork` on those
-    /// already asked; `ESRCH` if `parent` has no css_group (it exited); `EBUSY` if
-    /// `child` already has one. Nothing changes on error.
+    /// already asked; `ESRCH` if `parent` has no css_group (it exited); `EINVAL` if
+    /// `parent` belongs to another instance; `EBUSY` if `child` already has one. Nothing
+    /// changes on error.
     pub fn fork(&self, parent: &TaskSlot, child: &TaskSlot, info: &TaskInfo) -> Result {
         if child.is_attached() {
             return Err(Error::EBUSY);
@@ -421,6 +457,10 @@ impl<H: Host> Gpc<H> {
             let Some(p) = p else {
                 return Err(Error::ESRCH);
             };
+            // SAFETY: under the guard, and the parent's reference keeps it alive.
+            if !unsafe { self.owns(p) } {
+                return Err(Error::EINVAL);
+            }
             // SAFETY: under the guard the css_group's memory is valid even if its count
             // already dropped to zero; `try_get` refuses a dying one, and the parent's
             // slot then names another.
@@ -461,11 +501,28 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Exit hook (Linux `cgroup_exit` + `cgroup_release` + `cgroup_free`): the task
-    /// leaves its css_group; subsystems with exit hooks are told. Never fails; takes no
-    /// lock unless this was the css_group's last task.
+    /// leaves its css_group; subsystems with exit hooks are told. Takes no lock unless
+    /// this was the css_group's last task. A task of another instance is left as it is
+    /// (see [`Gpc::try_exit`]).
     pub fn exit(&self, slot: &TaskSlot, info: &TaskInfo) {
+        let _ = self.try_exit(slot, info);
+    }
+
+    /// [`Gpc::exit`], saying whether the task was this instance's.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the task belongs to another instance: nothing changes. An empty slot
+    /// (never forked, or exited) is `Ok`.
+    pub fn try_exit(&self, slot: &TaskSlot, info: &TaskInfo) -> Result {
+        let (current, _) = untag(slot.raw().load(Ordering::Acquire));
+        // SAFETY: the task's reference keeps its css_group alive; a migration may swap
+        // it for another css_group, but only of the same instance.
+        if current.is_some_and(|cg| !unsafe { self.owns(cg) }) {
+            return Err(Error::EINVAL);
+        }
         let (cg, shard) = untag(slot.raw().swap(ptr::null_mut(), Ordering::AcqRel));
-        let Some(cg) = cg else { return };
+        let Some(cg) = cg else { return Ok(()) };
         if !self.exit_hooks.is_empty() {
             // SAFETY: the task's reference, now ours, keeps the css_group alive.
             let cgr = unsafe { cg.as_ref() };
@@ -476,6 +533,7 @@ impl<H: Host> Gpc<H> {
             }
         }
         self.put_cg(cg, shard);
+        Ok(())
     }
 
     /// The state of `ss` in a css_group we hold a reference to.
@@ -591,12 +649,9 @@ impl<H: Host> Gpc<H> {
         for (ss, slot) in subsys.iter_mut().enumerate().take(self.subsys.len()) {
             *slot = self.effective_css(tree, key, ss).as_ptr();
         }
-        let cg = NonNull::from(Box::leak(CssGroup::try_new(
-            subsys,
-            *key,
-            self.nr_shards,
-            shard,
-        )?));
+        let mut new = CssGroup::try_new(subsys, *key, self.nr_shards, shard)?;
+        new.owner = self.id();
+        let cg = NonNull::from(Box::leak(new));
         let mut table = self.table.lock();
         let reserved = table.try_reserve().and_then(|()| {
             key.iter()
@@ -1389,6 +1444,11 @@ impl<H: Host> Gpc<H> {
             let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
                 return;
             };
+            // A task of another instance is in none of this instance's containers.
+            // SAFETY: under the RCU guard (see `owns`).
+            if !unsafe { self.owns(cg) } {
+                return;
+            }
             let cg = cg.as_ptr();
             // SAFETY: under the RCU guard (see `task_css`).
             if unsafe { (*cg).container(hidx) } == want {
@@ -1586,6 +1646,12 @@ impl<H: Host> Gpc<H> {
             let (cur, from_shard) = untag(tagged);
             // An exiting task (empty slot) is skipped, as Linux skips PF_EXITING.
             let Some(cur) = cur else { continue };
+            // SAFETY: under the guard (see `owns`).
+            if !unsafe { self.owns(cur) } {
+                drop(guard);
+                unpin(&mut moves, &created);
+                return Err(Error::EINVAL);
+            }
             // SAFETY: under the guard; refused if dying.
             if !unsafe { cur.as_ref() }.try_get(shard) {
                 continue;
@@ -1739,7 +1805,8 @@ impl<H: Host> Gpc<H> {
     ///
     /// # Errors
     ///
-    /// As for the write, less `EACCES`.
+    /// As for the write, less `EACCES`; `EINVAL` if the task belongs to another
+    /// instance.
     pub fn attach(&self, hier: HierarchyId, path: &str, task: &TaskRef<'_>) -> Result {
         let tree = self.tree.lock();
         let (_, c, file) = self.resolve_full(&tree, hier, path)?;
@@ -1767,6 +1834,10 @@ impl<H: Host> Gpc<H> {
             let (Some(cg), _) = untag(rcu_dereference(task.slot.raw(), &guard)) else {
                 return Err(Error::ESRCH);
             };
+            // SAFETY: under the guard.
+            if !unsafe { self.owns(cg) } {
+                return Err(Error::EINVAL);
+            }
             let cg = cg.as_ptr();
             // SAFETY: under the guard.
             let c = unsafe { (*cg).container(h) };
@@ -1865,7 +1936,8 @@ impl<H: Host> Gpc<H> {
     ///
     /// # Errors
     ///
-    /// `ESRCH` if the task has no css_group, `ENOMEM`.
+    /// `ESRCH` if the task has no css_group, `EINVAL` if it belongs to another instance,
+    /// `ENOMEM`.
     pub fn proc_pid_cgroup(&self, slot: &TaskSlot, buf: &mut Vec<u8>) -> Result {
         let start = buf.len();
         let res = self.proc_pid_cgroup_inner(slot, &mut Out::new(buf));
@@ -1881,6 +1953,10 @@ impl<H: Host> Gpc<H> {
         let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
             return Err(Error::ESRCH);
         };
+        // SAFETY: under the guard (see `owns`).
+        if !unsafe { self.owns(cg) } {
+            return Err(Error::EINVAL);
+        }
         let cg = cg.as_ptr();
         let mut hs: ArrayVec<(u32, HierIdx), MAX_HIERARCHIES> = tree
             .hiers
@@ -2185,7 +2261,11 @@ impl<H: Host> DebugCtx<'_, H> {
         let pid = self.caller.pid?;
         let mut cg = None;
         self.caller.tasks.with_task(pid, &mut |t| {
-            cg = untag(t.slot.raw().load(Ordering::Acquire)).0;
+            let guard = self.gpc.rcu_read_lock();
+            cg = untag(rcu_dereference(t.slot.raw(), &guard))
+                .0
+                // SAFETY: under the guard (see `owns`).
+                .filter(|&c| unsafe { self.gpc.owns(c) });
         });
         cg
     }
@@ -2221,8 +2301,8 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
             let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
                 return;
             };
-            // SAFETY: under the RCU guard (see `task_css`).
-            if unsafe { (*cg.as_ptr()).container(hidx) } == want {
+            // SAFETY: under the RCU guard (see `owns` and `task_css`).
+            if unsafe { self.gpc.owns(cg) && (*cg.as_ptr()).container(hidx) == want } {
                 n += 1;
             }
         });

@@ -508,3 +508,56 @@ fn deep_trees_have_exact_paths_without_recursion() {
     }
     assert_eq!(w.releases(), vec![deep1000]);
 }
+
+/// A task belongs to the instance that forked it (css_groups record their instance):
+/// another instance refuses it with `EINVAL` and changes nothing, and does not list it.
+#[test]
+fn a_task_of_another_instance_is_refused() {
+    use crate::{TaskInfo, TaskSlot};
+    let mut a = World::new();
+    let mut b = World::new();
+    let pid = a.fork(1).unwrap();
+    let ha = a.mount("probe").unwrap();
+    let hb = b.mount("probe").unwrap();
+    a.gpc.mkdir(ha, "x").unwrap();
+    b.gpc.mkdir(hb, "x").unwrap();
+    a.gpc
+        .attach(ha, "x", &a.tasks.task_ref(pid).unwrap())
+        .unwrap();
+    let t = a.tasks.task_ref(pid).unwrap();
+    let info = TaskInfo {
+        pid,
+        tgid: pid,
+        is_thread: false,
+    };
+    let mut before = Vec::new();
+    a.gpc.proc_pid_cgroup(t.slot, &mut before).unwrap();
+    {
+        let guard = b.gpc.rcu_read_lock();
+        assert!(!b.gpc.owns_task(&guard, t.slot));
+        let guard = a.gpc.rcu_read_lock();
+        assert!(a.gpc.owns_task(&guard, t.slot));
+    }
+    let child = TaskSlot::new();
+    assert_eq!(b.gpc.fork(t.slot, &child, &info), Err(Error::EINVAL));
+    assert!(!child.is_attached());
+    assert_eq!(b.gpc.attach(hb, "x", &t), Err(Error::EINVAL));
+    assert_eq!(b.gpc.try_exit(t.slot, &info), Err(Error::EINVAL));
+    assert_eq!(
+        b.gpc.proc_pid_cgroup(t.slot, &mut Vec::new()),
+        Err(Error::EINVAL)
+    );
+    // b's tasks file, walking a table that holds a's task too, does not list it.
+    let pid2 = b.fork(1).unwrap();
+    let mut listed = Vec::new();
+    b.gpc
+        .read(hb, "tasks", &a.tasks.caller(Creds::ROOT, None), &mut listed)
+        .unwrap();
+    assert!(listed.is_empty(), "{}", String::from_utf8_lossy(&listed));
+    let mut after = Vec::new();
+    a.gpc.proc_pid_cgroup(t.slot, &mut after).unwrap();
+    assert_eq!(before, after, "still a's, where a put it");
+    assert_eq!(a.gpc.try_exit(t.slot, &info), Ok(()));
+    a.tasks.exit(&a.gpc, pid).unwrap();
+    b.tasks.exit(&b.gpc, pid2).unwrap();
+}

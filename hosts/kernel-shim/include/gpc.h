@@ -17,6 +17,9 @@
  *    len is too small it returns -EOVERFLOW and writes nothing. Output is not
  *    NUL-terminated, except gpc_list()'s names, each followed by a NUL (listxattr(2));
  *  - a NULL struct gpc, task or out-pointer is -EINVAL;
+ *  - a task belongs to one instance (the one that attached it); passing it to another
+ *    is -EINVAL (see "Exported by gpc" for the exact rules, and for every export's
+ *    results and undefined cases);
  *  - gpc never panics on any input; a panic would be a bug in gpc and ends in
  *    gpc_panic().
  *
@@ -146,8 +149,48 @@ typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
 /* Exported by gpc                                                                      */
 /* ---------------------------------------------------------------------------------- */
 /* BEGIN EXPORTS */
+/*
+ * Every export below lists its results and its undefined cases. Besides those, the
+ * following hold for all of them (the "common rules"; "UB" below means undefined
+ * behaviour: memory corruption, a leak, a deadlock or a wrong answer, never reported):
+ *
+ *  G. The struct gpc *g argument: NULL or an ERR_PTR is -EINVAL (NULL for
+ *     gpc_task_css, ignored by gpc_destroy). UB: any other pointer that is not a live
+ *     instance returned by gpc_init() (garbage, or an instance already destroyed).
+ *  T. A struct gpc_task *task, parent, child or caller argument: NULL is -EINVAL (for a
+ *     caller: the kernel itself). UB: a task that is not alive for the whole call, or
+ *     whose gpc_task_slot() does not return its own slot; a slot never initialised with
+ *     gpc_task_slot_init() (its garbage is read as a css_group pointer).
+ *  I. A task belongs to the one instance whose gpc_init_task() or gpc_fork() attached
+ *     it, until gpc_exit(). Passing it to another instance is detected: -EINVAL from
+ *     gpc_fork (as parent), gpc_exit, gpc_attach, gpc_proc_pid_cgroup and from writes
+ *     of its pid to tasks/cgroup.procs, and another instance's tasks files do not list
+ *     it. gpc_task_css() does not check in release builds (see there). All instances
+ *     of one kernel must share the kernel's RCU (the imports are global).
+ *  S. Strings: NULL or not UTF-8 is -EINVAL, longer than 4095 bytes -ENAMETOOLONG.
+ *     UB: a string without a NUL in its first 4096 bytes that are not all readable, or
+ *     one changed during the call.
+ *  B. Output buffers (buf, len): buf == NULL with len != 0 is -EINVAL; a too small len
+ *     is -EOVERFLOW with nothing written. UB: buf without len writable bytes, a buffer
+ *     overlapping an input string, or one another thread reads or writes during the
+ *     call.
+ *  C. Context: exports marked "may sleep" take gpc's mutex and allocate with
+ *     GPC_GFP_KERNEL. UB: calling one of them in atomic context (a spinlock held,
+ *     interrupts off, inside gpc_rcu_read_lock()), from an import gpc is running
+ *     (gpc_task_fn, gpc_release_fn, gpc_kmalloc, ...), or from gpc_rcu_invoke's context.
+ *     The others (gpc_abi_check, gpc_subsys_count, gpc_subsys_id, gpc_task_slot_init,
+ *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke) never sleep and never allocate.
+ *  X. Concurrency: every export may run on any thread concurrently with any other on the
+ *     same instance, except as stated: gpc_destroy excludes everything else on its
+ *     instance, and the hooks of one task (gpc_task_slot_init, gpc_init_task,
+ *     gpc_fork as child, gpc_exit) are serialised by the kernel (UB otherwise).
+ */
 
-/* 0 if the library matches this header, else -EINVAL. Call once: GPC_ABI_CHECK(). */
+/*
+ * Does the library match this header? Call once: GPC_ABI_CHECK().
+ * Results: 0, or -EINVAL if any size or alignment differs.
+ * Undefined: nothing (no pointers; any context).
+ */
 int gpc_abi_check(size_t task_slot_size, size_t task_slot_align,
 		  size_t lock_storage_size, size_t lock_storage_align);
 #define GPC_ABI_CHECK()                                                  \
@@ -156,71 +199,194 @@ int gpc_abi_check(size_t task_slot_size, size_t task_slot_align,
 
 /*
  * A new instance with every compiled-in controller (ids: enum gpc_subsys_id). host_ctx
- * is handed back to gpc_release_notify(). Returns the instance or ERR_PTR(-ENOMEM).
+ * is opaque to gpc and handed back to gpc_release_notify(). May sleep.
+ * Results: the instance, or ERR_PTR(-ENOMEM) (test with GPC_IS_ERR, nothing is left
+ * allocated).
+ * Undefined: imports that break their contracts (rule C for the context).
  */
 struct gpc *gpc_init(void *host_ctx);
-/* Free everything (tasks must have exited). NULL and error pointers are ignored. */
+/*
+ * Free the instance: hierarchies, containers, css_groups, states, after a
+ * gpc_synchronize_rcu(). May sleep.
+ * Results: none. NULL and ERR_PTR values are ignored.
+ * Undefined: an instance already destroyed; any other call on g running concurrently or
+ * made later (rule X); a gpc_synchronize_rcu() that returns before every head queued
+ * before it was invoked (g's heads would run after g is gone); tasks
+ * still attached (every task must have had gpc_exit: an attached slot dangles, and a
+ * later gpc_exit or gpc_task_slot_init on it is a use after free); a pointer from
+ * gpc_task_css still in use; calling it inside gpc_rcu_read_lock() (it waits for a grace
+ * period: deadlock) or from a gpc_release_fn.
+ */
 void gpc_destroy(struct gpc *g);
-/* The number of subsystems, and the id of the one called name (-ENOENT). */
+/*
+ * The number of subsystems (ids are 0 .. count-1).
+ * Results: the count (GPC_SS_COUNT), or -EINVAL (rule G).
+ * Undefined: rule G.
+ */
 int gpc_subsys_count(const struct gpc *g);
+/*
+ * The id of the subsystem called name ("cpu", "pids", ...).
+ * Results: the id, -ENOENT (no such subsystem), -EINVAL, -ENAMETOOLONG (rules G, S).
+ * Undefined: rules G, S.
+ */
 int gpc_subsys_id(const struct gpc *g, const char *name);
 
-/* Empty a task's slot: for every new or copied task struct (Linux cgroup_fork()). */
-void gpc_task_slot_init(struct gpc_task_slot *slot);
-/* Put the first task (init) in every root: 0 or -EBUSY. */
+/*
+ * Empty a task's slot: for every new or copied task struct (Linux cgroup_fork()), before
+ * the task is visible to the task walks and before gpc_init_task()/gpc_fork().
+ * Results: 0; -EINVAL for a NULL slot; debug builds (the library built without
+ * --release): -EINVAL for a slot still attached (by gpc_init_task or gpc_fork, not yet
+ * gpc_exit), which is left as it was.
+ * Undefined: in release builds, a slot still attached: it is emptied and its reference
+ * leaks (its containers can never be removed, pids stay charged; the debug check tracks
+ * up to about 16384 attached slots, best effort past that); a slot another thread uses
+ * (rule X); a task struct freed without gpc_exit whose memory is reused (debug builds
+ * then report -EINVAL for the new one).
+ */
+int gpc_task_slot_init(struct gpc_task_slot *slot);
+/*
+ * Put the first task (init) in the root of every hierarchy. May sleep.
+ * Results: 0; -EBUSY if the task's slot is already attached (to any instance); -EINVAL
+ * (rules G, T).
+ * Undefined: rules G, T, X.
+ */
 int gpc_init_task(const struct gpc *g, struct gpc_task *task);
 /*
- * Fork hook: child joins parent's css_group (cgroup_can_fork + cgroup_post_fork). No
- * lock taken. 0, or a controller's refusal (pids: -EAGAIN), -ESRCH (parent exited),
- * -EBUSY (child's slot attached); nothing changes on error. child must not be visible
- * to the task walks yet and must have its pid and tgid set. Undo a successful fork
- * that fails later in the kernel with gpc_exit(child).
+ * Fork hook: child joins parent's css_group (cgroup_can_fork + cgroup_post_fork). Takes
+ * no lock, never sleeps, never allocates. Undo a successful fork that fails later in
+ * the kernel with gpc_exit(child).
+ * Results: 0; a controller's refusal (pids: -EAGAIN); -ESRCH (parent exited); -EBUSY
+ * (child's slot attached); -EINVAL (rules G, T; parent belongs to another instance,
+ * rule I). Nothing changes on error.
+ * Undefined: child already visible to the task walks, or without its pid and tgid set;
+ * child's slot not initialised (rule T); the same child in two concurrent calls (rule X);
+ * a kernel that does not hold its threadgroup rwsem for read from gpc_fork until the
+ * child is visible (a concurrent cgroup.procs move then misses the child: wrong
+ * membership, not memory corruption).
  */
 int gpc_fork(const struct gpc *g, struct gpc_task *parent, struct gpc_task *child);
-/* Exit hook (cgroup_exit + cgroup_release + cgroup_free). Never fails. */
-void gpc_exit(const struct gpc *g, struct gpc_task *task);
-/* Attach hook (cgroup_attach_task -> cgroup_migrate): move task into hier:path. */
+/*
+ * Exit hook (cgroup_exit + cgroup_release + cgroup_free): the task leaves its
+ * css_group. Never sleeps, never allocates; takes gpc's spinlock only for its
+ * css_group's last task.
+ * Results: 0 (also for a task never attached or already exited); -EINVAL (rules G, T;
+ * a task of another instance, rule I, which is left as it is).
+ * Undefined: rules G, T; two concurrent calls for one task, or one concurrent with a
+ * gpc_fork that has it as child (rule X). A task freed without gpc_exit leaks its
+ * reference.
+ */
+int gpc_exit(const struct gpc *g, struct gpc_task *task);
+/*
+ * Attach hook (cgroup_attach_task -> cgroup_migrate): move task into container path of
+ * hierarchy hier, without the permission check of a tasks write. May sleep.
+ * Results: 0 (also when the task is already there, or has already exited); -ENOENT (no
+ * such hierarchy handle or container); -ENOTDIR; -ENOMEM; a controller's refusal;
+ * -EINVAL (rules G, T, S; a task of another instance, rule I); -ENAMETOOLONG.
+ * Undefined: rules G, T, S, C.
+ */
 int gpc_attach(const struct gpc *g, int hier, const char *path, struct gpc_task *task);
 /*
  * Lock-free lookup (task_css()): an opaque identity of the state of subsystem ss for
- * task (equal for tasks in the same container of ss's hierarchy), or NULL. The caller
- * must hold gpc_rcu_read_lock(); the pointer is valid until it drops it.
+ * task (equal for tasks in the same container of ss's hierarchy). Two dependent loads,
+ * no lock, never sleeps.
+ * Results: the state pointer, valid until the caller's gpc_rcu_read_lock() section
+ * ends; NULL for a NULL or ERR_PTR g, a NULL task, ss out of range, a task not attached
+ * (never forked, or exited), and in debug builds for a task of another instance.
+ * Undefined: calling it outside a gpc_rcu_read_lock() section (the css_group it reads
+ * may be freed under it), or using the pointer after that section ends; dereferencing
+ * the pointer (the state's layout is not part of the ABI); in release builds, a task of
+ * another instance (not checked, to keep the lookup at two loads: the result is a state
+ * of that instance); rules G, T.
  */
 const void *gpc_task_css(const struct gpc *g, struct gpc_task *task, int ss);
-/* The kernel calls this for each head of gpc_call_rcu() after its grace period. */
+/*
+ * The kernel calls this for each head of gpc_call_rcu() after its grace period, from a
+ * context where freeing memory is allowed. Never sleeps.
+ * Results: none. NULL is ignored.
+ * Undefined: a head that gpc did not pass to gpc_call_rcu(); before the grace period has
+ * elapsed (a reader may still use the object: use after free); twice for one head; a
+ * head whose memory the kernel changed other than through head->next while queued.
+ */
 void gpc_rcu_invoke(struct gpc_rcu_head *head);
 
 /*
  * Mount a v1 hierarchy ("cpu,cpuacct", "none,name=x", "pids,release_agent=/sbin/a";
- * NULL or "" binds every unbound controller) as caller (NULL: the kernel itself).
- * Returns the hierarchy handle (> 0: its id in /proc/cgroups; a matching existing
- * hierarchy is reused and returns the same handle), or -EPERM, -EBUSY, -EINVAL,
- * -ENOSPC, -ENOMEM.
+ * NULL or "" binds every unbound controller) as caller (NULL: the kernel itself). May
+ * sleep.
+ * Results: the hierarchy handle (> 0: its id in /proc/cgroups; a matching existing
+ * hierarchy is reused and returns the same handle, counting one more mount), or -EPERM
+ * (caller lacks CAP_SYS_ADMIN), -EBUSY, -EINVAL, -ENOSPC (16 hierarchies), -ENOMEM,
+ * -ENAMETOOLONG.
+ * Undefined: rules G, T (caller), S, C.
  */
 int gpc_mount(const struct gpc *g, const char *options, struct gpc_task *caller);
-/* Drop one mount; the last destroys the hierarchy unless it has children. 0 or -EINVAL. */
+/*
+ * Drop one mount; the last destroys the hierarchy unless it has children, and its
+ * handle then becomes invalid. May sleep.
+ * Results: 0, or -EINVAL (rule G; not a live handle).
+ * Undefined: rules G, C.
+ */
 int gpc_umount(const struct gpc *g, int hier);
-/* Containers, by path inside the hierarchy ("/a/b"). */
+/*
+ * Containers, by path inside the hierarchy ("/a/b"). May sleep.
+ * gpc_mkdir results: 0, -ENOENT (no such handle or parent), -ENOTDIR, -EEXIST, -EAGAIN,
+ * -ENOMEM, -EINVAL, -ENAMETOOLONG.
+ * gpc_rmdir results: 0, -EBUSY (tasks or children), -ENOENT, -ENOTDIR, -EINVAL,
+ * -ENAMETOOLONG.
+ * gpc_stat results: 0 with *st filled, -ENOENT, -ENOTDIR, -EINVAL (also a NULL st),
+ * -ENAMETOOLONG; nothing is written on error.
+ * Undefined: rules G, S, C; for gpc_stat, an st that is not writable.
+ */
 int gpc_mkdir(const struct gpc *g, int hier, const char *path);
 int gpc_rmdir(const struct gpc *g, int hier, const char *path);
 int gpc_stat(const struct gpc *g, int hier, const char *path, struct gpc_stat *st);
-/* Directory entries (children, then files), each followed by a NUL. */
+/*
+ * Directory entries (children, then files), each followed by a NUL. May sleep.
+ * Results: the bytes written (or needed, for buf == NULL && len == 0), -EOVERFLOW,
+ * -ENOENT, -ENOTDIR, -ENOMEM, -EINVAL, -ENAMETOOLONG.
+ * Undefined: rules G, S, B, C.
+ */
 long gpc_list(const struct gpc *g, int hier, const char *path, char *buf, size_t len);
-/* A whole control file as caller (NULL: the kernel). */
+/*
+ * A whole control file as caller (NULL: the kernel), as one seq_file show. May sleep.
+ * Results: the bytes written (or needed), -EOVERFLOW, -ENOENT, -ENOTDIR, -EISDIR,
+ * -EACCES, -ENOMEM, -EINVAL, -ENAMETOOLONG, or the file's own errno.
+ * Undefined: rules G, T (caller), S, B, C.
+ */
 long gpc_read(const struct gpc *g, int hier, const char *path, struct gpc_task *caller,
 	      char *buf, size_t len);
-/* One write(2) to a control file as caller (NULL: the kernel). 0 or -errno. */
+/*
+ * One write(2) of len bytes of data to a control file as caller (NULL: the kernel). May
+ * sleep. The kernel holds its threadgroup rwsem for write around writes to tasks and
+ * cgroup.procs (see doc/kernel-shim.md).
+ * Results: 0, or -ENOENT, -EISDIR, -EINVAL (also data == NULL with len != 0, and a pid
+ * of a task of another instance, rule I), -E2BIG, -ESRCH, -EACCES, -EPERM, -ENOMEM,
+ * -ENAMETOOLONG, or the file's own errno.
+ * Undefined: rules G, T (caller), S, C; data without len readable bytes, or changed
+ * during the call.
+ */
 int gpc_write(const struct gpc *g, int hier, const char *path, struct gpc_task *caller,
 	      const char *data, size_t len);
 
-/* /proc/PID/cgroup and /proc/cgroups. */
+/*
+ * /proc/PID/cgroup of task, and /proc/cgroups. May sleep.
+ * gpc_proc_pid_cgroup results: the bytes written (or needed), -EOVERFLOW, -ESRCH (task
+ * not attached), -ENOMEM, -EINVAL (rules G, T; a task of another instance, rule I).
+ * gpc_proc_cgroups results: the bytes written (or needed), -EOVERFLOW, -ENOMEM, -EINVAL.
+ * Undefined: rules G, T, B, C.
+ */
 long gpc_proc_pid_cgroup(const struct gpc *g, struct gpc_task *task, char *buf, size_t len);
 long gpc_proc_cgroups(const struct gpc *g, char *buf, size_t len);
 
 /*
- * Take the queued release notifications, oldest first; f runs under gpc's hierarchy
- * lock and must not call gpc (queue the agent's run). Returns how many were reported,
- * or -ENOMEM (that entry and the rest stay queued).
+ * Take the queued release notifications, oldest first, calling f(ctx, agent, agent_len,
+ * path, path_len) for each whose hierarchy has a release_agent. May sleep.
+ * Results: how many were reported, -ENOMEM (that entry and the rest stay queued), or
+ * -EINVAL (rule G, NULL f).
+ * Undefined: f calling gpc (it runs under gpc's hierarchy lock: deadlock), unwinding or
+ * longjmp-ing out of f, or keeping agent or path after it returns (they are not
+ * NUL-terminated and die with the call: copy them, and queue the agent's run); rules G,
+ * C.
  */
 int gpc_drain_releases(const struct gpc *g, gpc_release_fn f, void *ctx);
 

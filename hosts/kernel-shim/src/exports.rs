@@ -297,20 +297,45 @@ pub extern "C" fn gpc_abi_check(
 
 /// Make `slot` empty. The kernel calls it for every new task struct before
 /// `gpc_init_task` or `gpc_fork` (Linux `cgroup_fork`: `dup_task_struct` copied the
-/// parent's slot, which must not be kept).
+/// parent's slot, which must not be kept). Returns 0, or `-EINVAL` for a null slot and,
+/// in debug builds, for a slot still attached (by `gpc_init_task` or `gpc_fork`, not yet
+/// `gpc_exit`ed), which is left as it is: emptying it would leak its reference.
 ///
 /// # Safety
 ///
 /// `slot` is null or points to writable memory of a `struct gpc_task_slot` that no
 /// other thread uses.
 #[no_mangle]
-pub unsafe extern "C" fn gpc_task_slot_init(slot: *mut GpcTaskSlot) {
+pub unsafe extern "C" fn gpc_task_slot_init(slot: *mut GpcTaskSlot) -> c_int {
     if slot.is_null() {
-        return;
+        return neg(Error::EINVAL);
+    }
+    #[cfg(debug_assertions)]
+    if crate::slot_registry::contains(slot as usize) {
+        return neg(Error::EINVAL);
     }
     // SAFETY: writable and unshared (caller); a `struct gpc_task_slot` is a `TaskSlot`
     // in size and alignment (asserted in `abi`).
     unsafe { slot.cast::<TaskSlot>().write(TaskSlot::new()) };
+    0
+}
+
+/// Debug builds: `slot` was attached (see `slot_registry`).
+#[inline]
+fn slot_attached(slot: &TaskSlot) {
+    #[cfg(debug_assertions)]
+    crate::slot_registry::insert(ptr::from_ref(slot) as usize);
+    #[cfg(not(debug_assertions))]
+    let _ = slot;
+}
+
+/// Debug builds: `slot` was detached.
+#[inline]
+fn slot_detached(slot: &TaskSlot) {
+    #[cfg(debug_assertions)]
+    crate::slot_registry::remove(ptr::from_ref(slot) as usize);
+    #[cfg(not(debug_assertions))]
+    let _ = slot;
 }
 
 fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
@@ -411,14 +436,17 @@ pub unsafe extern "C" fn gpc_init_task(g: *const Instance, task: *mut GpcTask) -
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
         let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
-        g.gpc.init_task(slot)
+        g.gpc.init_task(slot)?;
+        slot_attached(slot);
+        Ok(())
     })())
 }
 
 /// The fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork` in one): `child` joins
 /// `parent`'s css_group. Takes no lock. Returns 0, a controller's refusal (pids:
 /// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EBUSY` if `child`'s slot is attached,
-/// `-EINVAL`. On error nothing changed. If the fork fails later in the kernel, undo it
+/// `-EINVAL` (null arguments, or `parent` belongs to another instance). On error nothing
+/// changed. If the fork fails later in the kernel, undo it
 /// with `gpc_exit(child)` (Linux `cgroup_cancel_fork`).
 ///
 /// # Safety
@@ -443,37 +471,42 @@ pub unsafe extern "C" fn gpc_fork(
             tgid: child_ref.tgid,
             is_thread: child_ref.pid != child_ref.tgid,
         };
-        g.gpc.fork(pslot, child_ref.slot, &info)
+        g.gpc.fork(pslot, child_ref.slot, &info)?;
+        slot_attached(child_ref.slot);
+        Ok(())
     })())
 }
 
 /// The exit hook (Linux `cgroup_exit` + `cgroup_release` + `cgroup_free`): the task
-/// leaves its css_group. Never fails; takes no lock unless it was its css_group's last
-/// task. Null arguments are ignored.
+/// leaves its css_group. Takes no lock unless it was its css_group's last task. Returns
+/// 0 (also for a task that never forked or already exited), or `-EINVAL` for null
+/// arguments or a task of another instance, which is left as it is.
 ///
 /// # Safety
 ///
 /// `g` as for `gpc_subsys_count`; `task` null or a live task.
 #[no_mangle]
-pub unsafe extern "C" fn gpc_exit(g: *const Instance, task: *mut GpcTask) {
-    // SAFETY: forwarded.
-    let Ok(g) = (unsafe { instance(g) }) else {
-        return;
-    };
-    // SAFETY: forwarded.
-    if let Some(t) = unsafe { host::task_ref(task) } {
+pub unsafe extern "C" fn gpc_exit(g: *const Instance, task: *mut GpcTask) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let t = unsafe { host::task_ref(task) }.ok_or(Error::EINVAL)?;
         let info = TaskInfo {
             pid: t.pid,
             tgid: t.tgid,
             is_thread: t.pid != t.tgid,
         };
-        g.gpc.exit(t.slot, &info);
-    }
+        g.gpc.try_exit(t.slot, &info)?;
+        slot_detached(t.slot);
+        Ok(())
+    })())
 }
 
 /// The attach hook (Linux `cgroup_attach_task` → `cgroup_migrate`): move `task` into
 /// container `path` of hierarchy `hier`, without the permission check of a `tasks`
-/// write. 0 or `-ENOENT`, `-ENOTDIR`, `-ENOMEM`, a controller's refusal, `-EINVAL`.
+/// write. 0 or `-ENOENT`, `-ENOTDIR`, `-ENOMEM`, a controller's refusal, `-EINVAL`
+/// (also for a task of another instance).
 ///
 /// # Safety
 ///
@@ -501,7 +534,9 @@ pub unsafe extern "C" fn gpc_attach(
 /// `task`, or null (no such subsystem, task not attached). Two dependent loads, no lock,
 /// no atomic read-modify-write. The pointer is an opaque identity of the container's
 /// state (equal for tasks in the same container of `ss`'s hierarchy), valid until the
-/// caller's `gpc_rcu_read_lock` section ends: the caller must be inside one.
+/// caller's `gpc_rcu_read_lock` section ends: the caller must be inside one. A task of
+/// another instance is not checked for (it would cost the lookup a cache line): the
+/// result is then a state of that instance; debug builds return null.
 ///
 /// # Safety
 ///
@@ -526,6 +561,9 @@ pub unsafe extern "C" fn gpc_task_css(
     };
     // A nested read-side section (the caller's keeps the result alive after it ends).
     let guard = g.gpc.rcu_read_lock();
+    if cfg!(debug_assertions) && !g.gpc.owns_task(&guard, slot) {
+        return ptr::null();
+    }
     let p = g
         .gpc
         .task_css(&guard, slot, ss)
@@ -797,7 +835,8 @@ pub unsafe extern "C" fn gpc_write(
 // ---------------------------------------------------------------------------------
 
 /// `/proc/PID/cgroup` of `task` into `buf` (Linux `proc_cgroup_show`). Returns the
-/// bytes written (or needed), or `-EOVERFLOW`, `-ESRCH`, `-ENOMEM`, `-EINVAL`.
+/// bytes written (or needed), or `-EOVERFLOW`, `-ESRCH`, `-ENOMEM`, `-EINVAL` (also for
+/// a task of another instance).
 ///
 /// # Safety
 ///

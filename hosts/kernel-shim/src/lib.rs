@@ -52,6 +52,8 @@ pub mod exports;
 pub mod ffi;
 pub mod host;
 pub mod kalloc;
+#[cfg(debug_assertions)]
+mod slot_registry;
 
 pub use exports::*;
 
@@ -107,5 +109,8 @@ mod kernel_runtime {
 
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,8 @@
 //!
 //! The C harness (`tests/c/`) is the real test of the ABI; this lets the Rust unit
 //! tests call the exports too. Tasks live in one global table shared by the tests (pids
-//! are unique across tests), and RCU callbacks run at `gpc_synchronize_rcu`.
+//! are unique across tests), and RCU callbacks run at `gpc_synchronize_rcu`. The unit
+//! tests' global allocator (`WatchingAlloc`) can watch one block for its free.
 
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
@@ -24,6 +25,51 @@ std::thread_local! {
 }
 
 static NEXT_CPU: AtomicU32 = AtomicU32::new(0);
+
+std::thread_local! {
+    /// A broken RCU for this thread's `gpc_call_rcu`: the callback runs at once, without
+    /// waiting for readers (what the deferral test must catch).
+    pub(crate) static EAGER_CALL_RCU: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The address `gpc_kfree` watches for (0: none), and whether it freed the block
+/// holding it. One test at a time uses it (`WATCH_USER`).
+pub(crate) static WATCHED: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static WATCHED_FREED: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static WATCH_USER: Mutex<()> = Mutex::new(());
+
+/// The unit tests' global allocator: the system's, noting when the watched block goes.
+/// (In the test build gpc allocates through Rust's global allocator, not `gpc_kmalloc`:
+/// the kernel build alone makes `KAlloc` global.)
+pub(crate) struct WatchingAlloc;
+
+// SAFETY: every call is forwarded to `System` unchanged.
+unsafe impl GlobalAlloc for WatchingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        let w = WATCHED.load(Ordering::SeqCst);
+        let start = p as usize;
+        if w != 0 && (start..start.saturating_add(layout.size().max(1))).contains(&w) {
+            WATCHED_FREED.store(1, Ordering::SeqCst);
+        }
+        // SAFETY: forwarded.
+        unsafe { System.dealloc(p, layout) }
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { System.realloc(p, layout, new_size) }
+    }
+}
 
 #[no_mangle]
 extern "C" fn gpc_kmalloc(size: usize, align: usize, flags: c_uint) -> *mut c_void {
@@ -96,6 +142,7 @@ extern "C" fn gpc_mutex_destroy(_lock: *mut c_void) {}
 
 static READERS: AtomicUsize = AtomicUsize::new(0);
 static PENDING: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static SYNC: Mutex<()> = Mutex::new(());
 
 #[no_mangle]
 extern "C" fn gpc_rcu_read_lock() {
@@ -107,6 +154,12 @@ extern "C" fn gpc_rcu_read_unlock() {
 }
 #[no_mangle]
 extern "C" fn gpc_call_rcu(head: *mut GpcRcuHead) {
+    if EAGER_CALL_RCU.with(Cell::get) {
+        // SAFETY: the bug under test: no grace period (the test never reads the object
+        // after this).
+        unsafe { crate::gpc_rcu_invoke(head) };
+        return;
+    }
     PENDING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -114,6 +167,9 @@ extern "C" fn gpc_call_rcu(head: *mut GpcRcuHead) {
 }
 #[no_mangle]
 extern "C" fn gpc_synchronize_rcu() {
+    // One at a time: a batch another thread took before us has run once we get here, so
+    // every callback queued before this call has run when it returns (rcu_barrier).
+    let _one = SYNC.lock().unwrap_or_else(PoisonError::into_inner);
     // Callbacks queued before now; readers that could see their objects began before
     // now, so waiting for a moment with no reader at all is a grace period.
     let batch = core::mem::take(&mut *PENDING.lock().unwrap_or_else(PoisonError::into_inner));

@@ -18,6 +18,7 @@ use crate::mock::{self, LAST_GFP};
 const ENOENT: c_int = -2;
 const EINVAL: c_int = -22;
 const EBUSY: c_int = -16;
+const ESRCH: c_int = -3;
 const EACCES: c_int = -13;
 const EPERM: c_int = -1;
 const EOVERFLOW: c_int = -75;
@@ -471,4 +472,225 @@ fn threads_share_a_lock() {
         assert!(h.join().is_ok());
     }
     assert_eq!(*l.lock(), 15000);
+}
+
+/// A task belongs to the instance that attached it: every export that takes a task
+/// refuses one of another instance with `-EINVAL` and leaves it as it was.
+#[test]
+fn a_task_of_another_instance_is_einval() {
+    let a = new_instance();
+    let b = new_instance();
+    let init_a = mock::new_task(0, ROOT);
+    let init_b = mock::new_task(0, ROOT);
+    // SAFETY: live instances and mock tasks, NUL-terminated strings.
+    unsafe {
+        assert_eq!(gpc_init_task(a, init_a), 0);
+        assert_eq!(gpc_init_task(b, init_b), 0);
+        mock::publish(init_a);
+        mock::publish(init_b);
+        let ta = mock::new_task(0, ROOT);
+        assert_eq!(gpc_fork(a, init_a, ta), 0);
+        mock::publish(ta);
+        let ha = gpc_mount(a, cstr("cpu").as_ptr(), ptr::null_mut());
+        let hb = gpc_mount(b, cstr("cpu").as_ptr(), ptr::null_mut());
+        assert!(ha > 0 && hb > 0);
+        assert_eq!(gpc_mkdir(b, hb, cstr("/x").as_ptr()), 0);
+        assert_eq!(gpc_mkdir(a, ha, cstr("/x").as_ptr()), 0);
+        let proc_a = out(|buf, n| gpc_proc_pid_cgroup(a, ta, buf, n));
+
+        // fork with a parent of another instance: refused, the child untouched.
+        let child = mock::new_task(0, ROOT);
+        assert_eq!(gpc_fork(b, ta, child), EINVAL);
+        assert_eq!(
+            gpc_proc_pid_cgroup(b, child, ptr::null_mut(), 0),
+            c_long::from(ESRCH)
+        );
+        // attach, exit, /proc/PID/cgroup, and a pid written to a tasks file.
+        assert_eq!(gpc_attach(b, hb, cstr("/x").as_ptr(), ta), EINVAL);
+        assert_eq!(
+            gpc_proc_pid_cgroup(b, ta, ptr::null_mut(), 0),
+            c_long::from(EINVAL)
+        );
+        let pid = mock::pid_of(ta).to_string();
+        assert_eq!(write(b, hb, "/x/tasks", &pid, ptr::null_mut()), EINVAL);
+        assert_eq!(
+            write(b, hb, "/x/cgroup.procs", &pid, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(gpc_exit(b, ta), EINVAL);
+        // b's tasks files do not list it.
+        let listed = read(b, hb, "/tasks", ptr::null_mut()).unwrap_or_default();
+        assert!(!listed.lines().any(|l| l == pid), "{listed}");
+        // Debug builds also check the lookup (release builds keep it at two loads).
+        gpc_rcu_read_lock_mock();
+        assert!(!gpc_task_css(a, ta, 1).is_null());
+        if cfg!(debug_assertions) {
+            assert!(gpc_task_css(b, ta, 1).is_null());
+        }
+        gpc_rcu_read_unlock_mock();
+
+        // Still a's, unchanged, and a can move it and let it exit.
+        assert_eq!(out(|buf, n| gpc_proc_pid_cgroup(a, ta, buf, n)), proc_a);
+        assert_eq!(write(a, ha, "/x/tasks", &pid, ptr::null_mut()), 0);
+        assert_eq!(gpc_attach(a, ha, cstr("/").as_ptr(), ta), 0);
+        assert_eq!(gpc_exit(a, ta), 0);
+        assert_eq!(gpc_exit(a, ta), 0, "exiting twice is a no-op");
+        mock::reap(ta);
+        mock::reap(child);
+        for (g, h, init) in [(a, ha, init_a), (b, hb, init_b)] {
+            assert_eq!(gpc_rmdir(g, h, cstr("/x").as_ptr()), 0);
+            assert_eq!(gpc_umount(g, h), 0);
+            assert_eq!(gpc_exit(g, init), 0);
+            mock::reap(init);
+            gpc_destroy(g);
+        }
+    }
+}
+
+#[test]
+fn null_tasks_and_slots_are_einval() {
+    let g = new_instance();
+    // SAFETY: a live instance; null pointers are accepted.
+    unsafe {
+        assert_eq!(gpc_task_slot_init(ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_exit(g, ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_exit(ptr::null(), ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_init_task(g, ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_fork(g, ptr::null_mut(), ptr::null_mut()), EINVAL);
+        gpc_destroy(g);
+    }
+}
+
+/// Debug builds refuse to empty an attached slot (release builds document it as
+/// undefined: the reference would leak).
+#[cfg(debug_assertions)]
+#[test]
+fn reinitialising_an_attached_slot_is_einval_in_debug_builds() {
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and mock tasks; the slot pointers are the tasks' own.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let t = mock::new_task(0, ROOT);
+        let slot = crate::ffi::gpc_task_slot(t);
+        assert_eq!(gpc_task_slot_init(slot), 0, "a fresh slot");
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+        let before = out(|b, n| gpc_proc_pid_cgroup(g, t, b, n));
+        assert_eq!(gpc_task_slot_init(slot), EINVAL);
+        assert_eq!(
+            gpc_task_slot_init(crate::ffi::gpc_task_slot(init)),
+            EINVAL,
+            "init's too"
+        );
+        assert_eq!(
+            out(|b, n| gpc_proc_pid_cgroup(g, t, b, n)),
+            before,
+            "unchanged"
+        );
+        assert_eq!(gpc_exit(g, t), 0);
+        assert_eq!(gpc_task_slot_init(slot), 0, "detached: may be emptied");
+        // A copy of an attached slot (dup_task_struct) is not attached.
+        let copy = mock::new_task(0, ROOT);
+        let copy_slot = crate::ffi::gpc_task_slot(copy);
+        ptr::copy_nonoverlapping(crate::ffi::gpc_task_slot(init), copy_slot, 1);
+        assert_eq!(gpc_task_slot_init(copy_slot), 0);
+        mock::reap(copy);
+        mock::reap(t);
+        assert_eq!(gpc_exit(g, init), 0);
+        mock::reap(init);
+        gpc_destroy(g);
+    }
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn the_slot_registry_forgets_what_it_is_told() {
+    use crate::slot_registry::{contains, insert, remove, PROBE};
+    // Addresses no real slot has (odd), spaced like task structs.
+    let base = 0x7000_0000_0001usize;
+    let addrs: Vec<usize> = (0..4 * PROBE).map(|i| base + i * 4096).collect();
+    for &a in &addrs {
+        insert(a);
+    }
+    for &a in &addrs {
+        assert!(contains(a));
+    }
+    for &a in &addrs {
+        remove(a);
+    }
+    assert!(addrs.iter().all(|&a| !contains(a)));
+    assert!(!contains(0));
+}
+
+/// What the deferral scenario saw: whether the state a reader looked up was freed while
+/// the reader was inside its section, and whether it was freed once it left.
+fn rcu_deferral_scenario(eager_call_rcu: bool) -> (bool, bool) {
+    use core::sync::atomic::Ordering::SeqCst;
+    let _one = mock::WATCH_USER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    let t = mock::new_task(0, ROOT);
+    // SAFETY: live instance and mock tasks, NUL-terminated strings; the state pointer is
+    // only compared and watched, never read.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+        let h = gpc_mount(g, cstr("cpu").as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        assert_eq!(gpc_mkdir(g, h, cstr("/a").as_ptr()), 0);
+        assert_eq!(gpc_attach(g, h, cstr("/a").as_ptr(), t), 0);
+
+        gpc_rcu_read_lock_mock();
+        let state = gpc_task_css(g, t, 1);
+        assert!(!state.is_null());
+        mock::WATCHED_FREED.store(0, SeqCst);
+        mock::WATCHED.store(state as usize, SeqCst);
+        // The writer, on another thread: the task leaves /a, /a goes.
+        let (gw, tw) = (g as usize, t as usize);
+        let writer = std::thread::spawn(move || {
+            mock::EAGER_CALL_RCU.with(|e| e.set(eager_call_rcu));
+            let (g, t) = (gw as *const Instance, tw as *mut GpcTask);
+            let root = cstr("/");
+            let a = cstr("/a");
+            // Inside the outer unsafe block: the instance and task outlive the thread
+            // (joined below).
+            (
+                gpc_attach(g, h, root.as_ptr(), t),
+                gpc_rmdir(g, h, a.as_ptr()),
+            )
+        });
+        assert_eq!(writer.join().ok(), Some((0, 0)));
+        let freed_inside = mock::WATCHED_FREED.load(SeqCst) != 0;
+        gpc_rcu_read_unlock_mock();
+        crate::ffi::gpc_synchronize_rcu();
+        let freed_after = mock::WATCHED_FREED.load(SeqCst) != 0;
+        mock::WATCHED.store(0, SeqCst);
+
+        assert_eq!(gpc_exit(g, t), 0);
+        mock::reap(t);
+        assert_eq!(gpc_exit(g, init), 0);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+        (freed_inside, freed_after)
+    }
+}
+
+/// RCU callbacks are deferred past readers: a state a reader saw survives the writer's
+/// rmdir until the reader leaves, then is freed. The check is not vacuous: with a
+/// `gpc_call_rcu` that frees at once, it sees the state freed under the reader.
+#[test]
+fn rcu_frees_wait_for_the_readers_that_saw_the_object() {
+    assert_eq!(rcu_deferral_scenario(false), (false, true));
+    assert_eq!(
+        rcu_deferral_scenario(true),
+        (true, true),
+        "an eager call_rcu is caught"
+    );
 }

@@ -7,19 +7,26 @@
 //!    links against the staticlib and passes: basics, failure injection, a
 //!    multi-threaded fork/exit/attach storm, and a clean teardown;
 //! 4. the same harness (smaller) passes under `valgrind --error-exitcode=1
-//!    --leak-check=full`, or the test says clearly that valgrind is absent.
+//!    --leak-check=full`;
+//! 5. the harness's RCU check catches a kernel whose `gpc_call_rcu` runs the callback at
+//!    once instead of after a grace period (`harness --eager-call-rcu` must fail).
+//!
+//! Prerequisites (`gcc` or `$CC`, `g++` or `$CXX`, `nm`, `valgrind` or `$VALGRIND`): a test whose tool is
+//! missing prints `SKIP: <test>: <tool> not found` on stderr and passes, except under
+//! `CI=true` (what CI services set), where a missing prerequisite fails the test: a CI run
+//! must not report ok for a check it did not make.
 //!
 //! The staticlib is the kernel build (`no_std`, `panic = "abort"`): cargo builds this
 //! package for its integration tests with `panic = "unwind"`, and so with std linked,
 //! so the test runs `cargo build -p gpc-kshim` itself, in its own target directory
 //! (`<target>/kshim-c/`, where the harness binary and the logs also go).
 //!
-//! Needs `gcc` (or `$CC`) and `nm`. Run with `--nocapture` to see the harness's
-//! operation counts and the valgrind summary.
+//! Run with `--nocapture` to see the harness's operation counts and the valgrind
+//! summary.
 
 use std::env;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -46,6 +53,74 @@ fn work_dir() -> Res<PathBuf> {
 
 fn cc() -> String {
     env::var("CC").unwrap_or_else(|_| "gcc".into())
+}
+
+/// `$VALGRIND`, or `valgrind`.
+fn valgrind() -> String {
+    env::var("VALGRIND").unwrap_or_else(|_| "valgrind".into())
+}
+
+fn cxx() -> String {
+    env::var("CXX").unwrap_or_else(|_| "g++".into())
+}
+
+/// Whether this run is a CI run (`CI=true`, as GitHub Actions, GitLab and most CI
+/// services set it; `1` also counts).
+fn under_ci() -> bool {
+    env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Whether `tool` runs (`tool ARGS` exits 0).
+fn tool_runs(tool: &str, args: &[&str]) -> bool {
+    Command::new(tool)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Decide what a missing prerequisite means: `Ok(true)` if `present`; otherwise a
+/// visible skip (`Ok(false)`, after a `SKIP:` line on stderr), or under CI a failure.
+fn prerequisite(test: &str, tool: &str, present: bool, ci: bool) -> Res<bool> {
+    if present {
+        return Ok(true);
+    }
+    if ci {
+        return Err(format!(
+            "{test}: {tool} not found, and CI=true: a CI run must make this check \
+             (install {tool})"
+        ));
+    }
+    // Straight to the process's stderr: libtest captures `eprintln!` of a passing test,
+    // and a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP: {test}: {tool} not found; the check was NOT made (install {tool})"
+    );
+    Ok(false)
+}
+
+/// Every tool of `tools` (name, probe arguments) is there, or the skip/failure of the
+/// first missing one.
+fn require(test: &str, tools: &[(&str, &[&str])]) -> Res<bool> {
+    for (tool, args) in tools {
+        if !prerequisite(test, tool, tool_runs(tool, args), under_ci())? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The tools the staticlib checks and the harness need.
+fn build_tools() -> [(String, &'static [&'static str]); 2] {
+    [(cc(), &["--version"]), ("nm".into(), &["--version"])]
+}
+
+fn require_build_tools(test: &str) -> Res<bool> {
+    let tools = build_tools();
+    let refs: Vec<(&str, &[&str])> = tools.iter().map(|(t, a)| (t.as_str(), *a)).collect();
+    require(test, &refs)
 }
 
 fn show(out: &Output) -> String {
@@ -215,6 +290,13 @@ fn report(r: Res) -> Res {
 #[test]
 fn header_compiles_as_c_and_cpp() -> Res {
     report((|| {
+        let compiler = cc();
+        if !require(
+            "header_compiles_as_c_and_cpp",
+            &[(&compiler, &["--version"])],
+        )? {
+            return Ok(());
+        }
         let dir = work_dir()?;
         let inc = manifest_dir().join("include");
         let src = manifest_dir().join("tests/c/header_check.c");
@@ -237,19 +319,19 @@ fn header_compiles_as_c_and_cpp() -> Res {
                 &format!("{} {std} gpc.h", cc()),
             )?;
         }
-        let cxx = env::var("CXX").unwrap_or_else(|_| "g++".into());
-        match Command::new(&cxx).arg("--version").output() {
-            Ok(o) if o.status.success() => {
-                run(
-                    Command::new(&cxx)
-                        .args(["-x", "c++", "-std=c++11", "-Wall", "-Wextra", "-Werror"])
-                        .args(["-pedantic", "-fsyntax-only", "-I"])
-                        .arg(&inc)
-                        .arg(&src),
-                    "g++ -std=c++11 gpc.h",
-                )?;
-            }
-            _ => println!("{cxx} not found: the C++ check of gpc.h is skipped"),
+        let cxx = cxx();
+        if require(
+            "header_compiles_as_c_and_cpp (C++11)",
+            &[(&cxx, &["--version"])],
+        )? {
+            run(
+                Command::new(&cxx)
+                    .args(["-x", "c++", "-std=c++11", "-Wall", "-Wextra", "-Werror"])
+                    .args(["-pedantic", "-fsyntax-only", "-I"])
+                    .arg(&inc)
+                    .arg(&src),
+                &format!("{cxx} -std=c++11 gpc.h"),
+            )?;
         }
         Ok(())
     })())
@@ -258,6 +340,9 @@ fn header_compiles_as_c_and_cpp() -> Res {
 #[test]
 fn symbols_match_the_header() -> Res {
     report((|| {
+        if !require_build_tools("symbols_match_the_header")? {
+            return Ok(());
+        }
         let lib = staticlib()?;
         let (defined, undefined) = lib_symbols(&lib)?;
         let exports = header_names("EXPORTS")?;
@@ -300,6 +385,10 @@ fn harness() -> Res<PathBuf> {
                     "-Wextra",
                     "-Werror",
                 ])
+                // `staticlib` builds the debug profile: the harness also checks what
+                // only debug builds check (gpc.h: re-init of an attached slot, the
+                // lookup of another instance's task).
+                .arg("-DGPC_KSHIM_DEBUG=1")
                 .arg("-I")
                 .arg(manifest_dir().join("include"))
                 .arg(c.join("kernel.c"))
@@ -320,6 +409,9 @@ static RUNS: Mutex<()> = Mutex::new(());
 #[test]
 fn c_harness() -> Res {
     report((|| {
+        if !require_build_tools("c_harness")? {
+            return Ok(());
+        }
         let bin = harness()?;
         let _one = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
         let out = run_with_timeout(
@@ -330,8 +422,46 @@ fn c_harness() -> Res {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let _ = fs::write(work_dir()?.join("harness.log"), show(&out));
         println!("{stdout}");
-        if !out.status.success() || !stdout.contains(" 0 failed") {
+        let deferred = stdout.contains("the state it saw: freed by a callback after it left");
+        if !out.status.success() || !stdout.contains(" 0 failed") || !deferred {
             return Err(format!("the C harness failed: {}", show(&out)));
+        }
+        Ok(())
+    })())
+}
+
+/// The harness's RCU check is not vacuous: with a kernel whose `gpc_call_rcu` frees at
+/// once (`harness --eager-call-rcu`), it must fail, on the state freed under a reader.
+#[test]
+fn c_harness_catches_an_eager_call_rcu() -> Res {
+    report((|| {
+        if !require_build_tools("c_harness_catches_an_eager_call_rcu")? {
+            return Ok(());
+        }
+        let bin = harness()?;
+        let _one = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
+        let out = run_with_timeout(
+            Command::new(&bin).arg("--eager-call-rcu"),
+            "the C harness with an eager call_rcu",
+            Duration::from_secs(120),
+        )?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let caught = stderr.contains("was still inside its read-side section")
+            && stderr.contains("callbacks invoked under a reader");
+        if out.status.success() || !caught || stdout.contains(" 0 failed") {
+            return Err(format!(
+                "an eager gpc_call_rcu was not caught by the RCU check: {}",
+                show(&out)
+            ));
+        }
+        // The scenario itself ran: only the deferral checks failed.
+        let fails = stderr.lines().filter(|l| l.starts_with("FAIL ")).count();
+        if fails != 2 {
+            return Err(format!(
+                "expected the 2 deferral checks to fail: {}",
+                show(&out)
+            ));
         }
         Ok(())
     })())
@@ -340,21 +470,15 @@ fn c_harness() -> Res {
 #[test]
 fn c_harness_under_valgrind() -> Res {
     report((|| {
-        let found = Command::new("valgrind")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            println!(
-                "valgrind not found: the memcheck run of the C harness is SKIPPED \
-                 (install it: apt-get install valgrind)"
-            );
+        if !require_build_tools("c_harness_under_valgrind")?
+            || !require("c_harness_under_valgrind", &[(&valgrind(), &["--version"])])?
+        {
             return Ok(());
         }
         let bin = harness()?;
         let _one = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
         let out = run_with_timeout(
-            Command::new("valgrind")
+            Command::new(valgrind())
                 .args([
                     "--error-exitcode=1",
                     "--leak-check=full",
@@ -388,6 +512,81 @@ fn c_harness_under_valgrind() -> Res {
         let clean = stderr.contains("ERROR SUMMARY: 0 errors from 0 contexts");
         if !out.status.success() || !clean || !stdout.contains(" 0 failed") {
             return Err(format!("valgrind memcheck failed: {}", show(&out)));
+        }
+        Ok(())
+    })())
+}
+
+#[test]
+fn a_missing_prerequisite_is_a_visible_skip_or_a_ci_failure() {
+    assert_eq!(prerequisite("t", "tool", true, false), Ok(true));
+    assert_eq!(prerequisite("t", "tool", true, true), Ok(true));
+    assert_eq!(
+        prerequisite("(self-test of the skip line)", "tool", false, false),
+        Ok(false)
+    );
+    let ci = prerequisite("t", "tool", false, true);
+    assert!(ci.as_ref().is_err_and(|e| e.contains("CI=true")), "{ci:?}");
+    assert!(!tool_runs("gpc-kshim-no-such-tool", &["--version"]));
+}
+
+/// Run one test of this binary in a child process with `env` set (and `CI` removed
+/// unless given): its exit status and stderr.
+fn run_self(test: &str, env: &[(&str, &str)]) -> Res<(bool, String)> {
+    let exe = env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.args([test, "--exact", "--test-threads=1"])
+        .env_remove("CI");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run_with_timeout(&mut cmd, test, Duration::from_secs(120))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// End to end: a missing valgrind (or C compiler) is a `SKIP:` line on stderr, and a
+/// failure under `CI=true`; never a silent ok.
+#[test]
+fn missing_tools_skip_visibly_and_fail_under_ci() -> Res {
+    report((|| {
+        let no_valgrind = [("VALGRIND", "gpc-kshim-no-such-valgrind")];
+        if !require_build_tools("missing_tools_skip_visibly_and_fail_under_ci")? {
+            return Ok(());
+        }
+        let (ok, stderr) = run_self("c_harness_under_valgrind", &no_valgrind)?;
+        if !ok
+            || !stderr
+                .contains("SKIP: c_harness_under_valgrind: gpc-kshim-no-such-valgrind not found")
+        {
+            return Err(format!(
+                "without valgrind, not a visible skip: ok={ok}\n{stderr}"
+            ));
+        }
+        let (ok, stderr) = run_self(
+            "c_harness_under_valgrind",
+            &[no_valgrind[0], ("CI", "true")],
+        )?;
+        if ok || stderr.contains("SKIP:") {
+            return Err(format!(
+                "without valgrind under CI=true, not a failure:\n{stderr}"
+            ));
+        }
+        let no_cc = [("CC", "gpc-kshim-no-such-cc")];
+        let (ok, stderr) = run_self("header_compiles_as_c_and_cpp", &no_cc)?;
+        if !ok
+            || !stderr
+                .contains("SKIP: header_compiles_as_c_and_cpp: gpc-kshim-no-such-cc not found")
+        {
+            return Err(format!(
+                "without a C compiler, not a visible skip: ok={ok}\n{stderr}"
+            ));
+        }
+        let (ok, _) = run_self("header_compiles_as_c_and_cpp", &[no_cc[0], ("CI", "true")])?;
+        if ok {
+            return Err("without a C compiler under CI=true, the test passed".into());
         }
         Ok(())
     })())

@@ -104,6 +104,22 @@ long kalloc_take_failed(void)
 	return n;
 }
 
+/* Set while this thread runs gpc_rcu_invoke(). */
+static _Thread_local bool in_rcu_callback;
+static const void *_Atomic watched;
+static atomic_int watch_state;
+
+void kalloc_watch(const void *p)
+{
+	atomic_store(&watch_state, 0);
+	atomic_store(&watched, p);
+}
+
+int kalloc_watch_state(void)
+{
+	return atomic_load(&watch_state);
+}
+
 void kalloc_stats(struct kalloc_stats *out)
 {
 	out->live = atomic_load(&a_live);
@@ -165,8 +181,11 @@ void gpc_kfree(void *ptr, size_t size, size_t align)
 {
 	(void)size;
 	(void)align;
+	const char *w = atomic_load(&watched);
 	if (!ptr)
 		return;
+	if (w && w >= (const char *)ptr && w < (const char *)ptr + (size ? size : 1))
+		atomic_store(&watch_state, KWATCH_FREED | (in_rcu_callback ? KWATCH_IN_RCU_CB : 0));
 	atomic_fetch_sub(&a_live, 1);
 	atomic_fetch_add(&a_frees, 1);
 	free(ptr);
@@ -261,6 +280,21 @@ static pthread_mutex_t rcu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gpc_rcu_head *rcu_pending;
 static long rcu_npending;
 static atomic_long rcu_queued, rcu_invoked, rcu_gps;
+static atomic_bool rcu_eager;
+
+void krcu_set_eager(bool eager)
+{
+	atomic_store(&rcu_eager, eager);
+}
+
+static void rcu_invoke_one(struct gpc_rcu_head *head)
+{
+	bool nested = in_rcu_callback;
+	in_rcu_callback = true;
+	gpc_rcu_invoke(head);
+	in_rcu_callback = nested;
+	atomic_fetch_add(&rcu_invoked, 1);
+}
 
 void krcu_stats(struct krcu_stats *out)
 {
@@ -305,8 +339,7 @@ static void rcu_run_if_quiescent(void)
 	atomic_fetch_add(&rcu_gps, 1);
 	while (head) {
 		struct gpc_rcu_head *next = head->next;
-		gpc_rcu_invoke(head);
-		atomic_fetch_add(&rcu_invoked, 1);
+		rcu_invoke_one(head);
 		head = next;
 	}
 }
@@ -327,6 +360,11 @@ void gpc_rcu_read_unlock(void)
 
 void gpc_call_rcu(struct gpc_rcu_head *head)
 {
+	if (atomic_load(&rcu_eager)) { /* the bug the harness must catch */
+		atomic_fetch_add(&rcu_queued, 1);
+		rcu_invoke_one(head);
+		return;
+	}
 	pthread_mutex_lock(&rcu_lock);
 	head->next = rcu_pending;
 	rcu_pending = head;
@@ -398,7 +436,8 @@ struct ktask *ktask_new(struct ktask *thread_of, struct gpc_creds creds, int own
 		kbug("calloc", ENOMEM);
 	/* dup_task_struct copies the parent; cgroup_fork resets the slot. */
 	memset(&t->cg, 0xa5, sizeof(t->cg));
-	gpc_task_slot_init(&t->cg);
+	if (gpc_task_slot_init(&t->cg)) /* a fresh task struct is never attached */
+		kbug("gpc_task_slot_init", EINVAL);
 	pthread_rwlock_wrlock(&tasklist);
 	t->pid = alloc_pid_locked();
 	if (t->pid)
@@ -468,7 +507,8 @@ void ktask_exit(struct gpc *g, struct ktask *t)
 	threadgroup_change_begin();
 	atomic_store(&t->exiting, 1);
 	threadgroup_change_end();
-	gpc_exit(g, T(t));
+	if (gpc_exit(g, T(t))) /* every task the harness exits is g's */
+		kbug("gpc_exit", EINVAL);
 	/* release_task: unhash under the write lock; no walker can hold it after. */
 	pthread_rwlock_wrlock(&tasklist);
 	if (t->list_index >= 0) {

@@ -47,6 +47,15 @@ void kalloc_fail_nth(long n);
 void kalloc_fail_random(unsigned one_in, uint64_t seed);
 /* Failures injected on this thread since the last call (and reset). */
 long kalloc_take_failed(void);
+/*
+ * Watch the block holding p: kalloc_watch_state() then says whether gpc_kfree freed it
+ * (KWATCH_FREED), and whether that happened inside an RCU callback (KWATCH_IN_RCU_CB).
+ * kalloc_watch(NULL) stops watching.
+ */
+#define KWATCH_FREED 1
+#define KWATCH_IN_RCU_CB 2
+void kalloc_watch(const void *p);
+int kalloc_watch_state(void);
 
 /* ---- context checks ---- */
 long kernel_atomic_violations(void);
@@ -58,6 +67,11 @@ struct krcu_stats {
 	long queued, invoked, pending, grace_periods;
 };
 void krcu_stats(struct krcu_stats *out);
+/*
+ * A deliberately broken RCU for the harness's self-test: gpc_call_rcu() runs the
+ * callback at once, without waiting for readers (harness --eager-call-rcu must fail).
+ */
+void krcu_set_eager(bool eager);
 
 /* ---- tasks ---- */
 void ktasks_init(void);
