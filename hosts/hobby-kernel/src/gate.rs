@@ -204,3 +204,72 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         releases
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::KernelMachine;
+    use core::cell::Cell;
+
+    /// A gate that admits while `open`, and counts machine calls.
+    #[derive(Default)]
+    struct Fake {
+        open: Cell<bool>,
+        depth: Cell<i32>,
+        calls: Cell<u32>,
+    }
+
+    impl MemoryGate for Fake {
+        fn admit(&self) -> bool {
+            self.open.get()
+        }
+        fn enter_machine(&self) {
+            assert_eq!(self.depth.replace(1), 0, "machine calls nest");
+            self.calls.set(self.calls.get() + 1);
+        }
+        fn leave_machine(&self) {
+            assert_eq!(
+                self.depth.replace(0),
+                1,
+                "left a machine call never entered"
+            );
+        }
+    }
+
+    #[test]
+    fn a_closed_gate_refuses_what_grows_and_admits_what_frees() -> Result {
+        let mut machine = KernelMachine::new()?;
+        let gate = Fake::default();
+        gate.open.set(true);
+        let mut m = GatedMachine::new(&mut machine, &gate);
+        m.mount("cgroup", "pids", "none", "/cg")?;
+        m.mkdir("/cg/a", false)?;
+        let a = m.spawn()?;
+        let calls = gate.calls.get();
+
+        gate.open.set(false);
+        assert_eq!(m.mkdir("/cg/b", false), Err(Error::ENOMEM));
+        assert_eq!(m.spawn(), Err(Error::ENOMEM));
+        assert_eq!(m.write("/cg/a/tasks", b"2\n"), Err(Error::ENOMEM));
+        assert_eq!(m.read("/cg/a/tasks"), Err(Error::ENOMEM));
+        assert_eq!(m.memory(a, 4096, true), Err(Error::ENOMEM));
+        assert_eq!(m.refused(), 5);
+        assert_eq!(
+            gate.calls.get(),
+            calls,
+            "a refused command reached the machine"
+        );
+        // Refused commands changed nothing; releasing ones still run.
+        m.rmdir("/cg/a")?;
+        m.exit(a)?;
+        m.set_busy(1, false)?;
+        assert!(m.take_releases().is_empty());
+        m.umount("/cg")?;
+        assert_eq!(gate.calls.get(), calls + 5);
+        assert_eq!(gate.depth.get(), 0);
+
+        gate.open.set(true);
+        assert_eq!(m.list("/")?.len(), 2);
+        Ok(())
+    }
+}

@@ -586,4 +586,54 @@ mod tests {
         }
         assert_eq!(HEAP.stats().live, 0);
     }
+
+    #[test]
+    fn tiers_spill_in_order_and_the_emergency_tier_is_the_interpreters() {
+        static HEAP: KernelHeap = KernelHeap::new();
+        let mut space = std::vec![0u8; 4096 + 16];
+        let sizes = TierSizes {
+            reserve: 1024,
+            emergency: 1024,
+        };
+        // SAFETY: `space` outlives every use of HEAP in this test, and nothing else uses
+        // HEAP.
+        unsafe { HEAP.init_tiers(space.as_mut_ptr(), space.len(), sizes) };
+        let l = layout(256, 16);
+        let tier_of = |p: *mut u8| {
+            [Tier::Main, Tier::Reserve, Tier::Emergency]
+                .into_iter()
+                .find(|&t| HEAP.tiers.lock().heap(t).is_some_and(|h| h.contains(p)))
+        };
+        assert!(HEAP.admit());
+        HEAP.enter_machine();
+        let mut in_machine = Vec::new();
+        loop {
+            // SAFETY: a non-zero-size layout.
+            let p = unsafe { HEAP.alloc(l) };
+            if p.is_null() {
+                break;
+            }
+            in_machine.push((tier_of(p), p));
+        }
+        // A machine call gets main, then the reserve, never the emergency tier.
+        assert!(in_machine.iter().any(|(t, _)| *t == Some(Tier::Main)));
+        assert!(in_machine.iter().any(|(t, _)| *t == Some(Tier::Reserve)));
+        assert!(in_machine.iter().all(|(t, _)| *t != Some(Tier::Emergency)));
+        assert!(!HEAP.admit(), "admitted with main and reserve full");
+        HEAP.leave_machine();
+        // SAFETY: a non-zero-size layout; freed below with it.
+        let q = unsafe { HEAP.alloc(l) };
+        assert_eq!(tier_of(q), Some(Tier::Emergency));
+        // SAFETY: each pointer came from HEAP with `l` and is freed once.
+        unsafe {
+            HEAP.dealloc(q, l);
+            for (_, p) in in_machine {
+                HEAP.dealloc(p, l);
+            }
+        }
+        assert!(HEAP.admit());
+        let s = HEAP.stats();
+        assert_eq!((s.used, s.live, s.failed), (0, 0, 1));
+        assert_eq!(HEAP.tier_stats(Tier::Reserve).size, 1024);
+    }
 }

@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(heap_limit(b"k heap=x"), None);
         assert_eq!(heap_limit(b"k"), None);
         assert_eq!(unhex(b""), Some(std::vec::Vec::new()));
-        assert_eq!(lossy_string(b"a\xffb\xe2\x82").as_deref(), Some("a\u{fffd}b\u{fffd}"));
+        assert_eq!(
+            lossy_string(b"a\xffb\xe2\x82").as_deref(),
+            Some("a\u{fffd}b\u{fffd}")
+        );
     }
 
     #[test]

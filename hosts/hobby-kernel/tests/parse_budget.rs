@@ -89,7 +89,10 @@ fn parse_extent(source: &[u8]) -> usize {
     let parsed = gpc_script::Script::parse(source);
     ON.with(|o| o.set(false));
     if let Err(e) = &parsed {
-        panic!("a test script does not parse: {e}: {:?}", String::from_utf8_lossy(source.get(..200).unwrap_or(source)));
+        panic!(
+            "a test script does not parse: {e}: {:?}",
+            String::from_utf8_lossy(source.get(..200).unwrap_or(source))
+        );
     }
     drop(parsed);
     EXTENT.with(Cell::get)
@@ -144,16 +147,22 @@ fn parsing_stays_within_the_kernel_bound() {
         ("ps", |_| String::from("ps\n")),
         ("x", |_| String::from("x=1\n").replace("x=1", "ps")),
         ("as", |_| String::from("as 1 as 2 as 3 as 4 ps\n")),
-        ("one-letter words", |_| format!("echo {}\n", "a ".repeat(50))),
+        ("one-letter words", |_| {
+            format!("echo {}\n", "a ".repeat(50))
+        }),
         ("empty words", |_| format!("echo {}\n", "'' ".repeat(50))),
         ("redirections", |_| String::from("echo a>b\n")),
         ("vars", |_| format!("echo {}\n", "$a".repeat(50))),
-        ("vars and text", |_| format!("echo \"{}\"\n", "$a/".repeat(50))),
+        ("vars and text", |_| {
+            format!("echo \"{}\"\n", "$a/".repeat(50))
+        }),
         ("braced", |_| format!("echo {}\n", "${a}.".repeat(40))),
         ("mount", |_| {
             String::from("mount -t cgroup -o cpu,cpuacct -o x -oy -o z none /cg\n")
         }),
-        ("mkdir -p", |_| format!("mkdir -p /cg/{}\n", "ab/".repeat(300))),
+        ("mkdir -p", |_| {
+            format!("mkdir -p /cg/{}\n", "ab/".repeat(300))
+        }),
         ("crlf", |i| format!("fork 1 T{i}\r\n")),
     ];
     let mut worst: f64 = 0.0;
@@ -165,7 +174,6 @@ fn parsing_stays_within_the_kernel_bound() {
             "{what}: parsing took {extent} bytes of heap, over the kernel's bound {bound}"
         );
         worst = worst.max(extent as f64 / bound as f64);
-        if std::env::var_os("SHOWB").is_some() { eprintln!("{what} {} {extent} {bound} {:.2}", source.len(), extent as f64 / bound as f64); }
     };
     for (what, gen) in gens {
         // Around powers of two: where the script's line vector has just doubled.
@@ -181,7 +189,13 @@ fn parsing_stays_within_the_kernel_bound() {
         check("random", &source);
     }
     // One long line of everything.
-    let long: String = (0..200).map(|_| random_line(&mut rng).replace(" > /cg/a/tasks", "").replace('\n', " ")).collect();
+    let long: String = (0..200)
+        .map(|_| {
+            random_line(&mut rng)
+                .replace(" > /cg/a/tasks", "")
+                .replace('\n', " ")
+        })
+        .collect();
     check("long line", &format!("{long}\n"));
     eprintln!("parse extent / kernel bound: at most {worst:.2}");
 }

@@ -12,7 +12,7 @@ use core::panic::PanicInfo;
 use gpc_hobby::arch::{self, Serial};
 use gpc_hobby::budget::{self, ScriptShape, TooLarge};
 use gpc_hobby::console::PortWriter;
-use gpc_hobby::heap::{KernelHeap, Tier, TierSizes};
+use gpc_hobby::heap::{KernelHeap, Tier};
 use gpc_hobby::multiboot::{self, Options, BOOTLOADER_MAGIC};
 use gpc_hobby::run::{self, EXIT_BAD_SCRIPT, EXIT_PANIC};
 
@@ -64,14 +64,15 @@ extern "C" fn kernel_main(magic: u32, info: u32) -> ! {
         HEAP.init_tiers(
             core::ptr::addr_of_mut!(HEAP_SPACE).cast::<u8>(),
             heap_size,
-            plan.unwrap_or(TierSizes::default()),
+            plan.unwrap_or_default(),
         )
     };
     let (report, stats) = run_boot(&boot, source, plan.err(), &mut diag);
     if stats {
         let s = HEAP.stats();
         let tier = |t| HEAP.tier_stats(t);
-        let (main, reserve, emergency) = (tier(Tier::Main), tier(Tier::Reserve), tier(Tier::Emergency));
+        let (main, reserve, emergency) =
+            (tier(Tier::Main), tier(Tier::Reserve), tier(Tier::Emergency));
         let _ = writeln!(
             PortWriter(&mut diag),
             "gpc-hobby: heap {} KiB (main {} KiB, reserve {} KiB, interpreter {} KiB), peak {} KiB \
