@@ -1,9 +1,15 @@
-//! The kernel's up-front bound on what parsing a script takes (`budget::ScriptShape`)
-//! holds: gpc-script's `Script::parse` is run on the kernel's own first-fit
-//! [`Heap`] for ordinary and adversarial scripts, and the extent of the heap it used
-//! (its highest byte: what a heap must have for the same allocations to succeed) must be
-//! within the bound. If gpc-script's representation grows, this fails before a kernel
-//! stops half-way through parsing a script it accepted.
+//! The kernel's up-front bounds (`budget::ScriptShape`) hold, measured on the kernel's
+//! own first-fit [`Heap`] for ordinary and adversarial scripts:
+//!
+//! * what gpc-script's `Script::parse` takes: the extent of the heap it used (its
+//!   highest byte: what a heap must have for the same allocations to succeed) is within
+//!   `parse_bound`;
+//! * what the interpreter allocates between machine calls (the machine's own
+//!   allocations are not counted: they go to the main tier and the reserve) is within
+//!   the interpreter's tier, `ScriptShape::emergency`.
+//!
+//! If gpc-script's representation or interpreter grows, this fails before a kernel
+//! stops half-way through a script it accepted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -11,6 +17,7 @@ use std::cell::Cell;
 use std::sync::Mutex;
 
 use gpc_hobby::budget::ScriptShape;
+use gpc_hobby::gate::MemoryGate;
 use gpc_hobby::heap::{Heap, GRANULE};
 use gpc_hobby::sync::SpinCell;
 
@@ -95,6 +102,51 @@ fn parse_extent(source: &[u8]) -> usize {
         );
     }
     drop(parsed);
+    EXTENT.with(Cell::get)
+}
+
+/// The interpreter's side of a run: allocations go to the arena except during machine
+/// calls.
+struct InterpreterOnly;
+
+impl MemoryGate for InterpreterOnly {
+    fn admit(&self) -> bool {
+        true
+    }
+    fn enter_machine(&self) {
+        ON.with(|o| o.set(false));
+    }
+    fn leave_machine(&self) {
+        ON.with(|o| o.set(true));
+    }
+}
+
+/// The kernel's consoles: serial ports, which allocate nothing.
+struct Discard;
+
+impl gpc_script::Output for Discard {
+    fn write_bytes(&mut self, _: &[u8]) {}
+}
+
+/// The extent of the arena the interpreter used running `source` in `mode`.
+fn interpreter_extent(source: &[u8], mode: gpc_script::Mode) -> usize {
+    let script = gpc_script::Script::parse(source).expect("a test script parses");
+    let mut machine = gpc_hobby::host::KernelMachine::new().expect("a machine");
+    let mut out = Discard;
+    let mut first = 0;
+    ARENA.lock().free_blocks(&mut |a, _| {
+        if first == 0 {
+            first = a;
+        }
+    });
+    BASE.with(|b| b.set(first));
+    EXTENT.with(|e| e.set(0));
+    let gate = InterpreterOnly;
+    let mut gated = gpc_hobby::gate::GatedMachine::new(&mut machine, &gate);
+    gate.leave_machine();
+    script.run(&mut gated, mode, &mut out);
+    ON.with(|o| o.set(false));
+    drop(script);
     EXTENT.with(Cell::get)
 }
 
@@ -198,4 +250,39 @@ fn parsing_stays_within_the_kernel_bound() {
         .collect();
     check("long line", &format!("{long}\n"));
     eprintln!("parse extent / kernel bound: at most {worst:.2}");
+}
+
+#[test]
+fn the_interpreter_stays_within_its_tier() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    arena();
+    let setup = "mount -t cgroup -o pids,cpu none /cg\nmkdir /cg/a\nspawn A\nfork A B\n";
+    let n = 400;
+    let lines: [String; 10] = [
+        format!("echo {}", "$A".repeat(n)),
+        format!("echo {} > /cg/a/tasks", "$B ".repeat(n)),
+        format!("echo -n \"{}\"", "${A}x".repeat(n)),
+        format!("run {}", "\u{1}$A".repeat(n)),
+        format!("run {}", "\u{85}".repeat(n)),
+        format!("as {} ps", "\u{1}".repeat(n)),
+        format!("chown {}:{} /cg/a", "$A".repeat(n), "\u{7f}".repeat(n)),
+        format!("open A {} 1:1 r", "\u{1}".repeat(n)),
+        format!("mkdir -p /cg/{}", "$A/".repeat(n)),
+        format!("cat /cg/a/{}", "\u{1}".repeat(n)),
+    ];
+    let mut worst: f64 = 0.0;
+    for line in &lines {
+        let source = format!("{setup}{line}\nls /cg/a\nreleases\n");
+        let tier = ScriptShape::of(source.as_bytes()).emergency();
+        for mode in [gpc_script::Mode::Echo, gpc_script::Mode::Plain] {
+            let extent = interpreter_extent(source.as_bytes(), mode);
+            assert!(
+                extent <= tier,
+                "{line:.40}... ({mode:?}): the interpreter took {extent} bytes, its tier \
+                 is {tier}"
+            );
+            worst = worst.max(extent as f64 / tier as f64);
+        }
+    }
+    eprintln!("interpreter extent / its tier: at most {worst:.2}");
 }
