@@ -2,9 +2,12 @@
 //!
 //! `kernel_main` runs on the boot stack, in long mode, with SSE on, interrupts off (for
 //! good: there is no IDT), the first GiB identity-mapped and `.bss` zeroed. It sets up the
-//! serial ports and the heap, reads the multiboot information, runs the script (the first
-//! multiboot module, or the one built into the image) on gpc-machine's model over the
-//! kernel host, and leaves qemu with the script's exit status.
+//! serial ports, reads the multiboot information, bounds what the script (the first
+//! multiboot module, or the one built into the image) will take of the heap before the
+//! first allocation (`budget`: a script too large is refused, and the heap's tiers are
+//! sized for it), sets up the heap, runs the script on gpc-machine's model over the
+//! kernel host with every command passing the heap's watermark (`gate`), and leaves qemu
+//! with the script's exit status.
 
 use core::fmt::Write as _;
 use core::panic::PanicInfo;
