@@ -16,9 +16,11 @@ pub trait Port {
 }
 
 impl Port for alloc::vec::Vec<u8> {
+    /// A buffer (tests): what does not fit is dropped, as a full console would.
     fn write(&mut self, bytes: &[u8]) {
-        // A test buffer: growth failure is not a concern of the kernel's ports.
-        self.extend_from_slice(bytes);
+        if self.try_reserve(bytes.len()).is_ok() {
+            self.extend_from_slice(bytes);
+        }
     }
 }
 
@@ -33,14 +35,14 @@ impl fmt::Write for PortWriter<'_> {
 }
 
 /// A script's [`Output`]: the transcript to one port, each diagnostic to another as
-/// `PREFIX` + line + newline (what `gpc run` prints on stderr).
+/// `NAME: ` + line + newline (what `gpc run` prints on stderr).
 pub struct ScriptOutput<'a> {
     /// The transcript.
     pub transcript: &'a mut dyn Port,
     /// Diagnostics.
     pub diag: &'a mut dyn Port,
-    /// Put before each diagnostic (`script.cgsh: `).
-    pub prefix: &'a str,
+    /// The script's name, put before each diagnostic (`script.cgsh: `).
+    pub name: &'a str,
 }
 
 impl Output for ScriptOutput<'_> {
@@ -49,7 +51,8 @@ impl Output for ScriptOutput<'_> {
     }
 
     fn diagnostic(&mut self, line: &str) {
-        self.diag.write(self.prefix.as_bytes());
+        self.diag.write(self.name.as_bytes());
+        self.diag.write(b": ");
         self.diag.write(line.as_bytes());
         self.diag.write(b"\n");
     }

@@ -10,6 +10,31 @@
 //! Allocation is fallible, as gpc requires of its host: when no block fits, `alloc`
 //! returns null (gpc's `try_reserve`/`try_box` paths turn that into `ENOMEM`). Freeing a
 //! block that overlaps a free one (a double free) stops the kernel.
+//!
+//! # Tiers: why a kernel whose script interpreter cannot fail still never runs dry
+//!
+//! Not every allocation a script causes can fail gracefully: the interpreter
+//! (gpc-script) and parts of gpc-machine grow `String`s, `Vec`s and maps infallibly, and
+//! an infallible allocation that fails stops the kernel (there is no unwinding to turn it
+//! into an errno). So [`KernelHeap`] splits its memory in three [`Tier`]s, as Linux keeps
+//! watermarks and reserves below them (mm/page_alloc.c, `__zone_watermark_ok`, where
+//! `ALLOC_HIGH`/`ALLOC_MIN_RESERVE` callers may dig below the `min` watermark and
+//! `ALLOC_NO_WATERMARKS` ones, the callers that free memory, into everything):
+//!
+//! * **main**: where allocations go first;
+//! * **reserve**: used only once main has no fitting block. The runner admits a command
+//!   that may grow the machine only while main and reserve together have the reserve's
+//!   size free ([`KernelHeap::admit`]); otherwise the command fails with `ENOMEM`
+//!   without running. A command that was admitted may dig into the reserve, so the
+//!   infallible bookkeeping of a command in flight finds memory;
+//! * **emergency**: only while no machine call is in progress
+//!   ([`KernelHeap::enter_machine`]): the interpreter's own allocations between machine
+//!   calls (echoing the command, expanding its words, formatting `error: ENOMEM`), sized
+//!   from the script's longest line, so that it can always report a failure and go on.
+//!
+//! Each tier is a [`Heap`] of its own over a contiguous part of the region, so a full,
+//! fragmented main tier cannot leave the reserve in pieces. Freeing goes to the tier
+//! that holds the address.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
@@ -46,6 +71,9 @@ pub struct HeapStats {
 /// The allocator state (not locked: see [`KernelHeap`]).
 pub struct Heap {
     head: *mut FreeBlock,
+    /// The region, `base..end` (empty before `init`).
+    base: usize,
+    end: usize,
     stats: HeapStats,
 }
 
@@ -69,6 +97,8 @@ impl Heap {
     pub const fn empty() -> Self {
         Heap {
             head: ptr::null_mut(),
+            base: 0,
+            end: 0,
             stats: HeapStats {
                 size: 0,
                 used: 0,
@@ -112,12 +142,24 @@ impl Heap {
             })
         };
         self.head = block;
+        self.base = first;
+        self.end = end;
         self.stats.size = end - first;
+    }
+
+    /// Whether `p` lies in the heap's region (so came from it, if it is a live block).
+    pub fn contains(&self, p: *mut u8) -> bool {
+        (self.base..self.end).contains(&(p as usize))
     }
 
     /// What the heap has done so far.
     pub fn stats(&self) -> HeapStats {
         self.stats
+    }
+
+    /// Bytes not in use (possibly in several blocks).
+    pub fn free(&self) -> usize {
+        self.stats.size - self.stats.used
     }
 
     /// Memory for `layout`, or null if no free block fits.
@@ -250,32 +292,153 @@ impl Heap {
     }
 }
 
-/// The global allocator: a [`Heap`] behind a spinlock.
+/// One of the [`KernelHeap`]'s parts (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// Where allocations go first.
+    Main = 0,
+    /// For commands in flight once main is full.
+    Reserve = 1,
+    /// For the interpreter between machine calls.
+    Emergency = 2,
+}
+
+/// How a [`KernelHeap`] splits its region: bytes of the reserve and of the emergency
+/// tier; main gets the rest (first, at the lowest addresses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TierSizes {
+    /// Bytes of the reserve.
+    pub reserve: usize,
+    /// Bytes of the emergency tier.
+    pub emergency: usize,
+}
+
+/// The three tiers, and whether a machine call is in progress.
+struct Tiers {
+    heaps: [Heap; 3],
+    in_machine: bool,
+    /// The most bytes in use at once, all tiers together.
+    peak: usize,
+    /// Allocations no tier could serve.
+    refused: u64,
+}
+
+impl Tiers {
+    /// The tiers an allocation may use now, in the order tried.
+    fn order(&self) -> &'static [Tier] {
+        if self.in_machine {
+            &[Tier::Main, Tier::Reserve]
+        } else {
+            &[Tier::Main, Tier::Reserve, Tier::Emergency]
+        }
+    }
+
+    fn heap(&mut self, tier: Tier) -> Option<&mut Heap> {
+        self.heaps.get_mut(tier as usize)
+    }
+}
+
+/// The global allocator: three tiers of [`Heap`] behind a spinlock (see the module
+/// documentation).
 pub struct KernelHeap {
-    heap: SpinCell<Heap>,
+    tiers: SpinCell<Tiers>,
 }
 
 impl KernelHeap {
     /// A heap with no memory yet.
     pub const fn new() -> Self {
         KernelHeap {
-            heap: SpinCell::new(Heap::empty()),
+            tiers: SpinCell::new(Tiers {
+                heaps: [Heap::empty(), Heap::empty(), Heap::empty()],
+                in_machine: false,
+                peak: 0,
+                refused: 0,
+            }),
         }
     }
 
-    /// Give the heap its region (once; later calls change nothing).
+    /// Give the heap its region, all of it to the main tier (once; later calls change
+    /// nothing).
     ///
     /// # Safety
     ///
     /// As for [`Heap::init`].
     pub unsafe fn init(&self, start: *mut u8, size: usize) {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.lock().init(start, size) }
+        unsafe { self.init_tiers(start, size, TierSizes::default()) }
     }
 
-    /// What the heap has done so far.
+    /// Give the heap its region `start..start + size`, split as `sizes` says (main
+    /// first; a tier that does not fit gets what is left, possibly nothing). Once; later
+    /// calls change nothing.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::init`].
+    pub unsafe fn init_tiers(&self, start: *mut u8, size: usize, sizes: TierSizes) {
+        let mut t = self.tiers.lock();
+        if t.heaps.iter().any(|h| h.stats.size != 0) {
+            return;
+        }
+        let emergency = sizes.emergency.min(size);
+        let reserve = sizes.reserve.min(size - emergency);
+        let main = size - emergency - reserve;
+        let parts = [(Tier::Main, 0, main), (Tier::Reserve, main, reserve)];
+        let parts = parts
+            .into_iter()
+            .chain([(Tier::Emergency, main + reserve, emergency)]);
+        for (tier, offset, len) in parts {
+            if let Some(h) = t.heap(tier) {
+                // SAFETY: the parts are disjoint pieces of the caller's region, each
+                // given to one heap once.
+                unsafe { h.init(start.wrapping_add(offset), len) };
+            }
+        }
+    }
+
+    /// What the heap has done so far, all tiers together.
     pub fn stats(&self) -> HeapStats {
-        self.heap.lock().stats()
+        let t = self.tiers.lock();
+        let mut all = HeapStats {
+            peak: t.peak,
+            failed: t.refused,
+            ..HeapStats::default()
+        };
+        for s in t.heaps.iter().map(Heap::stats) {
+            all.size += s.size;
+            all.used += s.used;
+            all.live += s.live;
+            all.allocs += s.allocs;
+        }
+        all
+    }
+
+    /// What one tier has done so far.
+    pub fn tier_stats(&self, tier: Tier) -> HeapStats {
+        self.tiers
+            .lock()
+            .heap(tier)
+            .map_or_else(HeapStats::default, |h| h.stats())
+    }
+
+    /// Whether a command that may grow the machine's state may start: main and reserve
+    /// together have at least the reserve's size free, so the command's infallible
+    /// bookkeeping finds memory even if main is full and fragmented. This is the
+    /// watermark check of Linux's `__zone_watermark_ok`, with the reserve as `min`.
+    pub fn admit(&self) -> bool {
+        let t = self.tiers.lock();
+        let [main, reserve, _] = &t.heaps;
+        main.free() + reserve.free() >= reserve.stats.size
+    }
+
+    /// A machine call begins: the emergency tier is closed to it.
+    pub fn enter_machine(&self) {
+        self.tiers.lock().in_machine = true;
+    }
+
+    /// The machine call returned: the interpreter may use the emergency tier again.
+    pub fn leave_machine(&self) {
+        self.tiers.lock().in_machine = false;
     }
 }
 
@@ -285,17 +448,37 @@ impl Default for KernelHeap {
     }
 }
 
-// SAFETY: `Heap::alloc` returns null or a piece of the requested size and alignment
-// that no other live allocation overlaps (it came off the free list), and `dealloc`
-// forwards `GlobalAlloc::dealloc`'s own contract; the lock serialises both.
+// SAFETY: each tier's `Heap::alloc` returns null or a piece of the requested size and
+// alignment of its own region that no other live allocation overlaps; the regions are
+// disjoint, so no two tiers hand out overlapping pieces. `dealloc` gives a piece back
+// to the tier whose region holds it, the one that handed it out, forwarding
+// `GlobalAlloc::dealloc`'s contract. The lock serialises everything.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.heap.lock().alloc(layout)
+        let mut t = self.tiers.lock();
+        for &tier in t.order() {
+            if let Some(h) = t.heap(tier) {
+                let p = h.alloc(layout);
+                if !p.is_null() {
+                    let used = t.heaps.iter().map(|h| h.stats.used).sum();
+                    t.peak = t.peak.max(used);
+                    return p;
+                }
+            }
+        }
+        t.refused += 1;
+        ptr::null_mut()
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        // SAFETY: `GlobalAlloc::dealloc`'s contract is `Heap::dealloc`'s.
-        unsafe { self.heap.lock().dealloc(p, layout) }
+        let mut t = self.tiers.lock();
+        if let Some(h) = t.heaps.iter_mut().find(|h| h.contains(p)) {
+            // SAFETY: `GlobalAlloc::dealloc`'s contract is `Heap::dealloc`'s, and `p`
+            // came from this tier (the one whose region holds it).
+            unsafe { h.dealloc(p, layout) }
+        } else {
+            crate::fatal("heap: a block that no tier handed out was freed");
+        }
     }
 }
 
@@ -402,5 +585,55 @@ mod tests {
             HEAP.dealloc(p, layout(100, 8));
         }
         assert_eq!(HEAP.stats().live, 0);
+    }
+
+    #[test]
+    fn tiers_spill_in_order_and_the_emergency_tier_is_the_interpreters() {
+        static HEAP: KernelHeap = KernelHeap::new();
+        let mut space = std::vec![0u8; 4096 + 16];
+        let sizes = TierSizes {
+            reserve: 1024,
+            emergency: 1024,
+        };
+        // SAFETY: `space` outlives every use of HEAP in this test, and nothing else uses
+        // HEAP.
+        unsafe { HEAP.init_tiers(space.as_mut_ptr(), space.len(), sizes) };
+        let l = layout(256, 16);
+        let tier_of = |p: *mut u8| {
+            [Tier::Main, Tier::Reserve, Tier::Emergency]
+                .into_iter()
+                .find(|&t| HEAP.tiers.lock().heap(t).is_some_and(|h| h.contains(p)))
+        };
+        assert!(HEAP.admit());
+        HEAP.enter_machine();
+        let mut in_machine = Vec::new();
+        loop {
+            // SAFETY: a non-zero-size layout.
+            let p = unsafe { HEAP.alloc(l) };
+            if p.is_null() {
+                break;
+            }
+            in_machine.push((tier_of(p), p));
+        }
+        // A machine call gets main, then the reserve, never the emergency tier.
+        assert!(in_machine.iter().any(|(t, _)| *t == Some(Tier::Main)));
+        assert!(in_machine.iter().any(|(t, _)| *t == Some(Tier::Reserve)));
+        assert!(in_machine.iter().all(|(t, _)| *t != Some(Tier::Emergency)));
+        assert!(!HEAP.admit(), "admitted with main and reserve full");
+        HEAP.leave_machine();
+        // SAFETY: a non-zero-size layout; freed below with it.
+        let q = unsafe { HEAP.alloc(l) };
+        assert_eq!(tier_of(q), Some(Tier::Emergency));
+        // SAFETY: each pointer came from HEAP with `l` and is freed once.
+        unsafe {
+            HEAP.dealloc(q, l);
+            for (_, p) in in_machine {
+                HEAP.dealloc(p, l);
+            }
+        }
+        assert!(HEAP.admit());
+        let s = HEAP.stats();
+        assert_eq!((s.used, s.live, s.failed), (0, 0, 1));
+        assert_eq!(HEAP.tier_stats(Tier::Reserve).size, 1024);
     }
 }

@@ -14,7 +14,9 @@
 //!
 //! | part | module |
 //! |---|---|
-//! | the heap: first-fit free list over a static array, fallible | [`heap`] |
+//! | the heap: first-fit free lists over a static array in three tiers, fallible | [`heap`] |
+//! | whether a script fits the heap, decided before parsing it | [`budget`] |
+//! | a command that finds the heap below its watermark fails with `ENOMEM` | [`gate`] |
 //! | spinlocks (gpc's `LockBackend`), with single-CPU deadlock detection | [`sync`] |
 //! | a uniprocessor RCU that honours gpc-core's `Rcu` contract | [`rcu`] |
 //! | the gpc host and gpc-machine platform built from them | [`host`] |
@@ -34,7 +36,9 @@ extern crate std;
 
 #[cfg(gpc_kernel)]
 pub mod arch;
+pub mod budget;
 pub mod console;
+pub mod gate;
 pub mod heap;
 pub mod host;
 pub mod multiboot;

@@ -9,8 +9,8 @@
 //! * `name=HEX`: the script's name for diagnostics (`NAME: line N: ...`), hex-encoded so
 //!   that any file name survives the command line;
 //! * `stats`: report the heap's figures on the diagnostic port after the run;
-//! * `heap=KIB`: give the heap only KIB KiB (to watch allocation failures: gpc's fallible
-//!   paths answer `ENOMEM`, an infallible allocation of the interpreter stops the kernel).
+//! * `heap=KIB`: give the heap only KIB KiB (to watch allocation failures: a script too
+//!   large for it is refused, and commands that find it low fail with `ENOMEM`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -21,6 +21,11 @@ pub const BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
 /// The longest command line or module string read (bytes).
 pub const MAX_STRING: usize = 4096;
 
+/// Memory the boot stub identity-maps (the first GiB): nothing beyond it can be read.
+pub const MAPPED_END: u64 = 1 << 30;
+
+/// Multiboot information flag: `mem_lower` and `mem_upper` are valid.
+const INFO_MEM: u32 = 1 << 0;
 /// Multiboot information flag: `cmdline` is valid.
 const INFO_CMDLINE: u32 = 1 << 2;
 /// Multiboot information flag: `mods_count` and `mods_addr` are valid.
@@ -40,8 +45,12 @@ pub struct Module {
 pub struct BootInfo {
     /// The command line (empty if none).
     pub cmdline: &'static [u8],
-    /// The first module, if any.
+    /// The first module, if any, and if it lies in memory the kernel can read.
     pub module: Option<Module>,
+    /// The first module's `start..end`, when it does not lie in readable memory (past the
+    /// RAM the loader reported, past the mapped first GiB, or `end < start`): the
+    /// loader could not hold it, so its bytes are not the script.
+    pub bad_module: Option<(u32, u32)>,
 }
 
 /// A NUL-terminated string at physical address `addr` (at most [`MAX_STRING`] bytes).
@@ -81,12 +90,20 @@ pub unsafe fn read(info: u32) -> BootInfo {
         // SAFETY: a valid cmdline field points to a NUL-terminated string.
         out.cmdline = unsafe { c_string(word(4)) };
     }
+    // The end of RAM: 1 MiB plus `mem_upper` KiB (multiboot 0.6.96 §3.3), when given.
+    let ram_end = if flags & INFO_MEM != 0 {
+        (1u64 << 20) + u64::from(word(2)) * 1024
+    } else {
+        MAPPED_END
+    };
     if flags & INFO_MODS != 0 && word(5) > 0 {
         let m = word(6) as usize as *const u32;
         // SAFETY: a valid mods_addr points to `mods_count` entries of four words:
         // mod_start, mod_end, string, reserved.
         let (start, end, string) = unsafe { (m.read(), m.add(1).read(), m.add(2).read()) };
-        if end >= start {
+        if !module_readable(start, end, ram_end) {
+            out.bad_module = Some((start, end));
+        } else {
             out.module = Some(Module {
                 // SAFETY: the loader put the module's bytes at `start..end`.
                 data: unsafe {
@@ -98,6 +115,12 @@ pub unsafe fn read(info: u32) -> BootInfo {
         }
     }
     out
+}
+
+/// Whether a module at `start..end` lies in RAM that ends at `ram_end` and in the mapped
+/// first GiB.
+pub fn module_readable(start: u32, end: u32, ram_end: u64) -> bool {
+    end >= start && u64::from(end) <= ram_end.min(MAPPED_END)
 }
 
 /// The kernel's options (see the module documentation).
@@ -122,7 +145,7 @@ impl Options {
                 b"stats" => o.stats = true,
                 _ => {
                     if let Some(hex) = word.strip_prefix(b"name=") {
-                        o.name = unhex(hex).map(|v| String::from_utf8_lossy(&v).into_owned());
+                        o.name = unhex(hex).and_then(|v| lossy_string(&v));
                     }
                 }
             }
@@ -141,7 +164,23 @@ pub fn heap_limit(cmdline: &[u8]) -> Option<usize> {
     kib.checked_mul(1024)
 }
 
-/// `"2f6162"` → `b"/ab"`; `None` for odd lengths or non-hex digits.
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD (as
+/// `String::from_utf8_lossy`), or `None` if the heap cannot hold it.
+pub fn lossy_string(bytes: &[u8]) -> Option<String> {
+    let mut s = String::new();
+    for chunk in bytes.utf8_chunks() {
+        let bad = if chunk.invalid().is_empty() { 0 } else { 3 };
+        s.try_reserve(chunk.valid().len() + bad).ok()?;
+        s.push_str(chunk.valid());
+        if bad != 0 {
+            s.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    Some(s)
+}
+
+/// `"2f6162"` → `b"/ab"`; `None` for odd lengths, non-hex digits, or if the heap cannot
+/// hold the result.
 pub fn unhex(hex: &[u8]) -> Option<Vec<u8>> {
     fn digit(b: u8) -> Option<u8> {
         match b {
@@ -154,12 +193,15 @@ pub fn unhex(hex: &[u8]) -> Option<Vec<u8>> {
     if hex.len() % 2 != 0 {
         return None;
     }
-    hex.chunks(2)
-        .map(|p| match p {
-            [h, l] => Some(digit(*h)? << 4 | digit(*l)?),
-            _ => None,
-        })
-        .collect()
+    let mut out = Vec::new();
+    out.try_reserve_exact(hex.len() / 2).ok()?;
+    for p in hex.chunks(2) {
+        match p {
+            [h, l] => out.push(digit(*h)? << 4 | digit(*l)?),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -179,6 +221,19 @@ mod tests {
         assert_eq!(heap_limit(b"k heap=x"), None);
         assert_eq!(heap_limit(b"k"), None);
         assert_eq!(unhex(b""), Some(std::vec::Vec::new()));
+        assert_eq!(
+            lossy_string(b"a\xffb\xe2\x82").as_deref(),
+            Some("a\u{fffd}b\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn modules_outside_readable_memory_are_refused() {
+        let ram = 128u64 << 20;
+        assert!(module_readable(0x0800_0000 - 4096, 0x0800_0000, ram));
+        assert!(!module_readable(0x0800_0000 - 4096, 0x0800_0001, ram));
+        assert!(!module_readable(0x2000, 0x1000, ram));
+        assert!(!module_readable(0x4000_0000, 0x4000_1000, 4 << 30));
     }
 
     #[test]
