@@ -31,7 +31,7 @@ use gpc_core::Error;
 
 use crate::lex::{is_name, Piece, Word};
 use crate::machine::{Machine, Pid};
-use crate::parse::{parse_line, Line, Op, ParseError, Script, Words};
+use crate::parse::{parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words};
 
 /// Where the transcript goes.
 ///
@@ -180,6 +180,16 @@ impl Session {
             self.run_parsed(&line, machine, out);
         }
         Ok(())
+    }
+
+    /// Counts a line the host could not read whole because it is longer than
+    /// [`MAX_LINE`](crate::MAX_LINE), and gives the parse error it is.
+    pub fn line_too_long(&mut self) -> ParseError {
+        self.lines_read = self.lines_read.saturating_add(1);
+        ParseError {
+            line: self.lines_read,
+            kind: ParseErrorKind::LineTooLong,
+        }
     }
 
     /// What has run so far.
