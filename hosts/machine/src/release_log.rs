@@ -149,7 +149,10 @@ mod tests {
         for _ in 0..50_000 {
             log.record(rel(&agent, "/a/b"))?;
         }
-        assert_eq!((log.calls(), log.runs.len(), log.distinct_strings()), (50_000, 1, 2));
+        assert_eq!(
+            (log.calls(), log.runs.len(), log.distinct_strings()),
+            (50_000, 1, 2)
+        );
         // Two groups alternating: a run per call, still three strings.
         for i in 0..50_000 {
             log.record(rel(&agent, if i % 2 == 0 { "/a" } else { "/b" }))?;
