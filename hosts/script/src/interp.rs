@@ -140,6 +140,73 @@ fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
 
 type Outcome<T = ()> = Result<T, Fail>;
 
+/// The variables of a script: a hash table whose buckets are ordered maps, so a lookup
+/// costs about the same with 20 variables or 20,000 (the shell sets one per `spawn` the
+/// user types), and names made to collide (the hash is not secret) still cost no more
+/// than one ordered map's `O(log n)`.
+#[derive(Debug, Default)]
+struct Vars {
+    buckets: Vec<BTreeMap<String, Pid>>,
+    len: usize,
+}
+
+impl Vars {
+    /// FNV-1a: cheap, and good enough for names a script chooses.
+    fn hash(name: &str) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h as usize
+    }
+
+    fn bucket(&self, name: &str) -> Option<&BTreeMap<String, Pid>> {
+        let mask = self.buckets.len().checked_sub(1)?;
+        self.buckets.get(Self::hash(name) & mask)
+    }
+
+    fn get(&self, name: &str) -> Option<Pid> {
+        self.bucket(name)?.get(name).copied()
+    }
+
+    fn set(&mut self, name: alloc::borrow::Cow<'_, str>, pid: Pid) {
+        if self.len >= self.buckets.len() {
+            self.grow();
+        }
+        let mask = self.buckets.len().saturating_sub(1);
+        let Some(bucket) = self.buckets.get_mut(Self::hash(&name) & mask) else {
+            return;
+        };
+        match bucket.get_mut(&*name) {
+            Some(slot) => *slot = pid,
+            None => {
+                bucket.insert(name.into_owned(), pid);
+                self.len = self.len.saturating_add(1);
+            }
+        }
+    }
+
+    /// Doubles the buckets (a power of two, at least 8). Without memory for them the
+    /// table stays as it is: fuller buckets, each still an ordered map.
+    fn grow(&mut self) {
+        let want = self.buckets.len().saturating_mul(2).max(8);
+        let mut buckets: Vec<BTreeMap<String, Pid>> = Vec::new();
+        if buckets.try_reserve_exact(want).is_err() {
+            return;
+        }
+        buckets.resize_with(want, BTreeMap::new);
+        let mask = want - 1;
+        for old in core::mem::take(&mut self.buckets) {
+            for (name, pid) in old {
+                if let Some(b) = buckets.get_mut(Self::hash(&name) & mask) {
+                    b.insert(name, pid);
+                }
+            }
+        }
+        self.buckets = buckets;
+    }
+}
+
 /// The state a script carries from one command to the next: its variables, whether a
 /// command has run yet (`machine` must be the first), and what has run.
 ///
@@ -149,7 +216,7 @@ type Outcome<T = ()> = Result<T, Fail>;
 #[derive(Debug)]
 pub struct Session {
     mode: Mode,
-    vars: BTreeMap<String, Pid>,
+    vars: Vars,
     summary: RunSummary,
     /// Lines read so far (the number of the last one), blank ones included.
     lines_read: usize,
@@ -160,7 +227,7 @@ impl Session {
     pub fn new(mode: Mode) -> Self {
         Session {
             mode,
-            vars: BTreeMap::new(),
+            vars: Vars::default(),
             summary: RunSummary::default(),
             lines_read: 0,
         }
@@ -199,7 +266,7 @@ impl Session {
 
     /// The value of a script variable (a task id), if set.
     pub fn variable(&self, name: &str) -> Option<Pid> {
-        self.vars.get(name).copied()
+        self.vars.get(name)
     }
 
     /// Runs one parsed command and writes what it prints.
@@ -410,12 +477,7 @@ impl Session {
         let name = var.literal().unwrap_or_default();
         let mut text = String::new();
         let _ = writeln!(text, "{name}={pid}");
-        match self.vars.get_mut(&*name) {
-            Some(slot) => *slot = pid,
-            None => {
-                self.vars.insert(name.into_owned(), pid);
-            }
-        }
+        self.vars.set(name, pid);
         out.write_bytes(text.as_bytes());
     }
 

@@ -216,7 +216,9 @@ impl Shell {
 
     /// Runs one line given as bytes (a line that is not UTF-8 is a parse error).
     pub fn run_bytes(&mut self, line: &[u8], out: &mut dyn Output) -> Next {
-        let builtin = match core::str::from_utf8(line) {
+        // A CRLF line end means what it means in a script (the parser drops the `\r`).
+        let bare = line.strip_suffix(b"\r").unwrap_or(line);
+        let builtin = match core::str::from_utf8(bare) {
             Ok(text) if text.len() <= MAX_LINE => literal_words(text),
             _ => None,
         };
