@@ -692,6 +692,25 @@ mod tests {
     }
 
     #[test]
+    fn variables_grow_and_keep_every_value() {
+        use alloc::borrow::Cow;
+        let mut vars = Vars::default();
+        assert_eq!(vars.get("A"), None);
+        for i in 0..10_000u32 {
+            vars.set(Cow::Owned(alloc::format!("V{i}")), i);
+        }
+        vars.set(Cow::Borrowed("V7"), 70);
+        assert_eq!(vars.len, 10_000);
+        assert_eq!(vars.buckets.len(), 16_384);
+        assert_eq!(vars.get("V7"), Some(70));
+        assert_eq!(vars.get("V9999"), Some(9_999));
+        assert_eq!(vars.get("V10000"), None);
+        assert!((0..10_000u32)
+            .filter(|&i| i != 7)
+            .all(|i| vars.get(&alloc::format!("V{i}")) == Some(i)));
+    }
+
+    #[test]
     fn fmt_output_is_lossy_and_remembers_failure() {
         let mut o = FmtOutput::new(String::new());
         o.write_bytes(b"a\xffb\n");

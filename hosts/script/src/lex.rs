@@ -14,8 +14,9 @@
 //!   word (`a"b"c` is `abc`, `""` is one empty word).
 //! * `$NAME` (the longest run of `[A-Za-z0-9_]` after a letter or `_`) and `${NAME}`
 //!   expand a variable. The value is only known when the command runs, so a word is kept
-//!   as a list of segments (text and variables). A `$` followed by neither (a blank, the
-//!   end of the word, `/`, ...) is a literal `$`, as in `sh`.
+//!   as a list of pieces (text and variable names), each a byte range of the line (see
+//!   `Seg`). A `$` followed by neither (a blank, the end of the word, `/`, ...) is a
+//!   literal `$`, as in `sh`.
 //! * `>` and `>>` outside quotes are redirection operators wherever they stand, with or
 //!   without blanks around them (`echo 1 >/cg/x`, `echo $A>>/cg/tasks`). Both mean "one
 //!   write to the file": cgroup control files ignore the file offset, so `O_APPEND`
