@@ -261,6 +261,10 @@ fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> 
             }
         };
         if let Err(e) = parsed {
+            // What ran before the bad line comes first on a terminal too.
+            if let Err(e) = out.finish() {
+                return output_failed(&e);
+            }
             eprintln!("gpc: {name}: {e}");
             status = exit_status(PARSE_ERROR_EXIT_STATUS);
             break;
