@@ -2054,12 +2054,24 @@ impl<H: Host> Gpc<H> {
 
     /// Take the queued release notifications, oldest first, calling `f` for each; a
     /// hierarchy with an empty `release_agent` reports nothing (Linux skips the call).
+    /// A notification `f` fails on (`ENOMEM` recording it) goes back to the head of
+    /// the queue, with the rest, and the drain stops with that error.
+    ///
+    /// Each [`Release`] borrows the hierarchy's current `release_agent` and a path built
+    /// into one buffer that every notification of the call reuses, so draining copies
+    /// no agent string, however many notifications there are: as Linux
+    /// `cgroup1_release_agent` (kernel/cgroup/cgroup-v1.c), the work reads the agent and
+    /// the path when it runs, not when it was queued. The queue itself holds at most one
+    /// entry per container (`release_queued` is Linux's pending bit on the container's
+    /// one `release_agent_work`: `schedule_work` of a pending work is a no-op).
     ///
     /// # Errors
     ///
-    /// `ENOMEM` if a path cannot be built; that entry and the rest stay queued.
-    pub fn drain_releases(&self, f: &mut dyn FnMut(Release)) -> Result {
+    /// `ENOMEM` if a path cannot be built, or `f`'s error; that entry and the rest stay
+    /// queued.
+    pub fn drain_releases(&self, f: &mut dyn FnMut(Release<'_>) -> Result) -> Result {
         let tree = self.tree.lock();
+        let mut path = String::new();
         loop {
             let next = {
                 let mut rq = self.release.lock();
@@ -2083,12 +2095,12 @@ impl<H: Host> Gpc<H> {
             if agent.is_empty() {
                 continue;
             }
-            let mut path = String::new();
-            let built = self
+            path.clear();
+            let reported = self
                 .container_path(c, &mut path)
-                .and_then(|()| try_string(agent).map(|a| (a, path)));
-            match built {
-                Ok((agent, path)) => f(Release { agent, path }),
+                .and_then(|()| f(Release { agent, path: &path }));
+            match reported {
+                Ok(()) => {}
                 Err(e) => {
                     let mut rq = self.release.lock();
                     rq.queue.push_front(next);

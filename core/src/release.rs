@@ -16,13 +16,15 @@ use crate::container::Container;
 use crate::error::Result;
 use crate::primitive::Ordering;
 
-/// One release to report: the agent to run and the container's path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Release {
+/// One release to report: the agent to run and the container's path, both borrowed
+/// for the length of the host's callback (a host that keeps them copies what it needs;
+/// nothing is copied per notification on gpc's side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Release<'a> {
     /// The hierarchy's `release_agent` at drain time.
-    pub agent: alloc::string::String,
+    pub agent: &'a str,
     /// The container's path relative to the hierarchy root (`/a/b`).
-    pub path: alloc::string::String,
+    pub path: &'a str,
 }
 
 pub(crate) struct ReleaseQueue {

@@ -200,7 +200,12 @@ fn container_emptied_from_two_threads_releases_once() {
         s.gpc.exit(&y, &info(3));
         th.join().unwrap();
         let mut got = Vec::new();
-        s.gpc.drain_releases(&mut |r| got.push(r.path)).unwrap();
+        s.gpc
+            .drain_releases(&mut |r| {
+                got.push(String::from(r.path));
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(got, ["/a"]);
     });
 }

@@ -920,6 +920,7 @@ pub unsafe extern "C" fn gpc_drain_releases(
                     r.path.len(),
                 )
             };
+            Ok(())
         })?;
         Ok(n)
     })();

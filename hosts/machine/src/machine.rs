@@ -32,7 +32,8 @@
 //!   the leader exits, its charges pass to the process (the leader).
 //! * The release queue is drained after every command: each notification with a
 //!   non-empty `release_agent` is recorded as one agent invocation, which `releases`
-//!   prints and forgets.
+//!   prints and forgets (the record is [`crate::release_log`]: each distinct agent and
+//!   path is stored once).
 //! * Simulation commands (`fork`, `alloc`, `open`, ...) act on a task even while it is
 //!   frozen; only `run` leaves frozen tasks alone.
 //! * `mount ... DIR` with DIR missing makes it first as `mkdir -p DIR` run by the script
@@ -48,12 +49,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use gpc_core::{Creds, Entry, Error, Gpc, Host, Pid, Release, Result, SubsysId, TaskSlot};
+use gpc_core::{Creds, Entry, Error, Gpc, Host, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 
 use crate::effects;
 use crate::fs::{self, Env, Loc, Owner, ProcFile, Vfs, MAY_EXEC, MAY_READ, MAY_WRITE};
+use crate::release_log::ReleaseLog;
 use crate::sched::{self, BwState, Group, Runnable};
 use crate::tasks::TaskList;
 
@@ -140,7 +142,7 @@ pub struct Machine<P: Platform> {
     nr_mems: usize,
     clock_ns: u64,
     bw: BTreeMap<u64, BwState>,
-    releases: Vec<Release>,
+    releases: ReleaseLog,
     touched: bool,
     ids: Ids,
 }
@@ -188,7 +190,7 @@ impl<P: Platform> Machine<P> {
             nr_mems,
             clock_ns: 0,
             bw: BTreeMap::new(),
-            releases: Vec::new(),
+            releases: ReleaseLog::new(),
             touched: false,
             ids,
         })
@@ -300,7 +302,7 @@ impl<P: Platform> Machine<P> {
     fn settle(&mut self) {
         let releases = &mut self.releases;
         // ENOMEM leaves the rest queued for the next command.
-        let _ = self.gpc.drain_releases(&mut |r| releases.push(r));
+        let _ = self.gpc.drain_releases(&mut |r| releases.record(r));
     }
 
     fn task_slot(&self, pid: Pid) -> Result<&TaskSlot> {
@@ -1065,7 +1067,7 @@ impl<P: Platform> ScriptMachine for Machine<P> {
     fn take_releases(&mut self) -> Vec<String> {
         self.touched = true;
         self.settle();
-        self.releases.drain(..).map(|r| r.path).collect()
+        self.releases.take_paths()
     }
 }
 
@@ -1647,10 +1649,7 @@ mod tests {
         m.mkdir("/cg/a/b", true)?;
         m.write("/cg/a/notify_on_release", b"1\n")?;
         m.rmdir("/cg/a/b")?;
-        assert_eq!(
-            m.releases.first().map(|r| r.agent.as_str()),
-            Some("/bin/agent")
-        );
+        assert_eq!(m.releases.iter().next(), Some(("/bin/agent", "/a")));
         assert_eq!(m.take_releases(), vec![String::from("/a")]);
         assert!(m.take_releases().is_empty());
         Ok(())

@@ -29,9 +29,9 @@ use core::fmt::{self, Write as _};
 
 use gpc_core::Error;
 
-use crate::lex::{Segment, Word};
+use crate::lex::{is_name, Piece, Word};
 use crate::machine::{Machine, Pid};
-use crate::parse::{Command, Line, Script, TaskRef};
+use crate::parse::{parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words};
 
 /// Where the transcript goes.
 ///
@@ -140,37 +140,143 @@ fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
 
 type Outcome<T = ()> = Result<T, Fail>;
 
-/// Runs a script's commands in order, one per [`Interpreter::step`].
-#[derive(Debug)]
-pub struct Interpreter<'s> {
-    script: &'s Script,
-    mode: Mode,
-    next: usize,
-    vars: BTreeMap<String, Pid>,
-    summary: RunSummary,
+/// The variables of a script: a hash table whose buckets are ordered maps, so a lookup
+/// costs about the same with 20 variables or 20,000 (the shell sets one per `spawn` the
+/// user types), and names made to collide (the hash is not secret) still cost no more
+/// than one ordered map's `O(log n)`.
+#[derive(Debug, Default)]
+struct Vars {
+    buckets: Vec<BTreeMap<String, Pid>>,
+    len: usize,
 }
 
-impl<'s> Interpreter<'s> {
-    /// An interpreter at the first command of `script`, with no variables set.
-    pub fn new(script: &'s Script, mode: Mode) -> Self {
-        Interpreter {
-            script,
-            mode,
-            next: 0,
-            vars: BTreeMap::new(),
-            summary: RunSummary::default(),
+impl Vars {
+    /// FNV-1a: cheap, and good enough for names a script chooses.
+    fn hash(name: &str) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h as usize
+    }
+
+    fn bucket(&self, name: &str) -> Option<&BTreeMap<String, Pid>> {
+        let mask = self.buckets.len().checked_sub(1)?;
+        self.buckets.get(Self::hash(name) & mask)
+    }
+
+    fn get(&self, name: &str) -> Option<Pid> {
+        self.bucket(name)?.get(name).copied()
+    }
+
+    fn set(&mut self, name: alloc::borrow::Cow<'_, str>, pid: Pid) {
+        if self.len >= self.buckets.len() {
+            self.grow();
+        }
+        let mask = self.buckets.len().saturating_sub(1);
+        let Some(bucket) = self.buckets.get_mut(Self::hash(&name) & mask) else {
+            return;
+        };
+        match bucket.get_mut(&*name) {
+            Some(slot) => *slot = pid,
+            None => {
+                bucket.insert(name.into_owned(), pid);
+                self.len = self.len.saturating_add(1);
+            }
         }
     }
 
-    /// Runs the next command and writes what it prints. Returns `false`, doing nothing,
-    /// once every command has run.
-    pub fn step<M: Machine + ?Sized>(&mut self, machine: &mut M, out: &mut dyn Output) -> bool {
-        let script = self.script;
-        let Some(line) = script.lines.get(self.next) else {
-            return false;
-        };
-        let first = self.next == 0;
-        self.next = self.next.saturating_add(1);
+    /// Doubles the buckets (a power of two, at least 8). Without memory for them the
+    /// table stays as it is: fuller buckets, each still an ordered map.
+    fn grow(&mut self) {
+        let want = self.buckets.len().saturating_mul(2).max(8);
+        let mut buckets: Vec<BTreeMap<String, Pid>> = Vec::new();
+        if buckets.try_reserve_exact(want).is_err() {
+            return;
+        }
+        buckets.resize_with(want, BTreeMap::new);
+        let mask = want - 1;
+        for old in core::mem::take(&mut self.buckets) {
+            for (name, pid) in old {
+                if let Some(b) = buckets.get_mut(Self::hash(&name) & mask) {
+                    b.insert(name, pid);
+                }
+            }
+        }
+        self.buckets = buckets;
+    }
+}
+
+/// The state a script carries from one command to the next: its variables, whether a
+/// command has run yet (`machine` must be the first), and what has run.
+///
+/// A [`Session`] runs lines as they come, so a host can stream a script of any length
+/// (`gpc run -` reading a pipe, the shell reading a terminal) in memory that does not
+/// grow with it: only the variables stay, one entry per name.
+#[derive(Debug)]
+pub struct Session {
+    mode: Mode,
+    vars: Vars,
+    summary: RunSummary,
+    /// Lines read so far (the number of the last one), blank ones included.
+    lines_read: usize,
+}
+
+impl Session {
+    /// A session with no variables set, before its first line.
+    pub fn new(mode: Mode) -> Self {
+        Session {
+            mode,
+            vars: Vars::default(),
+            summary: RunSummary::default(),
+            lines_read: 0,
+        }
+    }
+
+    /// Parses the next line of the script (`raw`, without its `\n`) and runs it if it
+    /// is a command. A line that cannot be parsed runs nothing and is the error; the
+    /// session can go on with the next line (the shell) or stop (`gpc run`).
+    pub fn run_line<M: Machine + ?Sized>(
+        &mut self,
+        raw: &[u8],
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Result<(), ParseError> {
+        self.lines_read = self.lines_read.saturating_add(1);
+        if let Some(line) = parse_line(self.lines_read, raw)? {
+            self.run_parsed(&line, machine, out);
+        }
+        Ok(())
+    }
+
+    /// Counts a line the host could not read whole because it is longer than
+    /// [`MAX_LINE`](crate::MAX_LINE), and gives the parse error it is.
+    pub fn line_too_long(&mut self) -> ParseError {
+        self.lines_read = self.lines_read.saturating_add(1);
+        ParseError {
+            line: self.lines_read,
+            kind: ParseErrorKind::LineTooLong,
+        }
+    }
+
+    /// What has run so far.
+    pub fn summary(&self) -> RunSummary {
+        self.summary
+    }
+
+    /// The value of a script variable (a task id), if set.
+    pub fn variable(&self, name: &str) -> Option<Pid> {
+        self.vars.get(name)
+    }
+
+    /// Runs one parsed command and writes what it prints.
+    pub(crate) fn run_parsed<M: Machine + ?Sized>(
+        &mut self,
+        line: &Line,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) {
+        let first = self.summary.commands == 0;
         self.summary.commands = self.summary.commands.saturating_add(1);
         if self.mode == Mode::Echo {
             let mut text = String::with_capacity(line.text.len().saturating_add(3));
@@ -179,7 +285,7 @@ impl<'s> Interpreter<'s> {
             text.push('\n');
             out.write_bytes(text.as_bytes());
         }
-        if let Err(f) = self.run_line(line, first, machine, out) {
+        if let Err(f) = self.run_line_as(line, first, machine, out) {
             self.summary.failed = self.summary.failed.saturating_add(1);
             let mut text = String::new();
             match self.mode {
@@ -192,7 +298,7 @@ impl<'s> Interpreter<'s> {
                         text,
                         "line {}: {}: {}",
                         line.number,
-                        line.command.name(),
+                        line.op.name(),
                         f.errno
                     );
                     if let Some(why) = f.why {
@@ -202,6 +308,247 @@ impl<'s> Interpreter<'s> {
                 }
             }
         }
+    }
+
+    fn run_line_as<M: Machine + ?Sized>(
+        &mut self,
+        line: &Line,
+        first: bool,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let mut words = line.words();
+        let mut user = None;
+        for _ in 0..line.users {
+            user = Some(self.number_u32(operand(&mut words)?)?);
+        }
+        let Some(uid) = user else {
+            return self.run_command(line.op, words, first, machine, out);
+        };
+        machine.set_user(Some(uid));
+        let result = self.run_command(line.op, words, first, machine, out);
+        machine.set_user(None);
+        result
+    }
+
+    fn run_command<M: Machine + ?Sized>(
+        &mut self,
+        op: Op,
+        mut words: Words<'_>,
+        first: bool,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let w = &mut words;
+        match op {
+            Op::Machine => {
+                if !first {
+                    return Err(fail(
+                        Error::EINVAL,
+                        format_args!("machine is allowed only as the first command"),
+                    ));
+                }
+                let cpus = self.number_u32(operand(w)?)?;
+                let mems = self.number_u32(operand(w)?)?;
+                machine.configure(cpus, mems)?;
+            }
+            Op::Mount => {
+                let fstype = self.expand(operand(w)?)?;
+                let source = self.expand(operand(w)?)?;
+                let dir = self.expand(operand(w)?)?;
+                let mut joined = String::new();
+                for (i, o) in w.enumerate() {
+                    if i > 0 {
+                        joined.push(',');
+                    }
+                    joined.push_str(&self.expand(o)?);
+                }
+                machine.mount(&fstype, &joined, &source, &dir)?;
+            }
+            Op::Umount => machine.umount(&self.expand(operand(w)?)?)?,
+            Op::Mkdir { parents } => machine.mkdir(&self.expand(operand(w)?)?, parents)?,
+            Op::Rmdir => machine.rmdir(&self.expand(operand(w)?)?)?,
+            Op::Echo { newline, redirect } => {
+                let target = if redirect { Some(operand(w)?) } else { None };
+                let mut data = String::new();
+                for (i, word) in w.enumerate() {
+                    if i > 0 {
+                        data.push(' ');
+                    }
+                    data.push_str(&self.expand(word)?);
+                }
+                if newline {
+                    data.push('\n');
+                }
+                match target {
+                    Some(path) => machine.write(&self.expand(path)?, data.as_bytes())?,
+                    None => out.write_bytes(data.as_bytes()),
+                }
+            }
+            Op::Cat => {
+                let contents = machine.read(&self.expand(operand(w)?)?)?;
+                out.write_bytes(&contents);
+            }
+            Op::Ls => {
+                let mut entries = machine.list(&self.expand(operand(w)?)?)?;
+                entries.sort_unstable();
+                for entry in entries {
+                    let mut text = entry;
+                    text.push('\n');
+                    out.write_bytes(text.as_bytes());
+                }
+            }
+            Op::Spawn => {
+                let var = operand(w)?;
+                let pid = machine.spawn()?;
+                self.set_var(var, pid, out);
+            }
+            Op::Fork | Op::Thread => {
+                let parent = self.task(operand(w)?)?;
+                let var = operand(w)?;
+                let pid = if op == Op::Fork {
+                    machine.fork(parent)?
+                } else {
+                    machine.thread(parent)?
+                };
+                self.set_var(var, pid, out);
+            }
+            Op::Exit => machine.exit(self.task(operand(w)?)?)?,
+            Op::Chown => {
+                let owner = self.expand(operand(w)?)?;
+                let (uid, gid) = match owner.split_once(':') {
+                    None => (parse_u32(&owner)?, None),
+                    Some((uid, "")) => {
+                        let uid = parse_u32(uid)?;
+                        (uid, Some(uid))
+                    }
+                    Some((uid, gid)) => (parse_u32(uid)?, Some(parse_u32(gid)?)),
+                };
+                machine.chown(uid, gid, &self.expand(operand(w)?)?)?;
+            }
+            Op::Releases => {
+                for path in machine.take_releases() {
+                    let mut text = path;
+                    text.push('\n');
+                    out.write_bytes(text.as_bytes());
+                }
+            }
+            Op::Run => machine.run(parse_u64(&self.expand(operand(w)?)?)?)?,
+            Op::SetBusy { busy } => machine.set_busy(self.task(operand(w)?)?, busy)?,
+            Op::Memory { charge } => {
+                let task = self.task(operand(w)?)?;
+                let bytes = parse_bytes(&self.expand(operand(w)?)?)?;
+                machine.memory(task, bytes, charge)?;
+            }
+            Op::Open => {
+                let task = self.task(operand(w)?)?;
+                let dev_type = match self.expand(operand(w)?)?.as_str() {
+                    "c" => b'c',
+                    "b" => b'b',
+                    other => {
+                        return Err(fail(
+                            Error::EINVAL,
+                            format_args!("device type {other:?} is neither c nor b"),
+                        ))
+                    }
+                };
+                let device = self.expand(operand(w)?)?;
+                let Some((major, minor)) = device.split_once(':') else {
+                    return Err(fail(
+                        Error::EINVAL,
+                        format_args!("{device:?} is not MAJOR:MINOR"),
+                    ));
+                };
+                let (major, minor) = (parse_u32(major)?, parse_u32(minor)?);
+                let access = parse_access(&self.expand(operand(w)?)?)?;
+                machine.open_device(task, dev_type, major, minor, access)?;
+            }
+            Op::Unshare => machine.unshare(self.task(operand(w)?)?)?,
+            Op::Ps => {
+                let text = machine.ps()?;
+                out.write_bytes(&text);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the variable named by `var` (checked to be a name when parsed).
+    fn set_var(&mut self, var: Word<'_>, pid: Pid, out: &mut dyn Output) {
+        let name = var.literal().unwrap_or_default();
+        let mut text = String::new();
+        let _ = writeln!(text, "{name}={pid}");
+        self.vars.set(name, pid);
+        out.write_bytes(text.as_bytes());
+    }
+
+    fn lookup(&self, name: &str) -> Outcome<Pid> {
+        self.variable(name)
+            .ok_or_else(|| fail(Error::EINVAL, format_args!("unknown variable {name}")))
+    }
+
+    /// The word's text with its variables expanded.
+    fn expand(&self, word: Word<'_>) -> Outcome<String> {
+        let mut text = String::new();
+        for piece in word.pieces() {
+            match piece {
+                Piece::Lit(s) => text.push_str(s),
+                Piece::Var(name) => {
+                    let _ = write!(text, "{}", self.lookup(name)?);
+                }
+            }
+        }
+        Ok(text)
+    }
+
+    fn number_u32(&self, word: Word<'_>) -> Outcome<u32> {
+        parse_u32(&self.expand(word)?)
+    }
+
+    /// A task operand: a plain name is that variable; anything else (`$A`, `"${A}"`,
+    /// `7`) is expanded and read as a pid.
+    fn task(&self, word: Word<'_>) -> Outcome<Pid> {
+        match word.literal() {
+            Some(name) if is_name(&name) => self.lookup(&name),
+            _ => self.number_u32(word),
+        }
+    }
+}
+
+/// The next operand of a parsed line; the parser put every one there, so a missing one
+/// is a bug reported as `EINVAL`, not a panic.
+fn operand<'a>(words: &mut Words<'a>) -> Outcome<Word<'a>> {
+    words
+        .next()
+        .ok_or_else(|| fail(Error::EINVAL, format_args!("missing operand")))
+}
+
+/// Runs a parsed script's commands in order, one per [`Interpreter::step`].
+#[derive(Debug)]
+pub struct Interpreter<'s> {
+    script: &'s Script,
+    next: usize,
+    session: Session,
+}
+
+impl<'s> Interpreter<'s> {
+    /// An interpreter at the first command of `script`, with no variables set.
+    pub fn new(script: &'s Script, mode: Mode) -> Self {
+        Interpreter {
+            script,
+            next: 0,
+            session: Session::new(mode),
+        }
+    }
+
+    /// Runs the next command and writes what it prints. Returns `false`, doing nothing,
+    /// once every command has run.
+    pub fn step<M: Machine + ?Sized>(&mut self, machine: &mut M, out: &mut dyn Output) -> bool {
+        let script = self.script;
+        let Some(line) = script.lines.get(self.next) else {
+            return false;
+        };
+        self.next = self.next.saturating_add(1);
+        self.session.run_parsed(line, machine, out);
         true
     }
 
@@ -212,7 +559,7 @@ impl<'s> Interpreter<'s> {
 
     /// What has run so far.
     pub fn summary(&self) -> RunSummary {
-        self.summary
+        self.session.summary()
     }
 
     /// Whether every command has run.
@@ -222,217 +569,7 @@ impl<'s> Interpreter<'s> {
 
     /// The value of a script variable (a task id), if set.
     pub fn variable(&self, name: &str) -> Option<Pid> {
-        self.vars.get(name).copied()
-    }
-
-    fn run_line<M: Machine + ?Sized>(
-        &mut self,
-        line: &Line,
-        first: bool,
-        machine: &mut M,
-        out: &mut dyn Output,
-    ) -> Outcome {
-        let mut user = None;
-        for word in &line.users {
-            user = Some(self.number_u32(word)?);
-        }
-        let Some(uid) = user else {
-            return self.run_command(&line.command, first, machine, out);
-        };
-        machine.set_user(Some(uid));
-        let result = self.run_command(&line.command, first, machine, out);
-        machine.set_user(None);
-        result
-    }
-
-    fn run_command<M: Machine + ?Sized>(
-        &mut self,
-        command: &Command,
-        first: bool,
-        machine: &mut M,
-        out: &mut dyn Output,
-    ) -> Outcome {
-        match command {
-            Command::Machine { cpus, mems } => {
-                if !first {
-                    return Err(fail(
-                        Error::EINVAL,
-                        format_args!("machine is allowed only as the first command"),
-                    ));
-                }
-                let cpus = self.number_u32(cpus)?;
-                let mems = self.number_u32(mems)?;
-                machine.configure(cpus, mems)?;
-            }
-            Command::Mount {
-                fstype,
-                options,
-                source,
-                dir,
-            } => {
-                let fstype = self.expand(fstype)?;
-                let mut joined = String::new();
-                for (i, o) in options.iter().enumerate() {
-                    if i > 0 {
-                        joined.push(',');
-                    }
-                    joined.push_str(&self.expand(o)?);
-                }
-                let source = self.expand(source)?;
-                let dir = self.expand(dir)?;
-                machine.mount(&fstype, &joined, &source, &dir)?;
-            }
-            Command::Umount { dir } => machine.umount(&self.expand(dir)?)?,
-            Command::Mkdir { path, parents } => machine.mkdir(&self.expand(path)?, *parents)?,
-            Command::Rmdir { path } => machine.rmdir(&self.expand(path)?)?,
-            Command::Echo {
-                words,
-                newline,
-                target,
-            } => {
-                let mut data = String::new();
-                for (i, w) in words.iter().enumerate() {
-                    if i > 0 {
-                        data.push(' ');
-                    }
-                    data.push_str(&self.expand(w)?);
-                }
-                if *newline {
-                    data.push('\n');
-                }
-                match target {
-                    Some(path) => machine.write(&self.expand(path)?, data.as_bytes())?,
-                    None => out.write_bytes(data.as_bytes()),
-                }
-            }
-            Command::Cat { path } => {
-                let contents = machine.read(&self.expand(path)?)?;
-                out.write_bytes(&contents);
-            }
-            Command::Ls { path } => {
-                let mut entries = machine.list(&self.expand(path)?)?;
-                entries.sort_unstable();
-                for entry in entries {
-                    let mut text = entry;
-                    text.push('\n');
-                    out.write_bytes(text.as_bytes());
-                }
-            }
-            Command::Spawn { var } => {
-                let pid = machine.spawn()?;
-                self.set_var(var, pid, out);
-            }
-            Command::Fork { parent, var } => {
-                let pid = machine.fork(self.task(parent)?)?;
-                self.set_var(var, pid, out);
-            }
-            Command::Thread { parent, var } => {
-                let pid = machine.thread(self.task(parent)?)?;
-                self.set_var(var, pid, out);
-            }
-            Command::Exit { task } => machine.exit(self.task(task)?)?,
-            Command::Chown { owner, path } => {
-                let owner = self.expand(owner)?;
-                let (uid, gid) = match owner.split_once(':') {
-                    None => (parse_u32(&owner)?, None),
-                    Some((uid, "")) => {
-                        let uid = parse_u32(uid)?;
-                        (uid, Some(uid))
-                    }
-                    Some((uid, gid)) => (parse_u32(uid)?, Some(parse_u32(gid)?)),
-                };
-                machine.chown(uid, gid, &self.expand(path)?)?;
-            }
-            Command::Releases => {
-                for path in machine.take_releases() {
-                    let mut text = path;
-                    text.push('\n');
-                    out.write_bytes(text.as_bytes());
-                }
-            }
-            Command::Run { ms } => machine.run(parse_u64(&self.expand(ms)?)?)?,
-            Command::SetBusy { task, busy } => machine.set_busy(self.task(task)?, *busy)?,
-            Command::Memory {
-                task,
-                bytes,
-                charge,
-            } => {
-                let task = self.task(task)?;
-                let bytes = parse_bytes(&self.expand(bytes)?)?;
-                machine.memory(task, bytes, *charge)?;
-            }
-            Command::Open {
-                task,
-                dev_type,
-                device,
-                access,
-            } => {
-                let task = self.task(task)?;
-                let dev_type = match self.expand(dev_type)?.as_str() {
-                    "c" => b'c',
-                    "b" => b'b',
-                    other => {
-                        return Err(fail(
-                            Error::EINVAL,
-                            format_args!("device type {other:?} is neither c nor b"),
-                        ))
-                    }
-                };
-                let device = self.expand(device)?;
-                let Some((major, minor)) = device.split_once(':') else {
-                    return Err(fail(
-                        Error::EINVAL,
-                        format_args!("{device:?} is not MAJOR:MINOR"),
-                    ));
-                };
-                let (major, minor) = (parse_u32(major)?, parse_u32(minor)?);
-                let access = parse_access(&self.expand(access)?)?;
-                machine.open_device(task, dev_type, major, minor, access)?;
-            }
-            Command::Unshare { task } => machine.unshare(self.task(task)?)?,
-            Command::Ps => {
-                let text = machine.ps()?;
-                out.write_bytes(&text);
-            }
-        }
-        Ok(())
-    }
-
-    fn set_var(&mut self, var: &str, pid: Pid, out: &mut dyn Output) {
-        self.vars.insert(String::from(var), pid);
-        let mut text = String::new();
-        let _ = writeln!(text, "{var}={pid}");
-        out.write_bytes(text.as_bytes());
-    }
-
-    fn lookup(&self, name: &str) -> Outcome<Pid> {
-        self.variable(name)
-            .ok_or_else(|| fail(Error::EINVAL, format_args!("unknown variable {name}")))
-    }
-
-    /// The word's text with its variables expanded.
-    fn expand(&self, word: &Word) -> Outcome<String> {
-        let mut text = String::new();
-        for segment in word.segments() {
-            match segment {
-                Segment::Lit(s) => text.push_str(s),
-                Segment::Var(name) => {
-                    let _ = write!(text, "{}", self.lookup(name)?);
-                }
-            }
-        }
-        Ok(text)
-    }
-
-    fn number_u32(&self, word: &Word) -> Outcome<u32> {
-        parse_u32(&self.expand(word)?)
-    }
-
-    fn task(&self, task: &TaskRef) -> Outcome<Pid> {
-        match task {
-            TaskRef::Var(name) => self.lookup(name),
-            TaskRef::Value(word) => self.number_u32(word),
-        }
+        self.session.variable(name)
     }
 }
 
@@ -552,6 +689,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn variables_grow_and_keep_every_value() {
+        use alloc::borrow::Cow;
+        let mut vars = Vars::default();
+        assert_eq!(vars.get("A"), None);
+        for i in 0..10_000u32 {
+            vars.set(Cow::Owned(alloc::format!("V{i}")), i);
+        }
+        vars.set(Cow::Borrowed("V7"), 70);
+        assert_eq!(vars.len, 10_000);
+        assert_eq!(vars.buckets.len(), 16_384);
+        assert_eq!(vars.get("V7"), Some(70));
+        assert_eq!(vars.get("V9999"), Some(9_999));
+        assert_eq!(vars.get("V10000"), None);
+        assert!((0..10_000u32)
+            .filter(|&i| i != 7)
+            .all(|i| vars.get(&alloc::format!("V{i}")) == Some(i)));
     }
 
     #[test]

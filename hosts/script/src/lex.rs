@@ -14,8 +14,9 @@
 //!   word (`a"b"c` is `abc`, `""` is one empty word).
 //! * `$NAME` (the longest run of `[A-Za-z0-9_]` after a letter or `_`) and `${NAME}`
 //!   expand a variable. The value is only known when the command runs, so a word is kept
-//!   as a list of segments (text and variables). A `$` followed by neither (a blank, the
-//!   end of the word, `/`, ...) is a literal `$`, as in `sh`.
+//!   as a list of pieces (text and variable names), each a byte range of the line (see
+//!   `Seg`). A `$` followed by neither (a blank, the end of the word, `/`, ...) is a
+//!   literal `$`, as in `sh`.
 //! * `>` and `>>` outside quotes are redirection operators wherever they stand, with or
 //!   without blanks around them (`echo 1 >/cg/x`, `echo $A>>/cg/tasks`). Both mean "one
 //!   write to the file": cgroup control files ignore the file offset, so `O_APPEND`
@@ -32,114 +33,203 @@
 //! There is no field splitting, pathname (`*`), tilde or brace expansion: variables only
 //! ever hold task ids, and a literal `*` in `echo "c *:* w"` or `echo a *:*` is kept as is.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::Peekable;
+use core::ops::Range;
 use core::str::CharIndices;
 
 use crate::parse::ParseErrorKind;
 
-/// One part of a word: literal text, or a variable to expand when the command runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Segment {
-    /// Text taken as it is (quotes already removed).
-    Lit(String),
-    /// `$NAME` or `${NAME}`.
-    Var(String),
+/// One piece of a word: a byte range of the line it was lexed from, either literal text
+/// or the name of a variable to expand when the command runs.
+///
+/// Every character a word keeps after quote removal stands somewhere in the line as
+/// written (quotes and escaping backslashes are only dropped, never replaced), so a word
+/// is a list of ranges into its line and a parsed command needs no copy of its words:
+/// `a"b"c` is the three one-byte pieces `a`, `b`, `c`; `$A` is the variable piece `A`.
+/// Eight bytes: the flags live in the top bits of the length, which a line of at most
+/// [`crate::parse::MAX_LINE`] bytes never reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seg {
+    start: u32,
+    len_flags: u32,
 }
 
-/// A shell word before expansion. Adjacent literal text is merged into one segment, so a
-/// word without variables has at most one segment; no segment at all is the empty word.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Word {
-    segments: Vec<Segment>,
-}
+impl Seg {
+    /// The piece is a variable name (`$NAME`, `${NAME}`).
+    const VAR: u32 = 1 << 31;
+    /// The piece is the last of its word.
+    const END: u32 = 1 << 30;
+    const LEN: u32 = Self::END - 1;
 
-impl Word {
-    /// A word of literal text (used by tests).
-    #[cfg(test)]
-    pub(crate) fn lit(text: &str) -> Word {
-        let mut w = Word::default();
-        w.push_str(text);
-        w
+    fn new(start: usize, len: usize, var: bool) -> Result<Seg, ParseErrorKind> {
+        let too_long = || ParseErrorKind::LineTooLong;
+        let start = u32::try_from(start).map_err(|_| too_long())?;
+        let len = u32::try_from(len)
+            .ok()
+            .filter(|l| *l <= Self::LEN)
+            .ok_or_else(too_long)?;
+        Ok(Seg {
+            start,
+            len_flags: len | if var { Self::VAR } else { 0 },
+        })
     }
 
-    /// A word that is just `$name` (used by tests).
-    #[cfg(test)]
-    pub(crate) fn var(name: &str) -> Word {
-        Word {
-            segments: alloc::vec![Segment::Var(String::from(name))],
-        }
+    pub(crate) fn len(self) -> usize {
+        (self.len_flags & Self::LEN) as usize
     }
 
-    fn push_str(&mut self, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        if let Some(Segment::Lit(s)) = self.segments.last_mut() {
-            s.push_str(text);
+    pub(crate) fn is_var(self) -> bool {
+        self.len_flags & Self::VAR != 0
+    }
+
+    pub(crate) fn ends_word(self) -> bool {
+        self.len_flags & Self::END != 0
+    }
+
+    fn range(self) -> Range<usize> {
+        let start = self.start as usize;
+        start..start.saturating_add(self.len())
+    }
+
+    fn with_end(self, end: bool) -> Seg {
+        let len_flags = if end {
+            self.len_flags | Self::END
         } else {
-            self.segments.push(Segment::Lit(String::from(text)));
-        }
-    }
-
-    fn push_char(&mut self, c: char) {
-        if let Some(Segment::Lit(s)) = self.segments.last_mut() {
-            s.push(c);
-        } else {
-            self.segments.push(Segment::Lit(String::from(c)));
-        }
-    }
-
-    fn push_var(&mut self, name: String) {
-        self.segments.push(Segment::Var(name));
-    }
-
-    /// The segments, in order.
-    pub(crate) fn segments(&self) -> &[Segment] {
-        &self.segments
-    }
-
-    /// The word's text if it has no variable in it.
-    pub(crate) fn literal(&self) -> Option<&str> {
-        match self.segments.as_slice() {
-            [] => Some(""),
-            [Segment::Lit(s)] => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Whether the word's text (before expansion) starts with `prefix`.
-    pub(crate) fn starts_with(&self, prefix: &str) -> bool {
-        match self.segments.first() {
-            Some(Segment::Lit(s)) => s.starts_with(prefix),
-            _ => prefix.is_empty(),
-        }
-    }
-
-    /// The rest of the word after a literal `prefix` (`-oOPTS` -> `OPTS`), or `None` if the
-    /// word does not start with it.
-    pub(crate) fn strip_prefix(&self, prefix: &str) -> Option<Word> {
-        let (first, rest) = self.segments.split_first()?;
-        let Segment::Lit(s) = first else {
-            return None;
+            self.len_flags & !Self::END
         };
-        let tail = s.strip_prefix(prefix)?;
-        let mut w = Word::default();
-        w.push_str(tail);
-        w.segments.extend(rest.iter().cloned());
-        Some(w)
+        Seg { len_flags, ..self }
+    }
+
+    /// An empty literal piece that ends its word: the whole of an empty word.
+    pub(crate) fn empty_word() -> Seg {
+        Seg {
+            start: 0,
+            len_flags: Self::END,
+        }
+    }
+
+    /// The same piece in a string that starts `offset` bytes further into the line.
+    pub(crate) fn shifted_back(self, offset: u32) -> Seg {
+        Seg {
+            start: self.start.saturating_sub(offset),
+            ..self
+        }
+    }
+
+    /// The piece without its first `n` bytes.
+    fn skip(self, n: usize) -> Seg {
+        let n = n.min(self.len());
+        Seg {
+            start: self.start.saturating_add(n as u32),
+            len_flags: self.len_flags - n as u32,
+        }
     }
 }
 
-impl fmt::Display for Word {
+/// One piece of a [`Word`], resolved against its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// Text taken as it is (quotes already removed).
+    Lit(&'a str),
+    /// `$NAME` or `${NAME}`: the name.
+    Var(&'a str),
+}
+
+/// A shell word before expansion: pieces of the line `src`. No piece at all, or one
+/// empty literal piece, is the empty word.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Word<'a> {
+    pub(crate) src: &'a str,
+    pub(crate) segs: &'a [Seg],
+}
+
+impl<'a> Word<'a> {
+    /// The pieces, in order.
+    pub(crate) fn pieces(self) -> impl Iterator<Item = Piece<'a>> {
+        let src = self.src;
+        self.segs.iter().map(move |s| {
+            let text = src.get(s.range()).unwrap_or("");
+            if s.is_var() {
+                Piece::Var(text)
+            } else {
+                Piece::Lit(text)
+            }
+        })
+    }
+
+    /// The word's text if it has no variable in it; borrowed when it is one piece.
+    pub(crate) fn literal(self) -> Option<Cow<'a, str>> {
+        let mut text: Option<Cow<'a, str>> = None;
+        for piece in self.pieces() {
+            let Piece::Lit(s) = piece else {
+                return None;
+            };
+            match &mut text {
+                None => text = Some(Cow::Borrowed(s)),
+                Some(t) => t.to_mut().push_str(s),
+            }
+        }
+        Some(text.unwrap_or(Cow::Borrowed("")))
+    }
+
+    /// Whether the word is exactly the literal text `s`, without allocating.
+    pub(crate) fn is(self, s: &str) -> bool {
+        let mut rest = s;
+        for piece in self.pieces() {
+            let Piece::Lit(p) = piece else {
+                return false;
+            };
+            match rest.strip_prefix(p) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// Whether the word's text (before expansion) starts with a literal `prefix`.
+    pub(crate) fn starts_with(self, prefix: &str) -> bool {
+        self.split_prefix(prefix).is_some()
+    }
+
+    /// The pieces of the rest of the word after a literal `prefix` (`-oOPTS` -> `OPTS`),
+    /// or `None` if the word does not start with it. At most one piece changes, so the
+    /// result is the changed first piece and the untouched rest.
+    pub(crate) fn split_prefix(self, prefix: &str) -> Option<(Option<Seg>, &'a [Seg])> {
+        let mut rest = prefix.as_bytes();
+        let mut segs = self.segs;
+        loop {
+            if rest.is_empty() {
+                return Some((None, segs));
+            }
+            let (first, tail) = segs.split_first()?;
+            if first.is_var() {
+                return None;
+            }
+            let text = self.src.as_bytes().get(first.range())?;
+            if let Some(r) = rest.strip_prefix(text) {
+                rest = r;
+                segs = tail;
+            } else if text.starts_with(rest) {
+                return Some((Some(first.skip(rest.len())), tail));
+            } else {
+                return None;
+            }
+        }
+    }
+}
+
+impl fmt::Display for Word<'_> {
     /// The word as it could be written back (variables as `${NAME}`); for diagnostics.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for seg in &self.segments {
-            match seg {
-                Segment::Lit(s) => f.write_str(s)?,
-                Segment::Var(n) => write!(f, "${{{n}}}")?,
+        for piece in self.pieces() {
+            match piece {
+                Piece::Lit(s) => f.write_str(s)?,
+                Piece::Var(n) => write!(f, "${{{n}}}")?,
             }
         }
         Ok(())
@@ -149,8 +239,8 @@ impl fmt::Display for Word {
 /// A token of a line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Token {
-    /// A word.
-    Word(Word),
+    /// A word: its pieces, as a range of [`Lexed::segs`].
+    Word(Range<usize>),
     /// `>` (`append: false`) or `>>` (`append: true`).
     Redirect {
         /// Whether it was `>>`.
@@ -161,10 +251,29 @@ pub(crate) enum Token {
 /// A lexed line.
 #[derive(Debug)]
 pub(crate) struct Lexed<'a> {
+    /// The line.
+    pub(crate) line: &'a str,
+    /// The pieces of every word, in order; each word's last piece is marked.
+    pub(crate) segs: Vec<Seg>,
     /// The tokens; empty for a blank or comment-only line.
     pub(crate) tokens: Vec<Token>,
     /// The command as written: the line without its comment and surrounding blanks.
-    pub(crate) text: &'a str,
+    pub(crate) text: Range<usize>,
+}
+
+impl<'a> Lexed<'a> {
+    /// The word of a [`Token::Word`].
+    pub(crate) fn word(&self, pieces: &Range<usize>) -> Word<'_> {
+        Word {
+            src: self.line,
+            segs: self.segs.get(pieces.clone()).unwrap_or(&[]),
+        }
+    }
+
+    /// The command as written.
+    pub(crate) fn text(&self) -> &'a str {
+        self.line.get(self.text.clone()).unwrap_or("")
+    }
 }
 
 /// `sh`'s `<blank>`: the only characters that separate words.
@@ -179,12 +288,58 @@ pub(crate) fn is_name(s: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// The words of a line with quotes removed, if it lexes, has no redirection and no
+/// variable: how a host recognises its own words (the shell's `help`, `quit`) with the
+/// very rules of the script language.
+pub fn literal_words(line: &str) -> Option<Vec<String>> {
+    let lexed = lex_line(line).ok()?;
+    let mut words = Vec::new();
+    words.try_reserve_exact(lexed.tokens.len()).ok()?;
+    for token in &lexed.tokens {
+        let Token::Word(pieces) = token else {
+            return None;
+        };
+        words.push(lexed.word(pieces).literal()?.into_owned());
+    }
+    Some(words)
+}
+
 type Chars<'a> = Peekable<CharIndices<'a>>;
+
+/// Where the pieces of the word being lexed go.
+struct Pieces {
+    segs: Vec<Seg>,
+}
+
+impl Pieces {
+    fn push(&mut self, seg: Seg) -> Result<(), ParseErrorKind> {
+        self.segs
+            .try_reserve(1)
+            .map_err(|_| ParseErrorKind::OutOfMemory)?;
+        self.segs.push(seg);
+        Ok(())
+    }
+
+    /// A literal character at byte `at` of the line: it extends the last piece when that
+    /// is literal text of this word ending right before it.
+    fn lit(&mut self, word_start: usize, at: usize, c: char) -> Result<(), ParseErrorKind> {
+        if self.segs.len() > word_start {
+            if let Some(last) = self.segs.last_mut() {
+                if !last.is_var() && last.range().end == at {
+                    *last = Seg::new(last.start as usize, last.len() + c.len_utf8(), false)?;
+                    return Ok(());
+                }
+            }
+        }
+        self.push(Seg::new(at, c.len_utf8(), false)?)
+    }
+}
 
 /// Splits one line (without its newline) into tokens.
 pub(crate) fn lex_line(line: &str) -> Result<Lexed<'_>, ParseErrorKind> {
     let mut chars = line.char_indices().peekable();
     let mut tokens = Vec::new();
+    let mut pieces = Pieces { segs: Vec::new() };
     let mut start = None;
     let mut end = line.len();
     loop {
@@ -199,28 +354,46 @@ pub(crate) fn lex_line(line: &str) -> Result<Lexed<'_>, ParseErrorKind> {
         if start.is_none() {
             start = Some(i);
         }
+        tokens
+            .try_reserve(1)
+            .map_err(|_| ParseErrorKind::OutOfMemory)?;
         if c == '>' {
             chars.next();
             let append = chars.next_if(|&(_, c)| c == '>').is_some();
             tokens.push(Token::Redirect { append });
         } else {
-            tokens.push(Token::Word(lex_word(&mut chars)?));
+            let first = pieces.segs.len();
+            lex_word(&mut chars, &mut pieces)?;
+            if pieces.segs.len() == first {
+                pieces.push(Seg::new(i, 0, false)?)?;
+            }
+            if let Some(last) = pieces.segs.last_mut() {
+                *last = last.with_end(true);
+            }
+            tokens.push(Token::Word(first..pieces.segs.len()));
         }
     }
-    let text = line
-        .get(start.unwrap_or(end)..end)
+    let start = start.unwrap_or(end);
+    let text_len = line
+        .get(start..end)
         .unwrap_or("")
-        .trim_end_matches(is_blank);
-    Ok(Lexed { tokens, text })
+        .trim_end_matches(is_blank)
+        .len();
+    Ok(Lexed {
+        line,
+        segs: pieces.segs,
+        tokens,
+        text: start..start.saturating_add(text_len),
+    })
 }
 
 /// One word, starting at a character that is not a blank, `#` or `>`.
-fn lex_word(chars: &mut Chars<'_>) -> Result<Word, ParseErrorKind> {
-    let mut word = Word::default();
+fn lex_word(chars: &mut Chars<'_>, word: &mut Pieces) -> Result<(), ParseErrorKind> {
+    let first = word.segs.len();
     // Only unquoted digits so far: a `>` right after them would be an fd redirection.
     let mut digits_only = true;
     let mut empty = true;
-    while let Some(&(_, c)) = chars.peek() {
+    while let Some(&(i, c)) = chars.peek() {
         match c {
             ' ' | '\t' => break,
             '>' => {
@@ -239,94 +412,115 @@ fn lex_word(chars: &mut Chars<'_>) -> Result<Word, ParseErrorKind> {
                     match chars.next() {
                         None => return Err(ParseErrorKind::UnterminatedQuote('\'')),
                         Some((_, '\'')) => break,
-                        Some((_, q)) => word.push_char(q),
+                        Some((j, q)) => word.lit(first, j, q)?,
                     }
                 }
                 digits_only = false;
             }
             '"' => {
                 chars.next();
-                lex_double_quoted(chars, &mut word)?;
+                lex_double_quoted(chars, word, first)?;
                 digits_only = false;
             }
             '\\' => {
                 chars.next();
                 match chars.next() {
                     None => return Err(ParseErrorKind::TrailingBackslash),
-                    Some((_, e)) => word.push_char(e),
+                    Some((j, e)) => word.lit(first, j, e)?,
                 }
                 digits_only = false;
             }
             '$' => {
                 chars.next();
-                lex_dollar(chars, &mut word, false)?;
+                lex_dollar(chars, word, first, i, false)?;
                 digits_only = false;
             }
             _ => {
                 chars.next();
                 digits_only &= c.is_ascii_digit();
-                word.push_char(c);
+                word.lit(first, i, c)?;
             }
         }
         empty = false;
     }
-    Ok(word)
+    Ok(())
 }
 
 /// The rest of a `"..."` after its opening quote.
-fn lex_double_quoted(chars: &mut Chars<'_>, word: &mut Word) -> Result<(), ParseErrorKind> {
+fn lex_double_quoted(
+    chars: &mut Chars<'_>,
+    word: &mut Pieces,
+    first: usize,
+) -> Result<(), ParseErrorKind> {
     loop {
         match chars.next() {
             None => return Err(ParseErrorKind::UnterminatedQuote('"')),
             Some((_, '"')) => return Ok(()),
-            Some((_, '\\')) => {
-                if let Some((_, e)) = chars.next_if(|&(_, e)| matches!(e, '$' | '`' | '"' | '\\')) {
-                    word.push_char(e);
+            Some((i, '\\')) => {
+                if let Some((j, e)) = chars.next_if(|&(_, e)| matches!(e, '$' | '`' | '"' | '\\')) {
+                    word.lit(first, j, e)?;
                 } else {
-                    word.push_char('\\');
+                    word.lit(first, i, '\\')?;
                 }
             }
-            Some((_, '$')) => lex_dollar(chars, word, true)?,
+            Some((i, '$')) => lex_dollar(chars, word, first, i, true)?,
             Some((_, '`')) => return Err(ParseErrorKind::CommandSubstitution),
-            Some((_, c)) => word.push_char(c),
+            Some((i, c)) => word.lit(first, i, c)?,
         }
     }
 }
 
-/// What follows a `$` (already consumed).
-fn lex_dollar(chars: &mut Chars<'_>, word: &mut Word, quoted: bool) -> Result<(), ParseErrorKind> {
-    match chars.peek().map(|&(_, c)| c) {
-        Some('{') => {
+/// What follows a `$` (already consumed, at byte `dollar`).
+fn lex_dollar(
+    chars: &mut Chars<'_>,
+    word: &mut Pieces,
+    first: usize,
+    dollar: usize,
+    quoted: bool,
+) -> Result<(), ParseErrorKind> {
+    match chars.peek().copied() {
+        Some((brace, '{')) => {
             chars.next();
-            let mut name = String::new();
-            loop {
+            let name_start = brace.saturating_add(1);
+            let mut valid = true;
+            let name_end = loop {
                 match chars.next() {
                     None => return Err(ParseErrorKind::BadSubstitution),
-                    Some((_, '}')) => break,
-                    Some((_, c)) => name.push(c),
+                    Some((j, '}')) => break j,
+                    Some((j, c)) => {
+                        valid &= c == '_'
+                            || c.is_ascii_alphabetic()
+                            || (j > name_start && c.is_ascii_digit());
+                    }
                 }
-            }
-            if !is_name(&name) {
+            };
+            if !valid || name_end == name_start {
                 return Err(ParseErrorKind::BadSubstitution);
             }
-            word.push_var(name);
+            word.push(Seg::new(
+                name_start,
+                name_end.saturating_sub(name_start),
+                true,
+            )?)?;
+            Ok(())
         }
-        Some(c) if c == '_' || c.is_ascii_alphabetic() => {
-            let mut name = String::new();
-            while let Some((_, c)) = chars.next_if(|&(_, c)| c == '_' || c.is_ascii_alphanumeric())
+        Some((name_start, c)) if c == '_' || c.is_ascii_alphabetic() => {
+            let mut name_end = name_start;
+            while let Some((j, c)) = chars.next_if(|&(_, c)| c == '_' || c.is_ascii_alphanumeric())
             {
-                name.push(c);
+                name_end = j.saturating_add(c.len_utf8());
             }
-            word.push_var(name);
+            word.push(Seg::new(name_start, name_end - name_start, true)?)
         }
-        Some('(') => return Err(ParseErrorKind::CommandSubstitution),
-        Some(c) if c.is_ascii_digit() || matches!(c, '?' | '#' | '@' | '*' | '!' | '-' | '$') => {
-            return Err(ParseErrorKind::UnsupportedParameter(c))
+        Some((_, '(')) => Err(ParseErrorKind::CommandSubstitution),
+        Some((_, c))
+            if c.is_ascii_digit() || matches!(c, '?' | '#' | '@' | '*' | '!' | '-' | '$') =>
+        {
+            Err(ParseErrorKind::UnsupportedParameter(c))
         }
-        Some('\'') if !quoted => return Err(ParseErrorKind::UnsupportedParameter('\'')),
-        _ => word.push_char('$'),
+        Some((_, '\'')) if !quoted => Err(ParseErrorKind::UnsupportedParameter('\'')),
+        _ => word.lit(first, dollar, '$'),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -341,7 +535,7 @@ mod tests {
                 .tokens
                 .iter()
                 .map(|t| match t {
-                    Token::Word(w) => w.to_string(),
+                    Token::Word(w) => l.word(w).to_string(),
                     Token::Redirect { append: false } => ">".to_string(),
                     Token::Redirect { append: true } => ">>".to_string(),
                 })
@@ -352,7 +546,7 @@ mod tests {
 
     fn text(line: &str) -> String {
         lex_line(line)
-            .map(|l| l.text.to_string())
+            .map(|l| l.text().to_string())
             .unwrap_or_default()
     }
 
@@ -388,27 +582,63 @@ mod tests {
     }
 
     #[test]
-    fn expansion_segments() {
-        let l = lex_line("x/$A/${B_1}c\"$C\"'$D'$ $/ \"$\"").map(|l| l.tokens);
-        let Ok(tokens) = l else { unreachable!("lexes") };
-        assert_eq!(tokens.len(), 3);
-        let Some(Token::Word(w)) = tokens.first() else {
+    fn expansion_pieces() {
+        let line = "x/$A/${B_1}c\"$C\"'$D'$ $/ \"$\"";
+        let Ok(l) = lex_line(line) else {
+            unreachable!("lexes")
+        };
+        assert_eq!(l.tokens.len(), 3);
+        let Some(Token::Word(w)) = l.tokens.first() else {
             unreachable!("a word")
         };
+        let pieces: Vec<Piece<'_>> = l.word(w).pieces().collect();
         assert_eq!(
-            w.segments(),
+            pieces,
             [
-                Segment::Lit("x/".into()),
-                Segment::Var("A".into()),
-                Segment::Lit("/".into()),
-                Segment::Var("B_1".into()),
-                Segment::Lit("c".into()),
-                Segment::Var("C".into()),
-                Segment::Lit("$D$".into()),
+                Piece::Lit("x/"),
+                Piece::Var("A"),
+                Piece::Lit("/"),
+                Piece::Var("B_1"),
+                Piece::Lit("c"),
+                Piece::Var("C"),
+                Piece::Lit("$D"),
+                Piece::Lit("$"),
             ]
         );
+        assert_eq!(l.word(w).to_string(), "x/${A}/${B_1}c${C}$D$");
         assert_eq!(words("$/ \"$\" $"), ["$/", "$", "$"]);
         assert_eq!(words("$Ab-c"), ["${Ab}-c"]);
+    }
+
+    #[test]
+    fn words_are_ranges_of_the_line() {
+        // Quote removal only drops characters, so every piece is a slice of the line.
+        let line = "a\"b\"c 'd e' \\x \"\\$\" '' \"\"";
+        let Ok(l) = lex_line(line) else {
+            unreachable!("lexes")
+        };
+        let words: Vec<Option<String>> = l
+            .tokens
+            .iter()
+            .map(|t| match t {
+                Token::Word(w) => l.word(w).literal().map(|c| c.into_owned()),
+                Token::Redirect { .. } => None,
+            })
+            .collect();
+        let want = ["abc", "d e", "x", "$", "", ""].map(|w| Some(String::from(w)));
+        assert_eq!(words, want);
+        assert_eq!(l.segs.iter().filter(|s| s.ends_word()).count(), 6);
+        let Some(Token::Word(w)) = l.tokens.first() else {
+            unreachable!("a word")
+        };
+        assert!(l.word(w).is("abc") && !l.word(w).is("ab") && !l.word(w).is("abcd"));
+        assert_eq!(
+            literal_words(" help  'spawn' # x"),
+            Some(vec!["help".into(), "spawn".into()])
+        );
+        assert_eq!(literal_words("help $A"), None);
+        assert_eq!(literal_words("help > x"), None);
+        assert_eq!(literal_words("help 'x"), None);
     }
 
     #[test]
@@ -454,11 +684,44 @@ mod tests {
     fn names_and_prefixes() {
         assert!(is_name("A") && is_name("_x1") && is_name("abc_DEF9"));
         assert!(!is_name("") && !is_name("1A") && !is_name("a-b") && !is_name("é"));
-        let w = Word::lit("-ocpuset");
-        assert_eq!(w.strip_prefix("-o"), Some(Word::lit("cpuset")));
-        assert_eq!(w.strip_prefix("-t"), None);
-        assert!(w.starts_with("-"));
-        assert_eq!(Word::lit("").literal(), Some(""));
-        assert_eq!(Word::default().literal(), Some(""));
+        let strip = |line: &str, prefix: &str| -> Option<String> {
+            let l = lex_line(line).ok()?;
+            let Some(Token::Word(w)) = l.tokens.first() else {
+                return None;
+            };
+            let (first, rest) = l.word(w).split_prefix(prefix)?;
+            let mut segs: Vec<Seg> = first.into_iter().collect();
+            segs.extend_from_slice(rest);
+            Some(
+                Word {
+                    src: line,
+                    segs: &segs,
+                }
+                .to_string(),
+            )
+        };
+        assert_eq!(strip("-ocpuset", "-o").as_deref(), Some("cpuset"));
+        assert_eq!(strip("-\"o\"cpu$A", "-o").as_deref(), Some("cpu${A}"));
+        assert_eq!(strip("-o", "-o").as_deref(), Some(""));
+        assert_eq!(strip("-ocpuset", "-t"), None);
+        assert_eq!(strip("$A", "-t"), None);
+        let Ok(l) = lex_line("-x '' $A") else {
+            unreachable!("lexes")
+        };
+        let w: Vec<Word<'_>> = l
+            .tokens
+            .iter()
+            .filter_map(|t| match t {
+                Token::Word(w) => Some(l.word(w)),
+                Token::Redirect { .. } => None,
+            })
+            .collect();
+        let [opt, empty, var] = w.as_slice() else {
+            unreachable!("three words")
+        };
+        assert!(opt.starts_with("-") && !empty.starts_with("-") && !var.starts_with("-"));
+        assert_eq!(empty.literal().as_deref(), Some(""));
+        assert!(empty.is(""));
+        assert_eq!(var.literal(), None);
     }
 }

@@ -16,9 +16,21 @@
 //!    refused with a [`ParseError`] naming the line, and nothing of it runs; a host exits
 //!    with [`PARSE_ERROR_EXIT_STATUS`]. The lexical rules are in [`lex`], the
 //!    parse-versus-run-time split in [`parse`] (in short: the shape of a line is checked
-//!    up front, values after `$VAR` expansion, see [`interp`]).
+//!    up front, values after `$VAR` expansion, see [`interp`]). A line is at most
+//!    [`MAX_LINE`] bytes.
 //! 2. An [`Interpreter`] runs the commands in order against a [`Machine`]; a command that
 //!    fails prints one error and the script goes on, as a shell would.
+//!
+//! A host that cannot or need not hold a whole script streams it instead: a
+//! [`Session`] parses and runs one line at a time and keeps only the variables, so a
+//! script read from a pipe runs in memory that does not grow with its length (a line
+//! that cannot be parsed is then an error of that line, after the lines before it ran).
+//! [`check_line`] lets such a host still refuse a bad file before running any of it, in
+//! a first pass that keeps nothing. The interactive shell is a [`Session`] too, so a
+//! line means the same typed as written in a script.
+//!
+//! A parsed command keeps its text as written and each operand as byte ranges of that
+//! text (quote removal only ever drops characters), about 80 bytes a command.
 //!
 //! [`run_script`] does both. In [`Mode::Echo`] the transcript is FORMAT.md's:
 //!
@@ -55,9 +67,10 @@ pub mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use interp::{FmtOutput, Interpreter, Mode, Output, RunSummary};
+pub use interp::{FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
+pub use lex::literal_words;
 pub use machine::{Machine, Pid};
-pub use parse::{ParseError, ParseErrorKind, Script};
+pub use parse::{check_line, ParseError, ParseErrorKind, Script, MAX_LINE};
 
 /// The exit status of a host whose script cannot be parsed (FORMAT.md).
 pub const PARSE_ERROR_EXIT_STATUS: i32 = 2;

@@ -21,13 +21,25 @@
 //!   machine itself.
 //!
 //! Lines are split on `\n`; a `\r` right before it is dropped (a script saved with CRLF
-//! line ends runs the same). Quotes never span lines.
+//! line ends runs the same). Quotes never span lines. A line longer than [`MAX_LINE`]
+//! bytes is a parse error (`E2BIG`), checked before anything else of it, so a host that
+//! reads a line at a time never needs to hold more than that.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::lex::{is_name, lex_line, Token, Word};
+use crate::lex::{is_name, lex_line, Lexed, Seg, Token, Word};
+
+/// The longest line a script may have, in bytes (without its newline): Linux's
+/// `MAX_ARG_STRLEN` (32 pages, include/uapi/linux/binfmts.h), the longest single argument
+/// `execve` takes before it fails with `E2BIG` (fs/exec.c `copy_strings`), so the longest
+/// command line a walkthrough can hand to `sh -c`. It bounds what one line costs to read
+/// and parse, in a file, a pipe or the shell; a longer line is a parse error
+/// ([`ParseErrorKind::LineTooLong`]). Every write a cgroup file takes fits well within it
+/// (kernfs takes at most a page in one write).
+pub const MAX_LINE: usize = 32 * 4096;
 
 /// Why a script cannot be parsed, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +60,10 @@ impl fmt::Display for ParseError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParseErrorKind {
+    /// The line is longer than [`MAX_LINE`] bytes.
+    LineTooLong,
+    /// There was no memory to hold the parsed line.
+    OutOfMemory,
     /// The line is not valid UTF-8.
     InvalidUtf8,
     /// The line has a NUL byte (no shell word, and no path, can hold one).
@@ -92,6 +108,8 @@ impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ParseErrorKind as K;
         match self {
+            K::LineTooLong => write!(f, "E2BIG: line longer than {MAX_LINE} bytes"),
+            K::OutOfMemory => f.write_str("ENOMEM: no memory for the line"),
             K::InvalidUtf8 => f.write_str("not valid UTF-8"),
             K::NulByte => f.write_str("NUL byte"),
             K::UnterminatedQuote(q) => write!(f, "unterminated quote {q}"),
@@ -117,133 +135,135 @@ impl fmt::Display for ParseErrorKind {
     }
 }
 
-/// A task operand (`fork PARENT VAR`, `exit VAR`, ...).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum TaskRef {
-    /// A plain name: the variable of that name.
-    Var(String),
-    /// Anything else (`$A`, `${A}`, `7`): expanded, then read as a number.
-    Value(Word),
-}
-
-/// One command, its operands still unexpanded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Command {
-    Machine {
-        cpus: Word,
-        mems: Word,
-    },
-    Mount {
-        fstype: Word,
-        options: Vec<Word>,
-        source: Word,
-        dir: Word,
-    },
-    Umount {
-        dir: Word,
-    },
-    Mkdir {
-        path: Word,
-        parents: bool,
-    },
-    Rmdir {
-        path: Word,
-    },
-    Echo {
-        words: Vec<Word>,
-        newline: bool,
-        target: Option<Word>,
-    },
-    Cat {
-        path: Word,
-    },
-    Ls {
-        path: Word,
-    },
-    Spawn {
-        var: String,
-    },
-    Fork {
-        parent: TaskRef,
-        var: String,
-    },
-    Thread {
-        parent: TaskRef,
-        var: String,
-    },
-    Exit {
-        task: TaskRef,
-    },
-    Chown {
-        owner: Word,
-        path: Word,
-    },
+/// What a command line does. The operands are the line's words, in the order given
+/// here, after the `as UID` words; options are already taken apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// `CPUS MEMS` (the values after `cpus=` and `mems=`).
+    Machine,
+    /// `FSTYPE SOURCE DIR OPTIONS...` (each `-o` value, joined with commas when run).
+    Mount,
+    /// `DIR`.
+    Umount,
+    /// `PATH`.
+    Mkdir { parents: bool },
+    /// `PATH`.
+    Rmdir,
+    /// `[TARGET] WORDS...`: the redirection target first if `redirect`.
+    Echo { newline: bool, redirect: bool },
+    /// `PATH`.
+    Cat,
+    /// `PATH`.
+    Ls,
+    /// `VAR`.
+    Spawn,
+    /// `PARENT VAR`.
+    Fork,
+    /// `PARENT VAR`.
+    Thread,
+    /// `TASK`.
+    Exit,
+    /// `OWNER PATH`.
+    Chown,
+    /// Nothing.
     Releases,
-    Run {
-        ms: Word,
-    },
-    SetBusy {
-        task: TaskRef,
-        busy: bool,
-    },
-    Memory {
-        task: TaskRef,
-        bytes: Word,
-        charge: bool,
-    },
-    Open {
-        task: TaskRef,
-        dev_type: Word,
-        device: Word,
-        access: Word,
-    },
-    Unshare {
-        task: TaskRef,
-    },
+    /// `MS`.
+    Run,
+    /// `TASK`.
+    SetBusy { busy: bool },
+    /// `TASK BYTES`.
+    Memory { charge: bool },
+    /// `TASK TYPE MAJOR:MINOR ACCESS`.
+    Open,
+    /// `TASK`.
+    Unshare,
+    /// Nothing.
     Ps,
 }
 
-impl Command {
+impl Op {
     /// The command's name, as written.
-    pub(crate) fn name(&self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            Command::Machine { .. } => "machine",
-            Command::Mount { .. } => "mount",
-            Command::Umount { .. } => "umount",
-            Command::Mkdir { .. } => "mkdir",
-            Command::Rmdir { .. } => "rmdir",
-            Command::Echo { .. } => "echo",
-            Command::Cat { .. } => "cat",
-            Command::Ls { .. } => "ls",
-            Command::Spawn { .. } => "spawn",
-            Command::Fork { .. } => "fork",
-            Command::Thread { .. } => "thread",
-            Command::Exit { .. } => "exit",
-            Command::Chown { .. } => "chown",
-            Command::Releases => "releases",
-            Command::Run { .. } => "run",
-            Command::SetBusy { busy: true, .. } => "busy",
-            Command::SetBusy { busy: false, .. } => "idle",
-            Command::Memory { charge: true, .. } => "alloc",
-            Command::Memory { charge: false, .. } => "free",
-            Command::Open { .. } => "open",
-            Command::Unshare { .. } => "unshare",
-            Command::Ps => "ps",
+            Op::Machine => "machine",
+            Op::Mount => "mount",
+            Op::Umount => "umount",
+            Op::Mkdir { .. } => "mkdir",
+            Op::Rmdir => "rmdir",
+            Op::Echo { .. } => "echo",
+            Op::Cat => "cat",
+            Op::Ls => "ls",
+            Op::Spawn => "spawn",
+            Op::Fork => "fork",
+            Op::Thread => "thread",
+            Op::Exit => "exit",
+            Op::Chown => "chown",
+            Op::Releases => "releases",
+            Op::Run => "run",
+            Op::SetBusy { busy: true } => "busy",
+            Op::SetBusy { busy: false } => "idle",
+            Op::Memory { charge: true } => "alloc",
+            Op::Memory { charge: false } => "free",
+            Op::Open => "open",
+            Op::Unshare => "unshare",
+            Op::Ps => "ps",
         }
     }
 }
 
-/// One command line of a script.
+/// One command line of a script, compact: the command as written, and every operand as
+/// pieces of that text (see [`Seg`]), so a parsed line costs its text, eight bytes per
+/// piece and this header, whatever its quoting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Line {
     /// The line number, from 1.
     pub(crate) number: usize,
     /// The command as written (comment and surrounding blanks removed), for `--echo`.
-    pub(crate) text: String,
-    /// The `as UID` prefixes, outermost first (the innermost one is in force).
-    pub(crate) users: Vec<Word>,
+    pub(crate) text: Box<str>,
+    /// The pieces of the `as UID` words (outermost first), then of the operands.
+    segs: Box<[Seg]>,
+    /// How many `as UID` prefixes there are.
+    pub(crate) users: u32,
     /// The command.
-    pub(crate) command: Command,
+    pub(crate) op: Op,
+}
+
+impl Line {
+    /// The words: the `as UID` words, then the operands in [`Op`]'s order.
+    pub(crate) fn words(&self) -> Words<'_> {
+        Words {
+            src: &self.text,
+            segs: &self.segs,
+        }
+    }
+}
+
+/// The words of a [`Line`], in order.
+#[derive(Clone, Debug)]
+pub(crate) struct Words<'a> {
+    src: &'a str,
+    segs: &'a [Seg],
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = Word<'a>;
+
+    fn next(&mut self) -> Option<Word<'a>> {
+        if self.segs.is_empty() {
+            return None;
+        }
+        let len = self
+            .segs
+            .iter()
+            .position(|s| s.ends_word())
+            .map_or(self.segs.len(), |i| i.saturating_add(1));
+        let (word, rest) = self.segs.split_at(len.min(self.segs.len()));
+        self.segs = rest;
+        Some(Word {
+            src: self.src,
+            segs: word,
+        })
+    }
 }
 
 /// A parsed script: its command lines, in order (blank and comment lines dropped).
@@ -258,23 +278,13 @@ impl Script {
         let mut lines = Vec::new();
         for (index, raw) in source.split(|&b| b == b'\n').enumerate() {
             let number = index.saturating_add(1);
-            let err = |kind| ParseError { line: number, kind };
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if raw.contains(&0) {
-                return Err(err(ParseErrorKind::NulByte));
+            if let Some(line) = parse_line(number, raw)? {
+                lines.try_reserve(1).map_err(|_| ParseError {
+                    line: number,
+                    kind: ParseErrorKind::OutOfMemory,
+                })?;
+                lines.push(line);
             }
-            let line = core::str::from_utf8(raw).map_err(|_| err(ParseErrorKind::InvalidUtf8))?;
-            let lexed = lex_line(line).map_err(err)?;
-            if lexed.tokens.is_empty() {
-                continue;
-            }
-            let (users, command) = parse_tokens(lexed.tokens).map_err(err)?;
-            lines.push(Line {
-                number,
-                text: String::from(lexed.text),
-                users,
-                command,
-            });
         }
         Ok(Script { lines })
     }
@@ -291,32 +301,103 @@ impl Script {
 
     /// The commands as `(line number, text as written)`, in order.
     pub fn commands(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
-        self.lines.iter().map(|l| (l.number, l.text.as_str()))
+        self.lines.iter().map(|l| (l.number, &*l.text))
+    }
+}
+
+/// Checks one line (`raw`, without its `\n`) as [`Script::parse`] would, keeping
+/// nothing: how a host that streams a file validates it before running any of it.
+pub fn check_line(number: usize, raw: &[u8]) -> Result<(), ParseError> {
+    parse_line(number, raw).map(drop)
+}
+
+/// Parses one line (without its `\n`; a `\r` before it is dropped): `None` for a blank
+/// or comment-only line.
+pub(crate) fn parse_line(number: usize, raw: &[u8]) -> Result<Option<Line>, ParseError> {
+    let err = |kind| ParseError { line: number, kind };
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if raw.len() > MAX_LINE {
+        return Err(err(ParseErrorKind::LineTooLong));
+    }
+    if raw.contains(&0) {
+        return Err(err(ParseErrorKind::NulByte));
+    }
+    let line = core::str::from_utf8(raw).map_err(|_| err(ParseErrorKind::InvalidUtf8))?;
+    let lexed = lex_line(line).map_err(err)?;
+    if lexed.tokens.is_empty() {
+        return Ok(None);
+    }
+    build_line(number, &lexed).map(Some).map_err(err)
+}
+
+/// The operands of a line, in [`Op`]'s order, as pieces of the command text.
+struct Operands {
+    /// Where the command text starts in the line: pieces are kept relative to it.
+    offset: u32,
+    segs: Vec<Seg>,
+}
+
+/// A word to keep, maybe without a literal prefix (`-oOPTS`, `cpus=N`).
+#[derive(Clone, Copy)]
+struct Operand<'a> {
+    word: Word<'a>,
+    strip: &'static str,
+}
+
+impl<'a> From<Word<'a>> for Operand<'a> {
+    fn from(word: Word<'a>) -> Self {
+        Operand { word, strip: "" }
+    }
+}
+
+impl Operands {
+    fn push<'a>(&mut self, operand: impl Into<Operand<'a>>) -> Result<(), ParseErrorKind> {
+        let Operand { word, strip } = operand.into();
+        let (first, rest) = word.split_prefix(strip).unwrap_or((None, word.segs));
+        let count = rest.len().saturating_add(1);
+        self.segs
+            .try_reserve(count)
+            .map_err(|_| ParseErrorKind::OutOfMemory)?;
+        let offset = self.offset;
+        self.segs
+            .extend(first.iter().chain(rest).map(|s| s.shifted_back(offset)));
+        if first.is_none() && rest.is_empty() {
+            // The prefix was the whole word: what is left is the empty word.
+            self.segs.push(Seg::empty_word());
+        }
+        Ok(())
     }
 }
 
 /// The words and the redirection of a line, then the `as` prefixes and the command.
-fn parse_tokens(tokens: Vec<Token>) -> Result<(Vec<Word>, Command), ParseErrorKind> {
+fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> {
     let mut words = Vec::new();
+    words
+        .try_reserve_exact(lexed.tokens.len())
+        .map_err(|_| ParseErrorKind::OutOfMemory)?;
     let mut target = None;
-    let mut iter = tokens.into_iter();
-    while let Some(token) = iter.next() {
+    let mut tokens = lexed.tokens.iter();
+    while let Some(token) = tokens.next() {
         match token {
-            Token::Word(w) => words.push(w),
+            Token::Word(w) => words.push(lexed.word(w)),
             Token::Redirect { .. } => {
-                let Some(Token::Word(w)) = iter.next() else {
+                let Some(Token::Word(w)) = tokens.next() else {
                     return Err(ParseErrorKind::MissingRedirectTarget);
                 };
                 if target.is_some() {
                     return Err(ParseErrorKind::MultipleRedirections);
                 }
-                target = Some(w);
+                target = Some(lexed.word(w));
             }
         }
     }
-    let mut users = Vec::new();
+    let mut operands = Operands {
+        offset: u32::try_from(lexed.text.start).map_err(|_| ParseErrorKind::LineTooLong)?,
+        segs: Vec::new(),
+    };
+    let mut users = 0u32;
     let mut rest = words.as_slice();
-    loop {
+    let op = loop {
         let Some((name, args)) = rest.split_first() else {
             return Err(ParseErrorKind::MissingCommand);
         };
@@ -324,16 +405,42 @@ fn parse_tokens(tokens: Vec<Token>) -> Result<(Vec<Word>, Command), ParseErrorKi
             .literal()
             .ok_or(ParseErrorKind::CommandNameNotLiteral)?;
         if name != "as" {
-            return Ok((users, parse_command(name, args, target)?));
+            break parse_command(&name, args, target, &mut operands)?;
         }
         match args.split_first() {
             Some((uid, inner)) if !inner.is_empty() => {
-                users.push(uid.clone());
+                operands.push(*uid)?;
+                users = users.saturating_add(1);
                 rest = inner;
             }
             _ => return Err(ParseErrorKind::Usage("as UID COMMAND...")),
         }
-    }
+    };
+    let text = lexed.text();
+    let mut owned = String::new();
+    owned
+        .try_reserve_exact(text.len())
+        .map_err(|_| ParseErrorKind::OutOfMemory)?;
+    owned.push_str(text);
+    let segs = operands.segs;
+    // `into_boxed_slice` reallocates to the exact size unless it already is.
+    let segs = if segs.len() == segs.capacity() {
+        segs.into_boxed_slice()
+    } else {
+        let mut exact = Vec::new();
+        exact
+            .try_reserve_exact(segs.len())
+            .map_err(|_| ParseErrorKind::OutOfMemory)?;
+        exact.extend_from_slice(&segs);
+        exact.into_boxed_slice()
+    };
+    Ok(Line {
+        number,
+        text: owned.into_boxed_str(),
+        segs,
+        users,
+        op,
+    })
 }
 
 const USAGE_MACHINE: &str = "machine cpus=N mems=M";
@@ -342,191 +449,195 @@ const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
 
 fn parse_command(
     name: &str,
-    args: &[Word],
-    target: Option<Word>,
-) -> Result<Command, ParseErrorKind> {
-    use Command as C;
+    args: &[Word<'_>],
+    target: Option<Word<'_>>,
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
     if name == "echo" {
         let (newline, words) = match args.split_first() {
-            Some((first, rest)) if first.literal() == Some("-n") => (false, rest),
+            Some((first, rest)) if first.is("-n") => (false, rest),
             _ => (true, args),
         };
-        return Ok(C::Echo {
-            words: words.to_vec(),
+        if let Some(t) = target {
+            out.push(t)?;
+        }
+        for w in words {
+            out.push(*w)?;
+        }
+        return Ok(Op::Echo {
             newline,
-            target,
+            redirect: target.is_some(),
         });
     }
-    let command = match name {
-        "machine" => parse_machine(args)?,
-        "mount" => parse_mount(args)?,
-        "umount" => C::Umount {
-            dir: one_path(args, "umount DIR")?,
-        },
+    let op = match name {
+        "machine" => parse_machine(args, out)?,
+        "mount" => parse_mount(args, out)?,
+        "umount" => one_path(args, "umount DIR", Op::Umount, out)?,
         "mkdir" => {
             let (flags, paths) = split_options(args, &["-p"])?;
             match paths.as_slice() {
-                [path] => C::Mkdir {
-                    path: (*path).clone(),
-                    parents: flags != 0,
-                },
+                [path] => {
+                    out.push(*path)?;
+                    Op::Mkdir {
+                        parents: flags != 0,
+                    }
+                }
                 _ => return Err(ParseErrorKind::Usage("mkdir [-p] PATH")),
             }
         }
-        "rmdir" => C::Rmdir {
-            path: one_path(args, "rmdir PATH")?,
-        },
-        "cat" => C::Cat {
-            path: one_path(args, "cat PATH")?,
-        },
-        "ls" => C::Ls {
-            path: one_path(args, "ls PATH")?,
-        },
+        "rmdir" => one_path(args, "rmdir PATH", Op::Rmdir, out)?,
+        "cat" => one_path(args, "cat PATH", Op::Cat, out)?,
+        "ls" => one_path(args, "ls PATH", Op::Ls, out)?,
         "spawn" => match args {
-            [var] => C::Spawn {
-                var: var_name(var)?,
-            },
+            [var] => {
+                var_name(*var)?;
+                out.push(*var)?;
+                Op::Spawn
+            }
             _ => return Err(ParseErrorKind::Usage("spawn VAR")),
         },
-        "fork" => match args {
-            [parent, var] => C::Fork {
-                parent: task_ref(parent),
-                var: var_name(var)?,
-            },
-            _ => return Err(ParseErrorKind::Usage("fork PARENT VAR")),
-        },
-        "thread" => match args {
-            [parent, var] => C::Thread {
-                parent: task_ref(parent),
-                var: var_name(var)?,
-            },
+        "fork" | "thread" => match args {
+            [parent, var] => {
+                var_name(*var)?;
+                out.push(*parent)?;
+                out.push(*var)?;
+                if name == "fork" {
+                    Op::Fork
+                } else {
+                    Op::Thread
+                }
+            }
+            _ if name == "fork" => return Err(ParseErrorKind::Usage("fork PARENT VAR")),
             _ => return Err(ParseErrorKind::Usage("thread PARENT VAR")),
         },
-        "exit" => C::Exit {
-            task: one_task(args, "exit TASK")?,
-        },
+        "exit" => one_task(args, "exit TASK", Op::Exit, out)?,
         "chown" => {
             let (_, operands) = split_options(args, &[])?;
             match operands.as_slice() {
-                [owner, path] => C::Chown {
-                    owner: (*owner).clone(),
-                    path: (*path).clone(),
-                },
+                [owner, path] => {
+                    out.push(*owner)?;
+                    out.push(*path)?;
+                    Op::Chown
+                }
                 _ => return Err(ParseErrorKind::Usage("chown UID[:GID] PATH")),
             }
         }
-        "releases" => no_args(args, C::Releases, "releases")?,
+        "releases" => no_args(args, Op::Releases, "releases")?,
         "run" => match args {
-            [ms] => C::Run { ms: ms.clone() },
+            [ms] => {
+                out.push(*ms)?;
+                Op::Run
+            }
             _ => return Err(ParseErrorKind::Usage("run MS")),
         },
-        "busy" => C::SetBusy {
-            task: one_task(args, "busy TASK")?,
-            busy: true,
-        },
-        "idle" => C::SetBusy {
-            task: one_task(args, "idle TASK")?,
-            busy: false,
-        },
+        "busy" => one_task(args, "busy TASK", Op::SetBusy { busy: true }, out)?,
+        "idle" => one_task(args, "idle TASK", Op::SetBusy { busy: false }, out)?,
         "alloc" | "free" => match args {
-            [task, bytes] => C::Memory {
-                task: task_ref(task),
-                bytes: bytes.clone(),
-                charge: name == "alloc",
-            },
+            [task, bytes] => {
+                out.push(*task)?;
+                out.push(*bytes)?;
+                Op::Memory {
+                    charge: name == "alloc",
+                }
+            }
             _ if name == "alloc" => return Err(ParseErrorKind::Usage("alloc TASK BYTES")),
             _ => return Err(ParseErrorKind::Usage("free TASK BYTES")),
         },
         "open" => match args {
-            [task, dev_type, device, access] => C::Open {
-                task: task_ref(task),
-                dev_type: dev_type.clone(),
-                device: device.clone(),
-                access: access.clone(),
-            },
+            [task, dev_type, device, access] => {
+                for w in [task, dev_type, device, access] {
+                    out.push(*w)?;
+                }
+                Op::Open
+            }
             _ => return Err(ParseErrorKind::Usage(USAGE_OPEN)),
         },
-        "unshare" => C::Unshare {
-            task: one_task(args, "unshare TASK")?,
-        },
-        "ps" => no_args(args, C::Ps, "ps")?,
+        "unshare" => one_task(args, "unshare TASK", Op::Unshare, out)?,
+        "ps" => no_args(args, Op::Ps, "ps")?,
         _ => return Err(ParseErrorKind::UnknownCommand(String::from(name))),
     };
     if target.is_some() {
-        return Err(ParseErrorKind::RedirectNotEcho(command.name()));
+        return Err(ParseErrorKind::RedirectNotEcho(op.name()));
     }
-    Ok(command)
+    Ok(op)
 }
 
-fn no_args(
-    args: &[Word],
-    command: Command,
-    usage: &'static str,
-) -> Result<Command, ParseErrorKind> {
+fn no_args(args: &[Word<'_>], op: Op, usage: &'static str) -> Result<Op, ParseErrorKind> {
     if args.is_empty() {
-        Ok(command)
+        Ok(op)
     } else {
         Err(ParseErrorKind::Usage(usage))
     }
 }
 
-fn one_path(args: &[Word], usage: &'static str) -> Result<Word, ParseErrorKind> {
+fn one_path(
+    args: &[Word<'_>],
+    usage: &'static str,
+    op: Op,
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
     let (_, operands) = split_options(args, &[])?;
     match operands.as_slice() {
-        [path] => Ok((*path).clone()),
+        [path] => {
+            out.push(*path)?;
+            Ok(op)
+        }
         _ => Err(ParseErrorKind::Usage(usage)),
     }
 }
 
-fn one_task(args: &[Word], usage: &'static str) -> Result<TaskRef, ParseErrorKind> {
+fn one_task(
+    args: &[Word<'_>],
+    usage: &'static str,
+    op: Op,
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
     match args {
-        [task] => Ok(task_ref(task)),
+        [task] => {
+            out.push(*task)?;
+            Ok(op)
+        }
         _ => Err(ParseErrorKind::Usage(usage)),
     }
 }
 
-fn task_ref(word: &Word) -> TaskRef {
+/// Refuses a variable to set that is not a plain name.
+fn var_name(word: Word<'_>) -> Result<(), ParseErrorKind> {
     match word.literal() {
-        Some(name) if is_name(name) => TaskRef::Var(String::from(name)),
-        _ => TaskRef::Value(word.clone()),
-    }
-}
-
-fn var_name(word: &Word) -> Result<String, ParseErrorKind> {
-    match word.literal() {
-        Some(name) if is_name(name) => Ok(String::from(name)),
+        Some(name) if is_name(&name) => Ok(()),
         _ => Err(ParseErrorKind::BadVariableName(alloc::format!("{word}"))),
     }
 }
 
 /// Whether a word is an option (`-x...`, not `-` alone) to a command that takes paths.
-fn is_option(word: &Word) -> bool {
-    word.starts_with("-") && word.literal() != Some("-")
+fn is_option(word: Word<'_>) -> bool {
+    word.starts_with("-") && !word.is("-")
 }
 
 /// getopt-style: flags anywhere (each of `allowed`, which returns a bit mask of those
 /// seen), `--` ends the options, any other `-x` is refused; the rest are operands.
 fn split_options<'w>(
-    args: &'w [Word],
+    args: &[Word<'w>],
     allowed: &[&str],
-) -> Result<(u32, Vec<&'w Word>), ParseErrorKind> {
+) -> Result<(u32, Vec<Word<'w>>), ParseErrorKind> {
     let mut flags = 0u32;
     let mut operands = Vec::new();
     let mut options_done = false;
-    for arg in args {
+    for &arg in args {
         if !options_done && is_option(arg) {
-            if arg.literal() == Some("--") {
+            if arg.is("--") {
                 options_done = true;
                 continue;
             }
-            let flag = arg
-                .literal()
-                .and_then(|a| allowed.iter().position(|f| *f == a));
+            let flag = allowed.iter().position(|f| arg.is(f));
             match flag {
                 Some(bit) => flags |= 1u32.checked_shl(bit as u32).unwrap_or(0),
                 None => return Err(ParseErrorKind::UnknownOption(alloc::format!("{arg}"))),
             }
         } else {
+            operands
+                .try_reserve(1)
+                .map_err(|_| ParseErrorKind::OutOfMemory)?;
             operands.push(arg);
         }
     }
@@ -534,71 +645,93 @@ fn split_options<'w>(
 }
 
 /// `machine cpus=N mems=M` (either order).
-fn parse_machine(args: &[Word]) -> Result<Command, ParseErrorKind> {
+fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
     let mut cpus = None;
     let mut mems = None;
-    for arg in args {
-        let (slot, value, key) = if let Some(v) = arg.strip_prefix("cpus=") {
-            (&mut cpus, v, "cpus=")
-        } else if let Some(v) = arg.strip_prefix("mems=") {
-            (&mut mems, v, "mems=")
+    for &word in args {
+        let (slot, strip) = if word.starts_with("cpus=") {
+            (&mut cpus, "cpus=")
+        } else if word.starts_with("mems=") {
+            (&mut mems, "mems=")
         } else {
             return Err(ParseErrorKind::Usage(USAGE_MACHINE));
         };
-        if slot.replace(value).is_some() {
-            return Err(ParseErrorKind::DuplicateOption(String::from(key)));
+        if slot.replace(Operand { word, strip }).is_some() {
+            return Err(ParseErrorKind::DuplicateOption(String::from(strip)));
         }
     }
     match (cpus, mems) {
-        (Some(cpus), Some(mems)) => Ok(Command::Machine { cpus, mems }),
+        (Some(cpus), Some(mems)) => {
+            out.push(cpus)?;
+            out.push(mems)?;
+            Ok(Op::Machine)
+        }
         _ => Err(ParseErrorKind::Usage(USAGE_MACHINE)),
     }
 }
 
 /// `mount`: `-t TYPE`, `-tTYPE`, `-o OPTS`, `-oOPTS` anywhere before `--`; several `-o`
 /// are joined with commas (as util-linux does); exactly two operands.
-fn parse_mount(args: &[Word]) -> Result<Command, ParseErrorKind> {
+fn parse_mount(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
     let mut fstype = None;
     let mut options = Vec::new();
     let mut operands = Vec::new();
     let mut options_done = false;
-    let mut iter = args.iter();
+    let mut iter = args.iter().copied();
     while let Some(arg) = iter.next() {
         if options_done || !is_option(arg) {
-            operands.push(arg.clone());
+            operands
+                .try_reserve(1)
+                .map_err(|_| ParseErrorKind::OutOfMemory)?;
+            operands.push(arg);
             continue;
         }
-        let (is_type, value) = match arg.literal() {
-            Some("--") => {
-                options_done = true;
-                continue;
-            }
-            Some("-t") => (true, iter.next().cloned()),
-            Some("-o") => (false, iter.next().cloned()),
-            _ => {
-                if let Some(v) = arg.strip_prefix("-t") {
-                    (true, Some(v))
-                } else if let Some(v) = arg.strip_prefix("-o") {
-                    (false, Some(v))
-                } else {
-                    return Err(ParseErrorKind::UnknownOption(alloc::format!("{arg}")));
-                }
-            }
+        let (is_type, value) = if arg.is("--") {
+            options_done = true;
+            continue;
+        } else if arg.is("-t") {
+            (true, iter.next().map(Operand::from))
+        } else if arg.is("-o") {
+            (false, iter.next().map(Operand::from))
+        } else if arg.starts_with("-t") {
+            (
+                true,
+                Some(Operand {
+                    word: arg,
+                    strip: "-t",
+                }),
+            )
+        } else if arg.starts_with("-o") {
+            (
+                false,
+                Some(Operand {
+                    word: arg,
+                    strip: "-o",
+                }),
+            )
+        } else {
+            return Err(ParseErrorKind::UnknownOption(alloc::format!("{arg}")));
         };
         let value = value.ok_or(ParseErrorKind::Usage(USAGE_MOUNT))?;
         if !is_type {
+            options
+                .try_reserve(1)
+                .map_err(|_| ParseErrorKind::OutOfMemory)?;
             options.push(value);
         } else if fstype.replace(value).is_some() {
             return Err(ParseErrorKind::DuplicateOption(String::from("-t")));
         }
     }
-    match (fstype, operands.as_mut_slice()) {
-        (Some(fstype), [source, dir]) => Ok(Command::Mount {
-            fstype,
-            options,
-            source: core::mem::take(source),
-            dir: core::mem::take(dir),
-        }),
+    match (fstype, operands.as_slice()) {
+        (Some(fstype), [source, dir]) => {
+            out.push(fstype)?;
+            out.push(*source)?;
+            out.push(*dir)?;
+            for o in options {
+                out.push(o)?;
+            }
+            Ok(Op::Mount)
+        }
         _ => Err(ParseErrorKind::Usage(USAGE_MOUNT)),
     }
 }
@@ -606,6 +739,7 @@ fn parse_mount(args: &[Word]) -> Result<Command, ParseErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use alloc::vec;
     use ParseErrorKind as K;
 
@@ -613,28 +747,27 @@ mod tests {
         let script = Script::parse(line.as_bytes())?;
         Ok(script.lines.into_iter().next().unwrap_or(Line {
             number: 0,
-            text: String::new(),
-            users: Vec::new(),
-            command: Command::Ps,
+            text: Box::from(""),
+            segs: Box::from([]),
+            users: 0,
+            op: Op::Ps,
         }))
     }
 
-    fn cmd(line: &str) -> Result<Command, ParseErrorKind> {
-        one(line).map(|l| l.command).map_err(|e| e.kind)
+    /// The operation and its operands in [`Op`]'s order, `|`-separated.
+    fn cmd(line: &str) -> Result<(Op, String), ParseErrorKind> {
+        let line = one(line).map_err(|e| e.kind)?;
+        let words: Vec<String> = line.words().map(|w| w.to_string()).collect();
+        Ok((line.op, words.join("|")))
     }
 
-    fn w(s: &str) -> Word {
-        Word::lit(s)
+    fn ok(op: Op, words: &str) -> Result<(Op, String), ParseErrorKind> {
+        Ok((op, String::from(words)))
     }
 
     #[test]
     fn mount_forms() {
-        let expect = Ok(Command::Mount {
-            fstype: w("cgroup"),
-            options: vec![w("cpuset")],
-            source: w("cs"),
-            dir: w("/cs"),
-        });
+        let expect = ok(Op::Mount, "cgroup|cs|/cs|cpuset");
         assert_eq!(cmd("mount -t cgroup -o cpuset cs /cs"), expect);
         assert_eq!(cmd("mount -o cpuset -t cgroup cs /cs"), expect);
         assert_eq!(cmd("mount -tcgroup -ocpuset cs /cs"), expect);
@@ -642,17 +775,17 @@ mod tests {
         assert_eq!(cmd("mount -t cgroup -o cpuset -- cs /cs"), expect);
         assert_eq!(
             cmd("mount -t cgroup2 none /v2"),
-            Ok(Command::Mount {
-                fstype: w("cgroup2"),
-                options: vec![],
-                source: w("none"),
-                dir: w("/v2"),
-            })
+            ok(Op::Mount, "cgroup2|none|/v2")
         );
-        let Ok(Command::Mount { options, .. }) = cmd("mount -t cgroup -o a -o'b,c' x /y") else {
-            unreachable!("parses")
-        };
-        assert_eq!(options, vec![w("a"), w("b,c")]);
+        assert_eq!(
+            cmd("mount -t cgroup -o a -o'b,c' x /y"),
+            ok(Op::Mount, "cgroup|x|/y|a|b,c")
+        );
+        assert_eq!(
+            cmd("mount -t cgroup -o '' x /y"),
+            ok(Op::Mount, "cgroup|x|/y|")
+        );
+        assert_eq!(cmd("mount -t cgroup -o x /y"), Err(K::Usage(USAGE_MOUNT)));
         assert_eq!(cmd("mount -o cpuset cs /cs"), Err(K::Usage(USAGE_MOUNT)));
         assert_eq!(cmd("mount -t cgroup /cs"), Err(K::Usage(USAGE_MOUNT)));
         assert_eq!(cmd("mount -t cgroup a b c"), Err(K::Usage(USAGE_MOUNT)));
@@ -673,82 +806,42 @@ mod tests {
 
     #[test]
     fn commands_and_arity() {
-        assert_eq!(
-            cmd("mkdir -p /a"),
-            Ok(Command::Mkdir {
-                path: w("/a"),
-                parents: true
-            })
-        );
-        assert_eq!(
-            cmd("mkdir /a -p"),
-            Ok(Command::Mkdir {
-                path: w("/a"),
-                parents: true
-            })
-        );
-        assert_eq!(
-            cmd("mkdir /a"),
-            Ok(Command::Mkdir {
-                path: w("/a"),
-                parents: false
-            })
-        );
-        assert_eq!(
-            cmd("mkdir -- -p"),
-            Ok(Command::Mkdir {
-                path: w("-p"),
-                parents: false
-            })
-        );
+        let mkdir = |parents| Op::Mkdir { parents };
+        assert_eq!(cmd("mkdir -p /a"), ok(mkdir(true), "/a"));
+        assert_eq!(cmd("mkdir /a -p"), ok(mkdir(true), "/a"));
+        assert_eq!(cmd("mkdir /a"), ok(mkdir(false), "/a"));
+        assert_eq!(cmd("mkdir -- -p"), ok(mkdir(false), "-p"));
         assert_eq!(cmd("mkdir /a /b"), Err(K::Usage("mkdir [-p] PATH")));
         assert_eq!(cmd("mkdir -m 755 /a"), Err(K::UnknownOption("-m".into())));
         assert_eq!(cmd("ls -l /a"), Err(K::UnknownOption("-l".into())));
         assert_eq!(cmd("ls"), Err(K::Usage("ls PATH")));
-        assert_eq!(cmd("cat - "), Ok(Command::Cat { path: w("-") }));
-        assert_eq!(cmd("spawn A"), Ok(Command::Spawn { var: "A".into() }));
+        assert_eq!(cmd("cat - "), ok(Op::Cat, "-"));
+        assert_eq!(cmd("spawn A"), ok(Op::Spawn, "A"));
+        assert_eq!(cmd("spawn \"B\""), ok(Op::Spawn, "B"));
         assert_eq!(cmd("spawn $A"), Err(K::BadVariableName("${A}".into())));
         assert_eq!(cmd("spawn 1A"), Err(K::BadVariableName("1A".into())));
-        assert_eq!(
-            cmd("fork A B"),
-            Ok(Command::Fork {
-                parent: TaskRef::Var("A".into()),
-                var: "B".into()
-            })
-        );
-        let Ok(Command::Thread {
-            parent: TaskRef::Value(_),
-            ..
-        }) = cmd("thread $A T")
-        else {
-            unreachable!("a value parent")
-        };
-        let Ok(Command::Exit {
-            task: TaskRef::Value(v),
-        }) = cmd("exit 1")
-        else {
-            unreachable!("a numeric task")
-        };
-        assert_eq!(v, w("1"));
+        assert_eq!(cmd("fork A B"), ok(Op::Fork, "A|B"));
+        assert_eq!(cmd("fork A 'B'"), ok(Op::Fork, "A|B"));
+        assert_eq!(cmd("fork A B-"), Err(K::BadVariableName("B-".into())));
+        assert_eq!(cmd("thread $A T"), ok(Op::Thread, "${A}|T"));
+        assert_eq!(cmd("exit 1"), ok(Op::Exit, "1"));
         assert_eq!(cmd("releases now"), Err(K::Usage("releases")));
-        assert_eq!(cmd("ps"), Ok(Command::Ps));
+        assert_eq!(cmd("ps"), ok(Op::Ps, ""));
         assert_eq!(cmd("run"), Err(K::Usage("run MS")));
         assert_eq!(cmd("open A c 1:3"), Err(K::Usage(USAGE_OPEN)));
+        assert_eq!(cmd("open A c 1:3 rw"), ok(Op::Open, "A|c|1:3|rw"));
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
+        assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
         assert_eq!(
             cmd("frobnicate"),
             Err(K::UnknownCommand("frobnicate".into()))
         );
         assert_eq!(cmd("A=1"), Err(K::UnknownCommand("A=1".into())));
         assert_eq!(cmd("$CMD x"), Err(K::CommandNameNotLiteral));
-        assert_eq!(cmd("'ls' /x"), Ok(Command::Ls { path: w("/x") }));
-        assert_eq!(
-            cmd("machine mems=1 cpus=2"),
-            Ok(Command::Machine {
-                cpus: w("2"),
-                mems: w("1")
-            })
-        );
+        assert_eq!(cmd("'ls' /x"), ok(Op::Ls, "/x"));
+        assert_eq!(cmd("l\"s\" /x"), ok(Op::Ls, "/x"));
+        assert_eq!(cmd("machine mems=1 cpus=2"), ok(Op::Machine, "2|1"));
+        assert_eq!(cmd("machine cpus=$A mems=\"\""), ok(Op::Machine, "${A}|"));
         assert_eq!(cmd("machine cpus=2"), Err(K::Usage(USAGE_MACHINE)));
         assert_eq!(
             cmd("machine cpus=2 cpus=3"),
@@ -759,42 +852,21 @@ mod tests {
             Err(K::Usage(USAGE_MACHINE))
         );
         assert_eq!(cmd("chown -R 1 /x"), Err(K::UnknownOption("-R".into())));
+        assert_eq!(cmd("chown 1:2 /x"), ok(Op::Chown, "1:2|/x"));
     }
 
     #[test]
     fn echo_and_redirections() {
+        let echo = |newline, redirect| Op::Echo { newline, redirect };
         assert_eq!(
             cmd("echo $A > /cg/tasks"),
-            Ok(Command::Echo {
-                words: vec![Word::var("A")],
-                newline: true,
-                target: Some(w("/cg/tasks")),
-            })
+            ok(echo(true, true), "/cg/tasks|${A}")
         );
-        assert_eq!(
-            cmd("echo > /x a b"),
-            Ok(Command::Echo {
-                words: vec![w("a"), w("b")],
-                newline: true,
-                target: Some(w("/x"))
-            })
-        );
-        assert_eq!(
-            cmd("echo -n 5 >> /x"),
-            Ok(Command::Echo {
-                words: vec![w("5")],
-                newline: false,
-                target: Some(w("/x"))
-            })
-        );
-        assert_eq!(
-            cmd("echo hello"),
-            Ok(Command::Echo {
-                words: vec![w("hello")],
-                newline: true,
-                target: None
-            })
-        );
+        assert_eq!(cmd("echo > /x a b"), ok(echo(true, true), "/x|a|b"));
+        assert_eq!(cmd("echo -n 5 >> /x"), ok(echo(false, true), "/x|5"));
+        assert_eq!(cmd("echo hello"), ok(echo(true, false), "hello"));
+        assert_eq!(cmd("echo"), ok(echo(true, false), ""));
+        assert_eq!(cmd("echo '' \"\""), ok(echo(true, false), "|"));
         assert_eq!(cmd("echo 1 >"), Err(K::MissingRedirectTarget));
         assert_eq!(cmd("echo 1 > > x"), Err(K::MissingRedirectTarget));
         assert_eq!(cmd("echo 1 > x > y"), Err(K::MultipleRedirections));
@@ -804,13 +876,14 @@ mod tests {
 
     #[test]
     fn as_prefixes() {
-        let Ok(line) = one("as 1000 as $U echo 1 > /x") else {
+        let Ok(line) = one("  as 1000 as $U echo 1 > /x # c") else {
             unreachable!("parses")
         };
-        assert_eq!(line.users.len(), 2);
-        assert_eq!(line.users.first(), Some(&w("1000")));
-        assert_eq!(line.command.name(), "echo");
-        assert_eq!(line.text, "as 1000 as $U echo 1 > /x");
+        assert_eq!(line.users, 2);
+        let words: Vec<String> = line.words().map(|w| w.to_string()).collect();
+        assert_eq!(words, vec!["1000", "${U}", "/x", "1"]);
+        assert_eq!(line.op.name(), "echo");
+        assert_eq!(&*line.text, "as 1000 as $U echo 1 > /x");
         assert_eq!(cmd("as 1000"), Err(K::Usage("as UID COMMAND...")));
         assert_eq!(cmd("as"), Err(K::Usage("as UID COMMAND...")));
         assert_eq!(cmd("as 1 cat x > y"), Err(K::RedirectNotEcho("cat")));
@@ -855,5 +928,36 @@ mod tests {
         assert!(!s.is_empty());
         assert!(Script::parse(b"").is_ok_and(|s| s.is_empty()));
         assert!(Script::parse("echo 'é' > /x".as_bytes()).is_ok());
+        assert_eq!(check_line(7, b"ls /x"), Ok(()));
+        assert_eq!(
+            check_line(7, b"ls 'x"),
+            Err(ParseError {
+                line: 7,
+                kind: K::UnterminatedQuote('\'')
+            })
+        );
+    }
+
+    #[test]
+    fn lines_are_capped_at_max_arg_strlen() {
+        // Linux include/uapi/linux/binfmts.h: MAX_ARG_STRLEN is 32 pages; a longer
+        // argument is E2BIG from execve.
+        assert_eq!(MAX_LINE, 131_072);
+        let fits = alloc::format!("echo {} > /x", "a".repeat(MAX_LINE - 10));
+        assert_eq!(fits.len(), MAX_LINE);
+        assert!(Script::parse(fits.as_bytes()).is_ok());
+        // A CRLF line end is not part of the line.
+        assert!(Script::parse(alloc::format!("{fits}\r\n").as_bytes()).is_ok());
+        let long = alloc::format!("{fits}a");
+        let src = alloc::format!("ls /\n{long}\nls /\n");
+        assert_eq!(
+            Script::parse(src.as_bytes()),
+            Err(ParseError {
+                line: 2,
+                kind: K::LineTooLong
+            })
+        );
+        let text = K::LineTooLong.to_string();
+        assert!(text.contains("E2BIG") && text.contains("131072"), "{text}");
     }
 }

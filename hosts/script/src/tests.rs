@@ -615,7 +615,7 @@ fn conformance_cases_replay() {
 
 /// The mock answers of a recorded transcript, and the transcript with real pids.
 fn replay(script: &Script, recorded: &str) -> (Mock, String) {
-    use crate::parse::Command as C;
+    use crate::parse::Op as C;
     let mut blocks: Vec<(String, Vec<&str>)> = Vec::new();
     for line in recorded.lines() {
         match (line.strip_prefix("$ "), blocks.last_mut()) {
@@ -629,7 +629,7 @@ fn replay(script: &Script, recorded: &str) -> (Mock, String) {
     let mut mock = Mock::default();
     let mut want = String::new();
     for ((text, lines), line) in blocks.iter().zip(&script.lines) {
-        assert_eq!(*text, line.text);
+        assert_eq!(text.as_str(), &*line.text);
         want.push_str(&format!("$ {text}\n"));
         let error = match lines.as_slice() {
             [l] => l.strip_prefix("error: ").and_then(Error::from_name),
@@ -657,8 +657,8 @@ fn replay(script: &Script, recorded: &str) -> (Mock, String) {
             want.push('\n');
         }
         let text_of = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-        let reply = match (&line.command, error) {
-            (C::Spawn { .. } | C::Fork { .. } | C::Thread { .. }, e) => Reply::Pid(match e {
+        let reply = match (line.op, error) {
+            (C::Spawn | C::Fork | C::Thread, e) => Reply::Pid(match e {
                 Some(e) => Err(e),
                 None => real
                     .first()
@@ -666,10 +666,10 @@ fn replay(script: &Script, recorded: &str) -> (Mock, String) {
                     .and_then(|(_, p)| p.parse().ok())
                     .ok_or(Error::EIO),
             }),
-            (C::Cat { .. } | C::Ps, Some(e)) => Reply::Bytes(Err(e)),
-            (C::Cat { .. } | C::Ps, None) => Reply::Bytes(Ok(text_of(&real).into_bytes())),
-            (C::Ls { .. }, Some(e)) => Reply::List(Err(e)),
-            (C::Ls { .. }, None) => Reply::List(Ok(real.iter().rev().cloned().collect())),
+            (C::Cat | C::Ps, Some(e)) => Reply::Bytes(Err(e)),
+            (C::Cat | C::Ps, None) => Reply::Bytes(Ok(text_of(&real).into_bytes())),
+            (C::Ls, Some(e)) => Reply::List(Err(e)),
+            (C::Ls, None) => Reply::List(Ok(real.iter().rev().cloned().collect())),
             (C::Releases, _) => Reply::Paths(real.clone()),
             (_, Some(e)) => Reply::Unit(Err(e)),
             (_, None) => Reply::Unit(Ok(())),

@@ -7,6 +7,7 @@
 //! through which the controllers' limits bite ([`effects`])) on a std host. This crate
 //! adds the std host, the command line and the interactive shell.
 
+pub mod lines;
 pub mod machine;
 pub mod output;
 pub mod shell;

@@ -2,13 +2,14 @@
 
 use std::cell::RefCell;
 use std::ffi::OsString;
-use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Seek, Write};
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use gpc_script::{Mode, Script, PARSE_ERROR_EXIT_STATUS};
+use gpc_script::{check_line, Mode, ParseError, ParseErrorKind, Session, PARSE_ERROR_EXIT_STATUS};
+use gpc_sim::lines::{self, LineRead};
 use gpc_sim::output::StdOutput;
-use gpc_sim::shell::{self, Next, Shell};
+use gpc_sim::shell::{self, InputError, Next, Shell};
 use gpc_sim::SimMachine;
 
 const USAGE: &str = "\
@@ -29,10 +30,14 @@ Usage: gpc run [--echo] FILE
 Runs the .cgsh script FILE ('-': standard input) on a fresh simulated machine
 (CPUs 0-3, memory nodes 0-1, init as pid 1, nothing mounted, /proc present).
 
-The whole script is parsed first: a script that cannot be parsed, or a file that
+A FILE is parsed whole first: a script that cannot be parsed, or a file that
 cannot be read, runs nothing and exits with status 2 (the line is named on stderr).
-Otherwise every command runs in order; a command that fails reports its errno and
-the script goes on, and the exit status is 0.
+Standard input (and a FILE that is not a regular file, such as a pipe) is read and
+run line by line, in memory that does not grow with the script: a line that cannot
+be parsed stops it there with status 2, after the lines before it have run. A line
+is at most 131072 bytes (Linux's MAX_ARG_STRLEN; a longer one is an E2BIG parse
+error). Otherwise every command runs in order; a command that fails reports its
+errno and the script goes on, and the exit status is 0.
 
 Options:
   --echo      print FORMAT.md's transcript: `$ COMMAND` before each command and
@@ -165,26 +170,64 @@ fn output_failed(e: &io::Error) -> ExitCode {
 
 fn run_file(file: &OsString, echo: bool) -> ExitCode {
     let name = file.to_string_lossy().into_owned();
-    let source = if file == "-" {
-        let mut buf = Vec::new();
-        io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
-    } else {
-        std::fs::read(file)
+    let cannot_read = |e: io::Error| {
+        eprintln!("gpc: cannot read {name}: {e}");
+        exit_status(PARSE_ERROR_EXIT_STATUS)
     };
-    let source = match source {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gpc: cannot read {name}: {e}");
-            return exit_status(PARSE_ERROR_EXIT_STATUS);
+    if file == "-" {
+        let stdin = io::stdin();
+        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), echo);
+    }
+    let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.is_file(), f)));
+    let (regular, mut f) = match opened {
+        Ok(o) => o,
+        Err(e) => return cannot_read(e),
+    };
+    if regular {
+        // The documented contract for a file: a script that cannot be parsed runs
+        // nothing. A first pass checks every line and keeps none of them.
+        let mut input = io::BufReader::new(&mut f);
+        match check_stream(&mut input) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("gpc: {name}: {e}");
+                return exit_status(PARSE_ERROR_EXIT_STATUS);
+            }
+            Err(e) => return cannot_read(e),
         }
-    };
-    let script = match Script::parse(&source) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gpc: {name}: {e}");
-            return exit_status(PARSE_ERROR_EXIT_STATUS);
+        drop(input);
+        if let Err(e) = f.seek(io::SeekFrom::Start(0)) {
+            return cannot_read(e);
         }
-    };
+    }
+    run_stream(&name, &mut io::BufReader::new(f), echo)
+}
+
+/// Checks every line of `input`: the first parse error, or an error of the reader.
+fn check_stream(input: &mut impl BufRead) -> io::Result<Result<(), ParseError>> {
+    let mut buf = Vec::new();
+    let mut number = 0usize;
+    loop {
+        number = number.saturating_add(1);
+        let checked = match lines::read_line(input, &mut buf)? {
+            LineRead::Eof => return Ok(Ok(())),
+            LineRead::TooLong => Err(ParseError {
+                line: number,
+                kind: ParseErrorKind::LineTooLong,
+            }),
+            LineRead::Line => check_line(number, &buf),
+        };
+        if checked.is_err() {
+            return Ok(checked);
+        }
+    }
+}
+
+/// Runs a script line by line as it is read, on a fresh machine. A line that cannot be
+/// parsed stops the script there with status 2 (for a file the first pass has already
+/// refused it, unless it changed since). The transcript is flushed whenever the input
+/// has nothing more buffered, so a script fed through a pipe prints as it runs.
+fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> ExitCode {
     let mut machine = match SimMachine::new() {
         Ok(m) => m,
         Err(e) => {
@@ -198,9 +241,37 @@ fn run_file(file: &OsString, echo: bool) -> ExitCode {
         format!("{name}: "),
         false,
     );
-    script.run(&mut machine, mode, &mut out);
+    let mut session = Session::new(mode);
+    let mut buf = Vec::new();
+    let mut status = ExitCode::SUCCESS;
+    loop {
+        if input.buffer().is_empty() {
+            if let Err(e) = out.finish() {
+                return output_failed(&e);
+            }
+        }
+        let parsed = match lines::read_line(input, &mut buf) {
+            Ok(LineRead::Eof) => break,
+            Ok(LineRead::Line) => session.run_line(&buf, &mut machine, &mut out),
+            Ok(LineRead::TooLong) => Err(session.line_too_long()),
+            Err(e) => {
+                eprintln!("gpc: cannot read {name}: {e}");
+                status = exit_status(PARSE_ERROR_EXIT_STATUS);
+                break;
+            }
+        };
+        if let Err(e) = parsed {
+            // What ran before the bad line comes first on a terminal too.
+            if let Err(e) = out.finish() {
+                return output_failed(&e);
+            }
+            eprintln!("gpc: {name}: {e}");
+            status = exit_status(PARSE_ERROR_EXIT_STATUS);
+            break;
+        }
+    }
     match out.finish() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => status,
         Err(e) => output_failed(&e),
     }
 }
@@ -218,23 +289,14 @@ fn run_shell(echo: bool) -> ExitCode {
         interactive(&mut shell)
     } else {
         let mut out = StdOutput::new(io::stdout().lock(), String::new(), true);
-        for line in io::stdin().lock().lines() {
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("gpc: cannot read standard input: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let next = shell.run_line(&line, &mut out);
-            if let Err(e) = out.finish() {
-                return output_failed(&e);
+        match shell.run_lines(io::stdin().lock(), &mut out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(InputError::Read(e)) => {
+                eprintln!("gpc: cannot read standard input: {e}");
+                ExitCode::from(2)
             }
-            if next == Next::Quit {
-                break;
-            }
+            Err(InputError::Write(e)) => output_failed(&e),
         }
-        ExitCode::SUCCESS
     }
 }
 

@@ -1,21 +1,23 @@
 //! `gpc shell`: the `.cgsh` language one line at a time against one machine.
 //!
-//! Every line is parsed and run on its own, so a line that cannot be parsed is reported
-//! and the session goes on. The interpreter keeps script variables (`spawn A`) per
-//! script; to keep them across lines, each line runs after a prelude of `spawn NAME`
-//! lines that a stand-in machine answers with the remembered pids, which sets the
-//! variables again without touching the real machine.
+//! The shell is a [`Session`] of the interpreter, the very one `gpc run -` streams a
+//! script through: each line is parsed and run as it comes, with the variables of the
+//! lines before it, so a line means in the shell exactly what it means in a script
+//! (`fork A "B"` sets `B`), and a line costs the same whatever came before it. A line
+//! that cannot be parsed is reported and the session goes on; so is a line longer than
+//! [`gpc_script::MAX_LINE`] bytes, which is never read whole.
 //!
 //! Besides the script commands, the shell knows `help [COMMAND]` and `quit` (or `exit`
-//! alone, or end of input).
+//! alone, or end of input), recognised with the script language's own lexer.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::io::{self, BufRead};
 use std::rc::Rc;
 
-use gpc_core::{Error, Result};
-use gpc_script::{Interpreter, Machine, Mode, Output, Pid, Script};
+use gpc_script::{literal_words, Mode, Output, ParseError, Pid, Session, MAX_LINE};
 
+use crate::lines::{self, LineRead};
 use crate::machine::SimMachine;
 
 /// The script commands: name, synopsis, what it does.
@@ -172,11 +174,19 @@ fn command_words(line: &str) -> Vec<&str> {
     words
 }
 
-/// One interactive session: a machine and the variables set so far.
+/// One interactive session: a machine and the interpreter's session on it.
 pub struct Shell {
     machine: Rc<RefCell<SimMachine>>,
-    vars: Vec<(String, Pid)>,
-    mode: Mode,
+    session: Session,
+}
+
+/// Why [`Shell::run_lines`] stopped early.
+#[derive(Debug)]
+pub enum InputError {
+    /// Reading the input failed.
+    Read(io::Error),
+    /// Writing the transcript failed (a closed pipe, a full disk).
+    Write(io::Error),
 }
 
 impl Shell {
@@ -185,8 +195,7 @@ impl Shell {
     pub fn new(machine: Rc<RefCell<SimMachine>>, echo: bool) -> Self {
         Shell {
             machine,
-            vars: Vec::new(),
-            mode: if echo { Mode::Echo } else { Mode::Plain },
+            session: Session::new(if echo { Mode::Echo } else { Mode::Plain }),
         }
     }
 
@@ -197,147 +206,84 @@ impl Shell {
 
     /// The value of a variable.
     pub fn variable(&self, name: &str) -> Option<Pid> {
-        self.vars.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+        self.session.variable(name)
     }
 
     /// Runs one line, writing what it prints to `out`.
     pub fn run_line(&mut self, line: &str, out: &mut dyn Output) -> Next {
-        let words = command_words(line);
-        match words.as_slice() {
-            // Blank, or only a comment.
-            [] => return Next::Continue,
-            ["quit"] | ["exit"] => return Next::Quit,
-            ["help"] => {
-                out.write_bytes(help(None).as_bytes());
-                return Next::Continue;
-            }
-            ["help", topic] => {
-                out.write_bytes(help(Some(topic)).as_bytes());
-                return Next::Continue;
-            }
-            _ => {}
-        }
-        if let Err(e) = Script::parse(line.as_bytes()) {
-            out.diagnostic(&format!("parse error: {}", e.kind));
-            return Next::Continue;
-        }
-        let mut source = String::new();
-        for (name, _) in &self.vars {
-            let _ = writeln!(source, "spawn {name}");
-        }
-        source.push_str(line);
-        let Ok(script) = Script::parse(source.as_bytes()) else {
-            out.diagnostic("internal error: the variable prelude does not parse");
-            return Next::Continue;
+        self.run_bytes(line.as_bytes(), out)
+    }
+
+    /// Runs one line given as bytes (a line that is not UTF-8 is a parse error).
+    pub fn run_bytes(&mut self, line: &[u8], out: &mut dyn Output) -> Next {
+        // A CRLF line end means what it means in a script (the parser drops the `\r`).
+        let bare = line.strip_suffix(b"\r").unwrap_or(line);
+        let builtin = match core::str::from_utf8(bare) {
+            Ok(text) if text.len() <= MAX_LINE => literal_words(text),
+            _ => None,
         };
-        let mut interp = Interpreter::new(&script, self.mode);
-        let mut replay = Replay {
-            pids: self.vars.iter().map(|(_, p)| *p).collect(),
-            next: 0,
-        };
-        let mut sink: Vec<u8> = Vec::new();
-        for _ in 0..self.vars.len() {
-            interp.step(&mut replay, &mut sink);
+        if let Some(words) = builtin {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            match words.as_slice() {
+                // Blank, or only a comment.
+                [] => return Next::Continue,
+                ["quit"] | ["exit"] => return Next::Quit,
+                ["help"] => {
+                    out.write_bytes(help(None).as_bytes());
+                    return Next::Continue;
+                }
+                ["help", topic] => {
+                    out.write_bytes(help(Some(topic)).as_bytes());
+                    return Next::Continue;
+                }
+                _ => {}
+            }
         }
         let Ok(mut machine) = self.machine.try_borrow_mut() else {
             out.diagnostic("internal error: the machine is busy");
             return Next::Continue;
         };
-        interp.step(&mut *machine, out);
-        drop(machine);
-        if let (Some(&("spawn" | "fork" | "thread")), Some(var)) = (words.first(), words.last()) {
-            let var = var
-                .trim_start_matches('$')
-                .trim_matches(|c| c == '{' || c == '}');
-            if let Some(pid) = interp.variable(var) {
-                match self.vars.iter_mut().find(|(n, _)| n == var) {
-                    Some(slot) => slot.1 = pid,
-                    None => self.vars.push((String::from(var), pid)),
-                }
-            }
+        if let Err(e) = self.session.run_line(line, &mut *machine, out) {
+            drop(machine);
+            parse_error(&e, out);
         }
         Next::Continue
     }
-}
 
-/// The stand-in machine of the variable prelude: `spawn` hands out remembered pids;
-/// nothing else is ever asked of it.
-struct Replay {
-    pids: Vec<Pid>,
-    next: usize,
-}
-
-impl Machine for Replay {
-    fn configure(&mut self, _cpus: u32, _mems: u32) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn set_user(&mut self, _uid: Option<u32>) {}
-    fn mount(&mut self, _fstype: &str, _options: &str, _source: &str, _dir: &str) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn umount(&mut self, _dir: &str) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn mkdir(&mut self, _path: &str, _parents: bool) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn rmdir(&mut self, _path: &str) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn write(&mut self, _path: &str, _data: &[u8]) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn read(&mut self, _path: &str) -> Result<Vec<u8>> {
-        Err(Error::EINVAL)
-    }
-    fn list(&mut self, _path: &str) -> Result<Vec<String>> {
-        Err(Error::EINVAL)
-    }
-    fn chown(&mut self, _uid: u32, _gid: Option<u32>, _path: &str) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn spawn(&mut self) -> Result<Pid> {
-        let pid = self.pids.get(self.next).copied().ok_or(Error::EINVAL)?;
-        self.next += 1;
-        Ok(pid)
-    }
-    fn fork(&mut self, _parent: Pid) -> Result<Pid> {
-        Err(Error::EINVAL)
-    }
-    fn thread(&mut self, _parent: Pid) -> Result<Pid> {
-        Err(Error::EINVAL)
-    }
-    fn exit(&mut self, _task: Pid) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn run(&mut self, _ms: u64) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn set_busy(&mut self, _task: Pid, _busy: bool) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn memory(&mut self, _task: Pid, _bytes: u64, _charge: bool) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn open_device(
+    /// The shell without a terminal: runs the lines of `input` until `quit` or its
+    /// end, flushing the transcript after each line. A line longer than
+    /// [`MAX_LINE`] is refused without being read whole, and the session goes on.
+    ///
+    /// # Errors
+    ///
+    /// The input's or the transcript's first error; the lines before it have run.
+    pub fn run_lines<R: BufRead, W: io::Write>(
         &mut self,
-        _task: Pid,
-        _dev_type: u8,
-        _major: u32,
-        _minor: u32,
-        _access: &str,
-    ) -> Result {
-        Err(Error::EINVAL)
+        mut input: R,
+        out: &mut crate::output::StdOutput<W>,
+    ) -> Result<(), InputError> {
+        let mut buf = Vec::new();
+        loop {
+            let next = match lines::read_line(&mut input, &mut buf).map_err(InputError::Read)? {
+                LineRead::Eof => return Ok(()),
+                LineRead::Line => self.run_bytes(&buf, out),
+                LineRead::TooLong => {
+                    lines::skip_line(&mut input).map_err(InputError::Read)?;
+                    parse_error(&self.session.line_too_long(), out);
+                    Next::Continue
+                }
+            };
+            out.finish().map_err(InputError::Write)?;
+            if next == Next::Quit {
+                return Ok(());
+            }
+        }
     }
-    fn unshare(&mut self, _task: Pid) -> Result {
-        Err(Error::EINVAL)
-    }
-    fn ps(&mut self) -> Result<Vec<u8>> {
-        Err(Error::EINVAL)
-    }
-    fn take_releases(&mut self) -> Vec<String> {
-        Vec::new()
-    }
+}
+
+/// Reports a line that cannot be parsed (the shell names no line numbers).
+fn parse_error(e: &ParseError, out: &mut dyn Output) {
+    out.diagnostic(&format!("parse error: {}", e.kind));
 }
 
 /// Completion for the line editor: command names first, paths after.
@@ -369,6 +315,7 @@ pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gpc_script::Machine as _;
 
     fn session(lines: &[&str]) -> String {
         let Ok(m) = SimMachine::new() else {

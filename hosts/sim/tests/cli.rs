@@ -147,3 +147,163 @@ fn help_and_usage_errors() -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Kills process `pid` unless `done` is set within a minute: a `gpc` that waits for the
+/// end of its input before answering would otherwise hang a streaming test, which
+/// must fail instead (its reads then see the end of the output).
+#[cfg(unix)]
+fn watchdog(pid: u32) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        for _ in 0..600 {
+            if flag.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    done
+}
+
+/// `gpc run -` runs each line as it arrives: the transcript of the first lines comes
+/// back while standard input is still open (it used to read all of it first).
+#[cfg(unix)]
+#[test]
+fn dash_runs_lines_as_they_arrive() -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpc"))
+        .args(["run", "--echo", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let done = watchdog(child.id());
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        unreachable!("piped")
+    };
+    stdin.write_all(b"spawn A\n")?;
+    stdin.flush()?;
+    let mut reader = BufReader::new(stdout);
+    let mut first = String::new();
+    reader.read_line(&mut first)?;
+    let mut second = String::new();
+    reader.read_line(&mut second)?;
+    assert_eq!((first.as_str(), second.as_str()), ("$ spawn A\n", "A=2\n"));
+    // Still running, still reading: a second command gets its answer too.
+    stdin.write_all(b"fork A B\n")?;
+    stdin.flush()?;
+    let mut third = String::new();
+    reader.read_line(&mut third)?;
+    assert_eq!(third, "$ fork A B\n");
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest)?;
+    assert_eq!(rest, "B=3\n");
+    assert_eq!(child.wait()?.code(), Some(0));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// Streaming: a parse error stops a piped script at that line, after the lines before
+/// it ran (a file is still refused whole, see above).
+#[test]
+fn a_piped_script_stops_at_its_first_bad_line() -> std::io::Result<()> {
+    let out = gpc(
+        &["run", "--echo", "-"],
+        Some("spawn A\nfork A B\nfrob\nspawn C\n"),
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stdout), "$ spawn A\nA=2\n$ fork A B\nB=3\n");
+    assert!(text(&out.stderr).contains("-: line 3: unknown command frob"));
+    Ok(())
+}
+
+/// A line longer than 131,072 bytes (Linux's MAX_ARG_STRLEN) is an `E2BIG` parse error,
+/// from a file (nothing runs) and from a pipe (where it is never read whole).
+#[test]
+fn overlong_lines_are_e2big() -> std::io::Result<()> {
+    let long = format!("spawn A\necho {} > /x\nspawn B\n", "y".repeat(200_000));
+    let path = script("long.cgsh", &long)?;
+    let out = gpc(&["run", "--echo", &path.to_string_lossy()], None)?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 2: E2BIG"), "{stderr}");
+    let out = gpc(&["run", "--echo", "-"], Some(&long))?;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stdout), "$ spawn A\nA=2\n");
+    assert!(text(&out.stderr).contains("line 2: E2BIG"));
+    // The shell refuses the line and goes on.
+    let out = gpc(&["shell"], Some(&long))?;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "A=2\nB=3\n");
+    assert!(text(&out.stderr).contains("parse error: E2BIG"));
+    // 131,072 bytes is still a line.
+    let fits = format!("echo {}\n", "z".repeat(131_072 - 5));
+    let out = gpc(&["run", "-"], Some(&fits))?;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout.len(), 131_072 - 5 + 1);
+    Ok(())
+}
+
+/// The peak resident memory of a running process, from /proc (Linux), in KiB.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `gpc run -` holds one line at a time: its peak memory after 400,000 lines is what it
+/// was after 40,000 (it used to keep every byte of input and every parsed command:
+/// 275 MB for a million lines).
+#[cfg(target_os = "linux")]
+#[test]
+fn dash_runs_in_memory_that_does_not_grow_with_the_script() -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader};
+    const ROUNDS: usize = 20;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpc"))
+        .args(["run", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let done = watchdog(child.id());
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        unreachable!("piped")
+    };
+    // Each round: 20,000 failing commands (their diagnostics go to stderr), then a
+    // marker whose `M=PID` line on stdout says the round has run, before the next round
+    // is written.
+    let chunk = "exit 1\n".repeat(20_000);
+    let mut reader = BufReader::new(stdout);
+    let mut peaks = Vec::new();
+    let mut line = String::new();
+    for round in 1..=ROUNDS {
+        stdin.write_all(chunk.as_bytes())?;
+        stdin.write_all(b"spawn M\nexit M\n")?;
+        stdin.flush()?;
+        line.clear();
+        reader.read_line(&mut line)?;
+        assert!(line.starts_with("M="), "round {round}: {line:?}");
+        if round == 2 || round == ROUNDS {
+            peaks.push(peak_rss_kib(child.id()).unwrap_or(0));
+        }
+    }
+    drop(stdin);
+    std::io::copy(&mut reader, &mut std::io::sink())?;
+    assert_eq!(child.wait()?.code(), Some(0));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let [early, late] = peaks.as_slice() else {
+        unreachable!("two samples")
+    };
+    println!("peak RSS after 40,000 lines: {early} KiB; after 400,000: {late} KiB");
+    assert!(
+        *early > 0 && *late <= early + 1024,
+        "{early} KiB -> {late} KiB"
+    );
+    Ok(())
+}

@@ -331,7 +331,12 @@ impl World {
 
     pub fn releases(&self) -> Vec<String> {
         let mut v = Vec::new();
-        self.gpc.drain_releases(&mut |r| v.push(r.path)).unwrap();
+        self.gpc
+            .drain_releases(&mut |r| {
+                v.push(String::from(r.path));
+                Ok(())
+            })
+            .unwrap();
         v
     }
 
