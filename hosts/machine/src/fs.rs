@@ -201,6 +201,8 @@ impl Loc {
 #[derive(Clone, Debug)]
 struct PlainDir {
     parent: NodeId,
+    /// Its name in the parent (`""` for `/`), so that `rmdir` unlinks it by name.
+    name: String,
     children: BTreeMap<String, NodeId>,
     owner: Owner,
     mode: u16,
@@ -211,9 +213,10 @@ struct PlainDir {
 }
 
 impl PlainDir {
-    fn new(parent: NodeId, owner: Owner) -> Self {
+    fn new(parent: NodeId, name: String, owner: Owner) -> Self {
         PlainDir {
             parent,
+            name,
             children: BTreeMap::new(),
             owner,
             mode: DIR_MODE,
@@ -270,9 +273,9 @@ impl Default for Vfs {
 impl Vfs {
     /// `/` with `/proc` in it.
     pub fn new() -> Self {
-        let mut root = PlainDir::new(ROOT_NODE, Owner::ROOT);
+        let mut root = PlainDir::new(ROOT_NODE, String::new(), Owner::ROOT);
         root.children.insert(String::from("proc"), 1);
-        let mut proc_dir = PlainDir::new(ROOT_NODE, Owner::ROOT);
+        let mut proc_dir = PlainDir::new(ROOT_NODE, String::from("proc"), Owner::ROOT);
         proc_dir.mode = ROOT_DIR_MODE;
         proc_dir.proc_root = true;
         let mut nodes = BTreeMap::new();
@@ -361,12 +364,25 @@ impl Vfs {
                 dir_id,
                 file: None,
             } => {
+                // From the directory's container, not from the root along the path: a
+                // walk costs O(components), not O(components²).
+                let entry = env.gpc.stat_at(*hier, *dir_id, name)?;
                 let mut p = path.clone();
                 if !p.ends_with('/') {
                     p.push('/');
                 }
                 p.push_str(name);
-                self.cg_loc(env, *mount, *hier, p, *dir_id)
+                let (dir_id, file) = match entry {
+                    Entry::Dir { id } => (id, None),
+                    Entry::File { mode } => (*dir_id, Some(mode)),
+                };
+                Ok(Loc::Cg {
+                    mount: *mount,
+                    hier: *hier,
+                    path: p,
+                    dir_id,
+                    file,
+                })
             }
             Loc::ProcRoot => {
                 if name == "cgroups" {
@@ -388,8 +404,8 @@ impl Vfs {
         }
     }
 
-    /// `..` of directory `dir`.
-    fn dotdot<H: Host>(&self, env: &Env<'_, H>, dir: &Loc) -> Result<Loc> {
+    /// `..` of directory `dir` (entering what is mounted there).
+    pub fn dotdot<H: Host>(&self, env: &Env<'_, H>, dir: &Loc) -> Result<Loc> {
         let plain_parent = |n: NodeId| -> Result<Loc> { Ok(Loc::Plain(self.node(n)?.parent)) };
         let up = match dir {
             Loc::Plain(n) => plain_parent(*n)?,
@@ -550,7 +566,8 @@ impl Vfs {
         }
         let id = self.next_node;
         self.next_node += 1;
-        self.nodes.insert(id, PlainDir::new(parent, owner));
+        self.nodes
+            .insert(id, PlainDir::new(parent, String::from(name), owner));
         if let Some(p) = self.nodes.get_mut(&parent) {
             p.children.insert(String::from(name), id);
         }
@@ -558,7 +575,8 @@ impl Vfs {
     }
 
     /// Removes plain directory `id` (Linux `vfs_rmdir` on a simple directory): `EBUSY`
-    /// for a mount point (or `/proc`, or `/`), `ENOTEMPTY` with entries.
+    /// for a mount point (or `/proc`, or `/`), `ENOTEMPTY` with entries. O(log siblings):
+    /// the parent's entry is found by name (Linux `d_delete` drops the dentry itself).
     pub fn remove_plain(&mut self, id: NodeId) -> Result {
         let node = self.node(id)?;
         if id == ROOT_NODE || !node.mounts.is_empty() || node.proc_root {
@@ -568,9 +586,13 @@ impl Vfs {
             return Err(Error::ENOTEMPTY);
         }
         let parent = node.parent;
-        self.nodes.remove(&id);
+        let Some(node) = self.nodes.remove(&id) else {
+            return Err(Error::ENOENT);
+        };
         if let Some(p) = self.nodes.get_mut(&parent) {
-            p.children.retain(|_, c| *c != id);
+            if p.children.get(&node.name) == Some(&id) {
+                p.children.remove(&node.name);
+            }
         }
         Ok(())
     }
