@@ -1902,7 +1902,9 @@ impl<H: Host> Gpc<H> {
         };
         let child = self.mkdir_in(&mut tree, parent, name)?;
         // SAFETY: just made, alive under the hierarchy lock.
-        let res = self.migrate(&tree, core::slice::from_ref(task), unsafe { child.as_ref() });
+        let res = self.migrate(&tree, core::slice::from_ref(task), unsafe {
+            child.as_ref()
+        });
         if res.is_err() {
             // Cannot fail: the container was just made and has no tasks or children.
             let _ = self.rmdir_node(&mut tree, child);
@@ -2212,14 +2214,15 @@ impl<H: Host> Drop for Gpc<H> {
 }
 
 /// Free `root` and everything below it, leaves first, without allocating: descend to a
-/// leaf, unlink it from its parent (O(1)), free it, repeat.
+/// leaf, unlink it from its parent (O(1)), free it, and go on from the parent, so that
+/// the whole tree costs O(containers) however deep it is.
 ///
 /// # Safety
 ///
 /// Nothing else may use the subtree, now or later.
 unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]) {
+    let mut cur = root;
     loop {
-        let mut cur = root;
         // SAFETY: the subtree is ours alone (caller's contract).
         while let Some(ch) = unsafe { cur.as_ref() }.children_unlocked().last() {
             cur = *ch;
@@ -2238,11 +2241,12 @@ unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]
                 }
             }
         }
-        let done = cur == root;
+        let next = cont.parent.filter(|_| cur != root);
         // SAFETY: as above; made by `Box` in mkdir or mount.
         drop(unsafe { Box::from_raw(cur.as_ptr()) });
-        if done {
-            return;
+        match next {
+            Some(parent) => cur = parent,
+            None => return,
         }
     }
 }

@@ -632,6 +632,7 @@ impl TaskTable for TaskList {
 }
 
 #[cfg(all(test, not(loom)))]
+#[allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 mod tests {
     use std::collections::BTreeSet;
     use std::vec;
@@ -743,7 +744,10 @@ mod tests {
                 used.remove(&victim);
             }
             if step % 997 == 0 {
-                assert_eq!(pids(w.tasks.iter().map(|t| t.pid)), pids(used.iter().copied()));
+                assert_eq!(
+                    pids(w.tasks.iter().map(|t| t.pid)),
+                    pids(used.iter().copied())
+                );
                 assert_eq!(w.tasks.len(), used.len());
             }
         }

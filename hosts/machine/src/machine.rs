@@ -426,16 +426,16 @@ impl<P: Platform> Machine<P> {
             Err(e) => return Err(e),
         }
         self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
-        self.make_dir(&dir, name, &creds).map(|_| ())
+        self.make_dir(dir, name, &creds).map(|_| ())
     }
 
     /// Make directory `name` in `dir` (looked up: absent; checked: writable), owned by
-    /// `creds`; what the new directory is.
-    fn make_dir(&mut self, dir: &Loc, name: &str, creds: &Creds) -> Result<Loc> {
+    /// `creds`; what the new directory is (`dir`'s path grown in place).
+    fn make_dir(&mut self, dir: Loc, name: &str, creds: &Creds) -> Result<Loc> {
         match dir {
             Loc::Plain(n) => self
                 .vfs
-                .add_plain(*n, name, Owner::of(creds))
+                .add_plain(n, name, Owner::of(creds))
                 .map(Loc::Plain),
             Loc::Cg {
                 mount,
@@ -445,12 +445,13 @@ impl<P: Platform> Machine<P> {
                 file: None,
             } => {
                 // From the parent's container: O(1) however deep it is.
-                let id = self.gpc.mkdir_at(*hier, *dir_id, name)?;
+                let path = fs::push_name(path, name)?;
+                let id = self.gpc.mkdir_at(hier, dir_id, name)?;
                 self.vfs.set_container_creator(id, Owner::of(creds));
                 Ok(Loc::Cg {
-                    mount: *mount,
-                    hier: *hier,
-                    path: join(path, name),
+                    mount,
+                    hier,
+                    path,
                     dir_id: id,
                     file: None,
                 })
@@ -485,13 +486,12 @@ impl<P: Platform> Machine<P> {
             cur = match comp {
                 "." => cur,
                 ".." => self.vfs.dotdot(&env, &cur)?,
-                name => match self.vfs.lookup(&env, &cur, name) {
+                name => match self.vfs.lookup_in(&env, cur, name)? {
                     Ok(next) => self.vfs.follow(&env, next)?,
-                    Err(Error::ENOENT) => {
-                        self.vfs.check(&env, &creds, &cur, MAY_WRITE | MAY_EXEC)?;
-                        self.make_dir(&cur, name, &creds)?
+                    Err(dir) => {
+                        self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
+                        self.make_dir(dir, name, &creds)?
                     }
-                    Err(e) => return Err(e),
                 },
             };
         }
@@ -946,14 +946,6 @@ impl<P: Platform> Drop for Machine<P> {
     fn drop(&mut self) {
         self.tasks.exit_all(&self.gpc);
     }
-}
-
-/// `a/b` joined with `c` as a path inside a hierarchy.
-fn join(dir: &str, name: &str) -> String {
-    let mut p = String::from(dir.trim_end_matches('/'));
-    p.push('/');
-    p.push_str(name);
-    p
 }
 
 /// The cgroup options `mount -t cpuset` stands for (Linux `cpuset_init_fs_context`:
