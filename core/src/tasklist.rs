@@ -632,7 +632,10 @@ impl TaskTable for TaskList {
 }
 
 #[cfg(all(test, not(loom)))]
-#[allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#[allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 mod tests {
     use std::collections::BTreeSet;
     use std::vec;

@@ -265,9 +265,10 @@ fn unshare_is_linear_in_the_count() {
     assert_eq!(tasks, format!("{t}\n"));
 }
 
-/// A machine with `tasks` idle tasks besides init, in one container of a cpu,cpuacct
-/// hierarchy and of a memory,pids one.
-fn populated(tasks: usize) -> SimMachine {
+/// A machine with `tasks` idle tasks besides init, in one container of a memory,pids
+/// hierarchy, and a process of four threads (returned) in a cpu,cpuacct hierarchy with
+/// containers `a` and `b`.
+fn populated(tasks: usize) -> (SimMachine, String) {
     let mut m = SimMachine::new().unwrap();
     m.set_pid_max(PID_MAX_LIMIT).unwrap();
     m.mount("cgroup", "cpu,cpuacct", "x", "/c").unwrap();
@@ -276,58 +277,53 @@ fn populated(tasks: usize) -> SimMachine {
         m.mkdir(d, false).unwrap();
     }
     for _ in 0..tasks {
-        let pid = m.spawn().unwrap().to_string();
-        m.set_busy(pid.parse().unwrap(), false).unwrap();
-        m.write("/m/a/cgroup.procs", pid.as_bytes()).unwrap();
+        let pid = m.spawn().unwrap();
+        m.set_busy(pid, false).unwrap();
+        m.write("/m/a/cgroup.procs", pid.to_string().as_bytes())
+            .unwrap();
     }
-    m
+    let p = m.spawn().unwrap();
+    for _ in 0..3 {
+        m.thread(p).unwrap();
+    }
+    (m, p.to_string())
 }
 
-/// `OPS` spawn+exit pairs on a machine with `tasks` other tasks.
-fn spawn_exit(tasks: usize) -> Duration {
-    const OPS: usize = 2_000;
-    let mut m = populated(tasks);
-    let mut best = Duration::MAX;
+/// The least time of `OPS` spawn+exit pairs, and of `OPS` `cgroup.procs` moves of a
+/// process with 4 threads, on a machine with `tasks` other tasks.
+fn spawn_exit_and_moves(tasks: usize) -> (Duration, Duration) {
+    const OPS: usize = 1_000;
+    let (mut m, mover) = populated(tasks);
+    let (mut spawn_exit, mut moves) = (Duration::MAX, Duration::MAX);
     for _ in 0..REPS {
         let t = Clock::start();
         for _ in 0..OPS {
             let pid = m.spawn().unwrap();
             m.exit(pid).unwrap();
         }
-        best = best.min(t.elapsed());
-    }
-    best
-}
-
-/// `OPS` `cgroup.procs` moves of a process with 4 threads on a machine with `tasks`
-/// other tasks.
-fn procs_moves(tasks: usize) -> Duration {
-    const OPS: usize = 1_000;
-    let mut m = populated(tasks);
-    let p = m.spawn().unwrap();
-    for _ in 0..3 {
-        m.thread(p).unwrap();
-    }
-    let pid = p.to_string();
-    let mut best = Duration::MAX;
-    for _ in 0..REPS {
+        spawn_exit = spawn_exit.min(t.elapsed());
         let t = Clock::start();
         for i in 0..OPS {
             let to = if i % 2 == 0 { "/c/a" } else { "/c/b" };
-            m.write(&format!("{to}/cgroup.procs"), pid.as_bytes())
+            m.write(&format!("{to}/cgroup.procs"), mover.as_bytes())
                 .unwrap();
         }
-        best = best.min(t.elapsed());
+        moves = moves.min(t.elapsed());
     }
-    let tasks_in_a = String::from_utf8(m.read("/c/b/tasks").unwrap()).unwrap();
-    assert_eq!(tasks_in_a.lines().count(), 4, "the whole process moved");
-    best
+    let in_b = String::from_utf8(m.read("/c/b/tasks").unwrap()).unwrap();
+    assert_eq!(in_b.lines().count(), 4, "the whole process moved");
+    assert_eq!(
+        String::from_utf8(m.read("/m/a/pids.current").unwrap()).unwrap(),
+        format!("{tasks}\n"),
+        "the spawned tasks exited"
+    );
+    (spawn_exit, moves)
 }
 
 #[test]
 fn spawn_exit_and_procs_move_do_not_depend_on_the_task_count() {
-    let (small, large) = (spawn_exit(1_000), spawn_exit(10_000));
-    assert_ratio("spawn+exit at 1000 -> 10000 tasks", small, large, 2.0);
-    let (small, large) = (procs_moves(1_000), procs_moves(10_000));
-    assert_ratio("procs move at 1000 -> 10000 tasks", small, large, 2.0);
+    let (se_small, mv_small) = spawn_exit_and_moves(1_000);
+    let (se_large, mv_large) = spawn_exit_and_moves(10_000);
+    assert_ratio("spawn+exit at 1000 -> 10000 tasks", se_small, se_large, 2.0);
+    assert_ratio("procs move at 1000 -> 10000 tasks", mv_small, mv_large, 2.0);
 }
