@@ -18,7 +18,7 @@ use crate::baseline::{
     arc_clone_drop, spin_lock_unlock, two_loads_chain, Chain, HashLookup, TwoLoads,
 };
 use crate::host::{nproc, rcu};
-use crate::sim::{sim_memory_figures, sim_memory_in_child};
+use crate::sim::{sim_memory_figures, sim_memory_in_child, sim_task_figures};
 use crate::tasks::BenchTask;
 use crate::threads::{fork_exit_threads, threads_world, PrivateArcs};
 use crate::timing::{
@@ -106,17 +106,21 @@ pub enum Section {
     /// Memory per task, and resident memory of a million tasks on the bench table and in
     /// the simulator (`memory`).
     Memory,
+    /// The simulator's task table: spawn+exit and a `cgroup.procs` move among a thousand
+    /// and a million tasks (`simtasks`).
+    SimTasks,
 }
 
 impl Section {
     /// Every section, with its name.
-    pub const ALL: [(Section, &'static str); 6] = [
+    pub const ALL: [(Section, &'static str); 7] = [
         (Section::Hot, "hot"),
         (Section::Threads, "threads"),
         (Section::Containers, "containers"),
         (Section::Groups, "groups"),
         (Section::Reads, "reads"),
         (Section::Memory, "memory"),
+        (Section::SimTasks, "simtasks"),
     ];
 
     /// The section called `name`.
@@ -146,6 +150,8 @@ pub struct Config {
     pub mem_containers: usize,
     /// Measure memory in a child process (this executable run with `--mem-child`).
     pub mem_in_child: bool,
+    /// Tasks on the simulator for its task-table figures (smallest and largest compared).
+    pub sim_tasks: Vec<usize>,
     /// Single `pthread_create`+`pthread_join` calls timed one by one (fast decile).
     pub pthread_singles: usize,
     /// Rounds of the thread-scaling figures (1 and 2 threads each; medians).
@@ -167,6 +173,7 @@ impl Config {
             mem_tasks: 1_000_000,
             mem_containers: 1_000,
             mem_in_child: true,
+            sim_tasks: vec![1_000, 1_000_000],
             pthread_singles: 2_000,
             thread_rounds: 15,
             thread_run: Duration::from_millis(20),
@@ -185,6 +192,7 @@ impl Config {
             mem_tasks: 2_000,
             mem_containers: 10,
             mem_in_child: false,
+            sim_tasks: vec![10, 100],
             pthread_singles: 20,
             thread_rounds: 1,
             thread_run: Duration::from_micros(200),
@@ -290,6 +298,11 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
             sim_memory_figures(cfg.mem_tasks, cfg.mem_containers)?
         };
         for f in sim {
+            o.put(f.name, f.value, f.unit);
+        }
+    }
+    if on(Section::SimTasks) {
+        for f in sim_task_figures(&cfg.timing, &cfg.sim_tasks)? {
             o.put(f.name, f.value, f.unit);
         }
     }

@@ -9,7 +9,12 @@
 //! containers (the same name in each hierarchy, `cpuset.cpus` and `cpuset.mems` set so
 //! that tasks may enter), then spawns the tasks and writes each one's pid to its
 //! container's `tasks` file in every hierarchy: as many tasks in each container.
+//!
+//! [`sim_task_figures`] times the simulator's task table: spawn+exit and a `cgroup.procs`
+//! move among a thousand and a million tasks (`sim_spawn_exit_1m_vs_1k`,
+//! `sim_procs_move_1m_vs_1k`: 1 when neither depends on the number of tasks).
 
+use std::cell::RefCell;
 use std::process::Command;
 use std::time::Instant;
 
@@ -20,6 +25,7 @@ use gpc_sim::SimMachine;
 
 use crate::alloc::live_bytes;
 use crate::report::{vm_rss_kib, Figure};
+use crate::timing::{measure_rounds, median, ratio_median, Run, Timing};
 use crate::{BenchError, Ctx};
 
 /// The hierarchies the simulator mounts (at `/cg0`, `/cg1`, `/cg2`): every controller of
@@ -189,4 +195,112 @@ pub fn sim_memory_in_child(tasks: usize, containers: usize) -> Result<Vec<Figure
         .lines()
         .filter_map(Figure::parse)
         .collect())
+}
+
+/// A machine with `tasks` idle tasks besides init, a `cpu,cpuacct` hierarchy at `/c` with
+/// containers `a` and `b`, and a process of four threads (returned) to move between them.
+fn task_table_machine(tasks: usize) -> Result<(SimMachine, Pid), BenchError> {
+    let mut m = SimMachine::new().ctx("machine")?;
+    m.set_pid_max(PID_MAX_LIMIT).ctx("pid_max")?;
+    m.mount("cgroup", "cpu,cpuacct", "cgroup", "/c")
+        .ctx("mount")?;
+    for d in ["/c/a", "/c/b"] {
+        m.mkdir(d, false).ctx(format_args!("mkdir {d}"))?;
+    }
+    for _ in 0..tasks {
+        let pid = m.spawn().ctx("spawn")?;
+        m.set_busy(pid, false).ctx("idle")?;
+    }
+    let mover = m.spawn().ctx("spawn")?;
+    for _ in 0..3 {
+        m.thread(mover).ctx("thread")?;
+    }
+    Ok((m, mover))
+}
+
+/// The simulator's task table at each number of tasks in `sizes` (smallest and largest
+/// compared), timed in interleaved rounds ([`measure_rounds`]):
+///
+/// - `sim_spawn_exit_tN_ns`: a `spawn` and the new task's `exit`;
+/// - `sim_procs_move_tN_ns`: a process of four threads moved by a write of its pid to
+///   `cgroup.procs` (between two containers, there and back);
+/// - `sim_spawn_exit_1m_vs_1k`, `sim_procs_move_1m_vs_1k`: largest over smallest, the
+///   median of the per-round ratios (the names are the full report's sizes);
+/// - `sim_task_setup_tN_s`: the time to spawn the tasks.
+///
+/// # Errors
+///
+/// Any machine error.
+pub fn sim_task_figures(t: &Timing, sizes: &[usize]) -> Result<Vec<Figure>, BenchError> {
+    let mut v = Vec::new();
+    let mut machines = Vec::new();
+    for &n in sizes {
+        let t0 = Instant::now();
+        let (m, mover) = task_table_machine(n)?;
+        v.push(fig(
+            &format!("sim_task_setup_t{n}_s"),
+            t0.elapsed().as_secs_f64(),
+            "s",
+        ));
+        machines.push((n, RefCell::new(m), mover.to_string()));
+    }
+    let mut runs: Vec<Box<Run<'_>>> = Vec::new();
+    for (_, m, mover) in &machines {
+        runs.push(Box::new(move |k: u64| {
+            let mut m = m.borrow_mut();
+            let start = Instant::now();
+            for _ in 0..k {
+                let pid = m.spawn().ctx("spawn")?;
+                m.exit(pid).ctx("exit")?;
+            }
+            Ok(start.elapsed())
+        }));
+        runs.push(Box::new(move |k: u64| {
+            let mut m = m.borrow_mut();
+            let start = Instant::now();
+            for i in 0..k {
+                let to = if i % 2 == 0 {
+                    "/c/a/cgroup.procs"
+                } else {
+                    "/c/b/cgroup.procs"
+                };
+                m.write(to, mover.as_bytes()).ctx("cgroup.procs")?;
+            }
+            Ok(start.elapsed())
+        }));
+    }
+    let mut refs: Vec<&mut Run<'_>> = runs.iter_mut().map(|b| &mut **b).collect();
+    let r = measure_rounds(t, &mut refs)?;
+    drop(refs);
+    drop(runs);
+    for ((n, _, _), pair) in machines.iter().zip(r.chunks(2)) {
+        if let [se, mv] = pair {
+            v.push(fig(
+                &format!("sim_spawn_exit_t{n}_ns"),
+                median(&mut se.clone()),
+                "ns",
+            ));
+            v.push(fig(
+                &format!("sim_procs_move_t{n}_ns"),
+                median(&mut mv.clone()),
+                "ns",
+            ));
+        }
+    }
+    let last = r.len().saturating_sub(2);
+    if let (Some(se_lo), Some(mv_lo), Some(se_hi), Some(mv_hi)) =
+        (r.first(), r.get(1), r.get(last), r.get(last + 1))
+    {
+        v.push(fig(
+            "sim_spawn_exit_1m_vs_1k",
+            ratio_median(se_hi, se_lo),
+            "ratio",
+        ));
+        v.push(fig(
+            "sim_procs_move_1m_vs_1k",
+            ratio_median(mv_hi, mv_lo),
+            "ratio",
+        ));
+    }
+    Ok(v)
 }

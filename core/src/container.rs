@@ -44,8 +44,8 @@ pub struct Container {
     pub(crate) nr_csets: AtomicUsize,
     /// Live children, readable without the hierarchy lock (release checks).
     pub(crate) nr_children: AtomicUsize,
-    /// Descendant containers with tasks, plus 1 if this one has tasks: populated when
-    /// non-zero (Linux `nr_populated_*`). Under the table lock.
+    /// Populated children, plus 1 if this one has tasks: populated when non-zero (Linux
+    /// `nr_populated_csets` + `nr_populated_domain_children`). Under the table lock.
     pub(crate) populated: AtomicUsize,
     /// Removed by rmdir (or being torn down); never attached to again.
     pub(crate) dead: AtomicBool,

@@ -195,6 +195,54 @@ struct Tree {
     /// The hierarchy each subsystem is bound to.
     bound: [Option<HierIdx>; MAX_SUBSYS],
     next_hier_id: u32,
+    /// Every live container (roots included) by id, so that a host that resolved a path
+    /// once can address the container it found, as kernfs addresses a node by its id
+    /// (Linux fs/kernfs/dir.c: `kernfs_find_and_get_node_by_id`) and cgroup_mkdir takes
+    /// the parent's node, not a path: `mkdir -p` of N levels then costs O(N), not O(N²).
+    by_id: hashbrown::HashTable<NonNull<Container>>,
+}
+
+/// The hash of a container id in [`Tree::by_id`] (ids are sequential: Fibonacci hashing
+/// spreads them).
+fn id_hash(id: u64) -> u64 {
+    id.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+fn container_id_hash(c: &NonNull<Container>) -> u64 {
+    // SAFETY: indexed containers are alive (removed from the index before they are
+    // freed), and the index is only used under the hierarchy lock.
+    id_hash(unsafe { c.as_ref() }.id)
+}
+
+impl Tree {
+    /// The live container with id `id`.
+    fn container_by_id(&self, id: u64) -> Option<NonNull<Container>> {
+        self.by_id
+            .find(id_hash(id), |c| {
+                // SAFETY: as in `container_id_hash`.
+                unsafe { c.as_ref() }.id == id
+            })
+            .copied()
+    }
+
+    /// Room for one more container in the index, so that [`Tree::index`] cannot fail.
+    fn reserve_index(&mut self) -> Result {
+        self.by_id
+            .try_reserve(1, container_id_hash)
+            .map_err(|_| Error::ENOMEM)
+    }
+
+    /// Index `c` (room reserved by [`Tree::reserve_index`]).
+    fn index(&mut self, c: NonNull<Container>) {
+        self.by_id
+            .insert_unique(container_id_hash(&c), c, container_id_hash);
+    }
+
+    fn unindex(&mut self, c: NonNull<Container>) {
+        if let Ok(e) = self.by_id.find_entry(container_id_hash(&c), |x| *x == c) {
+            e.remove();
+        }
+    }
 }
 
 // SAFETY: the tree holds containers through pointers it owns; it lives under the
@@ -257,7 +305,7 @@ impl<H: Host> Gpc<H> {
         let mut fork_hooks = ArrayVec::new();
         let mut exit_hooks = ArrayVec::new();
         for (ss, sub) in subsystems.iter().enumerate() {
-            match create_root_css(ss, *sub) {
+            match create_root_css(ss, *sub, host.nr_cpus()) {
                 Ok(css) => root_css.push(css),
                 Err(e) => {
                     for css in root_css {
@@ -319,6 +367,7 @@ impl<H: Host> Gpc<H> {
                 hiers: core::array::from_fn(|_| None),
                 bound: [None; MAX_SUBSYS],
                 next_hier_id: 1,
+                by_id: hashbrown::HashTable::new(),
             }),
             table: Lock::new(table),
             release: Lock::new(ReleaseQueue::new()),
@@ -587,6 +636,12 @@ impl<H: Host> Gpc<H> {
     /// A container gained its first or lost its last css_group: update the populated
     /// counts up the tree and check for release (Linux `cgroup_update_populated`).
     /// Caller holds the table lock. Returns whether a release was queued.
+    ///
+    /// As in Linux, a container counts its populated *children*, so the walk stops at the
+    /// first ancestor whose populated state does not flip: O(1) for a task moving between
+    /// a container and its child however deep they are (`unshare` nests a task one level
+    /// deeper each time), where counting every populated descendant would walk to the
+    /// root on every change.
     fn update_populated(&self, c: NonNull<Container>, populated: bool, notify: bool) -> bool {
         let mut queued = false;
         let mut cur = Some(c);
@@ -599,7 +654,10 @@ impl<H: Host> Gpc<H> {
                 cont.populated.fetch_sub(1, Ordering::AcqRel)
             };
             let flipped = if populated { before == 0 } else { before == 1 };
-            if !populated && flipped && notify {
+            if !flipped {
+                break;
+            }
+            if !populated && notify {
                 queued |= self.check_for_release(cont);
             }
             cur = cont.parent;
@@ -780,6 +838,11 @@ impl<H: Host> Gpc<H> {
         let root = NonNull::from(Box::leak(root));
         // SAFETY: just made, not yet shared.
         let rootc = unsafe { root.as_ref() };
+        if let Err(e) = tree.reserve_index() {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(root.as_ptr()) });
+            return Err(e);
+        }
         rootc.populated.store(1, Ordering::Relaxed); // init never leaves: see check_for_release
         rootc
             .clone_children
@@ -825,6 +888,7 @@ impl<H: Host> Gpc<H> {
         if let Some(slot) = tree.hiers.get_mut(idx) {
             *slot = Some(hier);
         }
+        tree.index(root);
         Ok(HierarchyId(idx))
     }
 
@@ -888,6 +952,7 @@ impl<H: Host> Gpc<H> {
         if let Some(slot) = tree.hiers.get_mut(idx) {
             *slot = None;
         }
+        tree.unindex(root);
         // SAFETY: the root is unreachable now (no css_group names a root: roots are
         // null in keys); lock-free readers may still hold it through a root state's
         // container pointer, hence RCU.
@@ -1148,10 +1213,75 @@ impl<H: Host> Gpc<H> {
     pub fn mkdir(&self, hier: HierarchyId, path: &str) -> Result {
         let mut tree = self.tree.lock();
         let (parent_path, name) = split_last(path).ok_or(Error::EEXIST)?;
-        let (h, parent, file) = self.resolve_full(&tree, hier, parent_path)?;
+        let (_, parent, file) = self.resolve_full(&tree, hier, parent_path)?;
         if file.is_some() {
             return Err(Error::ENOTDIR);
         }
+        let parent = NonNull::from(parent);
+        self.mkdir_in(&mut tree, parent, name).map(|_| ())
+    }
+
+    /// [`Gpc::mkdir`] of `name` in the directory with container id `parent_id` (as
+    /// [`Entry::Dir`] gives it) of `hier`, in O(1) however deep it is: a host that walked
+    /// to the parent already need not have gpc walk the path again (Linux `cgroup_mkdir`
+    /// takes the parent's kernfs node). Returns the new container's id.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if there is no such container in `hier` (or it was removed); otherwise
+    /// as for [`Gpc::mkdir`].
+    pub fn mkdir_at(&self, hier: HierarchyId, parent_id: u64, name: &str) -> Result<u64> {
+        let mut tree = self.tree.lock();
+        let parent = Self::container_at(&tree, hier, parent_id)?;
+        let c = self.mkdir_in(&mut tree, parent, name)?;
+        // SAFETY: just made, alive under the hierarchy lock.
+        Ok(unsafe { c.as_ref() }.id)
+    }
+
+    /// What `name` in the directory with container id `dir_id` of `hier` is: a child
+    /// container or a file ([`Gpc::stat`] of the directory's path joined with `name`, in
+    /// O(1) however deep the directory is).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` (no such directory or entry).
+    pub fn stat_at(&self, hier: HierarchyId, dir_id: u64, name: &str) -> Result<Entry> {
+        let tree = self.tree.lock();
+        let h = Self::hierarchy(&tree, hier)?;
+        let dir = Self::container_at(&tree, hier, dir_id)?;
+        // SAFETY: indexed, hence alive under the hierarchy lock.
+        let dir = unsafe { dir.as_ref() };
+        if let Some(c) = Self::child_named(dir, name) {
+            return Ok(Entry::Dir { id: c.id });
+        }
+        match self.find_file(h, dir, name) {
+            Some((_, mode)) => Ok(Entry::File { mode }),
+            None => Err(Error::ENOENT),
+        }
+    }
+
+    /// The live container with id `id` in `hier`.
+    fn container_at(tree: &Tree, hier: HierarchyId, id: u64) -> Result<NonNull<Container>> {
+        Self::hierarchy(tree, hier)?;
+        tree.container_by_id(id)
+            // SAFETY: indexed, hence alive under the hierarchy lock.
+            .filter(|c| unsafe { c.as_ref() }.hier == hier.0)
+            .ok_or(Error::ENOENT)
+    }
+
+    /// Make container `name` under `parent` (alive, under the hierarchy lock the caller
+    /// holds through `tree`): the body of [`Gpc::mkdir`].
+    fn mkdir_in(
+        &self,
+        tree: &mut Tree,
+        parent: NonNull<Container>,
+        name: &str,
+    ) -> Result<NonNull<Container>> {
+        let parent_ptr = parent;
+        // SAFETY: the caller's contract: alive under the hierarchy lock.
+        let parent = unsafe { parent_ptr.as_ref() };
+        let hier = HierarchyId(parent.hier);
+        let h = Self::hierarchy(tree, hier)?;
         validate_name(name)?;
         if Self::child_named(parent, name).is_some() || self.find_file(h, parent, name).is_some() {
             return Err(Error::EEXIST);
@@ -1162,8 +1292,8 @@ impl<H: Host> Gpc<H> {
         {
             return Err(Error::EAGAIN);
         }
-        let parent_ptr = NonNull::from(parent);
         let mask = h.subsys_mask;
+        tree.reserve_index()?;
         let notify = parent.notify_on_release.load(Ordering::Relaxed);
         let clone = parent.clone_children.load(Ordering::Relaxed);
         let name = try_string(name)?;
@@ -1202,7 +1332,7 @@ impl<H: Host> Gpc<H> {
             let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else {
                 continue;
             };
-            match sub.create_css(ss, Some(pcss), c.as_ptr()) {
+            match sub.create_css(ss, Some(pcss), c.as_ptr(), self.host.nr_cpus()) {
                 Ok(css) => {
                     if let Some(slot) = cr.css.get(ss) {
                         slot.store(css.as_ptr(), Ordering::Release);
@@ -1239,10 +1369,11 @@ impl<H: Host> Gpc<H> {
         // SAFETY: hierarchy lock held; capacity reserved above.
         unsafe { parent.children_mut() }.push(c);
         parent.nr_children.fetch_add(1, Ordering::Release);
+        tree.index(c);
         if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
             h.nr_containers += 1;
         }
-        Ok(())
+        Ok(c)
     }
 
     /// Remove container `path` (Linux `cgroup_rmdir`).
@@ -1253,10 +1384,21 @@ impl<H: Host> Gpc<H> {
     /// (a file).
     pub fn rmdir(&self, hier: HierarchyId, path: &str) -> Result {
         let mut tree = self.tree.lock();
-        let (h, c, file) = self.resolve_full(&tree, hier, path)?;
+        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
         if file.is_some() {
             return Err(Error::ENOTDIR);
         }
+        let c = NonNull::from(c);
+        self.rmdir_node(&mut tree, c)
+    }
+
+    /// Remove container `c` (alive, under the hierarchy lock the caller holds through
+    /// `tree`): the body of [`Gpc::rmdir`].
+    fn rmdir_node(&self, tree: &mut Tree, c: NonNull<Container>) -> Result {
+        // SAFETY: the caller's contract.
+        let c = unsafe { c.as_ref() };
+        let hier = HierarchyId(c.hier);
+        let h = Self::hierarchy(tree, hier)?;
         if c.is_root() {
             return Err(Error::EBUSY);
         }
@@ -1282,6 +1424,7 @@ impl<H: Host> Gpc<H> {
         // SAFETY: hierarchy lock held, no other borrow alive.
         unsafe { parent_ref.children_mut() }.remove(cptr);
         parent_ref.nr_children.fetch_sub(1, Ordering::Release);
+        tree.unindex(cptr);
         {
             let mut rq = self.release.lock();
             if c.release_queued.load(Ordering::Relaxed) {
@@ -1825,11 +1968,14 @@ impl<H: Host> Gpc<H> {
     /// The errors of `mkdir` and of the move; a container made for the move is removed
     /// again when the move fails.
     pub fn container_clone(&self, ss: SubsysId, task: &TaskRef<'_>, name: &str) -> Result {
-        let (hier, path) = {
-            let tree = self.tree.lock();
-            let Some(h) = tree.bound.get(ss).copied().flatten() else {
-                return Ok(());
-            };
+        // All under one hold of the hierarchy lock, on the containers themselves: no path
+        // is built or resolved, so the cost does not grow with the depth (each unshare
+        // nests the task one level deeper).
+        let mut tree = self.tree.lock();
+        let Some(h) = tree.bound.get(ss).copied().flatten() else {
+            return Ok(());
+        };
+        let parent = {
             let guard = self.rcu_read_lock();
             let (Some(cg), _) = untag(rcu_dereference(task.slot.raw(), &guard)) else {
                 return Err(Error::ESRCH);
@@ -1838,24 +1984,28 @@ impl<H: Host> Gpc<H> {
             if !unsafe { self.owns(cg) } {
                 return Err(Error::EINVAL);
             }
-            let cg = cg.as_ptr();
             // SAFETY: under the guard.
-            let c = unsafe { (*cg).container(h) };
-            let mut path = String::new();
-            if let Some(c) = NonNull::new(c) {
-                // SAFETY: a container named by a live css_group is alive.
-                self.container_path(unsafe { c.as_ref() }, &mut path)?;
+            let c = unsafe { (*cg.as_ptr()).container(h) };
+            match NonNull::new(c) {
+                // A container named by a live css_group is alive, and stays so while the
+                // hierarchy lock is held (rmdir takes it).
+                Some(c) => c,
+                None => Self::hierarchy(&tree, HierarchyId(h))?.root,
             }
-            path.try_reserve(name.len() + 1)?;
-            path.push('/');
-            path.push_str(name);
-            (HierarchyId(h), path)
         };
-        self.mkdir(hier, &path)?;
-        let res = self.attach(hier, &path, task);
+        let child = self.mkdir_in(&mut tree, parent, name)?;
+        // A move the host makes itself (the seed's ns subsystem), as `attach`: no
+        // writer's credentials to check.
+        let res = self.migrate(
+            &tree,
+            core::slice::from_ref(task),
+            // SAFETY: just made, alive under the hierarchy lock.
+            unsafe { child.as_ref() },
+            None,
+        );
         if res.is_err() {
             // Cannot fail: the container was just made and has no tasks or children.
-            let _ = self.rmdir(hier, &path);
+            let _ = self.rmdir_node(&mut tree, child);
         }
         res
     }
@@ -2179,14 +2329,15 @@ impl<H: Host> Drop for Gpc<H> {
 }
 
 /// Free `root` and everything below it, leaves first, without allocating: descend to a
-/// leaf, unlink it from its parent (O(1)), free it, repeat.
+/// leaf, unlink it from its parent (O(1)), free it, and go on from the parent, so that
+/// the whole tree costs O(containers) however deep it is.
 ///
 /// # Safety
 ///
 /// Nothing else may use the subtree, now or later.
 unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]) {
+    let mut cur = root;
     loop {
-        let mut cur = root;
         // SAFETY: the subtree is ours alone (caller's contract).
         while let Some(ch) = unsafe { cur.as_ref() }.children_unlocked().last() {
             cur = *ch;
@@ -2205,11 +2356,12 @@ unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]
                 }
             }
         }
-        let done = cur == root;
+        let next = cont.parent.filter(|_| cur != root);
         // SAFETY: as above; made by `Box` in mkdir or mount.
         drop(unsafe { Box::from_raw(cur.as_ptr()) });
-        if done {
-            return;
+        match next {
+            Some(parent) => cur = parent,
+            None => return,
         }
     }
 }

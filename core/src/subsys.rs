@@ -90,6 +90,19 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
     /// Any errno fails the `mkdir` (typically `ENOMEM`).
     fn create(&self, parent: Option<Css<'_, Self>>) -> Result<Self::State>;
 
+    /// [`Subsystem::create`] on a host with `nr_cpus` possible CPUs (the host's
+    /// [`crate::host::cpu::Cpus::nr_cpus`]), which gpc calls: a subsystem with per-CPU
+    /// state sizes it by the CPUs there are, as Linux's `alloc_percpu` does, instead of
+    /// by the most a host may have. The default ignores the count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Subsystem::create`].
+    fn create_on(&self, parent: Option<Css<'_, Self>>, nr_cpus: usize) -> Result<Self::State> {
+        let _ = nr_cpus;
+        self.create(parent)
+    }
+
     /// The container was made with `cgroup.clone_children` set on its parent (cpuset
     /// copies the parent's masks). Under the hierarchy lock.
     fn post_clone(&self, _css: Css<'_, Self>) {}
@@ -359,6 +372,7 @@ pub trait DynSubsystem: Send + Sync {
         ss: SubsysId,
         parent: Option<CssRef<'_>>,
         container: *mut Container,
+        nr_cpus: usize,
     ) -> Result<NonNull<CssHeader>>;
     #[doc(hidden)]
     fn post_clone(&self, css: CssRef<'_>);
@@ -419,12 +433,13 @@ impl<S: Subsystem> DynSubsystem for S {
         ss: SubsysId,
         parent: Option<CssRef<'_>>,
         container: *mut Container,
+        nr_cpus: usize,
     ) -> Result<NonNull<CssHeader>> {
         let typed_parent = match parent {
             Some(p) => Some(p.typed::<S>().ok_or(Error::EINVAL)?),
             None => None,
         };
-        let state = self.create(typed_parent)?;
+        let state = self.create_on(typed_parent, nr_cpus)?;
         new_css(ss, state, container, parent.map(CssRef::raw))
     }
     fn post_clone(&self, css: CssRef<'_>) {
@@ -495,8 +510,12 @@ impl<S: Subsystem> DynSubsystem for S {
 }
 
 /// Make the root state of subsystem `ss`, before anything is mounted.
-pub(crate) fn create_root_css(ss: SubsysId, sub: &dyn DynSubsystem) -> Result<NonNull<CssHeader>> {
-    sub.create_css(ss, None, core::ptr::null_mut())
+pub(crate) fn create_root_css(
+    ss: SubsysId,
+    sub: &dyn DynSubsystem,
+    nr_cpus: usize,
+) -> Result<NonNull<CssHeader>> {
+    sub.create_css(ss, None, core::ptr::null_mut(), nr_cpus)
 }
 
 /// Where the root state of a subsystem points while bound to hierarchy root `root`.

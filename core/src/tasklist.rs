@@ -3,7 +3,25 @@
 //!
 //! A reference task table for hosts that have none of their own: the simulator, the
 //! hobby kernel and the tests use it. `no_std` + `alloc`; growth is fallible (a full
-//! table is `ENOMEM`, never an abort), and exit never allocates.
+//! table is `ENOMEM`, never an abort, and leaves the table as it was), and exit never
+//! allocates.
+//!
+//! # Every operation costs the same however many tasks there are
+//!
+//! * Tasks live in a slab: a `Vec` of entries whose free entries are chained into a free
+//!   list, so an exit frees its entry in O(1) and a fork reuses it.
+//! * A pid index maps each pid to its slab entry, as Linux's pid idr does (kernel/pid.c:
+//!   `alloc_pid` → `idr_alloc_cyclic`, `find_pid_ns` → `idr_find`): a radix of chunks of
+//!   1,024 pids, each made when a pid in it is first given out and freed when its last
+//!   task goes. A lookup is two loads; a full chunk is skipped whole when a fork looks
+//!   for a free pid; walking the chunks gives the tasks in pid order (`ps`, `/proc`).
+//! * Each thread group is a ring through the slab (Linux `signal->thread_head` and
+//!   `task->thread_node`): a thread joins its group's ring at fork and leaves it in O(1)
+//!   at exit, `exit_group` walks the ring, and [`TaskTable::with_thread_group`] visits
+//!   the group's threads only (the leader first, then the threads in the order they were
+//!   made, as Linux's `for_each_thread`).
+//!
+//! A task costs its 40-byte [`Task`], two 4-byte ring links and 4 bytes of pid index.
 
 use alloc::vec::Vec;
 
@@ -42,9 +60,11 @@ pub struct Task {
 
 /// A task table that drives gpc's fork and exit hooks, with Linux's pid allocation
 /// (cyclic from the last pid given, skipping pids in use, wrapping at `pid_max` to 300
-/// as `alloc_pid` does once pid 1 exists).
+/// as `alloc_pid` does once pid 1 exists). See the module doc for its layout.
 pub struct TaskList {
-    tasks: Tasks,
+    slab: Slab,
+    index: PidIndex,
+    len: usize,
     last_pid: Pid,
     pid_max: Pid,
 }
@@ -53,7 +73,12 @@ impl TaskList {
     /// No tasks.
     pub fn new() -> Self {
         TaskList {
-            tasks: Tasks(Vec::new()),
+            slab: Slab {
+                entries: Vec::new(),
+                free: NIL,
+            },
+            index: PidIndex { chunks: Vec::new() },
+            len: 0,
             last_pid: 0,
             pid_max: PID_MAX_DEFAULT,
         }
@@ -84,7 +109,7 @@ impl TaskList {
     ///
     /// `EBUSY` if init exists.
     pub fn add_init<H: Host>(&mut self, gpc: &Gpc<H>) -> Result<Pid> {
-        if self.tasks.contains_key(&1) {
+        if self.index.get(1).is_some() {
             return Err(Error::EBUSY);
         }
         let task = Task {
@@ -94,26 +119,74 @@ impl TaskList {
             slot: TaskSlot::new(),
             busy: false,
         };
-        self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
-        gpc.init_task(&task.slot)?;
-        self.tasks.insert(1, task);
+        self.reserve(1)?;
+        if let Err(e) = gpc.init_task(&task.slot) {
+            self.index.release_if_empty(1);
+            return Err(e);
+        }
+        self.insert(task, None);
         self.last_pid = 1;
         Ok(1)
     }
 
+    /// Linux `alloc_pid`'s cyclic search: the first free pid after the last one given,
+    /// up to `pid_max`, then from 300 (`RESERVED_PIDS`) up to the last one.
     fn alloc_pid(&self) -> Result<Pid> {
-        let mut pid = self.last_pid;
-        for _ in 0..self.pid_max {
-            pid = if pid + 1 >= self.pid_max {
-                RESERVED_PIDS
-            } else {
-                pid + 1
-            };
-            if !self.tasks.contains_key(&pid) {
-                return Ok(pid);
+        let from = self.last_pid.saturating_add(1);
+        if let Some(pid) = self.index.first_free(from, self.pid_max) {
+            return Ok(pid);
+        }
+        let upto = from.min(self.pid_max);
+        self.index
+            .first_free(RESERVED_PIDS, upto)
+            .ok_or(Error::EAGAIN)
+    }
+
+    /// Room for task `pid`: its pid index chunk, and a slab entry.
+    fn reserve(&mut self, pid: Pid) -> Result {
+        self.slab.reserve()?;
+        self.index.reserve(pid)
+    }
+
+    /// Add `task` (room reserved by [`TaskList::reserve`]), into the thread group of the
+    /// task at slab entry `leader` if given, else as the leader of a group of its own.
+    fn insert(&mut self, task: Task, leader: Option<u32>) {
+        let pid = task.pid;
+        let at = self.slab.vacant();
+        let (prev, next) = match leader {
+            // The new thread goes last in its group's ring, just before the leader.
+            Some(l) => (self.slab.node(l).map_or(l, |n| n.prev), l),
+            None => (at, at),
+        };
+        self.slab.insert(Node { task, next, prev });
+        if leader.is_some() {
+            if let Some(p) = self.slab.node_mut(prev) {
+                p.next = at;
+            }
+            if let Some(n) = self.slab.node_mut(next) {
+                n.prev = at;
             }
         }
-        Err(Error::EAGAIN)
+        self.index.set(pid, at);
+        self.len += 1;
+    }
+
+    /// Take the task at slab entry `at` out of its group's ring, the pid index and the
+    /// slab. Never allocates.
+    fn remove(&mut self, at: u32) {
+        let Some(node) = self.slab.node(at) else {
+            return;
+        };
+        let (pid, prev, next) = (node.task.pid, node.prev, node.next);
+        if let Some(p) = self.slab.node_mut(prev) {
+            p.next = next;
+        }
+        if let Some(n) = self.slab.node_mut(next) {
+            n.prev = prev;
+        }
+        self.index.remove(pid);
+        self.slab.free(at);
+        self.len = self.len.saturating_sub(1);
     }
 
     /// `parent` forks a process (`thread = false`) or makes a thread in its group.
@@ -139,8 +212,11 @@ impl TaskList {
     ) -> Result<Pid> {
         let pid = self.alloc_pid()?;
         // Reserve first: a failed reservation must not leave a forked child behind.
-        self.tasks.0.try_reserve(1).map_err(|_| Error::ENOMEM)?;
-        let p = self.tasks.get(&parent).ok_or(Error::ESRCH)?;
+        self.reserve(pid)?;
+        let Some(p) = self.get(parent) else {
+            self.index.release_if_empty(pid);
+            return Err(Error::ESRCH);
+        };
         let tgid = if thread { p.tgid } else { pid };
         let child = Task {
             pid,
@@ -149,7 +225,7 @@ impl TaskList {
             slot: TaskSlot::new(),
             busy: true,
         };
-        gpc.fork(
+        let forked = gpc.fork(
             &p.slot,
             &child.slot,
             &TaskInfo {
@@ -157,8 +233,13 @@ impl TaskList {
                 tgid,
                 is_thread: thread,
             },
-        )?;
-        self.tasks.insert(pid, child);
+        );
+        if let Err(e) = forked {
+            self.index.release_if_empty(pid);
+            return Err(e);
+        }
+        let leader = if thread { self.index.get(tgid) } else { None };
+        self.insert(child, leader);
         self.last_pid = pid;
         Ok(pid)
     }
@@ -170,67 +251,85 @@ impl TaskList {
     ///
     /// `ESRCH` for an unknown task.
     pub fn exit<H: Host>(&mut self, gpc: &Gpc<H>, pid: Pid) -> Result {
-        let t = self.tasks.get(&pid).ok_or(Error::ESRCH)?;
-        let (leader, tgid) = (t.pid == t.tgid, t.tgid);
-        // Exit in place, then drop the entries: no allocation on the exit path.
-        for t in self
-            .tasks
-            .0
-            .iter()
-            .filter(|x| if leader { x.tgid == tgid } else { x.pid == pid })
-        {
-            gpc.exit(
-                &t.slot,
-                &TaskInfo {
-                    pid: t.pid,
-                    tgid: t.tgid,
-                    is_thread: t.pid != t.tgid,
-                },
-            );
+        let at = self.index.get(pid).ok_or(Error::ESRCH)?;
+        let t = self.slab.node(at).ok_or(Error::ESRCH)?;
+        if t.task.pid != t.task.tgid {
+            exit_hook(gpc, &t.task);
+            self.remove(at);
+            return Ok(());
         }
-        self.tasks
-            .0
-            .retain(|x| if leader { x.tgid != tgid } else { x.pid != pid });
+        // Exit in place, then drop the entries: no allocation on the exit path.
+        for t in self.ring(at) {
+            exit_hook(gpc, t);
+        }
+        let mut cur = at;
+        loop {
+            let next = self.slab.node(cur).map_or(at, |n| n.next);
+            self.remove(cur);
+            if next == at || next == cur {
+                break;
+            }
+            cur = next;
+        }
         Ok(())
     }
 
     /// Exit every task (init included).
     pub fn exit_all<H: Host>(&mut self, gpc: &Gpc<H>) {
-        for t in self.tasks.0.drain(..) {
-            gpc.exit(
-                &t.slot,
-                &TaskInfo {
-                    pid: t.pid,
-                    tgid: t.tgid,
-                    is_thread: t.pid != t.tgid,
-                },
-            );
+        for t in self.iter() {
+            exit_hook(gpc, t);
         }
+        self.slab.entries.clear();
+        self.slab.free = NIL;
+        self.index.chunks.clear();
+        self.len = 0;
     }
 
     /// The task `pid`.
     pub fn get(&self, pid: Pid) -> Option<&Task> {
-        self.tasks.get(&pid)
+        self.slab.node(self.index.get(pid)?).map(|n| &n.task)
     }
 
     /// The task `pid`, mutably (to change credentials).
     pub fn get_mut(&mut self, pid: Pid) -> Option<&mut Task> {
-        self.tasks.get_mut(&pid)
+        let at = self.index.get(pid)?;
+        self.slab.node_mut(at).map(|n| &mut n.task)
     }
 
     /// Every task, by pid.
     pub fn iter(&self) -> impl Iterator<Item = &Task> {
-        self.tasks.values()
+        self.index
+            .entries()
+            .filter_map(|at| self.slab.node(at).map(|n| &n.task))
+    }
+
+    /// The threads of thread group `tgid`: its leader first, then the other threads in
+    /// the order they were made. Empty if `tgid` is not a thread-group leader.
+    pub fn thread_group(&self, tgid: Pid) -> impl Iterator<Item = &Task> {
+        let leader = self
+            .index
+            .get(tgid)
+            .filter(|&at| self.slab.node(at).is_some_and(|n| n.task.tgid == tgid));
+        leader.into_iter().flat_map(|at| self.ring(at))
+    }
+
+    /// The tasks of the ring that `start` is on, from `start` on.
+    fn ring(&self, start: u32) -> Ring<'_> {
+        Ring {
+            slab: &self.slab,
+            start,
+            cur: Some(start),
+        }
     }
 
     /// How many tasks.
     pub fn len(&self) -> usize {
-        self.tasks.len()
+        self.len
     }
 
     /// Whether there are no tasks.
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        self.len == 0
     }
 
     /// A caller acting as `creds`, from task `pid`.
@@ -244,45 +343,251 @@ impl TaskList {
 
     /// The task's [`TaskRef`].
     pub fn task_ref(&self, pid: Pid) -> Option<TaskRef<'_>> {
-        self.tasks.get(&pid).map(|t| TaskRef {
-            pid: t.pid,
-            tgid: t.tgid,
-            creds: t.creds,
-            slot: &t.slot,
-        })
+        self.get(pid).map(task_ref)
     }
 }
 
-/// Tasks sorted by pid, in a Vec so that growth is fallible.
-struct Tasks(Vec<Task>);
+fn task_ref(t: &Task) -> TaskRef<'_> {
+    TaskRef {
+        pid: t.pid,
+        tgid: t.tgid,
+        creds: t.creds,
+        slot: &t.slot,
+    }
+}
 
-impl Tasks {
-    fn find(&self, pid: Pid) -> core::result::Result<usize, usize> {
-        self.0.binary_search_by_key(&pid, |t| t.pid)
+fn exit_hook<H: Host>(gpc: &Gpc<H>, t: &Task) {
+    gpc.exit(
+        &t.slot,
+        &TaskInfo {
+            pid: t.pid,
+            tgid: t.tgid,
+            is_thread: t.pid != t.tgid,
+        },
+    );
+}
+
+/// "No entry": the end of the free list, an unused pid.
+const NIL: u32 = u32::MAX;
+
+/// log2 of the pids per chunk of the pid index.
+const CHUNK_SHIFT: u32 = 10;
+/// Pids per chunk of the pid index.
+const CHUNK: usize = 1 << CHUNK_SHIFT;
+
+/// A task in the slab, with its thread group's ring links (slab entries; a task alone
+/// in its group links to itself).
+struct Node {
+    task: Task,
+    next: u32,
+    prev: u32,
+}
+
+/// A slab entry.
+enum Entry {
+    Used(Node),
+    /// Free, with the next free entry.
+    Free(u32),
+}
+
+/// The tasks, at stable entry numbers; free entries are chained from `free`.
+struct Slab {
+    entries: Vec<Entry>,
+    free: u32,
+}
+
+impl Slab {
+    /// Room for one more entry, so that [`Slab::insert`] cannot fail.
+    fn reserve(&mut self) -> Result {
+        if self.free != NIL {
+            return Ok(());
+        }
+        // Entry numbers are u32 with NIL reserved; pids bound the tasks far below that.
+        if self.entries.len() >= NIL as usize {
+            return Err(Error::ENOMEM);
+        }
+        self.entries.try_reserve(1)?;
+        Ok(())
     }
-    fn contains_key(&self, pid: &Pid) -> bool {
-        self.find(*pid).is_ok()
-    }
-    fn get(&self, pid: &Pid) -> Option<&Task> {
-        self.find(*pid).ok().and_then(|i| self.0.get(i))
-    }
-    fn get_mut(&mut self, pid: &Pid) -> Option<&mut Task> {
-        self.find(*pid).ok().and_then(|i| self.0.get_mut(i))
-    }
-    /// Capacity must have been reserved.
-    fn insert(&mut self, pid: Pid, task: Task) {
-        if let Err(i) = self.find(pid) {
-            self.0.insert(i, task);
+
+    /// The entry the next [`Slab::insert`] fills.
+    fn vacant(&self) -> u32 {
+        if self.free != NIL {
+            self.free
+        } else {
+            self.entries.len() as u32
         }
     }
-    fn values(&self) -> core::slice::Iter<'_, Task> {
-        self.0.iter()
+
+    /// Fill the vacant entry (room reserved).
+    fn insert(&mut self, node: Node) {
+        if let Some(e) = self.entries.get_mut(self.free as usize) {
+            if let Entry::Free(next) = *e {
+                self.free = next;
+                *e = Entry::Used(node);
+                return;
+            }
+        }
+        self.entries.push(Entry::Used(node));
     }
-    fn len(&self) -> usize {
-        self.0.len()
+
+    fn free(&mut self, at: u32) {
+        if let Some(e) = self.entries.get_mut(at as usize) {
+            *e = Entry::Free(self.free);
+            self.free = at;
+        }
     }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+
+    fn node(&self, at: u32) -> Option<&Node> {
+        match self.entries.get(at as usize)? {
+            Entry::Used(n) => Some(n),
+            Entry::Free(_) => None,
+        }
+    }
+
+    fn node_mut(&mut self, at: u32) -> Option<&mut Node> {
+        match self.entries.get_mut(at as usize)? {
+            Entry::Used(n) => Some(n),
+            Entry::Free(_) => None,
+        }
+    }
+}
+
+/// The tasks of one thread group's ring.
+struct Ring<'a> {
+    slab: &'a Slab,
+    start: u32,
+    cur: Option<u32>,
+}
+
+impl<'a> Iterator for Ring<'a> {
+    type Item = &'a Task;
+
+    fn next(&mut self) -> Option<&'a Task> {
+        let node = self.slab.node(self.cur?)?;
+        self.cur = Some(node.next).filter(|&n| n != self.start);
+        Some(&node.task)
+    }
+}
+
+/// One chunk of the pid index: the slab entry of each of its pids (NIL if unused).
+struct Chunk {
+    entries: Vec<u32>,
+    used: usize,
+}
+
+/// Pid → slab entry, a radix of [`CHUNK`]-pid chunks.
+struct PidIndex {
+    chunks: Vec<Option<Chunk>>,
+}
+
+/// The chunk and the place in it of `pid`.
+fn split(pid: Pid) -> (usize, usize) {
+    ((pid >> CHUNK_SHIFT) as usize, pid as usize & (CHUNK - 1))
+}
+
+impl PidIndex {
+    fn chunk(&self, c: usize) -> Option<&Chunk> {
+        self.chunks.get(c).and_then(Option::as_ref)
+    }
+
+    fn get(&self, pid: Pid) -> Option<u32> {
+        let (c, i) = split(pid);
+        let at = *self.chunk(c)?.entries.get(i)?;
+        (at != NIL).then_some(at)
+    }
+
+    /// Make `pid`'s chunk, so that [`PidIndex::set`] cannot fail.
+    fn reserve(&mut self, pid: Pid) -> Result {
+        let (c, _) = split(pid);
+        if self.chunks.len() <= c {
+            self.chunks.try_reserve(c + 1 - self.chunks.len())?;
+            self.chunks.resize_with(c + 1, || None);
+        }
+        let slot = self.chunks.get_mut(c).ok_or(Error::ENOMEM)?;
+        if slot.is_none() {
+            let mut entries = Vec::new();
+            entries.try_reserve_exact(CHUNK)?;
+            entries.resize(CHUNK, NIL);
+            *slot = Some(Chunk { entries, used: 0 });
+        }
+        Ok(())
+    }
+
+    /// Undo a [`PidIndex::reserve`] whose pid was not used after all.
+    fn release_if_empty(&mut self, pid: Pid) {
+        let (c, _) = split(pid);
+        if let Some(slot) = self.chunks.get_mut(c) {
+            if slot.as_ref().is_some_and(|ch| ch.used == 0) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Map `pid` to `at` (its chunk reserved).
+    fn set(&mut self, pid: Pid, at: u32) {
+        let (c, i) = split(pid);
+        if let Some(ch) = self.chunks.get_mut(c).and_then(Option::as_mut) {
+            if let Some(e) = ch.entries.get_mut(i) {
+                if *e == NIL {
+                    ch.used += 1;
+                }
+                *e = at;
+            }
+        }
+    }
+
+    /// Forget `pid`; its chunk goes with its last pid. Never allocates.
+    fn remove(&mut self, pid: Pid) {
+        let (c, i) = split(pid);
+        let Some(slot) = self.chunks.get_mut(c) else {
+            return;
+        };
+        if let Some(ch) = slot.as_mut() {
+            if let Some(e) = ch.entries.get_mut(i) {
+                if *e != NIL {
+                    *e = NIL;
+                    ch.used = ch.used.saturating_sub(1);
+                }
+            }
+            if ch.used == 0 {
+                *slot = None;
+            }
+        }
+    }
+
+    /// The first unused pid in `from..to`: a missing chunk is all free, a full one is
+    /// skipped whole.
+    fn first_free(&self, from: Pid, to: Pid) -> Option<Pid> {
+        let mut pid = from;
+        while pid < to {
+            let (c, i) = split(pid);
+            let chunk_end = ((c + 1) << CHUNK_SHIFT) as Pid;
+            match self.chunk(c) {
+                None => return Some(pid),
+                Some(ch) if ch.used < CHUNK => {
+                    let end = (chunk_end.min(to) - pid) as usize + i;
+                    let found = ch
+                        .entries
+                        .get(i..end)
+                        .and_then(|s| s.iter().position(|&at| at == NIL));
+                    if let Some(k) = found {
+                        return Some(pid + k as Pid);
+                    }
+                }
+                Some(_) => {}
+            }
+            pid = chunk_end;
+        }
+        None
+    }
+
+    /// The slab entries of every used pid, in pid order.
+    fn entries(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks
+            .iter()
+            .flatten()
+            .flat_map(|ch| ch.entries.iter().copied().filter(|&at| at != NIL))
     }
 }
 
@@ -304,13 +609,11 @@ impl TaskTable for TaskList {
     }
 
     fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        for t in self.tasks.values() {
-            f(&TaskRef {
-                pid: t.pid,
-                tgid: t.tgid,
-                creds: t.creds,
-                slot: &t.slot,
-            });
+        // Any order: the slab's, which skips the pid index.
+        for e in &self.slab.entries {
+            if let Entry::Used(n) = e {
+                f(&task_ref(&n.task));
+            }
         }
     }
 
@@ -319,20 +622,159 @@ impl TaskTable for TaskList {
         tgid: Pid,
         f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
     ) -> bool {
-        if !self.tasks.values().any(|t| t.tgid == tgid) {
+        let mut it = self.thread_group(tgid).map(task_ref).peekable();
+        if it.peek().is_none() {
             return false;
         }
-        let mut it = self
-            .tasks
-            .values()
-            .filter(|t| t.tgid == tgid)
-            .map(|t| TaskRef {
-                pid: t.pid,
-                tgid: t.tgid,
-                creds: t.creds,
-                slot: &t.slot,
-            });
         f(&mut it);
         true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+#[allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::tests::World;
+
+    fn pids(it: impl Iterator<Item = Pid>) -> Vec<Pid> {
+        it.collect()
+    }
+
+    fn group(w: &World, tgid: Pid) -> Vec<Pid> {
+        pids(w.tasks.thread_group(tgid).map(|t| t.pid))
+    }
+
+    fn visited_group(w: &World, tgid: Pid) -> Option<Vec<Pid>> {
+        let mut v = Vec::new();
+        w.tasks
+            .with_thread_group(tgid, &mut |it| v.extend(it.map(|t| t.pid)))
+            .then_some(v)
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_slab_entry_is_the_task_and_two_links() {
+        assert!(core::mem::size_of::<Task>() <= 40);
+        assert!(core::mem::size_of::<Entry>() <= 48);
+    }
+
+    #[test]
+    fn thread_groups_are_rings_in_creation_order() {
+        let mut w = World::new();
+        let p = w.fork(1).unwrap();
+        let other = w.fork(1).unwrap();
+        let t1 = w.thread(p).unwrap();
+        let t2 = w.thread(p).unwrap();
+        // A thread made by a thread joins the same group.
+        let t3 = w.thread(t2).unwrap();
+        assert_eq!(group(&w, p), [p, t1, t2, t3]);
+        assert_eq!(visited_group(&w, p), Some(vec![p, t1, t2, t3]));
+        // A thread is no group of its own.
+        assert_eq!(visited_group(&w, t1), None);
+        assert_eq!(visited_group(&w, 12345), None);
+        w.exit(t2).unwrap();
+        assert_eq!(group(&w, p), [p, t1, t3]);
+        let t4 = w.thread(p).unwrap();
+        assert_eq!(group(&w, p), [p, t1, t3, t4]);
+        assert_eq!(w.tasks.len(), 6);
+        // exit_group takes the leader's whole ring and nothing else.
+        w.exit(p).unwrap();
+        assert_eq!(pids(w.tasks.iter().map(|t| t.pid)), [1, other]);
+        assert_eq!(w.tasks.len(), 2);
+        assert_eq!(w.exit(t1), Err(Error::ESRCH));
+        assert_eq!(group(&w, other), [other]);
+        let mut n = 0;
+        w.tasks.for_each_task(&mut |_| n += 1);
+        assert_eq!(n, 2);
+    }
+
+    /// The pid the old linear search gave: after the last one, wrapping at `pid_max` to
+    /// 300, at most `pid_max` tries.
+    fn reference_alloc(used: &BTreeSet<Pid>, last: Pid, pid_max: Pid) -> Option<Pid> {
+        let mut pid = last;
+        for _ in 0..pid_max {
+            pid = if pid + 1 >= pid_max {
+                RESERVED_PIDS
+            } else {
+                pid + 1
+            };
+            if !used.contains(&pid) {
+                return Some(pid);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn pids_are_allocated_as_linux_does_across_chunks_and_wraps() {
+        let mut w = World::new();
+        // Just over two chunks, so that searches cross chunk boundaries and skip full
+        // chunks.
+        let pid_max = 2 * CHUNK as Pid + 77;
+        w.tasks.set_pid_max(pid_max).unwrap();
+        let mut used: BTreeSet<Pid> = BTreeSet::from([1]);
+        let mut last = 1;
+        let mut seed = 0x9e37_79b9_u64;
+        for step in 0..40_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let r = (seed >> 33) as usize;
+            // Mostly forks early (fill up to exhaustion), balanced later.
+            let fork = if step < 6_000 { r % 10 < 8 } else { r % 2 == 0 };
+            if fork {
+                let want = reference_alloc(&used, last, pid_max);
+                let got = w.fork(1);
+                match want {
+                    Some(p) => {
+                        assert_eq!(got, Ok(p), "step {step}");
+                        used.insert(p);
+                        last = p;
+                    }
+                    None => assert_eq!(got, Err(Error::EAGAIN), "step {step}"),
+                }
+            } else if used.len() > 1 {
+                let victim = *used.iter().nth(1 + r % (used.len() - 1)).unwrap();
+                w.exit(victim).unwrap();
+                used.remove(&victim);
+            }
+            if step % 997 == 0 {
+                assert_eq!(
+                    pids(w.tasks.iter().map(|t| t.pid)),
+                    pids(used.iter().copied())
+                );
+                assert_eq!(w.tasks.len(), used.len());
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_go_with_their_last_task() {
+        let mut w = World::new();
+        w.tasks.set_pid_max(PID_MAX_LIMIT).unwrap();
+        let made: Vec<Pid> = (0..5 * CHUNK).map(|_| w.fork(1).unwrap()).collect();
+        assert_eq!(w.tasks.index.chunks.iter().flatten().count(), 5 + 1);
+        for &p in &made {
+            w.exit(p).unwrap();
+        }
+        // Only init's chunk is left; the slab keeps its entries for the next forks.
+        assert_eq!(w.tasks.index.chunks.iter().flatten().count(), 1);
+        assert_eq!(w.tasks.len(), 1);
+        let cap = w.tasks.slab.entries.len();
+        for _ in 0..5 * CHUNK {
+            w.fork(1).unwrap();
+        }
+        assert_eq!(w.tasks.slab.entries.len(), cap, "freed entries are reused");
+        w.tasks.exit_all(&w.gpc);
+        assert!(w.tasks.is_empty());
+        assert!(w.tasks.get(1).is_none());
     }
 }

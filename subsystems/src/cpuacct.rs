@@ -42,9 +42,11 @@
 //! # Per-CPU storage
 //!
 //! Linux keeps one `u64` and one `kernel_cpustat` per possible CPU (`alloc_percpu`). gpc
-//! keeps three atomics for each of [`NR_CPUS`] CPUs per container (6 KiB on the heap,
-//! allocated at `mkdir`), so that [`charge`] never allocates and never locks. The files show CPUs `0..nr_cpus` of the host (Linux: the
-//! possible CPUs). A charge for a CPU number `>= NR_CPUS` is dropped.
+//! keeps three atomics per CPU of the host per container (the host's
+//! [`Cpus::nr_cpus`](gpc_core::host::cpu::Cpus::nr_cpus), at most [`NR_CPUS`]: 96 bytes
+//! on a 4-CPU machine, on the heap, allocated fallibly at `mkdir`), so that [`charge`]
+//! never allocates and never locks. The files show CPUs `0..nr_cpus` of the host (Linux:
+//! the possible CPUs). A charge for a CPU the state has no counters for is dropped.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -74,31 +76,37 @@ const FIELDS: usize = 3;
 
 /// Per-container state (Linux `struct cpuacct` plus the cgroup's `prev_cputime`).
 pub struct State {
-    /// For each of the [`NR_CPUS`] CPUs, [`FIELDS`] counters in [`Index`] order: the
+    /// For each CPU of the host, [`FIELDS`] counters in [`Index`] order: the
     /// `cpustat[CPUTIME_USER]` and `cpustat[CPUTIME_SYSTEM]` buckets and the run time
-    /// (`cpuusage`), nanoseconds. On the heap (6 KiB), never on the stack.
+    /// (`cpuusage`), nanoseconds. On the heap, never on the stack.
     percpu: Vec<AtomicU64>,
     /// `cgroup->prev_cputime`, for `cpuacct.stat`.
     prev: SpinLock<PrevCputime>,
 }
 
 impl State {
-    /// All zero.
+    /// All zero, with counters for CPUs `0..nr_cpus` (1 to [`NR_CPUS`]).
     ///
     /// # Errors
     ///
     /// `ENOMEM`.
-    fn new() -> Result<Self> {
+    fn new(nr_cpus: usize) -> Result<Self> {
+        let len = nr_cpus.clamp(1, NR_CPUS) * FIELDS;
         let mut percpu = Vec::new();
-        percpu.try_reserve_exact(NR_CPUS * FIELDS)?;
-        percpu.resize_with(NR_CPUS * FIELDS, || AtomicU64::new(0));
+        percpu.try_reserve_exact(len)?;
+        percpu.resize_with(len, || AtomicU64::new(0));
         Ok(State {
             percpu,
             prev: SpinLock::new(PrevCputime::default()),
         })
     }
 
-    /// The counter `index` of CPU `cpu` (`None` past [`NR_CPUS`]).
+    /// The CPUs it has counters for.
+    fn nr_cpus(&self) -> usize {
+        self.percpu.len() / FIELDS
+    }
+
+    /// The counter `index` of CPU `cpu` (`None` past its CPUs).
     fn counter(&self, cpu: usize, index: Index) -> Option<&AtomicU64> {
         let i = cpu.checked_mul(FIELDS)?.checked_add(index as usize)?;
         self.percpu.get(i)
@@ -138,7 +146,7 @@ fn total(state: &State, nr_cpus: usize, index: Index) -> u64 {
 
 /// Charge `ns` nanoseconds run on CPU `cpu` to `css` and every ancestor (Linux
 /// `cpuacct_charge` for the run time, `cpuacct_account_field` for the user or system
-/// bucket). Lock-free and allocation-free; a CPU `>= NR_CPUS` is ignored.
+/// bucket). Lock-free and allocation-free; a CPU past the host's is ignored.
 pub fn charge(css: Css<'_, Cpuacct>, cpu: usize, ns: u64, user: bool) {
     for level in css.ancestors_and_self() {
         let st = level.state();
@@ -322,9 +330,15 @@ impl Subsystem for Cpuacct {
     }
 
     /// `cpuacct_css_alloc`: everything starts at zero (the root's numbers are the
-    /// machine's, which in gpc also start at zero).
-    fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        State::new()
+    /// machine's, which in gpc also start at zero). Without the host's CPU count (gpc
+    /// calls [`Subsystem::create_on`]), as many CPUs as the parent has, or [`NR_CPUS`].
+    fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
+        State::new(parent.map_or(NR_CPUS, |p| p.state().nr_cpus()))
+    }
+
+    /// `cpuacct_css_alloc` with `alloc_percpu`: counters for the host's CPUs only.
+    fn create_on(&self, _parent: Option<Css<'_, Self>>, nr_cpus: usize) -> Result<State> {
+        State::new(nr_cpus)
     }
 }
 
@@ -550,5 +564,39 @@ mod tests {
         w.charge("a", 0, u64::MAX, true);
         w.charge("a", 0, 2, true);
         assert_eq!(w.read("a/cpuacct.usage").unwrap(), "1\n");
+    }
+
+    /// Per-CPU state is sized by the host's CPUs (Linux `alloc_percpu` in
+    /// `cpuacct_css_alloc`, kernel/sched/cpuacct.c: one counter per possible CPU), not by
+    /// the most any host may have: 2 CPUs are 6 counters (48 bytes) a container, where
+    /// [`NR_CPUS`] were 768 (6 KiB).
+    #[test]
+    fn per_cpu_state_is_sized_by_the_host() {
+        let w = World::new(2);
+        w.gpc.mkdir(w.h, "a").unwrap();
+        w.gpc.mkdir(w.h, "a/b").unwrap();
+        let ss = w.gpc.subsys_id("cpuacct").unwrap();
+        for path in ["", "a", "a/b"] {
+            let len = w
+                .gpc
+                .with_container_css(w.h, path, ss, |c| {
+                    c.typed::<Cpuacct>().unwrap().state().percpu.len()
+                })
+                .unwrap();
+            assert_eq!(len, 2 * FIELDS, "{path:?}");
+        }
+        // A charge on a CPU the host does not have goes nowhere; the host's CPUs count.
+        w.charge("a/b", 7, 1000, true);
+        w.charge("a/b", 1, 5, true);
+        assert_eq!(w.read("a/cpuacct.usage_percpu").unwrap(), "0 5 \n");
+        assert_eq!(w.read("a/cpuacct.usage").unwrap(), "5\n");
+        // Without the host's count, a child has as many CPUs as its parent.
+        w.gpc
+            .with_container_css(w.h, "a", ss, |c| {
+                let parent = c.typed::<Cpuacct>().unwrap();
+                assert_eq!(Cpuacct.create(Some(parent)).unwrap().nr_cpus(), 2);
+            })
+            .unwrap();
+        assert_eq!(Cpuacct.create(None).unwrap().nr_cpus(), NR_CPUS);
     }
 }

@@ -561,3 +561,78 @@ fn a_task_of_another_instance_is_refused() {
     a.tasks.exit(&a.gpc, pid).unwrap();
     b.tasks.exit(&b.gpc, pid2).unwrap();
 }
+
+/// A host that resolved a directory once addresses it by its container id (Linux
+/// fs/kernfs/dir.c: `kernfs_find_and_get_node_by_id`; `cgroup_mkdir` takes the parent's
+/// node): `stat_at` and `mkdir_at` agree with the path calls, and an id dies with its
+/// container (or its hierarchy).
+#[test]
+fn containers_are_addressed_by_id() {
+    use crate::Entry;
+    let w = World::new();
+    let h = w.mount("probe").unwrap();
+    let n = w.mount("none,name=n").unwrap();
+    let dir_id = |e| match e {
+        Ok(Entry::Dir { id }) => id,
+        _ => u64::MAX,
+    };
+    let root = dir_id(w.gpc.stat(h, "/"));
+    let a = w.gpc.mkdir_at(h, root, "a").unwrap();
+    assert_eq!(w.gpc.stat(h, "a").unwrap(), Entry::Dir { id: a });
+    assert_eq!(w.gpc.stat_at(h, root, "a").unwrap(), Entry::Dir { id: a });
+    let b = w.gpc.mkdir_at(h, a, "b").unwrap();
+    assert_eq!(w.gpc.stat(h, "a/b").unwrap(), Entry::Dir { id: b });
+    assert_eq!(w.gpc.stat_at(h, a, "tasks"), w.gpc.stat(h, "a/tasks"));
+    assert_eq!(w.gpc.stat_at(h, a, "nope"), Err(Error::ENOENT));
+    // The path rules of mkdir hold: existing names, files, bad names.
+    assert_eq!(w.gpc.mkdir_at(h, a, "b"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir_at(h, a, "tasks"), Err(Error::EEXIST));
+    assert_eq!(w.gpc.mkdir_at(h, a, "x\ny"), Err(Error::EINVAL));
+    // An id belongs to one hierarchy.
+    assert_eq!(w.gpc.mkdir_at(n, a, "c"), Err(Error::ENOENT));
+    assert_eq!(w.gpc.stat_at(n, a, "b"), Err(Error::ENOENT));
+    // Removed: the id is gone, even for a new container of the same name.
+    w.gpc.rmdir(h, "a/b").unwrap();
+    assert_eq!(w.gpc.stat_at(h, b, "tasks"), Err(Error::ENOENT));
+    assert_eq!(w.gpc.mkdir_at(h, b, "c"), Err(Error::ENOENT));
+    let b2 = w.gpc.mkdir_at(h, a, "b").unwrap();
+    assert_ne!(b2, b);
+    w.gpc.rmdir(h, "a/b").unwrap();
+    w.gpc.rmdir(h, "a").unwrap();
+    // A destroyed hierarchy's root id dies with it.
+    let nroot = dir_id(w.gpc.stat(n, "/"));
+    assert_ne!(nroot, u64::MAX);
+    w.gpc.umount(n).unwrap();
+    assert_eq!(w.gpc.mkdir_at(n, nroot, "x"), Err(Error::ENOENT));
+}
+
+/// A task nested deep by repeated clones: the populated state still flips where Linux's
+/// does (`cgroup_update_populated` stops at the first ancestor that does not flip), and
+/// the release notifications come when the deep chain empties.
+#[test]
+fn populated_counts_stop_where_nothing_flips() {
+    let mut w = World::new();
+    let h = w.mount("probe,release_agent=/agent").unwrap();
+    let ss = w.gpc.subsys_id("probe").unwrap();
+    w.write(h, "notify_on_release", "1").unwrap();
+    let t = w.fork(1).unwrap();
+    let mut path = String::new();
+    for _ in 0..50 {
+        let tr = w.tasks.task_ref(t).unwrap();
+        w.gpc.container_clone(ss, &tr, "n").unwrap();
+        path.push_str("/n");
+    }
+    assert!(w
+        .read(h, &format!("{path}/tasks"))
+        .unwrap()
+        .contains(&t.to_string()));
+    assert!(w.releases().is_empty(), "every level is populated");
+    w.exit(t).unwrap();
+    // Only the deepest container lost its own tasks; the others emptied through it, and
+    // every one of them (children made with notify_on_release inherited) is releasable
+    // once its children are gone: the deepest one is notified now.
+    assert_eq!(w.releases(), vec![path.clone()]);
+    w.gpc.rmdir(h, &path).unwrap();
+    let parent = path[..path.len() - 2].to_string();
+    assert_eq!(w.releases(), vec![parent]);
+}

@@ -49,7 +49,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use gpc_core::{Creds, Entry, Error, Gpc, Host, Pid, Result, SubsysId, TaskSlot};
+use gpc_core::{Creds, Error, Gpc, Host, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 
@@ -403,20 +403,35 @@ impl<P: Platform> Machine<P> {
             Err(e) => return Err(e),
         }
         self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
+        self.make_dir(dir, name, &creds).map(|_| ())
+    }
+
+    /// Make directory `name` in `dir` (looked up: absent; checked: writable), owned by
+    /// `creds`; what the new directory is (`dir`'s path grown in place).
+    fn make_dir(&mut self, dir: Loc, name: &str, creds: &Creds) -> Result<Loc> {
         match dir {
-            Loc::Plain(n) => self.vfs.add_plain(n, name, Owner::of(&creds)).map(|_| ()),
+            Loc::Plain(n) => self
+                .vfs
+                .add_plain(n, name, Owner::of(creds))
+                .map(Loc::Plain),
             Loc::Cg {
+                mount,
                 hier,
                 path,
+                dir_id,
                 file: None,
-                ..
             } => {
-                let child = join(&path, name);
-                self.gpc.mkdir(hier, &child)?;
-                if let Ok(Entry::Dir { id }) = self.gpc.stat(hier, &child) {
-                    self.vfs.set_container_creator(id, Owner::of(&creds));
-                }
-                Ok(())
+                // From the parent's container: O(1) however deep it is.
+                let path = fs::push_name(path, name)?;
+                let id = self.gpc.mkdir_at(hier, dir_id, name)?;
+                self.vfs.set_container_creator(id, Owner::of(creds));
+                Ok(Loc::Cg {
+                    mount,
+                    hier,
+                    path,
+                    dir_id: id,
+                    file: None,
+                })
             }
             // procfs has no mkdir.
             Loc::ProcRoot | Loc::ProcPid(_) => Err(Error::EPERM),
@@ -429,30 +444,39 @@ impl<P: Platform> Machine<P> {
             return self.mkdir_one(path);
         }
         // mkdir(1) -p: each prefix in turn, an existing one is fine; the whole path is
-        // fine if it exists as a directory.
+        // fine if it exists as a directory. The path is walked once, each level looked up
+        // (or made) in the directory reached so far, with the checks `mkdir PREFIX` makes
+        // in the same order: N levels cost O(N), where making each prefix from `/` cost
+        // O(N²) lookups, each of which gpc resolved from its root again (O(N³)).
+        let creds = self.creds();
         let sp = fs::split_path(path)?;
-        let n = sp.comps.len();
-        if n == 0 {
-            return Ok(());
-        }
-        for i in 1..=n {
-            let prefix = format!("/{}", sp.comps.get(..i).unwrap_or(&[]).join("/"));
-            match self.mkdir_one(&prefix) {
-                Ok(()) => {}
-                Err(Error::EEXIST) if i < n => {}
-                Err(Error::EEXIST) => {
-                    let creds = self.creds();
-                    let loc = self.vfs.resolve(&self.env(), &creds, &prefix)?;
-                    return if loc.is_dir() {
-                        Ok(())
-                    } else {
-                        Err(Error::EEXIST)
-                    };
-                }
-                Err(e) => return Err(e),
+        let mut cur = self.vfs.follow(&self.env(), Loc::Plain(fs::ROOT_NODE))?;
+        for comp in sp.comps {
+            let env = Env {
+                gpc: &self.gpc,
+                tasks: &self.tasks,
+            };
+            if !cur.is_dir() {
+                return Err(Error::ENOTDIR);
             }
+            self.vfs.check(&env, &creds, &cur, MAY_EXEC)?;
+            cur = match comp {
+                "." => cur,
+                ".." => self.vfs.dotdot(&env, &cur)?,
+                name => match self.vfs.lookup_in(&env, cur, name)? {
+                    Ok(next) => self.vfs.follow(&env, next)?,
+                    Err(dir) => {
+                        self.vfs.check(&env, &creds, &dir, MAY_WRITE | MAY_EXEC)?;
+                        self.make_dir(dir, name, &creds)?
+                    }
+                },
+            };
         }
-        Ok(())
+        if cur.is_dir() {
+            Ok(())
+        } else {
+            Err(Error::EEXIST)
+        }
     }
 
     fn do_rmdir(&mut self, path: &str) -> Result {
@@ -604,15 +628,15 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EPERM);
         }
         let (tgid, leader) = (t.tgid, t.pid == t.tgid);
-        let victims: Vec<Pid> = if leader {
-            self.tasks
-                .iter()
-                .filter(|x| x.tgid == tgid)
-                .map(|x| x.pid)
-                .collect()
+        // The group's own threads (the task table's ring), not a scan of every task.
+        let mut victims: Vec<Pid> = vec![];
+        if leader {
+            victims.try_reserve_exact(self.tasks.thread_group(tgid).count())?;
+            victims.extend(self.tasks.thread_group(tgid).map(|x| x.pid));
         } else {
-            vec![pid]
-        };
+            victims.try_reserve_exact(1)?;
+            victims.push(pid);
+        }
         self.tasks.exit(&self.gpc, pid)?;
         for v in victims {
             let Some(st) = self.sim.remove(&v) else {
@@ -911,14 +935,6 @@ impl<P: Platform> Drop for Machine<P> {
     fn drop(&mut self) {
         self.tasks.exit_all(&self.gpc);
     }
-}
-
-/// `a/b` joined with `c` as a path inside a hierarchy.
-fn join(dir: &str, name: &str) -> String {
-    let mut p = String::from(dir.trim_end_matches('/'));
-    p.push('/');
-    p.push_str(name);
-    p
 }
 
 /// The cgroup options `mount -t cpuset` stands for (Linux `cpuset_init_fs_context`:
