@@ -200,6 +200,22 @@ pub fn record_period(css: Css<'_, Cpu>, throttled: bool, throttled_ns: u64) {
     }
 }
 
+/// `times` alike bandwidth periods of the group ended: [`record_period`] `times` times
+/// at once (a long run's steady state closes millions of them). The counters wrap as
+/// the one-by-one additions would (`nr_periods` and `nr_throttled` are `int`s in Linux).
+pub fn record_periods(css: Css<'_, Cpu>, times: u64, throttled: bool, throttled_ns: u64) {
+    let st = css.state();
+    // Truncating is adding modulo 2^32, which is what `times` wrapping adds give.
+    let count = times as u32;
+    st.nr_periods.fetch_add(count, Ordering::Relaxed);
+    if throttled {
+        let ns = throttled_ns.wrapping_mul(times);
+        st.nr_throttled.fetch_add(count, Ordering::Relaxed);
+        st.throttled_time.fetch_add(ns, Ordering::Relaxed);
+        st.throttled_self.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
 /// The group ran `burst_ns` beyond its quota in a period, using its burst allowance
 /// (`__refill_cfs_bandwidth_runtime`: `nr_burst`, `burst_time`).
 pub fn record_burst(css: Css<'_, Cpu>, burst_ns: u64) {
