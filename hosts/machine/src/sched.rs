@@ -271,29 +271,43 @@ fn split_into(
     rems.clear();
     rems.try_reserve(weights.len())?;
     let mut given: u64 = 0;
+    // 64-bit division where everything fits (the usual case: it is much cheaper).
+    let small = u64::try_from(total).ok().filter(|_| {
+        let most = weights.iter().copied().max().unwrap_or(0);
+        amount.checked_mul(most).is_some()
+    });
     for &w in weights {
-        let num = u128::from(amount) * u128::from(w);
-        let part = u64::try_from(num / total).unwrap_or(u64::MAX);
+        let (part, rem) = match small {
+            Some(total64) => {
+                let num = amount * w;
+                (num / total64, u128::from(num % total64))
+            }
+            None => {
+                let num = u128::from(amount) * u128::from(w);
+                (u64::try_from(num / total).unwrap_or(u64::MAX), num % total)
+            }
+        };
         given = given.saturating_add(part);
         parts.push(part);
-        rems.push(num % total);
+        rems.push(rem);
     }
-    let mut left = amount.saturating_sub(given);
+    let left = amount.saturating_sub(given);
     if left > 0 {
         let order = &mut scratch.order;
         order.clear();
         order.try_reserve(weights.len())?;
         order.extend((0..weights.len()).filter(|&i| weights.get(i).is_some_and(|&w| w > 0)));
-        // A total order (the index breaks ties): the unstable sort, which does not
-        // allocate, gives the same result as a stable one.
-        order.sort_unstable_by(|&a, &b| rems.get(b).cmp(&rems.get(a)).then(a.cmp(&b)));
-        for &i in order.iter() {
-            if left == 0 {
-                break;
-            }
+        // The `left` first entries by (remainder descending, index) take one more each.
+        // Which ones they are is all that counts, and the order is total (the index
+        // breaks ties), so a selection (linear, no allocation) finds them as a sort would.
+        let by_rem = |a: &usize, b: &usize| rems.get(*b).cmp(&rems.get(*a)).then(a.cmp(b));
+        let take = usize::try_from(left).unwrap_or(usize::MAX).min(order.len());
+        if take > 0 && take < order.len() {
+            order.select_nth_unstable_by(take - 1, by_rem);
+        }
+        for &i in order.iter().take(take) {
             if let Some(p) = parts.get_mut(i) {
                 *p += 1;
-                left -= 1;
             }
         }
     }
@@ -589,14 +603,18 @@ fn allocate_into(
         for &j in class.iter().skip(r).chain(class.iter().take(r)) {
             let mut best: Option<(u128, usize)> = None;
             if let Some(mask) = layout.usable.get(j) {
-                for c in mask.iter().take_while(|&c| c < nr_cpus) {
-                    let l = s.cpu_load.get(c).copied().unwrap_or(0);
-                    let better = match best {
-                        None => true,
-                        Some((bl, _)) => l < bl,
-                    };
-                    if better {
-                        best = Some((l, c));
+                // The set bits word by word: this loop is most of a placement's time.
+                for (w, &word) in mask.words().iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let c = w * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let Some(&l) = s.cpu_load.get(c) else {
+                            continue;
+                        };
+                        if best.is_none() || best.is_some_and(|(bl, _)| l < bl) {
+                            best = Some((l, c));
+                        }
                     }
                 }
             }
@@ -873,8 +891,9 @@ pub fn simulate(
     simulate_with_progress(groups, bw, tasks, nr_cpus, now, ticks, &mut |_| {})
 }
 
-/// [`simulate`], calling `progress` with the number of ticks done so far between
-/// stretches (for a caller that shows how far a long run is).
+/// [`simulate`], calling `progress` now and then (between stretches, and between the
+/// rotations of a long one) with the number of ticks done so far, for a caller that
+/// shows how far a long run is. The result does not depend on `progress`.
 ///
 /// # Errors
 ///
@@ -1083,7 +1102,9 @@ impl<'a> Run<'a> {
             if *now >= end {
                 break;
             }
-            self.step(bw, now, end, &mut steady)?;
+            self.step(bw, now, end, &mut steady, &mut |at| {
+                progress(at.saturating_sub(start) / TICK_NS)
+            })?;
         }
         Ok(Usage {
             per_task: self.per_task,
@@ -1098,6 +1119,7 @@ impl<'a> Run<'a> {
         now: &mut u64,
         end: u64,
         steady: &mut Steady,
+        progress: &mut dyn FnMut(u64),
     ) -> Result {
         let groups = self.groups;
         // Close the periods that ended: the current one, and any that passed without a
@@ -1283,7 +1305,14 @@ impl<'a> Run<'a> {
         } else {
             // Each rotation's ticks of the stretch are split at once (exact shares); the
             // bandwidth groups are charged what their tasks got.
-            for i in 0..k.min(n) {
+            let span = k.min(n);
+            for i in 0..span {
+                if i > 0 {
+                    // A stretch of many rotations is a long computation of its own.
+                    progress(
+                        now.saturating_add(i.saturating_mul(k / span).saturating_mul(TICK_NS)),
+                    );
+                }
                 let count = k / n + u64::from(i < k % n);
                 allocate_into(
                     groups,
