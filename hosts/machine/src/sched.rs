@@ -329,8 +329,9 @@ struct Layout {
     eligible: Vec<usize>,
     /// Their groups.
     group: Vec<usize>,
-    /// The CPUs they may use.
-    usable: Vec<CpuMask>,
+    /// The CPUs they may use, by index into `masks` (tasks mostly share a few).
+    mask_of: Vec<u32>,
+    masks: Vec<CpuMask>,
     /// Their entitlement (fixed point), the load placement adds for them.
     entitled: Vec<u128>,
     /// Positions into `eligible` in placement order: the classes of alike tasks one after
@@ -356,15 +357,36 @@ impl Layout {
         let full = all_cpus(nr_cpus);
         let mut eligible = Vec::new();
         let mut group = Vec::new();
+        let mut mask_of = Vec::new();
         let mut masks = Vec::new();
+        let mut mask_index: hashbrown::HashMap<CpuMask, u32> = hashbrown::HashMap::new();
         for (i, t) in tasks.iter().enumerate() {
             if runnable(t) {
                 push(&mut eligible, i)?;
                 push(&mut group, t.group)?;
-                push(&mut masks, usable(&t.allowed, &full))?;
+                let mask = usable(&t.allowed, &full);
+                let at = match mask_index.get(&mask) {
+                    Some(&at) => at,
+                    None => {
+                        let at = u32::try_from(masks.len()).map_err(|_| Error::ENOMEM)?;
+                        mask_index.try_reserve(1)?;
+                        push(&mut masks, mask)?;
+                        mask_index.insert(mask, at);
+                        at
+                    }
+                };
+                push(&mut mask_of, at)?;
             }
         }
+        drop(mask_index);
         let m = eligible.len();
+        let mask = |j: usize| {
+            mask_of
+                .get(j)
+                .and_then(|&at| masks.get(at as usize))
+                .copied()
+                .unwrap_or_default()
+        };
 
         // Which groups have runnable tasks below them, and how many tasks each holds.
         let mut active = Vec::new();
@@ -425,31 +447,31 @@ impl Layout {
             entitled_group.get(g).copied().unwrap_or(0) * u128::from(NICE_0_WEIGHT) / pw
         }));
 
-        // Placement order and classes.
-        let key = |j: usize| {
-            (
-                masks.get(j).map_or(0, CpuMask::weight),
-                entitled.get(j).copied().unwrap_or(0),
-            )
-        };
-        let pid = |j: usize| eligible.get(j).and_then(|&i| tasks.get(i)).map(|t| t.pid);
-        let mut order = Vec::new();
-        order.try_reserve(m)?;
-        order.extend(0..m);
+        // Placement order and classes: sorted on keys made once (a comparison that
+        // recomputed them would cost more than the placements of a short run).
+        let mut keyed: Vec<(usize, core::cmp::Reverse<u128>, u32, usize)> = Vec::new();
+        keyed.try_reserve_exact(m)?;
+        for (j, &e) in entitled.iter().enumerate() {
+            let pid = eligible
+                .get(j)
+                .and_then(|&i| tasks.get(i))
+                .map_or(0, |t| t.pid);
+            keyed.push((mask(j).weight(), core::cmp::Reverse(e), pid, j));
+        }
         // A total order (the position breaks ties): unstable sorting allocates nothing.
-        order.sort_unstable_by(|&a, &b| {
-            let ((wa, ea), (wb, eb)) = (key(a), key(b));
-            wa.cmp(&wb)
-                .then(eb.cmp(&ea))
-                .then(pid(a).cmp(&pid(b)))
-                .then(a.cmp(&b))
-        });
+        keyed.sort_unstable();
+        let mut order = Vec::new();
+        order.try_reserve_exact(m)?;
+        order.extend(keyed.iter().map(|&(_, _, _, j)| j));
         let mut class_ends = Vec::new();
         let mut period = 1u64;
         let mut class_start = 0;
         for x in 1..=m {
             let same = x < m
-                && matches!((order.get(x), order.get(class_start)), (Some(&a), Some(&b)) if key(a) == key(b));
+                && matches!(
+                    (keyed.get(x), keyed.get(class_start)),
+                    (Some(a), Some(b)) if (a.0, a.1) == (b.0, b.1)
+                );
             if !same {
                 push(&mut class_ends, x)?;
                 let size = (x - class_start) as u64;
@@ -459,6 +481,7 @@ impl Layout {
                 class_start = x;
             }
         }
+        drop(keyed);
         let period = usize::try_from(period)
             .unwrap_or(MAX_ROTATION_PERIOD)
             .min(MAX_ROTATION_PERIOD);
@@ -481,7 +504,8 @@ impl Layout {
         Ok(Layout {
             eligible,
             group,
-            usable: masks,
+            mask_of,
+            masks,
             entitled,
             order,
             class_ends,
@@ -505,12 +529,12 @@ pub fn rotation_period(groups: &[Group], tasks: &[Runnable], nr_cpus: usize) -> 
 /// An entity of a group on a CPU, for the top-down split.
 #[derive(Clone, Copy, Debug, Default)]
 struct Entity {
-    cpu: usize,
+    cpu: u32,
     /// The group it belongs to.
-    owner: usize,
+    owner: u32,
+    index: u32,
     /// A task (by position in the layout) rather than a child group (by index).
     task: bool,
-    index: usize,
     weight: u64,
 }
 
@@ -590,6 +614,11 @@ fn allocate_into(
     if ng == 0 || m == 0 {
         return Ok(());
     }
+    // Entities keep their CPU, group and position in 32 bits (a smaller working set):
+    // more tasks or groups than that could not be allocated anyway.
+    if u32::try_from(m.max(ng).max(nr_cpus)).is_err() {
+        return Err(Error::ENOMEM);
+    }
 
     // Placement: each task, in turn, on its allowed CPU with the least entitlement placed
     // so far (the lowest CPU on a tie); each class of alike tasks starts at its
@@ -602,7 +631,11 @@ fn allocate_into(
         let r = usize::try_from(rotation % (class.len().max(1) as u64)).unwrap_or(0);
         for &j in class.iter().skip(r).chain(class.iter().take(r)) {
             let mut best: Option<(u128, usize)> = None;
-            if let Some(mask) = layout.usable.get(j) {
+            let mask = layout
+                .mask_of
+                .get(j)
+                .and_then(|&at| layout.masks.get(at as usize));
+            if let Some(mask) = mask {
                 // The set bits word by word: this loop is most of a placement's time.
                 for (w, &word) in mask.words().iter().enumerate() {
                     let mut bits = word;
@@ -645,10 +678,10 @@ fn allocate_into(
         push(&mut s.links, (c, NICE_0_WEIGHT, *h))?;
         *h = s.links.len() - 1;
         s.entities.push(Entity {
-            cpu: c,
-            owner: g,
+            cpu: c as u32,
+            owner: g as u32,
             task: true,
-            index: j,
+            index: j as u32,
             weight: NICE_0_WEIGHT,
         });
     }
@@ -691,10 +724,10 @@ fn allocate_into(
             push(
                 &mut s.children,
                 Entity {
-                    cpu: c,
-                    owner: p,
+                    cpu: c as u32,
+                    owner: p as u32,
                     task: false,
-                    index: g,
+                    index: g as u32,
                     weight: w,
                 },
             )?;
@@ -708,9 +741,11 @@ fn allocate_into(
     // position, then child groups by index (the children were found from the last).
     s.entities.try_reserve(s.children.len())?;
     s.entities.extend(s.children.iter().rev());
-    counting_sort(&s.entities, &mut s.sorted, &mut s.counts, ng, |e| e.owner)?;
+    counting_sort(&s.entities, &mut s.sorted, &mut s.counts, ng, |e| {
+        e.owner as usize
+    })?;
     counting_sort(&s.sorted, &mut s.entities, &mut s.counts, nr_cpus, |e| {
-        e.cpu
+        e.cpu as usize
     })?;
 
     // Split each CPU's time top-down: parents come before their children (lower index).
@@ -733,8 +768,8 @@ fn allocate_into(
         let amount = if first.owner == 0 {
             per_cpu_ns
         } else {
-            match s.budget.get(first.owner) {
-                Some(&(c, ns)) if c == first.cpu => ns,
+            match s.budget.get(first.owner as usize) {
+                Some(&(c, ns)) if c == first.cpu as usize => ns,
                 _ => 0,
             }
         };
@@ -749,11 +784,11 @@ fn allocate_into(
         split_into(amount, &s.weights, &mut s.parts, &mut s.split)?;
         for (e, &part) in run.iter().zip(s.parts.iter()) {
             if e.task {
-                if let Some(r) = out.get_mut(e.index) {
-                    *r = Some((e.cpu, part));
+                if let Some(r) = out.get_mut(e.index as usize) {
+                    *r = Some((e.cpu as usize, part));
                 }
-            } else if let Some(b) = s.budget.get_mut(e.index) {
-                *b = (e.cpu, part);
+            } else if let Some(b) = s.budget.get_mut(e.index as usize) {
+                *b = (e.cpu as usize, part);
             }
         }
     }
@@ -847,6 +882,144 @@ fn add_time(times: &mut CpuTimes, cpu: usize, ns: u64) -> Result {
         }
     }
     Ok(())
+}
+
+/// The most entries of a dense [`Times`] table.
+const DENSE_TIMES: usize = 1 << 22;
+
+/// The CPU time the tasks of a run got so far. A dense table (task x CPU) where that is
+/// small, so that a placement's additions go to one contiguous array rather than a
+/// small list per task (the list is what a machine of many CPUs gets).
+enum Times {
+    Dense { cpus: usize, ns: Vec<u64> },
+    Sparse(Vec<CpuTimes>),
+}
+
+impl Times {
+    fn new(tasks: usize, cpus: usize) -> Result<Self> {
+        match tasks
+            .checked_mul(cpus)
+            .filter(|&n| cpus <= 16 && n <= DENSE_TIMES)
+        {
+            Some(n) => {
+                let mut ns = Vec::new();
+                refill(&mut ns, 0u64, n)?;
+                Ok(Times::Dense { cpus, ns })
+            }
+            None => {
+                let mut per_task = Vec::new();
+                per_task.try_reserve_exact(tasks)?;
+                per_task.resize_with(tasks, Vec::new);
+                Ok(Times::Sparse(per_task))
+            }
+        }
+    }
+
+    fn add(&mut self, task: usize, cpu: usize, ns: u64) -> Result {
+        match self {
+            Times::Dense { cpus, ns: table } => {
+                if cpu < *cpus {
+                    if let Some(slot) = table.get_mut(task * *cpus + cpu) {
+                        *slot = slot.saturating_add(ns);
+                    }
+                }
+                Ok(())
+            }
+            Times::Sparse(per_task) => match per_task.get_mut(task) {
+                Some(times) => add_time(times, cpu, ns),
+                None => Ok(()),
+            },
+        }
+    }
+
+    fn get(&self, task: usize, cpu: usize) -> u64 {
+        match self {
+            Times::Dense { cpus, ns } => {
+                if cpu < *cpus {
+                    ns.get(task * *cpus + cpu).copied().unwrap_or(0)
+                } else {
+                    0
+                }
+            }
+            Times::Sparse(per_task) => per_task.get(task).map_or(0, |times| {
+                times
+                    .binary_search_by_key(&cpu, |&(c, _)| c)
+                    .ok()
+                    .and_then(|at| times.get(at))
+                    .map_or(0, |&(_, ns)| ns)
+            }),
+        }
+    }
+
+    /// Calls `f` with every `(task, cpu, ns)` with some time, in task and CPU order.
+    fn each(&self, f: &mut dyn FnMut(usize, usize, u64) -> Result) -> Result {
+        match self {
+            Times::Dense { cpus, ns } => {
+                for (at, &n) in ns.iter().enumerate() {
+                    if n > 0 {
+                        f(at / *cpus, at % *cpus, n)?;
+                    }
+                }
+            }
+            Times::Sparse(per_task) => {
+                for (task, times) in per_task.iter().enumerate() {
+                    for &(cpu, n) in times {
+                        f(task, cpu, n)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn try_clone(&self) -> Result<Self> {
+        Ok(match self {
+            Times::Dense { cpus, ns } => {
+                let mut copy = Vec::new();
+                copy.try_reserve_exact(ns.len())?;
+                copy.extend_from_slice(ns);
+                Times::Dense {
+                    cpus: *cpus,
+                    ns: copy,
+                }
+            }
+            Times::Sparse(per_task) => {
+                let mut copy = Vec::new();
+                copy.try_reserve_exact(per_task.len())?;
+                for times in per_task {
+                    let mut one = Vec::new();
+                    one.try_reserve_exact(times.len())?;
+                    one.extend_from_slice(times);
+                    copy.push(one);
+                }
+                Times::Sparse(copy)
+            }
+        })
+    }
+
+    /// Per task, its `(cpu, ns)` list.
+    fn into_lists(self, tasks: usize) -> Result<Vec<CpuTimes>> {
+        match self {
+            Times::Sparse(per_task) => Ok(per_task),
+            Times::Dense { cpus, ns } => {
+                let mut per_task: Vec<CpuTimes> = Vec::new();
+                per_task.try_reserve_exact(tasks)?;
+                for row in ns.chunks(cpus.max(1)) {
+                    let mut times = Vec::new();
+                    times.try_reserve_exact(row.iter().filter(|&&n| n > 0).count())?;
+                    times.extend(
+                        row.iter()
+                            .enumerate()
+                            .filter(|&(_, &n)| n > 0)
+                            .map(|(cpu, &n)| (cpu, n)),
+                    );
+                    per_task.push(times);
+                }
+                per_task.resize_with(tasks, Vec::new);
+                Ok(per_task)
+            }
+        }
+    }
 }
 
 /// Counts `times` more of `rec`.
@@ -948,7 +1121,7 @@ struct Run<'a> {
     phases: Vec<(Vec<usize>, Layout)>,
     scratch: Scratch,
     alloc: Allocation,
-    per_task: Vec<CpuTimes>,
+    times: Times,
     periods: Vec<(PeriodRecord, u64)>,
     /// Per bandwidth group, scratch: ns used in a stretch, and the prefix sums of what
     /// it would use tick by tick.
@@ -1012,9 +1185,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|&g| cpus.get(g).map_or(0, |m| m.weight() as u64)),
         );
-        let mut per_task = Vec::new();
-        per_task.try_reserve(tasks.len())?;
-        per_task.resize_with(tasks.len(), Vec::new);
+        let times = Times::new(tasks.len(), nr_cpus)?;
         let mut prefix = Vec::new();
         prefix.try_reserve(bw_groups.len())?;
         prefix.resize_with(bw_groups.len(), Vec::new);
@@ -1030,7 +1201,7 @@ impl<'a> Run<'a> {
             phases: Vec::new(),
             scratch: Scratch::default(),
             alloc: Vec::new(),
-            per_task,
+            times,
             periods: Vec::new(),
             used,
             prefix,
@@ -1074,14 +1245,11 @@ impl<'a> Run<'a> {
     }
 
     /// Adds `self.alloc` (over the tasks of `layout`) to the tasks' times.
-    fn add_usage(per_task: &mut [CpuTimes], layout: &Layout, alloc: &Allocation) -> Result {
+    fn add_usage(times: &mut Times, layout: &Layout, alloc: &Allocation) -> Result {
         for (slot, &i) in alloc.iter().zip(&layout.eligible) {
             let Some((cpu, ns)) = *slot else { continue };
-            if ns == 0 {
-                continue;
-            }
-            if let Some(times) = per_task.get_mut(i) {
-                add_time(times, cpu, ns)?;
+            if ns > 0 {
+                times.add(i, cpu, ns)?;
             }
         }
         Ok(())
@@ -1107,7 +1275,7 @@ impl<'a> Run<'a> {
             })?;
         }
         Ok(Usage {
-            per_task: self.per_task,
+            per_task: self.times.into_lists(self.tasks.len())?,
             periods: self.periods,
         })
     }
@@ -1300,7 +1468,7 @@ impl<'a> Run<'a> {
                     *u = self.scratch.sums.get(g).copied().unwrap_or(0);
                 }
             }
-            Self::add_usage(&mut self.per_task, layout, &self.alloc)?;
+            Self::add_usage(&mut self.times, layout, &self.alloc)?;
             1
         } else {
             // Each rotation's ticks of the stretch are split at once (exact shares); the
@@ -1323,7 +1491,7 @@ impl<'a> Run<'a> {
                     &mut self.scratch,
                     &mut self.alloc,
                 )?;
-                Self::add_usage(&mut self.per_task, layout, &self.alloc)?;
+                Self::add_usage(&mut self.times, layout, &self.alloc)?;
                 if self.bw_groups.is_empty() {
                     continue;
                 }
@@ -1388,7 +1556,7 @@ struct Steady {
 struct Measure {
     until: u64,
     length: u64,
-    per_task: Vec<CpuTimes>,
+    times: Times,
     periods: Vec<(PeriodRecord, u64)>,
 }
 
@@ -1486,21 +1654,14 @@ impl Steady {
                     self.on = false;
                     return Ok(());
                 }
-                let mut per_task = Vec::new();
-                per_task.try_reserve_exact(run.per_task.len())?;
-                for times in &run.per_task {
-                    let mut copy = Vec::new();
-                    copy.try_reserve_exact(times.len())?;
-                    copy.extend_from_slice(times);
-                    per_task.push(copy);
-                }
+                let times = run.times.try_clone()?;
                 let mut periods = Vec::new();
                 periods.try_reserve_exact(run.periods.len())?;
                 periods.extend_from_slice(&run.periods);
                 self.measure = Some(Measure {
                     until,
                     length,
-                    per_task,
+                    times,
                     periods,
                 });
             }
@@ -1542,19 +1703,14 @@ impl Steady {
         // What one cycle adds: now minus the measured start. Adding it `cycles` times at
         // once is what the saturating additions one by one would give.
         let mut extra: Vec<(usize, usize, u64)> = Vec::new();
-        for (i, (times, before)) in run.per_task.iter().zip(&m.per_task).enumerate() {
-            for &(cpu, ns) in times {
-                let old = before
-                    .binary_search_by_key(&cpu, |&(c, _)| c)
-                    .ok()
-                    .and_then(|at| before.get(at))
-                    .map_or(0, |&(_, ns)| ns);
-                let delta = ns - old.min(ns);
-                if delta > 0 {
-                    push(&mut extra, (i, cpu, delta.saturating_mul(cycles)))?;
-                }
+        run.times.each(&mut |i, cpu, ns| {
+            let old = m.times.get(i, cpu);
+            let delta = ns - old.min(ns);
+            if delta > 0 {
+                push(&mut extra, (i, cpu, delta.saturating_mul(cycles)))?;
             }
-        }
+            Ok(())
+        })?;
         let mut more: Vec<(PeriodRecord, u64)> = Vec::new();
         for &(rec, times) in &run.periods {
             let old = m
@@ -1570,9 +1726,7 @@ impl Steady {
         }
         // Nothing below allocates: the entries exist already.
         for (i, cpu, ns) in extra {
-            if let Some(times) = run.per_task.get_mut(i) {
-                add_time(times, cpu, ns)?;
-            }
+            run.times.add(i, cpu, ns)?;
         }
         for (rec, times) in more {
             add_period(&mut run.periods, rec, times)?;
