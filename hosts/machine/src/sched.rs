@@ -1412,15 +1412,17 @@ impl<'a> Run<'a> {
                 } else if fit < n {
                     // Known up to `span` = k ticks, all within the quota.
                     fit
-                } else if last == 0 {
-                    u64::MAX
                 } else {
                     // A whole rotation period fits: whole cycles, then the longest
-                    // prefix of one within what is left.
-                    let cycles = left / last;
-                    let rem = left - cycles * last;
-                    let part = prefix.partition_point(|&p| p <= rem) as u64 - 1;
-                    cycles.saturating_mul(n).saturating_add(part)
+                    // prefix of one within what is left (no end if a cycle uses none).
+                    match left.checked_div(last) {
+                        None => u64::MAX,
+                        Some(cycles) => {
+                            let rem = left - cycles * last;
+                            let part = prefix.partition_point(|&p| p <= rem) as u64 - 1;
+                            cycles.saturating_mul(n).saturating_add(part)
+                        }
+                    }
                 };
                 k = k.min(within);
             }
