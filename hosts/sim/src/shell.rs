@@ -10,7 +10,7 @@
 //! alone, or end of input).
 //!
 //! A `run` that takes more than a second of real time reports how far it is on stderr,
-//! about once a second ([`Progress`]); what it prints on stdout and does to the machine
+//! about once a second (`Progress`); what it prints on stdout and does to the machine
 //! is the same as without.
 
 use std::cell::RefCell;
