@@ -832,6 +832,39 @@ mod tests {
     }
 
     #[test]
+    fn periods_in_bulk_count_as_one_by_one() {
+        let w = World::new();
+        for d in ["one", "bulk"] {
+            w.gpc.mkdir(w.h, d).unwrap();
+        }
+        w.with("one", |c| {
+            for _ in 0..3 {
+                record_period(c, true, 1500);
+            }
+            record_period(c, false, 0);
+        });
+        w.with("bulk", |c| {
+            record_periods(c, 3, true, 1500);
+            record_periods(c, 1, false, 0);
+            record_periods(c, 0, true, 99);
+        });
+        assert_eq!(
+            w.read("bulk/cpu.stat").unwrap(),
+            w.read("one/cpu.stat").unwrap()
+        );
+        assert_eq!(
+            w.read("bulk/cpu.stat.local").unwrap(),
+            w.read("one/cpu.stat.local").unwrap()
+        );
+        // 2^32 + 1 periods wrap the `int` counters as 2^32 + 1 additions would.
+        w.with("bulk", |c| record_periods(c, (1 << 32) + 1, true, 1));
+        assert!(w
+            .read("bulk/cpu.stat")
+            .unwrap()
+            .starts_with("nr_periods 5\nnr_throttled 4\nthrottled_time 4294971797\n"));
+    }
+
+    #[test]
     fn tree_walk_and_removal() {
         // The shape the old private tree's test used: root -> a -> b -> d, root -> c.
         let w = World::new();
