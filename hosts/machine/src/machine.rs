@@ -745,10 +745,12 @@ impl<P: Platform> Machine<P> {
     /// `run MS`, calling `progress` with the simulated milliseconds done so far between
     /// the scheduler's stretches.
     ///
-    /// A run whose length in nanoseconds does not fit the clock's `u64` is `EINVAL` (a
-    /// time value out of range, as `timespec64_valid` makes it in Linux
-    /// kernel/time/time.c callers), one that would take the clock past its end is
-    /// `EOVERFLOW` (the result does not fit the clock's type); neither moves the clock.
+    /// A run whose length in nanoseconds does not fit the clock's `u64` is `EINVAL`: a
+    /// time value out of range (Linux include/linux/time64.h `timespec64_valid_strict`,
+    /// "values that could overflow ktime_t", `EINVAL` for its callers such as
+    /// kernel/time/timekeeping.c `do_settimeofday64`). A valid length that would take
+    /// the clock past its end is `EOVERFLOW`, the result being too large for the
+    /// clock's type. Neither moves the clock or runs anything.
     fn do_run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
         let span = ms.checked_mul(sched::TICK_NS).ok_or(Error::EINVAL)?;
         self.clock_ns.checked_add(span).ok_or(Error::EOVERFLOW)?;
