@@ -42,15 +42,18 @@
 //! of the classes of alike tasks, at most [`MAX_ROTATION_PERIOD`]), so a run is computed
 //! per *stretch*: the ticks between two scheduling events (a bandwidth period boundary,
 //! a quota running out, the end of the run). A stretch of `k` ticks needs the placements
-//! of `min(k, p)` rotations, each split once for all its ticks; one placement costs
-//! `O(T + G + C)` for `T` runnable tasks, `G` groups and `C` CPUs (two counting sorts,
-//! no comparison sort). So `run MS` costs `O((T + G + C) x E)` where `E` is the number
-//! of placements its stretches need, never more than `p` per stretch, and independent
-//! of `MS` for a run without bandwidth periods.
+//! of `min(k, p)` rotations, each split once for all its ticks (a group that may run
+//! out of quota within the stretch adds the placements up to the tick where it does);
+//! one placement costs `O(T + G + C)` for `T` runnable tasks, `G` groups and `C` CPUs
+//! (two counting sorts, no comparison sort), after an `O(T log T)` sort into classes
+//! once per set of runnable tasks. So `run MS` costs `O((T + G + C) x E)` where `E` is
+//! the number of placements its stretches need, never more than `p` per stretch, and
+//! independent of `MS` for a run without bandwidth periods.
 //!
-//! Nothing is kept per rotation or per tick: the memory of a run is `O(T x C' + G + B x
-//! min(p, P))` (`C'` the CPUs a task ran on, `B` the groups with a quota, `P` the ticks
-//! of their period), whatever `MS`. Every allocation is fallible: `ENOMEM` leaves the
+//! Nothing is kept per rotation or per tick: the memory of a run is `O(T x C + G + B x
+//! min(p, P))` (`B` the groups with a quota, `P` the ticks of their period; the CPU
+//! time per task and CPU is a dense table up to 16 CPUs, a list of the CPUs each task
+//! ran on beyond), whatever `MS`. Every allocation is fallible: `ENOMEM` leaves the
 //! bandwidth states and the clock as they were.
 //!
 //! With bandwidth periods, a run would otherwise cost one stretch per period (10^8 of
