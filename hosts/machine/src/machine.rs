@@ -911,16 +911,12 @@ impl<P: Platform> Machine<P> {
             }
         }
         drop(guard);
-        // Forget the bandwidth state of groups that are gone.
+        // Forget the bandwidth state of groups that are gone (in place: nothing can fail
+        // once the clock has moved).
         if let Some(ss) = self.ids.cpu {
-            let mut live: Vec<u64> = Vec::new();
-            live.try_reserve_exact(self.bw.len())?;
-            live.extend(self.bw.keys().copied());
-            for id in live {
-                if self.gpc.with_css_by_container_id(ss, id, |_| ()).is_none() {
-                    self.bw.remove(&id);
-                }
-            }
+            let gpc = &self.gpc;
+            self.bw
+                .retain(|&id, _| gpc.with_css_by_container_id(ss, id, |_| ()).is_some());
         }
         Ok(())
     }
