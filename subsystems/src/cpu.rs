@@ -200,6 +200,22 @@ pub fn record_period(css: Css<'_, Cpu>, throttled: bool, throttled_ns: u64) {
     }
 }
 
+/// `times` alike bandwidth periods of the group ended: [`record_period`] `times` times
+/// at once (a long run's steady state closes millions of them). The counters wrap as
+/// the one-by-one additions would (`nr_periods` and `nr_throttled` are `int`s in Linux).
+pub fn record_periods(css: Css<'_, Cpu>, times: u64, throttled: bool, throttled_ns: u64) {
+    let st = css.state();
+    // Truncating is adding modulo 2^32, which is what `times` wrapping adds give.
+    let count = times as u32;
+    st.nr_periods.fetch_add(count, Ordering::Relaxed);
+    if throttled {
+        let ns = throttled_ns.wrapping_mul(times);
+        st.nr_throttled.fetch_add(count, Ordering::Relaxed);
+        st.throttled_time.fetch_add(ns, Ordering::Relaxed);
+        st.throttled_self.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
 /// The group ran `burst_ns` beyond its quota in a period, using its burst allowance
 /// (`__refill_cfs_bandwidth_runtime`: `nr_burst`, `burst_time`).
 pub fn record_burst(css: Css<'_, Cpu>, burst_ns: u64) {
@@ -813,6 +829,39 @@ mod tests {
             .read("a/cpu.stat")
             .unwrap()
             .starts_with("nr_periods -2147483648\n"));
+    }
+
+    #[test]
+    fn periods_in_bulk_count_as_one_by_one() {
+        let w = World::new();
+        for d in ["one", "bulk"] {
+            w.gpc.mkdir(w.h, d).unwrap();
+        }
+        w.with("one", |c| {
+            for _ in 0..3 {
+                record_period(c, true, 1500);
+            }
+            record_period(c, false, 0);
+        });
+        w.with("bulk", |c| {
+            record_periods(c, 3, true, 1500);
+            record_periods(c, 1, false, 0);
+            record_periods(c, 0, true, 99);
+        });
+        assert_eq!(
+            w.read("bulk/cpu.stat").unwrap(),
+            w.read("one/cpu.stat").unwrap()
+        );
+        assert_eq!(
+            w.read("bulk/cpu.stat.local").unwrap(),
+            w.read("one/cpu.stat.local").unwrap()
+        );
+        // 2^32 + 1 periods wrap the `int` counters as 2^32 + 1 additions would.
+        w.with("bulk", |c| record_periods(c, (1 << 32) + 1, true, 1));
+        assert!(w
+            .read("bulk/cpu.stat")
+            .unwrap()
+            .starts_with("nr_periods 5\nnr_throttled 4\nthrottled_time 4294971797\n"));
     }
 
     #[test]

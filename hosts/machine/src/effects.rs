@@ -7,7 +7,7 @@
 //! | a task is frozen | `freezer::is_frozen` | `run`, `ps` |
 //! | group weight | `cpu::shares` | `run` |
 //! | group quota and period | `cpu::bandwidth` | `run` |
-//! | a bandwidth period ended | `cpu::record_period` | `run` |
+//! | bandwidth periods ended | `cpu::record_periods` | `run` |
 //! | CPU time used | `cpuacct::charge` | `run` |
 //! | memory charge / uncharge | `memory::try_charge` / `memory::uncharge` | `alloc`, `free`, `exit` |
 //! | device access | `devices::may_access` | `open` |
@@ -44,6 +44,11 @@ pub fn cpu_bandwidth(css: Css<'_, cpu::Cpu>) -> Option<(u64, u64)> {
 /// One bandwidth period of the group ended.
 pub fn cpu_record_period(css: Css<'_, cpu::Cpu>, throttled: bool, throttled_ns: u64) {
     cpu::record_period(css, throttled, throttled_ns);
+}
+
+/// `times` alike bandwidth periods of the group ended.
+pub fn cpu_record_periods(css: Css<'_, cpu::Cpu>, times: u64, throttled: bool, throttled_ns: u64) {
+    cpu::record_periods(css, times, throttled, throttled_ns);
 }
 
 /// `ns` nanoseconds of user time ran on `cpu` for a task of `css` (the controller charges

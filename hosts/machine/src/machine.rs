@@ -752,12 +752,28 @@ impl<P: Platform> Machine<P> {
     // ------------------------------------------------------------------------------
 
     fn do_run(&mut self, ms: u64) -> Result {
+        self.do_run_with_progress(ms, &mut |_| {})
+    }
+
+    /// `run MS`, calling `progress` with the simulated milliseconds done so far between
+    /// the scheduler's stretches.
+    ///
+    /// A run whose length in nanoseconds does not fit the clock's `u64` is `EINVAL`: a
+    /// time value out of range (Linux include/linux/time64.h `timespec64_valid_strict`,
+    /// "values that could overflow ktime_t", `EINVAL` for its callers such as
+    /// kernel/time/timekeeping.c `do_settimeofday64`). A valid length that would take
+    /// the clock past its end is `EOVERFLOW`, the result being too large for the
+    /// clock's type. Neither moves the clock or runs anything.
+    fn do_run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
+        let span = ms.checked_mul(sched::TICK_NS).ok_or(Error::EINVAL)?;
+        self.clock_ns.checked_add(span).ok_or(Error::EOVERFLOW)?;
         let guard = self.gpc.rcu_read_lock();
         let mut groups: Vec<Group> = Vec::new();
         let mut group_css: Vec<gpc_core::Css<'_, cpu::Cpu>> = Vec::new();
         let mut group_ids: Vec<u64> = Vec::new();
-        let mut index: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut index: hashbrown::HashMap<u64, usize> = hashbrown::HashMap::new();
         let mut runnable: Vec<Runnable> = Vec::new();
+        let mut chain: Vec<gpc_core::Css<'_, cpu::Cpu>> = Vec::new();
         for t in self.tasks.iter() {
             if !t.busy {
                 continue;
@@ -772,21 +788,27 @@ impl<P: Platform> Machine<P> {
                 }
             }
             let mut group = 0;
-            let chain: Vec<gpc_core::Css<'_, cpu::Cpu>> = match self.ids.cpu {
-                Some(ss) => self
-                    .gpc
-                    .task_state::<cpu::Cpu>(&guard, &t.slot, ss)
-                    .map(|c| c.ancestors_and_self().collect())
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            };
+            chain.clear();
+            if let Some(css) = self
+                .ids
+                .cpu
+                .and_then(|ss| self.gpc.task_state::<cpu::Cpu>(&guard, &t.slot, ss))
+            {
+                for c in css.ancestors_and_self() {
+                    gpc_core::host::alloc::try_push(&mut chain, c)?;
+                }
+            }
             let mut parent = None;
-            for css in chain.into_iter().rev() {
+            for &css in chain.iter().rev() {
                 let id = css.container_id();
                 let idx = match index.get(&id) {
                     Some(&i) => i,
                     None => {
                         let i = groups.len();
+                        groups.try_reserve(1)?;
+                        group_css.try_reserve(1)?;
+                        group_ids.try_reserve(1)?;
+                        index.try_reserve(1)?;
                         groups.push(Group {
                             parent,
                             shares: if parent.is_some() {
@@ -808,12 +830,16 @@ impl<P: Platform> Machine<P> {
             }
             if groups.is_empty() {
                 // No cpu controller: one root group.
-                groups.push(Group {
-                    parent: None,
-                    shares: sched::NICE_0_WEIGHT,
-                    bandwidth: None,
-                });
-                group_ids.push(0);
+                gpc_core::host::alloc::try_push(
+                    &mut groups,
+                    Group {
+                        parent: None,
+                        shares: sched::NICE_0_WEIGHT,
+                        bandwidth: None,
+                    },
+                )?;
+                gpc_core::host::alloc::try_push(&mut group_ids, 0)?;
+                index.try_reserve(1)?;
                 index.insert(0, 0);
             }
             let allowed = match self.ids.cpuset {
@@ -826,39 +852,46 @@ impl<P: Platform> Machine<P> {
                     ),
                 None => sched::all_cpus(self.nr_cpus),
             };
-            runnable.push(Runnable {
-                pid: t.pid,
-                group,
-                allowed,
-            });
+            gpc_core::host::alloc::try_push(
+                &mut runnable,
+                Runnable {
+                    pid: t.pid,
+                    group,
+                    allowed,
+                },
+            )?;
         }
+        drop(chain);
+        drop(index);
         if groups.is_empty() {
-            groups.push(Group {
-                parent: None,
-                shares: sched::NICE_0_WEIGHT,
-                bandwidth: None,
-            });
-            group_ids.push(0);
+            gpc_core::host::alloc::try_push(
+                &mut groups,
+                Group {
+                    parent: None,
+                    shares: sched::NICE_0_WEIGHT,
+                    bandwidth: None,
+                },
+            )?;
+            gpc_core::host::alloc::try_push(&mut group_ids, 0)?;
         }
         // Bandwidth state: kept while the group's quota and period stay the same.
-        let mut bw: Vec<Option<BwState>> = groups
-            .iter()
-            .zip(&group_ids)
-            .map(|(g, id)| {
-                g.bandwidth.map(|cfg| match self.bw.get(id) {
-                    Some(st) if st.config == cfg => st.clone(),
-                    _ => BwState::new(cfg, self.clock_ns),
-                })
+        let mut bw: Vec<Option<BwState>> = Vec::new();
+        bw.try_reserve_exact(groups.len())?;
+        bw.extend(groups.iter().zip(&group_ids).map(|(g, id)| {
+            g.bandwidth.map(|cfg| match self.bw.get(id) {
+                Some(st) if st.config == cfg => st.clone(),
+                _ => BwState::new(cfg, self.clock_ns),
             })
-            .collect();
-        let usage = sched::simulate(
+        }));
+        let usage = sched::simulate_with_progress(
             &groups,
             &mut bw,
             &runnable,
             self.nr_cpus,
             &mut self.clock_ns,
             ms,
-        );
+            &mut |ticks| progress(ticks),
+        )?;
         // Groups that had no runnable task keep their state as it was.
         for (id, st) in group_ids.iter().zip(bw) {
             if let Some(st) = st {
@@ -867,9 +900,7 @@ impl<P: Platform> Machine<P> {
         }
         for (rec, times) in &usage.periods {
             if let Some(css) = group_css.get(rec.group) {
-                for _ in 0..*times {
-                    effects::cpu_record_period(*css, rec.throttled, rec.throttled_ns);
-                }
+                effects::cpu_record_periods(*css, *times, rec.throttled, rec.throttled_ns);
             }
         }
         for (r, per_cpu) in runnable.iter().zip(&usage.per_task) {
@@ -881,7 +912,7 @@ impl<P: Platform> Machine<P> {
                 .cpuacct
                 .and_then(|ss| self.gpc.task_state::<cpuacct::Cpuacct>(&guard, &t.slot, ss));
             let mut total = 0u64;
-            for (&cpu, &ns) in per_cpu {
+            for &(cpu, ns) in per_cpu {
                 if let Some(css) = acct {
                     effects::cpuacct_charge(css, cpu, ns);
                 }
@@ -893,16 +924,25 @@ impl<P: Platform> Machine<P> {
             }
         }
         drop(guard);
-        // Forget the bandwidth state of groups that are gone.
-        let live: Vec<u64> = self.bw.keys().copied().collect();
+        // Forget the bandwidth state of groups that are gone (in place: nothing can fail
+        // once the clock has moved).
         if let Some(ss) = self.ids.cpu {
-            for id in live {
-                if self.gpc.with_css_by_container_id(ss, id, |_| ()).is_none() {
-                    self.bw.remove(&id);
-                }
-            }
+            let gpc = &self.gpc;
+            self.bw
+                .retain(|&id, _| gpc.with_css_by_container_id(ss, id, |_| ()).is_some());
         }
         Ok(())
+    }
+
+    /// `run MS` (as the script command), calling `progress` with the simulated
+    /// milliseconds done so far now and then, for a caller that shows how far a long
+    /// run is. The result is the same as [`ScriptMachine::run`]'s.
+    ///
+    /// # Errors
+    ///
+    /// As `run`: `EINVAL` or `EOVERFLOW` for a run the clock cannot hold, `ENOMEM`.
+    pub fn run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
+        self.op(|m| m.do_run_with_progress(ms, progress))
     }
 
     fn do_ps(&self) -> Vec<u8> {

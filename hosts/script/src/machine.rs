@@ -75,7 +75,10 @@ pub trait Machine {
     /// `exit TASK`: the task exits and is reaped (the whole thread group for a leader).
     fn exit(&mut self, task: Pid) -> Result;
 
-    /// `run MS`: advance the simulated clock.
+    /// `run MS`: advance the simulated clock by MS milliseconds. A length that is no
+    /// `u64` of nanoseconds (MS above 18,446,744,073,709) is `EINVAL`; one that would
+    /// take the clock (nanoseconds since boot, a `u64`) past its end is `EOVERFLOW`.
+    /// Either leaves the clock and everything else as it was.
     fn run(&mut self, ms: u64) -> Result;
 
     /// `busy TASK` (`true`) / `idle TASK` (`false`).

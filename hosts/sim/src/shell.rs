@@ -9,11 +9,16 @@
 //!
 //! Besides the script commands, the shell knows `help [COMMAND]` and `quit` (or `exit`
 //! alone, or end of input), recognised with the script language's own lexer.
+//!
+//! A `run` that takes more than a second of real time reports how far it is on stderr,
+//! about once a second (`Progress`); what it prints on stdout and does to the machine
+//! is the same as without.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, BufRead};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use gpc_script::{literal_words, Mode, Output, ParseError, Pid, Session, MAX_LINE};
 
@@ -178,6 +183,8 @@ fn command_words(line: &str) -> Vec<&str> {
 pub struct Shell {
     machine: Rc<RefCell<SimMachine>>,
     session: Session,
+    /// How long a `run` goes before it reports progress (then again after as long).
+    progress_every: Duration,
 }
 
 /// Why [`Shell::run_lines`] stopped early.
@@ -196,6 +203,7 @@ impl Shell {
         Shell {
             machine,
             session: Session::new(if echo { Mode::Echo } else { Mode::Plain }),
+            progress_every: Duration::from_secs(1),
         }
     }
 
@@ -243,7 +251,12 @@ impl Shell {
             out.diagnostic("internal error: the machine is busy");
             return Next::Continue;
         };
-        if let Err(e) = self.session.run_line(line, &mut *machine, out) {
+        let mut progress = Progress {
+            machine: &mut machine,
+            every: self.progress_every,
+            report: &mut |line| eprintln!("{line}"),
+        };
+        if let Err(e) = self.session.run_line(line, &mut progress, out) {
             drop(machine);
             parse_error(&e, out);
         }
@@ -312,6 +325,102 @@ pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<Str
     (start, Vec::new())
 }
 
+/// The line a long `run MS` reports after `done` of its `total` milliseconds.
+fn progress_line(done: u64, total: u64) -> String {
+    let percent = u128::from(done) * 100 / u128::from(total.max(1));
+    format!("run: {done} of {total} ms simulated ({percent}%)")
+}
+
+/// The session's machine, with a `run` that reports its progress through `report` every
+/// `every` of real time; every other command goes straight to the machine.
+struct Progress<'a> {
+    machine: &'a mut SimMachine,
+    every: Duration,
+    report: &'a mut dyn FnMut(&str),
+}
+
+impl gpc_script::Machine for Progress<'_> {
+    fn configure(&mut self, cpus: u32, mems: u32) -> gpc_core::Result {
+        self.machine.configure(cpus, mems)
+    }
+    fn set_user(&mut self, uid: Option<u32>) {
+        self.machine.set_user(uid);
+    }
+    fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> gpc_core::Result {
+        self.machine.mount(fstype, options, source, dir)
+    }
+    fn umount(&mut self, dir: &str) -> gpc_core::Result {
+        self.machine.umount(dir)
+    }
+    fn mkdir(&mut self, path: &str, parents: bool) -> gpc_core::Result {
+        self.machine.mkdir(path, parents)
+    }
+    fn rmdir(&mut self, path: &str) -> gpc_core::Result {
+        self.machine.rmdir(path)
+    }
+    fn write(&mut self, path: &str, data: &[u8]) -> gpc_core::Result {
+        self.machine.write(path, data)
+    }
+    fn read(&mut self, path: &str) -> gpc_core::Result<Vec<u8>> {
+        self.machine.read(path)
+    }
+    fn list(&mut self, path: &str) -> gpc_core::Result<Vec<String>> {
+        self.machine.list(path)
+    }
+    fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> gpc_core::Result {
+        self.machine.chown(uid, gid, path)
+    }
+    fn spawn(&mut self) -> gpc_core::Result<Pid> {
+        self.machine.spawn()
+    }
+    fn fork(&mut self, parent: Pid) -> gpc_core::Result<Pid> {
+        self.machine.fork(parent)
+    }
+    fn thread(&mut self, parent: Pid) -> gpc_core::Result<Pid> {
+        self.machine.thread(parent)
+    }
+    fn exit(&mut self, task: Pid) -> gpc_core::Result {
+        self.machine.exit(task)
+    }
+    fn run(&mut self, ms: u64) -> gpc_core::Result {
+        let mut next = Instant::now() + self.every;
+        let report = &mut *self.report;
+        self.machine.run_with_progress(ms, &mut |done| {
+            let now = Instant::now();
+            if now >= next {
+                next = now + self.every;
+                report(&progress_line(done, ms));
+            }
+        })
+    }
+    fn set_busy(&mut self, task: Pid, busy: bool) -> gpc_core::Result {
+        self.machine.set_busy(task, busy)
+    }
+    fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> gpc_core::Result {
+        self.machine.memory(task, bytes, charge)
+    }
+    fn open_device(
+        &mut self,
+        task: Pid,
+        dev_type: u8,
+        major: u32,
+        minor: u32,
+        access: &str,
+    ) -> gpc_core::Result {
+        self.machine
+            .open_device(task, dev_type, major, minor, access)
+    }
+    fn unshare(&mut self, task: Pid) -> gpc_core::Result {
+        self.machine.unshare(task)
+    }
+    fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
+        self.machine.ps()
+    }
+    fn take_releases(&mut self) -> Vec<String> {
+        self.machine.take_releases()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +486,30 @@ mod tests {
         assert_eq!(c, vec![String::from("/cg/")]);
         let (_, c) = complete(&m, "echo 1 >/cg/notify", 18);
         assert_eq!(c, vec![String::from("/cg/notify_on_release")]);
+    }
+
+    #[test]
+    fn long_runs_report_progress_and_end_the_same() {
+        let (Ok(mut a), Ok(mut b)) = (SimMachine::new(), SimMachine::new()) else {
+            return;
+        };
+        let mut lines: Vec<String> = Vec::new();
+        for m in [&mut a, &mut b] {
+            assert!(m.spawn().is_ok());
+        }
+        let mut progress = Progress {
+            machine: &mut a,
+            every: Duration::ZERO,
+            report: &mut |line| lines.push(String::from(line)),
+        };
+        assert!(progress.run(5000).is_ok());
+        assert!(b.run(5000).is_ok());
+        assert_eq!(a.clock_ns(), b.clock_ns());
+        assert_eq!(a.ps().ok(), b.ps().ok());
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some("run: 0 of 5000 ms simulated (0%)")
+        );
+        assert_eq!(progress_line(50, 200), "run: 50 of 200 ms simulated (25%)");
     }
 }
