@@ -260,22 +260,43 @@ fn assert_clean_exit(out: &Output, status: i32, what: &str) {
     assert_eq!(out.status.code(), Some(status), "{what}: stderr:\n{err}");
 }
 
-/// Groups each costing some KiB of heap (cpuacct's per-CPU counters), until the heap
-/// is low; then everything is removed and the machine works again.
-fn exhausting_script(groups: usize) -> String {
-    let mut s = String::from("mount -t cgroup -o cpu,cpuacct,memory,pids none /cg\n");
-    for i in 0..groups {
-        s += &format!("mkdir /cg/g{i}\n");
+/// Chains of groups (of every controller but cpuset, whose empty groups take no task;
+/// each some KiB of heap) made with one `mkdir -p`
+/// a line, until the heap is low; then the first [`FREED`] chains are removed and the
+/// machine works again. One line makes [`LEVELS`] groups, so that the script stays small
+/// beside what it makes (the kernel checks a script against its heap before parsing).
+fn exhausting_script(chains: usize) -> String {
+    let mut s = String::from(
+        "mount -t cgroup -o cpu,cpuacct,memory,devices,freezer,net_cls,pids,debug none /cg\n",
+    );
+    for i in 0..chains {
+        s += &format!("mkdir -p {}\n", chain(i, LEVELS));
     }
     s += "spawn A\n";
-    for i in 0..groups {
-        s += &format!("rmdir /cg/g{i}\n");
+    for i in 0..FREED {
+        for depth in (1..=LEVELS).rev() {
+            s += &format!("rmdir {}\n", chain(i, depth));
+        }
     }
     s += "mkdir /cg/again\nspawn B\necho $B > /cg/again/tasks\ncat /cg/again/tasks\n";
     // One command that asks for more than the whole heap at once: a deep `mkdir -p`.
     s += &format!("mkdir -p /cg/deep/{}\n", "d/".repeat(600));
     s += "rmdir /cg/again\necho the end\n";
     s
+}
+
+/// Groups one line of [`exhausting_script`] makes.
+const LEVELS: usize = 11;
+/// Chains [`exhausting_script`] removes again.
+const FREED: usize = 10;
+
+/// The path of chain `i` down to `depth` levels: `/cg/gI/l1/.../l(depth-1)`.
+fn chain(i: usize, depth: usize) -> String {
+    let mut p = format!("/cg/g{i}");
+    for l in 1..depth {
+        p += &format!("/l{l}");
+    }
+    p
 }
 
 #[test]
@@ -285,28 +306,32 @@ fn heap_exhaustion_fails_commands_with_enomem_and_the_script_goes_on() -> Result
         return Ok(());
     }
     let scratch = Scratch::new("enomem")?;
-    let groups = 200;
-    let script = scratch.script("exhaust.cgsh", &exhausting_script(groups))?;
+    let chains = 80;
+    let script = scratch.script("exhaust.cgsh", &exhausting_script(chains))?;
 
     let out = boot_with(&["--echo", "--heap-kib", "1024"], &script)?;
     assert_clean_exit(&out, 0, "--echo");
     let transcript = text(&out.stdout);
-    // Some groups were made, then the heap ran low: from there every mkdir fails with
+    // Some chains were made, then the heap ran low: from there every mkdir fails with
     // ENOMEM (and nothing else), and so does the spawn after them.
-    let made = (0..groups)
-        .take_while(|i| transcript.contains(&format!("$ mkdir /cg/g{i}\n$ ")))
+    let line = |i| format!("$ mkdir -p {}\n", chain(i, LEVELS));
+    let made = (0..chains)
+        .take_while(|&i| transcript.contains(&format!("{}$ ", line(i))))
         .count();
     assert!(
-        made > 10 && made < groups,
-        "{made} of {groups} groups were made in a 1 MiB heap:\n{transcript}"
+        made > FREED && made < chains,
+        "{made} of {chains} chains were made in a 1 MiB heap:\n{transcript}"
     );
-    for i in made..groups {
-        let failed = format!("$ mkdir /cg/g{i}\nerror: ENOMEM\n");
+    for i in made..chains {
+        let failed = format!("{}error: ENOMEM\n", line(i));
         assert!(
             transcript.contains(&failed),
-            "no ENOMEM for g{i}:\n{transcript}"
+            "no ENOMEM for chain {i}:\n{transcript}"
         );
     }
+    // The chains made are removed without an error.
+    let removed = format!("$ rmdir {}\n$ mkdir /cg/again\n", chain(FREED - 1, 1));
+    assert!(transcript.contains(&removed), "{transcript}");
     assert!(
         transcript.contains("$ spawn A\nerror: ENOMEM\n"),
         "{transcript}"
