@@ -34,68 +34,17 @@
     reason = "a test"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gpc_script::Machine;
+
+mod cputime;
+use cputime::Clock;
 use gpc_sim::tasks::PID_MAX_LIMIT;
 use gpc_sim::SimMachine;
 
 /// Repetitions of each measurement (the fastest counts).
 const REPS: usize = 5;
-
-/// A clock of this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), or of wall time where
-/// there is none.
-struct Clock {
-    start: Instant,
-    cpu: Option<Duration>,
-}
-
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn thread_cpu_time() -> Option<Duration> {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec (64-bit Linux layout); the call only
-    // writes it.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| {
-        Duration::new(
-            u64::try_from(ts.tv_sec).unwrap_or(0),
-            u32::try_from(ts.tv_nsec).unwrap_or(0),
-        )
-    })
-}
-
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn thread_cpu_time() -> Option<Duration> {
-    None
-}
-
-impl Clock {
-    fn start() -> Clock {
-        Clock {
-            cpu: thread_cpu_time(),
-            start: Instant::now(),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        match (self.cpu, thread_cpu_time()) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => self.start.elapsed(),
-        }
-    }
-}
 
 /// The fastest of [`REPS`] runs of `setup` then `work` (only `work` timed).
 fn fastest<S>(mut setup: impl FnMut() -> S, mut work: impl FnMut(&mut S)) -> Duration {
@@ -118,19 +67,29 @@ fn assert_ratio(what: &str, small: Duration, large: Duration, max: f64) {
 }
 
 /// One piece of 10x the input costs at most 12x one of ten pieces of 1x: `large` (the
-/// one piece) at most 1.2 times `tenfold` (the ten).
-fn assert_linear(what: &str, tenfold: Duration, large: Duration) {
-    let r = large.as_secs_f64() / tenfold.as_secs_f64().max(1e-9);
-    println!(
-        "{what}: 10 x 1x {tenfold:?}, 1 x 10x {large:?}: 10x the input costs {:.2}x the time",
-        10.0 * r
-    );
-    assert!(
-        r <= 1.2,
-        "{what}: 10x the input costs {:.2}x the time (at most 12x)",
-        10.0 * r
-    );
+/// one piece) at most 1.2 times `tenfold` (the ten), as `measure` gives them. A
+/// measurement over the bound is taken again, up to [`ATTEMPTS`] times: a linear cost
+/// sits near 10x and a stray slow repetition (another program's burst, a cache flushed)
+/// can push one measurement past 12x, while a super-linear cost (the O(N^2) and O(N^3)
+/// these tests are about: 55x to 630x) fails every attempt.
+fn assert_linear(what: &str, mut measure: impl FnMut() -> (Duration, Duration)) {
+    let mut ratios = Vec::new();
+    for _ in 0..ATTEMPTS {
+        let (tenfold, large) = measure();
+        let r = 10.0 * large.as_secs_f64() / tenfold.as_secs_f64().max(1e-9);
+        println!(
+            "{what}: 10 x 1x {tenfold:?}, 1 x 10x {large:?}: 10x the input costs {r:.2}x the time"
+        );
+        if r <= 12.0 {
+            return;
+        }
+        ratios.push(format!("{r:.2}x"));
+    }
+    panic!("{what}: 10x the input costs {ratios:?} the time in every attempt (at most 12x)");
 }
+
+/// Measurements of one linear claim (see [`assert_linear`]).
+const ATTEMPTS: usize = 3;
 
 /// `pieces` chains of `levels` nested directories `a` under `root/cI`.
 fn deep_paths(root: &str, pieces: usize, levels: usize) -> Vec<String> {
@@ -171,8 +130,9 @@ fn mkdir_p_is_linear_in_the_depth() {
     // 2,000 levels of `/a` is a 4,000-byte path, just under PATH_MAX.
     for mount in [None, Some("cpu,cpuacct")] {
         let what = format!("mkdir -p {mount:?} of 200 -> 2000 levels");
-        let (tenfold, large) = (mkdir_p(mount, 10, 200), mkdir_p(mount, 1, 2_000));
-        assert_linear(&what, tenfold, large);
+        assert_linear(&what, || {
+            (mkdir_p(mount, 10, 200), mkdir_p(mount, 1, 2_000))
+        });
     }
     // The deepest directory is there, and made by `mkdir -p` only once.
     let mut m = SimMachine::new().unwrap();
@@ -221,8 +181,9 @@ fn rmdir_all(mount: Option<&str>, pieces: usize, siblings: usize) -> Duration {
 fn rmdir_is_linear_in_the_siblings() {
     for mount in [None, Some("none,name=x")] {
         let what = format!("rmdir {mount:?} among 1000 -> 10000 siblings");
-        let (tenfold, large) = (rmdir_all(mount, 10, 1_000), rmdir_all(mount, 1, 10_000));
-        assert_linear(&what, tenfold, large);
+        assert_linear(&what, || {
+            (rmdir_all(mount, 10, 1_000), rmdir_all(mount, 1, 10_000))
+        });
     }
 }
 
@@ -248,8 +209,9 @@ fn unshares(tasks: usize, n: usize) -> Duration {
 
 #[test]
 fn unshare_is_linear_in_the_count() {
-    let (tenfold, large) = (unshares(10, 300), unshares(1, 3_000));
-    assert_linear("300 -> 3000 unshares of a task", tenfold, large);
+    assert_linear("300 -> 3000 unshares of a task", || {
+        (unshares(10, 300), unshares(1, 3_000))
+    });
     // Each unshare nests the task one level deeper (1,500 levels of `/2`: a path that
     // still fits in PATH_MAX).
     let mut m = SimMachine::new().unwrap();

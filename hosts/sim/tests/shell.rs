@@ -2,6 +2,7 @@
 //! script (it is the same parser and interpreter session), long lines are refused
 //! without being read whole, and a line costs the same however many came before it.
 
+mod cputime;
 use std::cell::RefCell;
 use std::io::Cursor;
 use std::rc::Rc;
@@ -115,21 +116,12 @@ fn an_overlong_line_is_refused_and_the_session_goes_on() {
     assert!(said.starts_with("parse error: E2BIG"), "{said}");
 }
 
-/// The CPU time this thread has used: on Linux from `/proc/thread-self/stat` (in clock
-/// ticks, 10 ms), so that a busy machine's other processes do not count; elsewhere the
-/// wall clock since the first call.
+/// The CPU time this thread has used (nanoseconds, `CLOCK_THREAD_CPUTIME_ID`), so that a
+/// busy machine's other processes do not count; elsewhere the wall clock since the first
+/// call.
 fn thread_cpu_time() -> Duration {
-    #[cfg(target_os = "linux")]
-    if let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") {
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-        // utime and stime are fields 14 and 15 of stat(5); field 3 comes first here.
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-            .sum();
-        return Duration::from_millis(ticks * 10);
+    if let Some(t) = cputime::thread_cpu_time() {
+        return t;
     }
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed()
@@ -163,13 +155,25 @@ fn the_shell_is_linear_in_the_variables_set() {
     // The 2,000-pair figure is ten shells' CPU time divided by ten, so both sides do the
     // same work over a like stretch of time (and the clock's 10 ms ticks weigh alike);
     // interleaved, the best of three each, after a warm-up.
+    // A linear cost sits near 10x; a stray slow measurement may pass 12x once, the
+    // quadratic replay this is about (70x at these sizes) fails every attempt.
     spawn_exit_pairs(1, 2_000);
-    let (mut small, mut large) = (Duration::MAX, Duration::MAX);
+    let mut ratios = Vec::new();
     for _ in 0..3 {
-        small = small.min(spawn_exit_pairs(10, 2_000) / 10);
-        large = large.min(spawn_exit_pairs(1, 20_000));
+        let (mut small, mut large) = (Duration::MAX, Duration::MAX);
+        for _ in 0..3 {
+            small = small.min(spawn_exit_pairs(10, 2_000) / 10);
+            large = large.min(spawn_exit_pairs(1, 20_000));
+        }
+        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+        println!("2,000 pairs: {small:?}; 20,000 pairs: {large:?} of CPU; ratio {ratio:.1}");
+        if ratio <= 12.0 {
+            return;
+        }
+        ratios.push(format!("{small:?} -> {large:?}: {ratio:.1}x"));
     }
-    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
-    println!("2,000 pairs: {small:?}; 20,000 pairs: {large:?} of CPU; ratio {ratio:.1}");
-    assert!(ratio <= 12.0, "{small:?} -> {large:?}: {ratio:.1}x");
+    assert!(
+        ratios.is_empty(),
+        "the shell is not linear in the variables set: {ratios:?}"
+    );
 }
