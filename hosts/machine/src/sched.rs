@@ -1102,6 +1102,36 @@ pub fn simulate_with_progress(
     Ok(usage)
 }
 
+/// The most work one [`simulate`] may do, in units of one task, group or CPU handled by
+/// one placement (a stretch's placements and splits, the layout of a set of runnable
+/// tasks, the bookkeeping of the bandwidth groups): about a second of CPU time in a
+/// release build. A run that needs more is refused with `E2BIG` and changes nothing, so
+/// that the cost of a command is bounded by its input whatever the simulated duration;
+/// the same time split into shorter runs gives the same result.
+pub const WORK_BUDGET: u64 = 1 << 27;
+
+/// Counts `units` of work, `E2BIG` past [`WORK_BUDGET`].
+fn charge(work: &mut u64, units: u64) -> Result {
+    *work = work.saturating_add(units);
+    if *work > WORK_BUDGET {
+        return Err(Error::E2BIG);
+    }
+    Ok(())
+}
+
+/// The work of one placement and split of `layout`.
+fn placement_cost(groups: &[Group], layout: &Layout, nr_cpus: usize) -> u64 {
+    (layout.eligible.len() as u64)
+        .saturating_add(groups.len() as u64)
+        .saturating_add(nr_cpus as u64)
+}
+
+/// Whether a bandwidth period can reach its quota (`left` ns of it, over at most
+/// `ticks` ticks at `bound` ns a tick).
+fn may_bind(left: u64, ticks: u64, bound: u64) -> bool {
+    u128::from(ticks) * u128::from(bound) >= u128::from(left)
+}
+
 /// How many layouts (phases) a run keeps: a run with bandwidth goes back and forth
 /// between a few combinations of throttled groups.
 const PHASES_KEPT: usize = 8;
@@ -1121,8 +1151,21 @@ struct Run<'a> {
     /// CPUs they may run.
     under_tasks: Vec<u64>,
     under_cpus: Vec<u64>,
-    phases: Vec<(Vec<usize>, Layout)>,
+    /// Per bandwidth group, its depth in the group tree (how many splits round its
+    /// share), for [`Run::rate_bounds`].
+    depth: Vec<u64>,
+    /// The layouts met, by throttled groups, each with the most a tick of any of its
+    /// rotations gives each bandwidth group (made when first needed).
+    phases: Vec<(Vec<usize>, Layout, Option<Vec<u64>>)>,
     scratch: Scratch,
+    /// Per bandwidth group in this stretch: whether its quota cannot bind (see
+    /// [`Run::step`]).
+    free: Vec<bool>,
+    /// `(tail ticks, bandwidth group)` of the free groups whose period began within
+    /// the stretch.
+    tails: Vec<(u64, usize)>,
+    /// The work done so far, against [`WORK_BUDGET`].
+    work: u64,
     alloc: Allocation,
     times: Times,
     periods: Vec<(PeriodRecord, u64)>,
@@ -1194,6 +1237,17 @@ impl<'a> Run<'a> {
         prefix.resize_with(bw_groups.len(), Vec::new);
         let mut used = Vec::new();
         refill(&mut used, 0u64, bw_groups.len())?;
+        let mut depth = Vec::new();
+        depth.try_reserve_exact(bw_groups.len())?;
+        for &g in &bw_groups {
+            let mut d = 0u64;
+            let mut x = g;
+            while let Some(p) = parent_of(groups, x) {
+                d += 1;
+                x = p;
+            }
+            depth.push(d);
+        }
         Ok(Run {
             groups,
             tasks,
@@ -1201,8 +1255,12 @@ impl<'a> Run<'a> {
             bw_groups,
             under_tasks,
             under_cpus,
+            depth,
             phases: Vec::new(),
             scratch: Scratch::default(),
+            free: Vec::new(),
+            tails: Vec::new(),
+            work: 0,
             alloc: Vec::new(),
             times,
             periods: Vec::new(),
@@ -1218,7 +1276,7 @@ impl<'a> Run<'a> {
     /// The index in `self.phases` of the layout of the tasks not below a group of
     /// `throttled`, made if needed.
     fn phase(&mut self, throttled: &[usize]) -> Result<usize> {
-        if let Some(at) = self.phases.iter().position(|(t, _)| t == throttled) {
+        if let Some(at) = self.phases.iter().position(|(t, _, _)| t == throttled) {
             return Ok(at);
         }
         let groups = self.groups;
@@ -1231,6 +1289,10 @@ impl<'a> Run<'a> {
                 *slot = b;
             }
         }
+        charge(
+            &mut self.work,
+            (self.tasks.len() as u64).saturating_add(groups.len() as u64),
+        )?;
         let layout = Layout::new(
             groups,
             self.tasks,
@@ -1243,8 +1305,43 @@ impl<'a> Run<'a> {
         if self.phases.len() >= PHASES_KEPT {
             self.phases.remove(0);
         }
-        push(&mut self.phases, (key, layout))?;
+        push(&mut self.phases, (key, layout, None))?;
         Ok(self.phases.len() - 1)
+    }
+
+    /// Makes the rate bounds of phase `at`: per bandwidth group, the most one tick of
+    /// any rotation gives its tasks, plus what rounding can add (see [`Run::step`]).
+    fn rate_bounds(&mut self, at: usize) -> Result {
+        let groups = self.groups;
+        let Some((_, layout, bounds @ None)) = self.phases.get_mut(at) else {
+            return Ok(());
+        };
+        let mut most = Vec::new();
+        refill(&mut most, 0u64, self.bw_groups.len())?;
+        for rotation in 0..layout.period.max(1) as u64 {
+            charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+            allocate_into(
+                groups,
+                layout,
+                self.nr_cpus,
+                rotation,
+                TICK_NS,
+                &mut self.scratch,
+                &mut self.alloc,
+            )?;
+            group_sums(groups, layout, &self.alloc, &mut self.scratch.sums)?;
+            for (m, &g) in most.iter_mut().zip(&self.bw_groups) {
+                *m = (*m).max(self.scratch.sums.get(g).copied().unwrap_or(0));
+            }
+        }
+        // Each split on the way down from the root rounds a group's part on a CPU by
+        // less than 1 ns: `c` ticks split at once give at most `c` times one tick's part
+        // plus 2 ns per split level and CPU per tick.
+        for (m, &d) in most.iter_mut().zip(&self.depth) {
+            *m = m.saturating_add(2u64.saturating_mul(d).saturating_mul(self.nr_cpus as u64));
+        }
+        *bounds = Some(most);
+        Ok(())
     }
 
     /// Adds `self.alloc` (over the tasks of `layout`) to the tasks' times.
@@ -1327,19 +1424,62 @@ impl<'a> Run<'a> {
         let at = self.phase(&throttled)?;
         self.cut = throttled;
         self.cut.clear();
-        let Some((_, layout)) = self.phases.get(at) else {
+        charge(&mut self.work, 1 + self.bw_groups.len() as u64)?;
+
+        // Which groups are free: their quota cannot bind in their current period (what
+        // they used plus the most their tasks can get in the ticks left of it stays below
+        // the quota), so that their period boundaries are no scheduling events, only
+        // counted, up to the first later period that may bind. The most a group's tasks
+        // get in a tick is bounded by a tick per CPU they run on, and by the most one
+        // tick of any rotation gives them (plus rounding): the latter costs a rotation
+        // period of placements, once per phase, so it is made only when the former does
+        // not free the group for good.
+        let Some((_, layout, _)) = self.phases.get(at) else {
+            return Err(Error::ENOMEM);
+        };
+        let mut precise = false;
+        for (bi, &g) in self.bw_groups.iter().enumerate() {
+            if let Some(Some(st)) = bw.get(g) {
+                let cheap = cheap_bound(layout, g, self.under_cpus.get(bi).copied());
+                precise |= free_until(st, *now, cheap) != Some(None);
+            }
+        }
+        if precise {
+            self.rate_bounds(at)?;
+        }
+        let Some((_, layout, bounds)) = self.phases.get(at) else {
             return Err(Error::ENOMEM);
         };
         let n = layout.period.max(1) as u64;
         steady.met_period(n);
         let tick = *now / TICK_NS;
 
-        // How many ticks can run before a period ends or a quota runs out.
+        // How many ticks can run before a period that may bind ends or a quota runs out.
         let mut k = (end - *now).div_ceil(TICK_NS);
-        for &g in &self.bw_groups {
-            if let Some(Some(st)) = bw.get(g) {
-                let boundary = st.period_start.saturating_add(st.config.1.max(1));
-                k = k.min(boundary.saturating_sub(*now).div_ceil(TICK_NS).max(1));
+        self.free.clear();
+        self.free.try_reserve(self.bw_groups.len())?;
+        for (bi, &g) in self.bw_groups.iter().enumerate() {
+            let Some(Some(st)) = bw.get(g) else {
+                self.free.push(false);
+                continue;
+            };
+            let mut bound = cheap_bound(layout, g, self.under_cpus.get(bi).copied());
+            if let Some(b) = bounds.as_ref().and_then(|b| b.get(bi)) {
+                bound = bound.min(*b);
+            }
+            let boundary = st.period_start.saturating_add(st.config.1.max(1));
+            let cut = match free_until(st, *now, bound) {
+                None => {
+                    self.free.push(false);
+                    Some(boundary)
+                }
+                Some(cut) => {
+                    self.free.push(true);
+                    cut
+                }
+            };
+            if let Some(cut) = cut {
+                k = k.min(cut.saturating_sub(*now).div_ceil(TICK_NS).max(1));
             }
         }
         // The groups that might run out of quota within k ticks: each of their ticks
@@ -1352,7 +1492,7 @@ impl<'a> Run<'a> {
             prefix.clear();
             let Some(Some(st)) = bw.get(g) else { continue };
             let below = layout.below.get(g).copied().unwrap_or(0);
-            if st.throttled || below == 0 {
+            if st.throttled || below == 0 || self.free.get(bi).copied().unwrap_or(false) {
                 continue;
             }
             let most = below.min(self.under_cpus.get(bi).copied().unwrap_or(0));
@@ -1368,6 +1508,7 @@ impl<'a> Run<'a> {
             // rotation period), until each has run out.
             let span = k.min(n);
             for i in 0..span {
+                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
                 allocate_into(
                     groups,
                     layout,
@@ -1434,6 +1575,7 @@ impl<'a> Run<'a> {
         let k = if k == 0 {
             // One tick in which some group reaches its quota: its tasks get exactly what
             // is left of it, split by what they would have run; the deepest groups first.
+            charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
             allocate_into(
                 groups,
                 layout,
@@ -1487,6 +1629,7 @@ impl<'a> Run<'a> {
                     );
                 }
                 let count = k / n + u64::from(i < k % n);
+                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
                 allocate_into(
                     groups,
                     layout,
@@ -1511,6 +1654,7 @@ impl<'a> Run<'a> {
         };
 
         // Bookkeeping of the bandwidth groups for these k ticks.
+        self.tails.clear();
         for (bi, &g) in self.bw_groups.iter().enumerate() {
             let used = self.used.get_mut(bi).map_or(0, core::mem::take);
             let Some(Some(st)) = bw.get_mut(g) else {
@@ -1520,6 +1664,40 @@ impl<'a> Run<'a> {
             let tasks_below = self.under_tasks.get(bi).copied().unwrap_or(0);
             if tasks_below > 0 {
                 st.active = true;
+            }
+            if self.free.get(bi).copied().unwrap_or(false) {
+                // The periods that ended before the stretch's last tick began, each
+                // closed as the first tick after its end would have: the first with
+                // what it had before, the others never throttled. The current one
+                // holds the ticks of the stretch from its start on (what they use is
+                // charged below, split as a stretch of its own).
+                let period = st.config.1.max(1);
+                let last = now.saturating_add((k - 1).saturating_mul(TICK_NS));
+                if last >= st.period_start.saturating_add(period) {
+                    let closed = (last - st.period_start) / period;
+                    let rec = PeriodRecord {
+                        group: g,
+                        throttled: st.throttled_in_period,
+                        throttled_ns: st.throttled_ns,
+                    };
+                    if st.active {
+                        add_period(&mut self.periods, rec, 1)?;
+                    }
+                    if closed > 1 && tasks_below > 0 {
+                        let rec = PeriodRecord {
+                            group: g,
+                            throttled: false,
+                            throttled_ns: 0,
+                        };
+                        add_period(&mut self.periods, rec, closed - 1)?;
+                    }
+                    let start = st.period_start.saturating_add(closed.saturating_mul(period));
+                    *st = BwState::new(st.config, start);
+                    st.active = tasks_below > 0;
+                    let skip = start.saturating_sub(*now).div_ceil(TICK_NS);
+                    push(&mut self.tails, (k.saturating_sub(skip), bi))?;
+                }
+                continue;
             }
             if st.throttled {
                 let blocked = tasks_below.min(self.under_cpus.get(bi).copied().unwrap_or(0));
@@ -1531,9 +1709,82 @@ impl<'a> Run<'a> {
                 st.throttled_in_period = true;
             }
         }
+        // What the tail of the stretch gives each free group whose period began within
+        // it (tails of one length split once for all of them).
+        self.tails.sort_unstable();
+        let mut at = 0;
+        while let Some(&(m, _)) = self.tails.get(at) {
+            let rest = self.tails.get(at..).unwrap_or(&[]);
+            let same = rest
+                .get(..rest.iter().take_while(|&&(x, _)| x == m).count())
+                .unwrap_or(&[]);
+            let first = tick.saturating_add(k - m);
+            for i in 0..m.min(n) {
+                let count = m / n + u64::from(i < m % n);
+                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+                allocate_into(
+                    groups,
+                    layout,
+                    self.nr_cpus,
+                    (first + i) % n,
+                    count.saturating_mul(TICK_NS),
+                    &mut self.scratch,
+                    &mut self.alloc,
+                )?;
+                group_sums(groups, layout, &self.alloc, &mut self.scratch.sums)?;
+                for &(_, bi) in same {
+                    let g = self.bw_groups.get(bi).copied().unwrap_or(0);
+                    if let Some(Some(st)) = bw.get_mut(g) {
+                        st.used = st
+                            .used
+                            .saturating_add(self.scratch.sums.get(g).copied().unwrap_or(0));
+                    }
+                }
+            }
+            at += same.len();
+        }
         *now = now.saturating_add(k.saturating_mul(TICK_NS)).min(end);
         Ok(())
     }
+}
+
+/// The most a tick gives the tasks of group `g` by their number: a tick per CPU they
+/// can run on (`cpus` of them).
+fn cheap_bound(layout: &Layout, g: usize, cpus: Option<u64>) -> u64 {
+    let below = layout.below.get(g).copied().unwrap_or(0);
+    below.min(cpus.unwrap_or(0)).saturating_mul(TICK_NS)
+}
+
+/// Whether the bandwidth group of state `st`, whose tasks get at most `bound` ns a tick,
+/// is free at `now`: `None` if it may reach its quota in its current period (it is
+/// throttled, its period is shorter than a tick, or the ticks left of its period could
+/// give it what is left of its quota), else the end of the last period before the first
+/// that may bind (`None` inside if no period may). A period holds the ticks that begin
+/// in it: `q` or `q + 1` of them for a period of `q` ticks and `r` ns, the latter when
+/// a tick begins less than `r` ns after the period does; from one period to the next
+/// that distance shrinks by `r` (modulo a tick), so the next such period comes after
+/// `d / r` more periods, `d` the distance for the next one.
+fn free_until(st: &BwState, now: u64, bound: u64) -> Option<Option<u64>> {
+    let (quota, period) = st.config;
+    if st.throttled || period < TICK_NS {
+        return None;
+    }
+    let boundary = st.period_start.checked_add(period)?;
+    let left = boundary.saturating_sub(now).div_ceil(TICK_NS);
+    if may_bind(quota.saturating_sub(st.used), left, bound) {
+        return None;
+    }
+    let (q, r) = (period / TICK_NS, period % TICK_NS);
+    if !may_bind(quota, q + u64::from(r > 0), bound) {
+        return Some(None);
+    }
+    if may_bind(quota, q, bound) {
+        return Some(Some(boundary));
+    }
+    let d = (TICK_NS - boundary.saturating_sub(now) % TICK_NS) % TICK_NS;
+    let first = 1 + u128::from(d / r);
+    let at = u128::from(st.period_start) + first * u128::from(period);
+    Some(u64::try_from(at).ok())
 }
 
 /// The fast-forward over a bandwidth steady state (Brent's cycle finding on the state
@@ -2037,8 +2288,20 @@ mod tests {
             let shares = [2, 512, 1024, 1024, 2048, 3000][r.below(6) as usize];
             let mut group = g(Some(r.below(x as u64) as usize), shares);
             if r.below(3) == 0 {
-                let period = (1 + r.below(5)) * TICK_NS / [1, 1, 2][r.below(3) as usize];
-                let quota = (1 + r.below(2 * period / 100_000)) * 100_000;
+                let period = match r.below(3) {
+                    0 | 1 => (1 + r.below(5)) * TICK_NS / [1, 1, 2][r.below(3) as usize],
+                    // Periods of no whole number of ticks, coprime with each other: the
+                    // state of several never repeats.
+                    _ => {
+                        (1 + r.below(3)) * TICK_NS
+                            + [1_000, 3_000, 7_000, 250_000, 333_333, 999_999][r.below(6) as usize]
+                    }
+                };
+                let quota = match r.below(3) {
+                    0 | 1 => (1 + r.below(2 * period / 100_000)) * 100_000,
+                    // Quotas that rarely or never bind.
+                    _ => (1 + r.below(4)) * period / 2 + r.below(TICK_NS),
+                };
                 group.bandwidth = Some((quota, period.max(TICK_NS)));
             }
             groups.push(group);
@@ -2074,8 +2337,8 @@ mod tests {
     #[test]
     fn matches_the_reference() -> R {
         let mut r = Gen(0x9e37_79b9_7f4a_7c15);
-        let mut jumps = 0;
-        for case in 0..300 {
+        let (mut jumps, mut counted) = (0, 0);
+        for case in 0..400 {
             let (groups, tasks, nr_cpus) = random_case(&mut r);
             let fresh: Vec<Option<BwState>> = groups
                 .iter()
@@ -2111,6 +2374,11 @@ mod tests {
                 if stretches < ticks / 20 && bw.iter().any(Option::is_some) {
                     jumps += 1;
                 }
+                // More periods closed than there were stretches: free groups' periods
+                // were counted, not simulated.
+                if u.periods.iter().map(|(_, n)| n).sum::<u64>() > stretches {
+                    counted += 1;
+                }
             }
             for rotation in 0..6 {
                 let amount = TICK_NS * (1 + r.below(7));
@@ -2123,6 +2391,7 @@ mod tests {
         }
         // The cases exercise the fast-forward, not only plain stretches.
         assert!(jumps > 50, "{jumps} runs jumped");
+        assert!(counted > 50, "{counted} runs counted periods");
         Ok(())
     }
 
