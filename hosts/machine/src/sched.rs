@@ -1121,10 +1121,19 @@ fn charge(work: &mut u64, units: u64) -> Result {
 
 /// The work of one placement and split of `layout`.
 fn placement_cost(groups: &[Group], layout: &Layout, nr_cpus: usize) -> u64 {
+    // A task costs more than a group or a CPU: it is placed (a look at each CPU it may
+    // use), sorted twice and split.
+    let per_task = 4 + nr_cpus as u64 / 16;
     (layout.eligible.len() as u64)
+        .saturating_mul(per_task)
         .saturating_add(groups.len() as u64)
         .saturating_add(nr_cpus as u64)
+        .saturating_add(FIXED_COST)
 }
+
+/// The work a placement or a stretch costs whatever its size (buffers to fill, a
+/// split to set up), in the units of [`WORK_BUDGET`].
+const FIXED_COST: u64 = 32;
 
 /// Whether a bandwidth period can reach its quota (`left` ns of it, over at most
 /// `ticks` ticks at `bound` ns a tick).
@@ -1424,7 +1433,10 @@ impl<'a> Run<'a> {
         let at = self.phase(&throttled)?;
         self.cut = throttled;
         self.cut.clear();
-        charge(&mut self.work, 1 + self.bw_groups.len() as u64)?;
+        charge(
+            &mut self.work,
+            FIXED_COST.saturating_add(8u64.saturating_mul(self.bw_groups.len() as u64)),
+        )?;
 
         // Which groups are free: their quota cannot bind in their current period (what
         // they used plus the most their tasks can get in the ticks left of it stays below
