@@ -35,13 +35,21 @@
 //!   in which the group had a runnable task counts in `nr_periods`; one in which it was
 //!   throttled counts in `nr_throttled`, and every tick a group spends throttled with `n`
 //!   runnable tasks on `c` usable CPUs adds `min(n, c)` ms to its throttled time.
+//! * A period holds the ticks that begin in it (a tick that straddles a boundary counts
+//!   in the period it began in). A group whose quota cannot bind in a period (the most
+//!   its tasks can get in a tick under the placement of the moment, times the ticks of
+//!   the period, stays below the quota; see below) is *free*: the end of such a period
+//!   is no scheduling event but only counted (`nr_periods`), and the CPU time of the
+//!   ticks of the current period that a stretch holds is split as a stretch of its own,
+//!   to be charged to the group's quota. A period that may bind ends its stretch, as
+//!   does a quota running out.
 //!
 //! # Cost
 //!
 //! The placement repeats with a short period `p` (the least common multiple of the sizes
 //! of the classes of alike tasks, at most [`MAX_ROTATION_PERIOD`]), so a run is computed
-//! per *stretch*: the ticks between two scheduling events (a bandwidth period boundary,
-//! a quota running out, the end of the run). A stretch of `k` ticks needs the placements
+//! per *stretch*: the ticks between two scheduling events (the end of a bandwidth period
+//! that may bind, a quota running out, the end of the run). A stretch of `k` ticks needs the placements
 //! of `min(k, p)` rotations, each split once for all its ticks (a group that may run
 //! out of quota within the stretch adds the placements up to the tick where it does);
 //! one placement costs `O(T + G + C)` for `T` runnable tasks, `G` groups and `C` CPUs
@@ -56,8 +64,21 @@
 //! ran on beyond), whatever `MS`. Every allocation is fallible: `ENOMEM` leaves the
 //! bandwidth states and the clock as they were.
 //!
-//! With bandwidth periods, a run would otherwise cost one stretch per period (10^8 of
-//! them for `run 100000000` under a 1 ms period). The state between stretches (every
+//! Which periods may bind: the most a group's tasks get in a tick is at most a tick per
+//! CPU they run on, and at most the most one tick of any rotation gives them plus 2 ns
+//! per level of the group tree and CPU (each split on the way down rounds by less than
+//! 1 ns, and a stretch's `c` ticks split at once give at most `c` times one tick's part
+//! plus that); the latter costs `p` placements, once per phase. A period of `q` whole
+//! ticks and `r` ns holds `q` or `q + 1` ticks; when only the longer ones may bind, the
+//! next of them is found arithmetically (the distance from a period's start to the next
+//! tick shrinks by `r` from one period to the next). So groups whose quota never binds
+//! cost nothing per period, and one that binds in one period out of a thousand (a
+//! period of 1.001 ms against a quota a little above what one tick gives) costs a few
+//! stretches per thousand periods.
+//!
+//! With bandwidth periods that may bind, a run would otherwise cost at least one
+//! stretch per period (10^8 of them for `run 100000000` under a 1 ms period that binds
+//! every time). The state between stretches (every
 //! group's position in its period, quota used, throttling, the rotation) is small, so
 //! the run watches it for a repeat (Brent's cycle finding, one saved state): once the
 //! state at the start of a stretch equals one seen before, everything from there on
@@ -66,6 +87,14 @@
 //! cycles that fit before the end at once, arithmetically, before simulating the rest.
 //! A steady state of `c` ticks is thus found within a few cycles, and the run costs
 //! `O((T + G + C) x c)` however long it is.
+//!
+//! Groups whose periods may bind and do not repeat together (periods of 1.001 and 1.003
+//! ms whose quotas bind now and then: their combined state repeats only after 10^9 ms)
+//! leave a cost linear in the length of the run. That is why one run does at most
+//! [`WORK_BUDGET`] units of work (about a second of CPU time in a release build): a
+//! run that needs more is refused with `E2BIG` before anything changes, so that a
+//! command's time is bounded by its input, not by the simulated duration, and a script
+//! splits such a run into shorter ones.
 
 use alloc::vec::Vec;
 
@@ -1054,8 +1083,9 @@ fn add_period(periods: &mut Vec<(PeriodRecord, u64)>, rec: PeriodRecord, times: 
 /// # Errors
 ///
 /// `EINVAL` when `ticks` ms do not fit in a `u64` of nanoseconds, `EOVERFLOW` when the
-/// clock cannot reach the end of the run (`*now` plus the run overflows), `ENOMEM`; on
-/// every error `bw` and `*now` are left as they were.
+/// clock cannot reach the end of the run (`*now` plus the run overflows), `E2BIG` when
+/// the run needs more than [`WORK_BUDGET`] units of work, `ENOMEM`; on every error `bw`
+/// and `*now` are left as they were.
 pub fn simulate(
     groups: &[Group],
     bw: &mut [Option<BwState>],
