@@ -1113,13 +1113,42 @@ pub fn simulate_with_progress(
     ticks: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Usage> {
+    simulate_within(
+        groups,
+        bw,
+        tasks,
+        nr_cpus,
+        now,
+        ticks,
+        WORK_BUDGET,
+        progress,
+    )
+}
+
+/// [`simulate_with_progress`] with at most `budget` units of work instead of
+/// [`WORK_BUDGET`] (a test of the refusal need not spend a whole budget).
+///
+/// # Errors
+///
+/// As [`simulate`], `E2BIG` past `budget`.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_within(
+    groups: &[Group],
+    bw: &mut [Option<BwState>],
+    tasks: &[Runnable],
+    nr_cpus: usize,
+    now: &mut u64,
+    ticks: u64,
+    budget: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Usage> {
     let span = ticks.checked_mul(TICK_NS).ok_or(Error::EINVAL)?;
     let end = now.checked_add(span).ok_or(Error::EOVERFLOW)?;
     let mut states: Vec<Option<BwState>> = Vec::new();
     states.try_reserve_exact(bw.len())?;
     states.extend(bw.iter().cloned());
     let mut clock = *now;
-    let usage = Run::new(groups, tasks, nr_cpus.clamp(1, MAX_CPUS), &states)?.go(
+    let usage = Run::new(groups, tasks, nr_cpus.clamp(1, MAX_CPUS), &states, budget)?.go(
         &mut states,
         &mut clock,
         end,
@@ -1137,13 +1166,13 @@ pub fn simulate_with_progress(
 /// tasks, the bookkeeping of the bandwidth groups): about a second of CPU time in a
 /// release build. A run that needs more is refused with `E2BIG` and changes nothing, so
 /// that the cost of a command is bounded by its input whatever the simulated duration;
-/// the same time split into shorter runs gives the same result.
+/// the same time split into shorter runs works.
 pub const WORK_BUDGET: u64 = 1 << 27;
 
-/// Counts `units` of work, `E2BIG` past [`WORK_BUDGET`].
-fn charge(work: &mut u64, units: u64) -> Result {
+/// Counts `units` of work, `E2BIG` past `budget`.
+fn charge(work: &mut u64, budget: u64, units: u64) -> Result {
     *work = work.saturating_add(units);
-    if *work > WORK_BUDGET {
+    if *work > budget {
         return Err(Error::E2BIG);
     }
     Ok(())
@@ -1203,8 +1232,9 @@ struct Run<'a> {
     /// `(tail ticks, bandwidth group)` of the free groups whose period began within
     /// the stretch.
     tails: Vec<(u64, usize)>,
-    /// The work done so far, against [`WORK_BUDGET`].
+    /// The work done so far, and the most allowed ([`WORK_BUDGET`]).
     work: u64,
+    budget: u64,
     alloc: Allocation,
     times: Times,
     periods: Vec<(PeriodRecord, u64)>,
@@ -1224,6 +1254,7 @@ impl<'a> Run<'a> {
         tasks: &'a [Runnable],
         nr_cpus: usize,
         bw: &[Option<BwState>],
+        budget: u64,
     ) -> Result<Self> {
         let ng = groups.len();
         let mut bw_groups = Vec::new();
@@ -1300,6 +1331,7 @@ impl<'a> Run<'a> {
             free: Vec::new(),
             tails: Vec::new(),
             work: 0,
+            budget,
             alloc: Vec::new(),
             times,
             periods: Vec::new(),
@@ -1330,6 +1362,7 @@ impl<'a> Run<'a> {
         }
         charge(
             &mut self.work,
+            self.budget,
             (self.tasks.len() as u64).saturating_add(groups.len() as u64),
         )?;
         let layout = Layout::new(
@@ -1358,7 +1391,11 @@ impl<'a> Run<'a> {
         let mut most = Vec::new();
         refill(&mut most, 0u64, self.bw_groups.len())?;
         for rotation in 0..layout.period.max(1) as u64 {
-            charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+            charge(
+                &mut self.work,
+                self.budget,
+                placement_cost(groups, layout, self.nr_cpus),
+            )?;
             allocate_into(
                 groups,
                 layout,
@@ -1465,6 +1502,7 @@ impl<'a> Run<'a> {
         self.cut.clear();
         charge(
             &mut self.work,
+            self.budget,
             FIXED_COST.saturating_add(8u64.saturating_mul(self.bw_groups.len() as u64)),
         )?;
 
@@ -1550,7 +1588,11 @@ impl<'a> Run<'a> {
             // rotation period), until each has run out.
             let span = k.min(n);
             for i in 0..span {
-                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
                 allocate_into(
                     groups,
                     layout,
@@ -1617,7 +1659,11 @@ impl<'a> Run<'a> {
         let k = if k == 0 {
             // One tick in which some group reaches its quota: its tasks get exactly what
             // is left of it, split by what they would have run; the deepest groups first.
-            charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+            charge(
+                &mut self.work,
+                self.budget,
+                placement_cost(groups, layout, self.nr_cpus),
+            )?;
             allocate_into(
                 groups,
                 layout,
@@ -1671,7 +1717,11 @@ impl<'a> Run<'a> {
                     );
                 }
                 let count = k / n + u64::from(i < k % n);
-                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
                 allocate_into(
                     groups,
                     layout,
@@ -1733,7 +1783,9 @@ impl<'a> Run<'a> {
                         };
                         add_period(&mut self.periods, rec, closed - 1)?;
                     }
-                    let start = st.period_start.saturating_add(closed.saturating_mul(period));
+                    let start = st
+                        .period_start
+                        .saturating_add(closed.saturating_mul(period));
                     *st = BwState::new(st.config, start);
                     st.active = tasks_below > 0;
                     let skip = start.saturating_sub(*now).div_ceil(TICK_NS);
@@ -1763,7 +1815,11 @@ impl<'a> Run<'a> {
             let first = tick.saturating_add(k - m);
             for i in 0..m.min(n) {
                 let count = m / n + u64::from(i < m % n);
-                charge(&mut self.work, placement_cost(groups, layout, self.nr_cpus))?;
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
                 allocate_into(
                     groups,
                     layout,
@@ -2505,6 +2561,84 @@ mod tests {
         };
         assert_eq!(u.periods, vec![(rec, 99_999_999)]);
         assert!(stretches < 100, "{stretches} stretches");
+        Ok(())
+    }
+
+    #[test]
+    fn a_run_past_its_budget_is_e2big_and_changes_nothing() -> R {
+        // Binding groups with coprime periods (1.001, 1.003, 1.007 ms; 2/3 ms a tick
+        // each against 1 ms quotas): the state never repeats, a run costs a few
+        // stretches per thousand ms.
+        let mut groups = vec![g(None, 1024)];
+        for period in [1_001_000, 1_003_000, 1_007_000] {
+            let mut x = g(Some(0), 1024);
+            x.bandwidth = Some((TICK_NS, period));
+            groups.push(x);
+        }
+        let tasks: Vec<Runnable> = (0..6).map(|i| t(2 + i, 1 + i as usize % 3, 0b11)).collect();
+        let fresh: Vec<Option<BwState>> = groups
+            .iter()
+            .map(|x| x.bandwidth.map(|cfg| BwState::new(cfg, 0)))
+            .collect();
+        let budget = 1 << 20;
+        let (mut bw, mut now) = (fresh.clone(), 0);
+        let first = simulate_within(
+            &groups,
+            &mut bw,
+            &tasks,
+            2,
+            &mut now,
+            5000,
+            budget,
+            &mut |_| {},
+        )?;
+        let (bw0, now0) = (bw.clone(), now);
+        assert_eq!(
+            simulate_within(
+                &groups,
+                &mut bw,
+                &tasks,
+                2,
+                &mut now,
+                1 << 30,
+                budget,
+                &mut |_| {}
+            ),
+            Err(Error::E2BIG)
+        );
+        assert_eq!((&bw, now), (&bw0, now0));
+        // The same time in pieces within the budget works; the refusal left no trace: a
+        // piece gives what it gives to states that never tried, as the reference does.
+        let (mut bw_ref, mut now_ref) = (fresh, 0);
+        let v = reference::simulate(&groups, &mut bw_ref, &tasks, 2, &mut now_ref, 5000);
+        assert_eq!(first.per_task, reference_times(&v));
+        for _ in 0..3 {
+            let u = simulate_within(
+                &groups,
+                &mut bw,
+                &tasks,
+                2,
+                &mut now,
+                4000,
+                budget,
+                &mut |_| {},
+            )?;
+            let v = reference::simulate(&groups, &mut bw_ref, &tasks, 2, &mut now_ref, 4000);
+            assert_eq!(u.per_task, reference_times(&v));
+            assert_eq!(u.periods, v.periods);
+            assert_eq!((&bw, now), (&bw_ref, now_ref));
+        }
+        // And the full budget is far more than these pieces.
+        let mut work = 0;
+        let u = simulate_with_progress(&groups, &mut bw, &tasks, 2, &mut now, 4000, &mut |_| {
+            work += 1
+        })?;
+        assert!(
+            u.periods.iter().any(|(r, _)| r.throttled),
+            "{:?}",
+            u.periods
+        );
+        assert!(work > 0);
         Ok(())
     }
 

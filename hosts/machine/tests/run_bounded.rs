@@ -91,17 +91,16 @@ fn quotas_that_cannot_bind_cost_nothing_per_period() -> R {
 fn coprime_periods_cost_about_the_same_at_ten_to_the_six_and_nine_ms() -> R {
     // The two groups that bind now and then end a few stretches per thousand periods;
     // their state repeats within 10^8 ms, after which the rest is jumped over. So 1000
-    // times the run costs at most about as much as 100 times it (the time to find the
-    // repeat), and the stretches of 10^9 ms are no more than those of 10^8.
-    let (s6, t6) = cost(&COPRIME, 1_000_000, 3)?;
-    let (s8, t8) = cost(&COPRIME, 100_000_000, 3)?;
-    let (s9, t9) = cost(&COPRIME, 1_000_000_000, 3)?;
+    // times the run costs a bounded multiple of it (the time to find the repeat), not
+    // 1000 times: it was 1.6 s for 10^6 ms and 19 s for 10^7 in a release build, and
+    // 10^9 was out of reach. Counted in stretches (progress reports), each of which
+    // costs at most a rotation period of placements: a measure that a busy machine does
+    // not blur.
+    let (s6, t6) = cost(&COPRIME, 1_000_000, 1)?;
+    let (s9, t9) = cost(&COPRIME, 1_000_000_000, 1)?;
+    eprintln!("10^6 ms: {s6} reports, {t6:?}; 10^9: {s9}, {t9:?}");
     assert!(s6 < 40_000, "{s6} stretches for 10^6 ms");
-    assert!(s9 <= s8 + s8 / 10, "{s8} and {s9} stretches");
-    assert!(t9 <= t8 * 3 / 2 + Duration::from_millis(5), "{t8:?} {t9:?}");
-    // Against 10^6: bounded by the repeat, not by the run (it was 1000 times).
-    assert!(s9 <= s6 * 40, "{s6} and {s9} stretches");
-    eprintln!("10^6 ms: {s6} reports, {t6:?}; 10^8: {s8}, {t8:?}; 10^9: {s9}, {t9:?}");
+    assert!(s9 <= s6 * 30, "{s6} and {s9} stretches");
     Ok(())
 }
 
