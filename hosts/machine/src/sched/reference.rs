@@ -1,6 +1,12 @@
 //! The scheduler as it was before stretches were computed without per-rotation caches:
 //! the reference the new one must match bit for bit (`sched::tests::matches_the_reference`).
 //! Infallible and memory-hungry on purpose: it is only ever run on small inputs in tests.
+//!
+//! It has the rule of free bandwidth groups (a period whose quota cannot bind is no
+//! scheduling event), written the plain way: the next period that may bind is found by
+//! looking at each period in turn, and the periods a stretch passes are closed one by
+//! one. That rule moves where stretches end, and with it the odd nanosecond of their
+//! splits, so the scheduler before it is no reference for it.
 
 #![allow(dead_code, clippy::indexing_slicing)]
 
