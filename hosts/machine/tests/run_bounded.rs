@@ -3,7 +3,8 @@
 //!
 //! * bandwidth groups whose quota cannot bind have their periods counted, not
 //!   simulated, even when the periods of several never line up again (1, 1.001 and
-//!   1.003 ms): such a run costs about the same at 10^6 ms as at 10^9 ms;
+//!   1.003 ms): a group that never binds costs the same at 10^6 ms as at 10^9 ms, and
+//!   with groups that bind now and then 10^9 ms costs a bounded multiple of 10^6;
 //! * a run whose exact simulation still needs more than `sched::WORK_BUDGET` units of
 //!   work (binding groups of coprime periods over 10^9 ms) is `E2BIG` and changes
 //!   nothing, while the same time in shorter runs works.
@@ -88,7 +89,7 @@ fn quotas_that_cannot_bind_cost_nothing_per_period() -> R {
 }
 
 #[test]
-fn coprime_periods_cost_about_the_same_at_ten_to_the_six_and_nine_ms() -> R {
+fn coprime_periods_at_ten_to_the_nine_ms_cost_a_bounded_multiple_of_ten_to_the_six() -> R {
     // The two groups that bind now and then end a few stretches per thousand periods;
     // their state repeats within 10^8 ms, after which the rest is jumped over. So 1000
     // times the run costs a bounded multiple of it (the time to find the repeat), not
