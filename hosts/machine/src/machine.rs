@@ -764,6 +764,13 @@ impl<P: Platform> Machine<P> {
     /// kernel/time/timekeeping.c `do_settimeofday64`). A valid length that would take
     /// the clock past its end is `EOVERFLOW`, the result being too large for the
     /// clock's type. Neither moves the clock or runs anything.
+    ///
+    /// A run whose simulation needs more than [`sched::WORK_BUDGET`] units of work is
+    /// `E2BIG` ("argument list too long": the argument asks for more than one command
+    /// may do; the same time in shorter runs works). It is computed before anything is
+    /// committed, so it too leaves the clock, the bandwidth states and the CPU times as
+    /// they were. `EOVERFLOW` would say the clock cannot hold the result, and `ETIME` is
+    /// a STREAMS timer's; neither says "split the run".
     fn do_run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
         let span = ms.checked_mul(sched::TICK_NS).ok_or(Error::EINVAL)?;
         self.clock_ns.checked_add(span).ok_or(Error::EOVERFLOW)?;
@@ -940,7 +947,8 @@ impl<P: Platform> Machine<P> {
     ///
     /// # Errors
     ///
-    /// As `run`: `EINVAL` or `EOVERFLOW` for a run the clock cannot hold, `ENOMEM`.
+    /// As `run`: `EINVAL` or `EOVERFLOW` for a run the clock cannot hold, `E2BIG` for one
+    /// that needs more than [`sched::WORK_BUDGET`] units of work, `ENOMEM`.
     pub fn run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
         self.op(|m| m.do_run_with_progress(ms, progress))
     }

@@ -35,15 +35,27 @@
 //!   in which the group had a runnable task counts in `nr_periods`; one in which it was
 //!   throttled counts in `nr_throttled`, and every tick a group spends throttled with `n`
 //!   runnable tasks on `c` usable CPUs adds `min(n, c)` ms to its throttled time.
+//! * A period holds the ticks that begin in it (a tick that straddles a boundary counts
+//!   in the period it began in). A group whose quota cannot bind in a period (the most
+//!   its tasks can get in a tick under the placement of the moment, times the ticks of
+//!   the period, stays below the quota; see below) is *free*: the end of such a period
+//!   is no scheduling event but only counted (`nr_periods`), and the CPU time of the
+//!   ticks of the current period that a stretch holds is split as a stretch of its own,
+//!   to be charged to the group's quota. A period that may bind ends its stretch, as
+//!   does a quota running out. (Where stretches end only moves the odd nanosecond of
+//!   the splits: cutting them at every period boundary instead would give the same
+//!   counters and CPU times within a few ns per stretch.)
 //!
 //! # Cost
 //!
 //! The placement repeats with a short period `p` (the least common multiple of the sizes
 //! of the classes of alike tasks, at most [`MAX_ROTATION_PERIOD`]), so a run is computed
-//! per *stretch*: the ticks between two scheduling events (a bandwidth period boundary,
-//! a quota running out, the end of the run). A stretch of `k` ticks needs the placements
-//! of `min(k, p)` rotations, each split once for all its ticks (a group that may run
-//! out of quota within the stretch adds the placements up to the tick where it does);
+//! per *stretch*: the ticks between two scheduling events (the end of a bandwidth
+//! period that may bind, a quota running out, the end of the run). A stretch of `k`
+//! ticks needs the placements of `min(k, p)` rotations, each split once for all its
+//! ticks (a group that may run out of quota within the stretch adds the placements up
+//! to the tick where it does, a free group whose period began within it those of the
+//! ticks since);
 //! one placement costs `O(T + G + C)` for `T` runnable tasks, `G` groups and `C` CPUs
 //! (two counting sorts, no comparison sort), after an `O(T log T)` sort into classes
 //! once per set of runnable tasks. So `run MS` costs `O((T + G + C) x E)` where `E` is
@@ -56,16 +68,36 @@
 //! ran on beyond), whatever `MS`. Every allocation is fallible: `ENOMEM` leaves the
 //! bandwidth states and the clock as they were.
 //!
-//! With bandwidth periods, a run would otherwise cost one stretch per period (10^8 of
-//! them for `run 100000000` under a 1 ms period). The state between stretches (every
-//! group's position in its period, quota used, throttling, the rotation) is small, so
-//! the run watches it for a repeat (Brent's cycle finding, one saved state): once the
+//! Which periods may bind: the most a group's tasks get in a tick is at most a tick per
+//! CPU they run on, and at most the most one tick of any rotation gives them plus 2 ns
+//! per level of the group tree and CPU (each split on the way down rounds by less than
+//! 1 ns, and a stretch's `c` ticks split at once give at most `c` times one tick's part
+//! plus that); the latter costs `p` placements, once per phase. A period of `q` whole
+//! ticks and `r` ns holds `q` or `q + 1` ticks; when only the longer ones may bind, the
+//! next of them is found arithmetically (the distance from a period's start to the next
+//! tick shrinks by `r` from one period to the next). So groups whose quota never binds
+//! cost nothing per period, and one that binds in one period out of a thousand (a
+//! period of 1.001 ms against a quota a little above what one tick gives) costs a few
+//! stretches per thousand periods.
+//!
+//! With bandwidth periods that may bind, a run would otherwise cost at least one
+//! stretch per period (10^8 of them for `run 100000000` under a 1 ms period that binds
+//! every time). The state between stretches (every group's position in its period,
+//! quota used, throttling, the rotation) is small, so the run watches it for a repeat (Brent's cycle finding, one saved state): once the
 //! state at the start of a stretch equals one seen before, everything from there on
 //! repeats with that cycle, so the run simulates the cycle once more to learn what it
 //! adds (CPU time per task and CPU, closed periods) and then jumps over all the whole
 //! cycles that fit before the end at once, arithmetically, before simulating the rest.
 //! A steady state of `c` ticks is thus found within a few cycles, and the run costs
 //! `O((T + G + C) x c)` however long it is.
+//!
+//! Groups whose periods may bind and do not repeat together (periods of 1.001, 1.003
+//! and 1.007 ms whose quotas bind now and then: their combined state does not repeat
+//! within 10^9 ms) leave a cost linear in the length of the run. That is why one run
+//! does at most [`WORK_BUDGET`] units of work (one to three seconds of CPU time in a
+//! release build): a run that needs more is refused with `E2BIG` before anything
+//! changes, so that a command's time is bounded by its input, not by the simulated
+//! duration, and a script splits such a run into shorter ones.
 
 use alloc::vec::Vec;
 
@@ -1054,8 +1086,9 @@ fn add_period(periods: &mut Vec<(PeriodRecord, u64)>, rec: PeriodRecord, times: 
 /// # Errors
 ///
 /// `EINVAL` when `ticks` ms do not fit in a `u64` of nanoseconds, `EOVERFLOW` when the
-/// clock cannot reach the end of the run (`*now` plus the run overflows), `ENOMEM`; on
-/// every error `bw` and `*now` are left as they were.
+/// clock cannot reach the end of the run (`*now` plus the run overflows), `E2BIG` when
+/// the run needs more than [`WORK_BUDGET`] units of work, `ENOMEM`; on every error `bw`
+/// and `*now` are left as they were.
 pub fn simulate(
     groups: &[Group],
     bw: &mut [Option<BwState>],
@@ -1083,13 +1116,42 @@ pub fn simulate_with_progress(
     ticks: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Usage> {
+    simulate_within(
+        groups,
+        bw,
+        tasks,
+        nr_cpus,
+        now,
+        ticks,
+        WORK_BUDGET,
+        progress,
+    )
+}
+
+/// [`simulate_with_progress`] with at most `budget` units of work instead of
+/// [`WORK_BUDGET`] (a test of the refusal need not spend a whole budget).
+///
+/// # Errors
+///
+/// As [`simulate`], `E2BIG` past `budget`.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_within(
+    groups: &[Group],
+    bw: &mut [Option<BwState>],
+    tasks: &[Runnable],
+    nr_cpus: usize,
+    now: &mut u64,
+    ticks: u64,
+    budget: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Usage> {
     let span = ticks.checked_mul(TICK_NS).ok_or(Error::EINVAL)?;
     let end = now.checked_add(span).ok_or(Error::EOVERFLOW)?;
     let mut states: Vec<Option<BwState>> = Vec::new();
     states.try_reserve_exact(bw.len())?;
     states.extend(bw.iter().cloned());
     let mut clock = *now;
-    let usage = Run::new(groups, tasks, nr_cpus.clamp(1, MAX_CPUS), &states)?.go(
+    let usage = Run::new(groups, tasks, nr_cpus.clamp(1, MAX_CPUS), &states, budget)?.go(
         &mut states,
         &mut clock,
         end,
@@ -1100,6 +1162,51 @@ pub fn simulate_with_progress(
     }
     *now = clock;
     Ok(usage)
+}
+
+/// The most work one [`simulate`] may do, in units of one group or CPU handled by one
+/// placement (a task counts 4 and more on machines of many CPUs, a placement or a
+/// stretch 32 more; also counted: the layout of a set of runnable tasks, the
+/// bookkeeping of the bandwidth groups): one to three seconds of CPU time in a release
+/// build (measured: 1.6 s for 6 tasks, 2.2 s for 2000 tasks on 4 CPUs, 2.9 s on 64).
+/// A run that needs more is refused with `E2BIG` and changes nothing, so that the cost
+/// of a command is bounded by its input whatever the simulated duration; the same time
+/// split into shorter runs works. Runs that reach a steady state, or whose quotas do
+/// not bind, need a bounded amount of work however long they are; what the budget
+/// refuses is a run of many stretches that never repeat (coprime periods that bind
+/// over 10^9 ms), or of very many tasks through many rotations (30,000 alike tasks
+/// for 5040 ms, about 7 s: split it into runs of 1000 ms).
+pub const WORK_BUDGET: u64 = 1 << 27;
+
+/// Counts `units` of work, `E2BIG` past `budget`.
+fn charge(work: &mut u64, budget: u64, units: u64) -> Result {
+    *work = work.saturating_add(units);
+    if *work > budget {
+        return Err(Error::E2BIG);
+    }
+    Ok(())
+}
+
+/// The work of one placement and split of `layout`.
+fn placement_cost(groups: &[Group], layout: &Layout, nr_cpus: usize) -> u64 {
+    // A task costs more than a group or a CPU: it is placed (a look at each CPU it may
+    // use), sorted twice and split.
+    let per_task = 4 + nr_cpus as u64 / 16;
+    (layout.eligible.len() as u64)
+        .saturating_mul(per_task)
+        .saturating_add(groups.len() as u64)
+        .saturating_add(nr_cpus as u64)
+        .saturating_add(FIXED_COST)
+}
+
+/// The work a placement or a stretch costs whatever its size (buffers to fill, a
+/// split to set up), in the units of [`WORK_BUDGET`].
+const FIXED_COST: u64 = 32;
+
+/// Whether a bandwidth period can reach its quota (`left` ns of it, over at most
+/// `ticks` ticks at `bound` ns a tick).
+fn may_bind(left: u64, ticks: u64, bound: u64) -> bool {
+    u128::from(ticks) * u128::from(bound) >= u128::from(left)
 }
 
 /// How many layouts (phases) a run keeps: a run with bandwidth goes back and forth
@@ -1121,8 +1228,22 @@ struct Run<'a> {
     /// CPUs they may run.
     under_tasks: Vec<u64>,
     under_cpus: Vec<u64>,
-    phases: Vec<(Vec<usize>, Layout)>,
+    /// Per bandwidth group, its depth in the group tree (how many splits round its
+    /// share), for [`Run::rate_bounds`].
+    depth: Vec<u64>,
+    /// The layouts met, by throttled groups, each with the most a tick of any of its
+    /// rotations gives each bandwidth group (made when first needed).
+    phases: Vec<(Vec<usize>, Layout, Option<Vec<u64>>)>,
     scratch: Scratch,
+    /// Per bandwidth group in this stretch: whether its quota cannot bind (see
+    /// [`Run::step`]).
+    free: Vec<bool>,
+    /// `(tail ticks, bandwidth group)` of the free groups whose period began within
+    /// the stretch.
+    tails: Vec<(u64, usize)>,
+    /// The work done so far, and the most allowed ([`WORK_BUDGET`]).
+    work: u64,
+    budget: u64,
     alloc: Allocation,
     times: Times,
     periods: Vec<(PeriodRecord, u64)>,
@@ -1142,6 +1263,7 @@ impl<'a> Run<'a> {
         tasks: &'a [Runnable],
         nr_cpus: usize,
         bw: &[Option<BwState>],
+        budget: u64,
     ) -> Result<Self> {
         let ng = groups.len();
         let mut bw_groups = Vec::new();
@@ -1194,6 +1316,17 @@ impl<'a> Run<'a> {
         prefix.resize_with(bw_groups.len(), Vec::new);
         let mut used = Vec::new();
         refill(&mut used, 0u64, bw_groups.len())?;
+        let mut depth = Vec::new();
+        depth.try_reserve_exact(bw_groups.len())?;
+        for &g in &bw_groups {
+            let mut d = 0u64;
+            let mut x = g;
+            while let Some(p) = parent_of(groups, x) {
+                d += 1;
+                x = p;
+            }
+            depth.push(d);
+        }
         Ok(Run {
             groups,
             tasks,
@@ -1201,8 +1334,13 @@ impl<'a> Run<'a> {
             bw_groups,
             under_tasks,
             under_cpus,
+            depth,
             phases: Vec::new(),
             scratch: Scratch::default(),
+            free: Vec::new(),
+            tails: Vec::new(),
+            work: 0,
+            budget,
             alloc: Vec::new(),
             times,
             periods: Vec::new(),
@@ -1218,7 +1356,7 @@ impl<'a> Run<'a> {
     /// The index in `self.phases` of the layout of the tasks not below a group of
     /// `throttled`, made if needed.
     fn phase(&mut self, throttled: &[usize]) -> Result<usize> {
-        if let Some(at) = self.phases.iter().position(|(t, _)| t == throttled) {
+        if let Some(at) = self.phases.iter().position(|(t, _, _)| t == throttled) {
             return Ok(at);
         }
         let groups = self.groups;
@@ -1231,6 +1369,11 @@ impl<'a> Run<'a> {
                 *slot = b;
             }
         }
+        charge(
+            &mut self.work,
+            self.budget,
+            (self.tasks.len() as u64).saturating_add(groups.len() as u64),
+        )?;
         let layout = Layout::new(
             groups,
             self.tasks,
@@ -1243,8 +1386,47 @@ impl<'a> Run<'a> {
         if self.phases.len() >= PHASES_KEPT {
             self.phases.remove(0);
         }
-        push(&mut self.phases, (key, layout))?;
+        push(&mut self.phases, (key, layout, None))?;
         Ok(self.phases.len() - 1)
+    }
+
+    /// Makes the rate bounds of phase `at`: per bandwidth group, the most one tick of
+    /// any rotation gives its tasks, plus what rounding can add (see [`Run::step`]).
+    fn rate_bounds(&mut self, at: usize) -> Result {
+        let groups = self.groups;
+        let Some((_, layout, bounds @ None)) = self.phases.get_mut(at) else {
+            return Ok(());
+        };
+        let mut most = Vec::new();
+        refill(&mut most, 0u64, self.bw_groups.len())?;
+        for rotation in 0..layout.period.max(1) as u64 {
+            charge(
+                &mut self.work,
+                self.budget,
+                placement_cost(groups, layout, self.nr_cpus),
+            )?;
+            allocate_into(
+                groups,
+                layout,
+                self.nr_cpus,
+                rotation,
+                TICK_NS,
+                &mut self.scratch,
+                &mut self.alloc,
+            )?;
+            group_sums(groups, layout, &self.alloc, &mut self.scratch.sums)?;
+            for (m, &g) in most.iter_mut().zip(&self.bw_groups) {
+                *m = (*m).max(self.scratch.sums.get(g).copied().unwrap_or(0));
+            }
+        }
+        // Each split on the way down from the root rounds a group's part on a CPU by
+        // less than 1 ns: `c` ticks split at once give at most `c` times one tick's part
+        // plus 2 ns per split level and CPU per tick.
+        for (m, &d) in most.iter_mut().zip(&self.depth) {
+            *m = m.saturating_add(2u64.saturating_mul(d).saturating_mul(self.nr_cpus as u64));
+        }
+        *bounds = Some(most);
+        Ok(())
     }
 
     /// Adds `self.alloc` (over the tasks of `layout`) to the tasks' times.
@@ -1327,19 +1509,66 @@ impl<'a> Run<'a> {
         let at = self.phase(&throttled)?;
         self.cut = throttled;
         self.cut.clear();
-        let Some((_, layout)) = self.phases.get(at) else {
+        charge(
+            &mut self.work,
+            self.budget,
+            FIXED_COST.saturating_add(8u64.saturating_mul(self.bw_groups.len() as u64)),
+        )?;
+
+        // Which groups are free: their quota cannot bind in their current period (what
+        // they used plus the most their tasks can get in the ticks left of it stays below
+        // the quota), so that their period boundaries are no scheduling events, only
+        // counted, up to the first later period that may bind. The most a group's tasks
+        // get in a tick is bounded by a tick per CPU they run on, and by the most one
+        // tick of any rotation gives them (plus rounding): the latter costs a rotation
+        // period of placements, once per phase, so it is made only when the former does
+        // not free the group for good.
+        let Some((_, layout, _)) = self.phases.get(at) else {
+            return Err(Error::ENOMEM);
+        };
+        let mut precise = false;
+        for (bi, &g) in self.bw_groups.iter().enumerate() {
+            if let Some(Some(st)) = bw.get(g) {
+                let cheap = cheap_bound(layout, g, self.under_cpus.get(bi).copied());
+                precise |= free_until(st, *now, cheap) != Some(None);
+            }
+        }
+        if precise {
+            self.rate_bounds(at)?;
+        }
+        let Some((_, layout, bounds)) = self.phases.get(at) else {
             return Err(Error::ENOMEM);
         };
         let n = layout.period.max(1) as u64;
         steady.met_period(n);
         let tick = *now / TICK_NS;
 
-        // How many ticks can run before a period ends or a quota runs out.
+        // How many ticks can run before a period that may bind ends or a quota runs out.
         let mut k = (end - *now).div_ceil(TICK_NS);
-        for &g in &self.bw_groups {
-            if let Some(Some(st)) = bw.get(g) {
-                let boundary = st.period_start.saturating_add(st.config.1.max(1));
-                k = k.min(boundary.saturating_sub(*now).div_ceil(TICK_NS).max(1));
+        self.free.clear();
+        self.free.try_reserve(self.bw_groups.len())?;
+        for (bi, &g) in self.bw_groups.iter().enumerate() {
+            let Some(Some(st)) = bw.get(g) else {
+                self.free.push(false);
+                continue;
+            };
+            let mut bound = cheap_bound(layout, g, self.under_cpus.get(bi).copied());
+            if let Some(b) = bounds.as_ref().and_then(|b| b.get(bi)) {
+                bound = bound.min(*b);
+            }
+            let boundary = st.period_start.saturating_add(st.config.1.max(1));
+            let cut = match free_until(st, *now, bound) {
+                None => {
+                    self.free.push(false);
+                    Some(boundary)
+                }
+                Some(cut) => {
+                    self.free.push(true);
+                    cut
+                }
+            };
+            if let Some(cut) = cut {
+                k = k.min(cut.saturating_sub(*now).div_ceil(TICK_NS).max(1));
             }
         }
         // The groups that might run out of quota within k ticks: each of their ticks
@@ -1352,7 +1581,7 @@ impl<'a> Run<'a> {
             prefix.clear();
             let Some(Some(st)) = bw.get(g) else { continue };
             let below = layout.below.get(g).copied().unwrap_or(0);
-            if st.throttled || below == 0 {
+            if st.throttled || below == 0 || self.free.get(bi).copied().unwrap_or(false) {
                 continue;
             }
             let most = below.min(self.under_cpus.get(bi).copied().unwrap_or(0));
@@ -1368,6 +1597,11 @@ impl<'a> Run<'a> {
             // rotation period), until each has run out.
             let span = k.min(n);
             for i in 0..span {
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
                 allocate_into(
                     groups,
                     layout,
@@ -1434,6 +1668,11 @@ impl<'a> Run<'a> {
         let k = if k == 0 {
             // One tick in which some group reaches its quota: its tasks get exactly what
             // is left of it, split by what they would have run; the deepest groups first.
+            charge(
+                &mut self.work,
+                self.budget,
+                placement_cost(groups, layout, self.nr_cpus),
+            )?;
             allocate_into(
                 groups,
                 layout,
@@ -1487,6 +1726,11 @@ impl<'a> Run<'a> {
                     );
                 }
                 let count = k / n + u64::from(i < k % n);
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
                 allocate_into(
                     groups,
                     layout,
@@ -1511,6 +1755,7 @@ impl<'a> Run<'a> {
         };
 
         // Bookkeeping of the bandwidth groups for these k ticks.
+        self.tails.clear();
         for (bi, &g) in self.bw_groups.iter().enumerate() {
             let used = self.used.get_mut(bi).map_or(0, core::mem::take);
             let Some(Some(st)) = bw.get_mut(g) else {
@@ -1520,6 +1765,42 @@ impl<'a> Run<'a> {
             let tasks_below = self.under_tasks.get(bi).copied().unwrap_or(0);
             if tasks_below > 0 {
                 st.active = true;
+            }
+            if self.free.get(bi).copied().unwrap_or(false) {
+                // The periods that ended before the stretch's last tick began, each
+                // closed as the first tick after its end would have: the first with
+                // what it had before, the others never throttled. The current one
+                // holds the ticks of the stretch from its start on (what they use is
+                // charged below, split as a stretch of its own).
+                let period = st.config.1.max(1);
+                let last = now.saturating_add((k - 1).saturating_mul(TICK_NS));
+                if last >= st.period_start.saturating_add(period) {
+                    let closed = (last - st.period_start) / period;
+                    let rec = PeriodRecord {
+                        group: g,
+                        throttled: st.throttled_in_period,
+                        throttled_ns: st.throttled_ns,
+                    };
+                    if st.active {
+                        add_period(&mut self.periods, rec, 1)?;
+                    }
+                    if closed > 1 && tasks_below > 0 {
+                        let rec = PeriodRecord {
+                            group: g,
+                            throttled: false,
+                            throttled_ns: 0,
+                        };
+                        add_period(&mut self.periods, rec, closed - 1)?;
+                    }
+                    let start = st
+                        .period_start
+                        .saturating_add(closed.saturating_mul(period));
+                    *st = BwState::new(st.config, start);
+                    st.active = tasks_below > 0;
+                    let skip = start.saturating_sub(*now).div_ceil(TICK_NS);
+                    push(&mut self.tails, (k.saturating_sub(skip), bi))?;
+                }
+                continue;
             }
             if st.throttled {
                 let blocked = tasks_below.min(self.under_cpus.get(bi).copied().unwrap_or(0));
@@ -1531,9 +1812,86 @@ impl<'a> Run<'a> {
                 st.throttled_in_period = true;
             }
         }
+        // What the tail of the stretch gives each free group whose period began within
+        // it (tails of one length split once for all of them).
+        self.tails.sort_unstable();
+        let mut at = 0;
+        while let Some(&(m, _)) = self.tails.get(at) {
+            let rest = self.tails.get(at..).unwrap_or(&[]);
+            let same = rest
+                .get(..rest.iter().take_while(|&&(x, _)| x == m).count())
+                .unwrap_or(&[]);
+            let first = tick.saturating_add(k - m);
+            for i in 0..m.min(n) {
+                let count = m / n + u64::from(i < m % n);
+                charge(
+                    &mut self.work,
+                    self.budget,
+                    placement_cost(groups, layout, self.nr_cpus),
+                )?;
+                allocate_into(
+                    groups,
+                    layout,
+                    self.nr_cpus,
+                    (first + i) % n,
+                    count.saturating_mul(TICK_NS),
+                    &mut self.scratch,
+                    &mut self.alloc,
+                )?;
+                group_sums(groups, layout, &self.alloc, &mut self.scratch.sums)?;
+                for &(_, bi) in same {
+                    let g = self.bw_groups.get(bi).copied().unwrap_or(0);
+                    if let Some(Some(st)) = bw.get_mut(g) {
+                        st.used = st
+                            .used
+                            .saturating_add(self.scratch.sums.get(g).copied().unwrap_or(0));
+                    }
+                }
+            }
+            at += same.len();
+        }
         *now = now.saturating_add(k.saturating_mul(TICK_NS)).min(end);
         Ok(())
     }
+}
+
+/// The most a tick gives the tasks of group `g` by their number: a tick per CPU they
+/// can run on (`cpus` of them).
+fn cheap_bound(layout: &Layout, g: usize, cpus: Option<u64>) -> u64 {
+    let below = layout.below.get(g).copied().unwrap_or(0);
+    below.min(cpus.unwrap_or(0)).saturating_mul(TICK_NS)
+}
+
+/// Whether the bandwidth group of state `st`, whose tasks get at most `bound` ns a tick,
+/// is free at `now`: `None` if it may reach its quota in its current period (it is
+/// throttled, its period is shorter than a tick, or the ticks left of its period could
+/// give it what is left of its quota), else the end of the last period before the first
+/// that may bind (`None` inside if no period may). A period holds the ticks that begin
+/// in it: `q` or `q + 1` of them for a period of `q` ticks and `r` ns, the latter when
+/// a tick begins less than `r` ns after the period does; from one period to the next
+/// that distance shrinks by `r` (modulo a tick), so the next such period comes after
+/// `d / r` more periods, `d` the distance for the next one.
+fn free_until(st: &BwState, now: u64, bound: u64) -> Option<Option<u64>> {
+    let (quota, period) = st.config;
+    if st.throttled || period < TICK_NS {
+        return None;
+    }
+    let boundary = st.period_start.checked_add(period)?;
+    let left = boundary.saturating_sub(now).div_ceil(TICK_NS);
+    if may_bind(quota.saturating_sub(st.used), left, bound) {
+        return None;
+    }
+    let (q, r) = (period / TICK_NS, period % TICK_NS);
+    if !may_bind(quota, q + u64::from(r > 0), bound) {
+        return Some(None);
+    }
+    if may_bind(quota, q, bound) {
+        return Some(Some(boundary));
+    }
+    let d = (TICK_NS - boundary.saturating_sub(now) % TICK_NS) % TICK_NS;
+    let first = 1 + u128::from(d / r);
+    let at = u128::from(st.period_start) + first * u128::from(period);
+    Some(u64::try_from(at).ok())
 }
 
 /// The fast-forward over a bandwidth steady state (Brent's cycle finding on the state
@@ -2037,8 +2395,20 @@ mod tests {
             let shares = [2, 512, 1024, 1024, 2048, 3000][r.below(6) as usize];
             let mut group = g(Some(r.below(x as u64) as usize), shares);
             if r.below(3) == 0 {
-                let period = (1 + r.below(5)) * TICK_NS / [1, 1, 2][r.below(3) as usize];
-                let quota = (1 + r.below(2 * period / 100_000)) * 100_000;
+                let period = match r.below(3) {
+                    0 | 1 => (1 + r.below(5)) * TICK_NS / [1, 1, 2][r.below(3) as usize],
+                    // Periods of no whole number of ticks, coprime with each other: the
+                    // state of several never repeats.
+                    _ => {
+                        (1 + r.below(3)) * TICK_NS
+                            + [1_000, 3_000, 7_000, 250_000, 333_333, 999_999][r.below(6) as usize]
+                    }
+                };
+                let quota = match r.below(3) {
+                    0 | 1 => (1 + r.below(2 * period / 100_000)) * 100_000,
+                    // Quotas that rarely or never bind.
+                    _ => (1 + r.below(4)) * period / 2 + r.below(TICK_NS),
+                };
                 group.bandwidth = Some((quota, period.max(TICK_NS)));
             }
             groups.push(group);
@@ -2074,8 +2444,8 @@ mod tests {
     #[test]
     fn matches_the_reference() -> R {
         let mut r = Gen(0x9e37_79b9_7f4a_7c15);
-        let mut jumps = 0;
-        for case in 0..300 {
+        let (mut jumps, mut counted) = (0, 0);
+        for case in 0..400 {
             let (groups, tasks, nr_cpus) = random_case(&mut r);
             let fresh: Vec<Option<BwState>> = groups
                 .iter()
@@ -2111,6 +2481,11 @@ mod tests {
                 if stretches < ticks / 20 && bw.iter().any(Option::is_some) {
                     jumps += 1;
                 }
+                // More periods closed than there were stretches: free groups' periods
+                // were counted, not simulated.
+                if u.periods.iter().map(|(_, n)| n).sum::<u64>() > stretches {
+                    counted += 1;
+                }
             }
             for rotation in 0..6 {
                 let amount = TICK_NS * (1 + r.below(7));
@@ -2123,6 +2498,7 @@ mod tests {
         }
         // The cases exercise the fast-forward, not only plain stretches.
         assert!(jumps > 50, "{jumps} runs jumped");
+        assert!(counted > 50, "{counted} runs counted periods");
         Ok(())
     }
 
@@ -2194,6 +2570,84 @@ mod tests {
         };
         assert_eq!(u.periods, vec![(rec, 99_999_999)]);
         assert!(stretches < 100, "{stretches} stretches");
+        Ok(())
+    }
+
+    #[test]
+    fn a_run_past_its_budget_is_e2big_and_changes_nothing() -> R {
+        // Binding groups with coprime periods (1.001, 1.003, 1.007 ms; 2/3 ms a tick
+        // each against 1 ms quotas): the state never repeats, a run costs a few
+        // stretches per thousand ms.
+        let mut groups = vec![g(None, 1024)];
+        for period in [1_001_000, 1_003_000, 1_007_000] {
+            let mut x = g(Some(0), 1024);
+            x.bandwidth = Some((TICK_NS, period));
+            groups.push(x);
+        }
+        let tasks: Vec<Runnable> = (0..6).map(|i| t(2 + i, 1 + i as usize % 3, 0b11)).collect();
+        let fresh: Vec<Option<BwState>> = groups
+            .iter()
+            .map(|x| x.bandwidth.map(|cfg| BwState::new(cfg, 0)))
+            .collect();
+        let budget = 1 << 20;
+        let (mut bw, mut now) = (fresh.clone(), 0);
+        let first = simulate_within(
+            &groups,
+            &mut bw,
+            &tasks,
+            2,
+            &mut now,
+            5000,
+            budget,
+            &mut |_| {},
+        )?;
+        let (bw0, now0) = (bw.clone(), now);
+        assert_eq!(
+            simulate_within(
+                &groups,
+                &mut bw,
+                &tasks,
+                2,
+                &mut now,
+                1 << 30,
+                budget,
+                &mut |_| {}
+            ),
+            Err(Error::E2BIG)
+        );
+        assert_eq!((&bw, now), (&bw0, now0));
+        // The same time in pieces within the budget works; the refusal left no trace: a
+        // piece gives what it gives to states that never tried, as the reference does.
+        let (mut bw_ref, mut now_ref) = (fresh, 0);
+        let v = reference::simulate(&groups, &mut bw_ref, &tasks, 2, &mut now_ref, 5000);
+        assert_eq!(first.per_task, reference_times(&v));
+        for _ in 0..3 {
+            let u = simulate_within(
+                &groups,
+                &mut bw,
+                &tasks,
+                2,
+                &mut now,
+                4000,
+                budget,
+                &mut |_| {},
+            )?;
+            let v = reference::simulate(&groups, &mut bw_ref, &tasks, 2, &mut now_ref, 4000);
+            assert_eq!(u.per_task, reference_times(&v));
+            assert_eq!(u.periods, v.periods);
+            assert_eq!((&bw, now), (&bw_ref, now_ref));
+        }
+        // And the full budget is far more than these pieces.
+        let mut work = 0;
+        let u = simulate_with_progress(&groups, &mut bw, &tasks, 2, &mut now, 4000, &mut |_| {
+            work += 1
+        })?;
+        assert!(
+            u.periods.iter().any(|(r, _)| r.throttled),
+            "{:?}",
+            u.periods
+        );
+        assert!(work > 0);
         Ok(())
     }
 

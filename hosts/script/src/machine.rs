@@ -78,7 +78,15 @@ pub trait Machine {
     /// `run MS`: advance the simulated clock by MS milliseconds. A length that is no
     /// `u64` of nanoseconds (MS above 18,446,744,073,709) is `EINVAL`; one that would
     /// take the clock (nanoseconds since boot, a `u64`) past its end is `EOVERFLOW`.
-    /// Either leaves the clock and everything else as it was.
+    ///
+    /// The work of one `run` is bounded (the simulator's `sched::WORK_BUDGET`, one to three
+    /// seconds of CPU time): a run whose exact simulation needs more, such as one over
+    /// 10^9 ms with CPU bandwidth periods that bind and never repeat together (1.001,
+    /// 1.003 and 1.007 ms), is `E2BIG` ("argument list too long"); the same time split into
+    /// shorter runs works. Steady states, and periods whose quota cannot bind, cost the
+    /// same however long the run, so most long runs are never refused.
+    ///
+    /// Every error leaves the clock and everything else as it was.
     fn run(&mut self, ms: u64) -> Result;
 
     /// `busy TASK` (`true`) / `idle TASK` (`false`).

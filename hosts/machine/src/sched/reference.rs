@@ -1,6 +1,12 @@
 //! The scheduler as it was before stretches were computed without per-rotation caches:
 //! the reference the new one must match bit for bit (`sched::tests::matches_the_reference`).
 //! Infallible and memory-hungry on purpose: it is only ever run on small inputs in tests.
+//!
+//! It has the rule of free bandwidth groups (a period whose quota cannot bind is no
+//! scheduling event), written the plain way: the next period that may bind is found by
+//! looking at each period in turn, and the periods a stretch passes are closed one by
+//! one. That rule moves where stretches end, and with it the odd nanosecond of their
+//! splits, so the scheduler before it is no reference for it.
 
 #![allow(dead_code, clippy::indexing_slicing)]
 
@@ -610,15 +616,78 @@ pub fn simulate(
         // How many ticks can run before a period ends or a quota runs out.
         let mut k = (end - *now).div_ceil(TICK_NS);
         let mut cons: Vec<Option<Vec<u64>>> = vec![None; bw_groups.len()];
+        let mut free = vec![false; bw_groups.len()];
         for (bi, &g) in bw_groups.iter().enumerate() {
             let Some(Some(st)) = bw.get(g) else { continue };
             let boundary = st.period_start.saturating_add(st.config.1.max(1));
-            k = k.min(boundary.saturating_sub(*now).div_ceil(TICK_NS).max(1));
             let mine = under.get(bi).map_or(&[][..], |v| v.as_slice());
-            if st.throttled || !phase.eligible.iter().any(|i| mine.contains(i)) {
+            let below = phase.eligible.iter().filter(|i| mine.contains(i)).count() as u64;
+            // The most a tick gives the group: a tick per CPU its tasks may use, and the
+            // most of one tick of any rotation plus 2 ns per split level and CPU.
+            let cheap = below.min(under_cpus.get(bi).copied().unwrap_or(0)) * TICK_NS;
+            let per = if below > 0 {
+                phase.consumption(groups, nr_cpus, bi, mine)
+            } else {
+                Vec::new()
+            };
+            let depth = {
+                let (mut d, mut x) = (0u64, g);
+                while let Some(p) = groups.get(x).and_then(|y| y.parent).filter(|&p| p < x) {
+                    d += 1;
+                    x = p;
+                }
+                d
+            };
+            let precise = per.iter().copied().max().unwrap_or(0) + 2 * depth * nr_cpus as u64;
+            let bound = u128::from(cheap.min(precise));
+            let (quota, period) = st.config;
+            // Free: neither what is left of the current period nor any later period up
+            // to the first that may bind can reach the quota; its boundaries before that
+            // one are no scheduling events.
+            let ticks_from = |from: u128, to: u128| -> u128 {
+                // Ticks of the run (from `now`, one per TICK_NS) that begin in [from, to).
+                let first = u128::from(*now)
+                    + (from.saturating_sub(u128::from(*now))).div_ceil(u128::from(TICK_NS))
+                        * u128::from(TICK_NS);
+                if first >= to {
+                    0
+                } else {
+                    (to - first).div_ceil(u128::from(TICK_NS))
+                }
+            };
+            let ps = u128::from(st.period_start);
+            let p = u128::from(period);
+            let current_free = !st.throttled
+                && period >= TICK_NS
+                && ps + p <= u128::from(u64::MAX)
+                && ticks_from(u128::from(*now), ps + p) * bound
+                    < u128::from(quota.saturating_sub(st.used));
+            if current_free {
+                free[bi] = true;
+                let mut j = 1u128;
+                loop {
+                    let s = ps + j * p;
+                    if s >= u128::from(end) {
+                        break;
+                    }
+                    if ticks_from(s, s + p) * bound >= u128::from(quota) {
+                        let s = u64::try_from(s).unwrap_or(u64::MAX);
+                        k = k.min(s.saturating_sub(*now).div_ceil(TICK_NS).max(1));
+                        break;
+                    }
+                    j += 1;
+                }
+                if below > 0 {
+                    if let Some(c) = cons.get_mut(bi) {
+                        *c = Some(per);
+                    }
+                }
                 continue;
             }
-            let per = phase.consumption(groups, nr_cpus, bi, mine);
+            k = k.min(boundary.saturating_sub(*now).div_ceil(TICK_NS).max(1));
+            if st.throttled || below == 0 {
+                continue;
+            }
             k = k.min(ticks_within(
                 &per,
                 tick,
@@ -717,6 +786,50 @@ pub fn simulate(
             let mine = under.get(bi).map_or(&[][..], |v| v.as_slice());
             if !mine.is_empty() {
                 st.active = true;
+            }
+            if free.get(bi).copied().unwrap_or(false) {
+                // Close, one by one, the periods that ended before the last tick of the
+                // stretch began; the current one gets the ticks of the stretch that
+                // began in it, split as a stretch of their own.
+                let period = st.config.1;
+                let last = *now + (k - 1) * TICK_NS;
+                let mut closed = false;
+                while st.period_start + period <= last {
+                    if st.active {
+                        *periods
+                            .entry(PeriodRecord {
+                                group: g,
+                                throttled: st.throttled_in_period,
+                                throttled_ns: st.throttled_ns,
+                            })
+                            .or_insert(0) += 1;
+                    }
+                    *st = BwState::new(st.config, st.period_start + period);
+                    st.active = !mine.is_empty();
+                    closed = true;
+                }
+                if closed {
+                    let skip = (st.period_start - *now).div_ceil(TICK_NS);
+                    let m = k - skip;
+                    let counts = residue_counts(tick + skip, m, n);
+                    let mut used = 0u64;
+                    let eligible = phase.eligible.clone();
+                    for (j, &c) in counts.iter().enumerate() {
+                        if c == 0 {
+                            continue;
+                        }
+                        let a = phase.bulk_alloc(groups, nr_cpus, j, c);
+                        for (x, slot) in a.iter().enumerate() {
+                            if let (Some(i), Some((_, ns))) = (eligible.get(x), slot) {
+                                if mine.contains(i) {
+                                    used = used.saturating_add(*ns);
+                                }
+                            }
+                        }
+                    }
+                    st.used = used;
+                }
+                continue;
             }
             if st.throttled {
                 let blocked = (mine.len() as u64).min(under_cpus.get(bi).copied().unwrap_or(0));
