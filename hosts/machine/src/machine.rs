@@ -141,6 +141,8 @@ pub struct Machine<P: Platform> {
     nr_cpus: usize,
     nr_mems: usize,
     clock_ns: u64,
+    /// The most work one `run` may do ([`sched::WORK_BUDGET`] unless set).
+    run_budget: u64,
     bw: BTreeMap<u64, BwState>,
     releases: ReleaseLog,
     touched: bool,
@@ -189,6 +191,7 @@ impl<P: Platform> Machine<P> {
             nr_cpus,
             nr_mems,
             clock_ns: 0,
+            run_budget: sched::WORK_BUDGET,
             bw: BTreeMap::new(),
             releases: ReleaseLog::new(),
             touched: false,
@@ -214,6 +217,13 @@ impl<P: Platform> Machine<P> {
     /// `EINVAL` outside those bounds.
     pub fn set_pid_max(&mut self, pid_max: Pid) -> Result {
         self.tasks.set_pid_max(pid_max)
+    }
+
+    /// The most work one `run` may do, in the units of [`sched::WORK_BUDGET`] (the
+    /// default): a run that needs more is `E2BIG` and changes nothing. A host with less
+    /// time to give a command (or a test of the refusal) sets less.
+    pub fn set_run_budget(&mut self, units: u64) {
+        self.run_budget = units;
     }
 
     /// Number of CPUs.
@@ -890,13 +900,14 @@ impl<P: Platform> Machine<P> {
                 _ => BwState::new(cfg, self.clock_ns),
             })
         }));
-        let usage = sched::simulate_with_progress(
+        let usage = sched::simulate_within(
             &groups,
             &mut bw,
             &runnable,
             self.nr_cpus,
             &mut self.clock_ns,
             ms,
+            self.run_budget,
             &mut |ticks| progress(ticks),
         )?;
         // Groups that had no runnable task keep their state as it was.
