@@ -292,6 +292,24 @@ struct GroupPoint {
     mounts: Vec<MountId>,
 }
 
+/// A group directory's first mount record, with room for the mount.
+fn new_group_point(hier: HierarchyId, path: &str) -> Result<GroupPoint> {
+    let mut mounts = Vec::new();
+    mounts.try_reserve_exact(1)?;
+    Ok(GroupPoint {
+        hier,
+        path: try_string(path)?,
+        mounts,
+    })
+}
+
+/// What [`Vfs::prepare_mount`] set aside for one mount.
+#[derive(Debug, Default)]
+pub struct MountRoom {
+    /// The record of a group directory that has no mount on it yet.
+    group_point: Option<GroupPoint>,
+}
+
 /// Ownership inside cgroup mounts, per container id.
 #[derive(Clone, Debug)]
 struct CgOwners {
@@ -782,15 +800,57 @@ impl Vfs {
         }
     }
 
+    /// Makes room for a mount on `at` (a resolved path, mounts followed), before the
+    /// hierarchy is mounted: a mount gpc made cannot always be taken back as if it never
+    /// was (a new hierarchy takes the next hierarchy id, as Linux's cyclic idr does).
+    /// A place no mount can go gets no room: [`Vfs::add_mount`] says why, after the
+    /// hierarchy's own errors, in Linux's order.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, changing nothing but capacity.
+    pub fn prepare_mount(&mut self, at: &Loc) -> Result<MountRoom> {
+        let mut room = MountRoom::default();
+        let Ok(point) = self.mount_target(at) else {
+            return Ok(room);
+        };
+        self.mounts.try_reserve(1)?;
+        match point {
+            MountPoint::Plain(n) => {
+                if let Some(node) = self.nodes.get_mut(&n) {
+                    node.mounts.try_reserve(1)?;
+                }
+            }
+            MountPoint::Group { dir, parent } => match self.group_points.get_mut(&(dir, parent)) {
+                Some(p) => p.mounts.try_reserve(1)?,
+                None => {
+                    if let Loc::Cg {
+                        hier: parent_hier,
+                        path,
+                        ..
+                    } = at
+                    {
+                        room.group_point = Some(new_group_point(*parent_hier, path)?);
+                    }
+                    self.group_points.try_reserve(1)?;
+                    self.covered.try_reserve(1)?;
+                    self.submounts.try_reserve(1)?;
+                }
+            },
+        }
+        Ok(room)
+    }
+
     /// Mounts `hier` on the directory `at` (a resolved path, mounts followed: the new
-    /// mount goes on top of what is visible there).
+    /// mount goes on top of what is visible there), in the room [`Vfs::prepare_mount`]
+    /// made for it: then nothing is allocated.
     ///
     /// # Errors
     ///
     /// `EBUSY` if `at` is the root of a mount of `hier` (Linux fs/namespace.c
     /// `do_add_mount`: the same superblock on the same mount point), then the errors of
-    /// [`Vfs::mount_target`]; `ENOMEM`.
-    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId) -> Result<MountId> {
+    /// [`Vfs::mount_target`]; `ENOMEM` without the room, changing nothing.
+    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId, room: MountRoom) -> Result<MountId> {
         if let Loc::Cg {
             mount,
             path,
@@ -823,13 +883,11 @@ impl Vfs {
                 match self.group_points.get_mut(&(dir, parent)) {
                     Some(p) => try_push(&mut p.mounts, id)?,
                     None => {
-                        let mut mounts = Vec::new();
-                        try_push(&mut mounts, id)?;
-                        let point = GroupPoint {
-                            hier: *parent_hier,
-                            path: try_string(path)?,
-                            mounts,
+                        let mut point = match room.group_point {
+                            Some(point) => point,
+                            None => new_group_point(*parent_hier, path)?,
                         };
+                        try_push(&mut point.mounts, id)?;
                         self.group_points.try_reserve(1)?;
                         self.covered.try_reserve(1)?;
                         self.submounts.try_reserve(1)?;

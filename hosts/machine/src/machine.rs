@@ -304,19 +304,24 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Run a command: mark the machine used, then record the release agent calls it
-    /// caused.
+    /// caused. The command's result is its own: calls that cannot be recorded for want
+    /// of memory stay queued, in order, for the next command (as a Linux work item runs
+    /// later), and a command's outcome does not depend on them.
     fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.touched = true;
         let r = f(self);
-        self.settle();
+        let _ = self.settle();
         r
     }
 
     /// Drain gpc's release queue into the record of agent invocations.
-    fn settle(&mut self) {
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`: that notification and the rest stay queued.
+    fn settle(&mut self) -> Result {
         let releases = &mut self.releases;
-        // ENOMEM leaves the rest queued for the next command.
-        let _ = self.gpc.drain_releases(&mut |r| releases.record(r));
+        self.gpc.drain_releases(&mut |r| releases.record(r))
     }
 
     fn task_slot(&self, pid: Pid) -> Result<&TaskSlot> {
@@ -342,11 +347,16 @@ impl<P: Platform> Machine<P> {
         // made first, by the script runner itself (root), whoever mounts, and stays
         // whatever the mount then does (see the module docs). A directory made inside a
         // cgroup mount is a group, as with `mkdir`.
-        if let Err(Error::ENOENT) = self.vfs.resolve(&self.env(), &Creds::ROOT, dir) {
-            let user = self.user.take();
-            let made = self.do_mkdir(dir, true);
-            self.user = user;
-            made?;
+        match self.vfs.resolve(&self.env(), &Creds::ROOT, dir) {
+            Err(Error::ENOENT) => {
+                let user = self.user.take();
+                let made = self.do_mkdir(dir, true);
+                self.user = user;
+                made?;
+            }
+            // Whether DIR exists is unknown.
+            Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+            _ => {}
         }
         let creds = self.creds();
         // Linux do_mount: the path lookup (user_path_at), then path_mount: may_mount()
@@ -362,9 +372,10 @@ impl<P: Platform> Machine<P> {
             "cpuset" => cpuset_fs_options(options)?,
             _ => return Err(Error::ENODEV),
         };
+        let room = self.vfs.prepare_mount(&target)?;
         let caller = self.tasks.caller(creds, None);
         let hier = self.gpc.mount(&options, &caller)?;
-        if let Err(e) = self.vfs.add_mount(&target, hier) {
+        if let Err(e) = self.vfs.add_mount(&target, hier, room) {
             // Drop the mount count taken above (a hierarchy made by it goes again).
             let _ = self.gpc.umount(hier);
             return Err(e);
@@ -1194,10 +1205,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn take_releases(&mut self) -> Result<Vec<String>> {
         self.touched = true;
-        self.settle();
+        // Every call made so far, or ENOMEM: a part of them must not pass for all.
+        self.settle()?;
         self.releases.take_paths()
     }
 }
+
+#[cfg(test)]
+mod enomem_tests;
 
 #[cfg(test)]
 mod tests {
