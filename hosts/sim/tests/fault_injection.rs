@@ -66,6 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (h.clone(), s(), s()).prop_map(|(h, c, f)| Op::Read(h, c, f)),
         1 => s().prop_map(Op::ProcPid),
         1 => Just(Op::ProcCgroups),
+        2 => (h.clone(), s()).prop_map(|(h, c)| Op::List(h, c)),
         1 => (h, 0..5usize, 0..8usize).prop_map(|(h, d, n)| Op::Limits(h, d, n)),
     ]
 }
