@@ -343,8 +343,10 @@ fn every_allocation_failure_of_every_command_is_enomem_and_changes_nothing() -> 
                     if &state == before {
                         if mount {
                             // A new hierarchy may have used up its id, as on Linux
-                            // (cgroup_init_root_id's idr_alloc_cyclic comes before what
-                            // failed): later lines would show other ids.
+                            // (kernel/cgroup/cgroup.c cgroup_setup_root: the cyclic
+                            // cgroup_init_root_id comes before kernfs_create_root and the
+                            // rest that can fail with ENOMEM): later lines would show
+                            // other ids.
                             (m, session) = replay(i)?;
                         }
                     } else {
