@@ -1175,7 +1175,9 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Call `f` with the state of subsystem `ss` in the container with id `id` (as
-    /// [`CssRef::container_id`] gives), if it still exists and `ss` is mounted.
+    /// [`CssRef::container_id`] gives), if it still exists and `ss` is mounted. O(1)
+    /// through the id index, and allocation-free: `None` means gone, never "no memory
+    /// to look" (the simulator uncharges through it after a task has exited).
     pub fn with_css_by_container_id<R>(
         &self,
         ss: SubsysId,
@@ -1184,21 +1186,13 @@ impl<H: Host> Gpc<H> {
     ) -> Option<R> {
         let tree = self.tree.lock();
         let h = tree.bound.get(ss).copied().flatten()?;
-        let hier = tree.hiers.get(h)?.as_deref()?;
-        let mut stack: Vec<&Container> = Vec::new();
-        stack.try_reserve(1).ok()?;
-        stack.push(hier.root());
-        while let Some(c) = stack.pop() {
-            if c.id == id {
-                return c.css_ref(ss).map(f);
-            }
-            for ch in c.children_unlocked() {
-                stack.try_reserve(1).ok()?;
-                // SAFETY: alive under the hierarchy lock.
-                stack.push(unsafe { ch.as_ref() });
-            }
+        let c = tree.container_by_id(id)?;
+        // SAFETY: indexed, hence alive under the hierarchy lock.
+        let c = unsafe { c.as_ref() };
+        if c.hier != h {
+            return None;
         }
-        None
+        c.css_ref(ss).map(f)
     }
 
     /// Make container `path` (Linux `cgroup_mkdir`). The parent must exist. Permission to

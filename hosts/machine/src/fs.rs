@@ -30,17 +30,21 @@
 //! name to `NAME_MAX` (255) as `simple_lookup` does; cgroupfs has no per-name limit
 //! (kernfs checks none). Every directory walked through needs search (`x`) permission.
 //!
+//! Allocation is fallible everywhere (the hobby kernel's allocator returns null): every
+//! change reserves what it needs first, so `ENOMEM` leaves the file system as it was. The
+//! maps are hashbrown tables for that reason (`try_reserve(1)` before an insert makes the
+//! insert allocation-free; `BTreeMap` has no such guarantee).
+//!
 //! Permissions are `generic_permission`: the owner's bits for the owner, the group's for
 //! the group, the others' otherwise; `CAP_DAC_OVERRIDE` (root, not `as 0`) passes
 //! everything but executing a file without any `x` bit.
 
-use alloc::collections::BTreeMap;
-
-use alloc::string::{String, ToString};
-use alloc::vec;
+use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 use hashbrown::HashMap;
 
+use gpc_core::host::alloc::{try_push, try_string};
 use gpc_core::{Creds, Entry, Error, Gpc, HierarchyId, Host, Pid, Result};
 
 use crate::tasks::TaskList;
@@ -155,6 +159,10 @@ pub struct SplitPath<'a> {
 
 /// Splits `path` (Linux `getname` + `link_path_walk` tokenising): `ENOENT` for an empty
 /// path, `ENAMETOOLONG` for `PATH_MAX` bytes or more.
+///
+/// # Errors
+///
+/// Those, and `ENOMEM`.
 pub fn split_path(path: &str) -> Result<SplitPath<'_>> {
     if path.is_empty() {
         return Err(Error::ENOENT);
@@ -162,7 +170,10 @@ pub fn split_path(path: &str) -> Result<SplitPath<'_>> {
     if path.len() >= PATH_MAX {
         return Err(Error::ENAMETOOLONG);
     }
-    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let components = || path.split('/').filter(|c| !c.is_empty());
+    let mut comps: Vec<&str> = Vec::new();
+    comps.try_reserve_exact(components().count())?;
+    comps.extend(components());
     let trailing_slash = path.ends_with('/') && !comps.is_empty();
     Ok(SplitPath {
         comps,
@@ -281,6 +292,24 @@ struct GroupPoint {
     mounts: Vec<MountId>,
 }
 
+/// A group directory's first mount record, with room for the mount.
+fn new_group_point(hier: HierarchyId, path: &str) -> Result<GroupPoint> {
+    let mut mounts = Vec::new();
+    mounts.try_reserve_exact(1)?;
+    Ok(GroupPoint {
+        hier,
+        path: try_string(path)?,
+        mounts,
+    })
+}
+
+/// What [`Vfs::prepare_mount`] set aside for one mount.
+#[derive(Debug, Default)]
+pub struct MountRoom {
+    /// The record of a group directory that has no mount on it yet.
+    group_point: Option<GroupPoint>,
+}
+
 /// Ownership inside cgroup mounts, per container id.
 #[derive(Clone, Debug)]
 struct CgOwners {
@@ -289,7 +318,7 @@ struct CgOwners {
     /// Who made the container: the default owner of its files.
     creator: Owner,
     /// Files whose owner was changed.
-    files: BTreeMap<String, Owner>,
+    files: HashMap<String, Owner>,
 }
 
 /// Everything a gpc walk needs besides the VFS itself.
@@ -306,39 +335,46 @@ pub struct Vfs {
     /// Hashed by id: finding a directory costs the same however many there are.
     nodes: HashMap<NodeId, PlainDir>,
     next_node: NodeId,
-    mounts: BTreeMap<MountId, Mount>,
+    mounts: HashMap<MountId, Mount>,
     next_mount: MountId,
-    /// Mounts on group directories, by (container id, parent mount): a directory's
-    /// entries are adjacent, for `rmdir`'s question "is it covered anywhere".
-    group_points: BTreeMap<(u64, MountId), GroupPoint>,
-    owners: BTreeMap<u64, CgOwners>,
-}
-
-impl Default for Vfs {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Mounts on group directories, by (container id, parent mount).
+    group_points: HashMap<(u64, MountId), GroupPoint>,
+    /// How many entries of `group_points` each container has: `rmdir`'s question "is it
+    /// covered through any mount" in O(1).
+    covered: HashMap<u64, usize>,
+    /// How many entries of `group_points` lie inside each mount: `umount`'s question "are
+    /// there mounts inside it" in O(1).
+    submounts: HashMap<MountId, usize>,
+    owners: HashMap<u64, CgOwners>,
 }
 
 impl Vfs {
     /// `/` with `/proc` in it.
-    pub fn new() -> Self {
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`.
+    pub fn new() -> Result<Self> {
         let mut root = PlainDir::new(ROOT_NODE, String::new(), Owner::ROOT);
-        root.children.insert(String::from("proc"), 1);
-        let mut proc_dir = PlainDir::new(ROOT_NODE, String::from("proc"), Owner::ROOT);
+        root.children.try_reserve(1)?;
+        root.children.insert(try_string("proc")?, 1);
+        let mut proc_dir = PlainDir::new(ROOT_NODE, try_string("proc")?, Owner::ROOT);
         proc_dir.mode = ROOT_DIR_MODE;
         proc_dir.proc_root = true;
         let mut nodes = HashMap::new();
+        nodes.try_reserve(2)?;
         nodes.insert(ROOT_NODE, root);
         nodes.insert(1, proc_dir);
-        Vfs {
+        Ok(Vfs {
             nodes,
             next_node: 2,
-            mounts: BTreeMap::new(),
+            mounts: HashMap::new(),
             next_mount: 1,
-            group_points: BTreeMap::new(),
-            owners: BTreeMap::new(),
-        }
+            group_points: HashMap::new(),
+            covered: HashMap::new(),
+            submounts: HashMap::new(),
+            owners: HashMap::new(),
+        })
     }
 
     fn node(&self, id: NodeId) -> Result<&PlainDir> {
@@ -350,7 +386,7 @@ impl Vfs {
         self.mounts.get(&id).copied()
     }
 
-    /// Every mount, oldest first.
+    /// Every mount, in no particular order (a mount's id tells its age: ids grow).
     pub fn mounts(&self) -> impl Iterator<Item = (MountId, Mount)> + '_ {
         self.mounts.iter().map(|(k, v)| (*k, *v))
     }
@@ -387,7 +423,7 @@ impl Vfs {
     /// The root directory of mount `m`.
     fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
         let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
-        self.cg_loc(env, m, mount.hier, String::from("/"), 0)
+        self.cg_loc(env, m, mount.hier, try_string("/")?, 0)
     }
 
     fn cg_loc<H: Host>(
@@ -439,11 +475,7 @@ impl Vfs {
                 // From the directory's container, not from the root along the path: a
                 // walk costs O(components), not O(components²).
                 let entry = env.gpc.stat_at(*hier, *dir_id, name)?;
-                let mut p = path.clone();
-                if !p.ends_with('/') {
-                    p.push('/');
-                }
-                p.push_str(name);
+                let p = push_name(try_string(path)?, name)?;
                 let (dir_id, file) = match entry {
                     Entry::Dir { id } => (id, None),
                     Entry::File { mode } => (*dir_id, Some(mode)),
@@ -550,8 +582,8 @@ impl Vfs {
                 };
                 let trimmed = path.trim_end_matches('/');
                 let parent = match trimmed.rfind('/') {
-                    Some(0) | None => String::from("/"),
-                    Some(i) => String::from(trimmed.get(..i).unwrap_or("/")),
+                    Some(0) | None => try_string("/")?,
+                    Some(i) => try_string(trimmed.get(..i).unwrap_or("/"))?,
                 };
                 self.cg_loc(env, mount, hier, parent, 0)?
             }
@@ -663,28 +695,36 @@ impl Vfs {
     }
 
     /// The entries of directory `loc` (unsorted).
+    ///
+    /// # Errors
+    ///
+    /// `ENOTDIR` for a file, `ENOMEM`.
     pub fn list<H: Host>(&self, env: &Env<'_, H>, loc: &Loc) -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
         match loc {
-            Loc::Plain(n) => Ok(self.node(*n)?.children.keys().cloned().collect()),
+            Loc::Plain(n) => {
+                let children = &self.node(*n)?.children;
+                names.try_reserve_exact(children.len())?;
+                for name in children.keys() {
+                    names.push(try_string(name)?);
+                }
+            }
             Loc::Cg {
                 hier,
                 path,
                 file: None,
                 ..
-            } => env.gpc.list(*hier, path),
+            } => return env.gpc.list(*hier, path),
             Loc::ProcRoot => {
-                let mut v = vec![String::from("cgroups")];
-                v.extend(
-                    env.tasks
-                        .iter()
-                        .filter(|t| t.pid == t.tgid)
-                        .map(|t| t.pid.to_string()),
-                );
-                Ok(v)
+                try_push(&mut names, try_string("cgroups")?)?;
+                for t in env.tasks.iter().filter(|t| t.pid == t.tgid) {
+                    try_push(&mut names, pid_name(t.pid)?)?;
+                }
             }
-            Loc::ProcPid(_) => Ok(vec![String::from("cgroup")]),
-            Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
+            Loc::ProcPid(_) => try_push(&mut names, try_string("cgroup")?)?,
+            Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }
+        Ok(names)
     }
 
     /// A new plain directory `name` in plain directory `parent`.
@@ -692,14 +732,16 @@ impl Vfs {
         if name.len() > NAME_MAX {
             return Err(Error::ENAMETOOLONG);
         }
-        self.nodes.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+        // Everything the new directory needs first: ENOMEM changes nothing.
+        let (entry, own_name) = (try_string(name)?, try_string(name)?);
+        self.nodes.try_reserve(1)?;
         let p = self.nodes.get_mut(&parent).ok_or(Error::ENOENT)?;
-        p.children.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+        p.children.try_reserve(1)?;
         let id = self.next_node;
         self.next_node += 1;
-        p.children.insert(String::from(name), id);
+        p.children.insert(entry, id);
         self.nodes
-            .insert(id, PlainDir::new(parent, String::from(name), owner));
+            .insert(id, PlainDir::new(parent, own_name, owner));
         Ok(id)
     }
 
@@ -758,15 +800,57 @@ impl Vfs {
         }
     }
 
+    /// Makes room for a mount on `at` (a resolved path, mounts followed), before the
+    /// hierarchy is mounted: a mount gpc made cannot always be taken back as if it never
+    /// was (a new hierarchy takes the next hierarchy id, as Linux's cyclic idr does).
+    /// A place no mount can go gets no room: [`Vfs::add_mount`] says why, after the
+    /// hierarchy's own errors, in Linux's order.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, changing nothing but capacity.
+    pub fn prepare_mount(&mut self, at: &Loc) -> Result<MountRoom> {
+        let mut room = MountRoom::default();
+        let Ok(point) = self.mount_target(at) else {
+            return Ok(room);
+        };
+        self.mounts.try_reserve(1)?;
+        match point {
+            MountPoint::Plain(n) => {
+                if let Some(node) = self.nodes.get_mut(&n) {
+                    node.mounts.try_reserve(1)?;
+                }
+            }
+            MountPoint::Group { dir, parent } => match self.group_points.get_mut(&(dir, parent)) {
+                Some(p) => p.mounts.try_reserve(1)?,
+                None => {
+                    if let Loc::Cg {
+                        hier: parent_hier,
+                        path,
+                        ..
+                    } = at
+                    {
+                        room.group_point = Some(new_group_point(*parent_hier, path)?);
+                    }
+                    self.group_points.try_reserve(1)?;
+                    self.covered.try_reserve(1)?;
+                    self.submounts.try_reserve(1)?;
+                }
+            },
+        }
+        Ok(room)
+    }
+
     /// Mounts `hier` on the directory `at` (a resolved path, mounts followed: the new
-    /// mount goes on top of what is visible there).
+    /// mount goes on top of what is visible there), in the room [`Vfs::prepare_mount`]
+    /// made for it: then nothing is allocated.
     ///
     /// # Errors
     ///
     /// `EBUSY` if `at` is the root of a mount of `hier` (Linux fs/namespace.c
     /// `do_add_mount`: the same superblock on the same mount point), then the errors of
-    /// [`Vfs::mount_target`]; `ENOMEM`.
-    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId) -> Result<MountId> {
+    /// [`Vfs::mount_target`]; `ENOMEM` without the room, changing nothing.
+    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId, room: MountRoom) -> Result<MountId> {
         if let Loc::Cg {
             mount,
             path,
@@ -779,12 +863,13 @@ impl Vfs {
             }
         }
         let point = self.mount_target(at)?;
+        // Every reservation before the first change: ENOMEM leaves no trace.
+        self.mounts.try_reserve(1)?;
         let id = self.next_mount;
         match point {
             MountPoint::Plain(n) => {
                 let node = self.nodes.get_mut(&n).ok_or(Error::ENOENT)?;
-                node.mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
-                node.mounts.push(id);
+                try_push(&mut node.mounts, id)?;
             }
             MountPoint::Group { dir, parent } => {
                 let Loc::Cg {
@@ -796,20 +881,19 @@ impl Vfs {
                     return Err(Error::EINVAL);
                 };
                 match self.group_points.get_mut(&(dir, parent)) {
-                    Some(p) => {
-                        p.mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
-                        p.mounts.push(id);
-                    }
+                    Some(p) => try_push(&mut p.mounts, id)?,
                     None => {
-                        let mut mounts = Vec::new();
-                        mounts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
-                        mounts.push(id);
-                        let point = GroupPoint {
-                            hier: *parent_hier,
-                            path: gpc_core::host::alloc::try_string(path)?,
-                            mounts,
+                        let mut point = match room.group_point {
+                            Some(point) => point,
+                            None => new_group_point(*parent_hier, path)?,
                         };
+                        try_push(&mut point.mounts, id)?;
+                        self.group_points.try_reserve(1)?;
+                        self.covered.try_reserve(1)?;
+                        self.submounts.try_reserve(1)?;
                         self.group_points.insert((dir, parent), point);
+                        *self.covered.entry(dir).or_insert(0) += 1;
+                        *self.submounts.entry(parent).or_insert(0) += 1;
                     }
                 }
             }
@@ -828,7 +912,7 @@ impl Vfs {
     /// Whether mount `id` has mounts on directories inside it (then it cannot be
     /// unmounted: `EBUSY`).
     pub fn has_submounts(&self, id: MountId) -> bool {
-        self.group_points.keys().any(|&(_, parent)| parent == id)
+        self.submounts.contains_key(&id)
     }
 
     /// Whether something is mounted on directory `loc` (as found by [`Vfs::lookup`],
@@ -839,11 +923,7 @@ impl Vfs {
             Loc::Plain(n) => self.nodes.get(n).is_some_and(|d| !d.mounts.is_empty()),
             Loc::Cg {
                 dir_id, file: None, ..
-            } => self
-                .group_points
-                .range((*dir_id, MountId::MIN)..=(*dir_id, MountId::MAX))
-                .next()
-                .is_some(),
+            } => self.covered.contains_key(dir_id),
             _ => false,
         }
     }
@@ -864,20 +944,39 @@ impl Vfs {
                     p.mounts.retain(|x| *x != id);
                     if p.mounts.is_empty() {
                         self.group_points.remove(&(dir, parent));
+                        forget_one(&mut self.covered, dir);
+                        forget_one(&mut self.submounts, parent);
                     }
                 }
             }
         }
     }
 
-    /// Records the owner of a new container (its directory and files).
+    /// Makes room for one more container's owners, so that the
+    /// [`Vfs::set_container_creator`] that follows cannot fail: a caller reserves before
+    /// it makes the container, which it could not take back without side effects.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`.
+    pub fn reserve_container(&mut self) -> Result {
+        self.owners.try_reserve(1)?;
+        Ok(())
+    }
+
+    /// Records the owner of a new container (its directory and files). Allocates nothing
+    /// after [`Vfs::reserve_container`]; without that room (never, for a caller that
+    /// reserved), the container is left root's rather than aborting.
     pub fn set_container_creator(&mut self, id: u64, owner: Owner) {
+        if self.owners.try_reserve(1).is_err() {
+            return;
+        }
         self.owners.insert(
             id,
             CgOwners {
                 dir: owner,
                 creator: owner,
-                files: BTreeMap::new(),
+                files: HashMap::new(),
             },
         );
     }
@@ -887,7 +986,8 @@ impl Vfs {
         self.owners.remove(&id);
     }
 
-    /// Changes the owner of `loc` (`EPERM` where the simulator keeps no owner: `/proc`).
+    /// Changes the owner of `loc` (`EPERM` where the simulator keeps no owner: `/proc`;
+    /// `ENOMEM`, changing nothing).
     pub fn set_owner(&mut self, loc: &Loc, owner: Owner) -> Result {
         match loc {
             Loc::Plain(n) => {
@@ -898,16 +998,42 @@ impl Vfs {
             Loc::Cg {
                 path, dir_id, file, ..
             } => {
+                let name = path.rsplit('/').next().unwrap_or("");
+                // The memory a new entry (the container's, the file's) needs first:
+                // ENOMEM changes nothing.
+                let (has_entry, has_file) = self
+                    .owners
+                    .get(dir_id)
+                    .map_or((false, false), |o| (true, o.files.contains_key(name)));
+                if !has_entry {
+                    self.owners.try_reserve(1)?;
+                }
+                let mut files = HashMap::new();
+                let new_file = match file {
+                    Some(_) if !has_file => {
+                        let name = try_string(name)?;
+                        match self.owners.get_mut(dir_id) {
+                            Some(o) => o.files.try_reserve(1)?,
+                            None => files.try_reserve(1)?,
+                        }
+                        Some(name)
+                    }
+                    _ => None,
+                };
                 let entry = self.owners.entry(*dir_id).or_insert(CgOwners {
                     dir: Owner::ROOT,
                     creator: Owner::ROOT,
-                    files: BTreeMap::new(),
+                    files,
                 });
-                match file {
-                    None => entry.dir = owner,
-                    Some(_) => {
-                        let name = path.rsplit('/').next().unwrap_or("");
-                        entry.files.insert(String::from(name), owner);
+                match (file, new_file) {
+                    (None, _) => entry.dir = owner,
+                    (Some(_), Some(name)) => {
+                        entry.files.insert(name, owner);
+                    }
+                    (Some(_), None) => {
+                        if let Some(o) = entry.files.get_mut(name) {
+                            *o = owner;
+                        }
                     }
                 }
                 Ok(())
@@ -932,6 +1058,29 @@ pub fn push_name(mut path: String, name: &str) -> Result<String> {
     Ok(path)
 }
 
+/// A `/proc` directory's name for `pid`.
+///
+/// # Errors
+///
+/// `ENOMEM`.
+pub fn pid_name(pid: Pid) -> Result<String> {
+    let mut name = String::new();
+    // A `u32` has at most 10 digits: the write below never grows the string.
+    name.try_reserve_exact(10)?;
+    write!(name, "{pid}").map_err(|_| Error::ENOMEM)?;
+    Ok(name)
+}
+
+/// One use of `key` in a count map fewer (the entry goes at zero). Never allocates.
+fn forget_one<K: core::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
+    if let Some(n) = counts.get_mut(&key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
 /// The owner of a task's `/proc` entries.
 fn task_owner<H: Host>(env: &Env<'_, H>, pid: Pid) -> Owner {
     env.tasks
@@ -953,6 +1102,8 @@ pub fn parse_pid(name: &str) -> Option<Pid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
 
     #[test]
     fn split_rules() {

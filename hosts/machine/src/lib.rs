@@ -25,3 +25,9 @@ pub mod sched;
 pub mod tasks;
 
 pub use machine::{Machine, Platform};
+
+/// The unit tests fail allocations on demand (`machine::enomem_tests`): an allocation
+/// made infallibly that gets null aborts the test binary.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: gpc_core::testing::FailingAlloc = gpc_core::testing::FailingAlloc::new();

@@ -41,17 +41,22 @@
 //!   (groups, inside a cgroup mount) belong to root and stay when the mount fails; the
 //!   mount then runs with the command's credentials (`as 1000 mount ... /new` makes
 //!   `/new` and fails with `EPERM`).
+//! * Allocation failure is `ENOMEM` for the command, never an abort (the hobby kernel's
+//!   allocator returns null): every command reserves what it needs before its first
+//!   change that could not be taken back, so `ENOMEM` leaves the machine as it was. The
+//!   exceptions are the commands that are several steps by definition: `mkdir -p` (and
+//!   the `mkdir -p` of `mount`) keeps the levels it made before the failure, as
+//!   mkdir(1) does; running it again finishes it.
 
 use alloc::collections::BTreeMap;
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec;
+use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
-use gpc_core::{Creds, Error, Gpc, Host, Pid, Result, SubsysId, TaskSlot};
+use gpc_core::host::alloc::try_string;
+use gpc_core::{Creds, Error, Gpc, Host, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
+use hashbrown::HashMap;
 
 use crate::effects;
 use crate::fs::{self, Env, Loc, Owner, ProcFile, Vfs, MAY_EXEC, MAY_READ, MAY_WRITE};
@@ -134,8 +139,9 @@ pub trait Platform {
 pub struct Machine<P: Platform> {
     gpc: Gpc<P::Host>,
     tasks: TaskList,
-    /// [`SimTask`]s of the tasks that have one.
-    sim: BTreeMap<Pid, SimTask>,
+    /// [`SimTask`]s of the tasks that have one (hashed: an insert after `try_reserve(1)`
+    /// cannot fail).
+    sim: HashMap<Pid, SimTask>,
     vfs: Vfs,
     user: Option<u32>,
     nr_cpus: usize,
@@ -185,8 +191,8 @@ impl<P: Platform> Machine<P> {
         Ok(Machine {
             gpc,
             tasks,
-            sim: BTreeMap::new(),
-            vfs: Vfs::new(),
+            sim: HashMap::new(),
+            vfs: Vfs::new()?,
             user: None,
             nr_cpus,
             nr_mems,
@@ -255,8 +261,12 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Completions for a path being typed (`/cg/a/ta` → `/cg/a/tasks`, directories with a
-    /// trailing `/`), for the interactive shell. Changes nothing.
+    /// trailing `/`), for the interactive shell. Changes nothing; none without memory.
     pub fn complete_path(&self, word: &str) -> Vec<String> {
+        self.try_complete_path(word).unwrap_or_default()
+    }
+
+    fn try_complete_path(&self, word: &str) -> Result<Vec<String>> {
         let (dir, base) = match word.rfind('/') {
             Some(i) => (
                 word.get(..=i).unwrap_or("/"),
@@ -268,28 +278,32 @@ impl<P: Platform> Machine<P> {
         let env = self.env();
         let dir_path = if dir.is_empty() { "/" } else { dir };
         let Ok(loc) = self.vfs.resolve(&env, &creds, dir_path) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let Ok(mut names) = self.vfs.list(&env, &loc) else {
-            return Vec::new();
+        let mut names = match self.vfs.list(&env, &loc) {
+            Ok(names) => names,
+            Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+            Err(_) => return Ok(Vec::new()),
         };
-        names.sort();
-        names
-            .into_iter()
-            .filter(|n| n.starts_with(base))
-            .map(|n| {
-                let full = format!("{dir}{n}");
-                let is_dir = self
-                    .vfs
-                    .resolve(&env, &creds, &full)
-                    .is_ok_and(|l| l.is_dir());
-                if is_dir {
-                    full + "/"
-                } else {
-                    full
-                }
-            })
-            .collect()
+        names.retain(|n| n.starts_with(base));
+        names.sort_unstable();
+        for name in &mut names {
+            let mut full = String::new();
+            // Room for the directory's `/` too.
+            full.try_reserve_exact(dir.len() + name.len() + 1)?;
+            full.push_str(dir);
+            full.push_str(name);
+            let is_dir = match self.vfs.resolve(&env, &creds, &full) {
+                Ok(l) => l.is_dir(),
+                Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+                Err(_) => false,
+            };
+            if is_dir {
+                full.push('/');
+            }
+            *name = full;
+        }
+        Ok(names)
     }
 
     fn env(&self) -> Env<'_, P::Host> {
@@ -300,19 +314,24 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Run a command: mark the machine used, then record the release agent calls it
-    /// caused.
+    /// caused. The command's result is its own: calls that cannot be recorded for want
+    /// of memory stay queued, in order, for the next command (as a Linux work item runs
+    /// later), and a command's outcome does not depend on them.
     fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.touched = true;
         let r = f(self);
-        self.settle();
+        let _ = self.settle();
         r
     }
 
     /// Drain gpc's release queue into the record of agent invocations.
-    fn settle(&mut self) {
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`: that notification and the rest stay queued.
+    fn settle(&mut self) -> Result {
         let releases = &mut self.releases;
-        // ENOMEM leaves the rest queued for the next command.
-        let _ = self.gpc.drain_releases(&mut |r| releases.record(r));
+        self.gpc.drain_releases(&mut |r| releases.record(r))
     }
 
     fn task_slot(&self, pid: Pid) -> Result<&TaskSlot> {
@@ -338,11 +357,16 @@ impl<P: Platform> Machine<P> {
         // made first, by the script runner itself (root), whoever mounts, and stays
         // whatever the mount then does (see the module docs). A directory made inside a
         // cgroup mount is a group, as with `mkdir`.
-        if let Err(Error::ENOENT) = self.vfs.resolve(&self.env(), &Creds::ROOT, dir) {
-            let user = self.user.take();
-            let made = self.do_mkdir(dir, true);
-            self.user = user;
-            made?;
+        match self.vfs.resolve(&self.env(), &Creds::ROOT, dir) {
+            Err(Error::ENOENT) => {
+                let user = self.user.take();
+                let made = self.do_mkdir(dir, true);
+                self.user = user;
+                made?;
+            }
+            // Whether DIR exists is unknown.
+            Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+            _ => {}
         }
         let creds = self.creds();
         // Linux do_mount: the path lookup (user_path_at), then path_mount: may_mount()
@@ -354,13 +378,14 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EPERM);
         }
         let options = match fstype {
-            "cgroup" => String::from(options),
+            "cgroup" => try_string(options)?,
             "cpuset" => cpuset_fs_options(options)?,
             _ => return Err(Error::ENODEV),
         };
+        let room = self.vfs.prepare_mount(&target)?;
         let caller = self.tasks.caller(creds, None);
         let hier = self.gpc.mount(&options, &caller)?;
-        if let Err(e) = self.vfs.add_mount(&target, hier) {
+        if let Err(e) = self.vfs.add_mount(&target, hier, room) {
             // Drop the mount count taken above (a hierarchy made by it goes again).
             let _ = self.gpc.umount(hier);
             return Err(e);
@@ -431,8 +456,11 @@ impl<P: Platform> Machine<P> {
                 dir_id,
                 file: None,
             } => {
-                // From the parent's container: O(1) however deep it is.
+                // From the parent's container: O(1) however deep it is. The memory the
+                // machine's records need comes first: a group once made cannot be taken
+                // back without side effects (a release notification).
                 let path = fs::push_name(path, name)?;
+                self.vfs.reserve_container()?;
                 let id = self.gpc.mkdir_at(hier, dir_id, name)?;
                 self.vfs.set_container_creator(id, Owner::of(creds));
                 Ok(Loc::Cg {
@@ -639,7 +667,7 @@ impl<P: Platform> Machine<P> {
         }
         let (tgid, leader) = (t.tgid, t.pid == t.tgid);
         // The group's own threads (the task table's ring), not a scan of every task.
-        let mut victims: Vec<Pid> = vec![];
+        let mut victims: Vec<Pid> = Vec::new();
         if leader {
             victims.try_reserve_exact(self.tasks.thread_group(tgid).count())?;
             victims.extend(self.tasks.thread_group(tgid).map(|x| x.pid));
@@ -647,14 +675,31 @@ impl<P: Platform> Machine<P> {
             victims.try_reserve_exact(1)?;
             victims.push(pid);
         }
+        // A thread's memory passes to its process, which lives on: room for it first,
+        // since nothing may fail once the task has exited.
+        let thread_charges = match self.sim.get(&pid) {
+            Some(st) if !leader && self.tasks.get(tgid).is_some() => st.charges.len(),
+            _ => 0,
+        };
+        if thread_charges > 0 {
+            match self.sim.get_mut(&tgid) {
+                Some(process) => process.charges.try_reserve(thread_charges)?,
+                None => self.sim.try_reserve(1)?,
+            }
+        }
         self.tasks.exit(&self.gpc, pid)?;
         for v in victims {
             let Some(st) = self.sim.remove(&v) else {
                 continue;
             };
-            if !leader && !st.charges.is_empty() && self.tasks.get(tgid).is_some() {
-                // A thread's memory belongs to its process, which lives on.
-                self.sim.entry(tgid).or_default().charges.extend(st.charges);
+            if thread_charges > 0 {
+                match self.sim.get_mut(&tgid) {
+                    Some(process) => process.charges.extend(st.charges),
+                    None => {
+                        let charges = st.charges;
+                        self.sim.insert(tgid, SimTask { cpu_ns: 0, charges });
+                    }
+                }
             } else {
                 for c in st.charges.iter().rev() {
                     self.uncharge(&c.chain, c.bytes);
@@ -665,6 +710,19 @@ impl<P: Platform> Machine<P> {
     }
 
     fn charge_memory(&mut self, pid: Pid, bytes: u64) -> Result {
+        self.task_slot(pid)?;
+        // Room for the record of the charge first: once the controller has charged,
+        // nothing may fail.
+        let mut new_charges: Option<Vec<Charge>> = None;
+        match self.sim.get_mut(&pid) {
+            Some(st) => st.charges.try_reserve(1)?,
+            None => {
+                self.sim.try_reserve(1)?;
+                let mut charges = Vec::new();
+                charges.try_reserve_exact(1)?;
+                new_charges = Some(charges);
+            }
+        }
         let slot = self.task_slot(pid)?;
         let chain = match self.ids.memory {
             Some(ss) => {
@@ -673,17 +731,26 @@ impl<P: Platform> Machine<P> {
                     .gpc
                     .task_state::<memory::Memory>(&guard, slot, ss)
                     .ok_or(Error::ESRCH)?;
-                let chain: Vec<u64> = css.ancestors_and_self().map(|c| c.container_id()).collect();
+                let mut chain: Vec<u64> = Vec::new();
+                chain.try_reserve_exact(css.ancestors_and_self().count())?;
+                chain.extend(css.ancestors_and_self().map(|c| c.container_id()));
                 effects::memory_try_charge(css, bytes)?;
                 chain
             }
             None => Vec::new(),
         };
-        self.sim
-            .entry(pid)
-            .or_default()
-            .charges
-            .push(Charge { chain, bytes });
+        let charge = Charge { chain, bytes };
+        match new_charges {
+            Some(mut charges) => {
+                charges.push(charge);
+                self.sim.insert(pid, SimTask { cpu_ns: 0, charges });
+            }
+            None => {
+                if let Some(st) = self.sim.get_mut(&pid) {
+                    st.charges.push(charge);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -699,10 +766,12 @@ impl<P: Platform> Machine<P> {
         if bytes > st.memory() {
             return Err(Error::EINVAL);
         }
+        // The charges are worked on out of the map (moved, not copied: nothing to
+        // allocate), so that uncharging may look at the machine meanwhile.
+        let mut charges = core::mem::take(&mut st.charges);
         let mut left = bytes;
-        let mut done = Vec::new();
         while left > 0 {
-            let Some(last) = st.charges.last_mut() else {
+            let Some(last) = charges.last_mut() else {
                 break;
             };
             let take = last.bytes.min(left);
@@ -712,17 +781,18 @@ impl<P: Platform> Machine<P> {
                 effects::memory_pages(last.bytes) - effects::memory_pages(last.bytes - take);
             last.bytes -= take;
             left -= take;
-            done.push((last.chain.clone(), effects::pages_to_bytes(pages)));
+            let freed = effects::pages_to_bytes(pages);
+            if freed > 0 {
+                self.uncharge(&last.chain, freed);
+            }
             if last.bytes == 0 {
-                st.charges.pop();
+                charges.pop();
             }
         }
-        if st.is_empty() {
-            self.sim.remove(&pid);
-        }
-        for (chain, b) in done {
-            if b > 0 {
-                self.uncharge(&chain, b);
+        if let Some(st) = self.sim.get_mut(&pid) {
+            st.charges = charges;
+            if st.is_empty() {
+                self.sim.remove(&pid);
             }
         }
         Ok(())
@@ -964,8 +1034,9 @@ impl<P: Platform> Machine<P> {
         self.op(|m| m.do_run_with_progress(ms, progress))
     }
 
-    fn do_ps(&self) -> Vec<u8> {
-        let mut out = String::new();
+    fn do_ps(&self) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        let mut out = Out::new(&mut buf);
         for t in self.tasks.iter() {
             let st = self.sim.get(&t.pid);
             let state = if self.is_frozen(&t.slot) {
@@ -975,7 +1046,7 @@ impl<P: Platform> Machine<P> {
             } else {
                 'S'
             };
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{} {} {} {} {} {}",
                 t.pid,
@@ -984,9 +1055,9 @@ impl<P: Platform> Machine<P> {
                 state,
                 st.map_or(0, |s| s.cpu_ns / 1_000_000),
                 st.map_or(0, SimTask::memory)
-            );
+            )?;
         }
-        out.into_bytes()
+        Ok(buf)
     }
 }
 
@@ -1000,13 +1071,25 @@ impl<P: Platform> Drop for Machine<P> {
 /// cpuset with `noprefix` and the cpuset release agent; only `cpuset_v2_mode` may be
 /// given, besides the VFS flags that mount(8) passes along).
 fn cpuset_fs_options(options: &str) -> Result<String> {
-    let mut opts = format!("cpuset,noprefix,release_agent={CPUSET_RELEASE_AGENT}");
+    const BASE: &str = "cpuset,noprefix,release_agent=";
+    const V2_MODE: &str = ",cpuset_v2_mode";
+    // Each `cpuset_v2_mode` is passed on (Linux passes the options through).
+    let mut v2_modes = 0usize;
     for o in options.split(',').filter(|o| !o.is_empty()) {
         match o {
-            "cpuset_v2_mode" => opts.push_str(",cpuset_v2_mode"),
+            "cpuset_v2_mode" => v2_modes += 1,
             "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noatime" => {}
             _ => return Err(Error::EINVAL),
         }
+    }
+    let mut opts = String::new();
+    opts.try_reserve_exact(
+        BASE.len() + CPUSET_RELEASE_AGENT.len() + V2_MODE.len().saturating_mul(v2_modes),
+    )?;
+    opts.push_str(BASE);
+    opts.push_str(CPUSET_RELEASE_AGENT);
+    for _ in 0..v2_modes {
+        opts.push_str(V2_MODE);
     }
     Ok(opts)
 }
@@ -1129,26 +1212,33 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         self.op(|m| {
             let tref = m.tasks.task_ref(task).ok_or(Error::ESRCH)?;
             match m.ids.ns {
-                Some(ss) => m.gpc.container_clone(ss, &tref, &task.to_string()),
+                Some(ss) => m.gpc.container_clone(ss, &tref, &fs::pid_name(task)?),
                 None => Ok(()),
             }
         })
     }
 
     fn ps(&mut self) -> Result<Vec<u8>> {
-        self.op(|m| Ok(m.do_ps()))
+        self.op(|m| m.do_ps())
     }
 
-    fn take_releases(&mut self) -> Vec<String> {
+    fn take_releases(&mut self) -> Result<Vec<String>> {
         self.touched = true;
-        self.settle();
+        // Every call made so far, or ENOMEM: a part of them must not pass for all.
+        self.settle()?;
         self.releases.take_paths()
     }
 }
 
 #[cfg(test)]
+mod enomem_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec;
     use gpc_core::testing::TestHost;
 
     struct Std;
@@ -1725,8 +1815,8 @@ mod tests {
         m.write("/cg/a/notify_on_release", b"1\n")?;
         m.rmdir("/cg/a/b")?;
         assert_eq!(m.releases.iter().next(), Some(("/bin/agent", "/a")));
-        assert_eq!(m.take_releases(), vec![String::from("/a")]);
-        assert!(m.take_releases().is_empty());
+        assert_eq!(m.take_releases()?, vec![String::from("/a")]);
+        assert!(m.take_releases()?.is_empty());
         Ok(())
     }
 }

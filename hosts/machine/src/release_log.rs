@@ -11,13 +11,18 @@
 //! one group released 50,000 times costs one run, 50,000 groups cost their paths, and
 //! an agent string is stored once however many calls it made (it used to be copied into
 //! every call: 50,000 releases with a 3 KB agent took 155 MB).
+//!
+//! Allocation is fallible (the hobby kernel's allocator returns null): a call that cannot
+//! be recorded is `ENOMEM` with the log as it was, and taking the calls is `ENOMEM` with
+//! the calls kept, never an abort and never a call lost.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::hash::BuildHasher;
 
 use gpc_core::host::alloc::try_string;
-use gpc_core::{Release, Result};
+use gpc_core::{Error, Release, Result};
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// Identical consecutive calls: string ids of the agent and the path, and how many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,8 +35,12 @@ struct Run {
 /// The release agent calls not yet taken, in order.
 #[derive(Debug, Default)]
 pub struct ReleaseLog {
-    /// Every distinct agent and path of the calls, with its id.
-    strings: BTreeMap<String, u32>,
+    /// Every distinct agent and path of the calls; a string's id is its index.
+    strings: Vec<String>,
+    /// The ids of `strings`, hashed by their text (a hashbrown table: an insert after
+    /// `try_reserve` cannot fail).
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     runs: Vec<Run>,
 }
 
@@ -47,15 +56,23 @@ impl ReleaseLog {
     ///
     /// `ENOMEM`, leaving the log as it was (the caller keeps the notification queued).
     pub fn record(&mut self, release: Release<'_>) -> Result {
-        let agent = self.id(release.agent)?;
-        let path = self.id(release.path)?;
+        self.runs.try_reserve(1)?;
+        let (agent, agent_new) = self.id(release.agent)?;
+        let path = match self.id(release.path) {
+            Ok((path, _)) => path,
+            Err(e) => {
+                if agent_new {
+                    self.forget_newest();
+                }
+                return Err(e);
+            }
+        };
         if let Some(last) = self.runs.last_mut() {
             if last.agent == agent && last.path == path && last.count < u32::MAX {
                 last.count += 1;
                 return Ok(());
             }
         }
-        self.runs.try_reserve(1)?;
         self.runs.push(Run {
             agent,
             path,
@@ -64,20 +81,46 @@ impl ReleaseLog {
         Ok(())
     }
 
-    /// The id of `s`, stored if new. A string stored here that no run uses yet (the
-    /// path failed after the agent was stored) is harmless: the next call reuses it.
-    fn id(&mut self, s: &str) -> Result<u32> {
-        if let Some(&id) = self.strings.get(s) {
-            return Ok(id);
+    /// The id of `s`, and whether it was stored by this call.
+    fn id(&mut self, s: &str) -> Result<(u32, bool)> {
+        let hash = self.hasher.hash_one(s);
+        let strings = &self.strings;
+        let same = |&id: &u32| strings.get(id as usize).is_some_and(|t| t == s);
+        if let Some(&id) = self.index.find(hash, same) {
+            return Ok((id, false));
         }
-        let id = u32::try_from(self.strings.len()).map_err(|_| gpc_core::Error::ENOMEM)?;
-        self.strings.insert(try_string(s)?, id);
-        Ok(id)
+        let id = u32::try_from(self.strings.len()).map_err(|_| Error::ENOMEM)?;
+        let owned = try_string(s)?;
+        self.strings.try_reserve(1)?;
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        let rehash = |&id: &u32| hasher.hash_one(strings.get(id as usize).map_or("", |t| t));
+        self.index.try_reserve(1, rehash)?;
+        self.strings.push(owned);
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        let rehash = |&id: &u32| hasher.hash_one(strings.get(id as usize).map_or("", |t| t));
+        self.index.insert_unique(hash, id, rehash);
+        Ok((id, true))
+    }
+
+    /// Forgets the string stored last (which no run uses yet).
+    fn forget_newest(&mut self) {
+        let Some(newest) = self.strings.len().checked_sub(1) else {
+            return;
+        };
+        if let Some(s) = self.strings.get(newest) {
+            let hash = self.hasher.hash_one(s.as_str());
+            if let Ok(entry) = self.index.find_entry(hash, |&id| id as usize == newest) {
+                entry.remove();
+            }
+        }
+        self.strings.truncate(newest);
     }
 
     /// How many calls are recorded.
     pub fn calls(&self) -> usize {
-        self.runs.iter().map(|r| r.count as usize).sum()
+        self.runs
+            .iter()
+            .fold(0usize, |n, r| n.saturating_add(r.count as usize))
     }
 
     /// How many distinct strings (agents and paths) the log holds.
@@ -87,31 +130,28 @@ impl ReleaseLog {
 
     /// The calls as `(agent, path)`, in order, without forgetting them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let mut by_id: Vec<&str> = Vec::new();
-        if by_id.try_reserve_exact(self.strings.len()).is_ok() {
-            by_id.resize(self.strings.len(), "");
-            for (s, &id) in &self.strings {
-                if let Some(slot) = by_id.get_mut(id as usize) {
-                    *slot = s;
-                }
-            }
-        }
+        let text = |id: u32| self.strings.get(id as usize).map_or("", String::as_str);
         self.runs.iter().flat_map(move |run| {
-            let agent = by_id.get(run.agent as usize).copied().unwrap_or("");
-            let path = by_id.get(run.path as usize).copied().unwrap_or("");
-            core::iter::repeat((agent, path)).take(run.count as usize)
+            core::iter::repeat((text(run.agent), text(run.path))).take(run.count as usize)
         })
     }
 
     /// The paths of the calls, in order, and forgets them all.
-    pub fn take_paths(&mut self) -> Vec<String> {
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, forgetting nothing.
+    pub fn take_paths(&mut self) -> Result<Vec<String>> {
         let mut paths = Vec::new();
-        if paths.try_reserve_exact(self.calls()).is_ok() {
-            paths.extend(self.iter().map(|(_, path)| String::from(path)));
+        paths.try_reserve_exact(self.calls())?;
+        for (_, path) in self.iter() {
+            paths.push(try_string(path)?);
         }
-        self.strings.clear();
-        self.runs.clear();
-        paths
+        // Fresh, not cleared: the memory of a burst of calls goes back.
+        self.strings = Vec::new();
+        self.index = HashTable::new();
+        self.runs = Vec::new();
+        Ok(paths)
     }
 }
 
@@ -135,9 +175,9 @@ mod tests {
             calls,
             [("/ag", "/a"), ("/ag", "/a"), ("/ag", "/b"), ("/x", "/a")]
         );
-        assert_eq!(log.take_paths(), ["/a", "/a", "/b", "/a"]);
+        assert_eq!(log.take_paths()?, ["/a", "/a", "/b", "/a"]);
         assert_eq!(log.calls(), 0);
-        assert!(log.take_paths().is_empty());
+        assert!(log.take_paths()?.is_empty());
         Ok(())
     }
 
@@ -159,7 +199,7 @@ mod tests {
         }
         assert_eq!(log.distinct_strings(), 4);
         assert_eq!(log.calls(), 100_000);
-        let paths = log.take_paths();
+        let paths = log.take_paths()?;
         assert_eq!(paths.len(), 100_000);
         assert_eq!(paths.get(50_000).map(String::as_str), Some("/a"));
         assert_eq!(paths.get(50_001).map(String::as_str), Some("/b"));

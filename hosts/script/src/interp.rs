@@ -21,8 +21,16 @@
 //!   a script user's gid is its uid); `chown :GID` (group only) is `EINVAL`;
 //! * `open`'s `ACCESS` is a non-empty string of `r`, `w` and `m` (repeats allowed), handed
 //!   to the machine in the canonical order `rwm`.
+//!
+//! Allocation is fallible here as in the machine (the hobby kernel's allocator returns
+//! null): the variables, the expanded words and the text printed all grow with
+//! `try_reserve`, and a command that runs out of memory fails with `ENOMEM`, printed as
+//! any other failure. What a command needs for its own bookkeeping (the variable a
+//! `spawn` sets, the line it prints) is reserved before the machine acts, so `ENOMEM`
+//! never follows a change the machine made. Text that is only printed falls back to
+//! smaller pieces without memory for a whole line.
 
-use alloc::collections::BTreeMap;
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
@@ -89,11 +97,16 @@ impl<W: fmt::Write> FmtOutput<W> {
 
 impl<W: fmt::Write> Output for FmtOutput<W> {
     fn write_bytes(&mut self, bytes: &[u8]) {
-        if !self.failed {
-            self.failed = self
-                .inner
-                .write_str(&String::from_utf8_lossy(bytes))
-                .is_err();
+        // As `String::from_utf8_lossy`, without the copy it makes of text that is not
+        // UTF-8.
+        for chunk in bytes.utf8_chunks() {
+            if self.failed {
+                return;
+            }
+            self.failed = self.inner.write_str(chunk.valid()).is_err();
+            if !chunk.invalid().is_empty() && !self.failed {
+                self.failed = self.inner.write_str("\u{fffd}").is_err();
+            }
         }
     }
 }
@@ -131,23 +144,159 @@ impl From<Error> for Fail {
     }
 }
 
+/// The explanation is left out without memory for it: the errno is what counts.
 fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
     Fail {
         errno,
-        why: Some(alloc::fmt::format(why)),
+        why: try_format(why).ok(),
     }
 }
 
 type Outcome<T = ()> = Result<T, Fail>;
 
-/// The variables of a script: a hash table whose buckets are ordered maps, so a lookup
-/// costs about the same with 20 variables or 20,000 (the shell sets one per `spawn` the
-/// user types), and names made to collide (the hash is not secret) still cost no more
-/// than one ordered map's `O(log n)`.
+/// A `String` that `write!` grows fallibly: a reservation that fails is a `fmt::Error`.
+#[derive(Default)]
+struct TextBuf(String);
+
+impl fmt::Write for TextBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.try_reserve(s.len()).map_err(|_| fmt::Error)?;
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
+impl TextBuf {
+    /// Appends `s`, or `ENOMEM`.
+    fn push_str(&mut self, s: &str) -> Result<(), Error> {
+        fmt::Write::write_str(self, s).map_err(|_| Error::ENOMEM)
+    }
+}
+
+/// `format!` that is `ENOMEM` instead of an abort. (Only the buffer can fail: the
+/// values formatted here are numbers, strings and errnos.)
+fn try_format(args: fmt::Arguments<'_>) -> Result<String, Error> {
+    let mut text = TextBuf::default();
+    text.write_fmt(args).map_err(|_| Error::ENOMEM)?;
+    Ok(text.0)
+}
+
+/// Writes `parts` as one piece where memory allows, else one after the other (the same
+/// bytes).
+fn write_joined(out: &mut dyn Output, parts: &[&[u8]]) {
+    let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+    let mut line: Vec<u8> = Vec::new();
+    if line.try_reserve_exact(len).is_ok() {
+        for part in parts {
+            line.extend_from_slice(part);
+        }
+        out.write_bytes(&line);
+    } else {
+        for part in parts {
+            out.write_bytes(part);
+        }
+    }
+}
+
+/// Writes `entry` as one line (`ls`, `releases`).
+fn write_entry(out: &mut dyn Output, mut entry: String) {
+    if entry.try_reserve_exact(1).is_ok() {
+        entry.push('\n');
+        out.write_bytes(entry.as_bytes());
+    } else {
+        write_joined(out, &[entry.as_bytes(), b"\n"]);
+    }
+}
+
+/// A line of at most `N` bytes on the stack, cut short if longer: a diagnostic when
+/// there is no memory for it.
+struct StackLine<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackLine<N> {
+    fn new() -> Self {
+        StackLine {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..self.len).unwrap_or_default();
+        match core::str::from_utf8(bytes) {
+            Ok(s) => s,
+            // Cut inside a character: up to it.
+            Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<const N: usize> fmt::Write for StackLine<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = N.saturating_sub(self.len);
+        let take = s.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            s.as_bytes().get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
+        }
+        Ok(())
+    }
+}
+
+/// A word's text if it has no variable in it (borrowed when it is one piece); `ENOMEM`
+/// without memory to join its pieces.
+fn literal<'a>(word: Word<'a>) -> Result<Option<Cow<'a, str>>, Error> {
+    let mut pieces = word.pieces();
+    let first = match pieces.next() {
+        None => return Ok(Some(Cow::Borrowed(""))),
+        Some(Piece::Var(_)) => return Ok(None),
+        Some(Piece::Lit(s)) => s,
+    };
+    let mut joined: Option<TextBuf> = None;
+    for piece in pieces {
+        let Piece::Lit(s) = piece else {
+            return Ok(None);
+        };
+        let text = match &mut joined {
+            Some(text) => text,
+            None => {
+                let mut text = TextBuf::default();
+                text.push_str(first)?;
+                joined.insert(text)
+            }
+        };
+        text.push_str(s)?;
+    }
+    Ok(Some(match joined {
+        Some(text) => Cow::Owned(text.0),
+        None => Cow::Borrowed(first),
+    }))
+}
+
+/// The variables of a script: a hash table whose buckets are vectors sorted by name, so
+/// a lookup costs about the same with 20 variables or 20,000 (the shell sets one per
+/// `spawn` the user types), names made to collide (the hash is not secret) still cost
+/// no more than a binary search, and every insert can be reserved first (an ordered
+/// map cannot say it would need a node). Adding a name to a bucket of k names moves k
+/// entries: only names made to collide ever make k large.
 #[derive(Debug, Default)]
 struct Vars {
-    buckets: Vec<BTreeMap<String, Pid>>,
+    buckets: Vec<Vec<(String, Pid)>>,
     len: usize,
+}
+
+/// Where [`Vars::prepare`] made room for a name: [`Vars::commit`] then cannot fail.
+#[derive(Debug)]
+struct VarSlot {
+    bucket: usize,
+    /// The name's index in its bucket, or where it goes with its text.
+    at: Result<usize, (usize, String)>,
 }
 
 impl Vars {
@@ -160,50 +309,99 @@ impl Vars {
         h as usize
     }
 
-    fn bucket(&self, name: &str) -> Option<&BTreeMap<String, Pid>> {
+    fn bucket_of(&self, name: &str) -> Option<usize> {
         let mask = self.buckets.len().checked_sub(1)?;
-        self.buckets.get(Self::hash(name) & mask)
+        Some(Self::hash(name) & mask)
     }
 
     fn get(&self, name: &str) -> Option<Pid> {
-        self.bucket(name)?.get(name).copied()
+        let bucket = self.buckets.get(self.bucket_of(name)?)?;
+        let i = bucket
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
+        bucket.get(i).map(|&(_, pid)| pid)
     }
 
-    fn set(&mut self, name: alloc::borrow::Cow<'_, str>, pid: Pid) {
+    /// Makes room for setting `name`: the table's growth, the bucket's entry and the
+    /// name's copy. The table changes only by growing (which nothing can observe).
+    fn prepare(&mut self, name: &str) -> Result<VarSlot, Error> {
         if self.len >= self.buckets.len() {
-            self.grow();
+            // Without memory for more buckets, fuller ones do.
+            let _ = self.grow();
         }
-        let mask = self.buckets.len().saturating_sub(1);
-        let Some(bucket) = self.buckets.get_mut(Self::hash(&name) & mask) else {
+        let index = self.bucket_of(name).ok_or(Error::ENOMEM)?;
+        let bucket = self.buckets.get_mut(index).ok_or(Error::ENOMEM)?;
+        let at = match bucket.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+            Ok(i) => Ok(i),
+            Err(i) => {
+                let mut text = TextBuf::default();
+                text.push_str(name)?;
+                bucket.try_reserve(1)?;
+                Err((i, text.0))
+            }
+        };
+        Ok(VarSlot { bucket: index, at })
+    }
+
+    /// Sets the variable [`Vars::prepare`] made room for (nothing changed in between).
+    fn commit(&mut self, slot: VarSlot, pid: Pid) {
+        let Some(bucket) = self.buckets.get_mut(slot.bucket) else {
             return;
         };
-        match bucket.get_mut(&*name) {
-            Some(slot) => *slot = pid,
-            None => {
-                bucket.insert(name.into_owned(), pid);
+        match slot.at {
+            Ok(i) => {
+                if let Some(entry) = bucket.get_mut(i) {
+                    entry.1 = pid;
+                }
+            }
+            Err((i, name)) => {
+                bucket.insert(i.min(bucket.len()), (name, pid));
                 self.len = self.len.saturating_add(1);
             }
         }
     }
 
-    /// Doubles the buckets (a power of two, at least 8). Without memory for them the
-    /// table stays as it is: fuller buckets, each still an ordered map.
-    fn grow(&mut self) {
+    #[cfg(test)]
+    fn set(&mut self, name: &str, pid: Pid) -> Result<(), Error> {
+        let slot = self.prepare(name)?;
+        self.commit(slot, pid);
+        Ok(())
+    }
+
+    /// Doubles the buckets (a power of two, at least 8); `ENOMEM` leaves the table as it
+    /// was. Every allocation comes before the first entry moves.
+    fn grow(&mut self) -> Result<(), Error> {
         let want = self.buckets.len().saturating_mul(2).max(8);
-        let mut buckets: Vec<BTreeMap<String, Pid>> = Vec::new();
-        if buckets.try_reserve_exact(want).is_err() {
-            return;
-        }
-        buckets.resize_with(want, BTreeMap::new);
         let mask = want - 1;
+        let mut sizes: Vec<usize> = Vec::new();
+        sizes.try_reserve_exact(want)?;
+        sizes.resize(want, 0);
+        for (name, _) in self.buckets.iter().flatten() {
+            if let Some(n) = sizes.get_mut(Self::hash(name) & mask) {
+                *n += 1;
+            }
+        }
+        let mut buckets: Vec<Vec<(String, Pid)>> = Vec::new();
+        buckets.try_reserve_exact(want)?;
+        for &size in &sizes {
+            let mut bucket = Vec::new();
+            bucket.try_reserve_exact(size)?;
+            buckets.push(bucket);
+        }
         for old in core::mem::take(&mut self.buckets) {
             for (name, pid) in old {
                 if let Some(b) = buckets.get_mut(Self::hash(&name) & mask) {
-                    b.insert(name, pid);
+                    b.push((name, pid));
                 }
             }
         }
+        // A new bucket takes the names of one old bucket, in their order; sorting
+        // keeps that true whatever the old table looked like.
+        for bucket in &mut buckets {
+            bucket.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
         self.buckets = buckets;
+        Ok(())
     }
 }
 
@@ -279,32 +477,32 @@ impl Session {
         let first = self.summary.commands == 0;
         self.summary.commands = self.summary.commands.saturating_add(1);
         if self.mode == Mode::Echo {
-            let mut text = String::with_capacity(line.text.len().saturating_add(3));
-            text.push_str("$ ");
-            text.push_str(&line.text);
-            text.push('\n');
-            out.write_bytes(text.as_bytes());
+            write_joined(out, &[b"$ ", line.text.as_bytes(), b"\n"]);
         }
         if let Err(f) = self.run_line_as(line, first, machine, out) {
             self.summary.failed = self.summary.failed.saturating_add(1);
-            let mut text = String::new();
             match self.mode {
                 Mode::Echo => {
-                    let _ = writeln!(text, "error: {}", f.errno.name());
-                    out.write_bytes(text.as_bytes());
+                    write_joined(out, &[b"error: ", f.errno.name().as_bytes(), b"\n"]);
                 }
                 Mode::Plain => {
-                    let _ = write!(
-                        text,
-                        "line {}: {}: {}",
-                        line.number,
-                        line.op.name(),
-                        f.errno
-                    );
-                    if let Some(why) = f.why {
-                        let _ = write!(text, ": {why}");
+                    let (number, name, errno) = (line.number, line.op.name(), f.errno);
+                    let text = match &f.why {
+                        Some(why) => {
+                            try_format(format_args!("line {number}: {name}: {errno}: {why}"))
+                        }
+                        None => try_format(format_args!("line {number}: {name}: {errno}")),
+                    };
+                    match text {
+                        Ok(text) => out.diagnostic(&text),
+                        Err(_) => {
+                            // No memory for the line: the same without the explanation,
+                            // which never needs more than this.
+                            let mut short = StackLine::<128>::new();
+                            let _ = write!(short, "line {number}: {name}: {errno}");
+                            out.diagnostic(short.as_str());
+                        }
                     }
-                    out.diagnostic(&text);
                 }
             }
         }
@@ -356,33 +554,33 @@ impl Session {
                 let fstype = self.expand(operand(w)?)?;
                 let source = self.expand(operand(w)?)?;
                 let dir = self.expand(operand(w)?)?;
-                let mut joined = String::new();
+                let mut joined = TextBuf::default();
                 for (i, o) in w.enumerate() {
                     if i > 0 {
-                        joined.push(',');
+                        joined.push_str(",")?;
                     }
-                    joined.push_str(&self.expand(o)?);
+                    joined.push_str(&self.expand(o)?)?;
                 }
-                machine.mount(&fstype, &joined, &source, &dir)?;
+                machine.mount(&fstype, &joined.0, &source, &dir)?;
             }
             Op::Umount => machine.umount(&self.expand(operand(w)?)?)?,
             Op::Mkdir { parents } => machine.mkdir(&self.expand(operand(w)?)?, parents)?,
             Op::Rmdir => machine.rmdir(&self.expand(operand(w)?)?)?,
             Op::Echo { newline, redirect } => {
                 let target = if redirect { Some(operand(w)?) } else { None };
-                let mut data = String::new();
+                let mut data = TextBuf::default();
                 for (i, word) in w.enumerate() {
                     if i > 0 {
-                        data.push(' ');
+                        data.push_str(" ")?;
                     }
-                    data.push_str(&self.expand(word)?);
+                    data.push_str(&self.expand(word)?)?;
                 }
                 if newline {
-                    data.push('\n');
+                    data.push_str("\n")?;
                 }
                 match target {
-                    Some(path) => machine.write(&self.expand(path)?, data.as_bytes())?,
-                    None => out.write_bytes(data.as_bytes()),
+                    Some(path) => machine.write(&self.expand(path)?, data.0.as_bytes())?,
+                    None => out.write_bytes(data.0.as_bytes()),
                 }
             }
             Op::Cat => {
@@ -393,19 +591,17 @@ impl Session {
                 let mut entries = machine.list(&self.expand(operand(w)?)?)?;
                 entries.sort_unstable();
                 for entry in entries {
-                    let mut text = entry;
-                    text.push('\n');
-                    out.write_bytes(text.as_bytes());
+                    write_entry(out, entry);
                 }
             }
             Op::Spawn => {
-                let var = operand(w)?;
+                let var = self.prepare_var(operand(w)?)?;
                 let pid = machine.spawn()?;
                 self.set_var(var, pid, out);
             }
             Op::Fork | Op::Thread => {
                 let parent = self.task(operand(w)?)?;
-                let var = operand(w)?;
+                let var = self.prepare_var(operand(w)?)?;
                 let pid = if op == Op::Fork {
                     machine.fork(parent)?
                 } else {
@@ -427,10 +623,8 @@ impl Session {
                 machine.chown(uid, gid, &self.expand(operand(w)?)?)?;
             }
             Op::Releases => {
-                for path in machine.take_releases() {
-                    let mut text = path;
-                    text.push('\n');
-                    out.write_bytes(text.as_bytes());
+                for path in machine.take_releases()? {
+                    write_entry(out, path);
                 }
             }
             Op::Run => machine.run(parse_u64(&self.expand(operand(w)?)?)?)?,
@@ -472,13 +666,27 @@ impl Session {
         Ok(())
     }
 
-    /// Sets the variable named by `var` (checked to be a name when parsed).
-    fn set_var(&mut self, var: Word<'_>, pid: Pid, out: &mut dyn Output) {
-        let name = var.literal().unwrap_or_default();
-        let mut text = String::new();
-        let _ = writeln!(text, "{name}={pid}");
-        self.vars.set(name, pid);
-        out.write_bytes(text.as_bytes());
+    /// Makes room to set the variable named by `var` (checked to be a name when parsed)
+    /// and to print it, before the machine makes the task: a task made is never left
+    /// without its variable for want of memory.
+    fn prepare_var(&mut self, var: Word<'_>) -> Outcome<(VarSlot, String)> {
+        let name = literal(var)?.unwrap_or_default();
+        let mut line = String::new();
+        // `NAME=` and a pid's at most 10 digits and `\n`.
+        line.try_reserve_exact(name.len().saturating_add(12))
+            .map_err(|_| Error::ENOMEM)?;
+        line.push_str(&name);
+        line.push('=');
+        let slot = self.vars.prepare(&name)?;
+        Ok((slot, line))
+    }
+
+    /// Sets the variable [`Session::prepare_var`] made room for and prints it.
+    fn set_var(&mut self, (slot, mut line): (VarSlot, String), pid: Pid, out: &mut dyn Output) {
+        self.vars.commit(slot, pid);
+        // Within the reserved capacity: no allocation.
+        let _ = writeln!(line, "{pid}");
+        out.write_bytes(line.as_bytes());
     }
 
     fn lookup(&self, name: &str) -> Outcome<Pid> {
@@ -488,16 +696,17 @@ impl Session {
 
     /// The word's text with its variables expanded.
     fn expand(&self, word: Word<'_>) -> Outcome<String> {
-        let mut text = String::new();
+        let mut text = TextBuf::default();
         for piece in word.pieces() {
             match piece {
-                Piece::Lit(s) => text.push_str(s),
+                Piece::Lit(s) => text.push_str(s)?,
                 Piece::Var(name) => {
-                    let _ = write!(text, "{}", self.lookup(name)?);
+                    let pid = self.lookup(name)?;
+                    write!(text, "{pid}").map_err(|_| Error::ENOMEM)?;
                 }
             }
         }
-        Ok(text)
+        Ok(text.0)
     }
 
     fn number_u32(&self, word: Word<'_>) -> Outcome<u32> {
@@ -507,7 +716,7 @@ impl Session {
     /// A task operand: a plain name is that variable; anything else (`$A`, `"${A}"`,
     /// `7`) is expanded and read as a pid.
     fn task(&self, word: Word<'_>) -> Outcome<Pid> {
-        match word.literal() {
+        match literal(word)? {
             Some(name) if is_name(&name) => self.lookup(&name),
             _ => self.number_u32(word),
         }
@@ -692,14 +901,13 @@ mod tests {
     }
 
     #[test]
-    fn variables_grow_and_keep_every_value() {
-        use alloc::borrow::Cow;
+    fn variables_grow_and_keep_every_value() -> Result<(), Error> {
         let mut vars = Vars::default();
         assert_eq!(vars.get("A"), None);
         for i in 0..10_000u32 {
-            vars.set(Cow::Owned(alloc::format!("V{i}")), i);
+            vars.set(&alloc::format!("V{i}"), i)?;
         }
-        vars.set(Cow::Borrowed("V7"), 70);
+        vars.set("V7", 70)?;
         assert_eq!(vars.len, 10_000);
         assert_eq!(vars.buckets.len(), 16_384);
         assert_eq!(vars.get("V7"), Some(70));
@@ -708,6 +916,10 @@ mod tests {
         assert!((0..10_000u32)
             .filter(|&i| i != 7)
             .all(|i| vars.get(&alloc::format!("V{i}")) == Some(i)));
+        assert!(vars.buckets.iter().all(|b| b
+            .windows(2)
+            .all(|w| w.first().map(|e| &e.0) < w.get(1).map(|e| &e.0))));
+        Ok(())
     }
 
     #[test]

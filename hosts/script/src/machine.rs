@@ -6,7 +6,9 @@
 //! the same transcript on both.
 //!
 //! Every method acts with the credentials set by the last [`Machine::set_user`] call
-//! (`None`: root with all capabilities, the default). Every failure is a Linux errno.
+//! (`None`: root with all capabilities, the default). Every failure is a Linux errno;
+//! a machine that runs out of memory returns `ENOMEM` for that command, with its state
+//! as it was, and never aborts.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -113,6 +115,7 @@ pub trait Machine {
     fn ps(&mut self) -> Result<Vec<u8>>;
 
     /// `releases`: the paths the release agent was called with since the last call, in
-    /// order; the machine forgets them.
-    fn take_releases(&mut self) -> Vec<String>;
+    /// order; the machine forgets them. `ENOMEM` (no memory for the list) forgets
+    /// nothing: the next call returns them.
+    fn take_releases(&mut self) -> Result<Vec<String>>;
 }

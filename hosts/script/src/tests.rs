@@ -230,18 +230,18 @@ impl Machine for Mock {
     fn ps(&mut self) -> Result<Vec<u8>> {
         self.bytes("ps".to_string())
     }
-    fn take_releases(&mut self) -> Vec<String> {
+    fn take_releases(&mut self) -> Result<Vec<String>> {
         self.calls.push("take_releases".to_string());
         if let Some(reply) = self.replies.pop_front() {
-            return match reply {
+            return Ok(match reply {
                 Reply::Paths(p) => p,
                 _ => {
                     self.mismatches += 1;
                     Vec::new()
                 }
-            };
+            });
         }
-        core::mem::take(&mut self.releases)
+        Ok(core::mem::take(&mut self.releases))
     }
 }
 

@@ -129,8 +129,8 @@ impl Machine for Null {
     fn ps(&mut self) -> Result<Vec<u8>> {
         Ok(Vec::new())
     }
-    fn take_releases(&mut self) -> Vec<String> {
-        Vec::new()
+    fn take_releases(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
     }
 }
 

@@ -416,7 +416,7 @@ impl gpc_script::Machine for Progress<'_> {
     fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
         self.machine.ps()
     }
-    fn take_releases(&mut self) -> Vec<String> {
+    fn take_releases(&mut self) -> gpc_core::Result<Vec<String>> {
         self.machine.take_releases()
     }
 }

@@ -16,11 +16,13 @@
 //!   exactly as many live allocations as before: nothing leaked, on the failure paths
 //!   included.
 //!
-//! Why not through `SimMachine`: the simulator's own bookkeeping (its VFS, `ps`, the
-//! scheduler's tables) uses std's infallible collections, and an allocation failure there
-//! aborts the process, as std does. The failures are therefore armed right around the
-//! gpc calls the simulator makes (the pattern of gpc-core's `tests/alloc_failure.rs`),
-//! with the same `Gpc<TestHost>`, `TaskList` and controllers the simulator uses.
+//! Why not through `SimMachine`: this test checks gpc against a model of cgroup v1, so
+//! the failures are armed right around the gpc calls the simulator makes (the pattern of
+//! gpc-core's `tests/alloc_failure.rs`), with the same `Gpc<TestHost>`, `TaskList` and
+//! controllers the simulator uses. The machine and the interpreter around gpc (VFS,
+//! `ps`, `ls /proc`, the variables, the transcript) fail every allocation of every
+//! command in turn in gpc-machine's `machine::enomem_tests` and gpc-script's
+//! `tests/alloc_failure.rs`.
 //!
 //! The totals (operations, injected failures) are printed: run with
 //! `cargo test -p gpc-sim --test fault_injection -- --nocapture`. `GPC_FAULT_CASES=N`
@@ -66,6 +68,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (h.clone(), s(), s()).prop_map(|(h, c, f)| Op::Read(h, c, f)),
         1 => s().prop_map(Op::ProcPid),
         1 => Just(Op::ProcCgroups),
+        2 => (h.clone(), s()).prop_map(|(h, c)| Op::List(h, c)),
         1 => (h, 0..5usize, 0..8usize).prop_map(|(h, d, n)| Op::Limits(h, d, n)),
     ]
 }

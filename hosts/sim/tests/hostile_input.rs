@@ -668,7 +668,7 @@ fn a_reused_pid_inherits_nothing() -> R {
     m.memory(old, 3 << 20, true)?;
     let before = text(&mut m, &format!("/proc/{old}/cgroup"))?;
     m.exit(old)?;
-    assert_eq!(m.take_releases(), vec!["/g"]);
+    assert_eq!(m.take_releases()?, vec!["/g"]);
     // Linux allocates pids cyclically (alloc_pid: idr_alloc_cyclic from last_pid + 1,
     // wrapping at pid_max to 300): spawn and reap until `old` comes round again.
     let mut spins = 0;

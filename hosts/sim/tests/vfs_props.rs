@@ -207,7 +207,10 @@ fn run(ops: &[Op]) -> Result<Vec<String>, TestCaseError> {
     }
     let ps = m.ps().map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
     log.push(String::from_utf8_lossy(&ps).into_owned());
-    log.extend(m.take_releases());
+    log.extend(
+        m.take_releases()
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?,
+    );
     Ok(log)
 }
 

@@ -12,7 +12,7 @@
 //! file, every `/proc/PID/cgroup`, the css_group reference counts and the releases.
 #![allow(dead_code, reason = "each includer uses a different part")]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -119,6 +119,8 @@ pub enum Op {
     Clone(usize),
     Write(usize, usize, usize, usize),
     Read(usize, usize, usize),
+    /// `ls` of a group directory: its child groups and files.
+    List(usize, usize),
     ProcPid(usize),
     ProcCgroups,
     Limits(usize, usize, usize),
@@ -386,7 +388,7 @@ impl World {
 }
 
 /// Operation kinds, for the per-kind counts printed at the end.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 18] = [
     "mount",
     "umount",
     "mkdir",
@@ -404,6 +406,7 @@ pub const KINDS: [&str; 17] = [
     "proc-pid",
     "proc-cgroups",
     "limits",
+    "list",
 ];
 
 pub fn kind(op: &Op) -> usize {
@@ -425,6 +428,7 @@ pub fn kind(op: &Op) -> usize {
         Op::ProcPid(..) => 14,
         Op::ProcCgroups => 15,
         Op::Limits(..) => 16,
+        Op::List(..) => 17,
     }
 }
 
@@ -756,6 +760,44 @@ pub fn plan(w: &World, m: &Model, op: &Op) -> Option<Plan<'static>> {
                 }),
                 expect: Some(Ok(())),
                 commit: Box::new(|_, _, _| {}),
+            })
+        }
+        Op::List(h, c) => {
+            let (id, mh) = m.live(h)?;
+            let path = m.pick_cont(h, c)?;
+            // The child groups the model knows, as names.
+            let mut want: Vec<String> = mh
+                .conts
+                .keys()
+                .filter(|k| !k.is_empty() && parent_of(k).unwrap_or("") == path)
+                .map(|k| k.rsplit('/').next().unwrap_or("").to_string())
+                .collect();
+            want.sort();
+            // The list comes out of the armed call as it is (moved, not copied): its
+            // check allocates, and runs unarmed in `commit`.
+            let got: Rc<RefCell<Option<Vec<String>>>> = Rc::default();
+            let g2 = got.clone();
+            let p2 = path.clone();
+            Some(Plan {
+                call: Box::new(move |w| {
+                    let names = w.gpc.list(id, &p2)?;
+                    *g2.borrow_mut() = Some(names);
+                    Ok(())
+                }),
+                expect: Some(Ok(())),
+                commit: Box::new(move |_, _, _| {
+                    let names = got.borrow_mut().take().unwrap_or_default();
+                    // Group names are NAMES and `Clone`'s `c<pid>`; no file is named so.
+                    let is_group = |n: &str| {
+                        NAMES.contains(&n)
+                            || n.strip_prefix('c').is_some_and(|d| {
+                                !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+                            })
+                    };
+                    let mut dirs: Vec<String> = names.into_iter().filter(|n| is_group(n)).collect();
+                    dirs.sort();
+                    assert_eq!(dirs, want, "ls of {h}:/{path}");
+                }),
             })
         }
         Op::ProcPid(t) => {

@@ -1,0 +1,328 @@
+//! Every allocation the interpreter makes fails in turn, in both transcript modes
+//! (issue 10, item 11: the hobby kernel's allocator returns null, and an infallible
+//! allocation there stops the kernel).
+//!
+//! The global allocator is gpc-core's `FailingAlloc`. A script of every command kind,
+//! with the failures the interpreter itself reports (an unknown variable, a bad number,
+//! a bad device type: their explanations are built text), runs line by line through a
+//! [`Session`] against a machine that allocates only fallibly and counts the changes it
+//! made. For each line the first, second, ... allocation fails until the line runs
+//! without reaching the failure; each failure must:
+//!
+//! * not abort (an infallible allocation that gets null aborts this test binary);
+//! * either be `ENOMEM` for the command (`error: ENOMEM`, or a plain-mode diagnostic
+//!   naming ENOMEM), with the machine unchanged and every variable as it was: a task is
+//!   never made without the variable that names it;
+//! * or be done without (a transcript line written in pieces, an explanation left out,
+//!   a variable table not grown yet), the line printing what it prints without failure.
+
+use std::cell::Cell;
+
+use gpc_core::testing::FailingAlloc;
+use gpc_core::{Error, Result};
+use gpc_script::{Machine, Mode, Output, ParseErrorKind, Pid, Session};
+
+#[global_allocator]
+static ALLOC: FailingAlloc = FailingAlloc::new();
+
+/// A machine whose own allocations are all fallible; it counts what it changed.
+#[derive(Default)]
+struct Fake {
+    next_pid: Pid,
+    changes: Cell<u64>,
+    user: Option<u32>,
+}
+
+impl Fake {
+    fn changed(&mut self) -> Result {
+        self.changes.set(self.changes.get() + 1);
+        Ok(())
+    }
+
+    fn text(parts: &[&str]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for p in parts {
+            out.try_reserve(p.len())?;
+            out.extend_from_slice(p.as_bytes());
+        }
+        Ok(out)
+    }
+
+    fn names(names: &[&str]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        out.try_reserve_exact(names.len())?;
+        for n in names {
+            let mut s = String::new();
+            s.try_reserve_exact(n.len())?;
+            s.push_str(n);
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    fn new_pid(&mut self) -> Result<Pid> {
+        self.next_pid += 1;
+        self.changed()?;
+        Ok(self.next_pid + 1)
+    }
+}
+
+impl Machine for Fake {
+    fn configure(&mut self, _: u32, _: u32) -> Result {
+        self.changed()
+    }
+    fn set_user(&mut self, uid: Option<u32>) {
+        self.user = uid;
+    }
+    fn mount(&mut self, _: &str, _: &str, _: &str, _: &str) -> Result {
+        self.changed()
+    }
+    fn umount(&mut self, _: &str) -> Result {
+        Err(Error::EINVAL)
+    }
+    fn mkdir(&mut self, _: &str, _: bool) -> Result {
+        if self.user.is_some() {
+            return Err(Error::EACCES);
+        }
+        self.changed()
+    }
+    fn rmdir(&mut self, _: &str) -> Result {
+        self.changed()
+    }
+    fn write(&mut self, _: &str, _: &[u8]) -> Result {
+        self.changed()
+    }
+    fn read(&mut self, path: &str) -> Result<Vec<u8>> {
+        Self::text(&["contents of ", path, "\n"])
+    }
+    fn list(&mut self, _: &str) -> Result<Vec<String>> {
+        Self::names(&["tasks", "b", "a", "cgroup.procs"])
+    }
+    fn chown(&mut self, _: u32, _: Option<u32>, _: &str) -> Result {
+        self.changed()
+    }
+    fn spawn(&mut self) -> Result<Pid> {
+        self.new_pid()
+    }
+    fn fork(&mut self, _: Pid) -> Result<Pid> {
+        self.new_pid()
+    }
+    fn thread(&mut self, _: Pid) -> Result<Pid> {
+        self.new_pid()
+    }
+    fn exit(&mut self, _: Pid) -> Result {
+        self.changed()
+    }
+    fn run(&mut self, _: u64) -> Result {
+        self.changed()
+    }
+    fn set_busy(&mut self, _: Pid, _: bool) -> Result {
+        self.changed()
+    }
+    fn memory(&mut self, _: Pid, _: u64, _: bool) -> Result {
+        self.changed()
+    }
+    fn open_device(&mut self, _: Pid, _: u8, _: u32, _: u32, _: &str) -> Result {
+        Err(Error::EPERM)
+    }
+    fn unshare(&mut self, _: Pid) -> Result {
+        self.changed()
+    }
+    fn ps(&mut self) -> Result<Vec<u8>> {
+        Self::text(&["1 1 0 S 0 0\n", "2 2 0 R 5 4096\n"])
+    }
+    fn take_releases(&mut self) -> Result<Vec<String>> {
+        Self::names(&["/a", "/a/b"])
+    }
+}
+
+/// Every command kind, and the interpreter's own failures.
+fn script() -> Vec<String> {
+    let mut lines: Vec<String> = [
+        "machine cpus=2 mems=1",
+        "mount -t cgroup -o cpu,cpuacct cgroup /cpu",
+        "mount -t cgroup -o none,name=x,release_agent=/bin/a cgroup /x",
+        "umount /x",
+        "mkdir /cpu/a",
+        "mkdir -p /cpu/a/b/c",
+        "rmdir /cpu/a/b/c",
+        "spawn A",
+        "fork A B",
+        "fork $A C",
+        "thread \"${B}\" T",
+        "fork A \"Q\"",
+        "spawn A",
+        "echo $A $B > /cpu/a/tasks",
+        "echo -n $A > /cpu/a/tasks",
+        "echo hello \"big   world\" $T",
+        "echo -n no newline",
+        "cat /cpu/a/tasks",
+        "cat /cpu/$A",
+        "ls /cpu",
+        "chown 1000:1000 /cpu/a",
+        "chown 1000 /cpu/a/tasks",
+        "as 1000 mkdir /cpu/a/mine",
+        "as 0 as 1000 spawn U",
+        "busy A",
+        "idle $B",
+        "run 100",
+        "alloc A 4M",
+        "free A 1K",
+        "open A c 1:3 rw",
+        "unshare A",
+        "ps",
+        "releases",
+        "exit T",
+        "cat $NOPE",
+        "run 12x",
+        "run 99999999999999999999999",
+        "open A x 1:3 r",
+        "open A c 13 r",
+        "open A c 1:3 rwx",
+        "alloc A 1.5M",
+        "chown :5 /cpu",
+        "machine cpus=1 mems=1",
+        "exit NOPE",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Enough variables to grow the table a few times (8, 16, 32, 64 buckets).
+    for i in 0..40 {
+        lines.push(format!("spawn V{i}"));
+    }
+    lines.push("echo $V0 $V39 > /cpu/tasks".to_string());
+    lines
+}
+
+/// A transcript sink that never allocates (reserved up front).
+struct Sink(Vec<u8>);
+
+impl Sink {
+    fn new() -> Self {
+        Sink(Vec::with_capacity(1 << 16))
+    }
+}
+
+impl Output for Sink {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        assert!(
+            self.0.len() + bytes.len() <= self.0.capacity(),
+            "sink too small"
+        );
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+/// The variables a session has, by name.
+fn variables(session: &Session, names: &[String]) -> Vec<Option<Pid>> {
+    names.iter().map(|n| session.variable(n)).collect()
+}
+
+fn replay(lines: &[String], mode: Mode) -> (Fake, Session) {
+    let (mut m, mut session) = (Fake::default(), Session::new(mode));
+    for line in lines {
+        let mut sink = Sink::new();
+        assert_eq!(session.run_line(line.as_bytes(), &mut m, &mut sink), Ok(()));
+    }
+    (m, session)
+}
+
+fn every_failure(mode: Mode) {
+    let lines = script();
+    let mut names: Vec<String> = ["A", "B", "C", "T", "Q", "U"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    names.extend((0..40).map(|i| format!("V{i}")));
+    // The reference: what each line prints, and the variables after it.
+    let mut transcripts = Vec::new();
+    let mut after = Vec::new();
+    let (mut m, mut session) = replay(&[], mode);
+    for line in &lines {
+        let mut sink = Sink::new();
+        assert_eq!(session.run_line(line.as_bytes(), &mut m, &mut sink), Ok(()));
+        transcripts.push(String::from_utf8_lossy(&sink.0).into_owned());
+        after.push((m.changes.get(), variables(&session, &names)));
+    }
+    assert!(transcripts
+        .iter()
+        .any(|t| t.contains("unknown variable") || t.contains("error: EINVAL")));
+
+    let (mut injected, mut absorbed) = (0usize, 0usize);
+    let (mut m, mut session) = replay(&[], mode);
+    for (i, line) in lines.iter().enumerate() {
+        for n in 0.. {
+            let before = (m.changes.get(), variables(&session, &names));
+            let mut sink = Sink::new();
+            FailingAlloc::fail_after(n);
+            let parsed = session.run_line(line.as_bytes(), &mut m, &mut sink);
+            let failures = FailingAlloc::disarm();
+            let out = String::from_utf8_lossy(&sink.0).into_owned();
+            let now = (m.changes.get(), variables(&session, &names));
+            if failures == 0 {
+                assert_eq!(parsed, Ok(()), "{line}");
+                assert_eq!(out, transcripts[i], "{line}");
+                assert_eq!(now, after[i], "{line}");
+                break;
+            }
+            injected += 1;
+            if let Err(e) = parsed {
+                assert_eq!(e.kind, ParseErrorKind::OutOfMemory, "{line}: {n}");
+                assert_eq!(now, before, "{line}: allocation {n}");
+                continue;
+            }
+            let enomem = match mode {
+                Mode::Echo => out == format!("$ {line}\nerror: ENOMEM\n"),
+                Mode::Plain => {
+                    out.starts_with("line ")
+                        && out.ends_with(": ENOMEM (Cannot allocate memory)\n")
+                        && out.lines().count() == 1
+                }
+            };
+            if enomem {
+                assert_eq!(now, before, "{line}: allocation {n} changed something");
+            } else {
+                absorbed += 1;
+                if mode == Mode::Plain && out.starts_with("line ") {
+                    // The diagnostic names the line as the session counts it: the
+                    // same after its first words.
+                    // An explanation may be left out for want of memory.
+                    let tail = |s: &str| {
+                        s.split_once(": ")
+                            .map_or(String::new(), |(_, t)| t.to_string())
+                    };
+                    let (got, want) = (tail(&out), tail(&transcripts[i]));
+                    let short = format!("{}: ", got.trim_end());
+                    assert!(
+                        got == want || want.starts_with(&short),
+                        "{line}: allocation {n}: {got:?} for {want:?}"
+                    );
+                } else {
+                    assert_eq!(out, transcripts[i], "{line}: allocation {n}");
+                }
+                assert_eq!(now, after[i], "{line}: allocation {n}");
+                (m, session) = replay(&lines[..i], mode);
+            }
+            // `machine` must be the session's first command.
+            if i == 0 {
+                (m, session) = replay(&[], mode);
+            }
+        }
+    }
+    println!(
+        "{mode:?}: {} lines, {injected} failures injected, {absorbed} done without",
+        lines.len()
+    );
+    assert!(injected > 2 * lines.len(), "{injected}");
+}
+
+#[test]
+fn every_allocation_failure_in_echo_mode() {
+    every_failure(Mode::Echo);
+}
+
+#[test]
+fn every_allocation_failure_in_plain_mode() {
+    every_failure(Mode::Plain);
+}
