@@ -5,25 +5,38 @@
 //!
 //! Every command runs, `run` of any length included: a command's time and memory are
 //! bounded by its input, not by the simulated time it asks for (the scheduler jumps over
-//! steady states and refuses a run past its work bound, `hosts/machine/src/sched.rs`), so
-//! a slow input here is a bug the fuzzer must see (`run.sh` gives each input 30 s).
+//! steady states and counts periods that cannot bind, `hosts/machine/src/sched.rs`).
+//! What a run may still cost is bounded in work, not in milliseconds: each machine here
+//! gets [`RUN_BUDGET`], a 64th of the default, so that an input of many runs that each
+//! spend their whole budget still fits `run.sh`'s 30 s per input under ASan, while
+//! every path of the scheduler (fast-forward, counted periods, the `E2BIG` refusal) stays
+//! reachable. A slow input here is a bug the fuzzer must see.
 #![no_main]
 
 use gpc_script::{FmtOutput, Mode, Script};
 use gpc_sim::SimMachine;
 use libfuzzer_sys::fuzz_target;
 
+/// The work one `run` may do on the fuzzed machines (`Machine::set_run_budget`).
+const RUN_BUDGET: u64 = gpc_sim::sched::WORK_BUDGET / 64;
+
+fn fresh_machine() -> Option<SimMachine> {
+    let mut m = SimMachine::new().ok()?;
+    m.set_run_budget(RUN_BUDGET);
+    Some(m)
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(script) = Script::parse(data) else {
         return;
     };
-    let Ok(mut machine) = SimMachine::new() else {
+    let Some(mut machine) = fresh_machine() else {
         return;
     };
     let mut out = FmtOutput::new(String::new());
     let _ = script.run(&mut machine, Mode::Echo, &mut out);
     let mut plain = FmtOutput::new(String::new());
-    let Ok(mut machine) = SimMachine::new() else {
+    let Some(mut machine) = fresh_machine() else {
         return;
     };
     let _ = script.run(&mut machine, Mode::Plain, &mut plain);

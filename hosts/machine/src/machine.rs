@@ -48,7 +48,6 @@
 //!   the `mkdir -p` of `mount`) keeps the levels it made before the failure, as
 //!   mkdir(1) does; running it again finishes it.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -149,7 +148,7 @@ pub struct Machine<P: Platform> {
     clock_ns: u64,
     /// The most work one `run` may do ([`sched::WORK_BUDGET`] unless set).
     run_budget: u64,
-    bw: BTreeMap<u64, BwState>,
+    bw: HashMap<u64, BwState>,
     releases: ReleaseLog,
     touched: bool,
     ids: Ids,
@@ -198,7 +197,7 @@ impl<P: Platform> Machine<P> {
             nr_mems,
             clock_ns: 0,
             run_budget: sched::WORK_BUDGET,
-            bw: BTreeMap::new(),
+            bw: HashMap::new(),
             releases: ReleaseLog::new(),
             touched: false,
             ids,
@@ -970,6 +969,10 @@ impl<P: Platform> Machine<P> {
                 _ => BwState::new(cfg, self.clock_ns),
             })
         }));
+        // Room for what the run records, before it runs: nothing can fail once the clock
+        // has moved.
+        self.bw.try_reserve(bw.iter().flatten().count())?;
+        self.sim.try_reserve(runnable.len())?;
         let usage = sched::simulate_within(
             &groups,
             &mut bw,

@@ -561,7 +561,19 @@ impl Session {
                     }
                     joined.push_str(&self.expand(o)?)?;
                 }
-                machine.mount(&fstype, &joined.0, &source, &dir)?;
+                machine
+                    .mount(&fstype, &joined.0, &source, &dir)
+                    .map_err(|e| match e {
+                        // The one limit of gpc that Linux does not have: say which.
+                        Error::ENOSPC => fail(
+                            e,
+                            format_args!(
+                                "gpc has at most {} hierarchies mounted at once",
+                                gpc_core::MAX_HIERARCHIES
+                            ),
+                        ),
+                        e => Fail::from(e),
+                    })?;
             }
             Op::Umount => machine.umount(&self.expand(operand(w)?)?)?,
             Op::Mkdir { parents } => machine.mkdir(&self.expand(operand(w)?)?, parents)?,
@@ -627,7 +639,18 @@ impl Session {
                     write_entry(out, path);
                 }
             }
-            Op::Run => machine.run(parse_u64(&self.expand(operand(w)?)?)?)?,
+            Op::Run => machine
+                .run(parse_u64(&self.expand(operand(w)?)?)?)
+                .map_err(|e| match e {
+                    Error::E2BIG => fail(
+                        e,
+                        format_args!("the run needs more work than one command may do; split it"),
+                    ),
+                    Error::EOVERFLOW => {
+                        fail(e, format_args!("the simulated clock cannot go that far"))
+                    }
+                    e => Fail::from(e),
+                })?,
             Op::SetBusy { busy } => machine.set_busy(self.task(operand(w)?)?, busy)?,
             Op::Memory { charge } => {
                 let task = self.task(operand(w)?)?;
