@@ -175,7 +175,7 @@ impl TextBuf {
 
 /// `format!` that is `ENOMEM` instead of an abort. (Only the buffer can fail: the
 /// values formatted here are numbers, strings and errnos.)
-fn try_format(args: fmt::Arguments<'_>) -> Result<String, Error> {
+pub(crate) fn try_format(args: fmt::Arguments<'_>) -> Result<String, Error> {
     let mut text = TextBuf::default();
     text.write_fmt(args).map_err(|_| Error::ENOMEM)?;
     Ok(text.0)

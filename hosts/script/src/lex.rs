@@ -176,6 +176,28 @@ impl<'a> Word<'a> {
         Some(text.unwrap_or(Cow::Borrowed("")))
     }
 
+    /// [`Word::literal`] that gives `Err` instead of aborting when the pieces' text cannot
+    /// be joined for want of memory.
+    pub(crate) fn try_literal(
+        self,
+    ) -> Result<Option<Cow<'a, str>>, alloc::collections::TryReserveError> {
+        let mut text: Option<Cow<'a, str>> = None;
+        for piece in self.pieces() {
+            let Piece::Lit(s) = piece else {
+                return Ok(None);
+            };
+            match &mut text {
+                None => text = Some(Cow::Borrowed(s)),
+                Some(t) => {
+                    let t = t.to_mut();
+                    t.try_reserve(s.len())?;
+                    t.push_str(s);
+                }
+            }
+        }
+        Ok(Some(text.unwrap_or(Cow::Borrowed(""))))
+    }
+
     /// Whether the word is exactly the literal text `s`, without allocating.
     pub(crate) fn is(self, s: &str) -> bool {
         let mut rest = s;

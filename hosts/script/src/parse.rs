@@ -402,7 +402,8 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
             return Err(ParseErrorKind::MissingCommand);
         };
         let name = name
-            .literal()
+            .try_literal()
+            .map_err(|_| ParseErrorKind::OutOfMemory)?
             .ok_or(ParseErrorKind::CommandNameNotLiteral)?;
         if name != "as" {
             break parse_command(&name, args, target, &mut operands)?;
@@ -554,7 +555,11 @@ fn parse_command(
         },
         "unshare" => one_task(args, "unshare TASK", Op::Unshare, out)?,
         "ps" => no_args(args, Op::Ps, "ps")?,
-        _ => return Err(ParseErrorKind::UnknownCommand(String::from(name))),
+        _ => {
+            return Err(ParseErrorKind::UnknownCommand(owned(format_args!(
+                "{name}"
+            ))?))
+        }
     };
     if target.is_some() {
         return Err(ParseErrorKind::RedirectNotEcho(op.name()));
@@ -601,11 +606,21 @@ fn one_task(
     }
 }
 
+/// The text of a parse error, or [`ParseErrorKind::OutOfMemory`] (never an abort).
+fn owned(args: core::fmt::Arguments<'_>) -> Result<String, ParseErrorKind> {
+    crate::interp::try_format(args).map_err(|_| ParseErrorKind::OutOfMemory)
+}
+
 /// Refuses a variable to set that is not a plain name.
 fn var_name(word: Word<'_>) -> Result<(), ParseErrorKind> {
-    match word.literal() {
+    match word
+        .try_literal()
+        .map_err(|_| ParseErrorKind::OutOfMemory)?
+    {
         Some(name) if is_name(&name) => Ok(()),
-        _ => Err(ParseErrorKind::BadVariableName(alloc::format!("{word}"))),
+        _ => Err(ParseErrorKind::BadVariableName(owned(format_args!(
+            "{word}"
+        ))?)),
     }
 }
 
@@ -632,7 +647,7 @@ fn split_options<'w>(
             let flag = allowed.iter().position(|f| arg.is(f));
             match flag {
                 Some(bit) => flags |= 1u32.checked_shl(bit as u32).unwrap_or(0),
-                None => return Err(ParseErrorKind::UnknownOption(alloc::format!("{arg}"))),
+                None => return Err(ParseErrorKind::UnknownOption(owned(format_args!("{arg}"))?)),
             }
         } else {
             operands
@@ -657,7 +672,9 @@ fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseError
             return Err(ParseErrorKind::Usage(USAGE_MACHINE));
         };
         if slot.replace(Operand { word, strip }).is_some() {
-            return Err(ParseErrorKind::DuplicateOption(String::from(strip)));
+            return Err(ParseErrorKind::DuplicateOption(owned(format_args!(
+                "{strip}"
+            ))?));
         }
     }
     match (cpus, mems) {
@@ -710,7 +727,7 @@ fn parse_mount(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKi
                 }),
             )
         } else {
-            return Err(ParseErrorKind::UnknownOption(alloc::format!("{arg}")));
+            return Err(ParseErrorKind::UnknownOption(owned(format_args!("{arg}"))?));
         };
         let value = value.ok_or(ParseErrorKind::Usage(USAGE_MOUNT))?;
         if !is_type {
@@ -719,7 +736,7 @@ fn parse_mount(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKi
                 .map_err(|_| ParseErrorKind::OutOfMemory)?;
             options.push(value);
         } else if fstype.replace(value).is_some() {
-            return Err(ParseErrorKind::DuplicateOption(String::from("-t")));
+            return Err(ParseErrorKind::DuplicateOption(owned(format_args!("-t"))?));
         }
     }
     match (fstype, operands.as_slice()) {
