@@ -1103,7 +1103,9 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             return Err(Error::EINVAL);
         }
         let mut fresh = Self::with_config(cpus, mems)?;
+        // What the host set survives: only the script's CPUs and nodes change.
         fresh.set_pid_max(self.pid_max())?;
+        fresh.set_run_budget(self.run_budget);
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -1698,9 +1700,12 @@ mod tests {
         assert_eq!(m.configure(0, 1), Err(Error::EINVAL));
         assert_eq!(m.configure(MAX_CPUS + 1, 1), Err(Error::EINVAL));
         assert_eq!(m.configure(1, MAX_MEMS + 1), Err(Error::EINVAL));
+        m.set_run_budget(1 << 10);
         m.configure(2, 1)?;
         assert_eq!(m.nr_cpus(), 2);
         assert_eq!(m.configure(2, 1), Err(Error::EINVAL));
+        // The host's run budget survives the script's `machine` command.
+        assert_eq!(m.run_budget, 1 << 10);
         Ok(())
     }
 
