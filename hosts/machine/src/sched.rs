@@ -905,15 +905,21 @@ pub fn allocate_amount(
 
 /// Adds `ns` on `cpu` to a task's times.
 fn add_time(times: &mut CpuTimes, cpu: usize, ns: u64) -> Result {
-    match times.binary_search_by_key(&cpu, |&(c, _)| c) {
+    add_sorted(times, cpu, ns)
+}
+
+/// Adds `n` to the count of `key` in a vector of `(key, count)` sorted by key (a small
+/// map that grows fallibly).
+fn add_sorted<K: Ord + Copy>(map: &mut Vec<(K, u64)>, key: K, n: u64) -> Result {
+    match map.binary_search_by_key(&key, |&(k, _)| k) {
         Ok(at) => {
-            if let Some(slot) = times.get_mut(at) {
-                slot.1 = slot.1.saturating_add(ns);
+            if let Some(slot) = map.get_mut(at) {
+                slot.1 = slot.1.saturating_add(n);
             }
         }
         Err(at) => {
-            times.try_reserve(1)?;
-            times.insert(at, (cpu, ns));
+            map.try_reserve(1)?;
+            map.insert(at, (key, n));
         }
     }
     Ok(())
@@ -1059,18 +1065,7 @@ impl Times {
 
 /// Counts `times` more of `rec`.
 fn add_period(periods: &mut Vec<(PeriodRecord, u64)>, rec: PeriodRecord, times: u64) -> Result {
-    match periods.binary_search_by_key(&rec, |&(r, _)| r) {
-        Ok(at) => {
-            if let Some(slot) = periods.get_mut(at) {
-                slot.1 = slot.1.saturating_add(times);
-            }
-        }
-        Err(at) => {
-            periods.try_reserve(1)?;
-            periods.insert(at, (rec, times));
-        }
-    }
-    Ok(())
+    add_sorted(periods, rec, times)
 }
 
 /// Runs `ticks` ticks from `*now` (ns), updating the bandwidth states `bw` (one per group,
