@@ -23,6 +23,7 @@ fn local_live_add(d: isize) {
 pub struct FailingAlloc {
     live: AtomicUsize,
     total: AtomicUsize,
+    live_bytes: AtomicUsize,
 }
 
 /// Counters of a [`FailingAlloc`].
@@ -32,6 +33,8 @@ pub struct AllocStats {
     pub live: usize,
     /// Allocations made since start.
     pub total: usize,
+    /// Bytes of the allocations not yet freed (what a test of memory use compares).
+    pub live_bytes: usize,
 }
 
 impl FailingAlloc {
@@ -40,6 +43,7 @@ impl FailingAlloc {
         FailingAlloc {
             live: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
+            live_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -48,6 +52,7 @@ impl FailingAlloc {
         AllocStats {
             live: self.live.load(Ordering::SeqCst),
             total: self.total.load(Ordering::SeqCst),
+            live_bytes: self.live_bytes.load(Ordering::SeqCst),
         }
     }
 
@@ -109,6 +114,7 @@ unsafe impl GlobalAlloc for FailingAlloc {
         if !p.is_null() {
             self.live.fetch_add(1, Ordering::Relaxed);
             self.total.fetch_add(1, Ordering::Relaxed);
+            self.live_bytes.fetch_add(layout.size(), Ordering::Relaxed);
             local_live_add(1);
         }
         p
@@ -116,6 +122,7 @@ unsafe impl GlobalAlloc for FailingAlloc {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         self.live.fetch_sub(1, Ordering::Relaxed);
+        self.live_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
         local_live_add(-1);
         // SAFETY: forwarded from the caller.
         unsafe { System.dealloc(ptr, layout) }
@@ -129,6 +136,8 @@ unsafe impl GlobalAlloc for FailingAlloc {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             self.total.fetch_add(1, Ordering::Relaxed);
+            self.live_bytes.fetch_add(new_size, Ordering::Relaxed);
+            self.live_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         p
     }

@@ -5,33 +5,20 @@
 //! The tests of this file share the one counter, so they take a lock to run one at a
 //! time.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use gpc_core::testing::FailingAlloc;
 use gpc_core::{Error, Result};
 use gpc_script::{Machine, Mode, Pid, Script, Session};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// Counts live heap bytes (and can fail allocations, unused here).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: FailingAlloc = FailingAlloc::new();
+
+/// Live heap bytes now.
+fn live() -> usize {
+    GLOBAL.stats().live_bytes
+}
 
 const MIX: &str = "\
 spawn A
@@ -53,9 +40,9 @@ fn bytes_per_parsed_command() {
     let _serial = ONE_AT_A_TIME.lock();
     let copies = 2_000;
     let source = MIX.repeat(copies);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     let script = Script::parse(source.as_bytes());
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = live();
     let commands = script.as_ref().map_or(0, Script::len);
     assert_eq!(commands, copies * MIX.lines().count(), "{script:?}");
     let per_command = after.saturating_sub(before) / commands;
@@ -143,7 +130,7 @@ fn a_streamed_script_runs_in_memory_that_does_not_grow() {
     let mut machine = Null::default();
     let mut transcript_bytes = 0usize;
     let mut live_after = Vec::new();
-    let base = LIVE.load(Ordering::Relaxed);
+    let base = live();
     for round in 0..100_000usize {
         let line = MIX.lines().nth(round % 8).unwrap_or("");
         let mut out = Vec::new();
@@ -151,7 +138,7 @@ fn a_streamed_script_runs_in_memory_that_does_not_grow() {
         assert!(ran.is_ok(), "{ran:?}");
         transcript_bytes = transcript_bytes.saturating_add(out.len());
         if round == 999 || round == 99_999 {
-            live_after.push(LIVE.load(Ordering::Relaxed).saturating_sub(base));
+            live_after.push(live().saturating_sub(base));
         }
     }
     assert_eq!(session.summary().commands, 100_000);

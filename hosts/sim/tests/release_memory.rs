@@ -1,37 +1,23 @@
 //! Release notifications a script leaves unread cost memory by the distinct groups and
 //! agents they name, not by their number: the agent string is stored once, and a group
-//! released again and again costs nothing more (live heap bytes, counted by a global
-//! allocator wrapper). Each release is still one agent call, printed by `releases` in
+//! released again and again costs nothing more (live heap bytes, counted by gpc-core's
+//! test allocator). Each release is still one agent call, printed by `releases` in
 //! order, as on Linux (kernel/cgroup/cgroup-v1.c: `cgroup1_release_agent` runs the agent
 //! once per run of the group's `release_agent_work`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use gpc_core::testing::FailingAlloc;
 use gpc_core::Result;
 use gpc_script::Machine;
 use gpc_sim::SimMachine;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// Counts live heap bytes (and can fail allocations, unused here).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: FailingAlloc = FailingAlloc::new();
+
+/// Live heap bytes now.
+fn live() -> usize {
+    GLOBAL.stats().live_bytes
+}
 
 /// A machine with `/cg/a` and `/cg/b` flagged, and an agent of 3,000 bytes.
 fn machine() -> Result<SimMachine> {
@@ -64,17 +50,17 @@ fn unread_releases_cost_the_groups_not_the_calls() -> Result {
     for _ in 0..100 {
         release(&mut m, "a")?;
     }
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     for _ in 0..20_000 {
         release(&mut m, "a")?;
     }
-    let same_group = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let same_group = live().saturating_sub(before);
     // Two groups in turn: a few bytes a call for the order, no string per call.
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     for i in 0..20_000 {
         release(&mut m, if i % 2 == 0 { "a" } else { "b" })?;
     }
-    let alternating = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let alternating = live().saturating_sub(before);
     println!(
         "20,000 unread releases of one group: +{same_group} bytes; of two in turn: \
          +{alternating} bytes (each used to copy the 3,000-byte agent: 60 MB)"
