@@ -136,6 +136,37 @@ pub struct GpcStat {
 
 const _: () = assert!(size_of::<GpcStat>() == 16 && align_of::<GpcStat>() == 8);
 
+/// `struct gpc_cpu_bandwidth`: one `cpu` group's bandwidth limit (`gpc_cpu_bandwidth`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpcCpuBandwidth {
+    /// `cpu.cfs_quota_us`: run time allowed per period, or -1 for no limit.
+    pub quota_us: i64,
+    /// `cpu.cfs_period_us` when there is a quota (0 without one: nothing to enforce).
+    pub period_us: u64,
+    /// `cpu.cfs_burst_us`: run time a period may borrow from earlier unused quota.
+    pub burst_us: u64,
+}
+
+const _: () = assert!(size_of::<GpcCpuBandwidth>() == 24 && align_of::<GpcCpuBandwidth>() == 8);
+
+// Device types and access bits of `gpc_device_access`: Linux's own values
+// (include/linux/device_cgroup.h: `DEVCG_DEV_BLOCK`, `DEVCG_DEV_CHAR`, `DEVCG_ACC_*`), so a
+// kernel passes its own constants through.
+
+/// `GPC_DEVCG_DEV_BLOCK`: a block device.
+pub const GPC_DEVCG_DEV_BLOCK: i32 = 1;
+/// `GPC_DEVCG_DEV_CHAR`: a character device.
+pub const GPC_DEVCG_DEV_CHAR: i32 = 2;
+/// `GPC_DEVCG_ACC_MKNOD`: create the device node.
+pub const GPC_DEVCG_ACC_MKNOD: c_uint = 1;
+/// `GPC_DEVCG_ACC_READ`: open for reading.
+pub const GPC_DEVCG_ACC_READ: c_uint = 2;
+/// `GPC_DEVCG_ACC_WRITE`: open for writing.
+pub const GPC_DEVCG_ACC_WRITE: c_uint = 4;
+/// Every access bit.
+pub const GPC_DEVCG_ACC_MASK: c_uint = 7;
+
 /// `struct gpc_rcu_head`: the link word of the head gpc embeds in every object it frees
 /// after a grace period (the `next` field of core's `RcuHead`). The kernel may use it,
 /// and only it, to queue the head between `gpc_call_rcu` and `gpc_rcu_invoke`.

@@ -85,13 +85,15 @@ type HierMap = [Option<(u32, HierarchyId)>; MAX_HIERARCHIES];
 
 /// One gpc instance: the C `struct gpc`.
 pub struct Instance {
-    gpc: Gpc<KHost>,
+    pub(crate) gpc: Gpc<KHost>,
     /// Handles of live hierarchies. Held across every operation on a hierarchy, so a
     /// final `gpc_umount` cannot free a hierarchy under a concurrent operation (gpc's
     /// own hierarchy lock serialises those operations anyway). Lock order: this, then
     /// gpc's locks.
     hiers: Lock<HierMap, KMutex>,
     css_ptr: [Option<CssPtrFn>; MAX_SUBSYS],
+    /// The controllers the enforcement exports ask (`crate::enforce`).
+    pub(crate) enforce: crate::enforce::EnforceIds,
 }
 
 // ---------------------------------------------------------------------------------
@@ -128,7 +130,7 @@ fn err_ptr<T>(e: Error) -> *mut T {
 /// # Safety
 ///
 /// `g` is null, an error pointer, or a live instance from `gpc_init`.
-unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
+pub(crate) unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
     if is_err_ptr(g) {
         return Err(Error::EINVAL);
     }
@@ -345,11 +347,13 @@ fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
         *slot = css_ptr_fn(sub.name());
     }
     let gpc = Gpc::new(KHost::new(host_ctx), &subs)?;
+    let enforce = crate::enforce::EnforceIds::of(&gpc);
     // If boxing fails, `gpc` is dropped here and frees what it made.
     try_box(Instance {
         gpc,
         hiers: Lock::new([None; MAX_HIERARCHIES]),
         css_ptr,
+        enforce,
     })
 }
 

@@ -48,6 +48,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod enforce;
 pub mod exports;
 pub mod ffi;
 pub mod host;
@@ -55,6 +56,7 @@ pub mod kalloc;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
+pub use enforce::*;
 pub use exports::*;
 
 #[cfg(all(not(test), feature = "kernel"))]

@@ -19,6 +19,8 @@ STATIC_ASSERT(sizeof(struct gpc_stat) == 16 && GPC_ALIGNOF(struct gpc_stat) == 8
 STATIC_ASSERT(sizeof(struct gpc_rcu_head) == sizeof(void *), "rcu head");
 STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE % GPC_LOCK_STORAGE_ALIGN == 0, "lock storage");
 STATIC_ASSERT(GPC_SS_COUNT == 10, "subsystems");
+STATIC_ASSERT(sizeof(struct gpc_cpu_bandwidth) == 24 && GPC_ALIGNOF(struct gpc_cpu_bandwidth) == 8,
+	      "cpu bandwidth");
 
 /* Every declaration's type, taken without calling (so nothing needs linking). */
 typedef struct gpc *(*init_t)(void *);
