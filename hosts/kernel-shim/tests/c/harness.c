@@ -12,8 +12,8 @@
  *     lookups) and the number of live allocations unchanged, and no failure may be
  *     swallowed by an operation that then succeeds;
  *  3. storm: several threads fork, exit, attach (tasks, cgroup.procs, gpc_attach),
- *     look up, read /proc and tasks files, make and remove containers and drain
- *     releases at once, with random allocation failures; every result is checked
+ *     look up and ask the enforcement exports, read /proc and tasks files, make and
+ *     remove containers and drain releases at once, with random allocation failures; every result is checked
  *     against the errnos the operation may return, then the final state is checked
  *     for consistency (each task in exactly one container per hierarchy, agreeing with
  *     /proc/PID/cgroup, pids.current and the lookups);
@@ -1186,7 +1186,7 @@ enum {
 };
 static const char *S_NAMES[S_NR] = {
 	"fork", "fork refused (-EAGAIN)", "exit", "write tasks", "write cgroup.procs",
-	"gpc_attach", "lookups (x10 subsystems)", "/proc/PID/cgroup", "read tasks",
+	"gpc_attach", "lookups (x10) + enforcement (x7)", "/proc/PID/cgroup", "read tasks",
 	"/proc/cgroups", "drain releases", "mkdir", "rmdir", "read control file",
 	"-ENOMEM returned", "expected errno (ESRCH/ENOENT/EBUSY/...)"
 };
@@ -1318,10 +1318,23 @@ static void *storm(void *arg)
 				atomic_fetch_add(&S[S_ATTACH], 1);
 			else if (res != -ENOMEM)
 				atomic_fetch_add(&S[S_OTHER_ERR], 1);
-		} else if (r < 80) { /* the lock-free lookup */
+		} else if (r < 80) { /* the lock-free lookup, and the enforcement exports */
+			uint64_t shares = 0;
+			unsigned long cpus = 0;
 			gpc_rcu_read_lock();
 			for (int ss = 0; ss < GPC_SS_COUNT; ss++)
 				CHECK(gpc_task_css(G, T(t), ss) != NULL, "lookup %d of %u", ss, t->pid);
+			/* Only /s0 has cpu.shares 2048; cpuset and memory are not mounted. */
+			CHECK(gpc_cpu_shares(G, T(t), &shares) == 0 && (shares == 1024 || shares == 2048),
+			      "shares of %u: %llu", t->pid, (unsigned long long)shares);
+			CHECK(gpc_freezer_frozen(G, T(t)) == 0, "%u frozen", t->pid);
+			CHECK(gpc_device_access(G, T(t), GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_READ) == 0,
+			      "device check of %u", t->pid);
+			CHECK(gpc_cpuset_cpus(G, T(t), &cpus, 64) == NR_VCPUS, "cpus of %u", t->pid);
+			CHECK(gpc_cpuacct_charge(G, T(t), gpc_current_cpu(), 100, true) == 0 &&
+				      gpc_memory_charge(G, T(t), 4096) == 0 &&
+				      gpc_memory_uncharge(G, T(t), 4096) == 0,
+			      "charges of %u", t->pid);
 			gpc_rcu_read_unlock();
 			storm_result("lookup", 0, false);
 			atomic_fetch_add(&S[S_LOOKUP], 1);
