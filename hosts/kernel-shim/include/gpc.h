@@ -147,12 +147,14 @@ struct gpc_cpu_bandwidth {
 #define GPC_DEVCG_ACC_WRITE 4u
 
 /*
- * The link word of the head gpc embeds in every object freed after a grace period:
- * the kernel may use next (and nothing around it) to queue the head between
- * gpc_call_rcu() and gpc_rcu_invoke().
+ * The first two words of the head gpc embeds in every object freed after a grace
+ * period: the kernel may use both (and nothing past them) between gpc_call_rcu() and
+ * gpc_rcu_invoke(), to queue the head or as a Linux struct callback_head (next, func):
+ * call_rcu((struct callback_head *)head, cb), cb calling gpc_rcu_invoke().
  */
 struct gpc_rcu_head {
 	struct gpc_rcu_head *next;
+	void *data;
 };
 
 /* Called for each task of a walk (the task is alive during the call). */
@@ -323,7 +325,7 @@ const void *gpc_task_css(const struct gpc *g, struct gpc_task *task, int ss);
  * Results: none. NULL is ignored.
  * Undefined: a head that gpc did not pass to gpc_call_rcu(); before the grace period has
  * elapsed (a reader may still use the object: use after free); twice for one head; a
- * head whose memory the kernel changed other than through head->next while queued.
+ * head whose memory the kernel changed past its two words while queued.
  */
 void gpc_rcu_invoke(struct gpc_rcu_head *head);
 
@@ -524,7 +526,7 @@ void gpc_mutex_destroy(void *lock);
 
 /*
  * RCU. Read sections nest, and the caller stays on its CPU until the matching unlock.
- * gpc_call_rcu() must not allocate or fail: queue head (through head->next) and call
+ * gpc_call_rcu() must not allocate or fail: queue head (in its two words) and call
  * gpc_rcu_invoke(head) after a grace period. gpc_synchronize_rcu() waits for a grace
  * period and for every callback queued before it (synchronize_rcu + rcu_barrier).
  */
