@@ -26,8 +26,12 @@
  * Freestanding: needs only <stddef.h>, <stdint.h> and <stdbool.h>. C11 (or gnu11, as
  * Linux builds) for _Alignof; also valid C++11.
  *
- * The staticlib also expects memcpy, memmove, memset, memcmp and bcmp from the kernel
- * (the Rust core library calls them; Linux has them all).
+ * A staticlib built for the host target also expects memcpy, memmove, memset, memcmp
+ * and bcmp from the kernel (the Rust core library calls them; Linux has them all). The
+ * kernel-target build (x86_64-unknown-none: no SSE, no red zone, code-model=kernel;
+ * hosts/kernel-shim/kernel-build/kernel-build.sh, doc/kernel-shim.md) is one object
+ * whose only global symbols are the exports below and whose only undefined ones are the
+ * imports.
  */
 #ifndef GPC_H
 #define GPC_H
