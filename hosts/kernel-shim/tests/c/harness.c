@@ -479,6 +479,12 @@ static void test_instances(void)
 	CHECK(gpc_task_css(a, T(t), GPC_SS_CPU) != NULL, "lookup in a");
 #ifdef GPC_KSHIM_DEBUG
 	CHECK(gpc_task_css(b, T(t), GPC_SS_CPU) == NULL, "debug build: lookup in b");
+	{
+		uint64_t shares;
+		CHECK(gpc_cpu_shares(b, T(t), &shares) == -EINVAL &&
+			      gpc_memory_charge(b, T(t), 4096) == -EINVAL,
+		      "debug build: enforcement in b");
+	}
 #endif
 	gpc_rcu_read_unlock();
 #ifdef GPC_KSHIM_DEBUG
@@ -501,7 +507,8 @@ static void test_instances(void)
 	printf("  a task of another instance: -EINVAL from fork, attach, tasks, cgroup.procs, "
 	       "/proc/PID/cgroup, exit; not listed%s\n",
 #ifdef GPC_KSHIM_DEBUG
-	       "; debug build: lookup NULL, re-init of an attached slot -EINVAL"
+	       "; debug build: lookup NULL, enforcement -EINVAL, re-init of an attached slot "
+	       "-EINVAL"
 #else
 	       ""
 #endif
