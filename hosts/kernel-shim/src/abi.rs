@@ -1,6 +1,7 @@
 //! The C types and constants of `include/gpc.h`, on the Rust side.
 //!
-//! Everything here has a twin in the header; `tests/header.rs` and the C harness check
+//! Everything here has a twin in the header; the unit test `header_constants_match` and
+//! the C harness (`tests/c/header_check.c`, `symbols_match_the_header`) check
 //! that both sides agree (sizes, alignments, values, and the exported and imported
 //! symbol lists).
 

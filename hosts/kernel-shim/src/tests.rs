@@ -100,6 +100,15 @@ fn header_constants_match() {
     assert_eq!(num("GPC_GFP_ZERO"), u(GPC_GFP_ZERO));
     assert_eq!(num("GPC_STAT_DIR"), i(GPC_STAT_DIR));
     assert_eq!(num("GPC_STAT_FILE"), i(GPC_STAT_FILE));
+    assert_eq!(num("GPC_DEVCG_DEV_BLOCK"), i(GPC_DEVCG_DEV_BLOCK));
+    assert_eq!(num("GPC_DEVCG_DEV_CHAR"), i(GPC_DEVCG_DEV_CHAR));
+    assert_eq!(num("GPC_DEVCG_ACC_MKNOD"), u(GPC_DEVCG_ACC_MKNOD));
+    assert_eq!(num("GPC_DEVCG_ACC_READ"), u(GPC_DEVCG_ACC_READ));
+    assert_eq!(num("GPC_DEVCG_ACC_WRITE"), u(GPC_DEVCG_ACC_WRITE));
+    assert_eq!(
+        GPC_DEVCG_ACC_MASK,
+        GPC_DEVCG_ACC_MKNOD | GPC_DEVCG_ACC_READ | GPC_DEVCG_ACC_WRITE
+    );
     assert_eq!(GPC_TASK_SLOT_SIZE, core::mem::size_of::<*mut c_void>());
     assert_eq!(GPC_TASK_SLOT_ALIGN, core::mem::align_of::<*mut c_void>());
     // The subsystem enum is `gpc_subsystems::all()`'s order.
