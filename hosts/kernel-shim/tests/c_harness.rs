@@ -681,6 +681,28 @@ fn c_example_runs() -> Res {
             ));
         }
         print!("{got}");
+        // And without a memory error or a leak.
+        if !require(
+            "c_example_runs (valgrind)",
+            &[(&valgrind(), &["--version"])],
+        )? {
+            return Ok(());
+        }
+        let out = run_with_timeout(
+            Command::new(valgrind())
+                .args(["--error-exitcode=1", "--leak-check=full"])
+                .args(["--errors-for-leak-kinds=definite,possible"])
+                .arg(&bin),
+            "examples/c-kernel under valgrind",
+            Duration::from_secs(300),
+        )?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success()
+            || !stderr.contains("ERROR SUMMARY: 0 errors from 0 contexts")
+            || String::from_utf8_lossy(&out.stdout) != want
+        {
+            return Err(format!("examples/c-kernel under valgrind: {}", show(&out)));
+        }
         Ok(())
     })())
 }
