@@ -26,8 +26,12 @@
  * Freestanding: needs only <stddef.h>, <stdint.h> and <stdbool.h>. C11 (or gnu11, as
  * Linux builds) for _Alignof; also valid C++11.
  *
- * The staticlib also expects memcpy, memmove, memset, memcmp and bcmp from the kernel
- * (the Rust core library calls them; Linux has them all).
+ * A staticlib built for the host target also expects memcpy, memmove, memset, memcmp
+ * and bcmp from the kernel (the Rust core library calls them; Linux has them all). The
+ * kernel-target build (x86_64-unknown-none: no SSE, no red zone, code-model=kernel;
+ * hosts/kernel-shim/kernel-build/kernel-build.sh, doc/kernel-shim.md) is one object
+ * whose only global symbols are the exports below and whose only undefined ones are the
+ * imports.
  */
 #ifndef GPC_H
 #define GPC_H
@@ -129,13 +133,32 @@ struct gpc_stat {
 	uint64_t id;    /* a directory's container id */
 };
 
+/* One cpu group's bandwidth limit (gpc_cpu_bandwidth). */
+struct gpc_cpu_bandwidth {
+	int64_t quota_us;   /* cpu.cfs_quota_us: run time per period, -1 for no limit */
+	uint64_t period_us; /* cpu.cfs_period_us when there is a quota, else 0 */
+	uint64_t burst_us;  /* cpu.cfs_burst_us */
+};
+
 /*
- * The link word of the head gpc embeds in every object freed after a grace period:
- * the kernel may use next (and nothing around it) to queue the head between
- * gpc_call_rcu() and gpc_rcu_invoke().
+ * gpc_device_access() types and access bits: Linux's own values
+ * (include/linux/device_cgroup.h DEVCG_DEV_*, DEVCG_ACC_*).
+ */
+#define GPC_DEVCG_DEV_BLOCK 1
+#define GPC_DEVCG_DEV_CHAR 2
+#define GPC_DEVCG_ACC_MKNOD 1u
+#define GPC_DEVCG_ACC_READ 2u
+#define GPC_DEVCG_ACC_WRITE 4u
+
+/*
+ * The first two words of the head gpc embeds in every object freed after a grace
+ * period: the kernel may use both (and nothing past them) between gpc_call_rcu() and
+ * gpc_rcu_invoke(), to queue the head or as a Linux struct callback_head (next, func):
+ * call_rcu((struct callback_head *)head, cb), cb calling gpc_rcu_invoke().
  */
 struct gpc_rcu_head {
 	struct gpc_rcu_head *next;
+	void *data;
 };
 
 /* Called for each task of a walk (the task is alive during the call). */
@@ -179,7 +202,8 @@ typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
  *     interrupts off, inside gpc_rcu_read_lock()), from an import gpc is running
  *     (gpc_task_fn, gpc_release_fn, gpc_kmalloc, ...), or from gpc_rcu_invoke's context.
  *     The others (gpc_abi_check, gpc_subsys_count, gpc_subsys_id, gpc_task_slot_init,
- *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke) never sleep and never allocate.
+ *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke and the enforcement exports)
+ *     never sleep and never allocate.
  *  X. Concurrency: every export may run on any thread concurrently with any other on the
  *     same instance, except as stated: gpc_destroy excludes everything else on its
  *     instance, and the hooks of one task (gpc_task_slot_init, gpc_init_task,
@@ -305,7 +329,7 @@ const void *gpc_task_css(const struct gpc *g, struct gpc_task *task, int ss);
  * Results: none. NULL is ignored.
  * Undefined: a head that gpc did not pass to gpc_call_rcu(); before the grace period has
  * elapsed (a reader may still use the object: use after free); twice for one head; a
- * head whose memory the kernel changed other than through head->next while queued.
+ * head whose memory the kernel changed past its two words while queued.
  */
 void gpc_rcu_invoke(struct gpc_rcu_head *head);
 
@@ -390,6 +414,99 @@ long gpc_proc_cgroups(const struct gpc *g, char *buf, size_t len);
  */
 int gpc_drain_releases(const struct gpc *g, gpc_release_fn f, void *ctx);
 
+/*
+ * Enforcement: what the controllers decide for one task, asked by the kernel's
+ * scheduler, allocator, device and network code. Each asks the state gpc's lookup finds
+ * for the task (as gpc_task_css) and calls the controller's own function (the same the
+ * simulator's machine calls), inside its own nested gpc_rcu_read_lock() section, so the
+ * caller may or may not be inside one. None sleeps or allocates.
+ *
+ * Common results: -EINVAL (rules G, T; a NULL out-pointer; in debug builds a task of
+ * another instance, as gpc_task_css), -ESRCH (the task is not attached: never forked,
+ * or exited). A controller not mounted answers for its root group (every CPU, no
+ * limit, ...), as Linux's init_css_set does.
+ * Context: any, including under the kernel's spinlocks and with interrupts off, except
+ * where "not from hard interrupt context" is said: those take the controller's own
+ * spinlock, which does not disable interrupts (an interrupt on a CPU holding it would
+ * deadlock).
+ * Undefined: rules G, T, X; out-pointers that are not writable.
+ *
+ * gpc_cpu_shares: the weight of the task's cpu group (cpu.shares: 2..262144, 1024 by
+ * default, 3 for an idle group; Linux scale_load_down(tg->shares)) in *shares. Any
+ * context. Results: 0 or the common ones.
+ */
+int gpc_cpu_shares(const struct gpc *g, struct gpc_task *task, uint64_t *shares);
+/*
+ * gpc_cpu_bandwidth: the bandwidth limit of the cpu group level steps above the task's
+ * (0: its own group). Linux throttles every level's cfs_rq: walk up from 0 until
+ * -ENOENT. Not from hard interrupt context.
+ * Results: 0 with *out filled, -ENOENT (above the root), or the common ones.
+ */
+int gpc_cpu_bandwidth(const struct gpc *g, struct gpc_task *task, unsigned int level,
+		      struct gpc_cpu_bandwidth *out);
+/*
+ * gpc_cpuacct_charge: ns nanoseconds the task ran on CPU cpu, charged to its cpuacct
+ * group and every ancestor (Linux cpuacct_charge + cpuacct_account_field: user picks
+ * cpuacct.usage_user or usage_sys). Lock-free: any context (the scheduler's tick).
+ * Results: 0, -EINVAL (also cpu >= gpc_nr_cpus()), or the common ones.
+ */
+int gpc_cpuacct_charge(const struct gpc *g, struct gpc_task *task, unsigned int cpu,
+		       uint64_t ns, bool user);
+/*
+ * gpc_cpuset_cpus, gpc_cpuset_mems: the CPUs the task may run on, the memory nodes it
+ * may allocate from (its cpuset's effective_cpus / effective_mems; on v1 equal to
+ * cpuset.cpus / cpuset.mems), as a Linux bitmap of nbits bits at mask (unsigned long
+ * words, bit i in word i / BITS_PER_LONG; bits past the machine's are cleared). Not
+ * from hard interrupt context.
+ * Results: the number of bits set; for mask == NULL && nbits == 0, the bits needed
+ * (gpc_nr_cpus() / gpc_nr_mem_nodes()); -EOVERFLOW if nbits is below that (nothing
+ * written); -EINVAL (also mask == NULL with nbits != 0), -ESRCH.
+ * Undefined: mask without BITS_TO_LONGS(nbits) writable words; the common cases.
+ */
+long gpc_cpuset_cpus(const struct gpc *g, struct gpc_task *task, unsigned long *mask,
+		     size_t nbits);
+long gpc_cpuset_mems(const struct gpc *g, struct gpc_task *task, unsigned long *mask,
+		     size_t nbits);
+/*
+ * gpc_device_access: may the task access device type (GPC_DEVCG_DEV_BLOCK or _CHAR)
+ * major:minor with access (GPC_DEVCG_ACC_* bits)? As Linux's
+ * devcgroup_check_permission() (security/device_cgroup.c), for open and mknod. Not
+ * from hard interrupt context.
+ * Results: 0 (allowed), -EPERM (refused), -EINVAL (another type, no access bit or an
+ * unknown one), or the common ones.
+ */
+int gpc_device_access(const struct gpc *g, struct gpc_task *task, int type, uint32_t major,
+		      uint32_t minor, unsigned int access);
+/*
+ * gpc_freezer_frozen: must the task stay frozen (its freezer group or an ancestor has
+ * FROZEN written to freezer.state; Linux cgroup_freezing())? Any context; the kernel
+ * asks it where Linux's freezing() does (try_to_freeze, the signal path).
+ * Results: 1 (frozen), 0 (not), or the common ones.
+ */
+int gpc_freezer_frozen(const struct gpc *g, struct gpc_task *task);
+/*
+ * gpc_memory_charge, gpc_memory_uncharge: bytes (rounded up to 4096-byte pages) charged
+ * to, or given back by, the task's memory group and its ancestors (Linux
+ * try_charge_memcg for a new folio, mem_cgroup_uncharge). Lock-free: any context.
+ * gpc_memory_charge results: 0; -ENOMEM if the group or an ancestor would exceed its
+ * memory.limit_in_bytes or memory.memsw.limit_in_bytes (that level's failcnt grows,
+ * nothing else changes); or the common ones.
+ * gpc_memory_uncharge results: 0 (the counters stop at 0), or the common ones.
+ * Charges follow the task's group at the time of the call: a kernel that moves a task
+ * holding charges uncharges them before the move and charges them after (what v1's
+ * memory.move_charge_at_immigrate did; see doc/kernel-shim.md).
+ */
+int gpc_memory_charge(const struct gpc *g, struct gpc_task *task, uint64_t bytes);
+int gpc_memory_uncharge(const struct gpc *g, struct gpc_task *task, uint64_t bytes);
+/*
+ * gpc_net_cls_classid: the class id the task's packets carry (net_cls.classid; Linux
+ * task_get_classid()) in *classid. Any context (the transmit path).
+ * Results: 0 or the common ones.
+ *
+ * pids has no entry point here: gpc_fork() enforces pids.max (-EAGAIN).
+ */
+int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *classid);
+
 /* END EXPORTS */
 
 /* ---------------------------------------------------------------------------------- */
@@ -413,7 +530,7 @@ void gpc_mutex_destroy(void *lock);
 
 /*
  * RCU. Read sections nest, and the caller stays on its CPU until the matching unlock.
- * gpc_call_rcu() must not allocate or fail: queue head (through head->next) and call
+ * gpc_call_rcu() must not allocate or fail: queue head (in its two words) and call
  * gpc_rcu_invoke(head) after a grace period. gpc_synchronize_rcu() waits for a grace
  * period and for every callback queued before it (synchronize_rcu + rcu_barrier).
  */

@@ -1,6 +1,7 @@
 //! The C types and constants of `include/gpc.h`, on the Rust side.
 //!
-//! Everything here has a twin in the header; `tests/header.rs` and the C harness check
+//! Everything here has a twin in the header; the unit test `header_constants_match` and
+//! the C harness (`tests/c/header_check.c`, `symbols_match_the_header`) check
 //! that both sides agree (sizes, alignments, values, and the exported and imported
 //! symbol lists).
 
@@ -136,42 +137,66 @@ pub struct GpcStat {
 
 const _: () = assert!(size_of::<GpcStat>() == 16 && align_of::<GpcStat>() == 8);
 
-/// `struct gpc_rcu_head`: the link word of the head gpc embeds in every object it frees
-/// after a grace period (the `next` field of core's `RcuHead`). The kernel may use it,
-/// and only it, to queue the head between `gpc_call_rcu` and `gpc_rcu_invoke`.
-///
-/// The shim hands out the address of `RcuHead::next` itself, not of the `RcuHead`, and
-/// steps back with `offset_of!` in `gpc_rcu_invoke`: core's `RcuHead` is not
-/// `#[repr(C)]`, and rustc does place `next` after the callback pointer.
+/// `struct gpc_cpu_bandwidth`: one `cpu` group's bandwidth limit (`gpc_cpu_bandwidth`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpcCpuBandwidth {
+    /// `cpu.cfs_quota_us`: run time allowed per period, or -1 for no limit.
+    pub quota_us: i64,
+    /// `cpu.cfs_period_us` when there is a quota (0 without one: nothing to enforce).
+    pub period_us: u64,
+    /// `cpu.cfs_burst_us`: run time a period may borrow from earlier unused quota.
+    pub burst_us: u64,
+}
+
+const _: () = assert!(size_of::<GpcCpuBandwidth>() == 24 && align_of::<GpcCpuBandwidth>() == 8);
+
+// Device types and access bits of `gpc_device_access`: Linux's own values
+// (include/linux/device_cgroup.h: `DEVCG_DEV_BLOCK`, `DEVCG_DEV_CHAR`, `DEVCG_ACC_*`), so a
+// kernel passes its own constants through.
+
+/// `GPC_DEVCG_DEV_BLOCK`: a block device.
+pub const GPC_DEVCG_DEV_BLOCK: i32 = 1;
+/// `GPC_DEVCG_DEV_CHAR`: a character device.
+pub const GPC_DEVCG_DEV_CHAR: i32 = 2;
+/// `GPC_DEVCG_ACC_MKNOD`: create the device node.
+pub const GPC_DEVCG_ACC_MKNOD: c_uint = 1;
+/// `GPC_DEVCG_ACC_READ`: open for reading.
+pub const GPC_DEVCG_ACC_READ: c_uint = 2;
+/// `GPC_DEVCG_ACC_WRITE`: open for writing.
+pub const GPC_DEVCG_ACC_WRITE: c_uint = 4;
+/// Every access bit.
+pub const GPC_DEVCG_ACC_MASK: c_uint = 7;
+
+/// `struct gpc_rcu_head`: the two host words at the start of the `RcuHead` gpc embeds in
+/// every object it frees after a grace period (core's `RcuHead` is `#[repr(C)]` with
+/// `next` and `host_word` first, and never reads them). The kernel may use both while
+/// the head is queued between `gpc_call_rcu` and `gpc_rcu_invoke`: as a queue link, or
+/// as a Linux `struct callback_head` (`next`, `func`) handed to `call_rcu`.
 #[repr(C)]
 pub struct GpcRcuHead {
-    /// The kernel's link while the head is queued.
+    /// The kernel's link while the head is queued (`callback_head::next`).
     pub next: *mut GpcRcuHead,
+    /// A second word for the kernel (`callback_head::func`).
+    pub data: *mut c_void,
 }
 
-// The link word is an `AtomicPtr`: one pointer, pointer-aligned, as the C struct.
-const _: () = assert!(size_of::<AtomicPtr<RcuHead>>() == size_of::<GpcRcuHead>());
-const _: () = assert!(align_of::<AtomicPtr<RcuHead>>() == align_of::<GpcRcuHead>());
+// The C head is the first two words of core's head, in this order.
+const _: () = assert!(offset_of!(RcuHead, next) == offset_of!(GpcRcuHead, next));
+const _: () = assert!(offset_of!(RcuHead, host_word) == offset_of!(GpcRcuHead, data));
+const _: () = assert!(size_of::<AtomicPtr<RcuHead>>() == size_of::<*mut GpcRcuHead>());
+const _: () = assert!(size_of::<AtomicPtr<()>>() == size_of::<*mut c_void>());
+const _: () = assert!(size_of::<GpcRcuHead>() == 2 * size_of::<*mut c_void>());
+const _: () = assert!(align_of::<RcuHead>() == align_of::<GpcRcuHead>());
 
-/// The C head of a core head (its `next` word).
+/// The C head of a core head (its first two words).
 pub(crate) fn rcu_link(head: NonNull<RcuHead>) -> *mut GpcRcuHead {
-    head.as_ptr()
-        .cast::<u8>()
-        .wrapping_add(offset_of!(RcuHead, next))
-        .cast()
+    head.as_ptr().cast()
 }
 
-/// The core head whose `next` word is `link` (`container_of`).
+/// The core head that starts with `link`.
 pub(crate) fn rcu_head_of(link: *mut GpcRcuHead) -> Option<NonNull<RcuHead>> {
-    let link = NonNull::new(link)?;
-    // Stepping back within the same allocation, from the field to its struct; a
-    // wrapping subtraction so that a bogus pointer cannot be UB here.
-    let head = link
-        .as_ptr()
-        .cast::<u8>()
-        .wrapping_sub(offset_of!(RcuHead, next))
-        .cast::<RcuHead>();
-    NonNull::new(head)
+    NonNull::new(link.cast())
 }
 
 /// `gpc_task_fn`: the kernel calls it for each task of a walk.

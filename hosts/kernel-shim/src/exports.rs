@@ -22,10 +22,9 @@ use core::ptr;
 
 use gpc_core::host::alloc::try_box;
 use gpc_core::host::lock::Lock;
+use gpc_core::host::rcu::RcuGuard;
 use gpc_core::subsys::CssRef;
-use gpc_core::{
-    Entry, Error, Gpc, HierarchyId, Subsystem, TaskInfo, TaskSlot, MAX_HIERARCHIES, MAX_SUBSYS,
-};
+use gpc_core::{Entry, Error, Gpc, HierarchyId, TaskInfo, TaskSlot, MAX_HIERARCHIES};
 
 use crate::abi::{
     GpcRcuHead, GpcReleaseFn, GpcStat, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN,
@@ -40,44 +39,6 @@ type Result<T = (), E = Error> = core::result::Result<T, E>;
 /// options are one page in Linux too).
 pub const MAX_STRING: usize = 4095;
 
-/// The state pointer `gpc_task_css` hands out for one subsystem.
-type CssPtrFn = fn(CssRef<'_>) -> *const c_void;
-
-fn css_state_ptr<S: Subsystem>(css: CssRef<'_>) -> *const c_void {
-    css.typed::<S>()
-        .map_or(ptr::null(), |c| ptr::from_ref(c.state()).cast())
-}
-
-/// Each compiled-in controller's state-pointer function, by name.
-fn css_ptr_fn(name: &str) -> Option<CssPtrFn> {
-    use gpc_subsystems as s;
-    let table: [(&str, CssPtrFn); 10] = [
-        (s::cpuset::Cpuset::NAME, css_state_ptr::<s::cpuset::Cpuset>),
-        (s::cpu::Cpu::NAME, css_state_ptr::<s::cpu::Cpu>),
-        (
-            s::cpuacct::Cpuacct::NAME,
-            css_state_ptr::<s::cpuacct::Cpuacct>,
-        ),
-        (s::memory::Memory::NAME, css_state_ptr::<s::memory::Memory>),
-        (
-            s::devices::Devices::NAME,
-            css_state_ptr::<s::devices::Devices>,
-        ),
-        (
-            s::freezer::Freezer::NAME,
-            css_state_ptr::<s::freezer::Freezer>,
-        ),
-        (
-            s::net_cls::NetCls::NAME,
-            css_state_ptr::<s::net_cls::NetCls>,
-        ),
-        (s::pids::Pids::NAME, css_state_ptr::<s::pids::Pids>),
-        (s::ns::Ns::NAME, css_state_ptr::<s::ns::Ns>),
-        (s::debug::Debug::NAME, css_state_ptr::<s::debug::Debug>),
-    ];
-    table.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
-}
-
 /// Mounted hierarchies by handle: the handle C sees is the hierarchy's `/proc` id
 /// (`/proc/cgroups`' second column), which Linux allocates cyclically, so a handle used
 /// after its hierarchy died finds nothing instead of a newer hierarchy.
@@ -85,13 +46,14 @@ type HierMap = [Option<(u32, HierarchyId)>; MAX_HIERARCHIES];
 
 /// One gpc instance: the C `struct gpc`.
 pub struct Instance {
-    gpc: Gpc<KHost>,
+    pub(crate) gpc: Gpc<KHost>,
     /// Handles of live hierarchies. Held across every operation on a hierarchy, so a
     /// final `gpc_umount` cannot free a hierarchy under a concurrent operation (gpc's
     /// own hierarchy lock serialises those operations anyway). Lock order: this, then
     /// gpc's locks.
     hiers: Lock<HierMap, KMutex>,
-    css_ptr: [Option<CssPtrFn>; MAX_SUBSYS],
+    /// The controllers the enforcement exports ask (`crate::enforce`).
+    pub(crate) enforce: crate::enforce::EnforceIds,
 }
 
 // ---------------------------------------------------------------------------------
@@ -128,7 +90,7 @@ fn err_ptr<T>(e: Error) -> *mut T {
 /// # Safety
 ///
 /// `g` is null, an error pointer, or a live instance from `gpc_init`.
-unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
+pub(crate) unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
     if is_err_ptr(g) {
         return Err(Error::EINVAL);
     }
@@ -340,16 +302,13 @@ fn slot_detached(slot: &TaskSlot) {
 
 fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
     let subs = gpc_subsystems::all();
-    let mut css_ptr: [Option<CssPtrFn>; MAX_SUBSYS] = [None; MAX_SUBSYS];
-    for (slot, sub) in css_ptr.iter_mut().zip(subs.iter()) {
-        *slot = css_ptr_fn(sub.name());
-    }
     let gpc = Gpc::new(KHost::new(host_ctx), &subs)?;
+    let enforce = crate::enforce::EnforceIds::of(&gpc);
     // If boxing fails, `gpc` is dropped here and frees what it made.
     try_box(Instance {
         gpc,
         hiers: Lock::new([None; MAX_HIERARCHIES]),
-        css_ptr,
+        enforce,
     })
 }
 
@@ -532,7 +491,8 @@ pub unsafe extern "C" fn gpc_attach(
 
 /// The lock-free lookup (Linux `task_css(task, ssid)`): the state of subsystem `ss` for
 /// `task`, or null (no such subsystem, task not attached). Two dependent loads, no lock,
-/// no atomic read-modify-write. The pointer is an opaque identity of the container's
+/// no atomic read-modify-write, and no read-side section of its own: it runs in the
+/// caller's. The pointer is an opaque identity of the container's
 /// state (equal for tasks in the same container of `ss`'s hierarchy), valid until the
 /// caller's `gpc_rcu_read_lock` section ends: the caller must be inside one. A task of
 /// another instance is not checked for (it would cost the lookup a cache line): the
@@ -559,18 +519,15 @@ pub unsafe extern "C" fn gpc_task_css(
     let Some(slot) = (unsafe { host::task_slot(task) }) else {
         return ptr::null();
     };
-    // A nested read-side section (the caller's keeps the result alive after it ends).
-    let guard = g.gpc.rcu_read_lock();
+    // SAFETY: the caller is inside a gpc_rcu_read_lock() section for the whole call
+    // (the function's contract), and the guard does not outlive it.
+    let guard = unsafe { RcuGuard::assume_held(g.gpc.host()) };
     if cfg!(debug_assertions) && !g.gpc.owns_task(&guard, slot) {
         return ptr::null();
     }
-    let p = g
-        .gpc
+    g.gpc
         .task_css(&guard, slot, ss)
-        .and_then(|css| g.css_ptr.get(ss).copied().flatten().map(|f| f(css)))
-        .unwrap_or(ptr::null());
-    drop(guard);
-    p
+        .map_or(ptr::null(), CssRef::as_ptr)
 }
 
 /// Run the callback of an RCU head after its grace period (the kernel calls it for each

@@ -11,6 +11,10 @@
 //!   lock-free lookup `gpc_task_css`, `gpc_proc_pid_cgroup`/`gpc_proc_cgroups`,
 //!   `gpc_drain_releases`, and `gpc_rcu_invoke` for the kernel's RCU. Failure is a
 //!   negative errno, as in Linux.
+//! - **Enforcement** ([`enforce`]): what each controller decides for a task (CPU weight
+//!   and bandwidth, cpuacct charge, allowed CPUs and memory nodes, device access, frozen
+//!   state, memory charge and uncharge, net_cls class id), through the controllers' own
+//!   functions; lock-free lookups that never sleep or allocate.
 //! - **Imports** ([`ffi`]): allocation with GFP-like flags, spinlocks and mutexes on
 //!   opaque storage, RCU, CPUs, task accessors and walks, the release notifier, and a
 //!   panic sink.
@@ -33,7 +37,10 @@
 //!   the C harness, in its own `cargo build -p`) turns on.
 //!
 //! The C harness (`tests/c_harness.rs`) builds the kernel build itself, in a separate
-//! target directory, and links the C kernel stand-in of `tests/c/` against it.
+//! target directory, and links the C kernel stand-in of `tests/c/` against it. The
+//! kernel-target build (`x86_64-unknown-none`, reduced to one object whose only global
+//! symbols are `gpc_*`) is `kernel-build/kernel-build.sh`; `doc/kernel-shim.md` explains
+//! both.
 
 #![deny(
     clippy::indexing_slicing,
@@ -48,6 +55,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod enforce;
 pub mod exports;
 pub mod ffi;
 pub mod host;
@@ -55,6 +63,7 @@ pub mod kalloc;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
+pub use enforce::*;
 pub use exports::*;
 
 #[cfg(all(not(test), feature = "kernel"))]

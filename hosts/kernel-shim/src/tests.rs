@@ -11,6 +11,7 @@ use std::vec::Vec;
 use gpc_core::host::lock::Lock;
 
 use crate::abi::*;
+use crate::enforce::*;
 use crate::exports::*;
 use crate::host::{atomic_ctx, KMutex, KSpin};
 use crate::mock::{self, LAST_GFP};
@@ -99,6 +100,15 @@ fn header_constants_match() {
     assert_eq!(num("GPC_GFP_ZERO"), u(GPC_GFP_ZERO));
     assert_eq!(num("GPC_STAT_DIR"), i(GPC_STAT_DIR));
     assert_eq!(num("GPC_STAT_FILE"), i(GPC_STAT_FILE));
+    assert_eq!(num("GPC_DEVCG_DEV_BLOCK"), i(GPC_DEVCG_DEV_BLOCK));
+    assert_eq!(num("GPC_DEVCG_DEV_CHAR"), i(GPC_DEVCG_DEV_CHAR));
+    assert_eq!(num("GPC_DEVCG_ACC_MKNOD"), u(GPC_DEVCG_ACC_MKNOD));
+    assert_eq!(num("GPC_DEVCG_ACC_READ"), u(GPC_DEVCG_ACC_READ));
+    assert_eq!(num("GPC_DEVCG_ACC_WRITE"), u(GPC_DEVCG_ACC_WRITE));
+    assert_eq!(
+        GPC_DEVCG_ACC_MASK,
+        GPC_DEVCG_ACC_MKNOD | GPC_DEVCG_ACC_READ | GPC_DEVCG_ACC_WRITE
+    );
     assert_eq!(GPC_TASK_SLOT_SIZE, core::mem::size_of::<*mut c_void>());
     assert_eq!(GPC_TASK_SLOT_ALIGN, core::mem::align_of::<*mut c_void>());
     // The subsystem enum is `gpc_subsystems::all()`'s order.
@@ -693,4 +703,110 @@ fn rcu_frees_wait_for_the_readers_that_saw_the_object() {
         (true, true),
         "an eager call_rcu is caught"
     );
+}
+
+/// The enforcement exports on extreme inputs: no panic, the documented errno or answer.
+#[test]
+fn enforcement_takes_any_input() {
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and tasks from the mock kernel; out-pointers to locals.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let t = mock::new_task(0, ROOT);
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+        let h = gpc_mount(
+            g,
+            cstr("memory,cpuacct,cpu,cpuset").as_ptr(),
+            ptr::null_mut(),
+        );
+        assert!(h > 0, "{h}");
+        assert_eq!(gpc_mkdir(g, h, cstr("/m").as_ptr()), 0);
+        assert_eq!(
+            write(g, h, "/m/memory.limit_in_bytes", "1M", ptr::null_mut()),
+            0
+        );
+        assert_eq!(write(g, h, "/m/cpuset.cpus", "0-3", ptr::null_mut()), 0);
+        assert_eq!(write(g, h, "/m/cpuset.mems", "0", ptr::null_mut()), 0);
+        assert_eq!(gpc_attach(g, h, cstr("/m").as_ptr(), t), 0);
+
+        const ENOMEM: c_int = -12;
+        // A charge no counter can hold: refused by the first counter charged (memsw, as
+        // try_charge_memcg charges it first), counted there, and nothing else changes.
+        assert_eq!(gpc_memory_charge(g, t, u64::MAX), ENOMEM);
+        assert_eq!(
+            read(g, h, "/m/memory.usage_in_bytes", ptr::null_mut()).as_deref(),
+            Ok("0\n")
+        );
+        assert_eq!(
+            read(g, h, "/m/memory.memsw.failcnt", ptr::null_mut()).as_deref(),
+            Ok("1\n")
+        );
+        // The root takes any charge (no counter), and gives it back.
+        assert_eq!(gpc_memory_charge(g, init, u64::MAX), 0);
+        assert_eq!(gpc_memory_uncharge(g, init, u64::MAX), 0);
+        // Uncharging what was never charged stops at 0.
+        assert_eq!(gpc_memory_uncharge(g, t, u64::MAX), 0);
+        assert_eq!(
+            read(g, h, "/m/memory.usage_in_bytes", ptr::null_mut()).as_deref(),
+            Ok("0\n")
+        );
+
+        assert_eq!(gpc_cpuacct_charge(g, t, 3, u64::MAX, false), 0);
+        assert_eq!(gpc_cpuacct_charge(g, t, 4, 1, false), EINVAL);
+        assert_eq!(gpc_cpuacct_charge(g, t, u32::MAX, 1, true), EINVAL);
+
+        let mut bw = GpcCpuBandwidth::default();
+        assert_eq!(gpc_cpu_bandwidth(g, t, u32::MAX, &mut bw), ENOENT);
+        assert_eq!(gpc_cpu_bandwidth(g, t, 2, &mut bw), ENOENT);
+        assert_eq!(gpc_cpu_bandwidth(g, t, 1, &mut bw), 0);
+        assert_eq!(bw.quota_us, -1);
+
+        // Bitmaps: an absurd size with a NULL mask is EINVAL, a one-word mask works.
+        let mut words = [0 as core::ffi::c_ulong; 1];
+        assert_eq!(
+            gpc_cpuset_cpus(g, t, ptr::null_mut(), usize::MAX),
+            c_long::from(EINVAL)
+        );
+        assert_eq!(gpc_cpuset_cpus(g, t, words.as_mut_ptr(), 64), 4);
+        assert_eq!(words[0], 0xf);
+        assert_eq!(
+            gpc_cpuset_mems(g, t, words.as_mut_ptr(), 0),
+            c_long::from(EOVERFLOW)
+        );
+        assert_eq!(gpc_cpuset_mems(g, t, ptr::null_mut(), 0), 1);
+
+        // Devices: every type and access value outside the ABI is EINVAL.
+        for ty in [c_int::MIN, -1, 0, 3, c_int::MAX] {
+            assert_eq!(
+                gpc_device_access(g, t, ty, 0, 0, GPC_DEVCG_ACC_READ),
+                EINVAL
+            );
+        }
+        for access in [0, 8, u32::MAX] {
+            assert_eq!(
+                gpc_device_access(g, t, GPC_DEVCG_DEV_CHAR, 0, 0, access),
+                EINVAL
+            );
+        }
+        assert_eq!(
+            gpc_device_access(g, t, GPC_DEVCG_DEV_BLOCK, u32::MAX, u32::MAX, 7),
+            0
+        );
+
+        // A task that exited is not attached any more.
+        assert_eq!(gpc_attach(g, h, cstr("/").as_ptr(), t), 0);
+        gpc_exit(g, t);
+        let mut shares = 0u64;
+        assert_eq!(gpc_cpu_shares(g, t, &mut shares), ESRCH);
+        assert_eq!(gpc_freezer_frozen(g, t), ESRCH);
+        mock::reap(t);
+        assert_eq!(gpc_rmdir(g, h, cstr("/m").as_ptr()), 0);
+        gpc_exit(g, init);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+    }
 }

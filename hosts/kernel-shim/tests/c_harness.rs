@@ -9,7 +9,11 @@
 //! 4. the same harness (smaller) passes under `valgrind --error-exitcode=1
 //!    --leak-check=full`;
 //! 5. the harness's RCU check catches a kernel whose `gpc_call_rcu` runs the callback at
-//!    once instead of after a grace period (`harness --eager-call-rcu` must fail).
+//!    once instead of after a grace period (`harness --eager-call-rcu` must fail);
+//! 6. the kernel-target build (`kernel-build/kernel-build.sh`, see doc/kernel-shim.md)
+//!    links with a freestanding C kernel and passes its checks (only `gpc_*` global, no
+//!    SSE/AVX/MMX/x87, no red zone), and the same checks fail on the host build;
+//! 7. the C example (`examples/c-kernel/`) builds, runs and prints what it should.
 //!
 //! Prerequisites (`gcc` or `$CC`, `g++` or `$CXX`, `nm`, `valgrind` or `$VALGRIND`): a test whose tool is
 //! missing prints `SKIP: <test>: <tool> not found` on stderr and passes, except under
@@ -517,6 +521,192 @@ fn c_harness_under_valgrind() -> Res {
     })())
 }
 
+/// `kernel-build/kernel-build.sh`'s exit status when a prerequisite is missing (the
+/// target, a tool); its stderr says which.
+const KBUILD_MISSING: i32 = 77;
+
+fn kernel_build_script() -> PathBuf {
+    manifest_dir().join("kernel-build/kernel-build.sh")
+}
+
+/// Run `kernel-build.sh ARGS`: `Ok(None)` after a visible skip (or `Err` under CI) when
+/// it reports a missing prerequisite, else its output.
+fn kernel_build(test: &str, args: &[&std::ffi::OsStr]) -> Res<Option<Output>> {
+    if !require(test, &[("bash", &["--version"])])? {
+        return Ok(None);
+    }
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = run_with_timeout(
+        Command::new("bash")
+            .arg(kernel_build_script())
+            .args(args)
+            .env("CARGO", cargo),
+        "kernel-build.sh",
+        Duration::from_secs(1200),
+    )?;
+    if out.status.code() == Some(KBUILD_MISSING) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let what = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("kernel-build: MISSING: "))
+            .unwrap_or("a prerequisite");
+        if under_ci() {
+            return Err(format!(
+                "{test}: missing {what}, and CI=true: a CI run must make this check"
+            ));
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: {test}: missing {what}; the check was NOT made"
+        );
+        return Ok(None);
+    }
+    Ok(Some(out))
+}
+
+/// The kernel-target build (`x86_64-unknown-none`: soft-float, no red zone,
+/// `code-model=kernel`), reduced to one relocatable object whose only global symbols
+/// are gpc.h's exports and whose only undefined ones are its imports, free of
+/// SSE/AVX/MMX/x87 and red-zone accesses, and linked with a freestanding C kernel
+/// (`kernel-build/kstub.c`, built with the kernel's C flags) into a static image at a
+/// kernel address. The script states each count; the test checks the verdicts.
+#[test]
+fn kernel_target_build_links_with_a_c_kernel() -> Res {
+    report((|| {
+        let dir = work_dir()?.join("kernel-build");
+        let Some(out) = kernel_build(
+            "kernel_target_build_links_with_a_c_kernel",
+            &["--out".as_ref(), dir.as_os_str()],
+        )?
+        else {
+            return Ok(());
+        };
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!("{stdout}");
+        let _ = fs::write(dir.join("kernel-build.log"), show(&out));
+        let exports = header_names("EXPORTS")?.len();
+        let imports = header_names("IMPORTS")?.len();
+        let want = [
+            "gpc-kshim.o: ".to_owned(),
+            format!(
+                "{exports} global symbols (gpc.h: {exports} exports), {imports} undefined \
+                 (gpc.h: {imports} imports)"
+            ),
+            "SSE/AVX/MMX/x87: 0; red-zone accesses: 0".into(),
+            "gpc-kernel.elf: kstub.o + gpc-kshim.o".into(),
+            "kernel-build: ok".into(),
+        ];
+        let clean_twice = stdout
+            .matches("SSE/AVX/MMX/x87: 0; red-zone accesses: 0")
+            .count()
+            == 2;
+        if !out.status.success() || want.iter().any(|w| !stdout.contains(w)) || !clean_twice {
+            return Err(format!("the kernel-target build failed: {}", show(&out)));
+        }
+        Ok(())
+    })())
+}
+
+/// The kernel-build checks are not vacuous: on the host-target staticlib (SSE2, red
+/// zone, libc's memory functions and `_Unwind_Resume` undefined) they must fail, each.
+#[test]
+fn kernel_build_checks_catch_the_host_build() -> Res {
+    report((|| {
+        if !require_build_tools("kernel_build_checks_catch_the_host_build")? {
+            return Ok(());
+        }
+        let lib = staticlib()?;
+        let dir = work_dir()?.join("kernel-build-host");
+        let Some(out) = kernel_build(
+            "kernel_build_checks_catch_the_host_build",
+            &[
+                "--check-only".as_ref(),
+                lib.as_os_str(),
+                "--out".as_ref(),
+                dir.as_os_str(),
+            ],
+        )?
+        else {
+            return Ok(());
+        };
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let caught = [
+            "instructions use SSE/AVX/MMX/x87 state",
+            "accesses below %rsp (red zone)",
+            "undefined symbols beyond gpc.h's imports",
+        ];
+        if out.status.code() != Some(1) || caught.iter().any(|c| !stdout.contains(c)) {
+            return Err(format!(
+                "the kernel-build checks passed a host build: {}",
+                show(&out)
+            ));
+        }
+        Ok(())
+    })())
+}
+
+/// The C example (`examples/c-kernel/kernel.c`) builds against the staticlib, runs, and
+/// prints `examples/c-kernel/expected.txt`.
+#[test]
+fn c_example_runs() -> Res {
+    report((|| {
+        if !require_build_tools("c_example_runs")? {
+            return Ok(());
+        }
+        let lib = staticlib()?;
+        let example = manifest_dir().join("../../examples/c-kernel");
+        let bin = work_dir()?.join("c-kernel");
+        run(
+            Command::new(cc())
+                .args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-I"])
+                .arg(manifest_dir().join("include"))
+                .arg(example.join("kernel.c"))
+                .arg(&lib)
+                .arg("-o")
+                .arg(&bin),
+            "building examples/c-kernel",
+        )?;
+        let out = run_with_timeout(
+            &mut Command::new(&bin),
+            "examples/c-kernel",
+            Duration::from_secs(60),
+        )?;
+        let want = fs::read_to_string(example.join("expected.txt"))
+            .map_err(|e| format!("expected.txt: {e}"))?;
+        let got = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || got != want {
+            return Err(format!(
+                "examples/c-kernel: want\n{want}\ngot {}",
+                show(&out)
+            ));
+        }
+        print!("{got}");
+        // And without a memory error or a leak.
+        if !require(
+            "c_example_runs (valgrind)",
+            &[(&valgrind(), &["--version"])],
+        )? {
+            return Ok(());
+        }
+        let out = run_with_timeout(
+            Command::new(valgrind())
+                .args(["--error-exitcode=1", "--leak-check=full"])
+                .args(["--errors-for-leak-kinds=definite,possible"])
+                .arg(&bin),
+            "examples/c-kernel under valgrind",
+            Duration::from_secs(300),
+        )?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success()
+            || !stderr.contains("ERROR SUMMARY: 0 errors from 0 contexts")
+            || String::from_utf8_lossy(&out.stdout) != want
+        {
+            return Err(format!("examples/c-kernel under valgrind: {}", show(&out)));
+        }
+        Ok(())
+    })())
+}
+
 #[test]
 fn a_missing_prerequisite_is_a_visible_skip_or_a_ci_failure() {
     assert_eq!(prerequisite("t", "tool", true, false), Ok(true));
@@ -587,6 +777,18 @@ fn missing_tools_skip_visibly_and_fail_under_ci() -> Res {
         let (ok, _) = run_self("header_compiles_as_c_and_cpp", &[no_cc[0], ("CI", "true")])?;
         if ok {
             return Err("without a C compiler under CI=true, the test passed".into());
+        }
+        // The kernel-target build: the script reports the missing compiler (status 77).
+        let kbuild = "kernel_target_build_links_with_a_c_kernel";
+        let (ok, stderr) = run_self(kbuild, &no_cc)?;
+        if !ok || !stderr.contains(&format!("SKIP: {kbuild}: missing gpc-kshim-no-such-cc")) {
+            return Err(format!(
+                "kernel build without a C compiler, not a visible skip: ok={ok}\n{stderr}"
+            ));
+        }
+        let (ok, _) = run_self(kbuild, &[no_cc[0], ("CI", "true")])?;
+        if ok {
+            return Err("kernel build without a C compiler under CI=true: passed".into());
         }
         Ok(())
     })())

@@ -3,15 +3,17 @@
  * The C harness: plays the kernel (kernel.c) and drives gpc through gpc.h.
  *
  *  1. basics: every export once, exact /proc output, errno of each refusal; a task of
- *     one instance passed to another is refused (-EINVAL) and left as it was;
+ *     one instance passed to another is refused (-EINVAL) and left as it was; every
+ *     enforcement export answers what the control files written before say, inside an
+ *     RCU read-side section, without allocating;
  *  2. failure injection: each operation of a scripted session is run with its 0th, 1st,
  *     2nd, ... allocation failing until it succeeds; every failure must come back as
  *     -ENOMEM with the whole visible state (every file of every container, /proc, the
  *     lookups) and the number of live allocations unchanged, and no failure may be
  *     swallowed by an operation that then succeeds;
  *  3. storm: several threads fork, exit, attach (tasks, cgroup.procs, gpc_attach),
- *     look up, read /proc and tasks files, make and remove containers and drain
- *     releases at once, with random allocation failures; every result is checked
+ *     look up and ask the enforcement exports, read /proc and tasks files, make and
+ *     remove containers and drain releases at once, with random allocation failures; every result is checked
  *     against the errnos the operation may return, then the final state is checked
  *     for consistency (each task in exactly one container per hierarchy, agreeing with
  *     /proc/PID/cgroup, pids.current and the lookups);
@@ -477,6 +479,12 @@ static void test_instances(void)
 	CHECK(gpc_task_css(a, T(t), GPC_SS_CPU) != NULL, "lookup in a");
 #ifdef GPC_KSHIM_DEBUG
 	CHECK(gpc_task_css(b, T(t), GPC_SS_CPU) == NULL, "debug build: lookup in b");
+	{
+		uint64_t shares;
+		CHECK(gpc_cpu_shares(b, T(t), &shares) == -EINVAL &&
+			      gpc_memory_charge(b, T(t), 4096) == -EINVAL,
+		      "debug build: enforcement in b");
+	}
 #endif
 	gpc_rcu_read_unlock();
 #ifdef GPC_KSHIM_DEBUG
@@ -499,11 +507,229 @@ static void test_instances(void)
 	printf("  a task of another instance: -EINVAL from fork, attach, tasks, cgroup.procs, "
 	       "/proc/PID/cgroup, exit; not listed%s\n",
 #ifdef GPC_KSHIM_DEBUG
-	       "; debug build: lookup NULL, re-init of an attached slot -EINVAL"
+	       "; debug build: lookup NULL, enforcement -EINVAL, re-init of an attached slot "
+	       "-EINVAL"
 #else
 	       ""
 #endif
 	);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* 1c. Enforcement: each controller's entry point, after writing its control files. */
+/* ------------------------------------------------------------------------------ */
+
+/* Read a file and compare it with want; the text, for messages, in got. */
+static bool file_is(struct gpc *g, int h, const char *path, const char *want, char *got, size_t n)
+{
+	long err;
+	char *s = rd(g, h, path, NULL, &err);
+	snprintf(got, n, "%s", s ? s : "(error)");
+	free(s);
+	return s && !strcmp(got, want);
+}
+
+/* Every enforcement answer for t, in atomic context (inside an RCU read-side section):
+ * none may allocate or sleep (the kernel stand-in counts both). */
+struct answers {
+	int shares_rc, bw_rc[3], frozen, dev_rc[8], classid_rc, cpuacct_rc[2];
+	uint64_t shares;
+	struct gpc_cpu_bandwidth bw[3];
+	long cpus, mems;
+	unsigned long cpumask[2], memmask[2];
+	uint32_t classid;
+};
+
+static const struct {
+	int type;
+	uint32_t major, minor;
+	unsigned access;
+} DEVS[8] = {
+	{ GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_READ },
+	{ GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_READ | GPC_DEVCG_ACC_WRITE },
+	{ GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_MKNOD },
+	{ GPC_DEVCG_DEV_CHAR, 1, 5, GPC_DEVCG_ACC_READ },
+	{ GPC_DEVCG_DEV_BLOCK, 1, 3, GPC_DEVCG_ACC_READ },
+	{ 3, 1, 3, GPC_DEVCG_ACC_READ },  /* no such type */
+	{ GPC_DEVCG_DEV_CHAR, 1, 3, 0 },  /* no access bit */
+	{ GPC_DEVCG_DEV_CHAR, 1, 3, 8 },  /* an unknown bit */
+};
+
+static void ask_all(struct gpc *g, struct ktask *t, struct answers *a)
+{
+	struct kalloc_stats before, after;
+	long violations = kernel_atomic_violations();
+
+	memset(a, 0, sizeof(*a));
+	kalloc_stats(&before);
+	gpc_rcu_read_lock();
+	a->shares_rc = gpc_cpu_shares(g, T(t), &a->shares);
+	for (unsigned l = 0; l < 3; l++)
+		a->bw_rc[l] = gpc_cpu_bandwidth(g, T(t), l, &a->bw[l]);
+	a->cpus = gpc_cpuset_cpus(g, T(t), a->cpumask, 8 * sizeof(a->cpumask));
+	a->mems = gpc_cpuset_mems(g, T(t), a->memmask, 8 * sizeof(a->memmask));
+	for (int i = 0; i < 8; i++)
+		a->dev_rc[i] = gpc_device_access(g, T(t), DEVS[i].type, DEVS[i].major, DEVS[i].minor,
+						 DEVS[i].access);
+	a->frozen = gpc_freezer_frozen(g, T(t));
+	a->classid_rc = gpc_net_cls_classid(g, T(t), &a->classid);
+	a->cpuacct_rc[0] = gpc_cpuacct_charge(g, T(t), 1, 1000, true);
+	a->cpuacct_rc[1] = gpc_cpuacct_charge(g, T(t), 2, 500, false);
+	gpc_rcu_read_unlock();
+	kalloc_stats(&after);
+	CHECK(after.total == before.total && after.failed == before.failed,
+	      "enforcement allocated %ld times", after.total - before.total);
+	CHECK(kernel_atomic_violations() == violations, "enforcement slept in atomic context");
+}
+
+static void test_enforcement(void)
+{
+	struct gpc *g = gpc_init(&khost);
+	struct ktask *init, *t, *stranger;
+	struct answers a;
+	struct kalloc_stats al;
+	char got[256];
+	uint64_t u64;
+	unsigned long mask[4];
+	int hc, hs, hd, hm;
+
+	printf("enforcement:\n");
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	if (GPC_IS_ERR(g))
+		return;
+	init = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init_task");
+	ktask_publish(init);
+	t = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(g, T(init), T(t)) == 0, "fork");
+	ktask_publish(t);
+
+	/* Nothing mounted: every controller answers for its root group. */
+	ask_all(g, t, &a);
+	CHECK(a.shares_rc == 0 && a.shares == 1024, "root shares %d %llu", a.shares_rc,
+	      (unsigned long long)a.shares);
+	CHECK(a.bw_rc[0] == 0 && a.bw[0].quota_us == -1 && a.bw[0].period_us == 0,
+	      "root bandwidth %d %lld", a.bw_rc[0], (long long)a.bw[0].quota_us);
+	CHECK(a.bw_rc[1] == -ENOENT, "above the root: %d", a.bw_rc[1]);
+	CHECK(a.cpus == NR_VCPUS && a.cpumask[0] == (1ul << NR_VCPUS) - 1 && a.cpumask[1] == 0,
+	      "root cpus %ld %#lx", a.cpus, a.cpumask[0]);
+	CHECK(a.mems == 2 && a.memmask[0] == 3, "root mems %ld %#lx", a.mems, a.memmask[0]);
+	for (int i = 0; i < 5; i++)
+		CHECK(a.dev_rc[i] == 0, "root allows every device (%d): %d", i, a.dev_rc[i]);
+	for (int i = 5; i < 8; i++)
+		CHECK(a.dev_rc[i] == -EINVAL, "bad device query %d: %d", i, a.dev_rc[i]);
+	CHECK(a.frozen == 0, "root frozen %d", a.frozen);
+	CHECK(a.classid_rc == 0 && a.classid == 0, "root classid %d %u", a.classid_rc, a.classid);
+	CHECK(gpc_memory_charge(g, T(t), 1 << 20) == 0 && gpc_memory_uncharge(g, T(t), 1 << 20) == 0,
+	      "charges to the root are not limited");
+
+	hc = gpc_mount(g, "cpu,cpuacct", NULL);
+	hs = gpc_mount(g, "cpuset", NULL);
+	hd = gpc_mount(g, "devices,freezer", NULL);
+	hm = gpc_mount(g, "memory,net_cls", NULL);
+	CHECK(hc > 0 && hs > 0 && hd > 0 && hm > 0, "mounts %d %d %d %d", hc, hs, hd, hm);
+	CHECK(gpc_mkdir(g, hc, "/a") == 0 && gpc_mkdir(g, hc, "/a/b") == 0, "mkdir cpu");
+	CHECK(gpc_mkdir(g, hs, "/a") == 0 && gpc_mkdir(g, hd, "/a") == 0 && gpc_mkdir(g, hm, "/a") == 0,
+	      "mkdirs");
+	CHECK(wr(g, hc, "/a/b/cpu.shares", NULL, "512") == 0, "cpu.shares");
+	CHECK(wr(g, hc, "/a/cpu.cfs_quota_us", NULL, "50000") == 0, "cfs_quota_us");
+	CHECK(wr(g, hc, "/a/cpu.cfs_burst_us", NULL, "1000") == 0, "cfs_burst_us");
+	CHECK(wr(g, hc, "/a/b/cpu.cfs_period_us", NULL, "20000") == 0, "cfs_period_us");
+	CHECK(wr(g, hc, "/a/b/cpu.cfs_quota_us", NULL, "10000") == 0, "b's quota");
+	CHECK(wr(g, hs, "/a/cpuset.cpus", NULL, "1-2") == 0, "cpuset.cpus");
+	CHECK(wr(g, hs, "/a/cpuset.mems", NULL, "1") == 0, "cpuset.mems");
+	CHECK(wr(g, hd, "/a/devices.deny", NULL, "a") == 0, "devices.deny a");
+	CHECK(wr(g, hd, "/a/devices.allow", NULL, "c 1:3 rw") == 0, "devices.allow");
+	CHECK(wr(g, hd, "/a/freezer.state", NULL, "FROZEN") == 0, "freezer.state");
+	CHECK(wr(g, hm, "/a/memory.limit_in_bytes", NULL, "8192") == 0, "memory limit");
+	CHECK(wr(g, hm, "/a/net_cls.classid", NULL, "0x100001") == 0, "net_cls.classid");
+	CHECK(gpc_attach(g, hc, "/a/b", T(t)) == 0 && gpc_attach(g, hs, "/a", T(t)) == 0 &&
+		      gpc_attach(g, hd, "/a", T(t)) == 0 && gpc_attach(g, hm, "/a", T(t)) == 0,
+	      "attach");
+
+	ask_all(g, t, &a);
+	CHECK(a.shares_rc == 0 && a.shares == 512, "shares %d %llu", a.shares_rc,
+	      (unsigned long long)a.shares);
+	CHECK(a.bw_rc[0] == 0 && a.bw[0].quota_us == 10000 && a.bw[0].period_us == 20000 &&
+		      a.bw[0].burst_us == 0,
+	      "b's bandwidth %d %lld/%llu", a.bw_rc[0], (long long)a.bw[0].quota_us,
+	      (unsigned long long)a.bw[0].period_us);
+	CHECK(a.bw_rc[1] == 0 && a.bw[1].quota_us == 50000 && a.bw[1].period_us == 100000 &&
+		      a.bw[1].burst_us == 1000,
+	      "a's bandwidth %d %lld/%llu burst %llu", a.bw_rc[1], (long long)a.bw[1].quota_us,
+	      (unsigned long long)a.bw[1].period_us, (unsigned long long)a.bw[1].burst_us);
+	CHECK(a.bw_rc[2] == 0 && a.bw[2].quota_us == -1, "the root's bandwidth %d %lld", a.bw_rc[2],
+	      (long long)a.bw[2].quota_us);
+	CHECK(gpc_cpu_bandwidth(g, T(t), 3, &a.bw[0]) == -ENOENT, "above the root");
+	CHECK(a.cpus == 2 && a.cpumask[0] == 0x6 && a.cpumask[1] == 0, "cpus %ld %#lx", a.cpus,
+	      a.cpumask[0]);
+	CHECK(a.mems == 1 && a.memmask[0] == 0x2, "mems %ld %#lx", a.mems, a.memmask[0]);
+	CHECK(a.dev_rc[0] == 0 && a.dev_rc[1] == 0, "c 1:3 r, rw allowed: %d %d", a.dev_rc[0],
+	      a.dev_rc[1]);
+	CHECK(a.dev_rc[2] == -EPERM && a.dev_rc[3] == -EPERM && a.dev_rc[4] == -EPERM,
+	      "c 1:3 m, c 1:5 r, b 1:3 r refused: %d %d %d", a.dev_rc[2], a.dev_rc[3], a.dev_rc[4]);
+	CHECK(a.frozen == 1, "frozen %d", a.frozen);
+	CHECK(a.classid_rc == 0 && a.classid == 0x100001, "classid %#x", a.classid);
+	CHECK(file_is(g, hc, "/a/b/cpuacct.usage", "1500\n", got, sizeof(got)), "usage %s", got);
+	CHECK(file_is(g, hc, "/a/cpuacct.usage_user", "1000\n", got, sizeof(got)), "user %s", got);
+	CHECK(file_is(g, hc, "/a/cpuacct.usage_sys", "500\n", got, sizeof(got)), "sys %s", got);
+	CHECK(a.cpuacct_rc[0] == 0 && a.cpuacct_rc[1] == 0, "cpuacct charges");
+	CHECK(gpc_cpuacct_charge(g, T(t), NR_VCPUS, 1, true) == -EINVAL, "a CPU past the machine");
+
+	/* Bitmaps: size query, too small, NULL with a size. */
+	CHECK(gpc_cpuset_cpus(g, T(t), NULL, 0) == NR_VCPUS, "cpus size query");
+	CHECK(gpc_cpuset_mems(g, T(t), NULL, 0) == 2, "mems size query");
+	mask[0] = 0xdead;
+	CHECK(gpc_cpuset_cpus(g, T(t), mask, NR_VCPUS - 1) == -EOVERFLOW && mask[0] == 0xdead,
+	      "a bitmap too small is -EOVERFLOW, nothing written");
+	CHECK(gpc_cpuset_cpus(g, T(t), mask, NR_VCPUS) == 2 && mask[0] == 0x6, "exact size");
+	CHECK(gpc_cpuset_cpus(g, T(t), NULL, 64) == -EINVAL, "NULL mask");
+
+	/* The freezer: thawing the group thaws the task. */
+	CHECK(wr(g, hd, "/a/freezer.state", NULL, "THAWED") == 0 && gpc_freezer_frozen(g, T(t)) == 0,
+	      "thawed");
+
+	/* Memory: the limit refuses, counts a failure and changes nothing else. */
+	CHECK(gpc_memory_charge(g, T(t), 4096) == 0, "charge a page");
+	CHECK(gpc_memory_charge(g, T(t), 4097) == -ENOMEM, "two more pages over 8192 bytes");
+	CHECK(file_is(g, hm, "/a/memory.failcnt", "1\n", got, sizeof(got)), "failcnt %s", got);
+	CHECK(file_is(g, hm, "/a/memory.usage_in_bytes", "4096\n", got, sizeof(got)), "usage %s",
+	      got);
+	CHECK(gpc_memory_charge(g, T(t), 4096) == 0, "the second page fits");
+	CHECK(file_is(g, hm, "/a/memory.max_usage_in_bytes", "8192\n", got, sizeof(got)), "peak %s",
+	      got);
+	CHECK(gpc_memory_uncharge(g, T(t), 8192) == 0, "uncharge");
+	CHECK(file_is(g, hm, "/a/memory.usage_in_bytes", "0\n", got, sizeof(got)), "usage %s", got);
+
+	/* The common refusals. */
+	stranger = ktask_new(NULL, ROOT, 0); /* never forked: not attached */
+	CHECK(gpc_cpu_shares(g, T(stranger), &u64) == -ESRCH, "a task not attached");
+	CHECK(gpc_memory_charge(g, T(stranger), 1) == -ESRCH, "charge a task not attached");
+	ktask_abort(stranger);
+	CHECK(gpc_cpu_shares(g, NULL, &u64) == -EINVAL, "NULL task");
+	CHECK(gpc_cpu_shares(NULL, T(t), &u64) == -EINVAL, "NULL instance");
+	CHECK(gpc_cpu_shares(g, T(t), NULL) == -EINVAL, "NULL out");
+	CHECK(gpc_net_cls_classid(g, T(t), NULL) == -EINVAL, "NULL classid");
+	CHECK(gpc_cpu_bandwidth(g, T(t), 0, NULL) == -EINVAL, "NULL bandwidth");
+	CHECK(gpc_freezer_frozen((struct gpc *)(uintptr_t)-EINVAL, T(t)) == -EINVAL, "ERR_PTR");
+
+	ktask_exit(g, t);
+	CHECK(gpc_cpu_shares(g, T(init), &u64) == 0 && u64 == 1024, "init in the root");
+	CHECK(gpc_rmdir(g, hc, "/a/b") == 0 && gpc_rmdir(g, hc, "/a") == 0 &&
+		      gpc_rmdir(g, hs, "/a") == 0 && gpc_rmdir(g, hd, "/a") == 0 &&
+		      gpc_rmdir(g, hm, "/a") == 0,
+	      "rmdirs");
+	CHECK(gpc_umount(g, hc) == 0 && gpc_umount(g, hs) == 0 && gpc_umount(g, hd) == 0 &&
+		      gpc_umount(g, hm) == 0,
+	      "umounts");
+	ktask_exit(g, init);
+	gpc_destroy(g);
+	gpc_synchronize_rcu();
+	kalloc_stats(&al);
+	CHECK(al.live == 0, "%ld allocations left", al.live);
+	printf("  cpu.shares, cfs quota/period/burst per level, cpuset cpus/mems bitmaps, "
+	       "device checks, freezer, memory charge/limit/failcnt, net_cls classid, cpuacct "
+	       "charge: as the control files say, in atomic context, without allocating\n");
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -967,7 +1193,7 @@ enum {
 };
 static const char *S_NAMES[S_NR] = {
 	"fork", "fork refused (-EAGAIN)", "exit", "write tasks", "write cgroup.procs",
-	"gpc_attach", "lookups (x10 subsystems)", "/proc/PID/cgroup", "read tasks",
+	"gpc_attach", "lookups (x10) + enforcement (x7)", "/proc/PID/cgroup", "read tasks",
 	"/proc/cgroups", "drain releases", "mkdir", "rmdir", "read control file",
 	"-ENOMEM returned", "expected errno (ESRCH/ENOENT/EBUSY/...)"
 };
@@ -1099,10 +1325,23 @@ static void *storm(void *arg)
 				atomic_fetch_add(&S[S_ATTACH], 1);
 			else if (res != -ENOMEM)
 				atomic_fetch_add(&S[S_OTHER_ERR], 1);
-		} else if (r < 80) { /* the lock-free lookup */
+		} else if (r < 80) { /* the lock-free lookup, and the enforcement exports */
+			uint64_t shares = 0;
+			unsigned long cpus = 0;
 			gpc_rcu_read_lock();
 			for (int ss = 0; ss < GPC_SS_COUNT; ss++)
 				CHECK(gpc_task_css(G, T(t), ss) != NULL, "lookup %d of %u", ss, t->pid);
+			/* Only /s0 has cpu.shares 2048; cpuset and memory are not mounted. */
+			CHECK(gpc_cpu_shares(G, T(t), &shares) == 0 && (shares == 1024 || shares == 2048),
+			      "shares of %u: %llu", t->pid, (unsigned long long)shares);
+			CHECK(gpc_freezer_frozen(G, T(t)) == 0, "%u frozen", t->pid);
+			CHECK(gpc_device_access(G, T(t), GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_READ) == 0,
+			      "device check of %u", t->pid);
+			CHECK(gpc_cpuset_cpus(G, T(t), &cpus, 64) == NR_VCPUS, "cpus of %u", t->pid);
+			CHECK(gpc_cpuacct_charge(G, T(t), gpc_current_cpu(), 100, true) == 0 &&
+				      gpc_memory_charge(G, T(t), 4096) == 0 &&
+				      gpc_memory_uncharge(G, T(t), 4096) == 0,
+			      "charges of %u", t->pid);
 			gpc_rcu_read_unlock();
 			storm_result("lookup", 0, false);
 			atomic_fetch_add(&S[S_LOOKUP], 1);
@@ -1439,6 +1678,7 @@ int main(int argc, char **argv)
 	}
 	test_basics();
 	test_instances();
+	test_enforcement();
 	test_rcu_deferral();
 	test_injection();
 	test_storm(threads, iters);

@@ -16,9 +16,11 @@ STATIC_ASSERT(sizeof(struct gpc_task_slot) == GPC_TASK_SLOT_SIZE, "slot size");
 STATIC_ASSERT(GPC_ALIGNOF(struct gpc_task_slot) == GPC_TASK_SLOT_ALIGN, "slot alignment");
 STATIC_ASSERT(sizeof(struct gpc_creds) == 20 && GPC_ALIGNOF(struct gpc_creds) == 4, "creds");
 STATIC_ASSERT(sizeof(struct gpc_stat) == 16 && GPC_ALIGNOF(struct gpc_stat) == 8, "stat");
-STATIC_ASSERT(sizeof(struct gpc_rcu_head) == sizeof(void *), "rcu head");
+STATIC_ASSERT(sizeof(struct gpc_rcu_head) == 2 * sizeof(void *), "rcu head");
 STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE % GPC_LOCK_STORAGE_ALIGN == 0, "lock storage");
 STATIC_ASSERT(GPC_SS_COUNT == 10, "subsystems");
+STATIC_ASSERT(sizeof(struct gpc_cpu_bandwidth) == 24 && GPC_ALIGNOF(struct gpc_cpu_bandwidth) == 8,
+	      "cpu bandwidth");
 
 /* Every declaration's type, taken without calling (so nothing needs linking). */
 typedef struct gpc *(*init_t)(void *);

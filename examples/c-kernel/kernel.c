@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * A tiny "kernel" in C that uses gpc through hosts/kernel-shim/include/gpc.h: the
+ * example doc/kernel-shim.md walks through. Single-threaded, in user space, so that it
+ * runs anywhere; each import says what a real kernel does instead.
+ *
+ * Build and run (what `cargo test -p gpc-kshim --test c_harness c_example` does):
+ *   cargo build -p gpc-kshim --features kernel
+ *   gcc -std=gnu11 -I hosts/kernel-shim/include examples/c-kernel/kernel.c \
+ *       target/debug/libgpc_kshim.a -o c-kernel && ./c-kernel
+ * Its output is examples/c-kernel/expected.txt.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpc.h"
+
+/* ---- what gpc imports (gpc.h, "Supplied by the kernel") ---- */
+
+static int preempt_count; /* spinlocks and RCU readers: nothing may sleep inside */
+static int sleeps_in_atomic;
+
+void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
+{
+	void *p = NULL; /* Linux: kmalloc(size, flags ? GFP_ATOMIC : GFP_KERNEL) */
+	if (!(flags & GPC_GFP_ATOMIC) && preempt_count)
+		sleeps_in_atomic++;
+	if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size ? size : 1))
+		return NULL;
+	if (flags & GPC_GFP_ZERO)
+		memset(p, 0, size);
+	return p;
+}
+
+void gpc_kfree(void *ptr, size_t size, size_t align)
+{
+	(void)size, (void)align;
+	free(ptr); /* Linux: kfree */
+}
+
+/* One thread: a lock only counts (Linux: spin_lock_init/spin_lock, mutex_*). */
+void gpc_spin_init(void *lock) { (void)lock; }
+void gpc_spin_lock(void *lock) { (void)lock; preempt_count++; }
+void gpc_spin_unlock(void *lock) { (void)lock; preempt_count--; }
+void gpc_spin_destroy(void *lock) { (void)lock; }
+void gpc_mutex_init(void *lock) { (void)lock; }
+void gpc_mutex_lock(void *lock) { (void)lock; sleeps_in_atomic += preempt_count > 0; }
+void gpc_mutex_unlock(void *lock) { (void)lock; }
+void gpc_mutex_destroy(void *lock) { (void)lock; }
+
+/* RCU: callbacks wait until no reader is left (Linux: call_rcu, synchronize_rcu). */
+static int rcu_readers;
+static struct gpc_rcu_head *rcu_queue;
+static long rcu_freed;
+
+static void rcu_quiescent(void)
+{
+	while (rcu_readers == 0 && rcu_queue) {
+		struct gpc_rcu_head *h = rcu_queue;
+		rcu_queue = h->next;
+		gpc_rcu_invoke(h);
+		rcu_freed++;
+	}
+}
+
+void gpc_rcu_read_lock(void) { rcu_readers++; preempt_count++; }
+void gpc_rcu_read_unlock(void) { preempt_count--; rcu_readers--; rcu_quiescent(); }
+void gpc_call_rcu(struct gpc_rcu_head *head) { head->next = rcu_queue; rcu_queue = head; }
+void gpc_synchronize_rcu(void) { rcu_quiescent(); }
+
+unsigned int gpc_current_cpu(void) { return 0; }   /* raw_smp_processor_id() */
+unsigned int gpc_nr_cpus(void) { return 4; }       /* nr_cpu_ids */
+unsigned int gpc_nr_mem_nodes(void) { return 1; }  /* nr_node_ids */
+
+/* Tasks: gpc's slot lives in the task struct, as Linux's task->cgroups does. */
+struct task {
+	struct gpc_task_slot cgroups;
+	uint32_t pid;
+	int alive;
+};
+#define NR_TASKS 8
+static struct task tasks[NR_TASKS];
+
+static struct gpc_task *T(struct task *t) { return (struct gpc_task *)t; }
+struct gpc_task_slot *gpc_task_slot(struct gpc_task *t) { return &((struct task *)t)->cgroups; }
+uint32_t gpc_task_pid(struct gpc_task *t) { return ((struct task *)t)->pid; }
+uint32_t gpc_task_tgid(struct gpc_task *t) { return ((struct task *)t)->pid; }
+
+void gpc_task_creds(struct gpc_task *t, struct gpc_creds *out)
+{
+	(void)t; /* everyone is root here */
+	*out = (struct gpc_creds){ 0, 0, 0, 0, true, true };
+}
+
+int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx) /* find_task_by_vpid */
+{
+	for (int i = 0; i < NR_TASKS; i++)
+		if (tasks[i].alive && tasks[i].pid == pid)
+			return f(ctx, T(&tasks[i])), 1;
+	return 0;
+}
+
+void gpc_for_each_task(gpc_task_fn f, void *ctx) /* for_each_process_thread */
+{
+	for (int i = 0; i < NR_TASKS; i++)
+		if (tasks[i].alive)
+			f(ctx, T(&tasks[i]));
+}
+
+int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx)
+{
+	return gpc_with_task(tgid, f, ctx); /* one thread per process here */
+}
+
+struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev)
+{
+	return prev ? NULL : leader;
+}
+
+void gpc_release_notify(void *ctx) { (void)ctx; } /* schedule_work(&release_work) */
+
+void gpc_panic(const char *msg, size_t len)
+{
+	fprintf(stderr, "gpc BUG: %.*s\n", (int)len, msg); /* Linux: panic() */
+	abort();
+}
+
+/* ---- the kernel ---- */
+
+/* copy_process(): a new task struct, its slot emptied, then gpc's fork hook. */
+static struct task *fork_task(struct gpc *g, struct task *parent, uint32_t pid)
+{
+	struct task *t = &tasks[pid - 1];
+	t->pid = pid;
+	gpc_task_slot_init(&t->cgroups);
+	int r = gpc_fork(g, T(parent), T(t));
+	printf("fork %u -> %u: %s\n", parent->pid, pid,
+	       r == 0 ? "ok" : r == -EAGAIN ? "-EAGAIN (pids.max)" : "error");
+	t->alive = r == 0;
+	return r ? NULL : t;
+}
+
+static void show(struct gpc *g, int h, const char *file)
+{
+	char buf[256];
+	long n = gpc_read(g, h, file, NULL, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("%s: %s", file, n >= 0 ? buf : "(error)\n");
+}
+
+/* What a scheduler asks for each task (inside its own RCU read section). */
+static void sched_view(struct gpc *g, struct task *t)
+{
+	uint64_t shares = 0;
+	struct gpc_cpu_bandwidth bw;
+	unsigned long cpus = 0;
+
+	gpc_rcu_read_lock();
+	gpc_cpu_shares(g, T(t), &shares);
+	gpc_cpu_bandwidth(g, T(t), 0, &bw);
+	gpc_cpuset_cpus(g, T(t), &cpus, 64);
+	gpc_rcu_read_unlock();
+	printf("task %u: weight %llu, quota %lld us per %llu us, cpus %#lx\n", t->pid,
+	       (unsigned long long)shares, (long long)bw.quota_us, (unsigned long long)bw.period_us,
+	       cpus);
+}
+
+int main(void)
+{
+	struct gpc *g;
+	struct task *init, *a, *b;
+	char buf[512];
+	long n;
+	int h;
+
+	if (GPC_ABI_CHECK())
+		return 1;
+	g = gpc_init(NULL); /* at boot, as cgroup_init() */
+	if (GPC_IS_ERR(g))
+		return 1;
+	init = &tasks[0];
+	init->pid = 1;
+	gpc_task_slot_init(&init->cgroups);
+	gpc_init_task(g, T(init));
+	init->alive = 1;
+
+	h = gpc_mount(g, "cpu,pids", NULL); /* mount -t cgroup -o cpu,pids none /sys/fs/cgroup */
+	printf("mounted cpu,pids: hierarchy %d\n", h);
+	gpc_mkdir(g, h, "/batch");
+	gpc_write(g, h, "/batch/cpu.shares", NULL, "256", 3);
+	gpc_write(g, h, "/batch/cpu.cfs_quota_us", NULL, "50000", 5);
+	gpc_write(g, h, "/batch/pids.max", NULL, "2", 1);
+
+	a = fork_task(g, init, 2);
+	b = fork_task(g, init, 3);
+	printf("move 3 to /batch: %d\n", gpc_write(g, h, "/batch/tasks", NULL, "3", 1));
+	show(g, h, "/batch/tasks");
+	sched_view(g, a);
+	sched_view(g, b);
+
+	fork_task(g, b, 4);           /* pids.current 2 of 2 in /batch... */
+	fork_task(g, b, 5);           /* ...so this one is refused: EAGAIN */
+	show(g, h, "/batch/pids.current");
+
+	n = gpc_proc_pid_cgroup(g, T(b), buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("/proc/3/cgroup: %s", buf);
+
+	/* Shut down: every task exits, then the group and the hierarchy go. */
+	for (int i = NR_TASKS - 1; i >= 0; i--)
+		if (tasks[i].alive) {
+			gpc_exit(g, T(&tasks[i]));
+			tasks[i].alive = 0;
+		}
+	printf("rmdir /batch: %d, umount: %d\n", gpc_rmdir(g, h, "/batch"), gpc_umount(g, h));
+	gpc_destroy(g);
+	printf("RCU callbacks run after their readers: %s; sleeps in atomic context: %d\n",
+	       rcu_freed > 0 ? "yes" : "none queued", sleeps_in_atomic);
+	return sleeps_in_atomic != 0;
+}
