@@ -651,7 +651,11 @@ impl<P: Platform> Machine<P> {
             let Some(mount) = self.vfs.mount_info(id) else {
                 continue;
             };
-            escape_into(&mut Out::new(buf), self.vfs.source(id).as_bytes(), b" \t\n\\#")?;
+            escape_into(
+                &mut Out::new(buf),
+                self.vfs.source(id).as_bytes(),
+                b" \t\n\\#",
+            )?;
             Out::new(buf).bytes(b" ")?;
             let dir = self.vfs.mount_dir_path(id)?;
             escape_into(&mut Out::new(buf), dir.as_bytes(), b" \t\n\\")?;

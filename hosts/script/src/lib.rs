@@ -59,6 +59,7 @@
 
 extern crate alloc;
 
+pub mod cgtools;
 pub mod interp;
 pub mod lex;
 pub mod machine;
