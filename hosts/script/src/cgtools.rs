@@ -54,8 +54,9 @@ type Outcome<T = ()> = Result<T, Fail>;
 /// memory and the output it builds are then bounded whatever the machine holds.
 pub const MAX_GROUPS: usize = 65_536;
 
-/// The most rows one `sample` prints (`E2BIG` past it, before anything runs).
-pub const MAX_SAMPLE_ROWS: u64 = 100_000;
+/// The most steps (rows after the first) one `sample` takes (`E2BIG` past it, before
+/// anything runs): 100,000 points are more than a plot needs.
+pub const MAX_SAMPLE_STEPS: u64 = 100_000;
 
 /// Which libcgroup tool a line runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1175,10 +1176,10 @@ pub(crate) fn sample<M: Machine + ?Sized>(
         ));
     }
     let rows = total / every;
-    if rows >= MAX_SAMPLE_ROWS {
+    if rows > MAX_SAMPLE_STEPS {
         return Err(fail(
             Error::E2BIG,
-            format_args!("at most {MAX_SAMPLE_ROWS} rows: sample less often"),
+            format_args!("at most {MAX_SAMPLE_STEPS} steps: sample less often"),
         ));
     }
     // Every column must read before time moves.
