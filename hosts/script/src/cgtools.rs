@@ -539,6 +539,21 @@ fn walk<M: Machine + ?Sized>(m: &mut M, dir: &str) -> Outcome<Vec<String>> {
 // The tools.
 // ----------------------------------------------------------------------------------
 
+/// The expanded arguments parsed again (they parsed when the line did: only a value
+/// that came from a variable can differ), `ENOMEM` without memory for the list.
+fn run_args<'a>(tool: Tool, args: &[&'a str]) -> Outcome<Vec<Arg<'a>>> {
+    let usage = || fail(Error::EINVAL, format_args!("usage: {}", tool.usage()));
+    let args = getopt(tool, args).map_err(|e| match e {
+        BadArgs::NoMemory => Fail::from(Error::ENOMEM),
+        _ => usage(),
+    })?;
+    if shape_ok(tool, &args) {
+        Ok(args)
+    } else {
+        Err(usage())
+    }
+}
+
 /// Runs `tool` with its expanded arguments; `task` reads a task operand (`$A`, `A`, 7).
 pub(crate) fn run<M: Machine + ?Sized>(
     tool: Tool,
@@ -547,11 +562,7 @@ pub(crate) fn run<M: Machine + ?Sized>(
     m: &mut M,
     text: &mut TextBuf,
 ) -> Outcome {
-    let args = getopt(tool, args)
-        .map_err(|_| fail(Error::EINVAL, format_args!("usage: {}", tool.usage())))?;
-    if !shape_ok(tool, &args) {
-        return Err(fail(Error::EINVAL, format_args!("usage: {}", tool.usage())));
-    }
+    let args = run_args(tool, args)?;
     let table = Table::read(m)?;
     match tool {
         Tool::Create => cgcreate(&table, &args, m),
@@ -615,14 +626,7 @@ pub(crate) fn exec_targets<M: Machine + ?Sized>(
     args: &[&str],
     m: &mut M,
 ) -> Outcome<(String, Vec<String>)> {
-    let args = getopt(Tool::Exec, args)
-        .map_err(|_| fail(Error::EINVAL, format_args!("usage: {}", Tool::Exec.usage())))?;
-    if !shape_ok(Tool::Exec, &args) {
-        return Err(fail(
-            Error::EINVAL,
-            format_args!("usage: {}", Tool::Exec.usage()),
-        ));
-    }
+    let args = run_args(Tool::Exec, args)?;
     let table = Table::read(m)?;
     let mut files = Vec::new();
     for a in &args {
