@@ -1689,12 +1689,26 @@ mod tests {
         procs.sort();
         assert_eq!(
             procs,
-            vec![String::from("1"), a.to_string(), String::from("cgroups")]
+            vec![
+                String::from("1"),
+                a.to_string(),
+                String::from("cgroups"),
+                String::from("mounts")
+            ]
         );
         assert_eq!(text(&mut m, &format!("/proc/{t}/cgroup"))?, "1:name=t:/\n");
         assert_eq!(m.read("/proc/99/cgroup"), Err(Error::ENOENT));
         assert_eq!(m.read(&format!("/proc/0{a}/cgroup")), Err(Error::ENOENT));
-        assert_eq!(m.list(&format!("/proc/{a}"))?, vec![String::from("cgroup")]);
+        assert_eq!(
+            m.list(&format!("/proc/{a}"))?,
+            vec![String::from("cgroup"), String::from("mounts")]
+        );
+        // One mount namespace: every task's mounts file is /proc/mounts.
+        assert_eq!(
+            text(&mut m, &format!("/proc/{t}/mounts"))?,
+            text(&mut m, "/proc/mounts")?
+        );
+        assert_eq!(m.read("/proc/99/mounts"), Err(Error::ENOENT));
         m.exit(a)?;
         assert_eq!(m.read(&format!("/proc/{t}/cgroup")), Err(Error::ENOENT));
         Ok(())
