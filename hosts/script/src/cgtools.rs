@@ -515,7 +515,8 @@ fn walk<M: Machine + ?Sized>(m: &mut M, dir: &str) -> Outcome<Vec<String>> {
     let mut stack: Vec<String> = Vec::new();
     push(&mut stack, String::new())?;
     while let Some(rel) = stack.pop() {
-        if out.len() >= MAX_GROUPS {
+        // Groups found, visited or not: the walk holds at most MAX_GROUPS paths.
+        if out.len().saturating_add(stack.len()) >= MAX_GROUPS {
             return Err(fail(
                 Error::E2BIG,
                 format_args!("more than {MAX_GROUPS} groups"),
@@ -1226,6 +1227,7 @@ pub(crate) fn sample<M: Machine + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn opts(tool: Tool, args: &[&'static str]) -> Option<Vec<Arg<'static>>> {
         getopt(tool, args).ok()

@@ -480,8 +480,7 @@ fn parse_command(
         });
     }
     if let Some(tool) = crate::cgtools::Tool::from_name(name) {
-        if let Some(t) = target {
-            let _ = t;
+        if target.is_some() {
             return Err(ParseErrorKind::RedirectNotEcho(tool.name()));
         }
         return parse_cgtool(tool, args, out);

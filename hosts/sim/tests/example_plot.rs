@@ -88,7 +88,10 @@ fn checked_in_csv_is_what_gpc_prints() {
 fn checked_in_svg_is_what_plot_py_draws() {
     if Command::new("python3").arg("--version").output().is_err() {
         let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!in_ci, "CI=true and python3 not found: this test cannot run");
+        assert!(
+            !in_ci,
+            "CI=true and python3 not found: this test cannot run"
+        );
         eprintln!("SKIP: python3 not found (under CI=true this fails)");
         return;
     }
@@ -102,7 +105,10 @@ fn checked_in_svg_is_what_plot_py_draws() {
         .args([&input, &svg, &csv])
         .status();
     assert!(status.is_ok_and(|s| s.success()), "plot.py failed");
-    for (made, checked_in) in [(svg, "examples/cpu-shares.svg"), (csv, "examples/cpu-shares.csv")] {
+    for (made, checked_in) in [
+        (svg, "examples/cpu-shares.svg"),
+        (csv, "examples/cpu-shares.csv"),
+    ] {
         let made = std::fs::read_to_string(&made).unwrap_or_default();
         let want = std::fs::read_to_string(root().join(checked_in)).unwrap_or_default();
         assert!(!made.is_empty());
