@@ -1061,7 +1061,6 @@ fn sample_reads_then_runs_each_step() {
     );
     // A step that fails stops the command after the rows before it.
     let mut mock = Mock::default();
-    mock.contents = b"7\n".to_vec();
     mock.replies.extend([
         Reply::Bytes(Ok(b"7\n".to_vec())),
         Reply::Unit(Ok(())),
