@@ -491,7 +491,17 @@ fn owner(text: &str) -> Outcome<(u32, u32)> {
     Ok((u.parse().map_err(|_| bad())?, g.parse().map_err(|_| bad())?))
 }
 
-/// Whether `path` is a directory (lists), not a file (`ENOTDIR`).
+/// Whether control file `file` is one of controller `ctrl`'s: libcgroup's
+/// `cgroup_fill_cgc` takes a file whose name up to its first `.` is the controller's and
+/// has something after it (`cpu.shares` is cpu's, `cpuacct.usage` is not, `tasks` is
+/// nobody's).
+fn of_controller(file: &str, ctrl: &str) -> bool {
+    file.split_once('.')
+        .is_some_and(|(c, rest)| c == ctrl && !rest.is_empty())
+}
+
+/// The subdirectories of `dir`, sorted: the entries that list themselves (a control
+/// file is `ENOTDIR`; the trait has no `stat`, and needs none for this).
 fn children<M: Machine + ?Sized>(m: &mut M, dir: &str) -> Outcome<Vec<String>> {
     let mut dirs = Vec::new();
     let mut names = m.list(dir)?;
@@ -797,9 +807,7 @@ fn cgget<M: Machine + ?Sized>(
             };
             files.sort_unstable();
             for f in &files {
-                let ours = f
-                    .split_once('.')
-                    .is_some_and(|(c, rest)| c == *ctrl && !rest.is_empty());
+                let ours = of_controller(f, ctrl);
                 if !ours {
                     continue;
                 }
@@ -847,9 +855,7 @@ fn cgset<M: Machine + ?Sized>(table: &Table, args: &[Arg<'_>], m: &mut M) -> Out
                     };
                     files.sort_unstable();
                     for f in files {
-                        let ours = f
-                            .split_once('.')
-                            .is_some_and(|(c, rest)| c == ctrl && !rest.is_empty());
+                        let ours = of_controller(&f, ctrl);
                         if !ours {
                             continue;
                         }
@@ -1323,6 +1329,9 @@ mod tests {
         let mut t = TextBuf::default();
         assert!(put_value(&mut t, Some("x.stat"), "a 1\nb 2\n").is_ok());
         assert_eq!(t.0, "x.stat: a 1\n\tb 2\n");
+        assert!(of_controller("cpu.shares", "cpu") && of_controller("cpu.stat.local", "cpu"));
+        assert!(!of_controller("cpuacct.usage", "cpu") && !of_controller("cpu.", "cpu"));
+        assert!(!of_controller("tasks", "cpu") && !of_controller("shares", "cpu"));
         assert_eq!(owner("1:2").ok(), Some((1, 2)));
         assert!(owner("1").is_err() && owner("a:b").is_err());
     }
