@@ -2192,6 +2192,58 @@ impl<H: Host> Gpc<H> {
         res
     }
 
+    /// The superblock options `/proc/mounts` shows for `hier` after `rw,relatime`
+    /// (Linux kernel/cgroup/cgroup-v1.c `cgroup1_show_options`): `,CONTROLLER` for each
+    /// bound subsystem in subsystem order, `,noprefix`, `,release_agent=PATH` if set,
+    /// `,clone_children` if the root has it, `,name=NAME` if named; values escaped as
+    /// `seq_show_option` does (`\ooo` for `,`, blank, tab, newline, backslash).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `hier` does not exist, `ENOMEM` (with `buf` as it was).
+    pub fn show_options(&self, hier: HierarchyId, buf: &mut Vec<u8>) -> Result {
+        let start = buf.len();
+        let res = (|| {
+            let tree = self.tree.lock();
+            let h = tree
+                .hiers
+                .get(hier.0)
+                .and_then(|h| h.as_deref())
+                .ok_or(Error::ENOENT)?;
+            let mut out = Out::new(buf);
+            for (ss, sub) in self.subsys.iter().enumerate() {
+                if h.subsys_mask & (1 << ss) != 0 {
+                    out.bytes(b",")?;
+                    out.bytes(sub.name().as_bytes())?;
+                }
+            }
+            if h.noprefix {
+                out.bytes(b",noprefix")?;
+            }
+            if !h.release_agent.is_empty() {
+                out.bytes(b",release_agent=")?;
+                for &b in h.release_agent.as_bytes() {
+                    if matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\\') {
+                        write!(out, "\\{b:03o}")?;
+                    } else {
+                        out.bytes(&[b])?;
+                    }
+                }
+            }
+            if h.root().clone_children.load(Ordering::Relaxed) {
+                out.bytes(b",clone_children")?;
+            }
+            if !h.name.is_empty() {
+                write!(out, ",name={}", h.name)?;
+            }
+            Ok(())
+        })();
+        if res.is_err() {
+            buf.truncate(start);
+        }
+        res
+    }
+
     // ----------------------------------------------------------------------------
     // Release notifications.
     // ----------------------------------------------------------------------------

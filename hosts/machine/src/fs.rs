@@ -15,8 +15,13 @@
 //!   shows the root of a mount of that hierarchy is `EBUSY` (`do_add_mount`: "Refuse the
 //!   same filesystem on the same mount point"). The simulator does not mount on
 //!   `/proc/PID` directories (`EOPNOTSUPP`).
-//! * `/proc`, read-only: `/proc/cgroups`, `/proc/PID/cgroup` for every task (thread ids
-//!   too; `ls /proc` lists processes only, as Linux does).
+//! * `/proc`, read-only: `/proc/cgroups`, `/proc/mounts`, `/proc/PID/cgroup` and
+//!   `/proc/PID/mounts` for every task (thread ids too; `ls /proc` lists processes only,
+//!   as Linux does). Every task shares the one mount namespace, so every `mounts` file
+//!   reads the same: `proc` first (there from boot), then the cgroup mounts in the
+//!   order they were made (Linux lists a namespace's mounts by mount id). The plain
+//!   tree `/` is not a file system of its own here and has no line. There is no
+//!   `/proc/self`: a script's commands run in no task of the machine.
 //! * Inside a mount, everything comes from gpc-core (`Gpc::stat`, `list`, `read`, ...);
 //!   only ownership lives here: the hierarchy root is 0555 root:root (`kernfs_create_root`),
 //!   a new group directory 0755 and its files (with core's modes) belong to the user who
@@ -188,6 +193,8 @@ pub enum ProcFile {
     Cgroups,
     /// `/proc/PID/cgroup`.
     PidCgroup(Pid),
+    /// `/proc/mounts` and `/proc/PID/mounts` (one mount namespace: the same file).
+    Mounts,
 }
 
 /// Where a path leads.
@@ -346,6 +353,8 @@ pub struct Vfs {
     /// there mounts inside it" in O(1).
     submounts: HashMap<MountId, usize>,
     owners: HashMap<u64, CgOwners>,
+    /// The SOURCE each mount was made with (`/proc/mounts`' first field).
+    sources: HashMap<MountId, String>,
 }
 
 impl Vfs {
@@ -374,6 +383,7 @@ impl Vfs {
             covered: HashMap::new(),
             submounts: HashMap::new(),
             owners: HashMap::new(),
+            sources: HashMap::new(),
         })
     }
 
@@ -389,6 +399,68 @@ impl Vfs {
     /// Every mount, in no particular order (a mount's id tells its age: ids grow).
     pub fn mounts(&self) -> impl Iterator<Item = (MountId, Mount)> + '_ {
         self.mounts.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// Makes room to remember one more mount's SOURCE ([`Vfs::set_source`]).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, changing nothing but capacity.
+    pub fn reserve_source(&mut self) -> Result {
+        self.sources.try_reserve(1)?;
+        Ok(())
+    }
+
+    /// Remembers the SOURCE of mount `id`, in the room [`Vfs::reserve_source`] made.
+    pub fn set_source(&mut self, id: MountId, source: String) {
+        self.sources.insert(id, source);
+    }
+
+    /// The SOURCE mount `id` was made with.
+    pub fn source(&self, id: MountId) -> &str {
+        self.sources.get(&id).map_or("none", String::as_str)
+    }
+
+    /// The absolute path of the directory mount `id` covers, as `/proc/mounts` shows it
+    /// (Linux `seq_path_root`): the plain directories up to `/`, or for a mount on a
+    /// group directory the path of the mount it was reached through and the group's
+    /// path in that hierarchy. Iterative: nested mounts cost no stack.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for an unknown mount, `ENOMEM`.
+    pub fn mount_dir_path(&self, id: MountId) -> Result<String> {
+        // Pieces from the innermost out, joined in reverse at the end.
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut at = self.mounts.get(&id).ok_or(Error::ENOENT)?.mountpoint;
+        loop {
+            match at {
+                MountPoint::Group { dir, parent } => {
+                    let point = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
+                    try_push(&mut pieces, point.path.as_str())?;
+                    at = self.mounts.get(&parent).ok_or(Error::ENOENT)?.mountpoint;
+                }
+                MountPoint::Plain(mut n) => {
+                    while n != ROOT_NODE {
+                        let node = self.node(n)?;
+                        try_push(&mut pieces, node.name.as_str())?;
+                        try_push(&mut pieces, "/")?;
+                        n = node.parent;
+                    }
+                    break;
+                }
+            }
+        }
+        let len = pieces.iter().fold(0usize, |a, p| a.saturating_add(p.len()));
+        let mut path = String::new();
+        path.try_reserve_exact(len.max(1))?;
+        for piece in pieces.iter().rev() {
+            path.push_str(piece);
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        Ok(path)
     }
 
     /// Enter what is mounted on `loc`, if anything.
@@ -492,6 +564,9 @@ impl Vfs {
                 if name == "cgroups" {
                     return Ok(Loc::Proc(ProcFile::Cgroups));
                 }
+                if name == "mounts" {
+                    return Ok(Loc::Proc(ProcFile::Mounts));
+                }
                 let pid = parse_pid(name).ok_or(Error::ENOENT)?;
                 env.tasks
                     .get(pid)
@@ -502,6 +577,7 @@ impl Vfs {
                 "cgroup" if env.tasks.get(*pid).is_some() => {
                     Ok(Loc::Proc(ProcFile::PidCgroup(*pid)))
                 }
+                "mounts" if env.tasks.get(*pid).is_some() => Ok(Loc::Proc(ProcFile::Mounts)),
                 _ => Err(Error::ENOENT),
             },
             Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
@@ -630,6 +706,7 @@ impl Vfs {
             Loc::ProcPid(p) => (task_owner(env, *p), ROOT_DIR_MODE),
             Loc::Proc(ProcFile::Cgroups) => (Owner::ROOT, PROC_FILE_MODE),
             Loc::Proc(ProcFile::PidCgroup(p)) => (task_owner(env, *p), PROC_FILE_MODE),
+            Loc::Proc(ProcFile::Mounts) => (Owner::ROOT, PROC_FILE_MODE),
         }
     }
 
@@ -717,11 +794,15 @@ impl Vfs {
             } => return env.gpc.list(*hier, path),
             Loc::ProcRoot => {
                 try_push(&mut names, try_string("cgroups")?)?;
+                try_push(&mut names, try_string("mounts")?)?;
                 for t in env.tasks.iter().filter(|t| t.pid == t.tgid) {
                     try_push(&mut names, pid_name(t.pid)?)?;
                 }
             }
-            Loc::ProcPid(_) => try_push(&mut names, try_string("cgroup")?)?,
+            Loc::ProcPid(_) => {
+                try_push(&mut names, try_string("cgroup")?)?;
+                try_push(&mut names, try_string("mounts")?)?;
+            }
             Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }
         Ok(names)
@@ -930,6 +1011,7 @@ impl Vfs {
 
     /// Drops mount `id`.
     pub fn remove_mount(&mut self, id: MountId) {
+        self.sources.remove(&id);
         let Some(m) = self.mounts.remove(&id) else {
             return;
         };

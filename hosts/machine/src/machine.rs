@@ -72,6 +72,19 @@ pub const MAX_CPUS: u32 = gpc_core::parse::NR_CPUS as u32;
 /// The most memory nodes a machine may have (`MAX_NUMNODES`).
 pub const MAX_MEMS: u32 = gpc_core::parse::MAX_NUMNODES as u32;
 
+/// Writes `bytes` with each byte of `special` as `\ooo` (Linux `seq_escape`).
+fn escape_into(out: &mut Out<'_>, bytes: &[u8], special: &[u8]) -> Result {
+    for &b in bytes {
+        if special.contains(&b) {
+            core::fmt::Write::write_fmt(out, format_args!("\\{b:03o}"))
+                .map_err(|_| Error::ENOMEM)?;
+        } else {
+            out.bytes(&[b])?;
+        }
+    }
+    Ok(())
+}
+
 /// The release agent `mount -t cpuset` sets (Linux `cpuset_init_fs_context`).
 const CPUSET_RELEASE_AGENT: &str = "/sbin/cpuset_release_agent";
 
@@ -351,7 +364,7 @@ impl<P: Platform> Machine<P> {
     // File system operations.
     // ------------------------------------------------------------------------------
 
-    fn do_mount(&mut self, fstype: &str, options: &str, dir: &str) -> Result {
+    fn do_mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result {
         // `mount DIR` runs as `mkdir -p DIR; mount ... DIR` (FORMAT.md): a missing DIR is
         // made first, by the script runner itself (root), whoever mounts, and stays
         // whatever the mount then does (see the module docs). A directory made inside a
@@ -382,14 +395,21 @@ impl<P: Platform> Machine<P> {
             _ => return Err(Error::ENODEV),
         };
         let room = self.vfs.prepare_mount(&target)?;
+        let source = try_string(source)?;
+        self.vfs.reserve_source()?;
         let caller = self.tasks.caller(creds, None);
         let hier = self.gpc.mount(&options, &caller)?;
-        if let Err(e) = self.vfs.add_mount(&target, hier, room) {
-            // Drop the mount count taken above (a hierarchy made by it goes again).
-            let _ = self.gpc.umount(hier);
-            return Err(e);
+        match self.vfs.add_mount(&target, hier, room) {
+            Ok(id) => {
+                self.vfs.set_source(id, source);
+                Ok(())
+            }
+            Err(e) => {
+                // Drop the mount count taken above (a hierarchy made by it goes again).
+                let _ = self.gpc.umount(hier);
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     fn do_umount(&mut self, dir: &str) -> Result {
@@ -607,9 +627,43 @@ impl<P: Platform> Machine<P> {
             Loc::Proc(ProcFile::PidCgroup(pid)) => {
                 self.gpc.proc_pid_cgroup(self.task_slot(pid)?, &mut buf)?
             }
+            Loc::Proc(ProcFile::Mounts) => self.proc_mounts(&mut buf)?,
             _ => return Err(Error::EISDIR),
         }
         Ok(buf)
+    }
+
+    /// `/proc/mounts` (Linux fs/proc_namespace.c `show_vfsmnt`): `SOURCE DIR TYPE
+    /// OPTIONS 0 0` per mount, oldest first. `/proc` is there from boot with Linux's
+    /// default flags (`rw,relatime`, no `proc_show_options` option set); a cgroup mount
+    /// shows `rw,relatime` and its hierarchy's options (`Gpc::show_options`, Linux
+    /// `cgroup1_show_options`). A `-t cpuset` mount is a cgroup file system
+    /// (`cpuset_init_fs_context` switches to `cgroup_fs_type`), so its type is `cgroup`.
+    /// SOURCE and DIR are escaped as `mangle` and `seq_path_root` do (`\ooo`).
+    fn proc_mounts(&self, buf: &mut Vec<u8>) -> Result {
+        let mut ids: Vec<fs::MountId> = Vec::new();
+        for (id, _) in self.vfs.mounts() {
+            gpc_core::host::alloc::try_push(&mut ids, id)?;
+        }
+        ids.sort_unstable();
+        Out::new(buf).bytes(b"proc /proc proc rw,relatime 0 0\n")?;
+        for id in ids {
+            let Some(mount) = self.vfs.mount_info(id) else {
+                continue;
+            };
+            escape_into(
+                &mut Out::new(buf),
+                self.vfs.source(id).as_bytes(),
+                b" \t\n\\#",
+            )?;
+            Out::new(buf).bytes(b" ")?;
+            let dir = self.vfs.mount_dir_path(id)?;
+            escape_into(&mut Out::new(buf), dir.as_bytes(), b" \t\n\\")?;
+            Out::new(buf).bytes(b" cgroup rw,relatime")?;
+            self.gpc.show_options(mount.hier, buf)?;
+            Out::new(buf).bytes(b" 0 0\n")?;
+        }
+        Ok(())
     }
 
     fn do_list(&self, path: &str) -> Result<Vec<String>> {
@@ -1115,8 +1169,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         self.user = uid;
     }
 
-    fn mount(&mut self, fstype: &str, options: &str, _source: &str, dir: &str) -> Result {
-        self.op(|m| m.do_mount(fstype, options, dir))
+    fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result {
+        self.op(|m| m.do_mount(fstype, options, source, dir))
     }
 
     fn umount(&mut self, dir: &str) -> Result {
@@ -1635,12 +1689,26 @@ mod tests {
         procs.sort();
         assert_eq!(
             procs,
-            vec![String::from("1"), a.to_string(), String::from("cgroups")]
+            vec![
+                String::from("1"),
+                a.to_string(),
+                String::from("cgroups"),
+                String::from("mounts")
+            ]
         );
         assert_eq!(text(&mut m, &format!("/proc/{t}/cgroup"))?, "1:name=t:/\n");
         assert_eq!(m.read("/proc/99/cgroup"), Err(Error::ENOENT));
         assert_eq!(m.read(&format!("/proc/0{a}/cgroup")), Err(Error::ENOENT));
-        assert_eq!(m.list(&format!("/proc/{a}"))?, vec![String::from("cgroup")]);
+        assert_eq!(
+            m.list(&format!("/proc/{a}"))?,
+            vec![String::from("cgroup"), String::from("mounts")]
+        );
+        // One mount namespace: every task's mounts file is /proc/mounts.
+        assert_eq!(
+            text(&mut m, &format!("/proc/{t}/mounts"))?,
+            text(&mut m, "/proc/mounts")?
+        );
+        assert_eq!(m.read("/proc/99/mounts"), Err(Error::ENOENT));
         m.exit(a)?;
         assert_eq!(m.read(&format!("/proc/{t}/cgroup")), Err(Error::ENOENT));
         Ok(())

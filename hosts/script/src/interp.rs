@@ -37,6 +37,7 @@ use core::fmt::{self, Write as _};
 
 use gpc_core::Error;
 
+use crate::cgtools::{self, Tool};
 use crate::lex::{is_name, Piece, Word};
 use crate::machine::{Machine, Pid};
 use crate::parse::{parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words};
@@ -133,8 +134,8 @@ pub struct RunSummary {
 
 /// A failed command: the errno, and for the friendly form why, if the machine is not
 /// the one who said so.
-struct Fail {
-    errno: Error,
+pub(crate) struct Fail {
+    pub(crate) errno: Error,
     why: Option<String>,
 }
 
@@ -145,7 +146,7 @@ impl From<Error> for Fail {
 }
 
 /// The explanation is left out without memory for it: the errno is what counts.
-fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
+pub(crate) fn fail(errno: Error, why: fmt::Arguments<'_>) -> Fail {
     Fail {
         errno,
         why: try_format(why).ok(),
@@ -156,7 +157,7 @@ type Outcome<T = ()> = Result<T, Fail>;
 
 /// A `String` that `write!` grows fallibly: a reservation that fails is a `fmt::Error`.
 #[derive(Default)]
-struct TextBuf(String);
+pub(crate) struct TextBuf(pub(crate) String);
 
 impl fmt::Write for TextBuf {
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -168,7 +169,7 @@ impl fmt::Write for TextBuf {
 
 impl TextBuf {
     /// Appends `s`, or `ENOMEM`.
-    fn push_str(&mut self, s: &str) -> Result<(), Error> {
+    pub(crate) fn push_str(&mut self, s: &str) -> Result<(), Error> {
         fmt::Write::write_str(self, s).map_err(|_| Error::ENOMEM)
     }
 }
@@ -685,8 +686,70 @@ impl Session {
                 let text = machine.ps()?;
                 out.write_bytes(&text);
             }
+            Op::MountTable => {
+                let mut text = TextBuf::default();
+                cgtools::mount_table(machine, &mut text)?;
+                out.write_bytes(text.0.as_bytes());
+            }
+            Op::Sample => {
+                let every = parse_u64(&self.expand(operand(w)?)?)?;
+                let total = parse_u64(&self.expand(operand(w)?)?)?;
+                let files = self.expand_all(w)?;
+                let refs = str_refs(&files)?;
+                cgtools::sample(every, total, &refs, machine, out)?;
+            }
+            Op::CgTool(Tool::Exec) => {
+                let mut all: Vec<Word<'_>> = Vec::new();
+                for word in w.clone() {
+                    all.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+                    all.push(word);
+                }
+                let args = self.expand_all(w)?;
+                let refs = str_refs(&args)?;
+                let (_, files) = cgtools::exec_targets(&refs, machine)?;
+                let var = self.prepare_var(*all.last().ok_or(Error::EINVAL)?)?;
+                let mut pid_text = String::new();
+                pid_text.try_reserve_exact(10).map_err(|_| Error::ENOMEM)?;
+                let pid = machine.spawn()?;
+                // Within the reserved capacity: a u32 has at most 10 digits.
+                let _ = write!(pid_text, "{pid}");
+                for file in &files {
+                    if let Err(e) = machine.write(file, pid_text.as_bytes()) {
+                        // A task that did not reach every group is not left behind.
+                        let _ = machine.exit(pid);
+                        return Err(e.into());
+                    }
+                }
+                self.set_var(var, pid, out);
+            }
+            Op::CgTool(tool) => {
+                let args = self.expand_all(w)?;
+                let refs = str_refs(&args)?;
+                let mut text = TextBuf::default();
+                let this = &*self;
+                let task = |s: &str| -> Outcome<Pid> {
+                    if is_name(s) {
+                        this.lookup(s)
+                    } else {
+                        parse_u32(s)
+                    }
+                };
+                cgtools::run(tool, &refs, &task, machine, &mut text)?;
+                out.write_bytes(text.0.as_bytes());
+            }
         }
         Ok(())
+    }
+
+    /// Every remaining word, expanded.
+    fn expand_all(&self, words: &mut Words<'_>) -> Outcome<Vec<String>> {
+        let mut all = Vec::new();
+        for word in words {
+            let text = self.expand(word)?;
+            all.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+            all.push(text);
+        }
+        Ok(all)
     }
 
     /// Makes room to set the variable named by `var` (checked to be a name when parsed)
@@ -803,6 +866,15 @@ impl<'s> Interpreter<'s> {
     pub fn variable(&self, name: &str) -> Option<Pid> {
         self.session.variable(name)
     }
+}
+
+/// The words as `&str`s.
+fn str_refs(words: &[String]) -> Outcome<Vec<&str>> {
+    let mut refs = Vec::new();
+    refs.try_reserve_exact(words.len())
+        .map_err(|_| Error::ENOMEM)?;
+    refs.extend(words.iter().map(String::as_str));
+    Ok(refs)
 }
 
 /// An unsigned decimal number: `EINVAL` if it is not one, `ERANGE` if it does not fit.

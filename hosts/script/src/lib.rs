@@ -43,12 +43,14 @@
 //!
 //! * `$ ` and the command as written (comment and surrounding blanks removed) before each
 //!   command;
-//! * `VAR=PID` after `spawn`, `fork`, `thread`;
+//! * `VAR=PID` after `spawn`, `fork`, `thread`, `cgexec`;
 //! * `cat` and `ps`: the bytes exactly as read (an empty file prints nothing, a file that
 //!   does not end in a newline lets the next line continue it, as in a terminal);
 //! * `ls`: the entries sorted bytewise, one per line; `releases`: one path per line;
 //! * `echo` without a redirection prints its line to the transcript, as `sh` would;
 //!   `echo -n` (only as the first word) leaves out the newline, with or without a file;
+//! * `mount` alone, libcgroup's tools (`cgcreate`, `cgexec`, `cgclassify`, `cgget`,
+//!   `cgset`, `lscgroup`, `lssubsys`, `cgdelete`) and `sample`: as [`cgtools`] describes;
 //! * a failure: the single line `error: ENAME`.
 //!
 //! [`Mode::Plain`] prints the same without the `$ ` lines, and a failure as a
@@ -59,6 +61,7 @@
 
 extern crate alloc;
 
+pub mod cgtools;
 pub mod interp;
 pub mod lex;
 pub mod machine;

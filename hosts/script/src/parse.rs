@@ -179,6 +179,12 @@ pub(crate) enum Op {
     Unshare,
     /// Nothing.
     Ps,
+    /// `mount` without arguments: nothing.
+    MountTable,
+    /// A libcgroup tool: its arguments as written (options included).
+    CgTool(crate::cgtools::Tool),
+    /// `EVERY_MS FOR_MS FILE...`.
+    Sample,
 }
 
 impl Op {
@@ -207,6 +213,9 @@ impl Op {
             Op::Open => "open",
             Op::Unshare => "unshare",
             Op::Ps => "ps",
+            Op::MountTable => "mount",
+            Op::CgTool(tool) => tool.name(),
+            Op::Sample => "sample",
         }
     }
 }
@@ -470,9 +479,29 @@ fn parse_command(
             redirect: target.is_some(),
         });
     }
+    if let Some(tool) = crate::cgtools::Tool::from_name(name) {
+        if target.is_some() {
+            return Err(ParseErrorKind::RedirectNotEcho(tool.name()));
+        }
+        return parse_cgtool(tool, args, out);
+    }
     let op = match name {
         "machine" => parse_machine(args, out)?,
+        "mount" if args.is_empty() => Op::MountTable,
         "mount" => parse_mount(args, out)?,
+        "sample" => match args {
+            [_, _, _, ..] => {
+                for w in args {
+                    out.push(*w)?;
+                }
+                Op::Sample
+            }
+            _ => {
+                return Err(ParseErrorKind::Usage(
+                    "sample EVERY_MS FOR_MS FILE[:KEY]...",
+                ))
+            }
+        },
         "umount" => one_path(args, "umount DIR", Op::Umount, out)?,
         "mkdir" => {
             let (flags, paths) = split_options(args, &["-p"])?;
@@ -565,6 +594,34 @@ fn parse_command(
         return Err(ParseErrorKind::RedirectNotEcho(op.name()));
     }
     Ok(op)
+}
+
+/// A libcgroup tool: its options checked as its `getopt_long` would (words with a
+/// variable are operands or values), every word kept for the run.
+fn parse_cgtool(
+    tool: crate::cgtools::Tool,
+    args: &[Word<'_>],
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
+    let oom = |_| ParseErrorKind::OutOfMemory;
+    let mut literals = Vec::new();
+    literals.try_reserve_exact(args.len()).map_err(oom)?;
+    for w in args {
+        literals.push(w.try_literal().map_err(oom)?);
+    }
+    let mut texts: Vec<Option<&str>> = Vec::new();
+    texts.try_reserve_exact(args.len()).map_err(oom)?;
+    texts.extend(literals.iter().map(|l| l.as_deref()));
+    crate::cgtools::check(tool, &texts)?;
+    if tool == crate::cgtools::Tool::Exec {
+        if let Some(var) = args.last() {
+            var_name(*var)?;
+        }
+    }
+    for w in args {
+        out.push(*w)?;
+    }
+    Ok(Op::CgTool(tool))
 }
 
 fn no_args(args: &[Word<'_>], op: Op, usage: &'static str) -> Result<Op, ParseErrorKind> {

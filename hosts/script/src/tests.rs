@@ -40,6 +40,8 @@ struct Mock {
     entries: Vec<String>,
     releases: Vec<String>,
     fail: Vec<(&'static str, Error)>,
+    /// `list` answers a binary tree of groups `a` and `b` this deep (no files).
+    tree_depth: Option<usize>,
 }
 
 const ERRNOS: [Error; 6] = [
@@ -182,6 +184,14 @@ impl Machine for Mock {
                     return Ok((0..n)
                         .map(|_| format!("e{}", self.random() % 100))
                         .collect());
+                }
+                if let Some(depth) = self.tree_depth {
+                    let below = path.matches('/').count() < depth;
+                    return Ok(if below {
+                        vec!["a".to_string(), "b".to_string()]
+                    } else {
+                        Vec::new()
+                    });
                 }
                 Ok(self.entries.clone())
             }
@@ -768,14 +778,80 @@ const FRAGMENTS: &[&str] = &[
 
 /// Command names and operands for the line-soup property: mostly well-formed lines.
 const COMMANDS: &[&str] = &[
-    "machine", "mount", "umount", "mkdir", "rmdir", "echo", "cat", "ls", "spawn", "fork", "thread",
-    "exit", "chown", "as", "releases", "run", "busy", "idle", "alloc", "free", "open", "unshare",
+    "machine",
+    "mount",
+    "umount",
+    "mkdir",
+    "rmdir",
+    "echo",
+    "cat",
+    "ls",
+    "spawn",
+    "fork",
+    "thread",
+    "exit",
+    "chown",
+    "as",
+    "releases",
+    "run",
+    "busy",
+    "idle",
+    "alloc",
+    "free",
+    "open",
+    "unshare",
     "ps",
+    "cgcreate",
+    "cgexec",
+    "cgclassify",
+    "cgget",
+    "cgset",
+    "lscgroup",
+    "lssubsys",
+    "cgdelete",
+    "sample",
 ];
 const OPERANDS: &[&str] = &[
-    "A", "B", "$A", "${B}", "1", "0", "1000", "1000:", "/cg", "/cg/a", "-p", "-t", "cgroup", "-o",
-    "cpuset", "cpus=2", "mems=1", "4K", "c", "b", "1:3", "rw", ">", ">>", "as", "#", "x", "echo",
-    "spawn", "'a b'", "\"\"",
+    "A",
+    "B",
+    "$A",
+    "${B}",
+    "1",
+    "0",
+    "1000",
+    "1000:",
+    "/cg",
+    "/cg/a",
+    "-p",
+    "-t",
+    "cgroup",
+    "-o",
+    "cpuset",
+    "cpus=2",
+    "mems=1",
+    "4K",
+    "c",
+    "b",
+    "1:3",
+    "rw",
+    ">",
+    ">>",
+    "as",
+    "#",
+    "x",
+    "echo",
+    "spawn",
+    "'a b'",
+    "\"\"",
+    "-g",
+    "cpu:/a",
+    "*:/",
+    "-r",
+    "cpu.shares=2",
+    "--copy-from",
+    "-am",
+    "/cg/cpu.stat:x",
+    "10",
 ];
 
 fn run_everything(src: &[u8], seed: u64) {
@@ -876,4 +952,193 @@ proptest! {
         echo(&mut m, &format!("echo -n \"{quoted}\" > /f"));
         prop_assert_eq!(m.calls, vec![format!("write /f {s:?}")]);
     }
+}
+
+/// What libcgroup's tools read first: one hierarchy, cpu and cpuacct on `/c`.
+fn cg_mount_table() -> [Reply; 2] {
+    [
+        Reply::Bytes(Ok(b"#subsys_name\thierarchy\tnum_cgroups\tenabled\n\
+                          cpu\t1\t1\t1\ncpuacct\t1\t1\t1\nmemory\t0\t1\t1\n"
+            .to_vec())),
+        Reply::Bytes(Ok(b"proc /proc proc rw,relatime 0 0\n\
+                          cgroup /c\\040d cgroup rw,relatime,cpu,cpuacct 0 0\n"
+            .to_vec())),
+    ]
+}
+
+#[test]
+fn cgexec_that_cannot_move_its_task_takes_it_back() {
+    let mut mock = Mock::default();
+    mock.replies.extend(cg_mount_table());
+    mock.replies.extend([
+        Reply::List(Ok(Vec::new())),
+        Reply::Pid(Ok(7)),
+        Reply::Unit(Err(Error::ENOSPC)),
+        Reply::Unit(Ok(())),
+    ]);
+    let out = echo(&mut mock, "cgexec -g cpu:/web A\necho $A");
+    assert_eq!(
+        out,
+        "$ cgexec -g cpu:/web A\nerror: ENOSPC\n$ echo $A\nerror: EINVAL\n"
+    );
+    assert_eq!(
+        mock.calls,
+        [
+            "read /proc/cgroups",
+            "read /proc/mounts",
+            "list /c d/web",
+            "spawn",
+            "write /c d/web/cgroup.procs \"7\"",
+            "exit 7",
+        ]
+    );
+}
+
+#[test]
+fn cgexec_without_the_group_makes_no_task() {
+    let mut mock = Mock::default();
+    mock.replies.extend(cg_mount_table());
+    mock.replies.push_back(Reply::List(Err(Error::ENOENT)));
+    let out = echo(&mut mock, "cgexec -g cpuacct:/nope A");
+    assert_eq!(out, "$ cgexec -g cpuacct:/nope A\nerror: ENOENT\n");
+    assert!(!mock.calls.iter().any(|c| c == "spawn"), "{:?}", mock.calls);
+    // A controller that is not mounted is ENOENT too, said so in plain mode.
+    mock.replies.extend(cg_mount_table());
+    let out = transcript(&mut mock, "cgexec -g memory:/ A", Mode::Plain);
+    assert!(
+        out.contains("ENOENT") && out.contains("controller memory is not mounted"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cgset_computes_every_path_before_writing() {
+    let mut mock = Mock {
+        fail: vec![("write", Error::EACCES)],
+        ..Mock::default()
+    };
+    mock.replies.extend(cg_mount_table());
+    let out = echo(&mut mock, "cgset -r cpu.shares=5 -r cpuacct.usage=0 /a b");
+    assert_eq!(
+        out,
+        "$ cgset -r cpu.shares=5 -r cpuacct.usage=0 /a b\nerror: EACCES\n"
+    );
+    // The first write fails: nothing after it is tried.
+    assert_eq!(
+        mock.calls.last().map(String::as_str),
+        Some("write /c d/a/cpu.shares \"5\"")
+    );
+    // A value that is no FILE=VALUE fails before any write.
+    let mut mock = Mock::default();
+    mock.replies.extend(cg_mount_table());
+    let out = echo(&mut mock, "cgset -r cpu.shares=5 -r nonsense /a");
+    assert!(out.ends_with("error: EINVAL\n"), "{out}");
+    assert!(!mock.calls.iter().any(|c| c.starts_with("write")));
+}
+
+#[test]
+fn sample_reads_then_runs_each_step() {
+    let mut mock = Mock::default();
+    for (a, b) in [
+        ("1", "x 1\ny 10\n"),
+        ("2", "x 2\ny 20\n"),
+        ("3", "x 3\ny 30\n"),
+    ] {
+        mock.replies
+            .push_back(Reply::Bytes(Ok(format!("{a}\n").into_bytes())));
+        mock.replies
+            .push_back(Reply::Bytes(Ok(b.as_bytes().to_vec())));
+        mock.replies.push_back(Reply::Unit(Ok(())));
+    }
+    let out = echo(&mut mock, "sample 5 10 /f /g:y");
+    assert_eq!(
+        out,
+        "$ sample 5 10 /f /g:y\nms,/f,/g:y\n0,1,10\n5,2,20\n10,3,30\n"
+    );
+    assert_eq!(
+        mock.calls,
+        ["read /f", "read /g", "run 5", "read /f", "read /g", "run 5", "read /f", "read /g"]
+    );
+    // A step that fails stops the command after the rows before it.
+    let mut mock = Mock::default();
+    mock.replies.extend([
+        Reply::Bytes(Ok(b"7\n".to_vec())),
+        Reply::Unit(Ok(())),
+        Reply::Bytes(Ok(b"8\n".to_vec())),
+        Reply::Unit(Err(Error::E2BIG)),
+    ]);
+    let out = echo(&mut mock, "sample 1 3 /f");
+    assert_eq!(out, "$ sample 1 3 /f\nms,/f\n0,7\n1,8\nerror: E2BIG\n");
+}
+
+#[test]
+fn new_commands_parse_as_their_tools_do() {
+    let parse = |s: &str| Script::parse(s.as_bytes()).map_err(|e| e.kind);
+    assert!(parse("mount").is_ok());
+    assert!(parse("cgcreate -a 1:1 -t 2:2 -g cpu:/a -g memory:/b").is_ok());
+    assert!(parse("cgexec -g cpu:/a A").is_ok());
+    assert!(parse("cgclassify -g cpu:/a A $B 7").is_ok());
+    assert!(parse("cgget -nv -r cpu.shares /a /b").is_ok());
+    assert!(parse("cgset --copy-from=/a /b").is_ok());
+    assert!(parse("lscgroup").is_ok());
+    assert!(parse("lssubsys -am cpu").is_ok());
+    assert!(parse("cgdelete -r -g cpu:/a cpuacct:/b").is_ok());
+    assert!(parse("sample 10 100 /a/cpu.stat:nr_throttled /b").is_ok());
+    assert_eq!(
+        parse("cgexec -g cpu:/a $A"),
+        Err(ParseErrorKind::BadVariableName("${A}".into()))
+    );
+    assert_eq!(
+        parse("cgcreate -d 755 -g cpu:/a"),
+        Err(ParseErrorKind::UnknownOption("-d".into()))
+    );
+    assert!(matches!(parse("cgcreate"), Err(ParseErrorKind::Usage(_))));
+    assert!(matches!(
+        parse("cgget -r cpu.shares -a /a"),
+        Err(ParseErrorKind::Usage(_))
+    ));
+    assert!(matches!(
+        parse("sample 10 100"),
+        Err(ParseErrorKind::Usage(_))
+    ));
+    assert_eq!(
+        parse("lscgroup > /x"),
+        Err(ParseErrorKind::RedirectNotEcho("lscgroup"))
+    );
+}
+
+#[test]
+fn tree_walks_stop_at_max_groups() {
+    use crate::cgtools::MAX_GROUPS;
+    // A binary tree of 2^18 groups below /c d: more than a walk may visit.
+    let big = |mock: &mut Mock| {
+        mock.tree_depth = Some(19);
+        mock.replies.extend(cg_mount_table());
+    };
+    let mut mock = Mock::default();
+    big(&mut mock);
+    let out = echo(&mut mock, "lscgroup");
+    assert_eq!(out, "$ lscgroup\nerror: E2BIG\n");
+    // Each group visited costs its own listing and one per entry.
+    let lists = mock.calls.iter().filter(|c| c.starts_with("list")).count();
+    assert!(lists <= 3 * MAX_GROUPS + 3, "{lists}");
+    let mut mock = Mock::default();
+    big(&mut mock);
+    let out = echo(&mut mock, "cgdelete -r cpu:/a");
+    assert_eq!(out, "$ cgdelete -r cpu:/a\nerror: E2BIG\n");
+    assert!(!mock
+        .calls
+        .iter()
+        .any(|c| c.starts_with("rmdir") || c.starts_with("write")));
+    // A tree that fits is walked whole, pre-order, children sorted.
+    let mut mock = Mock {
+        tree_depth: Some(3),
+        ..Mock::default()
+    };
+    mock.replies.extend(cg_mount_table());
+    let out = echo(&mut mock, "lscgroup cpuacct:/a");
+    assert_eq!(
+        out,
+        "$ lscgroup cpuacct:/a\ncpu,cpuacct:/a\ncpu,cpuacct:/a/a\ncpu,cpuacct:/a/b\n"
+    );
 }

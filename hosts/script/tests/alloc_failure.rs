@@ -93,10 +93,32 @@ impl Machine for Fake {
         self.changed()
     }
     fn read(&mut self, path: &str) -> Result<Vec<u8>> {
-        Self::text(&["contents of ", path, "\n"])
+        // What libcgroup's tools read: one hierarchy (cpu,cpuacct) on /cpu.
+        match path {
+            "/proc/cgroups" => Self::text(&[
+                "#subsys_name\thierarchy\tnum_cgroups\tenabled\n",
+                "cpu\t1\t3\t1\ncpuacct\t1\t3\t1\nmemory\t0\t1\t1\n",
+            ]),
+            "/proc/mounts" => Self::text(&[
+                "proc /proc proc rw,relatime 0 0\n",
+                "cgroup /cpu cgroup rw,relatime,cpu,cpuacct 0 0\n",
+            ]),
+            p if p.ends_with("/cpu.stat") => Self::text(&["nr_periods 4\nnr_throttled 1\n"]),
+            p if p.ends_with("/tasks") => Self::text(&["5\n6\n"]),
+            _ => Self::text(&["contents of ", path, "\n"]),
+        }
     }
-    fn list(&mut self, _: &str) -> Result<Vec<String>> {
-        Self::names(&["tasks", "b", "a", "cgroup.procs"])
+    fn list(&mut self, path: &str) -> Result<Vec<String>> {
+        // A small tree: two levels of groups `a` and `b` below each directory, files
+        // are not directories.
+        let last = path.rsplit('/').next().unwrap_or("");
+        if last == "tasks" || last.contains('.') {
+            return Err(Error::ENOTDIR);
+        }
+        if path.matches('/').count() >= 3 {
+            return Self::names(&["tasks", "cpu.shares", "cpu.stat"]);
+        }
+        Self::names(&["tasks", "b", "a", "cgroup.procs", "cpu.shares"])
     }
     fn chown(&mut self, _: u32, _: Option<u32>, _: &str) -> Result {
         self.changed()
@@ -183,6 +205,26 @@ fn script() -> Vec<String> {
         "chown :5 /cpu",
         "machine cpus=1 mems=1",
         "exit NOPE",
+        // gpc-script's libcgroup tools, `mount` alone and `sample`.
+        "mount",
+        "cgcreate -t 5:5 -g cpu,cpuacct:/web -g cpu:/web/x",
+        "cgcreate -a 1:1 -g cpu:/web",
+        "cgexec -g cpu:/web -g cpuacct:/a E",
+        "cgclassify -g cpu:/web A $B 7",
+        "cgget -r cpu.shares -r cpu.stat /web /a",
+        "cgget -nv -g cpu:/a",
+        "cgget /a",
+        "cgset -r cpu.shares=5 -r cpuacct.usage=0 /a /b",
+        "cgset --copy-from /a /b",
+        "lscgroup",
+        "lscgroup cpu:/a cpuacct:/b",
+        "lssubsys -a -i",
+        "lssubsys -M cpu",
+        "cgdelete -r cpu:/a",
+        "cgdelete -g cpu:/b",
+        "sample 10 30 /cpu/a/cpu.stat:nr_periods /cpu/a/cpu.shares",
+        "cgget -g nope:/a",
+        "sample 10 30 /cpu/a/cpu.stat",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -193,6 +235,13 @@ fn script() -> Vec<String> {
     }
     lines.push("echo $V0 $V39 > /cpu/tasks".to_string());
     lines
+}
+
+/// The commands made of steps that a failure may stop part-way: `sample` (a `run` and a
+/// read per row) and `cgcreate -a` (the files to give away exist only after the mkdir).
+/// Every other command makes every allocation of its own before its first change.
+fn is_stepwise(line: &str) -> bool {
+    line.starts_with("sample ") || line.starts_with("cgcreate -a")
 }
 
 /// A transcript sink that never allocates (reserved up front).
@@ -230,7 +279,7 @@ fn replay(lines: &[String], mode: Mode) -> (Fake, Session) {
 
 fn every_failure(mode: Mode) {
     let lines = script();
-    let mut names: Vec<String> = ["A", "B", "C", "T", "Q", "U"]
+    let mut names: Vec<String> = ["A", "B", "C", "T", "Q", "U", "E"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -249,7 +298,7 @@ fn every_failure(mode: Mode) {
         .iter()
         .any(|t| t.contains("unknown variable") || t.contains("error: EINVAL")));
 
-    let (mut injected, mut absorbed) = (0usize, 0usize);
+    let (mut injected, mut absorbed, mut stepwise) = (0usize, 0usize, 0usize);
     let (mut m, mut session) = replay(&[], mode);
     for (i, line) in lines.iter().enumerate() {
         for n in 0.. {
@@ -280,6 +329,38 @@ fn every_failure(mode: Mode) {
                         && out.lines().count() == 1
                 }
             };
+            if is_stepwise(line) && out != transcripts[i] && out.contains("ENOMEM") {
+                // A command of steps (gpc-script's cgtools docs): stopped by ENOMEM
+                // after some of them, having printed what those printed, and changed
+                // the machine by no more than the whole command does.
+                let (printed, error) = match mode {
+                    Mode::Echo => (out.strip_suffix("error: ENOMEM\n"), true),
+                    Mode::Plain => {
+                        let cut = out.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+                        let last = out.get(cut..).unwrap_or("");
+                        (
+                            out.get(..cut),
+                            last.starts_with("line ")
+                                && last.ends_with(": ENOMEM (Cannot allocate memory)\n"),
+                        )
+                    }
+                };
+                let printed = printed.unwrap_or("<no error line>");
+                assert!(error, "{line}: allocation {n}: {out:?}");
+                assert!(
+                    transcripts[i].starts_with(printed),
+                    "{line}: allocation {n}: {out:?} is no prefix of {:?}",
+                    transcripts[i]
+                );
+                assert!(
+                    before.0 <= now.0 && now.0 <= after[i].0,
+                    "{line}: allocation {n}"
+                );
+                assert_eq!(now.1, before.1, "{line}: allocation {n}: variables");
+                stepwise += 1;
+                (m, session) = replay(&lines[..i], mode);
+                continue;
+            }
             if enomem {
                 assert_eq!(now, before, "{line}: allocation {n} changed something");
             } else {
@@ -311,7 +392,8 @@ fn every_failure(mode: Mode) {
         }
     }
     println!(
-        "{mode:?}: {} lines, {injected} failures injected, {absorbed} done without",
+        "{mode:?}: {} lines, {injected} failures injected, {absorbed} done without, \
+         {stepwise} stopped a command of steps part-way",
         lines.len()
     );
     assert!(injected > 2 * lines.len(), "{injected}");

@@ -34,8 +34,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "mount",
-        "mount -t cgroup -o OPTS NAME DIR",
-        "mount a v1 hierarchy (DIR is made if missing); also -t cpuset",
+        "mount [-t cgroup -o OPTS NAME DIR]",
+        "mount a v1 hierarchy (DIR is made if missing); also -t cpuset; alone: list mounts",
     ),
     (
         "umount",
@@ -122,6 +122,51 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "unshare namespaces: with ns mounted, move into a new child group",
     ),
     ("ps", "ps", "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM"),
+    (
+        "sample",
+        "sample EVERY_MS FOR_MS FILE[:KEY]...",
+        "run in steps, printing a CSV row of the files' values after each",
+    ),
+    (
+        "cgcreate",
+        "cgcreate [-a U:G] [-t U:G] -g CTRLS:PATH...",
+        "libcgroup: make a group in each controller's hierarchy",
+    ),
+    (
+        "cgexec",
+        "cgexec -g CTRLS:PATH... VAR",
+        "libcgroup: spawn a task straight into the groups",
+    ),
+    (
+        "cgclassify",
+        "cgclassify -g CTRLS:PATH... TASK...",
+        "libcgroup: move tasks (whole processes) into the groups",
+    ),
+    (
+        "cgget",
+        "cgget [-nv] [-r FILE]... [-g CTRLS[:PATH]] [PATH...]",
+        "libcgroup: print a group's control files",
+    ),
+    (
+        "cgset",
+        "cgset -r FILE=VALUE... | --copy-from SRC PATH...",
+        "libcgroup: write control files",
+    ),
+    (
+        "lscgroup",
+        "lscgroup [[-g] CTRLS:PATH...]",
+        "libcgroup: list groups as CTRLS:PATH",
+    ),
+    (
+        "lssubsys",
+        "lssubsys [-a] [-i] [-m] [-M] [CTRL...]",
+        "libcgroup: list hierarchies, their ids and mount points",
+    ),
+    (
+        "cgdelete",
+        "cgdelete [-r] [-g] CTRLS:PATH...",
+        "libcgroup: remove groups, their tasks going to the parent",
+    ),
 ];
 
 /// The shell's own words.
