@@ -67,7 +67,7 @@ pub mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use interp::{FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
+pub use interp::{CommandEnd, FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
 pub use lex::literal_words;
 pub use machine::{Machine, Pid};
 pub use parse::{check_line, ParseError, ParseErrorKind, Script, MAX_LINE};
