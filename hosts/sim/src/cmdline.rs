@@ -203,14 +203,7 @@ impl Program {
         let lines: Vec<(String, &str)> = self
             .subs
             .iter()
-            .map(|s| {
-                let mut syn = format!("{} {}", self.name, s.name);
-                if !s.operands.is_empty() {
-                    syn.push(' ');
-                    syn.push_str(s.operands);
-                }
-                (syn, s.about)
-            })
+            .map(|s| (s.synopsis(self.name), s.about))
             .collect();
         let width = lines.iter().map(|(s, _)| s.len()).max().unwrap_or(0) + 2;
         for (syn, about) in &lines {

@@ -75,9 +75,9 @@ EBUSY]`).",
         Opt::flag(
             "narrate",
             "Print the script as a narrated walkthrough: its comments as prose, each \
-             command as `    $ COMMAND` with its output below it, a failure as `    \
-             error: ERRNO (...)` marked [expected] or [unexpected], and a last line \
-             counting the errors.",
+             command as `$ COMMAND` with its output below it (both indented), a \
+             failure as `error: ERRNO (...)` marked [expected] or [unexpected], and a \
+             last line counting the errors.",
         ),
         Opt::flag(
             "csv",
@@ -625,40 +625,105 @@ mod tests {
         parse_cli(args.iter().map(OsString::from))
     }
 
+    fn run(file: &str, format: Format, strict: bool) -> Result<Cli, String> {
+        Ok(Cli::Run {
+            file: file.into(),
+            format,
+            strict,
+        })
+    }
+
     #[test]
     fn command_lines() {
         assert_eq!(cli(&["--help"]), Ok(Cli::Help(None)));
         assert_eq!(cli(&["-V"]), Ok(Cli::Version));
         assert_eq!(
             cli(&["run", "--echo", "x.cgsh"]),
-            Ok(Cli::Run {
-                file: "x.cgsh".into(),
-                echo: true
-            })
+            run("x.cgsh", Format::Echo, false)
         );
         assert_eq!(
             cli(&["run", "x.cgsh", "--echo"]),
-            Ok(Cli::Run {
-                file: "x.cgsh".into(),
-                echo: true
-            })
+            run("x.cgsh", Format::Echo, false)
         );
+        assert_eq!(cli(&["run", "-"]), run("-", Format::Plain, false));
         assert_eq!(
-            cli(&["run", "-"]),
-            Ok(Cli::Run {
-                file: "-".into(),
-                echo: false
-            })
+            cli(&["run", "--strict", "--narrate", "t"]),
+            run("t", Format::Narrate, true)
         );
+        assert_eq!(cli(&["run", "--csv", "t"]), run("t", Format::Csv, false));
+        assert_eq!(
+            cli(&["run", "t", "--json", "--strict"]),
+            run("t", Format::Json, true)
+        );
+        assert!(cli(&["run", "--echo", "--json", "t"]).is_err());
+        assert!(cli(&["run", "--csv", "--narrate", "t"]).is_err());
         assert_eq!(cli(&["run", "--help"]), Ok(Cli::Help(Some("run".into()))));
         assert_eq!(cli(&["shell", "-h"]), Ok(Cli::Help(Some("shell".into()))));
         assert_eq!(cli(&["shell"]), Ok(Cli::Shell { echo: false }));
         assert_eq!(cli(&["help", "spawn"]), Ok(Cli::Help(Some("spawn".into()))));
+        assert_eq!(
+            cli(&["completions", "zsh"]),
+            Ok(Cli::Completions("zsh".into()))
+        );
+        assert_eq!(cli(&["man"]), Ok(Cli::Man));
+        assert!(cli(&["completions", "tcsh"]).is_err());
+        assert!(cli(&["completions"]).is_err());
+        assert!(cli(&["man", "x"]).is_err());
         assert!(cli(&[]).is_err());
         assert!(cli(&["run"]).is_err());
         assert!(cli(&["run", "a", "b"]).is_err());
         assert!(cli(&["run", "--bogus", "a"]).is_err());
+        assert!(cli(&["shell", "x"]).is_err());
         assert!(cli(&["frob"]).is_err());
         assert!(help_text(Some("mount")).contains("mount -t cgroup"));
+    }
+
+    /// Every option of the table is one the parser takes (the table is what help,
+    /// completions and the man page show).
+    #[test]
+    fn the_parser_takes_every_option_of_the_table() {
+        for sub in PROGRAM.subs {
+            for opt in sub.opts {
+                let mut args = vec![sub.name.to_string(), format!("--{}", opt.long)];
+                if let Some(value) = opt.value {
+                    args.push(opt.choices.first().unwrap_or(&value).to_string());
+                }
+                match sub.operand {
+                    Operand::File => args.push("x.cgsh".into()),
+                    Operand::OneOf(words) => args.extend(words.first().map(|w| w.to_string())),
+                    Operand::Nothing => {}
+                }
+                let parsed = parse_cli(args.iter().map(OsString::from));
+                assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+                if let Some(c) = opt.short {
+                    args[1] = format!("-{c}");
+                    let parsed = parse_cli(args.iter().map(OsString::from));
+                    assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+                }
+            }
+        }
+        for opt in PROGRAM.global {
+            assert!(cli(&[&format!("--{}", opt.long)]).is_ok(), "{}", opt.long);
+        }
+    }
+
+    #[test]
+    fn help_points_to_the_language_specification() {
+        for text in [help_text(None), help_text(Some("help"))] {
+            assert!(text.contains("doc/script-language.md"), "{text}");
+        }
+        let man = PROGRAM.man("1", SEE_ALSO);
+        assert!(man.contains("doc/script\\-language.md"), "{man}");
+        let run = help_text(Some("run"));
+        for word in [
+            "--narrate",
+            "--strict",
+            "--csv",
+            "--json",
+            "# expect:",
+            "as_expected",
+        ] {
+            assert!(run.contains(word), "{word}: {run}");
+        }
     }
 }
