@@ -238,8 +238,9 @@ pub(crate) struct Line {
     pub(crate) text: Box<str>,
     /// The pieces of the `as UID` words (outermost first), then of the operands.
     segs: Box<[Seg]>,
-    /// How many `as UID` prefixes there are.
-    pub(crate) users: u32,
+    /// How many `as UID` prefixes there are (a line of [`MAX_LINE`] bytes has room for
+    /// at most 26,214 `as 0 `; 16 bits keep the header at 48 bytes with `expect`).
+    pub(crate) users: u16,
     /// The command.
     pub(crate) op: Op,
     /// The errno its `# expect: ERRNO` comment says it fails with.
@@ -445,7 +446,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         offset: u32::try_from(lexed.text.start).map_err(|_| ParseErrorKind::LineTooLong)?,
         segs: Vec::new(),
     };
-    let mut users = 0u32;
+    let mut users = 0u16;
     let mut rest = words.as_slice();
     let op = loop {
         let Some((name, args)) = rest.split_first() else {
@@ -461,7 +462,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         match args.split_first() {
             Some((uid, inner)) if !inner.is_empty() => {
                 operands.push(*uid)?;
-                users = users.saturating_add(1);
+                users = users.checked_add(1).ok_or(ParseErrorKind::LineTooLong)?;
                 rest = inner;
             }
             _ => return Err(ParseErrorKind::Usage("as UID COMMAND...")),
