@@ -251,9 +251,9 @@ impl<W: Write> Report<W> {
                 csv_field(&output)
             );
         } else {
-            let _ = write!(
+            let _ = writeln!(
                 rec,
-                "{{\"line\":{},\"command\":{},\"result\":\"{}\",\"expect\":{},\"as_expected\":{},\"output\":{}}}\n",
+                "{{\"line\":{},\"command\":{},\"result\":\"{}\",\"expect\":{},\"as_expected\":{},\"output\":{}}}",
                 end.line,
                 json_string(&self.text),
                 result,
