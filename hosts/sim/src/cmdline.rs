@@ -166,7 +166,7 @@ fn wrap(text: &str, indent: usize, width: usize, out: &mut String) {
 /// The paragraphs of `text` (see [`Sub::text`]) for a terminal: prose wrapped to 80
 /// columns, indented lines as written.
 fn paragraphs(text: &str, out: &mut String) {
-    for (i, para) in text.trim().split("\n\n").enumerate() {
+    for (i, para) in text.trim_matches('\n').split("\n\n").enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -559,7 +559,7 @@ fn roff_text(text: &str) -> String {
 /// [`Sub::text`] paragraphs as roff: `.PP` between prose paragraphs, indented lines
 /// unfilled.
 fn roff_paragraphs(text: &str, out: &mut String) {
-    for (i, para) in text.trim().split("\n\n").enumerate() {
+    for (i, para) in text.trim_matches('\n').split("\n\n").enumerate() {
         if i > 0 {
             out.push_str(".PP\n");
         }
