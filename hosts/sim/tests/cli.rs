@@ -17,7 +17,11 @@ fn gpc(args: &[&str], stdin: Option<&str>) -> std::io::Result<Output> {
         .stderr(Stdio::piped())
         .spawn()?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())?;
+        // A run that stops early (a parse error) may leave the rest of its input unread.
+        match pipe.write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+            _ => {}
+        }
     }
     child.wait_with_output()
 }
