@@ -372,8 +372,12 @@ impl Program {
             }
             let operand = match s.operand {
                 Operand::Nothing => String::new(),
-                Operand::File => format!("'1:{}:_files'", s.operands),
-                Operand::OneOf(words) => format!("'1:{}:({})'", s.operands, words.join(" ")),
+                Operand::File => format!("'1:{}:_files'", s.operands.trim_matches(['[', ']'])),
+                Operand::OneOf(words) => format!(
+                    "'1:{}:({})'",
+                    s.operands.trim_matches(['[', ']']),
+                    words.join(" ")
+                ),
             };
             if operand.is_empty() {
                 out.push_str("                        && return 0\n");
@@ -503,13 +507,10 @@ impl Program {
     }
 }
 
-/// The text up to the first `. ` or `; ` (the short form a completion menu shows).
+/// The text up to the first `. ` (the short form a completion menu shows): an option's
+/// help starts with a short sentence for it.
 fn first_sentence(text: &str) -> &str {
-    let end = [". ", "; ", ": "]
-        .iter()
-        .filter_map(|sep| text.find(sep))
-        .min()
-        .unwrap_or(text.len());
+    let end = text.find(". ").unwrap_or(text.len());
     text.get(..end).unwrap_or(text).trim_end_matches('.')
 }
 

@@ -67,32 +67,33 @@ EBUSY]`).",
     opts: &[
         Opt::flag(
             "echo",
-            "Print FORMAT.md's transcript: `$ COMMAND` before each command and `error: \
+            "Print FORMAT.md's transcript. `$ COMMAND` before each command and `error: \
              ERRNO` for a failure (what shared/sim-scripts/compare.sh reads). Without \
              an output option, a failure goes to stderr as `FILE: line N: CMD: ERRNO \
              (...)`.",
         ),
         Opt::flag(
             "narrate",
-            "Print the script as a narrated walkthrough: its comments as prose, each \
+            "Print the script as a narrated walkthrough. Its comments as prose, each \
              command as `$ COMMAND` with its output below it (both indented), a \
              failure as `error: ERRNO (...)` marked [expected] or [unexpected], and a \
              last line counting the errors.",
         ),
         Opt::flag(
             "csv",
-            "Print one CSV record per command (RFC 4180), after a header line: see \
+            "Print one CSV record per command. RFC 4180, after a header line: see \
              below.",
         ),
         Opt::flag(
             "json",
-            "Print one JSON object per command, one per line (JSON Lines): see below.",
+            "Print one JSON object per command. One per line (JSON Lines): see below.",
         ),
         Opt::flag(
             "strict",
-            "Stop at the first command that does not go as the script says (an error \
-             without `# expect:`, another errno than it names, or success in spite of \
-             it): exit status 1, and `FILE:LINE: COMMAND: ERRNO (...)` on stderr.",
+            "Stop at the first command that does not go as the script says. That is an \
+             error without `# expect:`, another errno than it names, or success in \
+             spite of it: exit status 1, and `FILE:LINE: COMMAND: ERRNO (...)` on \
+             stderr.",
         ),
         HELP_OPT,
     ],
@@ -131,7 +132,8 @@ or end of input) leaves.",
     opts: &[
         Opt::flag(
             "echo",
-            "Print `$ COMMAND` and `error: ERRNO` lines, as `gpc run --echo`.",
+            "Print the commands and their errors. `$ COMMAND` and `error: ERRNO` lines, \
+             as `gpc run --echo` prints them.",
         ),
         HELP_OPT,
     ],
