@@ -136,7 +136,8 @@ impl<W: Write> Report<W> {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let text = String::from_utf8_lossy(raw);
         let text = text.trim_start_matches([' ', '\t']);
-        match text.strip_prefix('#') {
+        // An empty comment line separates paragraphs as a blank line does.
+        match text.strip_prefix('#').filter(|c| !c.trim().is_empty()) {
             Some(comment) => {
                 if self.last == Last::Command {
                     self.out.write_bytes(b"\n");
@@ -392,6 +393,75 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("1\n2\n"), "\"1\n2\n\"");
         assert_eq!(csv_field(""), "");
+    }
+
+    /// The narration's layout: prose without `#`, one blank line between prose and
+    /// commands (blank script lines collapse into it), output indented and ended with a
+    /// newline even when the command printed none.
+    #[test]
+    fn narration_layout() {
+        let mut out = Vec::new();
+        let mut r = Report::new(&mut out, "t", Format::Narrate, false);
+        r.quiet_line(b"# Title\r");
+        r.quiet_line(b"  #indented # text");
+        r.command_start(3, "echo -n a");
+        r.write_bytes(b"a");
+        let end = CommandEnd {
+            line: 3,
+            name: "echo",
+            error: None,
+            expected: None,
+            why: None,
+        };
+        r.command_end(&end);
+        r.quiet_line(b"");
+        r.quiet_line(b"   ");
+        r.quiet_line(b"#");
+        r.command_start(7, "cat x");
+        r.write_bytes(b"1\n2");
+        r.write_bytes(b"\n");
+        r.command_end(&CommandEnd {
+            line: 7,
+            error: Some(gpc_core::Error::ENOENT),
+            why: Some("why"),
+            ..end
+        });
+        assert!(r.finish().is_ok());
+        assert!(r.stopped().is_none());
+        drop(r);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "Title\nindented # text\n\n    $ echo -n a\n    a\n\n    $ cat x\n    1\n    2\n    \
+             error: ENOENT (No such file or directory): why [unexpected]\n\n\
+             (2 commands, 1 error; 1 did not go as the script says: line 7)\n"
+        );
+    }
+
+    #[test]
+    fn strict_names_the_first_command_off_script() {
+        let mut r = Report::new(Vec::new(), "s.cgsh", Format::Plain, true);
+        for (line, error, expected) in [
+            (
+                1,
+                Some(gpc_core::Error::EBUSY),
+                Some(gpc_core::Error::EBUSY),
+            ),
+            (2, None, Some(gpc_core::Error::EBUSY)),
+            (3, Some(gpc_core::Error::EPERM), None),
+        ] {
+            r.command_start(line, "rmdir /cg");
+            r.command_end(&CommandEnd {
+                line,
+                name: "rmdir",
+                error,
+                expected,
+                why: None,
+            });
+        }
+        assert_eq!(
+            r.stopped(),
+            Some("s.cgsh:2: rmdir /cg: succeeded [expected EBUSY]")
+        );
     }
 
     #[test]
