@@ -218,7 +218,8 @@ impl Given {
         self.flags.contains(&long)
     }
 
-    /// The value of an option that takes one (the last given).
+    /// The value of an option that takes one (the last given). No option of the table
+    /// takes a value yet: `--layout NAME` will be the first.
     #[allow(dead_code)]
     fn value(&self, long: &str) -> Option<&str> {
         self.values
