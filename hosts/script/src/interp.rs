@@ -100,11 +100,18 @@ impl CommandEnd<'_> {
 /// What a diagnostic adds about the script's expectation: ` [expected]` after an error
 /// the script expects, ` [expected ERRNO]` after another outcome than the one it
 /// expects, nothing for an error it does not expect.
-fn expectation_note(error: Option<Error>, expected: Option<Error>) -> (&'static str, &'static str) {
-    match expected {
-        None => ("", ""),
-        Some(e) if Some(e) == error => (" [expected]", ""),
-        Some(e) => (" [expected ", e.name()),
+struct ExpectationNote {
+    error: Option<Error>,
+    expected: Option<Error>,
+}
+
+impl fmt::Display for ExpectationNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.expected {
+            None => Ok(()),
+            Some(e) if Some(e) == self.error => f.write_str(" [expected]"),
+            Some(e) => write!(f, " [expected {}]", e.name()),
+        }
     }
 }
 
@@ -334,22 +341,20 @@ fn literal<'a>(word: Word<'a>) -> Result<Option<Cow<'a, str>>, Error> {
 
 /// The diagnostic line of a command that failed or had an expectation:
 /// `line 7: rmdir: EBUSY (Device or resource busy)`, with the interpreter's explanation
-/// after a colon where it has one, and [`expectation_note`] after it; `succeeded` in
+/// after a colon where it has one, and an [`ExpectationNote`] after it; `succeeded` in
 /// place of the errno for a command that was expected to fail and did not.
 fn diagnose(out: &mut dyn Output, line: &Line, error: Option<Error>, why: Option<&str>) {
     let (number, name) = (line.number, line.op.name());
-    let (note, expected) = expectation_note(error, line.expect);
-    let close = if expected.is_empty() { "" } else { "]" };
+    let note = ExpectationNote {
+        error,
+        expected: line.expect,
+    };
     let text = match (error, why) {
-        (Some(errno), Some(why)) => try_format(format_args!(
-            "line {number}: {name}: {errno}: {why}{note}{expected}{close}"
-        )),
-        (Some(errno), None) => try_format(format_args!(
-            "line {number}: {name}: {errno}{note}{expected}{close}"
-        )),
-        (None, _) => try_format(format_args!(
-            "line {number}: {name}: succeeded{note}{expected}{close}"
-        )),
+        (Some(errno), Some(why)) => {
+            try_format(format_args!("line {number}: {name}: {errno}: {why}{note}"))
+        }
+        (Some(errno), None) => try_format(format_args!("line {number}: {name}: {errno}{note}")),
+        (None, _) => try_format(format_args!("line {number}: {name}: succeeded{note}")),
     };
     match text {
         Ok(text) => out.diagnostic(&text),
@@ -358,14 +363,8 @@ fn diagnose(out: &mut dyn Output, line: &Line, error: Option<Error>, why: Option
             // needs more than this.
             let mut short = StackLine::<160>::new();
             let _ = match error {
-                Some(errno) => write!(
-                    short,
-                    "line {number}: {name}: {errno}{note}{expected}{close}"
-                ),
-                None => write!(
-                    short,
-                    "line {number}: {name}: succeeded{note}{expected}{close}"
-                ),
+                Some(errno) => write!(short, "line {number}: {name}: {errno}{note}"),
+                None => write!(short, "line {number}: {name}: succeeded{note}"),
             };
             out.diagnostic(short.as_str());
         }
