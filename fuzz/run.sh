@@ -4,7 +4,8 @@
 #   fuzz/run.sh [SECONDS]
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`); without them it
-# says so and exits 0. New inputs go to a temporary directory, never into corpus/; a
+# prints a `SKIP` line and exits 0, except under `CI=true`, where a fuzz run that cannot
+# run fails (exit 1): a check that was not made never looks like a pass in CI. New inputs go to a temporary directory, never into corpus/; a
 # crash is kept in fuzz/artifacts/TARGET/ and fails the run. The last line per target is
 # `fuzz: TARGET: N executions in S s, corpus replayed (K inputs)`.
 set -euo pipefail
@@ -19,14 +20,20 @@ case "$secs" in
 esac
 targets=(cgsh parsers control_files ops)
 
-if ! command -v rustup >/dev/null 2>&1 || ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-    echo "fuzz: skipped: no nightly toolchain (cargo-fuzz builds with -Zsanitizer=address;" \
-        "install one with: rustup toolchain install nightly)"
+# A missing prerequisite: fatal under CI=true, a visible skip otherwise.
+missing() {
+    if [ "${CI:-}" = true ]; then
+        echo "fuzz: FAIL: CI=true and $1"
+        exit 1
+    fi
+    echo "fuzz: SKIP: $1"
     exit 0
+}
+if ! command -v rustup >/dev/null 2>&1 || ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    missing "no nightly toolchain (cargo-fuzz builds with -Zsanitizer=address; install one with: rustup toolchain install nightly)"
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: skipped: cargo-fuzz is not installed (install it with: cargo install cargo-fuzz)"
-    exit 0
+    missing "cargo-fuzz is not installed (install it with: cargo install cargo-fuzz)"
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"

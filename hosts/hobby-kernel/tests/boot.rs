@@ -4,8 +4,8 @@
 //!    `shared/sim-scripts/compare.sh` with `boot.sh --echo` as the runner (every case
 //!    must pass);
 //! 2. byte for byte, the simulator's (`gpc run [--echo]`: stdout, stderr and exit
-//!    status, in both modes), for the simulator's own cases (`hosts/sim/cases/`) and the
-//!    shared ones, with the `gpc` binary of this workspace (`GPC_BIN`, or
+//!    status, in both modes), for the simulator's own cases (`hosts/sim/cases/`), the
+//!    tour (`examples/tour.cgsh`) and the shared ones, with the `gpc` binary of this workspace (`GPC_BIN`, or
 //!    `target/{debug,release}/gpc`, as `cargo test --workspace` builds it);
 //! 3. a heap that runs dry: each command that finds it too low fails with
 //!    `error: ENOMEM` and the script goes on to its end, recovering once memory is freed;
@@ -167,9 +167,11 @@ fn kernel_transcripts_match_the_simulator() -> Result<(), String> {
         )?;
         return Ok(());
     };
-    // The repository's own cases need nothing from ../shared.
+    // The repository's own cases need nothing from ../shared; nor does the tour, whose
+    // `# expect:` comments the kernel reads as the simulator does.
     let mut all = cases(&repo_root().join("hosts/sim/cases"));
     assert!(!all.is_empty(), "hosts/sim/cases has no case");
+    all.push(repo_root().join("examples/tour.cgsh"));
     let shared = shared_dir().join("cases");
     if require(
         shared.is_dir(),

@@ -58,6 +58,62 @@ pub trait Output {
         self.write_bytes(line.as_bytes());
         self.write_bytes(b"\n");
     }
+
+    /// A command is about to run: its line number and its text as written (what
+    /// `--echo` prints after `$ `). Called in every mode, before anything the command
+    /// prints, so a host can lay a transcript out its own way (`gpc run --narrate`,
+    /// `--csv`); by default nothing.
+    fn command_start(&mut self, line: usize, text: &str) {
+        let _ = (line, text);
+    }
+
+    /// The command [`Output::command_start`] announced has run, and this is how it
+    /// ended, after everything it printed; by default nothing.
+    fn command_end(&mut self, end: &CommandEnd<'_>) {
+        let _ = end;
+    }
+}
+
+/// How a command ended, beside what the script said it would do: told to
+/// [`Output::command_end`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandEnd<'a> {
+    /// The line number, from 1.
+    pub line: usize,
+    /// The command's name (`mount`, `echo`, ...; the command after any `as UID`).
+    pub name: &'static str,
+    /// Its errno, if it failed.
+    pub error: Option<Error>,
+    /// The errno its `# expect: ERRNO` comment names, if it has one.
+    pub expected: Option<Error>,
+    /// Why it failed, where the interpreter knows more than the errno says.
+    pub why: Option<&'a str>,
+}
+
+impl CommandEnd<'_> {
+    /// Whether it ended as the script said: it failed with the errno its `# expect:`
+    /// names, or it succeeded and has no `# expect:`.
+    pub fn as_expected(&self) -> bool {
+        self.error == self.expected
+    }
+}
+
+/// What a diagnostic adds about the script's expectation: ` [expected]` after an error
+/// the script expects, ` [expected ERRNO]` after another outcome than the one it
+/// expects, nothing for an error it does not expect.
+struct ExpectationNote {
+    error: Option<Error>,
+    expected: Option<Error>,
+}
+
+impl fmt::Display for ExpectationNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.expected {
+            None => Ok(()),
+            Some(e) if Some(e) == self.error => f.write_str(" [expected]"),
+            Some(e) => write!(f, " [expected {}]", e.name()),
+        }
+    }
 }
 
 impl Output for Vec<u8> {
@@ -130,6 +186,10 @@ pub struct RunSummary {
     pub commands: usize,
     /// Commands that failed (printed an error).
     pub failed: usize,
+    /// Commands that did not end as the script said: failed without a
+    /// `# expect: ERRNO` comment, failed with another errno than it names, or
+    /// succeeded in spite of it.
+    pub unexpected: usize,
 }
 
 /// A failed command: the errno, and for the friendly form why, if the machine is not
@@ -278,6 +338,38 @@ fn literal<'a>(word: Word<'a>) -> Result<Option<Cow<'a, str>>, Error> {
         Some(text) => Cow::Owned(text.0),
         None => Cow::Borrowed(first),
     }))
+}
+
+/// The diagnostic line of a command that failed or had an expectation:
+/// `line 7: rmdir: EBUSY (Device or resource busy)`, with the interpreter's explanation
+/// after a colon where it has one, and an [`ExpectationNote`] after it; `succeeded` in
+/// place of the errno for a command that was expected to fail and did not.
+fn diagnose(out: &mut dyn Output, line: &Line, error: Option<Error>, why: Option<&str>) {
+    let (number, name) = (line.number, line.op.name());
+    let note = ExpectationNote {
+        error,
+        expected: line.expect,
+    };
+    let text = match (error, why) {
+        (Some(errno), Some(why)) => {
+            try_format(format_args!("line {number}: {name}: {errno}: {why}{note}"))
+        }
+        (Some(errno), None) => try_format(format_args!("line {number}: {name}: {errno}{note}")),
+        (None, _) => try_format(format_args!("line {number}: {name}: succeeded{note}")),
+    };
+    match text {
+        Ok(text) => out.diagnostic(&text),
+        Err(_) => {
+            // No memory for the line: the same without the explanation, which never
+            // needs more than this.
+            let mut short = StackLine::<160>::new();
+            let _ = match error {
+                Some(errno) => write!(short, "line {number}: {name}: {errno}{note}"),
+                None => write!(short, "line {number}: {name}: succeeded{note}"),
+            };
+            out.diagnostic(short.as_str());
+        }
+    }
 }
 
 /// The variables of a script: a hash table whose buckets are vectors sorted by name, so
@@ -477,36 +569,36 @@ impl Session {
     ) {
         let first = self.summary.commands == 0;
         self.summary.commands = self.summary.commands.saturating_add(1);
+        out.command_start(line.number, &line.text);
         if self.mode == Mode::Echo {
             write_joined(out, &[b"$ ", line.text.as_bytes(), b"\n"]);
         }
-        if let Err(f) = self.run_line_as(line, first, machine, out) {
+        let result = self.run_line_as(line, first, machine, out);
+        let error = result.as_ref().err().map(|f| f.errno);
+        let why = result.as_ref().err().and_then(|f| f.why.as_deref());
+        if error.is_some() {
             self.summary.failed = self.summary.failed.saturating_add(1);
-            match self.mode {
-                Mode::Echo => {
-                    write_joined(out, &[b"error: ", f.errno.name().as_bytes(), b"\n"]);
-                }
-                Mode::Plain => {
-                    let (number, name, errno) = (line.number, line.op.name(), f.errno);
-                    let text = match &f.why {
-                        Some(why) => {
-                            try_format(format_args!("line {number}: {name}: {errno}: {why}"))
-                        }
-                        None => try_format(format_args!("line {number}: {name}: {errno}")),
-                    };
-                    match text {
-                        Ok(text) => out.diagnostic(&text),
-                        Err(_) => {
-                            // No memory for the line: the same without the explanation,
-                            // which never needs more than this.
-                            let mut short = StackLine::<128>::new();
-                            let _ = write!(short, "line {number}: {name}: {errno}");
-                            out.diagnostic(short.as_str());
-                        }
-                    }
-                }
-            }
         }
+        if error != line.expect {
+            self.summary.unexpected = self.summary.unexpected.saturating_add(1);
+        }
+        if let (Some(errno), Mode::Echo) = (error, self.mode) {
+            write_joined(out, &[b"error: ", errno.name().as_bytes(), b"\n"]);
+        }
+        // Plain mode says how every failure and every missed expectation went; the echo
+        // transcript stays FORMAT.md's, so there only a missed expectation is a
+        // diagnostic (which a std host sends to stderr).
+        let missed = line.expect.is_some() && error != line.expect;
+        if self.mode == Mode::Plain && (error.is_some() || line.expect.is_some()) || missed {
+            diagnose(out, line, error, why);
+        }
+        out.command_end(&CommandEnd {
+            line: line.number,
+            name: line.op.name(),
+            error,
+            expected: line.expect,
+            why,
+        });
     }
 
     fn run_line_as<M: Machine + ?Sized>(

@@ -281,6 +281,8 @@ pub(crate) struct Lexed<'a> {
     pub(crate) tokens: Vec<Token>,
     /// The command as written: the line without its comment and surrounding blanks.
     pub(crate) text: Range<usize>,
+    /// Where the comment starts (its `#`), if the line has one.
+    pub(crate) comment: Option<usize>,
 }
 
 impl<'a> Lexed<'a> {
@@ -295,6 +297,11 @@ impl<'a> Lexed<'a> {
     /// The command as written.
     pub(crate) fn text(&self) -> &'a str {
         self.line.get(self.text.clone()).unwrap_or("")
+    }
+
+    /// The comment after the `#`, if the line has one.
+    pub(crate) fn comment(&self) -> Option<&'a str> {
+        self.line.get(self.comment?.saturating_add(1)..)
     }
 }
 
@@ -364,6 +371,7 @@ pub(crate) fn lex_line(line: &str) -> Result<Lexed<'_>, ParseErrorKind> {
     let mut pieces = Pieces { segs: Vec::new() };
     let mut start = None;
     let mut end = line.len();
+    let mut comment = None;
     loop {
         while chars.next_if(|&(_, c)| is_blank(c)).is_some() {}
         let Some(&(i, c)) = chars.peek() else {
@@ -371,6 +379,7 @@ pub(crate) fn lex_line(line: &str) -> Result<Lexed<'_>, ParseErrorKind> {
         };
         if c == '#' {
             end = i;
+            comment = Some(i);
             break;
         }
         if start.is_none() {
@@ -406,6 +415,7 @@ pub(crate) fn lex_line(line: &str) -> Result<Lexed<'_>, ParseErrorKind> {
         segs: pieces.segs,
         tokens,
         text: start..start.saturating_add(text_len),
+        comment,
     })
 }
 

@@ -56,6 +56,17 @@
 //! [`Mode::Plain`] prints the same without the `$ ` lines, and a failure as a
 //! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`.
 //!
+//! A command that fails on purpose says so in a comment that ends its line,
+//! `rmdir /cg/a   # expect: EBUSY`: a comment to `sh` and to every FORMAT.md runner (the
+//! echo transcript is unchanged), and to this interpreter the errno the command is
+//! expected to fail with (parsed without allocating). Whatever the mode, the host's
+//! [`Output`] is told where each command starts and how it ended beside that
+//! expectation ([`Output::command_start`], [`Output::command_end`], [`CommandEnd`]),
+//! which is all a host needs to lay a run out its own way (`gpc run --narrate`,
+//! `--csv`, `--strict`); a missed expectation is also a diagnostic in both modes
+//! (`line 7: rmdir: succeeded [expected EBUSY]`), and an expected failure in plain mode
+//! is marked `[expected]`.
+//!
 //! Input is bytes: a line that is not UTF-8 (or has a NUL) is a parse error of that line,
 //! never a panic and never a lossy guess at a path.
 
@@ -70,7 +81,7 @@ pub mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use interp::{FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
+pub use interp::{CommandEnd, FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
 pub use lex::literal_words;
 pub use machine::{Machine, Pid};
 pub use parse::{check_line, ParseError, ParseErrorKind, Script, MAX_LINE};

@@ -30,7 +30,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::lex::{is_name, lex_line, Lexed, Seg, Token, Word};
+use gpc_core::Error;
+
+use crate::lex::{is_blank, is_name, lex_line, Lexed, Seg, Token, Word};
 
 /// The longest line a script may have, in bytes (without its newline): Linux's
 /// `MAX_ARG_STRLEN` (32 pages, include/uapi/linux/binfmts.h), the longest single argument
@@ -102,6 +104,11 @@ pub enum ParseErrorKind {
     DuplicateOption(String),
     /// The variable a command sets is not a plain name (`[A-Za-z_][A-Za-z0-9_]*`).
     BadVariableName(String),
+    /// A `# expect:` comment that does not name an errno (the word after `expect:`).
+    BadExpectation(String),
+    /// A `# expect:` comment on a line without a command: it must end the line of the
+    /// command it is about.
+    ExpectationWithoutCommand,
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -131,6 +138,15 @@ impl fmt::Display for ParseErrorKind {
             K::UnknownOption(o) => write!(f, "unknown option {o}"),
             K::DuplicateOption(o) => write!(f, "option {o} given twice"),
             K::BadVariableName(v) => write!(f, "not a variable name: {v}"),
+            K::BadExpectation(e) => {
+                write!(
+                    f,
+                    "`# expect:` names no errno: {e:?} (write e.g. `# expect: EBUSY`)"
+                )
+            }
+            K::ExpectationWithoutCommand => {
+                f.write_str("`# expect:` must end the line of the command it is about")
+            }
         }
     }
 }
@@ -231,10 +247,13 @@ pub(crate) struct Line {
     pub(crate) text: Box<str>,
     /// The pieces of the `as UID` words (outermost first), then of the operands.
     segs: Box<[Seg]>,
-    /// How many `as UID` prefixes there are.
-    pub(crate) users: u32,
+    /// How many `as UID` prefixes there are (a line of [`MAX_LINE`] bytes has room for
+    /// at most 26,214 `as 0 `; 16 bits keep the header at 48 bytes with `expect`).
+    pub(crate) users: u16,
     /// The command.
     pub(crate) op: Op,
+    /// The errno its `# expect: ERRNO` comment says it fails with.
+    pub(crate) expect: Option<Error>,
 }
 
 impl Line {
@@ -333,10 +352,42 @@ pub(crate) fn parse_line(number: usize, raw: &[u8]) -> Result<Option<Line>, Pars
     }
     let line = core::str::from_utf8(raw).map_err(|_| err(ParseErrorKind::InvalidUtf8))?;
     let lexed = lex_line(line).map_err(err)?;
+    let expect = expectation(lexed.comment()).map_err(err)?;
     if lexed.tokens.is_empty() {
+        if expect.is_some() {
+            return Err(err(ParseErrorKind::ExpectationWithoutCommand));
+        }
         return Ok(None);
     }
-    build_line(number, &lexed).map(Some).map_err(err)
+    let mut line = build_line(number, &lexed).map_err(err)?;
+    line.expect = expect;
+    Ok(Some(line))
+}
+
+/// The errno of a `# expect: ERRNO` comment (`None` for any other comment).
+///
+/// To `sh` and to every runner of FORMAT.md it is a comment like any other, so a script
+/// that says which of its commands fail on purpose still runs everywhere, and `--echo`
+/// prints the same (the comment is not part of the `$ ` line). After the name, a blank
+/// and any text may follow (`# expect: EBUSY, the group has tasks`). A comment that
+/// starts with `expect:` but names no errno is refused: a misspelt expectation must not
+/// pass for an unannotated command.
+fn expectation(comment: Option<&str>) -> Result<Option<Error>, ParseErrorKind> {
+    let Some(rest) = comment.and_then(|c| c.trim_start_matches(is_blank).strip_prefix("expect:"))
+    else {
+        return Ok(None);
+    };
+    let rest = rest.trim_start_matches(is_blank);
+    let name = rest
+        .split(|c: char| is_blank(c) || c == ',' || c == ':' || c == ';' || c == '.')
+        .next()
+        .unwrap_or("");
+    match Error::from_name(name) {
+        Some(e) => Ok(Some(e)),
+        None => Err(ParseErrorKind::BadExpectation(owned(format_args!(
+            "{name}"
+        ))?)),
+    }
 }
 
 /// The operands of a line, in [`Op`]'s order, as pieces of the command text.
@@ -404,7 +455,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         offset: u32::try_from(lexed.text.start).map_err(|_| ParseErrorKind::LineTooLong)?,
         segs: Vec::new(),
     };
-    let mut users = 0u32;
+    let mut users = 0u16;
     let mut rest = words.as_slice();
     let op = loop {
         let Some((name, args)) = rest.split_first() else {
@@ -420,7 +471,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         match args.split_first() {
             Some((uid, inner)) if !inner.is_empty() => {
                 operands.push(*uid)?;
-                users = users.saturating_add(1);
+                users = users.checked_add(1).ok_or(ParseErrorKind::LineTooLong)?;
                 rest = inner;
             }
             _ => return Err(ParseErrorKind::Usage("as UID COMMAND...")),
@@ -450,6 +501,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         segs,
         users,
         op,
+        expect: None,
     })
 }
 
@@ -825,6 +877,7 @@ mod tests {
             segs: Box::from([]),
             users: 0,
             op: Op::Ps,
+            expect: None,
         }))
     }
 

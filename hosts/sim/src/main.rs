@@ -6,130 +6,342 @@ use std::io::{self, BufRead, IsTerminal, Read, Seek, Write};
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use gpc_script::{check_line, Mode, ParseError, ParseErrorKind, Session, PARSE_ERROR_EXIT_STATUS};
+use gpc_script::{check_line, ParseError, ParseErrorKind, Session, PARSE_ERROR_EXIT_STATUS};
+use gpc_sim::cmdline::{Operand, Opt, Program, Sub};
 use gpc_sim::lines::{self, LineRead};
 use gpc_sim::output::StdOutput;
+use gpc_sim::report::{Format, Report};
 use gpc_sim::shell::{self, InputError, Next, Shell};
 use gpc_sim::SimMachine;
 
-const USAGE: &str = "\
-gpc: Generic Process Containers (Linux cgroup v1) on a simulated machine
+/// The command line, described once: `--help`, the shell completions and the manual
+/// page are generated from it (`gpc_sim::cmdline`), and [`parse_cli`] accepts exactly
+/// the options listed here (a test checks it). An option is one line of the table of
+/// its subcommand.
+const PROGRAM: Program = Program {
+    name: "gpc",
+    about: "Generic Process Containers (Linux cgroup v1) on a simulated machine",
+    subs: &[RUN, SHELL, HELP, COMPLETIONS, MAN],
+    global: &[
+        Opt::flag("help", "This help.").short('h'),
+        Opt::flag("version", "The version of gpc.").short('V'),
+    ],
+    more: "\
+Runs .cgsh scripts (a small subset of POSIX sh for cgroup walkthroughs, plus simulation \
+commands) on a simulated machine whose cgroup v1 filesystem behaves as Linux 6.18's. \
+Run `gpc help COMMAND` for a subcommand, or for a script command (`gpc help mount`).
 
-Usage:
-  gpc run [--echo] FILE     run a .cgsh script (FILE '-' reads standard input)
-  gpc shell [--echo]        type .cgsh commands one line at a time
-  gpc help [COMMAND]        this help, or a subcommand's or script command's
-  gpc --version
+The script language is specified in doc/script-language.md of the gpc sources; \
+`examples/tour.cgsh` is a narrated tour: `gpc run --narrate examples/tour.cgsh`.",
+};
 
-Run `gpc COMMAND --help` for more. The script language is shared/sim-scripts/FORMAT.md.
-";
+const HELP_OPT: Opt = Opt::flag("help", "This help.").short('h');
 
-const RUN_HELP: &str = "\
-Usage: gpc run [--echo] FILE
+const RUN: Sub = Sub {
+    name: "run",
+    operands: "FILE",
+    operand: Operand::File,
+    about: "run a .cgsh script (FILE '-' reads standard input)",
+    text: "\
+Runs the .cgsh script FILE ('-': standard input) on a fresh simulated machine (CPUs \
+0-3, memory nodes 0-1, init as pid 1, nothing mounted, /proc present).
 
-Runs the .cgsh script FILE ('-': standard input) on a fresh simulated machine
-(CPUs 0-3, memory nodes 0-1, init as pid 1, nothing mounted, /proc present).
+A FILE is parsed whole first: a script that cannot be parsed, or a file that cannot be \
+read, runs nothing and exits with status 2 (the line is named on stderr). Standard \
+input (and a FILE that is not a regular file, such as a pipe) is read and run line by \
+line, in memory that does not grow with the script: a line that cannot be parsed stops \
+it there with status 2, after the lines before it have run. A line is at most 131072 \
+bytes (Linux's MAX_ARG_STRLEN; a longer one is an E2BIG parse error). Otherwise every \
+command runs in order; a command that fails reports its errno and the script goes on, \
+and the exit status is 0 (with --strict, 1 at the first command that does not go as \
+the script says).
 
-A FILE is parsed whole first: a script that cannot be parsed, or a file that
-cannot be read, runs nothing and exits with status 2 (the line is named on stderr).
-Standard input (and a FILE that is not a regular file, such as a pipe) is read and
-run line by line, in memory that does not grow with the script: a line that cannot
-be parsed stops it there with status 2, after the lines before it have run. A line
-is at most 131072 bytes (Linux's MAX_ARG_STRLEN; a longer one is an E2BIG parse
-error). Otherwise every command runs in order; a command that fails reports its
-errno and the script goes on, and the exit status is 0.
+A command that fails on purpose says so in a comment at the end of its line, which \
+every sh and every FORMAT.md runner ignores:
 
-Options:
-  --echo      print FORMAT.md's transcript: `$ COMMAND` before each command and
-              `error: ERRNO` for a failure (what shared/sim-scripts/compare.sh reads);
-              without it, failures go to stderr as `FILE: line N: CMD: ERRNO (...)`
-  -h, --help  this help
+  rmdir /cg/busy   # expect: EBUSY (it still has tasks)
 
-ps prints `PID TGID UID STATE CPU_MS MEM` per task, no header (state R busy,
-S idle, D frozen). init is idle unless told `busy 1`; `spawn` under `as UID` makes
-a task of that user.
-";
+Such a failure is marked as expected; a command that then succeeds, or fails with \
+another errno, is reported (plain, --echo: on stderr, as `line N: CMD: ... [expected \
+EBUSY]`).",
+    opts: &[
+        Opt::flag(
+            "echo",
+            "Print FORMAT.md's transcript. `$ COMMAND` before each command and `error: \
+             ERRNO` for a failure (what shared/sim-scripts/compare.sh reads). Without \
+             an output option, a failure goes to stderr as `FILE: line N: CMD: ERRNO \
+             (...)`.",
+        ),
+        Opt::flag(
+            "narrate",
+            "Print the script as a narrated walkthrough. Its comments as prose, each \
+             command as `$ COMMAND` with its output below it (both indented), a \
+             failure as `error: ERRNO (...)` marked [expected] or [unexpected], and a \
+             last line counting the errors.",
+        ),
+        Opt::flag(
+            "csv",
+            "Print one CSV record per command. RFC 4180, after a header line: see \
+             below.",
+        ),
+        Opt::flag(
+            "json",
+            "Print one JSON object per command. One per line (JSON Lines): see below.",
+        ),
+        Opt::flag(
+            "strict",
+            "Stop at the first command that does not go as the script says. That is an \
+             error without `# expect:`, another errno than it names, or success in \
+             spite of it: exit status 1, and `FILE:LINE: COMMAND: ERRNO (...)` on \
+             stderr.",
+        ),
+        HELP_OPT,
+    ],
+    more: "\
+--echo, --narrate, --csv and --json exclude each other; --strict goes with any.
 
-const SHELL_HELP: &str = "\
-Usage: gpc shell [--echo]
+Records of --csv and --json, one per command, in this order:
 
-An interactive session on one simulated machine: each line is a .cgsh command
-(variables set by spawn/fork/thread stay set). On a terminal there is line editing,
-history and tab completion of commands and paths; otherwise lines are read from
-standard input without a prompt. `help` lists the commands, `quit` (or `exit` alone,
-or end of input) leaves.
+  line         the line number in the script, from 1
+  command      the command as written (without its comment)
+  result       ok, or the errno name (EBUSY)
+  expect       the errno its `# expect:` comment names; empty (CSV) or null (JSON)
+  as_expected  true if result is what the script says (expect, or ok without one)
+  output       what the command printed, exactly (pids included; a VAR=PID line)
 
-Options:
-  --echo      print `$ COMMAND` and `error: ERRNO` lines, as `gpc run --echo`
-  -h, --help  this help
-";
+  line,command,result,expect,as_expected,output
+  3,rmdir /cg/a,EBUSY,EBUSY,true,
+  {\"line\":3,\"command\":\"rmdir /cg/a\",\"result\":\"EBUSY\",\"expect\":\"EBUSY\",\"as_expected\":true,\"output\":\"\"}
+
+ps prints `PID TGID UID STATE CPU_MS MEM` per task, no header (state R busy, S idle, D \
+frozen). init is idle unless told `busy 1`; `spawn` under `as UID` makes a task of \
+that user.",
+};
+
+const SHELL: Sub = Sub {
+    name: "shell",
+    operands: "",
+    operand: Operand::Nothing,
+    about: "type .cgsh commands one line at a time",
+    text: "\
+An interactive session on one simulated machine: each line is a .cgsh command \
+(variables set by spawn/fork/thread stay set). On a terminal there is line editing, \
+history and tab completion of commands and paths; otherwise lines are read from \
+standard input without a prompt. `help` lists the commands, `quit` (or `exit` alone, \
+or end of input) leaves.",
+    opts: &[
+        Opt::flag(
+            "echo",
+            "Print the commands and their errors. `$ COMMAND` and `error: ERRNO` lines, \
+             as `gpc run --echo` prints them.",
+        ),
+        HELP_OPT,
+    ],
+    more: "",
+};
+
+const HELP: Sub = Sub {
+    name: "help",
+    operands: "[TOPIC]",
+    operand: Operand::OneOf(&["run", "shell", "help", "completions", "man"]),
+    about: "this help, a subcommand's, or a script command's",
+    text: "\
+Prints this help, a subcommand's (`gpc help run`), or a script command's synopsis \
+(`gpc help mount`). The script language is specified in doc/script-language.md.",
+    opts: &[],
+    more: "",
+};
+
+const COMPLETIONS: Sub = Sub {
+    name: "completions",
+    operands: "SHELL",
+    operand: Operand::OneOf(&["bash", "zsh", "fish"]),
+    about: "print the completion script for bash, zsh or fish",
+    text: "\
+Prints the completion script of gpc for SHELL (bash, zsh or fish) on stdout. The same \
+scripts are in hosts/sim/completions/ of the gpc sources.
+
+  gpc completions bash > ~/.local/share/bash-completion/completions/gpc
+  gpc completions zsh > ~/.zfunc/_gpc      # a directory of $fpath
+  gpc completions fish > ~/.config/fish/completions/gpc.fish",
+    opts: &[],
+    more: "",
+};
+
+const MAN: Sub = Sub {
+    name: "man",
+    operands: "",
+    operand: Operand::Nothing,
+    about: "print the manual page (roff)",
+    text: "\
+Prints gpc's manual page in roff on stdout (`gpc man | man -l -`); the same page is \
+hosts/sim/doc/gpc.1 of the gpc sources.",
+    opts: &[],
+    more: "",
+};
+
+/// What `gpc man` names under SEE ALSO.
+const SEE_ALSO: &str = "doc/script-language.md (the script language), README.md, and \
+    shared/sim-scripts/FORMAT.md (the contract its transcripts follow) of the gpc sources; \
+    cgroups(7).";
+
+/// The completion scripts `gpc completions` prints.
+const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
 enum Cli {
     Help(Option<String>),
     Version,
-    Run { file: OsString, echo: bool },
-    Shell { echo: bool },
+    Run {
+        file: OsString,
+        format: Format,
+        strict: bool,
+    },
+    Shell {
+        echo: bool,
+    },
+    Completions(String),
+    Man,
+}
+
+/// The options and operands given to one subcommand, checked against its table.
+#[derive(Default)]
+struct Given {
+    flags: Vec<&'static str>,
+    values: Vec<(&'static str, String)>,
+    operands: Vec<OsString>,
+}
+
+impl Given {
+    fn flag(&self, long: &str) -> bool {
+        self.flags.contains(&long)
+    }
+
+    /// The value of an option that takes one (the last given). No option of the table
+    /// takes a value yet: `--layout NAME` will be the first.
+    #[allow(dead_code)]
+    fn value(&self, long: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(l, _)| *l == long)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads the options and operands of `sub` as its table lists them.
+fn parse_sub(sub: &Sub, p: &mut lexopt::Parser) -> Result<Given, String> {
+    use lexopt::prelude::*;
+    let mut given = Given::default();
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        let opt = match &arg {
+            Long(l) => sub.opts.iter().find(|o| o.long == *l),
+            Short(c) => sub.opts.iter().find(|o| o.short == Some(*c)),
+            Value(_) => None,
+        };
+        match (opt, arg) {
+            (Some(o), _) if o.value.is_some() => {
+                let v = p.value().map_err(|e| e.to_string())?;
+                let v = v.string().map_err(|e| e.to_string())?;
+                if !o.choices.is_empty() && !o.choices.contains(&v.as_str()) {
+                    return Err(format!(
+                        "{}: --{} takes one of {}",
+                        sub.name,
+                        o.long,
+                        o.choices.join(", ")
+                    ));
+                }
+                given.values.push((o.long, v));
+            }
+            (Some(o), _) => given.flags.push(o.long),
+            (None, Value(v)) => given.operands.push(v),
+            (None, other) => return Err(other.unexpected().to_string()),
+        }
+    }
+    Ok(given)
 }
 
 fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_args(args);
-    let sub = match p.next().map_err(|e| e.to_string())? {
+    let name = match p.next().map_err(|e| e.to_string())? {
         Some(Short('h') | Long("help")) => return Ok(Cli::Help(None)),
         Some(Short('V') | Long("version")) => return Ok(Cli::Version),
         Some(Value(v)) => v.string().map_err(|e| e.to_string())?,
         Some(other) => return Err(other.unexpected().to_string()),
         None => return Err(String::from("missing command")),
     };
-    match sub.as_str() {
+    let sub = PROGRAM
+        .sub(&name)
+        .ok_or_else(|| format!("unknown command {name:?}"))?;
+    let given = parse_sub(sub, &mut p)?;
+    if given.flag("help") {
+        return Ok(Cli::Help(Some(name)));
+    }
+    let mut operands = given.operands.iter();
+    let (first, extra) = (operands.next(), operands.next());
+    if let Some(extra) = extra {
+        return Err(format!("{name}: unexpected argument {extra:?}"));
+    }
+    let word = |o: &OsString| {
+        o.clone()
+            .into_string()
+            .map_err(|o| format!("{name}: {o:?} is not UTF-8"))
+    };
+    match sub.name {
         "run" => {
-            let (mut echo, mut file) = (false, None);
-            while let Some(arg) = p.next().map_err(|e| e.to_string())? {
-                match arg {
-                    Long("echo") => echo = true,
-                    Short('h') | Long("help") => return Ok(Cli::Help(Some(sub))),
-                    Value(v) if file.is_none() => file = Some(v),
-                    other => return Err(other.unexpected().to_string()),
-                }
+            let formats = [
+                ("echo", Format::Echo),
+                ("narrate", Format::Narrate),
+                ("csv", Format::Csv),
+                ("json", Format::Json),
+            ];
+            let mut chosen = formats.iter().filter(|(f, _)| given.flag(f));
+            let format = chosen.next().map_or(Format::Plain, |(_, f)| *f);
+            if chosen.next().is_some() {
+                return Err(String::from(
+                    "run: --echo, --narrate, --csv and --json exclude each other",
+                ));
             }
-            let file = file.ok_or_else(|| String::from("run: missing FILE"))?;
-            Ok(Cli::Run { file, echo })
+            let file = first.ok_or_else(|| String::from("run: missing FILE"))?;
+            Ok(Cli::Run {
+                file: file.clone(),
+                format,
+                strict: given.flag("strict"),
+            })
         }
-        "shell" => {
-            let mut echo = false;
-            while let Some(arg) = p.next().map_err(|e| e.to_string())? {
-                match arg {
-                    Long("echo") => echo = true,
-                    Short('h') | Long("help") => return Ok(Cli::Help(Some(sub))),
-                    other => return Err(other.unexpected().to_string()),
-                }
+        "shell" => match first {
+            Some(o) => Err(format!("shell: unexpected argument {o:?}")),
+            None => Ok(Cli::Shell {
+                echo: given.flag("echo"),
+            }),
+        },
+        "help" => Ok(Cli::Help(first.map(word).transpose()?)),
+        "completions" => {
+            let shell = word(first.ok_or_else(|| String::from("completions: missing SHELL"))?)?;
+            if SHELLS.contains(&shell.as_str()) {
+                Ok(Cli::Completions(shell))
+            } else {
+                Err(format!("completions: {shell:?} is none of bash, zsh, fish"))
             }
-            Ok(Cli::Shell { echo })
         }
-        "help" => {
-            let topic = match p.next().map_err(|e| e.to_string())? {
-                Some(Value(v)) => Some(v.string().map_err(|e| e.to_string())?),
-                Some(Short('h') | Long("help")) | None => None,
-                Some(other) => return Err(other.unexpected().to_string()),
-            };
-            if let Some(extra) = p.next().map_err(|e| e.to_string())? {
-                return Err(extra.unexpected().to_string());
-            }
-            Ok(Cli::Help(topic))
-        }
-        other => Err(format!("unknown command {other:?}")),
+        "man" => match first {
+            Some(o) => Err(format!("man: unexpected argument {o:?}")),
+            None => Ok(Cli::Man),
+        },
+        _ => Err(format!("unknown command {name:?}")),
     }
 }
 
 fn help_text(topic: Option<&str>) -> String {
     match topic {
-        None => String::from(USAGE),
-        Some("run") => String::from(RUN_HELP),
-        Some("shell") => String::from(SHELL_HELP),
-        Some("help") => String::from(USAGE),
-        Some(cmd) => shell::help(Some(cmd)),
+        None => PROGRAM.usage(),
+        Some(name) => match PROGRAM.sub(name) {
+            Some(sub) if sub.name == "help" => PROGRAM.usage(),
+            Some(sub) => PROGRAM.sub_help(sub),
+            None => shell::help(Some(name)),
+        },
     }
 }
 
@@ -138,21 +350,38 @@ fn main() -> ExitCode {
     let cli = match parse_cli(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("gpc: {e}\n\n{USAGE}");
+            eprintln!("gpc: {e}\n\n{}", PROGRAM.usage());
             return ExitCode::from(2);
         }
     };
     match cli {
-        Cli::Help(topic) => {
-            print!("{}", help_text(topic.as_deref()));
-            ExitCode::SUCCESS
-        }
-        Cli::Version => {
-            println!("gpc {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Cli::Run { file, echo } => run_file(&file, echo),
+        Cli::Help(topic) => print_out(&help_text(topic.as_deref())),
+        Cli::Version => print_out(&format!("gpc {}\n", env!("CARGO_PKG_VERSION"))),
+        Cli::Run {
+            file,
+            format,
+            strict,
+        } => run_file(&file, format, strict),
         Cli::Shell { echo } => run_shell(echo),
+        Cli::Completions(shell) => print_out(&match shell.as_str() {
+            "zsh" => PROGRAM.zsh(),
+            "fish" => PROGRAM.fish(),
+            _ => PROGRAM.bash(),
+        }),
+        Cli::Man => print_out(&PROGRAM.man("1", SEE_ALSO)),
+    }
+}
+
+/// Prints `text` on stdout: status 0, or 1 if it cannot be written (silently for a
+/// closed pipe, as `gpc man | head`).
+fn print_out(text: &str) -> ExitCode {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => output_failed(&e),
     }
 }
 
@@ -168,7 +397,7 @@ fn output_failed(e: &io::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn run_file(file: &OsString, echo: bool) -> ExitCode {
+fn run_file(file: &OsString, format: Format, strict: bool) -> ExitCode {
     let name = file.to_string_lossy().into_owned();
     let cannot_read = |e: io::Error| {
         eprintln!("gpc: cannot read {name}: {e}");
@@ -176,7 +405,7 @@ fn run_file(file: &OsString, echo: bool) -> ExitCode {
     };
     if file == "-" {
         let stdin = io::stdin();
-        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), echo);
+        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), format, strict);
     }
     let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.is_file(), f)));
     let (regular, mut f) = match opened {
@@ -200,7 +429,7 @@ fn run_file(file: &OsString, echo: bool) -> ExitCode {
             return cannot_read(e);
         }
     }
-    run_stream(&name, &mut io::BufReader::new(f), echo)
+    run_stream(&name, &mut io::BufReader::new(f), format, strict)
 }
 
 /// Checks every line of `input`: the first parse error, or an error of the reader.
@@ -225,9 +454,16 @@ fn check_stream(input: &mut impl BufRead) -> io::Result<Result<(), ParseError>> 
 
 /// Runs a script line by line as it is read, on a fresh machine. A line that cannot be
 /// parsed stops the script there with status 2 (for a file the first pass has already
-/// refused it, unless it changed since). The transcript is flushed whenever the input
-/// has nothing more buffered, so a script fed through a pipe prints as it runs.
-fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> ExitCode {
+/// refused it, unless it changed since); under `--strict`, so does the first command
+/// that does not go as the script says, with status 1. The transcript is flushed
+/// whenever the input has nothing more buffered, so a script fed through a pipe prints
+/// as it runs.
+fn run_stream<R: Read>(
+    name: &str,
+    input: &mut io::BufReader<R>,
+    format: Format,
+    strict: bool,
+) -> ExitCode {
     let mut machine = match SimMachine::new() {
         Ok(m) => m,
         Err(e) => {
@@ -235,21 +471,22 @@ fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> 
             return ExitCode::from(1);
         }
     };
-    let mode = if echo { Mode::Echo } else { Mode::Plain };
-    let mut out = StdOutput::new(
+    let mut out = Report::new(
         io::BufWriter::new(io::stdout().lock()),
-        format!("{name}: "),
-        false,
+        name,
+        format,
+        strict,
     );
-    let mut session = Session::new(mode);
+    let mut session = Session::new(format.mode());
     let mut buf = Vec::new();
     let mut status = ExitCode::SUCCESS;
     loop {
         if input.buffer().is_empty() {
-            if let Err(e) = out.finish() {
+            if let Err(e) = out.flush() {
                 return output_failed(&e);
             }
         }
+        let commands = session.summary().commands;
         let parsed = match lines::read_line(input, &mut buf) {
             Ok(LineRead::Eof) => break,
             Ok(LineRead::Line) => session.run_line(&buf, &mut machine, &mut out),
@@ -262,12 +499,23 @@ fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> 
         };
         if let Err(e) = parsed {
             // What ran before the bad line comes first on a terminal too.
-            if let Err(e) = out.finish() {
+            if let Err(e) = out.flush() {
                 return output_failed(&e);
             }
             eprintln!("gpc: {name}: {e}");
             status = exit_status(PARSE_ERROR_EXIT_STATUS);
             break;
+        }
+        if session.summary().commands == commands {
+            out.quiet_line(&buf);
+        }
+        if let Some(stop) = out.stopped() {
+            let stop = stop.to_string();
+            if let Err(e) = out.finish() {
+                return output_failed(&e);
+            }
+            eprintln!("{stop}");
+            return ExitCode::from(1);
         }
     }
     match out.finish() {
@@ -380,40 +628,105 @@ mod tests {
         parse_cli(args.iter().map(OsString::from))
     }
 
+    fn run(file: &str, format: Format, strict: bool) -> Result<Cli, String> {
+        Ok(Cli::Run {
+            file: file.into(),
+            format,
+            strict,
+        })
+    }
+
     #[test]
     fn command_lines() {
         assert_eq!(cli(&["--help"]), Ok(Cli::Help(None)));
         assert_eq!(cli(&["-V"]), Ok(Cli::Version));
         assert_eq!(
             cli(&["run", "--echo", "x.cgsh"]),
-            Ok(Cli::Run {
-                file: "x.cgsh".into(),
-                echo: true
-            })
+            run("x.cgsh", Format::Echo, false)
         );
         assert_eq!(
             cli(&["run", "x.cgsh", "--echo"]),
-            Ok(Cli::Run {
-                file: "x.cgsh".into(),
-                echo: true
-            })
+            run("x.cgsh", Format::Echo, false)
         );
+        assert_eq!(cli(&["run", "-"]), run("-", Format::Plain, false));
         assert_eq!(
-            cli(&["run", "-"]),
-            Ok(Cli::Run {
-                file: "-".into(),
-                echo: false
-            })
+            cli(&["run", "--strict", "--narrate", "t"]),
+            run("t", Format::Narrate, true)
         );
+        assert_eq!(cli(&["run", "--csv", "t"]), run("t", Format::Csv, false));
+        assert_eq!(
+            cli(&["run", "t", "--json", "--strict"]),
+            run("t", Format::Json, true)
+        );
+        assert!(cli(&["run", "--echo", "--json", "t"]).is_err());
+        assert!(cli(&["run", "--csv", "--narrate", "t"]).is_err());
         assert_eq!(cli(&["run", "--help"]), Ok(Cli::Help(Some("run".into()))));
         assert_eq!(cli(&["shell", "-h"]), Ok(Cli::Help(Some("shell".into()))));
         assert_eq!(cli(&["shell"]), Ok(Cli::Shell { echo: false }));
         assert_eq!(cli(&["help", "spawn"]), Ok(Cli::Help(Some("spawn".into()))));
+        assert_eq!(
+            cli(&["completions", "zsh"]),
+            Ok(Cli::Completions("zsh".into()))
+        );
+        assert_eq!(cli(&["man"]), Ok(Cli::Man));
+        assert!(cli(&["completions", "tcsh"]).is_err());
+        assert!(cli(&["completions"]).is_err());
+        assert!(cli(&["man", "x"]).is_err());
         assert!(cli(&[]).is_err());
         assert!(cli(&["run"]).is_err());
         assert!(cli(&["run", "a", "b"]).is_err());
         assert!(cli(&["run", "--bogus", "a"]).is_err());
+        assert!(cli(&["shell", "x"]).is_err());
         assert!(cli(&["frob"]).is_err());
         assert!(help_text(Some("mount")).contains("mount -t cgroup"));
+    }
+
+    /// Every option of the table is one the parser takes (the table is what help,
+    /// completions and the man page show).
+    #[test]
+    fn the_parser_takes_every_option_of_the_table() {
+        for sub in PROGRAM.subs {
+            for opt in sub.opts {
+                let mut args = vec![sub.name.to_string(), format!("--{}", opt.long)];
+                if let Some(value) = opt.value {
+                    args.push(opt.choices.first().unwrap_or(&value).to_string());
+                }
+                match sub.operand {
+                    Operand::File => args.push("x.cgsh".into()),
+                    Operand::OneOf(words) => args.extend(words.first().map(|w| w.to_string())),
+                    Operand::Nothing => {}
+                }
+                let parsed = parse_cli(args.iter().map(OsString::from));
+                assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+                if let Some(c) = opt.short {
+                    args[1] = format!("-{c}");
+                    let parsed = parse_cli(args.iter().map(OsString::from));
+                    assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+                }
+            }
+        }
+        for opt in PROGRAM.global {
+            assert!(cli(&[&format!("--{}", opt.long)]).is_ok(), "{}", opt.long);
+        }
+    }
+
+    #[test]
+    fn help_points_to_the_language_specification() {
+        for text in [help_text(None), help_text(Some("help"))] {
+            assert!(text.contains("doc/script-language.md"), "{text}");
+        }
+        let man = PROGRAM.man("1", SEE_ALSO);
+        assert!(man.contains("doc/script\\-language.md"), "{man}");
+        let run = help_text(Some("run"));
+        for word in [
+            "--narrate",
+            "--strict",
+            "--csv",
+            "--json",
+            "# expect:",
+            "as_expected",
+        ] {
+            assert!(run.contains(word), "{word}: {run}");
+        }
     }
 }

@@ -17,7 +17,11 @@ fn gpc(args: &[&str], stdin: Option<&str>) -> std::io::Result<Output> {
         .stderr(Stdio::piped())
         .spawn()?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())?;
+        // A run that stops early (a parse error) may leave the rest of its input unread.
+        match pipe.write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+            _ => {}
+        }
     }
     child.wait_with_output()
 }
@@ -305,5 +309,325 @@ fn dash_runs_in_memory_that_does_not_grow_with_the_script() -> std::io::Result<(
         *early > 0 && *late <= early + 1024,
         "{early} KiB -> {late} KiB"
     );
+    Ok(())
+}
+
+/// The repository's root.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The README's main command: the tour, narrated. Its comments come out as prose, each
+/// command as `    $ ...` with its output indented below it, its five deliberate
+/// errors marked `[expected]`, nothing on stderr, and exit status 0.
+#[test]
+fn the_tour_narrates_with_its_errors_expected() -> std::io::Result<()> {
+    let tour = repo().join("examples/tour.cgsh");
+    let out = gpc(&["run", "--narrate", &tour.to_string_lossy()], None)?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Prose without its `#`, a blank line, then the command and its output.
+    assert!(
+        stdout.contains(
+            "\nA container with tasks, or with children, cannot be removed: EBUSY.\n\n    \
+             $ rmdir /sys/fs/cgroup/cpu/batch\n    error: EBUSY (Device or resource busy) \
+             [expected]\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    $ spawn WEB\n    WEB=2\n    $ spawn BUILD\n    BUILD=3\n"),
+        "{stdout}"
+    );
+    let errors: Vec<&str> = stdout.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert!(
+        errors.iter().all(|l| l.ends_with(" [expected]")),
+        "{errors:?}"
+    );
+    assert!(!stdout.contains("[unexpected]"), "{stdout}");
+    assert!(
+        stdout.ends_with("\n(59 commands, 5 errors, each one the script expects)\n"),
+        "{stdout}"
+    );
+    // Strict: the tour goes as it says.
+    let out = gpc(&["run", "--strict", &tour.to_string_lossy()], None)?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    Ok(())
+}
+
+/// The annotations are comments: `--echo` prints the tour exactly as the same script
+/// without them (the transcript the conformance cases and the hobby kernel compare).
+#[test]
+fn expect_comments_leave_the_echo_transcript_alone() -> std::io::Result<()> {
+    let tour = std::fs::read_to_string(repo().join("examples/tour.cgsh"))?;
+    let bare: String = tour
+        .lines()
+        .map(|l| match l.find("# expect:") {
+            Some(i) => format!("{}\n", l[..i].trim_end()),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(bare, tour);
+    let annotated = gpc(&["run", "--echo", "-"], Some(&tour))?;
+    let plain = gpc(&["run", "--echo", "-"], Some(&bare))?;
+    assert_eq!(annotated.status.code(), Some(0));
+    assert_eq!(text(&annotated.stdout), text(&plain.stdout));
+    assert!(annotated.stderr.is_empty(), "{}", text(&annotated.stderr));
+    Ok(())
+}
+
+const OFF_SCRIPT: &str = "\
+# Three commands that do not go as the script says.
+mount -t cgroup -o none,name=x cgroup /cg
+mkdir /cg/a   # expect: EEXIST (wrong: it does not exist yet)
+mkdir /cg/a   # expect: EEXIST
+rmdir /cg/nope   # expect: EBUSY
+rmdir /cg/nope
+echo done
+";
+
+/// An expectation that is not met is visible in every format: a diagnostic on stderr
+/// (plain and `--echo`, whose stdout stays FORMAT.md's), marked in the narration.
+#[test]
+fn missed_expectations_are_visible() -> std::io::Result<()> {
+    let path = script("off-script.cgsh", OFF_SCRIPT)?;
+    let p = path.to_string_lossy();
+    let out = gpc(&["run", "--echo", &p], None)?;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "$ mount -t cgroup -o none,name=x cgroup /cg\n$ mkdir /cg/a\n$ mkdir /cg/a\n\
+         error: EEXIST\n$ rmdir /cg/nope\nerror: ENOENT\n$ rmdir /cg/nope\nerror: ENOENT\n\
+         $ echo done\ndone\n"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{p}: line 3: mkdir: succeeded [expected EEXIST]\n\
+             {p}: line 5: rmdir: ENOENT (No such file or directory) [expected EBUSY]\n"
+        )
+    );
+    let out = gpc(&["run", &p], None)?;
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{p}: line 3: mkdir: succeeded [expected EEXIST]\n\
+             {p}: line 4: mkdir: EEXIST (File exists) [expected]\n\
+             {p}: line 5: rmdir: ENOENT (No such file or directory) [expected EBUSY]\n\
+             {p}: line 6: rmdir: ENOENT (No such file or directory)\n"
+        )
+    );
+    let out = gpc(&["run", "--narrate", &p], None)?;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "Three commands that do not go as the script says.\n\n    \
+         $ mount -t cgroup -o none,name=x cgroup /cg\n    $ mkdir /cg/a\n    \
+         succeeded [expected EEXIST]\n    $ mkdir /cg/a\n    error: EEXIST (File exists) \
+         [expected]\n    $ rmdir /cg/nope\n    error: ENOENT (No such file or directory) \
+         [expected EBUSY]\n    $ rmdir /cg/nope\n    error: ENOENT (No such file or \
+         directory) [unexpected]\n    $ echo done\n    done\n\n(6 commands, 3 errors; 3 did \
+         not go as the script says: lines 3, 5, 6)\n"
+    );
+    // A misspelt errno is refused, not taken for a plain comment.
+    let out = gpc(&["run", "-"], Some("mkdir /x # expect: EBSY\n"))?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1: `# expect:` names no errno"));
+    Ok(())
+}
+
+/// `--strict` stops at the first command that does not go as the script says, names
+/// it as `FILE:LINE: COMMAND: ERRNO` on stderr, and exits 1; what ran before it is
+/// printed.
+#[test]
+fn strict_stops_at_the_first_unexpected_error() -> std::io::Result<()> {
+    let path = script("strict.cgsh", GOOD)?;
+    let p = path.to_string_lossy();
+    let out = gpc(&["run", "--strict", "--echo", &p], None)?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).ends_with("$ rmdir /cg/a\nerror: EBUSY\n"));
+    assert_eq!(
+        text(&out.stderr),
+        format!("{p}:7: rmdir /cg/a: EBUSY (Device or resource busy)\n")
+    );
+    // Plain mode: the stop line only, not the diagnostic as well.
+    let out = gpc(&["run", "--strict", &p], None)?;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "A=2\n2\n");
+    assert_eq!(
+        text(&out.stderr),
+        format!("{p}:7: rmdir /cg/a: EBUSY (Device or resource busy)\n")
+    );
+    // The first of several, and a success where an error was expected counts too; the
+    // lines after it do not run.
+    let path = script("strict-off.cgsh", OFF_SCRIPT)?;
+    let p = path.to_string_lossy();
+    let out = gpc(&["run", "--strict", "--narrate", &p], None)?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).ends_with("    $ mkdir /cg/a\n    succeeded [expected EEXIST]\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!("{p}:3: mkdir /cg/a: succeeded [expected EEXIST]\n")
+    );
+    // An expected error goes on; a piped script too.
+    let out = gpc(
+        &["run", "--strict", "-"],
+        Some("rmdir /x # expect: ENOENT\nexit 1\necho not reached\n"),
+    )?;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "-: line 1: rmdir: ENOENT (No such file or directory) [expected]\n\
+         -:2: exit 1: EPERM (Operation not permitted)\n"
+    );
+    Ok(())
+}
+
+const RECORDS: &str = "\
+mount -t cgroup -o none,name=r cgroup /cg   # the hierarchy
+spawn A
+echo \"a, \\\"b\\\"\"
+rmdir /cg   # expect: EBUSY
+cat /cg/tasks
+mkdir /cg
+";
+
+/// `--csv`: a header, then one RFC 4180 record per command (CRLF, quoted fields).
+#[test]
+fn csv_has_one_record_per_command() -> std::io::Result<()> {
+    let out = gpc(&["run", "--csv", "-"], Some(RECORDS))?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "line,command,result,expect,as_expected,output\r\n\
+         1,mount -t cgroup -o none,name=r cgroup /cg,ok,,true,\r\n"
+            .replace(
+                "mount -t cgroup -o none,name=r cgroup /cg",
+                "\"mount -t cgroup -o none,name=r cgroup /cg\""
+            )
+            + "2,spawn A,ok,,true,\"A=2\n\"\r\n\
+               3,\"echo \"\"a, \\\"\"b\\\"\"\"\"\",ok,,true,\"a, \"\"b\"\"\n\"\r\n\
+               4,rmdir /cg,EBUSY,EBUSY,true,\r\n\
+               5,cat /cg/tasks,ok,,true,\"1\n2\n\"\r\n\
+               6,mkdir /cg,EEXIST,,false,\r\n"
+    );
+    Ok(())
+}
+
+/// `--json`: one JSON object per command and line (JSON Lines).
+#[test]
+fn json_has_one_object_per_command() -> std::io::Result<()> {
+    let out = gpc(&["run", "--json", "-"], Some(RECORDS))?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"line":1,"command":"mount -t cgroup -o none,name=r cgroup /cg","result":"ok","expect":null,"as_expected":true,"output":""}"#,
+            r#"{"line":2,"command":"spawn A","result":"ok","expect":null,"as_expected":true,"output":"A=2\n"}"#,
+            r#"{"line":3,"command":"echo \"a, \\\"b\\\"\"","result":"ok","expect":null,"as_expected":true,"output":"a, \"b\"\n"}"#,
+            r#"{"line":4,"command":"rmdir /cg","result":"EBUSY","expect":"EBUSY","as_expected":true,"output":""}"#,
+            r#"{"line":5,"command":"cat /cg/tasks","result":"ok","expect":null,"as_expected":true,"output":"1\n2\n"}"#,
+            r#"{"line":6,"command":"mkdir /cg","result":"EEXIST","expect":null,"as_expected":false,"output":""}"#,
+        ]
+    );
+    Ok(())
+}
+
+/// `gpc help` and `gpc --help` point to the specification in the repository.
+#[test]
+fn help_points_to_doc_script_language() -> std::io::Result<()> {
+    for args in [&["--help"][..], &["help"], &["-h"]] {
+        let stdout = text(&gpc(args, None)?.stdout);
+        assert!(
+            stdout.contains("doc/script-language.md"),
+            "{args:?}: {stdout}"
+        );
+        assert!(!stdout.contains("shared/sim-scripts/FORMAT.md"), "{stdout}");
+    }
+    let run = text(&gpc(&["help", "run"], None)?.stdout);
+    for word in [
+        "--narrate",
+        "--strict",
+        "--csv",
+        "--json",
+        "as_expected",
+        "# expect:",
+    ] {
+        assert!(run.contains(word), "{word}: {run}");
+    }
+    Ok(())
+}
+
+/// The checked-in completions and man page are what the binary generates (so they never
+/// go stale). To regenerate them: `GPC_BLESS=1 cargo test -p gpc-sim --test cli
+/// generated_files`. The bash script is checked with `bash -n` where bash exists.
+#[test]
+fn generated_files_are_up_to_date() -> std::io::Result<()> {
+    let sim = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let files: [(&[&str], PathBuf); 4] = [
+        (&["completions", "bash"], sim.join("completions/gpc.bash")),
+        (&["completions", "zsh"], sim.join("completions/_gpc")),
+        (&["completions", "fish"], sim.join("completions/gpc.fish")),
+        (&["man"], sim.join("doc/gpc.1")),
+    ];
+    let bless = std::env::var_os("GPC_BLESS").is_some();
+    for (args, path) in &files {
+        let out = gpc(args, None)?;
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        if bless {
+            std::fs::write(path, &out.stdout)?;
+        }
+        let checked_in = std::fs::read(path)?;
+        assert!(
+            checked_in == out.stdout,
+            "{} is not what `gpc {}` prints: regenerate it with \
+             `GPC_BLESS=1 cargo test -p gpc-sim --test cli generated_files`",
+            path.display(),
+            args.join(" ")
+        );
+    }
+    match Command::new("bash")
+        .arg("-n")
+        .arg(sim.join("completions/gpc.bash"))
+        .output()
+    {
+        Ok(out) => assert!(out.status.success(), "{}", text(&out.stderr)),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: bash -n on the bash completion: no bash ({e})"
+            );
+        }
+    }
+    // Completing works: the options of `run`, the shells of `completions`.
+    if let Ok(out) = Command::new("bash")
+        .arg("-c")
+        .arg(
+            "source \"$1\"; COMP_WORDS=(gpc run --st); COMP_CWORD=2; _gpc; \
+             echo \"${COMPREPLY[*]}\"; COMP_WORDS=(gpc completions ''); COMP_CWORD=2; \
+             _gpc; echo \"${COMPREPLY[*]}\"",
+        )
+        .arg("bash")
+        .arg(sim.join("completions/gpc.bash"))
+        .output()
+    {
+        assert_eq!(
+            text(&out.stdout),
+            "--strict\nbash zsh fish\n",
+            "{}",
+            text(&out.stderr)
+        );
+    }
     Ok(())
 }

@@ -6,22 +6,32 @@
 //!
 //! A prerequisite outside the repository (`../shared`, bash, python3) that is missing
 //! fails the test under `CI=true` and prints a visible `SKIP` line otherwise: a test
-//! never passes without testing.
+//! never passes without testing. The repository's own cases need none of them and
+//! always run; `a_clone_without_shared_still_runs_its_own_cases` checks both rules by
+//! running this very binary with `../shared` pointed at a path that does not exist.
 
 mod normalize;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `shared/sim-scripts` beside the repository, or `$GPC_SHARED` if set (as the hobby
+/// kernel's boot test).
 fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sim-scripts")
+    std::env::var_os("GPC_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sim-scripts"),
+        PathBuf::from,
+    )
 }
 
 /// A missing prerequisite: fatal in CI, a visible skip elsewhere.
 fn missing(what: &str) {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     assert!(!in_ci, "CI=true and {what}: this test cannot run");
-    eprintln!("SKIP: {what} (under CI=true this fails)");
+    // Straight to the process's stderr: libtest captures `eprintln!` of a passing test,
+    // and a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "SKIP: {what} (under CI=true this fails)");
 }
 
 /// Whether `cmd --version` runs.
@@ -211,6 +221,74 @@ fn normalizer_agrees_with_normalize_py() {
             first_difference(&python(&recorded), &ours)
         );
         assert_eq!(ours, recorded, "{}", case.display());
+    }
+}
+
+/// Runs one test of this binary in a child process, with `../shared` pointed at a
+/// path that does not exist and `CI` set as given: whether it passed, and its stdout
+/// and stderr.
+fn run_self_without_shared(test: &str, ci: bool) -> (bool, String, String) {
+    let exe = std::env::current_exe();
+    assert!(exe.is_ok(), "{exe:?}");
+    let Ok(exe) = exe else {
+        return (false, String::new(), String::new());
+    };
+    let mut cmd = Command::new(exe);
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(
+            "GPC_SHARED",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-shared/sim-scripts"),
+        )
+        .env_remove("CI");
+    if ci {
+        cmd.env("CI", "true");
+    }
+    let out = cmd.output();
+    assert!(out.is_ok(), "{out:?}");
+    let Ok(out) = out else {
+        return (false, String::new(), String::new());
+    };
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh clone without `../shared`: the repository's own cases run (every one, each
+/// a `PASS` line) and pass, with or without `CI=true`; the shared ones are a visible
+/// `SKIP`, and a failure under `CI=true`.
+#[test]
+fn a_clone_without_shared_still_runs_its_own_cases() {
+    let own = cases_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")).len();
+    for ci in [false, true] {
+        let (ok, stdout, stderr) = run_self_without_shared("own_cases_pass", ci);
+        assert!(ok, "own cases, CI={ci}:\n{stdout}\n{stderr}");
+        let passed = stdout.matches("PASS ").count();
+        assert!(
+            passed >= 20 && passed == own,
+            "{passed} of {own} own cases ran:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("{own} passed, 0 failed")),
+            "{stdout}"
+        );
+    }
+    for test in [
+        "shared_linux_cases_pass",
+        "normalizer_agrees_with_normalize_py",
+    ] {
+        let (ok, stdout, stderr) = run_self_without_shared(test, false);
+        assert!(ok, "{test} without ../shared:\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("SKIP: ") && stderr.contains("no-such-shared"),
+            "{test} without ../shared is no visible skip:\n{stderr}"
+        );
+        let (ok, stdout, stderr) = run_self_without_shared(test, true);
+        assert!(
+            !ok && stderr.contains("CI=true"),
+            "{test} without ../shared under CI=true did not fail:\n{stdout}\n{stderr}"
+        );
     }
 }
 
