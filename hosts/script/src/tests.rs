@@ -643,6 +643,17 @@ fn replay_cases(dir: &std::path::Path) -> usize {
         let script = Script::parse(&src);
         assert!(script.is_ok(), "{name}: {script:?}");
         let Ok(script) = script else { continue };
+        // The replay answers one machine call per command; the tools built of many calls
+        // (libcgroup's, `mount` alone, `sample`) are checked end to end by gpc-sim's
+        // conformance test instead.
+        use crate::parse::Op as C;
+        if script
+            .lines
+            .iter()
+            .any(|l| matches!(l.op, C::MountTable | C::CgTool(_) | C::Sample))
+        {
+            continue;
+        }
         let (mock, want) = replay(&script, &expected);
         let mut mock = mock;
         let mut out = Vec::new();
