@@ -678,7 +678,7 @@ mod tests {
         assert!(cli(&["run", "--bogus", "a"]).is_err());
         assert!(cli(&["shell", "x"]).is_err());
         assert!(cli(&["frob"]).is_err());
-        assert!(help_text(Some("mount")).contains("mount -t cgroup"));
+        assert!(help_text(Some("mount")).contains("-t cgroup -o OPTS"));
     }
 
     /// Every option of the table is one the parser takes (the table is what help,
