@@ -391,6 +391,58 @@ impl Vfs {
         self.mounts.iter().map(|(k, v)| (*k, *v))
     }
 
+    /// The path of the directory mount `id` is mounted on, as text (`/cg`, `/cg/a/b` for
+    /// a mount on a group directory). It says nothing of whether the mount is visible
+    /// there: resolving the path tells (the shell's `tree` and `top` need only visible
+    /// ones).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for a mount that is gone, `ENOMEM`.
+    pub fn mount_dir_path(&self, id: MountId) -> Result<String> {
+        // The pieces from the innermost out: group paths of the mounts on the way, then
+        // the plain directories.
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut cur = id;
+        // A mount's parent is older than it, so the chain ends; the bound is a guard.
+        for _ in 0..=self.mounts.len() {
+            let mount = self.mounts.get(&cur).ok_or(Error::ENOENT)?;
+            match mount.mountpoint {
+                MountPoint::Plain(mut n) => {
+                    for _ in 0..=self.nodes.len() {
+                        if n == ROOT_NODE {
+                            break;
+                        }
+                        let node = self.node(n)?;
+                        try_push(&mut pieces, node.name.as_str())?;
+                        n = node.parent;
+                    }
+                    let mut path = String::new();
+                    for piece in pieces.iter().rev() {
+                        let piece = piece.trim_start_matches('/');
+                        if piece.is_empty() {
+                            continue;
+                        }
+                        path.try_reserve(piece.len() + 1)?;
+                        path.push('/');
+                        path.push_str(piece);
+                    }
+                    if path.is_empty() {
+                        path.try_reserve(1)?;
+                        path.push('/');
+                    }
+                    return Ok(path);
+                }
+                MountPoint::Group { dir, parent } => {
+                    let point = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
+                    try_push(&mut pieces, point.path.as_str())?;
+                    cur = parent;
+                }
+            }
+        }
+        Err(Error::ENOENT)
+    }
+
     /// Enter what is mounted on `loc`, if anything.
     pub fn follow<H: Host>(&self, env: &Env<'_, H>, loc: Loc) -> Result<Loc> {
         let top = match &loc {

@@ -51,7 +51,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use gpc_core::host::alloc::try_string;
+use gpc_core::host::alloc::{try_push, try_string};
 use gpc_core::{Creds, Error, Gpc, Host, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
@@ -621,6 +621,50 @@ impl<P: Platform> Machine<P> {
         }
         self.vfs.check(&env, &creds, &loc, MAY_READ)?;
         self.vfs.list(&env, &loc)
+    }
+
+    /// chdir(2): a directory (`ENOTDIR`) the caller may search (`EACCES`; Linux
+    /// `do_fchdir`/`set_fs_pwd` after `path_permission(MAY_EXEC | MAY_CHDIR)`).
+    fn do_chdir(&self, path: &str) -> Result {
+        let creds = self.creds();
+        let env = self.env();
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        if !loc.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        self.vfs.check(&env, &creds, &loc, MAY_EXEC)
+    }
+
+    /// stat(2)'s "is it a directory": search permission on the way only.
+    fn do_is_dir(&self, path: &str) -> Result<bool> {
+        let creds = self.creds();
+        let env = self.env();
+        Ok(self.vfs.resolve(&env, &creds, path)?.is_dir())
+    }
+
+    /// The visible cgroup mounts, oldest first: a mount whose directory's path, walked
+    /// now, leads to its own root (a later mount on the same place, or on a directory
+    /// above it, hides it).
+    fn do_cgroup_mounts(&self) -> Result<Vec<String>> {
+        let env = self.env();
+        let mut ids: Vec<fs::MountId> = Vec::new();
+        for (id, _) in self.vfs.mounts() {
+            try_push(&mut ids, id)?;
+        }
+        ids.sort_unstable();
+        let mut paths = Vec::new();
+        for id in ids {
+            let path = self.vfs.mount_dir_path(id)?;
+            let visible = match self.vfs.resolve(&env, &Creds::ROOT, &path) {
+                Ok(Loc::Cg { mount, path: p, .. }) => mount == id && p == "/",
+                Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+                _ => false,
+            };
+            if visible {
+                try_push(&mut paths, path)?;
+            }
+        }
+        Ok(paths)
     }
 
     fn do_chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
@@ -1225,6 +1269,18 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn ps(&mut self) -> Result<Vec<u8>> {
         self.op(|m| m.do_ps())
+    }
+
+    fn chdir(&mut self, path: &str) -> Result {
+        self.op(|m| m.do_chdir(path))
+    }
+
+    fn is_dir(&mut self, path: &str) -> Result<bool> {
+        self.op(|m| m.do_is_dir(path))
+    }
+
+    fn cgroup_mounts(&mut self) -> Result<Vec<String>> {
+        self.op(|m| m.do_cgroup_mounts())
     }
 
     fn take_releases(&mut self) -> Result<Vec<String>> {

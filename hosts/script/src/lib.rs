@@ -59,10 +59,12 @@
 
 extern crate alloc;
 
+pub mod glob;
 pub mod interp;
 pub mod lex;
 pub mod machine;
 pub mod parse;
+pub mod views;
 
 #[cfg(test)]
 mod tests;

@@ -151,8 +151,17 @@ pub(crate) enum Op {
     Rmdir,
     /// `[TARGET] WORDS...`: the redirection target first if `redirect`.
     Echo { newline: bool, redirect: bool },
-    /// `PATH`.
+    /// `PATH...` (at least one).
     Cat,
+    /// `[PATH]`.
+    Cd,
+    /// Nothing.
+    Pwd,
+    /// `[PATH]`.
+    Tree,
+    /// `[DELAY] [ITERATIONS]`: the value of `-d` if `delay`, then of `-n` if
+    /// `iterations`.
+    Top { delay: bool, iterations: bool },
     /// `PATH`.
     Ls,
     /// `VAR`.
@@ -192,6 +201,10 @@ impl Op {
             Op::Rmdir => "rmdir",
             Op::Echo { .. } => "echo",
             Op::Cat => "cat",
+            Op::Cd => "cd",
+            Op::Pwd => "pwd",
+            Op::Tree => "tree",
+            Op::Top { .. } => "top",
             Op::Ls => "ls",
             Op::Spawn => "spawn",
             Op::Fork => "fork",
@@ -487,7 +500,20 @@ fn parse_command(
             }
         }
         "rmdir" => one_path(args, "rmdir PATH", Op::Rmdir, out)?,
-        "cat" => one_path(args, "cat PATH", Op::Cat, out)?,
+        "cat" => {
+            let (_, paths) = split_options(args, &[])?;
+            if paths.is_empty() {
+                return Err(ParseErrorKind::Usage("cat PATH..."));
+            }
+            for path in paths {
+                out.push(path)?;
+            }
+            Op::Cat
+        }
+        "cd" => optional_path(args, "cd [DIR]", Op::Cd, out)?,
+        "pwd" => no_args(args, Op::Pwd, "pwd")?,
+        "tree" => optional_path(args, "tree [PATH]", Op::Tree, out)?,
+        "top" => parse_top(args, out)?,
         "ls" => one_path(args, "ls PATH", Op::Ls, out)?,
         "spawn" => match args {
             [var] => {
@@ -589,6 +615,71 @@ fn one_path(
         }
         _ => Err(ParseErrorKind::Usage(usage)),
     }
+}
+
+fn optional_path(
+    args: &[Word<'_>],
+    usage: &'static str,
+    op: Op,
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
+    let (_, operands) = split_options(args, &[])?;
+    match operands.as_slice() {
+        [] => Ok(op),
+        [path] => {
+            out.push(*path)?;
+            Ok(op)
+        }
+        _ => Err(ParseErrorKind::Usage(usage)),
+    }
+}
+
+const USAGE_TOP: &str = "top [-b] [-d MS] [-n N]";
+
+/// `top`: `-b` (batch: accepted, the interpreter always is), `-d MS` / `-dMS`, `-n N` /
+/// `-nN`, anywhere; no operands.
+fn parse_top(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
+    let mut delay = None;
+    let mut iterations = None;
+    let mut iter = args.iter().copied();
+    while let Some(arg) = iter.next() {
+        let (is_delay, value) = if arg.is("-b") || arg.is("--batch") {
+            continue;
+        } else if arg.is("-d") {
+            (true, iter.next().map(Operand::from))
+        } else if arg.is("-n") {
+            (false, iter.next().map(Operand::from))
+        } else if arg.starts_with("-d") || arg.starts_with("-n") {
+            let is_delay = arg.starts_with("-d");
+            let strip = if is_delay { "-d" } else { "-n" };
+            (is_delay, Some(Operand { word: arg, strip }))
+        } else if is_option(arg) {
+            return Err(ParseErrorKind::UnknownOption(owned(format_args!("{arg}"))?));
+        } else {
+            return Err(ParseErrorKind::Usage(USAGE_TOP));
+        };
+        let value = value.ok_or(ParseErrorKind::Usage(USAGE_TOP))?;
+        let (slot, name) = if is_delay {
+            (&mut delay, "-d")
+        } else {
+            (&mut iterations, "-n")
+        };
+        if slot.replace(value).is_some() {
+            return Err(ParseErrorKind::DuplicateOption(owned(format_args!(
+                "{name}"
+            ))?));
+        }
+    }
+    if let Some(d) = delay {
+        out.push(d)?;
+    }
+    if let Some(n) = iterations {
+        out.push(n)?;
+    }
+    Ok(Op::Top {
+        delay: delay.is_some(),
+        iterations: iterations.is_some(),
+    })
 }
 
 fn one_task(

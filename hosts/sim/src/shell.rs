@@ -416,6 +416,15 @@ impl gpc_script::Machine for Progress<'_> {
     fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
         self.machine.ps()
     }
+    fn chdir(&mut self, path: &str) -> gpc_core::Result {
+        self.machine.chdir(path)
+    }
+    fn is_dir(&mut self, path: &str) -> gpc_core::Result<bool> {
+        self.machine.is_dir(path)
+    }
+    fn cgroup_mounts(&mut self) -> gpc_core::Result<Vec<String>> {
+        self.machine.cgroup_mounts()
+    }
     fn take_releases(&mut self) -> gpc_core::Result<Vec<String>> {
         self.machine.take_releases()
     }
