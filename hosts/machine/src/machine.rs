@@ -642,9 +642,10 @@ impl<P: Platform> Machine<P> {
         Ok(self.vfs.resolve(&env, &creds, path)?.is_dir())
     }
 
-    /// The visible cgroup mounts, oldest first: a mount whose directory's path, walked
-    /// now, leads to its own root (a later mount on the same place, or on a directory
-    /// above it, hides it).
+    /// One directory per mounted hierarchy, oldest mount first: the oldest of its mounts
+    /// that is visible, that is whose directory's path, walked now, leads to its own
+    /// root (a later mount on the same place, or on a directory above it, hides it). A
+    /// hierarchy mounted twice (`--layout v1`'s `cpu` and `cpuacct`) is shown once.
     fn do_cgroup_mounts(&self) -> Result<Vec<String>> {
         let env = self.env();
         let mut ids: Vec<fs::MountId> = Vec::new();
@@ -653,7 +654,14 @@ impl<P: Platform> Machine<P> {
         }
         ids.sort_unstable();
         let mut paths = Vec::new();
+        let mut shown: Vec<gpc_core::HierarchyId> = Vec::new();
         for id in ids {
+            let Some(hier) = self.vfs.mount_info(id).map(|m| m.hier) else {
+                continue;
+            };
+            if shown.contains(&hier) {
+                continue;
+            }
             let path = self.vfs.mount_dir_path(id)?;
             let visible = match self.vfs.resolve(&env, &Creds::ROOT, &path) {
                 Ok(Loc::Cg { mount, path: p, .. }) => mount == id && p == "/",
@@ -661,6 +669,7 @@ impl<P: Platform> Machine<P> {
                 _ => false,
             };
             if visible {
+                try_push(&mut shown, hier)?;
                 try_push(&mut paths, path)?;
             }
         }

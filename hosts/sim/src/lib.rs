@@ -7,6 +7,8 @@
 //! through which the controllers' limits bite ([`effects`])) on a std host. This crate
 //! adds the std host, the command line and the interactive shell.
 
+pub mod history;
+pub mod layout;
 pub mod lines;
 pub mod machine;
 pub mod output;

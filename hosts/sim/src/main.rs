@@ -11,13 +11,16 @@ use gpc_sim::lines::{self, LineRead};
 use gpc_sim::output::StdOutput;
 use gpc_sim::shell::{self, InputError, Next, Shell};
 use gpc_sim::SimMachine;
+use gpc_sim::{history, layout};
 
 const USAGE: &str = "\
 gpc: Generic Process Containers (Linux cgroup v1) on a simulated machine
 
 Usage:
-  gpc run [--echo] FILE     run a .cgsh script (FILE '-' reads standard input)
-  gpc shell [--echo]        type .cgsh commands one line at a time
+  gpc run [--echo] [--layout NAME] FILE
+                            run a .cgsh script (FILE '-' reads standard input)
+  gpc shell [--echo] [--layout NAME]
+                            type .cgsh commands one line at a time
   gpc help [COMMAND]        this help, or a subcommand's or script command's
   gpc --version
 
@@ -25,7 +28,7 @@ Run `gpc COMMAND --help` for more. The script language is shared/sim-scripts/FOR
 ";
 
 const RUN_HELP: &str = "\
-Usage: gpc run [--echo] FILE
+Usage: gpc run [--echo] [--layout NAME] FILE
 
 Runs the .cgsh script FILE ('-': standard input) on a fresh simulated machine
 (CPUs 0-3, memory nodes 0-1, init as pid 1, nothing mounted, /proc present).
@@ -43,24 +46,33 @@ Options:
   --echo      print FORMAT.md's transcript: `$ COMMAND` before each command and
               `error: ERRNO` for a failure (what shared/sim-scripts/compare.sh reads);
               without it, failures go to stderr as `FILE: line N: CMD: ERRNO (...)`
+  --layout NAME
+              mount the hierarchies as a distribution does before the script:
+              `v1` (systemd's cgroup v1 layout under /sys/fs/cgroup), `none` (default)
   -h, --help  this help
 
-ps prints `PID TGID UID STATE CPU_MS MEM` per task, no header (state R busy,
-S idle, D frozen). init is idle unless told `busy 1`; `spawn` under `as UID` makes
+ps prints `PID TGID UID STATE CPU_MS MEM` per task (state R busy, S idle,
+D frozen); with --echo exactly these, as FORMAT.md; without it a header line
+and a CGROUP column (the task's /proc/PID/cgroup lines joined by commas). init is idle unless told `busy 1`; `spawn` under `as UID` makes
 a task of that user.
 ";
 
 const SHELL_HELP: &str = "\
-Usage: gpc shell [--echo]
+Usage: gpc shell [--echo] [--layout NAME]
 
 An interactive session on one simulated machine: each line is a .cgsh command
 (variables set by spawn/fork/thread stay set). On a terminal there is line editing,
 history and tab completion of commands and paths; otherwise lines are read from
 standard input without a prompt. `help` lists the commands, `quit` (or `exit` alone,
-or end of input) leaves.
+or end of input) leaves. History is kept across sessions in $GPC_HISTFILE, else
+$XDG_STATE_HOME/gpc/history, else ~/.local/state/gpc/history (mode 0600, the last
+1000 lines; GPC_HISTFILE= keeps none). Without --echo, `cat` of several files
+prints `FILE:LINE` per line, as `grep . FILES`.
 
 Options:
   --echo      print `$ COMMAND` and `error: ERRNO` lines, as `gpc run --echo`
+  --layout NAME
+              mount the hierarchies as a distribution does: `v1`, `none` (default)
   -h, --help  this help
 ";
 
@@ -69,8 +81,15 @@ Options:
 enum Cli {
     Help(Option<String>),
     Version,
-    Run { file: OsString, echo: bool },
-    Shell { echo: bool },
+    Run {
+        file: OsString,
+        echo: bool,
+        layout: String,
+    },
+    Shell {
+        echo: bool,
+        layout: String,
+    },
 }
 
 fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
@@ -85,28 +104,30 @@ fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     };
     match sub.as_str() {
         "run" => {
-            let (mut echo, mut file) = (false, None);
+            let (mut echo, mut file, mut layout) = (false, None, String::from("none"));
             while let Some(arg) = p.next().map_err(|e| e.to_string())? {
                 match arg {
                     Long("echo") => echo = true,
+                    Long("layout") => layout = layout_name(&mut p)?,
                     Short('h') | Long("help") => return Ok(Cli::Help(Some(sub))),
                     Value(v) if file.is_none() => file = Some(v),
                     other => return Err(other.unexpected().to_string()),
                 }
             }
             let file = file.ok_or_else(|| String::from("run: missing FILE"))?;
-            Ok(Cli::Run { file, echo })
+            Ok(Cli::Run { file, echo, layout })
         }
         "shell" => {
-            let mut echo = false;
+            let (mut echo, mut layout) = (false, String::from("none"));
             while let Some(arg) = p.next().map_err(|e| e.to_string())? {
                 match arg {
                     Long("echo") => echo = true,
+                    Long("layout") => layout = layout_name(&mut p)?,
                     Short('h') | Long("help") => return Ok(Cli::Help(Some(sub))),
                     other => return Err(other.unexpected().to_string()),
                 }
             }
-            Ok(Cli::Shell { echo })
+            Ok(Cli::Shell { echo, layout })
         }
         "help" => {
             let topic = match p.next().map_err(|e| e.to_string())? {
@@ -120,6 +141,24 @@ fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
             Ok(Cli::Help(topic))
         }
         other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+/// The value of `--layout`, one of [`layout::NAMES`].
+fn layout_name(p: &mut lexopt::Parser) -> Result<String, String> {
+    use lexopt::ValueExt as _;
+    let name = p
+        .value()
+        .map_err(|e| e.to_string())?
+        .string()
+        .map_err(|e| e.to_string())?;
+    if layout::NAMES.contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "unknown layout {name:?} (known: {})",
+            layout::NAMES.join(", ")
+        ))
     }
 }
 
@@ -151,8 +190,8 @@ fn main() -> ExitCode {
             println!("gpc {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Cli::Run { file, echo } => run_file(&file, echo),
-        Cli::Shell { echo } => run_shell(echo),
+        Cli::Run { file, echo, layout } => run_file(&file, echo, &layout),
+        Cli::Shell { echo, layout } => run_shell(echo, &layout),
     }
 }
 
@@ -168,7 +207,7 @@ fn output_failed(e: &io::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn run_file(file: &OsString, echo: bool) -> ExitCode {
+fn run_file(file: &OsString, echo: bool, layout: &str) -> ExitCode {
     let name = file.to_string_lossy().into_owned();
     let cannot_read = |e: io::Error| {
         eprintln!("gpc: cannot read {name}: {e}");
@@ -176,7 +215,7 @@ fn run_file(file: &OsString, echo: bool) -> ExitCode {
     };
     if file == "-" {
         let stdin = io::stdin();
-        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), echo);
+        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), echo, layout);
     }
     let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.is_file(), f)));
     let (regular, mut f) = match opened {
@@ -200,7 +239,7 @@ fn run_file(file: &OsString, echo: bool) -> ExitCode {
             return cannot_read(e);
         }
     }
-    run_stream(&name, &mut io::BufReader::new(f), echo)
+    run_stream(&name, &mut io::BufReader::new(f), echo, layout)
 }
 
 /// Checks every line of `input`: the first parse error, or an error of the reader.
@@ -227,13 +266,14 @@ fn check_stream(input: &mut impl BufRead) -> io::Result<Result<(), ParseError>> 
 /// parsed stops the script there with status 2 (for a file the first pass has already
 /// refused it, unless it changed since). The transcript is flushed whenever the input
 /// has nothing more buffered, so a script fed through a pipe prints as it runs.
-fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> ExitCode {
-    let mut machine = match SimMachine::new() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("gpc: cannot start the machine: {e}");
-            return ExitCode::from(1);
-        }
+fn run_stream<R: Read>(
+    name: &str,
+    input: &mut io::BufReader<R>,
+    echo: bool,
+    layout: &str,
+) -> ExitCode {
+    let Some(mut machine) = start_machine(layout) else {
+        return ExitCode::from(1);
     };
     let mode = if echo { Mode::Echo } else { Mode::Plain };
     let mut out = StdOutput::new(
@@ -276,15 +316,27 @@ fn run_stream<R: Read>(name: &str, input: &mut io::BufReader<R>, echo: bool) -> 
     }
 }
 
-fn run_shell(echo: bool) -> ExitCode {
-    let machine = match SimMachine::new() {
-        Ok(m) => Rc::new(RefCell::new(m)),
+/// A fresh machine with `layout` mounted; `None` after saying why not.
+fn start_machine(layout: &str) -> Option<SimMachine> {
+    let mut machine = match SimMachine::new() {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("gpc: cannot start the machine: {e}");
-            return ExitCode::from(1);
+            return None;
         }
     };
-    let mut shell = Shell::new(machine, echo);
+    if let Err(e) = layout::apply(&mut machine, layout) {
+        eprintln!("gpc: {e}");
+        return None;
+    }
+    Some(machine)
+}
+
+fn run_shell(echo: bool, layout: &str) -> ExitCode {
+    let Some(machine) = start_machine(layout) else {
+        return ExitCode::from(1);
+    };
+    let mut shell = Shell::new(Rc::new(RefCell::new(machine)), echo);
     if io::stdin().is_terminal() {
         interactive(&mut shell)
     } else {
@@ -304,8 +356,16 @@ fn interactive(shell: &mut Shell) -> ExitCode {
     use rustyline::error::ReadlineError;
     let config = rustyline::Config::builder()
         .auto_add_history(true)
-        .completion_type(rustyline::CompletionType::List)
-        .build();
+        .max_history_size(history::MAX_ENTRIES)
+        .and_then(|c| c.history_ignore_dups(true))
+        .map(|c| c.completion_type(rustyline::CompletionType::List).build());
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gpc: cannot configure the line editor: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut editor: rustyline::Editor<Helper, rustyline::history::DefaultHistory> =
         match rustyline::Editor::with_config(config) {
             Ok(e) => e,
@@ -317,6 +377,15 @@ fn interactive(shell: &mut Shell) -> ExitCode {
     editor.set_helper(Some(Helper {
         machine: shell.machine(),
     }));
+    shell.set_ascii(!locale_is_utf8(|n| std::env::var_os(n)));
+    let histfile = history::file();
+    if let Some(path) = &histfile {
+        match editor.load_history(path) {
+            Ok(()) => {}
+            Err(ReadlineError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("gpc: warning: cannot read history {}: {e}", path.display()),
+        }
+    }
     println!(
         "gpc shell: a simulated machine with 4 CPUs and 2 memory nodes. `help` lists commands."
     );
@@ -341,7 +410,27 @@ fn interactive(shell: &mut Shell) -> ExitCode {
         }
     }
     let _ = io::stdout().flush();
+    if let Some(path) = &histfile {
+        let saved = history::prepare(path)
+            .map_err(ReadlineError::Io)
+            .and_then(|()| editor.save_history(path));
+        if let Err(e) = saved {
+            eprintln!("gpc: warning: cannot save history {}: {e}", path.display());
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// Whether the locale's character set is UTF-8 (`LC_ALL`, else `LC_CTYPE`, else `LANG`,
+/// as setlocale(3) looks; none set is the C locale, ASCII).
+fn locale_is_utf8(var: impl Fn(&str) -> Option<OsString>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|n| var(n).filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
 }
 
 /// The line editor's completion of commands and paths.
@@ -388,26 +477,55 @@ mod tests {
             cli(&["run", "--echo", "x.cgsh"]),
             Ok(Cli::Run {
                 file: "x.cgsh".into(),
-                echo: true
+                echo: true,
+                layout: "none".into()
             })
         );
         assert_eq!(
             cli(&["run", "x.cgsh", "--echo"]),
             Ok(Cli::Run {
                 file: "x.cgsh".into(),
-                echo: true
+                echo: true,
+                layout: "none".into()
             })
         );
         assert_eq!(
             cli(&["run", "-"]),
             Ok(Cli::Run {
                 file: "-".into(),
-                echo: false
+                echo: false,
+                layout: "none".into()
             })
         );
         assert_eq!(cli(&["run", "--help"]), Ok(Cli::Help(Some("run".into()))));
         assert_eq!(cli(&["shell", "-h"]), Ok(Cli::Help(Some("shell".into()))));
-        assert_eq!(cli(&["shell"]), Ok(Cli::Shell { echo: false }));
+        assert_eq!(
+            cli(&["shell"]),
+            Ok(Cli::Shell {
+                echo: false,
+                layout: "none".into()
+            })
+        );
+        assert_eq!(
+            cli(&["shell", "--layout", "v1"]),
+            Ok(Cli::Shell {
+                echo: false,
+                layout: "v1".into()
+            })
+        );
+        assert_eq!(
+            cli(&["run", "--layout=v1", "-"]),
+            Ok(Cli::Run {
+                file: "-".into(),
+                echo: false,
+                layout: "v1".into()
+            })
+        );
+        assert!(cli(&["shell", "--layout", "v3"]).is_err());
+        assert!(cli(&["shell", "--layout"]).is_err());
+        let env = |v: &'static str| move |n: &str| (n == "LANG").then(|| OsString::from(v));
+        assert!(locale_is_utf8(env("en_US.UTF-8")) && locale_is_utf8(env("C.utf8")));
+        assert!(!locale_is_utf8(env("C")) && !locale_is_utf8(|_| None));
         assert_eq!(cli(&["help", "spawn"]), Ok(Cli::Help(Some("spawn".into()))));
         assert!(cli(&[]).is_err());
         assert!(cli(&["run"]).is_err());

@@ -200,11 +200,20 @@ impl Shell {
     /// A session on `machine`; `echo` prints `$ COMMAND` and `error: ERRNO` lines as
     /// `gpc run --echo` does.
     pub fn new(machine: Rc<RefCell<SimMachine>>, echo: bool) -> Self {
+        let mut session = Session::new(if echo { Mode::Echo } else { Mode::Plain });
+        // Without `--echo` a person reads the output: `cat` of several files labels
+        // each line with its file (doc/script-language.md, "The shell").
+        session.set_interactive(!echo);
         Shell {
             machine,
-            session: Session::new(if echo { Mode::Echo } else { Mode::Plain }),
+            session,
             progress_every: Duration::from_secs(1),
         }
+    }
+
+    /// Makes `tree` draw with ASCII (a terminal whose locale is not UTF-8).
+    pub fn set_ascii(&mut self, ascii: bool) {
+        self.session.set_ascii(ascii);
     }
 
     /// The machine (shared with the line editor's completer).
