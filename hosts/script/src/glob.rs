@@ -413,7 +413,7 @@ mod tests {
                 .filter_map(|p| {
                     let rest = p.strip_prefix(dir)?.strip_prefix('/')?;
                     let name = rest.trim_end_matches('/');
-                    (!name.contains('/')).then(|| name.to_string())
+                    (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
                 })
                 .collect())
         }
