@@ -57,8 +57,28 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "echo [-n] WORDS [> PATH]",
         "write WORDS and a newline to PATH in one write(2), or print them",
     ),
-    ("cat", "cat PATH", "print a file"),
+    (
+        "cat",
+        "cat PATH...",
+        "print files (several: FILE:LINE per line in the shell, concatenated in a script)",
+    ),
     ("ls", "ls PATH", "list a directory, sorted"),
+    (
+        "cd",
+        "cd [DIR]",
+        "change the working directory (alone: to /); relative paths and globs (* ? [..]) start there",
+    ),
+    ("pwd", "pwd", "print the working directory"),
+    (
+        "tree",
+        "tree [PATH]",
+        "groups and their tasks as a tree (systemd-cgls); alone: every hierarchy",
+    ),
+    (
+        "top",
+        "top [-b] [-d MS] [-n N]",
+        "per-group tasks, %CPU, memory (systemd-cgtop); advances the clock MS (1000) N times",
+    ),
     (
         "chown",
         "chown UID[:GID] PATH",
@@ -121,7 +141,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "unshare VAR",
         "unshare namespaces: with ns mounted, move into a new child group",
     ),
-    ("ps", "ps", "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM"),
+    (
+        "ps",
+        "ps",
+        "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM [CGROUP, with a header, without --echo]",
+    ),
 ];
 
 /// The shell's own words.
