@@ -23,8 +23,8 @@
 //!   made it, and `chown` changes one entry (no recursion).
 //!
 //! Path rules (Linux `fs/namei.c`): the whole path must be shorter than `PATH_MAX` (4096
-//! bytes, the NUL included) or `ENAMETOOLONG`; relative paths start at `/` (the script's
-//! working directory); `.` and `..` are resolved while walking (`..` of a mount's root
+//! bytes, the NUL included) or `ENAMETOOLONG`; relative paths start at `/` (the
+//! interpreter joins its `cd` directory in front of a relative path first); `.` and `..` are resolved while walking (`..` of a mount's root
 //! leaves the mount, `..` of `/` is `/`); a missing component is `ENOENT`, a file used
 //! as a directory `ENOTDIR`, a trailing `/` demands a directory. Plain directories limit a
 //! name to `NAME_MAX` (255) as `simple_lookup` does; cgroupfs has no per-name limit

@@ -1324,6 +1324,47 @@ mod tests {
 
     type R = std::result::Result<(), Error>;
 
+    #[test]
+    fn chdir_and_is_dir_follow_the_path_walk() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        m.mkdir("/plain", false)?;
+        assert_eq!(m.chdir("/cg/a"), Ok(()));
+        assert_eq!(m.chdir("/cg/a/../a/./"), Ok(()));
+        assert_eq!(m.chdir("/cg/nope"), Err(Error::ENOENT));
+        assert_eq!(m.chdir("/cg/tasks"), Err(Error::ENOTDIR));
+        assert_eq!(m.chdir("/cg/tasks/x"), Err(Error::ENOTDIR));
+        assert_eq!(m.chdir("/proc/1"), Ok(()));
+        // Every directory here has search permission for others (there is no chmod):
+        // a user may enter them all, and EACCES cannot arise.
+        assert_eq!(as_user(&mut m, 1000, |m| m.chdir("/cg/a")), Ok(()));
+        assert_eq!(m.is_dir("/cg/a"), Ok(true));
+        assert_eq!(m.is_dir("/cg/a/tasks"), Ok(false));
+        assert_eq!(m.is_dir("/proc/cgroups"), Ok(false));
+        assert_eq!(m.is_dir("/plain"), Ok(true));
+        assert_eq!(m.is_dir("/cg/none"), Err(Error::ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn cgroup_mounts_are_the_visible_ones_once_per_hierarchy() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        m.mount("cgroup", "cpu", "cgroup", "/cpu")?;
+        // On a group directory of another hierarchy.
+        m.mount("cgroup", "memory", "cgroup", "/cg/a")?;
+        // The same hierarchy a second time: shown once, at its oldest mount.
+        m.mount("cgroup", "cpu", "cgroup", "/cpu2")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cpu", "/cg/a"]);
+        // A mount that covers another hides it.
+        m.mount("cgroup", "none,name=over", "cgroup", "/cpu")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cg/a", "/cpu2", "/cpu"]);
+        m.umount("/cpu")?;
+        m.umount("/cpu2")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cpu", "/cg/a"]);
+        Ok(())
+    }
+
     fn machine() -> std::result::Result<SimMachine, Error> {
         let mut m = SimMachine::new()?;
         m.mount("cgroup", "none,name=t", "cgroup", "/cg")?;

@@ -698,6 +698,34 @@ mod tests {
     }
 
     #[test]
+    fn quoting_is_remembered_for_globs() {
+        // Each piece: its text and whether it was quoted.
+        let quoting = |line: &str| -> Vec<(String, bool)> {
+            let Ok(l) = lex_line(line) else {
+                return Vec::new();
+            };
+            let Some(Token::Word(w)) = l.tokens.first() else {
+                return Vec::new();
+            };
+            l.word(w)
+                .pieces_quoted()
+                .map(|(p, q)| match p {
+                    Piece::Lit(s) | Piece::Var(s) => (s.to_string(), q),
+                })
+                .collect()
+        };
+        let p = |s: &str, q| (s.to_string(), q);
+        assert_eq!(quoting("/cg/*"), [p("/cg/*", false)]);
+        assert_eq!(quoting("'/cg/*'"), [p("/cg/*", true)]);
+        assert_eq!(
+            quoting("a\\*b"),
+            [p("a", false), p("*", true), p("b", false)]
+        );
+        assert_eq!(quoting("\"x\"*"), [p("x", true), p("*", false)]);
+        assert_eq!(quoting("$A*"), [p("A", true), p("*", false)]);
+    }
+
+    #[test]
     fn redirections() {
         assert_eq!(words("echo 1 > /x"), ["echo", "1", ">", "/x"]);
         assert_eq!(words("echo 1 >/x"), ["echo", "1", ">", "/x"]);

@@ -52,7 +52,13 @@
 //! * a failure: the single line `error: ENAME`.
 //!
 //! [`Mode::Plain`] prints the same without the `$ ` lines, and a failure as a
-//! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`.
+//! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`; its
+//! `ps` has a header line and each task's groups after FORMAT.md's columns.
+//!
+//! Besides FORMAT.md's commands the interpreter has a shell's: `cd`/`pwd` (a working
+//! directory that relative paths start from), pathname expansion of path operands
+//! ([`glob`]), `cat` of several files, and the views `tree` and `top` ([`views`]); they
+//! are specified in the repository's `doc/script-language.md`.
 //!
 //! Input is bytes: a line that is not UTF-8 (or has a NUL) is a parse error of that line,
 //! never a panic and never a lossy guess at a path.

@@ -964,6 +964,30 @@ mod tests {
     }
 
     #[test]
+    fn shell_commands() {
+        let top = |delay, iterations| Op::Top { delay, iterations };
+        assert_eq!(cmd("cat /a b 'c d'"), ok(Op::Cat, "/a|b|c d"));
+        assert_eq!(cmd("cat"), Err(K::Usage("cat PATH...")));
+        assert_eq!(cmd("cat -n x"), Err(K::UnknownOption("-n".into())));
+        assert_eq!(cmd("cd"), ok(Op::Cd, ""));
+        assert_eq!(cmd("cd .."), ok(Op::Cd, ".."));
+        assert_eq!(cmd("cd a b"), Err(K::Usage("cd [DIR]")));
+        assert_eq!(cmd("pwd"), ok(Op::Pwd, ""));
+        assert_eq!(cmd("pwd x"), Err(K::Usage("pwd")));
+        assert_eq!(cmd("tree"), ok(Op::Tree, ""));
+        assert_eq!(cmd("tree /cg"), ok(Op::Tree, "/cg"));
+        assert_eq!(cmd("tree /a /b"), Err(K::Usage("tree [PATH]")));
+        assert_eq!(cmd("top"), ok(top(false, false), ""));
+        assert_eq!(cmd("top -b -n 3 -d 500"), ok(top(true, true), "500|3"));
+        assert_eq!(cmd("top -n3 -d$A"), ok(top(true, true), "${A}|3"));
+        assert_eq!(cmd("top -n"), Err(K::Usage(USAGE_TOP)));
+        assert_eq!(cmd("top x"), Err(K::Usage(USAGE_TOP)));
+        assert_eq!(cmd("top -q"), Err(K::UnknownOption("-q".into())));
+        assert_eq!(cmd("top -n 1 -n 2"), Err(K::DuplicateOption("-n".into())));
+        assert_eq!(cmd("as 1000 cd /cg"), ok(Op::Cd, "1000|/cg"));
+    }
+
+    #[test]
     fn echo_and_redirections() {
         let echo = |newline, redirect| Op::Echo { newline, redirect };
         assert_eq!(
