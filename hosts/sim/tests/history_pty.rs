@@ -101,7 +101,7 @@ fn session(histfile: &Path, keys: &[&str]) -> Option<String> {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("gpc shell did not exit");
+            unreachable!("gpc shell did not exit within 20 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
