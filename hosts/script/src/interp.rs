@@ -20,7 +20,10 @@
 //! * `chown UID:` gives the group `UID` (as chown(1) gives the owner's login group, and
 //!   a script user's gid is its uid); `chown :GID` (group only) is `EINVAL`;
 //! * `open`'s `ACCESS` is a non-empty string of `r`, `w` and `m` (repeats allowed), handed
-//!   to the machine in the canonical order `rwm`.
+//!   to the machine in the canonical order `rwm`;
+//! * a path operand is expanded as a pattern if it has an unquoted `*`, `?` or `[`
+//!   ([`crate::glob`]), and a relative one is joined to the working directory of `cd`
+//!   (kept here, in the [`Session`]) before the machine sees it.
 //!
 //! Allocation is fallible here as in the machine (the hobby kernel's allocator returns
 //! null): the variables, the expanded words and the text printed all grow with

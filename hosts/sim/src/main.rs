@@ -391,7 +391,8 @@ fn interactive(shell: &mut Shell) -> ExitCode {
     );
     let mut out = StdOutput::new(io::stdout(), String::new(), true);
     loop {
-        match editor.readline("gpc# ") {
+        let prompt = format!("gpc:{}# ", shell.cwd());
+        match editor.readline(&prompt) {
             Ok(line) => {
                 let next = shell.run_line(&line, &mut out);
                 if let Err(e) = out.finish() {

@@ -235,6 +235,11 @@ impl Shell {
         }
     }
 
+    /// The working directory `cd` set (for the prompt).
+    pub fn cwd(&self) -> &str {
+        self.session.cwd()
+    }
+
     /// Makes `tree` draw with ASCII (a terminal whose locale is not UTF-8).
     pub fn set_ascii(&mut self, ascii: bool) {
         self.session.set_ascii(ascii);
