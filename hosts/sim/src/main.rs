@@ -374,8 +374,10 @@ fn interactive(shell: &mut Shell) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+    let cwd = Rc::new(RefCell::new(String::from("/")));
     editor.set_helper(Some(Helper {
         machine: shell.machine(),
+        cwd: Rc::clone(&cwd),
     }));
     shell.set_ascii(!locale_is_utf8(|n| std::env::var_os(n)));
     let histfile = history::file();
@@ -395,6 +397,9 @@ fn interactive(shell: &mut Shell) -> ExitCode {
         match editor.readline(&prompt) {
             Ok(line) => {
                 let next = shell.run_line(&line, &mut out);
+                if let Ok(mut c) = cwd.try_borrow_mut() {
+                    shell.cwd().clone_into(&mut c);
+                }
                 if let Err(e) = out.finish() {
                     return output_failed(&e);
                 }
@@ -434,9 +439,11 @@ fn locale_is_utf8(var: impl Fn(&str) -> Option<OsString>) -> bool {
         })
 }
 
-/// The line editor's completion of commands and paths.
+/// The line editor's completion of commands and paths (relative ones from the
+/// working directory).
 struct Helper {
     machine: Rc<RefCell<SimMachine>>,
+    cwd: Rc<RefCell<String>>,
 }
 
 impl rustyline::completion::Completer for Helper {
@@ -448,9 +455,9 @@ impl rustyline::completion::Completer for Helper {
         pos: usize,
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        match self.machine.try_borrow() {
-            Ok(m) => Ok(shell::complete(&m, line, pos)),
-            Err(_) => Ok((pos, Vec::new())),
+        match (self.machine.try_borrow(), self.cwd.try_borrow()) {
+            (Ok(m), Ok(cwd)) => Ok(shell::complete_in(&m, &cwd, line, pos)),
+            _ => Ok((pos, Vec::new())),
         }
     }
 }

@@ -339,6 +339,16 @@ fn parse_error(e: &ParseError, out: &mut dyn Output) {
 
 /// Completion for the line editor: command names first, paths after.
 pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<String>) {
+    complete_in(machine, "/", line, pos)
+}
+
+/// [`complete`] in working directory `cwd`: a relative path completes from there.
+pub fn complete_in(
+    machine: &SimMachine,
+    cwd: &str,
+    line: &str,
+    pos: usize,
+) -> (usize, Vec<String>) {
     let before = line.get(..pos).unwrap_or(line);
     let start = before
         .rfind(|c: char| c.is_whitespace() || c == '>')
@@ -360,7 +370,18 @@ pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<Str
     if word.starts_with('/') {
         return (start, machine.complete_path(word));
     }
-    (start, Vec::new())
+    // Relative: complete the joined path, then give back the part the user typed.
+    let base = if cwd.ends_with('/') {
+        cwd.to_string()
+    } else {
+        format!("{cwd}/")
+    };
+    let found = machine
+        .complete_path(&format!("{base}{word}"))
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(&base).map(str::to_string))
+        .collect();
+    (start, found)
 }
 
 /// The line a long `run MS` reports after `done` of its `total` milliseconds.
@@ -529,6 +550,8 @@ mod tests {
         assert_eq!((s, c), (8, vec![String::from("mkdir ")]));
         let (s, c) = complete(&m, "cat /cg/ta", 10);
         assert_eq!((s, c), (4, vec![String::from("/cg/tasks")]));
+        let (s, c) = complete_in(&m, "/cg", "cat ta", 6);
+        assert_eq!((s, c), (4, vec![String::from("tasks")]));
         let (_, c) = complete(&m, "ls /c", 5);
         assert_eq!(c, vec![String::from("/cg/")]);
         let (_, c) = complete(&m, "echo 1 >/cg/notify", 18);
