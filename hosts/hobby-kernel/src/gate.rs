@@ -197,6 +197,18 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.call(Gated, |m| m.ps())
     }
 
+    fn chdir(&mut self, path: &str) -> Result {
+        self.call(Gated, |m| m.chdir(path))
+    }
+
+    fn is_dir(&mut self, path: &str) -> Result<bool> {
+        self.call(Gated, |m| m.is_dir(path))
+    }
+
+    fn cgroup_mounts(&mut self) -> Result<Vec<String>> {
+        self.call(Gated, |m| m.cgroup_mounts())
+    }
+
     fn take_releases(&mut self) -> Result<Vec<String>> {
         self.gate.enter_machine();
         let releases = self.machine.take_releases();

@@ -28,8 +28,8 @@
 //!   made it, and `chown` changes one entry (no recursion).
 //!
 //! Path rules (Linux `fs/namei.c`): the whole path must be shorter than `PATH_MAX` (4096
-//! bytes, the NUL included) or `ENAMETOOLONG`; relative paths start at `/` (the script's
-//! working directory); `.` and `..` are resolved while walking (`..` of a mount's root
+//! bytes, the NUL included) or `ENAMETOOLONG`; relative paths start at `/` (the
+//! interpreter joins its `cd` directory in front of a relative path first); `.` and `..` are resolved while walking (`..` of a mount's root
 //! leaves the mount, `..` of `/` is `/`); a missing component is `ENOENT`, a file used
 //! as a directory `ENOTDIR`, a trailing `/` demands a directory. Plain directories limit a
 //! name to `NAME_MAX` (255) as `simple_lookup` does; cgroupfs has no per-name limit
@@ -421,46 +421,56 @@ impl Vfs {
         self.sources.get(&id).map_or("none", String::as_str)
     }
 
-    /// The absolute path of the directory mount `id` covers, as `/proc/mounts` shows it
-    /// (Linux `seq_path_root`): the plain directories up to `/`, or for a mount on a
-    /// group directory the path of the mount it was reached through and the group's
-    /// path in that hierarchy. Iterative: nested mounts cost no stack.
+    /// The path of the directory mount `id` is mounted on, as text (`/cg`, `/cg/a/b` for
+    /// a mount on a group directory). It says nothing of whether the mount is visible
+    /// there: resolving the path tells (the shell's `tree` and `top` need only visible
+    /// ones).
     ///
     /// # Errors
     ///
-    /// `ENOENT` for an unknown mount, `ENOMEM`.
+    /// `ENOENT` for a mount that is gone, `ENOMEM`.
     pub fn mount_dir_path(&self, id: MountId) -> Result<String> {
-        // Pieces from the innermost out, joined in reverse at the end.
+        // The pieces from the innermost out: group paths of the mounts on the way, then
+        // the plain directories.
         let mut pieces: Vec<&str> = Vec::new();
-        let mut at = self.mounts.get(&id).ok_or(Error::ENOENT)?.mountpoint;
-        loop {
-            match at {
+        let mut cur = id;
+        // A mount's parent is older than it, so the chain ends; the bound is a guard.
+        for _ in 0..=self.mounts.len() {
+            let mount = self.mounts.get(&cur).ok_or(Error::ENOENT)?;
+            match mount.mountpoint {
+                MountPoint::Plain(mut n) => {
+                    for _ in 0..=self.nodes.len() {
+                        if n == ROOT_NODE {
+                            break;
+                        }
+                        let node = self.node(n)?;
+                        try_push(&mut pieces, node.name.as_str())?;
+                        n = node.parent;
+                    }
+                    let mut path = String::new();
+                    for piece in pieces.iter().rev() {
+                        let piece = piece.trim_start_matches('/');
+                        if piece.is_empty() {
+                            continue;
+                        }
+                        path.try_reserve(piece.len() + 1)?;
+                        path.push('/');
+                        path.push_str(piece);
+                    }
+                    if path.is_empty() {
+                        path.try_reserve(1)?;
+                        path.push('/');
+                    }
+                    return Ok(path);
+                }
                 MountPoint::Group { dir, parent } => {
                     let point = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
                     try_push(&mut pieces, point.path.as_str())?;
-                    at = self.mounts.get(&parent).ok_or(Error::ENOENT)?.mountpoint;
-                }
-                MountPoint::Plain(mut n) => {
-                    while n != ROOT_NODE {
-                        let node = self.node(n)?;
-                        try_push(&mut pieces, node.name.as_str())?;
-                        try_push(&mut pieces, "/")?;
-                        n = node.parent;
-                    }
-                    break;
+                    cur = parent;
                 }
             }
         }
-        let len = pieces.iter().fold(0usize, |a, p| a.saturating_add(p.len()));
-        let mut path = String::new();
-        path.try_reserve_exact(len.max(1))?;
-        for piece in pieces.iter().rev() {
-            path.push_str(piece);
-        }
-        if path.is_empty() {
-            path.push('/');
-        }
-        Ok(path)
+        Err(Error::ENOENT)
     }
 
     /// Enter what is mounted on `loc`, if anything.

@@ -51,7 +51,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use gpc_core::host::alloc::try_string;
+use gpc_core::host::alloc::{try_push, try_string};
 use gpc_core::{Creds, Error, Gpc, Host, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
@@ -677,6 +677,59 @@ impl<P: Platform> Machine<P> {
         self.vfs.list(&env, &loc)
     }
 
+    /// chdir(2): a directory (`ENOTDIR`) the caller may search (`EACCES`; Linux
+    /// `do_fchdir`/`set_fs_pwd` after `path_permission(MAY_EXEC | MAY_CHDIR)`).
+    fn do_chdir(&self, path: &str) -> Result {
+        let creds = self.creds();
+        let env = self.env();
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        if !loc.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        self.vfs.check(&env, &creds, &loc, MAY_EXEC)
+    }
+
+    /// stat(2)'s "is it a directory": search permission on the way only.
+    fn do_is_dir(&self, path: &str) -> Result<bool> {
+        let creds = self.creds();
+        let env = self.env();
+        Ok(self.vfs.resolve(&env, &creds, path)?.is_dir())
+    }
+
+    /// One directory per mounted hierarchy, oldest mount first: the oldest of its mounts
+    /// that is visible, that is whose directory's path, walked now, leads to its own
+    /// root (a later mount on the same place, or on a directory above it, hides it). A
+    /// hierarchy mounted twice (`--layout v1`'s `cpu` and `cpuacct`) is shown once.
+    fn do_cgroup_mounts(&self) -> Result<Vec<String>> {
+        let env = self.env();
+        let mut ids: Vec<fs::MountId> = Vec::new();
+        for (id, _) in self.vfs.mounts() {
+            try_push(&mut ids, id)?;
+        }
+        ids.sort_unstable();
+        let mut paths = Vec::new();
+        let mut shown: Vec<gpc_core::HierarchyId> = Vec::new();
+        for id in ids {
+            let Some(hier) = self.vfs.mount_info(id).map(|m| m.hier) else {
+                continue;
+            };
+            if shown.contains(&hier) {
+                continue;
+            }
+            let path = self.vfs.mount_dir_path(id)?;
+            let visible = match self.vfs.resolve(&env, &Creds::ROOT, &path) {
+                Ok(Loc::Cg { mount, path: p, .. }) => mount == id && p == "/",
+                Err(Error::ENOMEM) => return Err(Error::ENOMEM),
+                _ => false,
+            };
+            if visible {
+                try_push(&mut shown, hier)?;
+                try_push(&mut paths, path)?;
+            }
+        }
+        Ok(paths)
+    }
+
     fn do_chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
         // chown(2), Linux fs/open.c chown_common: an id of -1 (4294967295) is left as it
         // is: no ATTR_UID / ATTR_GID, so it is neither checked nor changed.
@@ -1281,6 +1334,18 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         self.op(|m| m.do_ps())
     }
 
+    fn chdir(&mut self, path: &str) -> Result {
+        self.op(|m| m.do_chdir(path))
+    }
+
+    fn is_dir(&mut self, path: &str) -> Result<bool> {
+        self.op(|m| m.do_is_dir(path))
+    }
+
+    fn cgroup_mounts(&mut self) -> Result<Vec<String>> {
+        self.op(|m| m.do_cgroup_mounts())
+    }
+
     fn take_releases(&mut self) -> Result<Vec<String>> {
         self.touched = true;
         // Every call made so far, or ENOMEM: a part of them must not pass for all.
@@ -1312,6 +1377,47 @@ mod tests {
     type SimMachine = Machine<Std>;
 
     type R = std::result::Result<(), Error>;
+
+    #[test]
+    fn chdir_and_is_dir_follow_the_path_walk() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        m.mkdir("/plain", false)?;
+        assert_eq!(m.chdir("/cg/a"), Ok(()));
+        assert_eq!(m.chdir("/cg/a/../a/./"), Ok(()));
+        assert_eq!(m.chdir("/cg/nope"), Err(Error::ENOENT));
+        assert_eq!(m.chdir("/cg/tasks"), Err(Error::ENOTDIR));
+        assert_eq!(m.chdir("/cg/tasks/x"), Err(Error::ENOTDIR));
+        assert_eq!(m.chdir("/proc/1"), Ok(()));
+        // Every directory here has search permission for others (there is no chmod):
+        // a user may enter them all, and EACCES cannot arise.
+        assert_eq!(as_user(&mut m, 1000, |m| m.chdir("/cg/a")), Ok(()));
+        assert_eq!(m.is_dir("/cg/a"), Ok(true));
+        assert_eq!(m.is_dir("/cg/a/tasks"), Ok(false));
+        assert_eq!(m.is_dir("/proc/cgroups"), Ok(false));
+        assert_eq!(m.is_dir("/plain"), Ok(true));
+        assert_eq!(m.is_dir("/cg/none"), Err(Error::ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn cgroup_mounts_are_the_visible_ones_once_per_hierarchy() -> R {
+        let mut m = machine()?;
+        m.mkdir("/cg/a", false)?;
+        m.mount("cgroup", "cpu", "cgroup", "/cpu")?;
+        // On a group directory of another hierarchy.
+        m.mount("cgroup", "memory", "cgroup", "/cg/a")?;
+        // The same hierarchy a second time: shown once, at its oldest mount.
+        m.mount("cgroup", "cpu", "cgroup", "/cpu2")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cpu", "/cg/a"]);
+        // A mount that covers another hides it.
+        m.mount("cgroup", "none,name=over", "cgroup", "/cpu")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cg/a", "/cpu2", "/cpu"]);
+        m.umount("/cpu")?;
+        m.umount("/cpu2")?;
+        assert_eq!(m.cgroup_mounts()?, vec!["/cg", "/cpu", "/cg/a"]);
+        Ok(())
+    }
 
     fn machine() -> std::result::Result<SimMachine, Error> {
         let mut m = SimMachine::new()?;

@@ -20,7 +20,10 @@
 //! * `chown UID:` gives the group `UID` (as chown(1) gives the owner's login group, and
 //!   a script user's gid is its uid); `chown :GID` (group only) is `EINVAL`;
 //! * `open`'s `ACCESS` is a non-empty string of `r`, `w` and `m` (repeats allowed), handed
-//!   to the machine in the canonical order `rwm`.
+//!   to the machine in the canonical order `rwm`;
+//! * a path operand is expanded as a pattern if it has an unquoted `*`, `?` or `[`
+//!   ([`crate::glob`]), and a relative one is joined to the working directory of `cd`
+//!   (kept here, in the [`Session`]) before the machine sees it.
 //!
 //! Allocation is fallible here as in the machine (the hobby kernel's allocator returns
 //! null): the variables, the expanded words and the text printed all grow with
@@ -454,6 +457,18 @@ impl Vars {
         }
     }
 
+    /// Every (pid, variable name) pair, sorted by pid then name: the names `tree`
+    /// shows next to tasks.
+    fn by_pid(&self) -> Result<Vec<(Pid, &str)>, Error> {
+        let mut pairs = Vec::new();
+        pairs.try_reserve_exact(self.len)?;
+        for (name, pid) in self.buckets.iter().flatten() {
+            pairs.push((*pid, name.as_str()));
+        }
+        pairs.sort_unstable();
+        Ok(pairs)
+    }
+
     #[cfg(test)]
     fn set(&mut self, name: &str, pid: Pid) -> Result<(), Error> {
         let slot = self.prepare(name)?;
@@ -511,6 +526,13 @@ pub struct Session {
     summary: RunSummary,
     /// Lines read so far (the number of the last one), blank ones included.
     lines_read: usize,
+    /// The working directory `cd` set: an absolute path without `.`, `..` or empty
+    /// components (`/` at first).
+    cwd: String,
+    /// The host is a person at a shell: see [`Session::set_interactive`].
+    interactive: bool,
+    /// `tree` draws with ASCII instead of box-drawing characters.
+    ascii: bool,
 }
 
 impl Session {
@@ -521,6 +543,32 @@ impl Session {
             vars: Vars::default(),
             summary: RunSummary::default(),
             lines_read: 0,
+            cwd: String::new(),
+            interactive: false,
+            ascii: false,
+        }
+    }
+
+    /// Marks the session as typed by a person (`gpc shell` without `--echo`): `cat` of
+    /// several files then prints `PATH:LINE` for each non-empty line, as `grep . FILES`
+    /// does, instead of concatenating them as cat(1) (what a script gets, so that it
+    /// reads as on Linux).
+    pub fn set_interactive(&mut self, interactive: bool) {
+        self.interactive = interactive;
+    }
+
+    /// Makes `tree` draw with ASCII (`|-`, `` `- ``) instead of box-drawing characters,
+    /// for a terminal that is not UTF-8.
+    pub fn set_ascii(&mut self, ascii: bool) {
+        self.ascii = ascii;
+    }
+
+    /// The working directory (`cd`, `pwd`).
+    pub fn cwd(&self) -> &str {
+        if self.cwd.is_empty() {
+            "/"
+        } else {
+            &self.cwd
         }
     }
 
@@ -646,7 +694,7 @@ impl Session {
             Op::Mount => {
                 let fstype = self.expand(operand(w)?)?;
                 let source = self.expand(operand(w)?)?;
-                let dir = self.expand(operand(w)?)?;
+                let dir = self.single_path(machine, operand(w)?)?;
                 let mut joined = TextBuf::default();
                 for (i, o) in w.enumerate() {
                     if i > 0 {
@@ -668,9 +716,18 @@ impl Session {
                         e => Fail::from(e),
                     })?;
             }
-            Op::Umount => machine.umount(&self.expand(operand(w)?)?)?,
-            Op::Mkdir { parents } => machine.mkdir(&self.expand(operand(w)?)?, parents)?,
-            Op::Rmdir => machine.rmdir(&self.expand(operand(w)?)?)?,
+            Op::Umount => {
+                let dir = self.single_path(machine, operand(w)?)?;
+                machine.umount(&dir)?
+            }
+            Op::Mkdir { parents } => {
+                let path = self.single_path(machine, operand(w)?)?;
+                machine.mkdir(&path, parents)?
+            }
+            Op::Rmdir => {
+                let path = self.single_path(machine, operand(w)?)?;
+                machine.rmdir(&path)?
+            }
             Op::Echo { newline, redirect } => {
                 let target = if redirect { Some(operand(w)?) } else { None };
                 let mut data = TextBuf::default();
@@ -684,16 +741,46 @@ impl Session {
                     data.push_str("\n")?;
                 }
                 match target {
-                    Some(path) => machine.write(&self.expand(path)?, data.0.as_bytes())?,
+                    Some(path) => {
+                        let path = self.single_path(machine, path)?;
+                        machine.write(&path, data.0.as_bytes())?
+                    }
                     None => out.write_bytes(data.0.as_bytes()),
                 }
             }
-            Op::Cat => {
-                let contents = machine.read(&self.expand(operand(w)?)?)?;
-                out.write_bytes(&contents);
+            Op::Cat => self.cat(w, machine, out)?,
+            Op::Cd => {
+                // `cd` alone goes to `/` (a script has no home directory).
+                let target = match w.next() {
+                    Some(word) => self.single_path(machine, word)?,
+                    None => try_format(format_args!("/"))?,
+                };
+                self.change_dir(&target, machine)?;
+            }
+            Op::Pwd => write_joined(out, &[self.cwd().as_bytes(), b"\n"]),
+            Op::Tree => {
+                let path = match w.next() {
+                    Some(word) => Some(self.single_path(machine, word)?),
+                    None => None,
+                };
+                self.tree(path, machine, out)?;
+            }
+            Op::Top { delay, iterations } => {
+                let delay = if delay {
+                    parse_u64(&self.expand(operand(w)?)?)?
+                } else {
+                    crate::views::TOP_DEFAULT_DELAY_MS
+                };
+                let iterations = if iterations {
+                    parse_u64(&self.expand(operand(w)?)?)?
+                } else {
+                    1
+                };
+                self.top(delay, iterations, machine, out)?;
             }
             Op::Ls => {
-                let mut entries = machine.list(&self.expand(operand(w)?)?)?;
+                let path = self.single_path(machine, operand(w)?)?;
+                let mut entries = machine.list(&path)?;
                 entries.sort_unstable();
                 for entry in entries {
                     write_entry(out, entry);
@@ -725,7 +812,8 @@ impl Session {
                     }
                     Some((uid, gid)) => (parse_u32(uid)?, Some(parse_u32(gid)?)),
                 };
-                machine.chown(uid, gid, &self.expand(operand(w)?)?)?;
+                let path = self.single_path(machine, operand(w)?)?;
+                machine.chown(uid, gid, &path)?;
             }
             Op::Releases => {
                 for path in machine.take_releases()? {
@@ -776,7 +864,11 @@ impl Session {
             Op::Unshare => machine.unshare(self.task(operand(w)?)?)?,
             Op::Ps => {
                 let text = machine.ps()?;
-                out.write_bytes(&text);
+                match self.mode {
+                    // FORMAT.md's columns exactly, as the recorded transcripts have them.
+                    Mode::Echo => out.write_bytes(&text),
+                    Mode::Plain => self.ps_with_groups(&text, machine, out)?,
+                }
             }
             Op::MountTable => {
                 let mut text = TextBuf::default();
@@ -786,7 +878,11 @@ impl Session {
             Op::Sample => {
                 let every = parse_u64(&self.expand(operand(w)?)?)?;
                 let total = parse_u64(&self.expand(operand(w)?)?)?;
-                let files = self.expand_all(w)?;
+                // Relative files are the working directory's, as for `cat`.
+                let mut files = self.expand_all(w)?;
+                for f in &mut files {
+                    *f = self.absolute(f)?;
+                }
                 let refs = str_refs(&files)?;
                 cgtools::sample(every, total, &refs, machine, out)?;
             }
@@ -844,6 +940,284 @@ impl Session {
         Ok(all)
     }
 
+    /// The paths one operand stands for, as written (a relative one stays relative):
+    /// the matches of its pattern if it has unquoted `*`, `?` or `[`, else (or when
+    /// nothing matches) the word itself. See [`crate::glob`].
+    fn operand_paths<M: Machine + ?Sized>(
+        &self,
+        machine: &mut M,
+        word: Word<'_>,
+        paths: &mut Vec<String>,
+    ) -> Outcome {
+        let text = self.expand(word)?;
+        if let Some(pattern) = self.pattern(word)? {
+            let mut dirs = MachineDirs {
+                machine,
+                session: self,
+            };
+            let matches = crate::glob::expand(&mut dirs, &pattern).map_err(|e| match e {
+                Error::E2BIG => fail(
+                    e,
+                    format_args!(
+                        "{text} looks at more than {} entries or matches more than {} bytes",
+                        crate::glob::MAX_GLOB_ENTRIES,
+                        crate::glob::MAX_GLOB_BYTES
+                    ),
+                ),
+                e => Fail::from(e),
+            })?;
+            if !matches.is_empty() {
+                paths
+                    .try_reserve(matches.len())
+                    .map_err(|_| Error::ENOMEM)?;
+                paths.extend(matches);
+                return Ok(());
+            }
+        }
+        paths.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+        paths.push(text);
+        Ok(())
+    }
+
+    /// The word as a glob pattern (quoted specials `\`-escaped), if it has an unquoted
+    /// special character.
+    fn pattern(&self, word: Word<'_>) -> Outcome<Option<String>> {
+        let special = |c: char| matches!(c, '*' | '?' | '[');
+        let active = word
+            .pieces_quoted()
+            .any(|(p, quoted)| !quoted && matches!(p, Piece::Lit(s) if s.contains(special)));
+        if !active {
+            return Ok(None);
+        }
+        let mut pattern = TextBuf::default();
+        for (piece, quoted) in word.pieces_quoted() {
+            match piece {
+                Piece::Lit(s) if !quoted => pattern.push_str(s)?,
+                Piece::Lit(s) => {
+                    for c in s.chars() {
+                        if special(c) || c == '\\' || c == ']' {
+                            pattern.push_str("\\")?;
+                        }
+                        let mut buf = [0u8; 4];
+                        pattern.push_str(c.encode_utf8(&mut buf))?;
+                    }
+                }
+                Piece::Var(name) => {
+                    let pid = self.lookup(name)?;
+                    write!(pattern, "{pid}").map_err(|_| Error::ENOMEM)?;
+                }
+            }
+        }
+        Ok(Some(pattern.0))
+    }
+
+    /// `path` as the machine takes it: a relative path is joined to the working
+    /// directory (textually: the machine resolves `.` and `..` with its mount rules, as
+    /// Linux's path walk from the working directory does). In `/`, paths go as they are
+    /// (the machine starts relative paths there itself).
+    fn absolute(&self, path: &str) -> Result<String, Error> {
+        let mut full = TextBuf::default();
+        if path.starts_with('/') || path.is_empty() || self.cwd.is_empty() {
+            full.push_str(path)?;
+        } else {
+            full.push_str(&self.cwd)?;
+            full.push_str("/")?;
+            full.push_str(path)?;
+        }
+        Ok(full.0)
+    }
+
+    /// The one path an operand of a one-path command names, made absolute: a pattern
+    /// that matches several paths is `EINVAL` (`sh` would hand them all to a command
+    /// that takes one).
+    fn single_path<M: Machine + ?Sized>(&self, machine: &mut M, word: Word<'_>) -> Outcome<String> {
+        let mut paths = Vec::new();
+        self.operand_paths(machine, word, &mut paths)?;
+        match paths.as_slice() {
+            [one] => Ok(self.absolute(one)?),
+            many => Err(fail(
+                Error::EINVAL,
+                format_args!("{word} matches {} paths; give one", many.len()),
+            )),
+        }
+    }
+
+    /// `cd`: the machine checks the directory (chdir(2)'s errors), then the working
+    /// directory becomes its path without `.` and `..` (there are no symbolic links, so
+    /// that is the directory the machine found).
+    fn change_dir<M: Machine + ?Sized>(&mut self, target: &str, machine: &mut M) -> Outcome {
+        machine.chdir(target)?;
+        let mut parts: Vec<&str> = Vec::new();
+        for comp in target.split('/') {
+            match comp {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                name => {
+                    parts.try_reserve(1).map_err(|_| Error::ENOMEM)?;
+                    parts.push(name);
+                }
+            }
+        }
+        let mut cwd = TextBuf::default();
+        for part in &parts {
+            cwd.push_str("/")?;
+            cwd.push_str(part)?;
+        }
+        // `/` is kept as the empty string.
+        self.cwd = cwd.0;
+        Ok(())
+    }
+
+    /// `cat PATH...`: every operand expanded, then each file in turn. A file that cannot
+    /// be read is skipped and the command fails with the first such errno after the
+    /// others printed, as cat(1) goes on and exits 1. In a script the contents are
+    /// concatenated (cat(1)); in an interactive session several files print as
+    /// `grep . FILES` does: `PATH:LINE` for each non-empty line.
+    fn cat<M: Machine + ?Sized>(
+        &self,
+        words: &mut Words<'_>,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let mut paths = Vec::new();
+        for word in words {
+            self.operand_paths(machine, word, &mut paths)?;
+        }
+        let labelled = self.interactive && paths.len() > 1;
+        // Everything is read before anything is printed: `ENOMEM` prints only itself.
+        let mut text: Vec<u8> = Vec::new();
+        let mut first_error: Option<Fail> = None;
+        for path in &paths {
+            let contents = match machine.read(&self.absolute(path)?) {
+                Ok(c) => c,
+                Err(Error::ENOMEM) => return Err(Fail::from(Error::ENOMEM)),
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(fail(e, format_args!("{path}")));
+                    }
+                    continue;
+                }
+            };
+            if !labelled {
+                if paths.len() == 1 {
+                    // The common case: no copy.
+                    text = contents;
+                    break;
+                }
+                text.try_reserve(contents.len())
+                    .map_err(|_| Error::ENOMEM)?;
+                text.extend_from_slice(&contents);
+                continue;
+            }
+            for line in contents.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let len = path.len().saturating_add(line.len()).saturating_add(2);
+                text.try_reserve(len).map_err(|_| Error::ENOMEM)?;
+                text.extend_from_slice(path.as_bytes());
+                text.push(b':');
+                text.extend_from_slice(line);
+                text.push(b'\n');
+            }
+        }
+        out.write_bytes(&text);
+        match first_error {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    /// `ps` of plain mode: a header, and after the machine's columns each task's groups
+    /// (`/proc/PID/cgroup` joined with `,`, as procps' `cgroup` column; `-` for none).
+    fn ps_with_groups<M: Machine + ?Sized>(
+        &self,
+        text: &[u8],
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let mut table: Vec<u8> = Vec::new();
+        let header: &[u8] = b"PID TGID UID STATE CPU_MS MEM CGROUP\n";
+        table.try_reserve(header.len()).map_err(|_| Error::ENOMEM)?;
+        table.extend_from_slice(header);
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let pid = line.split(|&b| b == b' ').next().unwrap_or_default();
+            let pid = core::str::from_utf8(pid).unwrap_or("");
+            let path = try_format(format_args!("/proc/{pid}/cgroup"))?;
+            let groups = match machine.read(&path) {
+                Ok(g) => g,
+                Err(Error::ENOMEM) => return Err(Fail::from(Error::ENOMEM)),
+                // Gone meanwhile, or no /proc: no groups to show.
+                Err(_) => Vec::new(),
+            };
+            let len = line.len().saturating_add(groups.len()).saturating_add(3);
+            table.try_reserve(len).map_err(|_| Error::ENOMEM)?;
+            table.extend_from_slice(line);
+            table.push(b' ');
+            let mut any = false;
+            for g in groups.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                if any {
+                    table.push(b',');
+                }
+                table.extend_from_slice(g);
+                any = true;
+            }
+            if !any {
+                table.push(b'-');
+            }
+            table.push(b'\n');
+        }
+        out.write_bytes(&table);
+        Ok(())
+    }
+
+    /// `tree [PATH]`: see [`crate::views`]. Without a path, every visible cgroup mount.
+    fn tree<M: Machine + ?Sized>(
+        &self,
+        path: Option<String>,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        let roots = match path {
+            Some(p) => {
+                let mut v = Vec::new();
+                v.try_reserve_exact(1).map_err(|_| Error::ENOMEM)?;
+                v.push(p);
+                v
+            }
+            None => machine.cgroup_mounts()?,
+        };
+        let names = self.vars.by_pid()?;
+        crate::views::tree(machine, &roots, &names, self.ascii, out)?;
+        Ok(())
+    }
+
+    /// `top`: see [`crate::views`].
+    fn top<M: Machine + ?Sized>(
+        &self,
+        delay_ms: u64,
+        iterations: u64,
+        machine: &mut M,
+        out: &mut dyn Output,
+    ) -> Outcome {
+        if delay_ms == 0 {
+            return Err(fail(
+                Error::EINVAL,
+                format_args!("the delay must be at least 1 ms"),
+            ));
+        }
+        if iterations == 0 || iterations > crate::views::MAX_TOP_ITERATIONS {
+            return Err(fail(
+                Error::EINVAL,
+                format_args!(
+                    "iterations go from 1 to {}",
+                    crate::views::MAX_TOP_ITERATIONS
+                ),
+            ));
+        }
+        crate::views::top(machine, delay_ms, iterations, out)?;
+        Ok(())
+    }
+
     /// Makes room to set the variable named by `var` (checked to be a name when parsed)
     /// and to print it, before the machine makes the task: a task made is never left
     /// without its variable for want of memory.
@@ -898,6 +1272,25 @@ impl Session {
             Some(name) if is_name(&name) => self.lookup(&name),
             _ => self.number_u32(word),
         }
+    }
+}
+
+/// The machine as pathname expansion sees it: paths resolved against the session's
+/// working directory.
+struct MachineDirs<'a, M: Machine + ?Sized> {
+    machine: &'a mut M,
+    session: &'a Session,
+}
+
+impl<M: Machine + ?Sized> crate::glob::Dirs for MachineDirs<'_, M> {
+    fn list(&mut self, path: &str) -> Result<Vec<String>, Error> {
+        let path = self.session.absolute(path)?;
+        self.machine.list(&path)
+    }
+
+    fn is_dir(&mut self, path: &str) -> Result<bool, Error> {
+        let path = self.session.absolute(path)?;
+        self.machine.is_dir(&path)
     }
 }
 

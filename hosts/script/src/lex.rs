@@ -30,8 +30,11 @@
 //! descriptor number (`echo 1>x`: `sh` reads that as "redirect fd 1", writing an empty
 //! line, which is almost never what a script author meant; write `echo 1 > x`).
 //!
-//! There is no field splitting, pathname (`*`), tilde or brace expansion: variables only
-//! ever hold task ids, and a literal `*` in `echo "c *:* w"` or `echo a *:*` is kept as is.
+//! There is no field splitting, tilde or brace expansion: variables only ever hold task
+//! ids. Pathname expansion (`*`, `?`, `[...]`) applies to the *path operands* of commands
+//! only (see `crate::glob`), so the lexer remembers which literal characters were quoted
+//! (`Seg`'s quoted flag): as in `sh`, only an unquoted `*` globs. Words that are not paths
+//! (`echo a *:*`, `echo "c *:* w"`) keep their `*` as is.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -51,7 +54,8 @@ use crate::parse::ParseErrorKind;
 /// is a list of ranges into its line and a parsed command needs no copy of its words:
 /// `a"b"c` is the three one-byte pieces `a`, `b`, `c`; `$A` is the variable piece `A`.
 /// Eight bytes: the flags live in the top bits of the length, which a line of at most
-/// [`crate::parse::MAX_LINE`] bytes never reaches.
+/// [`crate::parse::MAX_LINE`] bytes never reaches. A literal piece is all quoted or all
+/// unquoted text (the quoted flag), so pathname expansion knows which `*` may glob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Seg {
     start: u32,
@@ -63,7 +67,9 @@ impl Seg {
     const VAR: u32 = 1 << 31;
     /// The piece is the last of its word.
     const END: u32 = 1 << 30;
-    const LEN: u32 = Self::END - 1;
+    /// The literal piece was quoted (`'...'`, `"..."` or a backslash escape).
+    const QUOTED: u32 = 1 << 29;
+    const LEN: u32 = Self::QUOTED - 1;
 
     fn new(start: usize, len: usize, var: bool) -> Result<Seg, ParseErrorKind> {
         let too_long = || ParseErrorKind::LineTooLong;
@@ -88,6 +94,21 @@ impl Seg {
 
     pub(crate) fn ends_word(self) -> bool {
         self.len_flags & Self::END != 0
+    }
+
+    /// Whether the piece is quoted text (a variable counts as quoted: its value, a task
+    /// id, never globs).
+    pub(crate) fn is_quoted(self) -> bool {
+        self.len_flags & (Self::QUOTED | Self::VAR) != 0
+    }
+
+    fn quoted(self, quoted: bool) -> Seg {
+        let len_flags = if quoted {
+            self.len_flags | Self::QUOTED
+        } else {
+            self.len_flags & !Self::QUOTED
+        };
+        Seg { len_flags, ..self }
     }
 
     fn range(self) -> Range<usize> {
@@ -159,6 +180,11 @@ impl<'a> Word<'a> {
                 Piece::Lit(text)
             }
         })
+    }
+
+    /// The pieces with whether each is quoted (variables count as quoted).
+    pub(crate) fn pieces_quoted(self) -> impl Iterator<Item = (Piece<'a>, bool)> {
+        self.pieces().zip(self.segs.iter().map(|s| s.is_quoted()))
     }
 
     /// The word's text if it has no variable in it; borrowed when it is one piece.
@@ -349,18 +375,26 @@ impl Pieces {
         Ok(())
     }
 
-    /// A literal character at byte `at` of the line: it extends the last piece when that
-    /// is literal text of this word ending right before it.
-    fn lit(&mut self, word_start: usize, at: usize, c: char) -> Result<(), ParseErrorKind> {
+    /// A literal character at byte `at` of the line, `quoted` or not: it extends the
+    /// last piece when that is literal text of this word, quoted alike, ending right
+    /// before it.
+    fn lit(
+        &mut self,
+        word_start: usize,
+        at: usize,
+        c: char,
+        quoted: bool,
+    ) -> Result<(), ParseErrorKind> {
         if self.segs.len() > word_start {
             if let Some(last) = self.segs.last_mut() {
-                if !last.is_var() && last.range().end == at {
-                    *last = Seg::new(last.start as usize, last.len() + c.len_utf8(), false)?;
+                if !last.is_var() && last.is_quoted() == quoted && last.range().end == at {
+                    *last = Seg::new(last.start as usize, last.len() + c.len_utf8(), false)?
+                        .quoted(quoted);
                     return Ok(());
                 }
             }
         }
-        self.push(Seg::new(at, c.len_utf8(), false)?)
+        self.push(Seg::new(at, c.len_utf8(), false)?.quoted(quoted))
     }
 }
 
@@ -444,7 +478,7 @@ fn lex_word(chars: &mut Chars<'_>, word: &mut Pieces) -> Result<(), ParseErrorKi
                     match chars.next() {
                         None => return Err(ParseErrorKind::UnterminatedQuote('\'')),
                         Some((_, '\'')) => break,
-                        Some((j, q)) => word.lit(first, j, q)?,
+                        Some((j, q)) => word.lit(first, j, q, true)?,
                     }
                 }
                 digits_only = false;
@@ -458,7 +492,7 @@ fn lex_word(chars: &mut Chars<'_>, word: &mut Pieces) -> Result<(), ParseErrorKi
                 chars.next();
                 match chars.next() {
                     None => return Err(ParseErrorKind::TrailingBackslash),
-                    Some((j, e)) => word.lit(first, j, e)?,
+                    Some((j, e)) => word.lit(first, j, e, true)?,
                 }
                 digits_only = false;
             }
@@ -470,7 +504,7 @@ fn lex_word(chars: &mut Chars<'_>, word: &mut Pieces) -> Result<(), ParseErrorKi
             _ => {
                 chars.next();
                 digits_only &= c.is_ascii_digit();
-                word.lit(first, i, c)?;
+                word.lit(first, i, c, false)?;
             }
         }
         empty = false;
@@ -490,14 +524,14 @@ fn lex_double_quoted(
             Some((_, '"')) => return Ok(()),
             Some((i, '\\')) => {
                 if let Some((j, e)) = chars.next_if(|&(_, e)| matches!(e, '$' | '`' | '"' | '\\')) {
-                    word.lit(first, j, e)?;
+                    word.lit(first, j, e, true)?;
                 } else {
-                    word.lit(first, i, '\\')?;
+                    word.lit(first, i, '\\', true)?;
                 }
             }
             Some((i, '$')) => lex_dollar(chars, word, first, i, true)?,
             Some((_, '`')) => return Err(ParseErrorKind::CommandSubstitution),
-            Some((i, c)) => word.lit(first, i, c)?,
+            Some((i, c)) => word.lit(first, i, c, true)?,
         }
     }
 }
@@ -551,7 +585,7 @@ fn lex_dollar(
             Err(ParseErrorKind::UnsupportedParameter(c))
         }
         Some((_, '\'')) if !quoted => Err(ParseErrorKind::UnsupportedParameter('\'')),
-        _ => word.lit(first, dollar, '$'),
+        _ => word.lit(first, dollar, '$', quoted),
     }
 }
 
@@ -671,6 +705,34 @@ mod tests {
         assert_eq!(literal_words("help $A"), None);
         assert_eq!(literal_words("help > x"), None);
         assert_eq!(literal_words("help 'x"), None);
+    }
+
+    #[test]
+    fn quoting_is_remembered_for_globs() {
+        // Each piece: its text and whether it was quoted.
+        let quoting = |line: &str| -> Vec<(String, bool)> {
+            let Ok(l) = lex_line(line) else {
+                return Vec::new();
+            };
+            let Some(Token::Word(w)) = l.tokens.first() else {
+                return Vec::new();
+            };
+            l.word(w)
+                .pieces_quoted()
+                .map(|(p, q)| match p {
+                    Piece::Lit(s) | Piece::Var(s) => (s.to_string(), q),
+                })
+                .collect()
+        };
+        let p = |s: &str, q| (s.to_string(), q);
+        assert_eq!(quoting("/cg/*"), [p("/cg/*", false)]);
+        assert_eq!(quoting("'/cg/*'"), [p("/cg/*", true)]);
+        assert_eq!(
+            quoting("a\\*b"),
+            [p("a", false), p("*", true), p("b", false)]
+        );
+        assert_eq!(quoting("\"x\"*"), [p("x", true), p("*", false)]);
+        assert_eq!(quoting("$A*"), [p("A", true), p("*", false)]);
     }
 
     #[test]

@@ -54,7 +54,13 @@
 //! * a failure: the single line `error: ENAME`.
 //!
 //! [`Mode::Plain`] prints the same without the `$ ` lines, and a failure as a
-//! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`.
+//! [`Output::diagnostic`] like `line 7: echo: EBUSY (Device or resource busy)`; its
+//! `ps` has a header line and each task's groups after FORMAT.md's columns.
+//!
+//! Besides FORMAT.md's commands the interpreter has a shell's: `cd`/`pwd` (a working
+//! directory that relative paths start from), pathname expansion of path operands
+//! ([`glob`]), `cat` of several files, and the views `tree` and `top` ([`views`]); they
+//! are specified in the repository's `doc/script-language.md`.
 //!
 //! A command that fails on purpose says so in a comment that ends its line,
 //! `rmdir /cg/a   # expect: EBUSY`: a comment to `sh` and to every FORMAT.md runner (the
@@ -73,10 +79,12 @@
 extern crate alloc;
 
 pub mod cgtools;
+pub mod glob;
 pub mod interp;
 pub mod lex;
 pub mod machine;
 pub mod parse;
+pub mod views;
 
 #[cfg(test)]
 mod tests;

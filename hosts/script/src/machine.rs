@@ -111,6 +111,41 @@ pub trait Machine {
     /// `unshare TASK`.
     fn unshare(&mut self, task: Pid) -> Result;
 
+    /// `cd PATH`: whether the caller may make `path` its working directory, as chdir(2)
+    /// decides: `Ok`, `ENOENT`, `ENOTDIR` (a file, or a file on the way), `EACCES` (no
+    /// search permission on the directory or on the way), `ENAMETOOLONG`.
+    ///
+    /// The default asks [`Machine::is_dir`] and so cannot tell `EACCES`; a machine with
+    /// permissions overrides it.
+    fn chdir(&mut self, path: &str) -> Result {
+        if self.is_dir(path)? {
+            Ok(())
+        } else {
+            Err(gpc_core::Error::ENOTDIR)
+        }
+    }
+
+    /// Whether `path` is a directory (`Ok(false)`: a file), as stat(2) sees it: only
+    /// search permission on the way is needed. `ENOENT` for nothing there. Pathname
+    /// expansion, `tree` and `top` use it to tell groups from control files.
+    ///
+    /// The default lists the path (so it needs read permission); a machine that can
+    /// stat overrides it.
+    fn is_dir(&mut self, path: &str) -> Result<bool> {
+        match self.list(path) {
+            Ok(_) => Ok(true),
+            Err(gpc_core::Error::ENOTDIR) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The directories where a cgroup hierarchy is mounted and visible (not covered by a
+    /// later mount), oldest mount first: what `tree` and `top` show without a path. The
+    /// default knows none.
+    fn cgroup_mounts(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// `ps`: the lines to print, each ending in `\n`.
     fn ps(&mut self) -> Result<Vec<u8>>;
 

@@ -167,8 +167,17 @@ pub(crate) enum Op {
     Rmdir,
     /// `[TARGET] WORDS...`: the redirection target first if `redirect`.
     Echo { newline: bool, redirect: bool },
-    /// `PATH`.
+    /// `PATH...` (at least one).
     Cat,
+    /// `[PATH]`.
+    Cd,
+    /// Nothing.
+    Pwd,
+    /// `[PATH]`.
+    Tree,
+    /// `[DELAY] [ITERATIONS]`: the value of `-d` if `delay`, then of `-n` if
+    /// `iterations`.
+    Top { delay: bool, iterations: bool },
     /// `PATH`.
     Ls,
     /// `VAR`.
@@ -214,6 +223,10 @@ impl Op {
             Op::Rmdir => "rmdir",
             Op::Echo { .. } => "echo",
             Op::Cat => "cat",
+            Op::Cd => "cd",
+            Op::Pwd => "pwd",
+            Op::Tree => "tree",
+            Op::Top { .. } => "top",
             Op::Ls => "ls",
             Op::Spawn => "spawn",
             Op::Fork => "fork",
@@ -568,7 +581,20 @@ fn parse_command(
             }
         }
         "rmdir" => one_path(args, "rmdir PATH", Op::Rmdir, out)?,
-        "cat" => one_path(args, "cat PATH", Op::Cat, out)?,
+        "cat" => {
+            let (_, paths) = split_options(args, &[])?;
+            if paths.is_empty() {
+                return Err(ParseErrorKind::Usage("cat PATH..."));
+            }
+            for path in paths {
+                out.push(path)?;
+            }
+            Op::Cat
+        }
+        "cd" => optional_path(args, "cd [DIR]", Op::Cd, out)?,
+        "pwd" => no_args(args, Op::Pwd, "pwd")?,
+        "tree" => optional_path(args, "tree [PATH]", Op::Tree, out)?,
+        "top" => parse_top(args, out)?,
         "ls" => one_path(args, "ls PATH", Op::Ls, out)?,
         "spawn" => match args {
             [var] => {
@@ -698,6 +724,71 @@ fn one_path(
         }
         _ => Err(ParseErrorKind::Usage(usage)),
     }
+}
+
+fn optional_path(
+    args: &[Word<'_>],
+    usage: &'static str,
+    op: Op,
+    out: &mut Operands,
+) -> Result<Op, ParseErrorKind> {
+    let (_, operands) = split_options(args, &[])?;
+    match operands.as_slice() {
+        [] => Ok(op),
+        [path] => {
+            out.push(*path)?;
+            Ok(op)
+        }
+        _ => Err(ParseErrorKind::Usage(usage)),
+    }
+}
+
+const USAGE_TOP: &str = "top [-b] [-d MS] [-n N]";
+
+/// `top`: `-b` (batch: accepted, the interpreter always is), `-d MS` / `-dMS`, `-n N` /
+/// `-nN`, anywhere; no operands.
+fn parse_top(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
+    let mut delay = None;
+    let mut iterations = None;
+    let mut iter = args.iter().copied();
+    while let Some(arg) = iter.next() {
+        let (is_delay, value) = if arg.is("-b") || arg.is("--batch") {
+            continue;
+        } else if arg.is("-d") {
+            (true, iter.next().map(Operand::from))
+        } else if arg.is("-n") {
+            (false, iter.next().map(Operand::from))
+        } else if arg.starts_with("-d") || arg.starts_with("-n") {
+            let is_delay = arg.starts_with("-d");
+            let strip = if is_delay { "-d" } else { "-n" };
+            (is_delay, Some(Operand { word: arg, strip }))
+        } else if is_option(arg) {
+            return Err(ParseErrorKind::UnknownOption(owned(format_args!("{arg}"))?));
+        } else {
+            return Err(ParseErrorKind::Usage(USAGE_TOP));
+        };
+        let value = value.ok_or(ParseErrorKind::Usage(USAGE_TOP))?;
+        let (slot, name) = if is_delay {
+            (&mut delay, "-d")
+        } else {
+            (&mut iterations, "-n")
+        };
+        if slot.replace(value).is_some() {
+            return Err(ParseErrorKind::DuplicateOption(owned(format_args!(
+                "{name}"
+            ))?));
+        }
+    }
+    if let Some(d) = delay {
+        out.push(d)?;
+    }
+    if let Some(n) = iterations {
+        out.push(n)?;
+    }
+    Ok(Op::Top {
+        delay: delay.is_some(),
+        iterations: iterations.is_some(),
+    })
 }
 
 fn one_task(
@@ -980,6 +1071,30 @@ mod tests {
         );
         assert_eq!(cmd("chown -R 1 /x"), Err(K::UnknownOption("-R".into())));
         assert_eq!(cmd("chown 1:2 /x"), ok(Op::Chown, "1:2|/x"));
+    }
+
+    #[test]
+    fn shell_commands() {
+        let top = |delay, iterations| Op::Top { delay, iterations };
+        assert_eq!(cmd("cat /a b 'c d'"), ok(Op::Cat, "/a|b|c d"));
+        assert_eq!(cmd("cat"), Err(K::Usage("cat PATH...")));
+        assert_eq!(cmd("cat -n x"), Err(K::UnknownOption("-n".into())));
+        assert_eq!(cmd("cd"), ok(Op::Cd, ""));
+        assert_eq!(cmd("cd .."), ok(Op::Cd, ".."));
+        assert_eq!(cmd("cd a b"), Err(K::Usage("cd [DIR]")));
+        assert_eq!(cmd("pwd"), ok(Op::Pwd, ""));
+        assert_eq!(cmd("pwd x"), Err(K::Usage("pwd")));
+        assert_eq!(cmd("tree"), ok(Op::Tree, ""));
+        assert_eq!(cmd("tree /cg"), ok(Op::Tree, "/cg"));
+        assert_eq!(cmd("tree /a /b"), Err(K::Usage("tree [PATH]")));
+        assert_eq!(cmd("top"), ok(top(false, false), ""));
+        assert_eq!(cmd("top -b -n 3 -d 500"), ok(top(true, true), "500|3"));
+        assert_eq!(cmd("top -n3 -d$A"), ok(top(true, true), "${A}|3"));
+        assert_eq!(cmd("top -n"), Err(K::Usage(USAGE_TOP)));
+        assert_eq!(cmd("top x"), Err(K::Usage(USAGE_TOP)));
+        assert_eq!(cmd("top -q"), Err(K::UnknownOption("-q".into())));
+        assert_eq!(cmd("top -n 1 -n 2"), Err(K::DuplicateOption("-n".into())));
+        assert_eq!(cmd("as 1000 cd /cg"), ok(Op::Cd, "1000|/cg"));
     }
 
     #[test]

@@ -105,6 +105,10 @@ impl Machine for Fake {
             ]),
             p if p.ends_with("/cpu.stat") => Self::text(&["nr_periods 4\nnr_throttled 1\n"]),
             p if p.ends_with("/tasks") => Self::text(&["5\n6\n"]),
+            // What `top` reads.
+            p if p.ends_with("cpuacct.usage") || p.ends_with("memory.usage_in_bytes") => {
+                Self::text(&["5000000\n"])
+            }
             _ => Self::text(&["contents of ", path, "\n"]),
         }
     }
@@ -118,7 +122,23 @@ impl Machine for Fake {
         if path.matches('/').count() >= 3 {
             return Self::names(&["tasks", "cpu.shares", "cpu.stat"]);
         }
-        Self::names(&["tasks", "b", "a", "cgroup.procs", "cpu.shares"])
+        Self::names(&[
+            "tasks",
+            "b",
+            "a",
+            "cgroup.procs",
+            "cpu.shares",
+            "cpuacct.usage",
+            "memory.usage_in_bytes",
+        ])
+    }
+    // Directories: `/`, `/cpu` and the `a` and `b` in it (a tree of two levels).
+    fn is_dir(&mut self, path: &str) -> Result<bool> {
+        let name = path.rsplit('/').next().unwrap_or("");
+        Ok(path == "/" || path == "/cpu" || (path.matches('/').count() == 2 && name.len() == 1))
+    }
+    fn cgroup_mounts(&mut self) -> Result<Vec<String>> {
+        Self::names(&["/cpu"])
     }
     fn chown(&mut self, _: u32, _: Option<u32>, _: &str) -> Result {
         self.changed()
@@ -228,6 +248,20 @@ fn script() -> Vec<String> {
         "cgdelete -g cpu:/b",
         "sample 10 30 /cpu/a/cpu.stat:nr_periods /cpu/a/cpu.shares",
         "cgget -g nope:/a",
+        "cd /cpu",
+        "pwd",
+        "cd a",
+        "cat tasks ../b/tasks",
+        "cat /cpu/* /cpu/[ab]/task?",
+        "ls /cpu/[b]",
+        "mkdir /cpu/*",
+        "cd /cpu/a/tasks",
+        "tree",
+        "tree /cpu/a",
+        "cd",
+        "ps",
+        "top -n 1 -d 100",
+        "top -b -n 2",
         "sample 10 30 /cpu/a/cpu.stat",
     ]
     .iter()
@@ -245,7 +279,8 @@ fn script() -> Vec<String> {
 /// read per row) and `cgcreate -a` (the files to give away exist only after the mkdir).
 /// Every other command makes every allocation of its own before its first change.
 fn is_stepwise(line: &str) -> bool {
-    line.starts_with("sample ") || line.starts_with("cgcreate -a")
+    // `top` runs the clock between its tables and prints each when it is done.
+    line.starts_with("sample ") || line.starts_with("cgcreate -a") || line.starts_with("top")
 }
 
 /// A transcript sink that never allocates (reserved up front).
@@ -272,8 +307,14 @@ fn variables(session: &Session, names: &[String]) -> Vec<Option<Pid>> {
     names.iter().map(|n| session.variable(n)).collect()
 }
 
-fn replay(lines: &[String], mode: Mode) -> (Fake, Session) {
-    let (mut m, mut session) = (Fake::default(), Session::new(mode));
+fn session(mode: Mode, interactive: bool) -> Session {
+    let mut s = Session::new(mode);
+    s.set_interactive(interactive);
+    s
+}
+
+fn replay(lines: &[String], mode: Mode, interactive: bool) -> (Fake, Session) {
+    let (mut m, mut session) = (Fake::default(), session(mode, interactive));
     for line in lines {
         let mut sink = Sink::new();
         assert_eq!(session.run_line(line.as_bytes(), &mut m, &mut sink), Ok(()));
@@ -281,7 +322,7 @@ fn replay(lines: &[String], mode: Mode) -> (Fake, Session) {
     (m, session)
 }
 
-fn every_failure(mode: Mode) {
+fn every_failure(mode: Mode, interactive: bool) {
     let lines = script();
     let mut names: Vec<String> = ["A", "B", "C", "T", "Q", "U", "E"]
         .iter()
@@ -291,7 +332,7 @@ fn every_failure(mode: Mode) {
     // The reference: what each line prints, and the variables after it.
     let mut transcripts = Vec::new();
     let mut after = Vec::new();
-    let (mut m, mut session) = replay(&[], mode);
+    let (mut m, mut session) = replay(&[], mode, interactive);
     for line in &lines {
         let mut sink = Sink::new();
         assert_eq!(session.run_line(line.as_bytes(), &mut m, &mut sink), Ok(()));
@@ -303,7 +344,7 @@ fn every_failure(mode: Mode) {
         .any(|t| t.contains("unknown variable") || t.contains("error: EINVAL")));
 
     let (mut injected, mut absorbed, mut stepwise) = (0usize, 0usize, 0usize);
-    let (mut m, mut session) = replay(&[], mode);
+    let (mut m, mut session) = replay(&[], mode, interactive);
     for (i, line) in lines.iter().enumerate() {
         for n in 0.. {
             let before = (m.changes.get(), variables(&session, &names));
@@ -381,7 +422,7 @@ fn every_failure(mode: Mode) {
                 );
                 assert_eq!(now.1, before.1, "{line}: allocation {n}: variables");
                 stepwise += 1;
-                (m, session) = replay(&lines[..i], mode);
+                (m, session) = replay(&lines[..i], mode, interactive);
                 continue;
             }
             if enomem {
@@ -435,11 +476,11 @@ fn every_failure(mode: Mode) {
                     );
                 }
                 assert_eq!(now, after[i], "{line}: allocation {n}");
-                (m, session) = replay(&lines[..i], mode);
+                (m, session) = replay(&lines[..i], mode, interactive);
             }
             // `machine` must be the session's first command.
             if i == 0 {
-                (m, session) = replay(&[], mode);
+                (m, session) = replay(&[], mode, interactive);
             }
         }
     }
@@ -453,10 +494,16 @@ fn every_failure(mode: Mode) {
 
 #[test]
 fn every_allocation_failure_in_echo_mode() {
-    every_failure(Mode::Echo);
+    every_failure(Mode::Echo, false);
 }
 
 #[test]
 fn every_allocation_failure_in_plain_mode() {
-    every_failure(Mode::Plain);
+    every_failure(Mode::Plain, false);
+}
+
+/// `gpc shell` without `--echo`: `cat` of several files labels its lines.
+#[test]
+fn every_allocation_failure_in_the_interactive_shell() {
+    every_failure(Mode::Plain, true);
 }

@@ -8,6 +8,8 @@
 //! adds the std host, the command line and the interactive shell.
 
 pub mod cmdline;
+pub mod history;
+pub mod layout;
 pub mod lines;
 pub mod machine;
 pub mod output;

@@ -13,6 +13,7 @@ use gpc_sim::output::StdOutput;
 use gpc_sim::report::{Format, Report};
 use gpc_sim::shell::{self, InputError, Next, Shell};
 use gpc_sim::SimMachine;
+use gpc_sim::{history, layout};
 
 /// The command line, described once: `--help`, the shell completions and the manual
 /// page are generated from it (`gpc_sim::cmdline`), and [`parse_cli`] accepts exactly
@@ -95,6 +96,14 @@ EBUSY]`).",
              spite of it: exit status 1, and `FILE:LINE: COMMAND: ERRNO (...)` on \
              stderr.",
         ),
+        Opt::with_value(
+            "layout",
+            "NAME",
+            layout::NAMES,
+            "Mount the hierarchies as a distribution does, before the first command. `v1`: \
+             systemd's cgroup v1 layout under /sys/fs/cgroup; `none` (the default): \
+             nothing mounted.",
+        ),
         HELP_OPT,
     ],
     more: "\
@@ -113,8 +122,9 @@ Records of --csv and --json, one per command, in this order:
   3,rmdir /cg/a,EBUSY,EBUSY,true,
   {\"line\":3,\"command\":\"rmdir /cg/a\",\"result\":\"EBUSY\",\"expect\":\"EBUSY\",\"as_expected\":true,\"output\":\"\"}
 
-ps prints `PID TGID UID STATE CPU_MS MEM` per task, no header (state R busy, S idle, D \
-frozen). init is idle unless told `busy 1`; `spawn` under `as UID` makes a task of \
+ps prints `PID TGID UID STATE CPU_MS MEM` per task (state R busy, S idle, D frozen); \
+with --echo exactly these, as FORMAT.md; otherwise after a header line, with a CGROUP \
+column (the task's /proc/PID/cgroup lines joined by commas). init is idle unless told `busy 1`; `spawn` under `as UID` makes a task of \
 that user.",
 };
 
@@ -128,12 +138,23 @@ An interactive session on one simulated machine: each line is a .cgsh command \
 (variables set by spawn/fork/thread stay set). On a terminal there is line editing, \
 history and tab completion of commands and paths; otherwise lines are read from \
 standard input without a prompt. `help` lists the commands, `quit` (or `exit` alone, \
-or end of input) leaves.",
+or end of input) leaves. History is kept across sessions in $GPC_HISTFILE, else \
+$XDG_STATE_HOME/gpc/history, else ~/.local/state/gpc/history (mode 0600, the last \
+1000 lines; GPC_HISTFILE= keeps none). Without --echo, `cat` of several files prints \
+`FILE:LINE` per line, as `grep . FILES`.",
     opts: &[
         Opt::flag(
             "echo",
             "Print the commands and their errors. `$ COMMAND` and `error: ERRNO` lines, \
              as `gpc run --echo` prints them.",
+        ),
+        Opt::with_value(
+            "layout",
+            "NAME",
+            layout::NAMES,
+            "Mount the hierarchies as a distribution does, before the first command. `v1`: \
+             systemd's cgroup v1 layout under /sys/fs/cgroup; `none` (the default): \
+             nothing mounted.",
         ),
         HELP_OPT,
     ],
@@ -197,9 +218,11 @@ enum Cli {
         file: OsString,
         format: Format,
         strict: bool,
+        layout: String,
     },
     Shell {
         echo: bool,
+        layout: String,
     },
     Completions(String),
     Man,
@@ -218,9 +241,7 @@ impl Given {
         self.flags.contains(&long)
     }
 
-    /// The value of an option that takes one (the last given). No option of the table
-    /// takes a value yet: `--layout NAME` will be the first.
-    #[allow(dead_code)]
+    /// The value of an option that takes one (the last given).
     fn value(&self, long: &str) -> Option<&str> {
         self.values
             .iter()
@@ -309,12 +330,14 @@ fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
                 file: file.clone(),
                 format,
                 strict: given.flag("strict"),
+                layout: layout_of(&given),
             })
         }
         "shell" => match first {
             Some(o) => Err(format!("shell: unexpected argument {o:?}")),
             None => Ok(Cli::Shell {
                 echo: given.flag("echo"),
+                layout: layout_of(&given),
             }),
         },
         "help" => Ok(Cli::Help(first.map(word).transpose()?)),
@@ -332,6 +355,11 @@ fn parse_cli(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
         },
         _ => Err(format!("unknown command {name:?}")),
     }
+}
+
+/// The `--layout` given (checked against [`layout::NAMES`] by the table), else `none`.
+fn layout_of(given: &Given) -> String {
+    given.value("layout").unwrap_or("none").to_string()
 }
 
 fn help_text(topic: Option<&str>) -> String {
@@ -361,8 +389,9 @@ fn main() -> ExitCode {
             file,
             format,
             strict,
-        } => run_file(&file, format, strict),
-        Cli::Shell { echo } => run_shell(echo),
+            layout,
+        } => run_file(&file, format, strict, &layout),
+        Cli::Shell { echo, layout } => run_shell(echo, &layout),
         Cli::Completions(shell) => print_out(&match shell.as_str() {
             "zsh" => PROGRAM.zsh(),
             "fish" => PROGRAM.fish(),
@@ -397,7 +426,7 @@ fn output_failed(e: &io::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn run_file(file: &OsString, format: Format, strict: bool) -> ExitCode {
+fn run_file(file: &OsString, format: Format, strict: bool, layout: &str) -> ExitCode {
     let name = file.to_string_lossy().into_owned();
     let cannot_read = |e: io::Error| {
         eprintln!("gpc: cannot read {name}: {e}");
@@ -405,7 +434,8 @@ fn run_file(file: &OsString, format: Format, strict: bool) -> ExitCode {
     };
     if file == "-" {
         let stdin = io::stdin();
-        return run_stream(&name, &mut io::BufReader::new(stdin.lock()), format, strict);
+        let mut input = io::BufReader::new(stdin.lock());
+        return run_stream(&name, &mut input, format, strict, layout);
     }
     let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.is_file(), f)));
     let (regular, mut f) = match opened {
@@ -429,7 +459,7 @@ fn run_file(file: &OsString, format: Format, strict: bool) -> ExitCode {
             return cannot_read(e);
         }
     }
-    run_stream(&name, &mut io::BufReader::new(f), format, strict)
+    run_stream(&name, &mut io::BufReader::new(f), format, strict, layout)
 }
 
 /// Checks every line of `input`: the first parse error, or an error of the reader.
@@ -463,13 +493,10 @@ fn run_stream<R: Read>(
     input: &mut io::BufReader<R>,
     format: Format,
     strict: bool,
+    layout: &str,
 ) -> ExitCode {
-    let mut machine = match SimMachine::new() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("gpc: cannot start the machine: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(mut machine) = start_machine(layout) else {
+        return ExitCode::from(1);
     };
     let mut out = Report::new(
         io::BufWriter::new(io::stdout().lock()),
@@ -524,15 +551,27 @@ fn run_stream<R: Read>(
     }
 }
 
-fn run_shell(echo: bool) -> ExitCode {
-    let machine = match SimMachine::new() {
-        Ok(m) => Rc::new(RefCell::new(m)),
+/// A fresh machine with `layout` mounted; `None` after saying why not.
+fn start_machine(layout: &str) -> Option<SimMachine> {
+    let mut machine = match SimMachine::new() {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("gpc: cannot start the machine: {e}");
-            return ExitCode::from(1);
+            return None;
         }
     };
-    let mut shell = Shell::new(machine, echo);
+    if let Err(e) = layout::apply(&mut machine, layout) {
+        eprintln!("gpc: {e}");
+        return None;
+    }
+    Some(machine)
+}
+
+fn run_shell(echo: bool, layout: &str) -> ExitCode {
+    let Some(machine) = start_machine(layout) else {
+        return ExitCode::from(1);
+    };
+    let mut shell = Shell::new(Rc::new(RefCell::new(machine)), echo);
     if io::stdin().is_terminal() {
         interactive(&mut shell)
     } else {
@@ -552,8 +591,16 @@ fn interactive(shell: &mut Shell) -> ExitCode {
     use rustyline::error::ReadlineError;
     let config = rustyline::Config::builder()
         .auto_add_history(true)
-        .completion_type(rustyline::CompletionType::List)
-        .build();
+        .max_history_size(history::MAX_ENTRIES)
+        .and_then(|c| c.history_ignore_dups(true))
+        .map(|c| c.completion_type(rustyline::CompletionType::List).build());
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gpc: cannot configure the line editor: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut editor: rustyline::Editor<Helper, rustyline::history::DefaultHistory> =
         match rustyline::Editor::with_config(config) {
             Ok(e) => e,
@@ -562,17 +609,32 @@ fn interactive(shell: &mut Shell) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+    let cwd = Rc::new(RefCell::new(String::from("/")));
     editor.set_helper(Some(Helper {
         machine: shell.machine(),
+        cwd: Rc::clone(&cwd),
     }));
+    shell.set_ascii(!locale_is_utf8(|n| std::env::var_os(n)));
+    let histfile = history::file();
+    if let Some(path) = &histfile {
+        match editor.load_history(path) {
+            Ok(()) => {}
+            Err(ReadlineError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("gpc: warning: cannot read history {}: {e}", path.display()),
+        }
+    }
     println!(
         "gpc shell: a simulated machine with 4 CPUs and 2 memory nodes. `help` lists commands."
     );
     let mut out = StdOutput::new(io::stdout(), String::new(), true);
     loop {
-        match editor.readline("gpc# ") {
+        let prompt = format!("gpc:{}# ", shell.cwd());
+        match editor.readline(&prompt) {
             Ok(line) => {
                 let next = shell.run_line(&line, &mut out);
+                if let Ok(mut c) = cwd.try_borrow_mut() {
+                    shell.cwd().clone_into(&mut c);
+                }
                 if let Err(e) = out.finish() {
                     return output_failed(&e);
                 }
@@ -589,12 +651,34 @@ fn interactive(shell: &mut Shell) -> ExitCode {
         }
     }
     let _ = io::stdout().flush();
+    if let Some(path) = &histfile {
+        let saved = history::prepare(path)
+            .map_err(ReadlineError::Io)
+            .and_then(|()| editor.save_history(path));
+        if let Err(e) = saved {
+            eprintln!("gpc: warning: cannot save history {}: {e}", path.display());
+        }
+    }
     ExitCode::SUCCESS
 }
 
-/// The line editor's completion of commands and paths.
+/// Whether the locale's character set is UTF-8 (`LC_ALL`, else `LC_CTYPE`, else `LANG`,
+/// as setlocale(3) looks; none set is the C locale, ASCII).
+fn locale_is_utf8(var: impl Fn(&str) -> Option<OsString>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|n| var(n).filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+/// The line editor's completion of commands and paths (relative ones from the
+/// working directory).
 struct Helper {
     machine: Rc<RefCell<SimMachine>>,
+    cwd: Rc<RefCell<String>>,
 }
 
 impl rustyline::completion::Completer for Helper {
@@ -606,9 +690,9 @@ impl rustyline::completion::Completer for Helper {
         pos: usize,
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        match self.machine.try_borrow() {
-            Ok(m) => Ok(shell::complete(&m, line, pos)),
-            Err(_) => Ok((pos, Vec::new())),
+        match (self.machine.try_borrow(), self.cwd.try_borrow()) {
+            (Ok(m), Ok(cwd)) => Ok(shell::complete_in(&m, &cwd, line, pos)),
+            _ => Ok((pos, Vec::new())),
         }
     }
 }
@@ -633,6 +717,7 @@ mod tests {
             file: file.into(),
             format,
             strict,
+            layout: "none".into(),
         })
     }
 
@@ -662,7 +747,34 @@ mod tests {
         assert!(cli(&["run", "--csv", "--narrate", "t"]).is_err());
         assert_eq!(cli(&["run", "--help"]), Ok(Cli::Help(Some("run".into()))));
         assert_eq!(cli(&["shell", "-h"]), Ok(Cli::Help(Some("shell".into()))));
-        assert_eq!(cli(&["shell"]), Ok(Cli::Shell { echo: false }));
+        assert_eq!(
+            cli(&["shell"]),
+            Ok(Cli::Shell {
+                echo: false,
+                layout: "none".into()
+            })
+        );
+        assert_eq!(
+            cli(&["shell", "--layout", "v1"]),
+            Ok(Cli::Shell {
+                echo: false,
+                layout: "v1".into()
+            })
+        );
+        assert_eq!(
+            cli(&["run", "--layout=v1", "-"]),
+            Ok(Cli::Run {
+                file: "-".into(),
+                format: Format::Plain,
+                strict: false,
+                layout: "v1".into()
+            })
+        );
+        assert!(cli(&["shell", "--layout", "v3"]).is_err());
+        assert!(cli(&["shell", "--layout"]).is_err());
+        let env = |v: &'static str| move |n: &str| (n == "LANG").then(|| OsString::from(v));
+        assert!(locale_is_utf8(env("en_US.UTF-8")) && locale_is_utf8(env("C.utf8")));
+        assert!(!locale_is_utf8(env("C")) && !locale_is_utf8(|_| None));
         assert_eq!(cli(&["help", "spawn"]), Ok(Cli::Help(Some("spawn".into()))));
         assert_eq!(
             cli(&["completions", "zsh"]),

@@ -57,8 +57,28 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "echo [-n] WORDS [> PATH]",
         "write WORDS and a newline to PATH in one write(2), or print them",
     ),
-    ("cat", "cat PATH", "print a file"),
+    (
+        "cat",
+        "cat PATH...",
+        "print files (several: FILE:LINE per line in the shell, concatenated in a script)",
+    ),
     ("ls", "ls PATH", "list a directory, sorted"),
+    (
+        "cd",
+        "cd [DIR]",
+        "change the working directory (alone: to /); relative paths and globs (* ? [..]) start there",
+    ),
+    ("pwd", "pwd", "print the working directory"),
+    (
+        "tree",
+        "tree [PATH]",
+        "groups and their tasks as a tree (systemd-cgls); alone: every hierarchy",
+    ),
+    (
+        "top",
+        "top [-b] [-d MS] [-n N]",
+        "per-group tasks, %CPU, memory (systemd-cgtop); advances the clock MS (1000) N times",
+    ),
     (
         "chown",
         "chown UID[:GID] PATH",
@@ -121,7 +141,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "unshare VAR",
         "unshare namespaces: with ns mounted, move into a new child group",
     ),
-    ("ps", "ps", "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM"),
+    (
+        "ps",
+        "ps",
+        "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM [CGROUP, with a header, without --echo]",
+    ),
     (
         "sample",
         "sample EVERY_MS FOR_MS FILE[:KEY]...",
@@ -245,11 +269,25 @@ impl Shell {
     /// A session on `machine`; `echo` prints `$ COMMAND` and `error: ERRNO` lines as
     /// `gpc run --echo` does.
     pub fn new(machine: Rc<RefCell<SimMachine>>, echo: bool) -> Self {
+        let mut session = Session::new(if echo { Mode::Echo } else { Mode::Plain });
+        // Without `--echo` a person reads the output: `cat` of several files labels
+        // each line with its file (doc/script-language.md, "The shell").
+        session.set_interactive(!echo);
         Shell {
             machine,
-            session: Session::new(if echo { Mode::Echo } else { Mode::Plain }),
+            session,
             progress_every: Duration::from_secs(1),
         }
+    }
+
+    /// The working directory `cd` set (for the prompt).
+    pub fn cwd(&self) -> &str {
+        self.session.cwd()
+    }
+
+    /// Makes `tree` draw with ASCII (a terminal whose locale is not UTF-8).
+    pub fn set_ascii(&mut self, ascii: bool) {
+        self.session.set_ascii(ascii);
     }
 
     /// The machine (shared with the line editor's completer).
@@ -346,6 +384,16 @@ fn parse_error(e: &ParseError, out: &mut dyn Output) {
 
 /// Completion for the line editor: command names first, paths after.
 pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<String>) {
+    complete_in(machine, "/", line, pos)
+}
+
+/// [`complete`] in working directory `cwd`: a relative path completes from there.
+pub fn complete_in(
+    machine: &SimMachine,
+    cwd: &str,
+    line: &str,
+    pos: usize,
+) -> (usize, Vec<String>) {
     let before = line.get(..pos).unwrap_or(line);
     let start = before
         .rfind(|c: char| c.is_whitespace() || c == '>')
@@ -367,7 +415,18 @@ pub fn complete(machine: &SimMachine, line: &str, pos: usize) -> (usize, Vec<Str
     if word.starts_with('/') {
         return (start, machine.complete_path(word));
     }
-    (start, Vec::new())
+    // Relative: complete the joined path, then give back the part the user typed.
+    let base = if cwd.ends_with('/') {
+        cwd.to_string()
+    } else {
+        format!("{cwd}/")
+    };
+    let found = machine
+        .complete_path(&format!("{base}{word}"))
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(&base).map(str::to_string))
+        .collect();
+    (start, found)
 }
 
 /// The line a long `run MS` reports after `done` of its `total` milliseconds.
@@ -461,6 +520,15 @@ impl gpc_script::Machine for Progress<'_> {
     fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
         self.machine.ps()
     }
+    fn chdir(&mut self, path: &str) -> gpc_core::Result {
+        self.machine.chdir(path)
+    }
+    fn is_dir(&mut self, path: &str) -> gpc_core::Result<bool> {
+        self.machine.is_dir(path)
+    }
+    fn cgroup_mounts(&mut self) -> gpc_core::Result<Vec<String>> {
+        self.machine.cgroup_mounts()
+    }
     fn take_releases(&mut self) -> gpc_core::Result<Vec<String>> {
         self.machine.take_releases()
     }
@@ -527,6 +595,8 @@ mod tests {
         assert_eq!((s, c), (8, vec![String::from("mkdir ")]));
         let (s, c) = complete(&m, "cat /cg/ta", 10);
         assert_eq!((s, c), (4, vec![String::from("/cg/tasks")]));
+        let (s, c) = complete_in(&m, "/cg", "cat ta", 6);
+        assert_eq!((s, c), (4, vec![String::from("tasks")]));
         let (_, c) = complete(&m, "ls /c", 5);
         assert_eq!(c, vec![String::from("/cg/")]);
         let (_, c) = complete(&m, "echo 1 >/cg/notify", 18);

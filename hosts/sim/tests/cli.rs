@@ -117,7 +117,7 @@ fn shell_reads_lines_without_a_terminal() -> std::io::Result<()> {
     let out = gpc(&["shell", "--echo"], Some("spawn A\nhelp ps\n"))?;
     assert_eq!(
         text(&out.stdout),
-        "$ spawn A\nA=2\nps\n    tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM\n"
+        "$ spawn A\nA=2\nps\n    tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM [CGROUP, with a header, without --echo]\n"
     );
     Ok(())
 }
