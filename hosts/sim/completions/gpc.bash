@@ -15,16 +15,28 @@ _gpc() {
             COMPREPLY=($(compgen -W "run shell help completions man --help --version" -- "$cur"))
             ;;
         run)
+            case "$prev" in
+                --layout)
+                    COMPREPLY=($(compgen -W "none v1" -- "$cur"))
+                    return
+                    ;;
+            esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--echo --narrate --csv --json --strict --help -h" -- "$cur"))
+                COMPREPLY=($(compgen -W "--echo --narrate --csv --json --strict --layout --help -h" -- "$cur"))
             else
                 compopt -o filenames 2>/dev/null
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
             ;;
         shell)
+            case "$prev" in
+                --layout)
+                    COMPREPLY=($(compgen -W "none v1" -- "$cur"))
+                    return
+                    ;;
+            esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--echo --help -h" -- "$cur"))
+                COMPREPLY=($(compgen -W "--echo --layout --help -h" -- "$cur"))
             fi
             ;;
         help)

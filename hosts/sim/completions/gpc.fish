@@ -13,9 +13,11 @@ complete -c gpc -n '__fish_seen_subcommand_from run' -l narrate -d 'Print the sc
 complete -c gpc -n '__fish_seen_subcommand_from run' -l csv -d 'Print one CSV record per command'
 complete -c gpc -n '__fish_seen_subcommand_from run' -l json -d 'Print one JSON object per command'
 complete -c gpc -n '__fish_seen_subcommand_from run' -l strict -d 'Stop at the first command that does not go as the script says'
+complete -c gpc -n '__fish_seen_subcommand_from run' -l layout -r -a 'none v1' -d 'Mount the hierarchies as a distribution does, before the first command'
 complete -c gpc -n '__fish_seen_subcommand_from run' -l help -s h -d 'This help'
 complete -c gpc -n '__fish_seen_subcommand_from run' -F
 complete -c gpc -n '__fish_seen_subcommand_from shell' -l echo -d 'Print the commands and their errors'
+complete -c gpc -n '__fish_seen_subcommand_from shell' -l layout -r -a 'none v1' -d 'Mount the hierarchies as a distribution does, before the first command'
 complete -c gpc -n '__fish_seen_subcommand_from shell' -l help -s h -d 'This help'
 complete -c gpc -n '__fish_seen_subcommand_from help' -a 'run shell help completions man'
 complete -c gpc -n '__fish_seen_subcommand_from completions' -a 'bash zsh fish'
