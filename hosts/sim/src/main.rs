@@ -267,8 +267,9 @@ fn parse_sub(sub: &Sub, p: &mut lexopt::Parser) -> Result<Given, String> {
                 let v = v.string().map_err(|e| e.to_string())?;
                 if !o.choices.is_empty() && !o.choices.contains(&v.as_str()) {
                     return Err(format!(
-                        "{}: --{} takes one of {}",
+                        "{}: unknown {} {v:?}: --{} takes one of {}",
                         sub.name,
+                        o.long,
                         o.long,
                         o.choices.join(", ")
                     ));
