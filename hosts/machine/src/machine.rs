@@ -68,9 +68,9 @@ pub const DEFAULT_CPUS: u32 = 4;
 /// Memory nodes of a machine that no `machine` command configured.
 pub const DEFAULT_MEMS: u32 = 2;
 /// The most CPUs a machine may have (`NR_CPUS`).
-pub const MAX_CPUS: u32 = gpc_core::parse::NR_CPUS as u32;
+pub const MAX_CPUS: u32 = gpc_subsystems::parse::NR_CPUS as u32;
 /// The most memory nodes a machine may have (`MAX_NUMNODES`).
-pub const MAX_MEMS: u32 = gpc_core::parse::MAX_NUMNODES as u32;
+pub const MAX_MEMS: u32 = gpc_subsystems::parse::MAX_NUMNODES as u32;
 
 /// The release agent `mount -t cpuset` sets (Linux `cpuset_init_fs_context`).
 const CPUSET_RELEASE_AGENT: &str = "/sbin/cpuset_release_agent";
