@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use core::ptr::{self, NonNull};
 
 use super::debug_view::DebugCtx;
+use super::nodes::{Node, NodeFile};
 use super::{Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::cssgroup::untag;
@@ -28,7 +29,7 @@ use crate::subsys::SubsysId;
 const PAGE_SIZE: usize = 4096;
 
 /// The core files of every v1 container (`cgroup1_base_files`, kernel/cgroup/cgroup-v1.c).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum CoreFile {
     Procs,
     CloneChildren,
@@ -77,7 +78,7 @@ pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
     ),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum FileRef {
     Core(CoreFile),
     Subsys(SubsysId, usize),
@@ -87,7 +88,7 @@ pub(super) enum FileRef {
 pub(super) type FileVisitor<'a> = dyn FnMut(FileRef, Option<&str>, &str, u16) -> bool + 'a;
 
 impl<H: Host> Gpc<H> {
-    /// Read file `path` into `buf` (appending).
+    /// Read file `path` into `buf` (appending): [`Gpc::read_node`] of its node.
     ///
     /// # Errors
     ///
@@ -101,10 +102,33 @@ impl<H: Host> Gpc<H> {
         buf: &mut Vec<u8>,
     ) -> Result {
         let tree = self.tree.lock();
-        let (h, c, file) = self.resolve_full(&tree, hier, path)?;
-        let (file, _) = file.ok_or(Error::EISDIR)?;
+        let node = self.lookup_locked(&tree, hier, path)?;
+        self.read_locked(&tree, &node, caller, buf)
+    }
+
+    /// Read file `node` into `buf` (appending); on error `buf` is as it was.
+    ///
+    /// # Errors
+    ///
+    /// `EISDIR` (a directory), `ENODEV` (removed), `EINVAL` (a write-only file),
+    /// `ENOMEM`, or the handler's errno.
+    pub fn read_node(&self, node: &Node, caller: &Caller<'_>, buf: &mut Vec<u8>) -> Result {
+        let tree = self.tree.lock();
+        self.read_locked(&tree, node, caller, buf)
+    }
+
+    fn read_locked(
+        &self,
+        tree: &Tree,
+        node: &Node,
+        caller: &Caller<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result {
+        let file = node.file()?.file;
+        let h = Self::hierarchy(tree, node.hierarchy())?;
+        let c = Self::node_container(tree, node)?;
         let start = buf.len();
-        let res = self.read_file(&tree, h, c, file, caller, &mut Out::new(buf));
+        let res = self.read_file(tree, h, c, file, caller, &mut Out::new(buf));
         if res.is_err() {
             buf.truncate(start);
         }
@@ -225,17 +249,43 @@ impl<H: Host> Gpc<H> {
         Ok(pids)
     }
 
-    /// Write `data` (one `write(2)`) to file `path`. File modes and ownership are the
-    /// host VFS's check; this checks what Linux checks inside the handlers.
+    /// Write `data` (one `write(2)`) to file `path`: [`Gpc::write_node`] of its node,
+    /// under the same hold of the hierarchy lock.
     ///
     /// # Errors
     ///
-    /// `ENOENT`, `ENOTDIR`, `EISDIR`, `EINVAL` (a read-only file or bad value), and the
-    /// handler's errno (`ESRCH`, `EACCES`, `EPERM`, `ENOSPC`, `EBUSY`, `ENOMEM`, ...).
+    /// `ENOENT`, `ENOTDIR`, and those of [`Gpc::write_node`].
     pub fn write(&self, hier: HierarchyId, path: &str, data: &[u8], caller: &Caller<'_>) -> Result {
         let mut tree = self.tree.lock();
-        let (h, c, file) = self.resolve_full(&tree, hier, path)?;
-        let (file, mode) = file.ok_or(Error::EISDIR)?;
+        let node = self.lookup_locked(&tree, hier, path)?;
+        self.write_locked(&mut tree, &node, data, caller)
+    }
+
+    /// Write `data` (one `write(2)`) to file `node`. File modes and ownership are the
+    /// host VFS's check; this checks what Linux checks inside the handlers. A write to
+    /// `tasks` or `cgroup.procs` walks no path and looks the task up once.
+    ///
+    /// # Errors
+    ///
+    /// `EISDIR`, `ENODEV` (removed), `E2BIG` (longer than kernfs takes), `EINVAL` (a
+    /// read-only file or bad value), and the handler's errno (`ESRCH`, `EACCES`,
+    /// `EPERM`, `ENOSPC`, `EBUSY`, `ENOMEM`, ...).
+    pub fn write_node(&self, node: &Node, data: &[u8], caller: &Caller<'_>) -> Result {
+        let mut tree = self.tree.lock();
+        self.write_locked(&mut tree, node, data, caller)
+    }
+
+    fn write_locked(
+        &self,
+        tree: &mut Tree,
+        node: &Node,
+        data: &[u8],
+        caller: &Caller<'_>,
+    ) -> Result {
+        let NodeFile { file, mode } = node.file()?;
+        let hier = node.hierarchy();
+        let h = Self::hierarchy(tree, hier)?;
+        let c = Self::node_container(tree, node)?;
         // kernfs: a write longer than the file's atomic_write_len (a page; PATH_MAX - 1
         // for release_agent) is refused whole; cgroup_file_write ignores empty writes.
         let max = if file == FileRef::Core(CoreFile::ReleaseAgent) {
@@ -253,8 +303,8 @@ impl<H: Host> Gpc<H> {
             return Ok(());
         }
         match file {
-            FileRef::Core(CoreFile::Tasks) => self.write_pid(&tree, c, data, caller, false),
-            FileRef::Core(CoreFile::Procs) => self.write_pid(&tree, c, data, caller, true),
+            FileRef::Core(CoreFile::Tasks) => self.write_pid(tree, c, data, caller, false),
+            FileRef::Core(CoreFile::Procs) => self.write_pid(tree, c, data, caller, true),
             FileRef::Core(CoreFile::NotifyOnRelease) => {
                 let v = crate::parse::write_u64_input(data)? != 0;
                 let was = c.notify_on_release.load(Ordering::Relaxed);
@@ -295,7 +345,7 @@ impl<H: Host> Gpc<H> {
                 let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
                 let view = DebugCtx {
                     gpc: self,
-                    tree: &tree,
+                    tree,
                     h,
                     c,
                     caller,

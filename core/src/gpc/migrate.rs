@@ -13,6 +13,7 @@ use core::ptr::{self, NonNull};
 
 use arrayvec::ArrayVec;
 
+use super::nodes::Node;
 use super::{Gpc, HierarchyId, Tree};
 use crate::container::Container;
 use crate::cssgroup::{tag, untag, CssGroup};
@@ -53,38 +54,54 @@ impl<H: Host> Gpc<H> {
         } else {
             Pid::try_from(pid).map_err(|_| Error::ESRCH)?
         };
-        let mut target: Option<(Pid, Creds)> = None;
-        if !caller
-            .tasks
-            .with_task(pid, &mut |t| target = Some((t.tgid, t.creds)))
-        {
-            return Err(Error::ESRCH);
+        let mover = &caller.creds;
+        // One lookup of the task: its permission is checked and, for `tasks`, the move
+        // made while the host's table hands it over.
+        let mut res = Err(Error::ESRCH);
+        if !threadgroup {
+            let found = caller.tasks.with_task(pid, &mut |t| {
+                res = Self::may_write_pid(mover, &t.creds, c)
+                    .and_then(|()| self.migrate(tree, core::slice::from_ref(t), c, Some(mover)));
+            });
+            return if found { res } else { Err(Error::ESRCH) };
         }
-        let (tgid, tcreds) = target.ok_or(Error::ESRCH)?;
-        if !caller.creds.may_move(&tcreds) {
+        // cgroup.procs moves the thread group of the task (`cgroup_procs_write_start`
+        // takes `tsk->group_leader`): one lookup for its tgid and permission, one of the
+        // group.
+        let mut target: Option<Pid> = None;
+        let found = caller.tasks.with_task(pid, &mut |t| {
+            res = Self::may_write_pid(mover, &t.creds, c);
+            target = Some(t.tgid);
+        });
+        let tgid = match (found, target) {
+            (true, Some(tgid)) => tgid,
+            _ => return Err(Error::ESRCH),
+        };
+        res?;
+        res = Err(Error::ESRCH);
+        caller.tasks.with_thread_group(tgid, &mut |threads| {
+            let mut all: Vec<TaskRef<'_>> = Vec::new();
+            for t in threads {
+                if let Err(e) = try_push(&mut all, t) {
+                    res = Err(e);
+                    return;
+                }
+            }
+            res = self.migrate(tree, &all, c, Some(mover));
+        });
+        res
+    }
+
+    /// The checks of `__cgroup1_procs_write` before a move: the writer may move the
+    /// task (`EACCES`), and the destination is alive (`ENODEV`).
+    fn may_write_pid(mover: &Creds, target: &Creds, dst: &Container) -> Result {
+        if !mover.may_move(target) {
             return Err(Error::EACCES);
         }
-        if c.dead.load(Ordering::Acquire) {
+        if dst.dead.load(Ordering::Acquire) {
             return Err(Error::ENODEV);
         }
-        let mut res = Err(Error::ESRCH);
-        if threadgroup {
-            caller.tasks.with_thread_group(tgid, &mut |threads| {
-                let mut all: Vec<TaskRef<'_>> = Vec::new();
-                for t in threads {
-                    if let Err(e) = try_push(&mut all, t) {
-                        res = Err(e);
-                        return;
-                    }
-                }
-                res = self.migrate(tree, &all, c, Some(&caller.creds));
-            });
-        } else {
-            caller.tasks.with_task(pid, &mut |t| {
-                res = self.migrate(tree, core::slice::from_ref(t), c, Some(&caller.creds))
-            });
-        }
-        res
+        Ok(())
     }
 
     /// Move `tasks` into `dst`, all or none (Linux `cgroup_migrate`). Caller holds the
@@ -289,10 +306,21 @@ impl<H: Host> Gpc<H> {
     /// instance.
     pub fn attach(&self, hier: HierarchyId, path: &str, task: &TaskRef<'_>) -> Result {
         let tree = self.tree.lock();
-        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
-        if file.is_some() {
-            return Err(Error::ENOTDIR);
-        }
+        let node = self.lookup_locked(&tree, hier, path)?;
+        let c = Self::dir_container(&tree, &node)?;
+        self.migrate(&tree, core::slice::from_ref(task), c, None)
+    }
+
+    /// Move one task into directory `dir`, as a write of its pid to its `tasks` file
+    /// would, but without the permission check (for hosts and tests).
+    ///
+    /// # Errors
+    ///
+    /// As for the write, less `EACCES`; `ENOTDIR` for a file, `ENODEV` if `dir` was
+    /// removed; `EINVAL` if the task belongs to another instance.
+    pub fn attach_node(&self, dir: &Node, task: &TaskRef<'_>) -> Result {
+        let tree = self.tree.lock();
+        let c = Self::dir_container(&tree, dir)?;
         self.migrate(&tree, core::slice::from_ref(task), c, None)
     }
 
@@ -342,7 +370,7 @@ impl<H: Host> Gpc<H> {
         );
         if res.is_err() {
             // Cannot fail: the container was just made and has no tasks or children.
-            let _ = self.rmdir_node(&mut tree, child);
+            let _ = self.rmdir_locked(&mut tree, child);
         }
         res
     }

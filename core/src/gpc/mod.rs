@@ -11,6 +11,7 @@
 //! | `mount.rs` | hierarchies: mount, umount, limits | `cgroup1_get_tree`, `cgroup_kill_sb` |
 //! | `tree.rs` | containers: mkdir, rmdir, paths | `cgroup_mkdir`, `cgroup_rmdir` |
 //! | `nodes.rs` | kernfs-like nodes: resolve a path once, then operate on the node | fs/kernfs |
+//! | `css_handle.rs` | counted references to subsystem states a host may keep | `css_get`, `css_put` |
 //! | `control.rs` | the core control files and the dispatch of reads and writes | `cgroup_file_write`, cgroup-v1.c |
 //! | `migrate.rs` | moving tasks: `tasks`/`cgroup.procs` writes, attach, clone | `cgroup_migrate` |
 //! | `proc.rs` | `/proc/PID/cgroup`, `/proc/cgroups` | `proc_cgroup_show` |
@@ -28,6 +29,7 @@
 
 mod control;
 mod css_groups;
+mod css_handle;
 mod debug_view;
 mod fast_path;
 mod migrate;
@@ -36,6 +38,9 @@ mod nodes;
 mod proc;
 mod releases;
 mod tree;
+
+pub use css_handle::CssHandle;
+pub use nodes::Node;
 
 use alloc::boxed::Box;
 use alloc::string::String;

@@ -8,7 +8,7 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::ptr::{self, NonNull};
+use core::ptr::NonNull;
 
 use arrayvec::ArrayVec;
 
@@ -133,7 +133,7 @@ impl<H: Host> Gpc<H> {
             }
             if let (Some(css), Some(slot)) = (self.root_css.get(ss), rootc.css.get(ss)) {
                 slot.store(css.as_ptr(), Ordering::Release);
-                set_css_container(*css, root.as_ptr());
+                set_css_container(*css, id);
                 if let Some(sub) = self.subsys.get(ss) {
                     // SAFETY: root states live as long as gpc.
                     sub.bind(unsafe { CssRef::from_raw(*css) }, true);
@@ -197,7 +197,7 @@ impl<H: Host> Gpc<H> {
                 continue;
             }
             if let Some(css) = self.root_css.get(ss) {
-                set_css_container(*css, ptr::null_mut());
+                set_css_container(*css, 0);
                 if let Some(sub) = self.subsys.get(ss) {
                     // SAFETY: root states live as long as gpc.
                     sub.bind(unsafe { CssRef::from_raw(*css) }, false);

@@ -1,10 +1,23 @@
-//! Names in a hierarchy: resolving a path to a container and maybe one of its files
-//! (Linux kernfs: `kernfs_walk_and_get`, `kernfs_find_ns`), listing a directory.
+//! Nodes: names in a hierarchy resolved once, then operated on (Linux kernfs:
+//! `kernfs_walk_and_get`, `kernfs_find_ns`, and the `kernfs_node` every file operation
+//! takes).
+//!
+//! A host looks a path up once ([`Gpc::lookup`], or one step at a time with
+//! [`Gpc::lookup_in`] as a VFS walks) and gets a [`Node`]: the hierarchy, the container's
+//! id and, for a file, which file. Every operation then takes the node (read, write,
+//! list, mkdir, rmdir, attach, a counted css) and finds its container in O(1) through
+//! the id index, however deep it is, instead of walking the path again: a `tasks` write
+//! through a node walks nothing. A node is a plain value the host may keep; it holds no
+//! reference, so the container may go meanwhile: an operation on a removed node fails
+//! with `ENODEV`, as kernfs fails an open file of a removed node (`kernfs_get_active`,
+//! fs/kernfs/file.c). Container ids are never reused, so a stale node never names
+//! another container. The path-taking methods of [`Gpc`] are thin wrappers: resolve,
+//! then the node operation, under one hold of the hierarchy lock.
 //!
 //! A container's files are not stored: they are the core files plus the files of the
 //! hierarchy's subsystems, filtered by root/non-root flags and named with or without the
-//! subsystem prefix; [`Gpc::for_each_file`] generates them in the order Linux lists
-//! them, and a lookup is a walk over that small list.
+//! subsystem prefix; `for_each_file` generates them in the order Linux lists them, and
+//! a lookup is a walk over that small list.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,8 +31,67 @@ use crate::host::alloc::{try_push, try_string};
 use crate::host::Host;
 use crate::subsys::{CssRef, SubsysId};
 
-/// A resolved path: the hierarchy, the container, and the file if it names one.
-pub(super) type Resolved<'t> = (&'t Hierarchy, &'t Container, Option<(FileRef, u16)>);
+/// A name resolved in a hierarchy (Linux `kernfs_node`): a container's directory, or one
+/// of its control files. Get one from [`Gpc::root`], [`Gpc::lookup`] or
+/// [`Gpc::lookup_in`]; see the module doc of `core/src/gpc/nodes.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Node {
+    hier: HierarchyId,
+    /// The container's id (for a file: the id of the directory holding it).
+    container: u64,
+    file: Option<NodeFile>,
+}
+
+/// Which file a node names, and its mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct NodeFile {
+    pub(super) file: FileRef,
+    pub(super) mode: u16,
+}
+
+impl Node {
+    pub(super) fn dir(hier: HierarchyId, container: u64) -> Self {
+        Node {
+            hier,
+            container,
+            file: None,
+        }
+    }
+
+    /// The hierarchy.
+    pub fn hierarchy(&self) -> HierarchyId {
+        self.hier
+    }
+
+    /// The container's id, as [`Entry::Dir`] gives it; for a file, the id of the
+    /// container that holds it.
+    pub fn container_id(&self) -> u64 {
+        self.container
+    }
+
+    /// Whether the node is a directory (a container).
+    pub fn is_dir(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// The permission bits of a file; `None` for a directory.
+    pub fn mode(&self) -> Option<u16> {
+        self.file.map(|f| f.mode)
+    }
+
+    /// What the node is, as [`Gpc::stat`] says it.
+    pub fn entry(&self) -> Entry {
+        match self.file {
+            Some(f) => Entry::File { mode: f.mode },
+            None => Entry::Dir { id: self.container },
+        }
+    }
+
+    /// The node's file, or `EISDIR` for a directory.
+    pub(super) fn file(&self) -> Result<NodeFile> {
+        self.file.ok_or(Error::EISDIR)
+    }
+}
 
 impl<H: Host> Gpc<H> {
     /// Every file of container `c`, with its name parts (prefix, name).
@@ -80,12 +152,42 @@ impl<H: Host> Gpc<H> {
         found
     }
 
-    pub(super) fn resolve_full<'t>(
-        &self,
-        tree: &'t Tree,
-        hier: HierarchyId,
-        path: &str,
-    ) -> Result<Resolved<'t>> {
+    /// The container `node` names (or holds its file), alive under the hierarchy lock
+    /// `tree` is borrowed from; `ENODEV` if it was removed.
+    pub(super) fn node_container<'t>(tree: &'t Tree, node: &Node) -> Result<&'t Container> {
+        let c = tree.container_by_id(node.container).ok_or(Error::ENODEV)?;
+        // SAFETY: indexed, hence alive while the hierarchy lock (`tree`) is held.
+        let c = unsafe { &*c.as_ptr() };
+        if c.hier != node.hier.0 {
+            return Err(Error::ENODEV);
+        }
+        Ok(c)
+    }
+
+    /// A directory node's container, `ENOTDIR` for a file.
+    pub(super) fn dir_container<'t>(tree: &'t Tree, node: &Node) -> Result<&'t Container> {
+        if !node.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        Self::node_container(tree, node)
+    }
+
+    /// The node of `name` in directory `dir` (a child container, or a file).
+    fn child_node(&self, h: &Hierarchy, dir: &Container, name: &str) -> Option<Node> {
+        let hier = HierarchyId(dir.hier);
+        if let Some(c) = Self::child_named(dir, name) {
+            return Some(Node::dir(hier, c.id));
+        }
+        self.find_file(h, dir, name).map(|(file, mode)| Node {
+            hier,
+            container: dir.id,
+            file: Some(NodeFile { file, mode }),
+        })
+    }
+
+    /// Resolve `path` in `hier` under the hierarchy lock the caller holds: one walk from
+    /// the root, one step per component.
+    pub(super) fn lookup_locked(&self, tree: &Tree, hier: HierarchyId, path: &str) -> Result<Node> {
         let h = Self::hierarchy(tree, hier)?;
         let mut cur = h.root();
         let mut comps = path.split('/').filter(|c| !c.is_empty()).peekable();
@@ -94,64 +196,103 @@ impl<H: Host> Gpc<H> {
                 cur = child;
                 continue;
             }
-            if let Some(f) = self.find_file(h, cur, comp) {
+            if let Some((file, mode)) = self.find_file(h, cur, comp) {
                 if comps.peek().is_some() {
                     return Err(Error::ENOTDIR);
                 }
-                return Ok((h, cur, Some(f)));
+                return Ok(Node {
+                    hier,
+                    container: cur.id,
+                    file: Some(NodeFile { file, mode }),
+                });
             }
             return Err(Error::ENOENT);
         }
-        Ok((h, cur, None))
+        Ok(Node::dir(hier, cur.id))
     }
 
-    /// What `path` names in `hier`.
+    /// The root directory of `hier`.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `hier` does not exist.
+    pub fn root(&self, hier: HierarchyId) -> Result<Node> {
+        let tree = self.tree.lock();
+        let h = Self::hierarchy(&tree, hier)?;
+        Ok(Node::dir(hier, h.root().id))
+    }
+
+    /// Resolve `path` in `hier` (`/` or empty for the root) into a node, walking it once.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT`, `ENOTDIR` (a file used as a directory).
+    pub fn lookup(&self, hier: HierarchyId, path: &str) -> Result<Node> {
+        let tree = self.tree.lock();
+        self.lookup_locked(&tree, hier, path)
+    }
+
+    /// The node of `name` in directory `dir`, in O(1) however deep `dir` is (a VFS walk's
+    /// step: Linux `kernfs_iop_lookup`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` (no such entry, or `dir` was removed), `ENOTDIR` if `dir` is a file.
+    pub fn lookup_in(&self, dir: &Node, name: &str) -> Result<Node> {
+        let tree = self.tree.lock();
+        let h = Self::hierarchy(&tree, dir.hier)?;
+        let c = Self::dir_container(&tree, dir).map_err(|e| match e {
+            Error::ENODEV => Error::ENOENT,
+            e => e,
+        })?;
+        self.child_node(h, c, name).ok_or(Error::ENOENT)
+    }
+
+    /// What `path` names in `hier` ([`Gpc::lookup`], as an [`Entry`]).
     ///
     /// # Errors
     ///
     /// `ENOENT`, `ENOTDIR` (a file used as a directory).
     pub fn stat(&self, hier: HierarchyId, path: &str) -> Result<Entry> {
-        let tree = self.tree.lock();
-        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
-        Ok(match file {
-            Some((_, mode)) => Entry::File { mode },
-            None => Entry::Dir { id: c.id },
-        })
+        self.lookup(hier, path).map(|n| n.entry())
     }
 
     /// What `name` in the directory with container id `dir_id` of `hier` is: a child
-    /// container or a file ([`Gpc::stat`] of the directory's path joined with `name`, in
-    /// O(1) however deep the directory is).
+    /// container or a file ([`Gpc::lookup_in`] of the directory's node, as an [`Entry`]).
     ///
     /// # Errors
     ///
     /// `ENOENT` (no such directory or entry).
     pub fn stat_at(&self, hier: HierarchyId, dir_id: u64, name: &str) -> Result<Entry> {
-        let tree = self.tree.lock();
-        let h = Self::hierarchy(&tree, hier)?;
-        let dir = Self::container_at(&tree, hier, dir_id)?;
-        // SAFETY: indexed, hence alive under the hierarchy lock.
-        let dir = unsafe { dir.as_ref() };
-        if let Some(c) = Self::child_named(dir, name) {
-            return Ok(Entry::Dir { id: c.id });
-        }
-        match self.find_file(h, dir, name) {
-            Some((_, mode)) => Ok(Entry::File { mode }),
-            None => Err(Error::ENOENT),
-        }
+        self.lookup_in(&Node::dir(hier, dir_id), name)
+            .map(|n| n.entry())
     }
 
-    /// The entries of directory `path`: child containers and files, unsorted.
+    /// The entries of directory `path`: child containers and files, unsorted
+    /// ([`Gpc::list_node`] of its node).
     ///
     /// # Errors
     ///
     /// `ENOENT`, `ENOTDIR`, `ENOMEM`.
     pub fn list(&self, hier: HierarchyId, path: &str) -> Result<Vec<String>> {
         let tree = self.tree.lock();
-        let (h, c, file) = self.resolve_full(&tree, hier, path)?;
-        if file.is_some() {
-            return Err(Error::ENOTDIR);
-        }
+        let node = self.lookup_locked(&tree, hier, path)?;
+        self.list_locked(&tree, &node)
+    }
+
+    /// The entries of directory `dir`: child containers and files, unsorted.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTDIR` for a file, `ENODEV` if `dir` was removed, `ENOMEM`.
+    pub fn list_node(&self, dir: &Node) -> Result<Vec<String>> {
+        let tree = self.tree.lock();
+        self.list_locked(&tree, dir)
+    }
+
+    fn list_locked(&self, tree: &Tree, dir: &Node) -> Result<Vec<String>> {
+        let h = Self::hierarchy(tree, dir.hier)?;
+        let c = Self::dir_container(tree, dir)?;
         let mut out: Vec<String> = Vec::new();
         for ch in c.children_unlocked() {
             // SAFETY: alive under the hierarchy lock.
@@ -195,10 +336,28 @@ impl<H: Host> Gpc<H> {
         f: impl FnOnce(CssRef<'_>) -> R,
     ) -> Result<R> {
         let tree = self.tree.lock();
-        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
-        if file.is_some() {
-            return Err(Error::ENOTDIR);
-        }
+        let node = self.lookup_locked(&tree, hier, path)?;
+        let c = Self::dir_container(&tree, &node)?;
+        let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
+        Ok(f(css))
+    }
+
+    /// Call `f` with the state of subsystem `ss` in directory `dir`, under the hierarchy
+    /// lock (`f` must not call back into gpc). To keep a state past the call, take a
+    /// counted handle instead ([`Gpc::css_get`]).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `ss` is not bound to the node's hierarchy, `ENOTDIR` for a file,
+    /// `ENODEV` if `dir` was removed.
+    pub fn with_node_css<R>(
+        &self,
+        dir: &Node,
+        ss: SubsysId,
+        f: impl FnOnce(CssRef<'_>) -> R,
+    ) -> Result<R> {
+        let tree = self.tree.lock();
+        let c = Self::dir_container(&tree, dir)?;
         let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
         Ok(f(css))
     }

@@ -15,6 +15,7 @@ use core::ptr::NonNull;
 
 use arrayvec::ArrayVec;
 
+use super::nodes::Node;
 use super::{free_container, Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::error::{Error, Result};
@@ -60,12 +61,25 @@ impl<H: Host> Gpc<H> {
     pub fn mkdir(&self, hier: HierarchyId, path: &str) -> Result {
         let mut tree = self.tree.lock();
         let (parent_path, name) = split_last(path).ok_or(Error::EEXIST)?;
-        let (_, parent, file) = self.resolve_full(&tree, hier, parent_path)?;
-        if file.is_some() {
-            return Err(Error::ENOTDIR);
-        }
-        let parent = NonNull::from(parent);
+        let dir = self.lookup_locked(&tree, hier, parent_path)?;
+        let parent = NonNull::from(Self::dir_container(&tree, &dir)?);
         self.mkdir_in(&mut tree, parent, name).map(|_| ())
+    }
+
+    /// Make container `name` in directory `dir` (Linux `cgroup_mkdir`, which takes the
+    /// parent's kernfs node), in O(1) however deep `dir` is; returns the new directory's
+    /// node.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if `dir` was removed (`cgroup_kn_lock_live` fails), `ENOTDIR` for a
+    /// file; otherwise as for [`Gpc::mkdir`].
+    pub fn mkdir_node(&self, dir: &Node, name: &str) -> Result<Node> {
+        let mut tree = self.tree.lock();
+        let parent = NonNull::from(Self::dir_container(&tree, dir)?);
+        let c = self.mkdir_in(&mut tree, parent, name)?;
+        // SAFETY: just made, alive under the hierarchy lock.
+        Ok(Node::dir(dir.hierarchy(), unsafe { c.as_ref() }.id))
     }
 
     /// [`Gpc::mkdir`] of `name` in the directory with container id `parent_id` (as
@@ -148,7 +162,7 @@ impl<H: Host> Gpc<H> {
             let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else {
                 continue;
             };
-            match sub.create_css(ss, Some(pcss), c.as_ptr(), self.host.nr_cpus()) {
+            match sub.create_css(ss, Some(pcss), id, self.host.nr_cpus()) {
                 Ok(css) => {
                     if let Some(slot) = cr.css.get(ss) {
                         slot.store(css.as_ptr(), Ordering::Release);
@@ -200,17 +214,26 @@ impl<H: Host> Gpc<H> {
     /// (a file).
     pub fn rmdir(&self, hier: HierarchyId, path: &str) -> Result {
         let mut tree = self.tree.lock();
-        let (_, c, file) = self.resolve_full(&tree, hier, path)?;
-        if file.is_some() {
-            return Err(Error::ENOTDIR);
-        }
-        let c = NonNull::from(c);
-        self.rmdir_node(&mut tree, c)
+        let node = self.lookup_locked(&tree, hier, path)?;
+        let c = NonNull::from(Self::dir_container(&tree, &node)?);
+        self.rmdir_locked(&mut tree, c)
+    }
+
+    /// Remove directory `dir` (Linux `cgroup_rmdir`).
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` for the root or a container with tasks or children, `ENODEV` if it was
+    /// removed already, `ENOTDIR` (a file).
+    pub fn rmdir_node(&self, dir: &Node) -> Result {
+        let mut tree = self.tree.lock();
+        let c = NonNull::from(Self::dir_container(&tree, dir)?);
+        self.rmdir_locked(&mut tree, c)
     }
 
     /// Remove container `c` (alive, under the hierarchy lock the caller holds through
     /// `tree`): the body of [`Gpc::rmdir`].
-    pub(super) fn rmdir_node(&self, tree: &mut Tree, c: NonNull<Container>) -> Result {
+    pub(super) fn rmdir_locked(&self, tree: &mut Tree, c: NonNull<Container>) -> Result {
         // SAFETY: the caller's contract.
         let c = unsafe { c.as_ref() };
         let hier = HierarchyId(c.hier);
@@ -261,9 +284,9 @@ impl<H: Host> Gpc<H> {
                 .get(ss)
                 .and_then(|p| NonNull::new(p.load(Ordering::Acquire)))
             {
-                // SAFETY: the container is unlinked; its states are reachable only by
-                // readers that found them before, hence RCU.
-                unsafe { self.host.call_rcu(NonNull::from(&(*css.as_ptr()).rcu)) };
+                // The container's own reference: the state goes once no counted handle
+                // or child state holds it (Linux `css_put` in `css_killed_ref_fn`).
+                self.css_put(css);
             }
         }
         // SAFETY: as above for the container itself.
