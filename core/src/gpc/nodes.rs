@@ -58,6 +58,14 @@ impl Node {
         }
     }
 
+    /// The node of the directory of the container with id `container_id` in `hier`
+    /// (as [`Entry::Dir`] or [`Node::container_id`] gives it), for a host that keeps ids
+    /// rather than nodes (Linux `kernfs_find_and_get_node_by_id`). Checked when used: no
+    /// such container is `ENODEV` (`ENOENT` for a lookup in it).
+    pub fn directory(hier: HierarchyId, container_id: u64) -> Self {
+        Node::dir(hier, container_id)
+    }
+
     /// The hierarchy.
     pub fn hierarchy(&self) -> HierarchyId {
         self.hier

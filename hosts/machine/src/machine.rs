@@ -52,7 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use gpc_core::host::alloc::try_string;
-use gpc_core::{Creds, Error, Gpc, Host, Out, Pid, Result, SubsysId, TaskSlot};
+use gpc_core::{Creds, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 use hashbrown::HashMap;
@@ -460,7 +460,10 @@ impl<P: Platform> Machine<P> {
                 // back without side effects (a release notification).
                 let path = fs::push_name(path, name)?;
                 self.vfs.reserve_container()?;
-                let id = self.gpc.mkdir_at(hier, dir_id, name)?;
+                let id = self
+                    .gpc
+                    .mkdir_node(&Node::directory(hier, dir_id), name)?
+                    .container_id();
                 self.vfs.set_container_creator(id, Owner::of(creds));
                 Ok(Loc::Cg {
                     mount,
@@ -549,7 +552,7 @@ impl<P: Platform> Machine<P> {
                 if path == "/" {
                     return Err(Error::EBUSY);
                 }
-                self.gpc.rmdir(hier, &path)?;
+                self.gpc.rmdir_node(&Node::directory(hier, dir_id))?;
                 self.vfs.forget_container(dir_id);
                 Ok(())
             }
@@ -583,7 +586,10 @@ impl<P: Platform> Machine<P> {
         self.vfs.check(&env, &creds, &target, MAY_WRITE)?;
         let caller = self.tasks.caller(creds, None);
         match target {
-            Loc::Cg { hier, path, .. } => self.gpc.write(hier, &path, data, &caller),
+            // The file's node, from the walk above: gpc walks no path again.
+            Loc::Cg {
+                file: Some(node), ..
+            } => self.gpc.write_node(&node, data, &caller),
             // procfs files without a write method.
             _ => Err(Error::EINVAL),
         }
@@ -599,9 +605,11 @@ impl<P: Platform> Machine<P> {
         self.vfs.check(&env, &creds, &loc, MAY_READ)?;
         let mut buf = Vec::new();
         match loc {
-            Loc::Cg { hier, path, .. } => {
+            Loc::Cg {
+                file: Some(node), ..
+            } => {
                 let caller = self.tasks.caller(creds, None);
-                self.gpc.read(hier, &path, &caller, &mut buf)?;
+                self.gpc.read_node(&node, &caller, &mut buf)?;
             }
             Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
             Loc::Proc(ProcFile::PidCgroup(pid)) => {
