@@ -52,7 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use gpc_core::host::alloc::try_string;
-use gpc_core::{Creds, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
+use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 use hashbrown::HashMap;
@@ -170,12 +170,30 @@ impl<P: Platform> Machine<P> {
     ///
     /// `EINVAL` for 0 or more than [`MAX_CPUS`] / [`MAX_MEMS`]; `ENOMEM`.
     pub fn with_config(cpus: u32, mems: u32) -> Result<Self> {
+        Self::with_subsystems(cpus, mems, &gpc_subsystems::all())
+    }
+
+    /// A machine with CPUs `0..cpus`, memory nodes `0..mems` and the controllers
+    /// `subsystems` (in the order `/proc/cgroups` lists them), which may include
+    /// subsystems of other crates: any [`gpc_core::Subsystem`] mounts, shows its files
+    /// and gets its hooks here. The effects the machine gives the ten controllers of
+    /// gpc-subsystems (scheduling, memory charges, device checks, ...) apply to those
+    /// of them that are in the list; a script's `machine` command keeps the list.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Machine::with_config`], and those of `Gpc::new` (`EINVAL` for more
+    /// than `MAX_SUBSYS` subsystems or a repeated name).
+    pub fn with_subsystems(
+        cpus: u32,
+        mems: u32,
+        subsystems: &[&'static dyn DynSubsystem],
+    ) -> Result<Self> {
         if cpus == 0 || cpus > MAX_CPUS || mems == 0 || mems > MAX_MEMS {
             return Err(Error::EINVAL);
         }
         let (nr_cpus, nr_mems) = (cpus as usize, mems as usize);
-        let subsystems = gpc_subsystems::all();
-        let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, &subsystems)?;
+        let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, subsystems)?;
         let mut tasks = TaskList::new();
         tasks.add_init(&gpc)?;
         let ids = Ids {
@@ -1110,7 +1128,7 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         if self.touched {
             return Err(Error::EINVAL);
         }
-        let mut fresh = Self::with_config(cpus, mems)?;
+        let mut fresh = Self::with_subsystems(cpus, mems, self.gpc.subsystems())?;
         // What the host set survives: only the script's CPUs and nodes change.
         fresh.set_pid_max(self.pid_max())?;
         fresh.set_run_budget(self.run_budget);
