@@ -19,7 +19,7 @@ pub const PAGE_COUNTER_MAX: u64 = (i64::MAX as u64) / PAGE_SIZE;
 pub const UNLIMITED_MEMORY_BYTES: u64 = PAGE_COUNTER_MAX * PAGE_SIZE;
 
 /// Linux's `memparse()` (`lib/cmdline.c`): a number (base auto-detected as in
-/// [`kstrtoull`], no sign) optionally followed by one of `K M G T P E` (either case, powers
+/// [`kstrtoull`](gpc_core::parse::kstrtoull), no sign) optionally followed by one of `K M G T P E` (either case, powers
 /// of 1024). Returns the value and the rest of the C string after the suffix.
 ///
 /// Quirks kept from Linux: overflow and suffix shifts wrap silently (`16E` is 0); no digit
