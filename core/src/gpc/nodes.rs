@@ -256,6 +256,24 @@ impl<H: Host> Gpc<H> {
         self.child_node(h, c, name).ok_or(Error::ENOENT)
     }
 
+    /// The directory holding `node` (for a directory, its parent container's; Linux
+    /// `kernfs_get_parent`), in O(1): a VFS walking `..` need not resolve the parent's
+    /// path from the root.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for a hierarchy's root (its `..` is the VFS's: the directory the
+    /// hierarchy is mounted on), `ENODEV` if `node` was removed.
+    pub fn parent(&self, node: &Node) -> Result<Node> {
+        let tree = self.tree.lock();
+        let c = Self::node_container(&tree, node)?;
+        if !node.is_dir() {
+            return Ok(Node::dir(node.hier, c.id));
+        }
+        let p = c.parent_ref().ok_or(Error::ENOENT)?;
+        Ok(Node::dir(node.hier, p.id))
+    }
+
     /// What `path` names in `hier` ([`Gpc::lookup`], as an [`Entry`]).
     ///
     /// # Errors

@@ -80,6 +80,14 @@ fn a_path_resolves_once_into_a_node_that_every_operation_takes() {
     assert_eq!(tasks.container_id(), b.container_id());
     assert_eq!(w.gpc.lookup(h, "a/b/tasks").unwrap(), tasks);
     assert_eq!(w.gpc.lookup_in(&tasks, "x"), Err(Error::ENOTDIR));
+    assert_eq!(w.gpc.parent(&tasks), Ok(b), "a file's directory");
+    assert_eq!(w.gpc.parent(&b), Ok(a));
+    assert_eq!(w.gpc.parent(&a), Ok(root));
+    assert_eq!(
+        w.gpc.parent(&root),
+        Err(Error::ENOENT),
+        "`..` of a root is the VFS's"
+    );
     assert_eq!(w.gpc.lookup_in(&a, "nope"), Err(Error::ENOENT));
 
     let mut names = w.gpc.list_node(&b).unwrap();
@@ -123,6 +131,7 @@ fn a_removed_node_is_enodev_and_never_another_container() {
         Err(Error::ENODEV)
     );
     assert_eq!(w.gpc.list_node(&a), Err(Error::ENODEV));
+    assert_eq!(w.gpc.parent(&a), Err(Error::ENODEV));
     // Linux cgroup_mkdir: the parent is not live (cgroup_kn_lock_live).
     assert_eq!(w.gpc.mkdir_node(&a, "x"), Err(Error::ENODEV));
     assert_eq!(w.gpc.rmdir_node(&a), Err(Error::ENODEV));

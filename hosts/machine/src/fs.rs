@@ -435,18 +435,8 @@ impl Vfs {
     /// The root directory of mount `m`.
     fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
         let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
-        self.cg_loc(env, m, mount.hier, try_string("/")?)
-    }
-
-    fn cg_loc<H: Host>(
-        &self,
-        env: &Env<'_, H>,
-        mount: MountId,
-        hier: HierarchyId,
-        path: String,
-    ) -> Result<Loc> {
-        let node = env.gpc.lookup(hier, &path)?;
-        Ok(cg_node_loc(mount, path, node))
+        let node = env.gpc.root(mount.hier)?;
+        Ok(cg_node_loc(m, try_string("/")?, node))
     }
 
     /// The entry `name` of directory `dir`, without entering a mount on it.
@@ -540,29 +530,35 @@ impl Vfs {
         let up = match dir {
             Loc::Plain(n) => plain_parent(*n)?,
             Loc::Cg {
-                mount, hier, path, ..
+                mount,
+                hier,
+                path,
+                dir_id,
+                ..
             } => {
                 // Linux follow_dotdot: from a mount's root, first up to the directory it
                 // covers, then to that directory's parent, then down whatever is mounted
                 // there.
-                let (mount, hier, path) = if path == "/" {
+                let (mount, hier, path, dir_id) = if path == "/" {
                     let m = self.mounts.get(mount).ok_or(Error::ENOENT)?;
                     match m.mountpoint {
                         MountPoint::Plain(n) => return self.follow(env, plain_parent(n)?),
                         MountPoint::Group { dir, parent } => {
                             let p = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
-                            (parent, p.hier, p.path.as_str())
+                            (parent, p.hier, p.path.as_str(), dir)
                         }
                     }
                 } else {
-                    (*mount, *hier, path.as_str())
+                    (*mount, *hier, path.as_str(), *dir_id)
                 };
                 let trimmed = path.trim_end_matches('/');
                 let parent = match trimmed.rfind('/') {
                     Some(0) | None => try_string("/")?,
                     Some(i) => try_string(trimmed.get(..i).unwrap_or("/"))?,
                 };
-                self.cg_loc(env, mount, hier, parent)?
+                // The parent's node from the directory's, in O(1): no walk from the root.
+                let node = env.gpc.parent(&Node::directory(hier, dir_id))?;
+                cg_node_loc(mount, parent, node)
             }
             Loc::ProcRoot => plain_parent(self.proc_node())?,
             Loc::ProcPid(_) => Loc::ProcRoot,
