@@ -9,12 +9,11 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
 use crate::cssgroup::CssGroup;
 use crate::host::rcu::RcuHead;
-use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
 
 /// The index of a hierarchy slot in a `Gpc` (not the id `/proc` shows).
@@ -103,13 +102,13 @@ impl Container {
     /// The child list. Caller holds the hierarchy lock.
     pub(crate) fn children_unlocked(&self) -> &[NonNull<Container>] {
         // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
-        unsafe { &*self.children.get() }.list.as_slice()
+        self.children.with(|p| unsafe { &*p }).list.as_slice()
     }
 
     /// The child called `name`, in O(1). Caller holds the hierarchy lock.
     pub(crate) fn child_named(&self, name: &str) -> Option<&Container> {
         // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
-        let children = unsafe { &*self.children.get() };
+        let children = self.children.with(|p| unsafe { &*p });
         // SAFETY: children are alive under the hierarchy lock.
         children.find(name).map(|c| unsafe { &*c.as_ptr() })
     }
@@ -130,7 +129,7 @@ impl Container {
     )]
     pub(crate) unsafe fn children_mut(&self) -> &mut Children {
         // SAFETY: forwarded from the caller.
-        unsafe { &mut *self.children.get() }
+        self.children.with_mut(|p| unsafe { &mut *p })
     }
 
     /// The css_groups linked here, for mutation.
@@ -144,7 +143,7 @@ impl Container {
     )]
     pub(crate) unsafe fn csets_mut(&self) -> &mut Vec<NonNull<CssGroup>> {
         // SAFETY: forwarded from the caller.
-        unsafe { &mut *self.csets.get() }
+        self.csets.with_mut(|p| unsafe { &mut *p })
     }
 
     /// The container's own state of subsystem `ss`.

@@ -44,7 +44,7 @@ pub mod testing;
 pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out};
-pub use gpc::{Entry, Gpc, HierarchyId, Limits};
+pub use gpc::{CssHandle, Entry, Gpc, HierarchyId, Limits, Node};
 pub use host::cred::{CapSet, Creds};
 pub use host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
 pub use host::Host;

@@ -16,13 +16,12 @@ use core::any::TypeId;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::files::{CfType, FileCtx, Out};
 use crate::host::alloc::try_box;
 use crate::host::rcu::RcuHead;
 use crate::host::task::Pid;
-use crate::primitive::{AtomicPtr, Ordering};
+use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
 
 /// The most subsystems one gpc instance can register (Linux has 14 in v6).
 pub const MAX_SUBSYS: usize = 16;
@@ -156,10 +155,18 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
 pub struct CssHeader {
     pub(crate) ss: SubsysId,
     type_id: TypeId,
-    /// The container this state belongs to; for a root state, the root of the hierarchy
-    /// the subsystem is bound to, or null while unbound.
-    pub(crate) container: AtomicPtr<Container>,
+    /// The id of the container this state belongs to; for a root state, of the root of
+    /// the hierarchy the subsystem is bound to, or 0 while unbound. An id, not a pointer:
+    /// a counted handle ([`crate::CssHandle`]) may keep a state past its container's
+    /// free, and must still answer without touching freed memory.
+    pub(crate) container_id: AtomicU64,
     pub(crate) parent: Option<NonNull<CssHeader>>,
+    /// References (Linux `css->refcnt`): one of the container's own, dropped when it is
+    /// removed, one per child state (a state keeps its parent, as Linux's
+    /// `css_release_work_fn` puts the parent), one per [`crate::CssHandle`]. At zero the
+    /// state is freed after a grace period (lock-free readers found it through a
+    /// css_group without a count). Root states keep theirs for the life of the `Gpc`.
+    pub(crate) refs: AtomicUsize,
     pub(crate) rcu: RcuHead,
 }
 
@@ -236,9 +243,7 @@ impl<'a> CssRef<'a> {
     /// The id of the container this state belongs to (unique for the life of the `Gpc`;
     /// 0 for the root state of an unmounted subsystem).
     pub fn container_id(self) -> u64 {
-        let c = self.header.container.load(Ordering::Acquire);
-        // SAFETY: a state's container outlives it (freed after it, through RCU).
-        NonNull::new(c).map_or(0, |c| unsafe { c.as_ref() }.id)
+        self.header.container_id.load(Ordering::Acquire)
     }
 
     /// Whether `self` and `other` are the same state object.
@@ -310,19 +315,25 @@ impl<S: Subsystem> core::ops::Deref for Css<'_, S> {
 fn new_css<T: Send + Sync + 'static>(
     ss: SubsysId,
     state: T,
-    container: *mut Container,
-    parent: Option<NonNull<CssHeader>>,
+    container_id: u64,
+    parent: Option<CssRef<'_>>,
 ) -> Result<NonNull<CssHeader>> {
     let node = try_box(CssNode {
         header: CssHeader {
             ss,
             type_id: TypeId::of::<T>(),
-            container: AtomicPtr::new(container),
-            parent,
+            container_id: AtomicU64::new(container_id),
+            parent: parent.map(CssRef::raw),
+            refs: AtomicUsize::new(1),
             rcu: RcuHead::new(free_css::<T>),
         },
         state,
     })?;
+    if let Some(p) = parent {
+        // The child's reference on its parent; the caller's borrow keeps the parent
+        // alive now, so a plain increment (Linux `css_get`).
+        p.header.refs.fetch_add(1, Ordering::Relaxed);
+    }
     Ok(NonNull::from(Box::leak(node)).cast::<CssHeader>())
 }
 
@@ -347,6 +358,15 @@ unsafe fn free_css<T>(head: NonNull<RcuHead>) {
 ///
 /// `css` must have been made by `new_css` and never been visible to a lock-free reader.
 pub(crate) unsafe fn free_css_now(css: NonNull<CssHeader>) {
+    // SAFETY: `css` is alive (caller's contract).
+    if let Some(parent) = unsafe { css.as_ref() }.parent {
+        // Its reference on the parent. Never the parent's last here: a parent freed
+        // without a grace period is torn down by its owner, which does not count.
+        // SAFETY: a parent outlives its children.
+        unsafe { parent.as_ref() }
+            .refs
+            .fetch_sub(1, Ordering::Relaxed);
+    }
     // SAFETY: `css` is alive (caller's contract), so its rcu head is too.
     let head = unsafe { NonNull::from(&(*css.as_ptr()).rcu) };
     // SAFETY: no reader can hold the node, so no grace period is needed.
@@ -371,7 +391,7 @@ pub trait DynSubsystem: Send + Sync {
         &self,
         ss: SubsysId,
         parent: Option<CssRef<'_>>,
-        container: *mut Container,
+        container_id: u64,
         nr_cpus: usize,
     ) -> Result<NonNull<CssHeader>>;
     #[doc(hidden)]
@@ -432,7 +452,7 @@ impl<S: Subsystem> DynSubsystem for S {
         &self,
         ss: SubsysId,
         parent: Option<CssRef<'_>>,
-        container: *mut Container,
+        container_id: u64,
         nr_cpus: usize,
     ) -> Result<NonNull<CssHeader>> {
         let typed_parent = match parent {
@@ -440,7 +460,7 @@ impl<S: Subsystem> DynSubsystem for S {
             None => None,
         };
         let state = self.create_on(typed_parent, nr_cpus)?;
-        new_css(ss, state, container, parent.map(CssRef::raw))
+        new_css(ss, state, container_id, parent)
     }
     fn post_clone(&self, css: CssRef<'_>) {
         if let Some(c) = css.typed::<S>() {
@@ -515,13 +535,14 @@ pub(crate) fn create_root_css(
     sub: &dyn DynSubsystem,
     nr_cpus: usize,
 ) -> Result<NonNull<CssHeader>> {
-    sub.create_css(ss, None, core::ptr::null_mut(), nr_cpus)
+    sub.create_css(ss, None, 0, nr_cpus)
 }
 
-/// Where the root state of a subsystem points while bound to hierarchy root `root`.
-pub(crate) fn set_css_container(css: NonNull<CssHeader>, container: *mut Container) {
+/// The container a root state belongs to while bound to a hierarchy whose root has id
+/// `container_id` (0: unbound).
+pub(crate) fn set_css_container(css: NonNull<CssHeader>, container_id: u64) {
     // SAFETY: css nodes are alive while gpc holds them (root states for gpc's lifetime).
     unsafe { css.as_ref() }
-        .container
-        .store(container, Ordering::Release);
+        .container_id
+        .store(container_id, Ordering::Release);
 }

@@ -1,10 +1,11 @@
-//! Every control-file write parser of gpc-core (`gpc_core::parse`, the Linux ports every
-//! controller and the core use) on arbitrary bytes, with their invariants: no panic, the
-//! C-string and strip rules, and that what a parser accepts prints back to something it
-//! parses to the same value (the formatters the read side uses).
+//! Every control-file write parser of gpc (`gpc_subsystems::parse`, the Linux ports the
+//! controllers use, which re-exports the core's own, `gpc_core::parse`) on arbitrary
+//! bytes, with their invariants: no panic, the C-string and strip rules, and that what a
+//! parser accepts prints back to something it parses to the same value (the formatters
+//! the read side uses).
 #![no_main]
 
-use gpc_core::parse::*;
+use gpc_subsystems::parse::*;
 use libfuzzer_sys::fuzz_target;
 
 /// Whether `part` is empty or lies inside `whole` (a parser's "rest" points into its input).

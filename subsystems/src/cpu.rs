@@ -59,8 +59,8 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use crate::parse::{write_s64_input, write_u64_input};
 use gpc_core::host::lock::SpinLock;
-use gpc_core::parse::{write_s64_input, write_u64_input};
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `MIN_SHARES` (`kernel/sched/sched.h`).

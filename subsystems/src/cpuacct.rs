@@ -51,8 +51,8 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::parse::{write_u64_input, NR_CPUS};
 use gpc_core::host::lock::SpinLock;
-use gpc_core::parse::{write_u64_input, NR_CPUS};
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `USER_HZ` on every architecture Linux 6.18 builds for: the unit of `cpuacct.stat`.

@@ -110,11 +110,11 @@
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use gpc_core::host::lock::SpinLock;
-use gpc_core::parse::{
+use crate::parse::{
     c_int_nonzero, parse_cpuset_cpus, parse_cpuset_mems, write_s64_input, write_u64_input, Bitmap,
     CpuMask, NodeMask,
 };
+use gpc_core::host::lock::SpinLock;
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem, TaskInfo};
 
 /// The `cpuset` controller (Linux `cpuset_cgrp_subsys`).

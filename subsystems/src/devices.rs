@@ -73,8 +73,8 @@
 
 use alloc::vec::Vec;
 
+use crate::parse::{parse_dev_rule, DevAccess, DevRule, DevType};
 use gpc_core::host::lock::SpinLock;
-use gpc_core::parse::{parse_dev_rule, DevAccess, DevRule, DevType};
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// The `devices` controller (Linux `devices_cgrp_subsys`).

@@ -30,7 +30,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use gpc_core::parse::strstrip;
+use crate::parse::strstrip;
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// The `freezer` controller (Linux `freezer_cgrp_subsys`).

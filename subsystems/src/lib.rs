@@ -13,7 +13,7 @@
 
 extern crate alloc;
 
-pub use gpc_core::parse;
+pub mod parse;
 
 #[cfg(feature = "cpu")]
 pub mod cpu;

@@ -84,8 +84,8 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::parse;
-use gpc_core::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `vm_swappiness` at boot: what the root's `memory.swappiness` shows.
@@ -844,7 +844,7 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    use gpc_core::parse::UNLIMITED_MEMORY_BYTES;
+    use crate::parse::UNLIMITED_MEMORY_BYTES;
     use gpc_core::testing::OneHierarchy;
 
     use super::*;

@@ -7,7 +7,7 @@
 //! - the write is a cftype `write_u64`: `cgroup_file_write` runs `kstrtoull(buf, 0)` on the
 //!   **raw** buffer (no `strstrip`), so `0x10`, `010` (octal), `+5` and one trailing `'\n'`
 //!   are accepted and `" 7"`, `"7 "`, `""`, `"-1"`, `"10:1"` are `EINVAL`, overflow is
-//!   `ERANGE` ([`gpc_core::parse::write_u64_input`]);
+//!   `ERANGE` ([`crate::parse::write_u64_input`]);
 //! - `write_classid` stores `(u32)value`: `0x100000001` reads back as `1`;
 //! - reads print the value in decimal (`"%llu\n"`);
 //! - `cgrp_css_online`: a new container starts with its parent's class id (the root starts
@@ -20,7 +20,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use gpc_core::parse::write_u64_input;
+use crate::parse::write_u64_input;
 use gpc_core::{CfType, Css, FileCtxOf, Out, Result, Subsystem};
 
 /// The `net_cls` controller (Linux `net_cls_cgrp_subsys`).

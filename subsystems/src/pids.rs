@@ -41,7 +41,7 @@
 
 use core::sync::atomic::{AtomicI64, Ordering};
 
-use gpc_core::parse::{parse_pids_max, pids_max_display, PIDS_MAX};
+use crate::parse::{parse_pids_max, pids_max_display, PIDS_MAX};
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Hooks, Out, Result, Subsystem, TaskInfo};
 
 /// The `pids` controller (Linux `pids_cgrp_subsys`).

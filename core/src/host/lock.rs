@@ -4,11 +4,10 @@
 //! lock) wrapped by the generic [`Lock<T, B>`], which owns the data and hands out a
 //! `#[must_use]` [`Guard`]. gpc never sees the host's lock type, only these operations.
 
-use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-use crate::primitive::{spin_loop, AtomicBool, Ordering};
+use crate::primitive::{spin_loop, AtomicBool, Ordering, UnsafeCell};
 
 /// A raw lock supplied by the host.
 ///
@@ -93,14 +92,14 @@ impl<T: ?Sized, B: LockBackend> Deref for Guard<'_, T, B> {
     fn deref(&self) -> &T {
         // SAFETY: the guard's existence proves the lock is held, so no one else accesses
         // the data.
-        unsafe { &*self.lock.data.get() }
+        self.lock.data.with(|p| unsafe { &*p })
     }
 }
 
 impl<T: ?Sized, B: LockBackend> DerefMut for Guard<'_, T, B> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
-        unsafe { &mut *self.lock.data.get() }
+        self.lock.data.with_mut(|p| unsafe { &mut *p })
     }
 }
 

@@ -13,6 +13,8 @@ mod loom_models;
 #[cfg(not(loom))]
 mod model;
 #[cfg(not(loom))]
+mod nodes;
+#[cfg(not(loom))]
 mod scenarios;
 
 use std::format;

@@ -345,7 +345,7 @@ pub unsafe extern "C" fn gpc_device_access(
     minor: u32,
     access: c_uint,
 ) -> c_int {
-    use gpc_core::parse::{DevAccess, DevType};
+    use gpc_subsystems::parse::{DevAccess, DevType};
     let kind = match dev_type {
         GPC_DEVCG_DEV_BLOCK => DevType::Block,
         GPC_DEVCG_DEV_CHAR => DevType::Char,

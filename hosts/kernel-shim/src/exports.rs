@@ -301,8 +301,14 @@ fn slot_detached(slot: &TaskSlot) {
 }
 
 fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
-    let subs = gpc_subsystems::all();
-    let gpc = Gpc::new(KHost::new(host_ctx), &subs)?;
+    init_with(host_ctx, &gpc_subsystems::all())
+}
+
+fn init_with(
+    host_ctx: *mut c_void,
+    subs: &[&'static dyn gpc_core::DynSubsystem],
+) -> Result<Box<Instance>> {
+    let gpc = Gpc::new(KHost::new(host_ctx), subs)?;
     let enforce = crate::enforce::EnforceIds::of(&gpc);
     // If boxing fails, `gpc` is dropped here and frees what it made.
     try_box(Instance {
@@ -323,6 +329,26 @@ fn init(host_ctx: *mut c_void) -> Result<Box<Instance>> {
 #[no_mangle]
 pub unsafe extern "C" fn gpc_init(host_ctx: *mut c_void) -> *mut Instance {
     match init(host_ctx) {
+        Ok(b) => Box::into_raw(b),
+        Err(e) => err_ptr(e),
+    }
+}
+
+/// [`gpc_init`] with the kernel's own list of `subsystems` (their ids are their places in
+/// it), for a Rust kernel that links this crate: a subsystem of any crate (any
+/// `gpc_core::Subsystem`) runs behind the same C ABI as the compiled-in ones. The
+/// enforcement entry points find gpc-subsystems' controllers in the list by name; the
+/// others are reached through their files and hooks. Not exported to C (a C kernel
+/// cannot name a Rust subsystem): C uses `gpc_init`.
+///
+/// # Safety
+///
+/// As for [`gpc_init`].
+pub unsafe fn gpc_init_with_subsystems(
+    host_ctx: *mut c_void,
+    subsystems: &[&'static dyn gpc_core::DynSubsystem],
+) -> *mut Instance {
+    match init_with(host_ctx, subsystems) {
         Ok(b) => Box::into_raw(b),
         Err(e) => err_ptr(e),
     }

@@ -122,4 +122,6 @@ mod mock;
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
 #[cfg(test)]
+mod out_of_tree_tests;
+#[cfg(test)]
 mod tests;

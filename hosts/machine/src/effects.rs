@@ -75,7 +75,7 @@ pub fn memory_pages(bytes: u64) -> u64 {
 
 /// The bytes of `pages` pages.
 pub fn pages_to_bytes(pages: u64) -> u64 {
-    pages.saturating_mul(gpc_core::parse::PAGE_SIZE)
+    pages.saturating_mul(gpc_subsystems::parse::PAGE_SIZE)
 }
 
 /// May a task of `css` open device `dev_type` (`b'c'` or `b'b'`) `major:minor` for
@@ -88,15 +88,15 @@ pub fn device_may_access(
     access: &str,
 ) -> bool {
     let kind = match dev_type {
-        b'b' => gpc_core::parse::DevType::Block,
-        _ => gpc_core::parse::DevType::Char,
+        b'b' => gpc_subsystems::parse::DevType::Block,
+        _ => gpc_subsystems::parse::DevType::Char,
     };
     devices::may_access(css, kind, major, minor, dev_access(access))
 }
 
-/// `"rwm"` subset → [`gpc_core::parse::DevAccess`].
-pub fn dev_access(access: &str) -> gpc_core::parse::DevAccess {
-    use gpc_core::parse::DevAccess;
+/// `"rwm"` subset → [`gpc_subsystems::parse::DevAccess`].
+pub fn dev_access(access: &str) -> gpc_subsystems::parse::DevAccess {
+    use gpc_subsystems::parse::DevAccess;
     access.bytes().fold(DevAccess::EMPTY, |acc, b| {
         acc.union(match b {
             b'r' => DevAccess::READ,

@@ -50,7 +50,7 @@ use core::fmt::Write as _;
 use hashbrown::HashMap;
 
 use gpc_core::host::alloc::{try_push, try_string};
-use gpc_core::{Creds, Entry, Error, Gpc, HierarchyId, Host, Pid, Result};
+use gpc_core::{Creds, Error, Gpc, HierarchyId, Host, Node, Pid, Result};
 
 use crate::tasks::TaskList;
 
@@ -212,8 +212,9 @@ pub enum Loc {
         path: String,
         /// The container id of the directory, or of the directory holding the file.
         dir_id: u64,
-        /// `Some(mode)` for a control file.
-        file: Option<u16>,
+        /// For a control file, its node: reads and writes go to it without gpc walking
+        /// the path again.
+        file: Option<Node>,
     },
     /// `/proc`.
     ProcRoot,
@@ -231,6 +232,17 @@ impl Loc {
             Loc::Cg { file, .. } => file.is_none(),
             Loc::Proc(_) => false,
         }
+    }
+}
+
+/// What `node`, reached through `mount` at `path`, is as a [`Loc`].
+fn cg_node_loc(mount: MountId, path: String, node: Node) -> Loc {
+    Loc::Cg {
+        mount,
+        hier: node.hierarchy(),
+        path,
+        dir_id: node.container_id(),
+        file: (!node.is_dir()).then_some(node),
     }
 }
 
@@ -505,33 +517,8 @@ impl Vfs {
     /// The root directory of mount `m`.
     fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
         let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
-        self.cg_loc(env, m, mount.hier, try_string("/")?, 0)
-    }
-
-    fn cg_loc<H: Host>(
-        &self,
-        env: &Env<'_, H>,
-        mount: MountId,
-        hier: HierarchyId,
-        path: String,
-        parent_id: u64,
-    ) -> Result<Loc> {
-        Ok(match env.gpc.stat(hier, &path)? {
-            Entry::Dir { id } => Loc::Cg {
-                mount,
-                hier,
-                path,
-                dir_id: id,
-                file: None,
-            },
-            Entry::File { mode } => Loc::Cg {
-                mount,
-                hier,
-                path,
-                dir_id: parent_id,
-                file: Some(mode),
-            },
-        })
+        let node = env.gpc.root(mount.hier)?;
+        Ok(cg_node_loc(m, try_string("/")?, node))
     }
 
     /// The entry `name` of directory `dir`, without entering a mount on it.
@@ -554,21 +541,11 @@ impl Vfs {
                 dir_id,
                 file: None,
             } => {
-                // From the directory's container, not from the root along the path: a
-                // walk costs O(components), not O(components²).
-                let entry = env.gpc.stat_at(*hier, *dir_id, name)?;
+                // From the directory's node, not from the root along the path: a walk
+                // costs O(components), not O(components²).
+                let node = env.gpc.lookup_in(&Node::directory(*hier, *dir_id), name)?;
                 let p = push_name(try_string(path)?, name)?;
-                let (dir_id, file) = match entry {
-                    Entry::Dir { id } => (id, None),
-                    Entry::File { mode } => (*dir_id, Some(mode)),
-                };
-                Ok(Loc::Cg {
-                    mount: *mount,
-                    hier: *hier,
-                    path: p,
-                    dir_id,
-                    file,
-                })
+                Ok(cg_node_loc(*mount, p, node))
             }
             Loc::ProcRoot => {
                 if name == "cgroups" {
@@ -617,8 +594,8 @@ impl Vfs {
                 Err(e) => Err(e),
             };
         };
-        let entry = match env.gpc.stat_at(hier, dir_id, name) {
-            Ok(entry) => entry,
+        let node = match env.gpc.lookup_in(&Node::directory(hier, dir_id), name) {
+            Ok(node) => node,
             Err(Error::ENOENT) => {
                 return Ok(Err(Loc::Cg {
                     mount,
@@ -630,17 +607,7 @@ impl Vfs {
             }
             Err(e) => return Err(e),
         };
-        let (id, file) = match entry {
-            Entry::Dir { id } => (id, None),
-            Entry::File { mode } => (dir_id, Some(mode)),
-        };
-        Ok(Ok(Loc::Cg {
-            mount,
-            hier,
-            path: push_name(path, name)?,
-            dir_id: id,
-            file,
-        }))
+        Ok(Ok(cg_node_loc(mount, push_name(path, name)?, node)))
     }
 
     /// `..` of directory `dir` (entering what is mounted there).
@@ -649,29 +616,35 @@ impl Vfs {
         let up = match dir {
             Loc::Plain(n) => plain_parent(*n)?,
             Loc::Cg {
-                mount, hier, path, ..
+                mount,
+                hier,
+                path,
+                dir_id,
+                ..
             } => {
                 // Linux follow_dotdot: from a mount's root, first up to the directory it
                 // covers, then to that directory's parent, then down whatever is mounted
                 // there.
-                let (mount, hier, path) = if path == "/" {
+                let (mount, hier, path, dir_id) = if path == "/" {
                     let m = self.mounts.get(mount).ok_or(Error::ENOENT)?;
                     match m.mountpoint {
                         MountPoint::Plain(n) => return self.follow(env, plain_parent(n)?),
                         MountPoint::Group { dir, parent } => {
                             let p = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
-                            (parent, p.hier, p.path.as_str())
+                            (parent, p.hier, p.path.as_str(), dir)
                         }
                     }
                 } else {
-                    (*mount, *hier, path.as_str())
+                    (*mount, *hier, path.as_str(), *dir_id)
                 };
                 let trimmed = path.trim_end_matches('/');
                 let parent = match trimmed.rfind('/') {
                     Some(0) | None => try_string("/")?,
                     Some(i) => try_string(trimmed.get(..i).unwrap_or("/"))?,
                 };
-                self.cg_loc(env, mount, hier, parent, 0)?
+                // The parent's node from the directory's, in O(1): no walk from the root.
+                let node = env.gpc.parent(&Node::directory(hier, dir_id))?;
+                cg_node_loc(mount, parent, node)
             }
             Loc::ProcRoot => plain_parent(self.proc_node())?,
             Loc::ProcPid(_) => Loc::ProcRoot,
@@ -703,12 +676,12 @@ impl Vfs {
                         let mode = if path == "/" { ROOT_DIR_MODE } else { DIR_MODE };
                         (o.map_or(Owner::ROOT, |o| o.dir), mode)
                     }
-                    Some(mode) => {
+                    Some(node) => {
                         let name = path.rsplit('/').next().unwrap_or("");
                         let owner = o.map_or(Owner::ROOT, |o| {
                             o.files.get(name).copied().unwrap_or(o.creator)
                         });
-                        (owner, *mode)
+                        (owner, node.mode().unwrap_or(0))
                     }
                 }
             }
@@ -798,10 +771,10 @@ impl Vfs {
             }
             Loc::Cg {
                 hier,
-                path,
+                dir_id,
                 file: None,
                 ..
-            } => return env.gpc.list(*hier, path),
+            } => return env.gpc.list_node(&Node::directory(*hier, *dir_id)),
             Loc::ProcRoot => {
                 try_push(&mut names, try_string("cgroups")?)?;
                 try_push(&mut names, try_string("mounts")?)?;

@@ -1,4 +1,5 @@
 #![no_std]
+#![forbid(unsafe_code)]
 //! # gpc-machine: the machine that `.cgsh` scripts drive, on any host
 //!
 //! [`Machine`] is a small Linux machine with gpc as its cgroup v1 core: gpc-core and

@@ -52,7 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use gpc_core::host::alloc::{try_push, try_string};
-use gpc_core::{Creds, Error, Gpc, Host, Out, Pid, Result, SubsysId, TaskSlot};
+use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 use hashbrown::HashMap;
@@ -68,9 +68,9 @@ pub const DEFAULT_CPUS: u32 = 4;
 /// Memory nodes of a machine that no `machine` command configured.
 pub const DEFAULT_MEMS: u32 = 2;
 /// The most CPUs a machine may have (`NR_CPUS`).
-pub const MAX_CPUS: u32 = gpc_core::parse::NR_CPUS as u32;
+pub const MAX_CPUS: u32 = gpc_subsystems::parse::NR_CPUS as u32;
 /// The most memory nodes a machine may have (`MAX_NUMNODES`).
-pub const MAX_MEMS: u32 = gpc_core::parse::MAX_NUMNODES as u32;
+pub const MAX_MEMS: u32 = gpc_subsystems::parse::MAX_NUMNODES as u32;
 
 /// Writes `bytes` with each byte of `special` as `\ooo` (Linux `seq_escape`).
 fn escape_into(out: &mut Out<'_>, bytes: &[u8], special: &[u8]) -> Result {
@@ -183,12 +183,30 @@ impl<P: Platform> Machine<P> {
     ///
     /// `EINVAL` for 0 or more than [`MAX_CPUS`] / [`MAX_MEMS`]; `ENOMEM`.
     pub fn with_config(cpus: u32, mems: u32) -> Result<Self> {
+        Self::with_subsystems(cpus, mems, &gpc_subsystems::all())
+    }
+
+    /// A machine with CPUs `0..cpus`, memory nodes `0..mems` and the controllers
+    /// `subsystems` (in the order `/proc/cgroups` lists them), which may include
+    /// subsystems of other crates: any [`gpc_core::Subsystem`] mounts, shows its files
+    /// and gets its hooks here. The effects the machine gives the ten controllers of
+    /// gpc-subsystems (scheduling, memory charges, device checks, ...) apply to those
+    /// of them that are in the list; a script's `machine` command keeps the list.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Machine::with_config`], and those of `Gpc::new` (`EINVAL` for more
+    /// than `MAX_SUBSYS` subsystems or a repeated name).
+    pub fn with_subsystems(
+        cpus: u32,
+        mems: u32,
+        subsystems: &[&'static dyn DynSubsystem],
+    ) -> Result<Self> {
         if cpus == 0 || cpus > MAX_CPUS || mems == 0 || mems > MAX_MEMS {
             return Err(Error::EINVAL);
         }
         let (nr_cpus, nr_mems) = (cpus as usize, mems as usize);
-        let subsystems = gpc_subsystems::all();
-        let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, &subsystems)?;
+        let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, subsystems)?;
         let mut tasks = TaskList::new();
         tasks.add_init(&gpc)?;
         let ids = Ids {
@@ -480,7 +498,10 @@ impl<P: Platform> Machine<P> {
                 // back without side effects (a release notification).
                 let path = fs::push_name(path, name)?;
                 self.vfs.reserve_container()?;
-                let id = self.gpc.mkdir_at(hier, dir_id, name)?;
+                let id = self
+                    .gpc
+                    .mkdir_node(&Node::directory(hier, dir_id), name)?
+                    .container_id();
                 self.vfs.set_container_creator(id, Owner::of(creds));
                 Ok(Loc::Cg {
                     mount,
@@ -569,7 +590,7 @@ impl<P: Platform> Machine<P> {
                 if path == "/" {
                     return Err(Error::EBUSY);
                 }
-                self.gpc.rmdir(hier, &path)?;
+                self.gpc.rmdir_node(&Node::directory(hier, dir_id))?;
                 self.vfs.forget_container(dir_id);
                 Ok(())
             }
@@ -603,7 +624,10 @@ impl<P: Platform> Machine<P> {
         self.vfs.check(&env, &creds, &target, MAY_WRITE)?;
         let caller = self.tasks.caller(creds, None);
         match target {
-            Loc::Cg { hier, path, .. } => self.gpc.write(hier, &path, data, &caller),
+            // The file's node, from the walk above: gpc walks no path again.
+            Loc::Cg {
+                file: Some(node), ..
+            } => self.gpc.write_node(&node, data, &caller),
             // procfs files without a write method.
             _ => Err(Error::EINVAL),
         }
@@ -619,9 +643,11 @@ impl<P: Platform> Machine<P> {
         self.vfs.check(&env, &creds, &loc, MAY_READ)?;
         let mut buf = Vec::new();
         match loc {
-            Loc::Cg { hier, path, .. } => {
+            Loc::Cg {
+                file: Some(node), ..
+            } => {
                 let caller = self.tasks.caller(creds, None);
-                self.gpc.read(hier, &path, &caller, &mut buf)?;
+                self.gpc.read_node(&node, &caller, &mut buf)?;
             }
             Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
             Loc::Proc(ProcFile::PidCgroup(pid)) => {
@@ -1209,7 +1235,7 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         if self.touched {
             return Err(Error::EINVAL);
         }
-        let mut fresh = Self::with_config(cpus, mems)?;
+        let mut fresh = Self::with_subsystems(cpus, mems, self.gpc.subsystems())?;
         // What the host set survives: only the script's CPUs and nodes change.
         fresh.set_pid_max(self.pid_max())?;
         fresh.set_run_budget(self.run_budget);

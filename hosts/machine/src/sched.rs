@@ -113,10 +113,10 @@ pub const NICE_0_WEIGHT: u64 = 1024;
 /// The smallest weight a group entity gets on a CPU (Linux `MIN_SHARES`).
 pub const MIN_SHARES: u64 = 2;
 /// The most CPUs the scheduler handles (Linux `NR_CPUS` as gpc-core's masks have it).
-pub const MAX_CPUS: usize = gpc_core::parse::NR_CPUS;
+pub const MAX_CPUS: usize = gpc_subsystems::parse::NR_CPUS;
 
 /// A set of CPUs, as the cpuset controller gives it.
-pub use gpc_core::parse::CpuMask;
+pub use gpc_subsystems::parse::CpuMask;
 
 /// The mask of CPUs `0..n`.
 pub fn all_cpus(n: usize) -> CpuMask {

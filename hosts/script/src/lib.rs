@@ -1,4 +1,5 @@
 #![no_std]
+#![forbid(unsafe_code)]
 //! The interpreter of gpc's `.cgsh` simulation scripts.
 //!
 //! A `.cgsh` script is a cgroup walkthrough written in a small subset of POSIX shell

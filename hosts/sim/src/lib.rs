@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! # gpc-sim: a simulated machine with a Linux-exact cgroup v1 file system
 //!
 //! The `gpc` command runs `.cgsh` scripts (see `doc/script-language.md` and the

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! `gpc`: run `.cgsh` scripts on the simulated machine, or type them in a shell.
 
 use std::cell::RefCell;

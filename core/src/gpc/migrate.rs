@@ -1,0 +1,377 @@
+//! Moving tasks between containers: `tasks` and `cgroup.procs` writes, the host's own
+//! attach, and the seed's `cgroup_clone` (Linux `__cgroup1_procs_write`,
+//! `cgroup_migrate_prepare_dst`, `cgroup_migrate_execute`).
+//!
+//! A move is all or nothing: every task's current css_group is pinned and its
+//! destination found or made first (the only step that allocates), then every
+//! subsystem is asked (`can_attach`, undone with `cancel_attach` on a refusal), and only
+//! then are the task slots swapped, each with one compare-exchange that loses to a
+//! concurrent exit rather than resurrecting the task.
+
+use alloc::vec::Vec;
+use core::ptr::{self, NonNull};
+
+use arrayvec::ArrayVec;
+
+use super::nodes::Node;
+use super::{Gpc, HierarchyId, Tree};
+use crate::container::Container;
+use crate::cssgroup::{tag, untag, CssGroup};
+use crate::error::{Error, Result};
+use crate::host::alloc::try_push;
+use crate::host::cred::Creds;
+use crate::host::rcu::rcu_dereference;
+use crate::host::task::{Caller, Pid, TaskRef};
+use crate::host::Host;
+use crate::primitive::Ordering;
+use crate::subsys::{SubsysId, TaskInfo, MAX_SUBSYS};
+
+/// A task pinned for a migration.
+pub(super) struct Move<'a> {
+    task: TaskRef<'a>,
+    info: TaskInfo,
+    /// The task's slot value (css_group and the shard of the task's reference).
+    from_tagged: *mut CssGroup,
+    from: NonNull<CssGroup>,
+    from_shard: usize,
+    to: NonNull<CssGroup>,
+}
+
+impl<H: Host> Gpc<H> {
+    /// `tasks` / `cgroup.procs` writes (`__cgroup1_procs_write`,
+    /// `cgroup_procs_write_start`).
+    pub(super) fn write_pid(
+        &self,
+        tree: &Tree,
+        c: &Container,
+        data: &[u8],
+        caller: &Caller<'_>,
+        threadgroup: bool,
+    ) -> Result {
+        let pid = crate::parse::parse_procs_pid(data)?;
+        let pid = if pid == 0 {
+            caller.pid.ok_or(Error::ESRCH)?
+        } else {
+            Pid::try_from(pid).map_err(|_| Error::ESRCH)?
+        };
+        let mover = &caller.creds;
+        // One lookup of the task: its permission is checked and, for `tasks`, the move
+        // made while the host's table hands it over.
+        let mut res = Err(Error::ESRCH);
+        if !threadgroup {
+            let found = caller.tasks.with_task(pid, &mut |t| {
+                res = Self::may_write_pid(mover, &t.creds, c)
+                    .and_then(|()| self.migrate(tree, core::slice::from_ref(t), c, Some(mover)));
+            });
+            return if found { res } else { Err(Error::ESRCH) };
+        }
+        // cgroup.procs moves the thread group of the task (`cgroup_procs_write_start`
+        // takes `tsk->group_leader`): one lookup for its tgid and permission, one of the
+        // group.
+        let mut target: Option<Pid> = None;
+        let found = caller.tasks.with_task(pid, &mut |t| {
+            res = Self::may_write_pid(mover, &t.creds, c);
+            target = Some(t.tgid);
+        });
+        let tgid = match (found, target) {
+            (true, Some(tgid)) => tgid,
+            _ => return Err(Error::ESRCH),
+        };
+        res?;
+        res = Err(Error::ESRCH);
+        caller.tasks.with_thread_group(tgid, &mut |threads| {
+            let mut all: Vec<TaskRef<'_>> = Vec::new();
+            for t in threads {
+                if let Err(e) = try_push(&mut all, t) {
+                    res = Err(e);
+                    return;
+                }
+            }
+            res = self.migrate(tree, &all, c, Some(mover));
+        });
+        res
+    }
+
+    /// The checks of `__cgroup1_procs_write` before a move: the writer may move the
+    /// task (`EACCES`), and the destination is alive (`ENODEV`).
+    fn may_write_pid(mover: &Creds, target: &Creds, dst: &Container) -> Result {
+        if !mover.may_move(target) {
+            return Err(Error::EACCES);
+        }
+        if dst.dead.load(Ordering::Acquire) {
+            return Err(Error::ENODEV);
+        }
+        Ok(())
+    }
+
+    /// Move `tasks` into `dst`, all or none (Linux `cgroup_migrate`). Caller holds the
+    /// hierarchy lock. `mover`: the credentials of whoever asked (Linux `current`), for
+    /// the subsystems that check them ([`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]);
+    /// `None` for a move the kernel makes itself.
+    ///
+    /// [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]: crate::Subsystem::ATTACH_NEEDS_SETSCHEDULER
+    fn migrate(
+        &self,
+        tree: &Tree,
+        tasks: &[TaskRef<'_>],
+        dst: &Container,
+        mover: Option<&Creds>,
+    ) -> Result {
+        let h = dst.hier;
+        let dst_key: *mut Container = if dst.is_root() {
+            ptr::null_mut()
+        } else {
+            dst as *const Container as *mut Container
+        };
+        let mask = tree
+            .hiers
+            .get(h)
+            .and_then(|x| x.as_deref())
+            .map_or(0, |x| x.subsys_mask);
+        let mut moves: Vec<Move<'_>> = Vec::new();
+        moves.try_reserve(tasks.len())?;
+        let mut created: Vec<NonNull<CssGroup>> = Vec::new();
+        created.try_reserve(tasks.len())?;
+        // Our pins and the new references are taken on this CPU's shard.
+        let shard = self.shard();
+        let unpin = |moves: &mut Vec<Move<'_>>, created: &[NonNull<CssGroup>]| {
+            for m in moves.drain(..) {
+                self.put_cg(m.from, shard);
+                let silent = created.contains(&m.to);
+                self.put_cg_inner(m.to, shard, !silent);
+            }
+        };
+        // Pin every task's current css_group and find its destination.
+        for t in tasks {
+            let guard = self.rcu_read_lock();
+            let tagged = rcu_dereference(t.slot.raw(), &guard);
+            let (cur, from_shard) = untag(tagged);
+            // An exiting task (empty slot) is skipped, as Linux skips PF_EXITING.
+            let Some(cur) = cur else { continue };
+            // SAFETY: under the guard (see `owns`).
+            if !unsafe { self.owns(cur) } {
+                drop(guard);
+                unpin(&mut moves, &created);
+                return Err(Error::EINVAL);
+            }
+            // SAFETY: under the guard; refused if dying.
+            if !unsafe { cur.as_ref() }.try_get(shard) {
+                continue;
+            }
+            drop(guard);
+            // SAFETY: pinned.
+            let curr = unsafe { cur.as_ref() };
+            if curr.container(h) == dst_key {
+                self.put_cg(cur, shard);
+                continue; // already there: Linux skips it without asking anyone
+            }
+            let mut key = curr.key;
+            if let Some(slot) = key.get_mut(h) {
+                *slot = dst_key;
+            }
+            match self.find_or_create(tree, &key, shard) {
+                Ok((to, new)) => {
+                    if new {
+                        created.push(to);
+                    }
+                    moves.push(Move {
+                        task: *t,
+                        info: TaskInfo {
+                            pid: t.pid,
+                            tgid: t.tgid,
+                            is_thread: t.pid != t.tgid,
+                        },
+                        from_tagged: tagged,
+                        from: cur,
+                        from_shard,
+                        to,
+                    });
+                }
+                Err(e) => {
+                    self.put_cg(cur, shard);
+                    unpin(&mut moves, &created);
+                    return Err(e);
+                }
+            }
+        }
+        if moves.is_empty() {
+            return Ok(());
+        }
+        // can_attach on every subsystem of the hierarchy, in order; cancel_attach on the
+        // ones already asked when one refuses (cgroup_migrate_execute). A task already in
+        // `dst` was dropped above, so nobody is asked about it (cgroup_migrate_prepare_dst
+        // drops a source css_set equal to its destination).
+        let subs: ArrayVec<SubsysId, MAX_SUBSYS> = (0..self.subsys.len())
+            .filter(|ss| mask & (1 << ss) != 0)
+            .collect();
+        for (n, &ss) in subs.iter().enumerate() {
+            let Some(sub) = self.subsys.get(ss) else {
+                continue;
+            };
+            let setscheduler = sub.attach_needs_setscheduler();
+            let mut failed = None;
+            for (i, m) in moves.iter().enumerate() {
+                let (Some(from), Some(to)) =
+                    (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
+                else {
+                    continue;
+                };
+                if let Err(e) = sub.can_attach(&m.info, from, to) {
+                    failed = Some((i, e));
+                    break;
+                }
+                // Linux kernel/cgroup/cpuset.c cpuset_can_attach: after
+                // cpuset_can_attach_check (ENOSPC), security_task_setscheduler(task)
+                // for each task (on v1 always), failing the whole move with EPERM.
+                if setscheduler && mover.is_some_and(|c| !c.may_setscheduler(&m.task.creds)) {
+                    // This subsystem's can_attach of `m` succeeded: cancel it too.
+                    failed = Some((i + 1, Error::EPERM));
+                    break;
+                }
+            }
+            if let Some((i, e)) = failed {
+                for m in moves.iter().take(i) {
+                    if let (Some(from), Some(to)) =
+                        (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
+                    {
+                        sub.cancel_attach(&m.info, from, to);
+                    }
+                }
+                for &prev in subs.iter().take(n) {
+                    let Some(psub) = self.subsys.get(prev) else {
+                        continue;
+                    };
+                    for m in moves.iter() {
+                        if let (Some(from), Some(to)) =
+                            (self.pinned_css(m.from, prev), self.pinned_css(m.to, prev))
+                        {
+                            psub.cancel_attach(&m.info, from, to);
+                        }
+                    }
+                }
+                unpin(&mut moves, &created);
+                return Err(e);
+            }
+        }
+        // Commit.
+        for m in moves.drain(..) {
+            let swapped = m
+                .task
+                .slot
+                .raw()
+                .compare_exchange(
+                    m.from_tagged,
+                    tag(m.to, shard),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok();
+            if swapped {
+                for &ss in subs.iter() {
+                    if let (Some(sub), Some(from), Some(to)) = (
+                        self.subsys.get(ss),
+                        self.pinned_css(m.from, ss),
+                        self.pinned_css(m.to, ss),
+                    ) {
+                        sub.attach(&m.info, from, to);
+                    }
+                }
+                // The task's old reference and our pin.
+                self.put_cg(m.from, m.from_shard);
+                self.put_cg(m.from, shard);
+            } else {
+                // The task exited meanwhile.
+                for &ss in subs.iter() {
+                    if let (Some(sub), Some(from), Some(to)) = (
+                        self.subsys.get(ss),
+                        self.pinned_css(m.from, ss),
+                        self.pinned_css(m.to, ss),
+                    ) {
+                        sub.cancel_attach(&m.info, from, to);
+                    }
+                }
+                self.put_cg(m.from, shard);
+                self.put_cg(m.to, shard);
+            }
+        }
+        Ok(())
+    }
+
+    /// Move one task into the container at `path` of `hier`, as a write of its pid to
+    /// `tasks` would, but without the permission check (for hosts and tests).
+    ///
+    /// # Errors
+    ///
+    /// As for the write, less `EACCES`; `EINVAL` if the task belongs to another
+    /// instance.
+    pub fn attach(&self, hier: HierarchyId, path: &str, task: &TaskRef<'_>) -> Result {
+        let tree = self.tree.lock();
+        let node = self.lookup_locked(&tree, hier, path)?;
+        let c = Self::dir_container(&tree, &node)?;
+        self.migrate(&tree, core::slice::from_ref(task), c, None)
+    }
+
+    /// Move one task into directory `dir`, as a write of its pid to its `tasks` file
+    /// would, but without the permission check (for hosts and tests).
+    ///
+    /// # Errors
+    ///
+    /// As for the write, less `EACCES`; `ENOTDIR` for a file, `ENODEV` if `dir` was
+    /// removed; `EINVAL` if the task belongs to another instance.
+    pub fn attach_node(&self, dir: &Node, task: &TaskRef<'_>) -> Result {
+        let tree = self.tree.lock();
+        let c = Self::dir_container(&tree, dir)?;
+        self.migrate(&tree, core::slice::from_ref(task), c, None)
+    }
+
+    /// Make a child container of `task`'s container in the hierarchy of subsystem `ss`,
+    /// named `name`, and move the task into it in one step (the seed's `cgroup_clone`,
+    /// used by the ns subsystem on unshare). Does nothing if `ss` is not mounted.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `mkdir` and of the move; a container made for the move is removed
+    /// again when the move fails.
+    pub fn container_clone(&self, ss: SubsysId, task: &TaskRef<'_>, name: &str) -> Result {
+        // All under one hold of the hierarchy lock, on the containers themselves: no path
+        // is built or resolved, so the cost does not grow with the depth (each unshare
+        // nests the task one level deeper).
+        let mut tree = self.tree.lock();
+        let Some(h) = tree.bound.get(ss).copied().flatten() else {
+            return Ok(());
+        };
+        let parent = {
+            let guard = self.rcu_read_lock();
+            let (Some(cg), _) = untag(rcu_dereference(task.slot.raw(), &guard)) else {
+                return Err(Error::ESRCH);
+            };
+            // SAFETY: under the guard.
+            if !unsafe { self.owns(cg) } {
+                return Err(Error::EINVAL);
+            }
+            // SAFETY: under the guard.
+            let c = unsafe { (*cg.as_ptr()).container(h) };
+            match NonNull::new(c) {
+                // A container named by a live css_group is alive, and stays so while the
+                // hierarchy lock is held (rmdir takes it).
+                Some(c) => c,
+                None => Self::hierarchy(&tree, HierarchyId(h))?.root,
+            }
+        };
+        let child = self.mkdir_in(&mut tree, parent, name)?;
+        // A move the host makes itself (the seed's ns subsystem), as `attach`: no
+        // writer's credentials to check.
+        let res = self.migrate(
+            &tree,
+            core::slice::from_ref(task),
+            // SAFETY: just made, alive under the hierarchy lock.
+            unsafe { child.as_ref() },
+            None,
+        );
+        if res.is_err() {
+            // Cannot fail: the container was just made and has no tasks or children.
+            let _ = self.rmdir_locked(&mut tree, child);
+        }
+        res
+    }
+}

@@ -1,0 +1,265 @@
+//! Hierarchies: mount (reuse or make, bind subsystems), umount (destroy when the last
+//! mount goes and no child is left), and the per-hierarchy limits (Linux
+//! `cgroup1_get_tree`, `cgroup1_root_to_use`, `rebind_subsystems`, `cgroup_kill_sb`).
+//!
+//! A hierarchy's root container is null in every css_group key (see `crate::cssgroup`),
+//! so binding or unbinding subsystems rewrites no css_group while lock-free readers use
+//! them: only the root states' container pointers change.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::ptr::NonNull;
+
+use arrayvec::ArrayVec;
+
+use super::{free_container, Gpc, Hierarchy, HierarchyId, Limits, Tree};
+use crate::container::{Container, HierIdx};
+use crate::error::{Error, Result};
+use crate::host::alloc::try_box;
+use crate::host::task::Caller;
+use crate::host::Host;
+use crate::options::parse_mount_options;
+use crate::primitive::Ordering;
+use crate::rules::V1_RULES;
+use crate::subsys::{set_css_container, CssRef, MAX_SUBSYS};
+
+impl<H: Host> Gpc<H> {
+    /// Mount a v1 hierarchy with `options` (Linux `cgroup1_get_tree`): an existing
+    /// hierarchy that matches is reused (its mount count grows), otherwise a new one is
+    /// made and the subsystems are bound to it.
+    ///
+    /// # Errors
+    ///
+    /// `EPERM` without `CAP_SYS_ADMIN`; the option errors of
+    /// [`crate::options::parse_mount_options`]; `EBUSY` when a name matches a hierarchy
+    /// with other subsystems or a subsystem is bound elsewhere; `EINVAL` when a new
+    /// hierarchy would have neither subsystems nor `none`; `ENOSPC` past
+    /// [`MAX_HIERARCHIES`](crate::MAX_HIERARCHIES); `ENOMEM`.
+    pub fn mount(&self, options: &str, caller: &Caller<'_>) -> Result<HierarchyId> {
+        if !caller.creds.cap_sys_admin {
+            return Err(Error::EPERM);
+        }
+        let names: ArrayVec<&str, MAX_SUBSYS> = self.subsys.iter().map(|s| s.name()).collect();
+        let opts = parse_mount_options(options, &names, caller.creds.cap_sys_admin)?;
+        let mut tree = self.tree.lock();
+        // cgroup1_root_to_use()
+        for (idx, slot) in tree.hiers.iter_mut().enumerate() {
+            let Some(h) = slot.as_deref_mut() else {
+                continue;
+            };
+            let mut name_match = false;
+            if let Some(name) = &opts.name {
+                if *name != h.name {
+                    continue;
+                }
+                name_match = true;
+            }
+            if (opts.subsys_mask != 0 || opts.none) && opts.subsys_mask != h.subsys_mask {
+                if !name_match {
+                    continue;
+                }
+                return Err(Error::EBUSY);
+            }
+            // Differing flags are ignored with a warning in Linux.
+            h.mounts += 1;
+            return Ok(HierarchyId(idx));
+        }
+        if opts.subsys_mask == 0 && !opts.none {
+            return Err(Error::EINVAL);
+        }
+        // Linux allocates the new root's id before binding the subsystems, so a mount
+        // that then fails with EBUSY still uses an id up (doc/linux-v1-reference.md §1.5).
+        let hid = self.alloc_hier_id(&tree);
+        tree.next_hier_id = hid.wrapping_add(1).max(1);
+        for ss in 0..self.subsys.len() {
+            if opts.subsys_mask & (1 << ss) != 0 && tree.bound.get(ss).copied().flatten().is_some()
+            {
+                return Err(Error::EBUSY);
+            }
+        }
+        let idx = tree
+            .hiers
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::ENOSPC)?;
+        let name = opts.name.unwrap_or_default();
+        let release_agent = opts.release_agent.unwrap_or_default();
+        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
+        let root = try_box(Container::new(
+            id,
+            idx,
+            None,
+            String::new(),
+            0,
+            free_container,
+        ))?;
+        let root = NonNull::from(Box::leak(root));
+        // SAFETY: just made, not yet shared.
+        let rootc = unsafe { root.as_ref() };
+        if let Err(e) = tree.reserve_index() {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(root.as_ptr()) });
+            return Err(e);
+        }
+        rootc.populated.store(1, Ordering::Relaxed); // init never leaves: see check_for_release
+        rootc
+            .clone_children
+            .store(opts.clone_children, Ordering::Relaxed);
+        let hier = match try_box(Hierarchy {
+            id: 0,
+            subsys_mask: opts.subsys_mask,
+            name,
+            noprefix: opts.noprefix,
+            release_agent,
+            root,
+            mounts: 1,
+            nr_containers: 1,
+            limits: Limits::MAX,
+            rules: &V1_RULES,
+        }) {
+            Ok(h) => h,
+            Err(e) => {
+                // SAFETY: never published.
+                drop(unsafe { Box::from_raw(root.as_ptr()) });
+                return Err(e);
+            }
+        };
+        // Nothing can fail from here on.
+        let mut hier = hier;
+        hier.id = hid;
+        for ss in 0..self.subsys.len() {
+            if opts.subsys_mask & (1 << ss) == 0 {
+                continue;
+            }
+            if let (Some(css), Some(slot)) = (self.root_css.get(ss), rootc.css.get(ss)) {
+                slot.store(css.as_ptr(), Ordering::Release);
+                set_css_container(*css, id);
+                if let Some(sub) = self.subsys.get(ss) {
+                    // SAFETY: root states live as long as gpc.
+                    sub.bind(unsafe { CssRef::from_raw(*css) }, true);
+                }
+            }
+            if let Some(b) = tree.bound.get_mut(ss) {
+                *b = Some(idx);
+            }
+        }
+        if let Some(slot) = tree.hiers.get_mut(idx) {
+            *slot = Some(hier);
+        }
+        tree.index(root);
+        Ok(HierarchyId(idx))
+    }
+
+    /// The next hierarchy id (cyclic like Linux's idr, skipping ids in use).
+    fn alloc_hier_id(&self, tree: &Tree) -> u32 {
+        let mut id = tree.next_hier_id.max(1);
+        loop {
+            if !tree.hiers.iter().flatten().any(|h| h.id == id) {
+                return id;
+            }
+            id = id.wrapping_add(1).max(1);
+        }
+    }
+
+    /// Drop one mount of `hier` (Linux `cgroup_kill_sb`). The last one destroys the
+    /// hierarchy if it has no child containers, returning its subsystems to the dummy
+    /// hierarchy; otherwise it lives on and a later matching mount finds it.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `hier` is not mounted.
+    pub fn umount(&self, hier: HierarchyId) -> Result {
+        let mut tree = self.tree.lock();
+        let h = tree
+            .hiers
+            .get_mut(hier.0)
+            .and_then(|h| h.as_deref_mut())
+            .ok_or(Error::EINVAL)?;
+        if h.mounts == 0 {
+            return Err(Error::EINVAL);
+        }
+        h.mounts -= 1;
+        self.maybe_destroy_hierarchy(&mut tree, hier.0);
+        Ok(())
+    }
+
+    fn maybe_destroy_hierarchy(&self, tree: &mut Tree, idx: HierIdx) {
+        let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
+            return;
+        };
+        if h.mounts != 0 || !h.root().children_unlocked().is_empty() {
+            return;
+        }
+        let mask = h.subsys_mask;
+        let root = h.root;
+        for ss in 0..self.subsys.len() {
+            if mask & (1 << ss) == 0 {
+                continue;
+            }
+            if let Some(css) = self.root_css.get(ss) {
+                set_css_container(*css, 0);
+                if let Some(sub) = self.subsys.get(ss) {
+                    // SAFETY: root states live as long as gpc.
+                    sub.bind(unsafe { CssRef::from_raw(*css) }, false);
+                }
+            }
+            if let Some(b) = tree.bound.get_mut(ss) {
+                *b = None;
+            }
+        }
+        if let Some(slot) = tree.hiers.get_mut(idx) {
+            *slot = None;
+        }
+        tree.unindex(root);
+        // SAFETY: the root is unreachable now (no css_group names a root: roots are
+        // null in keys); lock-free readers may still hold it through a root state's
+        // container pointer, hence RCU.
+        unsafe { self.host.call_rcu(NonNull::from(&(*root.as_ptr()).rcu)) };
+    }
+
+    /// Whether `hier` still exists (mounted, or alive with children).
+    pub fn hierarchy_exists(&self, hier: HierarchyId) -> bool {
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .is_some_and(Option::is_some)
+    }
+
+    /// Set the depth and size limits of `hier` (default [`Limits::MAX`]). Containers
+    /// already beyond new limits stay; only later `mkdir`s are refused.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `hier` does not exist.
+    pub fn set_hierarchy_limits(&self, hier: HierarchyId, limits: Limits) -> Result {
+        let mut tree = self.tree.lock();
+        let h = tree
+            .hiers
+            .get_mut(hier.0)
+            .and_then(|h| h.as_deref_mut())
+            .ok_or(Error::ENOENT)?;
+        h.limits = limits;
+        Ok(())
+    }
+
+    /// The depth and size limits of `hier`.
+    pub fn hierarchy_limits(&self, hier: HierarchyId) -> Option<Limits> {
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .map(|h| h.limits)
+    }
+
+    /// The id `/proc` shows for `hier`.
+    pub fn hierarchy_proc_id(&self, hier: HierarchyId) -> Option<u32> {
+        self.tree
+            .lock()
+            .hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .map(|h| h.id)
+    }
+}

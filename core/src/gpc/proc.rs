@@ -1,0 +1,194 @@
+//! The `/proc` files gpc owns: `/proc/PID/cgroup` and `/proc/cgroups` (Linux
+//! `proc_cgroup_show`, `proc_cgroupstats_show`), and the cgroup options of
+//! `/proc/mounts` (`cgroup1_show_options`).
+//!
+//! Both are built into the host's buffer and undone on error, so a failed read (`ENOMEM`)
+//! leaves the buffer as it was.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use arrayvec::ArrayVec;
+
+use super::{Gpc, Hierarchy, HierarchyId};
+use crate::container::HierIdx;
+use crate::cssgroup::{untag, MAX_HIERARCHIES};
+use crate::error::{Error, Result};
+use crate::files::Out;
+use crate::host::rcu::rcu_dereference;
+use crate::host::task::TaskSlot;
+use crate::host::Host;
+use crate::options::PATH_MAX;
+use crate::primitive::Ordering;
+
+impl<H: Host> Gpc<H> {
+    /// `/proc/PID/cgroup` of the task with `slot` (Linux `proc_cgroup_show`): one line
+    /// per hierarchy, `ID:CONTROLLERS[,name=NAME]:PATH`, newest hierarchy first.
+    ///
+    /// # Errors
+    ///
+    /// `ESRCH` if the task has no css_group, `EINVAL` if it belongs to another instance,
+    /// `ENOMEM`.
+    pub fn proc_pid_cgroup(&self, slot: &TaskSlot, buf: &mut Vec<u8>) -> Result {
+        let start = buf.len();
+        let res = self.proc_pid_cgroup_inner(slot, &mut Out::new(buf));
+        if res.is_err() {
+            buf.truncate(start);
+        }
+        res
+    }
+
+    fn proc_pid_cgroup_inner(&self, slot: &TaskSlot, out: &mut Out<'_>) -> Result {
+        let tree = self.tree.lock();
+        let guard = self.rcu_read_lock();
+        let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
+            return Err(Error::ESRCH);
+        };
+        // SAFETY: under the guard (see `owns`).
+        if !unsafe { self.owns(cg) } {
+            return Err(Error::EINVAL);
+        }
+        let cg = cg.as_ptr();
+        let mut hs: ArrayVec<(u32, HierIdx), MAX_HIERARCHIES> = tree
+            .hiers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_deref().map(|h| (h.id, i)))
+            .collect();
+        hs.sort_unstable_by_key(|h| core::cmp::Reverse(h.0));
+        let mut path = String::new();
+        for (id, idx) in hs {
+            let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
+                continue;
+            };
+            write!(out, "{id}:")?;
+            self.write_controllers(h, out)?;
+            out.bytes(b":")?;
+            // SAFETY: under the guard (see `task_css`).
+            let c = unsafe { (*cg).container(idx) };
+            path.clear();
+            match NonNull::new(c) {
+                // SAFETY: alive: named by a css_group read under the guard, with the
+                // hierarchy lock held.
+                Some(c) => self.container_path(unsafe { c.as_ref() }, &mut path)?,
+                None => {
+                    path.try_reserve(1)?;
+                    path.push('/');
+                }
+            }
+            // proc_cgroup_show: the path goes through a PATH_MAX buffer; a longer one
+            // (a tree made with relative paths) is ENAMETOOLONG.
+            if path.len() >= PATH_MAX {
+                return Err(Error::ENAMETOOLONG);
+            }
+            out.bytes(path.as_bytes())?;
+            out.bytes(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn write_controllers(&self, h: &Hierarchy, out: &mut Out<'_>) -> Result {
+        let mut count = 0;
+        for (ss, sub) in self.subsys.iter().enumerate() {
+            if h.subsys_mask & (1 << ss) != 0 {
+                if count > 0 {
+                    out.bytes(b",")?;
+                }
+                out.bytes(sub.name().as_bytes())?;
+                count += 1;
+            }
+        }
+        if !h.name.is_empty() {
+            if count > 0 {
+                out.bytes(b",")?;
+            }
+            write!(out, "name={}", h.name)?;
+        }
+        Ok(())
+    }
+
+    /// `/proc/cgroups` (Linux `proc_cgroupstats_show`): a header, then per subsystem its
+    /// hierarchy id (0 when not mounted), its number of containers (1 when not
+    /// mounted: the dummy root) and whether it is enabled.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`.
+    pub fn proc_cgroups(&self, buf: &mut Vec<u8>) -> Result {
+        let start = buf.len();
+        let res = (|| {
+            let tree = self.tree.lock();
+            let mut out = Out::new(buf);
+            out.bytes(b"#subsys_name\thierarchy\tnum_cgroups\tenabled\n")?;
+            for (ss, sub) in self.subsys.iter().enumerate() {
+                let h = tree
+                    .bound
+                    .get(ss)
+                    .copied()
+                    .flatten()
+                    .and_then(|i| tree.hiers.get(i))
+                    .and_then(|h| h.as_deref());
+                let (id, n) = h.map_or((0, 1), |h| (h.id, h.nr_containers));
+                writeln!(out, "{}\t{}\t{}\t1", sub.name(), id, n)?;
+            }
+            Ok(())
+        })();
+        if res.is_err() {
+            buf.truncate(start);
+        }
+        res
+    }
+
+    /// The superblock options `/proc/mounts` shows for `hier` after `rw,relatime`
+    /// (Linux kernel/cgroup/cgroup-v1.c `cgroup1_show_options`): `,CONTROLLER` for each
+    /// bound subsystem in subsystem order, `,noprefix`, `,release_agent=PATH` if set,
+    /// `,clone_children` if the root has it, `,name=NAME` if named; values escaped as
+    /// `seq_show_option` does (`\ooo` for `,`, blank, tab, newline, backslash).
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if `hier` does not exist, `ENOMEM` (with `buf` as it was).
+    pub fn show_options(&self, hier: HierarchyId, buf: &mut Vec<u8>) -> Result {
+        let start = buf.len();
+        let res = (|| {
+            let tree = self.tree.lock();
+            let h = tree
+                .hiers
+                .get(hier.0)
+                .and_then(|h| h.as_deref())
+                .ok_or(Error::ENOENT)?;
+            let mut out = Out::new(buf);
+            for (ss, sub) in self.subsys.iter().enumerate() {
+                if h.subsys_mask & (1 << ss) != 0 {
+                    out.bytes(b",")?;
+                    out.bytes(sub.name().as_bytes())?;
+                }
+            }
+            if h.noprefix {
+                out.bytes(b",noprefix")?;
+            }
+            if !h.release_agent.is_empty() {
+                out.bytes(b",release_agent=")?;
+                for &b in h.release_agent.as_bytes() {
+                    if matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\\') {
+                        write!(out, "\\{b:03o}")?;
+                    } else {
+                        out.bytes(&[b])?;
+                    }
+                }
+            }
+            if h.root().clone_children.load(Ordering::Relaxed) {
+                out.bytes(b",clone_children")?;
+            }
+            if !h.name.is_empty() {
+                write!(out, ",name={}", h.name)?;
+            }
+            Ok(())
+        })();
+        if res.is_err() {
+            buf.truncate(start);
+        }
+        res
+    }
+}

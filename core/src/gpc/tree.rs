@@ -1,0 +1,425 @@
+//! Containers: making and removing them, and their paths (Linux `cgroup_mkdir`,
+//! `cgroup_rmdir`, `cgroup_path`).
+//!
+//! Every operation here runs under the hierarchy lock and works on containers, not
+//! paths: a host that resolved a node (`nodes.rs`) or knows a container id makes a
+//! child in O(1) however deep it is, and `mkdir` allocates everything it needs before
+//! it publishes anything, so a failure leaves the tree as it was. Removal unlinks at
+//! once and frees after a grace period (lock-free readers may still hold the
+//! container's states).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use arrayvec::ArrayVec;
+
+use super::nodes::Node;
+use super::{free_container, Gpc, Hierarchy, HierarchyId, Tree};
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::host::alloc::{try_box, try_string};
+use crate::host::Host;
+use crate::primitive::Ordering;
+use crate::subsys::{free_css_now, CssRef, SubsysId, MAX_SUBSYS};
+
+impl<H: Host> Gpc<H> {
+    pub(super) fn hierarchy(tree: &Tree, hier: HierarchyId) -> Result<&Hierarchy> {
+        tree.hiers
+            .get(hier.0)
+            .and_then(|h| h.as_deref())
+            .ok_or(Error::ENOENT)
+    }
+
+    pub(super) fn child_named<'t>(c: &'t Container, name: &str) -> Option<&'t Container> {
+        c.child_named(name)
+    }
+
+    /// The live container with id `id` in `hier`.
+    pub(super) fn container_at(
+        tree: &Tree,
+        hier: HierarchyId,
+        id: u64,
+    ) -> Result<NonNull<Container>> {
+        Self::hierarchy(tree, hier)?;
+        tree.container_by_id(id)
+            // SAFETY: indexed, hence alive under the hierarchy lock.
+            .filter(|c| unsafe { c.as_ref() }.hier == hier.0)
+            .ok_or(Error::ENOENT)
+    }
+
+    /// Make container `path` (Linux `cgroup_mkdir`). The parent must exist. Permission to
+    /// write the parent directory is the host VFS's check.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` (no parent, or the parent was removed), `ENOTDIR`, `EEXIST` (a container
+    /// or file of that name, `.` or `..`), `EINVAL` (a name with a newline or a NUL), `EAGAIN`
+    /// (past the hierarchy's [`Limits`](super::Limits)), `ENOMEM`, or a subsystem's `create` errno.
+    /// Nothing is left behind on error.
+    pub fn mkdir(&self, hier: HierarchyId, path: &str) -> Result {
+        let mut tree = self.tree.lock();
+        let (parent_path, name) = split_last(path).ok_or(Error::EEXIST)?;
+        let dir = self.lookup_locked(&tree, hier, parent_path)?;
+        let parent = NonNull::from(Self::dir_container(&tree, &dir)?);
+        self.mkdir_in(&mut tree, parent, name).map(|_| ())
+    }
+
+    /// Make container `name` in directory `dir` (Linux `cgroup_mkdir`, which takes the
+    /// parent's kernfs node), in O(1) however deep `dir` is; returns the new directory's
+    /// node.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if `dir` was removed (`cgroup_kn_lock_live` fails), `ENOTDIR` for a
+    /// file; otherwise as for [`Gpc::mkdir`].
+    pub fn mkdir_node(&self, dir: &Node, name: &str) -> Result<Node> {
+        let mut tree = self.tree.lock();
+        let parent = NonNull::from(Self::dir_container(&tree, dir)?);
+        let c = self.mkdir_in(&mut tree, parent, name)?;
+        // SAFETY: just made, alive under the hierarchy lock.
+        Ok(Node::dir(dir.hierarchy(), unsafe { c.as_ref() }.id))
+    }
+
+    /// [`Gpc::mkdir`] of `name` in the directory with container id `parent_id` (as
+    /// [`Entry::Dir`](super::Entry::Dir) gives it) of `hier`, in O(1) however deep it is: a host that walked
+    /// to the parent already need not have gpc walk the path again (Linux `cgroup_mkdir`
+    /// takes the parent's kernfs node). Returns the new container's id.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if there is no such container in `hier` (or it was removed); otherwise
+    /// as for [`Gpc::mkdir`].
+    pub fn mkdir_at(&self, hier: HierarchyId, parent_id: u64, name: &str) -> Result<u64> {
+        let mut tree = self.tree.lock();
+        let parent = Self::container_at(&tree, hier, parent_id)?;
+        let c = self.mkdir_in(&mut tree, parent, name)?;
+        // SAFETY: just made, alive under the hierarchy lock.
+        Ok(unsafe { c.as_ref() }.id)
+    }
+
+    /// Make container `name` under `parent` (alive, under the hierarchy lock the caller
+    /// holds through `tree`): the body of [`Gpc::mkdir`].
+    pub(super) fn mkdir_in(
+        &self,
+        tree: &mut Tree,
+        parent: NonNull<Container>,
+        name: &str,
+    ) -> Result<NonNull<Container>> {
+        let parent_ptr = parent;
+        // SAFETY: the caller's contract: alive under the hierarchy lock.
+        let parent = unsafe { parent_ptr.as_ref() };
+        let hier = HierarchyId(parent.hier);
+        let h = Self::hierarchy(tree, hier)?;
+        validate_name(name)?;
+        if Self::child_named(parent, name).is_some() || self.find_file(h, parent, name).is_some() {
+            return Err(Error::EEXIST);
+        }
+        // cgroup_check_hierarchy_limits(), after the name checks as in cgroup_mkdir().
+        if parent.depth >= h.limits.max_depth
+            || h.nr_containers.saturating_sub(1) >= h.limits.max_descendants
+        {
+            return Err(Error::EAGAIN);
+        }
+        let mask = h.subsys_mask;
+        tree.reserve_index()?;
+        let notify = parent.notify_on_release.load(Ordering::Relaxed);
+        let clone = parent.clone_children.load(Ordering::Relaxed);
+        let name = try_string(name)?;
+        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
+        let c = try_box(Container::new(
+            id,
+            hier.0,
+            Some(parent_ptr),
+            name,
+            parent.depth + 1,
+            free_container,
+        ))?;
+        let c = NonNull::from(Box::leak(c));
+        // SAFETY: just made, owned here.
+        let cr = unsafe { c.as_ref() };
+        let undo_box = |c: NonNull<Container>| {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(c.as_ptr()) });
+        };
+        // SAFETY: hierarchy lock held, no other borrow of the parent's list alive.
+        if let Err(e) = unsafe { parent.children_mut() }.try_reserve() {
+            undo_box(c);
+            return Err(e);
+        }
+        if notify {
+            if let Err(e) = self.release.lock().reserve_one() {
+                undo_box(c);
+                return Err(e);
+            }
+        }
+        let mut made: ArrayVec<SubsysId, MAX_SUBSYS> = ArrayVec::new();
+        for ss in 0..self.subsys.len() {
+            if mask & (1 << ss) == 0 {
+                continue;
+            }
+            let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else {
+                continue;
+            };
+            match sub.create_css(ss, Some(pcss), id, self.host.nr_cpus()) {
+                Ok(css) => {
+                    if let Some(slot) = cr.css.get(ss) {
+                        slot.store(css.as_ptr(), Ordering::Release);
+                    }
+                    made.push(ss);
+                }
+                Err(e) => {
+                    for &ss in made.iter().rev() {
+                        if let (Some(sub), Some(css)) = (self.subsys.get(ss), cr.css_ref(ss)) {
+                            sub.destroy(css);
+                            // SAFETY: never visible to readers (the container is not
+                            // linked anywhere yet).
+                            unsafe { free_css_now(css.raw()) };
+                        }
+                    }
+                    if notify {
+                        self.release.lock().unreserve_one();
+                    }
+                    undo_box(c);
+                    return Err(e);
+                }
+            }
+        }
+        // Commit: nothing fails from here.
+        cr.notify_on_release.store(notify, Ordering::Relaxed);
+        cr.clone_children.store(clone, Ordering::Relaxed);
+        if clone {
+            for &ss in made.iter() {
+                if let (Some(sub), Some(css)) = (self.subsys.get(ss), cr.css_ref(ss)) {
+                    sub.post_clone(css);
+                }
+            }
+        }
+        // SAFETY: hierarchy lock held; capacity reserved above.
+        unsafe { parent.children_mut() }.push(c);
+        parent.nr_children.fetch_add(1, Ordering::Release);
+        tree.index(c);
+        if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
+            h.nr_containers += 1;
+        }
+        Ok(c)
+    }
+
+    /// Remove container `path` (Linux `cgroup_rmdir`).
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` for the root or a container with tasks or children, `ENOENT`, `ENOTDIR`
+    /// (a file).
+    pub fn rmdir(&self, hier: HierarchyId, path: &str) -> Result {
+        let mut tree = self.tree.lock();
+        let node = self.lookup_locked(&tree, hier, path)?;
+        let c = NonNull::from(Self::dir_container(&tree, &node)?);
+        self.rmdir_locked(&mut tree, c)
+    }
+
+    /// Remove directory `dir` (Linux `cgroup_rmdir`).
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` for the root or a container with tasks or children, `ENODEV` if it was
+    /// removed already, `ENOTDIR` (a file).
+    pub fn rmdir_node(&self, dir: &Node) -> Result {
+        let mut tree = self.tree.lock();
+        let c = NonNull::from(Self::dir_container(&tree, dir)?);
+        self.rmdir_locked(&mut tree, c)
+    }
+
+    /// Remove container `c` (alive, under the hierarchy lock the caller holds through
+    /// `tree`): the body of [`Gpc::rmdir`].
+    pub(super) fn rmdir_locked(&self, tree: &mut Tree, c: NonNull<Container>) -> Result {
+        // SAFETY: the caller's contract.
+        let c = unsafe { c.as_ref() };
+        let hier = HierarchyId(c.hier);
+        let h = Self::hierarchy(tree, hier)?;
+        if c.is_root() {
+            return Err(Error::EBUSY);
+        }
+        if c.has_tasks() || !c.children_unlocked().is_empty() {
+            return Err(Error::EBUSY);
+        }
+        let mask = h.subsys_mask;
+        let cptr = NonNull::from(c);
+        let Some(parent) = c.parent else {
+            return Err(Error::EBUSY);
+        };
+        c.dead.store(true, Ordering::Release);
+        for ss in 0..self.subsys.len() {
+            if mask & (1 << ss) == 0 {
+                continue;
+            }
+            if let (Some(sub), Some(css)) = (self.subsys.get(ss), c.css_ref(ss)) {
+                sub.destroy(css);
+            }
+        }
+        // SAFETY: the parent outlives the child; hierarchy lock held.
+        let parent_ref = unsafe { parent.as_ref() };
+        // SAFETY: hierarchy lock held, no other borrow alive.
+        unsafe { parent_ref.children_mut() }.remove(cptr);
+        parent_ref.nr_children.fetch_sub(1, Ordering::Release);
+        tree.unindex(cptr);
+        {
+            let mut rq = self.release.lock();
+            if c.release_queued.load(Ordering::Relaxed) {
+                rq.remove(cptr);
+            }
+            if c.notify_on_release.load(Ordering::Relaxed) {
+                rq.unreserve_one();
+            }
+        }
+        // SAFETY: the container is still allocated (freed only through RCU below).
+        let c = unsafe { &*cptr.as_ptr() };
+        if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
+            h.nr_containers = h.nr_containers.saturating_sub(1);
+        }
+        for ss in 0..self.subsys.len() {
+            if let Some(css) = c
+                .css
+                .get(ss)
+                .and_then(|p| NonNull::new(p.load(Ordering::Acquire)))
+            {
+                // The container's own reference: the state goes once no counted handle
+                // or child state holds it (Linux `css_put` in `css_killed_ref_fn`).
+                self.css_put(css);
+            }
+        }
+        // SAFETY: as above for the container itself.
+        unsafe { self.host.call_rcu(NonNull::from(&(*cptr.as_ptr()).rcu)) };
+        // The parent may have become releasable (cgroup_destroy_locked).
+        let queued = {
+            let _table = self.table.lock();
+            self.check_for_release(parent_ref)
+        };
+        if queued {
+            self.host.release_queued();
+        }
+        // A hierarchy kept alive only by children after its last umount stays until the
+        // next mount and umount, as in Linux.
+        Ok(())
+    }
+
+    /// Call `f` with the state of subsystem `ss` in the container with id `id` (as
+    /// [`CssRef::container_id`] gives), if it still exists and `ss` is mounted. O(1)
+    /// through the id index, and allocation-free: `None` means gone, never "no memory
+    /// to look" (the simulator uncharges through it after a task has exited).
+    pub fn with_css_by_container_id<R>(
+        &self,
+        ss: SubsysId,
+        id: u64,
+        f: impl FnOnce(CssRef<'_>) -> R,
+    ) -> Option<R> {
+        let tree = self.tree.lock();
+        let h = tree.bound.get(ss).copied().flatten()?;
+        let c = tree.container_by_id(id)?;
+        // SAFETY: indexed, hence alive under the hierarchy lock.
+        let c = unsafe { c.as_ref() };
+        if c.hier != h {
+            return None;
+        }
+        c.css_ref(ss).map(f)
+    }
+
+    /// The path of `c` relative to its hierarchy root (`/a/b`; `/` for the root), into
+    /// `out`. Never recursive: the depth of a tree is the user's to choose and a kernel
+    /// stack is small (Linux's `kernfs_path_from_node` walks up in a loop too).
+    pub(super) fn container_path(&self, c: &Container, out: &mut String) -> Result {
+        if c.is_root() {
+            out.try_reserve(1)?;
+            out.push('/');
+            return Ok(());
+        }
+        let mut names: ArrayVec<&str, 64> = ArrayVec::new();
+        let mut cur = Some(c);
+        let mut total = 0;
+        let mut deep = false;
+        while let Some(x) = cur {
+            if x.is_root() {
+                break;
+            }
+            if names.try_push(x.name.as_str()).is_err() {
+                deep = true;
+                break;
+            }
+            total += x.name.len() + 1;
+            cur = x.parent_ref();
+        }
+        if deep {
+            return Self::deep_container_path(c, out);
+        }
+        out.try_reserve(total)?;
+        for n in names.iter().rev() {
+            out.push('/');
+            out.push_str(n);
+        }
+        Ok(())
+    }
+
+    /// `container_path` of a container more than 64 levels down: measure the
+    /// path walking up, then walk up again writing each name at its place from the end.
+    fn deep_container_path(c: &Container, out: &mut String) -> Result {
+        let mut total = 0usize;
+        let mut cur = Some(c);
+        while let Some(x) = cur.filter(|x| !x.is_root()) {
+            total = total.saturating_add(x.name.len() + 1);
+            cur = x.parent_ref();
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        buf.try_reserve_exact(total)?;
+        buf.resize(total, b'/');
+        let mut end = total;
+        let mut cur = Some(c);
+        while let Some(x) = cur.filter(|x| !x.is_root()) {
+            let Some(start) = end.checked_sub(x.name.len()) else {
+                break;
+            };
+            if let Some(dst) = buf.get_mut(start..end) {
+                dst.copy_from_slice(x.name.as_bytes());
+            }
+            // Leave the '/' before the name.
+            end = start.saturating_sub(1);
+            cur = x.parent_ref();
+        }
+        // Names are UTF-8 and '/' is ASCII: this cannot fail.
+        let path = core::str::from_utf8(&buf).map_err(|_| Error::EINVAL)?;
+        out.try_reserve(path.len())?;
+        out.push_str(path);
+        Ok(())
+    }
+}
+
+/// Split `a/b/c` into (`a/b`, `c`), ignoring empty components; `None` for an empty path.
+pub(super) fn split_last(path: &str) -> Option<(&str, &str)> {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return None;
+    }
+    match trimmed.rfind('/') {
+        Some(i) => Some((
+            trimmed.get(..i).unwrap_or(""),
+            trimmed.get(i + 1..).unwrap_or(""),
+        )),
+        None => Some(("", trimmed)),
+    }
+}
+
+/// Container name rules: no newline (`cgroup_mkdir`), not `.`/`..` (the VFS says
+/// `EEXIST`). kernfs sets no length limit of its own: the host VFS limits whole paths
+/// (`PATH_MAX`), as Linux's does (doc/linux-v1-reference.md, mkdir).
+pub(super) fn validate_name(name: &str) -> Result {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(Error::EEXIST);
+    }
+    // Linux: `cgroup_mkdir` refuses '\n' (it would break /proc/PID/cgroup). A NUL cannot
+    // reach Linux at all (a path is a C string); a host that passes one gets EINVAL, so
+    // no name can cut a /proc line or a release agent's argument short.
+    if name.contains('\n') || name.contains('\0') {
+        return Err(Error::EINVAL);
+    }
+    Ok(())
+}
