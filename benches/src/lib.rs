@@ -1,23 +1,4 @@
-//! # gpc-benches: gpc's fast paths against the hardware limit and Linux
-//!
-//! Shared by the criterion benchmarks (`cargo bench -p gpc-benches`, `benches/gpc.rs`)
-//! and the short summary (`cargo run --release -p gpc-benches --bin bench-report`):
-//!
-//! - [`host`]: the benchmark host (a QSBR RCU whose read side touches no shared memory,
-//!   as a kernel's does; per-thread CPU indices);
-//! - [`tasks`]: a task table without a pid limit;
-//! - [`world`]: the machines each benchmark runs on;
-//! - [`baseline`]: the floors every figure is divided by (`Arc` clone+drop, two dependent
-//!   loads, a hashbrown lookup, a spin lock);
-//! - [`anchor`]: a NOP `pthread_create`+`pthread_join` on this machine's kernel;
-//! - [`threads`]: two threads at once (fork+exit, and `Arc` ceilings);
-//! - [`timing`]: warm-up and median-of-batches timing loops for the report;
-//! - [`sim`]: the simulator (gpc-sim's machine) with a million tasks, for its resident
-//!   memory;
-//! - [`report`]: every figure of `bench-report`, in a full and a tiny configuration.
-//!
-//! Benchmarks are not kernel code: setup code here returns errors rather than panicking,
-//! but allocates freely and uses std.
+#![doc = include_str!("../README.md")]
 
 use core::fmt;
 

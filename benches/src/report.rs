@@ -247,7 +247,7 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
     if let Some(l) = loadavg() {
         o.put("loadavg_1min_at_start", l, "count");
     }
-    let on = |s: Section| cfg.only.as_ref().map_or(true, |v| v.contains(&s));
+    let on = |s: Section| cfg.only.as_ref().is_none_or(|v| v.contains(&s));
     if on(Section::Hot) {
         hot_paths(cfg, &mut o)?;
         o.put(

@@ -1,15 +1,6 @@
 #![no_std]
 #![forbid(unsafe_code)]
-//! # gpc-subsystems: Linux v1 controllers for gpc
-//!
-//! One module per controller, each behind a cargo feature so a kernel links only what it
-//! wants. Every module speaks Linux's v1 interface exactly (files, formats, write parsing,
-//! errno, hierarchy rules; each module doc cites the kernel source it follows) and
-//! exposes the functions a host calls to make the limits bite (the simulator's scheduler,
-//! allocator and `open` use them).
-//!
-//! [`all`] lists the compiled-in controllers in Linux's order (`include/linux/cgroup_subsys.h`),
-//! ready for `Gpc::new`.
+#![doc = include_str!("../README.md")]
 
 extern crate alloc;
 

@@ -5,6 +5,8 @@
 //! cores). With `--tiny`, the test-sized configuration (a second, meaningless numbers);
 //! with `--only hot,threads,...`, only those sections (see `report::Section`), to rerun
 //! one figure fast while optimising. The last line counts the figures printed.
+//! `--help` prints the usage and exits 0; a wrong argument prints it to stderr and exits
+//! 2, as command-line tools do for a usage error.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
         let n = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok());
         let (Some(tasks), Some(containers)) = (n(1), n(2)) else {
             eprintln!("usage: bench-report {MEM_CHILD_ARG}|{SIM_MEM_CHILD_ARG} TASKS CONTAINERS");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         };
         let figs = if child == Some(MEM_CHILD_ARG) {
             report::memory_figures(tasks, containers)
@@ -58,12 +60,16 @@ fn main() -> ExitCode {
                 for name in it.next().map(String::as_str).unwrap_or("").split(',') {
                     match Section::from_name(name) {
                         Some(s) => v.push(s),
-                        None => return usage(),
+                        None => return usage_error(&format!("no section {name:?}")),
                     }
                 }
                 cfg.only = Some(v);
             }
-            _ => return usage(),
+            "--help" | "-h" => {
+                let _ = writeln!(std::io::stdout(), "{}", usage());
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
         }
     }
     let started = std::time::Instant::now();
@@ -90,11 +96,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn usage() -> ExitCode {
+fn usage() -> String {
     let names: Vec<&str> = Section::ALL.iter().map(|(_, n)| *n).collect();
-    eprintln!(
-        "usage: bench-report [--tiny] [--only SECTION[,SECTION...]]\n  sections: {}",
+    format!(
+        "usage: bench-report [--tiny] [--only SECTION[,SECTION...]]\n\
+         \n\
+         A short run of every gpc benchmark: one `NAME VALUE UNIT` line per figure, the\n\
+         last one `report: N figures`.\n\
+         \n\
+         options:\n  \
+           --tiny          the test-sized configuration (about a second; the figures mean nothing)\n  \
+           --only LIST     only these sections, comma-separated\n  \
+           -h, --help      this text\n\
+         \n\
+         sections: {}",
         names.join(", ")
-    );
-    ExitCode::FAILURE
+    )
+}
+
+/// A wrong argument: what is wrong and the usage on stderr, status 2.
+fn usage_error(what: &str) -> ExitCode {
+    eprintln!("bench-report: {what}\n{}", usage());
+    ExitCode::from(2)
 }

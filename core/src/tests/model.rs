@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::format;
 use std::prelude::rust_2021::*;
+use std::vec;
 
 use proptest::prelude::*;
 
