@@ -162,6 +162,10 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.call(Always, |m| m.exit(task))
     }
 
+    fn begin_command(&mut self) {
+        self.machine.begin_command();
+    }
+
     fn run(&mut self, ms: u64) -> Result {
         self.call(Gated, |m| m.run(ms))
     }

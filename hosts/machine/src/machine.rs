@@ -159,8 +159,12 @@ pub struct Machine<P: Platform> {
     nr_cpus: usize,
     nr_mems: usize,
     clock_ns: u64,
-    /// The most work one `run` may do ([`sched::WORK_BUDGET`] unless set).
+    /// The most work one command's `run`s may do together ([`sched::WORK_BUDGET`] unless
+    /// set).
     run_budget: u64,
+    /// What is left of `run_budget` to the command running now (reset by
+    /// `begin_command`): `sample` and `top`, which run in steps, share one bound.
+    budget_left: u64,
     bw: HashMap<u64, BwState>,
     releases: ReleaseLog,
     touched: bool,
@@ -228,6 +232,7 @@ impl<P: Platform> Machine<P> {
             nr_mems,
             clock_ns: 0,
             run_budget: sched::WORK_BUDGET,
+            budget_left: sched::WORK_BUDGET,
             bw: HashMap::new(),
             releases: ReleaseLog::new(),
             touched: false,
@@ -260,6 +265,7 @@ impl<P: Platform> Machine<P> {
     /// time to give a command (or a test of the refusal) sets less.
     pub fn set_run_budget(&mut self, units: u64) {
         self.run_budget = units;
+        self.budget_left = units;
     }
 
     /// Number of CPUs.
@@ -1113,9 +1119,10 @@ impl<P: Platform> Machine<P> {
             self.nr_cpus,
             &mut self.clock_ns,
             ms,
-            self.run_budget,
+            self.budget_left,
             &mut |ticks| progress(ticks),
         )?;
+        self.budget_left = self.budget_left.saturating_sub(usage.work);
         // Groups that had no runnable task keep their state as it was.
         for (id, st) in group_ids.iter().zip(bw) {
             if let Some(st) = st {
@@ -1297,6 +1304,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn exit(&mut self, task: Pid) -> Result {
         self.op(|m| m.do_exit(task))
+    }
+
+    fn begin_command(&mut self) {
+        self.budget_left = self.run_budget;
     }
 
     fn run(&mut self, ms: u64) -> Result {
@@ -1906,6 +1917,38 @@ mod tests {
         assert_eq!(m.configure(2, 1), Err(Error::EINVAL));
         // The host's run budget survives the script's `machine` command.
         assert_eq!(m.run_budget, 1 << 10);
+        Ok(())
+    }
+
+    /// One command's `run`s share one bound (`sample` and `top` run in steps): the
+    /// steps of a command stop with `E2BIG` when together they need more than a run may
+    /// do, the refused step changes nothing, and the next command starts anew.
+    #[test]
+    fn the_runs_of_one_command_share_its_budget() -> R {
+        let mut m = machine()?;
+        m.spawn()?;
+        m.begin_command();
+        m.run(10)?;
+        let step = m.run_budget - m.budget_left;
+        assert!(step > 0);
+        m.set_run_budget(step * 3 + step / 2);
+        m.begin_command();
+        let mut done = 0;
+        let refused = loop {
+            let before = m.clock_ns;
+            match m.run(10) {
+                Ok(()) => done += 1,
+                Err(e) => {
+                    assert_eq!(m.clock_ns, before, "a refused step moves no clock");
+                    break e;
+                }
+            }
+            assert!(done <= 8, "the steps never ran out of budget");
+        };
+        assert_eq!(refused, Error::E2BIG);
+        assert!((2..=4).contains(&done), "{done} steps");
+        m.begin_command();
+        m.run(10)?;
         Ok(())
     }
 

@@ -199,6 +199,8 @@ pub struct Usage {
     /// The bandwidth periods that ended during the run, each with how many times it
     /// happened (in no particular order: each only adds to counters).
     pub periods: Vec<(PeriodRecord, u64)>,
+    /// The units of work the run took (at most the budget it was given).
+    pub work: u64,
 }
 
 impl Usage {
@@ -1459,6 +1461,7 @@ impl<'a> Run<'a> {
         Ok(Usage {
             per_task: self.times.into_lists(self.tasks.len())?,
             periods: self.periods,
+            work: self.work,
         })
     }
 

@@ -618,6 +618,7 @@ impl Session {
         let first = self.summary.commands == 0;
         self.summary.commands = self.summary.commands.saturating_add(1);
         out.command_start(line.number, &line.text);
+        machine.begin_command();
         if self.mode == Mode::Echo {
             write_joined(out, &[b"$ ", line.text.as_bytes(), b"\n"]);
         }

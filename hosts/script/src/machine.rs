@@ -91,6 +91,13 @@ pub trait Machine {
     /// Every error leaves the clock and everything else as it was.
     fn run(&mut self, ms: u64) -> Result;
 
+    /// A command starts: the work its `run`s may do together starts anew. A command that
+    /// advances time in steps (`sample`, `top`) shares one `run`'s bound among all its
+    /// steps, so that its cost is bounded by one command's, not by its number of steps
+    /// times a run's. The default does nothing (a machine whose `run` costs nothing to
+    /// bound).
+    fn begin_command(&mut self) {}
+
     /// `busy TASK` (`true`) / `idle TASK` (`false`).
     fn set_busy(&mut self, task: Pid, busy: bool) -> Result;
 

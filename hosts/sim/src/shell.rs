@@ -486,6 +486,9 @@ impl gpc_script::Machine for Progress<'_> {
     fn exit(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.exit(task)
     }
+    fn begin_command(&mut self) {
+        self.machine.begin_command();
+    }
     fn run(&mut self, ms: u64) -> gpc_core::Result {
         let mut next = Instant::now() + self.every;
         let report = &mut *self.report;
