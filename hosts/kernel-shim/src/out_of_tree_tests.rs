@@ -101,9 +101,12 @@ fn an_out_of_tree_subsystem_runs_behind_the_c_abi() {
         mock::publish(child);
         assert_eq!(read(g, h, "/a/forks.count").as_deref(), Ok("1\n"));
         assert_eq!(read(g, h, "/forks.count").as_deref(), Ok("0\n"));
-        // Its states are reached through files and hooks, not a typed pointer.
+        // The lookup gives its state's opaque identity too: the same for the child and
+        // init (both in /a), as for every subsystem.
         crate::ffi::gpc_rcu_read_lock();
-        assert!(gpc_task_css(g, child, 1).is_null());
+        let state = gpc_task_css(g, child, 1);
+        assert!(!state.is_null());
+        assert_eq!(state, gpc_task_css(g, init, 1));
         assert!(!gpc_task_css(g, child, 0).is_null(), "pids keeps its own");
         crate::ffi::gpc_rcu_read_unlock();
 
