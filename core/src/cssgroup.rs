@@ -119,10 +119,13 @@ impl CssGroup {
         crate::host::alloc::try_box(CssGroup {
             leaves: leaves.into_boxed_slice(),
             owner: 0,
-            trans: SpinLock::new(Trans {
-                root: 1,
-                dead: false,
-            }),
+            trans: crate::new_spinlock!(
+                Trans {
+                    root: 1,
+                    dead: false,
+                },
+                c"gpc_css_group_trans"
+            )?,
             subsys,
             hash: hash_key(&key),
             key,

@@ -248,6 +248,22 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::EINVAL);
             }
         }
+        // Every lock gpc takes is the host's: the css_groups' and the subsystems' locks
+        // (not generic over the host) dispatch to these.
+        crate::host::lock::install_host_locks::<H::Spin, H::IrqSpin>();
+        // Made first, so a failure later frees them with the rest of the locals.
+        let tree = crate::new_mutex!(
+            Tree {
+                hiers: core::array::from_fn(|_| None),
+                bound: [None; MAX_SUBSYS],
+                next_hier_id: 1,
+                by_id: hashbrown::HashTable::new(),
+            },
+            c"gpc_tree"
+        )?;
+        let mut table: Lock<CgTable, H::Spin> =
+            Lock::try_new(CgTable::new(), crate::lock_class!(c"gpc_css_set"))?;
+        let release = Lock::try_new(ReleaseQueue::new(), crate::lock_class!(c"gpc_release"))?;
         let mut root_css: ArrayVec<NonNull<CssHeader>, MAX_SUBSYS> = ArrayVec::new();
         let mut fork_hooks = ArrayVec::new();
         let mut exit_hooks = ArrayVec::new();
@@ -293,8 +309,7 @@ impl<H: Host> Gpc<H> {
                 return Err(e);
             }
         };
-        let mut table = CgTable::new();
-        if let Err(e) = table.try_reserve() {
+        if let Err(e) = table.get_mut().try_reserve() {
             // SAFETY: made just now and never published.
             unsafe { crate::cssgroup::free_css_group_now(init) };
             for css in root_css {
@@ -303,21 +318,16 @@ impl<H: Host> Gpc<H> {
             }
             return Err(e);
         }
-        table.insert(init);
+        table.get_mut().insert(init);
         Ok(Gpc {
             host,
             subsys: subsystems.iter().copied().collect(),
             root_css,
             fork_hooks,
             exit_hooks,
-            tree: Lock::new(Tree {
-                hiers: core::array::from_fn(|_| None),
-                bound: [None; MAX_SUBSYS],
-                next_hier_id: 1,
-                by_id: hashbrown::HashTable::new(),
-            }),
-            table: Lock::new(table),
-            release: Lock::new(ReleaseQueue::new()),
+            tree,
+            table,
+            release,
             init_cg: init,
             nr_shards,
             next_container_id: crate::primitive::AtomicU64::new(1),
