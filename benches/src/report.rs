@@ -331,8 +331,8 @@ fn hot_paths(cfg: &Config, o: &mut Out<'_>) -> Result<(), BenchError> {
     let arc = Arc::new(1u64);
     let two = TwoLoads::new();
     let hl = HashLookup::new();
-    let sl: SpinLock<u64> =
-        Lock::try_new(0, gpc_core::lock_class!(c"bench_spin")).map_err(|_| BenchError::new("ENOMEM"))?;
+    let sl: SpinLock<u64> = Lock::try_new(0, gpc_core::lock_class!(c"bench_spin"))
+        .map_err(|_| BenchError::new("ENOMEM"))?;
     let (w, p) = fork_world(Controllers::NoForkHooks, 0)?;
     let parent = slot_of(&w, p)?;
     let (wp, pp) = fork_world(Controllers::WithPids, 0)?;

@@ -178,6 +178,7 @@ impl<H: Host> Gpc<H> {
                 };
                 let ctx = FileCtx {
                     caller,
+                    tree,
                     container: c,
                     ss,
                     nr_cpus: self.host.nr_cpus(),
@@ -352,6 +353,7 @@ impl<H: Host> Gpc<H> {
                 };
                 let ctx = FileCtx {
                     caller,
+                    tree,
                     container: c,
                     ss,
                     nr_cpus: self.host.nr_cpus(),

@@ -147,7 +147,10 @@ impl Hierarchy {
     }
 }
 
-struct Tree {
+/// What the hierarchy lock (Linux `cgroup_mutex`) protects. A `&Tree` (or `&mut Tree`)
+/// exists only behind the lock's guard: functions that need the lock held take one as
+/// evidence.
+pub(crate) struct Tree {
     hiers: [Option<Box<Hierarchy>>; MAX_HIERARCHIES],
     /// The hierarchy each subsystem is bound to.
     bound: [Option<HierIdx>; MAX_SUBSYS],
@@ -252,7 +255,7 @@ impl<H: Host> Gpc<H> {
         // (not generic over the host) dispatch to these.
         crate::host::lock::install_host_locks::<H::Spin, H::IrqSpin>();
         // Made first, so a failure later frees them with the rest of the locals.
-        let tree = crate::new_mutex!(
+        let tree = crate::new_lock!(
             Tree {
                 hiers: core::array::from_fn(|_| None),
                 bound: [None; MAX_SUBSYS],
@@ -418,14 +421,14 @@ unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]
     let mut cur = root;
     loop {
         // SAFETY: the subtree is ours alone (caller's contract).
-        while let Some(ch) = unsafe { cur.as_ref() }.children_unlocked().last() {
+        while let Some(ch) = unsafe { cur.as_ref().children_owned() }.last() {
             cur = *ch;
         }
         // SAFETY: as above.
         let cont = unsafe { cur.as_ref() };
         if let Some(parent) = cont.parent {
             // SAFETY: as above; no other borrow of the parent's list is alive.
-            unsafe { parent.as_ref().children_mut() }.remove(cur);
+            unsafe { parent.as_ref().children_owned_mut() }.remove(cur);
         }
         for slot in cont.css.iter() {
             if let Some(p) = NonNull::new(slot.load(Ordering::Relaxed)) {

@@ -10,7 +10,7 @@
 //! points to itself) and is initialised with a class (a name and a `struct
 //! lock_class_key`) that lockdep uses to check the order of acquisitions. So:
 //! - every lock names a static [`LockClass`] (made by [`lock_class!`], or by
-//!   [`new_spinlock!`] / [`new_irq_spinlock!`] / [`new_mutex!`] that make the lock too):
+//!   [`new_spinlock!`] / [`new_irq_spinlock!`] / [`new_lock!`] that make the lock too):
 //!   one class per lock *site*, as Linux's `spin_lock_init` macro gives one key per call
 //!   site, so two locks of different roles never share a class and lockdep sees gpc's
 //!   nesting (tree, then table, then release) as an order, not recursion;
@@ -142,7 +142,7 @@ macro_rules! new_irq_spinlock {
 /// `Lock::try_new(data, lock_class!(name))` for a lock whose backend is known from its
 /// type (a `Host::Mutex` field).
 #[macro_export]
-macro_rules! new_mutex {
+macro_rules! new_lock {
     ($data:expr, $name:literal) => {
         $crate::host::lock::Lock::try_new($data, $crate::lock_class!($name))
     };
@@ -434,9 +434,8 @@ impl RawLock {
     fn try_new(ops: &'static LockOps, class: &'static LockClass) -> Result<Self> {
         let state = if ops.layout.size() == 0 {
             // A zero-sized state needs no storage, only an aligned address.
-            NonNull::<u8>::dangling().with_addr(
-                core::num::NonZeroUsize::new(ops.layout.align()).ok_or(Error::EINVAL)?,
-            )
+            NonNull::<u8>::dangling()
+                .with_addr(core::num::NonZeroUsize::new(ops.layout.align()).ok_or(Error::EINVAL)?)
         } else {
             // Allocation context: may sleep. Locks are made with the object that embeds
             // them (a Gpc, a css_group, a subsystem state), never under a spinning lock.
@@ -612,7 +611,7 @@ mod tests {
 
     #[test]
     fn guard_gives_exclusive_access() {
-        let lock: Lock<u32, RawSpin> = new_mutex!(1, c"test_guard").unwrap();
+        let lock: Lock<u32, RawSpin> = new_lock!(1, c"test_guard").unwrap();
         {
             let mut g = lock.lock();
             *g += 1;

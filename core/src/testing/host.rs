@@ -133,6 +133,27 @@ pub mod context {
     /// array: the counts must not allocate (allocation-failure tests count allocations).
     #[cfg(not(loom))]
     const MAX_HELD: usize = 16;
+    /// Classes whose acquisitions are counted per thread.
+    #[cfg(not(loom))]
+    const MAX_CLASSES: usize = 32;
+
+    /// Acquisitions of locks of the class called `name` by this thread so far.
+    pub fn taken(name: &core::ffi::CStr) -> usize {
+        #[cfg(not(loom))]
+        {
+            TAKEN.with(|t| {
+                t.get()
+                    .iter()
+                    .find(|(n, _)| *n == Some(name))
+                    .map_or(0, |(_, c)| *c)
+            })
+        }
+        #[cfg(loom)]
+        {
+            let _ = name;
+            0
+        }
+    }
 
     #[cfg(not(loom))]
     std::thread_local! {
@@ -142,6 +163,8 @@ pub mod context {
         static SLEEPS_IN_ATOMIC: Cell<usize> = const { Cell::new(0) };
         static RECURSIONS: Cell<usize> = const { Cell::new(0) };
         static HELD: Cell<([usize; MAX_HELD], usize)> = const { Cell::new(([0; MAX_HELD], 0)) };
+        static TAKEN: Cell<[(Option<&'static core::ffi::CStr>, usize); MAX_CLASSES]> =
+            const { Cell::new([(None, 0); MAX_CLASSES]) };
     }
 
     /// A call that may sleep is being made on this thread.
@@ -166,6 +189,17 @@ pub mod context {
                     *slot = key;
                 }
                 h.set((keys, n + 1));
+            });
+            TAKEN.with(|t| {
+                let mut all = t.get();
+                let name = class.name();
+                if let Some(e) = all
+                    .iter_mut()
+                    .find(|(n, _)| n.is_none() || *n == Some(name))
+                {
+                    *e = (Some(name), e.1 + 1);
+                }
+                t.set(all);
             });
             if spin {
                 PREEMPT.with(|c| c.set(c.get() + 1));

@@ -151,10 +151,9 @@ mod tests {
 
     #[test]
     fn kspin_excludes_threads() {
-        let lock: &'static Lock<u64, KSpin> =
-            std::boxed::Box::leak(std::boxed::Box::new(
-                Lock::try_new(0, gpc_core::lock_class!(c"t")).unwrap(),
-            ));
+        let lock: &'static Lock<u64, KSpin> = std::boxed::Box::leak(std::boxed::Box::new(
+            Lock::try_new(0, gpc_core::lock_class!(c"t")).unwrap(),
+        ));
         let hs: std::vec::Vec<_> = (0..2)
             .map(|_| std::thread::spawn(move || (0..10_000).for_each(|_| *lock.lock() += 1)))
             .collect();

@@ -438,9 +438,10 @@ int gpc_drain_releases(const struct gpc *g, gpc_release_fn f, void *ctx);
  * or exited). A controller not mounted answers for its root group (every CPU, no
  * limit, ...), as Linux's init_css_set does.
  * Context: any, including under the kernel's spinlocks and with interrupts off, except
- * where "not from hard interrupt context" is said: those take the controller's own
- * spinlock, which does not disable interrupts (an interrupt on a CPU holding it would
- * deadlock).
+ * where "not from hard interrupt context" is said: that one takes the controller's
+ * spinlock with gpc_spin_lock, which does not disable interrupts (an interrupt on a CPU
+ * holding it would deadlock). gpc_cpu_bandwidth and gpc_cpuset_* take theirs with
+ * gpc_spin_lock_irqsave: any context.
  * Undefined: rules G, T, X; out-pointers that are not writable.
  *
  * gpc_cpu_shares: the weight of the task's cpu group (cpu.shares: 2..262144, 1024 by
@@ -451,7 +452,7 @@ int gpc_cpu_shares(const struct gpc *g, struct gpc_task *task, uint64_t *shares)
 /*
  * gpc_cpu_bandwidth: the bandwidth limit of the cpu group level steps above the task's
  * (0: its own group). Linux throttles every level's cfs_rq: walk up from 0 until
- * -ENOENT. Not from hard interrupt context.
+ * -ENOENT. Any context (takes the group's irq-safe lock).
  * Results: 0 with *out filled, -ENOENT (above the root), or the common ones.
  */
 int gpc_cpu_bandwidth(const struct gpc *g, struct gpc_task *task, unsigned int level,
@@ -468,8 +469,8 @@ int gpc_cpuacct_charge(const struct gpc *g, struct gpc_task *task, unsigned int 
  * gpc_cpuset_cpus, gpc_cpuset_mems: the CPUs the task may run on, the memory nodes it
  * may allocate from (its cpuset's effective_cpus / effective_mems; on v1 equal to
  * cpuset.cpus / cpuset.mems), as a Linux bitmap of nbits bits at mask (unsigned long
- * words, bit i in word i / BITS_PER_LONG; bits past the machine's are cleared). Not
- * from hard interrupt context.
+ * words, bit i in word i / BITS_PER_LONG; bits past the machine's are cleared). Any
+ * context (takes the cpuset's irq-safe lock).
  * Results: the number of bits set; for mask == NULL && nbits == 0, the bits needed
  * (gpc_nr_cpus() / gpc_nr_mem_nodes()); -EOVERFLOW if nbits is below that (nothing
  * written); -EINVAL (also mask == NULL with nbits != 0), -ESRCH.

@@ -60,9 +60,8 @@ pub const GPC_LOCK_STORAGE_ALIGN: usize = 16;
 pub const GPC_LOCK_CLASS_KEY_SIZE: usize =
     gpc_core::host::lock::LOCK_CLASS_KEY_WORDS * core::mem::size_of::<usize>();
 
-const _: () = assert!(
-    core::mem::size_of::<gpc_core::host::lock::LockClassKey>() == GPC_LOCK_CLASS_KEY_SIZE
-);
+const _: () =
+    assert!(core::mem::size_of::<gpc_core::host::lock::LockClassKey>() == GPC_LOCK_CLASS_KEY_SIZE);
 
 /// `GPC_GFP_KERNEL`: the allocation may sleep (Linux `GFP_KERNEL`).
 pub const GPC_GFP_KERNEL: c_uint = 0;

@@ -414,8 +414,8 @@ fn gfp_follows_atomic_context() {
     };
     assert!(!atomic_ctx::in_atomic());
     assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
-    let spin: Lock<u32, KSpin> = gpc_core::new_spinlock!(0, c"test_gfp_spin").unwrap();
-    let mutex: Lock<u32, KMutex> = gpc_core::new_mutex!(0, c"test_gfp").unwrap();
+    let spin: Lock<u32, KSpin> = gpc_core::new_lock!(0, c"test_gfp_spin").unwrap();
+    let mutex: Lock<u32, KMutex> = gpc_core::new_lock!(0, c"test_gfp").unwrap();
     {
         let _m = mutex.lock();
         assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
@@ -439,7 +439,7 @@ fn gfp_follows_atomic_context() {
 fn a_lock_is_initialised_once_in_place_and_never_again_after_moves() {
     let inits = || mock::MUTEX_INITS.with(|n| n.get());
     let (n0, _) = inits();
-    let lock: Lock<u32, KMutex> = gpc_core::new_mutex!(1, c"test_moved").unwrap();
+    let lock: Lock<u32, KMutex> = gpc_core::new_lock!(1, c"test_moved").unwrap();
     let (n1, at1) = inits();
     assert_eq!(n1, n0 + 1, "initialised when made");
     *lock.lock() += 1;
