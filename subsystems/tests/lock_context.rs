@@ -20,6 +20,13 @@ fn world() -> OneHierarchy {
     OneHierarchy::new(&all, "cpuset,cpu,cpuacct,devices,pids,freezer", 4, 2).unwrap()
 }
 
+/// Give `path`'s cpuset CPUs and a node, so tasks may join it (Linux refuses an empty
+/// cpuset with `ENOSPC`).
+fn populate_cpuset(w: &OneHierarchy, path: &str) {
+    w.write(&format!("{path}/cpuset.cpus"), b"0-1\n").unwrap();
+    w.write(&format!("{path}/cpuset.mems"), b"0\n").unwrap();
+}
+
 /// What `f` did on this thread: acquisitions of `class`, and the sleeping calls under a
 /// spinning lock and class recursions it caused.
 fn around(class: &CStr, f: impl FnOnce()) -> (usize, usize, usize) {
@@ -69,6 +76,9 @@ fn every_lock_is_the_hosts_and_nothing_sleeps_under_a_spinning_one() {
 
     // Attach makes a css_group (table lock); the last task leaving frees it (the
     // css_group's transition lock, then the table lock).
+    for path in ["a", "a/b", "a/b/c"] {
+        populate_cpuset(&w, path);
+    }
     let child = w.fork(1).unwrap();
     assert_eq!(
         around(c"gpc_css_set", || w.move_to("a/b/c", child).unwrap()).1,
@@ -96,6 +106,7 @@ fn every_lock_is_the_hosts_and_nothing_sleeps_under_a_spinning_one() {
 fn the_fast_path_takes_no_lock() {
     let mut w = world();
     w.gpc.mkdir(w.h, "a").unwrap();
+    populate_cpuset(&w, "a");
     let parent = w.fork(1).unwrap();
     w.move_to("a", parent).unwrap();
     // The parent's reference keeps the css_group's shard non-zero: a fork and the
