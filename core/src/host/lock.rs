@@ -9,8 +9,9 @@
 //! A kernel lock must not move once initialised (a Linux `struct mutex` holds a list that
 //! points to itself) and is initialised with a class (a name and a `struct
 //! lock_class_key`) that lockdep uses to check the order of acquisitions. So:
-//! - every lock names a static [`LockClass`] (made by [`lock_class!`], or by
-//!   [`new_spinlock!`] / [`new_irq_spinlock!`] / [`new_lock!`] that make the lock too):
+//! - every lock names a static [`LockClass`] (made by [`crate::lock_class!`], or by
+//!   [`crate::new_spinlock!`] / [`crate::new_irq_spinlock!`] / [`crate::new_lock!`] that
+//!   make the lock too):
 //!   one class per lock *site*, as Linux's `spin_lock_init` macro gives one key per call
 //!   site, so two locks of different roles never share a class and lockdep sees gpc's
 //!   nesting (tree, then table, then release) as an order, not recursion;
@@ -84,14 +85,14 @@ impl Default for LockClassKey {
 }
 
 /// A lock class: a name and a key (Linux `lockdep_map`'s name and `lock_class_key`).
-/// Made by [`lock_class!`], one per lock site, in static storage.
+/// Made by [`crate::lock_class!`], one per lock site, in static storage.
 pub struct LockClass {
     name: &'static CStr,
     key: LockClassKey,
 }
 
 impl LockClass {
-    /// A class called `name`. Use [`lock_class!`], which puts it in static storage.
+    /// A class called `name`. Use [`crate::lock_class!`], which puts it in static storage.
     #[must_use]
     pub const fn new(name: &'static CStr) -> Self {
         LockClass {
@@ -475,8 +476,8 @@ unsafe impl<T: ?Sized + Send, B: LockSource> Sync for Lock<T, B> {}
 unsafe impl<T: ?Sized + Send, B: LockSource> Send for Lock<T, B> {}
 
 impl<T, B: LockSource> Lock<T, B> {
-    /// A new unlocked lock of class `class` around `data` (see [`new_spinlock!`] and
-    /// friends for the class).
+    /// A new unlocked lock of class `class` around `data` (see [`crate::new_spinlock!`]
+    /// and friends for the class).
     ///
     /// # Errors
     ///
