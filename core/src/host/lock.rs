@@ -423,6 +423,12 @@ pub type SpinLock<T> = Lock<T, HostSpin>;
 /// scheduler).
 pub type IrqSpinLock<T> = Lock<T, HostIrqSpin>;
 
+/// The allocation of a backend's state: its layout, at least one byte (a zero-sized state
+/// still gets an address of its own).
+fn storage_layout(ops: &LockOps) -> Result<Layout> {
+    Layout::from_size_align(ops.layout.size().max(1), ops.layout.align()).map_err(|_| Error::EINVAL)
+}
+
 /// The host's lock state, in its own allocation, initialised there and never moved.
 struct RawLock {
     ops: &'static LockOps,
@@ -433,16 +439,11 @@ struct RawLock {
 impl RawLock {
     /// Allocate the host's lock state and initialise it in place.
     fn try_new(ops: &'static LockOps, class: &'static LockClass) -> Result<Self> {
-        let state = if ops.layout.size() == 0 {
-            // A zero-sized state needs no storage, only an aligned address.
-            NonNull::<u8>::dangling()
-                .with_addr(core::num::NonZeroUsize::new(ops.layout.align()).ok_or(Error::EINVAL)?)
-        } else {
-            // Allocation context: may sleep. Locks are made with the object that embeds
-            // them (a Gpc, a css_group, a subsystem state), never under a spinning lock.
-            // SAFETY: the layout has a non-zero size.
-            NonNull::new(unsafe { alloc(ops.layout) }).ok_or(Error::ENOMEM)?
-        };
+        let layout = storage_layout(ops)?;
+        // Allocation context: may sleep. Locks are made with the object that embeds them
+        // (a Gpc, a css_group, a subsystem state), never under a spinning lock.
+        // SAFETY: the layout has a non-zero size.
+        let state = NonNull::new(unsafe { alloc(layout) }).ok_or(Error::ENOMEM)?;
         // SAFETY: fresh storage of the backend's layout, which stays here until `drop`.
         unsafe { (ops.init)(state.as_ptr(), class) };
         Ok(RawLock { ops, state, class })
@@ -453,9 +454,9 @@ impl Drop for RawLock {
     fn drop(&mut self) {
         // SAFETY: initialised in `try_new`; `&mut self` means no guard holds it.
         unsafe { (self.ops.destroy)(self.state.as_ptr()) };
-        if self.ops.layout.size() != 0 {
-            // SAFETY: allocated in `try_new` with this layout.
-            unsafe { dealloc(self.state.as_ptr(), self.ops.layout) };
+        if let Ok(layout) = storage_layout(self.ops) {
+            // SAFETY: allocated in `try_new` with this layout (the same computation).
+            unsafe { dealloc(self.state.as_ptr(), layout) };
         }
     }
 }
@@ -607,6 +608,7 @@ unsafe impl LockBackend for RawSpin {
 }
 
 #[cfg(all(test, not(loom)))]
+#[allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 mod tests {
     use super::*;
 

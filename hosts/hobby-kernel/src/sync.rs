@@ -127,6 +127,7 @@ impl<T> Drop for SpinGuard<'_, T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 mod tests {
     use super::*;
     use gpc_core::host::lock::Lock;

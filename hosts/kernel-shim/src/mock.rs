@@ -133,7 +133,7 @@ extern "C" fn gpc_spin_unlock(lock: *mut c_void) {
 }
 #[no_mangle]
 extern "C" fn gpc_spin_lock_irqsave(lock: *mut c_void) {
-    IRQ_OFF.with(|n| n.set(n.get() + 1));
+    IRQ_OFF.with(|n| n.set(n.get().wrapping_add(1)));
     gpc_spin_lock(lock);
 }
 #[no_mangle]
