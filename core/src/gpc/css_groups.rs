@@ -103,7 +103,8 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Find the css_group with `key`, or make it, with one reference taken for the
-    /// caller. Caller holds the hierarchy lock (so no one else creates one meanwhile).
+    /// caller. Under the hierarchy lock (`tree`, the evidence: no one else creates one
+    /// meanwhile).
     /// Returns whether it was created.
     pub(super) fn find_or_create(
         &self,

@@ -193,7 +193,7 @@ impl<H: Host> Gpc<H> {
         })
     }
 
-    /// Resolve `path` in `hier` under the hierarchy lock the caller holds: one walk from
+    /// Resolve `path` in `hier` under the hierarchy lock (`tree`): one walk from
     /// the root, one step per component.
     pub(super) fn lookup_locked(&self, tree: &Tree, hier: HierarchyId, path: &str) -> Result<Node> {
         let h = Self::hierarchy(tree, hier)?;
