@@ -132,6 +132,7 @@ impl<H: Host> Gpc<H> {
         new.owner = self.id();
         let cg = NonNull::from(Box::leak(new));
         let mut table = self.table.lock();
+        // Allocation context: atomic (under the table lock, a spinning one).
         let reserved = table.try_reserve().and_then(|()| {
             key.iter()
                 .filter_map(|c| NonNull::new(*c))
@@ -197,6 +198,7 @@ impl<H: Host> Gpc<H> {
     pub fn css_group_refcounts(&self) -> Vec<(usize, usize)> {
         let table = self.table.lock();
         let mut v = Vec::new();
+        // Allocation context: atomic (under the table lock, a spinning one).
         if v.try_reserve(table.len()).is_err() {
             return v;
         }

@@ -155,6 +155,7 @@ impl<H: Host> Gpc<H> {
             return Err(e);
         }
         if notify {
+            // Allocation context: atomic (under the release lock, a spinning one).
             if let Err(e) = self.release.lock().reserve_one() {
                 undo_box(c);
                 return Err(e);
