@@ -30,7 +30,7 @@ use gpc_benches::timing::{timed, timed_plain};
 use gpc_benches::world::{
     fork_exit, fork_world, Child, Controllers, FlatWorld, GroupsWorld, WORK_HIER,
 };
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::{Lock, RawSpin};
 
 const CONTAINERS: [usize; 3] = [10, 10_000, 100_000];
 const RESIDENTS: [usize; 2] = [1, 10_000];
@@ -71,7 +71,9 @@ fn baselines(c: &mut Criterion) {
             })
         })
     });
-    let sl: SpinLock<u64> = SpinLock::new(0);
+    let Ok(sl) = Lock::<u64, RawSpin>::try_new(0, gpc_core::lock_class!(c"bench_spin")) else {
+        return;
+    };
     g.bench_function("spinlock_lock_unlock", |b| {
         b.iter_custom(|n| timed_plain(n, |_| spin_lock_unlock(&sl)))
     });

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::{Lock, RawSpin};
 
 /// `Arc::clone` and drop of a clone: one atomic increment and one atomic decrement on
 /// an uncontended line, the floor for a refcounted fork+exit.
@@ -106,7 +106,7 @@ impl Default for HashLookup {
 
 /// Lock and unlock gpc-core's spin lock, uncontended.
 #[inline]
-pub fn spin_lock_unlock(l: &SpinLock<u64>) {
+pub fn spin_lock_unlock(l: &Lock<u64, RawSpin>) {
     let g = black_box(l).lock();
     black_box(&*g);
     drop(g);

@@ -21,7 +21,7 @@
 use core::ptr::{self, NonNull};
 
 use gpc_core::host::cpu::Cpus;
-use gpc_core::host::lock::{LockBackend, RawSpin};
+use gpc_core::host::lock::{LockBackend, LockClass, LockKind, RawSpin};
 use gpc_core::host::rcu::{Rcu, RcuHead};
 use gpc_core::Host;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,6 +94,7 @@ impl Cpus for BenchHost {
 impl Host for BenchHost {
     type Mutex = YieldingSpin;
     type Spin = RawSpin;
+    type IrqSpin = RawSpin;
 }
 
 /// A test-and-test-and-set lock that yields the CPU while it waits (the hierarchy lock
@@ -105,9 +106,11 @@ pub struct YieldingSpin;
 // false with release ordering.
 unsafe impl LockBackend for YieldingSpin {
     type State = AtomicBool;
+    const KIND: LockKind = LockKind::Sleeping;
 
-    fn new() -> AtomicBool {
-        AtomicBool::new(false)
+    unsafe fn init(state: *mut AtomicBool, _class: &'static LockClass) {
+        // SAFETY: the caller gives valid, aligned, uninitialised storage.
+        unsafe { state.write(AtomicBool::new(false)) };
     }
 
     unsafe fn lock(state: &AtomicBool) {

@@ -8,7 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::Lock;
+
+/// The baseline spinlock: gpc-core's portable one, called directly.
+type SpinLock<T> = Lock<T, gpc_core::host::lock::RawSpin>;
 use gpc_core::host::task::NoTasks;
 use gpc_core::testing::TestHost;
 use gpc_core::{Caller, Creds, Gpc, Pid, TaskRef, TaskSlot};
@@ -328,7 +331,8 @@ fn hot_paths(cfg: &Config, o: &mut Out<'_>) -> Result<(), BenchError> {
     let arc = Arc::new(1u64);
     let two = TwoLoads::new();
     let hl = HashLookup::new();
-    let sl: SpinLock<u64> = SpinLock::new(0);
+    let sl: SpinLock<u64> = Lock::try_new(0, gpc_core::lock_class!(c"bench_spin"))
+        .map_err(|_| BenchError::new("ENOMEM"))?;
     let (w, p) = fork_world(Controllers::NoForkHooks, 0)?;
     let parent = slot_of(&w, p)?;
     let (wp, pp) = fork_world(Controllers::WithPids, 0)?;

@@ -11,7 +11,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
-use crate::cssgroup::CssGroup;
+use crate::cssgroup::{CgTable, CssGroup};
+use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
 use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
@@ -99,15 +100,29 @@ impl Container {
         self.parent.map(|p| unsafe { &*p.as_ptr() })
     }
 
-    /// The child list. Caller holds the hierarchy lock.
-    pub(crate) fn children_unlocked(&self) -> &[NonNull<Container>] {
-        // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
+    /// The child list, under the hierarchy lock (the `&Tree` is its guarded data: the
+    /// evidence).
+    pub(crate) fn children<'a>(&'a self, _tree: &'a Tree) -> &'a [NonNull<Container>] {
+        // SAFETY: the hierarchy lock is held (`_tree`), and all mutation happens under it
+        // through `children_mut`, whose callers keep no shared borrow alive.
         self.children.with(|p| unsafe { &*p }).list.as_slice()
     }
 
-    /// The child called `name`, in O(1). Caller holds the hierarchy lock.
-    pub(crate) fn child_named(&self, name: &str) -> Option<&Container> {
-        // SAFETY: callers hold the hierarchy lock (all mutation happens under it).
+    /// The child list of a subtree the caller owns outright (being freed: no lock, no
+    /// guard).
+    ///
+    /// # Safety
+    ///
+    /// No one else can reach the subtree, and the list is not changed while the slice
+    /// is alive.
+    pub(crate) unsafe fn children_owned(&self) -> &[NonNull<Container>] {
+        // SAFETY: forwarded from the caller.
+        self.children.with(|p| unsafe { &*p }).list.as_slice()
+    }
+
+    /// The child called `name`, in O(1), under the hierarchy lock (`_tree`).
+    pub(crate) fn child_named<'a>(&'a self, name: &str, _tree: &'a Tree) -> Option<&'a Container> {
+        // SAFETY: the hierarchy lock is held (`_tree`); all mutation happens under it.
         let children = self.children.with(|p| unsafe { &*p });
         // SAFETY: children are alive under the hierarchy lock.
         children.find(name).map(|c| unsafe { &*c.as_ptr() })
@@ -118,30 +133,48 @@ impl Container {
         self.sibling_pos.load(Ordering::Relaxed)
     }
 
-    /// The child list, for mutation.
+    /// The child list, for mutation, under the hierarchy lock (`_tree`).
     ///
     /// # Safety
     ///
-    /// The caller holds the hierarchy lock and no other reference to the list is alive.
+    /// No other reference to the list is alive.
     #[allow(
         clippy::mut_from_ref,
         reason = "exclusivity is the hierarchy lock's, per the safety contract"
     )]
-    pub(crate) unsafe fn children_mut(&self) -> &mut Children {
+    pub(crate) unsafe fn children_mut<'a>(&'a self, _tree: &'a Tree) -> &'a mut Children {
         // SAFETY: forwarded from the caller.
         self.children.with_mut(|p| unsafe { &mut *p })
     }
 
-    /// The css_groups linked here, for mutation.
+    /// The child list of a subtree the caller owns outright, for mutation.
     ///
     /// # Safety
     ///
-    /// The caller holds the table lock and no other reference to the list is alive.
+    /// As [`Container::children_owned`], and no other reference to the list is alive.
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "exclusivity is the caller's ownership, per the safety contract"
+    )]
+    pub(crate) unsafe fn children_owned_mut(&self) -> &mut Children {
+        // SAFETY: forwarded from the caller.
+        self.children.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// The css_groups linked here, for mutation, under the table lock (`_table`: its
+    /// guarded data).
+    ///
+    /// # Safety
+    ///
+    /// No other reference to the list is alive.
     #[allow(
         clippy::mut_from_ref,
         reason = "exclusivity is the table lock's, per the safety contract"
     )]
-    pub(crate) unsafe fn csets_mut(&self) -> &mut Vec<NonNull<CssGroup>> {
+    pub(crate) unsafe fn csets_mut<'a>(
+        &'a self,
+        _table: &'a CgTable,
+    ) -> &'a mut Vec<NonNull<CssGroup>> {
         // SAFETY: forwarded from the caller.
         self.csets.with_mut(|p| unsafe { &mut *p })
     }

@@ -119,10 +119,13 @@ impl CssGroup {
         crate::host::alloc::try_box(CssGroup {
             leaves: leaves.into_boxed_slice(),
             owner: 0,
-            trans: SpinLock::new(Trans {
-                root: 1,
-                dead: false,
-            }),
+            trans: crate::new_spinlock!(
+                Trans {
+                    root: 1,
+                    dead: false,
+                },
+                c"gpc_css_group_trans"
+            )?,
             subsys,
             hash: hash_key(&key),
             key,
@@ -206,9 +209,10 @@ impl CssGroup {
         }
     }
 
-    /// [`CssGroup::put`] under the table lock; returns whether the count reached zero
-    /// (the group is dead and must be unlinked and freed by the caller).
-    pub(crate) fn put_locked(&self, shard: usize) -> bool {
+    /// [`CssGroup::put`] under the table lock (`_table`: its guarded data); returns
+    /// whether the count reached zero (the group is dead and must be unlinked and freed
+    /// by the caller).
+    pub(crate) fn put_locked(&self, shard: usize, _table: &CgTable) -> bool {
         let Some(leaf) = self.leaf(shard) else {
             return false;
         };
@@ -368,7 +372,7 @@ mod tests {
         assert!(!g.put(1));
         assert_eq!(g.refs(), 1);
         assert!(g.put(1), "the last reference asks for the table lock");
-        assert!(g.put_locked(1), "and dies under it");
+        assert!(g.put_locked(1, &CgTable::new()), "and dies under it");
         assert!(!g.try_get(0), "a dead group gives no reference");
         assert!(!g.try_get(1));
         assert_eq!(g.refs(), 0);
@@ -381,10 +385,10 @@ mod tests {
         assert!(g.put(1), "the only reference");
         // Someone takes a reference on another shard before we get the table lock.
         assert!(g.try_get(0));
-        assert!(!g.put_locked(1), "not the last any more");
+        assert!(!g.put_locked(1, &CgTable::new()), "not the last any more");
         assert_eq!(g.refs(), 1);
         assert!(g.put(0));
-        assert!(g.put_locked(0));
+        assert!(g.put_locked(0, &CgTable::new()));
     }
 
     #[test]

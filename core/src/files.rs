@@ -173,6 +173,8 @@ impl fmt::Write for Out<'_> {
 /// Where a file operation happens, untyped; built by gpc under the hierarchy lock.
 pub struct FileCtx<'a> {
     pub(crate) caller: &'a Caller<'a>,
+    /// The hierarchy lock's data: the evidence that it is held while the handler runs.
+    pub(crate) tree: &'a crate::gpc::Tree,
     pub(crate) container: &'a Container,
     pub(crate) ss: SubsysId,
     pub(crate) nr_cpus: usize,
@@ -209,7 +211,7 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
         let ss = self.ctx.ss;
         self.ctx
             .container
-            .children_unlocked()
+            .children(self.ctx.tree)
             .iter()
             .filter_map(move |c| {
                 // SAFETY: the hierarchy lock is held while the ctx lives, so children are
@@ -225,9 +227,10 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     pub fn descendants(&self) -> impl Iterator<Item = Css<'a, S>> + 'a {
         let ss = self.ctx.ss;
         let top: &'a Container = self.ctx.container;
+        let tree: &'a crate::gpc::Tree = self.ctx.tree;
         let mut cur: Option<&'a Container> = Some(top);
         core::iter::from_fn(move || {
-            cur = next_pre(top, cur?);
+            cur = next_pre(top, cur?, tree);
             cur
         })
         .filter_map(move |c| c.css_ref(ss).and_then(|r| r.typed::<S>()))
@@ -238,9 +241,10 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
         let ss = self.ctx.ss;
         let me = self.ctx.container as *const Container;
         let parent = self.ctx.container.parent_ref();
+        let tree = self.ctx.tree;
         parent
             .into_iter()
-            .flat_map(|p| p.children_unlocked().iter())
+            .flat_map(move |p| p.children(tree).iter())
             .filter(move |c| !core::ptr::eq(c.as_ptr(), me))
             .filter_map(move |c| {
                 // SAFETY: as in `children`.
@@ -276,18 +280,22 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     }
 }
 
-/// The container after `cur` in a pre-order walk of `top`'s subtree (excluding `top`).
-/// Caller holds the hierarchy lock.
-fn next_pre<'a>(top: &'a Container, cur: &'a Container) -> Option<&'a Container> {
+/// The container after `cur` in a pre-order walk of `top`'s subtree (excluding `top`),
+/// under the hierarchy lock (`tree`).
+fn next_pre<'a>(
+    top: &'a Container,
+    cur: &'a Container,
+    tree: &'a crate::gpc::Tree,
+) -> Option<&'a Container> {
     // SAFETY (for the derefs below): children are alive under the hierarchy lock.
-    if let Some(first) = cur.children_unlocked().first() {
+    if let Some(first) = cur.children(tree).first() {
         // SAFETY: see above.
         return Some(unsafe { &*first.as_ptr() });
     }
     let mut node = cur;
     while !core::ptr::eq(node, top) {
         let parent = node.parent_ref()?;
-        let sibs = parent.children_unlocked();
+        let sibs = parent.children(tree);
         if let Some(next) = sibs.get(node.sibling_pos() + 1) {
             // SAFETY: see above.
             return Some(unsafe { &*next.as_ptr() });

@@ -41,11 +41,14 @@ void gpc_kfree(void *ptr, size_t size, size_t align)
 }
 
 /* One thread: a lock only counts (Linux: spin_lock_init/spin_lock, mutex_*). */
-void gpc_spin_init(void *lock) { (void)lock; }
+void gpc_spin_init(void *lock, const char *name, void *key) { (void)lock; (void)name; (void)key; }
 void gpc_spin_lock(void *lock) { (void)lock; preempt_count++; }
+void gpc_spin_lock_nested(void *lock, unsigned int sub) { (void)sub; gpc_spin_lock(lock); }
 void gpc_spin_unlock(void *lock) { (void)lock; preempt_count--; }
+void gpc_spin_lock_irqsave(void *lock) { gpc_spin_lock(lock); }
+void gpc_spin_unlock_irqrestore(void *lock) { gpc_spin_unlock(lock); }
 void gpc_spin_destroy(void *lock) { (void)lock; }
-void gpc_mutex_init(void *lock) { (void)lock; }
+void gpc_mutex_init(void *lock, const char *name, void *key) { (void)lock; (void)name; (void)key; }
 void gpc_mutex_lock(void *lock) { (void)lock; sleeps_in_atomic += preempt_count > 0; }
 void gpc_mutex_unlock(void *lock) { (void)lock; }
 void gpc_mutex_destroy(void *lock) { (void)lock; }

@@ -60,7 +60,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::parse::{write_s64_input, write_u64_input};
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::IrqSpinLock;
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `MIN_SHARES` (`kernel/sched/sched.h`).
@@ -132,7 +132,7 @@ pub struct State {
     /// `tg->idle`.
     idle: AtomicBool,
     /// The bandwidth settings.
-    bw: SpinLock<Bandwidth>,
+    bw: IrqSpinLock<Bandwidth>,
     /// `cfs_b->nr_periods` (an `int` in Linux).
     nr_periods: AtomicU32,
     /// `cfs_b->nr_throttled`.
@@ -148,18 +148,23 @@ pub struct State {
 }
 
 impl State {
-    fn new() -> Self {
-        State {
+    /// # Errors
+    ///
+    /// `ENOMEM` for the lock.
+    fn new() -> Result<Self> {
+        Ok(State {
             shares: AtomicU64::new(DEFAULT_SHARES),
             idle: AtomicBool::new(false),
-            bw: SpinLock::new(Bandwidth::DEFAULT),
+            // Irq-safe: the scheduler reads the bandwidth with interrupts off (Linux
+            // `cfs_b->lock` is a raw spinlock taken under the runqueue lock).
+            bw: gpc_core::new_irq_spinlock!(Bandwidth::DEFAULT, c"cpu_bandwidth")?,
             nr_periods: AtomicU32::new(0),
             nr_throttled: AtomicU32::new(0),
             throttled_time: AtomicU64::new(0),
             throttled_self: AtomicU64::new(0),
             nr_bursts: AtomicU32::new(0),
             burst_time: AtomicU64::new(0),
-        }
+        })
     }
 }
 
@@ -448,7 +453,7 @@ impl Subsystem for Cpu {
     /// `sched_create_group` + `alloc_fair_sched_group` + `init_cfs_bandwidth`: weight
     /// 1024, not idle, unlimited with a 100 ms period, no burst.
     fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
-        Ok(State::new())
+        State::new()
     }
 }
 

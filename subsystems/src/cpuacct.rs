@@ -52,7 +52,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::parse::{write_u64_input, NR_CPUS};
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::IrqSpinLock;
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// `USER_HZ` on every architecture Linux 6.18 builds for: the unit of `cpuacct.stat`.
@@ -81,7 +81,7 @@ pub struct State {
     /// (`cpuusage`), nanoseconds. On the heap, never on the stack.
     percpu: Vec<AtomicU64>,
     /// `cgroup->prev_cputime`, for `cpuacct.stat`.
-    prev: SpinLock<PrevCputime>,
+    prev: IrqSpinLock<PrevCputime>,
 }
 
 impl State {
@@ -97,7 +97,9 @@ impl State {
         percpu.resize_with(len, || AtomicU64::new(0));
         Ok(State {
             percpu,
-            prev: SpinLock::new(PrevCputime::default()),
+            // Linux kernel/sched/cputime.c `cputime_adjust`: `prev_cputime.lock` is taken
+            // with `raw_spin_lock_irqsave`.
+            prev: gpc_core::new_irq_spinlock!(PrevCputime::default(), c"cpuacct_prev_cputime")?,
         })
     }
 

@@ -114,7 +114,7 @@ use crate::parse::{
     c_int_nonzero, parse_cpuset_cpus, parse_cpuset_mems, write_s64_input, write_u64_input, Bitmap,
     CpuMask, NodeMask,
 };
-use gpc_core::host::lock::SpinLock;
+use gpc_core::host::lock::IrqSpinLock;
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem, TaskInfo};
 
 /// The `cpuset` controller (Linux `cpuset_cgrp_subsys`).
@@ -184,7 +184,7 @@ struct Trial {
 pub struct State {
     /// Changed under gpc's hierarchy lock (file writes, clone); read by the host at any
     /// time (Linux's `callback_lock`).
-    config: SpinLock<Config>,
+    config: IrqSpinLock<Config>,
     /// Children with `cpu_exclusive` or `mem_exclusive` (for `cpuset_css_online`'s
     /// clone check). Under the hierarchy lock.
     exclusive_children: AtomicUsize,
@@ -462,7 +462,8 @@ impl Subsystem for Cpuset {
             },
         };
         Ok(State {
-            config: SpinLock::new(config),
+            // Irq-safe: the scheduler may ask for the allowed CPUs with interrupts off.
+            config: gpc_core::new_irq_spinlock!(config, c"cpuset_config")?,
             exclusive_children: AtomicUsize::new(0),
             memory_pressure_enabled: AtomicBool::new(false),
         })

@@ -75,6 +75,10 @@ use alloc::vec::Vec;
 
 use crate::parse::{parse_dev_rule, DevAccess, DevRule, DevType};
 use gpc_core::host::lock::SpinLock;
+
+/// `lock_nested` subclass of a child's group lock taken under its parent's (Linux
+/// `SINGLE_DEPTH_NESTING`).
+const CHILD: u32 = 1;
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
 /// The `devices` controller (Linux `devices_cgrp_subsys`).
@@ -246,10 +250,14 @@ fn deny_rule(ctx: &FileCtxOf<'_, Devices>, ex: &DevRule) -> Result {
     // Room first: in the group itself (allow: add) and in every allow descendant of an
     // allow group (they get the exception added too).
     if behavior == Behavior::Allow {
+        // Allocation context: atomic (under a group's spinning lock; Linux allocates these
+        // with GFP_KERNEL under devcgroup_mutex, gpc's group lock spins).
         reserve_add(&mut me.lock().exceptions, ex)?;
         for d in ctx.descendants() {
             let mut g = d.state().group.lock();
             if g.behavior == Behavior::Allow {
+                // Allocation context: atomic (under a group's spinning lock; Linux allocates these
+                // with GFP_KERNEL under devcgroup_mutex, gpc's group lock spins).
                 reserve_add(&mut g.exceptions, ex)?;
             }
         }
@@ -266,7 +274,7 @@ fn deny_rule(ctx: &FileCtxOf<'_, Devices>, ex: &DevRule) -> Result {
     for d in ctx.descendants() {
         // A descendant always has a parent, distinct from it: lock it first.
         let parent = d.parent().map(|p| p.state().group.lock());
-        let mut g = d.state().group.lock();
+        let mut g = d.state().group.lock_nested(CHILD);
         // "in case both root's behavior and devcg is allow, a new restriction means
         // adding to the exception list"; in the other cases it is removed.
         if behavior == Behavior::Allow && g.behavior == Behavior::Allow {
@@ -298,6 +306,8 @@ fn allow_rule(css: Css<'_, Devices>, ex: &DevRule) -> Result {
                 return Err(Error::EPERM);
             }
             let mut g = me.lock();
+            // Allocation context: atomic (under a group's spinning lock; Linux allocates these
+            // with GFP_KERNEL under devcgroup_mutex, gpc's group lock spins).
             reserve_add(&mut g.exceptions, ex)?;
             exception_add(&mut g.exceptions, ex);
         }
@@ -340,6 +350,8 @@ fn update_access(ctx: &FileCtxOf<'_, Devices>, filetype: FileType, buf: &[u8]) -
                     if p.behavior != Behavior::Allow {
                         return Err(Error::EPERM);
                     }
+                    // Allocation context: atomic (under a group's spinning lock; Linux allocates these
+                    // with GFP_KERNEL under devcgroup_mutex, gpc's group lock spins).
                     (Behavior::Allow, try_copy(&p.exceptions)?)
                 }
             },
@@ -434,12 +446,14 @@ impl Subsystem for Devices {
                 let p = parent.state().group.lock();
                 DevGroup {
                     behavior: p.behavior,
+                    // Allocation context: atomic (under a group's spinning lock; Linux allocates these
+                    // with GFP_KERNEL under devcgroup_mutex, gpc's group lock spins).
                     exceptions: try_copy(&p.exceptions)?,
                 }
             }
         };
         Ok(State {
-            group: SpinLock::new(group),
+            group: gpc_core::new_spinlock!(group, c"devices_group")?,
         })
     }
 }

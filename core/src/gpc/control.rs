@@ -178,6 +178,7 @@ impl<H: Host> Gpc<H> {
                 };
                 let ctx = FileCtx {
                     caller,
+                    tree,
                     container: c,
                     ss,
                     nr_cpus: self.host.nr_cpus(),
@@ -309,6 +310,7 @@ impl<H: Host> Gpc<H> {
                 let v = crate::parse::write_u64_input(data)? != 0;
                 let was = c.notify_on_release.load(Ordering::Relaxed);
                 if v && !was {
+                    // Allocation context: atomic (under the release lock, a spinning one).
                     self.release.lock().reserve_one()?;
                 } else if !v && was {
                     let mut rq = self.release.lock();
@@ -352,6 +354,7 @@ impl<H: Host> Gpc<H> {
                 };
                 let ctx = FileCtx {
                     caller,
+                    tree,
                     container: c,
                     ss,
                     nr_cpus: self.host.nr_cpus(),

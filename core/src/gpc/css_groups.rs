@@ -14,7 +14,7 @@ use core::ptr::{self, NonNull};
 
 use super::{Gpc, Tree};
 use crate::container::Container;
-use crate::cssgroup::{hash_key, untag, CgKey, CssGroup};
+use crate::cssgroup::{hash_key, untag, CgKey, CgTable, CssGroup};
 use crate::error::{Error, Result};
 use crate::host::task::TaskSlot;
 use crate::host::Host;
@@ -35,7 +35,7 @@ impl<H: Host> Gpc<H> {
             return;
         }
         let mut table = self.table.lock();
-        if !cgr.put_locked(shard) {
+        if !cgr.put_locked(shard, &table) {
             return;
         }
         table.remove(cg);
@@ -44,14 +44,14 @@ impl<H: Host> Gpc<H> {
             let Some(c) = NonNull::new(c) else { continue };
             // SAFETY: a linked container is alive (rmdir refuses while linked).
             let cont = unsafe { c.as_ref() };
-            // SAFETY: the table lock is held and no other borrow of the list exists.
-            let csets = unsafe { cont.csets_mut() };
+            // SAFETY: no other borrow of the list exists.
+            let csets = unsafe { cont.csets_mut(&table) };
             if let Some(pos) = csets.iter().position(|x| *x == cg) {
                 csets.swap_remove(pos);
             }
             cont.nr_csets.store(csets.len(), Ordering::Release);
             if csets.is_empty() {
-                queued |= self.update_populated(c, false, notify);
+                queued |= self.update_populated(c, false, notify, &table);
             }
         }
         drop(table);
@@ -65,14 +65,21 @@ impl<H: Host> Gpc<H> {
 
     /// A container gained its first or lost its last css_group: update the populated
     /// counts up the tree and check for release (Linux `cgroup_update_populated`).
-    /// Caller holds the table lock. Returns whether a release was queued.
+    /// Runs under the table lock (`_table`: its guarded data). Returns whether a release
+    /// was queued.
     ///
     /// As in Linux, a container counts its populated *children*, so the walk stops at the
     /// first ancestor whose populated state does not flip: O(1) for a task moving between
     /// a container and its child however deep they are (`unshare` nests a task one level
     /// deeper each time), where counting every populated descendant would walk to the
     /// root on every change.
-    fn update_populated(&self, c: NonNull<Container>, populated: bool, notify: bool) -> bool {
+    fn update_populated(
+        &self,
+        c: NonNull<Container>,
+        populated: bool,
+        notify: bool,
+        _table: &CgTable,
+    ) -> bool {
         let mut queued = false;
         let mut cur = Some(c);
         while let Some(p) = cur {
@@ -96,7 +103,8 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Find the css_group with `key`, or make it, with one reference taken for the
-    /// caller. Caller holds the hierarchy lock (so no one else creates one meanwhile).
+    /// caller. Under the hierarchy lock (`tree`, the evidence: no one else creates one
+    /// meanwhile).
     /// Returns whether it was created.
     pub(super) fn find_or_create(
         &self,
@@ -124,13 +132,14 @@ impl<H: Host> Gpc<H> {
         new.owner = self.id();
         let cg = NonNull::from(Box::leak(new));
         let mut table = self.table.lock();
+        // Allocation context: atomic (under the table lock, a spinning one).
         let reserved = table.try_reserve().and_then(|()| {
             key.iter()
                 .filter_map(|c| NonNull::new(*c))
                 .try_for_each(|c| {
                     // SAFETY: containers in a key being built under the hierarchy lock are
-                    // alive; the table lock is held.
-                    let csets = unsafe { c.as_ref().csets_mut() };
+                    // alive; no other borrow of the list exists.
+                    let csets = unsafe { c.as_ref().csets_mut(&table) };
                     csets.try_reserve(1).map_err(Error::from)
                 })
         });
@@ -144,12 +153,12 @@ impl<H: Host> Gpc<H> {
         for c in key.iter().filter_map(|c| NonNull::new(*c)) {
             // SAFETY: as above.
             let cont = unsafe { c.as_ref() };
-            // SAFETY: table lock held, no other borrow.
-            let csets = unsafe { cont.csets_mut() };
+            // SAFETY: no other borrow.
+            let csets = unsafe { cont.csets_mut(&table) };
             csets.push(cg);
             cont.nr_csets.store(csets.len(), Ordering::Release);
             if csets.len() == 1 {
-                self.update_populated(c, true, false);
+                self.update_populated(c, true, false, &table);
             }
         }
         Ok((cg, true))
@@ -189,6 +198,7 @@ impl<H: Host> Gpc<H> {
     pub fn css_group_refcounts(&self) -> Vec<(usize, usize)> {
         let table = self.table.lock();
         let mut v = Vec::new();
+        // Allocation context: atomic (under the table lock, a spinning one).
         if v.try_reserve(table.len()).is_err() {
             return v;
         }

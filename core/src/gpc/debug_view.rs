@@ -114,6 +114,7 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
         // an operation that then fails with ENOMEM, and a failed operation must change
         // nothing that can be read.
         let mut linked: Vec<(usize, usize)> = Vec::new();
+        // Allocation context: atomic (under the table lock, a spinning one).
         linked.try_reserve(table.len())?;
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.

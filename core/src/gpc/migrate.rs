@@ -104,8 +104,8 @@ impl<H: Host> Gpc<H> {
         Ok(())
     }
 
-    /// Move `tasks` into `dst`, all or none (Linux `cgroup_migrate`). Caller holds the
-    /// hierarchy lock. `mover`: the credentials of whoever asked (Linux `current`), for
+    /// Move `tasks` into `dst`, all or none (Linux `cgroup_migrate`), under the
+    /// hierarchy lock (`tree`: its data, the evidence). `mover`: the credentials of whoever asked (Linux `current`), for
     /// the subsystems that check them ([`Subsystem::ATTACH_NEEDS_SETSCHEDULER`]);
     /// `None` for a move the kernel makes itself.
     ///

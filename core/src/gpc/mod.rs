@@ -147,7 +147,10 @@ impl Hierarchy {
     }
 }
 
-struct Tree {
+/// What the hierarchy lock (Linux `cgroup_mutex`) protects. A `&Tree` (or `&mut Tree`)
+/// exists only behind the lock's guard: functions that need the lock held take one as
+/// evidence.
+pub(crate) struct Tree {
     hiers: [Option<Box<Hierarchy>>; MAX_HIERARCHIES],
     /// The hierarchy each subsystem is bound to.
     bound: [Option<HierIdx>; MAX_SUBSYS],
@@ -248,6 +251,22 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::EINVAL);
             }
         }
+        // Every lock gpc takes is the host's: the css_groups' and the subsystems' locks
+        // (not generic over the host) dispatch to these.
+        crate::host::lock::install_host_locks::<H::Spin, H::IrqSpin>();
+        // Made first, so a failure later frees them with the rest of the locals.
+        let tree = crate::new_lock!(
+            Tree {
+                hiers: core::array::from_fn(|_| None),
+                bound: [None; MAX_SUBSYS],
+                next_hier_id: 1,
+                by_id: hashbrown::HashTable::new(),
+            },
+            c"gpc_tree"
+        )?;
+        let mut table: Lock<CgTable, H::Spin> =
+            Lock::try_new(CgTable::new(), crate::lock_class!(c"gpc_css_set"))?;
+        let release = Lock::try_new(ReleaseQueue::new(), crate::lock_class!(c"gpc_release"))?;
         let mut root_css: ArrayVec<NonNull<CssHeader>, MAX_SUBSYS> = ArrayVec::new();
         let mut fork_hooks = ArrayVec::new();
         let mut exit_hooks = ArrayVec::new();
@@ -293,8 +312,7 @@ impl<H: Host> Gpc<H> {
                 return Err(e);
             }
         };
-        let mut table = CgTable::new();
-        if let Err(e) = table.try_reserve() {
+        if let Err(e) = table.get_mut().try_reserve() {
             // SAFETY: made just now and never published.
             unsafe { crate::cssgroup::free_css_group_now(init) };
             for css in root_css {
@@ -303,21 +321,16 @@ impl<H: Host> Gpc<H> {
             }
             return Err(e);
         }
-        table.insert(init);
+        table.get_mut().insert(init);
         Ok(Gpc {
             host,
             subsys: subsystems.iter().copied().collect(),
             root_css,
             fork_hooks,
             exit_hooks,
-            tree: Lock::new(Tree {
-                hiers: core::array::from_fn(|_| None),
-                bound: [None; MAX_SUBSYS],
-                next_hier_id: 1,
-                by_id: hashbrown::HashTable::new(),
-            }),
-            table: Lock::new(table),
-            release: Lock::new(ReleaseQueue::new()),
+            tree,
+            table,
+            release,
             init_cg: init,
             nr_shards,
             next_container_id: crate::primitive::AtomicU64::new(1),
@@ -408,14 +421,14 @@ unsafe fn free_subtree(root: NonNull<Container>, root_css: &[NonNull<CssHeader>]
     let mut cur = root;
     loop {
         // SAFETY: the subtree is ours alone (caller's contract).
-        while let Some(ch) = unsafe { cur.as_ref() }.children_unlocked().last() {
+        while let Some(ch) = unsafe { cur.as_ref().children_owned() }.last() {
             cur = *ch;
         }
         // SAFETY: as above.
         let cont = unsafe { cur.as_ref() };
         if let Some(parent) = cont.parent {
             // SAFETY: as above; no other borrow of the parent's list is alive.
-            unsafe { parent.as_ref().children_mut() }.remove(cur);
+            unsafe { parent.as_ref().children_owned_mut() }.remove(cur);
         }
         for slot in cont.css.iter() {
             if let Some(p) = NonNull::new(slot.load(Ordering::Relaxed)) {

@@ -187,7 +187,7 @@ impl<H: Host> Gpc<H> {
         let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
             return;
         };
-        if h.mounts != 0 || !h.root().children_unlocked().is_empty() {
+        if h.mounts != 0 || !h.root().children(tree).is_empty() {
             return;
         }
         let mask = h.subsys_mask;

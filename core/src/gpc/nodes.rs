@@ -181,9 +181,9 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The node of `name` in directory `dir` (a child container, or a file).
-    fn child_node(&self, h: &Hierarchy, dir: &Container, name: &str) -> Option<Node> {
+    fn child_node(&self, tree: &Tree, h: &Hierarchy, dir: &Container, name: &str) -> Option<Node> {
         let hier = HierarchyId(dir.hier);
-        if let Some(c) = Self::child_named(dir, name) {
+        if let Some(c) = Self::child_named(dir, name, tree) {
             return Some(Node::dir(hier, c.id));
         }
         self.find_file(h, dir, name).map(|(file, mode)| Node {
@@ -193,14 +193,14 @@ impl<H: Host> Gpc<H> {
         })
     }
 
-    /// Resolve `path` in `hier` under the hierarchy lock the caller holds: one walk from
+    /// Resolve `path` in `hier` under the hierarchy lock (`tree`): one walk from
     /// the root, one step per component.
     pub(super) fn lookup_locked(&self, tree: &Tree, hier: HierarchyId, path: &str) -> Result<Node> {
         let h = Self::hierarchy(tree, hier)?;
         let mut cur = h.root();
         let mut comps = path.split('/').filter(|c| !c.is_empty()).peekable();
         while let Some(comp) = comps.next() {
-            if let Some(child) = Self::child_named(cur, comp) {
+            if let Some(child) = Self::child_named(cur, comp, tree) {
                 cur = child;
                 continue;
             }
@@ -253,7 +253,7 @@ impl<H: Host> Gpc<H> {
             Error::ENODEV => Error::ENOENT,
             e => e,
         })?;
-        self.child_node(h, c, name).ok_or(Error::ENOENT)
+        self.child_node(&tree, h, c, name).ok_or(Error::ENOENT)
     }
 
     /// The directory holding `node` (for a directory, its parent container's; Linux
@@ -320,7 +320,7 @@ impl<H: Host> Gpc<H> {
         let h = Self::hierarchy(tree, dir.hier)?;
         let c = Self::dir_container(tree, dir)?;
         let mut out: Vec<String> = Vec::new();
-        for ch in c.children_unlocked() {
+        for ch in c.children(tree) {
             // SAFETY: alive under the hierarchy lock.
             let ch = unsafe { ch.as_ref() };
             try_push(&mut out, try_string(&ch.name)?)?;

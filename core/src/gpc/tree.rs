@@ -32,8 +32,12 @@ impl<H: Host> Gpc<H> {
             .ok_or(Error::ENOENT)
     }
 
-    pub(super) fn child_named<'t>(c: &'t Container, name: &str) -> Option<&'t Container> {
-        c.child_named(name)
+    pub(super) fn child_named<'t>(
+        c: &'t Container,
+        name: &str,
+        tree: &'t Tree,
+    ) -> Option<&'t Container> {
+        c.child_named(name, tree)
     }
 
     /// The live container with id `id` in `hier`.
@@ -113,7 +117,9 @@ impl<H: Host> Gpc<H> {
         let hier = HierarchyId(parent.hier);
         let h = Self::hierarchy(tree, hier)?;
         validate_name(name)?;
-        if Self::child_named(parent, name).is_some() || self.find_file(h, parent, name).is_some() {
+        if Self::child_named(parent, name, tree).is_some()
+            || self.find_file(h, parent, name).is_some()
+        {
             return Err(Error::EEXIST);
         }
         // cgroup_check_hierarchy_limits(), after the name checks as in cgroup_mkdir().
@@ -143,12 +149,13 @@ impl<H: Host> Gpc<H> {
             // SAFETY: never published.
             drop(unsafe { Box::from_raw(c.as_ptr()) });
         };
-        // SAFETY: hierarchy lock held, no other borrow of the parent's list alive.
-        if let Err(e) = unsafe { parent.children_mut() }.try_reserve() {
+        // SAFETY: no other borrow of the parent's list alive.
+        if let Err(e) = unsafe { parent.children_mut(tree) }.try_reserve() {
             undo_box(c);
             return Err(e);
         }
         if notify {
+            // Allocation context: atomic (under the release lock, a spinning one).
             if let Err(e) = self.release.lock().reserve_one() {
                 undo_box(c);
                 return Err(e);
@@ -196,8 +203,8 @@ impl<H: Host> Gpc<H> {
                 }
             }
         }
-        // SAFETY: hierarchy lock held; capacity reserved above.
-        unsafe { parent.children_mut() }.push(c);
+        // SAFETY: no other borrow of the list alive; capacity reserved above.
+        unsafe { parent.children_mut(tree) }.push(c);
         parent.nr_children.fetch_add(1, Ordering::Release);
         tree.index(c);
         if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
@@ -241,7 +248,7 @@ impl<H: Host> Gpc<H> {
         if c.is_root() {
             return Err(Error::EBUSY);
         }
-        if c.has_tasks() || !c.children_unlocked().is_empty() {
+        if c.has_tasks() || !c.children(tree).is_empty() {
             return Err(Error::EBUSY);
         }
         let mask = h.subsys_mask;
@@ -260,8 +267,8 @@ impl<H: Host> Gpc<H> {
         }
         // SAFETY: the parent outlives the child; hierarchy lock held.
         let parent_ref = unsafe { parent.as_ref() };
-        // SAFETY: hierarchy lock held, no other borrow alive.
-        unsafe { parent_ref.children_mut() }.remove(cptr);
+        // SAFETY: no other borrow of the list alive.
+        unsafe { parent_ref.children_mut(tree) }.remove(cptr);
         parent_ref.nr_children.fetch_sub(1, Ordering::Release);
         tree.unindex(cptr);
         {

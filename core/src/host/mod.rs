@@ -4,7 +4,7 @@
 //!
 //! | concern | module | trait |
 //! |---|---|---|
-//! | a sleeping lock and a spinning lock | [`lock`] | [`lock::LockBackend`] |
+//! | a sleeping lock, a spinning lock, an irq-safe spinning lock, lock classes | [`lock`] | [`lock::LockBackend`] |
 //! | fallible allocation | [`alloc`] | the host's global allocator, which returns null on failure |
 //! | RCU: read guard, deferred free, synchronize | [`rcu`] | [`rcu::Rcu`] |
 //! | current CPU, CPU and memory-node counts | [`cpu`] | [`cpu::Cpus`] |
@@ -27,14 +27,22 @@ pub mod task;
 
 /// Everything a host supplies once, for the lifetime of a `Gpc` instance.
 ///
-/// The associated lock types are the two lock classes gpc takes: [`Host::Mutex`] for the
-/// hierarchy lock (Linux `cgroup_mutex`; may sleep) and [`Host::Spin`] for the short
-/// critical sections that an exit may enter (Linux `css_set_lock`; never sleeps).
+/// The associated lock types are every kind of lock gpc takes (`doc/lock-order.md` lists
+/// each lock): [`Host::Mutex`] for the hierarchy lock (Linux `cgroup_mutex`; may sleep),
+/// [`Host::Spin`] for the short critical sections that an exit may enter (Linux
+/// `css_set_lock`, a css_group's transition lock; never sleeps, preemption off) and
+/// [`Host::IrqSpin`] for controller state that the kernel may read with interrupts off
+/// (the scheduler asking for a CPU quota; Linux `spin_lock_irqsave`). gpc takes no lock
+/// of its own: `Gpc::new` installs `Spin` and `IrqSpin` for the locks of types that are
+/// not generic over the host (see [`lock`]).
 pub trait Host: rcu::Rcu + cpu::Cpus + Send + Sync + 'static {
-    /// The sleeping lock (Linux `struct mutex`).
+    /// The sleeping lock (Linux `struct mutex`): kind [`lock::LockKind::Sleeping`].
     type Mutex: lock::LockBackend;
-    /// The spinning lock (Linux `spinlock_t`).
+    /// The spinning lock (Linux `spinlock_t`): kind [`lock::LockKind::Spinning`].
     type Spin: lock::LockBackend;
+    /// The spinning lock that also disables interrupts (Linux `spin_lock_irqsave`): kind
+    /// [`lock::LockKind::SpinningIrq`]. A host without interrupts may give its `Spin`.
+    type IrqSpin: lock::LockBackend;
 
     /// Called (from any context, maybe under a spinning lock) when a release notification
     /// was queued. The host must not call back into gpc from here: it schedules its own

@@ -7,18 +7,21 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use core::ptr::NonNull;
 
 use crate::host::cpu::Cpus;
-use crate::host::lock::{LockBackend, RawSpin};
+use crate::host::lock::{LockBackend, LockClass, LockKind, RawSpin};
 use crate::host::rcu::{Rcu, RcuHead};
 use crate::host::Host;
 use crate::primitive::{fence, AtomicUsize, Ordering};
 
-/// A sleeping lock: a flag under a std mutex, waited on with a condvar.
+/// A sleeping lock: a flag under a std mutex, waited on with a condvar. Taking it is a
+/// "may sleep" point: [`context`] records a violation when the thread holds a spinning
+/// lock, and a recursion when the thread already holds a lock of its class.
 pub struct StdMutex;
 
 /// [`StdMutex`]'s state.
 pub struct StdMutexState {
     locked: Mutex<bool>,
     cv: Condvar,
+    class: &'static LockClass,
 }
 
 fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -30,15 +33,27 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 // the acquire/release ordering.
 unsafe impl LockBackend for StdMutex {
     type State = StdMutexState;
+    const KIND: LockKind = LockKind::Sleeping;
 
-    fn new() -> StdMutexState {
-        StdMutexState {
-            locked: Mutex::new(false),
-            cv: Condvar::new(),
+    unsafe fn init(state: *mut StdMutexState, class: &'static LockClass) {
+        // SAFETY: the caller gives valid, aligned, uninitialised storage.
+        unsafe {
+            state.write(StdMutexState {
+                locked: Mutex::new(false),
+                cv: Condvar::new(),
+                class,
+            });
         }
     }
 
     unsafe fn lock(state: &StdMutexState) {
+        // SAFETY: forwarded.
+        unsafe { Self::lock_nested(state, 0) }
+    }
+
+    unsafe fn lock_nested(state: &StdMutexState, subclass: u32) {
+        context::might_sleep();
+        context::acquire(state.class, subclass, false, false);
         let mut g = relock(&state.locked);
         while *g {
             g = state.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
@@ -49,6 +64,212 @@ unsafe impl LockBackend for StdMutex {
     unsafe fn unlock(state: &StdMutexState) {
         *relock(&state.locked) = false;
         state.cv.notify_one();
+        context::release(state.class, false, false);
+    }
+}
+
+/// A spinning lock that plays a kernel's: taking it raises this thread's preemption
+/// count (and, for `IRQ`, its interrupts-off count) in [`context`] until the unlock.
+pub struct TestSpin<const IRQ: bool>;
+
+/// [`TestSpin`]'s state.
+pub struct TestSpinState {
+    raw: <RawSpin as LockBackend>::State,
+    class: &'static LockClass,
+}
+
+// SAFETY: the lock is `RawSpin`'s (see there); the context counts do not affect
+// exclusion.
+unsafe impl<const IRQ: bool> LockBackend for TestSpin<IRQ> {
+    type State = TestSpinState;
+    const KIND: LockKind = if IRQ {
+        LockKind::SpinningIrq
+    } else {
+        LockKind::Spinning
+    };
+
+    unsafe fn init(state: *mut TestSpinState, class: &'static LockClass) {
+        // SAFETY: the caller gives valid, aligned, uninitialised storage; `raw` is the
+        // first field, initialised next.
+        unsafe {
+            state.write(TestSpinState {
+                raw: crate::primitive::AtomicBool::new(false),
+                class,
+            });
+        }
+    }
+
+    unsafe fn lock(state: &TestSpinState) {
+        // SAFETY: forwarded.
+        unsafe { Self::lock_nested(state, 0) }
+    }
+
+    unsafe fn lock_nested(state: &TestSpinState, subclass: u32) {
+        // Preemption (and interrupts) go off before spinning, as in a kernel.
+        context::acquire(state.class, subclass, true, IRQ);
+        // SAFETY: initialised in `init`.
+        unsafe { RawSpin::lock(&state.raw) };
+    }
+
+    unsafe fn unlock(state: &TestSpinState) {
+        // SAFETY: forwarded: the caller holds it.
+        unsafe { RawSpin::unlock(&state.raw) };
+        context::release(state.class, true, IRQ);
+    }
+}
+
+/// The execution context the test host's locks simulate, per thread: a preemption
+/// count raised by its spinning locks, an interrupts-off count raised by its irq-safe
+/// ones, the classes held; and what went wrong: a sleeping call (mutex, may-sleep
+/// allocation, `synchronize_rcu`) made with the preemption count non-zero, or a lock
+/// taken while a lock of the same class is held (lockdep's "possible recursive
+/// locking"). Not kept under loom (its threads share the OS thread).
+pub mod context {
+    use super::LockClass;
+    #[cfg(not(loom))]
+    use core::cell::Cell;
+
+    /// Classes tracked per thread (deeper nesting is not checked for recursion). A fixed
+    /// array: the counts must not allocate (allocation-failure tests count allocations).
+    #[cfg(not(loom))]
+    const MAX_HELD: usize = 16;
+    /// Classes whose acquisitions are counted per thread.
+    #[cfg(not(loom))]
+    const MAX_CLASSES: usize = 32;
+
+    /// Acquisitions of locks of the class called `name` by this thread so far.
+    pub fn taken(name: &core::ffi::CStr) -> usize {
+        #[cfg(not(loom))]
+        {
+            TAKEN.with(|t| {
+                t.get()
+                    .iter()
+                    .find(|(n, _)| *n == Some(name))
+                    .map_or(0, |(_, c)| *c)
+            })
+        }
+        #[cfg(loom)]
+        {
+            let _ = name;
+            0
+        }
+    }
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        static PREEMPT: Cell<usize> = const { Cell::new(0) };
+        static IRQ_OFF: Cell<usize> = const { Cell::new(0) };
+        static SPINS_TAKEN: Cell<usize> = const { Cell::new(0) };
+        static SLEEPS_IN_ATOMIC: Cell<usize> = const { Cell::new(0) };
+        static RECURSIONS: Cell<usize> = const { Cell::new(0) };
+        static HELD: Cell<([usize; MAX_HELD], usize)> = const { Cell::new(([0; MAX_HELD], 0)) };
+        static TAKEN: Cell<[(Option<&'static core::ffi::CStr>, usize); MAX_CLASSES]> =
+            const { Cell::new([(None, 0); MAX_CLASSES]) };
+    }
+
+    /// A call that may sleep is being made on this thread.
+    pub fn might_sleep() {
+        #[cfg(not(loom))]
+        if PREEMPT.with(Cell::get) != 0 {
+            SLEEPS_IN_ATOMIC.with(|c| c.set(c.get() + 1));
+        }
+    }
+
+    pub(super) fn acquire(class: &'static LockClass, subclass: u32, spin: bool, irq: bool) {
+        #[cfg(not(loom))]
+        {
+            // A nested acquisition is its own class (lockdep's subclass).
+            let key = (class.key() as usize).wrapping_add(subclass as usize);
+            HELD.with(|h| {
+                let (mut keys, n) = h.get();
+                if keys.iter().take(n).any(|k| *k == key) {
+                    RECURSIONS.with(|c| c.set(c.get() + 1));
+                }
+                if let Some(slot) = keys.get_mut(n) {
+                    *slot = key;
+                }
+                h.set((keys, n + 1));
+            });
+            TAKEN.with(|t| {
+                let mut all = t.get();
+                let name = class.name();
+                if let Some(e) = all
+                    .iter_mut()
+                    .find(|(n, _)| n.is_none() || *n == Some(name))
+                {
+                    *e = (Some(name), e.1 + 1);
+                }
+                t.set(all);
+            });
+            if spin {
+                PREEMPT.with(|c| c.set(c.get() + 1));
+                SPINS_TAKEN.with(|c| c.set(c.get() + 1));
+            }
+            if irq {
+                IRQ_OFF.with(|c| c.set(c.get() + 1));
+            }
+        }
+        #[cfg(loom)]
+        let _ = (class, subclass, spin, irq);
+    }
+
+    pub(super) fn release(class: &'static LockClass, spin: bool, irq: bool) {
+        #[cfg(not(loom))]
+        {
+            // Any subclass of the class (subclasses stay inside the key's storage).
+            let key = class.key() as usize;
+            HELD.with(|h| {
+                let (mut keys, n) = h.get();
+                let tracked = n.min(MAX_HELD);
+                if let Some(i) = keys
+                    .iter()
+                    .take(tracked)
+                    .rposition(|k| k.wrapping_sub(key) < 8)
+                {
+                    keys.copy_within(i + 1..tracked, i);
+                }
+                h.set((keys, n.saturating_sub(1)));
+            });
+            if spin {
+                PREEMPT.with(|c| c.set(c.get().saturating_sub(1)));
+            }
+            if irq {
+                IRQ_OFF.with(|c| c.set(c.get().saturating_sub(1)));
+            }
+        }
+        #[cfg(loom)]
+        let _ = (class, spin, irq);
+    }
+
+    /// This thread's counts, read together.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Counts {
+        /// Spinning locks held now (the preemption count).
+        pub preempt: usize,
+        /// Irq-safe spinning locks held now.
+        pub irq_off: usize,
+        /// Spinning lock acquisitions so far.
+        pub spins_taken: usize,
+        /// Sleeping calls made with a spinning lock held, so far.
+        pub sleeps_in_atomic: usize,
+        /// Locks taken with a lock of the same class held, so far.
+        pub recursions: usize,
+    }
+
+    /// This thread's counts.
+    pub fn counts() -> Counts {
+        #[cfg(not(loom))]
+        {
+            Counts {
+                preempt: PREEMPT.with(Cell::get),
+                irq_off: IRQ_OFF.with(Cell::get),
+                spins_taken: SPINS_TAKEN.with(Cell::get),
+                sleeps_in_atomic: SLEEPS_IN_ATOMIC.with(Cell::get),
+                recursions: RECURSIONS.with(Cell::get),
+            }
+        }
+        #[cfg(loom)]
+        Counts::default()
     }
 }
 
@@ -163,6 +384,7 @@ unsafe impl Rcu for QuiescentRcu {
     }
 
     fn synchronize(&self) {
+        context::might_sleep();
         loop {
             while self.readers.load(Ordering::SeqCst) != 0 {
                 crate::primitive::spin_loop();
@@ -175,7 +397,7 @@ unsafe impl Rcu for QuiescentRcu {
     }
 }
 
-/// A host for tests: [`StdMutex`], [`RawSpin`], [`QuiescentRcu`], a fixed CPU count.
+/// A host for tests: [`StdMutex`], [`TestSpin`], [`QuiescentRcu`], a fixed CPU count.
 pub struct TestHost {
     /// The RCU.
     pub rcu: QuiescentRcu,
@@ -262,5 +484,6 @@ impl Cpus for TestHost {
 
 impl Host for TestHost {
     type Mutex = StdMutex;
-    type Spin = RawSpin;
+    type Spin = TestSpin<false>;
+    type IrqSpin = TestSpin<true>;
 }

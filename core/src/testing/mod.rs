@@ -1,6 +1,9 @@
 //! A std test host for gpc-core and the crates above it (feature `testing`).
 //!
-//! - [`StdMutex`]: a sleeping lock (std mutex + condvar) as a [`LockBackend`](crate::host::lock::LockBackend);
+//! - [`StdMutex`], [`TestSpin`]: a sleeping lock (std mutex + condvar) and spinning
+//!   locks as [`LockBackend`](crate::host::lock::LockBackend)s that record, per thread,
+//!   the context a kernel's would make ([`context`]: preemption count, sleeping calls
+//!   under a spinning lock, recursion on a lock class);
 //! - [`QuiescentRcu`]: a real, simple RCU: readers count themselves in and out, deferred
 //!   callbacks run once no reader that could have seen the object remains;
 //! - [`TestHost`]: a [`Host`](crate::Host) built from them;
@@ -16,5 +19,5 @@ mod world;
 
 pub use crate::tasklist::{Task, TaskList};
 pub use alloc_fail::{AllocStats, FailingAlloc};
-pub use host::{QuiescentRcu, StdMutex, TestHost};
+pub use host::{context, QuiescentRcu, StdMutex, TestHost, TestSpin, TestSpinState};
 pub use world::OneHierarchy;

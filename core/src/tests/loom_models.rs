@@ -227,17 +227,19 @@ fn shard_get_racing_the_last_put() {
             )
             .unwrap(),
         );
-        let table = Arc::new(loom::sync::Mutex::new(()));
+        let table = Arc::new(loom::sync::Mutex::new(crate::cssgroup::CgTable::new()));
         let deaths = Arc::new(AtomicUsize::new(0));
-        let put =
-            |g: &CssGroup, shard: usize, table: &loom::sync::Mutex<()>, deaths: &AtomicUsize| {
-                if g.put(shard) {
-                    let _t = table.lock().unwrap();
-                    if g.put_locked(shard) {
-                        deaths.fetch_add(1, Ordering::SeqCst);
-                    }
+        let put = |g: &CssGroup,
+                   shard: usize,
+                   table: &loom::sync::Mutex<crate::cssgroup::CgTable>,
+                   deaths: &AtomicUsize| {
+            if g.put(shard) {
+                let t = table.lock().unwrap();
+                if g.put_locked(shard, &t) {
+                    deaths.fetch_add(1, Ordering::SeqCst);
                 }
-            };
+            }
+        };
         let (g2, t2, d2) = (g.clone(), table.clone(), deaths.clone());
         let th = thread::spawn(move || {
             if g2.try_get(1) {

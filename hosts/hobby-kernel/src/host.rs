@@ -78,6 +78,8 @@ impl Cpus for KernelHost {
 impl Host for KernelHost {
     type Mutex = KSpin;
     type Spin = KSpin;
+    // One CPU and no interrupt handler calls gpc: the plain spinlock is irq-safe here.
+    type IrqSpin = KSpin;
 }
 
 /// gpc-machine on this kernel: a [`KernelHost`] per machine.

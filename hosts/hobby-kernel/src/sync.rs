@@ -16,7 +16,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use gpc_core::host::lock::LockBackend;
+use gpc_core::host::lock::{LockBackend, LockClass, LockKind};
 
 /// Spins before a lock that finds itself taken declares a deadlock (far longer than any critical section
 /// of this kernel, which none ever waits for on one CPU).
@@ -56,9 +56,11 @@ pub struct KSpin;
 // `new` makes an unlocked (false) flag.
 unsafe impl LockBackend for KSpin {
     type State = AtomicBool;
+    const KIND: LockKind = LockKind::Spinning;
 
-    fn new() -> AtomicBool {
-        AtomicBool::new(false)
+    unsafe fn init(state: *mut AtomicBool, _class: &'static LockClass) {
+        // SAFETY: the caller gives valid, aligned, uninitialised storage.
+        unsafe { state.write(AtomicBool::new(false)) };
     }
 
     unsafe fn lock(state: &AtomicBool) {
@@ -125,6 +127,7 @@ impl<T> Drop for SpinGuard<'_, T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 mod tests {
     use super::*;
     use gpc_core::host::lock::Lock;
@@ -139,7 +142,7 @@ mod tests {
 
     #[test]
     fn kspin_is_a_gpc_lock() {
-        let lock: Lock<u64, KSpin> = Lock::new(0);
+        let lock: Lock<u64, KSpin> = Lock::try_new(0, gpc_core::lock_class!(c"t")).unwrap();
         {
             let mut g = lock.lock();
             *g += 5;
@@ -149,8 +152,9 @@ mod tests {
 
     #[test]
     fn kspin_excludes_threads() {
-        let lock: &'static Lock<u64, KSpin> =
-            std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
+        let lock: &'static Lock<u64, KSpin> = std::boxed::Box::leak(std::boxed::Box::new(
+            Lock::try_new(0, gpc_core::lock_class!(c"t")).unwrap(),
+        ));
         let hs: std::vec::Vec<_> = (0..2)
             .map(|_| std::thread::spawn(move || (0..10_000).for_each(|_| *lock.lock() += 1)))
             .collect();

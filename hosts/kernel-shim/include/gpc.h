@@ -76,12 +76,24 @@ struct gpc_task_slot {
 
 /*
  * Each kernel lock gpc uses lives in GPC_LOCK_STORAGE_SIZE bytes of storage aligned to
- * GPC_LOCK_STORAGE_ALIGN, inside gpc's own structures. gpc calls gpc_spin_init() or
- * gpc_mutex_init() on it in place, at first use, and never moves it afterwards. Check
- * your lock types fit: _Static_assert(sizeof(spinlock_t) <= GPC_LOCK_STORAGE_SIZE, "").
+ * GPC_LOCK_STORAGE_ALIGN, allocated (gpc_kmalloc) for that lock alone when the object
+ * holding it is made. gpc calls gpc_spin_init() or gpc_mutex_init() on it once, in
+ * place, and never moves it: destroy, then free. 256 bytes hold a lockdep kernel's
+ * struct mutex (Linux 6.18 include/linux/mutex_types.h with CONFIG_DEBUG_MUTEXES and
+ * CONFIG_DEBUG_LOCK_ALLOC: owner, a debug raw_spinlock_t with its lockdep_map, osq,
+ * wait_list, magic and a lockdep_map: about 180 bytes on x86-64; PREEMPT_RT's rt_mutex
+ * based one is smaller) and spinlock_t. Check your lock types fit:
+ * _Static_assert(sizeof(struct mutex) <= GPC_LOCK_STORAGE_SIZE, "").
+ *
+ * Each lock has a class: a static name and GPC_LOCK_CLASS_KEY_SIZE bytes of static,
+ * writable storage to use as its struct lock_class_key (one per class, the address is
+ * the identity; lockdep's key is 16 bytes). Classes are distinct per lock role, so
+ * gpc's nesting (hierarchy mutex, then css_set table, then release queue; a devices
+ * group under its parent's, taken with gpc_spin_lock_nested) is an order to lockdep.
  */
-#define GPC_LOCK_STORAGE_SIZE 128
+#define GPC_LOCK_STORAGE_SIZE 256
 #define GPC_LOCK_STORAGE_ALIGN 16
+#define GPC_LOCK_CLASS_KEY_SIZE 32
 
 /* Allocation flags (gpc_kmalloc). */
 #define GPC_GFP_KERNEL 0u /* may sleep: GFP_KERNEL */
@@ -426,9 +438,10 @@ int gpc_drain_releases(const struct gpc *g, gpc_release_fn f, void *ctx);
  * or exited). A controller not mounted answers for its root group (every CPU, no
  * limit, ...), as Linux's init_css_set does.
  * Context: any, including under the kernel's spinlocks and with interrupts off, except
- * where "not from hard interrupt context" is said: those take the controller's own
- * spinlock, which does not disable interrupts (an interrupt on a CPU holding it would
- * deadlock).
+ * where "not from hard interrupt context" is said: that one takes the controller's
+ * spinlock with gpc_spin_lock, which does not disable interrupts (an interrupt on a CPU
+ * holding it would deadlock). gpc_cpu_bandwidth and gpc_cpuset_* take theirs with
+ * gpc_spin_lock_irqsave: any context.
  * Undefined: rules G, T, X; out-pointers that are not writable.
  *
  * gpc_cpu_shares: the weight of the task's cpu group (cpu.shares: 2..262144, 1024 by
@@ -439,7 +452,7 @@ int gpc_cpu_shares(const struct gpc *g, struct gpc_task *task, uint64_t *shares)
 /*
  * gpc_cpu_bandwidth: the bandwidth limit of the cpu group level steps above the task's
  * (0: its own group). Linux throttles every level's cfs_rq: walk up from 0 until
- * -ENOENT. Not from hard interrupt context.
+ * -ENOENT. Any context (takes the group's irq-safe lock).
  * Results: 0 with *out filled, -ENOENT (above the root), or the common ones.
  */
 int gpc_cpu_bandwidth(const struct gpc *g, struct gpc_task *task, unsigned int level,
@@ -456,8 +469,8 @@ int gpc_cpuacct_charge(const struct gpc *g, struct gpc_task *task, unsigned int 
  * gpc_cpuset_cpus, gpc_cpuset_mems: the CPUs the task may run on, the memory nodes it
  * may allocate from (its cpuset's effective_cpus / effective_mems; on v1 equal to
  * cpuset.cpus / cpuset.mems), as a Linux bitmap of nbits bits at mask (unsigned long
- * words, bit i in word i / BITS_PER_LONG; bits past the machine's are cleared). Not
- * from hard interrupt context.
+ * words, bit i in word i / BITS_PER_LONG; bits past the machine's are cleared). Any
+ * context (takes the cpuset's irq-safe lock).
  * Results: the number of bits set; for mask == NULL && nbits == 0, the bits needed
  * (gpc_nr_cpus() / gpc_nr_mem_nodes()); -EOVERFLOW if nbits is below that (nothing
  * written); -EINVAL (also mask == NULL with nbits != 0), -ESRCH.
@@ -518,12 +531,21 @@ int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *cl
 void *gpc_kmalloc(size_t size, size_t align, unsigned int flags);
 void gpc_kfree(void *ptr, size_t size, size_t align);
 
-/* Locks on GPC_LOCK_STORAGE_SIZE bytes of storage. A spinlock disables preemption. */
-void gpc_spin_init(void *lock);
+/*
+ * Locks on GPC_LOCK_STORAGE_SIZE bytes of storage, initialised in place with a class
+ * (name, key: see GPC_LOCK_CLASS_KEY_SIZE; Linux __raw_spin_lock_init / __mutex_init).
+ * A spinlock disables preemption (spin_lock); gpc_spin_lock_irqsave also disables local
+ * interrupts and keeps the flags in the lock (spin_lock_irqsave), for gpc's locks that
+ * the enforcement entry points take; gpc_spin_lock_nested is spin_lock_nested.
+ */
+void gpc_spin_init(void *lock, const char *name, void *key);
 void gpc_spin_lock(void *lock);
+void gpc_spin_lock_nested(void *lock, unsigned int subclass);
 void gpc_spin_unlock(void *lock);
+void gpc_spin_lock_irqsave(void *lock);
+void gpc_spin_unlock_irqrestore(void *lock);
 void gpc_spin_destroy(void *lock);
-void gpc_mutex_init(void *lock);
+void gpc_mutex_init(void *lock, const char *name, void *key);
 void gpc_mutex_lock(void *lock);
 void gpc_mutex_unlock(void *lock);
 void gpc_mutex_destroy(void *lock);

@@ -103,8 +103,10 @@ void gpc_kfree(void *ptr, size_t size, size_t align)
 
 static int preempt_count;
 
-void gpc_spin_init(void *lock)
+void gpc_spin_init(void *lock, const char *name, void *key)
 {
+	(void)name;
+	(void)key;
 	*(volatile unsigned char *)lock = 0;
 }
 
@@ -115,10 +117,27 @@ void gpc_spin_lock(void *lock)
 		__builtin_ia32_pause();
 }
 
+void gpc_spin_lock_nested(void *lock, unsigned int subclass)
+{
+	(void)subclass;
+	gpc_spin_lock(lock);
+}
+
 void gpc_spin_unlock(void *lock)
 {
 	__atomic_clear(lock, __ATOMIC_RELEASE);
 	preempt_count--;
+}
+
+/* No interrupts in this kernel: irqsave is the plain spinlock. */
+void gpc_spin_lock_irqsave(void *lock)
+{
+	gpc_spin_lock(lock);
+}
+
+void gpc_spin_unlock_irqrestore(void *lock)
+{
+	gpc_spin_unlock(lock);
 }
 
 void gpc_spin_destroy(void *lock)
@@ -126,9 +145,9 @@ void gpc_spin_destroy(void *lock)
 	(void)lock;
 }
 
-void gpc_mutex_init(void *lock)
+void gpc_mutex_init(void *lock, const char *name, void *key)
 {
-	gpc_spin_init(lock);
+	gpc_spin_init(lock, name, key);
 }
 
 void gpc_mutex_lock(void *lock)

@@ -49,11 +49,19 @@ pub const GPC_TASK_SLOT_ALIGN: usize = align_of::<TaskSlot>();
 const _: () = assert!(size_of::<GpcTaskSlot>() == GPC_TASK_SLOT_SIZE);
 const _: () = assert!(align_of::<GpcTaskSlot>() == GPC_TASK_SLOT_ALIGN);
 
-/// `GPC_LOCK_STORAGE_SIZE`: bytes of opaque storage the shim reserves for each kernel
-/// lock (a `spinlock_t` or `struct mutex`, lockdep included, fits).
-pub const GPC_LOCK_STORAGE_SIZE: usize = 128;
+/// `GPC_LOCK_STORAGE_SIZE`: bytes of opaque storage allocated for each kernel lock (a
+/// `spinlock_t` or `struct mutex`, lockdep included, fits: Linux 6.18's debug `struct
+/// mutex` is about 180 bytes, see `include/gpc.h`).
+pub const GPC_LOCK_STORAGE_SIZE: usize = 256;
 /// `GPC_LOCK_STORAGE_ALIGN`: the storage's alignment.
 pub const GPC_LOCK_STORAGE_ALIGN: usize = 16;
+/// `GPC_LOCK_CLASS_KEY_SIZE`: bytes of a class's key storage (gpc-core's
+/// `LockClassKey`; Linux's `struct lock_class_key` is 16 with lockdep).
+pub const GPC_LOCK_CLASS_KEY_SIZE: usize =
+    gpc_core::host::lock::LOCK_CLASS_KEY_WORDS * core::mem::size_of::<usize>();
+
+const _: () =
+    assert!(core::mem::size_of::<gpc_core::host::lock::LockClassKey>() == GPC_LOCK_CLASS_KEY_SIZE);
 
 /// `GPC_GFP_KERNEL`: the allocation may sleep (Linux `GFP_KERNEL`).
 pub const GPC_GFP_KERNEL: c_uint = 0;

@@ -13,8 +13,10 @@
 //! allocates. Most read or update atomics only; three take the controller's own state
 //! spinlock briefly (`gpc_cpu_bandwidth`: the bandwidth settings, `gpc_cpuset_cpus` and
 //! `gpc_cpuset_mems`: the cpuset's configuration, `gpc_device_access`: the exception
-//! list). Those locks are gpc-internal spinlocks that do not disable interrupts, so
-//! these three must not be called from hard interrupt context (the header says so).
+//! list). Those locks are the kernel's (`doc/lock-order.md`): the cpu and cpuset ones
+//! irq-safe (`gpc_spin_lock_irqsave`), so those may be called with interrupts off or
+//! from an interrupt; the devices one is a plain spinlock, so `gpc_device_access` must
+//! not be called from hard interrupt context (the header says so).
 
 use core::ffi::{c_int, c_long, c_uint, c_ulong};
 use core::mem::size_of;

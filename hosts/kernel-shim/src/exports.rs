@@ -313,7 +313,7 @@ fn init_with(
     // If boxing fails, `gpc` is dropped here and frees what it made.
     try_box(Instance {
         gpc,
-        hiers: Lock::new([None; MAX_HIERARCHIES]),
+        hiers: gpc_core::new_lock!([None; MAX_HIERARCHIES], c"gpc_shim_hiers")?,
         enforce,
     })
 }

@@ -15,16 +15,26 @@ extern "C" {
     /// Free what `gpc_kmalloc` returned (`size` and `align` as allocated).
     pub fn gpc_kfree(ptr: *mut c_void, size: usize, align: usize);
 
-    /// Initialise a spinlock in `GPC_LOCK_STORAGE_SIZE` bytes of storage, in place.
-    pub fn gpc_spin_init(lock: *mut c_void);
+    /// Initialise a spinlock of class `name`/`key` in `GPC_LOCK_STORAGE_SIZE` bytes of
+    /// storage, in place (it never moves). `key` is static storage of
+    /// `GPC_LOCK_CLASS_KEY_SIZE` bytes, one per class (Linux `struct lock_class_key`).
+    pub fn gpc_spin_init(lock: *mut c_void, name: *const c_char, key: *mut c_void);
     /// Take the spinlock (disables preemption: the CPU stays the same until unlock).
     pub fn gpc_spin_lock(lock: *mut c_void);
+    /// Take the spinlock while holding another of its class, as nesting level
+    /// `subclass` (Linux `spin_lock_nested`).
+    pub fn gpc_spin_lock_nested(lock: *mut c_void, subclass: c_uint);
     /// Release the spinlock.
     pub fn gpc_spin_unlock(lock: *mut c_void);
+    /// Take the spinlock with local interrupts off, keeping the flags in the lock
+    /// (Linux `spin_lock_irqsave`).
+    pub fn gpc_spin_lock_irqsave(lock: *mut c_void);
+    /// Release it and restore the flags (Linux `spin_unlock_irqrestore`).
+    pub fn gpc_spin_unlock_irqrestore(lock: *mut c_void);
     /// Destroy an initialised, unlocked spinlock.
     pub fn gpc_spin_destroy(lock: *mut c_void);
-    /// Initialise a sleeping mutex in place.
-    pub fn gpc_mutex_init(lock: *mut c_void);
+    /// Initialise a sleeping mutex of class `name`/`key` in place.
+    pub fn gpc_mutex_init(lock: *mut c_void, name: *const c_char, key: *mut c_void);
     /// Take the mutex (may sleep).
     pub fn gpc_mutex_lock(lock: *mut c_void);
     /// Release the mutex.

@@ -5,10 +5,10 @@ use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use gpc_core::host::cpu::Cpus;
-use gpc_core::host::lock::LockBackend;
+use gpc_core::host::lock::{LockBackend, LockClass, LockKind};
 use gpc_core::host::rcu::{Rcu, RcuHead};
 use gpc_core::{Caller, Creds, Host, Pid, TaskRef, TaskSlot, TaskTable};
 
@@ -75,17 +75,22 @@ pub(crate) mod atomic_ctx {
 
 /// The operations of one kind of kernel lock.
 pub trait LockOps: 'static {
-    /// Whether holding the lock is atomic context (a spinlock).
-    const ATOMIC: bool;
+    /// What holding the lock means (a spinning kind is atomic context).
+    const KIND: LockKind;
 
     /// # Safety
     ///
-    /// `lock` is `GPC_LOCK_STORAGE_SIZE` bytes of storage, not yet initialised.
-    unsafe fn init(lock: *mut c_void);
+    /// `lock` is `GPC_LOCK_STORAGE_SIZE` bytes of storage, not yet initialised, that
+    /// stays where it is until `destroy`.
+    unsafe fn init(lock: *mut c_void, class: &'static LockClass);
     /// # Safety
     ///
     /// `lock` was initialised by `init`.
     unsafe fn lock(lock: *mut c_void);
+    /// # Safety
+    ///
+    /// As `lock`; the caller holds another lock of the same class.
+    unsafe fn lock_nested(lock: *mut c_void, subclass: u32);
     /// # Safety
     ///
     /// `lock` is held by the caller.
@@ -96,20 +101,27 @@ pub trait LockOps: 'static {
     unsafe fn destroy(lock: *mut c_void);
 }
 
-/// A kernel spinlock (`gpc_spin_*`): Linux `spinlock_t`.
+/// A kernel spinlock (`gpc_spin_*`): Linux `spinlock_t`, `spin_lock`.
 pub struct SpinOps;
+/// A kernel spinlock taken with interrupts off (`gpc_spin_lock_irqsave`): Linux
+/// `spin_lock_irqsave`, the flags kept in the lock by the kernel.
+pub struct IrqSpinOps;
 /// A kernel mutex (`gpc_mutex_*`): Linux `struct mutex`.
 pub struct MutexOps;
 
 impl LockOps for SpinOps {
-    const ATOMIC: bool = true;
-    unsafe fn init(lock: *mut c_void) {
-        // SAFETY: forwarded from the caller.
-        unsafe { ffi::gpc_spin_init(lock) }
+    const KIND: LockKind = LockKind::Spinning;
+    unsafe fn init(lock: *mut c_void, class: &'static LockClass) {
+        // SAFETY: forwarded from the caller; the class is static.
+        unsafe { ffi::gpc_spin_init(lock, class.name().as_ptr(), class.key()) }
     }
     unsafe fn lock(lock: *mut c_void) {
         // SAFETY: forwarded from the caller.
         unsafe { ffi::gpc_spin_lock(lock) }
+    }
+    unsafe fn lock_nested(lock: *mut c_void, subclass: u32) {
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_spin_lock_nested(lock, subclass) }
     }
     unsafe fn unlock(lock: *mut c_void) {
         // SAFETY: forwarded from the caller.
@@ -121,13 +133,43 @@ impl LockOps for SpinOps {
     }
 }
 
-impl LockOps for MutexOps {
-    const ATOMIC: bool = false;
-    unsafe fn init(lock: *mut c_void) {
-        // SAFETY: forwarded from the caller.
-        unsafe { ffi::gpc_mutex_init(lock) }
+impl LockOps for IrqSpinOps {
+    const KIND: LockKind = LockKind::SpinningIrq;
+    unsafe fn init(lock: *mut c_void, class: &'static LockClass) {
+        // SAFETY: forwarded from the caller; the class is static.
+        unsafe { ffi::gpc_spin_init(lock, class.name().as_ptr(), class.key()) }
     }
     unsafe fn lock(lock: *mut c_void) {
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_spin_lock_irqsave(lock) }
+    }
+    unsafe fn lock_nested(lock: *mut c_void, _subclass: u32) {
+        // gpc nests no irq-safe lock in another of its class.
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_spin_lock_irqsave(lock) }
+    }
+    unsafe fn unlock(lock: *mut c_void) {
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_spin_unlock_irqrestore(lock) }
+    }
+    unsafe fn destroy(lock: *mut c_void) {
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_spin_destroy(lock) }
+    }
+}
+
+impl LockOps for MutexOps {
+    const KIND: LockKind = LockKind::Sleeping;
+    unsafe fn init(lock: *mut c_void, class: &'static LockClass) {
+        // SAFETY: forwarded from the caller; the class is static.
+        unsafe { ffi::gpc_mutex_init(lock, class.name().as_ptr(), class.key()) }
+    }
+    unsafe fn lock(lock: *mut c_void) {
+        // SAFETY: forwarded from the caller.
+        unsafe { ffi::gpc_mutex_lock(lock) }
+    }
+    unsafe fn lock_nested(lock: *mut c_void, _subclass: u32) {
+        // gpc nests no mutex in another of its class.
         // SAFETY: forwarded from the caller.
         unsafe { ffi::gpc_mutex_lock(lock) }
     }
@@ -141,142 +183,81 @@ impl LockOps for MutexOps {
     }
 }
 
+/// A kernel lock's storage: `GPC_LOCK_STORAGE_SIZE` opaque bytes, allocated by gpc-core
+/// with this type's layout ([`gpc_core::host::lock`]: the host's lock state lives in its
+/// own allocation), initialised there by the kernel and never moved.
 #[repr(C, align(16))]
-struct Storage(UnsafeCell<[MaybeUninit<u8>; GPC_LOCK_STORAGE_SIZE]>);
-
-const _: () = assert!(size_of::<Storage>() == GPC_LOCK_STORAGE_SIZE);
-const _: () = assert!(align_of::<Storage>() == GPC_LOCK_STORAGE_ALIGN);
-
-const UNINIT: u8 = 0;
-const INITIALISING: u8 = 1;
-const READY: u8 = 2;
-
-/// A kernel lock's state inside a gpc `Lock`: opaque storage, initialised in place by
-/// the kernel at first use, and again if it was moved since.
-///
-/// gpc's `LockBackend::new` returns the state by value and the `Lock` holding it is
-/// moved before it is first locked (into the `Gpc`, then into its box). Kernel locks
-/// must not move once initialised (a Linux `struct mutex` holds a list pointing to
-/// itself), so the kernel's init runs on the first `lock`, at the state's final place,
-/// and the address it ran at is kept: a state found at another address is a bitwise
-/// copy of an unlocked lock (a value moves only while nothing borrows it, and a held
-/// lock is borrowed by its guard), which is initialised again where it now is. The old
-/// copy is forgotten, as moved-from values are.
 pub struct KLockState<K: LockOps> {
-    storage: Storage,
-    state: AtomicU8,
-    /// Where `init` ran (valid once `state` is `READY`).
-    at: AtomicPtr<c_void>,
+    storage: UnsafeCell<[MaybeUninit<u8>; GPC_LOCK_STORAGE_SIZE]>,
     _ops: PhantomData<fn() -> K>,
 }
 
+const _: () = assert!(size_of::<KLockState<SpinOps>>() == GPC_LOCK_STORAGE_SIZE);
+const _: () = assert!(align_of::<KLockState<MutexOps>>() == GPC_LOCK_STORAGE_ALIGN);
+
 // SAFETY: the storage is only touched through the kernel's lock operations, which are
-// thread-safe, and by `init` under the `state` handshake.
+// thread-safe.
 unsafe impl<K: LockOps> Send for KLockState<K> {}
 // SAFETY: as for Send.
 unsafe impl<K: LockOps> Sync for KLockState<K> {}
 
 impl<K: LockOps> KLockState<K> {
-    const fn new() -> Self {
-        KLockState {
-            storage: Storage(UnsafeCell::new(
-                [MaybeUninit::uninit(); GPC_LOCK_STORAGE_SIZE],
-            )),
-            state: AtomicU8::new(UNINIT),
-            at: AtomicPtr::new(ptr::null_mut()),
-            _ops: PhantomData,
-        }
-    }
-
     fn ptr(&self) -> *mut c_void {
-        self.storage.0.get().cast()
-    }
-
-    /// Initialised here (not elsewhere before a move)?
-    #[inline]
-    fn ready_here(&self) -> bool {
-        self.state.load(Ordering::Acquire) == READY && self.at.load(Ordering::Relaxed) == self.ptr()
-    }
-
-    #[inline]
-    fn ensure_init(&self) {
-        if !self.ready_here() {
-            self.init_slow();
-        }
-    }
-
-    #[cold]
-    fn init_slow(&self) {
-        let here = self.ptr();
-        loop {
-            let s = self.state.load(Ordering::Acquire);
-            if s == READY && self.at.load(Ordering::Relaxed) == here {
-                return;
-            }
-            if s == INITIALISING {
-                core::hint::spin_loop();
-                continue;
-            }
-            // Never initialised, or initialised at another address and moved since
-            // (so unlocked): initialise it here.
-            if self
-                .state
-                .compare_exchange(s, INITIALISING, Ordering::Acquire, Ordering::Acquire)
-                .is_ok()
-            {
-                // SAFETY: we won the handshake: no one else touches the storage until
-                // READY is published; it holds no lock initialised at this address.
-                unsafe { K::init(here) };
-                self.at.store(here, Ordering::Relaxed);
-                self.state.store(READY, Ordering::Release);
-                return;
-            }
-        }
-    }
-}
-
-impl<K: LockOps> Drop for KLockState<K> {
-    fn drop(&mut self) {
-        if *self.state.get_mut() == READY && *self.at.get_mut() == self.ptr() {
-            // SAFETY: initialised at this address; `&mut self` means no one holds or
-            // uses it any more.
-            unsafe { K::destroy(self.ptr()) };
-        }
+        self.storage.get().cast()
     }
 }
 
 /// A gpc `LockBackend` on a kernel lock.
 pub struct KLock<K: LockOps>(PhantomData<fn() -> K>);
 
-/// The spinning lock (Linux `css_set_lock`'s class).
+/// The spinning lock (Linux `spinlock_t`, `spin_lock`).
 pub type KSpin = KLock<SpinOps>;
-/// The sleeping lock (Linux `cgroup_mutex`'s class).
+/// The irq-safe spinning lock (Linux `spin_lock_irqsave`).
+pub type KIrqSpin = KLock<IrqSpinOps>;
+/// The sleeping lock (Linux `struct mutex`).
 pub type KMutex = KLock<MutexOps>;
 
-// SAFETY: mutual exclusion, acquire and release ordering are the kernel lock's (the
-// import contract); `new` makes an unlocked lock (initialised at first use).
+// SAFETY: mutual exclusion, acquire and release ordering, and the context of each kind
+// (preemption, interrupts) are the kernel lock's (the import contract); `init` makes an
+// unlocked lock in place.
 unsafe impl<K: LockOps> LockBackend for KLock<K> {
     type State = KLockState<K>;
+    const KIND: LockKind = K::KIND;
 
-    fn new() -> KLockState<K> {
-        KLockState::new()
+    unsafe fn init(state: *mut KLockState<K>, class: &'static LockClass) {
+        // SAFETY: the caller gives storage of our layout that stays put until `destroy`;
+        // the kernel initialises it in place (the bytes need no Rust initialisation:
+        // `MaybeUninit` storage behind an `UnsafeCell`).
+        unsafe { K::init(state.cast(), class) };
     }
 
     unsafe fn lock(state: &KLockState<K>) {
-        state.ensure_init();
-        // SAFETY: initialised just above; pinned while locked (gpc's contract).
+        // SAFETY: initialised by `init` (the caller's contract).
         unsafe { K::lock(state.ptr()) };
-        if K::ATOMIC {
+        if K::KIND != LockKind::Sleeping {
+            atomic_ctx::enter();
+        }
+    }
+
+    unsafe fn lock_nested(state: &KLockState<K>, subclass: u32) {
+        // SAFETY: as in `lock`.
+        unsafe { K::lock_nested(state.ptr(), subclass) };
+        if K::KIND != LockKind::Sleeping {
             atomic_ctx::enter();
         }
     }
 
     unsafe fn unlock(state: &KLockState<K>) {
-        if K::ATOMIC {
+        if K::KIND != LockKind::Sleeping {
             atomic_ctx::exit();
         }
-        // SAFETY: the caller holds the lock (so it was initialised).
+        // SAFETY: the caller holds the lock.
         unsafe { K::unlock(state.ptr()) };
+    }
+
+    unsafe fn destroy(state: *mut KLockState<K>) {
+        // SAFETY: initialised, unlocked, unused from now on (the caller's contract).
+        unsafe { K::destroy(state.cast()) };
     }
 }
 
@@ -372,6 +353,7 @@ impl Cpus for KHost {
 impl Host for KHost {
     type Mutex = KMutex;
     type Spin = KSpin;
+    type IrqSpin = KIrqSpin;
 
     fn release_queued(&self) {
         // SAFETY: the kernel's own context pointer, handed back.

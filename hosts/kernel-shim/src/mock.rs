@@ -22,6 +22,10 @@ std::thread_local! {
     pub(crate) static LAST_GFP: Cell<Option<c_uint>> = const { Cell::new(None) };
     /// Mutexes this thread initialised, and the last one's address.
     pub(crate) static MUTEX_INITS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// Lock initialisations on this thread, and the class key of the last.
+    pub(crate) static CLASS_INITS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// Irq-safe spinlocks this thread holds.
+    pub(crate) static IRQ_OFF: Cell<usize> = const { Cell::new(0) };
 }
 
 static NEXT_CPU: AtomicU32 = AtomicU32::new(0);
@@ -104,7 +108,8 @@ fn word<'a>(lock: *mut c_void) -> &'a AtomicU32 {
 }
 
 #[no_mangle]
-extern "C" fn gpc_spin_init(lock: *mut c_void) {
+extern "C" fn gpc_spin_init(lock: *mut c_void, _name: *const c_char, key: *mut c_void) {
+    CLASS_INITS.with(|n| n.set((n.get().0.wrapping_add(1), key as usize)));
     // SAFETY: as in `word`; not yet shared.
     unsafe { lock.cast::<AtomicU32>().write(AtomicU32::new(0)) };
 }
@@ -119,15 +124,29 @@ extern "C" fn gpc_spin_lock(lock: *mut c_void) {
     }
 }
 #[no_mangle]
+extern "C" fn gpc_spin_lock_nested(lock: *mut c_void, _subclass: c_uint) {
+    gpc_spin_lock(lock);
+}
+#[no_mangle]
 extern "C" fn gpc_spin_unlock(lock: *mut c_void) {
     word(lock).store(0, Ordering::Release);
 }
 #[no_mangle]
+extern "C" fn gpc_spin_lock_irqsave(lock: *mut c_void) {
+    IRQ_OFF.with(|n| n.set(n.get().wrapping_add(1)));
+    gpc_spin_lock(lock);
+}
+#[no_mangle]
+extern "C" fn gpc_spin_unlock_irqrestore(lock: *mut c_void) {
+    gpc_spin_unlock(lock);
+    IRQ_OFF.with(|n| n.set(n.get().saturating_sub(1)));
+}
+#[no_mangle]
 extern "C" fn gpc_spin_destroy(_lock: *mut c_void) {}
 #[no_mangle]
-extern "C" fn gpc_mutex_init(lock: *mut c_void) {
+extern "C" fn gpc_mutex_init(lock: *mut c_void, name: *const c_char, key: *mut c_void) {
     MUTEX_INITS.with(|n| n.set((n.get().0.wrapping_add(1), lock as usize)));
-    gpc_spin_init(lock);
+    gpc_spin_init(lock, name, key);
 }
 #[no_mangle]
 extern "C" fn gpc_mutex_lock(lock: *mut c_void) {

@@ -13,7 +13,7 @@ use gpc_core::host::lock::Lock;
 use crate::abi::*;
 use crate::enforce::*;
 use crate::exports::*;
-use crate::host::{atomic_ctx, KMutex, KSpin};
+use crate::host::{atomic_ctx, KIrqSpin, KMutex, KSpin};
 use crate::mock::{self, LAST_GFP};
 
 const ENOENT: c_int = -2;
@@ -71,6 +71,17 @@ fn write(g: *const Instance, h: c_int, path: &str, data: &str, caller: *mut GpcT
     unsafe { gpc_write(g, h, p.as_ptr(), caller, data.as_ptr().cast(), data.len()) }
 }
 
+/// The lock a `Lock::try_new` made; the test returns (after a failed assertion) on
+/// `ENOMEM`, which the mock kernel's allocator never returns here.
+macro_rules! made {
+    ($e:expr) => {{
+        let made = $e;
+        assert!(made.is_ok(), "ENOMEM making a lock");
+        let Ok(lock) = made else { return };
+        lock
+    }};
+}
+
 fn new_instance() -> *mut Instance {
     // SAFETY: the mock kernel supplies every import.
     let g = unsafe { gpc_init(ptr::null_mut()) };
@@ -94,6 +105,10 @@ fn header_constants_match() {
     let i = |v: i32| Some(std::format!("{v}"));
     assert_eq!(num("GPC_LOCK_STORAGE_SIZE"), s(GPC_LOCK_STORAGE_SIZE));
     assert_eq!(num("GPC_LOCK_STORAGE_ALIGN"), s(GPC_LOCK_STORAGE_ALIGN));
+    assert_eq!(
+        num("GPC_LOCK_CLASS_KEY_SIZE"),
+        s(crate::abi::GPC_LOCK_CLASS_KEY_SIZE)
+    );
     assert_eq!(num("GPC_MAX_ERRNO"), s(GPC_MAX_ERRNO));
     assert_eq!(num("GPC_GFP_KERNEL"), u(GPC_GFP_KERNEL));
     assert_eq!(num("GPC_GFP_ATOMIC"), u(GPC_GFP_ATOMIC));
@@ -410,8 +425,8 @@ fn gfp_follows_atomic_context() {
     };
     assert!(!atomic_ctx::in_atomic());
     assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
-    let spin: Lock<u32, KSpin> = Lock::new(0);
-    let mutex: Lock<u32, KMutex> = Lock::new(0);
+    let spin: Lock<u32, KSpin> = made!(gpc_core::new_lock!(0, c"test_gfp_spin"));
+    let mutex: Lock<u32, KMutex> = made!(gpc_core::new_lock!(0, c"test_gfp"));
     {
         let _m = mutex.lock();
         assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
@@ -432,51 +447,56 @@ fn gfp_follows_atomic_context() {
 }
 
 #[test]
-fn a_moved_lock_is_initialised_again_where_it_is() {
+fn a_lock_is_initialised_once_in_place_and_never_again_after_moves() {
     let inits = || mock::MUTEX_INITS.with(|n| n.get());
     let (n0, _) = inits();
-    let lock: Lock<u32, KMutex> = Lock::new(1);
-    *lock.lock() += 1;
+    let lock: Lock<u32, KMutex> = made!(gpc_core::new_lock!(1, c"test_moved"));
     let (n1, at1) = inits();
-    assert_eq!(n1, n0 + 1);
+    assert_eq!(n1, n0.wrapping_add(1), "initialised when made");
+    *lock.lock() = 2;
     let mut moved = std::boxed::Box::new(lock);
-    *moved.lock() += 1;
+    *moved.lock() = 3;
     let (n2, at2) = inits();
-    assert_eq!(n2, n1 + 1, "initialised again after the move");
-    assert_ne!(at1, at2);
-    *moved.lock() += 1;
-    assert_eq!(inits().0, n2, "and only once");
-    assert_eq!(*moved.get_mut(), 4);
+    assert_eq!((n2, at2), (n1, at1), "the kernel's lock did not move");
+    assert_eq!(*moved.get_mut(), 3);
 }
 
 #[test]
-fn locks_initialise_in_place_after_moves() {
-    let lock: Lock<u32, KMutex> = Lock::new(1);
-    let mut moved = std::boxed::Box::new(lock);
-    *moved.lock() += 1;
-    let threads: Vec<_> = (0..2)
-        .map(|_| {
-            let l: &'static Lock<u32, KSpin> =
-                std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
-            std::thread::spawn(move || {
-                for _ in 0..1000 {
-                    *l.lock() += 1;
-                }
-                *l.lock()
-            })
-        })
-        .collect();
-    for t in threads {
-        assert_eq!(t.join().ok(), Some(1000));
+fn each_lock_site_passes_its_own_class_key() {
+    let key = || mock::CLASS_INITS.with(|n| n.get().1);
+    let _a: Lock<u32, KSpin> = made!(Lock::try_new(0, gpc_core::lock_class!(c"test_a")));
+    let ka = key();
+    let _b: Lock<u32, KSpin> = made!(Lock::try_new(0, gpc_core::lock_class!(c"test_b")));
+    assert_ne!(ka, key());
+    assert_ne!(ka, 0);
+}
+
+#[test]
+fn the_irq_safe_lock_disables_interrupts_while_held() {
+    let l: Lock<u32, KIrqSpin> = made!(Lock::try_new(0, gpc_core::lock_class!(c"test_irq")));
+    let irq_off = || mock::IRQ_OFF.with(|n| n.get());
+    let before = irq_off();
+    {
+        let _g = l.lock();
+        assert_eq!(irq_off(), before.wrapping_add(1));
     }
-    assert_eq!(*moved.get_mut(), 2);
+    assert_eq!(irq_off(), before);
 }
 
 #[test]
 fn threads_share_a_lock() {
-    let l: &'static Lock<u64, KSpin> = std::boxed::Box::leak(std::boxed::Box::new(Lock::new(0)));
+    let l: &'static Lock<u64, KSpin> = std::boxed::Box::leak(std::boxed::Box::new(made!(
+        Lock::try_new(0, gpc_core::lock_class!(c"test_shared"))
+    )));
     let hs: Vec<_> = (0..3)
-        .map(|_| std::thread::spawn(move || (0..5000).for_each(|_| *l.lock() += 1)))
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..5000).for_each(|_| {
+                    let mut g = l.lock();
+                    *g = g.wrapping_add(1);
+                });
+            })
+        })
         .collect();
     for h in hs {
         assert!(h.join().is_ok());

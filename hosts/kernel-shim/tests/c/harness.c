@@ -1657,6 +1657,67 @@ static void test_storm(int nthreads, int iters)
 	free(ws);
 }
 
+/*
+ * Every lock gpc took was the kernel's (gpc_spin_* / gpc_mutex_*), each with a class of
+ * its own: the classes of every lock role gpc has were initialised, none was taken
+ * while a lock of its class was held (a devices group under its parent's is
+ * spin_lock_nested), and no two roles share a key.
+ */
+static void check_lock_classes(void)
+{
+	static const char *const expected[] = {
+		"gpc_tree",	    "gpc_css_set",   "gpc_release",		"gpc_css_group_trans",
+		"gpc_shim_hiers", "cpu_bandwidth", "cpuacct_prev_cputime", "cpuset_config",
+		"devices_group",
+	};
+	int n = kernel_lock_classes();
+	printf("  %-42s %d:", "lock classes", n);
+	for (int i = 0; i < n; i++)
+		printf(" %s", kernel_lock_class_name(i));
+	printf("\n");
+	for (size_t e = 0; e < sizeof(expected) / sizeof(expected[0]); e++) {
+		int found = 0;
+		for (int i = 0; i < n; i++)
+			found |= strcmp(kernel_lock_class_name(i), expected[e]) == 0;
+		CHECK(found, "no lock of class %s was initialised through the kernel", expected[e]);
+	}
+	printf("  %-42s %ld\n", "lock class violations", kernel_lock_class_violations());
+	CHECK(kernel_lock_class_violations() == 0, "%ld lock class violations",
+	      kernel_lock_class_violations());
+	CHECK(kernel_in_atomic() == 0 && kernel_irqs_off() == 0, "a lock is still held");
+}
+
+/* The checker itself: a nesting of one class and a mutex under a spinlock are caught. */
+static void test_lock_checker(void)
+{
+	static _Alignas(GPC_LOCK_STORAGE_ALIGN) unsigned char a[GPC_LOCK_STORAGE_SIZE],
+		b[GPC_LOCK_STORAGE_SIZE], m[GPC_LOCK_STORAGE_SIZE];
+	static _Alignas(16) unsigned char key[GPC_LOCK_CLASS_KEY_SIZE], mkey[GPC_LOCK_CLASS_KEY_SIZE];
+	long cv = kernel_lock_class_violations(), av = kernel_atomic_violations();
+
+	gpc_spin_init(a, "selftest_spin", key);
+	gpc_spin_init(b, "selftest_spin", key);
+	gpc_mutex_init(m, "selftest_mutex", mkey);
+	gpc_spin_lock(a);
+	gpc_spin_lock_nested(b, 1);
+	gpc_spin_unlock(b);
+	CHECK(kernel_lock_class_violations() == cv, "a nested acquisition counted as recursion");
+	gpc_spin_lock(b);
+	CHECK(kernel_lock_class_violations() == cv + 1, "recursion on a lock class not caught");
+	gpc_spin_unlock(b);
+	gpc_mutex_lock(m);
+	CHECK(kernel_atomic_violations() == av + 1, "a mutex under a spinlock not caught");
+	gpc_mutex_unlock(m);
+	gpc_spin_unlock(a);
+	gpc_spin_lock_irqsave(a);
+	CHECK(kernel_irqs_off() == 1 && kernel_in_atomic() == 1, "irqsave: irqs and preemption off");
+	gpc_spin_unlock_irqrestore(a);
+	CHECK(kernel_irqs_off() == 0 && kernel_in_atomic() == 0, "irqrestore");
+	gpc_spin_destroy(a);
+	gpc_spin_destroy(b);
+	gpc_mutex_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 4;
@@ -1701,6 +1762,8 @@ int main(int argc, char **argv)
 	CHECK(a.live == 0, "live allocations at exit");
 	CHECK(r.queued > 0 && r.queued == r.invoked && r.pending == 0, "RCU: %ld queued, %ld invoked",
 	      r.queued, r.invoked);
+	check_lock_classes();
+	test_lock_checker();
 	ktasks_fini();
 	printf("harness: %ld passed, %ld failed\n", atomic_load(&checks_passed),
 	       atomic_load(&checks_failed));

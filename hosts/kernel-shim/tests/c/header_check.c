@@ -18,6 +18,9 @@ STATIC_ASSERT(sizeof(struct gpc_creds) == 20 && GPC_ALIGNOF(struct gpc_creds) ==
 STATIC_ASSERT(sizeof(struct gpc_stat) == 16 && GPC_ALIGNOF(struct gpc_stat) == 8, "stat");
 STATIC_ASSERT(sizeof(struct gpc_rcu_head) == 2 * sizeof(void *), "rcu head");
 STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE % GPC_LOCK_STORAGE_ALIGN == 0, "lock storage");
+/* A lockdep kernel's struct mutex (about 180 bytes on x86-64 in Linux 6.18) fits. */
+STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE >= 192, "lock storage for lockdep");
+STATIC_ASSERT(GPC_LOCK_CLASS_KEY_SIZE >= 16, "lock class key for lockdep");
 STATIC_ASSERT(GPC_SS_COUNT == 10, "subsystems");
 STATIC_ASSERT(sizeof(struct gpc_cpu_bandwidth) == 24 && GPC_ALIGNOF(struct gpc_cpu_bandwidth) == 8,
 	      "cpu bandwidth");

@@ -195,56 +195,205 @@ void gpc_kfree(void *ptr, size_t size, size_t align)
 /* Locks: pthread spinlocks and error-checking mutexes.                             */
 /* ------------------------------------------------------------------------------ */
 
-void gpc_spin_init(void *lock)
+/*
+ * Each lock knows its class (name, key). Per thread, the classes held are a stack: a
+ * lock taken while its class (and subclass) is already held is lockdep's "possible
+ * recursive locking" and counts as a class violation; so is a lock initialised without
+ * a name or key, or a key that comes with two names (two roles sharing a class).
+ */
+struct klock {
+	union {
+		pthread_spinlock_t spin;
+		pthread_mutex_t mutex;
+	} u;
+	void *key;
+	const char *name;
+	int irq_flags; /* spin_lock_irqsave's flags, kept in the lock by its holder */
+};
+_Static_assert(sizeof(struct klock) <= GPC_LOCK_STORAGE_SIZE, "klock fits");
+_Static_assert(_Alignof(struct klock) <= GPC_LOCK_STORAGE_ALIGN, "klock alignment");
+
+#define MAX_HELD 32
+#define MAX_CLASSES 128
+static _Thread_local struct {
+	void *key;
+	unsigned sub;
+} held[MAX_HELD];
+static _Thread_local int nheld;
+static _Thread_local int irqs_off;
+static atomic_long class_violations;
+static pthread_mutex_t classes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	void *key;
+	const char *name;
+} classes[MAX_CLASSES];
+static int nclasses;
+
+long kernel_lock_class_violations(void)
 {
-	int r = pthread_spin_init((pthread_spinlock_t *)lock, PTHREAD_PROCESS_PRIVATE);
+	return atomic_load(&class_violations);
+}
+
+int kernel_lock_classes(void)
+{
+	int n;
+	pthread_mutex_lock(&classes_lock);
+	n = nclasses;
+	pthread_mutex_unlock(&classes_lock);
+	return n;
+}
+
+const char *kernel_lock_class_name(int i)
+{
+	const char *name = NULL;
+	pthread_mutex_lock(&classes_lock);
+	if (i >= 0 && i < nclasses)
+		name = classes[i].name;
+	pthread_mutex_unlock(&classes_lock);
+	return name;
+}
+
+int kernel_irqs_off(void)
+{
+	return irqs_off;
+}
+
+static void class_init(struct klock *l, const char *name, void *key)
+{
+	int i;
+	l->key = key;
+	l->name = name;
+	if (!name || !key) {
+		atomic_fetch_add(&class_violations, 1);
+		return;
+	}
+	pthread_mutex_lock(&classes_lock);
+	for (i = 0; i < nclasses; i++) {
+		if (classes[i].key == key) {
+			if (strcmp(classes[i].name, name) != 0)
+				atomic_fetch_add(&class_violations, 1);
+			break;
+		}
+	}
+	if (i == nclasses && nclasses < MAX_CLASSES) {
+		classes[nclasses].key = key;
+		classes[nclasses].name = name;
+		nclasses++;
+	}
+	pthread_mutex_unlock(&classes_lock);
+}
+
+static void class_acquire(struct klock *l, unsigned sub)
+{
+	int i;
+	for (i = 0; i < nheld && i < MAX_HELD; i++) {
+		if (held[i].key == l->key && held[i].sub == sub) {
+			fprintf(stderr, "lockdep: possible recursive locking of %s\n", l->name);
+			atomic_fetch_add(&class_violations, 1);
+		}
+	}
+	if (nheld < MAX_HELD) {
+		held[nheld].key = l->key;
+		held[nheld].sub = sub;
+	}
+	nheld++;
+}
+
+static void class_release(struct klock *l)
+{
+	int i, top = nheld < MAX_HELD ? nheld : MAX_HELD;
+	for (i = top - 1; i >= 0; i--) {
+		if (held[i].key == l->key) {
+			memmove(&held[i], &held[i + 1], (size_t)(top - 1 - i) * sizeof(held[0]));
+			break;
+		}
+	}
+	nheld--;
+}
+
+void gpc_spin_init(void *lock, const char *name, void *key)
+{
+	struct klock *l = lock;
+	int r = pthread_spin_init(&l->u.spin, PTHREAD_PROCESS_PRIVATE);
 	if (r)
 		kbug("pthread_spin_init", r);
+	class_init(l, name, key);
+}
+
+void gpc_spin_lock_nested(void *lock, unsigned int subclass)
+{
+	struct klock *l = lock;
+	int r;
+	/* preempt_disable() comes first: from here the thread is in atomic context. */
+	in_atomic++;
+	class_acquire(l, subclass);
+	r = pthread_spin_lock(&l->u.spin);
+	if (r)
+		kbug("pthread_spin_lock", r);
+	atomic_fetch_add_explicit(&lock_ops, 1, memory_order_relaxed);
 }
 
 void gpc_spin_lock(void *lock)
 {
-	int r = pthread_spin_lock((pthread_spinlock_t *)lock);
-	if (r)
-		kbug("pthread_spin_lock", r);
-	in_atomic++;
-	atomic_fetch_add_explicit(&lock_ops, 1, memory_order_relaxed);
+	gpc_spin_lock_nested(lock, 0);
 }
 
 void gpc_spin_unlock(void *lock)
 {
-	int r;
-	in_atomic--;
-	r = pthread_spin_unlock((pthread_spinlock_t *)lock);
+	struct klock *l = lock;
+	int r = pthread_spin_unlock(&l->u.spin);
 	if (r)
 		kbug("pthread_spin_unlock", r);
+	class_release(l);
+	in_atomic--;
+}
+
+void gpc_spin_lock_irqsave(void *lock)
+{
+	struct klock *l = lock;
+	int flags = irqs_off++; /* local_irq_save */
+	gpc_spin_lock(lock);
+	l->irq_flags = flags;
+}
+
+void gpc_spin_unlock_irqrestore(void *lock)
+{
+	struct klock *l = lock;
+	int flags = l->irq_flags;
+	gpc_spin_unlock(lock);
+	irqs_off = flags; /* local_irq_restore */
 }
 
 void gpc_spin_destroy(void *lock)
 {
-	int r = pthread_spin_destroy((pthread_spinlock_t *)lock);
+	struct klock *l = lock;
+	int r = pthread_spin_destroy(&l->u.spin);
 	if (r)
 		kbug("pthread_spin_destroy", r);
 }
 
-void gpc_mutex_init(void *lock)
+void gpc_mutex_init(void *lock, const char *name, void *key)
 {
+	struct klock *l = lock;
 	pthread_mutexattr_t a;
 	int r;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
-	r = pthread_mutex_init((pthread_mutex_t *)lock, &a);
+	r = pthread_mutex_init(&l->u.mutex, &a);
 	pthread_mutexattr_destroy(&a);
 	if (r)
 		kbug("pthread_mutex_init", r);
+	class_init(l, name, key);
 }
 
 void gpc_mutex_lock(void *lock)
 {
+	struct klock *l = lock;
 	int r;
-	if (in_atomic)
+	if (in_atomic || irqs_off)
 		atomic_fetch_add(&atomic_violations, 1); /* a mutex may sleep */
-	r = pthread_mutex_lock((pthread_mutex_t *)lock);
+	class_acquire(l, 0);
+	r = pthread_mutex_lock(&l->u.mutex);
 	if (r)
 		kbug("pthread_mutex_lock", r); /* EDEADLK: gpc relocked its own mutex */
 	atomic_fetch_add_explicit(&lock_ops, 1, memory_order_relaxed);
@@ -252,14 +401,17 @@ void gpc_mutex_lock(void *lock)
 
 void gpc_mutex_unlock(void *lock)
 {
-	int r = pthread_mutex_unlock((pthread_mutex_t *)lock);
+	struct klock *l = lock;
+	int r = pthread_mutex_unlock(&l->u.mutex);
 	if (r)
 		kbug("pthread_mutex_unlock", r); /* EPERM: not the owner */
+	class_release(l);
 }
 
 void gpc_mutex_destroy(void *lock)
 {
-	int r = pthread_mutex_destroy((pthread_mutex_t *)lock);
+	struct klock *l = lock;
+	int r = pthread_mutex_destroy(&l->u.mutex);
 	if (r)
 		kbug("pthread_mutex_destroy", r); /* EBUSY: destroyed while held */
 }

@@ -61,6 +61,12 @@ int kalloc_watch_state(void);
 long kernel_atomic_violations(void);
 long kernel_lock_ops(void);
 int kernel_in_atomic(void);
+/* Lock classes: violations (recursion on a class, a lock without a class, a key with two
+ * names), distinct classes initialised so far and their names, irq-off depth. */
+long kernel_lock_class_violations(void);
+int kernel_lock_classes(void);
+const char *kernel_lock_class_name(int i);
+int kernel_irqs_off(void);
 
 /* ---- RCU ---- */
 struct krcu_stats {
