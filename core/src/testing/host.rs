@@ -140,11 +140,14 @@ impl Default for QuiescentRcu {
 // the type's doc), which is after every reader that could have seen the object left.
 unsafe impl Rcu for QuiescentRcu {
     fn read_lock(&self) {
+        // A non-preemptible kernel's rcu_read_lock disables preemption.
+        super::context::atomic_enter();
         self.readers.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
     }
 
     unsafe fn read_unlock(&self) {
+        super::context::atomic_exit();
         if self.readers.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.run_if_quiescent();
         }
@@ -262,5 +265,30 @@ impl Cpus for TestHost {
 
 impl Host for TestHost {
     type Mutex = StdMutex;
-    type Spin = RawSpin;
+    type Spin = AtomicSpin;
+}
+
+/// [`RawSpin`] that counts itself as atomic context ([`super::context`]), as a kernel
+/// spinlock disables preemption.
+pub struct AtomicSpin;
+
+// SAFETY: `RawSpin`'s exclusion, unchanged; the counting is per thread and outside it.
+unsafe impl LockBackend for AtomicSpin {
+    type State = <RawSpin as LockBackend>::State;
+
+    fn new() -> Self::State {
+        RawSpin::new()
+    }
+
+    unsafe fn lock(state: &Self::State) {
+        // SAFETY: forwarded.
+        unsafe { RawSpin::lock(state) };
+        super::context::atomic_enter();
+    }
+
+    unsafe fn unlock(state: &Self::State) {
+        super::context::atomic_exit();
+        // SAFETY: forwarded.
+        unsafe { RawSpin::unlock(state) };
+    }
 }

@@ -10,11 +10,12 @@
 //!   nothing and leaks nothing.
 
 mod alloc_fail;
+pub mod context;
 mod host;
 pub mod probe;
 mod world;
 
 pub use crate::tasklist::{Task, TaskList};
 pub use alloc_fail::{AllocStats, FailingAlloc};
-pub use host::{QuiescentRcu, StdMutex, TestHost};
+pub use host::{AtomicSpin, QuiescentRcu, StdMutex, TestHost};
 pub use world::OneHierarchy;
