@@ -147,9 +147,8 @@ impl<H: Host> Gpc<H> {
             drop(unsafe { Box::from_raw(c.as_ptr()) });
         };
         // SAFETY: hierarchy lock held, no other borrow of the parent's list alive.
-        if let Err(e) = with_flags(Gfp::KERNEL, || {
-            unsafe { parent.children_mut() }.try_reserve()
-        }) {
+        let children = unsafe { parent.children_mut() };
+        if let Err(e) = with_flags(Gfp::KERNEL, || children.try_reserve()) {
             undo_box(c);
             return Err(e);
         }

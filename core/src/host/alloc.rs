@@ -166,10 +166,8 @@ impl Drop for AllocScope {
     fn drop(&mut self) {
         if let Some(h) = hooks() {
             (h.restore)(self.prev);
-            return;
-        }
-        #[cfg(any(test, feature = "testing"))]
-        {
+        } else {
+            #[cfg(any(test, feature = "testing"))]
             let _ = THREAD_FLAGS.try_with(|f| f.set(self.prev));
         }
     }
