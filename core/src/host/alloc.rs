@@ -34,6 +34,7 @@ use alloc::alloc::{alloc, Layout};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -133,10 +134,12 @@ pub fn current() -> Option<Gfp> {
     }
 }
 
-/// An open allocation scope: restores the previous flags when dropped.
+/// An open allocation scope: restores the previous flags when dropped. It belongs to the
+/// task that opened it (`!Send`), as the flags it saved do.
 #[must_use = "the scope closes when this is dropped"]
 pub struct AllocScope {
     prev: Option<Gfp>,
+    _task: PhantomData<*const ()>,
 }
 
 /// Open a scope in which this task's allocations use `flags`.
@@ -144,6 +147,7 @@ pub fn scope(flags: Gfp) -> AllocScope {
     if let Some(h) = hooks() {
         return AllocScope {
             prev: (h.save)(flags),
+            _task: PhantomData,
         };
     }
     #[cfg(any(test, feature = "testing"))]
@@ -153,12 +157,16 @@ pub fn scope(flags: Gfp) -> AllocScope {
                 .try_with(|f| f.replace(Some(flags)))
                 .ok()
                 .flatten(),
+            _task: PhantomData,
         }
     }
     #[cfg(not(any(test, feature = "testing")))]
     {
         let _ = flags;
-        AllocScope { prev: None }
+        AllocScope {
+            prev: None,
+            _task: PhantomData,
+        }
     }
 }
 
