@@ -18,6 +18,7 @@ use alloc::boxed::Box;
 use core::ptr::{self, NonNull};
 
 use crate::container::{Container, HierIdx};
+use crate::host::alloc::Gfp;
 use crate::host::lock::SpinLock;
 use crate::host::rcu::RcuHead;
 use crate::primitive::{AtomicUsize, Ordering};
@@ -114,23 +115,26 @@ impl CssGroup {
     ) -> crate::Result<Box<Self>> {
         let n = nr_shards.clamp(1, MAX_SHARDS);
         let mut leaves = alloc::vec::Vec::new();
-        leaves.try_reserve_exact(n)?;
+        crate::host::alloc::try_reserve_exact(&mut leaves, n, Gfp::KERNEL)?;
         leaves.extend((0..n).map(|i| Leaf(AtomicUsize::new(usize::from(i == shard % n)))));
-        crate::host::alloc::try_box(CssGroup {
-            leaves: leaves.into_boxed_slice(),
-            owner: 0,
-            trans: crate::new_spinlock!(
-                Trans {
-                    root: 1,
-                    dead: false,
-                },
-                c"gpc_css_group_trans"
-            )?,
-            subsys,
-            hash: hash_key(&key),
-            key,
-            rcu: RcuHead::new(free_css_group),
-        })
+        crate::host::alloc::try_box(
+            CssGroup {
+                leaves: leaves.into_boxed_slice(),
+                owner: 0,
+                trans: crate::new_spinlock!(
+                    Trans {
+                        root: 1,
+                        dead: false,
+                    },
+                    c"gpc_css_group_trans"
+                )?,
+                subsys,
+                hash: hash_key(&key),
+                key,
+                rcu: RcuHead::new(free_css_group),
+            },
+            Gfp::KERNEL,
+        )
     }
 
     /// The container in hierarchy slot `h` (null: that hierarchy's root).

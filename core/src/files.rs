@@ -12,6 +12,7 @@ use core::fmt;
 
 use crate::container::Container;
 use crate::error::{Error, Result};
+use crate::host::alloc::{try_reserve, Gfp};
 use crate::host::task::Caller;
 use crate::subsys::{Css, SubsysId, Subsystem};
 
@@ -123,14 +124,44 @@ pub const fn file_mode(readable: bool, writable: bool) -> u16 {
 }
 
 /// A host buffer being filled by a read handler; every append is fallible.
+///
+/// The buffer grows with the flags it was made with: [`Out::new`] for a read in process
+/// context (the hierarchy mutex at most), [`Out::atomic`] for one made under an RCU
+/// read-side section or a spinning lock.
 pub struct Out<'a> {
     buf: &'a mut Vec<u8>,
+    flags: Gfp,
 }
 
 impl<'a> Out<'a> {
-    /// Append to `buf`.
+    /// Append to `buf`, which may grow with `GFP_KERNEL`.
     pub fn new(buf: &'a mut Vec<u8>) -> Self {
-        Out { buf }
+        Out {
+            buf,
+            flags: Gfp::KERNEL,
+        }
+    }
+
+    /// Append to `buf`, which grows with `GFP_ATOMIC` (the writer is in atomic context).
+    pub fn atomic(buf: &'a mut Vec<u8>) -> Self {
+        Out {
+            buf,
+            flags: Gfp::ATOMIC,
+        }
+    }
+
+    /// The same buffer, growing with `GFP_ATOMIC` while the reborrow lives: for a read
+    /// handler that writes under a spinning lock.
+    pub fn nosleep(&mut self) -> Out<'_> {
+        Out {
+            buf: &mut *self.buf,
+            flags: Gfp::ATOMIC,
+        }
+    }
+
+    /// The flags the buffer grows with.
+    pub fn flags(&self) -> Gfp {
+        self.flags
     }
 
     /// Append bytes.
@@ -139,7 +170,7 @@ impl<'a> Out<'a> {
     ///
     /// `ENOMEM` if the buffer cannot grow; nothing is appended then.
     pub fn bytes(&mut self, b: &[u8]) -> Result {
-        self.buf.try_reserve(b.len())?;
+        try_reserve(self.buf, b.len(), self.flags)?;
         self.buf.extend_from_slice(b);
         Ok(())
     }

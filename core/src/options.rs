@@ -4,7 +4,7 @@
 use alloc::string::String;
 
 use crate::error::{Error, Result};
-use crate::host::alloc::try_string;
+use crate::host::alloc::{try_string, Gfp};
 
 /// `MAX_CGROUP_ROOT_NAMELEN` (include/linux/cgroup-defs.h): a name has at most 63 bytes.
 pub const MAX_ROOT_NAME_LEN: usize = 63;
@@ -78,7 +78,7 @@ pub fn parse_mount_options(
                 if v.is_empty() || o.release_agent.is_some() || !cap_sys_admin {
                     return Err(Error::EINVAL);
                 }
-                o.release_agent = Some(try_string(truncate(v, PATH_MAX - 1))?);
+                o.release_agent = Some(try_string(truncate(v, PATH_MAX - 1), Gfp::KERNEL)?);
             }
             ("name", Some(v)) => {
                 if v.is_empty() || v.len() > MAX_ROOT_NAME_LEN {
@@ -93,7 +93,7 @@ pub fn parse_mount_options(
                 if o.name.is_some() {
                     return Err(Error::EINVAL);
                 }
-                o.name = Some(try_string(v)?);
+                o.name = Some(try_string(v, Gfp::KERNEL)?);
             }
             // A controller is matched by its key alone: fs_parse() returns -ENOPARAM for
             // a key that is no cgroup1 parameter, whatever its value, and

@@ -14,6 +14,7 @@ use core::ptr::NonNull;
 
 use crate::container::Container;
 use crate::error::Result;
+use crate::host::alloc::{with_flags, Gfp};
 use crate::primitive::Ordering;
 
 /// One release to report: the agent to run and the container's path, both borrowed
@@ -46,10 +47,10 @@ impl ReleaseQueue {
     }
 
     /// Make room for one more flagged container.
-    pub(crate) fn reserve_one(&mut self) -> Result {
+    pub(crate) fn reserve_one(&mut self, flags: Gfp) -> Result {
         let want = self.reserved + 1;
         if self.queue.capacity() < want {
-            self.queue.try_reserve(want - self.queue.len())?;
+            with_flags(flags, || self.queue.try_reserve(want - self.queue.len()))?;
         }
         self.reserved = want;
         Ok(())

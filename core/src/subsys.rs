@@ -18,7 +18,7 @@ use core::ptr::NonNull;
 
 use crate::error::{Error, Result};
 use crate::files::{CfType, FileCtx, Out};
-use crate::host::alloc::try_box;
+use crate::host::alloc::{try_box, Gfp};
 use crate::host::rcu::RcuHead;
 use crate::host::task::Pid;
 use crate::primitive::{AtomicU64, AtomicUsize, Ordering};
@@ -318,17 +318,20 @@ fn new_css<T: Send + Sync + 'static>(
     container_id: u64,
     parent: Option<CssRef<'_>>,
 ) -> Result<NonNull<CssHeader>> {
-    let node = try_box(CssNode {
-        header: CssHeader {
-            ss,
-            type_id: TypeId::of::<T>(),
-            container_id: AtomicU64::new(container_id),
-            parent: parent.map(CssRef::raw),
-            refs: AtomicUsize::new(1),
-            rcu: RcuHead::new(free_css::<T>),
+    let node = try_box(
+        CssNode {
+            header: CssHeader {
+                ss,
+                type_id: TypeId::of::<T>(),
+                container_id: AtomicU64::new(container_id),
+                parent: parent.map(CssRef::raw),
+                refs: AtomicUsize::new(1),
+                rcu: RcuHead::new(free_css::<T>),
+            },
+            state,
         },
-        state,
-    })?;
+        Gfp::KERNEL,
+    )?;
     if let Some(p) = parent {
         // The child's reference on its parent; the caller's borrow keeps the parent
         // alive now, so a plain increment (Linux `css_get`).

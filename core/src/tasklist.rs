@@ -25,6 +25,7 @@
 
 use alloc::vec::Vec;
 
+use crate::host::alloc::{try_reserve, try_reserve_exact, Gfp};
 use crate::{Caller, Creds, Error, Gpc, Host, Pid, Result, TaskInfo, TaskRef, TaskSlot, TaskTable};
 
 /// Linux's default `pid_max` (kernel/pid.c: `PID_MAX_DEFAULT`, 32768).
@@ -406,8 +407,8 @@ impl Slab {
         if self.entries.len() >= NIL as usize {
             return Err(Error::ENOMEM);
         }
-        self.entries.try_reserve(1)?;
-        Ok(())
+        // A host's task table grows in process context (Linux alloc_pid: GFP_KERNEL).
+        try_reserve(&mut self.entries, 1, Gfp::KERNEL)
     }
 
     /// The entry the next [`Slab::insert`] fills.
@@ -501,13 +502,14 @@ impl PidIndex {
     fn reserve(&mut self, pid: Pid) -> Result {
         let (c, _) = split(pid);
         if self.chunks.len() <= c {
-            self.chunks.try_reserve(c + 1 - self.chunks.len())?;
+            let more = c + 1 - self.chunks.len();
+            try_reserve(&mut self.chunks, more, Gfp::KERNEL)?;
             self.chunks.resize_with(c + 1, || None);
         }
         let slot = self.chunks.get_mut(c).ok_or(Error::ENOMEM)?;
         if slot.is_none() {
             let mut entries = Vec::new();
-            entries.try_reserve_exact(CHUNK)?;
+            try_reserve_exact(&mut entries, CHUNK, Gfp::KERNEL)?;
             entries.resize(CHUNK, NIL);
             *slot = Some(Chunk { entries, used: 0 });
         }

@@ -24,8 +24,9 @@ static int sleeps_in_atomic;
 
 void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
 {
-	void *p = NULL; /* Linux: kmalloc(size, flags ? GFP_ATOMIC : GFP_KERNEL) */
-	if (!(flags & GPC_GFP_ATOMIC) && preempt_count)
+	/* Linux: kmalloc(size, GFP_KERNEL, GFP_ATOMIC or GFP_NOWAIT as flags say) */
+	void *p = NULL;
+	if (!(flags & (GPC_GFP_ATOMIC | GPC_GFP_NOWAIT)) && preempt_count)
 		sleeps_in_atomic++;
 	if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size ? size : 1))
 		return NULL;
@@ -33,6 +34,10 @@ void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
 		memset(p, 0, size);
 	return p;
 }
+
+/* One task here; Linux: a word in current's task_struct that only gpc touches. */
+static unsigned int alloc_scope_word;
+unsigned int *gpc_alloc_scope_word(void) { return &alloc_scope_word; }
 
 void gpc_kfree(void *ptr, size_t size, size_t align)
 {

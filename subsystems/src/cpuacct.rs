@@ -52,6 +52,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::parse::{write_u64_input, NR_CPUS};
+use gpc_core::host::alloc::{try_reserve_exact, Gfp};
 use gpc_core::host::lock::IrqSpinLock;
 use gpc_core::{CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
 
@@ -93,7 +94,7 @@ impl State {
     fn new(nr_cpus: usize) -> Result<Self> {
         let len = nr_cpus.clamp(1, NR_CPUS) * FIELDS;
         let mut percpu = Vec::new();
-        percpu.try_reserve_exact(len)?;
+        try_reserve_exact(&mut percpu, len, Gfp::KERNEL)?;
         percpu.resize_with(len, || AtomicU64::new(0));
         Ok(State {
             percpu,

@@ -74,6 +74,7 @@
 use alloc::vec::Vec;
 
 use crate::parse::{parse_dev_rule, DevAccess, DevRule, DevType};
+use gpc_core::host::alloc::{try_reserve, try_reserve_exact, Gfp};
 use gpc_core::host::lock::SpinLock;
 
 /// `lock_nested` subclass of a child's group lock taken under its parent's (Linux
@@ -236,7 +237,8 @@ fn revalidate(parent: &DevGroup, group: &mut DevGroup) {
 /// Reserve room for `ex` in `list` if adding it would append.
 fn reserve_add(list: &mut Vec<DevRule>, ex: &DevRule) -> Result {
     if !list.iter().any(|w| same_devices(w, ex)) {
-        list.try_reserve(1)?;
+        // Under the group's spinning lock.
+        try_reserve(list, 1, Gfp::ATOMIC)?;
     }
     Ok(())
 }
@@ -315,10 +317,10 @@ fn allow_rule(css: Css<'_, Devices>, ex: &DevRule) -> Result {
     Ok(())
 }
 
-/// A copy of `list`, or `ENOMEM`.
+/// A copy of `list`, or `ENOMEM` (made under the parent group's spinning lock).
 fn try_copy(list: &[DevRule]) -> Result<Vec<DevRule>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(list.len())?;
+    try_reserve_exact(&mut v, list.len(), Gfp::ATOMIC)?;
     v.extend_from_slice(list);
     Ok(v)
 }
@@ -383,6 +385,8 @@ fn write_deny(_: &Devices, ctx: &FileCtxOf<'_, Devices>, buf: &[u8]) -> Result {
 /// `devcgroup_seq_show`.
 fn read_list(_: &Devices, ctx: &FileCtxOf<'_, Devices>, out: &mut Out<'_>) -> Result {
     let g = ctx.css().state().group.lock();
+    // Written under the group's spinning lock: the buffer grows atomically.
+    let out = &mut out.nosleep();
     // "Only show the "all devices" when the default policy is to allow; list the
     // exceptions in case the default policy is to deny."
     if g.behavior == Behavior::Allow {

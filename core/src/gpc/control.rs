@@ -17,7 +17,7 @@ use crate::container::Container;
 use crate::cssgroup::untag;
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, Out};
-use crate::host::alloc::{try_push, try_string};
+use crate::host::alloc::{try_push, try_string, Gfp};
 use crate::host::rcu::rcu_dereference;
 use crate::host::task::{Caller, Pid};
 use crate::host::Host;
@@ -238,7 +238,9 @@ impl<H: Host> Gpc<H> {
             let cg = cg.as_ptr();
             // SAFETY: under the RCU guard (see `task_css`).
             if unsafe { (*cg).container(hidx) } == want {
-                if let Err(e) = try_push(&mut pids, if tgids { t.tgid } else { t.pid }) {
+                // In the host's task walk and an RCU read-side section: atomic context.
+                if let Err(e) = try_push(&mut pids, if tgids { t.tgid } else { t.pid }, Gfp::ATOMIC)
+                {
                     err = Err(e);
                 }
             }
@@ -310,8 +312,7 @@ impl<H: Host> Gpc<H> {
                 let v = crate::parse::write_u64_input(data)? != 0;
                 let was = c.notify_on_release.load(Ordering::Relaxed);
                 if v && !was {
-                    // Allocation context: atomic (under the release lock, a spinning one).
-                    self.release.lock().reserve_one()?;
+                    self.release.lock().reserve_one(Gfp::ATOMIC)?;
                 } else if !v && was {
                     let mut rq = self.release.lock();
                     if c.release_queued.load(Ordering::Relaxed) {
@@ -334,7 +335,7 @@ impl<H: Host> Gpc<H> {
                 let text = crate::parse::strstrip(data);
                 let text = text.get(..text.len().min(PATH_MAX - 1)).unwrap_or(&[]);
                 let text = core::str::from_utf8(text).map_err(|_| Error::EINVAL)?;
-                let agent = try_string(text)?;
+                let agent = try_string(text, Gfp::KERNEL)?;
                 let idx = hier.0;
                 if let Some(h) = tree.hiers.get_mut(idx).and_then(|h| h.as_deref_mut()) {
                     h.release_agent = agent;

@@ -15,7 +15,8 @@ use core::ptr::{self, NonNull};
 use super::{Gpc, Tree};
 use crate::container::Container;
 use crate::cssgroup::{hash_key, untag, CgKey, CgTable, CssGroup};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::host::alloc::{try_reserve, with_flags, Gfp};
 use crate::host::task::TaskSlot;
 use crate::host::Host;
 use crate::primitive::Ordering;
@@ -132,15 +133,15 @@ impl<H: Host> Gpc<H> {
         new.owner = self.id();
         let cg = NonNull::from(Box::leak(new));
         let mut table = self.table.lock();
-        // Allocation context: atomic (under the table lock, a spinning one).
-        let reserved = table.try_reserve().and_then(|()| {
+        // Under the table's spinning lock (Linux css_set_lock): atomic context.
+        let reserved = with_flags(Gfp::ATOMIC, || table.try_reserve()).and_then(|()| {
             key.iter()
                 .filter_map(|c| NonNull::new(*c))
                 .try_for_each(|c| {
                     // SAFETY: containers in a key being built under the hierarchy lock are
                     // alive; no other borrow of the list exists.
                     let csets = unsafe { c.as_ref().csets_mut(&table) };
-                    csets.try_reserve(1).map_err(Error::from)
+                    try_reserve(csets, 1, Gfp::ATOMIC)
                 })
         });
         if let Err(e) = reserved {
@@ -198,8 +199,7 @@ impl<H: Host> Gpc<H> {
     pub fn css_group_refcounts(&self) -> Vec<(usize, usize)> {
         let table = self.table.lock();
         let mut v = Vec::new();
-        // Allocation context: atomic (under the table lock, a spinning one).
-        if v.try_reserve(table.len()).is_err() {
+        if try_reserve(&mut v, table.len(), Gfp::ATOMIC).is_err() {
             return v;
         }
         for cg in table.iter() {

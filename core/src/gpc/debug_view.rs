@@ -12,6 +12,7 @@ use crate::container::Container;
 use crate::cssgroup::{untag, CssGroup};
 use crate::error::Result;
 use crate::files::Out;
+use crate::host::alloc::Gfp;
 use crate::host::rcu::rcu_dereference;
 use crate::host::task::Caller;
 use crate::host::Host;
@@ -114,8 +115,7 @@ impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
         // an operation that then fails with ENOMEM, and a failed operation must change
         // nothing that can be read.
         let mut linked: Vec<(usize, usize)> = Vec::new();
-        // Allocation context: atomic (under the table lock, a spinning one).
-        linked.try_reserve(table.len())?;
+        crate::host::alloc::try_reserve(&mut linked, table.len(), Gfp::ATOMIC)?;
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             let cgr = unsafe { cg.as_ref() };

@@ -18,7 +18,7 @@ use super::{Gpc, HierarchyId, Tree};
 use crate::container::Container;
 use crate::cssgroup::{tag, untag, CssGroup};
 use crate::error::{Error, Result};
-use crate::host::alloc::try_push;
+use crate::host::alloc::{try_push, try_reserve, Gfp};
 use crate::host::cred::Creds;
 use crate::host::rcu::rcu_dereference;
 use crate::host::task::{Caller, Pid, TaskRef};
@@ -82,7 +82,8 @@ impl<H: Host> Gpc<H> {
         caller.tasks.with_thread_group(tgid, &mut |threads| {
             let mut all: Vec<TaskRef<'_>> = Vec::new();
             for t in threads {
-                if let Err(e) = try_push(&mut all, t) {
+                // In the host's thread-group walk: atomic context.
+                if let Err(e) = try_push(&mut all, t, Gfp::ATOMIC) {
                     res = Err(e);
                     return;
                 }
@@ -129,9 +130,9 @@ impl<H: Host> Gpc<H> {
             .and_then(|x| x.as_deref())
             .map_or(0, |x| x.subsys_mask);
         let mut moves: Vec<Move<'_>> = Vec::new();
-        moves.try_reserve(tasks.len())?;
+        try_reserve(&mut moves, tasks.len(), Gfp::KERNEL)?;
         let mut created: Vec<NonNull<CssGroup>> = Vec::new();
-        created.try_reserve(tasks.len())?;
+        try_reserve(&mut created, tasks.len(), Gfp::KERNEL)?;
         // Our pins and the new references are taken on this CPU's shard.
         let shard = self.shard();
         let unpin = |moves: &mut Vec<Move<'_>>, created: &[NonNull<CssGroup>]| {

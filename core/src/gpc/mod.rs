@@ -51,6 +51,7 @@ use arrayvec::ArrayVec;
 use crate::container::{Container, HierIdx};
 use crate::cssgroup::{CgTable, CssGroup, MAX_HIERARCHIES, MAX_SHARDS};
 use crate::error::{Error, Result};
+use crate::host::alloc::{with_flags, Gfp};
 use crate::host::lock::Lock;
 use crate::host::rcu::RcuHead;
 use crate::host::Host;
@@ -187,8 +188,7 @@ impl Tree {
 
     /// Room for one more container in the index, so that [`Tree::index`] cannot fail.
     fn reserve_index(&mut self) -> Result {
-        self.by_id
-            .try_reserve(1, container_id_hash)
+        with_flags(Gfp::KERNEL, || self.by_id.try_reserve(1, container_id_hash))
             .map_err(|_| Error::ENOMEM)
     }
 
@@ -312,7 +312,7 @@ impl<H: Host> Gpc<H> {
                 return Err(e);
             }
         };
-        if let Err(e) = table.get_mut().try_reserve() {
+        if let Err(e) = with_flags(Gfp::KERNEL, || table.get_mut().try_reserve()) {
             // SAFETY: made just now and never published.
             unsafe { crate::cssgroup::free_css_group_now(init) };
             for css in root_css {

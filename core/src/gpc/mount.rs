@@ -15,7 +15,7 @@ use arrayvec::ArrayVec;
 use super::{free_container, Gpc, Hierarchy, HierarchyId, Limits, Tree};
 use crate::container::{Container, HierIdx};
 use crate::error::{Error, Result};
-use crate::host::alloc::try_box;
+use crate::host::alloc::{try_box, Gfp};
 use crate::host::task::Caller;
 use crate::host::Host;
 use crate::options::parse_mount_options;
@@ -85,14 +85,10 @@ impl<H: Host> Gpc<H> {
         let name = opts.name.unwrap_or_default();
         let release_agent = opts.release_agent.unwrap_or_default();
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let root = try_box(Container::new(
-            id,
-            idx,
-            None,
-            String::new(),
-            0,
-            free_container,
-        ))?;
+        let root = try_box(
+            Container::new(id, idx, None, String::new(), 0, free_container),
+            Gfp::KERNEL,
+        )?;
         let root = NonNull::from(Box::leak(root));
         // SAFETY: just made, not yet shared.
         let rootc = unsafe { root.as_ref() };
@@ -105,18 +101,21 @@ impl<H: Host> Gpc<H> {
         rootc
             .clone_children
             .store(opts.clone_children, Ordering::Relaxed);
-        let hier = match try_box(Hierarchy {
-            id: 0,
-            subsys_mask: opts.subsys_mask,
-            name,
-            noprefix: opts.noprefix,
-            release_agent,
-            root,
-            mounts: 1,
-            nr_containers: 1,
-            limits: Limits::MAX,
-            rules: &V1_RULES,
-        }) {
+        let hier = match try_box(
+            Hierarchy {
+                id: 0,
+                subsys_mask: opts.subsys_mask,
+                name,
+                noprefix: opts.noprefix,
+                release_agent,
+                root,
+                mounts: 1,
+                nr_containers: 1,
+                limits: Limits::MAX,
+                rules: &V1_RULES,
+            },
+            Gfp::KERNEL,
+        ) {
             Ok(h) => h,
             Err(e) => {
                 // SAFETY: never published.

@@ -27,7 +27,7 @@ use super::{Entry, Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::files::{CfFlags, FileInfo};
-use crate::host::alloc::{try_push, try_string};
+use crate::host::alloc::{try_push, try_reserve_str, try_string, Gfp};
 use crate::host::Host;
 use crate::subsys::{CssRef, SubsysId};
 
@@ -323,14 +323,14 @@ impl<H: Host> Gpc<H> {
         for ch in c.children(tree) {
             // SAFETY: alive under the hierarchy lock.
             let ch = unsafe { ch.as_ref() };
-            try_push(&mut out, try_string(&ch.name)?)?;
+            try_push(&mut out, try_string(&ch.name, Gfp::KERNEL)?, Gfp::KERNEL)?;
         }
         let mut err = Ok(());
         self.for_each_file(h, c, &mut |_, prefix, name, _| {
             let mut s = String::new();
             let len = prefix.map_or(0, |p| p.len() + 1) + name.len();
-            if let Err(e) = s.try_reserve_exact(len) {
-                err = Err(Error::from(e));
+            if let Err(e) = try_reserve_str(&mut s, len, Gfp::KERNEL) {
+                err = Err(e);
                 return false;
             }
             if let Some(p) = prefix {
@@ -338,7 +338,7 @@ impl<H: Host> Gpc<H> {
                 s.push('.');
             }
             s.push_str(name);
-            if let Err(e) = try_push(&mut out, s) {
+            if let Err(e) = try_push(&mut out, s, Gfp::KERNEL) {
                 err = Err(e);
                 return false;
             }

@@ -16,6 +16,7 @@ use crate::container::HierIdx;
 use crate::cssgroup::{untag, MAX_HIERARCHIES};
 use crate::error::{Error, Result};
 use crate::files::Out;
+use crate::host::alloc::{try_reserve_str, Gfp};
 use crate::host::rcu::rcu_dereference;
 use crate::host::task::TaskSlot;
 use crate::host::Host;
@@ -32,7 +33,8 @@ impl<H: Host> Gpc<H> {
     /// `ENOMEM`.
     pub fn proc_pid_cgroup(&self, slot: &TaskSlot, buf: &mut Vec<u8>) -> Result {
         let start = buf.len();
-        let res = self.proc_pid_cgroup_inner(slot, &mut Out::new(buf));
+        // Written under an RCU read-side section: the buffer grows atomically.
+        let res = self.proc_pid_cgroup_inner(slot, &mut Out::atomic(buf));
         if res.is_err() {
             buf.truncate(start);
         }
@@ -71,9 +73,9 @@ impl<H: Host> Gpc<H> {
             match NonNull::new(c) {
                 // SAFETY: alive: named by a css_group read under the guard, with the
                 // hierarchy lock held.
-                Some(c) => self.container_path(unsafe { c.as_ref() }, &mut path)?,
+                Some(c) => self.container_path(unsafe { c.as_ref() }, &mut path, Gfp::ATOMIC)?,
                 None => {
-                    path.try_reserve(1)?;
+                    try_reserve_str(&mut path, 1, Gfp::ATOMIC)?;
                     path.push('/');
                 }
             }

@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 use super::Gpc;
 use crate::container::Container;
 use crate::error::Result;
+use crate::host::alloc::Gfp;
 use crate::host::Host;
 use crate::primitive::Ordering;
 use crate::release::Release;
@@ -75,7 +76,7 @@ impl<H: Host> Gpc<H> {
             }
             path.clear();
             let reported = self
-                .container_path(c, &mut path)
+                .container_path(c, &mut path, Gfp::KERNEL)
                 .and_then(|()| f(Release { agent, path: &path }));
             match reported {
                 Ok(()) => {}

@@ -19,7 +19,7 @@ use super::nodes::Node;
 use super::{free_container, Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::host::alloc::{try_box, try_string};
+use crate::host::alloc::{try_box, try_reserve_str, try_string, with_flags, Gfp};
 use crate::host::Host;
 use crate::primitive::Ordering;
 use crate::subsys::{free_css_now, CssRef, SubsysId, MAX_SUBSYS};
@@ -132,16 +132,19 @@ impl<H: Host> Gpc<H> {
         tree.reserve_index()?;
         let notify = parent.notify_on_release.load(Ordering::Relaxed);
         let clone = parent.clone_children.load(Ordering::Relaxed);
-        let name = try_string(name)?;
+        let name = try_string(name, Gfp::KERNEL)?;
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let c = try_box(Container::new(
-            id,
-            hier.0,
-            Some(parent_ptr),
-            name,
-            parent.depth + 1,
-            free_container,
-        ))?;
+        let c = try_box(
+            Container::new(
+                id,
+                hier.0,
+                Some(parent_ptr),
+                name,
+                parent.depth + 1,
+                free_container,
+            ),
+            Gfp::KERNEL,
+        )?;
         let c = NonNull::from(Box::leak(c));
         // SAFETY: just made, owned here.
         let cr = unsafe { c.as_ref() };
@@ -150,13 +153,13 @@ impl<H: Host> Gpc<H> {
             drop(unsafe { Box::from_raw(c.as_ptr()) });
         };
         // SAFETY: no other borrow of the parent's list alive.
-        if let Err(e) = unsafe { parent.children_mut(tree) }.try_reserve() {
+        let children = unsafe { parent.children_mut(tree) };
+        if let Err(e) = with_flags(Gfp::KERNEL, || children.try_reserve()) {
             undo_box(c);
             return Err(e);
         }
         if notify {
-            // Allocation context: atomic (under the release lock, a spinning one).
-            if let Err(e) = self.release.lock().reserve_one() {
+            if let Err(e) = self.release.lock().reserve_one(Gfp::ATOMIC) {
                 undo_box(c);
                 return Err(e);
             }
@@ -335,9 +338,9 @@ impl<H: Host> Gpc<H> {
     /// The path of `c` relative to its hierarchy root (`/a/b`; `/` for the root), into
     /// `out`. Never recursive: the depth of a tree is the user's to choose and a kernel
     /// stack is small (Linux's `kernfs_path_from_node` walks up in a loop too).
-    pub(super) fn container_path(&self, c: &Container, out: &mut String) -> Result {
+    pub(super) fn container_path(&self, c: &Container, out: &mut String, flags: Gfp) -> Result {
         if c.is_root() {
-            out.try_reserve(1)?;
+            try_reserve_str(out, 1, flags)?;
             out.push('/');
             return Ok(());
         }
@@ -357,9 +360,9 @@ impl<H: Host> Gpc<H> {
             cur = x.parent_ref();
         }
         if deep {
-            return Self::deep_container_path(c, out);
+            return Self::deep_container_path(c, out, flags);
         }
-        out.try_reserve(total)?;
+        try_reserve_str(out, total, flags)?;
         for n in names.iter().rev() {
             out.push('/');
             out.push_str(n);
@@ -369,7 +372,7 @@ impl<H: Host> Gpc<H> {
 
     /// `container_path` of a container more than 64 levels down: measure the
     /// path walking up, then walk up again writing each name at its place from the end.
-    fn deep_container_path(c: &Container, out: &mut String) -> Result {
+    fn deep_container_path(c: &Container, out: &mut String, flags: Gfp) -> Result {
         let mut total = 0usize;
         let mut cur = Some(c);
         while let Some(x) = cur.filter(|x| !x.is_root()) {
@@ -377,7 +380,7 @@ impl<H: Host> Gpc<H> {
             cur = x.parent_ref();
         }
         let mut buf: Vec<u8> = Vec::new();
-        buf.try_reserve_exact(total)?;
+        crate::host::alloc::try_reserve_exact(&mut buf, total, flags)?;
         buf.resize(total, b'/');
         let mut end = total;
         let mut cur = Some(c);
@@ -394,7 +397,7 @@ impl<H: Host> Gpc<H> {
         }
         // Names are UTF-8 and '/' is ASCII: this cannot fail.
         let path = core::str::from_utf8(&buf).map_err(|_| Error::EINVAL)?;
-        out.try_reserve(path.len())?;
+        try_reserve_str(out, path.len(), flags)?;
         out.push_str(path);
         Ok(())
     }

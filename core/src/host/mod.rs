@@ -5,7 +5,7 @@
 //! | concern | module | trait |
 //! |---|---|---|
 //! | a sleeping lock, a spinning lock, an irq-safe spinning lock, lock classes | [`lock`] | [`lock::LockBackend`] |
-//! | fallible allocation | [`alloc`] | the host's global allocator, which returns null on failure |
+//! | fallible allocation that names its context | [`alloc`] | the host's global allocator, which returns null on failure and reads the call site's [`alloc::Gfp`] through [`alloc::ScopeHooks`] |
 //! | RCU: read guard, deferred free, synchronize | [`rcu`] | [`rcu::Rcu`] |
 //! | current CPU, CPU and memory-node counts | [`cpu`] | [`cpu::Cpus`] |
 //! | credentials of the caller and of a task | [`cred`] | [`cred::Creds`] (a value) |

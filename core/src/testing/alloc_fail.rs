@@ -106,6 +106,7 @@ impl Default for FailingAlloc {
 // SAFETY: forwards to the system allocator, or returns null (a valid failure).
 unsafe impl GlobalAlloc for FailingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        super::context::note_allocation();
         if Self::should_fail() {
             return core::ptr::null_mut();
         }
@@ -129,6 +130,7 @@ unsafe impl GlobalAlloc for FailingAlloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        super::context::note_allocation();
         if Self::should_fail() {
             return core::ptr::null_mut();
         }

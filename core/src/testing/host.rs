@@ -52,8 +52,8 @@ unsafe impl LockBackend for StdMutex {
     }
 
     unsafe fn lock_nested(state: &StdMutexState, subclass: u32) {
-        context::might_sleep();
-        context::acquire(state.class, subclass, false, false);
+        lock_context::might_sleep();
+        lock_context::acquire(state.class, subclass, false, false);
         let mut g = relock(&state.locked);
         while *g {
             g = state.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
@@ -64,7 +64,7 @@ unsafe impl LockBackend for StdMutex {
     unsafe fn unlock(state: &StdMutexState) {
         *relock(&state.locked) = false;
         state.cv.notify_one();
-        context::release(state.class, false, false);
+        lock_context::release(state.class, false, false);
     }
 }
 
@@ -106,7 +106,7 @@ unsafe impl<const IRQ: bool> LockBackend for TestSpin<IRQ> {
 
     unsafe fn lock_nested(state: &TestSpinState, subclass: u32) {
         // Preemption (and interrupts) go off before spinning, as in a kernel.
-        context::acquire(state.class, subclass, true, IRQ);
+        lock_context::acquire(state.class, subclass, true, IRQ);
         // SAFETY: initialised in `init`.
         unsafe { RawSpin::lock(&state.raw) };
     }
@@ -114,7 +114,7 @@ unsafe impl<const IRQ: bool> LockBackend for TestSpin<IRQ> {
     unsafe fn unlock(state: &TestSpinState) {
         // SAFETY: forwarded: the caller holds it.
         unsafe { RawSpin::unlock(&state.raw) };
-        context::release(state.class, true, IRQ);
+        lock_context::release(state.class, true, IRQ);
     }
 }
 
@@ -124,7 +124,7 @@ unsafe impl<const IRQ: bool> LockBackend for TestSpin<IRQ> {
 /// allocation, `synchronize_rcu`) made with the preemption count non-zero, or a lock
 /// taken while a lock of the same class is held (lockdep's "possible recursive
 /// locking"). Not kept under loom (its threads share the OS thread).
-pub mod context {
+pub mod lock_context {
     use super::LockClass;
     #[cfg(not(loom))]
     use core::cell::Cell;
@@ -204,6 +204,8 @@ pub mod context {
             if spin {
                 PREEMPT.with(|c| c.set(c.get() + 1));
                 SPINS_TAKEN.with(|c| c.set(c.get() + 1));
+                // The allocation checks' view of the same preemption count.
+                crate::testing::context::atomic_enter();
             }
             if irq {
                 IRQ_OFF.with(|c| c.set(c.get() + 1));
@@ -232,6 +234,7 @@ pub mod context {
             });
             if spin {
                 PREEMPT.with(|c| c.set(c.get().saturating_sub(1)));
+                crate::testing::context::atomic_exit();
             }
             if irq {
                 IRQ_OFF.with(|c| c.set(c.get().saturating_sub(1)));
@@ -361,11 +364,14 @@ impl Default for QuiescentRcu {
 // the type's doc), which is after every reader that could have seen the object left.
 unsafe impl Rcu for QuiescentRcu {
     fn read_lock(&self) {
+        // A non-preemptible kernel's rcu_read_lock disables preemption.
+        super::context::atomic_enter();
         self.readers.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
     }
 
     unsafe fn read_unlock(&self) {
+        super::context::atomic_exit();
         if self.readers.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.run_if_quiescent();
         }
@@ -384,7 +390,7 @@ unsafe impl Rcu for QuiescentRcu {
     }
 
     fn synchronize(&self) {
-        context::might_sleep();
+        lock_context::might_sleep();
         loop {
             while self.readers.load(Ordering::SeqCst) != 0 {
                 crate::primitive::spin_loop();

@@ -13,11 +13,12 @@
 //!   nothing and leaks nothing.
 
 mod alloc_fail;
+pub mod context;
 mod host;
 pub mod probe;
 mod world;
 
 pub use crate::tasklist::{Task, TaskList};
 pub use alloc_fail::{AllocStats, FailingAlloc};
-pub use host::{context, QuiescentRcu, StdMutex, TestHost, TestSpin, TestSpinState};
+pub use host::{QuiescentRcu, StdMutex, TestHost, TestSpin, TestSpinState};
 pub use world::OneHierarchy;

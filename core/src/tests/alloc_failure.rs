@@ -94,7 +94,7 @@ const STEPS: &[Step] = &[
     ("drain", |c| {
         // What a host keeps of each: nothing that allocates (the strings are borrowed).
         let mut v = Vec::new();
-        v.try_reserve(8).map_err(|_| Error::ENOMEM)?;
+        crate::host::alloc::try_reserve(&mut v, 8, crate::host::alloc::Gfp::KERNEL)?;
         c.w.gpc.drain_releases(&mut |r| {
             v.push((r.agent.len(), r.path.len()));
             Ok(())
@@ -176,4 +176,46 @@ fn teardown_allocates_nothing() {
         assert_eq!(FailingAlloc::disarm(), 0, "teardown tried to allocate");
     }
     assert_eq!(FailingAlloc::thread_live(), start_live, "teardown leaked");
+}
+
+/// Every allocation of every operation names its context, and none that may sleep is
+/// made in atomic context (a test-host spinning lock held or an RCU read-side section
+/// open: `testing::context`). Linux reports the second as "sleeping function called
+/// from invalid context" (`__might_sleep`, kernel/sched/core.c).
+#[test]
+fn every_allocation_names_a_context_that_holds() {
+    let mut c = Ctx {
+        w: World::new(),
+        hs: Vec::with_capacity(8),
+        pids: Vec::with_capacity(16),
+    };
+    let mut total = crate::testing::context::ContextLog::default();
+    for (name, step) in STEPS {
+        crate::testing::context::record_contexts();
+        let res = step(&mut c);
+        let log = crate::testing::context::take_contexts();
+        assert!(res.is_ok(), "{name}: {res:?}");
+        assert_eq!(
+            log.unscoped, 0,
+            "{name}: an allocation named no flags: {log:?}"
+        );
+        assert_eq!(
+            log.sleeping_in_atomic, 0,
+            "{name}: a may-sleep allocation in atomic context: {log:?}"
+        );
+        total.allocations += log.allocations;
+        total.atomic += log.atomic;
+        total.kernel += log.kernel;
+        total.in_atomic += log.in_atomic;
+    }
+    let gpc = &c.w.gpc;
+    c.w.tasks.exit_all(gpc);
+    println!("allocation contexts: {total:?}");
+    // The scenario reaches both kinds: atomic ones (under the css_group table's spinning
+    // lock, in RCU read-side sections) and may-sleep ones.
+    assert!(
+        total.allocations > total.atomic && total.atomic > 0,
+        "{total:?}"
+    );
+    assert!(total.in_atomic > 0, "{total:?}");
 }

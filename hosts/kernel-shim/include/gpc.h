@@ -96,9 +96,16 @@ struct gpc_task_slot {
 #define GPC_LOCK_CLASS_KEY_SIZE 32
 
 /* Allocation flags (gpc_kmalloc). */
+/*
+ * Every allocation in gpc names its context (Rust-for-Linux style: KBox::new(x, flags)),
+ * and gpc_kmalloc gets exactly those flags; nothing is derived from the lock state.
+ * GPC_GFP_KERNEL is only passed where gpc holds no spinlock and no RCU read lock, so a
+ * kernel may sleep to satisfy it; with GPC_GFP_ATOMIC or GPC_GFP_NOWAIT it must not.
+ */
 #define GPC_GFP_KERNEL 0u /* may sleep: GFP_KERNEL */
-#define GPC_GFP_ATOMIC 1u /* under a gpc spinlock or RCU read lock: GFP_ATOMIC/GFP_NOWAIT */
+#define GPC_GFP_ATOMIC 1u /* under a spinlock or RCU read lock, may use reserves: GFP_ATOMIC */
 #define GPC_GFP_ZERO 2u   /* zeroed memory: __GFP_ZERO */
+#define GPC_GFP_NOWAIT 4u /* must not sleep, may simply fail: GFP_NOWAIT */
 
 /* gpc_init() errors, Linux's ERR_PTR convention. */
 #define GPC_MAX_ERRNO 4095
@@ -530,6 +537,13 @@ int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *cl
 /* Memory: align is a power of two; NULL on failure (never sleep with GPC_GFP_ATOMIC). */
 void *gpc_kmalloc(size_t size, size_t align, unsigned int flags);
 void gpc_kfree(void *ptr, size_t size, size_t align);
+/*
+ * A word of the calling task (a field of task_struct), initially 0, that only gpc reads
+ * and writes, and only from that task; NULL if the caller is no task. gpc keeps the
+ * flags of the allocation it is making there, as Linux keeps memalloc scopes in
+ * current->flags, because Rust's global allocator has no flags argument. Never sleeps.
+ */
+unsigned int *gpc_alloc_scope_word(void);
 
 /*
  * Locks on GPC_LOCK_STORAGE_SIZE bytes of storage, initialised in place with a class

@@ -92,6 +92,14 @@ void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
 	return p;
 }
 
+/* One task: one allocation-scope word. */
+static unsigned int alloc_scope_word;
+
+unsigned int *gpc_alloc_scope_word(void)
+{
+	return &alloc_scope_word;
+}
+
 void gpc_kfree(void *ptr, size_t size, size_t align)
 {
 	(void)ptr;

@@ -66,10 +66,12 @@ const _: () =
 /// `GPC_GFP_KERNEL`: the allocation may sleep (Linux `GFP_KERNEL`).
 pub const GPC_GFP_KERNEL: c_uint = 0;
 /// `GPC_GFP_ATOMIC`: the caller holds a spinlock or is in an RCU read-side section; the
-/// allocation must not sleep (Linux `GFP_ATOMIC` or `GFP_NOWAIT`).
+/// allocation must not sleep and may use the atomic reserves (Linux `GFP_ATOMIC`).
 pub const GPC_GFP_ATOMIC: c_uint = 1;
 /// `GPC_GFP_ZERO`: return zeroed memory (Linux `__GFP_ZERO`, `kzalloc`).
 pub const GPC_GFP_ZERO: c_uint = 2;
+/// `GPC_GFP_NOWAIT`: must not sleep, may simply fail (Linux `GFP_NOWAIT`).
+pub const GPC_GFP_NOWAIT: c_uint = 4;
 
 /// `GPC_STAT_DIR`: `gpc_stat` found a container.
 pub const GPC_STAT_DIR: c_int = 1;

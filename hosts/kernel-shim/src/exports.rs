@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_void};
 use core::ptr;
 
-use gpc_core::host::alloc::try_box;
+use gpc_core::host::alloc::{try_box, try_reserve, Gfp};
 use gpc_core::host::lock::Lock;
 use gpc_core::host::rcu::RcuGuard;
 use gpc_core::subsys::CssRef;
@@ -308,14 +308,19 @@ fn init_with(
     host_ctx: *mut c_void,
     subs: &[&'static dyn gpc_core::DynSubsystem],
 ) -> Result<Box<Instance>> {
+    // Every allocation from here on passes its flags through the task's scope word.
+    gpc_core::host::alloc::set_scope_hooks(&crate::kalloc::SCOPE_HOOKS);
     let gpc = Gpc::new(KHost::new(host_ctx), subs)?;
     let enforce = crate::enforce::EnforceIds::of(&gpc);
     // If boxing fails, `gpc` is dropped here and frees what it made.
-    try_box(Instance {
-        gpc,
-        hiers: gpc_core::new_lock!([None; MAX_HIERARCHIES], c"gpc_shim_hiers")?,
-        enforce,
-    })
+    try_box(
+        Instance {
+            gpc,
+            hiers: gpc_core::new_lock!([None; MAX_HIERARCHIES], c"gpc_shim_hiers")?,
+            enforce,
+        },
+        Gfp::KERNEL,
+    )
 }
 
 /// A new gpc instance with every compiled-in controller (cpuset, cpu, cpuacct, memory,
@@ -839,7 +844,11 @@ pub unsafe extern "C" fn gpc_proc_pid_cgroup(
         let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
         // SAFETY: forwarded.
         let out = unsafe { OutBuf::new(buf, len) }?;
+        // Room up front, in process context (Linux proc_cgroup_show: kmalloc(PATH_MAX,
+        // GFP_KERNEL) before its locks): gpc writes under an RCU read-side section,
+        // where the buffer could only grow with GPC_GFP_ATOMIC.
         let mut data = Vec::new();
+        try_reserve(&mut data, len.min(gpc_core::options::PATH_MAX), Gfp::KERNEL)?;
         g.gpc.proc_pid_cgroup(slot, &mut data)?;
         out.put(&data)
     })())

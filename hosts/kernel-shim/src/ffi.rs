@@ -14,6 +14,10 @@ extern "C" {
     pub fn gpc_kmalloc(size: usize, align: usize, flags: c_uint) -> *mut c_void;
     /// Free what `gpc_kmalloc` returned (`size` and `align` as allocated).
     pub fn gpc_kfree(ptr: *mut c_void, size: usize, align: usize);
+    /// A word of the calling task, initially 0, that only gpc reads and writes and only
+    /// from that task (a field of `task_struct`); null if the caller is no task. gpc keeps
+    /// the flags of the allocations it is making there.
+    pub fn gpc_alloc_scope_word() -> *mut c_uint;
 
     /// Initialise a spinlock of class `name`/`key` in `GPC_LOCK_STORAGE_SIZE` bytes of
     /// storage, in place (it never moves). `key` is static storage of

@@ -75,6 +75,16 @@ unsafe impl GlobalAlloc for WatchingAlloc {
     }
 }
 
+std::thread_local! {
+    /// Each thread's allocation-scope word (a kernel: a field of the task).
+    static SCOPE_WORD: Cell<c_uint> = const { Cell::new(0) };
+}
+
+#[no_mangle]
+extern "C" fn gpc_alloc_scope_word() -> *mut c_uint {
+    SCOPE_WORD.try_with(Cell::as_ptr).unwrap_or(ptr::null_mut())
+}
+
 #[no_mangle]
 extern "C" fn gpc_kmalloc(size: usize, align: usize, flags: c_uint) -> *mut c_void {
     LAST_GFP.with(|f| f.set(Some(flags)));

@@ -113,6 +113,7 @@ fn header_constants_match() {
     assert_eq!(num("GPC_GFP_KERNEL"), u(GPC_GFP_KERNEL));
     assert_eq!(num("GPC_GFP_ATOMIC"), u(GPC_GFP_ATOMIC));
     assert_eq!(num("GPC_GFP_ZERO"), u(GPC_GFP_ZERO));
+    assert_eq!(num("GPC_GFP_NOWAIT"), u(GPC_GFP_NOWAIT));
     assert_eq!(num("GPC_STAT_DIR"), i(GPC_STAT_DIR));
     assert_eq!(num("GPC_STAT_FILE"), i(GPC_STAT_FILE));
     assert_eq!(num("GPC_DEVCG_DEV_BLOCK"), i(GPC_DEVCG_DEV_BLOCK));
@@ -410,9 +411,14 @@ fn releases_reach_the_callback() {
     }
 }
 
+/// The flags `gpc_kmalloc` gets are the call site's (its allocation scope), never a
+/// guess from the lock state: a spinlock held changes nothing, the scope does; outside
+/// any scope the allocator passes GPC_GFP_ATOMIC, the choice that cannot sleep.
 #[test]
-fn gfp_follows_atomic_context() {
+fn gfp_is_the_call_sites() {
     use core::alloc::{GlobalAlloc, Layout};
+    use gpc_core::host::alloc::{scope, set_scope_hooks, Gfp};
+    assert!(set_scope_hooks(&crate::kalloc::SCOPE_HOOKS));
     let layout = Layout::new::<u64>();
     let alloc_flags = || {
         // SAFETY: a non-zero layout; freed right away with the same layout.
@@ -423,17 +429,28 @@ fn gfp_follows_atomic_context() {
         }
         LAST_GFP.with(|f| f.get())
     };
-    assert!(!atomic_ctx::in_atomic());
-    assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
-    let spin: Lock<u32, KSpin> = made!(gpc_core::new_lock!(0, c"test_gfp_spin"));
-    let mutex: Lock<u32, KMutex> = made!(gpc_core::new_lock!(0, c"test_gfp"));
+    assert_eq!(alloc_flags(), Some(GPC_GFP_ATOMIC), "outside any scope");
     {
-        let _m = mutex.lock();
+        let _k = scope(Gfp::KERNEL);
         assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
+        {
+            let _a = scope(Gfp::ATOMIC);
+            assert_eq!(alloc_flags(), Some(GPC_GFP_ATOMIC));
+            let _n = scope(Gfp::NOWAIT);
+            assert_eq!(alloc_flags(), Some(GPC_GFP_NOWAIT));
+        }
+        assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL), "the scope is restored");
+        let spin: Lock<u32, KSpin> = made!(gpc_core::new_lock!(0, c"test_gfp_spin"));
+        let mutex: Lock<u32, KMutex> = made!(gpc_core::new_lock!(0, c"test_gfp"));
+        let _m = mutex.lock();
         let _s = spin.lock();
-        assert_eq!(alloc_flags(), Some(GPC_GFP_ATOMIC));
+        assert!(atomic_ctx::in_atomic());
+        // A KERNEL scope under a spinlock is a bug at the call site, passed on as it is
+        // for the kernel (and the C harness) to catch: nothing is silently upgraded.
+        assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
     }
-    assert_eq!(alloc_flags(), Some(GPC_GFP_KERNEL));
+    assert_eq!(alloc_flags(), Some(GPC_GFP_ATOMIC), "all scopes closed");
+    let _k = scope(Gfp::KERNEL);
     // SAFETY: a non-zero layout; freed right away.
     unsafe {
         let p = crate::kalloc::KAlloc.alloc_zeroed(layout);

@@ -49,7 +49,7 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 use hashbrown::HashMap;
 
-use gpc_core::host::alloc::{try_push, try_string};
+use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::{Creds, Error, Gpc, HierarchyId, Host, Node, Pid, Result};
 
 use crate::tasks::TaskList;
@@ -317,7 +317,7 @@ fn new_group_point(hier: HierarchyId, path: &str) -> Result<GroupPoint> {
     mounts.try_reserve_exact(1)?;
     Ok(GroupPoint {
         hier,
-        path: try_string(path)?,
+        path: try_string(path, Gfp::KERNEL)?,
         mounts,
     })
 }
@@ -378,8 +378,8 @@ impl Vfs {
     pub fn new() -> Result<Self> {
         let mut root = PlainDir::new(ROOT_NODE, String::new(), Owner::ROOT);
         root.children.try_reserve(1)?;
-        root.children.insert(try_string("proc")?, 1);
-        let mut proc_dir = PlainDir::new(ROOT_NODE, try_string("proc")?, Owner::ROOT);
+        root.children.insert(try_string("proc", Gfp::KERNEL)?, 1);
+        let mut proc_dir = PlainDir::new(ROOT_NODE, try_string("proc", Gfp::KERNEL)?, Owner::ROOT);
         proc_dir.mode = ROOT_DIR_MODE;
         proc_dir.proc_root = true;
         let mut nodes = HashMap::new();
@@ -456,7 +456,7 @@ impl Vfs {
                             break;
                         }
                         let node = self.node(n)?;
-                        try_push(&mut pieces, node.name.as_str())?;
+                        try_push(&mut pieces, node.name.as_str(), Gfp::KERNEL)?;
                         n = node.parent;
                     }
                     let mut path = String::new();
@@ -477,7 +477,7 @@ impl Vfs {
                 }
                 MountPoint::Group { dir, parent } => {
                     let point = self.group_points.get(&(dir, parent)).ok_or(Error::ENOENT)?;
-                    try_push(&mut pieces, point.path.as_str())?;
+                    try_push(&mut pieces, point.path.as_str(), Gfp::KERNEL)?;
                     cur = parent;
                 }
             }
@@ -518,7 +518,7 @@ impl Vfs {
     fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
         let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
         let node = env.gpc.root(mount.hier)?;
-        Ok(cg_node_loc(m, try_string("/")?, node))
+        Ok(cg_node_loc(m, try_string("/", Gfp::KERNEL)?, node))
     }
 
     /// The entry `name` of directory `dir`, without entering a mount on it.
@@ -544,7 +544,7 @@ impl Vfs {
                 // From the directory's node, not from the root along the path: a walk
                 // costs O(components), not O(components²).
                 let node = env.gpc.lookup_in(&Node::directory(*hier, *dir_id), name)?;
-                let p = push_name(try_string(path)?, name)?;
+                let p = push_name(try_string(path, Gfp::KERNEL)?, name)?;
                 Ok(cg_node_loc(*mount, p, node))
             }
             Loc::ProcRoot => {
@@ -639,8 +639,8 @@ impl Vfs {
                 };
                 let trimmed = path.trim_end_matches('/');
                 let parent = match trimmed.rfind('/') {
-                    Some(0) | None => try_string("/")?,
-                    Some(i) => try_string(trimmed.get(..i).unwrap_or("/"))?,
+                    Some(0) | None => try_string("/", Gfp::KERNEL)?,
+                    Some(i) => try_string(trimmed.get(..i).unwrap_or("/"), Gfp::KERNEL)?,
                 };
                 // The parent's node from the directory's, in O(1): no walk from the root.
                 let node = env.gpc.parent(&Node::directory(hier, dir_id))?;
@@ -766,7 +766,7 @@ impl Vfs {
                 let children = &self.node(*n)?.children;
                 names.try_reserve_exact(children.len())?;
                 for name in children.keys() {
-                    names.push(try_string(name)?);
+                    names.push(try_string(name, Gfp::KERNEL)?);
                 }
             }
             Loc::Cg {
@@ -776,15 +776,15 @@ impl Vfs {
                 ..
             } => return env.gpc.list_node(&Node::directory(*hier, *dir_id)),
             Loc::ProcRoot => {
-                try_push(&mut names, try_string("cgroups")?)?;
-                try_push(&mut names, try_string("mounts")?)?;
+                try_push(&mut names, try_string("cgroups", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(&mut names, try_string("mounts", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 for t in env.tasks.iter().filter(|t| t.pid == t.tgid) {
-                    try_push(&mut names, pid_name(t.pid)?)?;
+                    try_push(&mut names, pid_name(t.pid)?, Gfp::KERNEL)?;
                 }
             }
             Loc::ProcPid(_) => {
-                try_push(&mut names, try_string("cgroup")?)?;
-                try_push(&mut names, try_string("mounts")?)?;
+                try_push(&mut names, try_string("cgroup", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(&mut names, try_string("mounts", Gfp::KERNEL)?, Gfp::KERNEL)?;
             }
             Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }
@@ -797,7 +797,10 @@ impl Vfs {
             return Err(Error::ENAMETOOLONG);
         }
         // Everything the new directory needs first: ENOMEM changes nothing.
-        let (entry, own_name) = (try_string(name)?, try_string(name)?);
+        let (entry, own_name) = (
+            try_string(name, Gfp::KERNEL)?,
+            try_string(name, Gfp::KERNEL)?,
+        );
         self.nodes.try_reserve(1)?;
         let p = self.nodes.get_mut(&parent).ok_or(Error::ENOENT)?;
         p.children.try_reserve(1)?;
@@ -933,7 +936,7 @@ impl Vfs {
         match point {
             MountPoint::Plain(n) => {
                 let node = self.nodes.get_mut(&n).ok_or(Error::ENOENT)?;
-                try_push(&mut node.mounts, id)?;
+                try_push(&mut node.mounts, id, Gfp::KERNEL)?;
             }
             MountPoint::Group { dir, parent } => {
                 let Loc::Cg {
@@ -945,13 +948,13 @@ impl Vfs {
                     return Err(Error::EINVAL);
                 };
                 match self.group_points.get_mut(&(dir, parent)) {
-                    Some(p) => try_push(&mut p.mounts, id)?,
+                    Some(p) => try_push(&mut p.mounts, id, Gfp::KERNEL)?,
                     None => {
                         let mut point = match room.group_point {
                             Some(point) => point,
                             None => new_group_point(*parent_hier, path)?,
                         };
-                        try_push(&mut point.mounts, id)?;
+                        try_push(&mut point.mounts, id, Gfp::KERNEL)?;
                         self.group_points.try_reserve(1)?;
                         self.covered.try_reserve(1)?;
                         self.submounts.try_reserve(1)?;
@@ -1076,7 +1079,7 @@ impl Vfs {
                 let mut files = HashMap::new();
                 let new_file = match file {
                     Some(_) if !has_file => {
-                        let name = try_string(name)?;
+                        let name = try_string(name, Gfp::KERNEL)?;
                         match self.owners.get_mut(dir_id) {
                             Some(o) => o.files.try_reserve(1)?,
                             None => files.try_reserve(1)?,

@@ -51,7 +51,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use gpc_core::host::alloc::{try_push, try_string};
+use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
@@ -414,12 +414,12 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EPERM);
         }
         let options = match fstype {
-            "cgroup" => try_string(options)?,
+            "cgroup" => try_string(options, Gfp::KERNEL)?,
             "cpuset" => cpuset_fs_options(options)?,
             _ => return Err(Error::ENODEV),
         };
         let room = self.vfs.prepare_mount(&target)?;
-        let source = try_string(source)?;
+        let source = try_string(source, Gfp::KERNEL)?;
         self.vfs.reserve_source()?;
         let caller = self.tasks.caller(creds, None);
         let hier = self.gpc.mount(&options, &caller)?;
@@ -675,7 +675,7 @@ impl<P: Platform> Machine<P> {
     fn proc_mounts(&self, buf: &mut Vec<u8>) -> Result {
         let mut ids: Vec<fs::MountId> = Vec::new();
         for (id, _) in self.vfs.mounts() {
-            gpc_core::host::alloc::try_push(&mut ids, id)?;
+            gpc_core::host::alloc::try_push(&mut ids, id, Gfp::KERNEL)?;
         }
         ids.sort_unstable();
         Out::new(buf).bytes(b"proc /proc proc rw,relatime 0 0\n")?;
@@ -736,7 +736,7 @@ impl<P: Platform> Machine<P> {
         let env = self.env();
         let mut ids: Vec<fs::MountId> = Vec::new();
         for (id, _) in self.vfs.mounts() {
-            try_push(&mut ids, id)?;
+            try_push(&mut ids, id, Gfp::KERNEL)?;
         }
         ids.sort_unstable();
         let mut paths = Vec::new();
@@ -755,8 +755,8 @@ impl<P: Platform> Machine<P> {
                 _ => false,
             };
             if visible {
-                try_push(&mut shown, hier)?;
-                try_push(&mut paths, path)?;
+                try_push(&mut shown, hier, Gfp::KERNEL)?;
+                try_push(&mut paths, path, Gfp::KERNEL)?;
             }
         }
         Ok(paths)
@@ -1020,7 +1020,7 @@ impl<P: Platform> Machine<P> {
                 .and_then(|ss| self.gpc.task_state::<cpu::Cpu>(&guard, &t.slot, ss))
             {
                 for c in css.ancestors_and_self() {
-                    gpc_core::host::alloc::try_push(&mut chain, c)?;
+                    gpc_core::host::alloc::try_push(&mut chain, c, Gfp::ATOMIC)?;
                 }
             }
             let mut parent = None;
@@ -1062,8 +1062,9 @@ impl<P: Platform> Machine<P> {
                         shares: sched::NICE_0_WEIGHT,
                         bandwidth: None,
                     },
+                    Gfp::ATOMIC,
                 )?;
-                gpc_core::host::alloc::try_push(&mut group_ids, 0)?;
+                gpc_core::host::alloc::try_push(&mut group_ids, 0, Gfp::ATOMIC)?;
                 index.try_reserve(1)?;
                 index.insert(0, 0);
             }
@@ -1084,6 +1085,7 @@ impl<P: Platform> Machine<P> {
                     group,
                     allowed,
                 },
+                Gfp::ATOMIC,
             )?;
         }
         drop(chain);
@@ -1096,8 +1098,9 @@ impl<P: Platform> Machine<P> {
                     shares: sched::NICE_0_WEIGHT,
                     bandwidth: None,
                 },
+                Gfp::ATOMIC,
             )?;
-            gpc_core::host::alloc::try_push(&mut group_ids, 0)?;
+            gpc_core::host::alloc::try_push(&mut group_ids, 0, Gfp::ATOMIC)?;
         }
         // Bandwidth state: kept while the group's quota and period stay the same.
         let mut bw: Vec<Option<BwState>> = Vec::new();

@@ -20,7 +20,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
 
-use gpc_core::host::alloc::try_string;
+use gpc_core::host::alloc::{try_string, Gfp};
 use gpc_core::{Error, Release, Result};
 use hashbrown::{DefaultHashBuilder, HashTable};
 
@@ -90,7 +90,7 @@ impl ReleaseLog {
             return Ok((id, false));
         }
         let id = u32::try_from(self.strings.len()).map_err(|_| Error::ENOMEM)?;
-        let owned = try_string(s)?;
+        let owned = try_string(s, Gfp::KERNEL)?;
         self.strings.try_reserve(1)?;
         let (strings, hasher) = (&self.strings, &self.hasher);
         let rehash = |&id: &u32| hasher.hash_one(strings.get(id as usize).map_or("", |t| t));
@@ -145,7 +145,7 @@ impl ReleaseLog {
         let mut paths = Vec::new();
         paths.try_reserve_exact(self.calls())?;
         for (_, path) in self.iter() {
-            paths.push(try_string(path)?);
+            paths.push(try_string(path, Gfp::KERNEL)?);
         }
         // Fresh, not cleared: the memory of a burst of calls goes back.
         self.strings = Vec::new();

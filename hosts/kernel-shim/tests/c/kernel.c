@@ -153,7 +153,9 @@ void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
 {
 	void *p;
 
-	if (!(flags & GPC_GFP_ATOMIC) && in_atomic)
+	/* The flags are gpc's call site's (its allocation scope): a may-sleep one here
+	 * means a call site named the wrong context. */
+	if (!(flags & (GPC_GFP_ATOMIC | GPC_GFP_NOWAIT)) && in_atomic)
 		atomic_fetch_add(&atomic_violations, 1); /* "sleeping function called from invalid context" */
 	if (align == 0 || (align & (align - 1)))
 		kbug("gpc_kmalloc: alignment not a power of two", EINVAL);
@@ -175,6 +177,14 @@ void *gpc_kmalloc(size_t size, size_t align, unsigned int flags)
 	atomic_fetch_add(&a_live, 1);
 	atomic_fetch_add(&a_total, 1);
 	return p;
+}
+
+/* Each thread is a task: its allocation-scope word (Linux: a task_struct field). */
+static _Thread_local unsigned int alloc_scope_word;
+
+unsigned int *gpc_alloc_scope_word(void)
+{
+	return &alloc_scope_word;
 }
 
 void gpc_kfree(void *ptr, size_t size, size_t align)
