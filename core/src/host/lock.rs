@@ -442,8 +442,11 @@ impl RawLock {
         let layout = storage_layout(ops)?;
         // Allocation context: may sleep. Locks are made with the object that embeds them
         // (a Gpc, a css_group, a subsystem state), never under a spinning lock.
-        // SAFETY: the layout has a non-zero size.
-        let state = NonNull::new(unsafe { alloc(layout) }).ok_or(Error::ENOMEM)?;
+        let state = crate::host::alloc::with_flags(crate::host::alloc::Gfp::KERNEL, || {
+            // SAFETY: the layout has a non-zero size.
+            NonNull::new(unsafe { alloc(layout) })
+        })
+        .ok_or(Error::ENOMEM)?;
         // SAFETY: fresh storage of the backend's layout, which stays here until `drop`.
         unsafe { (ops.init)(state.as_ptr(), class) };
         Ok(RawLock { ops, state, class })

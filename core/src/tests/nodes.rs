@@ -2,6 +2,7 @@
 //! handles.
 
 use core::cell::Cell;
+use std::format;
 use std::prelude::rust_2021::*;
 
 use super::World;
