@@ -13,7 +13,7 @@ use crate::host::Host;
 use crate::primitive::{fence, AtomicUsize, Ordering};
 
 /// A sleeping lock: a flag under a std mutex, waited on with a condvar. Taking it is a
-/// "may sleep" point: [`context`] records a violation when the thread holds a spinning
+/// "may sleep" point: [`context`](super::context) records a violation when the thread holds a spinning
 /// lock, and a recursion when the thread already holds a lock of its class.
 pub struct StdMutex;
 
@@ -69,7 +69,7 @@ unsafe impl LockBackend for StdMutex {
 }
 
 /// A spinning lock that plays a kernel's: taking it raises this thread's preemption
-/// count (and, for `IRQ`, its interrupts-off count) in [`context`] until the unlock.
+/// count (and, for `IRQ`, its interrupts-off count) in [`context`](super::context)(super::context) until the unlock.
 pub struct TestSpin<const IRQ: bool>;
 
 /// [`TestSpin`]'s state.
