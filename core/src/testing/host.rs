@@ -69,7 +69,7 @@ unsafe impl LockBackend for StdMutex {
 }
 
 /// A spinning lock that plays a kernel's: taking it raises this thread's preemption
-/// count (and, for `IRQ`, its interrupts-off count) in [`context`](super::context)(super::context) until the unlock.
+/// count (and, for `IRQ`, its interrupts-off count) in [`context`](super::context) until the unlock.
 pub struct TestSpin<const IRQ: bool>;
 
 /// [`TestSpin`]'s state.
