@@ -23,7 +23,7 @@ use crate::host::task::{Caller, Pid};
 use crate::host::Host;
 use crate::options::PATH_MAX;
 use crate::primitive::Ordering;
-use crate::subsys::SubsysId;
+use crate::subsys::{CssRef, DynSubsystem, SubsysId};
 
 /// The page size kernfs limits writes to.
 const PAGE_SIZE: usize = 4096;
@@ -167,25 +167,9 @@ impl<H: Host> Gpc<H> {
                 writeln!(out, "{agent}")
             }
             FileRef::Subsys(ss, idx) => {
-                let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
-                let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
-                let view = DebugCtx {
-                    gpc: self,
-                    tree,
-                    h,
-                    c,
-                    caller,
-                };
-                let ctx = FileCtx {
-                    caller,
-                    tree,
-                    container: c,
-                    ss,
-                    nr_cpus: self.host.nr_cpus(),
-                    nr_mems: self.host.nr_mem_nodes(),
-                    debug: Some(&view),
-                };
-                sub.read_file(idx, &ctx, css, out)
+                self.with_subsys_file(tree, h, c, caller, ss, |sub, ctx, css| {
+                    sub.read_file(idx, ctx, css, out)
+                })
             }
         }
     }
@@ -344,26 +328,46 @@ impl<H: Host> Gpc<H> {
             }
             FileRef::Core(CoreFile::SaneBehavior) => Err(Error::EINVAL),
             FileRef::Subsys(ss, idx) => {
-                let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
-                let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
-                let view = DebugCtx {
-                    gpc: self,
-                    tree,
-                    h,
-                    c,
-                    caller,
-                };
-                let ctx = FileCtx {
-                    caller,
-                    tree,
-                    container: c,
-                    ss,
-                    nr_cpus: self.host.nr_cpus(),
-                    nr_mems: self.host.nr_mem_nodes(),
-                    debug: Some(&view),
-                };
-                sub.write_file(idx, &ctx, css, data)
+                self.with_subsys_file(tree, h, c, caller, ss, |sub, ctx, css| {
+                    sub.write_file(idx, ctx, css, data)
+                })
             }
         }
+    }
+
+    /// Calls `f` with subsystem `ss`, the context its file handlers get in container `c`
+    /// (the debug controller's view of the framework included) and `c`'s state of `ss`.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` when `ss` has no state in `c`, or `f`'s errno.
+    fn with_subsys_file(
+        &self,
+        tree: &Tree,
+        h: &Hierarchy,
+        c: &Container,
+        caller: &Caller<'_>,
+        ss: SubsysId,
+        f: impl FnOnce(&dyn DynSubsystem, &FileCtx<'_>, CssRef<'_>) -> Result,
+    ) -> Result {
+        let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
+        let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
+        let view = DebugCtx {
+            gpc: self,
+            tree,
+            h,
+            c,
+            caller,
+        };
+        let ctx = FileCtx {
+            caller,
+            tree,
+            container: c,
+            ss,
+            nr_cpus: self.host.nr_cpus(),
+            nr_mems: self.host.nr_mem_nodes(),
+            debug: Some(&view),
+        };
+        f(*sub, &ctx, css)
     }
 }

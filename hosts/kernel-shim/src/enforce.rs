@@ -280,20 +280,7 @@ pub unsafe extern "C" fn gpc_cpuset_cpus(
     nbits: usize,
 ) -> c_long {
     // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
-    let r = unsafe {
-        with_state::<cpuset::Cpuset, _>(
-            g,
-            task,
-            |i| i.cpuset,
-            |g, css| {
-                use gpc_core::host::cpu::Cpus;
-                let nr = g.gpc.host().nr_cpus();
-                let cpus = cpuset::effective_cpus(css, nr);
-                put_bitmap(cpus.iter(), nr, mask, nbits)
-            },
-        )
-    };
-    r.unwrap_or_else(|e| c_long::from(neg(e)))
+    unsafe { cpuset_bitmap(g, task, mask, nbits, false) }
 }
 
 /// The memory nodes `task` may allocate from (`cpuset.effective_mems`) as a bitmap of
@@ -310,6 +297,22 @@ pub unsafe extern "C" fn gpc_cpuset_mems(
     nbits: usize,
 ) -> c_long {
     // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
+    unsafe { cpuset_bitmap(g, task, mask, nbits, true) }
+}
+
+/// [`gpc_cpuset_cpus`] (`mems` false) or [`gpc_cpuset_mems`] (`mems` true).
+///
+/// # Safety
+///
+/// As for [`gpc_cpuset_cpus`].
+unsafe fn cpuset_bitmap(
+    g: *const Instance,
+    task: *mut GpcTask,
+    mask: *mut c_ulong,
+    nbits: usize,
+    mems: bool,
+) -> c_long {
+    // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
     let r = unsafe {
         with_state::<cpuset::Cpuset, _>(
             g,
@@ -317,9 +320,13 @@ pub unsafe extern "C" fn gpc_cpuset_mems(
             |i| i.cpuset,
             |g, css| {
                 use gpc_core::host::cpu::Cpus;
-                let nr = g.gpc.host().nr_mem_nodes();
-                let mems = cpuset::effective_mems(css, nr);
-                put_bitmap(mems.iter(), nr, mask, nbits)
+                if mems {
+                    let nr = g.gpc.host().nr_mem_nodes();
+                    put_bitmap(cpuset::effective_mems(css, nr).iter(), nr, mask, nbits)
+                } else {
+                    let nr = g.gpc.host().nr_cpus();
+                    put_bitmap(cpuset::effective_cpus(css, nr).iter(), nr, mask, nbits)
+                }
             },
         )
     };
