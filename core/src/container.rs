@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
-use crate::cssgroup::{CgTable, CssGroup};
+use crate::list::HHead;
 use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
 use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
@@ -37,10 +37,12 @@ pub struct Container {
     pub(crate) css: [AtomicPtr<CssHeader>; MAX_SUBSYS],
     pub(crate) notify_on_release: AtomicBool,
     pub(crate) clone_children: AtomicBool,
-    /// css_groups that name this container (Linux `cgrp_cset_link`s). Under the table
-    /// lock. Empty means no task is in the container.
-    pub(crate) csets: UnsafeCell<Vec<NonNull<CssGroup>>>,
-    /// `csets.len()`, readable without the table lock.
+    /// The css_groups that name this container (Linux `cgrp->cset_links`), through their
+    /// `links[hier]` nodes; a root's list holds the css_groups whose key is null for its
+    /// hierarchy. Under the table lock. Empty means no task is in the container.
+    pub(crate) cgs: HHead,
+    /// How many css_groups are on `cgs` (0 for a root: a root is populated for good),
+    /// readable without the table lock.
     pub(crate) nr_csets: AtomicUsize,
     /// Live children, readable without the hierarchy lock (release checks).
     pub(crate) nr_children: AtomicUsize,
@@ -80,7 +82,7 @@ impl Container {
             css: core::array::from_fn(|_| AtomicPtr::new(core::ptr::null_mut())),
             notify_on_release: AtomicBool::new(false),
             clone_children: AtomicBool::new(false),
-            csets: UnsafeCell::new(Vec::new()),
+            cgs: HHead::new(),
             nr_csets: AtomicUsize::new(0),
             nr_children: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
@@ -159,24 +161,6 @@ impl Container {
     pub(crate) unsafe fn children_owned_mut(&self) -> &mut Children {
         // SAFETY: forwarded from the caller.
         self.children.with_mut(|p| unsafe { &mut *p })
-    }
-
-    /// The css_groups linked here, for mutation, under the table lock (`_table`: its
-    /// guarded data).
-    ///
-    /// # Safety
-    ///
-    /// No other reference to the list is alive.
-    #[allow(
-        clippy::mut_from_ref,
-        reason = "exclusivity is the table lock's, per the safety contract"
-    )]
-    pub(crate) unsafe fn csets_mut<'a>(
-        &'a self,
-        _table: &'a CgTable,
-    ) -> &'a mut Vec<NonNull<CssGroup>> {
-        // SAFETY: forwarded from the caller.
-        self.csets.with_mut(|p| unsafe { &mut *p })
     }
 
     /// The container's own state of subsystem `ss`.

@@ -21,7 +21,9 @@ use crate::container::{Container, HierIdx};
 use crate::host::alloc::Gfp;
 use crate::host::lock::SpinLock;
 use crate::host::rcu::RcuHead;
-use crate::primitive::{AtomicUsize, Ordering};
+use crate::host::task::{Pid, TaskSlot};
+use crate::list::{HHead, HNode};
+use crate::primitive::Ordering;
 use crate::subsys::{CssHeader, MAX_SUBSYS};
 
 /// The most hierarchies one gpc instance can have mounted at once.
@@ -36,9 +38,25 @@ pub(crate) type CgKey = [*mut Container; MAX_HIERARCHIES];
 /// hence the css_group's alignment.
 pub(crate) const MAX_SHARDS: usize = 64;
 
-/// One CPU's share of a css_group's references, on its own cache line.
+/// The value a walk's sentinel node carries where a task slot has its css_group: a null
+/// css_group with shard 1, which no linked task can have (a linked slot always names a
+/// css_group).
+pub(crate) const SENTINEL: *mut CssGroup = ptr::null_mut::<u8>().wrapping_add(1).cast();
+
+/// One CPU's share of a css_group: the references taken on that CPU and the tasks whose
+/// reference it is, under a lock only that CPU takes in the common case. On its own
+/// cache line.
 #[repr(align(64))]
-pub(crate) struct Leaf(AtomicUsize);
+pub(crate) struct Leaf(SpinLock<Shard>);
+
+/// What a shard's lock protects.
+pub(crate) struct Shard {
+    /// References taken on this shard (each linked task holds one).
+    count: usize,
+    /// The tasks whose reference is on this shard, newest first, and the sentinels of
+    /// walks paused here.
+    pub(crate) tasks: HHead,
+}
 
 /// What the per-css_group transition lock protects.
 pub(crate) struct Trans {
@@ -49,10 +67,11 @@ pub(crate) struct Trans {
 }
 
 /// A css_group. Its references are a scalable non-zero indicator: each CPU (shard) counts
-/// the references taken on it in its own cache line, and only a shard's transitions
-/// between zero and non-zero touch the shared `trans` state. A fork and the exit of a
-/// child on a CPU where another task of the group already holds a reference touch one
-/// CPU-local line (see doc/fast-path.md).
+/// the references taken on it, with the list of the tasks holding them, under a lock of
+/// its own on its own cache line, and only a shard's transitions between zero and
+/// non-zero touch the shared `trans` state. A fork and the exit of a child on a CPU where
+/// another task of the group already holds a reference touch one CPU-local line (see
+/// doc/fast-path.md).
 #[repr(C, align(64))]
 pub(crate) struct CssGroup {
     leaves: Box<[Leaf]>,
@@ -67,12 +86,15 @@ pub(crate) struct CssGroup {
     /// Immutable after creation.
     pub(crate) key: CgKey,
     pub(crate) hash: u64,
+    /// This css_group's node in the css_group list of its container of each hierarchy
+    /// (Linux `cgrp_cset_link`), under the table lock; roots included.
+    pub(crate) links: [HNode; MAX_HIERARCHIES],
     pub(crate) rcu: RcuHead,
 }
 
-// SAFETY: after publication `subsys`, `key` and `hash` are immutable, the counts are
-// atomics or under `trans`; the raw pointers point to objects kept alive by the rules in
-// doc/lock-order.md.
+// SAFETY: after publication `subsys`, `key` and `hash` are immutable, the counts and lists
+// are under the shard locks, `trans` or the table lock; the raw pointers point to objects
+// kept alive by the rules in doc/lock-order.md.
 unsafe impl Send for CssGroup {}
 // SAFETY: as for Send.
 unsafe impl Sync for CssGroup {}
@@ -105,6 +127,18 @@ pub(crate) fn untag(p: *mut CssGroup) -> (Option<NonNull<CssGroup>>, usize) {
     (NonNull::new(p.wrapping_byte_sub(shard)), shard)
 }
 
+/// What [`CssGroup::unlink_task`] did.
+pub(crate) enum Unlinked {
+    /// The slot no longer names this css_group and shard (a move or another exit got
+    /// there first): read it again.
+    Moved,
+    /// Unlinked, its reference dropped, not the last one.
+    Done,
+    /// Unlinked; the reference is still held and may be the last: drop it with
+    /// `Gpc::put_cg` (which takes the table lock).
+    HoldsRef,
+}
+
 impl CssGroup {
     /// A css_group with one reference, on `shard`.
     pub(crate) fn try_new(
@@ -116,7 +150,15 @@ impl CssGroup {
         let n = nr_shards.clamp(1, MAX_SHARDS);
         let mut leaves = alloc::vec::Vec::new();
         crate::host::alloc::try_reserve_exact(&mut leaves, n, Gfp::KERNEL)?;
-        leaves.extend((0..n).map(|i| Leaf(AtomicUsize::new(usize::from(i == shard % n)))));
+        for i in 0..n {
+            leaves.push(Leaf(crate::new_spinlock!(
+                Shard {
+                    count: usize::from(i == shard % n),
+                    tasks: HHead::new(),
+                },
+                c"gpc_css_group_shard"
+            )?));
+        }
         crate::host::alloc::try_box(
             CssGroup {
                 leaves: leaves.into_boxed_slice(),
@@ -131,6 +173,7 @@ impl CssGroup {
                 subsys,
                 hash: hash_key(&key),
                 key,
+                links: core::array::from_fn(|_| HNode::new()),
                 rcu: RcuHead::new(free_css_group),
             },
             Gfp::KERNEL,
@@ -142,120 +185,223 @@ impl CssGroup {
         self.key.get(h).copied().unwrap_or(ptr::null_mut())
     }
 
-    fn leaf(&self, shard: usize) -> Option<&AtomicUsize> {
+    /// The number of shards.
+    pub(crate) fn nr_shards(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Shard `shard`'s lock (CPUs beyond the shard count share).
+    pub(crate) fn shard(&self, shard: usize) -> Option<&SpinLock<Shard>> {
         let n = self.leaves.len().max(1);
         self.leaves.get(shard % n).map(|l| &l.0)
     }
 
-    /// Take a reference on `shard` unless the count already dropped to zero (the group is
-    /// being freed). Lock-free while the shard's count is non-zero; the caller holds an
-    /// RCU guard (or the table lock) so the memory is valid.
+    /// Take a reference on a shard whose lock is held, unless the css_group is dead.
+    /// Lock order: shard, then `trans`.
     #[inline]
-    pub(crate) fn try_get(&self, shard: usize) -> bool {
-        let Some(leaf) = self.leaf(shard) else {
-            return false;
-        };
-        let mut n = leaf.load(Ordering::Relaxed);
-        loop {
-            if n >= 1 {
-                // Non-zero here means the group is alive: death needs every leaf at zero.
-                match leaf.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
-                    Ok(_) => return true,
-                    Err(now) => n = now,
-                }
-                continue;
-            }
-            let mut t = self.trans.lock();
-            if t.dead {
-                return false;
-            }
-            match leaf.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => {
-                    t.root += 1;
-                    return true;
-                }
-                Err(now) => n = now,
-            }
+    fn get_locked(&self, s: &mut Shard) -> bool {
+        if s.count >= 1 {
+            // Non-zero here means the group is alive: death needs every shard at zero.
+            s.count += 1;
+            return true;
         }
+        let mut t = self.trans.lock();
+        if t.dead {
+            return false;
+        }
+        s.count = 1;
+        t.root += 1;
+        true
     }
 
-    /// Drop a reference taken on `shard`. Returns `true` when it may be the last one: the
-    /// caller must then take the table lock and call [`CssGroup::put_locked`].
+    /// Take a reference on `shard` unless the count already dropped to zero (the group is
+    /// being freed). The caller holds an RCU guard (or the table lock) so the memory is
+    /// valid.
     #[inline]
-    pub(crate) fn put(&self, shard: usize) -> bool {
-        let Some(leaf) = self.leaf(shard) else {
+    pub(crate) fn try_get(&self, shard: usize) -> bool {
+        let Some(l) = self.shard(shard) else {
             return false;
         };
-        let mut n = leaf.load(Ordering::Relaxed);
-        loop {
-            if n >= 2 {
-                match leaf.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Relaxed) {
-                    Ok(_) => return false,
-                    Err(now) => n = now,
-                }
-                continue;
-            }
-            if n == 0 {
-                // An unbalanced put is a host bug; never underflow.
-                return false;
-            }
-            let mut t = self.trans.lock();
-            if t.root < 2 {
-                return true;
-            }
-            match leaf.compare_exchange(1, 0, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => {
-                    t.root -= 1;
-                    return false;
-                }
-                Err(now) => n = now,
-            }
+        self.get_locked(&mut l.lock())
+    }
+
+    /// Drop a reference on a shard whose lock is held. Returns `true` when it may be the
+    /// last one (the reference is then still held): the caller must drop the shard lock,
+    /// take the table lock and call [`CssGroup::put_locked`].
+    #[inline]
+    fn put_shard(&self, s: &mut Shard) -> bool {
+        if s.count >= 2 {
+            s.count -= 1;
+            return false;
         }
+        if s.count == 0 {
+            // An unbalanced put is a host bug; never underflow.
+            return false;
+        }
+        let mut t = self.trans.lock();
+        if t.root < 2 {
+            return true;
+        }
+        s.count = 0;
+        t.root -= 1;
+        false
+    }
+
+    /// Drop a reference taken on `shard`. Returns `true` when it may be the last one:
+    /// the caller must then take the table lock and call [`CssGroup::put_locked`].
+    #[inline]
+    pub(crate) fn put(&self, shard: usize) -> bool {
+        let Some(l) = self.shard(shard) else {
+            return false;
+        };
+        self.put_shard(&mut l.lock())
     }
 
     /// [`CssGroup::put`] under the table lock (`_table`: its guarded data); returns
     /// whether the count reached zero (the group is dead and must be unlinked and freed
     /// by the caller).
     pub(crate) fn put_locked(&self, shard: usize, _table: &CgTable) -> bool {
-        let Some(leaf) = self.leaf(shard) else {
+        let Some(l) = self.shard(shard) else {
             return false;
         };
-        loop {
-            let n = leaf.load(Ordering::Relaxed);
-            if n >= 2 {
-                if leaf
-                    .compare_exchange(n, n - 1, Ordering::Release, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return false;
-                }
-                continue;
-            }
-            if n == 0 {
-                return false;
-            }
-            let mut t = self.trans.lock();
-            if leaf
-                .compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-            {
-                continue;
-            }
-            t.root = t.root.saturating_sub(1);
-            if t.root == 0 {
-                t.dead = true;
-                return true;
+        let mut s = l.lock();
+        if s.count != 1 {
+            if s.count >= 2 {
+                s.count -= 1;
             }
             return false;
         }
+        let mut t = self.trans.lock();
+        s.count = 0;
+        t.root = t.root.saturating_sub(1);
+        if t.root == 0 {
+            t.dead = true;
+            return true;
+        }
+        false
+    }
+
+    /// Fork: take a reference on `shard` for `child` and link it, in one hold of the
+    /// shard's lock. Fails (nothing changed) when the css_group is dead.
+    #[inline]
+    pub(crate) fn link_new_task(
+        this: NonNull<CssGroup>,
+        shard: usize,
+        child: &TaskSlot,
+        pid: Pid,
+        tgid: Pid,
+    ) -> bool {
+        // SAFETY: the caller keeps the memory valid (RCU guard or a reference).
+        let cg = unsafe { this.as_ref() };
+        let Some(l) = cg.shard(shard) else {
+            return false;
+        };
+        let s = &mut *l.lock();
+        if !cg.get_locked(s) {
+            return false;
+        }
+        // SAFETY: under the shard's lock; the child is unlinked (its slot is empty) and
+        // pinned by the caller, so it stays put until exit unlinks it.
+        unsafe {
+            child.set_ids(pid, tgid);
+            s.tasks.add_head(&child.node);
+        }
+        child.raw().store(tag(this, shard), Ordering::Release);
+        true
+    }
+
+    /// Exit: unlink `slot`, which the caller read as naming this css_group on `shard`
+    /// (`seen`, tagged), and empty it. With `drop_ref`, its reference is dropped too
+    /// unless it may be the last.
+    pub(crate) fn unlink_task(
+        &self,
+        shard: usize,
+        seen: *mut CssGroup,
+        slot: &TaskSlot,
+        drop_ref: bool,
+    ) -> Unlinked {
+        let Some(l) = self.shard(shard) else {
+            return Unlinked::Moved;
+        };
+        let s = &mut *l.lock();
+        // A slot changes css_group only under the lock of the shard it is linked on.
+        if slot.raw().load(Ordering::Relaxed) != seen {
+            return Unlinked::Moved;
+        }
+        // SAFETY: under the lock of the shard the slot is linked on.
+        unsafe { slot.node.del() };
+        slot.raw().store(ptr::null_mut(), Ordering::Release);
+        if drop_ref && !self.put_shard(s) {
+            return Unlinked::Done;
+        }
+        Unlinked::HoldsRef
+    }
+
+    /// A move: take `slot` (read as `seen`) off this css_group and link it to `to`'s
+    /// shard `to_shard`, whose reference the caller took for it. Returns `false` (nothing
+    /// changed) if the slot no longer names `seen` (the task exited). Only moves nest two
+    /// shard locks, and moves are serialised by the hierarchy lock (`_tree`), so the
+    /// nesting cannot deadlock.
+    pub(crate) fn relink_task(
+        seen: *mut CssGroup,
+        slot: &TaskSlot,
+        to: NonNull<CssGroup>,
+        to_shard: usize,
+        _tree: &crate::gpc::Tree,
+    ) -> bool {
+        let (Some(from), from_shard) = untag(seen) else {
+            return false;
+        };
+        // SAFETY: the caller pinned `from` and holds a reference on `to`.
+        let (from_cg, to_cg) = unsafe { (from.as_ref(), to.as_ref()) };
+        let (Some(fl), Some(tl)) = (from_cg.shard(from_shard), to_cg.shard(to_shard)) else {
+            return false;
+        };
+        let _f = fl.lock();
+        if slot.raw().load(Ordering::Relaxed) != seen {
+            return false;
+        }
+        let t = tl.lock_nested(1);
+        // SAFETY: under both shards' locks: the slot's current list and its new one.
+        unsafe {
+            slot.node.del();
+            t.tasks.add_head(&slot.node);
+        }
+        slot.raw().store(tag(to, to_shard), Ordering::Release);
+        true
+    }
+
+    /// A linked slot is being dropped without an exit: unlink it, keep its reference.
+    pub(crate) fn unlink_dropped(&self, shard: usize, slot: &TaskSlot) {
+        if let Some(l) = self.shard(shard) {
+            let _s = l.lock();
+            // SAFETY: under the lock of the shard the slot is linked on.
+            unsafe { slot.node.del() };
+        }
+    }
+
+    /// Whether a task is still linked to this css_group.
+    pub(crate) fn has_tasks(&self) -> bool {
+        self.leaves.iter().any(|l| {
+            // SAFETY: under the shard's lock.
+            !unsafe { l.0.lock().tasks.is_empty() }
+        })
     }
 
     /// The number of references (exact when no fork, exit or attach runs concurrently).
     pub(crate) fn refs(&self) -> usize {
-        self.leaves
-            .iter()
-            .map(|l| l.0.load(Ordering::Relaxed))
-            .sum()
+        self.leaves.iter().map(|l| l.0.lock().count).sum()
+    }
+
+    /// The css_group behind its node in hierarchy `h`'s container list.
+    ///
+    /// # Safety
+    ///
+    /// `node` is `links[h]` of a live css_group.
+    pub(crate) unsafe fn from_link(node: *const HNode, h: HierIdx) -> NonNull<CssGroup> {
+        let off = core::mem::offset_of!(CssGroup, links) + h * core::mem::size_of::<HNode>();
+        // SAFETY: stepping back from the field to its struct (caller's contract).
+        unsafe { NonNull::new_unchecked(node.cast::<u8>().sub(off).cast::<CssGroup>().cast_mut()) }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod debug;
 pub mod error;
 pub mod files;
 mod gpc;
+mod list;
 pub mod host;
 pub mod options;
 pub mod parse;
@@ -25,7 +26,9 @@ pub mod testing;
 pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out};
-pub use gpc::{CssHandle, Entry, Gpc, HierarchyId, Limits, Node};
+pub use gpc::{
+    CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, TaskId, TaskIter, PIDS_PER_PASS,
+};
 pub use host::cred::{CapSet, Creds};
 pub use host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
 pub use host::Host;

@@ -8,7 +8,8 @@
 //!
 //! # Every operation costs the same however many tasks there are
 //!
-//! * Tasks live in a slab: a `Vec` of entries whose free entries are chained into a free
+//! * Tasks live in a slab of boxed 256-entry chunks that never move (a task's gpc slot is
+//!   linked into gpc's lists, so it must stay put), whose free entries are chained into a free
 //!   list, so an exit frees its entry in O(1) and a fork reuses it.
 //! * A pid index maps each pid to its slab entry, as Linux's pid idr does (kernel/pid.c:
 //!   `alloc_pid` → `idr_alloc_cyclic`, `find_pid_ns` → `idr_find`): a radix of chunks of
@@ -21,9 +22,12 @@
 //!   the group's threads only (the leader first, then the threads in the order they were
 //!   made, as Linux's `for_each_thread`).
 //!
-//! A task costs its 40-byte [`Task`], two 4-byte ring links and 4 bytes of pid index.
+//! A task costs its 64-byte [`Task`] (32 of them gpc's [`TaskSlot`]), two 4-byte ring
+//! links and 4 bytes of pid index.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::pin::Pin;
 
 use crate::host::alloc::{try_reserve, try_reserve_exact, Gfp};
 use crate::{Caller, Creds, Error, Gpc, Host, Pid, Result, TaskInfo, TaskRef, TaskSlot, TaskTable};
@@ -54,8 +58,8 @@ pub struct Task {
     /// gpc's per-task slot.
     pub slot: TaskSlot,
     /// Whether the task wants the CPU (the simulated scheduler runs busy tasks): init is
-    /// idle, a forked task busy. It fits in the entry's padding: a task is 48 bytes on
-    /// 64-bit, 8 of them gpc's slot.
+    /// idle, a forked task busy. It fits in the entry's padding: a task is 64 bytes on
+    /// 64-bit, 32 of them gpc's slot.
     pub busy: bool,
 }
 
@@ -75,7 +79,7 @@ impl TaskList {
     pub fn new() -> Self {
         TaskList {
             slab: Slab {
-                entries: Vec::new(),
+                chunks: Vec::new(),
                 free: NIL,
             },
             index: PidIndex { chunks: Vec::new() },
@@ -121,11 +125,16 @@ impl TaskList {
             busy: false,
         };
         self.reserve(1)?;
-        if let Err(e) = gpc.init_task(&task.slot) {
-            self.index.release_if_empty(1);
+        let at = self.insert(task, None);
+        let info = TaskInfo {
+            pid: 1,
+            tgid: 1,
+            is_thread: false,
+        };
+        if let Err(e) = self.pinned_slot(at).map_or(Err(Error::ESRCH), |s| gpc.init_task(s, &info)) {
+            self.remove(at);
             return Err(e);
         }
-        self.insert(task, None);
         self.last_pid = 1;
         Ok(1)
     }
@@ -151,7 +160,7 @@ impl TaskList {
 
     /// Add `task` (room reserved by [`TaskList::reserve`]), into the thread group of the
     /// task at slab entry `leader` if given, else as the leader of a group of its own.
-    fn insert(&mut self, task: Task, leader: Option<u32>) {
+    fn insert(&mut self, task: Task, leader: Option<u32>) -> u32 {
         let pid = task.pid;
         let at = self.slab.vacant();
         let (prev, next) = match leader {
@@ -170,6 +179,7 @@ impl TaskList {
         }
         self.index.set(pid, at);
         self.len += 1;
+        at
     }
 
     /// Take the task at slab entry `at` out of its group's ring, the pid index and the
@@ -226,23 +236,39 @@ impl TaskList {
             slot: TaskSlot::new(),
             busy: true,
         };
-        let forked = gpc.fork(
-            &p.slot,
-            &child.slot,
-            &TaskInfo {
-                pid,
-                tgid,
-                is_thread: thread,
-            },
-        );
-        if let Err(e) = forked {
+        let Some(pat) = self.index.get(parent) else {
             self.index.release_if_empty(pid);
+            return Err(Error::ESRCH);
+        };
+        // The child takes its entry first and is forked there: its slot is linked into
+        // gpc's lists by the fork and must not move afterwards.
+        let leader = if thread { self.index.get(tgid) } else { None };
+        let at = self.insert(child, leader);
+        let info = TaskInfo {
+            pid,
+            tgid,
+            is_thread: thread,
+        };
+        let forked = match (self.slab.node(pat), self.pinned_slot(at)) {
+            (Some(p), Some(c)) => gpc.fork(&p.task.slot, c, &info),
+            _ => Err(Error::ESRCH),
+        };
+        if let Err(e) = forked {
+            self.remove(at);
             return Err(e);
         }
-        let leader = if thread { self.index.get(tgid) } else { None };
-        self.insert(child, leader);
         self.last_pid = pid;
         Ok(pid)
+    }
+
+    /// The gpc slot of the task at slab entry `at`, pinned: a slab entry never moves
+    /// (chunks are boxed and never reallocated) and is dropped in place when freed.
+    fn pinned_slot(&self, at: u32) -> Option<Pin<&TaskSlot>> {
+        let n = self.slab.node(at)?;
+        // SAFETY: the entry stays at this address until `Slab::free` drops it in place
+        // (running `TaskSlot`'s drop), and no `&mut Task` ever leaves this module, so
+        // nothing can move the slot out.
+        Some(unsafe { Pin::new_unchecked(&n.task.slot) })
     }
 
     /// The task exits and is reaped; a thread-group leader takes its whole group along
@@ -280,7 +306,7 @@ impl TaskList {
         for t in self.iter() {
             exit_hook(gpc, t);
         }
-        self.slab.entries.clear();
+        self.slab.chunks.clear();
         self.slab.free = NIL;
         self.index.chunks.clear();
         self.len = 0;
@@ -291,10 +317,21 @@ impl TaskList {
         self.slab.node(self.index.get(pid)?).map(|n| &n.task)
     }
 
-    /// The task `pid`, mutably (to change credentials).
-    pub fn get_mut(&mut self, pid: Pid) -> Option<&mut Task> {
-        let at = self.index.get(pid)?;
-        self.slab.node_mut(at).map(|n| &mut n.task)
+    /// Change the credentials of task `pid` (Linux `commit_creds`). Returns whether it
+    /// exists. (No `&mut Task` is handed out: its gpc slot is pinned.)
+    pub fn set_creds(&mut self, pid: Pid, creds: Creds) -> bool {
+        let Some(at) = self.index.get(pid) else {
+            return false;
+        };
+        self.slab.node_mut(at).map(|n| n.task.creds = creds).is_some()
+    }
+
+    /// Mark task `pid` busy (it wants the CPU) or idle. Returns whether it exists.
+    pub fn set_busy(&mut self, pid: Pid, busy: bool) -> bool {
+        let Some(at) = self.index.get(pid) else {
+            return false;
+        };
+        self.slab.node_mut(at).map(|n| n.task.busy = busy).is_some()
     }
 
     /// Every task, by pid.
@@ -391,9 +428,14 @@ enum Entry {
     Free(u32),
 }
 
-/// The tasks, at stable entry numbers; free entries are chained from `free`.
+/// Entries per slab chunk.
+const SLAB_CHUNK: usize = 256;
+
+/// The tasks, at stable entry numbers and stable addresses (a task's gpc slot is linked
+/// into gpc's lists from fork to exit, so it must never move: the slab grows by whole
+/// chunks and never reallocates an entry); free entries are chained from `free`.
 struct Slab {
-    entries: Vec<Entry>,
+    chunks: Vec<Box<[Entry]>>,
     free: u32,
 }
 
@@ -403,51 +445,77 @@ impl Slab {
         if self.free != NIL {
             return Ok(());
         }
+        let base = self.chunks.len() * SLAB_CHUNK;
         // Entry numbers are u32 with NIL reserved; pids bound the tasks far below that.
-        if self.entries.len() >= NIL as usize {
+        if base + SLAB_CHUNK >= NIL as usize {
             return Err(Error::ENOMEM);
         }
         // A host's task table grows in process context (Linux alloc_pid: GFP_KERNEL).
-        try_reserve(&mut self.entries, 1, Gfp::KERNEL)
+        try_reserve(&mut self.chunks, 1, Gfp::KERNEL)?;
+        let mut chunk = Vec::new();
+        try_reserve_exact(&mut chunk, SLAB_CHUNK, Gfp::KERNEL)?;
+        // Chain the new entries in order, the first one first.
+        chunk.extend((0..SLAB_CHUNK).map(|i| {
+            let next = if i + 1 < SLAB_CHUNK {
+                (base + i + 1) as u32
+            } else {
+                NIL
+            };
+            Entry::Free(next)
+        }));
+        self.chunks.push(chunk.into_boxed_slice());
+        self.free = base as u32;
+        Ok(())
     }
 
-    /// The entry the next [`Slab::insert`] fills.
+    fn entry(&self, at: u32) -> Option<&Entry> {
+        let at = at as usize;
+        self.chunks.get(at / SLAB_CHUNK)?.get(at % SLAB_CHUNK)
+    }
+
+    fn entry_mut(&mut self, at: u32) -> Option<&mut Entry> {
+        let at = at as usize;
+        self.chunks.get_mut(at / SLAB_CHUNK)?.get_mut(at % SLAB_CHUNK)
+    }
+
+    /// The entry the next [`Slab::insert`] fills (room reserved).
     fn vacant(&self) -> u32 {
-        if self.free != NIL {
-            self.free
-        } else {
-            self.entries.len() as u32
-        }
+        self.free
     }
 
     /// Fill the vacant entry (room reserved).
     fn insert(&mut self, node: Node) {
-        if let Some(e) = self.entries.get_mut(self.free as usize) {
+        let free = self.free;
+        if let Some(e) = self.entry_mut(free) {
             if let Entry::Free(next) = *e {
-                self.free = next;
                 *e = Entry::Used(node);
-                return;
+                self.free = next;
             }
         }
-        self.entries.push(Entry::Used(node));
     }
 
+    /// Drop the task at `at` in place and free its entry.
     fn free(&mut self, at: u32) {
-        if let Some(e) = self.entries.get_mut(at as usize) {
-            *e = Entry::Free(self.free);
-            self.free = at;
+        let head = self.free;
+        if let Some(e) = self.entry_mut(at) {
+            if matches!(e, Entry::Used(_)) {
+                *e = Entry::Free(head);
+                self.free = at;
+            }
         }
     }
 
     fn node(&self, at: u32) -> Option<&Node> {
-        match self.entries.get(at as usize)? {
+        match self.entry(at)? {
             Entry::Used(n) => Some(n),
             Entry::Free(_) => None,
         }
     }
 
+    /// A node, for its ring links only: the task in it is pinned (its slot is linked
+    /// into gpc's lists), so nothing here may move it out or swap it.
     fn node_mut(&mut self, at: u32) -> Option<&mut Node> {
-        match self.entries.get_mut(at as usize)? {
+        match self.entry_mut(at)? {
             Entry::Used(n) => Some(n),
             Entry::Free(_) => None,
         }
@@ -610,15 +678,6 @@ impl TaskTable for TaskList {
         }
     }
 
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        // Any order: the slab's, which skips the pid index.
-        for e in &self.slab.entries {
-            if let Entry::Used(n) = e {
-                f(&task_ref(&n.task));
-            }
-        }
-    }
-
     fn with_thread_group(
         &self,
         tgid: Pid,
@@ -664,10 +723,11 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_slab_entry_is_the_task_and_two_links() {
-        // The task (with its credentials' permitted capability set) and the two links of
-        // its thread group's ring.
-        assert!(core::mem::size_of::<Task>() <= 48);
-        assert!(core::mem::size_of::<Entry>() <= 56);
+        // The task (with its credentials' permitted capability set and gpc's 32-byte
+        // slot) and the two links of its thread group's ring.
+        assert!(core::mem::size_of::<TaskSlot>() <= 32);
+        assert!(core::mem::size_of::<Task>() <= 72);
+        assert!(core::mem::size_of::<Entry>() <= 80);
     }
 
     #[test]
@@ -695,9 +755,7 @@ mod tests {
         assert_eq!(w.tasks.len(), 2);
         assert_eq!(w.exit(t1), Err(Error::ESRCH));
         assert_eq!(group(&w, other), [other]);
-        let mut n = 0;
-        w.tasks.for_each_task(&mut |_| n += 1);
-        assert_eq!(n, 2);
+        assert_eq!(w.tasks.iter().count(), 2);
     }
 
     /// The pid the old linear search gave: after the last one, wrapping at `pid_max` to
@@ -772,11 +830,11 @@ mod tests {
         // Only init's chunk is left; the slab keeps its entries for the next forks.
         assert_eq!(w.tasks.index.chunks.iter().flatten().count(), 1);
         assert_eq!(w.tasks.len(), 1);
-        let cap = w.tasks.slab.entries.len();
+        let cap = w.tasks.slab.chunks.len();
         for _ in 0..5 * CHUNK {
             w.fork(1).unwrap();
         }
-        assert_eq!(w.tasks.slab.entries.len(), cap, "freed entries are reused");
+        assert_eq!(w.tasks.slab.chunks.len(), cap, "freed entries are reused");
         w.tasks.exit_all(&w.gpc);
         assert!(w.tasks.is_empty());
         assert!(w.tasks.get(1).is_none());

@@ -8,18 +8,16 @@
 //! `crate::parse`; the controllers' own grammars live with the controllers.
 
 use alloc::vec::Vec;
-use core::ptr::{self, NonNull};
+use core::ptr::NonNull;
 
 use super::debug_view::DebugCtx;
 use super::nodes::{Node, NodeFile};
 use super::{Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
-use crate::cssgroup::untag;
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, Out};
-use crate::host::alloc::{try_push, try_string, Gfp};
-use crate::host::rcu::rcu_dereference;
-use crate::host::task::{Caller, Pid};
+use crate::host::alloc::{try_string, Gfp};
+use crate::host::task::Caller;
 use crate::host::Host;
 use crate::options::PATH_MAX;
 use crate::primitive::Ordering;
@@ -145,8 +143,8 @@ impl<H: Host> Gpc<H> {
         out: &mut Out<'_>,
     ) -> Result {
         match file {
-            FileRef::Core(CoreFile::Tasks) => self.read_pids(h, c, caller, false, out),
-            FileRef::Core(CoreFile::Procs) => self.read_pids(h, c, caller, true, out),
+            FileRef::Core(CoreFile::Tasks) => self.write_pids(tree, c, false, out),
+            FileRef::Core(CoreFile::Procs) => self.write_pids(tree, c, true, out),
             FileRef::Core(CoreFile::NotifyOnRelease) => {
                 writeln!(
                     out,
@@ -172,68 +170,6 @@ impl<H: Host> Gpc<H> {
                 })
             }
         }
-    }
-
-    /// The pids (or tgids) of the tasks in `c`, sorted and unique.
-    fn read_pids(
-        &self,
-        h: &Hierarchy,
-        c: &Container,
-        caller: &Caller<'_>,
-        tgids: bool,
-        out: &mut Out<'_>,
-    ) -> Result {
-        let pids = self.container_pids(h, c, caller, tgids)?;
-        for pid in pids {
-            writeln!(out, "{pid}")?;
-        }
-        Ok(())
-    }
-
-    fn container_pids(
-        &self,
-        h: &Hierarchy,
-        c: &Container,
-        caller: &Caller<'_>,
-        tgids: bool,
-    ) -> Result<Vec<Pid>> {
-        let hidx = c.hier;
-        let want: *mut Container = if c.is_root() {
-            ptr::null_mut()
-        } else {
-            c as *const Container as *mut Container
-        };
-        let _ = h;
-        let mut pids: Vec<Pid> = Vec::new();
-        let mut err = Ok(());
-        let guard = self.rcu_read_lock();
-        caller.tasks.for_each_task(&mut |t| {
-            if err.is_err() {
-                return;
-            }
-            let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
-                return;
-            };
-            // A task of another instance is in none of this instance's containers.
-            // SAFETY: under the RCU guard (see `owns`).
-            if !unsafe { self.owns(cg) } {
-                return;
-            }
-            let cg = cg.as_ptr();
-            // SAFETY: under the RCU guard (see `task_css`).
-            if unsafe { (*cg).container(hidx) } == want {
-                // In the host's task walk and an RCU read-side section: atomic context.
-                if let Err(e) = try_push(&mut pids, if tgids { t.tgid } else { t.pid }, Gfp::ATOMIC)
-                {
-                    err = Err(e);
-                }
-            }
-        });
-        drop(guard);
-        err?;
-        pids.sort_unstable();
-        pids.dedup();
-        Ok(pids)
     }
 
     /// Write `data` (one `write(2)`) to file `path`: [`Gpc::write_node`] of its node,

@@ -13,8 +13,8 @@ use alloc::vec::Vec;
 use core::ptr::{self, NonNull};
 
 use super::{Gpc, Tree};
-use crate::container::Container;
-use crate::cssgroup::{hash_key, untag, CgKey, CgTable, CssGroup};
+use crate::container::{Container, HierIdx};
+use crate::cssgroup::{hash_key, untag, CgKey, CgTable, CssGroup, MAX_HIERARCHIES};
 use crate::error::Result;
 use crate::host::alloc::{try_reserve, with_flags, Gfp};
 use crate::host::task::TaskSlot;
@@ -40,19 +40,14 @@ impl<H: Host> Gpc<H> {
             return;
         }
         table.remove(cg);
+        // Walks parked in it move on while its container links still lead somewhere.
+        self.evict_walks(cgr, &table);
         let mut queued = false;
-        for &c in cgr.key.iter() {
-            let Some(c) = NonNull::new(c) else { continue };
-            // SAFETY: a linked container is alive (rmdir refuses while linked).
-            let cont = unsafe { c.as_ref() };
-            // SAFETY: no other borrow of the list exists.
-            let csets = unsafe { cont.csets_mut(&table) };
-            if let Some(pos) = csets.iter().position(|x| *x == cg) {
-                csets.swap_remove(pos);
-            }
-            cont.nr_csets.store(csets.len(), Ordering::Release);
-            if csets.is_empty() {
-                queued |= self.update_populated(c, false, notify, &table);
+        for h in 0..MAX_HIERARCHIES {
+            if self.unlink_from_container(cgr, h, &table) {
+                if let Some(c) = NonNull::new(cgr.container(h)) {
+                    queued |= self.update_populated(c, false, notify, &table);
+                }
             }
         }
         drop(table);
@@ -133,36 +128,74 @@ impl<H: Host> Gpc<H> {
         new.owner = self.id();
         let cg = NonNull::from(Box::leak(new));
         let mut table = self.table.lock();
-        // Under the table's spinning lock (Linux css_set_lock): atomic context.
-        let reserved = with_flags(Gfp::ATOMIC, || table.try_reserve()).and_then(|()| {
-            key.iter()
-                .filter_map(|c| NonNull::new(*c))
-                .try_for_each(|c| {
-                    // SAFETY: containers in a key being built under the hierarchy lock are
-                    // alive; no other borrow of the list exists.
-                    let csets = unsafe { c.as_ref().csets_mut(&table) };
-                    try_reserve(csets, 1, Gfp::ATOMIC)
-                })
-        });
-        if let Err(e) = reserved {
+        // Under the table's spinning lock (Linux css_set_lock): atomic context. The
+        // container links are intrusive: only the table may need room.
+        if let Err(e) = with_flags(Gfp::ATOMIC, || table.try_reserve()) {
             drop(table);
             // SAFETY: never published.
             unsafe { crate::cssgroup::free_css_group_now(cg) };
             return Err(e);
         }
         table.insert(cg);
-        for c in key.iter().filter_map(|c| NonNull::new(*c)) {
-            // SAFETY: as above.
-            let cont = unsafe { c.as_ref() };
-            // SAFETY: no other borrow.
-            let csets = unsafe { cont.csets_mut(&table) };
-            csets.push(cg);
-            cont.nr_csets.store(csets.len(), Ordering::Release);
-            if csets.len() == 1 {
+        // SAFETY: just made, alive.
+        let cgr = unsafe { cg.as_ref() };
+        for (h, hier) in tree.hiers.iter().enumerate() {
+            let Some(hier) = hier else { continue };
+            let c = NonNull::new(cgr.container(h)).unwrap_or(hier.root);
+            if self.link_to_container(cgr, h, c, &table) {
                 self.update_populated(c, true, false, &table);
             }
         }
         Ok((cg, true))
+    }
+
+    /// Link `cg` to container `c` of hierarchy `h` (Linux `link_css_set`). Returns
+    /// whether `c` (not a root) thereby got its first css_group. Under the table lock.
+    pub(super) fn link_to_container(
+        &self,
+        cg: &CssGroup,
+        h: HierIdx,
+        c: NonNull<Container>,
+        _table: &CgTable,
+    ) -> bool {
+        let Some(node) = cg.links.get(h) else {
+            return false;
+        };
+        // SAFETY: a container linked from a live css_group, or a hierarchy's root, is
+        // alive under the table lock.
+        let cont = unsafe { c.as_ref() };
+        // SAFETY: the container lists are under the table lock, held; the css_group is
+        // boxed and unlinks before it is freed, the container's head outlives its links.
+        unsafe {
+            if node.is_linked() {
+                return false;
+            }
+            cont.cgs.add_head(node);
+        }
+        if cont.is_root() {
+            return false;
+        }
+        cont.nr_csets.fetch_add(1, Ordering::AcqRel) == 0
+    }
+
+    /// Unlink `cg` from its container of hierarchy `h`, if linked. Returns whether that
+    /// container (not a root) thereby lost its last css_group. Under the table lock.
+    pub(super) fn unlink_from_container(&self, cg: &CssGroup, h: HierIdx, _table: &CgTable) -> bool {
+        let Some(node) = cg.links.get(h) else {
+            return false;
+        };
+        // SAFETY: under the table lock, held.
+        unsafe {
+            if !node.is_linked() {
+                return false;
+            }
+            node.del();
+        }
+        let Some(c) = NonNull::new(cg.container(h)) else {
+            return false;
+        };
+        // SAFETY: a container linked from a live css_group is alive.
+        unsafe { c.as_ref() }.nr_csets.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// The state a task in the containers of `key` uses for subsystem `ss`.

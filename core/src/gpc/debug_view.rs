@@ -58,26 +58,21 @@ impl<H: Host> DebugCtx<'_, H> {
 
 impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
     fn task_count(&self) -> usize {
-        // Counted in place, as Linux's cgroup_task_count() does: a list of the pids
-        // would need an allocation, and a failed one must not read as "0".
-        let hidx = self.c.hier;
-        let want: *mut Container = if self.c.is_root() {
-            ptr::null_mut()
-        } else {
-            self.c as *const Container as *mut Container
+        // Counted by a walk of the container's own lists, as Linux's cgroup_task_count()
+        // sums its css_sets' task counts: O(its tasks). A walk that cannot start (no
+        // memory for its sentinel) counts what it can: none.
+        let Ok(mut walk) = self.gpc.walk_start(self.tree, self.c) else {
+            return 0;
         };
+        let mut chunk = [super::TaskId::default(); 64];
         let mut n = 0;
-        let guard = self.gpc.rcu_read_lock();
-        self.caller.tasks.for_each_task(&mut |t| {
-            let (Some(cg), _) = untag(rcu_dereference(t.slot.raw(), &guard)) else {
-                return;
-            };
-            // SAFETY: under the RCU guard (see `owns` and `task_css`).
-            if unsafe { self.gpc.owns(cg) && (*cg.as_ptr()).container(hidx) == want } {
-                n += 1;
+        loop {
+            let k = walk.fill(&mut chunk);
+            if k == 0 {
+                return n;
             }
-        });
-        n
+            n += k;
+        }
     }
 
     fn current_css_group(&self, out: &mut Out<'_>) -> Result {

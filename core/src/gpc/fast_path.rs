@@ -7,10 +7,11 @@
 //! (`css_groups.rs`, which takes the table lock). Keeping them together and short is
 //! what lets a reviewer check the whole hot path at once.
 
-use core::ptr::{self, NonNull};
+use core::pin::Pin;
+use core::ptr::NonNull;
 
 use super::Gpc;
-use crate::cssgroup::{tag, untag, CssGroup};
+use crate::cssgroup::{untag, CssGroup, Unlinked};
 use crate::error::{Error, Result};
 use crate::host::rcu::{rcu_dereference, RcuGuard};
 use crate::host::task::TaskSlot;
@@ -19,20 +20,19 @@ use crate::primitive::Ordering;
 use crate::subsys::{CssRef, SubsysId, Subsystem, TaskInfo};
 
 impl<H: Host> Gpc<H> {
-    /// Put the first task (init) into the root of every hierarchy.
+    /// Put the first task (init) into the root of every hierarchy. `info` gives the ids
+    /// listings show for it.
     ///
     /// # Errors
     ///
     /// `EBUSY` if `slot` already holds a css_group.
-    pub fn init_task(&self, slot: &TaskSlot) -> Result {
-        // SAFETY: init_cg is never freed (its permanent reference is never dropped).
-        let init = unsafe { self.init_cg.as_ref() };
-        let shard = self.shard();
-        if slot.is_attached() || !init.try_get(shard) {
+    pub fn init_task(&self, slot: Pin<&TaskSlot>, info: &TaskInfo) -> Result {
+        let slot = TaskSlot::pinned(slot);
+        if slot.is_attached()
+            || !CssGroup::link_new_task(self.init_cg, self.shard(), slot, info.pid, info.tgid)
+        {
             return Err(Error::EBUSY);
         }
-        slot.raw()
-            .store(tag(self.init_cg, shard), Ordering::Release);
         Ok(())
     }
 
@@ -81,8 +81,12 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork`): `child` joins the
-    /// css_group of `parent` (the creating thread). Takes no lock: one reference on the
-    /// css_group, plus the fork hooks of the subsystems that have them.
+    /// css_group of `parent` (the creating thread). Takes no shared lock: one hold of
+    /// the css_group's lock for this CPU (count a reference, link the child first in
+    /// this CPU's task list), plus the fork hooks of the subsystems that have them.
+    ///
+    /// The child is pinned: it is linked into a list and must stay where it is until
+    /// [`Gpc::exit`] (or its drop) unlinks it.
     ///
     /// # Errors
     ///
@@ -90,64 +94,74 @@ impl<H: Host> Gpc<H> {
     /// already asked; `ESRCH` if `parent` has no css_group (it exited); `EINVAL` if
     /// `parent` belongs to another instance; `EBUSY` if `child` already has one. Nothing
     /// changes on error.
-    pub fn fork(&self, parent: &TaskSlot, child: &TaskSlot, info: &TaskInfo) -> Result {
+    pub fn fork(&self, parent: &TaskSlot, child: Pin<&TaskSlot>, info: &TaskInfo) -> Result {
+        let child = TaskSlot::pinned(child);
         if child.is_attached() {
             return Err(Error::EBUSY);
         }
         let guard = self.rcu_read_lock();
         let shard = self.shard();
-        let cg = loop {
+        loop {
             let (p, _) = untag(rcu_dereference(parent.raw(), &guard));
-            let Some(p) = p else {
+            let Some(cg) = p else {
                 return Err(Error::ESRCH);
             };
-            // SAFETY: under the guard, and the parent's reference keeps it alive.
-            if !unsafe { self.owns(p) } {
+            // SAFETY: under the guard the css_group's memory is valid even if a move
+            // of the parent dropped its last reference meanwhile.
+            if !unsafe { self.owns(cg) } {
                 return Err(Error::EINVAL);
             }
-            // SAFETY: under the guard the css_group's memory is valid even if its count
-            // already dropped to zero; `try_get` refuses a dying one, and the parent's
-            // slot then names another.
-            if unsafe { p.as_ref() }.try_get(shard) {
-                break p;
+            // SAFETY: as above; the states it names outlive it (RCU).
+            let cgr = unsafe { cg.as_ref() };
+            // can_fork before linking, so no walk lists a child that fails to fork
+            // (Linux cgroup_can_fork runs before cgroup_post_fork links the task).
+            for (n, &ss) in self.fork_hooks.iter().enumerate() {
+                let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) else {
+                    continue;
+                };
+                if let Err(e) = sub.can_fork(info, css) {
+                    self.cancel_fork(cgr, info, n);
+                    return Err(e);
+                }
             }
+            if CssGroup::link_new_task(cg, shard, child, info.pid, info.tgid) {
+                break;
+            }
+            // The css_group died under us (a move of the parent dropped its last
+            // reference): the parent's slot now names another one.
+            self.cancel_fork(cgr, info, self.fork_hooks.len());
             crate::primitive::spin_loop();
-        };
-        // SAFETY: pinned by the reference just taken.
-        let cgr = unsafe { cg.as_ref() };
-        for (n, &ss) in self.fork_hooks.iter().enumerate() {
-            let Some(css) = self.cg_css(cgr, ss) else {
-                continue;
-            };
-            let Some(sub) = self.subsys.get(ss) else {
-                continue;
-            };
-            if let Err(e) = sub.can_fork(info, css) {
-                for &prev in self.fork_hooks.iter().take(n) {
-                    if let (Some(sub), Some(css)) = (self.subsys.get(prev), self.cg_css(cgr, prev))
-                    {
-                        sub.cancel_fork(info, css);
+        }
+        drop(guard);
+        if !self.fork_hooks.is_empty() {
+            let (cg, _) = untag(child.raw().load(Ordering::Acquire));
+            if let Some(cg) = cg {
+                // SAFETY: the child's reference, taken above, keeps it alive; only this
+                // thread can move or exit the child before fork returns.
+                let cgr = unsafe { cg.as_ref() };
+                for &ss in self.fork_hooks.iter() {
+                    if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
+                        sub.fork(info, css);
                     }
                 }
-                drop(guard);
-                self.put_cg(cg, shard);
-                return Err(e);
-            }
-        }
-        // The child is not visible to anyone else yet (checked empty above): a store.
-        child.raw().store(tag(cg, shard), Ordering::Release);
-        for &ss in self.fork_hooks.iter() {
-            if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
-                sub.fork(info, css);
             }
         }
         Ok(())
     }
 
+    /// `cancel_fork` on the first `asked` fork hooks.
+    fn cancel_fork(&self, cg: &CssGroup, info: &TaskInfo, asked: usize) {
+        for &prev in self.fork_hooks.iter().take(asked) {
+            if let (Some(sub), Some(css)) = (self.subsys.get(prev), self.cg_css(cg, prev)) {
+                sub.cancel_fork(info, css);
+            }
+        }
+    }
+
     /// Exit hook (Linux `cgroup_exit` + `cgroup_release` + `cgroup_free`): the task
-    /// leaves its css_group; subsystems with exit hooks are told. Takes no lock unless
-    /// this was the css_group's last task. A task of another instance is left as it is
-    /// (see [`Gpc::try_exit`]).
+    /// leaves its css_group; subsystems with exit hooks are told. Takes no shared lock
+    /// unless this was the css_group's last task. A task of another instance is left as
+    /// it is (see [`Gpc::try_exit`]).
     pub fn exit(&self, slot: &TaskSlot, info: &TaskInfo) {
         let _ = self.try_exit(slot, info);
     }
@@ -159,15 +173,25 @@ impl<H: Host> Gpc<H> {
     /// `EINVAL` if the task belongs to another instance: nothing changes. An empty slot
     /// (never forked, or exited) is `Ok`.
     pub fn try_exit(&self, slot: &TaskSlot, info: &TaskInfo) -> Result {
-        let (current, _) = untag(slot.raw().load(Ordering::Acquire));
-        // SAFETY: the task's reference keeps its css_group alive; a migration may swap
-        // it for another css_group, but only of the same instance.
-        if current.is_some_and(|cg| !unsafe { self.owns(cg) }) {
-            return Err(Error::EINVAL);
-        }
-        let (cg, shard) = untag(slot.raw().swap(ptr::null_mut(), Ordering::AcqRel));
-        let Some(cg) = cg else { return Ok(()) };
-        if !self.exit_hooks.is_empty() {
+        let hooks = !self.exit_hooks.is_empty();
+        let guard = self.rcu_read_lock();
+        let (cg, shard) = loop {
+            let seen = rcu_dereference(slot.raw(), &guard);
+            let (cg, shard) = untag(seen);
+            let Some(cg) = cg else { return Ok(()) };
+            // SAFETY: under the guard: valid even if a concurrent move just dropped it.
+            if !unsafe { self.owns(cg) } {
+                return Err(Error::EINVAL);
+            }
+            // SAFETY: as above.
+            match unsafe { cg.as_ref() }.unlink_task(shard, seen, slot, !hooks) {
+                Unlinked::Moved => continue,
+                Unlinked::Done => return Ok(()),
+                Unlinked::HoldsRef => break (cg, shard),
+            }
+        };
+        drop(guard);
+        if hooks {
             // SAFETY: the task's reference, now ours, keeps the css_group alive.
             let cgr = unsafe { cg.as_ref() };
             for &ss in self.exit_hooks.iter() {

@@ -5,8 +5,8 @@
 //! A move is all or nothing: every task's current css_group is pinned and its
 //! destination found or made first (the only step that allocates), then every
 //! subsystem is asked (`can_attach`, undone with `cancel_attach` on a refusal), and only
-//! then are the task slots swapped, each with one compare-exchange that loses to a
-//! concurrent exit rather than resurrecting the task.
+//! then is each task moved from its css_group's task list to the new one's, under both
+//! shard locks, losing to a concurrent exit rather than resurrecting the task.
 
 use alloc::vec::Vec;
 use core::ptr::{self, NonNull};
@@ -16,7 +16,7 @@ use arrayvec::ArrayVec;
 use super::nodes::Node;
 use super::{Gpc, HierarchyId, Tree};
 use crate::container::Container;
-use crate::cssgroup::{tag, untag, CssGroup};
+use crate::cssgroup::{untag, CssGroup};
 use crate::error::{Error, Result};
 use crate::host::alloc::{try_push, try_reserve, Gfp};
 use crate::host::cred::Creds;
@@ -256,17 +256,9 @@ impl<H: Host> Gpc<H> {
         }
         // Commit.
         for m in moves.drain(..) {
-            let swapped = m
-                .task
-                .slot
-                .raw()
-                .compare_exchange(
-                    m.from_tagged,
-                    tag(m.to, shard),
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_ok();
+            // Off the old css_group's list, onto the new one's, under both shard locks;
+            // loses to a concurrent exit rather than resurrecting the task.
+            let swapped = CssGroup::relink_task(m.from_tagged, m.task.slot, m.to, shard, tree);
             if swapped {
                 for &ss in subs.iter() {
                     if let (Some(sub), Some(from), Some(to)) = (

@@ -37,10 +37,12 @@ mod mount;
 mod nodes;
 mod proc;
 mod releases;
+mod task_iter;
 mod tree;
 
 pub use css_handle::CssHandle;
 pub use nodes::Node;
+pub use task_iter::{PidsReader, TaskId, TaskIter, PIDS_PER_PASS};
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -384,8 +386,9 @@ impl<H: Host> Gpc<H> {
 impl<H: Host> Drop for Gpc<H> {
     /// Tear down whatever the host left: hierarchies with their containers, the remaining
     /// css_groups, the root states. Allocates nothing (teardown must not fail). Tasks must
-    /// have exited; a slot that still names a css_group dangles afterwards, as it would in
-    /// a kernel that unloads a subsystem under its tasks.
+    /// have exited; the css_group of a task that did not is leaked rather than freed, so
+    /// that the task's slot stays valid (a kernel does not unload its cgroup core under
+    /// live tasks).
     fn drop(&mut self) {
         // Objects already unlinked (rmdir, last exits) wait in the host's RCU queue.
         self.host.synchronize();
@@ -400,6 +403,12 @@ impl<H: Host> Drop for Gpc<H> {
         }
         let table = self.table.get_mut();
         for cg in table.map.drain() {
+            // A css_group that tasks still name is left to them (leaked): a task slot
+            // dropped later unlinks itself through it. Hosts exit their tasks first.
+            // SAFETY: as above.
+            if unsafe { cg.as_ref() }.has_tasks() {
+                continue;
+            }
             // SAFETY: as above.
             unsafe { crate::cssgroup::free_css_group_now(cg) };
         }

@@ -146,6 +146,15 @@ impl<H: Host> Gpc<H> {
             *slot = Some(hier);
         }
         tree.index(root);
+        // Every task is in the new root: link every css_group to it (Linux
+        // cgroup_setup_root links each css_set to the new root), so a walk of the root
+        // finds them. Intrusive links: nothing to allocate.
+        let table = self.table.lock();
+        for cg in table.iter() {
+            // SAFETY: in the table, hence alive.
+            self.link_to_container(unsafe { cg.as_ref() }, idx, root, &table);
+        }
+        drop(table);
         Ok(HierarchyId(idx))
     }
 
@@ -210,6 +219,19 @@ impl<H: Host> Gpc<H> {
             *slot = None;
         }
         tree.unindex(root);
+        {
+            let table = self.table.lock();
+            // SAFETY: the root's list is under the table lock, held; every node on it is
+            // `links[idx]` of a live css_group.
+            unsafe {
+                loop {
+                    let first = (*root.as_ptr()).cgs.first();
+                    let Some(n) = first.as_ref() else { break };
+                    n.del();
+                }
+            }
+            drop(table);
+        }
         // SAFETY: the root is unreachable now (no css_group names a root: roots are
         // null in keys); lock-free readers may still hold it through a root state's
         // container pointer, hence RCU.

@@ -1,29 +1,44 @@
 //! Tasks: the slot a host embeds in its task struct, and how gpc finds tasks.
 //!
-//! gpc keeps no task list of its own. A task's whole cgroup state is one [`TaskSlot`]:
-//! a pointer to its css_group, which is all the fork, exit and lookup fast paths touch
-//! (see `doc/fast-path.md`). Listing the tasks of a container (`tasks`, `cgroup.procs`)
-//! walks the host's own task table through [`TaskTable`] and keeps those whose
-//! css_group is in the container: that read is O(tasks on the machine), the price of a
-//! fork that takes no lock at all. Linux pays the other way round (`css_set_lock` on
-//! every fork to keep per-css_set task lists).
+//! A task's whole cgroup state is one [`TaskSlot`]: a pointer to its css_group, which is
+//! all the lookup fast path touches, and the task's link in its css_group's task list
+//! (the seed's "lattice of lists"), which fork, exit and moves maintain under a lock of
+//! the css_group's CPU shard (see `doc/fast-path.md`). Listing the tasks of a container
+//! (`tasks`, `cgroup.procs`, [`crate::Gpc::tasks`]) walks those lists: O(members of the
+//! container), not O(tasks on the machine).
+//!
+//! The slot is an intrusive list node, so it must stay where it is while linked: it is
+//! `!Unpin`, and the calls that link it ([`crate::Gpc::fork`], [`crate::Gpc::init_task`])
+//! take it pinned. A slot dropped while still linked unlinks itself (a host that forgets
+//! `exit` leaks its reference, never a dangling link).
 
+use core::marker::PhantomPinned;
+use core::pin::Pin;
 use core::ptr;
 
-use crate::cssgroup::CssGroup;
+use crate::cssgroup::{untag, CssGroup};
 use crate::host::cred::Creds;
-use crate::primitive::{AtomicPtr, Ordering};
+use crate::list::HNode;
+use crate::primitive::{AtomicPtr, Ordering, UnsafeCell};
 
 /// A process or thread id.
 pub type Pid = u32;
 
 /// The per-task state of gpc, embedded by the host in its task struct.
 ///
-/// One pointer (8 bytes on 64-bit hosts). Its only constructor makes an empty slot; it
-/// gets a css_group through `Gpc::init_task` or `Gpc::fork`, so a host cannot forge one.
-#[repr(transparent)]
+/// 32 bytes on 64-bit hosts: the task's link in its css_group's task list (two
+/// pointers), the css_group pointer, and the thread and group ids a listing prints.
+/// Its only constructor makes an empty slot; it gets a css_group through
+/// `Gpc::init_task` or `Gpc::fork`, so a host cannot forge one.
+#[repr(C)]
 pub struct TaskSlot {
+    /// First, so a list node is also the slot (`container_of` at offset 0).
+    pub(crate) node: HNode,
     cg: AtomicPtr<CssGroup>,
+    /// Thread and group id, written under the shard lock when the slot is linked and
+    /// read by list walks under the same lock.
+    ids: UnsafeCell<(Pid, Pid)>,
+    _pin: PhantomPinned,
 }
 
 impl TaskSlot {
@@ -31,7 +46,10 @@ impl TaskSlot {
     #[cfg(not(loom))]
     pub const fn new() -> Self {
         TaskSlot {
+            node: HNode::new(),
             cg: AtomicPtr::new(ptr::null_mut()),
+            ids: UnsafeCell::new((0, 0)),
+            _pin: PhantomPinned,
         }
     }
 
@@ -39,8 +57,19 @@ impl TaskSlot {
     #[cfg(loom)]
     pub fn new() -> Self {
         TaskSlot {
+            node: HNode::new(),
             cg: AtomicPtr::new(ptr::null_mut()),
+            ids: UnsafeCell::new((0, 0)),
+            _pin: PhantomPinned,
         }
+    }
+
+    /// A walk's sentinel: never a task, never dropped while linked (its walk unlinks
+    /// it first).
+    pub(crate) fn sentinel() -> Self {
+        let s = Self::new();
+        s.cg.store(crate::cssgroup::SENTINEL, Ordering::Relaxed);
+        s
     }
 
     /// Whether the slot holds a css_group (the task was forked and has not exited).
@@ -51,11 +80,62 @@ impl TaskSlot {
     pub(crate) fn raw(&self) -> &AtomicPtr<CssGroup> {
         &self.cg
     }
+
+    /// The slot behind a list node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is the `node` field of a live `TaskSlot` (or of a walk's sentinel, which
+    /// has the same layout).
+    pub(crate) unsafe fn from_node<'a>(node: *const HNode) -> &'a TaskSlot {
+        // SAFETY: `node` is at offset 0 of a `#[repr(C)]` TaskSlot (caller).
+        unsafe { &*node.cast::<TaskSlot>() }
+    }
+
+    /// The ids written when the slot was linked.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of the list the slot is on.
+    pub(crate) unsafe fn ids(&self) -> (Pid, Pid) {
+        // SAFETY: written under the same lock (caller).
+        self.ids.with(|p| unsafe { *p })
+    }
+
+    /// Record the ids before linking.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of the list it is about to link the slot to, and the
+    /// slot is on no list.
+    pub(crate) unsafe fn set_ids(&self, pid: Pid, tgid: Pid) {
+        // SAFETY: unlinked, and under the lock walks take (caller).
+        self.ids.with_mut(|p| unsafe { *p = (pid, tgid) });
+    }
+
+    /// A pinned slot's address, for the calls that link it.
+    pub(crate) fn pinned(slot: Pin<&TaskSlot>) -> &TaskSlot {
+        slot.get_ref()
+    }
 }
 
 impl Default for TaskSlot {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Drop for TaskSlot {
+    /// A slot dropped while linked (its task never exited) unlinks itself, so no list
+    /// keeps a pointer to freed memory; its css_group reference is leaked, as a kernel
+    /// leaks what a task that never ran `cgroup_exit` held.
+    fn drop(&mut self) {
+        let (Some(cg), shard) = untag(self.cg.load(Ordering::Acquire)) else {
+            return;
+        };
+        // SAFETY: the slot's leaked reference keeps the css_group alive; `&mut self`
+        // means no move or exit runs on this slot concurrently.
+        unsafe { cg.as_ref() }.unlink_dropped(shard, self);
     }
 }
 
@@ -88,9 +168,6 @@ pub trait TaskTable {
     /// A task that is exiting (Linux `PF_EXITING`) is not live.
     fn with_task(&self, pid: Pid, f: &mut dyn FnMut(&TaskRef<'_>)) -> bool;
 
-    /// Call `f` for every live task, in any order.
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>));
-
     /// Call `f` once with an iterator over every live thread of thread group `tgid` (any
     /// order). Returns whether the group exists. The host keeps the group's thread list
     /// stable while `f` runs (Linux `cgroup_threadgroup_rwsem`): no thread is added or
@@ -120,7 +197,6 @@ impl TaskTable for NoTasks {
     fn with_task(&self, _pid: Pid, _f: &mut dyn FnMut(&TaskRef<'_>)) -> bool {
         false
     }
-    fn for_each_task(&self, _f: &mut dyn FnMut(&TaskRef<'_>)) {}
     fn with_thread_group(
         &self,
         _tgid: Pid,

@@ -12,10 +12,11 @@ use crate::{Error, Gpc, HierarchyId, Result};
 
 /// gpc on a [`TestHost`] with init, and one hierarchy mounted.
 pub struct OneHierarchy {
+    /// Its tasks (init is pid 1). Declared first, so dropped before the instance: a
+    /// task slot still linked when gpc goes would keep its css_group leaked.
+    pub tasks: TaskList,
     /// The instance.
     pub gpc: Gpc<TestHost>,
-    /// Its tasks (init is pid 1).
-    pub tasks: TaskList,
     /// The mounted hierarchy.
     pub h: HierarchyId,
 }

@@ -1,0 +1,494 @@
+//! Walking the tasks of a container (Linux `css_task_iter`), in pieces, and the sorted
+//! `tasks` / `cgroup.procs` listings built on it (Linux `cgroup_pidlist_*`).
+//!
+//! # The walk
+//!
+//! A container's css_groups are on its list (`Container::cgs`, under the table lock), and
+//! each css_group's tasks on one list per CPU shard (under that shard's lock). A walk
+//! visits those lists only: O(css_groups of the container × shards + members), whatever
+//! the machine holds.
+//!
+//! Between two pieces a walk holds no lock: its position is a *sentinel*, a node shaped
+//! like a task slot, linked into the shard list it stopped in, right behind the last task
+//! it listed (Linux's dcache readdir cursor; kernfs `kernfs_open_file` works alike).
+//! Tasks that exit or move unlink themselves around it; a fork links the child first in
+//! the list, behind the sentinel. Hence, as Linux's `css_task_iter`:
+//! - a task that stays in its css_group for the whole walk is listed exactly once (no
+//!   list operation of another task moves the sentinel or this task);
+//! - a task forked, exiting or moved in or out during the walk is listed at most once
+//!   (a fork or a move in lands behind the sentinel of a list being walked, or in a list
+//!   not yet reached);
+//! - a task that moves between two css_groups of the same container during the walk (a
+//!   move in *another* v1 hierarchy) may be listed twice or missed, as in Linux: the
+//!   sorted listings below walk under the hierarchy lock, which excludes moves.
+//!
+//! A css_group whose last reference goes while a walk is parked in it (its tasks all
+//! left) hands the walk on to the next css_group of the walk's container
+//! ([`Gpc::evict_walks`], under the table lock, before it unlinks): the walk holds no
+//! reference, so it never keeps a container populated or a css_group alive.
+//!
+//! # Sorted listings with a bounded buffer
+//!
+//! v1 lists `tasks` and `cgroup.procs` sorted and without duplicates (Linux builds an
+//! array of every pid, `pidlist_array_load`, then sorts it). gpc keeps at most
+//! [`PIDS_PER_PASS`] pids per reader instead: one pass of the walk collects the smallest
+//! pids above the last one listed, into a buffer of at most twice that many (compacted by
+//! sort and dedup whenever it fills), so a container of `m` tasks costs `ceil(m /
+//! PIDS_PER_PASS)` passes of O(m) each, and memory is bounded whatever `m` is.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use super::control::{CoreFile, FileRef};
+use super::nodes::Node;
+use super::{Gpc, Tree};
+use crate::container::{Container, HierIdx};
+use crate::cssgroup::{CgTable, CssGroup, SENTINEL};
+use crate::error::{Error, Result};
+use crate::files::Out;
+use crate::host::alloc::{try_box, try_reserve, Gfp};
+use crate::host::task::{Pid, TaskSlot};
+use crate::host::Host;
+use crate::list::HNode;
+use crate::primitive::{Ordering, UnsafeCell};
+
+/// How many pids one pass of a sorted listing collects (it buffers at most twice as
+/// many). 8192 pids is a quarter of Linux's default `pid_max`: every container on a
+/// machine with at most 8192 tasks is listed in one pass, and the buffer (64 KiB at its
+/// largest) stays what a kernel may allocate for a reader.
+pub const PIDS_PER_PASS: usize = 8192;
+
+/// A task a walk lists: the ids its slot was given at fork.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId {
+    /// Thread id.
+    pub pid: Pid,
+    /// Thread-group id.
+    pub tgid: Pid,
+}
+
+/// Where a walk is: the css_group and shard whose list holds its sentinel, and the
+/// hierarchy of its container (whose css_group list it follows).
+#[derive(Clone, Copy)]
+struct Pos {
+    /// `None`: the walk is over.
+    cg: Option<NonNull<CssGroup>>,
+    shard: usize,
+    hier: HierIdx,
+}
+
+/// A walk's sentinel and position. `#[repr(C)]` with the sentinel first: a list node
+/// that is not a task is a `Walk`.
+#[repr(C)]
+struct Walk {
+    sentinel: TaskSlot,
+    /// Under the table lock.
+    pos: UnsafeCell<Pos>,
+}
+
+impl Walk {
+    /// The position, under the table lock (`_table`: its guarded data).
+    fn pos(&self, _table: &CgTable) -> Pos {
+        // SAFETY: written only under the table lock, which the caller holds.
+        self.pos.with(|p| unsafe { *p })
+    }
+
+    fn set_pos(&self, pos: Pos, _table: &CgTable) {
+        // SAFETY: as in `pos`.
+        self.pos.with_mut(|p| unsafe { *p = pos });
+    }
+
+    /// Park the sentinel first in `cg`'s shard `shard`, or end the walk (`cg` null).
+    fn park(&self, cg: Option<NonNull<CssGroup>>, shard: usize, hier: HierIdx, table: &CgTable) {
+        if let Some(c) = cg {
+            // SAFETY: linked to the walk's container, under the table lock: alive.
+            if let Some(l) = unsafe { c.as_ref() }.shard(shard) {
+                let s = l.lock();
+                // SAFETY: under the shard's lock; the sentinel is unlinked and lives in
+                // its box until the walk ends, which unlinks it first.
+                unsafe { s.tasks.add_head(&self.sentinel.node) };
+            }
+        }
+        self.set_pos(Pos { cg, shard, hier }, table);
+    }
+
+    /// Move on from the end of the current shard list: the next shard, or the first
+    /// shard of the next css_group of the container, or the end.
+    fn advance(&self, table: &CgTable) {
+        let pos = self.pos(table);
+        let Some(cg) = pos.cg else { return };
+        // SAFETY: as in `park`.
+        let cgr = unsafe { cg.as_ref() };
+        if pos.shard + 1 < cgr.nr_shards() {
+            self.park(Some(cg), pos.shard + 1, pos.hier, table);
+            return;
+        }
+        let next = cgr
+            .links
+            .get(pos.hier)
+            // SAFETY: the container list is under the table lock, held.
+            .map_or(core::ptr::null(), |l| unsafe { l.next() });
+        // SAFETY: a node of hierarchy `hier`'s container list is `links[hier]` of a live
+        // css_group.
+        let next = (!next.is_null()).then(|| unsafe { CssGroup::from_link(next, pos.hier) });
+        self.park(next, 0, pos.hier, table);
+    }
+}
+
+/// A walk over the tasks of one container, in pieces (see the module doc). Made by
+/// [`Gpc::tasks`]; holds no lock between calls; ends (and frees its sentinel) when
+/// dropped.
+pub struct TaskIter<'g, H: Host> {
+    gpc: &'g Gpc<H>,
+    walk: NonNull<Walk>,
+    /// Not `Send`: a walk is a reader's, as a seq_file's private data.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<H: Host> TaskIter<'_, H> {
+    /// List the next tasks into `out`; returns how many. 0 means the walk is over (or
+    /// `out` is empty). Holds the table lock and one shard lock while it fills `out`, so
+    /// a caller bounds the hold by the size of `out`.
+    pub fn fill(&mut self, out: &mut [TaskId]) -> usize {
+        if out.is_empty() {
+            return 0;
+        }
+        let table = self.gpc.table.lock();
+        // SAFETY: the walk lives in its box until `drop`.
+        let w = unsafe { self.walk.as_ref() };
+        let mut n = 0;
+        loop {
+            let pos = w.pos(&table);
+            let Some(cg) = pos.cg else { return n };
+            // SAFETY: a walk's css_group is alive under the table lock (a dying one hands
+            // the walk on first, under the same lock).
+            let cgr = unsafe { cg.as_ref() };
+            if let Some(l) = cgr.shard(pos.shard) {
+                let _s = l.lock();
+                let me: *const HNode = &w.sentinel.node;
+                let mut prev = me;
+                // SAFETY: under the shard's lock, the list the sentinel is on; every
+                // node on it is a linked task slot or another walk's sentinel, each
+                // alive while linked.
+                unsafe {
+                    let mut p = w.sentinel.node.next();
+                    while let Some(node) = p.as_ref() {
+                        let t = TaskSlot::from_node(p);
+                        if t.raw().load(Ordering::Relaxed) != SENTINEL {
+                            let Some(slot) = out.get_mut(n) else { break };
+                            let (pid, tgid) = t.ids();
+                            *slot = TaskId { pid, tgid };
+                            n += 1;
+                        }
+                        prev = p;
+                        p = node.next();
+                    }
+                    if !p.is_null() {
+                        // `out` is full: park right behind the last node passed.
+                        if prev != me {
+                            w.sentinel.node.del();
+                            w.sentinel.node.add_behind(&*prev);
+                        }
+                        return n;
+                    }
+                    w.sentinel.node.del();
+                }
+            }
+            w.advance(&table);
+        }
+    }
+}
+
+impl<H: Host> Iterator for TaskIter<'_, H> {
+    type Item = TaskId;
+
+    /// One task per call (each takes the locks: [`TaskIter::fill`] lists many per
+    /// hold).
+    fn next(&mut self) -> Option<TaskId> {
+        let mut one = [TaskId::default()];
+        (self.fill(&mut one) == 1).then_some(one[0])
+    }
+}
+
+impl<H: Host> Drop for TaskIter<'_, H> {
+    fn drop(&mut self) {
+        {
+            let table = self.gpc.table.lock();
+            // SAFETY: the walk lives in its box until below.
+            let w = unsafe { self.walk.as_ref() };
+            if let Some(cg) = w.pos(&table).cg {
+                // SAFETY: as in `fill`.
+                if let Some(l) = unsafe { cg.as_ref() }.shard(w.pos(&table).shard) {
+                    let _s = l.lock();
+                    // SAFETY: under the lock of the list the sentinel is on.
+                    unsafe { w.sentinel.node.del() };
+                }
+            }
+        }
+        // SAFETY: made by `Box` in `walk_start`, unlinked above (or never linked, or
+        // unlinked when the walk ended): no list reaches it any more.
+        drop(unsafe { Box::from_raw(self.walk.as_ptr()) });
+    }
+}
+
+impl<H: Host> Gpc<H> {
+    /// Walk the tasks of directory `dir` (Linux `css_task_iter_start` on the container's
+    /// own css): O(its css_groups × CPU shards + its tasks), in pieces, without holding a
+    /// lock between them. See the module doc for what a walk guarantees when tasks fork,
+    /// exit or move meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTDIR` (a file), `ENODEV` (removed), `ENOMEM`.
+    pub fn tasks(&self, dir: &Node) -> Result<TaskIter<'_, H>> {
+        let tree = self.tree.lock();
+        let c = Self::dir_container(&tree, dir)?;
+        self.walk_start(&tree, c)
+    }
+
+    /// Start a walk of `c`, under the hierarchy lock (`_tree`) that keeps `c` alive.
+    pub(super) fn walk_start(&self, _tree: &Tree, c: &Container) -> Result<TaskIter<'_, H>> {
+        let walk = try_box(
+            Walk {
+                sentinel: TaskSlot::sentinel(),
+                pos: UnsafeCell::new(Pos {
+                    cg: None,
+                    shard: 0,
+                    hier: c.hier,
+                }),
+            },
+            Gfp::KERNEL,
+        )?;
+        let walk = NonNull::from(Box::leak(walk));
+        let table = self.table.lock();
+        // SAFETY: the container list is under the table lock, held.
+        let first = unsafe { c.cgs.first() };
+        // SAFETY: a node of the container's list is `links[hier]` of a live css_group.
+        let first = (!first.is_null()).then(|| unsafe { CssGroup::from_link(first, c.hier) });
+        // SAFETY: just made.
+        unsafe { walk.as_ref() }.park(first, 0, c.hier, &table);
+        drop(table);
+        Ok(TaskIter {
+            gpc: self,
+            walk,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// A css_group is dying (its count reached zero, under the table lock): every walk
+    /// parked in it moves on to the next css_group of its container, before the
+    /// css_group leaves the container lists.
+    pub(super) fn evict_walks(&self, cg: &CssGroup, table: &CgTable) {
+        for shard in 0..cg.nr_shards() {
+            loop {
+                let Some(l) = cg.shard(shard) else { break };
+                let node = {
+                    let s = l.lock();
+                    // SAFETY: under the shard's lock.
+                    let first = unsafe { s.tasks.first() };
+                    // SAFETY: as above; a dead css_group has no task (each holds a
+                    // reference), so every node left is a walk's sentinel.
+                    match unsafe { first.as_ref() } {
+                        Some(n) => {
+                            // SAFETY: under the shard's lock.
+                            unsafe { n.del() };
+                            first
+                        }
+                        None => break,
+                    }
+                };
+                // SAFETY: a sentinel is the first field of a `#[repr(C)]` Walk, alive
+                // while its walk is (dropping a walk takes the table lock, held).
+                let walk = unsafe { &*node.cast::<Walk>() };
+                let pos = walk.pos(table);
+                walk.set_pos(
+                    Pos {
+                        shard: cg.nr_shards(),
+                        ..pos
+                    },
+                    table,
+                );
+                // `advance` from past the last shard: the next css_group, or the end.
+                walk.advance(table);
+            }
+        }
+    }
+
+    /// One pass of a sorted listing of `c` (see the module doc): the smallest pids (or
+    /// tgids) above `after`, sorted and unique, at most [`PIDS_PER_PASS`] of them, into
+    /// `out`. Returns whether the pass listed everything above `after`. Under the
+    /// hierarchy lock, which keeps tasks from moving during the pass.
+    pub(super) fn pids_pass(
+        &self,
+        tree: &Tree,
+        c: &Container,
+        tgids: bool,
+        after: Option<Pid>,
+        out: &mut Vec<Pid>,
+    ) -> Result<bool> {
+        out.clear();
+        let mut walk = self.walk_start(tree, c)?;
+        let mut chunk = [TaskId::default(); 64];
+        // Values at or above `limit` are beyond this pass.
+        let mut limit: Option<Pid> = None;
+        loop {
+            let k = walk.fill(&mut chunk);
+            if k == 0 {
+                break;
+            }
+            for id in chunk.iter().take(k) {
+                let v = if tgids { id.tgid } else { id.pid };
+                if after.is_some_and(|a| v <= a) || limit.is_some_and(|l| v >= l) {
+                    continue;
+                }
+                if out.len() >= 2 * PIDS_PER_PASS {
+                    out.sort_unstable();
+                    out.dedup();
+                    if out.len() > PIDS_PER_PASS {
+                        out.truncate(PIDS_PER_PASS);
+                        limit = out.last().copied();
+                    }
+                    if limit.is_some_and(|l| v >= l) {
+                        continue;
+                    }
+                }
+                try_reserve(out, 1, Gfp::KERNEL)?;
+                out.push(v);
+            }
+        }
+        drop(walk);
+        out.sort_unstable();
+        out.dedup();
+        if out.len() > PIDS_PER_PASS {
+            out.truncate(PIDS_PER_PASS);
+            limit = out.last().copied();
+        }
+        Ok(limit.is_none())
+    }
+
+    /// The whole sorted listing of `c` into `out`, one pass after another (a read of
+    /// the whole `tasks` or `cgroup.procs` file under the hierarchy lock).
+    pub(super) fn write_pids(&self, tree: &Tree, c: &Container, tgids: bool, out: &mut Out<'_>) -> Result {
+        let mut pids = Vec::new();
+        let mut after = None;
+        loop {
+            let complete = self.pids_pass(tree, c, tgids, after, &mut pids)?;
+            for pid in &pids {
+                writeln!(out, "{pid}")?;
+            }
+            if complete || pids.is_empty() {
+                return Ok(());
+            }
+            after = pids.last().copied();
+        }
+    }
+
+    /// A streaming reader of the `tasks` or `cgroup.procs` file `file` (Linux's seq_file
+    /// over the pidlist): each [`PidsReader::read`] fills a buffer, running a pass of the
+    /// sorted listing when it needs more pids; between reads it holds no lock and at most
+    /// [`PIDS_PER_PASS`] pids.
+    ///
+    /// # Errors
+    ///
+    /// `EISDIR` (a directory), `ENODEV` (removed), `EINVAL` (another file).
+    pub fn pids_reader(&self, file: &Node) -> Result<PidsReader<'_, H>> {
+        let tgids = match file.file()?.file {
+            FileRef::Core(CoreFile::Tasks) => false,
+            FileRef::Core(CoreFile::Procs) => true,
+            _ => return Err(Error::EINVAL),
+        };
+        let tree = self.tree.lock();
+        Self::node_container(&tree, file)?;
+        drop(tree);
+        Ok(PidsReader {
+            gpc: self,
+            file: file.clone(),
+            tgids,
+            after: None,
+            pids: Vec::new(),
+            next: 0,
+            complete: false,
+            line: arrayvec::ArrayVec::new(),
+            line_pos: 0,
+        })
+    }
+}
+
+/// A streaming reader of a sorted pid listing (see [`Gpc::pids_reader`]).
+pub struct PidsReader<'g, H: Host> {
+    gpc: &'g Gpc<H>,
+    file: Node,
+    tgids: bool,
+    /// The last pid of the passes so far.
+    after: Option<Pid>,
+    /// This pass's pids, `next` the first not yet formatted.
+    pids: Vec<Pid>,
+    next: usize,
+    /// The last pass listed everything.
+    complete: bool,
+    /// A formatted line and how much of it was handed out.
+    line: arrayvec::ArrayVec<u8, 12>,
+    line_pos: usize,
+}
+
+impl<H: Host> PidsReader<'_, H> {
+    /// Copy the next bytes of the listing into `buf`; returns how many (0: the end).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if the container was removed between reads, `ENOMEM`.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let rest = self.line.get(self.line_pos..).unwrap_or(&[]);
+            if !rest.is_empty() {
+                let k = rest.len().min(buf.len().saturating_sub(n));
+                if let (Some(dst), Some(src)) = (buf.get_mut(n..n + k), rest.get(..k)) {
+                    dst.copy_from_slice(src);
+                }
+                n += k;
+                self.line_pos += k;
+                if self.line_pos < self.line.len() {
+                    return Ok(n);
+                }
+            }
+            if n == buf.len() {
+                return Ok(n);
+            }
+            if let Some(&pid) = self.pids.get(self.next) {
+                self.next += 1;
+                self.line.clear();
+                self.line_pos = 0;
+                let _ = core::fmt::write(&mut LineBuf(&mut self.line), format_args!("{pid}\n"));
+                continue;
+            }
+            if self.complete {
+                return Ok(n);
+            }
+            self.after = self.pids.last().copied().or(self.after);
+            let tree = self.gpc.tree.lock();
+            let c = Gpc::<H>::node_container(&tree, &self.file)?;
+            let had_after = self.after;
+            self.complete = self
+                .gpc
+                .pids_pass(&tree, c, self.tgids, had_after, &mut self.pids)?;
+            self.next = 0;
+            if self.pids.is_empty() {
+                self.complete = true;
+            }
+        }
+    }
+}
+
+/// `fmt::Write` into a line buffer (a pid and a newline always fit in 12 bytes).
+struct LineBuf<'a>(&'a mut arrayvec::ArrayVec<u8, 12>);
+
+impl core::fmt::Write for LineBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0
+            .try_extend_from_slice(s.as_bytes())
+            .map_err(|_| core::fmt::Error)
+    }
+}
