@@ -119,6 +119,14 @@ impl TaskSlot {
     }
 }
 
+// SAFETY: `cg` is atomic; `node` and `ids` are written only while the slot is on no list
+// (before linking, by the one caller that links it) or under the lock of the shard list it
+// is on, and read only under that lock, so sharing a slot between threads races nothing.
+unsafe impl Sync for TaskSlot {}
+// SAFETY: as for `Sync`: nothing in the slot is tied to a thread; a linked slot is reached
+// by other threads only through its list, under the list's lock.
+unsafe impl Send for TaskSlot {}
+
 impl Default for TaskSlot {
     fn default() -> Self {
         Self::new()

@@ -149,8 +149,11 @@ pub trait Platform {
 
 /// The simulated machine.
 pub struct Machine<P: Platform> {
-    gpc: Gpc<P::Host>,
+    // The task table is declared (so dropped) before gpc: a task slot still linked into a
+    // css_group's list unlinks itself on drop, and gpc leaks such css_groups rather than
+    // free them under the slot (core/src/gpc/mod.rs, `Drop for Gpc`).
     tasks: TaskList,
+    gpc: Gpc<P::Host>,
     /// [`SimTask`]s of the tasks that have one (hashed: an insert after `try_reserve(1)`
     /// cannot fail).
     sim: HashMap<Pid, SimTask>,
@@ -1319,8 +1322,11 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
         self.op(|m| {
-            m.tasks.get_mut(task).ok_or(Error::ESRCH)?.busy = busy;
-            Ok(())
+            if m.tasks.set_busy(task, busy) {
+                Ok(())
+            } else {
+                Err(Error::ESRCH)
+            }
         })
     }
 
