@@ -2,6 +2,7 @@
 //! replace each part with your kernel's (doc/embedding.md walks through the steps).
 #![no_std]
 
+use core::pin::Pin;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
@@ -106,7 +107,9 @@ pub static SCOPE_HOOKS: ScopeHooks = ScopeHooks {
     current: || decode(SCOPE.load(Ordering::Relaxed)),
 };
 
-/// Step 5, tasks: a task struct embeds a `TaskSlot`; the table lets gpc find tasks.
+/// Step 5, tasks: a task struct embeds a `TaskSlot`; the table lets gpc find tasks by
+/// pid. The slot is a node of its css_group's task list, so a task struct must not move
+/// while its task lives: `init_task` and `fork` take the slot pinned.
 pub struct Task {
     /// Thread id (0: a free entry).
     pub pid: Pid,
@@ -118,6 +121,14 @@ pub struct Task {
 pub struct Tasks(pub [Task; 4]);
 
 impl Tasks {
+    /// Task `i`'s slot, pinned with the table (a kernel's task structs do not move).
+    pub fn slot(self: Pin<&Self>, i: usize) -> Option<Pin<&TaskSlot>> {
+        let slot = &self.get_ref().0.get(i)?.slot;
+        // SAFETY: structural pinning: the table is pinned and never hands out `&mut` to
+        // a task, so the slot stays where it is until the table is dropped.
+        Some(unsafe { Pin::new_unchecked(slot) })
+    }
+
     fn view(t: &Task) -> TaskRef<'_> {
         TaskRef {
             pid: t.pid,
@@ -132,12 +143,6 @@ impl TaskTable for Tasks {
     fn with_task(&self, pid: Pid, f: &mut dyn FnMut(&TaskRef<'_>)) -> bool {
         let t = self.0.iter().find(|t| t.pid == pid && pid != 0);
         t.map(|t| f(&Self::view(t))).is_some()
-    }
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        self.0
-            .iter()
-            .filter(|t| t.pid != 0)
-            .for_each(|t| f(&Self::view(t)));
     }
     fn with_thread_group(
         &self,

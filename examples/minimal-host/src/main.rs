@@ -1,6 +1,8 @@
 //! Runs the minimal host: steps 6 and 7 of doc/embedding.md (choose subsystems, call the
 //! hooks, expose files), checking what a reader of the files would see.
 
+use core::pin::pin;
+
 use gpc_core::host::alloc::set_scope_hooks;
 use gpc_core::host::task::Caller;
 use gpc_core::{Creds, Gpc, Result, TaskInfo, TaskSlot};
@@ -13,20 +15,29 @@ fn run() -> Result<String> {
         pid,
         slot: TaskSlot::new(),
     };
-    // Task 2's slot stays empty (invisible to gpc) until its fork.
-    let tasks = Tasks([task(1), task(2), task(0), task(0)]);
-    let [init, child, ..] = &tasks.0;
-    gpc.init_task(&init.slot)?; // the first task, before any fork
+    // Task 2's slot stays empty (invisible to gpc) until its fork. Declared after gpc,
+    // the table is dropped first: a slot still on a css_group's list unlinks itself.
+    let tasks = pin!(Tasks([task(1), task(2), task(0), task(0)]));
+    let tasks = tasks.into_ref();
+    let (Some(init), Some(child)) = (tasks.slot(0), tasks.slot(1)) else {
+        return Err(gpc_core::Error::EINVAL);
+    };
+    let init_info = TaskInfo {
+        pid: 1,
+        tgid: 1,
+        is_thread: false,
+    };
+    gpc.init_task(init, &init_info)?; // the first task, before any fork
     let info = TaskInfo {
         pid: 2,
         tgid: 2,
         is_thread: false,
     };
-    gpc.fork(&init.slot, &child.slot, &info)?; // the fork hook
+    gpc.fork(&init, child, &info)?; // the fork hook
     let caller = Caller {
         creds: Creds::ROOT,
         pid: Some(1),
-        tasks: &tasks,
+        tasks: tasks.get_ref(),
     };
     let h = gpc.mount("pids", &caller)?; // a file system's mount
     gpc.mkdir(h, "jail")?;
@@ -35,8 +46,8 @@ fn run() -> Result<String> {
     let mut out = Vec::new();
     gpc.read(h, "jail/tasks", &caller, &mut out)?;
     gpc.read(h, "jail/pids.current", &caller, &mut out)?;
-    gpc.proc_pid_cgroup(&child.slot, &mut out)?;
-    gpc.exit(&child.slot, &info); // the exit hook
+    gpc.proc_pid_cgroup(&child, &mut out)?;
+    gpc.exit(&child, &info); // the exit hook
     gpc.read(h, "jail/pids.current", &caller, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }

@@ -30,6 +30,7 @@
 )]
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::time::Instant;
 
 use gpc_core::host::task::NoTasks;
@@ -736,7 +737,8 @@ const PID_MAX_LIMIT: usize = 4 * 1024 * 1024;
 
 struct BigTask {
     tgid: Pid,
-    slot: TaskSlot,
+    /// Boxed: a linked slot must not move (the table's vector grows).
+    slot: Pin<Box<TaskSlot>>,
 }
 
 /// A task table indexed by pid, big enough for `PID_MAX_LIMIT` tasks.
@@ -751,7 +753,7 @@ impl BigTable {
             pid,
             tgid: t.tgid,
             creds: Creds::ROOT,
-            slot: &t.slot,
+            slot: &*t.slot,
         })
     }
 }
@@ -764,18 +766,6 @@ impl TaskTable for BigTable {
                 true
             }
             None => false,
-        }
-    }
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        for (pid, t) in self.tasks.iter().enumerate() {
-            if let Some(t) = t {
-                f(&TaskRef {
-                    pid: pid as Pid,
-                    tgid: t.tgid,
-                    creds: Creds::ROOT,
-                    slot: &t.slot,
-                });
-            }
         }
     }
     fn with_thread_group(
@@ -792,7 +782,7 @@ impl TaskTable for BigTable {
                 pid: pid as Pid,
                 tgid,
                 creds: Creds::ROOT,
-                slot: &t.slot,
+                slot: &*t.slot,
             })
         });
         f(&mut it);
@@ -825,9 +815,14 @@ fn many_tasks(n: usize) {
     table.tasks.push(None);
     table.tasks.push(Some(BigTask {
         tgid: 1,
-        slot: TaskSlot::new(),
+        slot: Box::pin(TaskSlot::new()),
     }));
-    gpc.init_task(&table.tasks[1].as_ref().unwrap().slot)
+    let init_info = TaskInfo {
+        pid: 1,
+        tgid: 1,
+        is_thread: false,
+    };
+    gpc.init_task(table.tasks[1].as_ref().unwrap().slot.as_ref(), &init_info)
         .unwrap();
     let hs: Vec<HierarchyId> = {
         let caller = Caller {
@@ -865,12 +860,12 @@ fn many_tasks(n: usize) {
         let parent = if tgid == pid { 1 } else { tgid };
         let child = BigTask {
             tgid,
-            slot: TaskSlot::new(),
+            slot: Box::pin(TaskSlot::new()),
         };
         let ps = &table.tasks[parent as usize].as_ref().unwrap().slot;
         gpc.fork(
             ps,
-            &child.slot,
+            child.slot.as_ref(),
             &TaskInfo {
                 pid,
                 tgid,
