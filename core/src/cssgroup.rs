@@ -1,8 +1,9 @@
 //! css_groups (Linux `struct css_set`): the shared set of subsystem states and containers
 //! of every task with the same memberships.
 //!
-//! A task's slot points to one css_group; forking copies the pointer and takes a
-//! reference, so the fork and exit paths touch one counter and no lock. The table that
+//! A task's slot points to one css_group; forking copies the pointer, takes a reference
+//! and links the child into the task list of the forking CPU's shard, so the fork and
+//! exit paths touch one CPU-local lock, count and list, and no shared lock. The table that
 //! finds a css_group by its key (the container of every hierarchy) is a resizable hash
 //! table under one spinning lock, taken only when an attach looks up or creates a
 //! css_group and when the last reference to one is dropped. The key is every hierarchy's

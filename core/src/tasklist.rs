@@ -58,7 +58,7 @@ pub struct Task {
     /// gpc's per-task slot.
     pub slot: TaskSlot,
     /// Whether the task wants the CPU (the simulated scheduler runs busy tasks): init is
-    /// idle, a forked task busy. It fits in the entry's padding: a task is 64 bytes on
+    /// idle, a forked task busy. It fits in the entry's padding: a task is 72 bytes on
     /// 64-bit, 32 of them gpc's slot.
     pub busy: bool,
 }

@@ -103,22 +103,42 @@ fn every_lock_is_the_hosts_and_nothing_sleeps_under_a_spinning_one() {
 }
 
 #[test]
-fn the_fast_path_takes_no_lock() {
+fn the_fast_path_takes_only_its_cpu_shard_lock() {
     let mut w = world();
     w.gpc.mkdir(w.h, "a").unwrap();
     populate_cpuset(&w, "a");
     let parent = w.fork(1).unwrap();
     w.move_to("a", parent).unwrap();
     // The parent's reference keeps the css_group's shard non-zero: a fork and the
-    // child's exit touch only that shard's count (doc/fast-path.md).
-    let before = context::counts();
+    // child's exit each hold only that shard's lock (count and task list), a lock no
+    // other CPU takes in the common case (doc/fast-path.md); never a shared one.
+    let shard = c"gpc_css_group_shard";
+    let shared = [
+        c"gpc_tree",
+        c"gpc_css_set",
+        c"gpc_css_group_trans",
+        c"gpc_release",
+    ];
+    let taken_shared = || shared.iter().map(|c| context::taken(c)).collect::<Vec<_>>();
+    let (before, shard_before, shared_before) =
+        (context::counts(), context::taken(shard), taken_shared());
     let child = w.fork(parent).unwrap();
+    let mid = context::counts();
+    assert_eq!(mid.preempt, before.preempt, "fork left preemption off");
     w.exit(child).unwrap();
     let after = context::counts();
     assert_eq!(
-        after.spins_taken, before.spins_taken,
-        "fork + exit took a spinning lock"
+        context::taken(shard) - shard_before,
+        2,
+        "fork and exit take the shard lock once each"
     );
+    assert_eq!(
+        after.spins_taken - before.spins_taken,
+        2,
+        "fork + exit took a spinning lock other than the shard's"
+    );
+    assert_eq!(taken_shared(), shared_before, "fork + exit took a shared lock");
+    assert_eq!(after.preempt, before.preempt);
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! The fast path: fork, exit and the task → subsystem state lookup.
 //!
-//! These run for every task of the host, so they take no gpc lock and allocate nothing:
-//! a fork takes one reference on the parent's css_group (on the CPU's own shard, see
-//! `doc/fast-path.md`) and an exit drops it; a lookup is two dependent loads under the
-//! host's RCU. Only the exit that drops a css_group's last reference leaves this file
-//! (`css_groups.rs`, which takes the table lock). Keeping them together and short is
-//! what lets a reviewer check the whole hot path at once.
+//! These run for every task of the host, so they take no shared lock and allocate
+//! nothing: a fork holds the lock of the forking CPU's shard of the parent's css_group
+//! once, to take a reference and link the child into that shard's task list; an exit
+//! holds the lock of the shard its slot names once, to unlink and drop the reference
+//! (see `doc/fast-path.md`); a lookup is two dependent loads under the host's RCU and
+//! takes no lock at all. Only the exit that drops a css_group's last reference leaves
+//! this file (`css_groups.rs`, which takes the table lock). Keeping them together and
+//! short is what lets a reviewer check the whole hot path at once.
 
 use core::pin::Pin;
 use core::ptr::NonNull;
