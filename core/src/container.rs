@@ -11,9 +11,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
-use crate::list::HHead;
 use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
+use crate::list::HHead;
 use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
 

@@ -189,6 +189,7 @@ mod tests {
         let mut v = Vec::new();
         // SAFETY: single-threaded test: no one else touches the list.
         let mut p = unsafe { h.first() };
+        // SAFETY: every node on the list is alive (the test owns them all).
         while let Some(n) = unsafe { p.as_ref() } {
             v.push(p);
             // SAFETY: as above.

@@ -131,7 +131,10 @@ impl TaskList {
             tgid: 1,
             is_thread: false,
         };
-        if let Err(e) = self.pinned_slot(at).map_or(Err(Error::ESRCH), |s| gpc.init_task(s, &info)) {
+        if let Err(e) = self
+            .pinned_slot(at)
+            .map_or(Err(Error::ESRCH), |s| gpc.init_task(s, &info))
+        {
             self.remove(at);
             return Err(e);
         }
@@ -323,7 +326,10 @@ impl TaskList {
         let Some(at) = self.index.get(pid) else {
             return false;
         };
-        self.slab.node_mut(at).map(|n| n.task.creds = creds).is_some()
+        self.slab
+            .node_mut(at)
+            .map(|n| n.task.creds = creds)
+            .is_some()
     }
 
     /// Mark task `pid` busy (it wants the CPU) or idle. Returns whether it exists.
@@ -475,7 +481,9 @@ impl Slab {
 
     fn entry_mut(&mut self, at: u32) -> Option<&mut Entry> {
         let at = at as usize;
-        self.chunks.get_mut(at / SLAB_CHUNK)?.get_mut(at % SLAB_CHUNK)
+        self.chunks
+            .get_mut(at / SLAB_CHUNK)?
+            .get_mut(at % SLAB_CHUNK)
     }
 
     /// The entry the next [`Slab::insert`] fills (room reserved).

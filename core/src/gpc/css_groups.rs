@@ -180,7 +180,12 @@ impl<H: Host> Gpc<H> {
 
     /// Unlink `cg` from its container of hierarchy `h`, if linked. Returns whether that
     /// container (not a root) thereby lost its last css_group. Under the table lock.
-    pub(super) fn unlink_from_container(&self, cg: &CssGroup, h: HierIdx, _table: &CgTable) -> bool {
+    pub(super) fn unlink_from_container(
+        &self,
+        cg: &CssGroup,
+        h: HierIdx,
+        _table: &CgTable,
+    ) -> bool {
         let Some(node) = cg.links.get(h) else {
             return false;
         };
@@ -195,7 +200,10 @@ impl<H: Host> Gpc<H> {
             return false;
         };
         // SAFETY: a container linked from a live css_group is alive.
-        unsafe { c.as_ref() }.nr_csets.fetch_sub(1, Ordering::AcqRel) == 1
+        unsafe { c.as_ref() }
+            .nr_csets
+            .fetch_sub(1, Ordering::AcqRel)
+            == 1
     }
 
     /// The state a task in the containers of `key` uses for subsystem `ss`.

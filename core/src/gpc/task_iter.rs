@@ -282,8 +282,8 @@ impl<H: Host> Gpc<H> {
     /// css_group leaves the container lists.
     pub(super) fn evict_walks(&self, cg: &CssGroup, table: &CgTable) {
         for shard in 0..cg.nr_shards() {
+            let Some(l) = cg.shard(shard) else { continue };
             loop {
-                let Some(l) = cg.shard(shard) else { break };
                 let node = {
                     let s = l.lock();
                     // SAFETY: under the shard's lock.
@@ -370,7 +370,13 @@ impl<H: Host> Gpc<H> {
 
     /// The whole sorted listing of `c` into `out`, one pass after another (a read of
     /// the whole `tasks` or `cgroup.procs` file under the hierarchy lock).
-    pub(super) fn write_pids(&self, tree: &Tree, c: &Container, tgids: bool, out: &mut Out<'_>) -> Result {
+    pub(super) fn write_pids(
+        &self,
+        tree: &Tree,
+        c: &Container,
+        tgids: bool,
+        out: &mut Out<'_>,
+    ) -> Result {
         let mut pids = Vec::new();
         let mut after = None;
         loop {
@@ -404,7 +410,7 @@ impl<H: Host> Gpc<H> {
         drop(tree);
         Ok(PidsReader {
             gpc: self,
-            file: file.clone(),
+            file: *file,
             tgids,
             after: None,
             pids: Vec::new(),

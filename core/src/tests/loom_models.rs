@@ -2,6 +2,8 @@
 //! --lib --release loom`). Each model runs every interleaving of two threads (bounded
 //! preemptions) and checks the outcome and the exact reference counts.
 
+use core::pin::Pin;
+
 use loom::sync::Arc;
 use loom::thread;
 use std::prelude::rust_2021::*;
@@ -10,7 +12,7 @@ use crate::host::rcu::Rcu;
 use crate::host::task::NoTasks;
 use crate::testing::probe::PROBE;
 use crate::testing::TestHost;
-use crate::{Caller, Creds, Error, Gpc, HierarchyId, TaskInfo, TaskRef, TaskSlot};
+use crate::{Caller, Creds, Error, Gpc, HierarchyId, Pid, TaskId, TaskInfo, TaskRef, TaskSlot};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     // Counted with std's atomics, which loom does not model: one per interleaving run
@@ -29,26 +31,69 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     );
 }
 
+/// A machine for one model run. The task slots are pinned (they are linked into
+/// css_group lists) and declared before `gpc`, so a slot whose task never exited unlinks
+/// itself while its css_group is still there.
 struct Setup {
+    init: Pin<Box<TaskSlot>>,
+    /// Slot `i` is the task with pid `i + 2`, empty until forked.
+    tasks: Vec<Pin<Box<TaskSlot>>>,
     gpc: Gpc<TestHost>,
     h: HierarchyId,
-    init: TaskSlot,
 }
 
-fn setup(dirs: &[&str]) -> Arc<Setup> {
+impl Setup {
+    /// The slot of the task with pid `pid` (init is 1).
+    fn slot(&self, pid: Pid) -> Pin<&TaskSlot> {
+        match pid {
+            1 => self.init.as_ref(),
+            p => self.tasks[p as usize - 2].as_ref(),
+        }
+    }
+
+    /// Fork `child` from `parent` (pids; `child` names an empty slot).
+    fn fork(&self, parent: Pid, child: Pid) {
+        self.gpc
+            .fork(&self.slot(parent), self.slot(child), &info(child))
+            .unwrap();
+    }
+
+    fn exit(&self, pid: Pid) {
+        self.gpc.exit(&self.slot(pid), &info(pid));
+    }
+
+    fn attach(&self, h: HierarchyId, path: &str, pid: Pid) -> crate::Result {
+        self.gpc.attach(h, path, &task(pid, &self.slot(pid)))
+    }
+}
+
+/// gpc on 2 CPUs with the probe hierarchy holding `dirs`, init, and `slots` empty task
+/// slots (pids 2, 3, ...).
+fn setup(dirs: &[&str], slots: usize) -> Setup {
+    // Every run starts on CPU 0 (the CPU is a std thread-local, kept across runs).
+    TestHost::run_on_cpu(0);
     let gpc = Gpc::new(TestHost::new(2, 1), &[&PROBE]).unwrap();
-    let caller = Caller {
-        creds: Creds::ROOT,
-        pid: None,
-        tasks: &NoTasks,
-    };
-    let h = gpc.mount("probe,release_agent=/agent", &caller).unwrap();
+    let h = gpc.mount("probe,release_agent=/agent", &caller()).unwrap();
     for d in dirs {
         gpc.mkdir(h, d).unwrap();
     }
-    let init = TaskSlot::new();
-    gpc.init_task(&init).unwrap();
-    Arc::new(Setup { gpc, h, init })
+    let init = Box::pin(TaskSlot::new());
+    gpc.init_task(init.as_ref(), &info(1)).unwrap();
+    let tasks = (0..slots).map(|_| Box::pin(TaskSlot::new())).collect();
+    Setup {
+        init,
+        tasks,
+        gpc,
+        h,
+    }
+}
+
+fn caller() -> Caller<'static> {
+    Caller {
+        creds: Creds::ROOT,
+        pid: None,
+        tasks: &NoTasks,
+    }
 }
 
 fn task(pid: u32, slot: &TaskSlot) -> TaskRef<'_> {
@@ -77,21 +122,20 @@ fn assert_refs(s: &Setup, live_tasks: usize) {
 #[test]
 fn fork_racing_a_move_of_the_parent() {
     model(|| {
-        let s = setup(&["a"]);
-        let parent = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &parent, &info(2)).unwrap();
-        let child = Arc::new(TaskSlot::new());
-        let (s2, p2, c2) = (s.clone(), parent.clone(), child.clone());
-        let t = thread::spawn(move || s2.gpc.fork(&p2, &c2, &info(3)).unwrap());
-        s.gpc.attach(s.h, "a", &task(2, &parent)).unwrap();
+        let s = setup(&["a"], 2);
+        s.fork(1, 2);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let t = thread::spawn(move || s2.fork(2, 3));
+        s.attach(s.h, "a", 2).unwrap();
         t.join().unwrap();
         // The child has the parent's css_group from before or after the move: a whole
         // snapshot, never a mix.
-        let cg = s.gpc.css_group_of(&child);
-        assert!(cg == s.gpc.css_group_of(&parent) || cg == s.gpc.css_group_of(&s.init));
+        let cg = s.gpc.css_group_of(&s.slot(3));
+        assert!(cg == s.gpc.css_group_of(&s.slot(2)) || cg == s.gpc.css_group_of(&s.slot(1)));
         assert_refs(&s, 3);
-        s.gpc.exit(&child, &info(3));
-        s.gpc.exit(&parent, &info(2));
+        s.exit(3);
+        s.exit(2);
         assert_refs(&s, 1);
         assert_eq!(s.gpc.css_group_count(), 1);
     });
@@ -100,14 +144,14 @@ fn fork_racing_a_move_of_the_parent() {
 #[test]
 fn exit_racing_attach_of_the_same_task() {
     model(|| {
-        let s = setup(&["a"]);
-        let victim = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &victim, &info(2)).unwrap();
-        let (s2, v2) = (s.clone(), victim.clone());
-        let t = thread::spawn(move || s2.gpc.exit(&v2, &info(2)));
-        let _ = s.gpc.attach(s.h, "a", &task(2, &victim));
+        let s = setup(&["a"], 1);
+        s.fork(1, 2);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let t = thread::spawn(move || s2.exit(2));
+        let _ = s.attach(s.h, "a", 2);
         t.join().unwrap();
-        assert!(!victim.is_attached());
+        assert!(!s.slot(2).is_attached());
         assert_refs(&s, 1);
         assert_eq!(s.gpc.css_group_count(), 1, "no css_group left behind");
     });
@@ -116,11 +160,11 @@ fn exit_racing_attach_of_the_same_task() {
 #[test]
 fn rmdir_racing_attach_into_it() {
     model(|| {
-        let s = setup(&["a"]);
-        let t1 = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &t1, &info(2)).unwrap();
-        let (s2, c2) = (s.clone(), t1.clone());
-        let th = thread::spawn(move || s2.gpc.attach(s2.h, "a", &task(2, &c2)));
+        let s = setup(&["a"], 1);
+        s.fork(1, 2);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || s2.attach(s2.h, "a", 2));
         let rm = s.gpc.rmdir(s.h, "a");
         let at = th.join().unwrap();
         match (rm, at) {
@@ -135,16 +179,18 @@ fn rmdir_racing_attach_into_it() {
 #[test]
 fn two_attaches_create_one_css_group() {
     model(|| {
-        let s = setup(&["a"]);
-        let x = Arc::new(TaskSlot::new());
-        let y = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &x, &info(2)).unwrap();
-        s.gpc.fork(&s.init, &y, &info(3)).unwrap();
-        let (s2, x2) = (s.clone(), x.clone());
-        let th = thread::spawn(move || s2.gpc.attach(s2.h, "a", &task(2, &x2)).unwrap());
-        s.gpc.attach(s.h, "a", &task(3, &y)).unwrap();
+        let s = setup(&["a"], 2);
+        s.fork(1, 2);
+        s.fork(1, 3);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || s2.attach(s2.h, "a", 2).unwrap());
+        s.attach(s.h, "a", 3).unwrap();
         th.join().unwrap();
-        assert_eq!(s.gpc.css_group_of(&x), s.gpc.css_group_of(&y));
+        assert_eq!(
+            s.gpc.css_group_of(&s.slot(2)),
+            s.gpc.css_group_of(&s.slot(3))
+        );
         assert_eq!(s.gpc.css_group_count(), 2);
         assert_refs(&s, 3);
     });
@@ -153,19 +199,19 @@ fn two_attaches_create_one_css_group() {
 #[test]
 fn lookup_racing_the_last_exit() {
     model(|| {
-        let s = setup(&["a"]);
-        let t1 = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &t1, &info(2)).unwrap();
-        s.gpc.attach(s.h, "a", &task(2, &t1)).unwrap();
-        let (s2, c2) = (s.clone(), t1.clone());
+        let s = setup(&["a"], 1);
+        s.fork(1, 2);
+        s.attach(s.h, "a", 2).unwrap();
+        let s = Arc::new(s);
+        let s2 = s.clone();
         let th = thread::spawn(move || {
-            s2.gpc.exit(&c2, &info(2));
+            s2.exit(2);
             s2.gpc.rmdir(s2.h, "a").unwrap();
         });
         {
             let guard = s.gpc.rcu_read_lock();
             let freed = s.gpc.host().rcu.freed();
-            if let Some(css) = s.gpc.task_css(&guard, &t1, 0) {
+            if let Some(css) = s.gpc.task_css(&guard, &s.slot(2), 0) {
                 let st = css.state::<crate::testing::probe::ProbeState>().unwrap();
                 let _ = st.count.load(crate::primitive::Ordering::Relaxed);
                 assert_eq!(s.gpc.host().rcu.freed(), freed, "freed under a reader");
@@ -180,24 +226,18 @@ fn lookup_racing_the_last_exit() {
 #[test]
 fn container_emptied_from_two_threads_releases_once() {
     model(|| {
-        let s = setup(&["a"]);
-        let caller = Caller {
-            creds: Creds::ROOT,
-            pid: None,
-            tasks: &NoTasks,
-        };
+        let s = setup(&["a"], 2);
         s.gpc
-            .write(s.h, "a/notify_on_release", b"1", &caller)
+            .write(s.h, "a/notify_on_release", b"1", &caller())
             .unwrap();
-        let x = Arc::new(TaskSlot::new());
-        let y = Arc::new(TaskSlot::new());
-        s.gpc.fork(&s.init, &x, &info(2)).unwrap();
-        s.gpc.fork(&s.init, &y, &info(3)).unwrap();
-        s.gpc.attach(s.h, "a", &task(2, &x)).unwrap();
-        s.gpc.attach(s.h, "a", &task(3, &y)).unwrap();
-        let (s2, x2) = (s.clone(), x.clone());
-        let th = thread::spawn(move || s2.gpc.exit(&x2, &info(2)));
-        s.gpc.exit(&y, &info(3));
+        s.fork(1, 2);
+        s.fork(1, 3);
+        s.attach(s.h, "a", 2).unwrap();
+        s.attach(s.h, "a", 3).unwrap();
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || s2.exit(2));
+        s.exit(3);
         th.join().unwrap();
         let mut got = Vec::new();
         s.gpc
@@ -252,4 +292,159 @@ fn shard_get_racing_the_last_put() {
         assert_eq!(g.refs(), 0);
         assert!(!g.try_get(0) && !g.try_get(1));
     });
+}
+
+/// Walk directory `path` of hierarchy `h` one task per fill, so the walk parks its
+/// cursor between every two tasks (and lets the other thread in while parked).
+fn walk(s: &Setup, h: HierarchyId, path: &str) -> Vec<Pid> {
+    let node = s.gpc.lookup(h, path).unwrap();
+    let mut it = s.gpc.tasks(&node).unwrap();
+    let mut got = Vec::new();
+    let mut one = [TaskId::default()];
+    while it.fill(&mut one) == 1 {
+        got.extend(one.iter().map(|t| t.pid));
+    }
+    got
+}
+
+/// A walk's guarantees: each of `stay` (members for the whole walk) exactly once, each
+/// of `may` (forked, exiting or moved during the walk) at most once, nothing else.
+fn assert_walk(got: &[Pid], stay: &[Pid], may: &[Pid]) {
+    for p in stay {
+        assert_eq!(got.iter().filter(|&q| q == p).count(), 1, "{p} in {got:?}");
+    }
+    for p in may {
+        assert!(
+            got.iter().filter(|&q| q == p).count() <= 1,
+            "{p} in {got:?}"
+        );
+    }
+    assert!(
+        got.iter().all(|p| stay.contains(p) || may.contains(p)),
+        "stranger in {got:?}"
+    );
+}
+
+/// The sorted pids of a quiescent walk (every thread joined): exactly the members.
+fn members(s: &Setup, h: HierarchyId, path: &str) -> Vec<Pid> {
+    let mut v = walk(s, h, path);
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn walk_racing_a_fork_in_the_container() {
+    model(|| {
+        let s = setup(&["a"], 3);
+        s.fork(1, 2);
+        s.attach(s.h, "a", 2).unwrap();
+        // The second member on the other CPU's list: the walk crosses shards.
+        TestHost::run_on_cpu(1);
+        s.fork(2, 3);
+        TestHost::run_on_cpu(0);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || s2.fork(2, 4));
+        let got = walk(&s, s.h, "a");
+        th.join().unwrap();
+        assert_walk(&got, &[2, 3], &[4]);
+        assert_eq!(members(&s, s.h, "a"), [2, 3, 4]);
+    });
+}
+
+#[test]
+fn walk_racing_an_exit_in_the_container() {
+    model(|| {
+        let s = setup(&["a"], 3);
+        s.fork(1, 2);
+        s.attach(s.h, "a", 2).unwrap();
+        s.fork(2, 3);
+        s.fork(2, 4);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        // 3 is in the middle of the list (4, 3, 2): the walk may be parked on either
+        // side of it.
+        let th = thread::spawn(move || s2.exit(3));
+        let got = walk(&s, s.h, "a");
+        th.join().unwrap();
+        assert_walk(&got, &[2, 4], &[3]);
+        assert_eq!(members(&s, s.h, "a"), [2, 4]);
+        assert_refs(&s, 3);
+    });
+}
+
+#[test]
+fn walk_racing_a_move_out_of_the_container() {
+    model(|| {
+        let s = setup(&["a"], 3);
+        s.fork(1, 2);
+        s.attach(s.h, "a", 2).unwrap();
+        s.fork(2, 3);
+        s.fork(2, 4);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || s2.attach(s2.h, "", 3).unwrap());
+        let got = walk(&s, s.h, "a");
+        th.join().unwrap();
+        assert_walk(&got, &[2, 4], &[3]);
+        assert_eq!(members(&s, s.h, "a"), [2, 4]);
+        assert_refs(&s, 4);
+    });
+}
+
+#[test]
+fn walk_racing_a_move_into_the_container() {
+    model(|| {
+        let s = setup(&["a"], 3);
+        s.fork(1, 2);
+        s.attach(s.h, "a", 2).unwrap();
+        s.fork(2, 3);
+        s.fork(1, 4);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        // Moved in on the other CPU's list, or on the walk's own: both shards covered.
+        let th = thread::spawn(move || s2.attach(s2.h, "a", 4).unwrap());
+        let got = walk(&s, s.h, "a");
+        th.join().unwrap();
+        assert_walk(&got, &[2, 3], &[4]);
+        assert_eq!(members(&s, s.h, "a"), [2, 3, 4]);
+        assert_refs(&s, 4);
+    });
+}
+
+/// Container `a` with two css_groups (its tasks differ in a second, named hierarchy):
+/// 2 alone in one (`a`, root of `n`), 3 in the other (`a`, `n/b`). The other thread
+/// empties 2's css_group (exit, or a move out of `a`), freeing it while the walk may be
+/// parked in it: the walk is handed on to the next css_group and still lists 3 exactly
+/// once.
+fn walk_racing_a_css_group_death(leave: fn(&Setup)) {
+    model(move || {
+        let s = setup(&["a"], 2);
+        s.fork(1, 2);
+        s.fork(1, 3);
+        let n = s.gpc.mount("none,name=n", &caller()).unwrap();
+        s.gpc.mkdir(n, "b").unwrap();
+        s.attach(s.h, "a", 2).unwrap();
+        s.attach(s.h, "a", 3).unwrap();
+        s.attach(n, "b", 3).unwrap();
+        assert_eq!(s.gpc.css_group_count(), 3);
+        let s = Arc::new(s);
+        let s2 = s.clone();
+        let th = thread::spawn(move || leave(&s2));
+        let got = walk(&s, s.h, "a");
+        th.join().unwrap();
+        assert_walk(&got, &[3], &[2]);
+        assert_eq!(members(&s, s.h, "a"), [3]);
+        assert_eq!(s.gpc.css_group_count(), 2, "2's css_group freed");
+    });
+}
+
+#[test]
+fn walk_racing_the_last_exit_of_a_css_group() {
+    walk_racing_a_css_group_death(|s| s.exit(2));
+}
+
+#[test]
+fn walk_racing_the_last_move_out_of_a_css_group() {
+    walk_racing_a_css_group_death(|s| s.attach(s.h, "", 2).unwrap());
 }

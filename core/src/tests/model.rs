@@ -1,7 +1,8 @@
 //! A proptest state machine: random sequences of mount, umount, mkdir, rmdir, fork,
 //! thread, exit, attach, thread-group attach, clone, notify_on_release writes and file
 //! reads, checked after every step against a simple reference model: every task in
-//! exactly one container per hierarchy (`tasks` files and `/proc/PID/cgroup`), css_group
+//! exactly one container per hierarchy (walks of each container, its `tasks` and
+//! `cgroup.procs` files read whole and streamed, and `/proc/PID/cgroup`), css_group
 //! reference counts equal to their real users, no duplicate css_groups, and exactly the
 //! release notifications Linux would send.
 
@@ -334,14 +335,43 @@ fn check(w: &World, m: &Model) -> Result<(), TestCaseError> {
                 .map(|(p, _)| *p)
                 .collect();
             want.sort_unstable();
-            let want: String = want.iter().map(|p| format!("{p}\n")).collect();
-            prop_assert_eq!(
-                w.read(id, &join(c, "tasks")).unwrap(),
-                want,
-                "tasks of {}:{}",
-                h,
-                c
-            );
+            // The walk itself: every member once, nothing else, whatever the order.
+            let node = w.gpc.lookup(id, c).unwrap();
+            let mut walked: Vec<Pid> = w.gpc.tasks(&node).unwrap().map(|t| t.pid).collect();
+            walked.sort_unstable();
+            prop_assert_eq!(&walked, &want, "walk of {}:{}", h, c);
+            let mut tgids: Vec<Pid> = want.iter().map(|p| m.tasks[p].tgid).collect();
+            tgids.sort_unstable();
+            tgids.dedup();
+            for (file, pids) in [("tasks", &want), ("cgroup.procs", &tgids)] {
+                let path = join(c, file);
+                let text = w.read(id, &path).unwrap();
+                let want: String = pids.iter().map(|p| format!("{p}\n")).collect();
+                prop_assert_eq!(&text, &want, "{} of {}:{}", file, h, c);
+                // The streaming reader, a few bytes at a time (lines split across
+                // reads), gives the same bytes.
+                let mut r = w
+                    .gpc
+                    .pids_reader(&w.gpc.lookup(id, &path).unwrap())
+                    .unwrap();
+                let mut streamed = Vec::new();
+                let mut buf = [0u8; 3];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    streamed.extend_from_slice(&buf[..n]);
+                }
+                prop_assert_eq!(
+                    String::from_utf8(streamed).unwrap(),
+                    text,
+                    "streamed {} of {}:{}",
+                    file,
+                    h,
+                    c
+                );
+            }
         }
     }
     // /proc/PID/cgroup.

@@ -539,7 +539,10 @@ fn a_task_of_another_instance_is_refused() {
         assert!(a.gpc.owns_task(&guard, t.slot));
     }
     let child = core::pin::pin!(TaskSlot::new());
-    assert_eq!(b.gpc.fork(t.slot, child.as_ref(), &info), Err(Error::EINVAL));
+    assert_eq!(
+        b.gpc.fork(t.slot, child.as_ref(), &info),
+        Err(Error::EINVAL)
+    );
     assert!(!child.is_attached());
     assert_eq!(b.gpc.attach(hb, "x", &t), Err(Error::EINVAL));
     assert_eq!(b.gpc.try_exit(t.slot, &info), Err(Error::EINVAL));
