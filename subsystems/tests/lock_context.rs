@@ -137,7 +137,11 @@ fn the_fast_path_takes_only_its_cpu_shard_lock() {
         2,
         "fork + exit took a spinning lock other than the shard's"
     );
-    assert_eq!(taken_shared(), shared_before, "fork + exit took a shared lock");
+    assert_eq!(
+        taken_shared(),
+        shared_before,
+        "fork + exit took a shared lock"
+    );
     assert_eq!(after.preempt, before.preempt);
 }
 

@@ -31,8 +31,10 @@ static ALLOC: FailingAlloc = FailingAlloc::new();
 /// A machine: gpc with the probe subsystems, and a task list with init.
 #[cfg_attr(loom, allow(dead_code, reason = "the loom models build their own"))]
 pub(crate) struct World {
-    pub gpc: Gpc<TestHost>,
+    // Declared (so dropped) before gpc: a task slot still on a css_group's list unlinks
+    // itself when dropped, and gpc then frees the css_groups it would otherwise leak.
     pub tasks: TaskList,
+    pub gpc: Gpc<TestHost>,
 }
 
 #[cfg_attr(loom, allow(dead_code, reason = "the loom models build their own"))]

@@ -5,7 +5,7 @@ use std::prelude::rust_2021::*;
 use std::{format, vec};
 
 use super::World;
-use crate::{Creds, Error};
+use crate::{Creds, Error, Pid};
 
 #[test]
 fn mount_reuse_and_conflicts() {
@@ -639,4 +639,82 @@ fn populated_counts_stop_where_nothing_flips() {
     w.gpc.rmdir(h, &path).unwrap();
     let parent = path[..path.len() - 2].to_string();
     assert_eq!(w.releases(), vec![parent]);
+}
+
+/// `tasks` and `cgroup.procs` of a group larger than one pass of the sorted listing
+/// (`PIDS_PER_PASS`): sorted, each pid once, each process once however many of its
+/// threads are there, whether read at once (passes that double) or streamed in small
+/// pieces (passes of `PIDS_PER_PASS`). The tasks join in a scrambled order, so the walk
+/// meets them unsorted. Linux: kernel/cgroup/cgroup-v1.c `pidlist_array_load`.
+#[test]
+fn sorted_listings_span_several_passes() {
+    use crate::gpc::PIDS_PER_PASS;
+    let mut w = World::new();
+    let h = w.mount("probe").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let procs = PIDS_PER_PASS + PIDS_PER_PASS / 2 + 7;
+    let mut leaders = Vec::new();
+    let mut all = Vec::new();
+    for i in 0..procs {
+        let p = w.fork(1).unwrap();
+        leaders.push(p);
+        all.push(p);
+        // Every third process has two more threads: 2.3 passes of tasks in all.
+        if i % 3 == 0 {
+            all.push(w.thread(p).unwrap());
+            all.push(w.thread(p).unwrap());
+        }
+    }
+    // A scrambled order of the processes (a step prime to their number).
+    let step = (1..procs)
+        .rev()
+        .find(|s| gcd(*s, procs) == 1 && *s > procs / 3)
+        .unwrap();
+    for k in 0..procs {
+        let p = leaders[(k * step) % procs];
+        w.write(h, "a/cgroup.procs", &p.to_string()).unwrap();
+    }
+    all.sort_unstable();
+    leaders.sort_unstable();
+    let text = |v: &[Pid]| v.iter().map(|p| format!("{p}\n")).collect::<String>();
+    let (want_tasks, want_procs) = (text(&all), text(&leaders));
+    assert!(all.len() > 2 * PIDS_PER_PASS);
+    assert_eq!(w.read(h, "a/tasks").unwrap(), want_tasks);
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), want_procs);
+    for (file, want) in [("a/tasks", &want_tasks), ("a/cgroup.procs", &want_procs)] {
+        let node = w.gpc.lookup(h, file).unwrap();
+        let mut reader = w.gpc.pids_reader(&node).unwrap();
+        let (mut got, mut buf) = (Vec::new(), [0u8; 5]);
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(String::from_utf8(got).unwrap(), *want, "{file} streamed");
+    }
+    // The walk itself lists each member once, in pieces.
+    let dir = w.gpc.lookup(h, "a").unwrap();
+    let mut walk = w.gpc.tasks(&dir).unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [crate::gpc::TaskId::default(); 100];
+    loop {
+        let n = walk.fill(&mut chunk);
+        if n == 0 {
+            break;
+        }
+        seen.extend(chunk[..n].iter().map(|t| t.pid));
+    }
+    drop(walk);
+    seen.sort_unstable();
+    assert_eq!(seen, all);
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
