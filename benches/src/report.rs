@@ -711,11 +711,13 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
         pid: None,
         tasks: &NoTasks,
     };
-    let init = TaskSlot::new();
-    gpc.init_task(&init).ctx("init_task")?;
-    let parent = TaskSlot::new();
+    // Pinned on the stack: linked into gpc's lists until they exit below.
+    let init = core::pin::pin!(TaskSlot::new());
+    let init_info = Child::new(1).info;
+    gpc.init_task(init.as_ref(), &init_info).ctx("init_task")?;
+    let parent = core::pin::pin!(TaskSlot::new());
     let pinfo = Child::new(2).info;
-    gpc.fork(&init, &parent, &pinfo).ctx("fork")?;
+    gpc.fork(&init, parent.as_ref(), &pinfo).ctx("fork")?;
     let pref = TaskRef {
         pid: 2,
         tgid: 2,
@@ -732,18 +734,18 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
             }
             gpc.attach(h, "c0", &pref).ctx("attach")?;
         }
-        let child = TaskSlot::new();
+        let child = core::pin::pin!(TaskSlot::new());
         let cinfo = Child::new(3).info;
         measure(t, |n| {
             timed(n, false, || {
-                gpc.fork(&parent, &child, &cinfo).ctx("fork")?;
+                gpc.fork(&parent, child.as_ref(), &cinfo).ctx("fork")?;
                 gpc.exit(&child, &cinfo);
                 Ok(())
             })
         })
     })();
     gpc.exit(&parent, &pinfo);
-    gpc.exit(&init, &pinfo);
+    gpc.exit(&init, &init_info);
     res
 }
 
