@@ -21,6 +21,7 @@ use crate::baseline::{
     arc_clone_drop, spin_lock_unlock, two_loads_chain, Chain, HashLookup, TwoLoads,
 };
 use crate::host::{nproc, rcu};
+use crate::lattice::{lattice, lattice_n};
 use crate::sim::{sim_memory_figures, sim_memory_in_child, sim_task_figures};
 use crate::tasks::BenchTask;
 use crate::threads::{fork_exit_threads, threads_world, PrivateArcs};
@@ -112,11 +113,15 @@ pub enum Section {
     /// The simulator's task table: spawn+exit and a `cgroup.procs` move among a thousand
     /// and a million tasks (`simtasks`).
     SimTasks,
+    /// The lattice of lists: reading `tasks` against the machine's size and per member,
+    /// freeing one of a million css_groups of a container (`lattice`, see
+    /// [`crate::lattice`]).
+    Lattice,
 }
 
 impl Section {
     /// Every section, with its name.
-    pub const ALL: [(Section, &'static str); 7] = [
+    pub const ALL: [(Section, &'static str); 8] = [
         (Section::Hot, "hot"),
         (Section::Threads, "threads"),
         (Section::Containers, "containers"),
@@ -124,6 +129,7 @@ impl Section {
         (Section::Reads, "reads"),
         (Section::Memory, "memory"),
         (Section::SimTasks, "simtasks"),
+        (Section::Lattice, "lattice"),
     ];
 
     /// The section called `name`.
@@ -157,6 +163,9 @@ pub struct Config {
     pub sim_tasks: Vec<usize>,
     /// Single `pthread_create`+`pthread_join` calls timed one by one (fast decile).
     pub pthread_singles: usize,
+    /// The big size of the lattice section (tasks on the big machine, css_groups linked
+    /// to one container); [`crate::lattice::LATTICE_N_VAR`] overrides it.
+    pub lattice_n: usize,
     /// Rounds of the thread-scaling figures (1 and 2 threads each; medians).
     pub thread_rounds: usize,
     /// Length of one thread-scaling run.
@@ -178,6 +187,7 @@ impl Config {
             mem_in_child: true,
             sim_tasks: vec![1_000, 1_000_000],
             pthread_singles: 2_000,
+            lattice_n: lattice_n(1_000_000),
             thread_rounds: 15,
             thread_run: Duration::from_millis(20),
         }
@@ -197,6 +207,7 @@ impl Config {
             mem_in_child: false,
             sim_tasks: vec![10, 100],
             pthread_singles: 20,
+            lattice_n: lattice_n(2_000),
             thread_rounds: 1,
             thread_run: Duration::from_micros(200),
         }
@@ -308,6 +319,11 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
         for f in sim_task_figures(&cfg.timing, &cfg.sim_tasks)? {
             o.put(f.name, f.value, f.unit);
         }
+    }
+    if on(Section::Lattice) {
+        lattice(&cfg.timing, cfg.lattice_n, &mut |name, v, unit| {
+            o.put(name, v, unit);
+        })?;
     }
     if let Some(l) = loadavg() {
         o.put("loadavg_1min_at_end", l, "count");
