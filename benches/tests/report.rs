@@ -94,3 +94,31 @@ fn simulator_memory_figures_come_from_the_simulator() {
     let heap = get("sim_heap_bytes_per_task");
     assert!((56.0..80.0).contains(&heap), "{heap} heap bytes per task");
 }
+
+#[test]
+fn tiny_lattice_section_has_its_figures() {
+    let _serial = serial();
+    let mut cfg = Config::tiny();
+    cfg.only = Some(vec![report::Section::Lattice]);
+    cfg.lattice_n = 2_000;
+    let figs = report::run(&cfg, &mut |_| {}).unwrap();
+    for name in [
+        "read_tasks_10_of_1m_vs_10_of_1k",
+        "read_tasks_ns_per_member",
+        "list_walk_ns_per_node",
+        "read_tasks_per_member_vs_list_walk",
+        "css_group_free_1m_vs_1",
+        "css_groups_1m_build_s",
+    ] {
+        let f = figs
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no figure {name}"));
+        assert!(f.value.is_finite() && f.value > 0.0, "{name} = {}", f.value);
+    }
+    let groups = figs
+        .iter()
+        .find(|f| f.name == "lattice_css_groups")
+        .unwrap();
+    assert!(groups.value >= 2_000.0, "built {} css_groups", groups.value);
+}
