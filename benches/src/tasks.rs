@@ -58,18 +58,22 @@ impl BenchTask {
 /// The table (see the module doc). Exited tasks stay as entries with an empty slot.
 #[derive(Debug, Default)]
 pub struct Tasks {
-    /// Every chunk but the last is full; each has capacity [`CHUNK`] and is never
+    /// Chunk `i` holds pids `i * CHUNK + 1..`; the chunks before the one of the next
+    /// pid are full, those after it empty. Each has capacity [`CHUNK`] and is never
     /// pushed past it (so it never reallocates: see the module doc).
     chunks: Vec<Vec<BenchTask>>,
     len: usize,
 }
 
 impl Tasks {
-    /// An empty table with room for `n` tasks' chunk headers (chunks are made as tasks
-    /// come).
+    /// An empty table with its chunks for `n` tasks made up front, so that making
+    /// those tasks allocates nothing of the table's (the memory figures count only
+    /// gpc's growth while tasks are made).
     pub fn with_capacity(n: usize) -> Self {
         Tasks {
-            chunks: Vec::with_capacity(n.div_ceil(CHUNK)),
+            chunks: (0..n.div_ceil(CHUNK))
+                .map(|_| Vec::with_capacity(CHUNK))
+                .collect(),
             len: 0,
         }
     }
@@ -80,10 +84,14 @@ impl Tasks {
 
     /// Put `t` (pid `self.len + 1`) in its entry.
     fn push(&mut self, t: BenchTask) -> Result<(), BenchError> {
-        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+        // Entry `len` is in chunk `len / CHUNK`: the chunks before it are full.
+        if self.chunks.len() <= self.len / CHUNK {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        let chunk = self.chunks.last_mut().ok_or(BenchError::new("no chunk"))?;
+        let chunk = self
+            .chunks
+            .get_mut(self.len / CHUNK)
+            .ok_or(BenchError::new("no chunk"))?;
         // Below CHUNK, hence within the capacity `with_capacity(CHUNK)` guarantees: no
         // reallocation, the entries already linked stay where they are.
         chunk.push(t);
@@ -176,7 +184,7 @@ impl Tasks {
         self.len == 0
     }
 
-    /// Every task, in pid order.
+    /// Every task, in pid order (empty chunks made up front add nothing).
     pub fn iter(&self) -> impl Iterator<Item = &BenchTask> {
         self.chunks.iter().flatten()
     }
