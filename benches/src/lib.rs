@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod anchor;
 pub mod baseline;
 pub mod host;
+pub mod lattice;
 pub mod report;
 pub mod sim;
 pub mod tasks;

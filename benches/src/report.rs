@@ -21,6 +21,7 @@ use crate::baseline::{
     arc_clone_drop, spin_lock_unlock, two_loads_chain, Chain, HashLookup, TwoLoads,
 };
 use crate::host::{nproc, rcu};
+use crate::lattice::{lattice, lattice_n};
 use crate::sim::{sim_memory_figures, sim_memory_in_child, sim_task_figures};
 use crate::tasks::BenchTask;
 use crate::threads::{fork_exit_threads, threads_world, PrivateArcs};
@@ -112,11 +113,15 @@ pub enum Section {
     /// The simulator's task table: spawn+exit and a `cgroup.procs` move among a thousand
     /// and a million tasks (`simtasks`).
     SimTasks,
+    /// The lattice of lists: reading `tasks` against the machine's size and per member,
+    /// freeing one of a million css_groups of a container (`lattice`, see
+    /// [`crate::lattice`]).
+    Lattice,
 }
 
 impl Section {
     /// Every section, with its name.
-    pub const ALL: [(Section, &'static str); 7] = [
+    pub const ALL: [(Section, &'static str); 8] = [
         (Section::Hot, "hot"),
         (Section::Threads, "threads"),
         (Section::Containers, "containers"),
@@ -124,6 +129,7 @@ impl Section {
         (Section::Reads, "reads"),
         (Section::Memory, "memory"),
         (Section::SimTasks, "simtasks"),
+        (Section::Lattice, "lattice"),
     ];
 
     /// The section called `name`.
@@ -157,6 +163,9 @@ pub struct Config {
     pub sim_tasks: Vec<usize>,
     /// Single `pthread_create`+`pthread_join` calls timed one by one (fast decile).
     pub pthread_singles: usize,
+    /// The big size of the lattice section (tasks on the big machine, css_groups linked
+    /// to one container); [`crate::lattice::LATTICE_N_VAR`] overrides it.
+    pub lattice_n: usize,
     /// Rounds of the thread-scaling figures (1 and 2 threads each; medians).
     pub thread_rounds: usize,
     /// Length of one thread-scaling run.
@@ -178,6 +187,7 @@ impl Config {
             mem_in_child: true,
             sim_tasks: vec![1_000, 1_000_000],
             pthread_singles: 2_000,
+            lattice_n: lattice_n(1_000_000),
             thread_rounds: 15,
             thread_run: Duration::from_millis(20),
         }
@@ -197,6 +207,7 @@ impl Config {
             mem_in_child: false,
             sim_tasks: vec![10, 100],
             pthread_singles: 20,
+            lattice_n: lattice_n(2_000),
             thread_rounds: 1,
             thread_run: Duration::from_micros(200),
         }
@@ -308,6 +319,11 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
         for f in sim_task_figures(&cfg.timing, &cfg.sim_tasks)? {
             o.put(f.name, f.value, f.unit);
         }
+    }
+    if on(Section::Lattice) {
+        lattice(&cfg.timing, cfg.lattice_n, &mut |name, v, unit| {
+            o.put(name, v, unit);
+        })?;
     }
     if let Some(l) = loadavg() {
         o.put("loadavg_1min_at_end", l, "count");
@@ -711,11 +727,13 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
         pid: None,
         tasks: &NoTasks,
     };
-    let init = TaskSlot::new();
-    gpc.init_task(&init).ctx("init_task")?;
-    let parent = TaskSlot::new();
+    // Pinned on the stack: linked into gpc's lists until they exit below.
+    let init = core::pin::pin!(TaskSlot::new());
+    let init_info = Child::new(1).info;
+    gpc.init_task(init.as_ref(), &init_info).ctx("init_task")?;
+    let parent = core::pin::pin!(TaskSlot::new());
     let pinfo = Child::new(2).info;
-    gpc.fork(&init, &parent, &pinfo).ctx("fork")?;
+    gpc.fork(&init, parent.as_ref(), &pinfo).ctx("fork")?;
     let pref = TaskRef {
         pid: 2,
         tgid: 2,
@@ -732,18 +750,18 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
             }
             gpc.attach(h, "c0", &pref).ctx("attach")?;
         }
-        let child = TaskSlot::new();
+        let child = core::pin::pin!(TaskSlot::new());
         let cinfo = Child::new(3).info;
         measure(t, |n| {
             timed(n, false, || {
-                gpc.fork(&parent, &child, &cinfo).ctx("fork")?;
+                gpc.fork(&parent, child.as_ref(), &cinfo).ctx("fork")?;
                 gpc.exit(&child, &cinfo);
                 Ok(())
             })
         })
     })();
     gpc.exit(&parent, &pinfo);
-    gpc.exit(&init, &pinfo);
+    gpc.exit(&init, &init_info);
     res
 }
 

@@ -1,15 +1,25 @@
-//! A task table for benchmarks: a `Vec` indexed by pid, with no pid limit.
+//! A task table for benchmarks: chunks indexed by pid, with no pid limit.
 //!
 //! gpc-core's `TaskList` follows Linux's pid allocation up to `pid_max` = 32768, too few
-//! for a million tasks, and keeps tasks sorted (an insertion is a binary search and a
-//! shift). Here pid `n` is entry `n - 1` and pids are never reused: finding a task is one
-//! index, and a task costs [`size_of::<BenchTask>()`](BenchTask) bytes of host memory
-//! (40 on 64-bit), of which gpc's share is the 8-byte [`TaskSlot`].
+//! for a million tasks. Here pid `n` is entry `n - 1` and pids are never reused: finding
+//! a task is two indexes, and a task costs [`size_of::<BenchTask>()`](BenchTask) bytes of
+//! host memory, of which gpc's share is the [`TaskSlot`].
+//!
+//! A linked slot is a node of gpc's intrusive task lists, so it must not move. Entries
+//! live in heap chunks of [`CHUNK`] tasks, each allocated once with exactly that capacity
+//! and never grown past it, so pushing into a chunk never reallocates it and growing the
+//! table only adds chunks (the chunk headers may move, the entries never do).
+
+use core::pin::Pin;
 
 use gpc_core::host::task::{Caller, Pid, TaskRef, TaskSlot, TaskTable};
 use gpc_core::{Creds, Gpc, Host, TaskInfo};
 
 use crate::{BenchError, Ctx};
+
+/// Tasks per chunk of the table (a chunk of 48-byte entries is 192 KiB: big enough that
+/// the chunk list stays short at a million tasks, small enough for a tiny table).
+pub const CHUNK: usize = 4096;
 
 /// A task: what a kernel's task struct holds that gpc reads.
 #[derive(Debug)]
@@ -48,19 +58,45 @@ impl BenchTask {
 /// The table (see the module doc). Exited tasks stay as entries with an empty slot.
 #[derive(Debug, Default)]
 pub struct Tasks {
-    v: Vec<BenchTask>,
+    /// Chunk `i` holds pids `i * CHUNK + 1..`; the chunks before the one of the next
+    /// pid are full, those after it empty. Each has capacity [`CHUNK`] and is never
+    /// pushed past it (so it never reallocates: see the module doc).
+    chunks: Vec<Vec<BenchTask>>,
+    len: usize,
 }
 
 impl Tasks {
-    /// An empty table with room for `n` tasks.
+    /// An empty table with its chunks for `n` tasks made up front, so that making
+    /// those tasks allocates nothing of the table's (the memory figures count only
+    /// gpc's growth while tasks are made).
     pub fn with_capacity(n: usize) -> Self {
         Tasks {
-            v: Vec::with_capacity(n),
+            chunks: (0..n.div_ceil(CHUNK))
+                .map(|_| Vec::with_capacity(CHUNK))
+                .collect(),
+            len: 0,
         }
     }
 
     fn next_pid(&self) -> Result<Pid, BenchError> {
-        Pid::try_from(self.v.len() + 1).map_err(|_| BenchError::new("pid space exhausted"))
+        Pid::try_from(self.len + 1).map_err(|_| BenchError::new("pid space exhausted"))
+    }
+
+    /// Put `t` (pid `self.len + 1`) in its entry.
+    fn push(&mut self, t: BenchTask) -> Result<(), BenchError> {
+        // Entry `len` is in chunk `len / CHUNK`: the chunks before it are full.
+        if self.chunks.len() <= self.len / CHUNK {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let chunk = self
+            .chunks
+            .get_mut(self.len / CHUNK)
+            .ok_or(BenchError::new("no chunk"))?;
+        // Below CHUNK, hence within the capacity `with_capacity(CHUNK)` guarantees: no
+        // reallocation, the entries already linked stay where they are.
+        chunk.push(t);
+        self.len += 1;
+        Ok(())
     }
 
     /// Make init (pid 1) and put it in every root.
@@ -69,7 +105,7 @@ impl Tasks {
     ///
     /// If init exists, or gpc's error.
     pub fn add_init<H: Host>(&mut self, gpc: &Gpc<H>) -> Result<Pid, BenchError> {
-        if !self.v.is_empty() {
+        if self.len != 0 {
             return Err(BenchError::new("init exists"));
         }
         let t = BenchTask {
@@ -78,33 +114,53 @@ impl Tasks {
             creds: Creds::ROOT,
             slot: TaskSlot::new(),
         };
-        gpc.init_task(&t.slot).ctx("init_task")?;
-        self.v.push(t);
+        let info = t.info();
+        self.push(t)?;
+        let slot = self.pinned_slot(1).ok_or(BenchError::new("no init"))?;
+        gpc.init_task(slot, &info).ctx("init_task")?;
         Ok(1)
     }
 
-    /// `parent` forks a process; returns the child's pid.
+    /// `parent` forks a process; returns the child's pid. A failed fork leaves the
+    /// child's entry behind, empty (pids are never reused here).
     ///
     /// # Errors
     ///
     /// An unknown parent, or gpc's fork error.
     pub fn fork<H: Host>(&mut self, gpc: &Gpc<H>, parent: Pid) -> Result<Pid, BenchError> {
         let pid = self.next_pid()?;
-        let p = self.get(parent).ok_or(BenchError::new("no such parent"))?;
+        let creds = self
+            .get(parent)
+            .ok_or(BenchError::new("no such parent"))?
+            .creds;
         let child = BenchTask {
             pid,
             tgid: pid,
-            creds: p.creds,
+            creds,
             slot: TaskSlot::new(),
         };
-        gpc.fork(&p.slot, &child.slot, &child.info()).ctx("fork")?;
-        self.v.push(child);
+        let info = child.info();
+        self.push(child)?;
+        let (Some(p), Some(c)) = (self.get(parent), self.pinned_slot(pid)) else {
+            return Err(BenchError::new("no such task"));
+        };
+        gpc.fork(&p.slot, c, &info).ctx("fork")?;
         Ok(pid)
     }
 
     /// The task `pid`, live or exited.
     pub fn get(&self, pid: Pid) -> Option<&BenchTask> {
-        self.v.get((pid as usize).checked_sub(1)?)
+        let at = (pid as usize).checked_sub(1)?;
+        self.chunks.get(at / CHUNK)?.get(at % CHUNK)
+    }
+
+    /// The gpc slot of task `pid`, pinned (entries never move: see the module doc).
+    pub fn pinned_slot(&self, pid: Pid) -> Option<Pin<&TaskSlot>> {
+        let t = self.get(pid)?;
+        // SAFETY: the entry stays at this address until the table is dropped (chunks
+        // never reallocate, entries are never removed), and no `&mut BenchTask` ever
+        // leaves this module, so nothing can move the slot out.
+        Some(unsafe { Pin::new_unchecked(&t.slot) })
     }
 
     /// The task `pid` as gpc sees it.
@@ -120,17 +176,22 @@ impl Tasks {
 
     /// Tasks ever made (live or exited).
     pub fn len(&self) -> usize {
-        self.v.len()
+        self.len
     }
 
     /// Whether no task was ever made.
     pub fn is_empty(&self) -> bool {
-        self.v.is_empty()
+        self.len == 0
+    }
+
+    /// Every task, in pid order (empty chunks made up front add nothing).
+    pub fn iter(&self) -> impl Iterator<Item = &BenchTask> {
+        self.chunks.iter().flatten()
     }
 
     /// Every task exits (init too); entries stay, with empty slots.
     pub fn exit_all<H: Host>(&self, gpc: &Gpc<H>) {
-        for t in &self.v {
+        for t in self.iter() {
             gpc.exit(&t.slot, &t.info());
         }
     }
@@ -153,12 +214,6 @@ impl TaskTable for Tasks {
                 true
             }
             _ => false,
-        }
-    }
-
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        for t in self.v.iter().filter(|t| t.slot.is_attached()) {
-            f(&t.task_ref());
         }
     }
 

@@ -1,6 +1,8 @@
 //! Machines to benchmark on: gpc on the [`BenchHost`] with Linux's controllers mounted,
 //! a task table, and the container layouts each benchmark needs.
 
+use core::pin::Pin;
+
 use gpc_core::{DynSubsystem, Gpc, HierarchyId, Pid, TaskInfo, TaskSlot};
 
 use crate::host::{rcu, BenchHost};
@@ -195,8 +197,9 @@ impl Drop for World {
 /// A task slot for a fork+exit loop: the child that is forked and exits again.
 #[derive(Debug)]
 pub struct Child {
-    /// The child's slot (empty between iterations).
-    pub slot: TaskSlot,
+    /// The child's slot (empty between iterations), boxed and pinned: a fork links it
+    /// into its css_group's task list, so it must not move while the `Child` does.
+    pub slot: Pin<Box<TaskSlot>>,
     /// What the hooks are told.
     pub info: TaskInfo,
 }
@@ -205,7 +208,7 @@ impl Child {
     /// A child with pid `pid` (any number: gpc does not look it up).
     pub fn new(pid: Pid) -> Self {
         Child {
-            slot: TaskSlot::new(),
+            slot: Box::pin(TaskSlot::new()),
             info: TaskInfo {
                 pid,
                 tgid: pid,
@@ -222,7 +225,8 @@ impl Child {
 /// gpc's fork error (`EAGAIN` from pids at its limit; none here).
 #[inline]
 pub fn fork_exit(gpc: &Gpc<BenchHost>, parent: &TaskSlot, child: &Child) -> Result<(), BenchError> {
-    gpc.fork(parent, &child.slot, &child.info).ctx("fork")?;
+    gpc.fork(parent, child.slot.as_ref(), &child.info)
+        .ctx("fork")?;
     gpc.exit(&child.slot, &child.info);
     Ok(())
 }

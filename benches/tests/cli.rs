@@ -29,7 +29,9 @@ fn help_is_a_success_with_the_usage_on_stdout() {
             "{text}"
         );
         assert!(
-            text.contains("sections: hot, threads, containers, groups, reads, memory, simtasks\n"),
+            text.contains(
+                "sections: hot, threads, containers, groups, reads, memory, simtasks, lattice\n"
+            ),
             "{text}"
         );
         assert!(out.stderr.is_empty(), "{flag}");
