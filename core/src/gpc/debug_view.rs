@@ -58,21 +58,10 @@ impl<H: Host> DebugCtx<'_, H> {
 
 impl<H: Host> crate::debug::DebugView for DebugCtx<'_, H> {
     fn task_count(&self) -> usize {
-        // Counted by a walk of the container's own lists, as Linux's cgroup_task_count()
-        // sums its css_sets' task counts: O(its tasks). A walk that cannot start (no
-        // memory for its sentinel) counts what it can: none.
-        let Ok(mut walk) = self.gpc.walk_start(self.tree, self.c) else {
-            return 0;
-        };
-        let mut chunk = [super::TaskId::default(); 64];
-        let mut n = 0;
-        loop {
-            let k = walk.fill(&mut chunk);
-            if k == 0 {
-                return n;
-            }
-            n += k;
-        }
+        // Counted on the container's own lists, as Linux's cgroup_task_count() sums its
+        // css_sets' task counts: O(its tasks), and without allocating, so the file never
+        // reads a wrong count when memory is short.
+        self.gpc.count_tasks(self.tree, self.c)
     }
 
     fn current_css_group(&self, out: &mut Out<'_>) -> Result {

@@ -250,6 +250,41 @@ impl<H: Host> Gpc<H> {
         self.walk_start(&tree, c)
     }
 
+    /// How many tasks `c` has (Linux `cgroup_task_count`), without allocating: under
+    /// the table lock, the container's css_groups and, one shard lock at a time, their
+    /// task lists (walks' sentinels are not tasks). O(css_groups × shards + tasks); for
+    /// the debug controller's `debug.taskcount`, which must not fail.
+    pub(super) fn count_tasks(&self, _tree: &Tree, c: &Container) -> usize {
+        let table = self.table.lock();
+        let mut n = 0;
+        // SAFETY: the container list is under the table lock, held.
+        let mut link = unsafe { c.cgs.first() };
+        while !link.is_null() {
+            // SAFETY: a node of the container's list is `links[hier]` of a live
+            // css_group (unlinked under the table lock before it is freed).
+            let cg = unsafe { CssGroup::from_link(link, c.hier).as_ref() };
+            for shard in 0..cg.nr_shards() {
+                let Some(l) = cg.shard(shard) else { continue };
+                let s = l.lock();
+                // SAFETY: under the shard's lock: every node is a linked task slot or a
+                // walk's sentinel, alive while linked.
+                unsafe {
+                    let mut p = s.tasks.first();
+                    while let Some(node) = p.as_ref() {
+                        if TaskSlot::from_node(p).raw().load(Ordering::Relaxed) != SENTINEL {
+                            n += 1;
+                        }
+                        p = node.next();
+                    }
+                }
+            }
+            // SAFETY: under the table lock, as above.
+            link = cg.links.get(c.hier).map_or(core::ptr::null(), |l| unsafe { l.next() });
+        }
+        drop(table);
+        n
+    }
+
     /// Start a walk of `c`, under the hierarchy lock (`_tree`) that keeps `c` alive.
     pub(super) fn walk_start(&self, _tree: &Tree, c: &Container) -> Result<TaskIter<'_, H>> {
         let walk = try_box(
