@@ -464,8 +464,8 @@ pub unsafe extern "C" fn gpc_init_task(g: *const Instance, task: *mut GpcTask) -
         };
         // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
         // place while attached.
-        g.gpc
-            .init_task(unsafe { host::pinned_slot(t.slot) }, &info)?;
+        let slot = unsafe { host::pinned_slot(t.slot) };
+        g.gpc.init_task(slot, &info)?;
         slot_attached(t.slot);
         Ok(())
     })())

@@ -422,7 +422,7 @@ pub(crate) unsafe fn task_ref<'a>(task: *mut GpcTask) -> Option<TaskRef<'a>> {
 ///
 /// `slot` is the slot of a live kernel task, from [`task_slot`] or [`task_ref`] (so it
 /// lies in the kernel's task struct, not on the stack).
-pub(crate) unsafe fn pinned_slot<'a>(slot: &'a TaskSlot) -> Pin<&'a TaskSlot> {
+pub(crate) unsafe fn pinned_slot(slot: &TaskSlot) -> Pin<&TaskSlot> {
     // SAFETY: the slot lives in the kernel's task struct, and the ABI (include/gpc.h,
     // `struct gpc_task_slot`) forbids the kernel to move or copy an attached slot: it
     // stays at this address until `gpc_exit` unlinks it (Linux's task_struct never
