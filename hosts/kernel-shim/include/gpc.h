@@ -65,14 +65,26 @@ struct gpc_task;
 
 /*
  * The per-task slot the kernel embeds in its task struct, as Linux embeds
- * task->cgroups. One pointer; only gpc writes it. Initialise it with
- * gpc_task_slot_init() whenever a task struct is made or copied (dup_task_struct).
+ * task->cgroups and task->cg_list: the task's node in its css_group's task list (two
+ * pointers), its css_group pointer and its ids; 32 bytes on 64-bit. Only gpc writes it.
+ *
+ * It is an intrusive list node: other tasks' slots point at it while it is attached
+ * (from gpc_init_task()/gpc_fork() until gpc_exit()), so the kernel must never move or
+ * copy an attached slot anywhere it would be used as the task's (Linux embeds it in
+ * task_struct, which never moves). Initialise it with gpc_task_slot_init() whenever a
+ * task struct is made or copied (dup_task_struct): the copy holds the parent's list
+ * pointers, and gpc_task_slot_init() overwrites them with an empty slot without
+ * following or unlinking them (they are the parent's, not the copy's).
  */
-#define GPC_TASK_SLOT_SIZE (sizeof(void *))
+#define GPC_TASK_SLOT_SIZE (3 * sizeof(void *) + 2 * sizeof(uint32_t))
 #define GPC_TASK_SLOT_ALIGN (GPC_ALIGNOF(void *))
 struct gpc_task_slot {
-	void *opaque;
+	void *opaque[3];
+	uint32_t ids[2];
 };
+
+/* A streaming reader of a tasks or cgroup.procs file (gpc_pids_open, opaque). */
+struct gpc_pids_reader;
 
 /*
  * Each kernel lock gpc uses lives in GPC_LOCK_STORAGE_SIZE bytes of storage aligned to
@@ -412,6 +424,27 @@ int gpc_write(const struct gpc *g, int hier, const char *path, struct gpc_task *
 	      const char *data, size_t len);
 
 /*
+ * Streaming reads of tasks and cgroup.procs (a seq_file over the pidlist): the sorted
+ * listing gpc_read() gives at once, in pieces of any size, holding no lock and at most
+ * 8192 pids (gpc-core's PIDS_PER_PASS) between reads.
+ * gpc_pids_open: the reader, or an ERR_PTR: -ENOENT, -ENOTDIR, -EISDIR, -EINVAL (not a
+ * tasks or cgroup.procs file; rules G, S), -ENAMETOOLONG, -ENOMEM. May sleep.
+ * gpc_pids_read: the bytes copied into buf (at most len), 0 at the end (or len == 0),
+ * -ENODEV (the container was removed, or the instance destroyed, since the open),
+ * -ENOMEM, -EBUSY (another call is using the reader), -EINVAL (NULL reader, buf NULL
+ * with len != 0). May sleep.
+ * gpc_pids_close: 0; -EBUSY (a read of it is running: it stays open); -EINVAL (NULL).
+ * Lifetime: a reader must not outlive its instance's use: close it before
+ * gpc_destroy(). One left open is detached by gpc_destroy(): its reads are then
+ * -ENODEV, and gpc_pids_close() still frees it.
+ * Undefined: rules G, S, C; a reader not from gpc_pids_open or already closed; any
+ * call on a reader concurrent with gpc_destroy() of its instance (rule X).
+ */
+struct gpc_pids_reader *gpc_pids_open(const struct gpc *g, int hier, const char *path);
+long gpc_pids_read(struct gpc_pids_reader *reader, char *buf, size_t len);
+int gpc_pids_close(struct gpc_pids_reader *reader);
+
+/*
  * /proc/PID/cgroup of task, and /proc/cgroups. May sleep.
  * gpc_proc_pid_cgroup results: the bytes written (or needed), -EOVERFLOW, -ESRCH (task
  * not attached), -ENOMEM, -EINVAL (rules G, T; a task of another instance, rule I).
@@ -593,7 +626,6 @@ void gpc_task_creds(struct gpc_task *task, struct gpc_creds *out);
  * gpc_next_thread(leader, prev): the first thread for prev == NULL, NULL after the last.
  */
 int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx);
-void gpc_for_each_task(gpc_task_fn f, void *ctx);
 int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx);
 struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev);
 

@@ -272,13 +272,6 @@ int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx)
 	return 0;
 }
 
-void gpc_for_each_task(gpc_task_fn f, void *ctx)
-{
-	for (int i = 0; i < NR_TASKS; i++)
-		if (tasks[i].live)
-			f(ctx, T(&tasks[i]));
-}
-
 int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx)
 {
 	return gpc_with_task(tgid, f, ctx); /* every task is its own group here */

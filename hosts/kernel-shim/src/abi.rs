@@ -22,12 +22,18 @@ pub struct GpcTask {
     _not_send_unpin: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
-/// `struct gpc_task_slot`: the per-task word the kernel embeds in its task struct, as
-/// Linux embeds `task->cgroups`. Only gpc writes it (through `gpc_task_slot_init`,
-/// `gpc_init_task`, `gpc_fork`, `gpc_exit` and migrations).
+/// `struct gpc_task_slot`: the per-task state the kernel embeds in its task struct, as
+/// Linux embeds `task->cgroups` and `task->cg_list`. Only gpc writes it (through
+/// `gpc_task_slot_init`, `gpc_init_task`, `gpc_fork`, `gpc_exit` and migrations).
+///
+/// It is core's [`TaskSlot`] (asserted below): the task's node in its css_group's task
+/// list (two pointers), the tagged css_group pointer, and the task's ids. Being an
+/// intrusive list node, an attached slot must never be moved or copied by the kernel
+/// (Linux's `task_struct` never moves); this is what lets the exports pin it.
 #[repr(C)]
 pub struct GpcTaskSlot {
-    _opaque: *mut c_void,
+    _opaque: [*mut c_void; 3],
+    _ids: [u32; 2],
 }
 
 #[cfg(test)]
@@ -35,7 +41,8 @@ impl GpcTaskSlot {
     /// A slot holding garbage, as a task struct copied by the kernel does.
     pub(crate) fn garbage() -> Self {
         GpcTaskSlot {
-            _opaque: core::ptr::dangling_mut(),
+            _opaque: [core::ptr::dangling_mut(); 3],
+            _ids: [u32::MAX; 2],
         }
     }
 }
@@ -48,6 +55,9 @@ pub const GPC_TASK_SLOT_ALIGN: usize = align_of::<TaskSlot>();
 // The C struct must be exactly a `TaskSlot`: the shim reads the kernel's slot as one.
 const _: () = assert!(size_of::<GpcTaskSlot>() == GPC_TASK_SLOT_SIZE);
 const _: () = assert!(align_of::<GpcTaskSlot>() == GPC_TASK_SLOT_ALIGN);
+// The lattice's budget (issue 13): list node included, a task costs gpc 32 bytes.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(GPC_TASK_SLOT_SIZE == 32 && GPC_TASK_SLOT_ALIGN == 8);
 
 /// `GPC_LOCK_STORAGE_SIZE`: bytes of opaque storage allocated for each kernel lock (a
 /// `spinlock_t` or `struct mutex`, lockdep included, fits: Linux 6.18's debug `struct
@@ -208,6 +218,10 @@ pub(crate) fn rcu_link(head: NonNull<RcuHead>) -> *mut GpcRcuHead {
 pub(crate) fn rcu_head_of(link: *mut GpcRcuHead) -> Option<NonNull<RcuHead>> {
     NonNull::new(link.cast())
 }
+
+/// `struct gpc_pids_reader`: a streaming reader of a `tasks` or `cgroup.procs` file
+/// (`gpc_pids_open`), opaque to C; see `crate::exports::PidsFile`.
+pub type GpcPidsReader = crate::exports::PidsFile;
 
 /// `gpc_task_fn`: the kernel calls it for each task of a walk.
 pub type GpcTaskFn = unsafe extern "C" fn(ctx: *mut c_void, task: *mut GpcTask);

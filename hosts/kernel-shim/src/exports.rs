@@ -17,17 +17,19 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::{Cell, UnsafeCell};
 use core::ffi::{c_char, c_int, c_long, c_void};
-use core::ptr;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use gpc_core::host::alloc::{try_box, try_reserve, Gfp};
 use gpc_core::host::lock::Lock;
 use gpc_core::host::rcu::RcuGuard;
 use gpc_core::subsys::CssRef;
-use gpc_core::{Entry, Error, Gpc, HierarchyId, TaskInfo, TaskSlot, MAX_HIERARCHIES};
+use gpc_core::{Entry, Error, Gpc, HierarchyId, PidsReader, TaskInfo, TaskSlot, MAX_HIERARCHIES};
 
 use crate::abi::{
-    GpcRcuHead, GpcReleaseFn, GpcStat, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN,
+    GpcPidsReader, GpcRcuHead, GpcReleaseFn, GpcStat, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN,
     GPC_LOCK_STORAGE_SIZE, GPC_MAX_ERRNO, GPC_STAT_DIR, GPC_STAT_FILE, GPC_TASK_SLOT_ALIGN,
     GPC_TASK_SLOT_SIZE,
 };
@@ -54,6 +56,27 @@ pub struct Instance {
     hiers: Lock<HierMap, KMutex>,
     /// The controllers the enforcement exports ask (`crate::enforce`).
     pub(crate) enforce: crate::enforce::EnforceIds,
+    /// The open `gpc_pids_open` readers, which borrow `gpc`: dropping the instance
+    /// detaches them first (see [`PidsFile`]).
+    readers: Lock<Vec<ReaderPtr>, KMutex>,
+}
+
+impl Drop for Instance {
+    /// Detach every reader still open: it drops its borrow of `gpc` now, before `gpc`
+    /// goes, and later reads answer `-ENODEV` (a C kernel that closes a file after
+    /// `gpc_destroy` gets an error, not a use after free).
+    fn drop(&mut self) {
+        let mut readers = self.readers.lock();
+        for r in readers.drain(..) {
+            // SAFETY: a registered reader is alive until `gpc_pids_close` unregisters
+            // it, which cannot run now (`gpc_destroy` excludes every other call on the
+            // instance, its readers' included: rule X); nor can a read of it.
+            let r = unsafe { r.0.as_ref() };
+            r.owner.set(ptr::null());
+            // SAFETY: as above: nothing else uses the reader's state now.
+            drop(unsafe { (*r.reader.get()).take() });
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -263,10 +286,16 @@ pub extern "C" fn gpc_abi_check(
 /// in debug builds, for a slot still attached (by `gpc_init_task` or `gpc_fork`, not yet
 /// `gpc_exit`ed), which is left as it is: emptying it would leak its reference.
 ///
+/// The slot is overwritten, never unlinked: a copy made by `dup_task_struct` holds the
+/// *parent's* list pointers (the parent's neighbours point at the parent's slot, not at
+/// this one), so unlinking it would corrupt the parent's css_group list. Whether a slot
+/// is such a copy or still attached itself cannot be told from its bytes, only from its
+/// address (`slot_registry`, debug builds).
+///
 /// # Safety
 ///
 /// `slot` is null or points to writable memory of a `struct gpc_task_slot` that no
-/// other thread uses.
+/// other thread uses and that is not attached (in release builds; debug builds check).
 #[no_mangle]
 pub unsafe extern "C" fn gpc_task_slot_init(slot: *mut GpcTaskSlot) -> c_int {
     if slot.is_null() {
@@ -277,7 +306,8 @@ pub unsafe extern "C" fn gpc_task_slot_init(slot: *mut GpcTaskSlot) -> c_int {
         return neg(Error::EINVAL);
     }
     // SAFETY: writable and unshared (caller); a `struct gpc_task_slot` is a `TaskSlot`
-    // in size and alignment (asserted in `abi`).
+    // in size and alignment (asserted in `abi`). `write` drops nothing: the old bytes
+    // (maybe the parent's list pointers) are neither read nor unlinked.
     unsafe { slot.cast::<TaskSlot>().write(TaskSlot::new()) };
     0
 }
@@ -318,6 +348,7 @@ fn init_with(
             gpc,
             hiers: gpc_core::new_lock!([None; MAX_HIERARCHIES], c"gpc_shim_hiers")?,
             enforce,
+            readers: gpc_core::new_lock!(Vec::new(), c"gpc_shim_readers")?,
         },
         Gfp::KERNEL,
     )
@@ -425,9 +456,17 @@ pub unsafe extern "C" fn gpc_init_task(g: *const Instance, task: *mut GpcTask) -
         // SAFETY: forwarded.
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
-        let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
-        g.gpc.init_task(slot)?;
-        slot_attached(slot);
+        let t = unsafe { host::task_ref(task) }.ok_or(Error::EINVAL)?;
+        let info = TaskInfo {
+            pid: t.pid,
+            tgid: t.tgid,
+            is_thread: t.pid != t.tgid,
+        };
+        // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
+        // place while attached.
+        let slot = unsafe { host::pinned_slot(t.slot) };
+        g.gpc.init_task(slot, &info)?;
+        slot_attached(t.slot);
         Ok(())
     })())
 }
@@ -461,7 +500,10 @@ pub unsafe extern "C" fn gpc_fork(
             tgid: child_ref.tgid,
             is_thread: child_ref.pid != child_ref.tgid,
         };
-        g.gpc.fork(pslot, child_ref.slot, &info)?;
+        // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
+        // place while attached.
+        let child_slot = unsafe { host::pinned_slot(child_ref.slot) };
+        g.gpc.fork(pslot, child_slot, &info)?;
         slot_attached(child_ref.slot);
         Ok(())
     })())
@@ -815,6 +857,169 @@ pub unsafe extern "C" fn gpc_write(
         // SAFETY: forwarded.
         let caller = unsafe { host::caller(caller) };
         g.with_hier(hier, |h| g.gpc.write(h, path, data, &caller))
+    })())
+}
+
+// ---------------------------------------------------------------------------------
+// Streaming reads of tasks and cgroup.procs.
+// ---------------------------------------------------------------------------------
+
+/// `struct gpc_pids_reader`: an open `tasks` or `cgroup.procs` file read in pieces (a
+/// seq_file's private data), from `gpc_pids_open` until `gpc_pids_close`.
+///
+/// The core reader borrows the instance's `Gpc`, which C cannot express: the instance
+/// keeps every open reader on its `readers` list, and dropping the instance detaches
+/// them (drops the core reader, nulls `owner`) before `gpc` goes. So the borrow, written
+/// `'static` here, never outlives the instance, and a reader used after `gpc_destroy`
+/// answers `-ENODEV` instead of reading freed memory.
+pub struct PidsFile {
+    /// The instance, or null once it was destroyed. Written only by the instance's drop
+    /// (with no other call running, rule X) and read by this reader's calls.
+    owner: Cell<*const Instance>,
+    /// Set while a call uses the reader: a second concurrent call is `-EBUSY`, not a
+    /// data race (a kernel serialises a file's reads, as seq_file's mutex does).
+    busy: AtomicBool,
+    /// `None` once detached.
+    reader: UnsafeCell<Option<PidsReader<'static, KHost>>>,
+}
+
+/// A registered reader, on the instance's list.
+struct ReaderPtr(NonNull<PidsFile>);
+
+// SAFETY: the pointer is only followed under the instance's `readers` lock, by the
+// instance's drop, which no call on the reader can race (rule X); the reader it names
+// has no thread affinity (its core reader holds a `&Gpc`, a `Vec` and a `Node`).
+unsafe impl Send for ReaderPtr {}
+
+/// Claims a reader for one call; releases it when dropped.
+struct Claim<'a>(&'a PidsFile);
+
+impl<'a> Claim<'a> {
+    /// # Safety
+    ///
+    /// `r` is null or a reader from `gpc_pids_open` not yet closed.
+    unsafe fn of(r: *mut GpcPidsReader) -> Result<Claim<'a>> {
+        // SAFETY: null or live (caller).
+        let r = unsafe { r.as_ref() }.ok_or(Error::EINVAL)?;
+        r.busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .map_err(|_| Error::EBUSY)?;
+        Ok(Claim(r))
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.busy.store(false, Ordering::Release);
+    }
+}
+
+/// Open `tasks` or `cgroup.procs` file `path` of hierarchy `hier` for reading in pieces
+/// (Linux's seq_file over the pidlist): the sorted listing `gpc_read` gives in one go,
+/// with at most `gpc_core::PIDS_PER_PASS` pids held between reads and no lock. Returns
+/// the reader, or an error pointer: `-ENOENT`, `-ENOTDIR`, `-EISDIR`, `-EINVAL` (another
+/// file, rules G and S), `-ENAMETOOLONG`, `-ENOMEM`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `path` a NUL-terminated string. The reader must be
+/// closed with `gpc_pids_close`; it must not be used concurrently with `gpc_destroy`
+/// of its instance (after it, reads are `-ENODEV`).
+#[no_mangle]
+pub unsafe extern "C" fn gpc_pids_open(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+) -> *mut GpcPidsReader {
+    let r = (|| {
+        // The borrow is 'static for the core reader: the instance detaches its readers
+        // before it is freed (`Instance::drop`), so it is never used past the instance.
+        // SAFETY: forwarded.
+        let g: &'static Instance = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        let mut readers = g.readers.lock();
+        try_reserve(&mut readers, 1, Gfp::KERNEL)?;
+        let reader = g.with_hier(hier, |h| {
+            let node = g.gpc.lookup(h, path)?;
+            g.gpc.pids_reader(&node)
+        })?;
+        let file = try_box(
+            PidsFile {
+                owner: Cell::new(ptr::from_ref(g)),
+                busy: AtomicBool::new(false),
+                reader: UnsafeCell::new(Some(reader)),
+            },
+            Gfp::KERNEL,
+        )?;
+        let file = NonNull::from(Box::leak(file));
+        readers.push(ReaderPtr(file));
+        Ok(file.as_ptr())
+    })();
+    r.unwrap_or_else(err_ptr)
+}
+
+/// Copy the next bytes of `reader`'s listing into `buf` (at most `len`). Returns the
+/// bytes copied, 0 at the end (or for `len == 0`), or `-ENODEV` (the container was
+/// removed, or the instance destroyed, since the open), `-ENOMEM`, `-EBUSY` (another
+/// call is using the reader), `-EINVAL` (null reader, null `buf` with `len != 0`).
+///
+/// # Safety
+///
+/// `reader` null or from `gpc_pids_open` and not closed; `buf` null or `len` writable
+/// bytes; not concurrent with `gpc_destroy` of the reader's instance.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_pids_read(
+    reader: *mut GpcPidsReader,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let claim = unsafe { Claim::of(reader) }?;
+        if buf.is_null() && len != 0 || isize::try_from(len).is_err() {
+            return Err(Error::EINVAL);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        // SAFETY: claimed: no other call uses the state; the instance's drop does not
+        // run meanwhile (rule X).
+        let state = unsafe { &mut *claim.0.reader.get() };
+        let r = state.as_mut().ok_or(Error::ENODEV)?;
+        // SAFETY: `len` writable bytes (caller), at most isize::MAX, not aliased by
+        // anything of gpc.
+        let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+        r.read(out)
+    })())
+}
+
+/// Close `reader` (also after its instance was destroyed). Returns 0, `-EBUSY` if a
+/// `gpc_pids_read` of it is running (it stays open), or `-EINVAL` for null.
+///
+/// # Safety
+///
+/// `reader` null or from `gpc_pids_open` and not closed; not used again after a 0;
+/// not concurrent with `gpc_destroy` of its instance.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_pids_close(reader: *mut GpcPidsReader) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let claim = unsafe { Claim::of(reader) }?;
+        let owner = claim.0.owner.get();
+        // SAFETY: non-null owners are alive: the instance's drop nulls them first, and
+        // does not run concurrently (rule X).
+        if let Some(g) = unsafe { owner.as_ref() } {
+            let mut readers = g.readers.lock();
+            if let Some(at) = readers.iter().position(|p| ptr::eq(p.0.as_ptr(), reader)) {
+                readers.swap_remove(at);
+            }
+        }
+        drop(claim);
+        // SAFETY: made by `Box` in `gpc_pids_open`, off the instance's list now, and
+        // the caller uses it no more.
+        drop(unsafe { Box::from_raw(reader) });
+        Ok(())
     })())
 }
 

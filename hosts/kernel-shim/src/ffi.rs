@@ -74,8 +74,6 @@ extern "C" {
     pub fn gpc_task_creds(task: *mut GpcTask, out: *mut GpcCreds);
     /// Call `f(ctx, task)` for the live task with thread id `pid`; 1 if it exists, else 0.
     pub fn gpc_with_task(pid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int;
-    /// Call `f(ctx, task)` for every live task.
-    pub fn gpc_for_each_task(f: GpcTaskFn, ctx: *mut c_void);
     /// Hold thread group `tgid` stable and call `f(ctx, leader)` once; 1 if the group
     /// exists, else 0. `f` walks the group with `gpc_next_thread`.
     pub fn gpc_with_thread_group(tgid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int;

@@ -4,6 +4,7 @@ use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of, MaybeUninit};
+use core::pin::Pin;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -415,6 +416,21 @@ pub(crate) unsafe fn task_ref<'a>(task: *mut GpcTask) -> Option<TaskRef<'a>> {
     })
 }
 
+/// A task's slot, pinned: for the calls that link it into a css_group's task list.
+///
+/// # Safety
+///
+/// `slot` is the slot of a live kernel task, from [`task_slot`] or [`task_ref`] (so it
+/// lies in the kernel's task struct, not on the stack).
+pub(crate) unsafe fn pinned_slot(slot: &TaskSlot) -> Pin<&TaskSlot> {
+    // SAFETY: the slot lives in the kernel's task struct, and the ABI (include/gpc.h,
+    // `struct gpc_task_slot`) forbids the kernel to move or copy an attached slot: it
+    // stays at this address until `gpc_exit` unlinks it (Linux's task_struct never
+    // moves), which is `Pin`'s contract. A copy made before attaching (dup_task_struct)
+    // is a new slot that `gpc_task_slot_init` empties without unlinking.
+    unsafe { Pin::new_unchecked(slot) }
+}
+
 /// The kernel's task table, through the walk imports.
 pub(crate) struct KTasks;
 
@@ -427,7 +443,7 @@ struct OneTask<'a> {
 
 /// # Safety
 ///
-/// `ctx` is the `OneTask` that `with_task` or `for_each_task` passed, and `task` a live
+/// `ctx` is the `OneTask` that `with_task` passed, and `task` a live
 /// task the kernel keeps alive during the call.
 unsafe extern "C" fn one_task(ctx: *mut c_void, task: *mut GpcTask) {
     // SAFETY: the `OneTask` lives on the caller's stack for the whole walk, and the
@@ -503,12 +519,6 @@ impl TaskTable for KTasks {
         let mut ctx = OneTask { f };
         // SAFETY: `one_task` matches `gpc_task_fn` and `ctx` outlives the call.
         unsafe { ffi::gpc_with_task(pid, one_task, ptr::from_mut(&mut ctx).cast()) != 0 }
-    }
-
-    fn for_each_task(&self, f: &mut dyn FnMut(&TaskRef<'_>)) {
-        let mut ctx = OneTask { f };
-        // SAFETY: as above.
-        unsafe { ffi::gpc_for_each_task(one_task, ptr::from_mut(&mut ctx).cast()) }
     }
 
     fn with_thread_group(

@@ -316,15 +316,6 @@ extern "C" fn gpc_with_task(pid: u32, f: GpcTaskFn, ctx: *mut c_void) -> c_int {
     1
 }
 
-#[no_mangle]
-extern "C" fn gpc_for_each_task(f: GpcTaskFn, ctx: *mut c_void) {
-    let all = tasks();
-    for &t in all.iter() {
-        // SAFETY: as above.
-        unsafe { f(ctx, t as *mut GpcTask) };
-    }
-}
-
 std::thread_local! {
     /// The group `gpc_with_thread_group` holds stable for `gpc_next_thread`.
     static GROUP: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };

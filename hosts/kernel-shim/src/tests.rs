@@ -125,8 +125,20 @@ fn header_constants_match() {
         GPC_DEVCG_ACC_MASK,
         GPC_DEVCG_ACC_MKNOD | GPC_DEVCG_ACC_READ | GPC_DEVCG_ACC_WRITE
     );
-    assert_eq!(GPC_TASK_SLOT_SIZE, core::mem::size_of::<*mut c_void>());
-    assert_eq!(GPC_TASK_SLOT_ALIGN, core::mem::align_of::<*mut c_void>());
+    assert_eq!(
+        GPC_TASK_SLOT_SIZE,
+        core::mem::size_of::<gpc_core::TaskSlot>()
+    );
+    assert_eq!(
+        GPC_TASK_SLOT_ALIGN,
+        core::mem::align_of::<gpc_core::TaskSlot>()
+    );
+    // The header's struct is three pointers and two u32 ids: 32 bytes on 64-bit.
+    assert!(h.contains("void *opaque[3];") && h.contains("uint32_t ids[2];"));
+    assert_eq!(
+        GPC_TASK_SLOT_SIZE,
+        3 * core::mem::size_of::<*mut c_void>() + 2 * core::mem::size_of::<u32>()
+    );
     // The subsystem enum is `gpc_subsystems::all()`'s order.
     let g = new_instance();
     let names = [
@@ -845,5 +857,130 @@ fn enforcement_takes_any_input() {
         mock::reap(init);
         assert_eq!(gpc_umount(g, h), 0);
         gpc_destroy(g);
+    }
+}
+
+/// Everything `reader` still has, `piece` bytes per `gpc_pids_read`.
+///
+/// # Safety
+///
+/// `reader` is an open reader.
+unsafe fn read_in_pieces(reader: *mut GpcPidsReader, piece: usize) -> Result<String, c_long> {
+    let mut all = Vec::new();
+    let mut buf = std::vec![0u8; piece];
+    loop {
+        // SAFETY: open reader (caller), `piece` writable bytes.
+        let n = unsafe { gpc_pids_read(reader, buf.as_mut_ptr().cast(), piece) };
+        let n = usize::try_from(n).map_err(|_| n)?;
+        assert!(n <= piece);
+        if n == 0 {
+            return Ok(String::from_utf8_lossy(&all).into_owned());
+        }
+        all.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+#[test]
+fn pids_readers_stream_what_gpc_read_gives_at_once() {
+    const ENODEV: c_long = -19;
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance, mock tasks, NUL-terminated strings, readers from
+    // `gpc_pids_open` used until closed.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let h = gpc_mount(g, cstr("cpu").as_ptr(), ptr::null_mut());
+        assert!(h > 0);
+        assert_eq!(gpc_mkdir(g, h, cstr("/a").as_ptr()), 0);
+        // Many tasks in /a, and a few threads of one process (cgroup.procs lists their
+        // group once).
+        let mut kids = Vec::new();
+        for _ in 0..300 {
+            let t = mock::new_task(0, ROOT);
+            assert_eq!(gpc_fork(g, init, t), 0);
+            mock::publish(t);
+            assert_eq!(gpc_attach(g, h, cstr("/a").as_ptr(), t), 0);
+            kids.push(t);
+        }
+        let leader = *kids.first().unwrap_or(&init);
+        for _ in 0..5 {
+            let t = mock::new_task(mock::pid_of(leader), ROOT);
+            assert_eq!(gpc_fork(g, leader, t), 0);
+            mock::publish(t);
+            kids.push(t);
+        }
+        // A copy of an attached slot (dup_task_struct) emptied by gpc_task_slot_init
+        // leaves the parent's list as it was (nothing unlinked through the copy).
+        let copy = mock::new_task(0, ROOT);
+        ptr::copy_nonoverlapping(
+            crate::ffi::gpc_task_slot(leader),
+            crate::ffi::gpc_task_slot(copy),
+            1,
+        );
+        assert_eq!(gpc_task_slot_init(crate::ffi::gpc_task_slot(copy)), 0);
+        mock::reap(copy);
+
+        for (file, lines) in [("/a/tasks", 305), ("/a/cgroup.procs", 300)] {
+            let whole = read(g, h, file, ptr::null_mut());
+            let whole = whole.unwrap_or_default();
+            assert_eq!(whole.lines().count(), lines, "{file}");
+            for piece in [1, 3, 7, 64, 4096] {
+                let r = gpc_pids_open(g, h, cstr(file).as_ptr());
+                assert!(!r.is_null() && (r as usize) < usize::MAX - GPC_MAX_ERRNO);
+                assert_eq!(read_in_pieces(r, piece).as_deref(), Ok(whole.as_str()));
+                assert_eq!(gpc_pids_read(r, ptr::null_mut(), 0), 0, "at the end");
+                assert_eq!(gpc_pids_close(r), 0);
+            }
+        }
+
+        // Errors: as error pointers at open, errnos later.
+        let err = |r: *mut GpcPidsReader| -((r as usize).wrapping_neg() as c_long);
+        assert_eq!(
+            err(gpc_pids_open(g, h, cstr("/a/cpu.shares").as_ptr())),
+            EINVAL as c_long
+        );
+        assert_eq!(
+            err(gpc_pids_open(g, h, cstr("/nope/tasks").as_ptr())),
+            ENOENT as c_long
+        );
+        assert_eq!(err(gpc_pids_open(g, h, cstr("/a").as_ptr())), -21);
+        assert_eq!(
+            err(gpc_pids_open(g, 999, cstr("/tasks").as_ptr())),
+            ENOENT as c_long
+        );
+        assert_eq!(
+            err(gpc_pids_open(ptr::null(), h, cstr("/tasks").as_ptr())),
+            EINVAL as c_long
+        );
+        assert_eq!(
+            gpc_pids_read(ptr::null_mut(), ptr::null_mut(), 0),
+            EINVAL as c_long
+        );
+        assert_eq!(gpc_pids_close(ptr::null_mut()), EINVAL);
+        let r = gpc_pids_open(g, h, cstr("/a/tasks").as_ptr());
+        assert_eq!(gpc_pids_read(r, ptr::null_mut(), 5), EINVAL as c_long);
+        // A removed container: -ENODEV once the reader needs its next pass.
+        for &t in &kids {
+            assert_eq!(gpc_attach(g, h, cstr("/").as_ptr(), t), 0);
+        }
+        assert_eq!(gpc_rmdir(g, h, cstr("/a").as_ptr()), 0);
+        assert_eq!(read_in_pieces(r, 16), Err(ENODEV));
+        assert_eq!(gpc_pids_close(r), 0);
+
+        // A reader left open across gpc_destroy is detached, not dangling.
+        let left = gpc_pids_open(g, h, cstr("/tasks").as_ptr());
+        let mut b = [0u8; 4];
+        assert_eq!(gpc_pids_read(left, b.as_mut_ptr().cast(), 4), 4);
+        for t in kids {
+            assert_eq!(gpc_exit(g, t), 0);
+            mock::reap(t);
+        }
+        assert_eq!(gpc_exit(g, init), 0);
+        mock::reap(init);
+        assert_eq!(gpc_umount(g, h), 0);
+        gpc_destroy(g);
+        assert_eq!(gpc_pids_read(left, b.as_mut_ptr().cast(), 4), ENODEV);
+        assert_eq!(gpc_pids_close(left), 0);
     }
 }

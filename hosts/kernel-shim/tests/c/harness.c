@@ -1718,6 +1718,61 @@ static void test_lock_checker(void)
 	gpc_mutex_destroy(m);
 }
 
+/* gpc_pids_open/read/close: a tasks file of many pids read 7 bytes at a time equals
+ * gpc_read's one-shot output; misuse is an errno. */
+static void test_pids_reader(void)
+{
+	struct gpc *g = gpc_init(NULL);
+	struct ktask *init, *kids[200];
+	struct gpc_pids_reader *r;
+	char piece[7], *whole, *got;
+	size_t at = 0;
+	long n, err;
+	int h, i;
+
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	init = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init_task");
+	ktask_publish(init);
+	for (i = 0; i < 200; i++) {
+		kids[i] = ktask_new(NULL, ROOT, 0);
+		CHECK(gpc_fork(g, T(init), T(kids[i])) == 0, "fork %d", i);
+		ktask_publish(kids[i]);
+	}
+	h = gpc_mount(g, "pids", NULL);
+	CHECK(h > 0, "mount pids: %d", h);
+	whole = rd(g, h, "/tasks", NULL, &err);
+	CHECK(whole && count_lines(whole) == 201, "tasks: %ld", err);
+	got = calloc(1, strlen(whole ? whole : "") + 1);
+	r = gpc_pids_open(g, h, "/tasks");
+	CHECK(!GPC_IS_ERR(r) && r, "gpc_pids_open: %ld", GPC_PTR_ERR(r));
+	while ((n = gpc_pids_read(r, piece, sizeof piece)) > 0) {
+		CHECK(at + (size_t)n <= strlen(whole), "too long");
+		memcpy(got + at, piece, (size_t)n);
+		at += (size_t)n;
+	}
+	CHECK(n == 0, "gpc_pids_read: %ld", n);
+	CHECK(whole && strcmp(got, whole) == 0, "streamed:\n%s\nwhole:\n%s", got, whole);
+	CHECK(gpc_pids_read(r, NULL, 3) == -EINVAL, "NULL buf");
+	CHECK(gpc_pids_close(r) == 0, "close");
+	CHECK(GPC_PTR_ERR(gpc_pids_open(g, h, "/notify_on_release")) == -EINVAL, "not a pids file");
+	CHECK(GPC_PTR_ERR(gpc_pids_open(g, h, "/nope/tasks")) == -ENOENT, "no container");
+	CHECK(gpc_pids_read(NULL, piece, 1) == -EINVAL, "NULL reader");
+	CHECK(gpc_pids_close(NULL) == -EINVAL, "NULL close");
+	/* Left open across gpc_destroy: detached, -ENODEV, still closed. */
+	r = gpc_pids_open(g, h, "/tasks");
+	CHECK(!GPC_IS_ERR(r), "reopen");
+	for (i = 0; i < 200; i++)
+		ktask_exit(g, kids[i]);
+	ktask_exit(g, init);
+	CHECK(gpc_umount(g, h) == 0, "umount");
+	gpc_destroy(g);
+	CHECK(gpc_pids_read(r, piece, sizeof piece) == -ENODEV, "read after destroy");
+	CHECK(gpc_pids_close(r) == 0, "close after destroy");
+	free(got);
+	free(whole);
+}
+
 int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 4;
@@ -1738,6 +1793,7 @@ int main(int argc, char **argv)
 		return atomic_load(&checks_failed) ? 1 : 0;
 	}
 	test_basics();
+	test_pids_reader();
 	test_instances();
 	test_enforcement();
 	test_rcu_deferral();

@@ -748,15 +748,6 @@ int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx)
 	return found;
 }
 
-void gpc_for_each_task(gpc_task_fn f, void *ctx)
-{
-	pthread_rwlock_rdlock(&tasklist);
-	for (int i = 0; i < nr_tasks; i++)
-		if (live(tasks[i]))
-			f(ctx, T(tasks[i]));
-	pthread_rwlock_unlock(&tasklist);
-}
-
 int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx)
 {
 	int found = 0;
