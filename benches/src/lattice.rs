@@ -5,10 +5,15 @@
 //!   (through `Gpc::read`, as a `read(2)` of the control file drives it) while the
 //!   machine holds N (default 1,000,000) vs 1,000 tasks, the others in the root
 //!   containers. The listing walks only the container's css_groups, so this stays near 1.
-//! - `read_tasks_ns_per_member` at 10,000 members, against `list_walk_ns_per_node`: a
-//!   `std::collections::LinkedList` of 10,000 heap nodes walked reading one `u32` each,
-//!   the least a walk of per-task list nodes can cost; `read_tasks_per_member_vs_list_walk`
-//!   is their ratio (the read also sorts and formats).
+//! - At 10,000 members, against a `std::collections::LinkedList` of 10,000 heap nodes
+//!   holding a pid and a tgid (the least a walk of per-task list nodes can cost):
+//!   `walk_tasks_per_member_vs_list_walk`, the walk itself (`Gpc::tasks`, filled 256 at a
+//!   time) against walking that list (`list_walk_ns_per_node`);
+//!   `read_tasks_per_member_vs_list_read`, reading the `tasks` file
+//!   (`read_tasks_ns_per_member`: walk, sort, format) against producing the same text
+//!   from that list (`list_read_ns_per_node`: walk, sort, one line per pid, as Linux's
+//!   pidlist does); and `read_tasks_per_member_vs_list_walk`, the file read against the
+//!   bare list walk.
 //! - `css_group_free_1m_vs_1`: an attach that frees one of N css_groups linked to a
 //!   container vs one that frees the container's only css_group ([`LatticeGroups`]
 //!   builds them), and `css_groups_1m_build_s`, the seconds to build the N.
@@ -215,25 +220,85 @@ fn read_vs_machine(t: &Timing, n: usize, put: &mut Put<'_>) -> Result<(), BenchE
 fn read_per_member(t: &Timing, n: usize, put: &mut Put<'_>) -> Result<(), BenchError> {
     let members = MEMBERS.min(n).max(1);
     let rw = ReadWorld::new(members, members + 1)?;
-    let list: LinkedList<u32> = (0..members as u32).collect();
+    let dir = rw.world.gpc.lookup(rw.hier, "c0").ctx("lookup c0")?;
+    // The baselines' list holds what a task slot gives a listing: pid and tgid, in the
+    // order a fork-built list has them (newest first).
+    let list: LinkedList<(u32, u32)> = (0..members as u32).rev().map(|p| (p + 2, p + 2)).collect();
     let mut buf = Vec::with_capacity(8 * members + 64);
+    let mut lbuf = Vec::with_capacity(8 * members + 64);
+    let mut pids: Vec<u32> = Vec::with_capacity(members);
+    let mut chunk = [gpc_core::TaskId::default(); 256];
     let mut read_r = |k| timed(k, false, || rw.read(&mut buf));
+    // The walk alone: `Gpc::tasks` in pieces of 256, as a host lists a container.
+    let mut iter_r = |k| {
+        timed(k, false, || {
+            let mut walk = rw.world.gpc.tasks(&dir).ctx("tasks")?;
+            let mut sum = 0u32;
+            loop {
+                let got = walk.fill(&mut chunk);
+                if got == 0 {
+                    break;
+                }
+                for id in chunk.iter().take(got) {
+                    sum = sum.wrapping_add(id.pid);
+                }
+            }
+            black_box(sum);
+            Ok(())
+        })
+    };
     let mut walk_r = |k| {
         Ok(timed_plain(k, |_| {
             let sum = black_box(&list)
                 .iter()
-                .fold(0u32, |a, &x| a.wrapping_add(x));
+                .fold(0u32, |a, &(p, _)| a.wrapping_add(p));
             black_box(sum);
         }))
     };
-    let r = measure_rounds(t, &mut [&mut read_r as &mut Run<'_>, &mut walk_r])?;
-    let [rd, wk] = &r[..] else {
+    // The same file from a plain list: walk, sort, one line per pid (what Linux's
+    // pidlist_array_load + seq_file do for `tasks`).
+    let mut list_read_r = |k| {
+        Ok(timed_plain(k, |_| {
+            use std::io::Write as _;
+            pids.clear();
+            pids.extend(black_box(&list).iter().map(|&(p, _)| p));
+            pids.sort_unstable();
+            pids.dedup();
+            lbuf.clear();
+            for p in &pids {
+                let _ = writeln!(lbuf, "{p}");
+            }
+            black_box(&lbuf);
+        }))
+    };
+    let r = measure_rounds(
+        t,
+        &mut [
+            &mut read_r as &mut Run<'_>,
+            &mut walk_r,
+            &mut iter_r,
+            &mut list_read_r,
+        ],
+    )?;
+    let [rd, wk, it, lr] = &r[..] else {
         return Err(BenchError::new("missing rounds"));
     };
     let per = |v: &[f64]| median(&mut v.to_vec()) / members as f64;
     put("read_tasks_members", rw.members as f64, "count");
     put("read_tasks_ns_per_member", per(rd), "ns");
     put("list_walk_ns_per_node", per(wk), "ns");
+    put("walk_tasks_ns_per_member", per(it), "ns");
+    put("list_read_ns_per_node", per(lr), "ns");
+    put(
+        "walk_tasks_per_member_vs_list_walk",
+        ratio_median(it, wk),
+        "ratio",
+    );
+    put(
+        "read_tasks_per_member_vs_list_read",
+        ratio_median(rd, lr),
+        "ratio",
+    );
     put(
         "read_tasks_per_member_vs_list_walk",
         ratio_median(rd, wk),

@@ -279,7 +279,10 @@ impl<H: Host> Gpc<H> {
                 }
             }
             // SAFETY: under the table lock, as above.
-            link = cg.links.get(c.hier).map_or(core::ptr::null(), |l| unsafe { l.next() });
+            link = cg
+                .links
+                .get(c.hier)
+                .map_or(core::ptr::null(), |l| unsafe { l.next() });
         }
         drop(table);
         n
