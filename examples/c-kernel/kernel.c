@@ -82,7 +82,8 @@ unsigned int gpc_current_cpu(void) { return 0; }   /* raw_smp_processor_id() */
 unsigned int gpc_nr_cpus(void) { return 4; }       /* nr_cpu_ids */
 unsigned int gpc_nr_mem_nodes(void) { return 1; }  /* nr_node_ids */
 
-/* Tasks: gpc's slot lives in the task struct, as Linux's task->cgroups does. */
+/* Tasks: gpc's slot lives in the task struct, as Linux's task->cgroups does. It links the
+ * task into its css_group's list, so a task struct never moves while the task lives. */
 struct task {
 	struct gpc_task_slot cgroups;
 	uint32_t pid;
@@ -108,13 +109,6 @@ int gpc_with_task(uint32_t pid, gpc_task_fn f, void *ctx) /* find_task_by_vpid *
 		if (tasks[i].alive && tasks[i].pid == pid)
 			return f(ctx, T(&tasks[i])), 1;
 	return 0;
-}
-
-void gpc_for_each_task(gpc_task_fn f, void *ctx) /* for_each_process_thread */
-{
-	for (int i = 0; i < NR_TASKS; i++)
-		if (tasks[i].alive)
-			f(ctx, T(&tasks[i]));
 }
 
 int gpc_with_thread_group(uint32_t tgid, gpc_task_fn f, void *ctx)

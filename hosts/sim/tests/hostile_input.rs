@@ -753,7 +753,7 @@ impl BigTable {
             pid,
             tgid: t.tgid,
             creds: Creds::ROOT,
-            slot: &*t.slot,
+            slot: &t.slot,
         })
     }
 }
@@ -782,7 +782,7 @@ impl TaskTable for BigTable {
                 pid: pid as Pid,
                 tgid,
                 creds: Creds::ROOT,
-                slot: &*t.slot,
+                slot: &t.slot,
             })
         });
         f(&mut it);
