@@ -332,83 +332,99 @@ fn members(s: &Setup, h: HierarchyId, path: &str) -> Vec<Pid> {
     v
 }
 
-#[test]
-fn walk_racing_a_fork_in_the_container() {
-    model(|| {
+/// What a walk of container `a` races: how `a` is filled before (task 2, forked from
+/// init and moved in, then `prepare`), what the other thread does, and what is checked
+/// after (the walk's guarantees, the members once quiet, the references if given).
+struct WalkRace {
+    prepare: fn(&Setup),
+    race: fn(&Setup),
+    stay: &'static [Pid],
+    may: &'static [Pid],
+    after: &'static [Pid],
+    refs: Option<usize>,
+}
+
+fn walk_racing(r: WalkRace) {
+    model(move || {
         let s = setup(&["a"], 3);
         s.fork(1, 2);
         s.attach(s.h, "a", 2).unwrap();
-        // The second member on the other CPU's list: the walk crosses shards.
-        TestHost::run_on_cpu(1);
-        s.fork(2, 3);
-        TestHost::run_on_cpu(0);
+        (r.prepare)(&s);
         let s = Arc::new(s);
         let s2 = s.clone();
-        let th = thread::spawn(move || s2.fork(2, 4));
+        let th = thread::spawn(move || (r.race)(&s2));
         let got = walk(&s, s.h, "a");
         th.join().unwrap();
-        assert_walk(&got, &[2, 3], &[4]);
-        assert_eq!(members(&s, s.h, "a"), [2, 3, 4]);
+        assert_walk(&got, r.stay, r.may);
+        assert_eq!(members(&s, s.h, "a"), r.after);
+        if let Some(n) = r.refs {
+            assert_refs(&s, n);
+        }
+    });
+}
+
+#[test]
+fn walk_racing_a_fork_in_the_container() {
+    walk_racing(WalkRace {
+        // The second member on the other CPU's list: the walk crosses shards.
+        prepare: |s| {
+            TestHost::run_on_cpu(1);
+            s.fork(2, 3);
+            TestHost::run_on_cpu(0);
+        },
+        race: |s| s.fork(2, 4),
+        stay: &[2, 3],
+        may: &[4],
+        after: &[2, 3, 4],
+        refs: None,
     });
 }
 
 #[test]
 fn walk_racing_an_exit_in_the_container() {
-    model(|| {
-        let s = setup(&["a"], 3);
-        s.fork(1, 2);
-        s.attach(s.h, "a", 2).unwrap();
-        s.fork(2, 3);
-        s.fork(2, 4);
-        let s = Arc::new(s);
-        let s2 = s.clone();
+    walk_racing(WalkRace {
         // 3 is in the middle of the list (4, 3, 2): the walk may be parked on either
         // side of it.
-        let th = thread::spawn(move || s2.exit(3));
-        let got = walk(&s, s.h, "a");
-        th.join().unwrap();
-        assert_walk(&got, &[2, 4], &[3]);
-        assert_eq!(members(&s, s.h, "a"), [2, 4]);
-        assert_refs(&s, 3);
+        prepare: |s| {
+            s.fork(2, 3);
+            s.fork(2, 4);
+        },
+        race: |s| s.exit(3),
+        stay: &[2, 4],
+        may: &[3],
+        after: &[2, 4],
+        refs: Some(3),
     });
 }
 
 #[test]
 fn walk_racing_a_move_out_of_the_container() {
-    model(|| {
-        let s = setup(&["a"], 3);
-        s.fork(1, 2);
-        s.attach(s.h, "a", 2).unwrap();
-        s.fork(2, 3);
-        s.fork(2, 4);
-        let s = Arc::new(s);
-        let s2 = s.clone();
-        let th = thread::spawn(move || s2.attach(s2.h, "", 3).unwrap());
-        let got = walk(&s, s.h, "a");
-        th.join().unwrap();
-        assert_walk(&got, &[2, 4], &[3]);
-        assert_eq!(members(&s, s.h, "a"), [2, 4]);
-        assert_refs(&s, 4);
+    walk_racing(WalkRace {
+        prepare: |s| {
+            s.fork(2, 3);
+            s.fork(2, 4);
+        },
+        race: |s| s.attach(s.h, "", 3).unwrap(),
+        stay: &[2, 4],
+        may: &[3],
+        after: &[2, 4],
+        refs: Some(4),
     });
 }
 
 #[test]
 fn walk_racing_a_move_into_the_container() {
-    model(|| {
-        let s = setup(&["a"], 3);
-        s.fork(1, 2);
-        s.attach(s.h, "a", 2).unwrap();
-        s.fork(2, 3);
-        s.fork(1, 4);
-        let s = Arc::new(s);
-        let s2 = s.clone();
+    walk_racing(WalkRace {
+        prepare: |s| {
+            s.fork(2, 3);
+            s.fork(1, 4);
+        },
         // Moved in on the other CPU's list, or on the walk's own: both shards covered.
-        let th = thread::spawn(move || s2.attach(s2.h, "a", 4).unwrap());
-        let got = walk(&s, s.h, "a");
-        th.join().unwrap();
-        assert_walk(&got, &[2, 3], &[4]);
-        assert_eq!(members(&s, s.h, "a"), [2, 3, 4]);
-        assert_refs(&s, 4);
+        race: |s| s.attach(s.h, "a", 4).unwrap(),
+        stay: &[2, 3],
+        may: &[4],
+        after: &[2, 3, 4],
+        refs: Some(4),
     });
 }
 

@@ -26,7 +26,9 @@ use gpc_core::host::alloc::{try_box, try_reserve, Gfp};
 use gpc_core::host::lock::Lock;
 use gpc_core::host::rcu::RcuGuard;
 use gpc_core::subsys::CssRef;
-use gpc_core::{Entry, Error, Gpc, HierarchyId, PidsReader, TaskInfo, TaskSlot, MAX_HIERARCHIES};
+use gpc_core::{
+    Entry, Error, Gpc, HierarchyId, PidsReader, TaskInfo, TaskRef, TaskSlot, MAX_HIERARCHIES,
+};
 
 use crate::abi::{
     GpcPidsReader, GpcRcuHead, GpcReleaseFn, GpcStat, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN,
@@ -457,18 +459,22 @@ pub unsafe extern "C" fn gpc_init_task(g: *const Instance, task: *mut GpcTask) -
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
         let t = unsafe { host::task_ref(task) }.ok_or(Error::EINVAL)?;
-        let info = TaskInfo {
-            pid: t.pid,
-            tgid: t.tgid,
-            is_thread: t.pid != t.tgid,
-        };
         // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
         // place while attached.
         let slot = unsafe { host::pinned_slot(t.slot) };
-        g.gpc.init_task(slot, &info)?;
+        g.gpc.init_task(slot, &task_info(&t))?;
         slot_attached(t.slot);
         Ok(())
     })())
+}
+
+/// The ids gpc records for a task it links (a thread when it does not lead its group).
+fn task_info(t: &TaskRef<'_>) -> TaskInfo {
+    TaskInfo {
+        pid: t.pid,
+        tgid: t.tgid,
+        is_thread: t.pid != t.tgid,
+    }
 }
 
 /// The fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork` in one): `child` joins
@@ -495,15 +501,10 @@ pub unsafe extern "C" fn gpc_fork(
         let pslot = unsafe { host::task_slot(parent) }.ok_or(Error::EINVAL)?;
         // SAFETY: forwarded.
         let child_ref = unsafe { host::task_ref(child) }.ok_or(Error::EINVAL)?;
-        let info = TaskInfo {
-            pid: child_ref.pid,
-            tgid: child_ref.tgid,
-            is_thread: child_ref.pid != child_ref.tgid,
-        };
         // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
         // place while attached.
         let child_slot = unsafe { host::pinned_slot(child_ref.slot) };
-        g.gpc.fork(pslot, child_slot, &info)?;
+        g.gpc.fork(pslot, child_slot, &task_info(&child_ref))?;
         slot_attached(child_ref.slot);
         Ok(())
     })())
@@ -524,12 +525,7 @@ pub unsafe extern "C" fn gpc_exit(g: *const Instance, task: *mut GpcTask) -> c_i
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
         let t = unsafe { host::task_ref(task) }.ok_or(Error::EINVAL)?;
-        let info = TaskInfo {
-            pid: t.pid,
-            tgid: t.tgid,
-            is_thread: t.pid != t.tgid,
-        };
-        g.gpc.try_exit(t.slot, &info)?;
+        g.gpc.try_exit(t.slot, &task_info(&t))?;
         slot_detached(t.slot);
         Ok(())
     })())
