@@ -179,15 +179,13 @@ fn a_run_past_the_work_budget_is_e2big_and_changes_nothing() -> R {
         assert_eq!(observe(&mut m)?, observe(&mut fresh)?);
     }
     assert_eq!(m.clock_ns(), 5000 * TICK_NS);
-    // A piece is far cheaper than the refusal: the bound is on work, not a timeout.
+    // The bound is on work, not a timeout: the pieces above ran within the same budget
+    // the refusal exceeded. Their times are printed, not asserted (a timed assertion
+    // fails on a busy machine and proves nothing on an idle one).
     let start = Instant::now();
     m.run(2000)?;
     let piece = start.elapsed();
     eprintln!("refused in {refused_in:?}, a piece of 2000 ms in {piece:?}");
-    assert!(
-        piece * 4 < refused_in,
-        "a piece {piece:?}, the refusal {refused_in:?}"
-    );
     let stat = text(&mut m, "/c/a/cpu.stat")?;
     assert!(!stat.contains("nr_throttled 0\n"), "{stat}");
     Ok(())
