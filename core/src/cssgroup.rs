@@ -192,9 +192,14 @@ impl CssGroup {
     }
 
     /// Shard `shard`'s lock (CPUs beyond the shard count share).
+    #[inline]
     pub(crate) fn shard(&self, shard: usize) -> Option<&SpinLock<Shard>> {
-        let n = self.leaves.len().max(1);
-        self.leaves.get(shard % n).map(|l| &l.0)
+        // No division in the common case (a CPU below the shard count).
+        let leaf = match self.leaves.get(shard) {
+            Some(l) => Some(l),
+            None => self.leaves.get(shard % self.leaves.len().max(1)),
+        };
+        leaf.map(|l| &l.0)
     }
 
     /// Take a reference on a shard whose lock is held, unless the css_group is dead.

@@ -379,7 +379,13 @@ impl<H: Host> Gpc<H> {
     /// The reference shard of the CPU we run on.
     #[inline]
     pub(super) fn shard(&self) -> usize {
-        self.host.current_cpu() % self.nr_shards
+        let cpu = self.host.current_cpu();
+        // No division on the fast path unless the host has more CPUs than shards.
+        if cpu < self.nr_shards {
+            cpu
+        } else {
+            cpu % self.nr_shards.max(1)
+        }
     }
 }
 
