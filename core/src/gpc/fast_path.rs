@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::host::rcu::{rcu_dereference, RcuGuard};
 use crate::host::task::TaskSlot;
 use crate::host::Host;
-use crate::primitive::Ordering;
 use crate::subsys::{CssRef, SubsysId, Subsystem, TaskInfo};
 
 impl<H: Host> Gpc<H> {
@@ -103,7 +102,7 @@ impl<H: Host> Gpc<H> {
         }
         let guard = self.rcu_read_lock();
         let shard = self.shard();
-        loop {
+        let cg = loop {
             let (p, _) = untag(rcu_dereference(parent.raw(), &guard));
             let Some(cg) = p else {
                 return Err(Error::ESRCH);
@@ -127,25 +126,20 @@ impl<H: Host> Gpc<H> {
                 }
             }
             if CssGroup::link_new_task(cg, shard, child, info.pid, info.tgid) {
-                break;
+                break cg;
             }
             // The css_group died under us (a move of the parent dropped its last
             // reference): the parent's slot now names another one.
             self.cancel_fork(cgr, info, self.fork_hooks.len());
             crate::primitive::spin_loop();
-        }
+        };
         drop(guard);
-        if !self.fork_hooks.is_empty() {
-            let (cg, _) = untag(child.raw().load(Ordering::Acquire));
-            if let Some(cg) = cg {
-                // SAFETY: the child's reference, taken above, keeps it alive; only this
-                // thread can move or exit the child before fork returns.
-                let cgr = unsafe { cg.as_ref() };
-                for &ss in self.fork_hooks.iter() {
-                    if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
-                        sub.fork(info, css);
-                    }
-                }
+        // SAFETY: the child's reference, taken above, keeps the css_group alive; only
+        // this thread can move or exit the child before fork returns.
+        let cgr = unsafe { cg.as_ref() };
+        for &ss in self.fork_hooks.iter() {
+            if let (Some(sub), Some(css)) = (self.subsys.get(ss), self.cg_css(cgr, ss)) {
+                sub.fork(info, css);
             }
         }
         Ok(())
