@@ -81,7 +81,14 @@ unsafe impl Rcu for BenchHost {
 impl Cpus for BenchHost {
     #[inline]
     fn current_cpu(&self) -> usize {
-        rcu::cpu_index() % self.cpus
+        // A kernel reads its CPU number from a per-CPU variable: no division here either
+        // unless the thread's index is past the CPU count.
+        let cpu = rcu::cpu_index();
+        if cpu < self.cpus {
+            cpu
+        } else {
+            cpu % self.cpus
+        }
     }
     fn nr_cpus(&self) -> usize {
         self.cpus

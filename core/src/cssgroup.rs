@@ -20,7 +20,7 @@ use core::ptr::{self, NonNull};
 
 use crate::container::{Container, HierIdx};
 use crate::host::alloc::Gfp;
-use crate::host::lock::SpinLock;
+use crate::host::lock::{LockBackend, OpsOfBackend, SpinLock};
 use crate::host::rcu::RcuHead;
 use crate::host::task::{Pid, TaskSlot};
 use crate::list::{HHead, HNode};
@@ -290,19 +290,20 @@ impl CssGroup {
     /// Fork: take a reference on `shard` for `child` and link it, in one hold of the
     /// shard's lock. Fails (nothing changed) when the css_group is dead.
     #[inline]
-    pub(crate) fn link_new_task(
+    pub(crate) fn link_new_task<K: LockBackend>(
         this: NonNull<CssGroup>,
         shard: usize,
         child: &TaskSlot,
         pid: Pid,
         tgid: Pid,
+        spin: OpsOfBackend<K>,
     ) -> bool {
         // SAFETY: the caller keeps the memory valid (RCU guard or a reference).
         let cg = unsafe { this.as_ref() };
         let Some(l) = cg.shard(shard) else {
             return false;
         };
-        let s = &mut *l.lock();
+        let s = &mut *l.lock_as(spin);
         if !cg.get_locked(s) {
             return false;
         }
@@ -319,17 +320,19 @@ impl CssGroup {
     /// Exit: unlink `slot`, which the caller read as naming this css_group on `shard`
     /// (`seen`, tagged), and empty it. With `drop_ref`, its reference is dropped too
     /// unless it may be the last.
-    pub(crate) fn unlink_task(
+    #[inline]
+    pub(crate) fn unlink_task<K: LockBackend>(
         &self,
         shard: usize,
         seen: *mut CssGroup,
         slot: &TaskSlot,
         drop_ref: bool,
+        spin: OpsOfBackend<K>,
     ) -> Unlinked {
         let Some(l) = self.shard(shard) else {
             return Unlinked::Moved;
         };
-        let s = &mut *l.lock();
+        let s = &mut *l.lock_as(spin);
         // A slot changes css_group only under the lock of the shard it is linked on.
         if slot.raw().load(Ordering::Relaxed) != seen {
             return Unlinked::Moved;

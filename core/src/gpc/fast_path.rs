@@ -15,7 +15,7 @@ use core::ptr::NonNull;
 use super::Gpc;
 use crate::cssgroup::{untag, CssGroup, Unlinked};
 use crate::error::{Error, Result};
-use crate::host::rcu::{rcu_dereference, RcuGuard};
+use crate::host::rcu::{rcu_dereference, RcuGuard, StaticRcuGuard};
 use crate::host::task::TaskSlot;
 use crate::host::Host;
 use crate::subsys::{CssRef, SubsysId, Subsystem, TaskInfo};
@@ -30,7 +30,14 @@ impl<H: Host> Gpc<H> {
     pub fn init_task(&self, slot: Pin<&TaskSlot>, info: &TaskInfo) -> Result {
         let slot = TaskSlot::pinned(slot);
         if slot.is_attached()
-            || !CssGroup::link_new_task(self.init_cg, self.shard(), slot, info.pid, info.tgid)
+            || !CssGroup::link_new_task(
+                self.init_cg,
+                self.shard(),
+                slot,
+                info.pid,
+                info.tgid,
+                self.spin_ops,
+            )
         {
             return Err(Error::EBUSY);
         }
@@ -100,10 +107,11 @@ impl<H: Host> Gpc<H> {
         if child.is_attached() {
             return Err(Error::EBUSY);
         }
-        let guard = self.rcu_read_lock();
+        let rcu = StaticRcuGuard::new(&self.host);
+        let guard = rcu.guard();
         let shard = self.shard();
         let cg = loop {
-            let (p, _) = untag(rcu_dereference(parent.raw(), &guard));
+            let (p, _) = untag(rcu_dereference(parent.raw(), guard));
             let Some(cg) = p else {
                 return Err(Error::ESRCH);
             };
@@ -125,7 +133,7 @@ impl<H: Host> Gpc<H> {
                     return Err(e);
                 }
             }
-            if CssGroup::link_new_task(cg, shard, child, info.pid, info.tgid) {
+            if CssGroup::link_new_task(cg, shard, child, info.pid, info.tgid, self.spin_ops) {
                 break cg;
             }
             // The css_group died under us (a move of the parent dropped its last
@@ -133,7 +141,7 @@ impl<H: Host> Gpc<H> {
             self.cancel_fork(cgr, info, self.fork_hooks.len());
             crate::primitive::spin_loop();
         };
-        drop(guard);
+        drop(rcu);
         // SAFETY: the child's reference, taken above, keeps the css_group alive; only
         // this thread can move or exit the child before fork returns.
         let cgr = unsafe { cg.as_ref() };
@@ -170,9 +178,9 @@ impl<H: Host> Gpc<H> {
     /// (never forked, or exited) is `Ok`.
     pub fn try_exit(&self, slot: &TaskSlot, info: &TaskInfo) -> Result {
         let hooks = !self.exit_hooks.is_empty();
-        let guard = self.rcu_read_lock();
+        let rcu = StaticRcuGuard::new(&self.host);
         let (cg, shard) = loop {
-            let seen = rcu_dereference(slot.raw(), &guard);
+            let seen = rcu_dereference(slot.raw(), rcu.guard());
             let (cg, shard) = untag(seen);
             let Some(cg) = cg else { return Ok(()) };
             // SAFETY: under the guard: valid even if a concurrent move just dropped it.
@@ -180,13 +188,13 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::EINVAL);
             }
             // SAFETY: as above.
-            match unsafe { cg.as_ref() }.unlink_task(shard, seen, slot, !hooks) {
+            match unsafe { cg.as_ref() }.unlink_task(shard, seen, slot, !hooks, self.spin_ops) {
                 Unlinked::Moved => continue,
                 Unlinked::Done => return Ok(()),
                 Unlinked::HoldsRef => break (cg, shard),
             }
         };
-        drop(guard);
+        drop(rcu);
         if hooks {
             // SAFETY: the task's reference, now ours, keeps the css_group alive.
             let cgr = unsafe { cg.as_ref() };

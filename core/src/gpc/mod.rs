@@ -224,6 +224,9 @@ pub struct Gpc<H: Host> {
     init_cg: NonNull<CssGroup>,
     /// Reference shards per css_group: one per CPU, up to `MAX_SHARDS`.
     nr_shards: usize,
+    /// The table the css_group shard locks were made with (the host's spinning lock), so
+    /// fork and exit call `H::Spin` directly.
+    spin_ops: crate::host::lock::OpsOfBackend<H::Spin>,
     next_container_id: crate::primitive::AtomicU64,
 }
 
@@ -255,7 +258,7 @@ impl<H: Host> Gpc<H> {
         }
         // Every lock gpc takes is the host's: the css_groups' and the subsystems' locks
         // (not generic over the host) dispatch to these.
-        crate::host::lock::install_host_locks::<H::Spin, H::IrqSpin>();
+        let spin_ops = crate::host::lock::install_host_locks::<H::Spin, H::IrqSpin>();
         // Made first, so a failure later frees them with the rest of the locals.
         let tree = crate::new_lock!(
             Tree {
@@ -335,6 +338,7 @@ impl<H: Host> Gpc<H> {
             release,
             init_cg: init,
             nr_shards,
+            spin_ops,
             next_container_id: crate::primitive::AtomicU64::new(1),
         })
     }

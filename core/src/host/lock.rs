@@ -378,15 +378,57 @@ static HOST_IRQ_SPIN: StaticPtr<LockOps> = StaticPtr::new(core::ptr::null_mut())
 /// from now on (`Gpc::new` calls it with its host's). A kernel has one host, so this is
 /// set once; in a test process that runs several hosts, locks made earlier keep the
 /// operations they were made with.
-pub fn install_host_locks<Spin: LockBackend, IrqSpin: LockBackend>() {
+pub fn install_host_locks<Spin: LockBackend, IrqSpin: LockBackend>() -> OpsOfBackend<Spin> {
+    let spin = OpsOfBackend::<Spin>::new();
     HOST_SPIN.store(
-        core::ptr::from_ref(LockOps::of::<Spin>()).cast_mut(),
+        core::ptr::from_ref(spin.ops).cast_mut(),
         StaticOrdering::Release,
     );
     HOST_IRQ_SPIN.store(
         core::ptr::from_ref(LockOps::of::<IrqSpin>()).cast_mut(),
         StaticOrdering::Release,
     );
+    spin
+}
+
+/// The operations table of backend `B`, as one particular address: evidence that a lock
+/// whose table is at this address holds a `B::State`, so [`Lock::lock_as`] may call `B`
+/// directly (inlined) instead of through the table. (A `const` table may have several
+/// addresses; comparing with this one never confuses two backends, it can only miss.)
+pub struct OpsOfBackend<B: LockBackend> {
+    ops: &'static LockOps,
+    _backend: PhantomData<fn() -> B>,
+}
+
+impl<B: LockBackend> OpsOfBackend<B> {
+    /// `B`'s table.
+    #[must_use]
+    pub fn new() -> Self {
+        OpsOfBackend {
+            ops: LockOps::of::<B>(),
+            _backend: PhantomData,
+        }
+    }
+}
+
+impl<B: LockBackend> Default for OpsOfBackend<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: LockBackend> Clone for OpsOfBackend<B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: LockBackend> Copy for OpsOfBackend<B> {}
+
+impl<B: LockBackend> core::fmt::Debug for OpsOfBackend<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpsOfBackend").finish_non_exhaustive()
+    }
 }
 
 fn installed(slot: &StaticPtr<LockOps>) -> &'static LockOps {
@@ -506,6 +548,35 @@ impl<T: ?Sized, B: LockSource> Lock<T, B> {
         }
     }
 
+    /// Acquire the lock, calling backend `B` directly when the lock was made with the
+    /// table `ops` names (the fast path knows its host's backend: no indirect call, and
+    /// `B::lock` inlines); through the table otherwise. The guard releases it the same
+    /// way.
+    #[inline]
+    pub fn lock_as<K: LockBackend>(&self, ops: OpsOfBackend<K>) -> StaticGuard<'_, T, B, K> {
+        if core::ptr::eq(self.raw.ops, ops.ops) {
+            // SAFETY: the lock was made with `K`'s table (same address as the evidence,
+            // which only `OpsOfBackend::<K>::new` makes), so its state is an initialised
+            // `K::State`, alive as long as `self`.
+            unsafe { K::lock(&*self.raw.state.as_ptr().cast::<K::State>()) };
+            StaticGuard {
+                lock: self,
+                direct: true,
+                _backend: PhantomData,
+                _not_send: PhantomData,
+            }
+        } else {
+            // SAFETY: initialised in `try_new` and alive as long as `self`.
+            unsafe { B::lock_at(self.raw.ops, self.raw.state.as_ptr(), 0) };
+            StaticGuard {
+                lock: self,
+                direct: false,
+                _backend: PhantomData,
+                _not_send: PhantomData,
+            }
+        }
+    }
+
     /// Acquire the lock while this thread holds another lock of the same class: the
     /// `subclass`-th of a nesting (`1` for a child's lock under its parent's, Linux
     /// `SINGLE_DEPTH_NESTING`). Without it a lock validator reports recursion.
@@ -552,6 +623,48 @@ impl<T: ?Sized, B: LockSource> Guard<'_, T, B> {
     }
 }
 
+/// A [`Guard`] taken by [`Lock::lock_as`]: released the way it was taken (directly
+/// through backend `K`, or through the lock's table).
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct StaticGuard<'a, T: ?Sized, B: LockSource, K: LockBackend> {
+    lock: &'a Lock<T, B>,
+    direct: bool,
+    _backend: PhantomData<fn() -> K>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T: ?Sized, B: LockSource, K: LockBackend> Deref for StaticGuard<'_, T, B, K> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard's existence proves the lock is held.
+        self.lock.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T: ?Sized, B: LockSource, K: LockBackend> DerefMut for StaticGuard<'_, T, B, K> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
+        self.lock.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T: ?Sized, B: LockSource, K: LockBackend> Drop for StaticGuard<'_, T, B, K> {
+    #[inline]
+    fn drop(&mut self) {
+        let state = self.lock.raw.state.as_ptr();
+        if self.direct {
+            // SAFETY: taken directly through `K` in `lock_as`, which checked that the
+            // state is a `K::State`; we hold it.
+            unsafe { K::unlock(&*state.cast::<K::State>()) };
+        } else {
+            // SAFETY: taken through the table in `lock_as`; we hold it.
+            unsafe { B::unlock_at(self.lock.raw.ops, state) };
+        }
+    }
+}
+
 impl<T: ?Sized, B: LockSource> Deref for Guard<'_, T, B> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -591,6 +704,7 @@ unsafe impl LockBackend for RawSpin {
         unsafe { state.write(AtomicBool::new(false)) };
     }
 
+    #[inline]
     unsafe fn lock(state: &AtomicBool) {
         loop {
             if state
@@ -605,6 +719,7 @@ unsafe impl LockBackend for RawSpin {
         }
     }
 
+    #[inline]
     unsafe fn unlock(state: &AtomicBool) {
         state.store(false, Ordering::Release);
     }

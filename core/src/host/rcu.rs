@@ -95,6 +95,7 @@ pub struct RcuGuard<'h> {
 
 impl<'h> RcuGuard<'h> {
     /// Enter a read-side critical section of `rcu`.
+    #[inline]
     pub fn new(rcu: &'h dyn Rcu) -> Self {
         rcu.read_lock();
         RcuGuard {
@@ -111,6 +112,7 @@ impl<'h> RcuGuard<'h> {
     ///
     /// The calling thread must be inside a read-side section of `rcu` for the whole life
     /// of the guard and of every reference borrowed from it.
+    #[inline]
     pub unsafe fn assume_held(rcu: &'h dyn Rcu) -> Self {
         RcuGuard {
             rcu,
@@ -121,11 +123,49 @@ impl<'h> RcuGuard<'h> {
 }
 
 impl Drop for RcuGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.owned {
             // SAFETY: `new` called `read_lock` on this thread (the guard is !Send).
             unsafe { self.rcu.read_unlock() };
         }
+    }
+}
+
+/// A read-side section entered and left through the host's own `Rcu` implementation,
+/// called directly (inlined) rather than through `&dyn Rcu`: what the fast path uses.
+/// It lends an ordinary [`RcuGuard`] as the evidence lookups borrow against.
+pub(crate) struct StaticRcuGuard<'h, R: Rcu> {
+    rcu: &'h R,
+    guard: RcuGuard<'h>,
+}
+
+impl<'h, R: Rcu> StaticRcuGuard<'h, R> {
+    /// Enter a read-side section of `rcu`.
+    #[inline]
+    pub(crate) fn new(rcu: &'h R) -> Self {
+        rcu.read_lock();
+        StaticRcuGuard {
+            rcu,
+            // SAFETY: entered just above, and left only when `self` drops, after every
+            // borrow of this guard (they borrow `self`) has ended.
+            guard: unsafe { RcuGuard::assume_held(rcu) },
+        }
+    }
+
+    /// The evidence.
+    #[inline]
+    pub(crate) fn guard(&self) -> &RcuGuard<'h> {
+        &self.guard
+    }
+}
+
+impl<R: Rcu> Drop for StaticRcuGuard<'_, R> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `new` entered the section on this thread; the guard is !Send (it holds
+        // an `RcuGuard`).
+        unsafe { self.rcu.read_unlock() };
     }
 }
 

@@ -73,10 +73,12 @@ impl TaskSlot {
     }
 
     /// Whether the slot holds a css_group (the task was forked and has not exited).
+    #[inline]
     pub fn is_attached(&self) -> bool {
         !self.cg.load(Ordering::Acquire).is_null()
     }
 
+    #[inline]
     pub(crate) fn raw(&self) -> &AtomicPtr<CssGroup> {
         &self.cg
     }
