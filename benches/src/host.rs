@@ -98,6 +98,22 @@ impl Cpus for BenchHost {
     }
 }
 
+/// Every task of the bench host is a [`crate::tasks::BenchTask`] (in the bench task
+/// table, or a fork+exit loop's [`crate::world::Child`]).
+impl gpc_core::TaskIds for BenchHost {
+    #[inline]
+    fn task_ids(&self, slot: &gpc_core::TaskSlot) -> gpc_core::TaskId {
+        use gpc_core::EmbedsTaskSlot;
+        // SAFETY: gpc passes only slots this host linked, each the slot of a `BenchTask`
+        // handed to gpc from that task.
+        let t = unsafe { crate::tasks::BenchTask::from_slot(slot) };
+        gpc_core::TaskId {
+            pid: t.pid,
+            tgid: t.tgid,
+        }
+    }
+}
+
 impl Host for BenchHost {
     type Mutex = YieldingSpin;
     type Spin = RawSpin;

@@ -13,7 +13,7 @@ use gpc_core::host::lock::Lock;
 /// The baseline spinlock: gpc-core's portable one, called directly.
 type SpinLock<T> = Lock<T, gpc_core::host::lock::RawSpin>;
 use gpc_core::host::task::NoTasks;
-use gpc_core::testing::TestHost;
+use gpc_core::testing::{Task as TestTask, TestHost};
 use gpc_core::{Caller, Creds, Gpc, Pid, TaskRef, TaskSlot};
 
 use crate::alloc::live_bytes;
@@ -727,18 +727,21 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
         pid: None,
         tasks: &NoTasks,
     };
-    // Pinned on the stack: linked into gpc's lists until they exit below.
-    let init = core::pin::pin!(TaskSlot::new());
+    // Boxed and pinned: linked into gpc's lists until they exit below. The test host's
+    // tasks are `tasklist::Task`s (its `TaskIds` finds them from their slots).
+    let init = TestTask::boxed(1, 1);
     let init_info = Child::new(1).info;
-    gpc.init_task(init.as_ref(), &init_info).ctx("init_task")?;
-    let parent = core::pin::pin!(TaskSlot::new());
+    gpc.init_task(init.as_ref().pinned_slot(), &init_info)
+        .ctx("init_task")?;
+    let parent = TestTask::boxed(2, 2);
     let pinfo = Child::new(2).info;
-    gpc.fork(&init, parent.as_ref(), &pinfo).ctx("fork")?;
+    gpc.fork(&init.slot, parent.as_ref().pinned_slot(), &pinfo)
+        .ctx("fork")?;
     let pref = TaskRef {
         pid: 2,
         tgid: 2,
         creds: Creds::ROOT,
-        slot: &parent,
+        slot: &parent.slot,
     };
     let res = (|| {
         for (i, m) in MOUNTS.iter().enumerate() {
@@ -750,18 +753,19 @@ fn fork_exit_testhost(t: &Timing) -> Result<f64, BenchError> {
             }
             gpc.attach(h, "c0", &pref).ctx("attach")?;
         }
-        let child = core::pin::pin!(TaskSlot::new());
+        let child = TestTask::boxed(3, 3);
         let cinfo = Child::new(3).info;
         measure(t, |n| {
             timed(n, false, || {
-                gpc.fork(&parent, child.as_ref(), &cinfo).ctx("fork")?;
-                gpc.exit(&child, &cinfo);
+                gpc.fork(&parent.slot, child.as_ref().pinned_slot(), &cinfo)
+                    .ctx("fork")?;
+                gpc.exit(&child.slot, &cinfo);
                 Ok(())
             })
         })
     })();
-    gpc.exit(&parent, &pinfo);
-    gpc.exit(&init, &init_info);
+    gpc.exit(&parent.slot, &pinfo);
+    gpc.exit(&init.slot, &init_info);
     res
 }
 

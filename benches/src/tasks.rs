@@ -34,6 +34,9 @@ pub struct BenchTask {
     pub slot: TaskSlot,
 }
 
+// A task walk meets slots on lists; the bench host finds their tasks (`TaskIds`).
+gpc_core::embeds_task_slot!(BenchTask, slot);
+
 impl BenchTask {
     /// The task as gpc sees it.
     pub fn task_ref(&self) -> TaskRef<'_> {

@@ -3,10 +3,10 @@
 
 use core::pin::Pin;
 
-use gpc_core::{DynSubsystem, Gpc, HierarchyId, Pid, TaskInfo, TaskSlot};
+use gpc_core::{Creds, DynSubsystem, Gpc, HierarchyId, Pid, TaskInfo, TaskSlot};
 
 use crate::host::{rcu, BenchHost};
-use crate::tasks::Tasks;
+use crate::tasks::{BenchTask, Tasks};
 use crate::{BenchError, Ctx};
 
 /// The controllers of the fork/exit benchmark that have no fork hook: every controller
@@ -197,9 +197,10 @@ impl Drop for World {
 /// A task slot for a fork+exit loop: the child that is forked and exits again.
 #[derive(Debug)]
 pub struct Child {
-    /// The child's slot (empty between iterations), boxed and pinned: a fork links it
-    /// into its css_group's task list, so it must not move while the `Child` does.
-    pub slot: Pin<Box<TaskSlot>>,
+    /// The child task, its slot empty between iterations; boxed and pinned: a fork links
+    /// the slot into its css_group's task list, so it must not move while the `Child`
+    /// does. A `BenchTask`, as every task of the bench host is (its `TaskIds`).
+    pub task: Pin<Box<BenchTask>>,
     /// What the hooks are told.
     pub info: TaskInfo,
 }
@@ -208,13 +209,27 @@ impl Child {
     /// A child with pid `pid` (any number: gpc does not look it up).
     pub fn new(pid: Pid) -> Self {
         Child {
-            slot: Box::pin(TaskSlot::new()),
+            task: Box::pin(BenchTask {
+                pid,
+                tgid: pid,
+                creds: Creds::ROOT,
+                slot: TaskSlot::new(),
+            }),
             info: TaskInfo {
                 pid,
                 tgid: pid,
                 is_thread: false,
             },
         }
+    }
+}
+
+impl Child {
+    /// The child's slot, pinned as the child is.
+    pub fn slot(&self) -> Pin<&TaskSlot> {
+        // SAFETY: structural pinning: nothing moves the slot out of the pinned task
+        // (`BenchTask` has no `Drop` and this module gives out no `&mut` to it).
+        unsafe { self.task.as_ref().map_unchecked(|t| &t.slot) }
     }
 }
 
@@ -225,9 +240,8 @@ impl Child {
 /// gpc's fork error (`EAGAIN` from pids at its limit; none here).
 #[inline]
 pub fn fork_exit(gpc: &Gpc<BenchHost>, parent: &TaskSlot, child: &Child) -> Result<(), BenchError> {
-    gpc.fork(parent, child.slot.as_ref(), &child.info)
-        .ctx("fork")?;
-    gpc.exit(&child.slot, &child.info);
+    gpc.fork(parent, child.slot(), &child.info).ctx("fork")?;
+    gpc.exit(&child.task.slot, &child.info);
     Ok(())
 }
 

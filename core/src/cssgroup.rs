@@ -22,7 +22,7 @@ use crate::container::{Container, HierIdx};
 use crate::host::alloc::Gfp;
 use crate::host::lock::{LockBackend, OpsOfBackend, SpinLock};
 use crate::host::rcu::RcuHead;
-use crate::host::task::{Pid, TaskSlot};
+use crate::host::task::TaskSlot;
 use crate::list::{HHead, HNode};
 use crate::primitive::Ordering;
 use crate::subsys::{CssHeader, MAX_SUBSYS};
@@ -294,8 +294,6 @@ impl CssGroup {
         this: NonNull<CssGroup>,
         shard: usize,
         child: &TaskSlot,
-        pid: Pid,
-        tgid: Pid,
         spin: OpsOfBackend<K>,
     ) -> bool {
         // SAFETY: the caller keeps the memory valid (RCU guard or a reference).
@@ -309,10 +307,7 @@ impl CssGroup {
         }
         // SAFETY: under the shard's lock; the child is unlinked (its slot is empty) and
         // pinned by the caller, so it stays put until exit unlinks it.
-        unsafe {
-            child.set_ids(pid, tgid);
-            s.tasks.add_head(&child.node);
-        }
+        unsafe { s.tasks.add_head(&child.node) };
         child.raw().store(tag(this, shard), Ordering::Release);
         true
     }

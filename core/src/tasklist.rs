@@ -22,7 +22,7 @@
 //!   the group's threads only (the leader first, then the threads in the order they were
 //!   made, as Linux's `for_each_thread`).
 //!
-//! A task costs its 64-byte [`Task`] (32 of them gpc's [`TaskSlot`]), two 4-byte ring
+//! A task costs its 64-byte [`Task`] (24 of them gpc's [`TaskSlot`]), two 4-byte ring
 //! links and 4 bytes of pid index.
 
 use alloc::boxed::Box;
@@ -30,6 +30,7 @@ use alloc::vec::Vec;
 use core::pin::Pin;
 
 use crate::host::alloc::{try_reserve, try_reserve_exact, Gfp};
+use crate::host::task::{EmbedsTaskSlot, TaskId};
 use crate::{Caller, Creds, Error, Gpc, Host, Pid, Result, TaskInfo, TaskRef, TaskSlot, TaskTable};
 
 /// Linux's default `pid_max` (kernel/pid.c: `PID_MAX_DEFAULT`, 32768).
@@ -58,9 +59,52 @@ pub struct Task {
     /// gpc's per-task slot.
     pub slot: TaskSlot,
     /// Whether the task wants the CPU (the simulated scheduler runs busy tasks): init is
-    /// idle, a forked task busy. It fits in the entry's padding: a task is 72 bytes on
-    /// 64-bit, 32 of them gpc's slot.
+    /// idle, a forked task busy. It fits in the entry's padding: a task is 64 bytes on
+    /// 64-bit, 24 of them gpc's slot.
     pub busy: bool,
+}
+
+crate::embeds_task_slot!(Task, slot);
+
+impl Task {
+    /// A task in no table, boxed and pinned (its slot may be linked), for code that
+    /// drives gpc's hooks by hand (tests, benchmarks, loom models).
+    pub fn boxed(pid: Pid, tgid: Pid) -> Pin<Box<Task>> {
+        Box::pin(Task {
+            pid,
+            tgid,
+            creds: Creds::ROOT,
+            slot: TaskSlot::new(),
+            busy: false,
+        })
+    }
+
+    /// The task's slot, pinned as the task is.
+    pub fn pinned_slot(self: Pin<&Self>) -> Pin<&TaskSlot> {
+        // SAFETY: structural pinning: nothing moves the slot out of a pinned `Task`
+        // (`Task` has no `Drop` and gives out no `&mut TaskSlot`).
+        unsafe { self.map_unchecked(|t| &t.slot) }
+    }
+
+    /// The ids a listing shows for this task.
+    pub fn id(&self) -> TaskId {
+        TaskId {
+            pid: self.pid,
+            tgid: self.tgid,
+        }
+    }
+
+    /// The task whose slot `slot` is, for a host whose every task is a `Task` (the test
+    /// host, the machine's hosts): its [`crate::TaskIds`].
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the slot field of a live `Task`, reached from that `Task` (see
+    /// [`EmbedsTaskSlot::from_slot`]).
+    pub unsafe fn of_slot(slot: &TaskSlot) -> &Task {
+        // SAFETY: forwarded from the caller.
+        unsafe { <Task as EmbedsTaskSlot>::from_slot(slot) }
+    }
 }
 
 /// A task table that drives gpc's fork and exit hooks, with Linux's pid allocation
@@ -731,11 +775,11 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_slab_entry_is_the_task_and_two_links() {
-        // The task (with its credentials' permitted capability set and gpc's 32-byte
+        // The task (with its credentials' permitted capability set and gpc's 24-byte
         // slot) and the two links of its thread group's ring.
-        assert!(core::mem::size_of::<TaskSlot>() <= 32);
-        assert!(core::mem::size_of::<Task>() <= 72);
-        assert!(core::mem::size_of::<Entry>() <= 80);
+        assert!(core::mem::size_of::<TaskSlot>() <= 24);
+        assert!(core::mem::size_of::<Task>() <= 64);
+        assert!(core::mem::size_of::<Entry>() <= 72);
     }
 
     #[test]

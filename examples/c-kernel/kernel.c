@@ -94,6 +94,11 @@ static struct task tasks[NR_TASKS];
 
 static struct gpc_task *T(struct task *t) { return (struct gpc_task *)t; }
 struct gpc_task_slot *gpc_task_slot(struct gpc_task *t) { return &((struct task *)t)->cgroups; }
+/* container_of(slot, struct task_struct, cg_list): how a tasks listing finds the pid. */
+struct gpc_task *gpc_slot_task(struct gpc_task_slot *s)
+{
+	return T((struct task *)((char *)s - offsetof(struct task, cgroups)));
+}
 uint32_t gpc_task_pid(struct gpc_task *t) { return ((struct task *)t)->pid; }
 uint32_t gpc_task_tgid(struct gpc_task *t) { return ((struct task *)t)->pid; }
 

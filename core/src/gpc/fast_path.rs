@@ -21,23 +21,17 @@ use crate::host::Host;
 use crate::subsys::{CssRef, SubsysId, Subsystem, TaskInfo};
 
 impl<H: Host> Gpc<H> {
-    /// Put the first task (init) into the root of every hierarchy. `info` gives the ids
-    /// listings show for it.
+    /// Put the first task (init) into the root of every hierarchy. `_info` describes
+    /// init as hooks see a task; no subsystem has a hook for init (as in Linux, where
+    /// `init_task` is placed statically), so gpc reads nothing from it.
     ///
     /// # Errors
     ///
     /// `EBUSY` if `slot` already holds a css_group.
-    pub fn init_task(&self, slot: Pin<&TaskSlot>, info: &TaskInfo) -> Result {
+    pub fn init_task(&self, slot: Pin<&TaskSlot>, _info: &TaskInfo) -> Result {
         let slot = TaskSlot::pinned(slot);
         if slot.is_attached()
-            || !CssGroup::link_new_task(
-                self.init_cg,
-                self.shard(),
-                slot,
-                info.pid,
-                info.tgid,
-                self.spin_ops,
-            )
+            || !CssGroup::link_new_task(self.init_cg, self.shard(), slot, self.spin_ops)
         {
             return Err(Error::EBUSY);
         }
@@ -133,7 +127,7 @@ impl<H: Host> Gpc<H> {
                     return Err(e);
                 }
             }
-            if CssGroup::link_new_task(cg, shard, child, info.pid, info.tgid, self.spin_ops) {
+            if CssGroup::link_new_task(cg, shard, child, self.spin_ops) {
                 break cg;
             }
             // The css_group died under us (a move of the parent dropped its last

@@ -62,14 +62,7 @@ use crate::primitive::{Ordering, UnsafeCell};
 /// largest) stays what a kernel may allocate for a reader.
 pub const PIDS_PER_PASS: usize = 8192;
 
-/// A task a walk lists: the ids its slot was given at fork.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId {
-    /// Thread id.
-    pub pid: Pid,
-    /// Thread-group id.
-    pub tgid: Pid,
-}
+pub use crate::host::task::TaskId;
 
 /// Where a walk is: the css_group and shard whose list holds its sentinel, and the
 /// hierarchy of its container (whose css_group list it follows).
@@ -180,8 +173,7 @@ impl<H: Host> TaskIter<'_, H> {
                         let t = TaskSlot::from_node(p);
                         if t.raw().load(Ordering::Relaxed) != SENTINEL {
                             let Some(slot) = out.get_mut(n) else { break };
-                            let (pid, tgid) = t.ids();
-                            *slot = TaskId { pid, tgid };
+                            *slot = self.gpc.host.task_ids(t);
                             n += 1;
                         }
                         prev = p;

@@ -35,7 +35,7 @@ pub mod task;
 /// (the scheduler asking for a CPU quota; Linux `spin_lock_irqsave`). gpc takes no lock
 /// of its own: `Gpc::new` installs `Spin` and `IrqSpin` for the locks of types that are
 /// not generic over the host (see [`lock`]).
-pub trait Host: rcu::Rcu + cpu::Cpus + Send + Sync + 'static {
+pub trait Host: rcu::Rcu + cpu::Cpus + task::TaskIds + Send + Sync + 'static {
     /// The sleeping lock (Linux `struct mutex`): kind [`lock::LockKind::Sleeping`].
     type Mutex: lock::LockBackend;
     /// The spinning lock (Linux `spinlock_t`): kind [`lock::LockKind::Spinning`].

@@ -19,26 +19,95 @@ use core::ptr;
 use crate::cssgroup::{untag, CssGroup};
 use crate::host::cred::Creds;
 use crate::list::HNode;
-use crate::primitive::{AtomicPtr, Ordering, UnsafeCell};
+use crate::primitive::{AtomicPtr, Ordering};
 
 /// A process or thread id.
 pub type Pid = u32;
 
 /// The per-task state of gpc, embedded by the host in its task struct.
 ///
-/// 32 bytes on 64-bit hosts: the task's link in its css_group's task list (two
-/// pointers), the css_group pointer, and the thread and group ids a listing prints.
-/// Its only constructor makes an empty slot; it gets a css_group through
+/// 24 bytes on 64-bit hosts, what Linux spends (`task_struct::cgroups` and `cg_list`):
+/// the task's link in its css_group's task list (two pointers) and the css_group
+/// pointer. The task's ids stay in the host's task struct, where a listing finds them
+/// through [`TaskIds`] (Linux `css_task_iter_next` returns the `task_struct`, whose pid
+/// it prints). Its only constructor makes an empty slot; it gets a css_group through
 /// `Gpc::init_task` or `Gpc::fork`, so a host cannot forge one.
 #[repr(C)]
 pub struct TaskSlot {
     /// First, so a list node is also the slot (`container_of` at offset 0).
     pub(crate) node: HNode,
     cg: AtomicPtr<CssGroup>,
-    /// Thread and group id, written under the shard lock when the slot is linked and
-    /// read by list walks under the same lock.
-    ids: UnsafeCell<(Pid, Pid)>,
     _pin: PhantomPinned,
+}
+
+/// A task a walk lists: its thread and group ids, as the host gives them ([`TaskIds`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId {
+    /// Thread id.
+    pub pid: Pid,
+    /// Thread-group id.
+    pub tgid: Pid,
+}
+
+/// How gpc learns the ids of a task it finds on a list: from the host's task struct that
+/// embeds the slot (Linux: `container_of(node, struct task_struct, cg_list)`, then
+/// `task_pid_vnr`). This is what keeps the ids out of [`TaskSlot`].
+///
+/// Called by task walks ([`crate::Gpc::tasks`], the `tasks` and `cgroup.procs`
+/// listings) under spinning locks (the css_group table's and a shard's): it must not
+/// sleep, allocate, or call gpc.
+pub trait TaskIds {
+    /// The ids of the task whose slot is `slot`. `slot` is one this host linked through
+    /// `Gpc::init_task` or `Gpc::fork` and whose task has not exited (gpc never passes
+    /// another): for a host that embeds every slot in its task struct,
+    /// [`EmbedsTaskSlot::from_slot`] finds that struct.
+    fn task_ids(&self, slot: &TaskSlot) -> TaskId;
+}
+
+/// A host task struct with a [`TaskSlot`] field: implement it with
+/// [`crate::embeds_task_slot!`], which computes the offset.
+///
+/// # Safety
+///
+/// `SLOT_OFFSET` is the byte offset of a `TaskSlot` field of `Self`.
+pub unsafe trait EmbedsTaskSlot: Sized {
+    /// Where the slot is in `Self`.
+    const SLOT_OFFSET: usize;
+
+    /// The task struct whose slot field `slot` is (Linux `container_of`).
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the slot field of a live `Self`, and the reference it came from was
+    /// derived from a reference to that whole `Self` (a host that only ever hands gpc
+    /// `&task.slot` of its own tasks satisfies both).
+    #[inline]
+    unsafe fn from_slot(slot: &TaskSlot) -> &Self {
+        // SAFETY: `slot` sits `SLOT_OFFSET` bytes into a live `Self` (trait contract
+        // and caller), so stepping back lands on that `Self`.
+        unsafe {
+            &*ptr::from_ref(slot)
+                .cast::<u8>()
+                .sub(Self::SLOT_OFFSET)
+                .cast::<Self>()
+        }
+    }
+}
+
+/// Implement [`EmbedsTaskSlot`] for a struct and its `TaskSlot` field:
+/// `gpc_core::embeds_task_slot!(Task, slot);`.
+#[macro_export]
+macro_rules! embeds_task_slot {
+    ($task:ty, $field:ident) => {
+        // SAFETY: `offset_of!` of a field checked to be a `TaskSlot`.
+        unsafe impl $crate::host::task::EmbedsTaskSlot for $task {
+            const SLOT_OFFSET: usize = {
+                // The field must be a `TaskSlot` (this fails to compile otherwise).
+                let _is_slot: fn(&$task) -> &$crate::TaskSlot = |t| &t.$field;
+                ::core::mem::offset_of!($task, $field)
+            };
+        }
+    };
 }
 
 impl TaskSlot {
@@ -48,7 +117,6 @@ impl TaskSlot {
         TaskSlot {
             node: HNode::new(),
             cg: AtomicPtr::new(ptr::null_mut()),
-            ids: UnsafeCell::new((0, 0)),
             _pin: PhantomPinned,
         }
     }
@@ -59,7 +127,6 @@ impl TaskSlot {
         TaskSlot {
             node: HNode::new(),
             cg: AtomicPtr::new(ptr::null_mut()),
-            ids: UnsafeCell::new((0, 0)),
             _pin: PhantomPinned,
         }
     }
@@ -94,34 +161,13 @@ impl TaskSlot {
         unsafe { &*node.cast::<TaskSlot>() }
     }
 
-    /// The ids written when the slot was linked.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock of the list the slot is on.
-    pub(crate) unsafe fn ids(&self) -> (Pid, Pid) {
-        // SAFETY: written under the same lock (caller).
-        self.ids.with(|p| unsafe { *p })
-    }
-
-    /// Record the ids before linking.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock of the list it is about to link the slot to, and the
-    /// slot is on no list.
-    pub(crate) unsafe fn set_ids(&self, pid: Pid, tgid: Pid) {
-        // SAFETY: unlinked, and under the lock walks take (caller).
-        self.ids.with_mut(|p| unsafe { *p = (pid, tgid) });
-    }
-
     /// A pinned slot's address, for the calls that link it.
     pub(crate) fn pinned(slot: Pin<&TaskSlot>) -> &TaskSlot {
         slot.get_ref()
     }
 }
 
-// SAFETY: `cg` is atomic; `node` and `ids` are written only while the slot is on no list
+// SAFETY: `cg` is atomic; `node` is written only while the slot is on no list
 // (before linking, by the one caller that links it) or under the lock of the shard list it
 // is on, and read only under that lock, so sharing a slot between threads races nothing.
 unsafe impl Sync for TaskSlot {}

@@ -488,6 +488,16 @@ impl Cpus for TestHost {
     }
 }
 
+/// Every task of a test host is a [`crate::tasklist::Task`] (in a `TaskList`, or made by
+/// `Task::boxed`): tests never link a free-standing slot.
+impl crate::TaskIds for TestHost {
+    fn task_ids(&self, slot: &crate::TaskSlot) -> crate::TaskId {
+        // SAFETY: gpc passes only slots this host's tasks linked, and each is the slot
+        // of a `tasklist::Task`, handed to gpc from that task (above).
+        unsafe { crate::tasklist::Task::of_slot(slot) }.id()
+    }
+}
+
 impl Host for TestHost {
     type Mutex = StdMutex;
     type Spin = TestSpin<false>;

@@ -10,6 +10,7 @@ use std::prelude::rust_2021::*;
 
 use crate::host::rcu::Rcu;
 use crate::host::task::NoTasks;
+use crate::tasklist::Task;
 use crate::testing::probe::PROBE;
 use crate::testing::TestHost;
 use crate::{Caller, Creds, Error, Gpc, HierarchyId, Pid, TaskId, TaskInfo, TaskRef, TaskSlot};
@@ -35,9 +36,9 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 /// css_group lists) and declared before `gpc`, so a slot whose task never exited unlinks
 /// itself while its css_group is still there.
 struct Setup {
-    init: Pin<Box<TaskSlot>>,
+    init: Pin<Box<Task>>,
     /// Slot `i` is the task with pid `i + 2`, empty until forked.
-    tasks: Vec<Pin<Box<TaskSlot>>>,
+    tasks: Vec<Pin<Box<Task>>>,
     gpc: Gpc<TestHost>,
     h: HierarchyId,
 }
@@ -46,8 +47,8 @@ impl Setup {
     /// The slot of the task with pid `pid` (init is 1).
     fn slot(&self, pid: Pid) -> Pin<&TaskSlot> {
         match pid {
-            1 => self.init.as_ref(),
-            p => self.tasks[p as usize - 2].as_ref(),
+            1 => self.init.as_ref().pinned_slot(),
+            p => self.tasks[p as usize - 2].as_ref().pinned_slot(),
         }
     }
 
@@ -77,9 +78,16 @@ fn setup(dirs: &[&str], slots: usize) -> Setup {
     for d in dirs {
         gpc.mkdir(h, d).unwrap();
     }
-    let init = Box::pin(TaskSlot::new());
-    gpc.init_task(init.as_ref(), &info(1)).unwrap();
-    let tasks = (0..slots).map(|_| Box::pin(TaskSlot::new())).collect();
+    // Tasks of the test host are `tasklist::Task`s (its `TaskIds` finds their ids).
+    let init = Task::boxed(1, 1);
+    gpc.init_task(init.as_ref().pinned_slot(), &info(1))
+        .unwrap();
+    let tasks = (0..slots)
+        .map(|i| {
+            let pid = i as Pid + 2;
+            Task::boxed(pid, pid)
+        })
+        .collect();
     Setup {
         init,
         tasks,

@@ -10,7 +10,7 @@ use gpc_core::host::alloc::{Gfp, ScopeHooks};
 use gpc_core::host::cpu::Cpus;
 use gpc_core::host::lock::RawSpin;
 use gpc_core::host::rcu::{Rcu, RcuHead};
-use gpc_core::{Creds, Host, Pid, TaskRef, TaskSlot, TaskTable};
+use gpc_core::{Creds, EmbedsTaskSlot, Host, Pid, TaskId, TaskIds, TaskRef, TaskSlot, TaskTable};
 
 /// Step 1, RCU: on one CPU without preemption a grace period has passed whenever no
 /// read-side section is open; callbacks wait on a list linked through their own heads.
@@ -115,6 +115,24 @@ pub struct Task {
     pub pid: Pid,
     /// gpc's per-task state.
     pub slot: TaskSlot,
+}
+
+// The slot's place in the task struct, so gpc's task walks find the task (its ids) from
+// the slot they meet on a list: `container_of`.
+gpc_core::embeds_task_slot!(Task, slot);
+
+/// Step 5, tasks: a task walk (the `tasks` file) meets slots on lists and asks the host
+/// whose they are. Called under spinning locks: no sleeping, no allocation.
+impl TaskIds for MiniHost {
+    fn task_ids(&self, slot: &TaskSlot) -> TaskId {
+        // SAFETY: gpc passes only slots this host linked, and every one is the `slot` of
+        // a `Task` in `Tasks`, handed to gpc as `&task.slot`.
+        let task = unsafe { Task::from_slot(slot) };
+        TaskId {
+            pid: task.pid,
+            tgid: task.pid,
+        }
+    }
 }
 
 /// A fixed task table, each task its own thread group.

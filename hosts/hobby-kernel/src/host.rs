@@ -75,6 +75,16 @@ impl Cpus for KernelHost {
     }
 }
 
+/// The kernel's tasks are the machine's `tasklist::Task`s: a walk finds a task's ids in
+/// the task struct that embeds the slot it meets.
+impl gpc_core::TaskIds for KernelHost {
+    fn task_ids(&self, slot: &gpc_core::TaskSlot) -> gpc_core::TaskId {
+        // SAFETY: gpc passes only slots this host linked, and the machine links only the
+        // slots of its task list's `Task`s, from those tasks.
+        unsafe { gpc_core::tasklist::Task::of_slot(slot) }.id()
+    }
+}
+
 impl Host for KernelHost {
     type Mutex = KSpin;
     type Spin = KSpin;

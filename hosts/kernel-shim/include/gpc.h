@@ -66,7 +66,10 @@ struct gpc_task;
 /*
  * The per-task slot the kernel embeds in its task struct, as Linux embeds
  * task->cgroups and task->cg_list: the task's node in its css_group's task list (two
- * pointers), its css_group pointer and its ids; 32 bytes on 64-bit. Only gpc writes it.
+ * pointers) and its css_group pointer; three pointers, 24 bytes on 64-bit (what Linux
+ * spends). Only gpc writes it. The task's ids are not in it: a tasks or cgroup.procs
+ * listing finds the task from its slot with gpc_slot_task() (container_of) and asks
+ * gpc_task_pid() and gpc_task_tgid().
  *
  * It is an intrusive list node: other tasks' slots point at it while it is attached
  * (from gpc_init_task()/gpc_fork() until gpc_exit()), so the kernel must never move or
@@ -76,11 +79,10 @@ struct gpc_task;
  * pointers, and gpc_task_slot_init() overwrites them with an empty slot without
  * following or unlinking them (they are the parent's, not the copy's).
  */
-#define GPC_TASK_SLOT_SIZE (3 * sizeof(void *) + 2 * sizeof(uint32_t))
+#define GPC_TASK_SLOT_SIZE (3 * sizeof(void *))
 #define GPC_TASK_SLOT_ALIGN (GPC_ALIGNOF(void *))
 struct gpc_task_slot {
 	void *opaque[3];
-	uint32_t ids[2];
 };
 
 /* A streaming reader of a tasks or cgroup.procs file (gpc_pids_open, opaque). */
@@ -213,7 +215,8 @@ typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
  *     instance returned by gpc_init() (garbage, or an instance already destroyed).
  *  T. A struct gpc_task *task, parent, child or caller argument: NULL is -EINVAL (for a
  *     caller: the kernel itself). UB: a task that is not alive for the whole call, or
- *     whose gpc_task_slot() does not return its own slot; a slot never initialised with
+ *     whose gpc_task_slot() does not return its own slot, or whose slot
+ *     gpc_slot_task() does not map back to it; a slot never initialised with
  *     gpc_task_slot_init() (its garbage is read as a css_group pointer).
  *  I. A task belongs to the one instance whose gpc_init_task() or gpc_fork() attached
  *     it, until gpc_exit(). Passing it to another instance is detected: -EINVAL from
@@ -613,8 +616,16 @@ unsigned int gpc_current_cpu(void);
 unsigned int gpc_nr_cpus(void);
 unsigned int gpc_nr_mem_nodes(void);
 
-/* Tasks: accessors (valid while the task lives). */
+/*
+ * Tasks: accessors (valid while the task lives; none sleeps or calls gpc).
+ * gpc_slot_task: the task whose embedded slot this is, container_of(slot, struct task,
+ * gpc) (the inverse of gpc_task_slot()). The tasks and cgroup.procs listings call it,
+ * then gpc_task_pid() and gpc_task_tgid(), under spinning locks with preemption off.
+ * slot is always one gpc_task_slot() returned for a live task that was passed to
+ * gpc_init_task() or gpc_fork() and not yet to gpc_exit().
+ */
 struct gpc_task_slot *gpc_task_slot(struct gpc_task *task);
+struct gpc_task *gpc_slot_task(struct gpc_task_slot *slot);
 uint32_t gpc_task_pid(struct gpc_task *task);
 uint32_t gpc_task_tgid(struct gpc_task *task);
 void gpc_task_creds(struct gpc_task *task, struct gpc_creds *out);

@@ -245,6 +245,11 @@ struct gpc_task_slot *gpc_task_slot(struct gpc_task *task)
 	return &((struct ktask *)task)->slot;
 }
 
+struct gpc_task *gpc_slot_task(struct gpc_task_slot *slot)
+{
+	return T((struct ktask *)((char *)slot - offsetof(struct ktask, slot)));
+}
+
 uint32_t gpc_task_pid(struct gpc_task *task)
 {
 	return ((struct ktask *)task)->pid;

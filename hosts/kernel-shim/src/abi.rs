@@ -27,13 +27,15 @@ pub struct GpcTask {
 /// `gpc_task_slot_init`, `gpc_init_task`, `gpc_fork`, `gpc_exit` and migrations).
 ///
 /// It is core's [`TaskSlot`] (asserted below): the task's node in its css_group's task
-/// list (two pointers), the tagged css_group pointer, and the task's ids. Being an
-/// intrusive list node, an attached slot must never be moved or copied by the kernel
-/// (Linux's `task_struct` never moves); this is what lets the exports pin it.
+/// list (two pointers) and the tagged css_group pointer, three pointers in all. The
+/// task's ids are not in it: a task walk finds the task from its slot
+/// (`gpc_slot_task`, Linux `container_of(..., struct task_struct, cg_list)`) and asks
+/// the kernel (`gpc_task_pid`, `gpc_task_tgid`). Being an intrusive list node, an
+/// attached slot must never be moved or copied by the kernel (Linux's `task_struct`
+/// never moves); this is what lets the exports pin it.
 #[repr(C)]
 pub struct GpcTaskSlot {
     _opaque: [*mut c_void; 3],
-    _ids: [u32; 2],
 }
 
 #[cfg(test)]
@@ -42,7 +44,6 @@ impl GpcTaskSlot {
     pub(crate) fn garbage() -> Self {
         GpcTaskSlot {
             _opaque: [core::ptr::dangling_mut(); 3],
-            _ids: [u32::MAX; 2],
         }
     }
 }
@@ -55,9 +56,12 @@ pub const GPC_TASK_SLOT_ALIGN: usize = align_of::<TaskSlot>();
 // The C struct must be exactly a `TaskSlot`: the shim reads the kernel's slot as one.
 const _: () = assert!(size_of::<GpcTaskSlot>() == GPC_TASK_SLOT_SIZE);
 const _: () = assert!(align_of::<GpcTaskSlot>() == GPC_TASK_SLOT_ALIGN);
-// The lattice's budget (issue 13): list node included, a task costs gpc 32 bytes.
+// Three pointers, as the header says (`GPC_TASK_SLOT_SIZE`).
+const _: () = assert!(GPC_TASK_SLOT_SIZE == 3 * size_of::<*mut c_void>());
+const _: () = assert!(GPC_TASK_SLOT_ALIGN == align_of::<*mut c_void>());
+// What Linux spends per task (`task->cgroups` and `task->cg_list`): 24 bytes on 64-bit.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(GPC_TASK_SLOT_SIZE == 32 && GPC_TASK_SLOT_ALIGN == 8);
+const _: () = assert!(GPC_TASK_SLOT_SIZE == 24 && GPC_TASK_SLOT_ALIGN == 8);
 
 /// `GPC_LOCK_STORAGE_SIZE`: bytes of opaque storage allocated for each kernel lock (a
 /// `spinlock_t` or `struct mutex`, lockdep included, fits: Linux 6.18's debug `struct

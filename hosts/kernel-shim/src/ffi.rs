@@ -66,6 +66,12 @@ extern "C" {
 
     /// The gpc slot embedded in `task` (`&task->gpc`, Linux `task->cgroups`).
     pub fn gpc_task_slot(task: *mut GpcTask) -> *mut GpcTaskSlot;
+    /// The task whose embedded slot `slot` is (`container_of`: the inverse of
+    /// `gpc_task_slot`). Called by task walks under spinning locks, preemption off: it
+    /// must not sleep or call gpc. `slot` is always one `gpc_task_slot` returned for a
+    /// live task that was passed to `gpc_init_task` or `gpc_fork` and has not been
+    /// through `gpc_exit`.
+    pub fn gpc_slot_task(slot: *mut GpcTaskSlot) -> *mut GpcTask;
     /// The task's thread id.
     pub fn gpc_task_pid(task: *mut GpcTask) -> u32;
     /// The task's thread-group id.

@@ -11,9 +11,11 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use gpc_core::host::cpu::Cpus;
 use gpc_core::host::lock::{LockBackend, LockClass, LockKind};
 use gpc_core::host::rcu::{Rcu, RcuHead};
-use gpc_core::{Caller, Creds, Host, Pid, TaskRef, TaskSlot, TaskTable};
+use gpc_core::{Caller, Creds, Host, Pid, TaskId, TaskIds, TaskRef, TaskSlot, TaskTable};
 
-use crate::abi::{GpcCreds, GpcRcuHead, GpcTask, GPC_LOCK_STORAGE_ALIGN, GPC_LOCK_STORAGE_SIZE};
+use crate::abi::{
+    GpcCreds, GpcRcuHead, GpcTask, GpcTaskSlot, GPC_LOCK_STORAGE_ALIGN, GPC_LOCK_STORAGE_SIZE,
+};
 use crate::ffi;
 
 // ---------------------------------------------------------------------------------
@@ -361,6 +363,28 @@ impl Host for KHost {
     fn release_queued(&self) {
         // SAFETY: the kernel's own context pointer, handed back.
         unsafe { ffi::gpc_release_notify(self.ctx.0) };
+    }
+}
+
+// Task walks (the `tasks` and `cgroup.procs` listings) find a task's ids from its slot:
+// Linux `container_of(node, struct task_struct, cg_list)`, then `task_pid_vnr`.
+impl TaskIds for KHost {
+    fn task_ids(&self, slot: &TaskSlot) -> TaskId {
+        // gpc only passes the slot of a live task this instance attached
+        // (`gpc_init_task`/`gpc_fork`, not yet `gpc_exit`): a `struct gpc_task_slot` the
+        // kernel embeds in that task and returned from `gpc_task_slot`, so
+        // `gpc_slot_task` finds the task; the kernel only computes an address from the
+        // pointer and never writes through it.
+        let slot = ptr::from_ref(slot).cast_mut().cast::<GpcTaskSlot>();
+        // SAFETY: `slot` is such a slot (above); the import neither sleeps nor calls gpc,
+        // as the spinning locks held here require (its contract).
+        let task = unsafe { ffi::gpc_slot_task(slot) };
+        TaskId {
+            // SAFETY: the task is live while its slot is attached, which it is (above).
+            pid: unsafe { ffi::gpc_task_pid(task) },
+            // SAFETY: as above.
+            tgid: unsafe { ffi::gpc_task_tgid(task) },
+        }
     }
 }
 

@@ -234,9 +234,10 @@ extern "C" fn gpc_nr_mem_nodes() -> c_uint {
 /// A task of the mock kernel.
 #[repr(C)]
 pub(crate) struct MockTask {
-    pub(crate) slot: GpcTaskSlot,
     pub(crate) pid: u32,
     pub(crate) tgid: u32,
+    /// Not first (Linux's `cg_list` is not), so `gpc_slot_task` really steps back.
+    pub(crate) slot: GpcTaskSlot,
     pub(crate) creds: GpcCreds,
 }
 
@@ -253,10 +254,10 @@ fn tasks() -> std::sync::MutexGuard<'static, Vec<usize>> {
 pub(crate) fn new_task(tgid: u32, creds: GpcCreds) -> *mut GpcTask {
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     let t = Box::into_raw(Box::new(MockTask {
-        // Not what `gpc_task_slot_init` writes: it must be called.
-        slot: GpcTaskSlot::garbage(),
         pid,
         tgid: if tgid == 0 { pid } else { tgid },
+        // Not what `gpc_task_slot_init` writes: it must be called.
+        slot: GpcTaskSlot::garbage(),
         creds,
     }));
     // SAFETY: just made.
@@ -290,6 +291,12 @@ fn task<'a>(t: *mut GpcTask) -> &'a MockTask {
 extern "C" fn gpc_task_slot(t: *mut GpcTask) -> *mut GpcTaskSlot {
     // SAFETY: a live `MockTask`.
     unsafe { ptr::addr_of_mut!((*t.cast::<MockTask>()).slot) }
+}
+#[no_mangle]
+extern "C" fn gpc_slot_task(slot: *mut GpcTaskSlot) -> *mut GpcTask {
+    // container_of: the slot is a `MockTask`'s `slot` field (the import's contract).
+    slot.wrapping_byte_sub(core::mem::offset_of!(MockTask, slot))
+        .cast()
 }
 #[no_mangle]
 extern "C" fn gpc_task_pid(t: *mut GpcTask) -> u32 {

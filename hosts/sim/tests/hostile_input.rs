@@ -34,10 +34,8 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use gpc_core::host::task::NoTasks;
-use gpc_core::testing::TestHost;
-use gpc_core::{
-    Caller, Creds, Error, Gpc, HierarchyId, Limits, Pid, TaskInfo, TaskRef, TaskSlot, TaskTable,
-};
+use gpc_core::testing::{Task, TestHost};
+use gpc_core::{Caller, Creds, Error, Gpc, HierarchyId, Limits, Pid, TaskInfo, TaskRef, TaskTable};
 use gpc_script::{FmtOutput, Machine, Mode, Script};
 use gpc_sim::SimMachine;
 
@@ -735,11 +733,9 @@ fn pid_exhaustion_is_eagain() -> R {
 /// Linux's ceiling for pid_max on 64-bit (`PID_MAX_LIMIT`, 4 * 1024 * 1024).
 const PID_MAX_LIMIT: usize = 4 * 1024 * 1024;
 
-struct BigTask {
-    tgid: Pid,
-    /// Boxed: a linked slot must not move (the table's vector grows).
-    slot: Pin<Box<TaskSlot>>,
-}
+/// Boxed: a linked slot must not move (the table's vector grows). A test host's task is
+/// a `tasklist::Task` (its `TaskIds` finds the ids from the slot).
+type BigTask = Pin<Box<Task>>;
 
 /// A task table indexed by pid, big enough for `PID_MAX_LIMIT` tasks.
 struct BigTable {
@@ -813,17 +809,17 @@ fn many_tasks(n: usize) {
         tasks: Vec::with_capacity(n + 1),
     };
     table.tasks.push(None);
-    table.tasks.push(Some(BigTask {
-        tgid: 1,
-        slot: Box::pin(TaskSlot::new()),
-    }));
+    table.tasks.push(Some(Task::boxed(1, 1)));
     let init_info = TaskInfo {
         pid: 1,
         tgid: 1,
         is_thread: false,
     };
-    gpc.init_task(table.tasks[1].as_ref().unwrap().slot.as_ref(), &init_info)
-        .unwrap();
+    gpc.init_task(
+        table.tasks[1].as_ref().unwrap().as_ref().pinned_slot(),
+        &init_info,
+    )
+    .unwrap();
     let hs: Vec<HierarchyId> = {
         let caller = Caller {
             creds: Creds::ROOT,
@@ -858,14 +854,11 @@ fn many_tasks(n: usize) {
             pid - (pid - 2) % 10
         };
         let parent = if tgid == pid { 1 } else { tgid };
-        let child = BigTask {
-            tgid,
-            slot: Box::pin(TaskSlot::new()),
-        };
+        let child = Task::boxed(pid, tgid);
         let ps = &table.tasks[parent as usize].as_ref().unwrap().slot;
         gpc.fork(
             ps,
-            child.slot.as_ref(),
+            child.as_ref().pinned_slot(),
             &TaskInfo {
                 pid,
                 tgid,

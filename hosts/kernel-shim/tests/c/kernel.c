@@ -721,6 +721,19 @@ struct gpc_task_slot *gpc_task_slot(struct gpc_task *task)
 	return &((struct ktask *)task)->cg;
 }
 
+/* container_of(slot, struct ktask, cg): the listings call it under gpc's spinlocks. */
+struct gpc_task *gpc_slot_task(struct gpc_task_slot *slot)
+{
+	struct ktask *t;
+	if (!slot)
+		kbug("gpc_slot_task: NULL slot", EINVAL);
+	t = (struct ktask *)((char *)slot - offsetof(struct ktask, cg));
+	/* Only an attached slot: its task has a pid and has not been freed (valgrind). */
+	if (!t->pid)
+		kbug("gpc_slot_task: not a task's slot", EINVAL);
+	return T(t);
+}
+
 uint32_t gpc_task_pid(struct gpc_task *task)
 {
 	return ((struct ktask *)task)->pid;

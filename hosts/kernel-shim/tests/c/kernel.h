@@ -19,9 +19,11 @@
 
 /* A task: what a kernel's task_struct would hold for gpc. */
 struct ktask {
-	struct gpc_task_slot cg; /* like task->cgroups */
 	uint32_t pid;
 	uint32_t tgid;
+	/* Like task->cgroups and cg_list; not first, so gpc_slot_task's container_of
+	 * steps back (a shim confusing the slot with the task would read garbage). */
+	struct gpc_task_slot cg;
 	struct gpc_creds creds;
 	atomic_int exiting;        /* PF_EXITING: walks skip it */
 	struct ktask *leader;      /* group leader (itself for a leader) */
