@@ -123,6 +123,27 @@ pub const fn file_mode(readable: bool, writable: bool) -> u16 {
     mode
 }
 
+/// The longest decimal line of a `u32`: ten digits and a newline.
+pub(crate) const DECIMAL_LINE_MAX: usize = 11;
+
+/// `v` in decimal and a newline, written at the end of `line`; returns that text.
+#[inline]
+pub(crate) fn decimal_line(mut v: u32, line: &mut [u8; DECIMAL_LINE_MAX]) -> &[u8] {
+    let mut len = 1;
+    if let Some(last) = line.last_mut() {
+        *last = b'\n';
+    }
+    for digit in line.iter_mut().rev().skip(1) {
+        *digit = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    line.get(DECIMAL_LINE_MAX - len..).unwrap_or(&[])
+}
+
 /// A host buffer being filled by a read handler; every append is fallible.
 ///
 /// The buffer grows with the flags it was made with: [`Out::new`] for a read in process
@@ -173,6 +194,19 @@ impl<'a> Out<'a> {
         try_reserve(self.buf, b.len(), self.flags)?;
         self.buf.extend_from_slice(b);
         Ok(())
+    }
+
+    /// Append `v` in decimal and a newline: a line of a pid listing, without the cost of
+    /// `core::fmt` (a `tasks` read of a big group is mostly this).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the buffer cannot grow; nothing is appended then.
+    #[inline]
+    pub fn decimal_line(&mut self, v: u32) -> Result {
+        let mut line = [0; DECIMAL_LINE_MAX];
+        let text = decimal_line(v, &mut line);
+        self.bytes(text)
     }
 
     /// Append formatted text (what `write!(out, ...)` calls).
@@ -334,4 +368,35 @@ fn next_pre<'a>(
         node = parent;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn decimal_lines_match_core_fmt() -> Result {
+        let mut buf = Vec::new();
+        let mut want = alloc::string::String::new();
+        let mut out = Out::new(&mut buf);
+        for v in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            32_768,
+            4_194_304,
+            999_999_999,
+            1 << 31,
+            u32::MAX,
+        ] {
+            out.decimal_line(v)?;
+            want += &format!("{v}\n");
+        }
+        assert_eq!(buf, want.as_bytes());
+        Ok(())
+    }
 }

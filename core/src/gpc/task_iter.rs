@@ -49,7 +49,7 @@ use super::{Gpc, Tree};
 use crate::container::{Container, HierIdx};
 use crate::cssgroup::{CgTable, CssGroup, SENTINEL};
 use crate::error::{Error, Result};
-use crate::files::Out;
+use crate::files::{decimal_line, Out, DECIMAL_LINE_MAX};
 use crate::host::alloc::{try_box, try_reserve, Gfp};
 use crate::host::task::{Pid, TaskSlot};
 use crate::host::Host;
@@ -424,8 +424,8 @@ impl<H: Host> Gpc<H> {
         loop {
             let complete = self.pids_pass(tree, c, tgids, after, per_pass, &mut pids)?;
             per_pass = per_pass.saturating_mul(2);
-            for pid in &pids {
-                writeln!(out, "{pid}")?;
+            for &pid in &pids {
+                out.decimal_line(pid)?;
             }
             if complete || pids.is_empty() {
                 return Ok(());
@@ -510,7 +510,10 @@ impl<H: Host> PidsReader<'_, H> {
                 self.next += 1;
                 self.line.clear();
                 self.line_pos = 0;
-                let _ = core::fmt::write(&mut LineBuf(&mut self.line), format_args!("{pid}\n"));
+                let mut text = [0; DECIMAL_LINE_MAX];
+                let _ = self
+                    .line
+                    .try_extend_from_slice(decimal_line(pid, &mut text));
                 continue;
             }
             if self.complete {
@@ -533,16 +536,5 @@ impl<H: Host> PidsReader<'_, H> {
                 self.complete = true;
             }
         }
-    }
-}
-
-/// `fmt::Write` into a line buffer (a pid and a newline always fit in 12 bytes).
-struct LineBuf<'a>(&'a mut arrayvec::ArrayVec<u8, 12>);
-
-impl core::fmt::Write for LineBuf<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0
-            .try_extend_from_slice(s.as_bytes())
-            .map_err(|_| core::fmt::Error)
     }
 }
