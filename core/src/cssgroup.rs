@@ -152,7 +152,9 @@ impl CssGroup {
         let mut leaves = alloc::vec::Vec::new();
         crate::host::alloc::try_reserve_exact(&mut leaves, n, Gfp::KERNEL)?;
         for i in 0..n {
-            leaves.push(Leaf(crate::new_spinlock!(
+            // Each shard's lock state on a line of its own: the CPUs of one css_group
+            // must not share a line (issue 13: two threads forking in one css_group).
+            leaves.push(Leaf(crate::new_per_cpu_spinlock!(
                 Shard {
                     count: usize::from(i == shard % n),
                     tasks: HHead::new(),

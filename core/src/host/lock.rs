@@ -131,6 +131,15 @@ macro_rules! new_spinlock {
     };
 }
 
+/// `SpinLock::try_new_per_cpu(data, lock_class!(name))`: a spinning lock of a per-CPU
+/// set, its host state on a cache line of its own.
+#[macro_export]
+macro_rules! new_per_cpu_spinlock {
+    ($data:expr, $name:literal) => {
+        $crate::host::lock::SpinLock::try_new_per_cpu($data, $crate::lock_class!($name))
+    };
+}
+
 /// `IrqSpinLock::try_new(data, lock_class!(name))` (Rust-for-Linux
 /// `new_spinlock_irq!`).
 #[macro_export]
@@ -465,10 +474,22 @@ pub type SpinLock<T> = Lock<T, HostSpin>;
 /// scheduler).
 pub type IrqSpinLock<T> = Lock<T, HostIrqSpin>;
 
+/// The storage a per-CPU lock's state gets at least ([`Lock::try_new_per_cpu`]): a cache
+/// line, so no two such states share one.
+pub const CACHE_LINE: usize = 64;
+
 /// The allocation of a backend's state: its layout, at least one byte (a zero-sized state
-/// still gets an address of its own).
-fn storage_layout(ops: &LockOps) -> Result<Layout> {
-    Layout::from_size_align(ops.layout.size().max(1), ops.layout.align()).map_err(|_| Error::EINVAL)
+/// still gets an address of its own); with `own_line`, at least a cache line's worth.
+fn storage_layout(ops: &LockOps, own_line: bool) -> Result<Layout> {
+    // Padded, not over-aligned: two allocations of a line's size never start on one
+    // line, which is all a per-CPU set needs (a kernel's kmalloc-64 is line-aligned
+    // anyway; an aligned allocation costs a user-space malloc twice the time).
+    let size = if own_line {
+        ops.layout.size().max(CACHE_LINE)
+    } else {
+        ops.layout.size().max(1)
+    };
+    Layout::from_size_align(size, ops.layout.align()).map_err(|_| Error::EINVAL)
 }
 
 /// The host's lock state, in its own allocation, initialised there and never moved.
@@ -476,12 +497,14 @@ struct RawLock {
     ops: &'static LockOps,
     state: NonNull<u8>,
     class: &'static LockClass,
+    /// The state has a cache line to itself.
+    own_line: bool,
 }
 
 impl RawLock {
     /// Allocate the host's lock state and initialise it in place.
-    fn try_new(ops: &'static LockOps, class: &'static LockClass) -> Result<Self> {
-        let layout = storage_layout(ops)?;
+    fn try_new(ops: &'static LockOps, class: &'static LockClass, own_line: bool) -> Result<Self> {
+        let layout = storage_layout(ops, own_line)?;
         // Allocation context: may sleep. Locks are made with the object that embeds them
         // (a Gpc, a css_group, a subsystem state), never under a spinning lock.
         let state = crate::host::alloc::with_flags(crate::host::alloc::Gfp::KERNEL, || {
@@ -491,7 +514,12 @@ impl RawLock {
         .ok_or(Error::ENOMEM)?;
         // SAFETY: fresh storage of the backend's layout, which stays here until `drop`.
         unsafe { (ops.init)(state.as_ptr(), class) };
-        Ok(RawLock { ops, state, class })
+        Ok(RawLock {
+            ops,
+            state,
+            class,
+            own_line,
+        })
     }
 }
 
@@ -499,7 +527,7 @@ impl Drop for RawLock {
     fn drop(&mut self) {
         // SAFETY: initialised in `try_new`; `&mut self` means no guard holds it.
         unsafe { (self.ops.destroy)(self.state.as_ptr()) };
-        if let Ok(layout) = storage_layout(self.ops) {
+        if let Ok(layout) = storage_layout(self.ops, self.own_line) {
             // SAFETY: allocated in `try_new` with this layout (the same computation).
             unsafe { dealloc(self.state.as_ptr(), layout) };
         }
@@ -530,7 +558,24 @@ impl<T, B: LockSource> Lock<T, B> {
     /// `ENOMEM` when the host's lock state cannot be allocated.
     pub fn try_new(data: T, class: &'static LockClass) -> Result<Self> {
         Ok(Lock {
-            raw: RawLock::try_new(B::ops(), class)?,
+            raw: RawLock::try_new(B::ops(), class, false)?,
+            _source: PhantomData,
+            data: UnsafeCell::new(data),
+        })
+    }
+
+    /// [`Lock::try_new`] for one of a set of per-CPU locks: the host's state is
+    /// allocated at least [`CACHE_LINE`] bytes, so no two states of the set share a
+    /// line and CPUs taking their own locks never write to one line (two one-byte
+    /// states allocated one after the other would share it, and every fork on one CPU
+    /// would then steal the line from the other's).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` when the host's lock state cannot be allocated.
+    pub fn try_new_per_cpu(data: T, class: &'static LockClass) -> Result<Self> {
+        Ok(Lock {
+            raw: RawLock::try_new(B::ops(), class, true)?,
             _source: PhantomData,
             data: UnsafeCell::new(data),
         })
