@@ -14,7 +14,7 @@ use core::ptr::NonNull;
 use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
 use crate::list::HHead;
-use crate::primitive::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::primitive::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
 
 /// The index of a hierarchy slot in a `Gpc` (not the id `/proc` shows).
@@ -53,8 +53,21 @@ pub struct Container {
     pub(crate) dead: AtomicBool,
     /// Release queue membership, under the release queue lock.
     pub(crate) release_queued: AtomicBool,
+    /// Live descendants (Linux `nr_descendants`), counted in the unified hierarchy only,
+    /// under the hierarchy lock.
+    pub(crate) nr_descendants: AtomicUsize,
+    /// v2 `cgroup.max.descendants` and `cgroup.max.depth` ([`LIMIT_MAX`]: "max"), under
+    /// the hierarchy lock.
+    pub(crate) max_descendants: AtomicUsize,
+    pub(crate) max_depth: AtomicUsize,
+    /// v2 `cgroup.subtree_control`: the controllers this container enables in its
+    /// children (a subsystem mask), under the hierarchy lock.
+    pub(crate) subtree_control: AtomicU32,
     pub(crate) rcu: RcuHead,
 }
+
+/// "max" in `cgroup.max.depth` and `cgroup.max.descendants` (Linux stores `INT_MAX`).
+pub(crate) const LIMIT_MAX: usize = i32::MAX as usize;
 
 // SAFETY: the UnsafeCell fields are only accessed under the locks documented on them
 // (hierarchy lock, table lock); everything else is immutable or atomic.
@@ -88,6 +101,10 @@ impl Container {
             populated: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
             release_queued: AtomicBool::new(false),
+            nr_descendants: AtomicUsize::new(0),
+            max_descendants: AtomicUsize::new(LIMIT_MAX),
+            max_depth: AtomicUsize::new(LIMIT_MAX),
+            subtree_control: AtomicU32::new(0),
             rcu: RcuHead::new(free),
         }
     }

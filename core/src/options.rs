@@ -229,3 +229,47 @@ mod tests {
     extern crate std;
     use std::borrow::ToOwned;
 }
+
+bitflags::bitflags! {
+    /// The options of a cgroup2 mount (Linux `cgroup2_fs_parameters`,
+    /// kernel/cgroup/cgroup.c).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct V2Options: u32 {
+        /// `nsdelegate`: cgroup namespaces are delegation boundaries.
+        const NSDELEGATE = 1 << 0;
+        /// `favordynmods`: faster moves and forks' group changes, slower forks.
+        const FAVOR_DYNMODS = 1 << 1;
+        /// `memory_localevents`: `memory.events` counts this group's events only.
+        const MEMORY_LOCAL_EVENTS = 1 << 2;
+        /// `memory_recursiveprot`: memory protection applies to the subtree.
+        const MEMORY_RECURSIVE_PROT = 1 << 3;
+        /// `memory_hugetlb_accounting`: hugetlb pages are charged to memory.
+        const MEMORY_HUGETLB_ACCOUNTING = 1 << 4;
+        /// `pids_localevents`: `pids.events` counts this group's events only.
+        const PIDS_LOCAL_EVENTS = 1 << 5;
+    }
+}
+
+/// Parse the options of `mount -t cgroup2 -o OPTIONS` (comma-separated; Linux's
+/// `cgroup2_parse_param`): the flags above, each given alone (no `=value`); an empty
+/// option is skipped (the VFS splits `a,,b` so).
+///
+/// # Errors
+///
+/// `EINVAL` for any other option ("cgroup2: Unknown parameter").
+pub fn parse_v2_mount_options(options: &str) -> Result<V2Options> {
+    let mut flags = V2Options::empty();
+    for opt in options.split(',') {
+        flags |= match opt {
+            "" => V2Options::empty(),
+            "nsdelegate" => V2Options::NSDELEGATE,
+            "favordynmods" => V2Options::FAVOR_DYNMODS,
+            "memory_localevents" => V2Options::MEMORY_LOCAL_EVENTS,
+            "memory_recursiveprot" => V2Options::MEMORY_RECURSIVE_PROT,
+            "memory_hugetlb_accounting" => V2Options::MEMORY_HUGETLB_ACCOUNTING,
+            "pids_localevents" => V2Options::PIDS_LOCAL_EVENTS,
+            _ => return Err(Error::EINVAL),
+        };
+    }
+    Ok(flags)
+}

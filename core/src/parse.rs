@@ -359,6 +359,21 @@ pub fn simple_strtoull(s: &[u8], base: u32) -> (u64, &[u8]) {
     (parsed.value, tail(digits, parsed.len))
 }
 
+/// A `cgroup.max.depth` / `cgroup.max.descendants` write (Linux
+/// `cgroup_max_depth_write`): `max`, or an `int` in any base `kstrtoint` takes.
+///
+/// # Errors
+///
+/// `EINVAL` for anything else, `ERANGE` for a negative number or one past `INT_MAX`.
+pub fn cgroup_limit(buf: &[u8]) -> Result<usize> {
+    let buf = strstrip(buf);
+    if buf == b"max" {
+        return Ok(i32::MAX as usize);
+    }
+    let v = kstrtoint(buf, 0)?;
+    usize::try_from(v).map_err(|_| Error::ERANGE)
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

@@ -9,14 +9,18 @@
     unused_imports,
     reason = "`fence` serves the test host's RCU and the css reference count"
 )]
-pub use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+pub use core::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 
 #[cfg(loom)]
 #[allow(
     unused_imports,
     reason = "`fence` serves the test host's RCU and the css reference count"
 )]
-pub use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+pub use loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 
 /// A spin-wait hint.
 #[inline]

@@ -16,6 +16,12 @@ pub trait HierarchyRules: Send + Sync {
     /// Whether containers of this hierarchy have the core file `name`.
     fn has_core_file(&self, name: &str) -> bool;
 
+    /// Whether this is the unified (v2) hierarchy, whose moves, limits and files follow
+    /// `Documentation/admin-guide/cgroup-v2.rst`.
+    fn unified(&self) -> bool {
+        false
+    }
+
     /// The state of subsystem `ss` that tasks in `c` use: the nearest container at or
     /// above `c` that has one.
     fn effective_css(&self, c: &Container, ss: SubsysId) -> Option<NonNull<CssHeader>> {
@@ -48,4 +54,43 @@ impl HierarchyRules for V1Rules {
                 | "release_agent"
         )
     }
+}
+
+/// Linux v2 (`cgroup_base_files`, kernel/cgroup/cgroup.c): the unified hierarchy.
+pub struct V2Rules;
+
+/// The v2 rules.
+pub static V2_RULES: V2Rules = V2Rules;
+
+impl HierarchyRules for V2Rules {
+    fn has_core_file(&self, name: &str) -> bool {
+        // Still to come (issue 14): cgroup.type, cgroup.freeze, cgroup.kill, and the
+        // files whose contents the host's accounting gives (cgroup.pressure, cpu.stat,
+        // cpu.stat.local, the *.pressure files).
+        matches!(
+            name,
+            "cgroup.procs"
+                | "cgroup.threads"
+                | "cgroup.controllers"
+                | "cgroup.subtree_control"
+                | "cgroup.events"
+                | "cgroup.max.descendants"
+                | "cgroup.max.depth"
+                | "cgroup.stat"
+        )
+    }
+
+    fn unified(&self) -> bool {
+        true
+    }
+}
+
+/// Whether Linux gives controller `name` a v2 interface (`dfl_cftypes`): the others
+/// (`cpuacct`, `devices`, `freezer`, `net_cls`, `net_prio`, `ns`) are v1 only and
+/// cannot be named in `cgroup.subtree_control` (Linux `cgrp_dfl_inhibit_ss_mask`).
+pub(crate) fn has_v2_interface(name: &str) -> bool {
+    matches!(
+        name,
+        "cpuset" | "cpu" | "io" | "memory" | "hugetlb" | "pids" | "rdma" | "misc" | "debug"
+    )
 }

@@ -13,7 +13,7 @@ use core::ptr::NonNull;
 use super::debug_view::DebugCtx;
 use super::nodes::{Node, NodeFile};
 use super::{Gpc, Hierarchy, HierarchyId, Tree};
-use crate::container::Container;
+use crate::container::{Container, LIMIT_MAX};
 use crate::error::{Error, Result};
 use crate::files::{file_mode, CfFlags, FileCtx, Out};
 use crate::host::alloc::{try_string, Gfp};
@@ -35,6 +35,15 @@ pub(super) enum CoreFile {
     Tasks,
     NotifyOnRelease,
     ReleaseAgent,
+    // v2 (`cgroup_base_files`, kernel/cgroup/cgroup.c); a hierarchy's rules say which
+    // of all these its containers have.
+    Threads,
+    Controllers,
+    SubtreeControl,
+    Events,
+    MaxDescendants,
+    MaxDepth,
+    Stat,
 }
 
 pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
@@ -73,6 +82,48 @@ pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
         "release_agent",
         CfFlags::ONLY_ON_ROOT,
         file_mode(true, true),
+    ),
+    (
+        CoreFile::Threads,
+        "cgroup.threads",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Controllers,
+        "cgroup.controllers",
+        CfFlags::empty(),
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::SubtreeControl,
+        "cgroup.subtree_control",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Events,
+        "cgroup.events",
+        CfFlags::NOT_ON_ROOT,
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::MaxDescendants,
+        "cgroup.max.descendants",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::MaxDepth,
+        "cgroup.max.depth",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Stat,
+        "cgroup.stat",
+        CfFlags::empty(),
+        file_mode(true, false),
     ),
 ];
 
@@ -143,8 +194,32 @@ impl<H: Host> Gpc<H> {
         out: &mut Out<'_>,
     ) -> Result {
         match file {
-            FileRef::Core(CoreFile::Tasks) => self.write_pids(tree, c, false, out),
+            FileRef::Core(CoreFile::Tasks | CoreFile::Threads) => {
+                self.write_pids(tree, c, false, out)
+            }
             FileRef::Core(CoreFile::Procs) => self.write_pids(tree, c, true, out),
+            FileRef::Core(CoreFile::Controllers) => self.write_ss_mask(self.v2_control(h, c), out),
+            FileRef::Core(CoreFile::SubtreeControl) => {
+                self.write_ss_mask(c.subtree_control.load(Ordering::Relaxed), out)
+            }
+            FileRef::Core(CoreFile::Events) => {
+                let populated = c.populated.load(Ordering::Acquire) != 0;
+                writeln!(out, "populated {}\nfrozen 0", u8::from(populated))
+            }
+            FileRef::Core(CoreFile::MaxDescendants) => {
+                Self::write_limit(c.max_descendants.load(Ordering::Relaxed), out)
+            }
+            FileRef::Core(CoreFile::MaxDepth) => {
+                Self::write_limit(c.max_depth.load(Ordering::Relaxed), out)
+            }
+            FileRef::Core(CoreFile::Stat) => {
+                // Removed groups are freed after a grace period, never kept dying.
+                writeln!(
+                    out,
+                    "nr_descendants {}\nnr_dying_descendants 0",
+                    c.nr_descendants.load(Ordering::Relaxed)
+                )
+            }
             FileRef::Core(CoreFile::NotifyOnRelease) => {
                 writeln!(
                     out,
@@ -227,7 +302,28 @@ impl<H: Host> Gpc<H> {
         }
         match file {
             FileRef::Core(CoreFile::Tasks) => self.write_pid(tree, c, data, caller, false),
+            FileRef::Core(CoreFile::Procs) if h.rules.unified() => {
+                self.write_pid_v2(tree, c, data, caller, true)
+            }
+            FileRef::Core(CoreFile::Threads) => self.write_pid_v2(tree, c, data, caller, false),
             FileRef::Core(CoreFile::Procs) => self.write_pid(tree, c, data, caller, true),
+            FileRef::Core(CoreFile::SubtreeControl) => {
+                let h = Self::hierarchy(tree, hier)?;
+                self.write_subtree_control(h, c, data)
+            }
+            FileRef::Core(CoreFile::MaxDescendants) => {
+                c.max_descendants
+                    .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
+                Ok(())
+            }
+            FileRef::Core(CoreFile::MaxDepth) => {
+                c.max_depth
+                    .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
+                Ok(())
+            }
+            FileRef::Core(CoreFile::Controllers | CoreFile::Events | CoreFile::Stat) => {
+                Err(Error::EINVAL)
+            }
             FileRef::Core(CoreFile::NotifyOnRelease) => {
                 let v = crate::parse::write_u64_input(data)? != 0;
                 let was = c.notify_on_release.load(Ordering::Relaxed);
@@ -269,6 +365,93 @@ impl<H: Host> Gpc<H> {
                 })
             }
         }
+    }
+
+    /// A subsystem mask as `cgroup.controllers` and `cgroup.subtree_control` print it
+    /// (Linux `cgroup_print_ss_mask`): names separated by blanks and a newline, nothing
+    /// at all for an empty mask.
+    fn write_ss_mask(&self, mask: u32, out: &mut Out<'_>) -> Result {
+        let mut printed = false;
+        for (ss, sub) in self.subsys.iter().enumerate() {
+            if mask & (1 << ss) == 0 {
+                continue;
+            }
+            if printed {
+                out.bytes(b" ")?;
+            }
+            out.bytes(sub.name().as_bytes())?;
+            printed = true;
+        }
+        if printed {
+            out.bytes(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// `cgroup.max.depth` / `cgroup.max.descendants` (`cgroup_max_depth_show`).
+    fn write_limit(v: usize, out: &mut Out<'_>) -> Result {
+        if v >= LIMIT_MAX {
+            out.bytes(b"max\n")
+        } else {
+            writeln!(out, "{v}")
+        }
+    }
+
+    /// The controllers `c` may enable in its children (Linux `cgroup_control`): the
+    /// parent's `cgroup.subtree_control`, or at the root those on the unified hierarchy.
+    pub(super) fn v2_control(&self, h: &Hierarchy, c: &Container) -> u32 {
+        match c.parent_ref() {
+            Some(p) => p.subtree_control.load(Ordering::Relaxed),
+            None => h.subsys_mask,
+        }
+    }
+
+    /// A `cgroup.subtree_control` write (Linux `cgroup_subtree_control_write`): blank-
+    /// separated `+name` and `-name`; a later token for the same controller wins.
+    fn write_subtree_control(&self, h: &Hierarchy, c: &Container, data: &[u8]) -> Result {
+        let (mut enable, mut disable) = (0u32, 0u32);
+        for tok in data
+            .split(|b| matches!(b, b' ' | b'\t' | b'\n'))
+            .filter(|t| !t.is_empty())
+        {
+            let (sign, name) = tok.split_first().ok_or(Error::EINVAL)?;
+            // Only controllers with a v2 interface are named here (Linux leaves the
+            // others, `cgrp_dfl_inhibit_ss_mask`, out of the search): another name,
+            // or a token without its sign, is EINVAL.
+            let ss = self
+                .subsys
+                .iter()
+                .position(|s| {
+                    s.name().as_bytes() == name && crate::rules::has_v2_interface(s.name())
+                })
+                .ok_or(Error::EINVAL)?;
+            let bit = 1u32 << ss;
+            match sign {
+                b'+' => {
+                    enable |= bit;
+                    disable &= !bit;
+                }
+                b'-' => {
+                    disable |= bit;
+                    enable &= !bit;
+                }
+                _ => return Err(Error::EINVAL),
+            }
+        }
+        let have = c.subtree_control.load(Ordering::Relaxed);
+        enable &= !have;
+        disable &= have;
+        if enable == 0 && disable == 0 {
+            return Ok(());
+        }
+        // A controller the parent does not offer cannot be enabled (ENOENT). No
+        // controller is on the unified hierarchy yet (none offered, none ever enabled),
+        // so every change stops here; enabling one comes with the controllers' v2
+        // states.
+        if enable & !self.v2_control(h, c) != 0 {
+            return Err(Error::ENOENT);
+        }
+        Ok(())
     }
 
     /// Calls `f` with subsystem `ss`, the context its file handlers get in container `c`

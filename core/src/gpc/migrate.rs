@@ -16,12 +16,13 @@ use arrayvec::ArrayVec;
 use super::nodes::Node;
 use super::{Gpc, HierarchyId, Tree};
 use crate::container::Container;
+use crate::container::HierIdx;
 use crate::cssgroup::{untag, CssGroup};
 use crate::error::{Error, Result};
 use crate::host::alloc::{try_push, try_reserve, Gfp};
 use crate::host::cred::Creds;
 use crate::host::rcu::rcu_dereference;
-use crate::host::task::{Caller, Pid, TaskRef};
+use crate::host::task::{Caller, Pid, TaskRef, TaskSlot};
 use crate::host::Host;
 use crate::primitive::Ordering;
 use crate::subsys::{SubsysId, TaskInfo, MAX_SUBSYS};
@@ -91,6 +92,123 @@ impl<H: Host> Gpc<H> {
             res = self.migrate(tree, &all, c, Some(mover));
         });
         res
+    }
+
+    /// v2 `cgroup.procs` and `cgroup.threads` writes (Linux `__cgroup_procs_write`,
+    /// `cgroup_attach_permissions`): `threadgroup` moves the whole process of the task
+    /// named (a thread's id moves its process too), otherwise the thread alone. No
+    /// credential of the moved task is checked: the writer needs write access to the
+    /// destination's file (the host's VFS checked it when opening) and to the
+    /// `cgroup.procs` of the nearest group above both source and destination
+    /// ([`TaskTable::may_write_procs`]: the delegation rule).
+    ///
+    /// [`TaskTable::may_write_procs`]: crate::TaskTable::may_write_procs
+    pub(super) fn write_pid_v2(
+        &self,
+        tree: &Tree,
+        dst: &Container,
+        data: &[u8],
+        caller: &Caller<'_>,
+        threadgroup: bool,
+    ) -> Result {
+        // cgroup_kn_lock_live() comes first.
+        if dst.dead.load(Ordering::Acquire) {
+            return Err(Error::ENODEV);
+        }
+        let pid = crate::parse::parse_procs_pid(data)?;
+        let pid = if pid == 0 {
+            caller.pid.ok_or(Error::ESRCH)?
+        } else {
+            Pid::try_from(pid).map_err(|_| Error::ESRCH)?
+        };
+        let mut tgid = None;
+        if !caller.tasks.with_task(pid, &mut |t| tgid = Some(t.tgid)) {
+            return Err(Error::ESRCH);
+        }
+        let tgid = tgid.ok_or(Error::ESRCH)?;
+        // cgroup_procs_write_start() takes the group leader for a process move.
+        let subject = if threadgroup { tgid } else { pid };
+        let mut src = Err(Error::ESRCH);
+        caller.tasks.with_task(subject, &mut |t| {
+            src = self.task_container(tree, t.slot, dst.hier)
+        });
+        let src = src?;
+        // SAFETY: named by a live task's css_group (or the root), alive under the
+        // hierarchy lock.
+        let src_ref = unsafe { src.as_ref() };
+        // cgroup_procs_write_permission(): the common ancestor's cgroup.procs.
+        let mut common = src_ref;
+        while !Self::is_descendant(dst, common) {
+            common = common.parent_ref().ok_or(Error::ENOENT)?;
+        }
+        if !caller.tasks.may_write_procs(&caller.creds, common.id) {
+            return Err(Error::EACCES);
+        }
+        // cgroup_migrate_vet_dst(): no internal processes below domain controllers (the
+        // root may have both).
+        if !dst.is_root() && dst.subtree_control.load(Ordering::Relaxed) != 0 {
+            return Err(Error::EBUSY);
+        }
+        let mover = &caller.creds;
+        if !threadgroup {
+            // Every group is a domain of its own (no threaded subtrees yet): a thread
+            // moves only within its process's domain, that is nowhere.
+            if !ptr::eq(src_ref, dst) {
+                return Err(Error::EOPNOTSUPP);
+            }
+            return Ok(());
+        }
+        let mut res = Err(Error::ESRCH);
+        caller.tasks.with_thread_group(tgid, &mut |threads| {
+            let mut all: Vec<TaskRef<'_>> = Vec::new();
+            for t in threads {
+                // In the host's thread-group walk: atomic context.
+                if let Err(e) = try_push(&mut all, t, Gfp::ATOMIC) {
+                    res = Err(e);
+                    return;
+                }
+            }
+            res = self.migrate(tree, &all, dst, Some(mover));
+        });
+        res
+    }
+
+    /// The container of hierarchy `h` that the task with `slot` is in (its root if the
+    /// task's css_group names none), under the hierarchy lock.
+    fn task_container(
+        &self,
+        tree: &Tree,
+        slot: &TaskSlot,
+        h: HierIdx,
+    ) -> Result<NonNull<Container>> {
+        let guard = self.rcu_read_lock();
+        let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
+            return Err(Error::ESRCH);
+        };
+        // SAFETY: under the guard.
+        if !unsafe { self.owns(cg) } {
+            return Err(Error::EINVAL);
+        }
+        // SAFETY: under the guard.
+        let c = unsafe { (*cg.as_ptr()).container(h) };
+        match NonNull::new(c) {
+            // A container named by a live css_group stays alive while the hierarchy
+            // lock is held (rmdir takes it).
+            Some(c) => Ok(c),
+            None => Ok(Self::hierarchy(tree, HierarchyId(h))?.root),
+        }
+    }
+
+    /// Whether `c` is `ancestor` or below it.
+    fn is_descendant(c: &Container, ancestor: &Container) -> bool {
+        let mut cur = Some(c);
+        while let Some(x) = cur {
+            if ptr::eq(x, ancestor) {
+                return true;
+            }
+            cur = x.parent_ref();
+        }
+        false
     }
 
     /// The checks of `__cgroup1_procs_write` before a move: the writer may move the

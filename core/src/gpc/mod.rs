@@ -141,6 +141,9 @@ pub(crate) struct Hierarchy {
     /// Depth and size limits for mkdir.
     pub(crate) limits: Limits,
     pub(crate) rules: &'static dyn HierarchyRules,
+    /// The unified hierarchy's mount flags ([`crate::options::V2Options`]), as the last
+    /// mount set them (Linux `apply_cgroup_root_flags`); empty for v1.
+    pub(crate) v2_options: crate::options::V2Options,
 }
 
 impl Hierarchy {

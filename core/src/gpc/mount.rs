@@ -18,9 +18,9 @@ use crate::error::{Error, Result};
 use crate::host::alloc::{try_box, Gfp};
 use crate::host::task::Caller;
 use crate::host::Host;
-use crate::options::parse_mount_options;
+use crate::options::{parse_mount_options, parse_v2_mount_options, V2Options};
 use crate::primitive::Ordering;
-use crate::rules::V1_RULES;
+use crate::rules::{V1_RULES, V2_RULES};
 use crate::subsys::{set_css_container, CssRef, MAX_SUBSYS};
 
 impl<H: Host> Gpc<H> {
@@ -47,6 +47,9 @@ impl<H: Host> Gpc<H> {
             let Some(h) = slot.as_deref_mut() else {
                 continue;
             };
+            if h.rules.unified() {
+                continue;
+            }
             let mut name_match = false;
             if let Some(name) = &opts.name {
                 if *name != h.name {
@@ -113,6 +116,7 @@ impl<H: Host> Gpc<H> {
                 nr_containers: 1,
                 limits: Limits::MAX,
                 rules: &V1_RULES,
+                v2_options: V2Options::empty(),
             },
             Gfp::KERNEL,
         ) {
@@ -158,6 +162,107 @@ impl<H: Host> Gpc<H> {
         Ok(HierarchyId(idx))
     }
 
+    /// Mount the unified hierarchy (`mount -t cgroup2 -o OPTIONS`, Linux
+    /// `cgroup_get_tree`). There is one per instance: the first mount makes it, with
+    /// every task in its root (Linux's `cgrp_dfl_root` exists from boot; here it exists
+    /// once something mounted it, which is also when Linux starts to show it in
+    /// `/proc/PID/cgroup`: `cgrp_dfl_visible`), and later mounts reuse it. Each mount
+    /// sets the hierarchy's flags to its options (`apply_cgroup_root_flags`). It is
+    /// never destroyed, also when its last mount goes. Its id is 0.
+    ///
+    /// No controller is on the unified hierarchy yet: `cgroup.controllers` is empty
+    /// until the controllers have their v2 files.
+    ///
+    /// # Errors
+    ///
+    /// `EPERM` without `CAP_SYS_ADMIN`; `EINVAL` for an unknown option; `ENOSPC` when
+    /// every hierarchy slot is taken; `ENOMEM`.
+    pub fn mount_v2(&self, options: &str, caller: &Caller<'_>) -> Result<HierarchyId> {
+        if !caller.creds.cap_sys_admin {
+            return Err(Error::EPERM);
+        }
+        let flags = parse_v2_mount_options(options)?;
+        let mut tree = self.tree.lock();
+        if let Some(idx) = Self::unified_index(&tree) {
+            if let Some(h) = tree.hiers.get_mut(idx).and_then(|h| h.as_deref_mut()) {
+                h.mounts += 1;
+                h.v2_options = flags;
+            }
+            return Ok(HierarchyId(idx));
+        }
+        let idx = tree
+            .hiers
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::ENOSPC)?;
+        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
+        let root = try_box(
+            Container::new(id, idx, None, String::new(), 0, free_container),
+            Gfp::KERNEL,
+        )?;
+        let root = NonNull::from(Box::leak(root));
+        // SAFETY: just made, not yet shared.
+        let rootc = unsafe { root.as_ref() };
+        if let Err(e) = tree.reserve_index() {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(root.as_ptr()) });
+            return Err(e);
+        }
+        rootc.populated.store(1, Ordering::Relaxed); // init never leaves
+        let hier = match try_box(
+            Hierarchy {
+                id: 0,
+                subsys_mask: 0,
+                name: String::new(),
+                noprefix: false,
+                release_agent: String::new(),
+                root,
+                mounts: 1,
+                nr_containers: 1,
+                limits: Limits::MAX,
+                rules: &V2_RULES,
+                v2_options: flags,
+            },
+            Gfp::KERNEL,
+        ) {
+            Ok(h) => h,
+            Err(e) => {
+                // SAFETY: never published.
+                drop(unsafe { Box::from_raw(root.as_ptr()) });
+                return Err(e);
+            }
+        };
+        // Nothing can fail from here on.
+        if let Some(slot) = tree.hiers.get_mut(idx) {
+            *slot = Some(hier);
+        }
+        tree.index(root);
+        let table = self.table.lock();
+        for cg in table.iter() {
+            // SAFETY: in the table, hence alive.
+            self.link_to_container(unsafe { cg.as_ref() }, idx, root, &table);
+        }
+        drop(table);
+        Ok(HierarchyId(idx))
+    }
+
+    /// The slot of the unified hierarchy, once mounted.
+    pub(super) fn unified_index(tree: &Tree) -> Option<HierIdx> {
+        tree.hiers
+            .iter()
+            .position(|h| h.as_deref().is_some_and(|h| h.rules.unified()))
+    }
+
+    /// Whether `hier` is the unified (v2) hierarchy.
+    pub fn is_unified(&self, hier: HierarchyId) -> bool {
+        Self::unified_index(&self.tree.lock()) == Some(hier.0)
+    }
+
+    /// The unified hierarchy, if it was ever mounted.
+    pub fn unified_hierarchy(&self) -> Option<HierarchyId> {
+        Self::unified_index(&self.tree.lock()).map(HierarchyId)
+    }
+
     /// The next hierarchy id (cyclic like Linux's idr, skipping ids in use).
     fn alloc_hier_id(&self, tree: &Tree) -> u32 {
         let mut id = tree.next_hier_id.max(1);
@@ -195,7 +300,8 @@ impl<H: Host> Gpc<H> {
         let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
             return;
         };
-        if h.mounts != 0 || !h.root().children(tree).is_empty() {
+        // The unified hierarchy stays (Linux's is static: `cgrp_dfl_root`).
+        if h.mounts != 0 || !h.root().children(tree).is_empty() || h.rules.unified() {
             return;
         }
         let mask = h.subsys_mask;

@@ -146,7 +146,9 @@ impl<H: Host> Gpc<H> {
     /// (Linux kernel/cgroup/cgroup-v1.c `cgroup1_show_options`): `,CONTROLLER` for each
     /// bound subsystem in subsystem order, `,noprefix`, `,release_agent=PATH` if set,
     /// `,clone_children` if the root has it, `,name=NAME` if named; values escaped as
-    /// `seq_show_option` does (`\ooo` for `,`, blank, tab, newline, backslash).
+    /// `seq_show_option` does (`\ooo` for `,`, blank, tab, newline, backslash). For the
+    /// unified hierarchy (`cgroup_show_options`): `,nsdelegate`, `,favordynmods`, ...,
+    /// the flags its last mount set.
     ///
     /// # Errors
     ///
@@ -161,6 +163,23 @@ impl<H: Host> Gpc<H> {
                 .and_then(|h| h.as_deref())
                 .ok_or(Error::ENOENT)?;
             let mut out = Out::new(buf);
+            if h.rules.unified() {
+                // cgroup_show_options (kernel/cgroup/cgroup.c): the root's flags.
+                use crate::options::V2Options as F;
+                for (flag, name) in [
+                    (F::NSDELEGATE, ",nsdelegate"),
+                    (F::FAVOR_DYNMODS, ",favordynmods"),
+                    (F::MEMORY_LOCAL_EVENTS, ",memory_localevents"),
+                    (F::MEMORY_RECURSIVE_PROT, ",memory_recursiveprot"),
+                    (F::MEMORY_HUGETLB_ACCOUNTING, ",memory_hugetlb_accounting"),
+                    (F::PIDS_LOCAL_EVENTS, ",pids_localevents"),
+                ] {
+                    if h.v2_options.contains(flag) {
+                        out.bytes(name.as_bytes())?;
+                    }
+                }
+                return Ok(());
+            }
             for (ss, sub) in self.subsys.iter().enumerate() {
                 if h.subsys_mask & (1 << ss) != 0 {
                     out.bytes(b",")?;

@@ -125,10 +125,12 @@ impl<H: Host> Gpc<H> {
         // cgroup_check_hierarchy_limits(), after the name checks as in cgroup_mkdir().
         if parent.depth >= h.limits.max_depth
             || h.nr_containers.saturating_sub(1) >= h.limits.max_descendants
+            || h.rules.unified() && !Self::within_group_limits(parent)
         {
             return Err(Error::EAGAIN);
         }
         let mask = h.subsys_mask;
+        let unified = h.rules.unified();
         tree.reserve_index()?;
         let notify = parent.notify_on_release.load(Ordering::Relaxed);
         let clone = parent.clone_children.load(Ordering::Relaxed);
@@ -209,11 +211,37 @@ impl<H: Host> Gpc<H> {
         // SAFETY: no other borrow of the list alive; capacity reserved above.
         unsafe { parent.children_mut(tree) }.push(c);
         parent.nr_children.fetch_add(1, Ordering::Release);
+        // v2's per-group counts (cgroup.stat, cgroup.max.descendants) cost O(depth), as
+        // in Linux's cgroup_create; v1 shows neither and keeps mkdir O(1).
+        let mut up = if unified { Some(parent) } else { None };
+        while let Some(a) = up {
+            a.nr_descendants.fetch_add(1, Ordering::Relaxed);
+            up = a.parent_ref();
+        }
         tree.index(c);
         if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
             h.nr_containers += 1;
         }
         Ok(c)
+    }
+
+    /// The per-container limits of the new child of `parent` (Linux
+    /// `cgroup_check_hierarchy_limits`): no ancestor may already hold its
+    /// `cgroup.max.descendants`, nor be `cgroup.max.depth` levels above the child. Only
+    /// the unified hierarchy has them (v1 has the host's per-hierarchy `Limits`).
+    fn within_group_limits(parent: &Container) -> bool {
+        let mut level = 0;
+        let mut up = Some(parent);
+        while let Some(a) = up {
+            if a.nr_descendants.load(Ordering::Relaxed) >= a.max_descendants.load(Ordering::Relaxed)
+                || level >= a.max_depth.load(Ordering::Relaxed)
+            {
+                return false;
+            }
+            level += 1;
+            up = a.parent_ref();
+        }
+        true
     }
 
     /// Remove container `path` (Linux `cgroup_rmdir`).
@@ -255,6 +283,7 @@ impl<H: Host> Gpc<H> {
             return Err(Error::EBUSY);
         }
         let mask = h.subsys_mask;
+        let unified = h.rules.unified();
         let cptr = NonNull::from(c);
         let Some(parent) = c.parent else {
             return Err(Error::EBUSY);
@@ -273,6 +302,11 @@ impl<H: Host> Gpc<H> {
         // SAFETY: no other borrow of the list alive.
         unsafe { parent_ref.children_mut(tree) }.remove(cptr);
         parent_ref.nr_children.fetch_sub(1, Ordering::Release);
+        let mut up = if unified { Some(parent_ref) } else { None };
+        while let Some(a) = up {
+            a.nr_descendants.fetch_sub(1, Ordering::Relaxed);
+            up = a.parent_ref();
+        }
         tree.unindex(cptr);
         {
             let mut rq = self.release.lock();

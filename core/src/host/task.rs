@@ -233,6 +233,16 @@ pub trait TaskTable {
         tgid: Pid,
         f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
     ) -> bool;
+
+    /// Whether `creds` may write the `cgroup.procs` file of the v2 group whose container
+    /// id is `container`: the VFS permission check that a v2 move makes on the common
+    /// ancestor of the source and destination groups (Linux `cgroup_may_write`:
+    /// `inode_permission(MAY_WRITE)` on that file), the delegation rule. The default
+    /// answers for a file nobody chowned (mode 0644, owned by root).
+    fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
+        let _ = container;
+        creds.euid == 0 || creds.cap_dac_override
+    }
 }
 
 /// Who is calling, for an operation that checks permissions or names tasks.

@@ -718,3 +718,170 @@ fn gcd(a: usize, b: usize) -> usize {
         gcd(b, a % b)
     }
 }
+
+/// The unified hierarchy: one per instance, reused by every mount, kept when its last
+/// mount goes (Linux `cgrp_dfl_root`), and never found by a v1 mount.
+#[test]
+fn unified_hierarchy_is_one_and_stays() {
+    let mut w = World::new();
+    assert_eq!(
+        w.gpc
+            .mount_v2("", &w.tasks.caller(Creds::user(1000, 1000), None)),
+        Err(Error::EPERM)
+    );
+    assert_eq!(
+        w.gpc.mount_v2("bogus", &w.tasks.caller(Creds::ROOT, None)),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(
+        w.gpc
+            .mount_v2("nsdelegate=1", &w.tasks.caller(Creds::ROOT, None)),
+        Err(Error::EINVAL)
+    );
+    assert!(w.gpc.unified_hierarchy().is_none());
+    // Before any cgroup2 mount, /proc/PID/cgroup has no 0:: line (cgrp_dfl_visible).
+    let v1 = w.mount("probe").unwrap();
+    assert_eq!(w.proc_cgroup(1).unwrap(), "1:probe:/\n");
+    let h = w
+        .gpc
+        .mount_v2(
+            "nsdelegate,,favordynmods",
+            &w.tasks.caller(Creds::ROOT, None),
+        )
+        .unwrap();
+    assert!(w.gpc.is_unified(h) && !w.gpc.is_unified(v1));
+    assert_eq!(
+        w.gpc
+            .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+            .unwrap(),
+        h
+    );
+    assert_eq!(w.gpc.hierarchy_proc_id(h), Some(0));
+    // The 0:: line comes last, as Linux lists the default root last.
+    assert_eq!(w.proc_cgroup(1).unwrap(), "1:probe:/\n0::/\n");
+    // A v1 mount never reuses it.
+    let plain = w.mount("plain").unwrap();
+    assert_ne!(plain, h);
+    assert_eq!(w.proc_cgroup(1).unwrap(), "2:plain:/\n1:probe:/\n0::/\n");
+    let mut opts = Vec::new();
+    w.gpc.show_options(h, &mut opts).unwrap();
+    assert_eq!(opts, b"", "the last mount's flags (none)");
+    w.gpc.umount(h).unwrap();
+    w.gpc.umount(h).unwrap();
+    assert!(w.gpc.hierarchy_exists(h), "the unified hierarchy stays");
+    assert_eq!(w.gpc.umount(h), Err(Error::EINVAL));
+    w.gpc.mkdir(h, "a").unwrap();
+    let p = w.fork(1).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{p}\n")).unwrap();
+    assert_eq!(w.proc_cgroup(p).unwrap(), "2:plain:/\n1:probe:/\n0::/a\n");
+    assert_eq!(
+        w.read(h, "a/cgroup.events").unwrap(),
+        "populated 1\nfrozen 0\n"
+    );
+    assert_eq!(w.read(h, "cgroup.procs").unwrap(), "1\n");
+    assert_eq!(
+        w.gpc
+            .mount_v2("pids_localevents", &w.tasks.caller(Creds::ROOT, None))
+            .unwrap(),
+        h
+    );
+    let mut opts = Vec::new();
+    w.gpc.show_options(h, &mut opts).unwrap();
+    assert_eq!(opts, b",pids_localevents");
+}
+
+/// `cgroup.max.depth` and `cgroup.max.descendants` of every ancestor bound a mkdir
+/// (Linux `cgroup_check_hierarchy_limits`); `cgroup.stat` counts live descendants.
+#[test]
+fn unified_group_limits_and_stat() {
+    let w = World::new();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    w.write(h, "cgroup.max.descendants", "2").unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    assert_eq!(w.gpc.mkdir(h, "c"), Err(Error::EAGAIN));
+    assert_eq!(
+        w.read(h, "cgroup.stat").unwrap(),
+        "nr_descendants 2\nnr_dying_descendants 0\n"
+    );
+    w.gpc.rmdir(h, "a/b").unwrap();
+    w.write(h, "cgroup.max.descendants", "max\n").unwrap();
+    w.write(h, "a/cgroup.max.depth", "0").unwrap();
+    assert_eq!(w.gpc.mkdir(h, "a/b"), Err(Error::EAGAIN));
+    w.gpc.mkdir(h, "c").unwrap();
+    assert_eq!(w.read(h, "a/cgroup.max.depth").unwrap(), "0\n");
+    assert_eq!(w.write(h, "a/cgroup.max.depth", "-1"), Err(Error::ERANGE));
+    assert_eq!(
+        w.write(h, "a/cgroup.max.depth", "2147483648"),
+        Err(Error::ERANGE)
+    );
+    assert_eq!(w.write(h, "a/cgroup.max.depth", "maxx"), Err(Error::EINVAL));
+    assert_eq!(w.read(h, "cgroup.max.depth").unwrap(), "max\n");
+    // v1 hierarchies have none of these files.
+    let v1 = w.mount("probe").unwrap();
+    assert_eq!(w.read(v1, "cgroup.stat"), Err(Error::ENOENT));
+    assert_eq!(w.read(h, "tasks"), Err(Error::ENOENT));
+    assert_eq!(
+        w.read(h, "cgroup.events"),
+        Err(Error::ENOENT),
+        "not on the root"
+    );
+}
+
+/// v2 moves: a thread's id moves its process; a thread alone moves only within its
+/// domain; the writer needs the common ancestor's `cgroup.procs`, not the task's
+/// credentials (Linux `cgroup_procs_write_permission`).
+#[test]
+fn unified_moves_and_delegation() {
+    let mut w = World::new();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    w.gpc.mkdir(h, "a/c").unwrap();
+    let p = w.fork(1).unwrap();
+    let t = w.thread(p).unwrap();
+    assert_eq!(
+        w.write(h, "a/b/cgroup.threads", &format!("{t}")),
+        Err(Error::EOPNOTSUPP)
+    );
+    w.write(h, "cgroup.threads", &format!("{t}")).unwrap();
+    w.write(h, "a/b/cgroup.procs", &format!("{t}")).unwrap();
+    assert_eq!(
+        w.read(h, "a/b/cgroup.threads").unwrap(),
+        format!("{p}\n{t}\n")
+    );
+    assert_eq!(w.read(h, "a/b/cgroup.procs").unwrap(), format!("{p}\n"));
+    // A user may not write the common ancestor's (a's) cgroup.procs: the default
+    // answer for a file never chowned, whatever the task's owner.
+    let user = Creds::user(1000, 1000);
+    assert_eq!(
+        w.write_as(h, "a/c/cgroup.procs", &format!("{p}"), user),
+        Err(Error::EACCES)
+    );
+    assert_eq!(w.write(h, "a/c/cgroup.procs", "-1"), Err(Error::EINVAL));
+    assert_eq!(w.write(h, "a/c/cgroup.procs", "4000000"), Err(Error::ESRCH));
+    w.write(h, "a/c/cgroup.procs", &format!("{p}")).unwrap();
+    assert_eq!(w.proc_cgroup(t).unwrap(), "0::/a/c\n");
+    assert_eq!(w.gpc.rmdir(h, "a/c"), Err(Error::EBUSY));
+    // subtree_control: known names only, signed; nothing is on v2 to enable yet.
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "+nope"),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "probe"),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "-probe"),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(w.write(h, "cgroup.subtree_control", " \n"), Ok(()));
+    assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "");
+}

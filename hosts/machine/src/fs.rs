@@ -50,7 +50,7 @@ use core::fmt::Write as _;
 use hashbrown::HashMap;
 
 use gpc_core::host::alloc::{try_push, try_string, Gfp};
-use gpc_core::{Creds, Error, Gpc, HierarchyId, Host, Node, Pid, Result};
+use gpc_core::{Creds, Error, Gpc, HierarchyId, Host, Node, Pid, Result, TaskRef, TaskTable};
 
 use crate::tasks::TaskList;
 
@@ -338,6 +338,37 @@ struct CgOwners {
     creator: Owner,
     /// Files whose owner was changed.
     files: HashMap<String, Owner>,
+}
+
+/// The machine's tasks as gpc's callers name them, with the VFS's answer to the v2
+/// delegation question: may the writer write a group's `cgroup.procs` (its owner, after
+/// any `chown`, and mode 0644).
+pub struct VfsTasks<'a> {
+    /// The task table.
+    pub tasks: &'a TaskList,
+    /// Ownership of the groups' files.
+    pub vfs: &'a Vfs,
+}
+
+impl TaskTable for VfsTasks<'_> {
+    fn with_task(&self, pid: Pid, f: &mut dyn FnMut(&TaskRef<'_>)) -> bool {
+        self.tasks.with_task(pid, f)
+    }
+
+    fn with_thread_group(
+        &self,
+        tgid: Pid,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
+    ) -> bool {
+        self.tasks.with_thread_group(tgid, f)
+    }
+
+    fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
+        let owner = self.vfs.owners.get(&container).map_or(Owner::ROOT, |o| {
+            o.files.get("cgroup.procs").copied().unwrap_or(o.creator)
+        });
+        permitted(creds, owner, 0o644, MAY_WRITE, false)
+    }
 }
 
 /// Everything a gpc walk needs besides the VFS itself.

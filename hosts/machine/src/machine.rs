@@ -417,7 +417,7 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EPERM);
         }
         let options = match fstype {
-            "cgroup" => try_string(options, Gfp::KERNEL)?,
+            "cgroup" | "cgroup2" => try_string(options, Gfp::KERNEL)?,
             "cpuset" => cpuset_fs_options(options)?,
             _ => return Err(Error::ENODEV),
         };
@@ -425,7 +425,11 @@ impl<P: Platform> Machine<P> {
         let source = try_string(source, Gfp::KERNEL)?;
         self.vfs.reserve_source()?;
         let caller = self.tasks.caller(creds, None);
-        let hier = self.gpc.mount(&options, &caller)?;
+        let hier = if fstype == "cgroup2" {
+            self.gpc.mount_v2(&options, &caller)?
+        } else {
+            self.gpc.mount(&options, &caller)?
+        };
         match self.vfs.add_mount(&target, hier, room) {
             Ok(id) => {
                 self.vfs.set_source(id, source);
@@ -631,7 +635,15 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EISDIR);
         }
         self.vfs.check(&env, &creds, &target, MAY_WRITE)?;
-        let caller = self.tasks.caller(creds, None);
+        let tasks = fs::VfsTasks {
+            tasks: &self.tasks,
+            vfs: &self.vfs,
+        };
+        let caller = gpc_core::Caller {
+            creds,
+            pid: None,
+            tasks: &tasks,
+        };
         match target {
             // The file's node, from the walk above: gpc walks no path again.
             Loc::Cg {
@@ -694,7 +706,12 @@ impl<P: Platform> Machine<P> {
             Out::new(buf).bytes(b" ")?;
             let dir = self.vfs.mount_dir_path(id)?;
             escape_into(&mut Out::new(buf), dir.as_bytes(), b" \t\n\\")?;
-            Out::new(buf).bytes(b" cgroup rw,relatime")?;
+            let fstype: &[u8] = if self.gpc.is_unified(mount.hier) {
+                b" cgroup2 rw,relatime"
+            } else {
+                b" cgroup rw,relatime"
+            };
+            Out::new(buf).bytes(fstype)?;
             self.gpc.show_options(mount.hier, buf)?;
             Out::new(buf).bytes(b" 0 0\n")?;
         }
