@@ -13,7 +13,7 @@ use core::ptr::NonNull;
 
 use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
-use crate::list::HHead;
+use crate::list::{HHead, HNode};
 use crate::primitive::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
 
@@ -63,8 +63,18 @@ pub struct Container {
     /// v2 `cgroup.subtree_control`: the controllers this container enables in its
     /// children (a subsystem mask), under the hierarchy lock.
     pub(crate) subtree_control: AtomicU32,
+    /// In the unified hierarchy (immutable after creation).
+    pub(crate) unified: bool,
+    /// This container's place in the queue of changed files (`Gpc::drain_notifications`),
+    /// under the queue's lock; `notify_files` says which of its files changed
+    /// ([`NOTIFY_EVENTS`]).
+    pub(crate) notify_link: HNode,
+    pub(crate) notify_files: AtomicU32,
     pub(crate) rcu: RcuHead,
 }
+
+/// `cgroup.events` changed by itself (Linux `cgroup_file_notify(&cgrp->events_file)`).
+pub(crate) const NOTIFY_EVENTS: u32 = 1 << 0;
 
 /// "max" in `cgroup.max.depth` and `cgroup.max.descendants` (Linux stores `INT_MAX`).
 pub(crate) const LIMIT_MAX: usize = i32::MAX as usize;
@@ -105,6 +115,9 @@ impl Container {
             max_descendants: AtomicUsize::new(LIMIT_MAX),
             max_depth: AtomicUsize::new(LIMIT_MAX),
             subtree_control: AtomicU32::new(0),
+            unified: false,
+            notify_link: HNode::new(),
+            notify_files: AtomicU32::new(0),
             rcu: RcuHead::new(free),
         }
     }

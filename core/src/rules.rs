@@ -85,12 +85,13 @@ impl HierarchyRules for V2Rules {
     }
 }
 
-/// Whether Linux gives controller `name` a v2 interface (`dfl_cftypes`): the others
-/// (`cpuacct`, `devices`, `freezer`, `net_cls`, `net_prio`, `ns`) are v1 only and
-/// cannot be named in `cgroup.subtree_control` (Linux `cgrp_dfl_inhibit_ss_mask`).
+/// Whether `cgroup.subtree_control` may name controller `name`: not one Linux inhibits
+/// on v2 (`cgrp_dfl_inhibit_ss_mask`: no v2 interface, `cgroup_init`), that is
+/// `cpuacct`, `devices`, `freezer`, `net_cls`, `net_prio`, `debug` without the
+/// `cgroup_debug` boot flag, and gpc's `ns` (the seed's, gone from Linux).
 pub(crate) fn has_v2_interface(name: &str) -> bool {
-    matches!(
+    !matches!(
         name,
-        "cpuset" | "cpu" | "io" | "memory" | "hugetlb" | "pids" | "rdma" | "misc" | "debug"
+        "cpuacct" | "devices" | "freezer" | "net_cls" | "net_prio" | "debug" | "ns"
     )
 }

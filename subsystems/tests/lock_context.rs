@@ -118,6 +118,7 @@ fn the_fast_path_takes_only_its_cpu_shard_lock() {
         c"gpc_css_set",
         c"gpc_css_group_trans",
         c"gpc_release",
+        c"gpc_notify",
     ];
     let taken_shared = || shared.iter().map(|c| context::taken(c)).collect::<Vec<_>>();
     let (before, shard_before, shared_before) =
@@ -186,4 +187,33 @@ fn the_checker_sees_a_sleep_under_a_spinning_lock_and_a_recursion() {
         let _i = irq.lock();
         assert_eq!(context::counts().irq_off, before.irq_off + 1);
     }
+}
+
+/// v2: a group's `populated` flip queues a notification under the table lock, taking the
+/// notification queue's spinning lock nested below it; nothing sleeps.
+#[test]
+fn a_populated_flip_notifies_under_spinning_locks() {
+    let mut w = world();
+    let root = w.tasks.caller(gpc_core::Creds::ROOT, None);
+    let h = w.gpc.mount_v2("", &root).unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    let child = w.fork(1).unwrap();
+    let (n, sleeps, rec) = around(c"gpc_notify", || {
+        w.gpc
+            .write(
+                h,
+                "a/cgroup.procs",
+                format!("{child}").as_bytes(),
+                &w.tasks.caller(gpc_core::Creds::ROOT, None),
+            )
+            .unwrap()
+    });
+    assert!(n >= 1 && sleeps == 0 && rec == 0, "{n} {sleeps} {rec}");
+    let mut seen = Vec::new();
+    w.gpc
+        .drain_notifications(&mut |_, id, file| seen.push((id, file.to_string())));
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1, "cgroup.events");
+    let (n, sleeps, _) = around(c"gpc_notify", || w.exit(child).unwrap());
+    assert!(n >= 1 && sleeps == 0);
 }

@@ -406,12 +406,13 @@ impl<H: Host> Gpc<H> {
         }
     }
 
-    /// A `cgroup.subtree_control` write (Linux `cgroup_subtree_control_write`): blank-
-    /// separated `+name` and `-name`; a later token for the same controller wins.
+    /// A `cgroup.subtree_control` write (Linux `cgroup_subtree_control_write`): `+name`
+    /// and `-name` separated by spaces; a later token for the same controller wins.
     fn write_subtree_control(&self, h: &Hierarchy, c: &Container, data: &[u8]) -> Result {
         let (mut enable, mut disable) = (0u32, 0u32);
-        for tok in data
-            .split(|b| matches!(b, b' ' | b'\t' | b'\n'))
+        // strstrip, then strsep(" "): single spaces only (a tab stays in a token).
+        for tok in crate::parse::strstrip(data)
+            .split(|&b| b == b' ')
             .filter(|t| !t.is_empty())
         {
             let (sign, name) = tok.split_first().ok_or(Error::EINVAL)?;

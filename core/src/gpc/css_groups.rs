@@ -93,6 +93,10 @@ impl<H: Host> Gpc<H> {
             if !populated && notify {
                 queued |= self.check_for_release(cont);
             }
+            // v2: `cgroup.events` shows `populated` (the root has no such file).
+            if cont.unified && !cont.is_root() {
+                self.queue_notify(cont, crate::container::NOTIFY_EVENTS);
+            }
             cur = cont.parent;
         }
         queued

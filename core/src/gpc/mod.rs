@@ -35,6 +35,7 @@ mod fast_path;
 mod migrate;
 mod mount;
 mod nodes;
+mod notify;
 mod proc;
 mod releases;
 mod task_iter;
@@ -224,6 +225,8 @@ pub struct Gpc<H: Host> {
     tree: Lock<Tree, H::Mutex>,
     table: Lock<CgTable, H::Spin>,
     release: Lock<ReleaseQueue, H::Spin>,
+    /// Containers with changed files (`notify.rs`).
+    notify: Lock<notify::NotifyQueue, H::Spin>,
     init_cg: NonNull<CssGroup>,
     /// Reference shards per css_group: one per CPU, up to `MAX_SHARDS`.
     nr_shards: usize,
@@ -275,6 +278,10 @@ impl<H: Host> Gpc<H> {
         let mut table: Lock<CgTable, H::Spin> =
             Lock::try_new(CgTable::new(), crate::lock_class!(c"gpc_css_set"))?;
         let release = Lock::try_new(ReleaseQueue::new(), crate::lock_class!(c"gpc_release"))?;
+        let notify = Lock::try_new(
+            notify::NotifyQueue::try_new()?,
+            crate::lock_class!(c"gpc_notify"),
+        )?;
         let mut root_css: ArrayVec<NonNull<CssHeader>, MAX_SUBSYS> = ArrayVec::new();
         let mut fork_hooks = ArrayVec::new();
         let mut exit_hooks = ArrayVec::new();
@@ -339,6 +346,7 @@ impl<H: Host> Gpc<H> {
             tree,
             table,
             release,
+            notify,
             init_cg: init,
             nr_shards,
             spin_ops,

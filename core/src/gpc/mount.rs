@@ -197,7 +197,11 @@ impl<H: Host> Gpc<H> {
             .ok_or(Error::ENOSPC)?;
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
         let root = try_box(
-            Container::new(id, idx, None, String::new(), 0, free_container),
+            {
+                let mut root = Container::new(id, idx, None, String::new(), 0, free_container);
+                root.unified = true;
+                root
+            },
             Gfp::KERNEL,
         )?;
         let root = NonNull::from(Box::leak(root));

@@ -136,17 +136,16 @@ impl<H: Host> Gpc<H> {
         let clone = parent.clone_children.load(Ordering::Relaxed);
         let name = try_string(name, Gfp::KERNEL)?;
         let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let c = try_box(
-            Container::new(
-                id,
-                hier.0,
-                Some(parent_ptr),
-                name,
-                parent.depth + 1,
-                free_container,
-            ),
-            Gfp::KERNEL,
-        )?;
+        let mut new = Container::new(
+            id,
+            hier.0,
+            Some(parent_ptr),
+            name,
+            parent.depth + 1,
+            free_container,
+        );
+        new.unified = unified;
+        let c = try_box(new, Gfp::KERNEL)?;
         let c = NonNull::from(Box::leak(c));
         // SAFETY: just made, owned here.
         let cr = unsafe { c.as_ref() };
@@ -308,6 +307,7 @@ impl<H: Host> Gpc<H> {
             up = a.parent_ref();
         }
         tree.unindex(cptr);
+        self.dequeue_notify(c);
         {
             let mut rq = self.release.lock();
             if c.release_queued.load(Ordering::Relaxed) {

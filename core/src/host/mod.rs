@@ -49,4 +49,11 @@ pub trait Host: rcu::Rcu + cpu::Cpus + task::TaskIds + Send + Sync + 'static {
     /// work that later calls `Gpc::drain_releases`. The default does nothing (the host
     /// polls).
     fn release_queued(&self) {}
+
+    /// Called (from any context, maybe under a spinning lock) when a file's contents
+    /// changed by themselves (a group's `cgroup.events`). The host must not call back
+    /// into gpc from here: it schedules its own work that later calls
+    /// `Gpc::drain_notifications` and wakes its `poll`/`inotify` waiters (Linux
+    /// `kernfs_notify`). The default does nothing (the host polls).
+    fn files_changed(&self) {}
 }

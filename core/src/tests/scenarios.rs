@@ -878,10 +878,47 @@ fn unified_moves_and_delegation() {
         w.write(h, "cgroup.subtree_control", "probe"),
         Err(Error::EINVAL)
     );
+    let sc = |data: &str| w.write(h, "cgroup.subtree_control", data);
     assert_eq!(
-        w.write(h, "cgroup.subtree_control", "-probe"),
-        Err(Error::EINVAL)
+        sc("+probe\t-probe"),
+        Err(Error::EINVAL),
+        "a tab is no separator"
     );
-    assert_eq!(w.write(h, "cgroup.subtree_control", " \n"), Ok(()));
+    assert_eq!(sc("-probe"), Ok(()), "not enabled: nothing to do");
+    assert_eq!(sc("+probe"), Err(Error::ENOENT), "not offered");
+    assert_eq!(sc("+probe  -probe\n"), Ok(()), "the last token wins");
+    assert_eq!(sc(" \n"), Ok(()));
     assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "");
+}
+
+/// A queued notification survives the `Gpc` moving (its queue's head is boxed: a
+/// queued container points back at it) and is delivered once; a removed group's is
+/// dropped.
+#[test]
+fn notifications_survive_a_move_of_the_instance() {
+    let mut w = World::new();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "b").unwrap();
+    let p = w.fork(1).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{p}")).unwrap();
+    w.write(h, "b/cgroup.procs", &format!("{p}")).unwrap();
+    let w = std::boxed::Box::new(w);
+    w.gpc.rmdir(h, "a").unwrap();
+    let mut seen = Vec::new();
+    w.gpc.drain_notifications(&mut |hier, id, file| {
+        seen.push((hier, id, String::from(file)));
+    });
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].2, "cgroup.events");
+    assert_eq!(
+        w.read(h, "b/cgroup.events").unwrap(),
+        "populated 1\nfrozen 0\n"
+    );
+    let mut again = 0;
+    w.gpc.drain_notifications(&mut |_, _, _| again += 1);
+    assert_eq!(again, 0);
 }

@@ -219,6 +219,20 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.gate.leave_machine();
         releases
     }
+
+    fn watch(&mut self, path: &str) -> Result {
+        self.gate.enter_machine();
+        let r = self.machine.watch(path);
+        self.gate.leave_machine();
+        r
+    }
+
+    fn take_events(&mut self) -> Result<Vec<String>> {
+        self.gate.enter_machine();
+        let events = self.machine.take_events();
+        self.gate.leave_machine();
+        events
+    }
 }
 
 #[cfg(test)]

@@ -170,6 +170,11 @@ pub struct Machine<P: Platform> {
     budget_left: u64,
     bw: HashMap<u64, BwState>,
     releases: ReleaseLog,
+    /// `watch`ed files; the paths notified during the current command; and those
+    /// queued for `events` (FORMAT.md's rules: see `take_events`).
+    watches: Vec<Watch>,
+    notified: Vec<String>,
+    events: Vec<String>,
     touched: bool,
     ids: Ids,
 }
@@ -238,6 +243,9 @@ impl<P: Platform> Machine<P> {
             budget_left: sched::WORK_BUDGET,
             bw: HashMap::new(),
             releases: ReleaseLog::new(),
+            watches: Vec::new(),
+            notified: Vec::new(),
+            events: Vec::new(),
             touched: false,
             ids,
         })
@@ -647,8 +655,16 @@ impl<P: Platform> Machine<P> {
         match target {
             // The file's node, from the walk above: gpc walks no path again.
             Loc::Cg {
-                file: Some(node), ..
-            } => self.gpc.write_node(&node, data, &caller),
+                file: Some(node),
+                dir_id,
+                path,
+                ..
+            } => {
+                self.gpc.write_node(&node, data, &caller)?;
+                // Every successful write modifies the file (inotify IN_MODIFY).
+                self.notify_watchers(dir_id, path.rsplit('/').next().unwrap_or(""));
+                Ok(())
+            }
             // procfs files without a write method.
             _ => Err(Error::EINVAL),
         }
@@ -1331,6 +1347,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn begin_command(&mut self) {
         self.budget_left = self.run_budget;
+        // What the previous command notified goes to the `events` queue.
+        self.flush_notified();
     }
 
     fn run(&mut self, ms: u64) -> Result {
@@ -1414,6 +1432,98 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         // Every call made so far, or ENOMEM: a part of them must not pass for all.
         self.settle()?;
         self.releases.take_paths()
+    }
+
+    fn watch(&mut self, path: &str) -> Result {
+        self.op(|m| m.do_watch(path))
+    }
+
+    fn take_events(&mut self) -> Result<Vec<String>> {
+        self.touched = true;
+        self.flush_notified();
+        Ok(core::mem::take(&mut self.events))
+    }
+}
+
+/// A watched file (inotify `IN_MODIFY`): the group's container id and the file's name,
+/// so that the watch stays with the file (a group removed and made again is another
+/// container), and the path to print. `container` is `None` for a file that never
+/// changes by itself (outside a cgroup mount).
+#[derive(Debug)]
+struct Watch {
+    container: Option<u64>,
+    file: String,
+    path: String,
+}
+
+impl<P: Platform> Machine<P> {
+    /// `watch PATH`: read permission needed (inotify_add_watch).
+    fn do_watch(&mut self, path: &str) -> Result {
+        let creds = self.creds();
+        let env = self.env();
+        let loc = self.vfs.resolve(&env, &creds, path)?;
+        self.vfs.check(&env, &creds, &loc, MAY_READ)?;
+        let (container, file) = match &loc {
+            Loc::Cg {
+                dir_id,
+                path: p,
+                file: Some(_),
+                ..
+            } => (
+                Some(*dir_id),
+                try_string(p.rsplit('/').next().unwrap_or(""), Gfp::KERNEL)?,
+            ),
+            _ => (None, String::new()),
+        };
+        let path = try_string(path, Gfp::KERNEL)?;
+        try_push(
+            &mut self.watches,
+            Watch {
+                container,
+                file,
+                path,
+            },
+            Gfp::KERNEL,
+        )
+    }
+
+    /// The watched paths of `file` of container `container`, into the current command's.
+    fn notify_watchers(&mut self, container: u64, file: &str) {
+        for w in &self.watches {
+            if w.container == Some(container) && w.file == file {
+                // A lost notification when memory runs out (inotify's queue overflow).
+                if let Ok(p) = try_string(&w.path, Gfp::KERNEL) {
+                    let _ = try_push(&mut self.notified, p, Gfp::KERNEL);
+                }
+            }
+        }
+    }
+
+    /// Gather gpc's notifications, then queue the current command's paths for `events`:
+    /// once each, bytewise, a path equal to the last one queued not queued again (an
+    /// inotify queue merges an event identical to the last unread one).
+    fn flush_notified(&mut self) {
+        let mut changed: Vec<(u64, &'static str)> = Vec::new();
+        self.gpc.drain_notifications(&mut |_, id, file| {
+            // gpc's files are static names; only `cgroup.events` notifies today.
+            let file = if file == "cgroup.events" {
+                "cgroup.events"
+            } else {
+                return;
+            };
+            let _ = try_push(&mut changed, (id, file), Gfp::KERNEL);
+        });
+        for (id, file) in changed {
+            self.notify_watchers(id, file);
+        }
+        let mut paths = core::mem::take(&mut self.notified);
+        paths.sort_unstable();
+        paths.dedup();
+        for p in paths {
+            if self.events.last() != Some(&p) {
+                let _ = try_push(&mut self.events, p, Gfp::KERNEL);
+            }
+        }
     }
 }
 

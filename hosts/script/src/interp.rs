@@ -821,6 +821,15 @@ impl Session {
                     write_entry(out, path);
                 }
             }
+            Op::Watch => {
+                let path = self.single_path(machine, operand(w)?)?;
+                machine.watch(&path)?
+            }
+            Op::Events => {
+                for path in machine.take_events()? {
+                    write_entry(out, path);
+                }
+            }
             Op::Run => machine
                 .run(parse_u64(&self.expand(operand(w)?)?)?)
                 .map_err(|e| match e {

@@ -12,7 +12,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use gpc_core::Result;
+use gpc_core::{Error, Result};
 
 /// A process id as the machine numbers them.
 pub type Pid = u32;
@@ -160,4 +160,19 @@ pub trait Machine {
     /// order; the machine forgets them. `ENOMEM` (no memory for the list) forgets
     /// nothing: the next call returns them.
     fn take_releases(&mut self) -> Result<Vec<String>>;
+
+    /// `watch PATH`: watch the file for modification (inotify `IN_MODIFY`). Valid
+    /// results: `Ok`, `ENOENT`, `EACCES` (no read permission), `EISDIR`, `ENOMEM`. The
+    /// default (a machine with no notification): `EOPNOTSUPP`.
+    fn watch(&mut self, path: &str) -> Result {
+        let _ = path;
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `events`: the watched paths notified since the last call, in the order FORMAT.md
+    /// gives (each command's paths once each, bytewise; a path equal to the last one not
+    /// yet taken is not queued again); the machine forgets them. The default: none.
+    fn take_events(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }

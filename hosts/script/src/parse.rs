@@ -192,6 +192,10 @@ pub(crate) enum Op {
     Chown,
     /// Nothing.
     Releases,
+    /// `PATH`.
+    Watch,
+    /// Nothing.
+    Events,
     /// `MS`.
     Run,
     /// `TASK`.
@@ -234,6 +238,8 @@ impl Op {
             Op::Exit => "exit",
             Op::Chown => "chown",
             Op::Releases => "releases",
+            Op::Watch => "watch",
+            Op::Events => "events",
             Op::Run => "run",
             Op::SetBusy { busy: true } => "busy",
             Op::SetBusy { busy: false } => "idle",
@@ -631,6 +637,8 @@ fn parse_command(
             }
         }
         "releases" => no_args(args, Op::Releases, "releases")?,
+        "watch" => one_path(args, "watch PATH", Op::Watch, out)?,
+        "events" => no_args(args, Op::Events, "events")?,
         "run" => match args {
             [ms] => {
                 out.push(*ms)?;

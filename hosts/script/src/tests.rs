@@ -253,6 +253,20 @@ impl Machine for Mock {
         }
         Ok(core::mem::take(&mut self.releases))
     }
+    fn watch(&mut self, path: &str) -> Result {
+        self.unit(format!("watch {path}"))
+    }
+    fn take_events(&mut self) -> Result<Vec<String>> {
+        self.calls.push("take_events".to_string());
+        match self.replies.pop_front() {
+            Some(Reply::Paths(p)) => Ok(p),
+            Some(_) => {
+                self.mismatches += 1;
+                Ok(Vec::new())
+            }
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Runs `src` on `mock` and returns the transcript (panics in the test on a parse error).
@@ -723,7 +737,7 @@ fn replay(script: &Script, recorded: &str) -> (Mock, String) {
             (C::Cat | C::Ps, None) => Reply::Bytes(Ok(text_of(&real).into_bytes())),
             (C::Ls, Some(e)) => Reply::List(Err(e)),
             (C::Ls, None) => Reply::List(Ok(real.iter().rev().cloned().collect())),
-            (C::Releases, _) => Reply::Paths(real.clone()),
+            (C::Releases | C::Events, _) => Reply::Paths(real.clone()),
             (_, Some(e)) => Reply::Unit(Err(e)),
             (_, None) => Reply::Unit(Ok(())),
         };

@@ -535,6 +535,12 @@ impl gpc_script::Machine for Progress<'_> {
     fn take_releases(&mut self) -> gpc_core::Result<Vec<String>> {
         self.machine.take_releases()
     }
+    fn watch(&mut self, path: &str) -> gpc_core::Result {
+        self.machine.watch(path)
+    }
+    fn take_events(&mut self) -> gpc_core::Result<Vec<String>> {
+        self.machine.take_events()
+    }
 }
 
 #[cfg(test)]

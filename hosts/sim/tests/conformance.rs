@@ -180,7 +180,6 @@ const V2_NOT_YET: &[(&str, &str)] = &[
         "cgroup.pressure, cpu.stat, cpu.stat.local and the *.pressure files (the host's accounting)",
     ),
     ("v2_clone_into", "clone3(CLONE_INTO_CGROUP): the `clone` command"),
-    ("v2_notify_populated", "change notification: `watch` and `events`"),
 ];
 
 #[test]
