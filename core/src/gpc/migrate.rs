@@ -79,19 +79,7 @@ impl<H: Host> Gpc<H> {
             _ => return Err(Error::ESRCH),
         };
         res?;
-        res = Err(Error::ESRCH);
-        caller.tasks.with_thread_group(tgid, &mut |threads| {
-            let mut all: Vec<TaskRef<'_>> = Vec::new();
-            for t in threads {
-                // In the host's thread-group walk: atomic context.
-                if let Err(e) = try_push(&mut all, t, Gfp::ATOMIC) {
-                    res = Err(e);
-                    return;
-                }
-            }
-            res = self.migrate(tree, &all, c, Some(mover));
-        });
-        res
+        self.migrate_thread_group(tree, caller, tgid, c, mover)
     }
 
     /// v2 `cgroup.procs` and `cgroup.threads` writes (Linux `__cgroup_procs_write`,
@@ -158,6 +146,19 @@ impl<H: Host> Gpc<H> {
             }
             return Ok(());
         }
+        self.migrate_thread_group(tree, caller, tgid, dst, mover)
+    }
+
+    /// Move every thread of group `tgid` into `dst` (the host holds the group stable
+    /// meanwhile), all or none.
+    fn migrate_thread_group(
+        &self,
+        tree: &Tree,
+        caller: &Caller<'_>,
+        tgid: Pid,
+        dst: &Container,
+        mover: &Creds,
+    ) -> Result {
         let mut res = Err(Error::ESRCH);
         caller.tasks.with_thread_group(tgid, &mut |threads| {
             let mut all: Vec<TaskRef<'_>> = Vec::new();

@@ -87,20 +87,9 @@ impl<H: Host> Gpc<H> {
             .ok_or(Error::ENOSPC)?;
         let name = opts.name.unwrap_or_default();
         let release_agent = opts.release_agent.unwrap_or_default();
-        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let root = try_box(
-            Container::new(id, idx, None, String::new(), 0, free_container),
-            Gfp::KERNEL,
-        )?;
-        let root = NonNull::from(Box::leak(root));
+        let root = self.new_root(&mut tree, idx, false)?;
         // SAFETY: just made, not yet shared.
         let rootc = unsafe { root.as_ref() };
-        if let Err(e) = tree.reserve_index() {
-            // SAFETY: never published.
-            drop(unsafe { Box::from_raw(root.as_ptr()) });
-            return Err(e);
-        }
-        rootc.populated.store(1, Ordering::Relaxed); // init never leaves: see check_for_release
         rootc
             .clone_children
             .store(opts.clone_children, Ordering::Relaxed);
@@ -136,7 +125,7 @@ impl<H: Host> Gpc<H> {
             }
             if let (Some(css), Some(slot)) = (self.root_css.get(ss), rootc.css.get(ss)) {
                 slot.store(css.as_ptr(), Ordering::Release);
-                set_css_container(*css, id);
+                set_css_container(*css, rootc.id);
                 if let Some(sub) = self.subsys.get(ss) {
                     // SAFETY: root states live as long as gpc.
                     sub.bind(unsafe { CssRef::from_raw(*css) }, true);
@@ -146,20 +135,42 @@ impl<H: Host> Gpc<H> {
                 *b = Some(idx);
             }
         }
+        self.install_hierarchy(&mut tree, idx, hier);
+        Ok(HierarchyId(idx))
+    }
+
+    /// A new hierarchy's root container for slot `idx`, with room reserved for it in
+    /// the container index; owned by the caller until published. A root is populated for
+    /// good (init never leaves: see `check_for_release`).
+    fn new_root(&self, tree: &mut Tree, idx: HierIdx, unified: bool) -> Result<NonNull<Container>> {
+        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
+        let mut root = Container::new(id, idx, None, String::new(), 0, free_container);
+        root.unified = unified;
+        root.populated.store(1, Ordering::Relaxed);
+        let root = NonNull::from(Box::leak(try_box(root, Gfp::KERNEL)?));
+        if let Err(e) = tree.reserve_index() {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(root.as_ptr()) });
+            return Err(e);
+        }
+        Ok(root)
+    }
+
+    /// Put a new hierarchy in slot `idx` (room for its root in the container index was
+    /// reserved): it cannot fail. Every task is in the new root, so every css_group is
+    /// linked to it (Linux `cgroup_setup_root` links each css_set to the new root), so
+    /// that a walk of the root finds them. Intrusive links: nothing to allocate.
+    fn install_hierarchy(&self, tree: &mut Tree, idx: HierIdx, hier: Box<Hierarchy>) {
+        let root = hier.root;
         if let Some(slot) = tree.hiers.get_mut(idx) {
             *slot = Some(hier);
         }
         tree.index(root);
-        // Every task is in the new root: link every css_group to it (Linux
-        // cgroup_setup_root links each css_set to the new root), so a walk of the root
-        // finds them. Intrusive links: nothing to allocate.
         let table = self.table.lock();
         for cg in table.iter() {
             // SAFETY: in the table, hence alive.
             self.link_to_container(unsafe { cg.as_ref() }, idx, root, &table);
         }
-        drop(table);
-        Ok(HierarchyId(idx))
     }
 
     /// Mount the unified hierarchy (`mount -t cgroup2 -o OPTIONS`, Linux
@@ -195,24 +206,7 @@ impl<H: Host> Gpc<H> {
             .iter()
             .position(Option::is_none)
             .ok_or(Error::ENOSPC)?;
-        let id = self.next_container_id.fetch_add(1, Ordering::Relaxed);
-        let root = try_box(
-            {
-                let mut root = Container::new(id, idx, None, String::new(), 0, free_container);
-                root.unified = true;
-                root
-            },
-            Gfp::KERNEL,
-        )?;
-        let root = NonNull::from(Box::leak(root));
-        // SAFETY: just made, not yet shared.
-        let rootc = unsafe { root.as_ref() };
-        if let Err(e) = tree.reserve_index() {
-            // SAFETY: never published.
-            drop(unsafe { Box::from_raw(root.as_ptr()) });
-            return Err(e);
-        }
-        rootc.populated.store(1, Ordering::Relaxed); // init never leaves
+        let root = self.new_root(&mut tree, idx, true)?;
         let hier = match try_box(
             Hierarchy {
                 id: 0,
@@ -237,16 +231,7 @@ impl<H: Host> Gpc<H> {
             }
         };
         // Nothing can fail from here on.
-        if let Some(slot) = tree.hiers.get_mut(idx) {
-            *slot = Some(hier);
-        }
-        tree.index(root);
-        let table = self.table.lock();
-        for cg in table.iter() {
-            // SAFETY: in the table, hence alive.
-            self.link_to_container(unsafe { cg.as_ref() }, idx, root, &table);
-        }
-        drop(table);
+        self.install_hierarchy(&mut tree, idx, hier);
         Ok(HierarchyId(idx))
     }
 

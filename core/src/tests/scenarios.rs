@@ -719,6 +719,16 @@ fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
+/// A world with the unified hierarchy mounted.
+fn unified_world() -> (World, crate::HierarchyId) {
+    let w = World::new();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    (w, h)
+}
+
 /// The unified hierarchy: one per instance, reused by every mount, kept when its last
 /// mount goes (Linux `cgrp_dfl_root`), and never found by a v1 mount.
 #[test]
@@ -794,11 +804,7 @@ fn unified_hierarchy_is_one_and_stays() {
 /// (Linux `cgroup_check_hierarchy_limits`); `cgroup.stat` counts live descendants.
 #[test]
 fn unified_group_limits_and_stat() {
-    let w = World::new();
-    let h = w
-        .gpc
-        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
-        .unwrap();
+    let (w, h) = unified_world();
     w.write(h, "cgroup.max.descendants", "2").unwrap();
     w.gpc.mkdir(h, "a").unwrap();
     w.gpc.mkdir(h, "a/b").unwrap();
@@ -836,11 +842,7 @@ fn unified_group_limits_and_stat() {
 /// credentials (Linux `cgroup_procs_write_permission`).
 #[test]
 fn unified_moves_and_delegation() {
-    let mut w = World::new();
-    let h = w
-        .gpc
-        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
-        .unwrap();
+    let (mut w, h) = unified_world();
     w.gpc.mkdir(h, "a").unwrap();
     w.gpc.mkdir(h, "a/b").unwrap();
     w.gpc.mkdir(h, "a/c").unwrap();
@@ -896,11 +898,7 @@ fn unified_moves_and_delegation() {
 /// dropped.
 #[test]
 fn notifications_survive_a_move_of_the_instance() {
-    let mut w = World::new();
-    let h = w
-        .gpc
-        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
-        .unwrap();
+    let (mut w, h) = unified_world();
     w.gpc.mkdir(h, "a").unwrap();
     w.gpc.mkdir(h, "b").unwrap();
     let p = w.fork(1).unwrap();
