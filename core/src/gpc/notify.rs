@@ -85,7 +85,7 @@ impl<H: Host> Gpc<H> {
     /// Deliver every queued change: `f(hierarchy, container id, file name)` once per
     /// changed file, newest container first. Holds no lock while `f` runs, so `f` may
     /// call gpc (and sleep).
-    pub fn drain_notifications(&self, f: &mut dyn FnMut(HierarchyId, u64, &str)) {
+    pub fn drain_notifications(&self, f: &mut dyn FnMut(HierarchyId, u64, &'static str)) {
         loop {
             let (hier, id, files) = {
                 let q = self.notify.lock();

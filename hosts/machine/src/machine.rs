@@ -1505,12 +1505,6 @@ impl<P: Platform> Machine<P> {
     fn flush_notified(&mut self) {
         let mut changed: Vec<(u64, &'static str)> = Vec::new();
         self.gpc.drain_notifications(&mut |_, id, file| {
-            // gpc's files are static names; only `cgroup.events` notifies today.
-            let file = if file == "cgroup.events" {
-                "cgroup.events"
-            } else {
-                return;
-            };
             let _ = try_push(&mut changed, (id, file), Gfp::KERNEL);
         });
         for (id, file) in changed {
