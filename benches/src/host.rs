@@ -100,6 +100,9 @@ impl Cpus for BenchHost {
 
 /// Every task of the bench host is a [`crate::tasks::BenchTask`] (in the bench task
 /// table, or a fork+exit loop's [`crate::world::Child`]).
+/// The benchmarks neither freeze nor kill: the defaults (no job control, no clock).
+impl gpc_core::JobControl for BenchHost {}
+
 impl gpc_core::TaskIds for BenchHost {
     #[inline]
     fn task_ids(&self, slot: &gpc_core::TaskSlot) -> gpc_core::TaskId {

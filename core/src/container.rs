@@ -14,7 +14,9 @@ use core::ptr::NonNull;
 use crate::gpc::Tree;
 use crate::host::rcu::RcuHead;
 use crate::list::{HHead, HNode};
-use crate::primitive::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell};
+use crate::primitive::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, UnsafeCell,
+};
 use crate::subsys::{CssHeader, CssRef, SubsysId, MAX_SUBSYS};
 
 /// The index of a hierarchy slot in a `Gpc` (not the id `/proc` shows).
@@ -70,7 +72,54 @@ pub struct Container {
     /// ([`NOTIFY_EVENTS`]).
     pub(crate) notify_link: HNode,
     pub(crate) notify_files: AtomicU32,
+    /// The v2 freezer's state (`cgroup.freeze`, `frozen` in `cgroup.events`).
+    pub(crate) freezer: FreezerState,
+    /// CPU time of the tasks that ran here, and of removed descendants (Linux folds a
+    /// dying cgroup's rstat into its parent): `cpu.stat` sums the subtree.
+    pub(crate) cpu_usage_ns: AtomicU64,
+    /// v2 `cgroup.pressure`: whether the `*.pressure` files are shown (under the
+    /// hierarchy lock).
+    pub(crate) psi_enabled: AtomicBool,
     pub(crate) rcu: RcuHead,
+}
+
+/// The v2 freezer's per-group state (Linux `struct cgroup_freezer_state` and the
+/// `CGRP_FREEZE`/`CGRP_FROZEN` flags, kernel/cgroup/freezer.c).
+pub(crate) struct FreezerState {
+    /// `cgroup.freeze` as written (under the hierarchy lock).
+    pub(crate) freeze: AtomicBool,
+    /// How many of this group and its ancestors have `freeze` set (`e_freeze`; under
+    /// the hierarchy lock).
+    pub(crate) e_freeze: AtomicU32,
+    /// `CGRP_FREEZE`: the group's tasks are asked to stop. Written under the hierarchy
+    /// and table locks, read anywhere (fork asks it without a lock).
+    pub(crate) freezing: AtomicBool,
+    /// `CGRP_FROZEN`: every task stopped and every descendant frozen (table lock).
+    pub(crate) frozen: AtomicBool,
+    /// Frozen descendants (`nr_frozen_descendants`; table lock).
+    pub(crate) nr_frozen_descendants: AtomicUsize,
+    /// Tasks here that reported stopping (`nr_frozen_tasks`; table lock).
+    pub(crate) nr_frozen_tasks: AtomicUsize,
+    /// When `freezing` was last set, and the time it was set before that
+    /// (`freeze_start_nsec`, `frozen_nsec`: `cgroup.stat.local`'s `frozen_usec`; table
+    /// lock).
+    pub(crate) freeze_start_ns: AtomicU64,
+    pub(crate) frozen_ns: AtomicU64,
+}
+
+impl FreezerState {
+    const fn new() -> Self {
+        FreezerState {
+            freeze: AtomicBool::new(false),
+            e_freeze: AtomicU32::new(0),
+            freezing: AtomicBool::new(false),
+            frozen: AtomicBool::new(false),
+            nr_frozen_descendants: AtomicUsize::new(0),
+            nr_frozen_tasks: AtomicUsize::new(0),
+            freeze_start_ns: AtomicU64::new(0),
+            frozen_ns: AtomicU64::new(0),
+        }
+    }
 }
 
 /// `cgroup.events` changed by itself (Linux `cgroup_file_notify(&cgrp->events_file)`).
@@ -118,6 +167,9 @@ impl Container {
             unified: false,
             notify_link: HNode::new(),
             notify_files: AtomicU32::new(0),
+            freezer: FreezerState::new(),
+            cpu_usage_ns: AtomicU64::new(0),
+            psi_enabled: AtomicBool::new(true),
             rcu: RcuHead::new(free),
         }
     }

@@ -347,7 +347,7 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
 
 /// The container after `cur` in a pre-order walk of `top`'s subtree (excluding `top`),
 /// under the hierarchy lock (`tree`).
-fn next_pre<'a>(
+pub(crate) fn next_pre<'a>(
     top: &'a Container,
     cur: &'a Container,
     tree: &'a crate::gpc::Tree,

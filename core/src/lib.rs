@@ -30,6 +30,7 @@ pub use gpc::{
     CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, TaskId, TaskIter, PIDS_PER_PASS,
 };
 pub use host::cred::{CapSet, Creds};
+pub use host::jobctl::JobControl;
 pub use host::task::{Caller, EmbedsTaskSlot, Pid, TaskIds, TaskRef, TaskSlot, TaskTable};
 pub use host::Host;
 pub use release::Release;

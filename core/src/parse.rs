@@ -215,6 +215,53 @@ fn kstrtoull_unsigned(s: &[u8], base: u32) -> Result<u64> {
     Ok(parsed.value)
 }
 
+/// A pressure trigger written to a `*.pressure` file (Linux `psi_trigger_create`,
+/// kernel/sched/psi.c): `some THRESHOLD_US WINDOW_US` or `full ...`, read with the
+/// kernel's `sscanf` (the word must start the write; blanks before each number are
+/// skipped; anything after the second number is ignored; each number wraps to 32 bits as
+/// `%u` stores it). The window is at most 10 s, and a multiple of 2 s unless the writer
+/// is `privileged` (`CAP_SYS_RESOURCE`); the threshold is at least 1 µs and at most the
+/// window. A trigger lives as long as the file stays open, which for a shell's `echo`
+/// ends with the write: a valid one changes nothing that can be read.
+///
+/// # Errors
+///
+/// `EINVAL` for anything else.
+pub fn psi_trigger(buf: &[u8], privileged: bool) -> Result<()> {
+    const WINDOW_MAX_US: u32 = 10_000_000;
+    let rest = buf
+        .strip_prefix(b"some")
+        .or_else(|| buf.strip_prefix(b"full"))
+        .ok_or(Error::EINVAL)?;
+    // `%u`: skip blanks, then at least one decimal digit (no sign).
+    let scan_u = |s: &[u8]| -> Result<(u32, usize)> {
+        let blanks = s.iter().take_while(|b| is_space(**b)).count();
+        let digits = s
+            .iter()
+            .skip(blanks)
+            .take_while(|b| b.is_ascii_digit())
+            .fold((0u64, 0usize), |(v, n), b| {
+                (v.wrapping_mul(10).wrapping_add(u64::from(b - b'0')), n + 1)
+            });
+        if digits.1 == 0 {
+            return Err(Error::EINVAL);
+        }
+        Ok((digits.0 as u32, blanks + digits.1))
+    };
+    let (threshold_us, used) = scan_u(rest)?;
+    let (window_us, _) = scan_u(tail(rest, used))?;
+    if window_us == 0 || window_us > WINDOW_MAX_US {
+        return Err(Error::EINVAL);
+    }
+    if !privileged && window_us % 2_000_000 != 0 {
+        return Err(Error::EINVAL);
+    }
+    if threshold_us == 0 || threshold_us > window_us {
+        return Err(Error::EINVAL);
+    }
+    Ok(())
+}
+
 /// Linux's `kstrtoull()` (`lib/kstrtox.c`): the whole C string must be one unsigned number.
 ///
 /// An optional leading `'+'` (no `'-'`), then digits in `base` (0 = auto: `0x`/`0X` hex,

@@ -10,7 +10,7 @@
     reason = "`fence` serves the test host's RCU and the css reference count"
 )]
 pub use core::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 #[cfg(loom)]
@@ -19,7 +19,7 @@ pub use core::sync::atomic::{
     reason = "`fence` serves the test host's RCU and the css reference count"
 )]
 pub use loom::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 /// A spin-wait hint.

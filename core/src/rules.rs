@@ -64,9 +64,8 @@ pub static V2_RULES: V2Rules = V2Rules;
 
 impl HierarchyRules for V2Rules {
     fn has_core_file(&self, name: &str) -> bool {
-        // Still to come (issue 14): cgroup.type, cgroup.freeze, cgroup.kill, and the
-        // files whose contents the host's accounting gives (cgroup.pressure, cpu.stat,
-        // cpu.stat.local, the *.pressure files).
+        // cgroup_base_files and cgroup_psi_files (kernel/cgroup/cgroup.c). Still to
+        // come (issue 14): cgroup.type.
         matches!(
             name,
             "cgroup.procs"
@@ -77,6 +76,15 @@ impl HierarchyRules for V2Rules {
                 | "cgroup.max.descendants"
                 | "cgroup.max.depth"
                 | "cgroup.stat"
+                | "cgroup.stat.local"
+                | "cgroup.freeze"
+                | "cgroup.kill"
+                | "cpu.stat"
+                | "cpu.stat.local"
+                | "io.pressure"
+                | "memory.pressure"
+                | "cpu.pressure"
+                | "cgroup.pressure"
         )
     }
 

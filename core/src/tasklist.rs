@@ -31,6 +31,7 @@ use core::pin::Pin;
 
 use crate::host::alloc::{try_reserve, try_reserve_exact, Gfp};
 use crate::host::task::{EmbedsTaskSlot, TaskId};
+use crate::primitive::{AtomicU8, Ordering};
 use crate::{Caller, Creds, Error, Gpc, Host, Pid, Result, TaskInfo, TaskRef, TaskSlot, TaskTable};
 
 /// Linux's default `pid_max` (kernel/pid.c: `PID_MAX_DEFAULT`, 32768).
@@ -62,7 +63,19 @@ pub struct Task {
     /// idle, a forked task busy. It fits in the entry's padding: a task is 64 bytes on
     /// 64-bit, 24 of them gpc's slot.
     pub busy: bool,
+    /// Job control the v2 core asked for and what the task did ([`JOBCTL_TRAP_FREEZE`],
+    /// [`JOBCTL_FROZEN`], [`JOBCTL_KILLED`]): a host whose tasks are `Task`s implements
+    /// [`crate::JobControl`] on these bits ([`crate::task_job_control!`]) and acts on them in its
+    /// own context. Also in the padding.
+    pub jobctl: AtomicU8,
 }
+
+/// The task was asked to stop for a freeze (Linux `JOBCTL_TRAP_FREEZE`).
+pub const JOBCTL_TRAP_FREEZE: u8 = 1 << 0;
+/// The task has stopped for a freeze and reported it (Linux `task->frozen`).
+pub const JOBCTL_FROZEN: u8 = 1 << 1;
+/// The task's process was sent `SIGKILL` (`cgroup.kill`).
+pub const JOBCTL_KILLED: u8 = 1 << 2;
 
 crate::embeds_task_slot!(Task, slot);
 
@@ -76,6 +89,7 @@ impl Task {
             creds: Creds::ROOT,
             slot: TaskSlot::new(),
             busy: false,
+            jobctl: AtomicU8::new(0),
         })
     }
 
@@ -105,6 +119,63 @@ impl Task {
         // SAFETY: forwarded from the caller.
         unsafe { <Task as EmbedsTaskSlot>::from_slot(slot) }
     }
+
+    /// The job-control bits ([`JOBCTL_TRAP_FREEZE`], [`JOBCTL_FROZEN`], [`JOBCTL_KILLED`]).
+    pub fn jobctl(&self) -> u8 {
+        self.jobctl.load(Ordering::Acquire)
+    }
+
+    /// Set (`on`) or clear `bits`: the body of [`crate::JobControl`]'s methods for a host
+    /// whose tasks are `Task`s (one atomic operation: callable under spinning locks).
+    pub fn set_jobctl(&self, bits: u8, on: bool) {
+        if on {
+            self.jobctl.fetch_or(bits, Ordering::AcqRel);
+        } else {
+            self.jobctl.fetch_and(!bits, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Implement [`crate::JobControl`] for a host every linked slot of which is a [`Task`]'s
+/// (the simulated machine's hosts): the requests and the stopped state are the task's
+/// [`Task::jobctl`] bits, which the host's own loop acts on. The second argument reads
+/// the host's clock (`|host| nanoseconds`).
+///
+/// ```ignore
+/// gpc_core::task_job_control!(MyHost, |h: &MyHost| h.now_ns());
+/// ```
+#[macro_export]
+macro_rules! task_job_control {
+    ($host:ty, $clock:expr) => {
+        impl $crate::JobControl for $host {
+            fn task_frozen(&self, slot: &$crate::TaskSlot) -> bool {
+                // SAFETY: gpc passes only slots this host linked, each a `Task`'s
+                // (the macro's contract).
+                let t = unsafe { $crate::tasklist::Task::of_slot(slot) };
+                t.jobctl() & $crate::tasklist::JOBCTL_FROZEN != 0
+            }
+            fn set_task_frozen(&self, slot: &$crate::TaskSlot, frozen: bool) {
+                // SAFETY: as above.
+                let t = unsafe { $crate::tasklist::Task::of_slot(slot) };
+                t.set_jobctl($crate::tasklist::JOBCTL_FROZEN, frozen);
+            }
+            fn freeze_task(&self, slot: &$crate::TaskSlot, freeze: bool) {
+                // SAFETY: as above.
+                let t = unsafe { $crate::tasklist::Task::of_slot(slot) };
+                t.set_jobctl($crate::tasklist::JOBCTL_TRAP_FREEZE, freeze);
+            }
+            fn kill_task(&self, slot: &$crate::TaskSlot) -> $crate::Result {
+                // SAFETY: as above.
+                let t = unsafe { $crate::tasklist::Task::of_slot(slot) };
+                t.set_jobctl($crate::tasklist::JOBCTL_KILLED, true);
+                Ok(())
+            }
+            fn clock_ns(&self) -> u64 {
+                let clock: fn(&$host) -> u64 = $clock;
+                clock(self)
+            }
+        }
+    };
 }
 
 /// A task table that drives gpc's fork and exit hooks, with Linux's pid allocation
@@ -167,6 +238,7 @@ impl TaskList {
             creds: Creds::ROOT,
             slot: TaskSlot::new(),
             busy: false,
+            jobctl: AtomicU8::new(0),
         };
         self.reserve(1)?;
         let at = self.insert(task, None);
@@ -282,6 +354,7 @@ impl TaskList {
             creds: creds.unwrap_or(p.creds),
             slot: TaskSlot::new(),
             busy: true,
+            jobctl: AtomicU8::new(0),
         };
         let Some(pat) = self.index.get(parent) else {
             self.index.release_if_empty(pid);
@@ -346,6 +419,46 @@ impl TaskList {
             cur = next;
         }
         Ok(())
+    }
+
+    /// Act on the job control gpc asked for since the last call (the simulated tasks do
+    /// it at once, where a kernel's do it on their way back to user space): a task asked
+    /// to stop reports that it stopped ([`Gpc::enter_frozen`]), one asked to go on that
+    /// it runs ([`Gpc::leave_frozen`]). Returns whether some task was sent `SIGKILL`:
+    /// the host then takes them one by one with [`TaskList::take_killed`] and exits
+    /// them with the bookkeeping of its own. O(tasks), only when gpc asked something,
+    /// and allocates nothing.
+    pub fn job_control<H: Host>(&self, gpc: &Gpc<H>) -> bool {
+        if !gpc.take_job_control() {
+            return false;
+        }
+        let mut killed = false;
+        for t in self.iter() {
+            let bits = t.jobctl();
+            if bits & JOBCTL_KILLED != 0 {
+                killed = true;
+                continue;
+            }
+            let asked = bits & JOBCTL_TRAP_FREEZE != 0;
+            let stopped = bits & JOBCTL_FROZEN != 0;
+            if asked && !stopped {
+                gpc.enter_frozen(&t.slot);
+            } else if !asked && stopped {
+                gpc.leave_frozen(&t.slot, false);
+            }
+        }
+        killed
+    }
+
+    /// A process one of whose tasks was sent `SIGKILL`, its thread-group id (the marks
+    /// of its threads are taken: a process that survives it, as init does, is not
+    /// killed again). O(tasks).
+    pub fn take_killed(&self) -> Option<Pid> {
+        let tgid = self.iter().find(|t| t.jobctl() & JOBCTL_KILLED != 0)?.tgid;
+        for t in self.thread_group(tgid) {
+            t.set_jobctl(JOBCTL_KILLED, false);
+        }
+        Some(tgid)
     }
 
     /// Exit every task (init included).
@@ -445,6 +558,11 @@ fn task_ref(t: &Task) -> TaskRef<'_> {
 }
 
 fn exit_hook<H: Host>(gpc: &Gpc<H>, t: &Task) {
+    // A stopped task that dies leaves the frozen state first (Linux get_signal's
+    // `cgroup_leave_frozen(true)` on a fatal signal): its group thaws until it is gone.
+    if t.jobctl() & JOBCTL_FROZEN != 0 {
+        gpc.leave_frozen(&t.slot, true);
+    }
     gpc.exit(
         &t.slot,
         &TaskInfo {

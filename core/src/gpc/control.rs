@@ -44,6 +44,24 @@ pub(super) enum CoreFile {
     MaxDescendants,
     MaxDepth,
     Stat,
+    StatLocal,
+    Freeze,
+    Kill,
+    CpuStat,
+    CpuStatLocal,
+    /// `{io,memory,cpu}.pressure` (`cgroup_psi_files`; no `irq.pressure`: Linux has it
+    /// only with `CONFIG_IRQ_TIME_ACCOUNTING`, which the reference kernel lacks).
+    Pressure(PsiResource),
+    /// `cgroup.pressure`: whether the `*.pressure` files are shown.
+    PsiEnable,
+}
+
+/// The resources pressure stall information is kept for (Linux `enum psi_res`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum PsiResource {
+    Io,
+    Memory,
+    Cpu,
 }
 
 pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
@@ -125,6 +143,60 @@ pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
         CfFlags::empty(),
         file_mode(true, false),
     ),
+    (
+        CoreFile::StatLocal,
+        "cgroup.stat.local",
+        CfFlags::NOT_ON_ROOT,
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::Freeze,
+        "cgroup.freeze",
+        CfFlags::NOT_ON_ROOT,
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Kill,
+        "cgroup.kill",
+        CfFlags::NOT_ON_ROOT,
+        file_mode(false, true),
+    ),
+    (
+        CoreFile::CpuStat,
+        "cpu.stat",
+        CfFlags::empty(),
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::CpuStatLocal,
+        "cpu.stat.local",
+        CfFlags::empty(),
+        file_mode(true, false),
+    ),
+    (
+        CoreFile::Pressure(PsiResource::Io),
+        "io.pressure",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Pressure(PsiResource::Memory),
+        "memory.pressure",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Pressure(PsiResource::Cpu),
+        "cpu.pressure",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::PsiEnable,
+        "cgroup.pressure",
+        CfFlags::empty(),
+        file_mode(true, true),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -204,7 +276,40 @@ impl<H: Host> Gpc<H> {
             }
             FileRef::Core(CoreFile::Events) => {
                 let populated = c.populated.load(Ordering::Acquire) != 0;
-                writeln!(out, "populated {}\nfrozen 0", u8::from(populated))
+                let frozen = c.freezer.frozen.load(Ordering::Relaxed);
+                writeln!(
+                    out,
+                    "populated {}\nfrozen {}",
+                    u8::from(populated),
+                    u8::from(frozen)
+                )
+            }
+            FileRef::Core(CoreFile::StatLocal) => {
+                writeln!(out, "frozen_usec {}", self.frozen_usec(c))
+            }
+            FileRef::Core(CoreFile::Freeze) => {
+                writeln!(
+                    out,
+                    "{}",
+                    u8::from(c.freezer.freeze.load(Ordering::Relaxed))
+                )
+            }
+            // Write-only (mode 0200): cgroup_seqfile_show finds no show op.
+            FileRef::Core(CoreFile::Kill) => Err(Error::EINVAL),
+            FileRef::Core(CoreFile::CpuStat) => {
+                // Linux cgroup_base_stat_cputime_show: the simulated tasks run in user
+                // mode at nice 0. The cpu controller's own lines come with its v2 state.
+                let usec = self.subtree_cpu_ns(tree, c) / 1000;
+                writeln!(
+                    out,
+                    "usage_usec {usec}\nuser_usec {usec}\nsystem_usec 0\nnice_usec 0"
+                )
+            }
+            // Empty without a cpu controller state of the group's own (cpu_local_stat_show).
+            FileRef::Core(CoreFile::CpuStatLocal) => Ok(()),
+            FileRef::Core(CoreFile::Pressure(_)) => Self::write_psi(out),
+            FileRef::Core(CoreFile::PsiEnable) => {
+                writeln!(out, "{}", u8::from(c.psi_enabled.load(Ordering::Relaxed)))
             }
             FileRef::Core(CoreFile::MaxDescendants) => {
                 Self::write_limit(c.max_descendants.load(Ordering::Relaxed), out)
@@ -321,8 +426,29 @@ impl<H: Host> Gpc<H> {
                     .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
                 Ok(())
             }
-            FileRef::Core(CoreFile::Controllers | CoreFile::Events | CoreFile::Stat) => {
-                Err(Error::EINVAL)
+            FileRef::Core(
+                CoreFile::Controllers
+                | CoreFile::Events
+                | CoreFile::Stat
+                | CoreFile::StatLocal
+                | CoreFile::CpuStat
+                | CoreFile::CpuStatLocal,
+            ) => Err(Error::EINVAL),
+            FileRef::Core(CoreFile::Freeze) => self.write_freeze(tree, c, data),
+            FileRef::Core(CoreFile::Kill) => self.write_kill(tree, c, data),
+            FileRef::Core(CoreFile::Pressure(_)) => {
+                // The simulator's credentials are all or nothing: an effective
+                // CAP_SYS_RESOURCE goes with CAP_SYS_ADMIN.
+                crate::parse::psi_trigger(data, caller.creds.cap_sys_admin)
+            }
+            FileRef::Core(CoreFile::PsiEnable) => {
+                // Linux cgroup_pressure_write: kstrtoint, then 0 or 1 (ERANGE).
+                let v = crate::parse::kstrtoint(crate::parse::strstrip(data), 0)?;
+                if !(0..=1).contains(&v) {
+                    return Err(Error::ERANGE);
+                }
+                c.psi_enabled.store(v == 1, Ordering::Relaxed);
+                Ok(())
             }
             FileRef::Core(CoreFile::NotifyOnRelease) => {
                 let v = crate::parse::write_u64_input(data)? != 0;
@@ -384,6 +510,17 @@ impl<H: Host> Gpc<H> {
         }
         if printed {
             out.bytes(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// A `*.pressure` file (Linux `psi_show`): the `some` and `full` lines with the
+    /// 10 s, 60 s and 300 s averages and the total stall time in µs. The host reports
+    /// no stall time yet (pressure accounting comes with the controllers' effects, issue
+    /// 16), so every figure is 0, as Linux shows for a group that never stalled.
+    fn write_psi(out: &mut Out<'_>) -> Result {
+        for kind in ["some", "full"] {
+            writeln!(out, "{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0")?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::host::rcu::{rcu_dereference, RcuGuard, StaticRcuGuard};
 use crate::host::task::TaskSlot;
 use crate::host::Host;
+use crate::primitive::Ordering;
 use crate::subsys::{CssRef, SubsysId, Subsystem, TaskInfo};
 
 impl<H: Host> Gpc<H> {
@@ -144,6 +145,22 @@ impl<H: Host> Gpc<H> {
                 sub.fork(info, css);
             }
         }
+        // v2: a child born into a freezing group is asked to stop, without
+        // re-evaluating the group (Linux `cgroup_post_fork`: it would only flip to
+        // thawed and back when the child stops).
+        let u = self.unified_slot.load(Ordering::Relaxed);
+        if u != super::NO_UNIFIED {
+            if let Some(c) = NonNull::new(cgr.container(u)) {
+                // SAFETY: named by the child's css_group, which its reference keeps.
+                if unsafe { c.as_ref() }
+                    .freezer
+                    .freezing
+                    .load(Ordering::Acquire)
+                {
+                    self.ask_freeze(child, true);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -198,7 +215,23 @@ impl<H: Host> Gpc<H> {
                 }
             }
         }
+        let u = self.unified_slot.load(Ordering::Relaxed);
+        if u == super::NO_UNIFIED {
+            self.put_cg(cg, shard);
+            return Ok(());
+        }
+        // v2: a freezing group re-evaluates once the task is gone (Linux `cgroup_exit`).
+        // The guard keeps the group's memory valid past our reference (a removed
+        // group is freed after a grace period; `freezer_exit` skips a dead one).
+        let rcu = StaticRcuGuard::new(&self.host);
+        // SAFETY: the task's reference, ours until the put, keeps the css_group alive.
+        let v2 = NonNull::new(unsafe { cg.as_ref() }.container(u));
         self.put_cg(cg, shard);
+        if let Some(c) = v2 {
+            // SAFETY: see above.
+            self.freezer_exit(unsafe { c.as_ref() });
+        }
+        drop(rcu);
         Ok(())
     }
 

@@ -243,11 +243,10 @@ impl<H: Host> Gpc<H> {
         } else {
             dst as *const Container as *mut Container
         };
-        let mask = tree
-            .hiers
-            .get(h)
-            .and_then(|x| x.as_deref())
-            .map_or(0, |x| x.subsys_mask);
+        let Some(hier) = tree.hiers.get(h).and_then(|x| x.as_deref()) else {
+            return Err(Error::ENODEV);
+        };
+        let (mask, root) = (hier.subsys_mask, hier.root);
         let mut moves: Vec<Move<'_>> = Vec::new();
         try_reserve(&mut moves, tasks.len(), Gfp::KERNEL)?;
         let mut created: Vec<NonNull<CssGroup>> = Vec::new();
@@ -387,6 +386,15 @@ impl<H: Host> Gpc<H> {
                     ) {
                         sub.attach(&m.info, from, to);
                     }
+                }
+                if dst.unified {
+                    // SAFETY: the pinned source names a live container (or the root).
+                    let src =
+                        NonNull::new(unsafe { m.from.as_ref() }.container(h)).map_or(root, |c| c);
+                    let table = self.table.lock();
+                    // SAFETY: alive under the hierarchy lock (named by a pinned
+                    // css_group, or the root).
+                    self.freezer_migrate_task(m.task.slot, unsafe { src.as_ref() }, dst, &table);
                 }
                 // The task's old reference and our pin.
                 self.put_cg(m.from, m.from_shard);

@@ -32,6 +32,7 @@ mod css_groups;
 mod css_handle;
 mod debug_view;
 mod fast_path;
+mod jobctl;
 mod migrate;
 mod mount;
 mod nodes;
@@ -234,7 +235,20 @@ pub struct Gpc<H: Host> {
     /// fork and exit call `H::Spin` directly.
     spin_ops: crate::host::lock::OpsOfBackend<H::Spin>,
     next_container_id: crate::primitive::AtomicU64,
+    /// The unified hierarchy's slot once made ([`NO_UNIFIED`] before): read without a
+    /// lock by the paths that ask a task's v2 group (exit's freezer check, CPU time).
+    /// Set once, never cleared (the unified hierarchy is never destroyed).
+    unified_slot: crate::primitive::AtomicUsize,
+    /// The unified hierarchy's root container once made (null before), for the same
+    /// lock-free readers: a task at the root names no container in its key.
+    unified_root: crate::primitive::AtomicPtr<Container>,
+    /// gpc asked the host to freeze, thaw or kill a task since the host last looked
+    /// ([`Gpc::take_job_control`]).
+    jobctl_asked: crate::primitive::AtomicBool,
 }
+
+/// [`Gpc`]'s `unified_slot` before the first `mount -t cgroup2`.
+const NO_UNIFIED: usize = usize::MAX;
 
 // SAFETY: every raw pointer in `Gpc` is to objects it owns and frees; shared access goes
 // through the locks and atomics described in the module doc.
@@ -351,6 +365,9 @@ impl<H: Host> Gpc<H> {
             nr_shards,
             spin_ops,
             next_container_id: crate::primitive::AtomicU64::new(1),
+            unified_slot: crate::primitive::AtomicUsize::new(NO_UNIFIED),
+            unified_root: crate::primitive::AtomicPtr::new(core::ptr::null_mut()),
+            jobctl_asked: crate::primitive::AtomicBool::new(false),
         })
     }
 

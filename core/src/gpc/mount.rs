@@ -232,6 +232,8 @@ impl<H: Host> Gpc<H> {
         };
         // Nothing can fail from here on.
         self.install_hierarchy(&mut tree, idx, hier);
+        self.unified_root.store(root.as_ptr(), Ordering::Release);
+        self.unified_slot.store(idx, Ordering::Release);
         Ok(HierarchyId(idx))
     }
 

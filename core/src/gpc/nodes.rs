@@ -22,13 +22,14 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::control::{FileRef, FileVisitor, CORE_FILES};
+use super::control::{CoreFile, FileRef, FileVisitor, CORE_FILES};
 use super::{Entry, Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::files::{CfFlags, FileInfo};
 use crate::host::alloc::{try_push, try_reserve_str, try_string, Gfp};
 use crate::host::Host;
+use crate::primitive::Ordering;
 use crate::subsys::{CssRef, SubsysId};
 
 /// A name resolved in a hierarchy (Linux `kernfs_node`): a container's directory, or one
@@ -109,7 +110,12 @@ impl<H: Host> Gpc<H> {
             !(flags.contains(CfFlags::ONLY_ON_ROOT) && !on_root
                 || flags.contains(CfFlags::NOT_ON_ROOT) && on_root)
         };
+        // `cgroup.pressure` 0 hides the *.pressure files (cgroup_file_show).
+        let psi = c.psi_enabled.load(Ordering::Relaxed);
         for &(cf, name, flags, mode) in CORE_FILES {
+            if matches!(cf, CoreFile::Pressure(_)) && !psi {
+                continue;
+            }
             if visible(flags)
                 && h.rules.has_core_file(name)
                 && !f(FileRef::Core(cf), None, name, mode)

@@ -249,6 +249,21 @@ impl<H: Host> Gpc<H> {
     pub(super) fn count_tasks(&self, _tree: &Tree, c: &Container) -> usize {
         let table = self.table.lock();
         let mut n = 0;
+        Self::for_each_task_locked(c, &table, &mut |_| n += 1);
+        drop(table);
+        n
+    }
+
+    /// Call `f` with every task linked into `c`'s css_groups, under the table lock
+    /// (`_table`: its guarded data) and, one at a time, their shards' locks; walks'
+    /// sentinels are skipped. `f` runs under those spinning locks: it must not sleep,
+    /// allocate or call gpc (it may mark a task through the host's job control).
+    /// O(css_groups × shards + tasks).
+    pub(super) fn for_each_task_locked(
+        c: &Container,
+        _table: &CgTable,
+        f: &mut dyn FnMut(&TaskSlot),
+    ) {
         // SAFETY: the container list is under the table lock, held.
         let mut link = unsafe { c.cgs.first() };
         while !link.is_null() {
@@ -263,8 +278,9 @@ impl<H: Host> Gpc<H> {
                 unsafe {
                     let mut p = s.tasks.first();
                     while let Some(node) = p.as_ref() {
-                        if TaskSlot::from_node(p).raw().load(Ordering::Relaxed) != SENTINEL {
-                            n += 1;
+                        let slot = TaskSlot::from_node(p);
+                        if slot.raw().load(Ordering::Relaxed) != SENTINEL {
+                            f(slot);
                         }
                         p = node.next();
                     }
@@ -276,8 +292,6 @@ impl<H: Host> Gpc<H> {
                 .get(c.hier)
                 .map_or(core::ptr::null(), |l| unsafe { l.next() });
         }
-        drop(table);
-        n
     }
 
     /// Start a walk of `c`, under the hierarchy lock (`_tree`) that keeps `c` alive.

@@ -217,6 +217,9 @@ impl<H: Host> Gpc<H> {
             a.nr_descendants.fetch_add(1, Ordering::Relaxed);
             up = a.parent_ref();
         }
+        if unified {
+            self.freezer_init_child(parent, cr);
+        }
         tree.index(c);
         if let Some(h) = tree.hiers.get_mut(hier.0).and_then(|h| h.as_deref_mut()) {
             h.nr_containers += 1;
@@ -305,6 +308,9 @@ impl<H: Host> Gpc<H> {
         while let Some(a) = up {
             a.nr_descendants.fetch_sub(1, Ordering::Relaxed);
             up = a.parent_ref();
+        }
+        if unified {
+            self.freezer_remove(c);
         }
         tree.unindex(cptr);
         self.dequeue_notify(c);

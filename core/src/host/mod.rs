@@ -11,6 +11,7 @@
 //! | credentials of the caller and of a task | [`cred`] | [`cred::Creds`] (a value) |
 //! | tasks: the per-task slot, finding and walking tasks | [`task`] | [`task::TaskSlot`], [`task::TaskTable`] |
 //! | release notifications | [`crate::release`] | a queue the host drains from its own context |
+//! | freezing and killing tasks (v2), the clock | [`jobctl`] | [`jobctl::JobControl`] |
 //!
 //! [`Host`] ties the per-instance concerns together; a `Gpc<H>` owns one `H`. Concerns
 //! that depend on the call (who is calling, which task table) are passed per call in a
@@ -21,6 +22,7 @@
 pub mod alloc;
 pub mod cpu;
 pub mod cred;
+pub mod jobctl;
 pub mod lock;
 pub mod rcu;
 pub mod task;
@@ -35,7 +37,9 @@ pub mod task;
 /// (the scheduler asking for a CPU quota; Linux `spin_lock_irqsave`). gpc takes no lock
 /// of its own: `Gpc::new` installs `Spin` and `IrqSpin` for the locks of types that are
 /// not generic over the host (see [`lock`]).
-pub trait Host: rcu::Rcu + cpu::Cpus + task::TaskIds + Send + Sync + 'static {
+pub trait Host:
+    rcu::Rcu + cpu::Cpus + task::TaskIds + jobctl::JobControl + Send + Sync + 'static
+{
     /// The sleeping lock (Linux `struct mutex`): kind [`lock::LockKind::Sleeping`].
     type Mutex: lock::LockBackend;
     /// The spinning lock (Linux `spinlock_t`): kind [`lock::LockKind::Spinning`].

@@ -411,6 +411,9 @@ pub struct TestHost {
     pub cpus: usize,
     /// Memory nodes reported.
     pub mems: usize,
+    /// The clock [`crate::JobControl::clock_ns`] reports, in nanoseconds: a simulation
+    /// sets it ([`TestHost::set_clock_ns`]).
+    pub clock_ns: crate::primitive::AtomicU64,
 }
 
 impl TestHost {
@@ -420,7 +423,13 @@ impl TestHost {
             rcu: QuiescentRcu::new(),
             cpus: cpus.max(1),
             mems: mems.max(1),
+            clock_ns: crate::primitive::AtomicU64::new(0),
         }
+    }
+
+    /// Set the clock a simulation runs on.
+    pub fn set_clock_ns(&self, ns: u64) {
+        self.clock_ns.store(ns, crate::primitive::Ordering::Relaxed);
     }
 }
 
@@ -497,6 +506,10 @@ impl crate::TaskIds for TestHost {
         unsafe { crate::tasklist::Task::of_slot(slot) }.id()
     }
 }
+
+crate::task_job_control!(TestHost, |h| h
+    .clock_ns
+    .load(crate::primitive::Ordering::Relaxed));
 
 impl Host for TestHost {
     type Mutex = StdMutex;

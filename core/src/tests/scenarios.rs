@@ -920,3 +920,63 @@ fn notifications_survive_a_move_of_the_instance() {
     w.gpc.drain_notifications(&mut |_, _, _| again += 1);
     assert_eq!(again, 0);
 }
+
+/// The v2 freezer follows what the tasks did, not what was asked (Linux
+/// kernel/cgroup/freezer.c): a group with tasks is frozen only once each reported that
+/// it stopped, an empty one at once; a task that stops late, a thaw, and a killed frozen
+/// task each flip `frozen` as Linux's do. The host here acts only when told to
+/// (`TaskList::job_control`), so the states in between are visible.
+#[test]
+fn freezing_waits_for_the_tasks() {
+    let (mut w, h) = unified_world();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    let p = w.fork(1).unwrap();
+    let t = w.thread(p).unwrap();
+    w.write(h, "a/b/cgroup.procs", &format!("{p}")).unwrap();
+    let frozen = |w: &World, path: &str| w.read(h, path).unwrap().ends_with("frozen 1\n");
+    w.write(h, "a/cgroup.freeze", "1").unwrap();
+    // Asked, not yet stopped: nothing frozen but the request recorded.
+    assert!(!frozen(&w, "a/cgroup.events") && !frozen(&w, "a/b/cgroup.events"));
+    assert_eq!(w.read(h, "a/b/cgroup.freeze").unwrap(), "0\n");
+    let asked = |w: &World, pid| {
+        w.tasks.get(pid).unwrap().jobctl() & crate::tasklist::JOBCTL_TRAP_FREEZE != 0
+    };
+    assert!(asked(&w, p) && asked(&w, t));
+    // One thread stops: still not frozen.
+    w.gpc.enter_frozen(&w.tasks.get(t).unwrap().slot);
+    assert!(!frozen(&w, "a/b/cgroup.events"));
+    // Both stopped: the group and then its freezing parent are frozen.
+    assert!(!w.tasks.job_control(&w.gpc), "nobody killed");
+    assert!(frozen(&w, "a/b/cgroup.events") && frozen(&w, "a/cgroup.events"));
+    // A new empty child of a frozen group is frozen at once; a fork is asked to stop.
+    w.gpc.mkdir(h, "a/c").unwrap();
+    assert!(frozen(&w, "a/c/cgroup.events") && frozen(&w, "a/cgroup.events"));
+    let c = w.fork(p).unwrap();
+    assert!(asked(&w, c));
+    // The parent does not flip for the fork (cgroup_post_fork re-evaluates nothing).
+    assert!(frozen(&w, "a/b/cgroup.events"));
+    w.tasks.job_control(&w.gpc);
+    assert!(frozen(&w, "a/b/cgroup.events"));
+    // A stopped task that dies thaws its group only until it is gone.
+    w.exit(c).unwrap();
+    assert!(frozen(&w, "a/b/cgroup.events") && frozen(&w, "a/cgroup.events"));
+    // Thaw: the groups thaw at once; the tasks are asked to run and report it.
+    w.gpc.drain_notifications(&mut |_, _, _| {});
+    w.write(h, "a/cgroup.freeze", "0").unwrap();
+    assert!(!frozen(&w, "a/cgroup.events") && !frozen(&w, "a/b/cgroup.events"));
+    assert!(!asked(&w, p));
+    w.tasks.job_control(&w.gpc);
+    assert_eq!(w.tasks.get(p).unwrap().jobctl(), 0);
+    let mut n = 0;
+    w.gpc.drain_notifications(&mut |_, _, _| n += 1);
+    assert_eq!(n, 3, "a, a/b and a/c flipped");
+    // cgroup.kill marks every task of the subtree; the host lists the processes.
+    w.write(h, "a/cgroup.kill", "1").unwrap();
+    assert!(w.tasks.job_control(&w.gpc));
+    assert_eq!(w.tasks.take_killed(), Some(p));
+    assert_eq!(w.tasks.take_killed(), None, "one process, its mark taken");
+    assert_eq!(w.write(h, "a/cgroup.kill", "0"), Err(Error::ERANGE));
+    assert_eq!(w.write(h, "a/cgroup.freeze", "2"), Err(Error::ERANGE));
+    assert_eq!(w.write(h, "a/cgroup.freeze", "on"), Err(Error::EINVAL));
+}

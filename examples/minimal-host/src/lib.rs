@@ -123,6 +123,10 @@ gpc_core::embeds_task_slot!(Task, slot);
 
 /// Step 5, tasks: a task walk (the `tasks` file) meets slots on lists and asks the host
 /// whose they are. Called under spinning locks: no sleeping, no allocation.
+/// No job control: nothing stops for `cgroup.freeze`, and `cgroup.kill` is
+/// `EOPNOTSUPP` (the defaults). A kernel marks and wakes its tasks here.
+impl gpc_core::JobControl for MiniHost {}
+
 impl TaskIds for MiniHost {
     fn task_ids(&self, slot: &TaskSlot) -> TaskId {
         // SAFETY: gpc passes only slots this host linked, and every one is the `slot` of

@@ -27,6 +27,8 @@ pub struct KernelHost {
     pub rcu: UpRcu,
     cpus: usize,
     mems: usize,
+    /// The machine's simulated clock, set as it advances ([`Platform::set_clock_ns`]).
+    clock_ns: core::sync::atomic::AtomicU64,
 }
 
 impl KernelHost {
@@ -36,6 +38,7 @@ impl KernelHost {
             rcu: UpRcu::new(),
             cpus: if cpus == 0 { 1 } else { cpus },
             mems: if mems == 0 { 1 } else { mems },
+            clock_ns: core::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -75,6 +78,12 @@ impl Cpus for KernelHost {
     }
 }
 
+// Job control on the machine's tasks: the requests are the tasks' bits, which the
+// machine acts on after each command.
+gpc_core::task_job_control!(KernelHost, |h| h
+    .clock_ns
+    .load(core::sync::atomic::Ordering::Relaxed));
+
 /// The kernel's tasks are the machine's `tasklist::Task`s: a walk finds a task's ids in
 /// the task struct that embeds the slot it meets.
 impl gpc_core::TaskIds for KernelHost {
@@ -101,6 +110,11 @@ impl Platform for KernelPlatform {
 
     fn host(nr_cpus: usize, nr_mems: usize) -> Result<KernelHost> {
         Ok(KernelHost::new(nr_cpus, nr_mems))
+    }
+
+    fn set_clock_ns(host: &KernelHost, ns: u64) {
+        host.clock_ns
+            .store(ns, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

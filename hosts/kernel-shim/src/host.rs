@@ -368,6 +368,9 @@ impl Host for KHost {
 
 // Task walks (the `tasks` and `cgroup.procs` listings) find a task's ids from its slot:
 // Linux `container_of(node, struct task_struct, cg_list)`, then `task_pid_vnr`.
+/// The C ABI has no job-control imports yet: the defaults (issue 14 adds them).
+impl gpc_core::JobControl for KHost {}
+
 impl TaskIds for KHost {
     fn task_ids(&self, slot: &TaskSlot) -> TaskId {
         // gpc only passes the slot of a live task this instance attached

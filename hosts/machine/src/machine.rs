@@ -52,6 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use gpc_core::host::alloc::{try_push, try_string, Gfp};
+use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
@@ -145,6 +146,13 @@ pub trait Platform {
     ///
     /// `ENOMEM`, or whatever else keeps the platform from making one.
     fn host(nr_cpus: usize, nr_mems: usize) -> Result<Self::Host>;
+
+    /// Tell the host the simulated clock moved to `ns` (the clock its
+    /// [`gpc_core::JobControl::clock_ns`] reports). The default keeps the host's clock
+    /// at 0, so `cgroup.stat.local` reports no frozen time.
+    fn set_clock_ns(host: &Self::Host, ns: u64) {
+        let _ = (host, ns);
+    }
 }
 
 /// The simulated machine.
@@ -377,6 +385,15 @@ impl<P: Platform> Machine<P> {
     ///
     /// `ENOMEM`: that notification and the rest stay queued.
     fn settle(&mut self) -> Result {
+        // v2 job control first: the tasks stop, run or die as asked, which may
+        // notify and release in turn.
+        if self.tasks.job_control(&self.gpc) {
+            while let Some(tgid) = self.tasks.take_killed() {
+                // Init survives SIGKILL (SIGNAL_UNKILLABLE). A whole process exits
+                // without allocating, so a kill cannot fail here.
+                let _ = self.do_exit(tgid);
+            }
+        }
         let releases = &mut self.releases;
         self.gpc.drain_releases(&mut |r| releases.record(r))
     }
@@ -840,19 +857,24 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EPERM);
         }
         let (tgid, leader) = (t.tgid, t.pid == t.tgid);
-        // The group's own threads (the task table's ring), not a scan of every task.
-        let mut victims: Vec<Pid> = Vec::new();
         if leader {
-            victims.try_reserve_exact(self.tasks.thread_group(tgid).count())?;
-            victims.extend(self.tasks.thread_group(tgid).map(|x| x.pid));
-        } else {
-            victims.try_reserve_exact(1)?;
-            victims.push(pid);
+            // The whole process: its threads' memory goes back (the group's own threads,
+            // the task table's ring, not a scan of every task), then they exit. Nothing
+            // to allocate, so a kill (`cgroup.kill`) always completes.
+            for x in self.tasks.thread_group(tgid) {
+                if let Some(st) = self.sim.remove(&x.pid) {
+                    for c in st.charges.iter().rev() {
+                        self.uncharge(&c.chain, c.bytes);
+                    }
+                }
+            }
+            return self.tasks.exit(&self.gpc, pid);
         }
-        // A thread's memory passes to its process, which lives on: room for it first,
-        // since nothing may fail once the task has exited.
+        // A thread: its memory passes to its process, which lives on. Room for it
+        // first, since nothing may fail once the task has exited.
+        let victims = [pid];
         let thread_charges = match self.sim.get(&pid) {
-            Some(st) if !leader && self.tasks.get(tgid).is_some() => st.charges.len(),
+            Some(st) if self.tasks.get(tgid).is_some() => st.charges.len(),
             _ => 0,
         };
         if thread_charges > 0 {
@@ -1039,6 +1061,9 @@ impl<P: Platform> Machine<P> {
             if !t.busy {
                 continue;
             }
+            if t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
+                continue; // stopped by the v2 freezer
+            }
             if let Some(ss) = self.ids.freezer {
                 if self
                     .gpc
@@ -1162,6 +1187,7 @@ impl<P: Platform> Machine<P> {
             &mut |ticks| progress(ticks),
         )?;
         self.budget_left = self.budget_left.saturating_sub(usage.work);
+        P::set_clock_ns(self.gpc.host(), self.clock_ns);
         // Groups that had no runnable task keep their state as it was.
         for (id, st) in group_ids.iter().zip(bw) {
             if let Some(st) = st {
@@ -1189,6 +1215,7 @@ impl<P: Platform> Machine<P> {
                 total = total.saturating_add(ns);
             }
             if total > 0 {
+                self.gpc.account_cputime(&t.slot, total);
                 let st = self.sim.entry(r.pid).or_default();
                 st.cpu_ns = st.cpu_ns.saturating_add(total);
             }
@@ -1221,7 +1248,7 @@ impl<P: Platform> Machine<P> {
         let mut out = Out::new(&mut buf);
         for t in self.tasks.iter() {
             let st = self.sim.get(&t.pid);
-            let state = if self.is_frozen(&t.slot) {
+            let state = if self.is_frozen(&t.slot) || t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
                 'D'
             } else if t.busy {
                 'R'

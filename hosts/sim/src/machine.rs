@@ -20,6 +20,10 @@ impl Platform for StdPlatform {
     fn host(nr_cpus: usize, nr_mems: usize) -> Result<TestHost> {
         Ok(TestHost::new(nr_cpus, nr_mems))
     }
+
+    fn set_clock_ns(host: &TestHost, ns: u64) {
+        host.set_clock_ns(ns);
+    }
 }
 
 /// The simulated machine of the `gpc` command.
