@@ -77,6 +77,10 @@ pub struct Container {
     /// CPU time of the tasks that ran here, and of removed descendants (Linux folds a
     /// dying cgroup's rstat into its parent): `cpu.stat` sums the subtree.
     pub(crate) cpu_usage_ns: AtomicU64,
+    /// Bumped by each `cgroup.kill` of this group or an ancestor (Linux `kill_seq`, under
+    /// the table lock): a fork that read another value before it linked its child kills
+    /// the child, so no child escapes a kill it raced.
+    pub(crate) kill_seq: AtomicU32,
     /// v2 `cgroup.pressure`: whether the `*.pressure` files are shown (under the
     /// hierarchy lock).
     pub(crate) psi_enabled: AtomicBool,
@@ -170,6 +174,7 @@ impl Container {
             freezer: FreezerState::new(),
             cpu_usage_ns: AtomicU64::new(0),
             psi_enabled: AtomicBool::new(true),
+            kill_seq: AtomicU32::new(0),
             rcu: RcuHead::new(free),
         }
     }

@@ -128,7 +128,24 @@ impl<H: Host> Gpc<H> {
                     return Err(e);
                 }
             }
+            // v2: the kill count of the child's group before it is linked (Linux
+            // cgroup_css_set_fork reads `kill_seq`); the root has no cgroup.kill.
+            let u = self.unified_slot.load(Ordering::Relaxed);
+            let v2 = if u == super::NO_UNIFIED {
+                None
+            } else {
+                NonNull::new(cgr.container(u))
+            };
+            // SAFETY: named by the parent's css_group, valid under the guard.
+            let seq = v2.map(|c| unsafe { c.as_ref() }.kill_seq.load(Ordering::Acquire));
             if CssGroup::link_new_task(cg, shard, child, self.spin_ops) {
+                if let (Some(c), Some(seq)) = (v2, seq) {
+                    // SAFETY: as above; the child's reference now keeps it.
+                    if unsafe { c.as_ref() }.kill_seq.load(Ordering::Acquire) != seq {
+                        // A kill ran meanwhile and may have missed the child.
+                        let _ = self.ask_kill(child);
+                    }
+                }
                 break cg;
             }
             // The css_group died under us (a move of the parent dropped its last

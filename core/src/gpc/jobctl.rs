@@ -39,7 +39,7 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Ask the host to kill a task's process, and remember that it was asked.
-    fn ask_kill(&self, slot: &TaskSlot) -> Result {
+    pub(super) fn ask_kill(&self, slot: &TaskSlot) -> Result {
         self.host.kill_task(slot)?;
         self.jobctl_asked.store(true, Ordering::Release);
         Ok(())
@@ -402,6 +402,9 @@ impl<H: Host> Gpc<H> {
                 continue;
             }
             let table = self.table.lock();
+            // Before the walk: a fork that links its child after the walk passed sees
+            // the new value and kills the child itself (cgroup_post_fork).
+            d.kill_seq.fetch_add(1, Ordering::AcqRel);
             Self::for_each_task_locked(d, &table, &mut |t| {
                 if res.is_ok() {
                     res = self.ask_kill(t);

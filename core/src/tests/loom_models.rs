@@ -472,3 +472,33 @@ fn walk_racing_the_last_exit_of_a_css_group() {
 fn walk_racing_the_last_move_out_of_a_css_group() {
     walk_racing_a_css_group_death(|s| s.attach(s.h, "", 2).unwrap());
 }
+
+/// `cgroup.kill` racing a fork in the killed group (Linux `kill_seq`): whichever way they
+/// interleave, the child is killed too, by the kill's walk (it was linked before the walk
+/// reached its shard) or by the fork itself (it read the count before the kill bumped
+/// it). Nobody escapes.
+#[test]
+fn kill_racing_a_fork_in_the_group() {
+    model(|| {
+        let s = Arc::new(setup(&[], 2));
+        let v2 = s.gpc.mount_v2("", &caller()).unwrap();
+        s.gpc.mkdir(v2, "g").unwrap();
+        s.fork(1, 2);
+        s.attach(v2, "g", 2).unwrap();
+        let s2 = s.clone();
+        let t = thread::spawn(move || s2.fork(2, 3));
+        s.gpc.write(v2, "g/cgroup.kill", b"1", &caller()).unwrap();
+        t.join().unwrap();
+        for pid in [2, 3] {
+            let bits = s.tasks[pid as usize - 2].jobctl();
+            assert_ne!(
+                bits & crate::tasklist::JOBCTL_KILLED,
+                0,
+                "task {pid} escaped"
+            );
+        }
+        s.exit(3);
+        s.exit(2);
+        assert_refs(&s, 0);
+    });
+}
