@@ -520,6 +520,15 @@ impl gpc_script::Machine for Progress<'_> {
     fn unshare(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.unshare(task)
     }
+    fn unshare_cgroup(&mut self, task: Pid) -> gpc_core::Result {
+        self.machine.unshare_cgroup(task)
+    }
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> gpc_core::Result<Pid> {
+        self.machine.clone_into(parent, dir)
+    }
+    fn set_task(&mut self, task: Option<Pid>) -> gpc_core::Result {
+        self.machine.set_task(task)
+    }
     fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
         self.machine.ps()
     }

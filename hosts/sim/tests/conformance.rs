@@ -179,7 +179,6 @@ const V2_NOT_YET: &[(&str, &str)] = &[
         "v2_root_files",
         "cgroup.pressure, cpu.stat, cpu.stat.local and the *.pressure files (the host's accounting)",
     ),
-    ("v2_clone_into", "clone3(CLONE_INTO_CGROUP): the `clone` command"),
 ];
 
 #[test]
