@@ -138,8 +138,18 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "unshare",
-        "unshare VAR",
-        "unshare namespaces: with ns mounted, move into a new child group",
+        "unshare [-C] VAR",
+        "unshare namespaces: with ns mounted, move into a new child group; -C: a cgroup namespace rooted at the task's groups",
+    ),
+    (
+        "clone",
+        "clone PARENT VAR DIR",
+        "clone3(CLONE_INTO_CGROUP): PARENT's new child starts in the v2 group DIR",
+    ),
+    (
+        "in",
+        "in VAR cat PATH... | in VAR mount ...",
+        "read or mount as task VAR does: its /proc/self, its cgroup namespace",
     ),
     (
         "ps",
