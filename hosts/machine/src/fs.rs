@@ -765,7 +765,7 @@ impl Vfs {
                         // A mount's root is the hierarchy's root (kernfs root, 0555)
                         // unless a namespace's mount put a group there.
                         let hier_root = path == "/"
-                            && self.mounts.get(mount).is_none_or(|m| m.root.is_none());
+                            && self.mounts.get(mount).map_or(true, |m| m.root.is_none());
                         let mode = if hier_root { ROOT_DIR_MODE } else { DIR_MODE };
                         (o.map_or(Owner::ROOT, |o| o.dir), mode)
                     }

@@ -1172,6 +1172,36 @@ mod tests {
     }
 
     #[test]
+    fn clone_unshare_and_in() {
+        assert_eq!(cmd("clone A B /cg/a"), ok(Op::Clone, "A|B|/cg/a"));
+        assert_eq!(cmd("clone $A B /cg/a/"), ok(Op::Clone, "${A}|B|/cg/a/"));
+        assert_eq!(cmd("clone A B"), Err(K::Usage("clone PARENT VAR DIR")));
+        assert_eq!(cmd("clone A $B /x"), Err(K::BadVariableName("${B}".into())));
+        assert_eq!(cmd("unshare -C A"), ok(Op::UnshareCgroup, "A"));
+        assert_eq!(cmd("unshare A"), ok(Op::Unshare, "A"));
+        assert_eq!(cmd("unshare -C"), ok(Op::Unshare, "-C"));
+        assert_eq!(cmd("unshare -C A B"), Err(K::Usage("unshare [-C] TASK")));
+        let Ok(line) = one("as 1000 in A cat /proc/self/cgroup /x") else {
+            unreachable!("parses")
+        };
+        assert!(line.in_task);
+        assert_eq!(line.users, 1);
+        let words: Vec<String> = line.words().map(|w| w.to_string()).collect();
+        assert_eq!(words, vec!["1000", "A", "/proc/self/cgroup", "/x"]);
+        assert_eq!(line.op, Op::Cat);
+        assert_eq!(
+            cmd("in A mount -t cgroup2 none /n"),
+            ok(Op::Mount, "A|cgroup2|none|/n")
+        );
+        assert_eq!(cmd("in A ls /"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A mount"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A in B cat /x"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A as 1 cat /x"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A cat /x > y"), Err(K::RedirectNotEcho("cat")));
+    }
+
+    #[test]
     fn as_prefixes() {
         let Ok(line) = one("  as 1000 as $U echo 1 > /x # c") else {
             unreachable!("parses")

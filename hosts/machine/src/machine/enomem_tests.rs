@@ -137,6 +137,16 @@ const SCRIPT: &[(&str, Want)] = &[
     ),
     ("cat /proc/$A/cgroup", Want::Ok),
     ("ls /v2/a", Want::Ok),
+    // clone3 into a group, a cgroup namespace, reads and a mount made in it.
+    ("clone A K /v2/a", Want::Ok),
+    ("unshare -C A", Want::Ok),
+    ("clone A K /v2/a", Want::Fails),
+    ("clone A K /v2/a/b", Want::Ok),
+    ("clone A J /plain", Want::Fails),
+    ("in K cat /proc/self/cgroup /proc/1/cgroup", Want::Ok),
+    ("in K mount -t cgroup2 none /v2ns", Want::Steps),
+    ("ls /v2ns", Want::Ok),
+    ("exit K", Want::Ok),
     ("cd /cpu", Want::Ok),
     ("cd a", Want::Ok),
     ("pwd", Want::Ok),
@@ -216,6 +226,14 @@ fn dump(m: &mut SimMachine) -> String {
     for (agent, path) in m.releases.iter() {
         let _ = writeln!(out, "release {agent} {path}");
     }
+    let mut cgns: Vec<_> = m.cgns.of_task.iter().collect();
+    cgns.sort();
+    let _ = writeln!(
+        out,
+        "cgns {cgns:?} {} current {:?}",
+        m.cgns.all.len(),
+        m.current
+    );
     let mut sim: Vec<_> = m.sim.iter().collect();
     sim.sort_by_key(|(pid, _)| **pid);
     let _ = writeln!(
