@@ -36,6 +36,17 @@ impl<H: Host> Gpc<H> {
     /// hierarchy would have neither subsystems nor `none`; `ENOSPC` past
     /// [`MAX_HIERARCHIES`](crate::MAX_HIERARCHIES); `ENOMEM`.
     pub fn mount(&self, options: &str, caller: &Caller<'_>) -> Result<HierarchyId> {
+        self.mount_v1(options, caller, true)
+    }
+
+    /// [`Gpc::mount`]; `init`: the mounter is in the initial cgroup namespace, the only
+    /// one that may make a hierarchy.
+    pub(super) fn mount_v1(
+        &self,
+        options: &str,
+        caller: &Caller<'_>,
+        init: bool,
+    ) -> Result<HierarchyId> {
         if !caller.creds.cap_sys_admin {
             return Err(Error::EPERM);
         }
@@ -69,6 +80,11 @@ impl<H: Host> Gpc<H> {
         }
         if opts.subsys_mask == 0 && !opts.none {
             return Err(Error::EINVAL);
+        }
+        // cgroup1_root_to_use(): "Hierarchies may only be created in the initial cgroup
+        // namespace."
+        if !init {
+            return Err(Error::EPERM);
         }
         // Linux allocates the new root's id before binding the subsystems, so a mount
         // that then fails with EBUSY still uses an id up (doc/linux-v1-reference.md §1.5).

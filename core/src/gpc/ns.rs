@@ -261,6 +261,37 @@ impl<H: Host> Gpc<H> {
         ns: Option<&CgroupNs>,
     ) -> Result<(HierarchyId, Node)> {
         let hier = self.mount_v2_flags(options, caller, ns.is_none())?;
+        self.ns_mount_root(hier, ns)
+    }
+
+    /// `mount -t cgroup` by a task in namespace `ns` (Linux `cgroup1_get_tree`,
+    /// `cgroup_do_get_tree`): as [`Gpc::mount`], but only an existing hierarchy may be
+    /// mounted from a namespace other than the initial one, and the mount's root is the
+    /// namespace's root group in it. Returns the hierarchy and the node of the mount's
+    /// root directory.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Gpc::mount`]; `EPERM` for a mount from another namespace that would
+    /// make a hierarchy (after the option errors); `ENOENT` as for
+    /// [`Gpc::mount_v2_ns`].
+    pub fn mount_ns(
+        &self,
+        options: &str,
+        caller: &crate::host::task::Caller<'_>,
+        ns: Option<&CgroupNs>,
+    ) -> Result<(HierarchyId, Node)> {
+        let hier = self.mount_v1(options, caller, ns.is_none())?;
+        self.ns_mount_root(hier, ns)
+    }
+
+    /// The root of a mount of `hier` just counted, made from namespace `ns`: the
+    /// namespace's root group there; on failure the mount count is given back.
+    fn ns_mount_root(
+        &self,
+        hier: HierarchyId,
+        ns: Option<&CgroupNs>,
+    ) -> Result<(HierarchyId, Node)> {
         let tree = self.tree.lock();
         let h = Self::hierarchy(&tree, hier)?;
         // SAFETY: a hierarchy's root lives as long as the hierarchy (lock held).

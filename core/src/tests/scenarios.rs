@@ -1248,3 +1248,34 @@ fn nsdelegate_makes_namespaces_delegation_boundaries() {
     let root = w.tasks.caller(Creds::ROOT, None);
     assert_eq!(w.gpc.mount_v2_ns("", &root, Some(&ns)), Err(Error::ENOENT));
 }
+
+/// A v1 mount from a cgroup namespace (Linux `cgroup1_root_to_use`,
+/// `cgroup_do_get_tree`): an existing hierarchy only (`EPERM` after the option errors),
+/// rooted at the namespace's root group in it.
+#[test]
+fn v1_mounts_from_a_namespace_reuse_and_are_rooted_there() {
+    let mut w = World::new();
+    let v1 = w.mount("probe").unwrap();
+    w.gpc.mkdir(v1, "g").unwrap();
+    let a = w.fork(1).unwrap();
+    w.write(v1, "g/tasks", &format!("{a}")).unwrap();
+    let ns = w.gpc.cgroup_ns_of(&w.tasks.get(a).unwrap().slot).unwrap();
+    let root = w.tasks.caller(Creds::ROOT, None);
+    assert_eq!(
+        w.gpc.mount_ns("bogus", &root, Some(&ns)),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(
+        w.gpc.mount_ns("name=n", &root, Some(&ns)),
+        Err(Error::EINVAL),
+        "no subsystem and no none: before the namespace's EPERM"
+    );
+    assert_eq!(w.gpc.mount_ns("plain", &root, Some(&ns)), Err(Error::EPERM));
+    let (h, node) = w.gpc.mount_ns("probe", &root, Some(&ns)).unwrap();
+    assert_eq!((h, node), (v1, w.gpc.lookup(v1, "g").unwrap()));
+    let (_, top) = w.gpc.mount_ns("probe", &root, None).unwrap();
+    assert_eq!(top, w.gpc.root(v1).unwrap());
+    w.gpc.umount(v1).unwrap();
+    w.gpc.umount(v1).unwrap();
+    w.exit(a).unwrap();
+}

@@ -510,15 +510,18 @@ impl<P: Platform> Machine<P> {
         let source = try_string(source, Gfp::KERNEL)?;
         self.vfs.reserve_source()?;
         let caller = self.tasks.caller(creds, None);
-        // A cgroup2 mount made in a cgroup namespace (`in VAR mount`) is rooted at the
-        // namespace's root group and leaves the hierarchy's flags alone.
+        // A mount made in a cgroup namespace (`in VAR mount`) is rooted at the
+        // namespace's root group; a cgroup2 one leaves the hierarchy's flags alone, a
+        // cgroup one may not make a hierarchy.
         let ns = self.current.and_then(|t| self.cgns.get(t));
         let (hier, root) = if fstype == "cgroup2" {
             let (hier, node) = self.gpc.mount_v2_ns(&options, &caller, ns)?;
             let top = self.gpc.root(hier)?;
             (hier, (node != top).then(|| node.container_id()))
         } else {
-            (self.gpc.mount(&options, &caller)?, None)
+            let (hier, node) = self.gpc.mount_ns(&options, &caller, ns)?;
+            let top = self.gpc.root(hier)?;
+            (hier, (node != top).then(|| node.container_id()))
         };
         match self.vfs.add_mount(&target, hier, root, room) {
             Ok(id) => {
