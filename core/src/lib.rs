@@ -27,7 +27,8 @@ pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out};
 pub use gpc::{
-    CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, TaskId, TaskIter, PIDS_PER_PASS,
+    CgroupNs, CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, TaskId, TaskIter,
+    PIDS_PER_PASS,
 };
 pub use host::cred::{CapSet, Creds};
 pub use host::jobctl::JobControl;

@@ -340,6 +340,47 @@ impl TaskList {
         thread: bool,
         creds: Option<Creds>,
     ) -> Result<Pid> {
+        self.fork_with(parent, thread, creds, &mut |p, c, info| {
+            gpc.fork(p, c, info)
+        })
+    }
+
+    /// clone3(`CLONE_INTO_CGROUP`): `parent` forks a new process (a thread with
+    /// `thread`) that starts in the v2 group `dst` ([`Gpc::fork_into`]: `caller` and `ns`
+    /// are whose permissions the move needs). The child copies the parent's
+    /// credentials.
+    ///
+    /// # Errors
+    ///
+    /// `ESRCH` for an unknown parent, `EAGAIN` when no pid is free, `ENOMEM`, and those
+    /// of [`Gpc::fork_into`]; nothing changes on error.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "Gpc::fork_into's inputs, and the table"
+    )]
+    pub fn clone_into<H: Host>(
+        &mut self,
+        gpc: &Gpc<H>,
+        parent: Pid,
+        thread: bool,
+        dst: &crate::Node,
+        caller: &Caller<'_>,
+        ns: Option<&crate::CgroupNs>,
+    ) -> Result<Pid> {
+        self.fork_with(parent, thread, None, &mut |p, c, info| {
+            gpc.fork_into(p, c, info, dst, caller, ns, thread)
+        })
+    }
+
+    /// A fork of `parent` whose gpc side is `hook` (the parent's slot, the child's, the
+    /// child's ids), made once the child has its entry.
+    fn fork_with(
+        &mut self,
+        parent: Pid,
+        thread: bool,
+        creds: Option<Creds>,
+        hook: &mut dyn FnMut(&TaskSlot, Pin<&TaskSlot>, &TaskInfo) -> Result,
+    ) -> Result<Pid> {
         let pid = self.alloc_pid()?;
         // Reserve first: a failed reservation must not leave a forked child behind.
         self.reserve(pid)?;
@@ -370,7 +411,7 @@ impl TaskList {
             is_thread: thread,
         };
         let forked = match (self.slab.node(pat), self.pinned_slot(at)) {
-            (Some(p), Some(c)) => gpc.fork(&p.task.slot, c, &info),
+            (Some(p), Some(c)) => hook(&p.task.slot, c, &info),
             _ => Err(Error::ESRCH),
         };
         if let Err(e) = forked {

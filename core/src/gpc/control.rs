@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 
 use super::debug_view::DebugCtx;
 use super::nodes::{Node, NodeFile};
+use super::ns::CgroupNs;
 use super::{Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::{Container, LIMIT_MAX};
 use crate::error::{Error, Result};
@@ -361,7 +362,7 @@ impl<H: Host> Gpc<H> {
     pub fn write(&self, hier: HierarchyId, path: &str, data: &[u8], caller: &Caller<'_>) -> Result {
         let mut tree = self.tree.lock();
         let node = self.lookup_locked(&tree, hier, path)?;
-        self.write_locked(&mut tree, &node, data, caller)
+        self.write_locked(&mut tree, &node, data, caller, None)
     }
 
     /// Write `data` (one `write(2)`) to file `node`. File modes and ownership are the
@@ -375,7 +376,27 @@ impl<H: Host> Gpc<H> {
     /// `EPERM`, `ENOSPC`, `EBUSY`, `ENOMEM`, ...).
     pub fn write_node(&self, node: &Node, data: &[u8], caller: &Caller<'_>) -> Result {
         let mut tree = self.tree.lock();
-        self.write_locked(&mut tree, node, data, caller)
+        self.write_locked(&mut tree, node, data, caller, None)
+    }
+
+    /// [`Gpc::write_node`] by an opener in cgroup namespace `ns` (Linux `ctx->ns`,
+    /// taken at open; `None`: the initial namespace). With `nsdelegate`, the namespace
+    /// is a delegation boundary: its root group's files other than `cgroup.procs`,
+    /// `cgroup.threads` and `cgroup.subtree_control` refuse the write (`EPERM`), and a
+    /// move must start and end inside it (`ENOENT`).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Gpc::write_node`], and those two.
+    pub fn write_node_ns(
+        &self,
+        node: &Node,
+        data: &[u8],
+        caller: &Caller<'_>,
+        ns: Option<&CgroupNs>,
+    ) -> Result {
+        let mut tree = self.tree.lock();
+        self.write_locked(&mut tree, node, data, caller, ns)
     }
 
     fn write_locked(
@@ -384,6 +405,7 @@ impl<H: Host> Gpc<H> {
         node: &Node,
         data: &[u8],
         caller: &Caller<'_>,
+        ns: Option<&CgroupNs>,
     ) -> Result {
         let NodeFile { file, mode } = node.file()?;
         let hier = node.hierarchy();
@@ -399,6 +421,18 @@ impl<H: Host> Gpc<H> {
         if data.len() > max {
             return Err(Error::E2BIG);
         }
+        // cgroup_file_write(): with nsdelegate, an opener inside a namespace may not
+        // write its root's files but the delegatable ones (CFTYPE_NS_DELEGATABLE), before
+        // any handler is looked at.
+        if let Some(ns) = ns {
+            let delegatable = matches!(
+                file,
+                FileRef::Core(CoreFile::Procs | CoreFile::Threads | CoreFile::SubtreeControl)
+            );
+            if !data.is_empty() && !delegatable && Self::nsdelegate(tree, c) && ns.is_root(c) {
+                return Err(Error::EPERM);
+            }
+        }
         if mode & 0o200 == 0 {
             return Err(Error::EINVAL);
         }
@@ -408,9 +442,9 @@ impl<H: Host> Gpc<H> {
         match file {
             FileRef::Core(CoreFile::Tasks) => self.write_pid(tree, c, data, caller, false),
             FileRef::Core(CoreFile::Procs) if h.rules.unified() => {
-                self.write_pid_v2(tree, c, data, caller, true)
+                self.write_pid_v2(tree, c, data, caller, ns, true)
             }
-            FileRef::Core(CoreFile::Threads) => self.write_pid_v2(tree, c, data, caller, false),
+            FileRef::Core(CoreFile::Threads) => self.write_pid_v2(tree, c, data, caller, ns, false),
             FileRef::Core(CoreFile::Procs) => self.write_pid(tree, c, data, caller, true),
             FileRef::Core(CoreFile::SubtreeControl) => {
                 let h = Self::hierarchy(tree, hier)?;

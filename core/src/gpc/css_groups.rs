@@ -211,7 +211,12 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The state a task in the containers of `key` uses for subsystem `ss`.
-    fn effective_css(&self, tree: &Tree, key: &CgKey, ss: SubsysId) -> NonNull<CssHeader> {
+    pub(super) fn effective_css(
+        &self,
+        tree: &Tree,
+        key: &CgKey,
+        ss: SubsysId,
+    ) -> NonNull<CssHeader> {
         let root = self.root_css.get(ss).copied();
         let Some(root) = root else {
             return NonNull::dangling();

@@ -14,6 +14,7 @@ use core::ptr::{self, NonNull};
 use arrayvec::ArrayVec;
 
 use super::nodes::Node;
+use super::ns::CgroupNs;
 use super::{Gpc, HierarchyId, Tree};
 use crate::container::Container;
 use crate::container::HierIdx;
@@ -97,6 +98,7 @@ impl<H: Host> Gpc<H> {
         dst: &Container,
         data: &[u8],
         caller: &Caller<'_>,
+        ns: Option<&CgroupNs>,
         threadgroup: bool,
     ) -> Result {
         // cgroup_kn_lock_live() comes first.
@@ -124,29 +126,65 @@ impl<H: Host> Gpc<H> {
         // SAFETY: named by a live task's css_group (or the root), alive under the
         // hierarchy lock.
         let src_ref = unsafe { src.as_ref() };
+        self.v2_attach_permissions(tree, src_ref, dst, caller, ns, threadgroup)?;
+        if !threadgroup {
+            // The thread is already in `dst` (no threaded subtrees yet: a thread moves
+            // only within its domain, and every group is a domain of its own).
+            return Ok(());
+        }
+        let mover = &caller.creds;
+        self.migrate_thread_group(tree, caller, tgid, dst, mover)
+    }
+
+    /// Whether whoever `caller` and `ns` describe may move a task (a whole process if
+    /// `threadgroup`) from v2 group `src` into `dst`, after the VFS allowed the
+    /// destination's file (Linux kernel/cgroup/cgroup.c `cgroup_attach_permissions`:
+    /// `cgroup_procs_write_permission`, then `cgroup_migrate_vet_dst`, then the thread's
+    /// domain). `cgroup.procs`/`cgroup.threads` writes and clone3(`CLONE_INTO_CGROUP`)
+    /// share it. `ns`: the opener's (the caller's) cgroup namespace, `None` for the
+    /// initial one.
+    ///
+    /// # Errors
+    ///
+    /// `EACCES` without write access to the `cgroup.procs` of the nearest group above
+    /// both; `ENOENT` with `nsdelegate` when either lies outside the namespace's root;
+    /// `EBUSY` for a destination with controllers enabled for its children (no internal
+    /// processes); `EOPNOTSUPP` for a thread leaving its domain.
+    pub(super) fn v2_attach_permissions(
+        &self,
+        tree: &Tree,
+        src: &Container,
+        dst: &Container,
+        caller: &Caller<'_>,
+        ns: Option<&CgroupNs>,
+        threadgroup: bool,
+    ) -> Result {
         // cgroup_procs_write_permission(): the common ancestor's cgroup.procs.
-        let mut common = src_ref;
+        let mut common = src;
         while !Self::is_descendant(dst, common) {
             common = common.parent_ref().ok_or(Error::ENOENT)?;
         }
         if !caller.tasks.may_write_procs(&caller.creds, common.id) {
             return Err(Error::EACCES);
         }
+        // With nsdelegate, both ends must be visible from the opener's namespace (the
+        // initial namespace sees everything).
+        if let Some(ns) = ns {
+            if Self::nsdelegate(tree, dst) && !(ns.contains(src) && ns.contains(dst)) {
+                return Err(Error::ENOENT);
+            }
+        }
         // cgroup_migrate_vet_dst(): no internal processes below domain controllers (the
         // root may have both).
         if !dst.is_root() && dst.subtree_control.load(Ordering::Relaxed) != 0 {
             return Err(Error::EBUSY);
         }
-        let mover = &caller.creds;
-        if !threadgroup {
-            // Every group is a domain of its own (no threaded subtrees yet): a thread
-            // moves only within its process's domain, that is nowhere.
-            if !ptr::eq(src_ref, dst) {
-                return Err(Error::EOPNOTSUPP);
-            }
-            return Ok(());
+        // A thread moves only within its domain, and every group is a domain of its own
+        // until threaded subtrees exist.
+        if !threadgroup && !ptr::eq(src, dst) {
+            return Err(Error::EOPNOTSUPP);
         }
-        self.migrate_thread_group(tree, caller, tgid, dst, mover)
+        Ok(())
     }
 
     /// Move every thread of group `tgid` into `dst` (the host holds the group stable
@@ -176,7 +214,7 @@ impl<H: Host> Gpc<H> {
 
     /// The container of hierarchy `h` that the task with `slot` is in (its root if the
     /// task's css_group names none), under the hierarchy lock.
-    fn task_container(
+    pub(super) fn task_container(
         &self,
         tree: &Tree,
         slot: &TaskSlot,
@@ -201,7 +239,7 @@ impl<H: Host> Gpc<H> {
     }
 
     /// Whether `c` is `ancestor` or below it.
-    fn is_descendant(c: &Container, ancestor: &Container) -> bool {
+    pub(super) fn is_descendant(c: &Container, ancestor: &Container) -> bool {
         let mut cur = Some(c);
         while let Some(x) = cur {
             if ptr::eq(x, ancestor) {

@@ -15,6 +15,8 @@
 //! | `control.rs` | the core control files and the dispatch of reads and writes | `cgroup_file_write`, cgroup-v1.c |
 //! | `migrate.rs` | moving tasks: `tasks`/`cgroup.procs` writes, attach, clone | `cgroup_migrate` |
 //! | `proc.rs` | `/proc/PID/cgroup`, `/proc/cgroups` | `proc_cgroup_show` |
+//! | `ns.rs` | cgroup namespaces, paths relative to them, nsdelegate | kernel/cgroup/namespace.c, `cgroup_path_ns` |
+//! | `clone_into.rs` | a fork into a given v2 group | `cgroup_css_set_fork` (`CLONE_INTO_CGROUP`) |
 //! | `releases.rs` | the release check and the drain of the release queue | `cgroup1_check_for_release` |
 //! | `debug_view.rs` | what the debug controller sees | kernel/cgroup/debug.c |
 //!
@@ -27,6 +29,7 @@
 //! Fork, exit and lookups take none of them, except an exit that drops the last reference
 //! to a css_group, which takes `table` (and then maybe `release`).
 
+mod clone_into;
 mod control;
 mod css_groups;
 mod css_handle;
@@ -37,6 +40,7 @@ mod migrate;
 mod mount;
 mod nodes;
 mod notify;
+mod ns;
 mod proc;
 mod releases;
 mod task_iter;
@@ -44,6 +48,7 @@ mod tree;
 
 pub use css_handle::CssHandle;
 pub use nodes::Node;
+pub use ns::CgroupNs;
 pub use task_iter::{PidsReader, TaskId, TaskIter, PIDS_PER_PASS};
 
 use alloc::boxed::Box;

@@ -36,6 +36,17 @@ impl<H: Host> Gpc<H> {
     /// hierarchy would have neither subsystems nor `none`; `ENOSPC` past
     /// [`MAX_HIERARCHIES`](crate::MAX_HIERARCHIES); `ENOMEM`.
     pub fn mount(&self, options: &str, caller: &Caller<'_>) -> Result<HierarchyId> {
+        self.mount_v1(options, caller, true)
+    }
+
+    /// [`Gpc::mount`]; `init`: the mounter is in the initial cgroup namespace, the only
+    /// one that may make a hierarchy.
+    pub(super) fn mount_v1(
+        &self,
+        options: &str,
+        caller: &Caller<'_>,
+        init: bool,
+    ) -> Result<HierarchyId> {
         if !caller.creds.cap_sys_admin {
             return Err(Error::EPERM);
         }
@@ -69,6 +80,11 @@ impl<H: Host> Gpc<H> {
         }
         if opts.subsys_mask == 0 && !opts.none {
             return Err(Error::EINVAL);
+        }
+        // cgroup1_root_to_use(): "Hierarchies may only be created in the initial cgroup
+        // namespace."
+        if !init {
+            return Err(Error::EPERM);
         }
         // Linux allocates the new root's id before binding the subsystems, so a mount
         // that then fails with EBUSY still uses an id up (doc/linux-v1-reference.md §1.5).
@@ -189,18 +205,40 @@ impl<H: Host> Gpc<H> {
     /// `EPERM` without `CAP_SYS_ADMIN`; `EINVAL` for an unknown option; `ENOSPC` when
     /// every hierarchy slot is taken; `ENOMEM`.
     pub fn mount_v2(&self, options: &str, caller: &Caller<'_>) -> Result<HierarchyId> {
+        self.mount_v2_flags(options, caller, true)
+    }
+
+    /// [`Gpc::mount_v2`]; `apply`: the options become the hierarchy's flags (a mount
+    /// from the initial cgroup namespace), else they are only checked.
+    pub(super) fn mount_v2_flags(
+        &self,
+        options: &str,
+        caller: &Caller<'_>,
+        apply: bool,
+    ) -> Result<HierarchyId> {
         if !caller.creds.cap_sys_admin {
             return Err(Error::EPERM);
         }
-        let flags = parse_v2_mount_options(options)?;
+        let parsed = parse_v2_mount_options(options)?;
         let mut tree = self.tree.lock();
         if let Some(idx) = Self::unified_index(&tree) {
             if let Some(h) = tree.hiers.get_mut(idx).and_then(|h| h.as_deref_mut()) {
                 h.mounts += 1;
-                h.v2_options = flags;
+                // cgroup_get_tree: apply_cgroup_root_flags() only from the initial
+                // namespace.
+                if apply {
+                    h.v2_options = parsed;
+                }
             }
             return Ok(HierarchyId(idx));
         }
+        // Linux's default root exists from boot with no flags: a first mount from
+        // another namespace leaves it so.
+        let flags = if apply {
+            parsed
+        } else {
+            crate::options::V2Options::empty()
+        };
         let idx = tree
             .hiers
             .iter()

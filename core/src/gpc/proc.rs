@@ -16,7 +16,7 @@ use crate::container::HierIdx;
 use crate::cssgroup::{untag, MAX_HIERARCHIES};
 use crate::error::{Error, Result};
 use crate::files::Out;
-use crate::host::alloc::{try_reserve_str, Gfp};
+use crate::host::alloc::Gfp;
 use crate::host::rcu::rcu_dereference;
 use crate::host::task::TaskSlot;
 use crate::host::Host;
@@ -34,14 +34,19 @@ impl<H: Host> Gpc<H> {
     pub fn proc_pid_cgroup(&self, slot: &TaskSlot, buf: &mut Vec<u8>) -> Result {
         let start = buf.len();
         // Written under an RCU read-side section: the buffer grows atomically.
-        let res = self.proc_pid_cgroup_inner(slot, &mut Out::atomic(buf));
+        let res = self.proc_pid_cgroup_inner(slot, None, &mut Out::atomic(buf));
         if res.is_err() {
             buf.truncate(start);
         }
         res
     }
 
-    fn proc_pid_cgroup_inner(&self, slot: &TaskSlot, out: &mut Out<'_>) -> Result {
+    pub(super) fn proc_pid_cgroup_inner(
+        &self,
+        slot: &TaskSlot,
+        ns: Option<&super::ns::CgroupNs>,
+        out: &mut Out<'_>,
+    ) -> Result {
         let tree = self.tree.lock();
         let guard = self.rcu_read_lock();
         let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
@@ -71,13 +76,14 @@ impl<H: Host> Gpc<H> {
             let c = unsafe { (*cg).container(idx) };
             path.clear();
             match NonNull::new(c) {
-                // SAFETY: alive: named by a css_group read under the guard, with the
-                // hierarchy lock held.
-                Some(c) => self.container_path(unsafe { c.as_ref() }, &mut path, Gfp::ATOMIC)?,
-                None => {
-                    try_reserve_str(&mut path, 1, Gfp::ATOMIC)?;
-                    path.push('/');
+                Some(c) => {
+                    // SAFETY: alive: named by a css_group read under the guard, with the
+                    // hierarchy lock held.
+                    let c = unsafe { c.as_ref() };
+                    self.container_path_ns(c, ns, &mut path, Gfp::ATOMIC)?
                 }
+                // The root, seen from a namespace whose root is below it.
+                None => self.container_path_ns(h.root(), ns, &mut path, Gfp::ATOMIC)?,
             }
             // proc_cgroup_show: the path goes through a PATH_MAX buffer; a longer one
             // (a tree made with relative paths) is ENAMETOOLONG.

@@ -15,6 +15,7 @@ struct Ctx {
     w: World,
     hs: Vec<HierarchyId>,
     pids: Vec<Pid>,
+    ns: Option<crate::CgroupNs>,
 }
 
 type Step = (&'static str, fn(&mut Ctx) -> Result);
@@ -87,6 +88,32 @@ const STEPS: &[Step] = &[
     ("mount plain", |c| c.w.mount("plain").map(|h| c.hs.push(h))),
     ("write plain", |c| c.w.write(h(c, 2), "plain.value", "9")),
     ("mkdir plain", |c| c.w.gpc.mkdir(h(c, 2), "p")),
+    ("mount v2", |c| {
+        let caller = c.w.tasks.caller(crate::Creds::ROOT, None);
+        c.w.gpc.mount_v2("", &caller).map(|h| c.hs.push(h))
+    }),
+    ("mkdir v2", |c| c.w.gpc.mkdir(h(c, 3), "c")),
+    ("clone into", |c| {
+        let dst = c.w.gpc.lookup(h(c, 3), "c")?;
+        let caller = crate::Caller {
+            creds: crate::Creds::ROOT,
+            pid: None,
+            tasks: &crate::host::task::NoTasks,
+        };
+        let p = c.pids[2];
+        c.w.tasks
+            .clone_into(&c.w.gpc, p, false, &dst, &caller, None)
+            .map(|p| c.pids.push(p))
+    }),
+    ("unshare -C", |c| {
+        let t = c.w.tasks.get(c.pids[3]).ok_or(Error::ESRCH)?;
+        c.w.gpc.cgroup_ns_of(&t.slot).map(|ns| c.ns = Some(ns))
+    }),
+    ("proc pid in ns", |c| {
+        let t = c.w.tasks.get(1).ok_or(Error::ESRCH)?;
+        let mut b = Vec::new();
+        c.w.gpc.proc_pid_cgroup_ns(&t.slot, c.ns.as_ref(), &mut b)
+    }),
     ("exit", |c| {
         let p = c.pids[0];
         c.w.exit(p)
@@ -116,6 +143,7 @@ fn every_allocation_failure_is_enomem_and_changes_nothing() {
             w: World::new(),
             hs: Vec::with_capacity(8),
             pids: Vec::with_capacity(16),
+            ns: None,
         };
         for (name, step) in STEPS {
             let mut n = 0;
@@ -188,6 +216,7 @@ fn every_allocation_names_a_context_that_holds() {
         w: World::new(),
         hs: Vec::with_capacity(8),
         pids: Vec::with_capacity(16),
+        ns: None,
     };
     let mut total = crate::testing::context::ContextLog::default();
     for (name, step) in STEPS {

@@ -980,3 +980,362 @@ fn freezing_waits_for_the_tasks() {
     assert_eq!(w.write(h, "a/cgroup.freeze", "2"), Err(Error::ERANGE));
     assert_eq!(w.write(h, "a/cgroup.freeze", "on"), Err(Error::EINVAL));
 }
+
+/// clone3(`CLONE_INTO_CGROUP`) as `TaskList::clone_into` drives it, root's credentials,
+/// the initial namespace.
+fn clone_into(w: &mut World, parent: Pid, h: crate::HierarchyId, dir: &str) -> crate::Result<Pid> {
+    clone_into_as(w, parent, h, dir, Creds::ROOT, None, false)
+}
+
+fn clone_into_as(
+    w: &mut World,
+    parent: Pid,
+    h: crate::HierarchyId,
+    dir: &str,
+    creds: Creds,
+    ns: Option<&crate::CgroupNs>,
+    thread: bool,
+) -> crate::Result<Pid> {
+    let node = w.gpc.lookup(h, dir)?;
+    // The table answering the permission question must not borrow the task list the
+    // fork changes; the default answer (a file nobody chowned) is the one wanted.
+    let caller = crate::Caller {
+        creds,
+        pid: None,
+        tasks: &crate::host::task::NoTasks,
+    };
+    w.tasks
+        .clone_into(&w.gpc, parent, thread, &node, &caller, ns)
+}
+
+/// Linux `cgroup_css_set_fork`: only the unified hierarchy's group is the given one,
+/// the v1 groups are the creating thread's; the checks come in Linux's order, and a
+/// refused clone leaves nothing behind.
+#[test]
+fn clone_into_links_the_child_into_the_given_v2_group() {
+    let mut w = World::new();
+    let v1 = w.mount("probe").unwrap();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    for d in ["a", "a/b", "c"] {
+        w.gpc.mkdir(h, d).unwrap();
+    }
+    w.gpc.mkdir(v1, "g").unwrap();
+    let a = w.fork(1).unwrap();
+    let t = w.thread(a).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{a}")).unwrap();
+    w.write(v1, "g/cgroup.procs", &format!("{a}")).unwrap();
+    w.gpc.drain_notifications(&mut |_, _, _| {});
+    let b = clone_into(&mut w, a, h, "c").unwrap();
+    assert_eq!(w.proc_cgroup(b).unwrap(), "1:probe:/g\n0::/c\n");
+    assert_eq!(w.read(h, "c/cgroup.procs").unwrap(), format!("{b}\n"));
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), format!("{a}\n"));
+    assert_eq!(w.read(v1, "g/probe.count").unwrap(), "3\n", "a, t and b");
+    assert_eq!(
+        w.read(h, "c/cgroup.events").unwrap(),
+        "populated 1\nfrozen 0\n"
+    );
+    let mut seen = Vec::new();
+    w.gpc
+        .drain_notifications(&mut |_, id, f| seen.push((id, String::from(f))));
+    assert_eq!(seen.len(), 1, "c flipped to populated: {seen:?}");
+    // From a thread: its group is the source; the child's own forks follow it.
+    let c = clone_into(&mut w, t, h, "a/b").unwrap();
+    let d = w.fork(c).unwrap();
+    assert_eq!(w.proc_cgroup(d).unwrap(), "1:probe:/g\n0::/a/b\n");
+    // Into the root, from init: init's v1 group is the root.
+    let f = clone_into(&mut w, 1, h, "a").unwrap();
+    assert_eq!(w.proc_cgroup(f).unwrap(), "1:probe:/\n0::/a\n");
+    assert_eq!(
+        clone_into(&mut w, b, h, "").map(|e| w.proc_cgroup(e).unwrap()),
+        Ok(String::from("1:probe:/g\n0::/\n"))
+    );
+
+    let before = w.dump(&[v1, h]);
+    let tasks_before = w.tasks.len();
+    // A file, a v1 group (root or not): no v2 directory.
+    assert_eq!(
+        clone_into(&mut w, a, h, "a/cgroup.procs"),
+        Err(Error::EBADF)
+    );
+    assert_eq!(clone_into(&mut w, a, v1, "g"), Err(Error::EBADF));
+    assert_eq!(clone_into(&mut w, a, v1, ""), Err(Error::EBADF));
+    // A group removed since its directory was opened.
+    w.gpc.mkdir(h, "gone").unwrap();
+    let gone = w.gpc.lookup(h, "gone").unwrap();
+    w.gpc.rmdir(h, "gone").unwrap();
+    let root_caller = crate::Caller {
+        creds: Creds::ROOT,
+        pid: None,
+        tasks: &crate::host::task::NoTasks,
+    };
+    assert_eq!(
+        w.tasks
+            .clone_into(&w.gpc, a, false, &gone, &root_caller, None),
+        Err(Error::ENOENT)
+    );
+    // The caller's credentials: the destination's cgroup.procs first, then the common
+    // ancestor's (both root's here).
+    let user = Creds::user(1000, 1000);
+    assert_eq!(
+        clone_into_as(&mut w, a, h, "c", user, None, false),
+        Err(Error::EACCES)
+    );
+    // A thread stays in its domain: every group is one of its own.
+    assert_eq!(
+        clone_into_as(&mut w, a, h, "c", Creds::ROOT, None, true),
+        Err(Error::EOPNOTSUPP)
+    );
+    assert_eq!(clone_into(&mut w, 4_000_000, h, "c"), Err(Error::ESRCH));
+    // A refused can_fork (probe's limit, on the v1 group the child would share).
+    w.write(v1, "g/probe.limit", "3").unwrap();
+    w.gpc.drain_notifications(&mut |_, _, _| {});
+    w.gpc.mkdir(h, "empty").unwrap();
+    let before_limit = w.dump(&[v1, h]);
+    assert_eq!(clone_into(&mut w, a, h, "empty"), Err(Error::EAGAIN));
+    assert_eq!(w.dump(&[v1, h]), before_limit);
+    let mut flips = 0;
+    w.gpc.drain_notifications(&mut |_, _, _| flips += 1);
+    assert_eq!(
+        flips, 0,
+        "no css_group was made and dropped: nothing flipped"
+    );
+    w.gpc.rmdir(h, "empty").unwrap();
+    w.write(v1, "g/probe.limit", "max").unwrap();
+    assert_eq!(w.dump(&[v1, h]), before);
+    assert_eq!(w.tasks.len(), tasks_before);
+    // A thread into its own group is fine.
+    let u = clone_into_as(&mut w, a, h, "a", Creds::ROOT, None, true).unwrap();
+    assert_eq!(w.proc_cgroup(u).unwrap(), "1:probe:/g\n0::/a\n");
+    for p in [u, f, d, c, b, a] {
+        w.exit(p).unwrap();
+    }
+    assert_eq!(
+        w.read(h, "c/cgroup.events").unwrap(),
+        "populated 0\nfrozen 0\n"
+    );
+}
+
+fn proc_cgroup_in(w: &World, pid: Pid, ns: Option<&crate::CgroupNs>) -> crate::Result<String> {
+    let mut buf = Vec::new();
+    let t = w.tasks.get(pid).ok_or(Error::ESRCH)?;
+    w.gpc.proc_pid_cgroup_ns(&t.slot, ns, &mut buf)?;
+    Ok(String::from_utf8(buf).unwrap())
+}
+
+/// Linux `copy_cgroup_ns` and `cgroup_path_ns`: a namespace's root is its creator's
+/// group in every hierarchy at that moment; paths are `/` there, `/..` per level up to
+/// the common ancestor, then names down; a hierarchy made later is seen whole; the
+/// root's removal changes no path; a namespace keeps no group populated.
+#[test]
+fn cgroup_namespaces_render_paths_relative_to_their_root() {
+    let mut w = World::new();
+    let v1 = w.mount("probe").unwrap();
+    let h = w
+        .gpc
+        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    for d in ["a", "a/b", "a/b/c", "a/x"] {
+        w.gpc.mkdir(h, d).unwrap();
+    }
+    w.gpc.mkdir(v1, "g").unwrap();
+    let a = w.fork(1).unwrap();
+    w.write(h, "a/b/cgroup.procs", &format!("{a}")).unwrap();
+    w.write(v1, "g/tasks", &format!("{a}")).unwrap();
+    let ns = w.gpc.cgroup_ns_of(&w.tasks.get(a).unwrap().slot).unwrap();
+    let ns = Some(&ns);
+    assert_eq!(proc_cgroup_in(&w, a, ns).unwrap(), "1:probe:/\n0::/\n");
+    assert_eq!(
+        proc_cgroup_in(&w, 1, ns).unwrap(),
+        "1:probe:/..\n0::/../..\n"
+    );
+    let kid = w.fork(a).unwrap();
+    w.write(h, "a/b/c/cgroup.procs", &format!("{kid}")).unwrap();
+    assert_eq!(proc_cgroup_in(&w, kid, ns).unwrap(), "1:probe:/\n0::/c\n");
+    w.write(h, "a/x/cgroup.procs", &format!("{kid}")).unwrap();
+    assert_eq!(
+        proc_cgroup_in(&w, kid, ns).unwrap(),
+        "1:probe:/\n0::/../x\n"
+    );
+    w.write(h, "a/cgroup.procs", &format!("{kid}")).unwrap();
+    assert_eq!(proc_cgroup_in(&w, kid, ns).unwrap(), "1:probe:/\n0::/..\n");
+    // The initial namespace sees absolute paths.
+    assert_eq!(
+        proc_cgroup_in(&w, kid, None).unwrap(),
+        "1:probe:/g\n0::/a\n"
+    );
+    // Moving the creator changes nothing; its old group is empty and removable.
+    w.write(h, "a/x/cgroup.procs", &format!("{a}")).unwrap();
+    w.write(h, "a/x/cgroup.procs", &format!("{kid}")).unwrap();
+    w.gpc.rmdir(h, "a/b/c").unwrap();
+    assert_eq!(
+        w.read(h, "a/b/cgroup.events").unwrap(),
+        "populated 0\nfrozen 0\n",
+        "a namespace keeps no group populated"
+    );
+    w.gpc.rmdir(h, "a/b").unwrap();
+    assert_eq!(proc_cgroup_in(&w, a, ns).unwrap(), "1:probe:/\n0::/../x\n");
+    // A hierarchy made after the namespace: seen from its root.
+    let later = w.mount("plain").unwrap();
+    w.gpc.mkdir(later, "p").unwrap();
+    w.write(later, "p/tasks", &format!("{a}")).unwrap();
+    assert_eq!(
+        proc_cgroup_in(&w, a, ns).unwrap(),
+        "2:plain:/p\n1:probe:/\n0::/../x\n"
+    );
+    // A namespace of init's is rooted at every root: absolute paths.
+    let init_ns = w.gpc.cgroup_ns_of(&w.tasks.get(1).unwrap().slot).unwrap();
+    assert_eq!(
+        proc_cgroup_in(&w, a, Some(&init_ns)).unwrap(),
+        proc_cgroup_in(&w, a, None).unwrap()
+    );
+    w.exit(kid).unwrap();
+    w.exit(a).unwrap();
+}
+
+/// nsdelegate (Linux `cgroup_file_write`, `cgroup_procs_write_permission`,
+/// `cgroup_css_set_fork`): an opener inside a namespace cannot write its root's
+/// non-delegatable files (`EPERM`) nor move a task, or clone one, across its boundary
+/// (`ENOENT`); without the flag none of this applies. A mount made in a namespace is
+/// rooted at the namespace's root and leaves the flags alone.
+#[test]
+fn nsdelegate_makes_namespaces_delegation_boundaries() {
+    let (mut w, h) = unified_world();
+    for d in ["a", "a/b", "c"] {
+        w.gpc.mkdir(h, d).unwrap();
+    }
+    let a = w.fork(1).unwrap();
+    let inside = w.fork(1).unwrap();
+    let outside = w.fork(1).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{a}")).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{inside}")).unwrap();
+    w.write(h, "c/cgroup.procs", &format!("{outside}")).unwrap();
+    let ns = w.gpc.cgroup_ns_of(&w.tasks.get(a).unwrap().slot).unwrap();
+    let write_in = |w: &World, path: &str, data: &str| {
+        let node = w.gpc.lookup(h, path)?;
+        let caller = w.tasks.caller(Creds::ROOT, None);
+        w.gpc
+            .write_node_ns(&node, data.as_bytes(), &caller, Some(&ns))
+    };
+    // Without nsdelegate: no boundary.
+    write_in(&w, "a/cgroup.max.depth", "5").unwrap();
+    write_in(&w, "a/b/cgroup.procs", &format!("{outside}")).unwrap();
+    w.write(h, "c/cgroup.procs", &format!("{outside}")).unwrap();
+    // With it (a mount from the initial namespace sets it).
+    w.gpc
+        .mount_v2("nsdelegate", &w.tasks.caller(Creds::ROOT, None))
+        .unwrap();
+    assert_eq!(write_in(&w, "a/cgroup.max.depth", "5"), Err(Error::EPERM));
+    assert_eq!(
+        write_in(&w, "a/cgroup.max.descendants", "5"),
+        Err(Error::EPERM)
+    );
+    assert_eq!(
+        write_in(&w, "a/cgroup.controllers", "x"),
+        Err(Error::EPERM),
+        "before the missing handler"
+    );
+    assert_eq!(
+        write_in(&w, "a/cgroup.max.depth", ""),
+        Ok(()),
+        "empty: nothing"
+    );
+    // Delegatable files, and the files of groups below the root, stay writable.
+    write_in(&w, "a/cgroup.subtree_control", "-probe").unwrap();
+    write_in(&w, "a/b/cgroup.max.depth", "5").unwrap();
+    write_in(&w, "a/b/cgroup.procs", &format!("{inside}")).unwrap();
+    write_in(&w, "a/cgroup.procs", &format!("{inside}")).unwrap();
+    // Moves across the boundary, either way.
+    assert_eq!(
+        write_in(&w, "a/b/cgroup.procs", &format!("{outside}")),
+        Err(Error::ENOENT)
+    );
+    assert_eq!(
+        write_in(&w, "c/cgroup.procs", &format!("{inside}")),
+        Err(Error::ENOENT)
+    );
+    assert_eq!(w.proc_cgroup(inside).unwrap(), "0::/a\n");
+    // The initial namespace writes anything.
+    w.write(h, "a/cgroup.max.depth", "max").unwrap();
+    // clone3 into a group outside the caller's namespace, or from outside it.
+    let caller = crate::Caller {
+        creds: Creds::ROOT,
+        pid: None,
+        tasks: &crate::host::task::NoTasks,
+    };
+    let c = w.gpc.lookup(h, "c").unwrap();
+    let b = w.gpc.lookup(h, "a/b").unwrap();
+    assert_eq!(
+        w.tasks
+            .clone_into(&w.gpc, inside, false, &c, &caller, Some(&ns)),
+        Err(Error::ENOENT)
+    );
+    assert_eq!(
+        w.tasks
+            .clone_into(&w.gpc, outside, false, &b, &caller, Some(&ns)),
+        Err(Error::ENOENT)
+    );
+    let kid = w
+        .tasks
+        .clone_into(&w.gpc, inside, false, &b, &caller, Some(&ns))
+        .unwrap();
+    assert_eq!(w.proc_cgroup(kid).unwrap(), "0::/a/b\n");
+    // A mount from the namespace: rooted at its root, the flags untouched.
+    let root = w.tasks.caller(Creds::ROOT, None);
+    let (hier, node) = w.gpc.mount_v2_ns("", &root, Some(&ns)).unwrap();
+    assert_eq!(hier, h);
+    assert_eq!(node, w.gpc.lookup(h, "a").unwrap());
+    assert_eq!(
+        w.gpc.mount_v2_ns("bogus", &root, Some(&ns)),
+        Err(Error::EINVAL)
+    );
+    let mut opts = Vec::new();
+    w.gpc.show_options(h, &mut opts).unwrap();
+    assert_eq!(opts, b",nsdelegate");
+    let (_, top) = w.gpc.mount_v2_ns("", &root, None).unwrap();
+    assert_eq!(top, w.gpc.root(h).unwrap());
+    opts.clear();
+    w.gpc.show_options(h, &mut opts).unwrap();
+    assert_eq!(opts, b"", "the initial namespace's mount rewrites them");
+    for p in [kid, a, inside, outside] {
+        w.exit(p).unwrap();
+    }
+    // The namespace's root removed: a mount from it finds nothing.
+    w.gpc.rmdir(h, "a/b").unwrap();
+    w.gpc.rmdir(h, "a").unwrap();
+    let root = w.tasks.caller(Creds::ROOT, None);
+    assert_eq!(w.gpc.mount_v2_ns("", &root, Some(&ns)), Err(Error::ENOENT));
+}
+
+/// A v1 mount from a cgroup namespace (Linux `cgroup1_root_to_use`,
+/// `cgroup_do_get_tree`): an existing hierarchy only (`EPERM` after the option errors),
+/// rooted at the namespace's root group in it.
+#[test]
+fn v1_mounts_from_a_namespace_reuse_and_are_rooted_there() {
+    let mut w = World::new();
+    let v1 = w.mount("probe").unwrap();
+    w.gpc.mkdir(v1, "g").unwrap();
+    let a = w.fork(1).unwrap();
+    w.write(v1, "g/tasks", &format!("{a}")).unwrap();
+    let ns = w.gpc.cgroup_ns_of(&w.tasks.get(a).unwrap().slot).unwrap();
+    let root = w.tasks.caller(Creds::ROOT, None);
+    assert_eq!(
+        w.gpc.mount_ns("bogus", &root, Some(&ns)),
+        Err(Error::EINVAL)
+    );
+    assert_eq!(
+        w.gpc.mount_ns("name=n", &root, Some(&ns)),
+        Err(Error::EINVAL),
+        "no subsystem and no none: before the namespace's EPERM"
+    );
+    assert_eq!(w.gpc.mount_ns("plain", &root, Some(&ns)), Err(Error::EPERM));
+    let (h, node) = w.gpc.mount_ns("probe", &root, Some(&ns)).unwrap();
+    assert_eq!((h, node), (v1, w.gpc.lookup(v1, "g").unwrap()));
+    let (_, top) = w.gpc.mount_ns("probe", &root, None).unwrap();
+    assert_eq!(top, w.gpc.root(v1).unwrap());
+    w.gpc.umount(v1).unwrap();
+    w.gpc.umount(v1).unwrap();
+    w.exit(a).unwrap();
+}

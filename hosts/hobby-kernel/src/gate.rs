@@ -197,6 +197,20 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.call(Gated, |m| m.unshare(task))
     }
 
+    fn unshare_cgroup(&mut self, task: Pid) -> Result {
+        self.call(Gated, |m| m.unshare_cgroup(task))
+    }
+
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
+        self.call(Gated, |m| m.clone_into(parent, dir))
+    }
+
+    fn set_task(&mut self, task: Option<Pid>) -> Result {
+        // Never refused: the interpreter's reset (`None`) after an `in` command must
+        // take effect, as `set_user`'s does.
+        self.call(Always, |m| m.set_task(task))
+    }
+
     fn ps(&mut self) -> Result<Vec<u8>> {
         self.call(Gated, |m| m.ps())
     }

@@ -299,6 +299,10 @@ pub struct Mount {
     pub hier: HierarchyId,
     /// The directory it is mounted on.
     pub mountpoint: MountPoint,
+    /// The container id of the mount's root when that is not the hierarchy's root: a
+    /// cgroup2 mount made inside a cgroup namespace shows the namespace's root group
+    /// (Linux `cgroup_do_get_tree`: the mount's root dentry is that group's directory).
+    pub root: Option<u64>,
 }
 
 /// The mounts on one group directory (a [`MountPoint::Group`]).
@@ -364,10 +368,44 @@ impl TaskTable for VfsTasks<'_> {
     }
 
     fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
-        let owner = self.vfs.owners.get(&container).map_or(Owner::ROOT, |o| {
+        self.vfs.may_write_procs(creds, container)
+    }
+}
+
+impl Vfs {
+    /// Whether `creds` may write the `cgroup.procs` of the group with id `container`
+    /// (its owner, after any `chown`, and mode 0644).
+    pub fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
+        let owner = self.owners.get(&container).map_or(Owner::ROOT, |o| {
             o.files.get("cgroup.procs").copied().unwrap_or(o.creator)
         });
         permitted(creds, owner, 0o644, MAY_WRITE, false)
+    }
+}
+
+/// The VFS's answer to the v2 delegation question alone, for a caller that moves no
+/// existing task (clone3 into a group): [`VfsTasks`] without the task table, which the
+/// fork itself is changing.
+pub struct VfsPerms<'a> {
+    /// Ownership of the groups' files.
+    pub vfs: &'a Vfs,
+}
+
+impl TaskTable for VfsPerms<'_> {
+    fn with_task(&self, _pid: Pid, _f: &mut dyn FnMut(&TaskRef<'_>)) -> bool {
+        false
+    }
+
+    fn with_thread_group(
+        &self,
+        _tgid: Pid,
+        _f: &mut dyn FnMut(&mut dyn Iterator<Item = TaskRef<'_>>),
+    ) -> bool {
+        false
+    }
+
+    fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
+        self.vfs.may_write_procs(creds, container)
     }
 }
 
@@ -377,6 +415,10 @@ pub struct Env<'a, H: Host> {
     pub gpc: &'a Gpc<H>,
     /// The tasks (for `/proc`).
     pub tasks: &'a TaskList,
+    /// The task the command runs as (`in VAR`), whose `/proc/self` and
+    /// `/proc/thread-self` these are; `None`: the script, which is no task (no such
+    /// entries).
+    pub current: Option<Pid>,
 }
 
 /// The file system state that is not gpc's.
@@ -548,7 +590,10 @@ impl Vfs {
     /// The root directory of mount `m`.
     fn mount_root<H: Host>(&self, env: &Env<'_, H>, m: MountId) -> Result<Loc> {
         let mount = self.mounts.get(&m).ok_or(Error::ENOENT)?;
-        let node = env.gpc.root(mount.hier)?;
+        let node = match mount.root {
+            Some(id) => Node::directory(mount.hier, id),
+            None => env.gpc.root(mount.hier)?,
+        };
         Ok(cg_node_loc(m, try_string("/", Gfp::KERNEL)?, node))
     }
 
@@ -584,6 +629,15 @@ impl Vfs {
                 }
                 if name == "mounts" {
                     return Ok(Loc::Proc(ProcFile::Mounts));
+                }
+                // Linux proc_self_get_link / proc_thread_self_get_link: the reader's
+                // process, or its thread (whose `cgroup` file reads the same as through
+                // `/proc/TGID/task/TID`); the script itself is no task.
+                if name == "self" || name == "thread-self" {
+                    let t = env.current.and_then(|p| env.tasks.get(p));
+                    let t = t.ok_or(Error::ENOENT)?;
+                    let pid = if name == "self" { t.tgid } else { t.pid };
+                    return Ok(Loc::ProcPid(pid));
                 }
                 let pid = parse_pid(name).ok_or(Error::ENOENT)?;
                 env.tasks
@@ -699,12 +753,20 @@ impl Vfs {
                 .get(n)
                 .map_or((Owner::ROOT, DIR_MODE), |d| (d.owner, d.mode)),
             Loc::Cg {
-                path, dir_id, file, ..
+                mount,
+                path,
+                dir_id,
+                file,
+                ..
             } => {
                 let o = self.owners.get(dir_id);
                 match file {
                     None => {
-                        let mode = if path == "/" { ROOT_DIR_MODE } else { DIR_MODE };
+                        // A mount's root is the hierarchy's root (kernfs root, 0555)
+                        // unless a namespace's mount put a group there.
+                        let hier_root = path == "/"
+                            && self.mounts.get(mount).map_or(true, |m| m.root.is_none());
+                        let mode = if hier_root { ROOT_DIR_MODE } else { DIR_MODE };
                         (o.map_or(Owner::ROOT, |o| o.dir), mode)
                     }
                     Some(node) => {
@@ -940,7 +1002,8 @@ impl Vfs {
     }
 
     /// Mounts `hier` on the directory `at` (a resolved path, mounts followed: the new
-    /// mount goes on top of what is visible there), in the room [`Vfs::prepare_mount`]
+    /// mount goes on top of what is visible there), rooted at container `root` (`None`:
+    /// the hierarchy's root), in the room [`Vfs::prepare_mount`]
     /// made for it: then nothing is allocated.
     ///
     /// # Errors
@@ -948,7 +1011,13 @@ impl Vfs {
     /// `EBUSY` if `at` is the root of a mount of `hier` (Linux fs/namespace.c
     /// `do_add_mount`: the same superblock on the same mount point), then the errors of
     /// [`Vfs::mount_target`]; `ENOMEM` without the room, changing nothing.
-    pub fn add_mount(&mut self, at: &Loc, hier: HierarchyId, room: MountRoom) -> Result<MountId> {
+    pub fn add_mount(
+        &mut self,
+        at: &Loc,
+        hier: HierarchyId,
+        root: Option<u64>,
+        room: MountRoom,
+    ) -> Result<MountId> {
         if let Loc::Cg {
             mount,
             path,
@@ -1002,6 +1071,7 @@ impl Vfs {
             Mount {
                 hier,
                 mountpoint: point,
+                root,
             },
         );
         Ok(id)

@@ -185,6 +185,80 @@ pub struct Machine<P: Platform> {
     events: Vec<String>,
     touched: bool,
     ids: Ids,
+    /// The task the command runs as (`in VAR`); `None`: the script itself.
+    current: Option<Pid>,
+    /// The cgroup namespace of each task not in the initial one (Linux
+    /// `nsproxy->cgroup_ns`).
+    cgns: CgNamespaces,
+}
+
+/// The cgroup namespaces tasks are in: each task not in the initial namespace names
+/// one, counted by the tasks that share it (Linux `get_cgroup_ns`/`put_cgroup_ns`;
+/// forks share their parent's). Hashed: an insert after `try_reserve(1)` cannot fail.
+#[derive(Debug, Default)]
+struct CgNamespaces {
+    of_task: HashMap<Pid, u64>,
+    all: HashMap<u64, (gpc_core::CgroupNs, usize)>,
+    next: u64,
+}
+
+impl CgNamespaces {
+    /// The namespace of `task`; `None`: the initial one.
+    fn get(&self, task: Pid) -> Option<&gpc_core::CgroupNs> {
+        let id = self.of_task.get(&task)?;
+        self.all.get(id).map(|(ns, _)| ns)
+    }
+
+    /// Room for one more task, so that [`CgNamespaces::inherit`] cannot fail.
+    fn reserve(&mut self) -> Result {
+        self.of_task.try_reserve(1)?;
+        Ok(())
+    }
+
+    /// `child` (just forked) is in `parent`'s namespace (copy_namespaces without
+    /// CLONE_NEWCGROUP), in the room [`CgNamespaces::reserve`] made.
+    fn inherit(&mut self, parent: Pid, child: Pid) {
+        let Some(&id) = self.of_task.get(&parent) else {
+            return;
+        };
+        if let Some((_, n)) = self.all.get_mut(&id) {
+            *n += 1;
+            self.of_task.insert(child, id);
+        }
+    }
+
+    /// `task` enters the new namespace `ns` (unshare(CLONE_NEWCGROUP)), leaving its old.
+    fn unshare(&mut self, task: Pid, ns: gpc_core::CgroupNs) -> Result {
+        self.all.try_reserve(1)?;
+        self.of_task.try_reserve(1)?;
+        let id = self.next;
+        self.next += 1;
+        self.all.insert(id, (ns, 1));
+        if let Some(old) = self.of_task.insert(task, id) {
+            self.put(old);
+        }
+        Ok(())
+    }
+
+    /// `task` exited.
+    fn forget(&mut self, task: Pid) {
+        if let Some(id) = self.of_task.remove(&task) {
+            self.put(id);
+        }
+    }
+
+    fn put(&mut self, id: u64) {
+        let last = match self.all.get_mut(&id) {
+            Some((_, n)) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            None => false,
+        };
+        if last {
+            self.all.remove(&id);
+        }
+    }
 }
 
 impl<P: Platform> Machine<P> {
@@ -256,6 +330,8 @@ impl<P: Platform> Machine<P> {
             events: Vec::new(),
             touched: false,
             ids,
+            current: None,
+            cgns: CgNamespaces::default(),
         })
     }
 
@@ -365,6 +441,7 @@ impl<P: Platform> Machine<P> {
         Env {
             gpc: &self.gpc,
             tasks: &self.tasks,
+            current: self.current,
         }
     }
 
@@ -450,12 +527,20 @@ impl<P: Platform> Machine<P> {
         let source = try_string(source, Gfp::KERNEL)?;
         self.vfs.reserve_source()?;
         let caller = self.tasks.caller(creds, None);
-        let hier = if fstype == "cgroup2" {
-            self.gpc.mount_v2(&options, &caller)?
+        // A mount made in a cgroup namespace (`in VAR mount`) is rooted at the
+        // namespace's root group; a cgroup2 one leaves the hierarchy's flags alone, a
+        // cgroup one may not make a hierarchy.
+        let ns = self.current.and_then(|t| self.cgns.get(t));
+        let (hier, root) = if fstype == "cgroup2" {
+            let (hier, node) = self.gpc.mount_v2_ns(&options, &caller, ns)?;
+            let top = self.gpc.root(hier)?;
+            (hier, (node != top).then(|| node.container_id()))
         } else {
-            self.gpc.mount(&options, &caller)?
+            let (hier, node) = self.gpc.mount_ns(&options, &caller, ns)?;
+            let top = self.gpc.root(hier)?;
+            (hier, (node != top).then(|| node.container_id()))
         };
-        match self.vfs.add_mount(&target, hier, room) {
+        match self.vfs.add_mount(&target, hier, root, room) {
             Ok(id) => {
                 self.vfs.set_source(id, source);
                 Ok(())
@@ -500,6 +585,7 @@ impl<P: Platform> Machine<P> {
         let env = Env {
             gpc: &self.gpc,
             tasks: &self.tasks,
+            current: self.current,
         };
         let (dir, last) = self.vfs.resolve_parent(&env, &creds, &sp)?;
         // `/`, `.` and `..` exist (Linux: `filename_create` on a non-LAST_NORM name).
@@ -571,6 +657,7 @@ impl<P: Platform> Machine<P> {
             let env = Env {
                 gpc: &self.gpc,
                 tasks: &self.tasks,
+                current: self.current,
             };
             if !cur.is_dir() {
                 return Err(Error::ENOTDIR);
@@ -601,6 +688,7 @@ impl<P: Platform> Machine<P> {
         let env = Env {
             gpc: &self.gpc,
             tasks: &self.tasks,
+            current: self.current,
         };
         let (dir, last) = self.vfs.resolve_parent(&env, &creds, &sp)?;
         // Linux `do_rmdir`: LAST_ROOT is EBUSY, LAST_DOT EINVAL, LAST_DOTDOT ENOTEMPTY.
@@ -704,8 +792,11 @@ impl<P: Platform> Machine<P> {
                 self.gpc.read_node(&node, &caller, &mut buf)?;
             }
             Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
+            // Relative to the reader's namespace (the script's is the initial one).
             Loc::Proc(ProcFile::PidCgroup(pid)) => {
-                self.gpc.proc_pid_cgroup(self.task_slot(pid)?, &mut buf)?
+                let ns = self.current.and_then(|t| self.cgns.get(t));
+                self.gpc
+                    .proc_pid_cgroup_ns(self.task_slot(pid)?, ns, &mut buf)?
             }
             Loc::Proc(ProcFile::Mounts) => self.proc_mounts(&mut buf)?,
             _ => return Err(Error::EISDIR),
@@ -824,6 +915,7 @@ impl<P: Platform> Machine<P> {
         let env = Env {
             gpc: &self.gpc,
             tasks: &self.tasks,
+            current: self.current,
         };
         let loc = self.vfs.resolve(&env, &creds, path)?;
         let (cur, _) = self.vfs.attrs(&env, &loc);
@@ -848,7 +940,58 @@ impl<P: Platform> Machine<P> {
     // ------------------------------------------------------------------------------
 
     fn new_task(&mut self, parent: Pid, thread: bool, creds: Option<Creds>) -> Result<Pid> {
-        self.tasks.fork_as(&self.gpc, parent, thread, creds)
+        // Room for the child's namespace first: nothing may fail after the fork.
+        self.cgns.reserve()?;
+        let pid = self.tasks.fork_as(&self.gpc, parent, thread, creds)?;
+        self.cgns.inherit(parent, pid);
+        Ok(pid)
+    }
+
+    /// `clone PARENT VAR DIR`: clone3(`CLONE_INTO_CGROUP`) by `parent`, with the
+    /// command's credentials and `parent`'s cgroup namespace (clone3's `current`).
+    fn do_clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
+        self.tasks.get(parent).ok_or(Error::ESRCH)?;
+        let creds = self.creds();
+        // open(DIR, O_PATH | O_DIRECTORY): the walk, then a directory (ENOTDIR); then
+        // cgroup_get_from_file(): only a v2 group directory (EBADF).
+        let loc = self.vfs.resolve(&self.env(), &creds, dir)?;
+        if !loc.is_dir() {
+            return Err(Error::ENOTDIR);
+        }
+        let Loc::Cg {
+            hier,
+            dir_id,
+            file: None,
+            ..
+        } = loc
+        else {
+            return Err(Error::EBADF);
+        };
+        let node = Node::directory(hier, dir_id);
+        self.cgns.reserve()?;
+        let perms = fs::VfsPerms { vfs: &self.vfs };
+        let caller = gpc_core::Caller {
+            creds,
+            pid: None,
+            tasks: &perms,
+        };
+        let ns = self.cgns.get(parent);
+        let pid = self
+            .tasks
+            .clone_into(&self.gpc, parent, false, &node, &caller, ns)?;
+        self.cgns.inherit(parent, pid);
+        Ok(pid)
+    }
+
+    /// `unshare -C TASK` (Linux `copy_cgroup_ns`: `CAP_SYS_ADMIN`, then the calling
+    /// thread's groups).
+    fn do_unshare_cgroup(&mut self, task: Pid) -> Result {
+        let slot = self.task_slot(task)?;
+        if !self.creds().cap_sys_admin {
+            return Err(Error::EPERM);
+        }
+        let ns = self.gpc.cgroup_ns_of(slot)?;
+        self.cgns.unshare(task, ns)
     }
 
     fn do_exit(&mut self, pid: Pid) -> Result {
@@ -884,6 +1027,9 @@ impl<P: Platform> Machine<P> {
             }
         }
         self.tasks.exit(&self.gpc, pid)?;
+        for &v in &victims {
+            self.cgns.forget(v);
+        }
         for v in victims {
             let Some(st) = self.sim.remove(&v) else {
                 continue;
@@ -1436,6 +1582,22 @@ impl<P: Platform> ScriptMachine for Machine<P> {
                 None => Ok(()),
             }
         })
+    }
+
+    fn unshare_cgroup(&mut self, task: Pid) -> Result {
+        self.op(|m| m.do_unshare_cgroup(task))
+    }
+
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
+        self.op(|m| m.do_clone_into(parent, dir))
+    }
+
+    fn set_task(&mut self, task: Option<Pid>) -> Result {
+        if let Some(t) = task {
+            self.tasks.get(t).ok_or(Error::ESRCH)?;
+        }
+        self.current = task;
+        Ok(())
     }
 
     fn ps(&mut self) -> Result<Vec<u8>> {

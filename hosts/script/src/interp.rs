@@ -662,12 +662,29 @@ impl Session {
         for _ in 0..line.users {
             user = Some(self.number_u32(operand(&mut words)?)?);
         }
-        let Some(uid) = user else {
-            return self.run_command(line.op, words, first, machine, out);
+        let task = if line.in_task {
+            Some(self.task(operand(&mut words)?)?)
+        } else {
+            None
         };
-        machine.set_user(Some(uid));
-        let result = self.run_command(line.op, words, first, machine, out);
-        machine.set_user(None);
+        if let Some(uid) = user {
+            machine.set_user(Some(uid));
+        }
+        let result = match task {
+            None => self.run_command(line.op, words, first, machine, out),
+            Some(task) => match machine.set_task(Some(task)) {
+                Ok(()) => {
+                    let result = self.run_command(line.op, words, first, machine, out);
+                    // Cannot fail for None.
+                    let _ = machine.set_task(None);
+                    result
+                }
+                Err(e) => Err(Fail::from(e)),
+            },
+        };
+        if user.is_some() {
+            machine.set_user(None);
+        }
         result
     }
 
@@ -872,6 +889,14 @@ impl Session {
                 machine.open_device(task, dev_type, major, minor, access)?;
             }
             Op::Unshare => machine.unshare(self.task(operand(w)?)?)?,
+            Op::UnshareCgroup => machine.unshare_cgroup(self.task(operand(w)?)?)?,
+            Op::Clone => {
+                let parent = self.task(operand(w)?)?;
+                let var = self.prepare_var(operand(w)?)?;
+                let dir = self.single_path(machine, operand(w)?)?;
+                let pid = machine.clone_into(parent, &dir)?;
+                self.set_var(var, pid, out);
+            }
             Op::Ps => {
                 let text = machine.ps()?;
                 match self.mode {

@@ -118,6 +118,37 @@ pub trait Machine {
     /// `unshare TASK`.
     fn unshare(&mut self, task: Pid) -> Result;
 
+    /// `unshare -C TASK`: the task (that thread) unshares its cgroup namespace; its
+    /// groups now, in every hierarchy, are the new namespace's root. Valid results: `Ok`,
+    /// `ESRCH`, `EPERM` (no `CAP_SYS_ADMIN`: under `as`), `ENOMEM`. The default (a machine
+    /// without namespaces): `EOPNOTSUPP`.
+    fn unshare_cgroup(&mut self, task: Pid) -> Result {
+        let _ = task;
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `clone PARENT VAR DIR`: clone3 with `CLONE_INTO_CGROUP`: `parent` (that thread)
+    /// makes a new process that starts in the v2 group at `dir`. Returns its pid. Valid
+    /// results: `Ok`, `ESRCH` (no such parent), `ENOENT`/`ENOTDIR`/`EACCES` (opening
+    /// `dir` `O_PATH|O_DIRECTORY`), `EBADF` (no v2 group there), and the move's errors
+    /// (`EACCES`, `EBUSY`, `EOPNOTSUPP`, `ENOENT` with nsdelegate), `EAGAIN`, `ENOMEM`.
+    /// The default (a machine without cgroup v2): `EOPNOTSUPP`.
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
+        let _ = (parent, dir);
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `in VAR COMMAND`: run the following commands (`cat`, `mount`) as task `task`
+    /// (that thread, in its namespaces) does, until called with `None`. Valid results:
+    /// `Ok`, `ESRCH` for a task that does not exist. The default (a machine whose
+    /// commands run in no task): `EOPNOTSUPP` for a task, `Ok` for `None`.
+    fn set_task(&mut self, task: Option<Pid>) -> Result {
+        match task {
+            Some(_) => Err(Error::EOPNOTSUPP),
+            None => Ok(()),
+        }
+    }
+
     /// `cd PATH`: whether the caller may make `path` its working directory, as chdir(2)
     /// decides: `Ok`, `ENOENT`, `ENOTDIR` (a file, or a file on the way), `EACCES` (no
     /// search permission on the directory or on the way), `ENAMETOOLONG`.

@@ -206,6 +206,10 @@ pub(crate) enum Op {
     Open,
     /// `TASK`.
     Unshare,
+    /// `unshare -C TASK`: `TASK`.
+    UnshareCgroup,
+    /// `PARENT VAR DIR`.
+    Clone,
     /// Nothing.
     Ps,
     /// `mount` without arguments: nothing.
@@ -246,7 +250,8 @@ impl Op {
             Op::Memory { charge: true } => "alloc",
             Op::Memory { charge: false } => "free",
             Op::Open => "open",
-            Op::Unshare => "unshare",
+            Op::Unshare | Op::UnshareCgroup => "unshare",
+            Op::Clone => "clone",
             Op::Ps => "ps",
             Op::MountTable => "mount",
             Op::CgTool(tool) => tool.name(),
@@ -264,11 +269,14 @@ pub(crate) struct Line {
     pub(crate) number: usize,
     /// The command as written (comment and surrounding blanks removed), for `--echo`.
     pub(crate) text: Box<str>,
-    /// The pieces of the `as UID` words (outermost first), then of the operands.
+    /// The pieces of the `as UID` words (outermost first), the `in VAR` word, then of
+    /// the operands.
     segs: Box<[Seg]>,
     /// How many `as UID` prefixes there are (a line of [`MAX_LINE`] bytes has room for
     /// at most 26,214 `as 0 `; 16 bits keep the header at 48 bytes with `expect`).
     pub(crate) users: u16,
+    /// An `in VAR` prefix (after the `as` ones): its word follows theirs.
+    pub(crate) in_task: bool,
     /// The command.
     pub(crate) op: Op,
     /// The errno its `# expect: ERRNO` comment says it fails with.
@@ -475,6 +483,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         segs: Vec::new(),
     };
     let mut users = 0u16;
+    let mut in_task = false;
     let mut rest = words.as_slice();
     let op = loop {
         let Some((name, args)) = rest.split_first() else {
@@ -484,6 +493,25 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
             .try_literal()
             .map_err(|_| ParseErrorKind::OutOfMemory)?
             .ok_or(ParseErrorKind::CommandNameNotLiteral)?;
+        if name == "in" {
+            // `in VAR cat PATH...` / `in VAR mount ...` (FORMAT.md): the command as VAR
+            // runs it; only those two.
+            let (Some((var, inner)), true) = (args.split_first(), !in_task) else {
+                return Err(ParseErrorKind::Usage(USAGE_IN));
+            };
+            let cmd = match inner.first().map(|w| w.try_literal()) {
+                Some(Ok(Some(cmd))) if cmd == "cat" || cmd == "mount" => cmd,
+                Some(Err(_)) => return Err(ParseErrorKind::OutOfMemory),
+                _ => return Err(ParseErrorKind::Usage(USAGE_IN)),
+            };
+            operands.push(*var)?;
+            in_task = true;
+            let op = parse_command(&cmd, inner.get(1..).unwrap_or(&[]), target, &mut operands)?;
+            if op == Op::MountTable {
+                return Err(ParseErrorKind::Usage(USAGE_IN));
+            }
+            break op;
+        }
         if name != "as" {
             break parse_command(&name, args, target, &mut operands)?;
         }
@@ -519,6 +547,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
         text: owned.into_boxed_str(),
         segs,
         users,
+        in_task,
         op,
         expect: None,
     })
@@ -527,6 +556,7 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
 const USAGE_MACHINE: &str = "machine cpus=N mems=M";
 const USAGE_MOUNT: &str = "mount -t TYPE [-o OPTIONS] SOURCE DIR";
 const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
+const USAGE_IN: &str = "in VAR cat PATH... | in VAR mount -t TYPE [-o OPTIONS] SOURCE DIR";
 
 fn parse_command(
     name: &str,
@@ -668,7 +698,23 @@ fn parse_command(
             }
             _ => return Err(ParseErrorKind::Usage(USAGE_OPEN)),
         },
-        "unshare" => one_task(args, "unshare TASK", Op::Unshare, out)?,
+        "unshare" => match args {
+            [flag, task] if flag.is("-C") => {
+                out.push(*task)?;
+                Op::UnshareCgroup
+            }
+            _ => one_task(args, "unshare [-C] TASK", Op::Unshare, out)?,
+        },
+        "clone" => match args {
+            [parent, var, dir] => {
+                var_name(*var)?;
+                out.push(*parent)?;
+                out.push(*var)?;
+                out.push(*dir)?;
+                Op::Clone
+            }
+            _ => return Err(ParseErrorKind::Usage("clone PARENT VAR DIR")),
+        },
         "ps" => no_args(args, Op::Ps, "ps")?,
         _ => {
             return Err(ParseErrorKind::UnknownCommand(owned(format_args!(
@@ -975,6 +1021,7 @@ mod tests {
             text: Box::from(""),
             segs: Box::from([]),
             users: 0,
+            in_task: false,
             op: Op::Ps,
             expect: None,
         }))
@@ -1122,6 +1169,36 @@ mod tests {
         assert_eq!(cmd("echo 1 > x > y"), Err(K::MultipleRedirections));
         assert_eq!(cmd("cat x > y"), Err(K::RedirectNotEcho("cat")));
         assert_eq!(cmd("> y"), Err(K::MissingCommand));
+    }
+
+    #[test]
+    fn clone_unshare_and_in() {
+        assert_eq!(cmd("clone A B /cg/a"), ok(Op::Clone, "A|B|/cg/a"));
+        assert_eq!(cmd("clone $A B /cg/a/"), ok(Op::Clone, "${A}|B|/cg/a/"));
+        assert_eq!(cmd("clone A B"), Err(K::Usage("clone PARENT VAR DIR")));
+        assert_eq!(cmd("clone A $B /x"), Err(K::BadVariableName("${B}".into())));
+        assert_eq!(cmd("unshare -C A"), ok(Op::UnshareCgroup, "A"));
+        assert_eq!(cmd("unshare A"), ok(Op::Unshare, "A"));
+        assert_eq!(cmd("unshare -C"), ok(Op::Unshare, "-C"));
+        assert_eq!(cmd("unshare -C A B"), Err(K::Usage("unshare [-C] TASK")));
+        let Ok(line) = one("as 1000 in A cat /proc/self/cgroup /x") else {
+            unreachable!("parses")
+        };
+        assert!(line.in_task);
+        assert_eq!(line.users, 1);
+        let words: Vec<String> = line.words().map(|w| w.to_string()).collect();
+        assert_eq!(words, vec!["1000", "A", "/proc/self/cgroup", "/x"]);
+        assert_eq!(line.op, Op::Cat);
+        assert_eq!(
+            cmd("in A mount -t cgroup2 none /n"),
+            ok(Op::Mount, "A|cgroup2|none|/n")
+        );
+        assert_eq!(cmd("in A ls /"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A mount"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A in B cat /x"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A as 1 cat /x"), Err(K::Usage(USAGE_IN)));
+        assert_eq!(cmd("in A cat /x > y"), Err(K::RedirectNotEcho("cat")));
     }
 
     #[test]

@@ -237,6 +237,18 @@ impl Machine for Mock {
     fn unshare(&mut self, task: Pid) -> Result {
         self.unit(format!("unshare {task}"))
     }
+    fn unshare_cgroup(&mut self, task: Pid) -> Result {
+        self.unit(format!("unshare -C {task}"))
+    }
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
+        self.pid(format!("clone {parent} {dir}"))
+    }
+    fn set_task(&mut self, task: Option<Pid>) -> Result {
+        // Recorded, never answered from the queue: the replay has one reply per
+        // command, and `in` is part of the command it prefixes.
+        self.calls.push(format!("in {task:?}"));
+        Ok(())
+    }
     fn ps(&mut self) -> Result<Vec<u8>> {
         self.bytes("ps".to_string())
     }
@@ -725,7 +737,7 @@ fn replay(script: &Script, recorded: &str) -> (Mock, String) {
         }
         let text_of = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
         let reply = match (line.op, error) {
-            (C::Spawn | C::Fork | C::Thread, e) => Reply::Pid(match e {
+            (C::Spawn | C::Fork | C::Thread | C::Clone, e) => Reply::Pid(match e {
                 Some(e) => Err(e),
                 None => real
                     .first()
@@ -1326,5 +1338,50 @@ fn tree_walks_stop_at_max_groups() {
     assert_eq!(
         out,
         "$ lscgroup cpuacct:/a\ncpu,cpuacct:/a\ncpu,cpuacct:/a/a\ncpu,cpuacct:/a/b\n"
+    );
+}
+
+/// `in VAR` runs its one command as that task and no other: the task is set before the
+/// command, after the `as` user, and unset after it, also when the command fails;
+/// `clone` sets its variable from the machine's pid; `unshare -C` names its task.
+#[test]
+fn in_clone_and_unshare_cgroup_reach_the_machine() {
+    let mut m = Mock::default();
+    m.fail.push(("read", Error::ENOENT));
+    let src = "spawn A\n\
+               clone A B /cg/a/\n\
+               unshare -C $B\n\
+               as 1000 in B cat /proc/self/cgroup\n\
+               in A mount -t cgroup2 none /n\n\
+               cat /x\n";
+    assert_eq!(
+        echo(&mut m, src),
+        "$ spawn A\n\
+         A=100\n\
+         $ clone A B /cg/a/\n\
+         B=101\n\
+         $ unshare -C $B\n\
+         $ as 1000 in B cat /proc/self/cgroup\n\
+         error: ENOENT\n\
+         $ in A mount -t cgroup2 none /n\n\
+         $ cat /x\n\
+         error: ENOENT\n"
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "spawn",
+            "clone 100 /cg/a/",
+            "unshare -C 101",
+            "set_user Some(1000)",
+            "in Some(101)",
+            "read /proc/self/cgroup",
+            "in None",
+            "set_user None",
+            "in Some(100)",
+            "mount cgroup2 [] none /n",
+            "in None",
+            "read /x",
+        ]
     );
 }

@@ -138,8 +138,18 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "unshare",
-        "unshare VAR",
-        "unshare namespaces: with ns mounted, move into a new child group",
+        "unshare [-C] VAR",
+        "unshare namespaces: with ns mounted, move into a new child group; -C: a cgroup namespace rooted at the task's groups",
+    ),
+    (
+        "clone",
+        "clone PARENT VAR DIR",
+        "clone3(CLONE_INTO_CGROUP): PARENT's new child starts in the v2 group DIR",
+    ),
+    (
+        "in",
+        "in VAR cat PATH... | in VAR mount ...",
+        "read or mount as task VAR does: its /proc/self, its cgroup namespace",
     ),
     (
         "ps",
@@ -519,6 +529,15 @@ impl gpc_script::Machine for Progress<'_> {
     }
     fn unshare(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.unshare(task)
+    }
+    fn unshare_cgroup(&mut self, task: Pid) -> gpc_core::Result {
+        self.machine.unshare_cgroup(task)
+    }
+    fn clone_into(&mut self, parent: Pid, dir: &str) -> gpc_core::Result<Pid> {
+        self.machine.clone_into(parent, dir)
+    }
+    fn set_task(&mut self, task: Option<Pid>) -> gpc_core::Result {
+        self.machine.set_task(task)
     }
     fn ps(&mut self) -> gpc_core::Result<Vec<u8>> {
         self.machine.ps()

@@ -174,10 +174,7 @@ fn shared_linux_cases_pass() {
 /// The v2 cases recorded on Linux 6.18 (`../shared/sim-scripts/cases-v2`) that gpc does
 /// not pass yet, each with what it still lacks (issue 14). Every other v2 case must
 /// pass, and each of these must still fail: the list only shrinks.
-const V2_NOT_YET: &[(&str, &str)] = &[(
-    "v2_clone_into",
-    "clone3(CLONE_INTO_CGROUP): the `clone` command",
-)];
+const V2_NOT_YET: &[(&str, &str)] = &[];
 
 #[test]
 fn shared_v2_cases_pass_but_the_listed_ones() {

@@ -137,6 +137,16 @@ const SCRIPT: &[(&str, Want)] = &[
     ),
     ("cat /proc/$A/cgroup", Want::Ok),
     ("ls /v2/a", Want::Ok),
+    // clone3 into a group, a cgroup namespace, reads and a mount made in it.
+    ("clone A K /v2/a", Want::Ok),
+    ("unshare -C A", Want::Ok),
+    ("clone A K /v2/a", Want::Fails),
+    ("clone A K /v2/a/b", Want::Ok),
+    ("clone A J /plain", Want::Fails),
+    ("in K cat /proc/self/cgroup /proc/1/cgroup", Want::Ok),
+    ("in K mount -t cgroup2 none /v2ns", Want::Steps),
+    ("ls /v2ns", Want::Ok),
+    ("exit K", Want::Ok),
     // Freezing (the tasks stop after the write), a fork into the frozen group, a kill.
     ("echo 1 > /v2/a/cgroup.freeze", Want::Ok),
     ("fork A F", Want::Ok),
@@ -146,8 +156,8 @@ const SCRIPT: &[(&str, Want)] = &[
     ),
     ("echo 0 > /v2/a/cgroup.freeze", Want::Ok),
     ("mkdir /v2/k", Want::Ok),
-    ("spawn K", Want::Ok),
-    ("echo $K > /v2/k/cgroup.procs", Want::Ok),
+    ("spawn Q", Want::Ok),
+    ("echo $Q > /v2/k/cgroup.procs", Want::Ok),
     ("echo 1 > /v2/k/cgroup.kill", Want::Ok),
     ("cat /v2/k/cgroup.procs /v2/cpu.pressure", Want::Ok),
     ("cd /cpu", Want::Ok),
@@ -229,6 +239,14 @@ fn dump(m: &mut SimMachine) -> String {
     for (agent, path) in m.releases.iter() {
         let _ = writeln!(out, "release {agent} {path}");
     }
+    let mut cgns: Vec<_> = m.cgns.of_task.iter().collect();
+    cgns.sort();
+    let _ = writeln!(
+        out,
+        "cgns {cgns:?} {} current {:?}",
+        m.cgns.all.len(),
+        m.current
+    );
     let mut sim: Vec<_> = m.sim.iter().collect();
     sim.sort_by_key(|(pid, _)| **pid);
     let _ = writeln!(
