@@ -77,9 +77,10 @@ pub struct Container {
     /// CPU time of the tasks that ran here, and of removed descendants (Linux folds a
     /// dying cgroup's rstat into its parent): `cpu.stat` sums the subtree.
     pub(crate) cpu_usage_ns: AtomicU64,
-    /// Bumped by each `cgroup.kill` of this group or an ancestor (Linux `kill_seq`, under
-    /// the table lock): a fork that read another value before it linked its child kills
-    /// the child, so no child escapes a kill it raced.
+    /// Bumped twice by each `cgroup.kill` of this group or an ancestor, around its walk
+    /// of the group's tasks (odd while it walks; Linux `kill_seq`, under the table
+    /// lock): a fork that read an odd value, or one that changed by the time its child
+    /// was linked, kills the child, so no child escapes a kill it raced.
     pub(crate) kill_seq: AtomicU32,
     /// v2 `cgroup.pressure`: whether the `*.pressure` files are shown (under the
     /// hierarchy lock).
@@ -112,7 +113,8 @@ pub(crate) struct FreezerState {
 }
 
 impl FreezerState {
-    const fn new() -> Self {
+    // Not `const`: loom's atomics have no const constructor.
+    fn new() -> Self {
         FreezerState {
             freeze: AtomicBool::new(false),
             e_freeze: AtomicU32::new(0),

@@ -170,6 +170,11 @@ macro_rules! task_job_control {
                 t.set_jobctl($crate::tasklist::JOBCTL_KILLED, true);
                 Ok(())
             }
+            fn fatal_signal_pending(&self, slot: &$crate::TaskSlot) -> bool {
+                // SAFETY: as above.
+                let t = unsafe { $crate::tasklist::Task::of_slot(slot) };
+                t.jobctl() & $crate::tasklist::JOBCTL_KILLED != 0
+            }
             fn clock_ns(&self) -> u64 {
                 let clock: fn(&$host) -> u64 = $clock;
                 clock(self)

@@ -94,7 +94,8 @@ impl<H: Host> Gpc<H> {
     /// # Errors
     ///
     /// A subsystem's `can_fork` errno (pids: `EAGAIN`), after `cancel_fork` on those
-    /// already asked; `ESRCH` if `parent` has no css_group (it exited); `EINVAL` if
+    /// already asked; `ESRCH` if `parent` has no css_group (it exited); `EINTR` if the
+    /// parent was killed (`cgroup.kill`: [`crate::JobControl::fatal_signal_pending`]); `EINVAL` if
     /// `parent` belongs to another instance; `EBUSY` if `child` already has one. Nothing
     /// changes on error.
     pub fn fork(&self, parent: &TaskSlot, child: Pin<&TaskSlot>, info: &TaskInfo) -> Result {
@@ -138,10 +139,17 @@ impl<H: Host> Gpc<H> {
             };
             // SAFETY: named by the parent's css_group, valid under the guard.
             let seq = v2.map(|c| unsafe { c.as_ref() }.kill_seq.load(Ordering::Acquire));
+            // A parent killed by a cgroup.kill that finished before that read does not
+            // fork (copy_process's fatal_signal_pending check, after cgroup_can_fork).
+            if seq.is_some() && self.host.fatal_signal_pending(parent) {
+                self.cancel_fork(cgr, info, self.fork_hooks.len());
+                return Err(Error::EINTR);
+            }
             if CssGroup::link_new_task(cg, shard, child, self.spin_ops) {
                 if let (Some(c), Some(seq)) = (v2, seq) {
                     // SAFETY: as above; the child's reference now keeps it.
-                    if unsafe { c.as_ref() }.kill_seq.load(Ordering::Acquire) != seq {
+                    let now = unsafe { c.as_ref() }.kill_seq.load(Ordering::Acquire);
+                    if seq & 1 != 0 || now != seq {
                         // A kill ran meanwhile and may have missed the child.
                         let _ = self.ask_kill(child);
                     }

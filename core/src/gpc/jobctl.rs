@@ -402,14 +402,18 @@ impl<H: Host> Gpc<H> {
                 continue;
             }
             let table = self.table.lock();
-            // Before the walk: a fork that links its child after the walk passed sees
-            // the new value and kills the child itself (cgroup_post_fork).
+            // Odd while the walk runs, even again after it: a fork that read an odd
+            // value, or a value that changed by the time its child was linked, raced
+            // this kill and kills the child itself (Linux `kill_seq`, checked in
+            // cgroup_post_fork). A fork that read the even value from before the walk
+            // and linked before the walk reached its shard is killed by the walk.
             d.kill_seq.fetch_add(1, Ordering::AcqRel);
             Self::for_each_task_locked(d, &table, &mut |t| {
                 if res.is_ok() {
                     res = self.ask_kill(t);
                 }
             });
+            d.kill_seq.fetch_add(1, Ordering::AcqRel);
             drop(table);
             res?;
         }

@@ -55,6 +55,15 @@ pub trait JobControl {
         Err(Error::EOPNOTSUPP)
     }
 
+    /// Whether the task's process was sent `SIGKILL` and has not exited yet (Linux
+    /// `fatal_signal_pending`). A fork checks it after reading its group's kill count,
+    /// as `copy_process` does after `cgroup_can_fork`: a parent killed by a
+    /// `cgroup.kill` that the fork did not see start cannot fork any more.
+    fn fatal_signal_pending(&self, task: &TaskSlot) -> bool {
+        let _ = task;
+        false
+    }
+
     /// A monotonic clock in nanoseconds (Linux `ktime_get_ns`), for `cgroup.stat.local`'s
     /// `frozen_usec`. The default, a clock that never moves, reports 0.
     fn clock_ns(&self) -> u64 {
