@@ -24,7 +24,7 @@ use crate::host::lock::{LockBackend, OpsOfBackend, SpinLock};
 use crate::host::rcu::RcuHead;
 use crate::host::task::TaskSlot;
 use crate::list::{HHead, HNode};
-use crate::primitive::Ordering;
+use crate::primitive::{AtomicBool, Ordering};
 use crate::subsys::{CssHeader, MAX_SUBSYS};
 
 /// The most hierarchies one gpc instance can have mounted at once.
@@ -80,6 +80,10 @@ pub(crate) struct CssGroup {
     /// css_group). Next to `leaves`, so the fork and exit paths, which read `leaves`
     /// anyway, check it without touching another cache line. Immutable after creation.
     pub(crate) owner: usize,
+    /// Replaced by another css_group with the same containers and new states (v2: a
+    /// controller enabled or disabled above them, `Gpc::update_dfl_csses`): no task may
+    /// join it any more. Set under each shard's lock in turn, read under one.
+    pub(crate) retired: AtomicBool,
     trans: SpinLock<Trans>,
     /// The state each subsystem's lookups return (Linux `css_set->subsys`): the effective
     /// state of the container in that subsystem's hierarchy. Immutable after creation.
@@ -166,6 +170,7 @@ impl CssGroup {
             CssGroup {
                 leaves: leaves.into_boxed_slice(),
                 owner: 0,
+                retired: AtomicBool::new(false),
                 trans: crate::new_spinlock!(
                     Trans {
                         root: 1,
@@ -304,7 +309,9 @@ impl CssGroup {
             return false;
         };
         let s = &mut *l.lock_as(spin);
-        if !cg.get_locked(s) {
+        // A retired css_group takes no child: the fork retries from the parent's slot,
+        // which its move to the replacement updates.
+        if cg.retired.load(Ordering::Relaxed) || !cg.get_locked(s) {
             return false;
         }
         // SAFETY: under the shard's lock; the child is unlinked (its slot is empty) and
@@ -465,8 +472,13 @@ impl CgTable {
     }
 
     pub(crate) fn try_reserve(&mut self) -> crate::Result {
+        self.try_reserve_n(1)
+    }
+
+    /// Room for `n` more inserts (a removal leaves a tombstone: it frees no room).
+    pub(crate) fn try_reserve_n(&mut self, n: usize) -> crate::Result {
         self.map
-            .try_reserve(1, Self::hasher)
+            .try_reserve(n, Self::hasher)
             .map_err(|_| crate::Error::ENOMEM)
     }
 

@@ -29,6 +29,12 @@ bitflags::bitflags! {
         const NO_PREFIX = 1 << 2;
         /// Writable by everyone (`CFTYPE_WORLD_WRITABLE`: mode `0222` instead of `0200`).
         const WORLD_WRITABLE = 1 << 3;
+        /// Also a file of the controller's v2 interface (Linux: in both `legacy_cftypes`
+        /// and `dfl_cftypes`, as pids shares its files). A file without it or
+        /// [`CfFlags::ONLY_ON_DFL`] is v1's only.
+        const ON_DFL = 1 << 4;
+        /// Only on the unified hierarchy (Linux: in `dfl_cftypes` only).
+        const ONLY_ON_DFL = 1 << 5;
     }
 }
 

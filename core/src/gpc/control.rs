@@ -271,7 +271,9 @@ impl<H: Host> Gpc<H> {
                 self.write_pids(tree, c, false, out)
             }
             FileRef::Core(CoreFile::Procs) => self.write_pids(tree, c, true, out),
-            FileRef::Core(CoreFile::Controllers) => self.write_ss_mask(self.v2_control(h, c), out),
+            FileRef::Core(CoreFile::Controllers) => {
+                self.write_ss_mask(self.v2_control(tree, c), out)
+            }
             FileRef::Core(CoreFile::SubtreeControl) => {
                 self.write_ss_mask(c.subtree_control.load(Ordering::Relaxed), out)
             }
@@ -446,10 +448,7 @@ impl<H: Host> Gpc<H> {
             }
             FileRef::Core(CoreFile::Threads) => self.write_pid_v2(tree, c, data, caller, ns, false),
             FileRef::Core(CoreFile::Procs) => self.write_pid(tree, c, data, caller, true),
-            FileRef::Core(CoreFile::SubtreeControl) => {
-                let h = Self::hierarchy(tree, hier)?;
-                self.write_subtree_control(h, c, data)
-            }
+            FileRef::Core(CoreFile::SubtreeControl) => self.write_subtree_control(tree, c, data),
             FileRef::Core(CoreFile::MaxDescendants) => {
                 c.max_descendants
                     .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
@@ -570,16 +569,16 @@ impl<H: Host> Gpc<H> {
 
     /// The controllers `c` may enable in its children (Linux `cgroup_control`): the
     /// parent's `cgroup.subtree_control`, or at the root those on the unified hierarchy.
-    pub(super) fn v2_control(&self, h: &Hierarchy, c: &Container) -> u32 {
+    pub(super) fn v2_control(&self, tree: &Tree, c: &Container) -> u32 {
         match c.parent_ref() {
             Some(p) => p.subtree_control.load(Ordering::Relaxed),
-            None => h.subsys_mask,
+            None => self.dfl_subsys_mask(tree),
         }
     }
 
     /// A `cgroup.subtree_control` write (Linux `cgroup_subtree_control_write`): `+name`
     /// and `-name` separated by spaces; a later token for the same controller wins.
-    fn write_subtree_control(&self, h: &Hierarchy, c: &Container, data: &[u8]) -> Result {
+    fn write_subtree_control(&self, tree: &Tree, c: &Container, data: &[u8]) -> Result {
         let (mut enable, mut disable) = (0u32, 0u32);
         // strstrip, then strsep(" "): single spaces only (a tab stays in a token).
         for tok in crate::parse::strstrip(data)
@@ -616,14 +615,33 @@ impl<H: Host> Gpc<H> {
         if enable == 0 && disable == 0 {
             return Ok(());
         }
-        // A controller the parent does not offer cannot be enabled (ENOENT). No
-        // controller is on the unified hierarchy yet (none offered, none ever enabled),
-        // so every change stops here; enabling one comes with the controllers' v2
-        // states.
-        if enable & !self.v2_control(h, c) != 0 {
-            return Err(Error::ENOENT);
+        // Per controller in ssid order, the first refusal wins: one the parent does not
+        // offer cannot be enabled (ENOENT); one a live child enables for its own
+        // children cannot be disabled (EBUSY).
+        let offered = self.v2_control(tree, c);
+        for ss in 0..self.subsys.len() {
+            let bit = 1u32 << ss;
+            if enable & bit != 0 && offered & bit == 0 {
+                return Err(Error::ENOENT);
+            }
+            if disable & bit != 0
+                && c.children(tree).iter().any(|k| {
+                    // SAFETY: children are alive under the hierarchy lock.
+                    let k = unsafe { k.as_ref() };
+                    !k.dead.load(Ordering::Acquire)
+                        && k.subtree_control.load(Ordering::Relaxed) & bit != 0
+                })
+            {
+                return Err(Error::EBUSY);
+            }
         }
-        Ok(())
+        // The no-internal-process rule: a non-root group with processes of its own
+        // enables nothing (cgroup_vet_subtree_control_enable; threaded controllers
+        // come with threaded subtrees).
+        if enable != 0 && !c.is_root() && c.has_tasks() {
+            return Err(Error::EBUSY);
+        }
+        self.apply_subtree_control(tree, c, enable, disable)
     }
 
     /// Calls `f` with subsystem `ss`, the context its file handlers get in container `c`
@@ -642,7 +660,15 @@ impl<H: Host> Gpc<H> {
         f: impl FnOnce(&dyn DynSubsystem, &FileCtx<'_>, CssRef<'_>) -> Result,
     ) -> Result {
         let sub = self.subsys.get(ss).ok_or(Error::ENOENT)?;
-        let css = c.css_ref(ss).ok_or(Error::ENOENT)?;
+        // The unified root holds no state of its own: the controllers' root states.
+        let css = if c.unified {
+            // SAFETY: a root state, or the container's own, alive under the lock.
+            self.dfl_own_css(c, ss)
+                .map(|p| unsafe { CssRef::from_raw(p) })
+        } else {
+            c.css_ref(ss)
+        }
+        .ok_or(Error::ENOENT)?;
         let view = DebugCtx {
             gpc: self,
             tree,

@@ -221,8 +221,15 @@ impl<H: Host> Gpc<H> {
         let Some(root) = root else {
             return NonNull::dangling();
         };
-        let Some(h) = tree.bound.get(ss).copied().flatten() else {
-            return root;
+        // Bound to a v1 hierarchy, or else on the unified one if it has a v2 interface
+        // (enabled per subtree there: the nearest state above decides).
+        let bound = tree.bound.get(ss).copied().flatten();
+        let h = match bound {
+            Some(h) => h,
+            None => match Self::unified_index(tree) {
+                Some(u) if self.has_dfl_files(ss) => u,
+                _ => return root,
+            },
         };
         let Some(hier) = tree.hiers.get(h).and_then(|x| x.as_deref()) else {
             return root;

@@ -26,7 +26,7 @@ use crate::host::rcu::rcu_dereference;
 use crate::host::task::{Caller, Pid, TaskRef, TaskSlot};
 use crate::host::Host;
 use crate::primitive::Ordering;
-use crate::subsys::{SubsysId, TaskInfo, MAX_SUBSYS};
+use crate::subsys::{CssRef, SubsysId, TaskInfo, MAX_SUBSYS};
 
 /// A task pinned for a migration.
 pub(super) struct Move<'a> {
@@ -284,7 +284,14 @@ impl<H: Host> Gpc<H> {
         let Some(hier) = tree.hiers.get(h).and_then(|x| x.as_deref()) else {
             return Err(Error::ENODEV);
         };
-        let (mask, root) = (hier.subsys_mask, hier.root);
+        // v2: the controllers on the unified hierarchy (each asked only where the task's
+        // state changes, `moved_css`).
+        let mask = if dst.unified {
+            self.dfl_subsys_mask(tree)
+        } else {
+            hier.subsys_mask
+        };
+        let root = hier.root;
         let mut moves: Vec<Move<'_>> = Vec::new();
         try_reserve(&mut moves, tasks.len(), Gfp::KERNEL)?;
         let mut created: Vec<NonNull<CssGroup>> = Vec::new();
@@ -368,9 +375,7 @@ impl<H: Host> Gpc<H> {
             let setscheduler = sub.attach_needs_setscheduler();
             let mut failed = None;
             for (i, m) in moves.iter().enumerate() {
-                let (Some(from), Some(to)) =
-                    (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
-                else {
+                let Some((from, to)) = self.moved_css(m, ss) else {
                     continue;
                 };
                 if let Err(e) = sub.can_attach(&m.info, from, to) {
@@ -388,9 +393,7 @@ impl<H: Host> Gpc<H> {
             }
             if let Some((i, e)) = failed {
                 for m in moves.iter().take(i) {
-                    if let (Some(from), Some(to)) =
-                        (self.pinned_css(m.from, ss), self.pinned_css(m.to, ss))
-                    {
+                    if let Some((from, to)) = self.moved_css(m, ss) {
                         sub.cancel_attach(&m.info, from, to);
                     }
                 }
@@ -399,9 +402,7 @@ impl<H: Host> Gpc<H> {
                         continue;
                     };
                     for m in moves.iter() {
-                        if let (Some(from), Some(to)) =
-                            (self.pinned_css(m.from, prev), self.pinned_css(m.to, prev))
-                        {
+                        if let Some((from, to)) = self.moved_css(m, prev) {
                             psub.cancel_attach(&m.info, from, to);
                         }
                     }
@@ -417,11 +418,9 @@ impl<H: Host> Gpc<H> {
             let swapped = CssGroup::relink_task(m.from_tagged, m.task.slot, m.to, shard, tree);
             if swapped {
                 for &ss in subs.iter() {
-                    if let (Some(sub), Some(from), Some(to)) = (
-                        self.subsys.get(ss),
-                        self.pinned_css(m.from, ss),
-                        self.pinned_css(m.to, ss),
-                    ) {
+                    if let (Some(sub), Some((from, to))) =
+                        (self.subsys.get(ss), self.moved_css(&m, ss))
+                    {
                         sub.attach(&m.info, from, to);
                     }
                 }
@@ -440,11 +439,9 @@ impl<H: Host> Gpc<H> {
             } else {
                 // The task exited meanwhile.
                 for &ss in subs.iter() {
-                    if let (Some(sub), Some(from), Some(to)) = (
-                        self.subsys.get(ss),
-                        self.pinned_css(m.from, ss),
-                        self.pinned_css(m.to, ss),
-                    ) {
+                    if let (Some(sub), Some((from, to))) =
+                        (self.subsys.get(ss), self.moved_css(&m, ss))
+                    {
                         sub.cancel_attach(&m.info, from, to);
                     }
                 }
@@ -453,6 +450,14 @@ impl<H: Host> Gpc<H> {
             }
         }
         Ok(())
+    }
+
+    /// The states of `ss` a move takes the task from and to, or `None` when they are
+    /// the same (v2: both groups use one ancestor's state; Linux asks only the
+    /// controllers whose state changes, `cgroup_migrate_prepare_dst`).
+    fn moved_css(&self, m: &Move<'_>, ss: SubsysId) -> Option<(CssRef<'_>, CssRef<'_>)> {
+        let (from, to) = (self.pinned_css(m.from, ss)?, self.pinned_css(m.to, ss)?);
+        (from.raw() != to.raw()).then_some((from, to))
     }
 
     /// Move one task into the container at `path` of `hier`, as a write of its pid to

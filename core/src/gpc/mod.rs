@@ -29,6 +29,7 @@
 //! Fork, exit and lookups take none of them, except an exit that drops the last reference
 //! to a css_group, which takes `table` (and then maybe `release`).
 
+mod apply_control;
 mod clone_into;
 mod control;
 mod css_groups;

@@ -96,6 +96,24 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::EBUSY);
             }
         }
+        // A controller leaves the unified hierarchy only while no v2 group below the
+        // root has its state (Linux `rebind_subsystems`: EBUSY otherwise).
+        let leaving = opts.subsys_mask & self.dfl_subsys_mask(&tree);
+        let v2_root = Self::unified_index(&tree)
+            .and_then(|u| tree.hiers.get(u).and_then(|h| h.as_deref()).map(|h| h.root));
+        if let Some(v2_root) = v2_root.filter(|_| leaving != 0) {
+            // SAFETY: a hierarchy's root lives as long as the hierarchy (lock held).
+            let top = unsafe { v2_root.as_ref() };
+            let mut cur = crate::files::next_pre(top, top, &tree);
+            while let Some(c) = cur {
+                if (0..self.subsys.len())
+                    .any(|ss| leaving & (1 << ss) != 0 && c.css_ref(ss).is_some())
+                {
+                    return Err(Error::EBUSY);
+                }
+                cur = crate::files::next_pre(top, c, &tree);
+            }
+        }
         let idx = tree
             .hiers
             .iter()
@@ -150,6 +168,14 @@ impl<H: Host> Gpc<H> {
             if let Some(b) = tree.bound.get_mut(ss) {
                 *b = Some(idx);
             }
+        }
+        if let Some(v2_root) = v2_root {
+            // The controllers that left v2 leave the root's cgroup.subtree_control
+            // (cgroup_propagate_control); no group below had their state.
+            // SAFETY: as above.
+            unsafe { v2_root.as_ref() }
+                .subtree_control
+                .fetch_and(!leaving, Ordering::Relaxed);
         }
         self.install_hierarchy(&mut tree, idx, hier);
         Ok(HierarchyId(idx))

@@ -104,7 +104,7 @@ impl Node {
 
 impl<H: Host> Gpc<H> {
     /// Every file of container `c`, with its name parts (prefix, name).
-    fn for_each_file(&self, h: &Hierarchy, c: &Container, f: &mut FileVisitor<'_>) {
+    fn for_each_file(&self, tree: &Tree, h: &Hierarchy, c: &Container, f: &mut FileVisitor<'_>) {
         let on_root = c.is_root();
         let visible = |flags: CfFlags| {
             !(flags.contains(CfFlags::ONLY_ON_ROOT) && !on_root
@@ -123,15 +123,32 @@ impl<H: Host> Gpc<H> {
                 return;
             }
         }
+        // v1: the hierarchy's controllers, their v1 files. v2 (Linux `css_visible`): at
+        // the root every controller on v2, elsewhere those the parent enables (whose
+        // state the group then has); their v2 files.
+        let unified = h.rules.unified();
+        let shown = if !unified {
+            h.subsys_mask
+        } else if on_root {
+            self.dfl_subsys_mask(tree)
+        } else {
+            c.parent_ref()
+                .map_or(0, |p| p.subtree_control.load(Ordering::Relaxed))
+        };
         for (ss, sub) in self.subsys.iter().enumerate() {
-            if h.subsys_mask & (1 << ss) == 0 {
+            if shown & (1 << ss) == 0 {
                 continue;
             }
             for idx in 0..sub.file_count() {
                 let Some(FileInfo { name, flags, mode }) = sub.file_info(idx) else {
                     continue;
                 };
-                if !visible(flags) {
+                let on_this = if unified {
+                    flags.intersects(CfFlags::ON_DFL | CfFlags::ONLY_ON_DFL)
+                } else {
+                    !flags.contains(CfFlags::ONLY_ON_DFL)
+                };
+                if !visible(flags) || !on_this {
                     continue;
                 }
                 let prefix = if h.noprefix || flags.contains(CfFlags::NO_PREFIX) {
@@ -148,12 +165,13 @@ impl<H: Host> Gpc<H> {
 
     pub(super) fn find_file(
         &self,
+        tree: &Tree,
         h: &Hierarchy,
         c: &Container,
         want: &str,
     ) -> Option<(FileRef, u16)> {
         let mut found = None;
-        self.for_each_file(h, c, &mut |fr, prefix, name, mode| {
+        self.for_each_file(tree, h, c, &mut |fr, prefix, name, mode| {
             let matches = match prefix {
                 Some(p) => want.strip_prefix(p).and_then(|r| r.strip_prefix('.')) == Some(name),
                 None => want == name,
@@ -192,7 +210,7 @@ impl<H: Host> Gpc<H> {
         if let Some(c) = Self::child_named(dir, name, tree) {
             return Some(Node::dir(hier, c.id));
         }
-        self.find_file(h, dir, name).map(|(file, mode)| Node {
+        self.find_file(tree, h, dir, name).map(|(file, mode)| Node {
             hier,
             container: dir.id,
             file: Some(NodeFile { file, mode }),
@@ -210,7 +228,7 @@ impl<H: Host> Gpc<H> {
                 cur = child;
                 continue;
             }
-            if let Some((file, mode)) = self.find_file(h, cur, comp) {
+            if let Some((file, mode)) = self.find_file(tree, h, cur, comp) {
                 if comps.peek().is_some() {
                     return Err(Error::ENOTDIR);
                 }
@@ -332,7 +350,7 @@ impl<H: Host> Gpc<H> {
             try_push(&mut out, try_string(&ch.name, Gfp::KERNEL)?, Gfp::KERNEL)?;
         }
         let mut err = Ok(());
-        self.for_each_file(h, c, &mut |_, prefix, name, _| {
+        self.for_each_file(tree, h, c, &mut |_, prefix, name, _| {
             let mut s = String::new();
             let len = prefix.map_or(0, |p| p.len() + 1) + name.len();
             if let Err(e) = try_reserve_str(&mut s, len, Gfp::KERNEL) {

@@ -118,7 +118,7 @@ impl<H: Host> Gpc<H> {
         let h = Self::hierarchy(tree, hier)?;
         validate_name(name)?;
         if Self::child_named(parent, name, tree).is_some()
-            || self.find_file(h, parent, name).is_some()
+            || self.find_file(tree, h, parent, name).is_some()
         {
             return Err(Error::EEXIST);
         }
@@ -129,8 +129,14 @@ impl<H: Host> Gpc<H> {
         {
             return Err(Error::EAGAIN);
         }
-        let mask = h.subsys_mask;
         let unified = h.rules.unified();
+        // v1: every controller of the hierarchy; v2: those the parent enables for its
+        // children (Linux `cgroup_ss_mask`, the parent's `subtree_ss_mask`).
+        let mask = if unified {
+            parent.subtree_control.load(Ordering::Relaxed)
+        } else {
+            h.subsys_mask
+        };
         tree.reserve_index()?;
         let notify = parent.notify_on_release.load(Ordering::Relaxed);
         let clone = parent.clone_children.load(Ordering::Relaxed);
@@ -170,7 +176,15 @@ impl<H: Host> Gpc<H> {
             if mask & (1 << ss) == 0 {
                 continue;
             }
-            let (Some(sub), Some(pcss)) = (self.subsys.get(ss), parent.css_ref(ss)) else {
+            let pcss = if unified {
+                // SAFETY: the parent's own state (the root's: the root state), alive
+                // under the hierarchy lock.
+                self.dfl_own_css(parent, ss)
+                    .map(|p| unsafe { CssRef::from_raw(p) })
+            } else {
+                parent.css_ref(ss)
+            };
+            let (Some(sub), Some(pcss)) = (self.subsys.get(ss), pcss) else {
                 continue;
             };
             match sub.create_css(ss, Some(pcss), id, self.host.nr_cpus()) {
@@ -284,8 +298,9 @@ impl<H: Host> Gpc<H> {
         if c.has_tasks() || !c.children(tree).is_empty() {
             return Err(Error::EBUSY);
         }
-        let mask = h.subsys_mask;
         let unified = h.rules.unified();
+        // v2: the states the container has (those its parent enabled).
+        let mask = if unified { u32::MAX } else { h.subsys_mask };
         let cptr = NonNull::from(c);
         let Some(parent) = c.parent else {
             return Err(Error::EBUSY);

@@ -1,7 +1,7 @@
 //! Debug subsystems for testing the framework on its own.
 
 use crate::error::{Error, Result};
-use crate::files::{CfType, FileCtxOf, Out};
+use crate::files::{CfFlags, CfType, FileCtxOf, Out};
 use crate::primitive::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::subsys::{Css, Hooks, Subsystem, TaskInfo};
 
@@ -56,10 +56,12 @@ fn write_deny(_: &Probe, ctx: &FileCtxOf<'_, Probe>, data: &[u8]) -> Result {
     Ok(())
 }
 
+// On both hierarchies (as pids shares its files), so the probe is on v2 when no v1
+// hierarchy holds it.
 static PROBE_FILES: [CfType<Probe>; 3] = [
-    CfType::ro("count", read_count),
-    CfType::rw("limit", read_limit, write_limit),
-    CfType::rw("deny_attach", read_deny, write_deny),
+    CfType::ro("count", read_count).with_flags(CfFlags::ON_DFL),
+    CfType::rw("limit", read_limit, write_limit).with_flags(CfFlags::ON_DFL),
+    CfType::rw("deny_attach", read_deny, write_deny).with_flags(CfFlags::ON_DFL),
 ];
 
 fn charge(css: Css<'_, Probe>) -> Result {
@@ -157,8 +159,9 @@ fn read_subtree(_: &Plain, ctx: &FileCtxOf<'_, Plain>, out: &mut Out<'_>) -> Res
     Ok(())
 }
 
+// `value` on both hierarchies; `subtree` only on v1, so that both kinds are tested.
 static PLAIN_FILES: [CfType<Plain>; 2] = [
-    CfType::rw("value", read_value, write_value),
+    CfType::rw("value", read_value, write_value).with_flags(CfFlags::ON_DFL),
     CfType::ro("subtree", read_subtree),
 ];
 

@@ -132,6 +132,14 @@ const STEPS: &[Step] = &[
         let hh = h(c, 2);
         c.w.gpc.umount(hh)
     }),
+    // plain is back on v2: enabling it re-points the css_groups of c's tasks.
+    ("enable v2", |c| {
+        c.w.write(h(c, 3), "cgroup.subtree_control", "+plain")
+    }),
+    ("write v2", |c| c.w.write(h(c, 3), "c/plain.value", "5")),
+    ("disable v2", |c| {
+        c.w.write(h(c, 3), "cgroup.subtree_control", "-plain")
+    }),
 ];
 
 #[test]

@@ -887,10 +887,107 @@ fn unified_moves_and_delegation() {
         "a tab is no separator"
     );
     assert_eq!(sc("-probe"), Ok(()), "not enabled: nothing to do");
-    assert_eq!(sc("+probe"), Err(Error::ENOENT), "not offered");
+    assert_eq!(
+        w.write(h, "a/cgroup.subtree_control", "+probe"),
+        Err(Error::ENOENT),
+        "the root does not offer it to a"
+    );
     assert_eq!(sc("+probe  -probe\n"), Ok(()), "the last token wins");
     assert_eq!(sc(" \n"), Ok(()));
-    assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "");
+    assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "probe plain\n");
+    assert_eq!(w.read(h, "cgroup.subtree_control").unwrap(), "");
+}
+
+/// Enabling a controller in `cgroup.subtree_control` (Linux `cgroup_apply_control`):
+/// the children get its state and files, every task below uses its nearest state
+/// (moved with `attach`, so the hierarchical counts follow), a grandchild only once its
+/// parent enables it too; disabling is refused while a child enables it, then undoes
+/// it; a v1 mount cannot take a controller a v2 group uses, and can once it is
+/// disabled; an allocation failure or a refused attach changes nothing.
+#[test]
+fn enabling_a_controller_on_v2() {
+    let (mut w, h) = unified_world();
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    let p = w.fork(1).unwrap();
+    let q = w.fork(1).unwrap();
+    w.write(h, "a/b/cgroup.procs", &format!("{p}")).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{q}")).unwrap();
+    let files = |w: &World, dir: &str| {
+        w.gpc
+            .list(h, dir)
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.starts_with("probe."))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        files(&w, ""),
+        ["probe.count", "probe.limit", "probe.deny_attach"]
+    );
+    assert!(files(&w, "a").is_empty(), "not enabled for a yet");
+    w.write(h, "cgroup.subtree_control", "+probe").unwrap();
+    assert_eq!(w.read(h, "cgroup.subtree_control").unwrap(), "probe\n");
+    assert_eq!(w.read(h, "a/cgroup.controllers").unwrap(), "probe\n");
+    assert_eq!(files(&w, "a").len(), 3);
+    // Both tasks are below a: a's state counts them (p through b, which has none).
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "2\n");
+    assert!(files(&w, "a/b").is_empty());
+    // a has a process: it enables nothing for its children (no internal process).
+    assert_eq!(
+        w.write(h, "a/cgroup.subtree_control", "+probe"),
+        Err(Error::EBUSY)
+    );
+    w.write(h, "cgroup.procs", &format!("{q}")).unwrap();
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
+    w.gpc.mkdir(h, "a/c").unwrap();
+    w.write(h, "a/cgroup.subtree_control", "+probe").unwrap();
+    assert_eq!(w.read(h, "a/b/probe.count").unwrap(), "1\n");
+    assert_eq!(w.read(h, "a/c/probe.count").unwrap(), "0\n");
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "1\n");
+    // A fork in b joins b's state.
+    let r = w.fork(p).unwrap();
+    assert_eq!(w.read(h, "a/b/probe.count").unwrap(), "2\n");
+    // Disabling at the root is refused while a enables it for its children.
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "-probe"),
+        Err(Error::EBUSY)
+    );
+    // v1 cannot take it while v2 groups have its state.
+    assert_eq!(w.mount("probe"), Err(Error::EBUSY));
+    w.write(h, "a/cgroup.subtree_control", "-probe").unwrap();
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "2\n");
+    assert!(files(&w, "a/b").is_empty());
+    w.write(h, "cgroup.subtree_control", "-probe").unwrap();
+    assert!(files(&w, "a").is_empty());
+    // Every css_group was replaced, none leaked: tasks and refs agree.
+    let refs: usize = w.gpc.css_group_refcounts().iter().map(|(r, _)| r).sum();
+    assert_eq!(refs, w.tasks.len() + 1, "init_cg's own reference");
+    // Now free: a v1 hierarchy takes it, and v2 no longer offers it.
+    let v1 = w.mount("probe").unwrap();
+    assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "plain\n");
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "+probe"),
+        Err(Error::ENOENT)
+    );
+    w.gpc.umount(v1).unwrap();
+    assert_eq!(w.read(h, "cgroup.controllers").unwrap(), "probe plain\n");
+    // A refused attach changes nothing: the root's state refuses tasks, so disabling
+    // (which would move them back to it) fails whole.
+    w.write(h, "cgroup.subtree_control", "+probe").unwrap();
+    w.write(h, "probe.deny_attach", "1").unwrap();
+    let snapshot = w.dump(&[h]);
+    assert_eq!(
+        w.write(h, "cgroup.subtree_control", "-probe"),
+        Err(Error::EPERM)
+    );
+    assert_eq!(w.dump(&[h]), snapshot);
+    assert_eq!(w.read(h, "a/probe.count").unwrap(), "2\n");
+    w.write(h, "probe.deny_attach", "0").unwrap();
+    w.write(h, "cgroup.subtree_control", "-probe").unwrap();
+    for pid in [r, p] {
+        w.exit(pid).unwrap();
+    }
 }
 
 /// A queued notification survives the `Gpc` moving (its queue's head is boxed: a
