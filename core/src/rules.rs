@@ -64,12 +64,13 @@ pub static V2_RULES: V2Rules = V2Rules;
 
 impl HierarchyRules for V2Rules {
     fn has_core_file(&self, name: &str) -> bool {
-        // Still to come (issue 14): cgroup.type, cgroup.freeze, cgroup.kill, and the
-        // files whose contents the host's accounting gives (cgroup.pressure, cpu.stat,
+        // Still to come (issue 14): cgroup.freeze, cgroup.kill, and the files whose
+        // contents the host's accounting gives (cgroup.pressure, cpu.stat,
         // cpu.stat.local, the *.pressure files).
         matches!(
             name,
-            "cgroup.procs"
+            "cgroup.type"
+                | "cgroup.procs"
                 | "cgroup.threads"
                 | "cgroup.controllers"
                 | "cgroup.subtree_control"

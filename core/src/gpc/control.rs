@@ -37,6 +37,7 @@ pub(super) enum CoreFile {
     ReleaseAgent,
     // v2 (`cgroup_base_files`, kernel/cgroup/cgroup.c); a hierarchy's rules say which
     // of all these its containers have.
+    Type,
     Threads,
     Controllers,
     SubtreeControl,
@@ -81,6 +82,12 @@ pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
         CoreFile::ReleaseAgent,
         "release_agent",
         CfFlags::ONLY_ON_ROOT,
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Type,
+        "cgroup.type",
+        CfFlags::NOT_ON_ROOT,
         file_mode(true, true),
     ),
     (
@@ -198,6 +205,7 @@ impl<H: Host> Gpc<H> {
                 self.write_pids(tree, c, false, out)
             }
             FileRef::Core(CoreFile::Procs) => self.write_pids(tree, c, true, out),
+            FileRef::Core(CoreFile::Type) => self.cgroup_type_show(c, out),
             FileRef::Core(CoreFile::Controllers) => self.write_ss_mask(self.v2_control(h, c), out),
             FileRef::Core(CoreFile::SubtreeControl) => {
                 self.write_ss_mask(c.subtree_control.load(Ordering::Relaxed), out)
@@ -311,6 +319,7 @@ impl<H: Host> Gpc<H> {
                 let h = Self::hierarchy(tree, hier)?;
                 self.write_subtree_control(h, c, data)
             }
+            FileRef::Core(CoreFile::Type) => self.cgroup_type_write(tree, c, data),
             FileRef::Core(CoreFile::MaxDescendants) => {
                 c.max_descendants
                     .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
@@ -398,9 +407,13 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The controllers `c` may enable in its children (Linux `cgroup_control`): the
-    /// parent's `cgroup.subtree_control`, or at the root those on the unified hierarchy.
+    /// parent's `cgroup.subtree_control` (only its threaded controllers in a threaded
+    /// group), or at the root those on the unified hierarchy.
     pub(super) fn v2_control(&self, h: &Hierarchy, c: &Container) -> u32 {
         match c.parent_ref() {
+            Some(p) if c.is_threaded() => {
+                p.subtree_control.load(Ordering::Relaxed) & self.threaded_ss_mask()
+            }
             Some(p) => p.subtree_control.load(Ordering::Relaxed),
             None => h.subsys_mask,
         }
@@ -452,7 +465,10 @@ impl<H: Host> Gpc<H> {
         if enable & !self.v2_control(h, c) != 0 {
             return Err(Error::ENOENT);
         }
-        Ok(())
+        // The enable set is vetted once every token has passed, before the masks are
+        // saved and applied (Linux cgroup_vet_subtree_control_enable); reached once
+        // controllers can be offered on v2.
+        self.vet_subtree_control_enable(c, enable)
     }
 
     /// Calls `f` with subsystem `ss`, the context its file handlers get in container `c`

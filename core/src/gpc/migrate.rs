@@ -132,19 +132,20 @@ impl<H: Host> Gpc<H> {
         if !caller.tasks.may_write_procs(&caller.creds, common.id) {
             return Err(Error::EACCES);
         }
-        // cgroup_migrate_vet_dst(): no internal processes below domain controllers (the
-        // root may have both).
-        if !dst.is_root() && dst.subtree_control.load(Ordering::Relaxed) != 0 {
-            return Err(Error::EBUSY);
-        }
+        // cgroup_migrate_vet_dst() and the thread rule: invalid domains take nothing,
+        // no internal processes below domain controllers, threads stay in their
+        // resource domain.
+        self.v2_vet_dst(src_ref, dst, threadgroup)?;
         let mover = &caller.creds;
         if !threadgroup {
-            // Every group is a domain of its own (no threaded subtrees yet): a thread
-            // moves only within its process's domain, that is nowhere.
-            if !ptr::eq(src_ref, dst) {
-                return Err(Error::EOPNOTSUPP);
+            // One thread, within its domain (a threaded subtree).
+            let mut res = Err(Error::ESRCH);
+            if !caller.tasks.with_task(pid, &mut |t| {
+                res = self.migrate(tree, core::slice::from_ref(t), dst, Some(mover));
+            }) {
+                return Err(Error::ESRCH);
             }
-            return Ok(());
+            return res;
         }
         self.migrate_thread_group(tree, caller, tgid, dst, mover)
     }

@@ -15,6 +15,7 @@
 //! | `control.rs` | the core control files and the dispatch of reads and writes | `cgroup_file_write`, cgroup-v1.c |
 //! | `migrate.rs` | moving tasks: `tasks`/`cgroup.procs` writes, attach, clone | `cgroup_migrate` |
 //! | `proc.rs` | `/proc/PID/cgroup`, `/proc/cgroups` | `proc_cgroup_show` |
+//! | `threaded.rs` | v2 threaded subtrees: `cgroup.type`, resource domains, the vets of moves and `subtree_control` | `cgroup_enable_threaded`, `cgroup_migrate_vet_dst` |
 //! | `releases.rs` | the release check and the drain of the release queue | `cgroup1_check_for_release` |
 //! | `debug_view.rs` | what the debug controller sees | kernel/cgroup/debug.c |
 //!
@@ -39,6 +40,7 @@ mod notify;
 mod proc;
 mod releases;
 mod task_iter;
+mod threaded;
 mod tree;
 
 pub use css_handle::CssHandle;

@@ -364,36 +364,56 @@ impl<H: Host> Gpc<H> {
     ) -> Result<bool> {
         let per_pass = per_pass.max(1);
         out.clear();
-        let mut walk = self.walk_start(tree, c)?;
+        // v2 `cgroup.procs` (Linux `cgroup_procs_start`): a threaded group's processes
+        // belong to its domain, where they are listed; reading here is refused.
+        if tgids && c.is_threaded() {
+            return Err(Error::EOPNOTSUPP);
+        }
+        // A thread root lists the processes of its whole resource domain: its own and
+        // those in its threaded descendants (Linux `css_task_iter` with
+        // `CSS_TASK_ITER_THREADED` walks each css_set's `threaded_csets`). All threads
+        // of a process share one domain, so the tgids of the domain's tasks are its
+        // processes, each once after the dedup below.
+        let whole_domain =
+            tgids && c.unified && c.nr_threaded_children.load(Ordering::Relaxed) != 0;
         let mut chunk = [TaskId::default(); 64];
         // Values at or above `limit` are beyond this pass.
         let mut limit: Option<Pid> = None;
-        loop {
-            let k = walk.fill(&mut chunk);
-            if k == 0 {
-                break;
-            }
-            for id in chunk.iter().take(k) {
-                let v = if tgids { id.tgid } else { id.pid };
-                if after.is_some_and(|a| v <= a) || limit.is_some_and(|l| v >= l) {
-                    continue;
+        let mut group = Some(c);
+        while let Some(g) = group {
+            let mut walk = self.walk_start(tree, g)?;
+            loop {
+                let k = walk.fill(&mut chunk);
+                if k == 0 {
+                    break;
                 }
-                if out.len() >= per_pass.saturating_mul(2) {
-                    out.sort_unstable();
-                    out.dedup();
-                    if out.len() > per_pass {
-                        out.truncate(per_pass);
-                        limit = out.last().copied();
-                    }
-                    if limit.is_some_and(|l| v >= l) {
+                for id in chunk.iter().take(k) {
+                    let v = if tgids { id.tgid } else { id.pid };
+                    if after.is_some_and(|a| v <= a) || limit.is_some_and(|l| v >= l) {
                         continue;
                     }
+                    if out.len() >= per_pass.saturating_mul(2) {
+                        out.sort_unstable();
+                        out.dedup();
+                        if out.len() > per_pass {
+                            out.truncate(per_pass);
+                            limit = out.last().copied();
+                        }
+                        if limit.is_some_and(|l| v >= l) {
+                            continue;
+                        }
+                    }
+                    try_reserve(out, 1, Gfp::KERNEL)?;
+                    out.push(v);
                 }
-                try_reserve(out, 1, Gfp::KERNEL)?;
-                out.push(v);
             }
+            drop(walk);
+            group = if whole_domain {
+                Self::next_in_domain(tree, g, c)
+            } else {
+                None
+            };
         }
-        drop(walk);
         out.sort_unstable();
         out.dedup();
         if out.len() > per_pass {
