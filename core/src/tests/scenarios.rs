@@ -912,7 +912,7 @@ fn unified_cgroup_type_transitions() {
     );
     for bad in ["domain", "Threaded", "threaded x", "\n", "domain threaded"] {
         assert_eq!(
-            w.write(h, "a/t/cgroup.type", &bad),
+            w.write(h, "a/t/cgroup.type", bad),
             Err(Error::EINVAL),
             "{bad:?}"
         );
