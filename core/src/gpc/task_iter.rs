@@ -350,7 +350,9 @@ impl<H: Host> Gpc<H> {
 
     /// One pass of a sorted listing of `c` (see the module doc): the smallest pids (or
     /// tgids) above `after`, sorted and unique, at most `per_pass` of them, into `out`
-    /// (which holds at most twice that meanwhile). Returns whether the pass listed
+    /// (which holds at most twice that meanwhile). A v2 thread root's tgids are those of
+    /// its whole resource domain (one walk per group of its threaded subtree); a
+    /// threaded group's are refused (`EOPNOTSUPP`). Returns whether the pass listed
     /// everything above `after`. Under the hierarchy lock, which keeps tasks from moving
     /// during the pass.
     pub(super) fn pids_pass(

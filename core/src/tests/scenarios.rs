@@ -1096,6 +1096,25 @@ fn unified_root_thread_root() {
     w.write(h, "d/cgroup.procs", &format!("{q}")).unwrap();
     assert_eq!(w.read(h, "d/cgroup.type").unwrap(), "domain\n");
     assert_eq!(w.read(h, "cgroup.procs").unwrap(), format!("1\n{p}\n"));
+    // The streaming reader lists the same, and refuses in a threaded group.
+    let mut reader = w
+        .gpc
+        .pids_reader(&w.gpc.lookup(h, "cgroup.procs").unwrap())
+        .unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 3]);
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8(got).unwrap(), format!("1\n{p}\n"));
+    let mut reader = w
+        .gpc
+        .pids_reader(&w.gpc.lookup(h, "r/s/cgroup.procs").unwrap())
+        .unwrap();
+    assert_eq!(reader.read(&mut buf), Err(Error::EOPNOTSUPP));
 }
 
 /// A queued notification survives the `Gpc` moving (its queue's head is boxed: a
