@@ -67,6 +67,21 @@ pub struct Container {
     pub(crate) subtree_control: AtomicU32,
     /// In the unified hierarchy (immutable after creation).
     pub(crate) unified: bool,
+    /// v2 resource domain (Linux `cgrp->dom_cgrp`): null for a domain, which is its own;
+    /// for a threaded container, the thread root whose domain it joined. Always an
+    /// ancestor, so it outlives this container (a parent outlives its children). Written
+    /// under the hierarchy lock (`cgroup.type`, kernel/cgroup/cgroup.c
+    /// `cgroup_enable_threaded`); read under it or the table lock (`update_populated`,
+    /// for a container whose type cannot change meanwhile: see [`Container::is_threaded`]).
+    pub(crate) dom_cgrp: AtomicPtr<Container>,
+    /// Live threaded children (Linux `nr_threaded_children`), under the hierarchy lock:
+    /// non-zero makes this container a thread root.
+    pub(crate) nr_threaded_children: AtomicUsize,
+    /// Populated children that are domains (Linux `nr_populated_domain_children`),
+    /// kept beside `populated` (which counts both kinds) by `update_populated`, under
+    /// the table lock; one counter, so a reader under the hierarchy lock alone sees a
+    /// stale value at worst, never a mix (as Linux's readers under `cgroup_mutex`).
+    pub(crate) nr_populated_domain_children: AtomicUsize,
     /// This container's place in the queue of changed files (`Gpc::drain_notifications`),
     /// under the queue's lock; `notify_files` says which of its files changed
     /// ([`NOTIFY_EVENTS`]).
@@ -171,6 +186,9 @@ impl Container {
             max_depth: AtomicUsize::new(LIMIT_MAX),
             subtree_control: AtomicU32::new(0),
             unified: false,
+            dom_cgrp: AtomicPtr::new(core::ptr::null_mut()),
+            nr_threaded_children: AtomicUsize::new(0),
+            nr_populated_domain_children: AtomicUsize::new(0),
             notify_link: HNode::new(),
             notify_files: AtomicU32::new(0),
             freezer: FreezerState::new(),
@@ -267,6 +285,26 @@ impl Container {
     /// Whether this container itself has tasks.
     pub(crate) fn has_tasks(&self) -> bool {
         self.nr_csets.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether this v2 container is threaded (Linux `cgroup_is_threaded`: its domain is
+    /// another container). Only an unpopulated container changes type, under the
+    /// hierarchy lock, and only a task inside one (or a move, under the hierarchy lock)
+    /// can populate it, so the table-lock side (`update_populated`) never sees it
+    /// change under a populated count.
+    pub(crate) fn is_threaded(&self) -> bool {
+        !self.dom_cgrp.load(Ordering::Acquire).is_null()
+    }
+
+    /// The resource domain (Linux `cgrp->dom_cgrp`): this container, or for a threaded
+    /// one its thread root.
+    pub(crate) fn dom(&self) -> &Container {
+        match NonNull::new(self.dom_cgrp.load(Ordering::Acquire)) {
+            // SAFETY: `dom_cgrp` is an ancestor, and an ancestor outlives its
+            // descendants (rmdir refuses a container with children).
+            Some(d) => unsafe { &*d.as_ptr() },
+            None => self,
+        }
     }
 }
 

@@ -64,11 +64,11 @@ pub static V2_RULES: V2Rules = V2Rules;
 
 impl HierarchyRules for V2Rules {
     fn has_core_file(&self, name: &str) -> bool {
-        // cgroup_base_files and cgroup_psi_files (kernel/cgroup/cgroup.c). Still to
-        // come (issue 14): cgroup.type.
+        // cgroup_base_files and cgroup_psi_files (kernel/cgroup/cgroup.c).
         matches!(
             name,
-            "cgroup.procs"
+            "cgroup.type"
+                | "cgroup.procs"
                 | "cgroup.threads"
                 | "cgroup.controllers"
                 | "cgroup.subtree_control"

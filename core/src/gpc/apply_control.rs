@@ -25,7 +25,7 @@ use arrayvec::ArrayVec;
 
 use super::{Gpc, Tree};
 use crate::container::Container;
-use crate::cssgroup::{untag, CssGroup, SENTINEL};
+use crate::cssgroup::{untag, CssGroup};
 use crate::error::Result;
 use crate::files::{next_pre, CfFlags};
 use crate::host::alloc::{try_reserve, with_flags, Gfp};
@@ -477,31 +477,5 @@ impl<H: Host> Gpc<H> {
                 cg.retired.store(retired, Ordering::Relaxed);
             }
         }
-    }
-
-    /// Call `f` with each task linked to `cg` (its slot and the tagged value naming
-    /// `cg`), under each shard's lock in turn; returns how many. `f` must not sleep,
-    /// allocate or call gpc.
-    fn cg_tasks(cg: &CssGroup, f: &mut dyn FnMut(*const TaskSlot, *mut CssGroup)) -> usize {
-        let mut n = 0;
-        for s in 0..cg.nr_shards() {
-            let Some(l) = cg.shard(s) else { continue };
-            let sh = l.lock();
-            // SAFETY: under the shard's lock: every node is a linked task slot or a
-            // walk's sentinel, alive while linked.
-            unsafe {
-                let mut p = sh.tasks.first();
-                while let Some(node) = p.as_ref() {
-                    let slot = TaskSlot::from_node(p);
-                    let seen = slot.raw().load(Ordering::Relaxed);
-                    if seen != SENTINEL {
-                        f(slot, seen);
-                        n += 1;
-                    }
-                    p = node.next();
-                }
-            }
-        }
-        n
     }
 }

@@ -38,6 +38,7 @@ pub(super) enum CoreFile {
     ReleaseAgent,
     // v2 (`cgroup_base_files`, kernel/cgroup/cgroup.c); a hierarchy's rules say which
     // of all these its containers have.
+    Type,
     Threads,
     Controllers,
     SubtreeControl,
@@ -100,6 +101,12 @@ pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
         CoreFile::ReleaseAgent,
         "release_agent",
         CfFlags::ONLY_ON_ROOT,
+        file_mode(true, true),
+    ),
+    (
+        CoreFile::Type,
+        "cgroup.type",
+        CfFlags::NOT_ON_ROOT,
         file_mode(true, true),
     ),
     (
@@ -271,6 +278,7 @@ impl<H: Host> Gpc<H> {
                 self.write_pids(tree, c, false, out)
             }
             FileRef::Core(CoreFile::Procs) => self.write_pids(tree, c, true, out),
+            FileRef::Core(CoreFile::Type) => self.cgroup_type_show(c, out),
             FileRef::Core(CoreFile::Controllers) => {
                 self.write_ss_mask(self.v2_control(tree, c), out)
             }
@@ -449,6 +457,7 @@ impl<H: Host> Gpc<H> {
             FileRef::Core(CoreFile::Threads) => self.write_pid_v2(tree, c, data, caller, ns, false),
             FileRef::Core(CoreFile::Procs) => self.write_pid(tree, c, data, caller, true),
             FileRef::Core(CoreFile::SubtreeControl) => self.write_subtree_control(tree, c, data),
+            FileRef::Core(CoreFile::Type) => self.cgroup_type_write(tree, c, data),
             FileRef::Core(CoreFile::MaxDescendants) => {
                 c.max_descendants
                     .store(crate::parse::cgroup_limit(data)?, Ordering::Relaxed);
@@ -568,9 +577,13 @@ impl<H: Host> Gpc<H> {
     }
 
     /// The controllers `c` may enable in its children (Linux `cgroup_control`): the
-    /// parent's `cgroup.subtree_control`, or at the root those on the unified hierarchy.
+    /// parent's `cgroup.subtree_control` (only its threaded controllers in a threaded
+    /// group), or at the root those on the unified hierarchy.
     pub(super) fn v2_control(&self, tree: &Tree, c: &Container) -> u32 {
         match c.parent_ref() {
+            Some(p) if c.is_threaded() => {
+                p.subtree_control.load(Ordering::Relaxed) & self.threaded_ss_mask()
+            }
             Some(p) => p.subtree_control.load(Ordering::Relaxed),
             None => self.dfl_subsys_mask(tree),
         }
@@ -635,12 +648,10 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::EBUSY);
             }
         }
-        // The no-internal-process rule: a non-root group with processes of its own
-        // enables nothing (cgroup_vet_subtree_control_enable; threaded controllers
-        // come with threaded subtrees).
-        if enable != 0 && !c.is_root() && c.has_tasks() {
-            return Err(Error::EBUSY);
-        }
+        // The enable set is vetted once every token has passed, before the masks are
+        // saved and applied (Linux cgroup_vet_subtree_control_enable: the
+        // no-internal-process rule and the threaded model's refusals).
+        self.vet_subtree_control_enable(c, enable)?;
         self.apply_subtree_control(tree, c, enable, disable)
     }
 

@@ -78,9 +78,22 @@ impl<H: Host> Gpc<H> {
     ) -> bool {
         let mut queued = false;
         let mut cur = Some(c);
+        // The container whose flip brought the walk here: the parent keeps a separate
+        // count of its populated domain children (Linux `cgroup_update_populated`).
+        let mut child: Option<NonNull<Container>> = None;
         while let Some(p) = cur {
             // SAFETY: the container and its ancestors are alive (table lock, linked).
             let cont = unsafe { p.as_ref() };
+            // SAFETY: as above (the walk came up from it).
+            if child.is_some_and(|ch| !unsafe { ch.as_ref() }.is_threaded()) {
+                if populated {
+                    cont.nr_populated_domain_children
+                        .fetch_add(1, Ordering::AcqRel);
+                } else {
+                    cont.nr_populated_domain_children
+                        .fetch_sub(1, Ordering::AcqRel);
+                }
+            }
             let before = if populated {
                 cont.populated.fetch_add(1, Ordering::AcqRel)
             } else {
@@ -97,6 +110,7 @@ impl<H: Host> Gpc<H> {
             if cont.unified && !cont.is_root() {
                 self.queue_notify(cont, crate::container::NOTIFY_EVENTS);
             }
+            child = Some(p);
             cur = cont.parent;
         }
         queued

@@ -387,12 +387,16 @@ impl<H: Host> Gpc<H> {
     ///
     /// # Errors
     ///
-    /// `EINVAL` (not a number), `ERANGE` (another number), or the host's errno
-    /// (`EOPNOTSUPP` for a host that cannot kill).
+    /// `EINVAL` (not a number), `ERANGE` (another number), `EOPNOTSUPP` in a threaded
+    /// group, or the host's errno (`EOPNOTSUPP` for a host that cannot kill).
     pub(super) fn write_kill(&self, tree: &Tree, c: &Container, data: &[u8]) -> Result {
         let v = crate::parse::kstrtoint(crate::parse::strstrip(data), 0)?;
         if v != 1 {
             return Err(Error::ERANGE);
+        }
+        // Killing is process-directed: like cgroup.procs, not in a threaded group.
+        if c.is_threaded() {
+            return Err(Error::EOPNOTSUPP);
         }
         let mut res = Ok(());
         let mut cur = Some(c);

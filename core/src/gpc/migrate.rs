@@ -127,12 +127,17 @@ impl<H: Host> Gpc<H> {
         // hierarchy lock.
         let src_ref = unsafe { src.as_ref() };
         self.v2_attach_permissions(tree, src_ref, dst, caller, ns, threadgroup)?;
-        if !threadgroup {
-            // The thread is already in `dst` (no threaded subtrees yet: a thread moves
-            // only within its domain, and every group is a domain of its own).
-            return Ok(());
-        }
         let mover = &caller.creds;
+        if !threadgroup {
+            // One thread, within its domain (a threaded subtree).
+            let mut res = Err(Error::ESRCH);
+            if !caller.tasks.with_task(pid, &mut |t| {
+                res = self.migrate(tree, core::slice::from_ref(t), dst, Some(mover));
+            }) {
+                return Err(Error::ESRCH);
+            }
+            return res;
+        }
         self.migrate_thread_group(tree, caller, tgid, dst, mover)
     }
 
@@ -174,17 +179,10 @@ impl<H: Host> Gpc<H> {
                 return Err(Error::ENOENT);
             }
         }
-        // cgroup_migrate_vet_dst(): no internal processes below domain controllers (the
-        // root may have both).
-        if !dst.is_root() && dst.subtree_control.load(Ordering::Relaxed) != 0 {
-            return Err(Error::EBUSY);
-        }
-        // A thread moves only within its domain, and every group is a domain of its own
-        // until threaded subtrees exist.
-        if !threadgroup && !ptr::eq(src, dst) {
-            return Err(Error::EOPNOTSUPP);
-        }
-        Ok(())
+        // cgroup_migrate_vet_dst() and the thread rule: invalid domains take nothing,
+        // no internal processes below domain controllers, threads stay in their
+        // resource domain.
+        self.v2_vet_dst(src, dst, threadgroup)
     }
 
     /// Move every thread of group `tgid` into `dst` (the host holds the group stable

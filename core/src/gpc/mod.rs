@@ -17,6 +17,9 @@
 //! | `proc.rs` | `/proc/PID/cgroup`, `/proc/cgroups` | `proc_cgroup_show` |
 //! | `ns.rs` | cgroup namespaces, paths relative to them, nsdelegate | kernel/cgroup/namespace.c, `cgroup_path_ns` |
 //! | `clone_into.rs` | a fork into a given v2 group | `cgroup_css_set_fork` (`CLONE_INTO_CGROUP`) |
+//! | `threaded.rs` | v2 threaded subtrees: `cgroup.type`, resource domains, the vets of moves and `subtree_control` | `cgroup_enable_threaded`, `cgroup_migrate_vet_dst` |
+//! | `jobctl.rs` | v2 freezing and killing, CPU time | kernel/cgroup/freezer.c, `cgroup_kill` |
+//! | `apply_control.rs` | controllers on v2: enabling and disabling them per subtree | `cgroup_apply_control`, `cgroup_update_dfl_csses` |
 //! | `releases.rs` | the release check and the drain of the release queue | `cgroup1_check_for_release` |
 //! | `debug_view.rs` | what the debug controller sees | kernel/cgroup/debug.c |
 //!
@@ -45,6 +48,7 @@ mod ns;
 mod proc;
 mod releases;
 mod task_iter;
+mod threaded;
 mod tree;
 
 pub use css_handle::CssHandle;

@@ -270,28 +270,43 @@ impl<H: Host> Gpc<H> {
             // SAFETY: a node of the container's list is `links[hier]` of a live
             // css_group (unlinked under the table lock before it is freed).
             let cg = unsafe { CssGroup::from_link(link, c.hier).as_ref() };
-            for shard in 0..cg.nr_shards() {
-                let Some(l) = cg.shard(shard) else { continue };
-                let s = l.lock();
-                // SAFETY: under the shard's lock: every node is a linked task slot or a
-                // walk's sentinel, alive while linked.
-                unsafe {
-                    let mut p = s.tasks.first();
-                    while let Some(node) = p.as_ref() {
-                        let slot = TaskSlot::from_node(p);
-                        if slot.raw().load(Ordering::Relaxed) != SENTINEL {
-                            f(slot);
-                        }
-                        p = node.next();
-                    }
-                }
-            }
+            // SAFETY: `cg_tasks` hands out linked slots, alive under their shard lock.
+            Self::cg_tasks(cg, &mut |slot, _| f(unsafe { &*slot }));
             // SAFETY: under the table lock, as above.
             link = cg
                 .links
                 .get(c.hier)
                 .map_or(core::ptr::null(), |l| unsafe { l.next() });
         }
+    }
+
+    /// Call `f` with each task linked to `cg` (its slot and the tagged value naming
+    /// `cg`), under each shard's lock in turn; returns how many. `f` must not sleep,
+    /// allocate or call gpc.
+    pub(super) fn cg_tasks(
+        cg: &CssGroup,
+        f: &mut dyn FnMut(*const TaskSlot, *mut CssGroup),
+    ) -> usize {
+        let mut n = 0;
+        for s in 0..cg.nr_shards() {
+            let Some(l) = cg.shard(s) else { continue };
+            let sh = l.lock();
+            // SAFETY: under the shard's lock: every node is a linked task slot or a
+            // walk's sentinel, alive while linked.
+            unsafe {
+                let mut p = sh.tasks.first();
+                while let Some(node) = p.as_ref() {
+                    let slot = TaskSlot::from_node(p);
+                    let seen = slot.raw().load(Ordering::Relaxed);
+                    if seen != SENTINEL {
+                        f(slot, seen);
+                        n += 1;
+                    }
+                    p = node.next();
+                }
+            }
+        }
+        n
     }
 
     /// Start a walk of `c`, under the hierarchy lock (`_tree`) that keeps `c` alive.
@@ -364,7 +379,9 @@ impl<H: Host> Gpc<H> {
 
     /// One pass of a sorted listing of `c` (see the module doc): the smallest pids (or
     /// tgids) above `after`, sorted and unique, at most `per_pass` of them, into `out`
-    /// (which holds at most twice that meanwhile). Returns whether the pass listed
+    /// (which holds at most twice that meanwhile). A v2 thread root's tgids are those of
+    /// its whole resource domain (one walk per group of its threaded subtree); a
+    /// threaded group's are refused (`EOPNOTSUPP`). Returns whether the pass listed
     /// everything above `after`. Under the hierarchy lock, which keeps tasks from moving
     /// during the pass.
     pub(super) fn pids_pass(
@@ -378,36 +395,56 @@ impl<H: Host> Gpc<H> {
     ) -> Result<bool> {
         let per_pass = per_pass.max(1);
         out.clear();
-        let mut walk = self.walk_start(tree, c)?;
+        // v2 `cgroup.procs` (Linux `cgroup_procs_start`): a threaded group's processes
+        // belong to its domain, where they are listed; reading here is refused.
+        if tgids && c.is_threaded() {
+            return Err(Error::EOPNOTSUPP);
+        }
+        // A thread root lists the processes of its whole resource domain: its own and
+        // those in its threaded descendants (Linux `css_task_iter` with
+        // `CSS_TASK_ITER_THREADED` walks each css_set's `threaded_csets`). All threads
+        // of a process share one domain, so the tgids of the domain's tasks are its
+        // processes, each once after the dedup below.
+        let whole_domain =
+            tgids && c.unified && c.nr_threaded_children.load(Ordering::Relaxed) != 0;
         let mut chunk = [TaskId::default(); 64];
         // Values at or above `limit` are beyond this pass.
         let mut limit: Option<Pid> = None;
-        loop {
-            let k = walk.fill(&mut chunk);
-            if k == 0 {
-                break;
-            }
-            for id in chunk.iter().take(k) {
-                let v = if tgids { id.tgid } else { id.pid };
-                if after.is_some_and(|a| v <= a) || limit.is_some_and(|l| v >= l) {
-                    continue;
+        let mut group = Some(c);
+        while let Some(g) = group {
+            let mut walk = self.walk_start(tree, g)?;
+            loop {
+                let k = walk.fill(&mut chunk);
+                if k == 0 {
+                    break;
                 }
-                if out.len() >= per_pass.saturating_mul(2) {
-                    out.sort_unstable();
-                    out.dedup();
-                    if out.len() > per_pass {
-                        out.truncate(per_pass);
-                        limit = out.last().copied();
-                    }
-                    if limit.is_some_and(|l| v >= l) {
+                for id in chunk.iter().take(k) {
+                    let v = if tgids { id.tgid } else { id.pid };
+                    if after.is_some_and(|a| v <= a) || limit.is_some_and(|l| v >= l) {
                         continue;
                     }
+                    if out.len() >= per_pass.saturating_mul(2) {
+                        out.sort_unstable();
+                        out.dedup();
+                        if out.len() > per_pass {
+                            out.truncate(per_pass);
+                            limit = out.last().copied();
+                        }
+                        if limit.is_some_and(|l| v >= l) {
+                            continue;
+                        }
+                    }
+                    try_reserve(out, 1, Gfp::KERNEL)?;
+                    out.push(v);
                 }
-                try_reserve(out, 1, Gfp::KERNEL)?;
-                out.push(v);
             }
+            drop(walk);
+            group = if whole_domain {
+                Self::next_in_domain(tree, g, c)
+            } else {
+                None
+            };
         }
-        drop(walk);
         out.sort_unstable();
         out.dedup();
         if out.len() > per_pass {

@@ -319,6 +319,13 @@ impl<H: Host> Gpc<H> {
         // SAFETY: no other borrow of the list alive.
         unsafe { parent_ref.children_mut(tree) }.remove(cptr);
         parent_ref.nr_children.fetch_sub(1, Ordering::Release);
+        // The last threaded child gone, the parent is no thread root any more (Linux
+        // cgroup_destroy_locked).
+        if c.is_threaded() {
+            parent_ref
+                .nr_threaded_children
+                .fetch_sub(1, Ordering::Relaxed);
+        }
         let mut up = if unified { Some(parent_ref) } else { None };
         while let Some(a) = up {
             a.nr_descendants.fetch_sub(1, Ordering::Relaxed);

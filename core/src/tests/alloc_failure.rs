@@ -140,6 +140,34 @@ const STEPS: &[Step] = &[
     ("disable v2", |c| {
         c.w.write(h(c, 3), "cgroup.subtree_control", "-plain")
     }),
+    ("mkdir v2 a", |c| c.w.gpc.mkdir(h(c, 3), "a")),
+    ("mkdir v2 a/t", |c| c.w.gpc.mkdir(h(c, 3), "a/t")),
+    ("v2 threaded", |c| {
+        c.w.write(h(c, 3), "a/t/cgroup.type", "threaded")
+    }),
+    ("v2 fork", |c| c.w.fork(1).map(|p| c.pids.push(p))),
+    ("v2 thread", |c| {
+        let p = c.pids[c.pids.len() - 1];
+        c.w.thread(p).map(|t| c.pids.push(t))
+    }),
+    ("v2 procs into domain", |c| {
+        let d = pid_str(c.pids[c.pids.len() - 2]);
+        c.w.write(h(c, 3), "a/cgroup.procs", &d)
+    }),
+    ("v2 thread into threaded", |c| {
+        let d = pid_str(c.pids[c.pids.len() - 1]);
+        c.w.write(h(c, 3), "a/t/cgroup.threads", &d)
+    }),
+    ("v2 read domain procs", |c| {
+        c.w.read(h(c, 3), "a/cgroup.procs").map(drop)
+    }),
+    ("v2 read type", |c| {
+        c.w.read(h(c, 3), "a/t/cgroup.type").map(drop)
+    }),
+    ("v2 procs into threaded", |c| {
+        let d = pid_str(c.pids[c.pids.len() - 2]);
+        c.w.write(h(c, 3), "a/t/cgroup.procs", &d)
+    }),
 ];
 
 #[test]

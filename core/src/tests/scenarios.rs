@@ -990,6 +990,230 @@ fn enabling_a_controller_on_v2() {
     }
 }
 
+/// `cgroup.type` (Linux `cgroup_type_show`, `cgroup_enable_threaded`): `threaded` is
+/// the only value written, one way; the parent becomes `domain threaded` and its other
+/// children `domain invalid` (as does any group made below a threaded group or a
+/// non-root thread root) until its last threaded child goes.
+#[test]
+fn unified_cgroup_type_transitions() {
+    let (w, h) = unified_world();
+    for p in ["a", "a/t", "a/d", "a/d/y"] {
+        w.gpc.mkdir(h, p).unwrap();
+    }
+    let ty = |p: &str| w.read(h, &format!("{p}/cgroup.type")).unwrap();
+    assert_eq!(ty("a"), "domain\n");
+    assert_eq!(
+        w.read(h, "cgroup.type"),
+        Err(Error::ENOENT),
+        "not on the root"
+    );
+    for bad in ["domain", "Threaded", "threaded x", "\n", "domain threaded"] {
+        assert_eq!(
+            w.write(h, "a/t/cgroup.type", bad),
+            Err(Error::EINVAL),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        w.write(h, "a/t/cgroup.type", &"x".repeat(4097)),
+        Err(Error::E2BIG)
+    );
+    w.write(h, "a/t/cgroup.type", " threaded\n").unwrap();
+    assert_eq!(ty("a/t"), "threaded\n");
+    assert_eq!(ty("a"), "domain threaded\n");
+    assert_eq!(ty("a/d"), "domain invalid\n");
+    assert_eq!(ty("a/d/y"), "domain invalid\n");
+    // Again: a no-op. There is no way back.
+    w.write(h, "a/t/cgroup.type", "threaded").unwrap();
+    assert_eq!(w.write(h, "a/t/cgroup.type", "domain"), Err(Error::EINVAL));
+    // New groups below a threaded group or a non-root thread root are invalid.
+    w.gpc.mkdir(h, "a/t/x").unwrap();
+    w.gpc.mkdir(h, "a/e").unwrap();
+    assert_eq!(ty("a/t/x"), "domain invalid\n");
+    assert_eq!(ty("a/e"), "domain invalid\n");
+    // An invalid domain becomes threaded when its parent's domain allows it; one below
+    // an invalid domain cannot (its would-be domain is invalid).
+    w.write(h, "a/t/x/cgroup.type", "threaded").unwrap();
+    assert_eq!(ty("a/t/x"), "threaded\n");
+    assert_eq!(
+        w.write(h, "a/d/y/cgroup.type", "threaded"),
+        Err(Error::EOPNOTSUPP)
+    );
+    // The last threaded child gone, `a` is a plain domain again and so are the others.
+    assert_eq!(w.gpc.rmdir(h, "a/t"), Err(Error::EBUSY), "a/t/x is in it");
+    w.gpc.rmdir(h, "a/t/x").unwrap();
+    assert_eq!(ty("a"), "domain threaded\n");
+    w.gpc.rmdir(h, "a/t").unwrap();
+    assert_eq!(ty("a"), "domain\n");
+    assert_eq!(ty("a/d"), "domain\n");
+    assert_eq!(ty("a/d/y"), "domain\n");
+    // A domain with threaded children joins its parent's domain with them.
+    w.gpc.mkdir(h, "a/u").unwrap();
+    w.write(h, "a/u/cgroup.type", "threaded").unwrap();
+    w.write(h, "a/cgroup.type", "threaded").unwrap();
+    assert_eq!(ty("a"), "threaded\n");
+    assert_eq!(ty("a/u"), "threaded\n");
+    assert_eq!(ty("a/d"), "domain invalid\n");
+    // The root is now a thread root; it has no cgroup.type to show it.
+    assert_eq!(w.write(h, "cgroup.type", "threaded"), Err(Error::ENOENT));
+}
+
+/// What `cgroup_enable_threaded` refuses: a group with tasks here or below, and a
+/// parent (not the root) with a populated domain child.
+#[test]
+fn unified_threaded_refusals() {
+    let (mut w, h) = unified_world();
+    for p in ["a", "a/t", "a/d", "b", "b/c", "r"] {
+        w.gpc.mkdir(h, p).unwrap();
+    }
+    let p = w.fork(1).unwrap();
+    w.write(h, "b/c/cgroup.procs", &format!("{p}")).unwrap();
+    assert_eq!(
+        w.write(h, "b/cgroup.type", "threaded"),
+        Err(Error::EOPNOTSUPP)
+    );
+    assert_eq!(
+        w.write(h, "b/c/cgroup.type", "threaded"),
+        Err(Error::EOPNOTSUPP)
+    );
+    w.write(h, "a/d/cgroup.procs", &format!("{p}")).unwrap();
+    assert_eq!(
+        w.write(h, "a/t/cgroup.type", "threaded"),
+        Err(Error::EOPNOTSUPP)
+    );
+    assert_eq!(w.read(h, "a/t/cgroup.type").unwrap(), "domain\n");
+    // The root mixes domains and threaded children.
+    w.write(h, "r/cgroup.type", "threaded").unwrap();
+    w.write(h, "cgroup.procs", &format!("{p}")).unwrap();
+    w.write(h, "a/t/cgroup.type", "threaded").unwrap();
+    // Once `a` is a thread root, its domain child takes no process.
+    assert_eq!(
+        w.write(h, "a/d/cgroup.procs", &format!("{p}")),
+        Err(Error::EOPNOTSUPP)
+    );
+}
+
+/// Moves and reads in a threaded subtree (Linux `cgroup_attach_permissions`,
+/// `cgroup_procs_start`): threads move between the groups of one domain and nowhere
+/// else; `cgroup.procs` moves whole processes into a threaded group, is unreadable
+/// there, and lists at the thread root every process of the domain once.
+#[test]
+fn unified_threaded_moves_and_reads() {
+    let (mut w, h) = unified_world();
+    for p in ["a", "a/t", "a/t/u", "a/d", "b"] {
+        w.gpc.mkdir(h, p).unwrap();
+    }
+    w.write(h, "a/t/cgroup.type", "threaded").unwrap();
+    w.write(h, "a/t/u/cgroup.type", "threaded").unwrap();
+    let p = w.fork(1).unwrap();
+    let t = w.thread(p).unwrap();
+    let t2 = w.thread(p).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{p}")).unwrap();
+    w.write(h, "a/t/cgroup.threads", &format!("{t}")).unwrap();
+    w.write(h, "a/t/u/cgroup.threads", &format!("{t2}"))
+        .unwrap();
+    assert_eq!(w.proc_cgroup(t).unwrap(), "0::/a/t\n");
+    assert_eq!(w.proc_cgroup(t2).unwrap(), "0::/a/t/u\n");
+    assert_eq!(w.proc_cgroup(p).unwrap(), "0::/a\n");
+    // Out of the domain: refused, wherever to.
+    for dst in ["", "b", "a/d"] {
+        let f = if dst.is_empty() {
+            String::from("cgroup.threads")
+        } else {
+            format!("{dst}/cgroup.threads")
+        };
+        assert_eq!(
+            w.write(h, &f, &format!("{t}")),
+            Err(Error::EOPNOTSUPP),
+            "{dst}"
+        );
+    }
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), format!("{p}\n"));
+    assert_eq!(w.read(h, "a/cgroup.threads").unwrap(), format!("{p}\n"));
+    assert_eq!(w.read(h, "a/t/cgroup.threads").unwrap(), format!("{t}\n"));
+    assert_eq!(w.read(h, "a/t/cgroup.procs"), Err(Error::EOPNOTSUPP));
+    assert_eq!(w.read(h, "a/t/u/cgroup.procs"), Err(Error::EOPNOTSUPP));
+    assert_eq!(
+        w.read(h, "a/cgroup.events").unwrap(),
+        "populated 1\nfrozen 0\n"
+    );
+    // A process written into a threaded group moves whole, from another domain too.
+    let q = w.fork(1).unwrap();
+    w.write(h, "a/t/u/cgroup.procs", &format!("{q}")).unwrap();
+    w.write(h, "a/t/u/cgroup.procs", &format!("{t}")).unwrap();
+    let mut all = [p, q];
+    all.sort_unstable();
+    assert_eq!(
+        w.read(h, "a/cgroup.procs").unwrap(),
+        format!("{}\n{}\n", all[0], all[1])
+    );
+    let mut threads = [p, t, t2, q];
+    threads.sort_unstable();
+    let listed: String = threads.iter().map(|x| format!("{x}\n")).collect();
+    assert_eq!(w.read(h, "a/t/u/cgroup.threads").unwrap(), listed);
+    assert_eq!(w.read(h, "a/cgroup.threads").unwrap(), "");
+    // The domain's processes are not the root's.
+    assert_eq!(w.read(h, "cgroup.procs").unwrap(), "1\n");
+    assert_eq!(w.gpc.rmdir(h, "a/t/u"), Err(Error::EBUSY));
+    // Back to the root: a process leaves the domain whole.
+    w.write(h, "cgroup.procs", &format!("{p}")).unwrap();
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), format!("{q}\n"));
+    w.exit(q).unwrap();
+    assert_eq!(w.read(h, "a/cgroup.procs").unwrap(), "");
+    assert_eq!(
+        w.read(h, "a/cgroup.events").unwrap(),
+        "populated 0\nfrozen 0\n"
+    );
+    w.gpc.rmdir(h, "a/t/u").unwrap();
+}
+
+/// The root as a thread root: its threaded children's processes are listed in the
+/// root's `cgroup.procs`, and its domain children keep taking processes (the root is
+/// mixable).
+#[test]
+fn unified_root_thread_root() {
+    let (mut w, h) = unified_world();
+    for p in ["r", "r/s", "d"] {
+        w.gpc.mkdir(h, p).unwrap();
+    }
+    w.write(h, "r/cgroup.type", "threaded").unwrap();
+    w.write(h, "r/s/cgroup.type", "threaded").unwrap();
+    let p = w.fork(1).unwrap();
+    let t = w.thread(p).unwrap();
+    w.write(h, "r/s/cgroup.threads", &format!("{t}")).unwrap();
+    assert_eq!(
+        w.read(h, "cgroup.procs").unwrap(),
+        format!("1\n{p}\n"),
+        "p once, though a thread is in r/s"
+    );
+    w.write(h, "r/s/cgroup.procs", &format!("{p}")).unwrap();
+    assert_eq!(w.read(h, "cgroup.procs").unwrap(), format!("1\n{p}\n"));
+    assert_eq!(w.read(h, "cgroup.threads").unwrap(), "1\n");
+    let q = w.fork(1).unwrap();
+    w.write(h, "d/cgroup.procs", &format!("{q}")).unwrap();
+    assert_eq!(w.read(h, "d/cgroup.type").unwrap(), "domain\n");
+    assert_eq!(w.read(h, "cgroup.procs").unwrap(), format!("1\n{p}\n"));
+    // The streaming reader lists the same, and refuses in a threaded group.
+    let mut reader = w
+        .gpc
+        .pids_reader(&w.gpc.lookup(h, "cgroup.procs").unwrap())
+        .unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 3]);
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8(got).unwrap(), format!("1\n{p}\n"));
+    let mut reader = w
+        .gpc
+        .pids_reader(&w.gpc.lookup(h, "r/s/cgroup.procs").unwrap())
+        .unwrap();
+    assert_eq!(reader.read(&mut buf), Err(Error::EOPNOTSUPP));
+}
+
 /// A queued notification survives the `Gpc` moving (its queue's head is boxed: a
 /// queued container points back at it) and is delivered once; a removed group's is
 /// dropped.

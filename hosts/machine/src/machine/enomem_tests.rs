@@ -137,6 +137,18 @@ const SCRIPT: &[(&str, Want)] = &[
     ),
     ("cat /proc/$A/cgroup", Want::Ok),
     ("ls /v2/a", Want::Ok),
+    // A threaded subtree: cgroup.type, a thread moved within its domain, the reads.
+    ("mkdir /v2/a/b/t", Want::Ok),
+    ("echo threaded > /v2/a/b/t/cgroup.type", Want::Ok),
+    ("echo threaded > /v2/a/cgroup.type", Want::Fails),
+    ("thread A U", Want::Ok),
+    ("echo $U > /v2/a/b/t/cgroup.threads", Want::Ok),
+    ("echo $U > /v2/a/cgroup.threads", Want::Fails),
+    (
+        "cat /v2/a/b/cgroup.procs /v2/a/b/cgroup.type /v2/a/b/t/cgroup.threads",
+        Want::Ok,
+    ),
+    ("cat /v2/a/b/t/cgroup.procs", Want::Fails),
     // clone3 into a group, a cgroup namespace, reads and a mount made in it.
     ("clone A K /v2/a", Want::Ok),
     ("unshare -C A", Want::Ok),
