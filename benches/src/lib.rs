@@ -12,6 +12,7 @@ pub mod sim;
 pub mod tasks;
 pub mod threads;
 pub mod timing;
+pub mod v2;
 pub mod world;
 
 /// An error of a benchmark's setup or run, with what was being done.

@@ -117,11 +117,14 @@ pub enum Section {
     /// freeing one of a million css_groups of a container (`lattice`, see
     /// [`crate::lattice`]).
     Lattice,
+    /// The unified hierarchy: enabling a controller against the tasks below, a move
+    /// against the groups (`v2`, see [`crate::v2`]).
+    V2,
 }
 
 impl Section {
     /// Every section, with its name.
-    pub const ALL: [(Section, &'static str); 8] = [
+    pub const ALL: [(Section, &'static str); 9] = [
         (Section::Hot, "hot"),
         (Section::Threads, "threads"),
         (Section::Containers, "containers"),
@@ -130,6 +133,7 @@ impl Section {
         (Section::Memory, "memory"),
         (Section::SimTasks, "simtasks"),
         (Section::Lattice, "lattice"),
+        (Section::V2, "v2"),
     ];
 
     /// The section called `name`.
@@ -170,6 +174,10 @@ pub struct Config {
     pub thread_rounds: usize,
     /// Length of one thread-scaling run.
     pub thread_run: Duration,
+    /// Groups (one css_group each) below the root of the v2 enable figure.
+    pub v2_groups: usize,
+    /// Sibling groups of the v2 move figure (few, many).
+    pub v2_move_groups: (usize, usize),
 }
 
 impl Config {
@@ -190,6 +198,8 @@ impl Config {
             lattice_n: lattice_n(1_000_000),
             thread_rounds: 15,
             thread_run: Duration::from_millis(20),
+            v2_groups: 1_000,
+            v2_move_groups: (10, 10_000),
         }
     }
 
@@ -210,6 +220,8 @@ impl Config {
             lattice_n: lattice_n(2_000),
             thread_rounds: 1,
             thread_run: Duration::from_micros(200),
+            v2_groups: 10,
+            v2_move_groups: (3, 30),
         }
     }
 }
@@ -324,6 +336,16 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
         lattice(&cfg.timing, cfg.lattice_n, &mut |name, v, unit| {
             o.put(name, v, unit);
         })?;
+    }
+    if on(Section::V2) {
+        crate::v2::v2(
+            &cfg.timing,
+            cfg.v2_groups,
+            cfg.v2_move_groups,
+            &mut |name, v, unit| {
+                o.put(name, v, unit);
+            },
+        )?;
     }
     if let Some(l) = loadavg() {
         o.put("loadavg_1min_at_end", l, "count");
