@@ -11,7 +11,7 @@ use std::prelude::rust_2021::*;
 use crate::host::rcu::Rcu;
 use crate::host::task::NoTasks;
 use crate::tasklist::Task;
-use crate::testing::probe::PROBE;
+use crate::testing::probe::{Plain, PLAIN, PROBE};
 use crate::testing::TestHost;
 use crate::{Caller, Creds, Error, Gpc, HierarchyId, Pid, TaskId, TaskInfo, TaskRef, TaskSlot};
 
@@ -504,6 +504,52 @@ fn kill_racing_a_fork_in_the_group() {
         if forked {
             s.exit(3);
         }
+        s.exit(2);
+        assert_refs(&s, 1); // init
+    });
+}
+
+/// A fork racing `+plain` in the v2 root's `cgroup.subtree_control` (Linux
+/// `cgroup_update_dfl_csses`): the parent's css_group is retired and replaced, so the
+/// child ends up with the new state whichever way they interleave: it was linked before
+/// the retirement (and is moved with the others) or its fork retried from the parent's
+/// new slot. No task keeps the old state, and every reference is accounted for.
+#[test]
+fn fork_racing_a_subtree_control_enable() {
+    model(|| {
+        TestHost::run_on_cpu(0);
+        let gpc = Gpc::new(TestHost::new(2, 1), &[&PROBE, &PLAIN]).unwrap();
+        let init = Task::boxed(1, 1);
+        gpc.init_task(init.as_ref().pinned_slot(), &info(1))
+            .unwrap();
+        let tasks: Vec<Pin<Box<Task>>> = (2..4).map(|p| Task::boxed(p, p)).collect();
+        let s = Arc::new(Setup {
+            init,
+            tasks,
+            gpc,
+            h: HierarchyId(0),
+        });
+        let v2 = s.gpc.mount_v2("", &caller()).unwrap();
+        s.gpc.mkdir(v2, "g").unwrap();
+        s.fork(1, 2);
+        s.attach(v2, "g", 2).unwrap();
+        let s2 = s.clone();
+        let t = thread::spawn(move || s2.fork(2, 3));
+        s.gpc
+            .write(v2, "cgroup.subtree_control", b"+plain", &caller())
+            .unwrap();
+        t.join().unwrap();
+        s.gpc.write(v2, "g/plain.value", b"7", &caller()).unwrap();
+        let ss = s.gpc.subsys_id("plain").unwrap();
+        for pid in [2, 3] {
+            let guard = s.gpc.rcu_read_lock();
+            let v = s
+                .gpc
+                .task_state::<Plain>(&guard, &s.slot(pid), ss)
+                .map(|c| c.value.load(crate::primitive::Ordering::Relaxed));
+            assert_eq!(v, Some(7), "task {pid} kept the old state");
+        }
+        s.exit(3);
         s.exit(2);
         assert_refs(&s, 1); // init
     });
