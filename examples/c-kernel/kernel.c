@@ -127,6 +127,22 @@ struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev)
 }
 
 void gpc_release_notify(void *ctx) { (void)ctx; } /* schedule_work(&release_work) */
+void gpc_files_changed(void *ctx) { (void)ctx; }  /* schedule_work(&notify_work) */
+
+/* cgroup_may_write(): nothing is chowned here, the cgroup.procs files are root's 0644. */
+bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)
+{
+	(void)id;
+	return creds->euid == 0 || creds->cap_dac_override;
+}
+
+/* No job control in this kernel: no task stops for a freeze, cgroup.kill is refused. */
+bool gpc_task_frozen(struct gpc_task *task) { (void)task; return false; }
+void gpc_set_task_frozen(struct gpc_task *task, bool frozen) { (void)task; (void)frozen; }
+void gpc_freeze_task(struct gpc_task *task, bool freeze) { (void)task; (void)freeze; }
+int gpc_kill_task(struct gpc_task *task) { (void)task; return -EOPNOTSUPP; }
+bool gpc_fatal_signal_pending(struct gpc_task *task) { (void)task; return false; }
+uint64_t gpc_clock_ns(void) { return 0; } /* ktime_get_ns() */
 
 void gpc_panic(const char *msg, size_t len)
 {
