@@ -6,6 +6,15 @@
  *     one instance passed to another is refused (-EINVAL) and left as it was; every
  *     enforcement export answers what the control files written before say, inside an
  *     RCU read-side section, without allocating;
+ *  1b. cgroup v2: the unified hierarchy (handle 0) beside v1 ones; cgroup.procs moves
+ *     with the delegation rule (gpc_may_write_procs on the common ancestor, with a
+ *     chown table); cgroup.freeze asks the tasks to stop (per-task job-control bits),
+ *     they report gpc_enter_frozen/gpc_leave_frozen and cgroup.events follows;
+ *     cgroup.kill marks every process and a killed parent cannot fork; cpu.stat
+ *     counts gpc_account_cputime; gpc_files_changed and gpc_drain_notifications report
+ *     the cgroup.events changes; clone3 into a group (gpc_fork_into) with each refusal;
+ *     cgroup namespaces (/proc/PID/cgroup relative to one, nsdelegate's bounds on
+ *     writes and clones, another instance's namespace refused);
  *  2. failure injection: each operation of a scripted session is run with its 0th, 1st,
  *     2nd, ... allocation failing until it succeeds; every failure must come back as
  *     -ENOMEM with the whole visible state (every file of every container, /proc, the
@@ -1185,7 +1194,9 @@ static void test_rcu_deferral(void)
 
 static struct gpc *G;
 static int H1, H2, H3;
-static struct ktask *INIT, *P2, *P3, *P4, *P5, *USER;
+static struct ktask *INIT, *P2, *P3, *P4, *P5, *USER, *UC;
+static int HU = -1; /* the unified hierarchy, once mounted (its handle is 0) */
+static struct gpc_cgroup_ns *NS;
 static struct releases REL;
 static long inj_ops, inj_failures, inj_allocs, inj_kept;
 
@@ -1229,7 +1240,7 @@ static void snap_dir(struct sb *b, int h, const char *path, int depth)
 static char *snapshot(void)
 {
 	struct sb b = { 0 };
-	struct ktask *ts[] = { INIT, P2, P3, P4, P5, USER };
+	struct ktask *ts[] = { INIT, P2, P3, P4, P5, USER, UC };
 	char buf[BUF];
 	long n;
 	int hs[] = { H1, H2, H3 };
@@ -1238,6 +1249,10 @@ static char *snapshot(void)
 			continue;
 		sb_add(&b, "H %d\n", hs[i]);
 		snap_dir(&b, hs[i], "/", 0);
+	}
+	if (HU >= 0) {
+		sb_add(&b, "U %d %d\n", HU, gpc_unified_hierarchy(G));
+		snap_dir(&b, HU, "/", 0);
 	}
 	n = gpc_proc_cgroups(G, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = 0;
@@ -1376,6 +1391,49 @@ static void fork_into(struct ktask **out, struct ktask *parent, struct ktask *th
 	inject(name, op_fork, ok_zero);
 }
 
+static long op_mount_v2(void)
+{
+	long r = gpc_mount_v2(G, "nsdelegate", NULL);
+	if (r >= 0)
+		HU = (int)r;
+	return r;
+}
+static long op_mkdir_u(void) { return gpc_mkdir(G, HU, "/u"); }
+static long op_mkdir_uv(void) { return gpc_mkdir(G, HU, "/u/v"); }
+static long op_procs_u(void) { return wr(G, HU, "/u/cgroup.procs", NULL, pidstr(P2)); }
+/* clone3 into /u/v; the child's task struct is made once and reused after a failure,
+ * whose slot must be left unattached. */
+static long op_clone_into(void)
+{
+	long r = gpc_fork_into(G, T(INIT), T(UC), HU, "/u/v", NULL);
+	if (!r)
+		ktask_publish(UC);
+	return r;
+}
+static long op_ns_new(void)
+{
+	struct gpc_cgroup_ns *ns = gpc_cgroup_ns_new(G, T(P2));
+	if (GPC_IS_ERR(ns))
+		return GPC_PTR_ERR(ns);
+	NS = ns;
+	return 0;
+}
+static long op_proc_pid_ns(void)
+{
+	char buf[4096];
+	return gpc_proc_pid_cgroup_ns(G, T(UC), NS, buf, sizeof(buf));
+}
+static long op_write_ns(void)
+{
+	const char *pid = pidstr(UC);
+	return gpc_write_ns(G, HU, "/u/cgroup.procs", NULL, NS, pid, strlen(pid));
+}
+static long op_uc_back(void) { return wr(G, HU, "/u/v/cgroup.procs", NULL, pidstr(UC)); }
+static long op_p2_back_u(void) { return wr(G, HU, "/cgroup.procs", NULL, pidstr(P2)); }
+static long op_rmdir_uv(void) { return gpc_rmdir(G, HU, "/u/v"); }
+static long op_rmdir_u(void) { return gpc_rmdir(G, HU, "/u"); }
+static long op_umount_u(void) { return gpc_umount(G, HU); }
+
 static long op_tasks_a(void) { return wr(G, H1, "/a/tasks", NULL, pidstr(P2)); }
 static long op_attach_ab(void) { return gpc_attach(G, H1, "/a/b", T(P2)); }
 static long op_procs_p(void) { return wr(G, H2, "/p/cgroup.procs", NULL, pidstr(P4)); }
@@ -1476,6 +1534,16 @@ static void test_injection(void)
 	fork_into(&P4, P3, P3, ROOT, "fork p4 (thread of p3)");
 	fork_into(&P5, P3, P3, ROOT, "fork p5 (thread of p3)");
 	fork_into(&USER, INIT, NULL, ALICE, "fork user");
+	inject("mount cgroup2", op_mount_v2, ok_zero);
+	inject("mkdir cgroup2 /u", op_mkdir_u, ok_zero);
+	inject("mkdir cgroup2 /u/v", op_mkdir_uv, ok_zero);
+	inject("cgroup2 cgroup.procs into /u", op_procs_u, ok_zero);
+	UC = ktask_new(NULL, ROOT, 0);
+	inject("clone3 into /u/v", op_clone_into, ok_zero);
+	inject("cgroup namespace of p2", op_ns_new, ok_zero);
+	inject("/proc/PID/cgroup from it", op_proc_pid_ns, ok_positive);
+	inject("cgroup.procs write from it", op_write_ns, ok_zero);
+	inject("cgroup.procs back to /u/v", op_uc_back, ok_zero);
 	inject("write tasks (migrate)", op_tasks_a, ok_zero);
 	inject("gpc_attach", op_attach_ab, ok_zero);
 	inject("write cgroup.procs (3 threads)", op_procs_p, ok_zero);
@@ -1499,6 +1567,14 @@ static void test_injection(void)
 	inject("rmdir /a", op_rmdir_a, ok_zero);
 	inject("rmdir pids /p", op_rmdir_p, ok_zero);
 	inject("rmdir named /r", op_rmdir_r, ok_zero);
+	inject("cgroup2 p2 back to the root", op_p2_back_u, ok_zero);
+	ktask_exit(G, UC);
+	UC = NULL;
+	gpc_cgroup_ns_free(NS);
+	NS = NULL;
+	inject("rmdir cgroup2 /u/v", op_rmdir_uv, ok_zero);
+	inject("rmdir cgroup2 /u", op_rmdir_u, ok_zero);
+	inject("umount cgroup2", op_umount_u, ok_zero);
 	ktask_exit(G, P5);
 	ktask_exit(G, P4);
 	ktask_exit(G, P3);
