@@ -332,9 +332,10 @@ int gpc_init_task(const struct gpc *g, struct gpc_task *task);
  * Fork hook: child joins parent's css_group (cgroup_can_fork + cgroup_post_fork). Takes
  * no lock, never sleeps, never allocates. Undo a successful fork that fails later in
  * the kernel with gpc_exit(child).
- * Results: 0; a controller's refusal (pids: -EAGAIN); -ESRCH (parent exited); -EBUSY
- * (child's slot attached); -EINVAL (rules G, T; parent belongs to another instance,
- * rule I). Nothing changes on error.
+ * Results: 0; a controller's refusal (pids: -EAGAIN); -ESRCH (parent exited); -EINTR
+ * (parent killed by cgroup.kill: gpc_fatal_signal_pending, as copy_process checks after
+ * cgroup_can_fork); -EBUSY (child's slot attached); -EINVAL (rules G, T; parent belongs
+ * to another instance, rule I). Nothing changes on error.
  * Undefined: child already visible to the task walks, or without its pid and tgid set;
  * child's slot not initialised (rule T); the same child in two concurrent calls (rule X);
  * a kernel that does not hold its threadgroup rwsem for read from gpc_fork until the
@@ -630,7 +631,7 @@ int gpc_enter_frozen(const struct gpc *g, struct gpc_task *task);
 int gpc_leave_frozen(const struct gpc *g, struct gpc_task *task, bool always);
 /*
  * gpc_cgroup_task_freeze: should task stop for a freeze (Linux cgroup_task_freeze: its
- * v2 group is freezing)? The signal path asks it. Lock-free, any context.
+ * v2 group is freezing)? Lock-free, any context (the signal path may ask it).
  * Results: 1, 0, -ESRCH (not attached), -EINVAL (rules G, T; in debug builds a task of
  * another instance).
  * gpc_account_cputime: charge ns nanoseconds task ran to its v2 group (Linux

@@ -479,7 +479,8 @@ fn task_info(t: &TaskRef<'_>) -> TaskInfo {
 
 /// The fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork` in one): `child` joins
 /// `parent`'s css_group. Takes no lock. Returns 0, a controller's refusal (pids:
-/// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EBUSY` if `child`'s slot is attached,
+/// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EINTR` if a `cgroup.kill` killed it
+/// (`gpc_fatal_signal_pending`), `-EBUSY` if `child`'s slot is attached,
 /// `-EINVAL` (null arguments, or `parent` belongs to another instance). On error nothing
 /// changed. If the fork fails later in the kernel, undo it
 /// with `gpc_exit(child)` (Linux `cgroup_cancel_fork`).
