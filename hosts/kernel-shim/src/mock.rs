@@ -7,7 +7,7 @@
 
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::boxed::Box;
 use std::cell::{Cell, RefCell};
@@ -403,9 +403,12 @@ extern "C" fn gpc_set_task_frozen(_task: *mut GpcTask, _frozen: bool) {}
 #[no_mangle]
 extern "C" fn gpc_freeze_task(_task: *mut GpcTask, _freeze: bool) {}
 
+/// What `gpc_kill_task` answers: -EOPNOTSUPP (no job control) unless a test sets it.
+pub(crate) static KILL_RESULT: AtomicI32 = AtomicI32::new(-95);
+
 #[no_mangle]
 extern "C" fn gpc_kill_task(_task: *mut GpcTask) -> c_int {
-    -95 // -EOPNOTSUPP
+    KILL_RESULT.load(Ordering::Relaxed)
 }
 
 #[no_mangle]
