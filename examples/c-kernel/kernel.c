@@ -127,6 +127,22 @@ struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev)
 }
 
 void gpc_release_notify(void *ctx) { (void)ctx; } /* schedule_work(&release_work) */
+void gpc_files_changed(void *ctx) { (void)ctx; }  /* schedule_work(&notify_work) */
+
+/* cgroup_may_write(): nothing is chowned here, the cgroup.procs files are root's 0644. */
+bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)
+{
+	(void)id;
+	return creds->euid == 0 || creds->cap_dac_override;
+}
+
+/* No job control in this kernel: no task stops for a freeze, cgroup.kill is refused. */
+bool gpc_task_frozen(struct gpc_task *task) { (void)task; return false; }
+void gpc_set_task_frozen(struct gpc_task *task, bool frozen) { (void)task; (void)frozen; }
+void gpc_freeze_task(struct gpc_task *task, bool freeze) { (void)task; (void)freeze; }
+int gpc_kill_task(struct gpc_task *task) { (void)task; return -EOPNOTSUPP; }
+bool gpc_fatal_signal_pending(struct gpc_task *task) { (void)task; return false; }
+uint64_t gpc_clock_ns(void) { return 0; } /* ktime_get_ns() */
 
 void gpc_panic(const char *msg, size_t len)
 {
@@ -177,10 +193,10 @@ static void sched_view(struct gpc *g, struct task *t)
 int main(void)
 {
 	struct gpc *g;
-	struct task *init, *a, *b;
+	struct task *init, *a, *b, *c;
 	char buf[512];
 	long n;
-	int h;
+	int h, u, r;
 
 	if (GPC_ABI_CHECK())
 		return 1;
@@ -215,6 +231,25 @@ int main(void)
 	buf[n > 0 ? n : 0] = 0;
 	printf("/proc/3/cgroup: %s", buf);
 
+	/* cgroup v2 beside it (mount -t cgroup2 none /sys/fs/cgroup/unified): a child
+	 * cloned straight into a group, clone3() with CLONE_INTO_CGROUP. */
+	u = gpc_mount_v2(g, NULL, NULL);
+	printf("mounted cgroup2: hierarchy %d\n", u);
+	gpc_mkdir(g, u, "/svc");
+	c = &tasks[5];
+	c->pid = 6;
+	gpc_task_slot_init(&c->cgroups);
+	r = gpc_fork_into(g, T(init), T(c), u, "/svc", NULL); /* NULL: the initial cgroup ns */
+	printf("clone3 1 -> 6 into /svc: %d\n", r);
+	c->alive = r == 0;
+	show(g, u, "/svc/cgroup.procs");
+	show(g, u, "/svc/cgroup.events");
+	r = gpc_write(g, u, "/svc/cgroup.kill", NULL, "1", 1);
+	printf("kill /svc: %s\n", r == -EOPNOTSUPP ? "-EOPNOTSUPP (no job control here)" : "?");
+	n = gpc_proc_pid_cgroup(g, T(c), buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("/proc/6/cgroup:\n%s", buf);
+
 	/* Shut down: every task exits, then the group and the hierarchy go. */
 	for (int i = NR_TASKS - 1; i >= 0; i--)
 		if (tasks[i].alive) {
@@ -222,6 +257,7 @@ int main(void)
 			tasks[i].alive = 0;
 		}
 	printf("rmdir /batch: %d, umount: %d\n", gpc_rmdir(g, h, "/batch"), gpc_umount(g, h));
+	printf("rmdir /svc: %d, umount cgroup2: %d\n", gpc_rmdir(g, u, "/svc"), gpc_umount(g, u));
 	gpc_destroy(g);
 	printf("RCU callbacks run after their readers: %s; sleeps in atomic context: %d\n",
 	       rcu_freed > 0 ? "yes" : "none queued", sleeps_in_atomic);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
- * gpc.h - Generic Process Containers (Linux cgroup v1) for kernels written in C.
+ * gpc.h - Generic Process Containers (Linux cgroup v1 and v2) for kernels written in C.
  *
  * The C ABI of gpc-kshim (hosts/kernel-shim), written by hand. Link libgpc_kshim.a
  * (built with panic = "abort") and supply every function of "Supplied by the kernel".
@@ -201,6 +201,22 @@ typedef void (*gpc_task_fn)(void *ctx, struct gpc_task *task);
 typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
 			       const char *path, size_t path_len);
 
+/*
+ * Called by gpc_drain_notifications() per changed file: the hierarchy handle, the
+ * container's id (struct gpc_stat's id) and the file's name ("cgroup.events"),
+ * NUL-terminated, valid during the call.
+ */
+typedef void (*gpc_notify_fn)(void *ctx, int hier, uint64_t id, const char *file);
+
+/*
+ * A cgroup namespace (gpc_cgroup_ns_new, opaque): the groups its creator was in, one
+ * per hierarchy, as its root. It holds nothing of gpc's (container ids, not
+ * references): the kernel owns it, shares it between the tasks that inherit it (Linux
+ * nsproxy, with the kernel's own count) and frees it with gpc_cgroup_ns_free(). Where
+ * an export takes one, NULL is the initial namespace.
+ */
+struct gpc_cgroup_ns;
+
 /* ---------------------------------------------------------------------------------- */
 /* Exported by gpc                                                                      */
 /* ---------------------------------------------------------------------------------- */
@@ -220,9 +236,10 @@ typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
  *     gpc_task_slot_init() (its garbage is read as a css_group pointer).
  *  I. A task belongs to the one instance whose gpc_init_task() or gpc_fork() attached
  *     it, until gpc_exit(). Passing it to another instance is detected: -EINVAL from
- *     gpc_fork (as parent), gpc_exit, gpc_attach, gpc_proc_pid_cgroup and from writes
- *     of its pid to tasks/cgroup.procs, and another instance's tasks files do not list
- *     it. gpc_task_css() does not check in release builds (see there). All instances
+ *     gpc_fork and gpc_fork_into (as parent), gpc_exit, gpc_attach,
+ *     gpc_proc_pid_cgroup(_ns), gpc_cgroup_ns_new, gpc_enter_frozen, gpc_leave_frozen
+ *     and from writes of its pid to tasks/cgroup.procs, and another instance's tasks
+ *     files do not list it. A struct gpc_cgroup_ns of another instance is -EINVAL. gpc_task_css() does not check in release builds (see there). All instances
  *     of one kernel must share the kernel's RCU (the imports are global).
  *  S. Strings: NULL or not UTF-8 is -EINVAL, longer than 4095 bytes -ENAMETOOLONG.
  *     UB: a string without a NUL in its first 4096 bytes that are not all readable, or
@@ -236,12 +253,14 @@ typedef void (*gpc_release_fn)(void *ctx, const char *agent, size_t agent_len,
  *     interrupts off, inside gpc_rcu_read_lock()), from an import gpc is running
  *     (gpc_task_fn, gpc_release_fn, gpc_kmalloc, ...), or from gpc_rcu_invoke's context.
  *     The others (gpc_abi_check, gpc_subsys_count, gpc_subsys_id, gpc_task_slot_init,
- *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke and the enforcement exports)
- *     never sleep and never allocate.
+ *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke, gpc_cgroup_task_freeze,
+ *     gpc_account_cputime, gpc_cgroup_ns_free and the enforcement exports) never sleep
+ *     and never allocate.
  *  X. Concurrency: every export may run on any thread concurrently with any other on the
  *     same instance, except as stated: gpc_destroy excludes everything else on its
  *     instance, and the hooks of one task (gpc_task_slot_init, gpc_init_task,
- *     gpc_fork as child, gpc_exit) are serialised by the kernel (UB otherwise).
+ *     gpc_fork and gpc_fork_into as child, gpc_exit, gpc_enter_frozen,
+ *     gpc_leave_frozen) are serialised by the kernel (UB otherwise).
  */
 
 /*
@@ -313,9 +332,10 @@ int gpc_init_task(const struct gpc *g, struct gpc_task *task);
  * Fork hook: child joins parent's css_group (cgroup_can_fork + cgroup_post_fork). Takes
  * no lock, never sleeps, never allocates. Undo a successful fork that fails later in
  * the kernel with gpc_exit(child).
- * Results: 0; a controller's refusal (pids: -EAGAIN); -ESRCH (parent exited); -EBUSY
- * (child's slot attached); -EINVAL (rules G, T; parent belongs to another instance,
- * rule I). Nothing changes on error.
+ * Results: 0; a controller's refusal (pids: -EAGAIN); -ESRCH (parent exited); -EINTR
+ * (parent killed by cgroup.kill: gpc_fatal_signal_pending, as copy_process checks after
+ * cgroup_can_fork); -EBUSY (child's slot attached); -EINVAL (rules G, T; parent belongs
+ * to another instance, rule I). Nothing changes on error.
  * Undefined: child already visible to the task walks, or without its pid and tgid set;
  * child's slot not initialised (rule T); the same child in two concurrent calls (rule X);
  * a kernel that does not hold its threadgroup rwsem for read from gpc_fork until the
@@ -563,6 +583,126 @@ int gpc_memory_uncharge(const struct gpc *g, struct gpc_task *task, uint64_t byt
  */
 int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *classid);
 
+/*
+ * cgroup v2. The unified hierarchy's files (cgroup.procs, cgroup.threads,
+ * cgroup.subtree_control, cgroup.freeze, cgroup.kill, cgroup.events, cgroup.stat, ...)
+ * go through gpc_read/gpc_write/gpc_list/gpc_pids_open with its handle, as v1's do. A
+ * cgroup.procs or cgroup.threads write moves with v2's rules: the caller must be
+ * allowed to write the cgroup.procs of the destination (the kernel's VFS) and of the
+ * nearest group above both source and destination (gpc_may_write_procs: delegation).
+ * cgroup.freeze asks each task to stop (gpc_freeze_task); the group shows frozen 1 in
+ * cgroup.events once every task reported gpc_enter_frozen. cgroup.kill sends SIGKILL
+ * with gpc_kill_task (a kernel without job control answers -EOPNOTSUPP: the write
+ * fails with it).
+ *
+ * gpc_mount_v2: mount the unified hierarchy with options ("nsdelegate",
+ * "memory_recursiveprot", ...; NULL or "" for none) as caller (NULL: the kernel). There
+ * is one: the first mount makes it, later ones count one more and set its options. May
+ * sleep.
+ * Results: its handle, its id in /proc/cgroups: 0 (Linux's default root; v1 handles are
+ * > 0), or -EPERM (caller lacks CAP_SYS_ADMIN), -EINVAL (an unknown option), -ENOSPC
+ * (16 hierarchies), -ENOMEM, -ENAMETOOLONG. gpc_umount drops a mount; the unified
+ * hierarchy itself lives until gpc_destroy (its handle stays valid).
+ * Undefined: rules G, T (caller), S, C.
+ */
+int gpc_mount_v2(const struct gpc *g, const char *options, struct gpc_task *caller);
+/*
+ * gpc_unified_hierarchy: the unified hierarchy's handle (0), -ENOENT before its first
+ * gpc_mount_v2, or -EINVAL (rule G). hier is the unified hierarchy iff
+ * gpc_unified_hierarchy(g) == hier. May sleep.
+ * Undefined: rules G, C.
+ */
+int gpc_unified_hierarchy(const struct gpc *g);
+
+/*
+ * Job control, the task's side (cgroup.freeze). A task asked to stop
+ * (gpc_freeze_task(task, true)) stops in its own context and reports it with
+ * gpc_enter_frozen(g, current) (Linux do_freezer_trap -> cgroup_enter_frozen); woken,
+ * it reports gpc_leave_frozen(g, current, false) (cgroup_leave_frozen), and a killed
+ * task on its way out gpc_leave_frozen(g, current, true). gpc keeps the stopped state
+ * in the kernel's task (gpc_set_task_frozen), so both do nothing when repeated.
+ * gpc_enter_frozen and gpc_leave_frozen take the hierarchy mutex: may sleep.
+ * Results: 0; -ESRCH (task not attached: never forked, or exited); -EINVAL (rules G,
+ * T; a task of another instance, rule I).
+ * Undefined: rules G, T, C, X (they are hooks of the task: serialised with its other
+ * hooks).
+ */
+int gpc_enter_frozen(const struct gpc *g, struct gpc_task *task);
+int gpc_leave_frozen(const struct gpc *g, struct gpc_task *task, bool always);
+/*
+ * gpc_cgroup_task_freeze: should task stop for a freeze (Linux cgroup_task_freeze: its
+ * v2 group is freezing)? Lock-free, any context (the signal path may ask it).
+ * Results: 1, 0, -ESRCH (not attached), -EINVAL (rules G, T; in debug builds a task of
+ * another instance).
+ * gpc_account_cputime: charge ns nanoseconds task ran to its v2 group (Linux
+ * cgroup_account_cputime; cpu.stat's usage_usec sums the subtree). Lock-free, any
+ * context (the scheduler tick); nothing before the first gpc_mount_v2.
+ * Results: 0, -ESRCH, -EINVAL (as gpc_cgroup_task_freeze).
+ * Undefined: rules G, T, X.
+ */
+int gpc_cgroup_task_freeze(const struct gpc *g, struct gpc_task *task);
+int gpc_account_cputime(const struct gpc *g, struct gpc_task *task, uint64_t ns);
+
+/*
+ * Take the queued change notifications (Linux kernfs_notify_workfn), newest container
+ * first, calling f(ctx, hier, id, file) once per changed file (today cgroup.events, when
+ * populated or frozen flips); a container changed twice before the drain is reported
+ * once. gpc holds no lock while f runs: f may call gpc (read the file, wake its
+ * pollers). May sleep. The kernel calls it from the work gpc_files_changed() scheduled.
+ * Results: how many were reported, or -EINVAL (rule G, NULL f).
+ * Undefined: keeping file after f returns; unwinding or longjmp-ing out of f; rules G,
+ * C.
+ */
+int gpc_drain_notifications(const struct gpc *g, gpc_notify_fn f, void *ctx);
+
+/*
+ * clone3(CLONE_INTO_CGROUP): child forks from parent (the kernel's current) straight
+ * into group path of the unified hierarchy hier (Linux cgroup_css_set_fork,
+ * cgroup_can_fork, cgroup_post_fork); its v1 groups are parent's. A thread is a child
+ * whose pid differs from its tgid (CLONE_THREAD). Checked as a cgroup.procs write by
+ * parent from namespace ns (NULL: the initial one): parent's creds may write the
+ * destination's cgroup.procs and the common ancestor's (gpc_may_write_procs), the
+ * destination has no controllers enabled for its children, with nsdelegate both lie in
+ * ns, and a thread stays in its domain. A child forked into a freezing group is asked
+ * to stop (gpc_freeze_task). Unlike gpc_fork it takes the hierarchy mutex: may sleep.
+ * Undo a success that fails later in the kernel with gpc_exit(child).
+ * Results: 0; -EBADF (hier is not the unified hierarchy, or path is a file); -ENOENT
+ * (no such handle or group; outside ns with nsdelegate); -ENODEV (a group being
+ * removed); -EACCES; -EBUSY (controllers enabled below the destination, or child's slot
+ * attached); -EOPNOTSUPP (a thread leaving its domain); a controller's refusal (pids:
+ * -EAGAIN); -ESRCH (parent not attached); -EINVAL (rules G, T, S; parent or ns of
+ * another instance, rule I); -ENOMEM; -ENAMETOOLONG. Nothing changes on error.
+ * Undefined: as gpc_fork; rules S, C.
+ */
+int gpc_fork_into(const struct gpc *g, struct gpc_task *parent, struct gpc_task *child,
+		  int hier, const char *path, const struct gpc_cgroup_ns *ns);
+
+/*
+ * Cgroup namespaces (Linux kernel/cgroup/namespace.c).
+ * gpc_cgroup_ns_new: a namespace rooted at task's groups now, in every hierarchy
+ * (copy_cgroup_ns for unshare(CLONE_NEWCGROUP); the kernel checks CAP_SYS_ADMIN first).
+ * Later moves of the task do not change it. May sleep. Results: the namespace, or an
+ * ERR_PTR: -ESRCH (task not attached), -EINVAL (rules G, T; a task of another
+ * instance), -ENOMEM.
+ * gpc_cgroup_ns_free: free it (also after gpc_destroy); NULL and ERR_PTR values are
+ * ignored. Never sleeps.
+ * gpc_proc_pid_cgroup_ns: /proc/PID/cgroup of task as a reader in ns sees it (paths
+ * relative to ns's root, "/.." per level above it; Linux proc_cgroup_show,
+ * cgroup_path_ns_locked). Results as gpc_proc_pid_cgroup, and -ENAMETOOLONG.
+ * gpc_write_ns: gpc_write by a caller in ns: with nsdelegate, ns's root group refuses
+ * writes to its delegation files (-EPERM) and a move must start and end inside ns
+ * (-ENOENT). Results as gpc_write.
+ * Undefined: an ns not from gpc_cgroup_ns_new, or freed (or freed concurrently); an ns
+ * of a destroyed instance used with a new one at the same address (wrong paths); rules
+ * G, T, S, B, C as the export it extends.
+ */
+struct gpc_cgroup_ns *gpc_cgroup_ns_new(const struct gpc *g, struct gpc_task *task);
+void gpc_cgroup_ns_free(struct gpc_cgroup_ns *ns);
+long gpc_proc_pid_cgroup_ns(const struct gpc *g, struct gpc_task *task,
+			    const struct gpc_cgroup_ns *ns, char *buf, size_t len);
+int gpc_write_ns(const struct gpc *g, int hier, const char *path, struct gpc_task *caller,
+		 const struct gpc_cgroup_ns *ns, const char *data, size_t len);
+
 /* END EXPORTS */
 
 /* ---------------------------------------------------------------------------------- */
@@ -620,9 +760,10 @@ unsigned int gpc_nr_mem_nodes(void);
  * Tasks: accessors (valid while the task lives; none sleeps or calls gpc).
  * gpc_slot_task: the task whose embedded slot this is, container_of(slot, struct task,
  * gpc) (the inverse of gpc_task_slot()). The tasks and cgroup.procs listings call it,
- * then gpc_task_pid() and gpc_task_tgid(), under spinning locks with preemption off.
- * slot is always one gpc_task_slot() returned for a live task that was passed to
- * gpc_init_task() or gpc_fork() and not yet to gpc_exit().
+ * then gpc_task_pid() and gpc_task_tgid(), under spinning locks with preemption off;
+ * the job-control imports get their task from it too. slot is always one
+ * gpc_task_slot() returned for a live task that was passed to gpc_init_task(),
+ * gpc_fork() or gpc_fork_into() and not yet to gpc_exit().
  */
 struct gpc_task_slot *gpc_task_slot(struct gpc_task *task);
 struct gpc_task *gpc_slot_task(struct gpc_task_slot *slot);
@@ -642,6 +783,48 @@ struct gpc_task *gpc_next_thread(struct gpc_task *leader, struct gpc_task *prev)
 
 /* A release was queued (any context, maybe under a spinlock): schedule gpc_drain_releases. */
 void gpc_release_notify(void *host_ctx);
+/*
+ * A file changed by itself (cgroup.events; any context, maybe under a spinlock; Linux
+ * kernfs_notify): schedule work that calls gpc_drain_notifications. A kernel that
+ * polls may do nothing.
+ */
+void gpc_files_changed(void *host_ctx);
+
+/*
+ * May a task with creds write the cgroup.procs file of the v2 group with container id
+ * id (struct gpc_stat's id)? The kernel's VFS check on that file (Linux
+ * cgroup_may_write: inode_permission(MAY_WRITE) on the kernfs file, which the kernel
+ * owns and may have chowned to delegate the group). Called under gpc's hierarchy mutex:
+ * may sleep, must not call gpc. A kernel without chown answers for mode 0644 owned by
+ * root: creds->euid == 0 || creds->cap_dac_override.
+ */
+bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id);
+
+/*
+ * Job control of the kernel's tasks (cgroup.freeze, cgroup.kill). Each is called under
+ * gpc's spinlocks: none may sleep, allocate or call gpc. task is attached to the
+ * calling instance. A kernel without job control returns false / does nothing /
+ * -EOPNOTSUPP from gpc_kill_task / 0 from gpc_clock_ns.
+ * gpc_task_frozen: is the task stopped for a freeze (Linux task->frozen)? Initially
+ * false; only gpc_set_task_frozen changes it (a moved task keeps it).
+ * gpc_set_task_frozen: record it (task->frozen = frozen).
+ * gpc_freeze_task: ask the task to stop (freeze) or run again (Linux
+ * cgroup_freeze_task: set or clear JOBCTL_TRAP_FREEZE and wake it); it reports with
+ * gpc_enter_frozen / gpc_leave_frozen from its own context.
+ * gpc_kill_task: send SIGKILL to the task's process (send_sig(SIGKILL, task, 0)); it
+ * exits later through gpc_exit. 0 or a negative errno (the cgroup.kill write fails
+ * with it).
+ * gpc_fatal_signal_pending: was the task's process sent SIGKILL and has not exited
+ * (fatal_signal_pending)? A fork of a killed parent is refused.
+ * gpc_clock_ns: a monotonic clock in nanoseconds (ktime_get_ns), for
+ * cgroup.stat.local's frozen_usec.
+ */
+bool gpc_task_frozen(struct gpc_task *task);
+void gpc_set_task_frozen(struct gpc_task *task, bool frozen);
+void gpc_freeze_task(struct gpc_task *task, bool freeze);
+int gpc_kill_task(struct gpc_task *task);
+bool gpc_fatal_signal_pending(struct gpc_task *task);
+uint64_t gpc_clock_ns(void);
 
 /* A bug in gpc: print msg (len bytes, not NUL-terminated) and stop. */
 GPC_NORETURN void gpc_panic(const char *msg, size_t len);

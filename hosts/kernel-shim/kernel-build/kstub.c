@@ -292,6 +292,54 @@ void gpc_release_notify(void *host_ctx)
 	(void)host_ctx;
 }
 
+void gpc_files_changed(void *host_ctx)
+{
+	(void)host_ctx;
+}
+
+/* No chown here: cgroup.procs files are 0644 root's. */
+bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)
+{
+	(void)id;
+	return creds->euid == 0 || creds->cap_dac_override;
+}
+
+/* No job control: no task stops for a freeze, cgroup.kill is refused. */
+bool gpc_task_frozen(struct gpc_task *task)
+{
+	(void)task;
+	return false;
+}
+
+void gpc_set_task_frozen(struct gpc_task *task, bool frozen)
+{
+	(void)task;
+	(void)frozen;
+}
+
+void gpc_freeze_task(struct gpc_task *task, bool freeze)
+{
+	(void)task;
+	(void)freeze;
+}
+
+int gpc_kill_task(struct gpc_task *task)
+{
+	(void)task;
+	return -95; /* -EOPNOTSUPP: no <errno.h> in a freestanding build */
+}
+
+bool gpc_fatal_signal_pending(struct gpc_task *task)
+{
+	(void)task;
+	return false;
+}
+
+uint64_t gpc_clock_ns(void)
+{
+	return 0;
+}
+
 GPC_NORETURN void gpc_panic(const char *msg, size_t len)
 {
 	(void)msg;

@@ -144,6 +144,21 @@ impl From<GpcCreds> for Creds {
     }
 }
 
+impl From<Creds> for GpcCreds {
+    /// What the kernel's permission checks see of gpc's credentials (the fields the
+    /// C struct has).
+    fn from(c: Creds) -> GpcCreds {
+        GpcCreds {
+            uid: c.uid,
+            euid: c.euid,
+            suid: c.suid,
+            egid: c.egid,
+            cap_sys_admin: c.cap_sys_admin,
+            cap_dac_override: c.cap_dac_override,
+        }
+    }
+}
+
 // The header asserts the same sizes for its structs.
 const _: () = assert!(size_of::<GpcCreds>() == 20 && align_of::<GpcCreds>() == 4);
 
@@ -239,3 +254,13 @@ pub type GpcReleaseFn = unsafe extern "C" fn(
     path: *const c_char,
     path_len: usize,
 );
+
+/// `gpc_notify_fn`: `gpc_drain_notifications` calls it for each changed file, with the
+/// hierarchy handle, the container's id (as `gpc_stat` reports it) and the file's name
+/// (NUL-terminated, valid during the call).
+pub type GpcNotifyFn =
+    unsafe extern "C" fn(ctx: *mut c_void, hier: c_int, id: u64, file: *const c_char);
+
+/// `struct gpc_cgroup_ns`: a cgroup namespace (`gpc_cgroup_ns_new`), opaque to C; see
+/// `crate::exports::NsHandle`.
+pub type GpcCgroupNs = crate::exports::NsHandle;

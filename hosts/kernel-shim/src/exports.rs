@@ -479,7 +479,8 @@ fn task_info(t: &TaskRef<'_>) -> TaskInfo {
 
 /// The fork hook (Linux `cgroup_can_fork` + `cgroup_post_fork` in one): `child` joins
 /// `parent`'s css_group. Takes no lock. Returns 0, a controller's refusal (pids:
-/// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EBUSY` if `child`'s slot is attached,
+/// `-EAGAIN`), `-ESRCH` if `parent` exited, `-EINTR` if a `cgroup.kill` killed it
+/// (`gpc_fatal_signal_pending`), `-EBUSY` if `child`'s slot is attached,
 /// `-EINVAL` (null arguments, or `parent` belongs to another instance). On error nothing
 /// changed. If the fork fails later in the kernel, undo it
 /// with `gpc_exit(child)` (Linux `cgroup_cancel_fork`).
@@ -632,6 +633,25 @@ pub unsafe extern "C" fn gpc_mount(
     options: *const c_char,
     caller: *mut GpcTask,
 ) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        mount_as(g, options, caller, |g, options, caller| {
+            g.gpc.mount(options, caller)
+        })
+    }
+}
+
+/// Mount with `mount` (v1 or v2) and register the handle: the hierarchy's `/proc` id.
+///
+/// # Safety
+///
+/// As for `gpc_mount`.
+unsafe fn mount_as(
+    g: *const Instance,
+    options: *const c_char,
+    caller: *mut GpcTask,
+    mount: impl FnOnce(&Instance, &str, &gpc_core::Caller<'_>) -> Result<HierarchyId>,
+) -> c_int {
     let r = (|| {
         // SAFETY: forwarded.
         let g = unsafe { instance(g) }?;
@@ -644,7 +664,7 @@ pub unsafe extern "C" fn gpc_mount(
         // SAFETY: forwarded.
         let caller = unsafe { host::caller(caller) };
         let mut map = g.hiers.lock();
-        let h = g.gpc.mount(options, &caller)?;
+        let h = mount(g, options, &caller)?;
         let undo = |e: Error| {
             // Cannot fail: the mount just made counts one.
             let _ = g.gpc.umount(h);
@@ -1118,4 +1138,433 @@ pub unsafe extern "C" fn gpc_drain_releases(
         Ok(n)
     })();
     r.unwrap_or_else(neg)
+}
+
+// ---------------------------------------------------------------------------------
+// cgroup v2: the unified hierarchy, job control, notifications, clone3 into a group,
+// cgroup namespaces.
+// ---------------------------------------------------------------------------------
+
+/// Mount the unified (v2) hierarchy with `options` (`"nsdelegate"`, ...; null or `""`
+/// for none) as `caller` (null: the kernel). There is one: the first mount makes it,
+/// later mounts count one more and set its options (Linux `cgroup_get_tree`,
+/// `apply_cgroup_root_flags`). Returns its handle, its id in `/proc/cgroups`: 0, as
+/// Linux's default root (so it never collides with a v1 handle, which is > 0), or
+/// `-EPERM`, `-EINVAL`, `-ENOSPC`, `-ENOMEM`.
+///
+/// # Safety
+///
+/// As for `gpc_mount`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_mount_v2(
+    g: *const Instance,
+    options: *const c_char,
+    caller: *mut GpcTask,
+) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        mount_as(g, options, caller, |g, options, caller| {
+            g.gpc.mount_v2(options, caller)
+        })
+    }
+}
+
+/// The handle of the unified hierarchy (0), or `-ENOENT` before its first
+/// `gpc_mount_v2`, `-EINVAL` (rule G). A handle `h` is the unified hierarchy's iff
+/// `gpc_unified_hierarchy(g) == h`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_unified_hierarchy(g: *const Instance) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        let map = g.hiers.lock();
+        let h = g.gpc.unified_hierarchy().ok_or(Error::ENOENT)?;
+        let (id, _) = map
+            .iter()
+            .flatten()
+            .find(|(_, x)| *x == h)
+            .ok_or(Error::ENOENT)?;
+        c_int::try_from(*id).map_err(|_| Error::ENOENT)
+    })();
+    r.unwrap_or_else(neg)
+}
+
+/// `task`'s slot if the task is attached to `g`: `-EINVAL` for a null task or (when
+/// `check_owner`) one of another instance, `-ESRCH` for one not attached. The host's
+/// job-control methods then get only attached slots (`host::slot_task`).
+///
+/// # Safety
+///
+/// `task` null or a live task whose slot was initialised and that stays attached or
+/// detached for `'a` (its own hooks are serialised with the caller's call, rule X).
+unsafe fn attached<'a>(
+    g: &Instance,
+    task: *mut GpcTask,
+    check_owner: bool,
+) -> Result<&'a TaskSlot> {
+    // SAFETY: forwarded.
+    let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
+    if !slot.is_attached() {
+        return Err(Error::ESRCH);
+    }
+    if check_owner && !g.gpc.owns_task(&g.gpc.rcu_read_lock(), slot) {
+        return Err(Error::EINVAL);
+    }
+    Ok(slot)
+}
+
+/// `task` (the kernel's `current`) stopped for a freeze (Linux `cgroup_enter_frozen`,
+/// from `do_freezer_trap`): its v2 group counts it, and becomes frozen (`cgroup.events`
+/// `frozen 1`) when every task of it stopped. Nothing for a task already stopped
+/// (`gpc_task_frozen`). May sleep. 0, `-ESRCH` (not attached), `-EINVAL`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` null or a live task, whose own hooks do not run
+/// meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_enter_frozen(g: *const Instance, task: *mut GpcTask) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { attached(g, task, true) }?;
+        g.gpc.enter_frozen(slot);
+        Ok(())
+    })())
+}
+
+/// `task` runs again after a freeze stop (Linux `cgroup_leave_frozen`): if its group is
+/// no longer freezing, or `always` (it was killed and exits), it stops counting as
+/// stopped; a task of a group still freezing that only woke is asked to stop again
+/// (`gpc_freeze_task`). Nothing for a task not stopped. May sleep. 0, `-ESRCH`,
+/// `-EINVAL`.
+///
+/// # Safety
+///
+/// As for `gpc_enter_frozen`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_leave_frozen(
+    g: *const Instance,
+    task: *mut GpcTask,
+    always: bool,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { attached(g, task, true) }?;
+        g.gpc.leave_frozen(slot, always);
+        Ok(())
+    })())
+}
+
+/// Should `task` stop for a freeze (Linux `cgroup_task_freeze`: its v2 group is
+/// freezing)? Lock-free, any context (the signal path asks it). 1, 0, `-ESRCH` (not
+/// attached), `-EINVAL` (rules G, T; in debug builds a task of another instance).
+///
+/// # Safety
+///
+/// As for `gpc_enter_frozen`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cgroup_task_freeze(g: *const Instance, task: *mut GpcTask) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // The owner check costs a cache line: debug builds only, as `gpc_task_css`.
+        // SAFETY: forwarded.
+        let slot = unsafe { attached(g, task, cfg!(debug_assertions)) }?;
+        Ok(c_int::from(g.gpc.cgroup_task_freeze(slot)))
+    })();
+    r.unwrap_or_else(neg)
+}
+
+/// Charge `ns` nanoseconds `task` ran to its v2 group (Linux `cgroup_account_cputime`,
+/// read back in `cpu.stat`'s `usage_usec`). Lock-free, any context (the scheduler's
+/// tick); nothing before the first `gpc_mount_v2`. 0, `-ESRCH`, `-EINVAL` (as
+/// `gpc_cgroup_task_freeze`).
+///
+/// # Safety
+///
+/// As for `gpc_enter_frozen`.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_account_cputime(
+    g: *const Instance,
+    task: *mut GpcTask,
+    ns: u64,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { attached(g, task, cfg!(debug_assertions)) }?;
+        g.gpc.account_cputime(slot, ns);
+        Ok(())
+    })())
+}
+
+/// The longest file name a notification carries, NUL excluded (Linux `NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// Take the queued change notifications (Linux `kernfs_notify_workfn`), calling
+/// `f(ctx, hier, id, file)` once per changed file: the hierarchy's handle, the
+/// container's id (`gpc_stat`'s `id`) and the file's name, NUL-terminated, valid during
+/// the call. gpc holds no lock while `f` runs: it may call gpc (read the file, wake its
+/// pollers). May sleep. Returns how many were reported, or `-EINVAL` (rule G, null
+/// `f`).
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `f` null or a function with `gpc_notify_fn`'s
+/// signature.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_drain_notifications(
+    g: *const Instance,
+    f: Option<crate::abi::GpcNotifyFn>,
+    ctx: *mut c_void,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        let f = f.ok_or(Error::EINVAL)?;
+        let mut n: c_int = 0;
+        g.gpc.drain_notifications(&mut |h, id, file| {
+            // The handle map's lock is dropped before `f`, which may call gpc.
+            let handle = {
+                let map = g.hiers.lock();
+                map.iter().flatten().find(|(_, x)| *x == h).map(|(i, _)| *i)
+            };
+            let Some(handle) = handle.and_then(|i| c_int::try_from(i).ok()) else {
+                // A hierarchy the kernel never got a handle for: nobody to tell.
+                return;
+            };
+            // Room for the name and its NUL (gpc's names are short constants).
+            let mut name = [0u8; NAME_MAX + 1];
+            let Some(dst) = name
+                .get_mut(..file.len())
+                .filter(|_| file.len() <= NAME_MAX)
+            else {
+                return;
+            };
+            dst.copy_from_slice(file.as_bytes());
+            n = n.saturating_add(1);
+            // SAFETY: the kernel's callback with its own context; `name` is
+            // NUL-terminated (zeroed past the copy) and lives until it returns.
+            unsafe { f(ctx, handle, id, name.as_ptr().cast()) };
+        });
+        Ok(n)
+    })();
+    r.unwrap_or_else(neg)
+}
+
+/// `struct gpc_cgroup_ns`: a cgroup namespace (`gpc_cgroup_ns_new`) and the instance
+/// that made it. Core's namespace holds container ids, which only mean something to
+/// their instance: another instance's is refused (`-EINVAL`).
+pub struct NsHandle {
+    /// The address of the instance that made it (compared, never followed).
+    owner: usize,
+    ns: gpc_core::CgroupNs,
+}
+
+/// The namespace behind `ns` (null: the initial one), checked to be `g`'s.
+///
+/// # Safety
+///
+/// `ns` null or from `gpc_cgroup_ns_new`, not freed.
+unsafe fn namespace<'a>(
+    g: &Instance,
+    ns: *const NsHandle,
+) -> Result<Option<&'a gpc_core::CgroupNs>> {
+    // SAFETY: null or live (caller).
+    let Some(h) = (unsafe { ns.as_ref() }) else {
+        return Ok(None);
+    };
+    if h.owner != ptr::from_ref(g) as usize {
+        return Err(Error::EINVAL);
+    }
+    Ok(Some(&h.ns))
+}
+
+/// A new cgroup namespace rooted at `task`'s groups now, in every hierarchy (Linux
+/// `copy_cgroup_ns` for `unshare(CLONE_NEWCGROUP)`; the kernel checks `CAP_SYS_ADMIN`
+/// first, as Linux does). It holds nothing of gpc's: the kernel owns it, shares it
+/// between the tasks that inherit it (Linux `nsproxy`, with the kernel's own count) and
+/// frees it with `gpc_cgroup_ns_free`, also after `gpc_destroy`. May sleep. Returns it,
+/// or an error pointer: `-ESRCH` (task not attached), `-EINVAL` (rules G, T; a task of
+/// another instance), `-ENOMEM`.
+///
+/// # Safety
+///
+/// `g` as for `gpc_subsys_count`; `task` null or a live task.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cgroup_ns_new(
+    g: *const Instance,
+    task: *mut GpcTask,
+) -> *mut NsHandle {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
+        let ns = g.gpc.cgroup_ns_of(slot)?;
+        let b = try_box(
+            NsHandle {
+                owner: ptr::from_ref(g) as usize,
+                ns,
+            },
+            Gfp::KERNEL,
+        )?;
+        Ok(Box::into_raw(b))
+    })();
+    r.unwrap_or_else(err_ptr)
+}
+
+/// Free a namespace from `gpc_cgroup_ns_new`. Null and error pointers are ignored.
+///
+/// # Safety
+///
+/// `ns` null, an error pointer, or a namespace from `gpc_cgroup_ns_new` not freed and
+/// not in use by another call.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cgroup_ns_free(ns: *mut NsHandle) {
+    if ns.is_null() || is_err_ptr(ns) {
+        return;
+    }
+    // SAFETY: made by `Box::into_raw` in `gpc_cgroup_ns_new`, and used no more (caller).
+    drop(unsafe { Box::from_raw(ns) });
+}
+
+/// `/proc/PID/cgroup` of `task` as a reader in namespace `ns` (null: the initial one)
+/// sees it (Linux `proc_cgroup_show` with the reader's namespace): paths relative to the
+/// namespace's root, `/..` for each level above it. As `gpc_proc_pid_cgroup`, and
+/// `-EINVAL` for a namespace of another instance.
+///
+/// # Safety
+///
+/// As for `gpc_proc_pid_cgroup`; `ns` null or a namespace not freed.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_proc_pid_cgroup_ns(
+    g: *const Instance,
+    task: *mut GpcTask,
+    ns: *const NsHandle,
+    buf: *mut c_char,
+    len: usize,
+) -> c_long {
+    length((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let ns = unsafe { namespace(g, ns) }?;
+        // SAFETY: forwarded.
+        let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
+        // SAFETY: forwarded.
+        let out = unsafe { OutBuf::new(buf, len) }?;
+        // Room up front, in process context, as in `gpc_proc_pid_cgroup`.
+        let mut data = Vec::new();
+        try_reserve(&mut data, len.min(gpc_core::options::PATH_MAX), Gfp::KERNEL)?;
+        g.gpc.proc_pid_cgroup_ns(slot, ns, &mut data)?;
+        out.put(&data)
+    })())
+}
+
+/// `gpc_write` by a caller in cgroup namespace `ns` (null: the initial one, exactly
+/// `gpc_write`): with `nsdelegate`, the namespace root's `cgroup.procs`-style barrier
+/// files refuse the write (`-EPERM`) and a move must start and end inside it
+/// (`-ENOENT`) (Linux `cgroup_file_write` and `cgroup_attach_permissions` with the
+/// opener's namespace). Results as `gpc_write`, and `-EINVAL` for a namespace of
+/// another instance.
+///
+/// # Safety
+///
+/// As for `gpc_write`; `ns` null or a namespace not freed.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_write_ns(
+    g: *const Instance,
+    hier: c_int,
+    path: *const c_char,
+    caller: *mut GpcTask,
+    ns: *const NsHandle,
+    data: *const c_char,
+    len: usize,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let ns = unsafe { namespace(g, ns) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let data = unsafe { in_bytes(data.cast(), len) }?;
+        // SAFETY: forwarded.
+        let caller = unsafe { host::caller(caller) };
+        g.with_hier(hier, |h| {
+            let node = g.gpc.lookup(h, path)?;
+            g.gpc.write_node_ns(&node, data, &caller, ns)
+        })
+    })())
+}
+
+/// clone3(`CLONE_INTO_CGROUP`): `child` forks from `parent` (the kernel's `current`)
+/// straight into group `path` of the unified hierarchy `hier` (Linux
+/// `cgroup_css_set_fork`, `cgroup_can_fork`, `cgroup_post_fork`); its v1 groups are the
+/// parent's. Checked as a `cgroup.procs` write by `parent` from namespace `ns` (null:
+/// the initial one): `parent`'s creds may write the `cgroup.procs` of the destination
+/// and of the common ancestor (`gpc_may_write_procs`), nsdelegate's namespace bounds,
+/// no controllers enabled below the destination; a thread (`child`'s pid differs from
+/// its tgid, `CLONE_THREAD`) stays in its domain. Unlike `gpc_fork` it takes the
+/// hierarchy mutex: may sleep. Undo a success that fails later in the kernel with
+/// `gpc_exit(child)`.
+///
+/// Results: 0; `-EBADF` (`hier` is not the unified hierarchy, or `path` is a file);
+/// `-ENOENT` (no such group or handle, or outside `ns` with nsdelegate); `-ENODEV` (a
+/// group being removed); `-EACCES`; `-EBUSY` (controllers enabled below the
+/// destination, or `child`'s slot is attached); `-EOPNOTSUPP` (a thread leaving its
+/// domain); a controller's refusal (pids: `-EAGAIN`); `-ESRCH` (parent not attached);
+/// `-EINVAL` (rules G, T, S; a parent or `ns` of another instance); `-ENOMEM`. Nothing
+/// changes on error.
+///
+/// # Safety
+///
+/// As for `gpc_fork`; `path` a NUL-terminated string; `ns` null or a namespace not
+/// freed.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_fork_into(
+    g: *const Instance,
+    parent: *mut GpcTask,
+    child: *mut GpcTask,
+    hier: c_int,
+    path: *const c_char,
+    ns: *const NsHandle,
+) -> c_int {
+    status((|| {
+        // SAFETY: forwarded.
+        let g = unsafe { instance(g) }?;
+        // SAFETY: forwarded.
+        let ns = unsafe { namespace(g, ns) }?;
+        // SAFETY: forwarded.
+        let path = unsafe { c_str(path) }?;
+        // SAFETY: forwarded.
+        let pslot = unsafe { host::task_slot(parent) }.ok_or(Error::EINVAL)?;
+        // SAFETY: forwarded.
+        let child_ref = unsafe { host::task_ref(child) }.ok_or(Error::EINVAL)?;
+        // SAFETY: a live task's slot (the caller's contract), which the ABI keeps in
+        // place while attached.
+        let child_slot = unsafe { host::pinned_slot(child_ref.slot) };
+        // clone3 runs as the parent: cgroup_may_write() checks current's creds.
+        // SAFETY: forwarded (`parent` is live).
+        let caller = unsafe { host::caller(parent) };
+        let info = task_info(&child_ref);
+        g.with_hier(hier, |h| {
+            let dst = g.gpc.lookup(h, path)?;
+            g.gpc
+                .fork_into(pslot, child_slot, &info, &dst, &caller, ns, info.is_thread)
+        })?;
+        slot_attached(child_ref.slot);
+        Ok(())
+    })())
 }

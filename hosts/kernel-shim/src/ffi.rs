@@ -91,6 +91,37 @@ extern "C" {
     /// `gpc_drain_releases` (from any context, maybe under a spinlock).
     pub fn gpc_release_notify(host_ctx: *mut c_void);
 
+    /// A group's file changed by itself (`cgroup.events`): schedule work that calls
+    /// `gpc_drain_notifications` and wakes the file's pollers (Linux `kernfs_notify`).
+    /// From any context, maybe under a spinlock.
+    pub fn gpc_files_changed(host_ctx: *mut c_void);
+
+    /// May a task with `creds` write the `cgroup.procs` file of the v2 group with
+    /// container id `id`? The kernel's VFS permission check on that file (Linux
+    /// `cgroup_may_write`: `inode_permission(MAY_WRITE)`), which decides delegation: a
+    /// v2 move needs it on the common ancestor of the source and destination groups.
+    /// Called under the hierarchy mutex (it may sleep, must not call gpc).
+    pub fn gpc_may_write_procs(creds: *const GpcCreds, id: u64) -> bool;
+
+    /// Job control (`JobControl`). Each is called under gpc's spinlocks: none may
+    /// sleep, allocate or call gpc. `task` is attached to the instance calling.
+    /// Whether the task is stopped for a freeze (Linux `task->frozen`).
+    pub fn gpc_task_frozen(task: *mut GpcTask) -> bool;
+    /// Record the stopped state (`task->frozen = frozen`).
+    pub fn gpc_set_task_frozen(task: *mut GpcTask, frozen: bool);
+    /// Ask the task to stop (`freeze`) or run again (Linux `cgroup_freeze_task`: set or
+    /// clear `JOBCTL_TRAP_FREEZE`, wake it); it reports with `gpc_enter_frozen` and
+    /// `gpc_leave_frozen` from its own context.
+    pub fn gpc_freeze_task(task: *mut GpcTask, freeze: bool);
+    /// Send `SIGKILL` to the task's process (Linux `send_sig(SIGKILL, task, 0)`): 0, or
+    /// a negative errno (`-EOPNOTSUPP` for a kernel without job control).
+    pub fn gpc_kill_task(task: *mut GpcTask) -> c_int;
+    /// Whether the task's process has a fatal signal pending (Linux
+    /// `fatal_signal_pending`).
+    pub fn gpc_fatal_signal_pending(task: *mut GpcTask) -> bool;
+    /// A monotonic clock in nanoseconds (Linux `ktime_get_ns`).
+    pub fn gpc_clock_ns() -> u64;
+
     /// A bug in gpc (a Rust panic): report `msg` and stop (Linux `BUG()`/`panic()`).
     pub fn gpc_panic(msg: *const c_char, len: usize) -> !;
 }

@@ -364,24 +364,79 @@ impl Host for KHost {
         // SAFETY: the kernel's own context pointer, handed back.
         unsafe { ffi::gpc_release_notify(self.ctx.0) };
     }
+
+    fn files_changed(&self) {
+        // SAFETY: the kernel's own context pointer, handed back.
+        unsafe { ffi::gpc_files_changed(self.ctx.0) };
+    }
+}
+
+/// The task whose slot gpc passes to a host method.
+///
+/// gpc only passes slots of tasks this instance attached (`gpc_init_task`,
+/// `gpc_fork`, `gpc_fork_into`; not yet `gpc_exit`), which the kernel embeds in the
+/// task and returned from `gpc_task_slot`, so `gpc_slot_task` (container_of) finds the
+/// task; the kernel only computes an address from the pointer and never writes through
+/// it. The job-control exports check that their task is attached before gpc asks.
+fn slot_task(slot: &TaskSlot) -> *mut GpcTask {
+    let slot = ptr::from_ref(slot).cast_mut().cast::<GpcTaskSlot>();
+    // SAFETY: `slot` is such a slot (above); the import neither sleeps nor calls gpc,
+    // as the spinning locks gpc may hold here require (its contract).
+    unsafe { ffi::gpc_slot_task(slot) }
+}
+
+/// Job control on the kernel's tasks (Linux `task->frozen`, `cgroup_freeze_task`,
+/// `send_sig(SIGKILL)`, `fatal_signal_pending`, `ktime_get_ns`): each method is one
+/// import on the task of the slot. gpc calls them under its spinning locks, which the
+/// imports' contract allows (no sleeping, no allocation, no call into gpc).
+impl gpc_core::JobControl for KHost {
+    fn task_frozen(&self, task: &TaskSlot) -> bool {
+        // SAFETY: a live attached task (`slot_task`); no other precondition.
+        unsafe { ffi::gpc_task_frozen(slot_task(task)) }
+    }
+
+    fn set_task_frozen(&self, task: &TaskSlot, frozen: bool) {
+        // SAFETY: as in `task_frozen`.
+        unsafe { ffi::gpc_set_task_frozen(slot_task(task), frozen) }
+    }
+
+    fn freeze_task(&self, task: &TaskSlot, freeze: bool) {
+        // SAFETY: as in `task_frozen`.
+        unsafe { ffi::gpc_freeze_task(slot_task(task), freeze) }
+    }
+
+    fn kill_task(&self, task: &TaskSlot) -> gpc_core::Result {
+        // SAFETY: as in `task_frozen`.
+        let r = unsafe { ffi::gpc_kill_task(slot_task(task)) };
+        if r == 0 {
+            return Ok(());
+        }
+        // A kernel answering outside its contract (a positive value, an errno gpc does
+        // not know) still fails the write, with EIO rather than a made-up success.
+        Err(r
+            .checked_neg()
+            .filter(|e| *e > 0)
+            .and_then(gpc_core::Error::from_errno)
+            .unwrap_or(gpc_core::Error::EIO))
+    }
+
+    fn fatal_signal_pending(&self, task: &TaskSlot) -> bool {
+        // SAFETY: as in `task_frozen`.
+        unsafe { ffi::gpc_fatal_signal_pending(slot_task(task)) }
+    }
+
+    fn clock_ns(&self) -> u64 {
+        // SAFETY: no preconditions.
+        unsafe { ffi::gpc_clock_ns() }
+    }
 }
 
 // Task walks (the `tasks` and `cgroup.procs` listings) find a task's ids from its slot:
 // Linux `container_of(node, struct task_struct, cg_list)`, then `task_pid_vnr`.
-/// The C ABI has no job-control imports yet: the defaults (issue 14 adds them).
-impl gpc_core::JobControl for KHost {}
 
 impl TaskIds for KHost {
     fn task_ids(&self, slot: &TaskSlot) -> TaskId {
-        // gpc only passes the slot of a live task this instance attached
-        // (`gpc_init_task`/`gpc_fork`, not yet `gpc_exit`): a `struct gpc_task_slot` the
-        // kernel embeds in that task and returned from `gpc_task_slot`, so
-        // `gpc_slot_task` finds the task; the kernel only computes an address from the
-        // pointer and never writes through it.
-        let slot = ptr::from_ref(slot).cast_mut().cast::<GpcTaskSlot>();
-        // SAFETY: `slot` is such a slot (above); the import neither sleeps nor calls gpc,
-        // as the spinning locks held here require (its contract).
-        let task = unsafe { ffi::gpc_slot_task(slot) };
+        let task = slot_task(slot);
         TaskId {
             // SAFETY: the task is live while its slot is attached, which it is (above).
             pid: unsafe { ffi::gpc_task_pid(task) },
@@ -556,6 +611,13 @@ impl TaskTable for KTasks {
         let mut ctx = Group { f };
         // SAFETY: `group` matches `gpc_task_fn` and `ctx` outlives the call.
         unsafe { ffi::gpc_with_thread_group(tgid, group, ptr::from_mut(&mut ctx).cast()) != 0 }
+    }
+
+    fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
+        let creds = GpcCreds::from(*creds);
+        // SAFETY: a valid pointer for the call; gpc holds only its hierarchy mutex here
+        // (`cgroup_attach_permissions` under `cgroup_mutex`), as the import allows.
+        unsafe { ffi::gpc_may_write_procs(&creds, container) }
     }
 }
 

@@ -7,7 +7,7 @@
 
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::boxed::Box;
 use std::cell::{Cell, RefCell};
@@ -369,6 +369,56 @@ pub(crate) static NOTIFIED: AtomicUsize = AtomicUsize::new(0);
 #[no_mangle]
 extern "C" fn gpc_release_notify(_ctx: *mut c_void) {
     NOTIFIED.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) static FILES_CHANGED: AtomicUsize = AtomicUsize::new(0);
+
+#[no_mangle]
+extern "C" fn gpc_files_changed(_ctx: *mut c_void) {
+    FILES_CHANGED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Nothing chowned: `cgroup.procs` files are root's, mode 0644.
+///
+/// # Safety
+///
+/// `creds` is a valid pointer (the shim passes its own).
+#[no_mangle]
+unsafe extern "C" fn gpc_may_write_procs(creds: *const GpcCreds, _id: u64) -> bool {
+    // SAFETY: valid for the call (the shim's own value).
+    let c = unsafe { &*creds };
+    c.euid == 0 || c.cap_dac_override
+}
+
+// The unit tests' kernel has no job control (the C harness has): the defaults.
+
+#[no_mangle]
+extern "C" fn gpc_task_frozen(_task: *mut GpcTask) -> bool {
+    false
+}
+
+#[no_mangle]
+extern "C" fn gpc_set_task_frozen(_task: *mut GpcTask, _frozen: bool) {}
+
+#[no_mangle]
+extern "C" fn gpc_freeze_task(_task: *mut GpcTask, _freeze: bool) {}
+
+/// What `gpc_kill_task` answers: -EOPNOTSUPP (no job control) unless a test sets it.
+pub(crate) static KILL_RESULT: AtomicI32 = AtomicI32::new(-95);
+
+#[no_mangle]
+extern "C" fn gpc_kill_task(_task: *mut GpcTask) -> c_int {
+    KILL_RESULT.load(Ordering::Relaxed)
+}
+
+#[no_mangle]
+extern "C" fn gpc_fatal_signal_pending(_task: *mut GpcTask) -> bool {
+    false
+}
+
+#[no_mangle]
+extern "C" fn gpc_clock_ns() -> u64 {
+    0
 }
 
 #[no_mangle]

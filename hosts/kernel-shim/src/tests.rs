@@ -983,3 +983,156 @@ fn pids_readers_stream_what_gpc_read_gives_at_once() {
         assert_eq!(gpc_pids_close(left), 0);
     }
 }
+
+/// cgroup v2 through the exports, against a kernel without job control (the mock's
+/// defaults): the unified hierarchy's handle, its files through `gpc_read`/`gpc_write`,
+/// `cgroup.kill` failing with the kernel's errno, clone3 into a group, a namespace, and
+/// `-EINVAL` for every null argument. The C harness drives the same with job control.
+#[test]
+fn v2_through_the_abi() {
+    const EBADF: c_int = -9;
+    const EOPNOTSUPP: c_int = -95;
+    const EIO: c_int = -5;
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and tasks from the mock kernel, NUL-terminated strings.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let t = mock::new_task(0, ROOT);
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+
+        assert_eq!(gpc_unified_hierarchy(g), ENOENT);
+        assert_eq!(gpc_unified_hierarchy(ptr::null()), EINVAL);
+        let u = gpc_mount_v2(g, ptr::null(), ptr::null_mut());
+        assert_eq!(u, 0, "the unified hierarchy's /proc id");
+        assert_eq!(gpc_unified_hierarchy(g), u);
+        let pids = cstr("pids");
+        let hp = gpc_mount(g, pids.as_ptr(), ptr::null_mut());
+        assert!(hp > 0);
+
+        let svc = cstr("/svc");
+        assert_eq!(gpc_mkdir(g, u, svc.as_ptr()), 0);
+        let pid = mock::pid_of(t).to_string();
+        assert_eq!(write(g, u, "/svc/cgroup.procs", &pid, ptr::null_mut()), 0);
+        assert_eq!(
+            read(g, u, "/svc/cgroup.events", ptr::null_mut()).as_deref(),
+            Ok("populated 1\nfrozen 0\n")
+        );
+        // A kernel without job control: nobody reports stopping, so not frozen.
+        assert_eq!(write(g, u, "/svc/cgroup.freeze", "1", ptr::null_mut()), 0);
+        assert_eq!(gpc_cgroup_task_freeze(g, t), 1);
+        assert_eq!(gpc_cgroup_task_freeze(g, init), 0);
+        assert_eq!(
+            read(g, u, "/svc/cgroup.events", ptr::null_mut()).as_deref(),
+            Ok("populated 1\nfrozen 0\n")
+        );
+        assert_eq!(write(g, u, "/svc/cgroup.freeze", "0", ptr::null_mut()), 0);
+        // cgroup.kill fails with what gpc_kill_task answers; an answer outside the
+        // contract is EIO, never a success.
+        assert_eq!(
+            write(g, u, "/svc/cgroup.kill", "1", ptr::null_mut()),
+            EOPNOTSUPP
+        );
+        mock::KILL_RESULT.store(7, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(write(g, u, "/svc/cgroup.kill", "1", ptr::null_mut()), EIO);
+        mock::KILL_RESULT.store(-100_000, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(write(g, u, "/svc/cgroup.kill", "1", ptr::null_mut()), EIO);
+        mock::KILL_RESULT.store(EOPNOTSUPP, core::sync::atomic::Ordering::Relaxed);
+
+        assert_eq!(gpc_account_cputime(g, t, 7_000), 0);
+        let stat = read(g, u, "/svc/cpu.stat", ptr::null_mut()).unwrap_or_default();
+        assert!(stat.starts_with("usage_usec 7\n"), "{stat}");
+
+        // clone3 into /svc; the destination must be a unified group.
+        let c = mock::new_task(0, ROOT);
+        let root = cstr("/");
+        assert_eq!(
+            gpc_fork_into(g, init, c, hp, root.as_ptr(), ptr::null()),
+            EBADF
+        );
+        assert_eq!(
+            gpc_fork_into(g, init, c, hp, svc.as_ptr(), ptr::null()),
+            ENOENT
+        );
+        let procs = cstr("/svc/cgroup.procs");
+        assert_eq!(
+            gpc_fork_into(g, init, c, u, procs.as_ptr(), ptr::null()),
+            EBADF
+        );
+        assert_eq!(gpc_fork_into(g, init, c, u, svc.as_ptr(), ptr::null()), 0);
+        mock::publish(c);
+        let want = std::format!("{hp}:pids:/\n0::/svc\n");
+        assert_eq!(
+            out(|b, n| gpc_proc_pid_cgroup(g, c, b, n)).as_deref(),
+            Ok(want.as_str())
+        );
+
+        // A namespace rooted at /svc; NULL is the initial one.
+        let ns = gpc_cgroup_ns_new(g, t);
+        assert!(!ns.is_null() && (ns as usize) < usize::MAX - GPC_MAX_ERRNO);
+        let in_ns = std::format!("{hp}:pids:/\n0::/\n");
+        assert_eq!(
+            out(|b, n| gpc_proc_pid_cgroup_ns(g, c, ns, b, n)).as_deref(),
+            Ok(in_ns.as_str())
+        );
+        assert_eq!(
+            out(|b, n| gpc_proc_pid_cgroup_ns(g, c, ptr::null(), b, n)),
+            out(|b, n| gpc_proc_pid_cgroup(g, c, b, n))
+        );
+        let init_ns = out(|b, n| gpc_proc_pid_cgroup_ns(g, init, ns, b, n)).unwrap_or_default();
+        assert!(init_ns.ends_with("0::/..\n"), "{init_ns}");
+
+        // Null arguments.
+        assert_eq!(
+            gpc_mount_v2(ptr::null(), ptr::null(), ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(gpc_enter_frozen(g, ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_leave_frozen(ptr::null(), t, false), EINVAL);
+        assert_eq!(gpc_cgroup_task_freeze(g, ptr::null_mut()), EINVAL);
+        assert_eq!(gpc_account_cputime(ptr::null(), t, 1), EINVAL);
+        assert_eq!(gpc_drain_notifications(g, None, ptr::null_mut()), EINVAL);
+        assert_eq!(
+            gpc_fork_into(g, init, c, u, ptr::null(), ptr::null()),
+            EINVAL
+        );
+        assert_eq!(
+            gpc_fork_into(g, ptr::null_mut(), c, u, svc.as_ptr(), ptr::null()),
+            EINVAL
+        );
+        assert_eq!(
+            gpc_cgroup_ns_new(g, ptr::null_mut()) as isize,
+            EINVAL as isize
+        );
+        assert_eq!(
+            gpc_proc_pid_cgroup_ns(g, ptr::null_mut(), ns, ptr::null_mut(), 0),
+            c_long::from(EINVAL)
+        );
+        let z = cstr("0");
+        assert_eq!(
+            gpc_write_ns(g, u, ptr::null(), ptr::null_mut(), ns, z.as_ptr(), 1),
+            EINVAL
+        );
+        // A task never forked.
+        let stray = mock::new_task(0, ROOT);
+        assert_eq!(gpc_enter_frozen(g, stray), ESRCH);
+        assert_eq!(gpc_cgroup_task_freeze(g, stray), ESRCH);
+        assert_eq!(gpc_cgroup_ns_new(g, stray) as isize, ESRCH as isize);
+        mock::reap(stray);
+
+        for x in [c, t, init] {
+            gpc_exit(g, x);
+            mock::reap(x);
+        }
+        assert_eq!(gpc_rmdir(g, u, svc.as_ptr()), 0);
+        assert_eq!(gpc_umount(g, hp), 0);
+        assert_eq!(gpc_umount(g, u), 0);
+        gpc_destroy(g);
+        // The namespace outlives its instance; error pointers are ignored.
+        gpc_cgroup_ns_free(ns);
+        gpc_cgroup_ns_free(ptr::null_mut());
+        gpc_cgroup_ns_free(usize::MAX as *mut GpcCgroupNs);
+    }
+}

@@ -6,6 +6,15 @@
  *     one instance passed to another is refused (-EINVAL) and left as it was; every
  *     enforcement export answers what the control files written before say, inside an
  *     RCU read-side section, without allocating;
+ *  1b. cgroup v2: the unified hierarchy (handle 0) beside v1 ones; cgroup.procs moves
+ *     with the delegation rule (gpc_may_write_procs on the common ancestor, with a
+ *     chown table); cgroup.freeze asks the tasks to stop (per-task job-control bits),
+ *     they report gpc_enter_frozen/gpc_leave_frozen and cgroup.events follows;
+ *     cgroup.kill marks every process and a killed parent cannot fork; cpu.stat
+ *     counts gpc_account_cputime; gpc_files_changed and gpc_drain_notifications report
+ *     the cgroup.events changes; clone3 into a group (gpc_fork_into) with each refusal;
+ *     cgroup namespaces (/proc/PID/cgroup relative to one, nsdelegate's bounds on
+ *     writes and clones, another instance's namespace refused);
  *  2. failure injection: each operation of a scripted session is run with its 0th, 1st,
  *     2nd, ... allocation failing until it succeeds; every failure must come back as
  *     -ENOMEM with the whole visible state (every file of every container, /proc, the
@@ -435,6 +444,346 @@ static void test_basics(void)
 /* 1b. Instances: a task belongs to the instance that attached it.                  */
 /* ------------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------------ */
+/* cgroup v2: the unified hierarchy, delegation, job control, notifications,        */
+/* clone3 into a group, cgroup namespaces.                                          */
+/* ------------------------------------------------------------------------------ */
+
+struct notes {
+	int n, hier[16];
+	uint64_t id[16];
+	char file[16][32];
+};
+
+static void collect_note(void *ctx, int hier, uint64_t id, const char *file)
+{
+	struct notes *n = ctx;
+	if (n->n < 16) {
+		n->hier[n->n] = hier;
+		n->id[n->n] = id;
+		snprintf(n->file[n->n], sizeof(n->file[0]), "%s", file);
+	}
+	n->n++;
+}
+
+/* Was (hier, id, file) among the notes? */
+static bool noted(const struct notes *n, int hier, uint64_t id, const char *file)
+{
+	for (int i = 0; i < n->n && i < 16; i++)
+		if (n->hier[i] == hier && n->id[i] == id && !strcmp(n->file[i], file))
+			return true;
+	return false;
+}
+
+static uint64_t dir_id(struct gpc *g, int h, const char *path)
+{
+	struct gpc_stat st = { 0 };
+	CHECK(gpc_stat(g, h, path, &st) == 0 && st.kind == GPC_STAT_DIR, "stat %s", path);
+	return st.id;
+}
+
+/* The file's text is exactly want. */
+static void file_eq(struct gpc *g, int h, const char *path, const char *want)
+{
+	long err;
+	char *s = rd(g, h, path, NULL, &err);
+	CHECK(s && !strcmp(s, want), "%s: %ld: \"%s\", want \"%s\"", path, err, s ? s : "",
+	      want);
+	free(s);
+}
+
+/* The file holds the line. */
+static void file_has(struct gpc *g, int h, const char *path, const char *line)
+{
+	long err;
+	char *s = rd(g, h, path, NULL, &err);
+	CHECK(s && strstr(s, line), "%s: %ld: \"%s\" lacks \"%s\"", path, err, s ? s : "", line);
+	free(s);
+}
+
+static int jobctl(struct ktask *t)
+{
+	return atomic_load(&t->jobctl);
+}
+
+/* /proc/PID/cgroup of t as a reader in ns sees it. */
+static char *proc_pid_ns(struct gpc *g, struct ktask *t, const struct gpc_cgroup_ns *ns, long *err)
+{
+	long need = gpc_proc_pid_cgroup_ns(g, T(t), ns, NULL, 0);
+	char *buf;
+	if (need < 0) {
+		*err = need;
+		return NULL;
+	}
+	buf = malloc((size_t)need + 1);
+	if (!buf)
+		abort();
+	*err = gpc_proc_pid_cgroup_ns(g, T(t), ns, buf, (size_t)need);
+	CHECK(*err == need, "proc_pid_cgroup_ns: %ld, size query %ld", *err, need);
+	buf[need > 0 ? need : 0] = 0;
+	return buf;
+}
+
+static void test_v2(void)
+{
+	struct gpc *g = gpc_init(&khost), *g2;
+	struct ktask *init, *alice, *t1, *t3, *t2, *c1, *c2, *c3;
+	struct gpc_cgroup_ns *ns, *ns_bad;
+	struct notes notes = { 0 };
+	long err, n, changed;
+	char *s;
+	int u, hp, r;
+	uint64_t id_a, id_b;
+
+	printf("cgroup v2:\n");
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	init = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init");
+	ktask_publish(init);
+	alice = ktask_new(NULL, ALICE, 0);
+	t1 = ktask_new(NULL, ROOT, 0);
+	t2 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(g, T(init), T(alice)) == 0 && gpc_fork(g, T(init), T(t1)) == 0 &&
+		      gpc_fork(g, T(init), T(t2)) == 0,
+	      "forks");
+	ktask_publish(alice);
+	ktask_publish(t1);
+	ktask_publish(t2);
+	t3 = ktask_new(t1, ROOT, 0); /* a thread of t1 */
+	CHECK(gpc_fork(g, T(t1), T(t3)) == 0, "thread");
+	ktask_publish(t3);
+
+	/* Mounting: one unified hierarchy, handle 0 ("0::" in /proc), beside v1 ones. */
+	CHECK(gpc_unified_hierarchy(g) == -ENOENT, "unified before mount: %d",
+	      gpc_unified_hierarchy(g));
+	CHECK(gpc_unified_hierarchy(NULL) == -EINVAL, "NULL instance");
+	CHECK(gpc_mount_v2(g, "nsdelegate", T(alice)) == -EPERM, "user mount");
+	CHECK(gpc_mount_v2(g, "bogus", NULL) == -EINVAL, "bogus option");
+	u = gpc_mount_v2(g, "nsdelegate", NULL);
+	CHECK(u == 0, "unified handle %d", u);
+	CHECK(gpc_unified_hierarchy(g) == u, "unified %d", gpc_unified_hierarchy(g));
+	CHECK(gpc_mount_v2(g, NULL, NULL) == u, "a second mount is the same hierarchy");
+	CHECK(gpc_umount(g, u) == 0, "drop the second mount");
+	CHECK(gpc_mount_v2(g, "nsdelegate", NULL) == u, "and mount it again");
+	hp = gpc_mount(g, "pids", NULL);
+	CHECK(hp > 0 && hp != u, "v1 pids handle %d", hp);
+	CHECK(gpc_unified_hierarchy(g) == u, "still unified %d", gpc_unified_hierarchy(g));
+
+	CHECK(gpc_mkdir(g, u, "/a") == 0 && gpc_mkdir(g, u, "/b") == 0 &&
+		      gpc_mkdir(g, u, "/b/y") == 0 && gpc_mkdir(g, u, "/d") == 0 &&
+		      gpc_mkdir(g, u, "/d/x") == 0,
+	      "mkdirs");
+	id_a = dir_id(g, u, "/a");
+	id_b = dir_id(g, u, "/b");
+	s = ls(g, u, "/a", &n);
+	CHECK(s != NULL, "list /a: %ld", n);
+	if (s) {
+		const char *want[] = { "cgroup.procs", "cgroup.threads", "cgroup.freeze",
+				       "cgroup.kill", "cgroup.events", "cgroup.subtree_control",
+				       "cgroup.controllers", "cpu.stat" };
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			bool found = false;
+			for (char *p = s; p < s + n; p += strlen(p) + 1)
+				found |= strcmp(p, want[i]) == 0;
+			CHECK(found, "/a lists %s", want[i]);
+		}
+		free(s);
+	}
+	file_eq(g, u, "/a/cgroup.events", "populated 0\nfrozen 0\n");
+	while (gpc_drain_notifications(g, collect_note, &notes) > 0)
+		;
+	CHECK(gpc_drain_notifications(g, NULL, NULL) == -EINVAL, "NULL callback");
+
+	/* A cgroup.procs write moves the whole process; populated flips and is notified. */
+	changed = atomic_load(&khost.files_changed);
+	CHECK(wr_pid(g, u, "/a/cgroup.procs", NULL, t1->pid) == 0, "t1 into /a");
+	CHECK(atomic_load(&khost.files_changed) > changed, "gpc_files_changed was called");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 0\n");
+	s = rd(g, u, "/a/cgroup.threads", NULL, &err);
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "%u\n%u\n", t1->pid, t3->pid);
+		CHECK(s && !strcmp(s, want), "/a/cgroup.threads: %s", s ? s : "");
+	}
+	free(s);
+	memset(&notes, 0, sizeof(notes));
+	r = gpc_drain_notifications(g, collect_note, &notes);
+	CHECK(r == notes.n && noted(&notes, u, id_a, "cgroup.events"),
+	      "drained %d: /a's cgroup.events among them", r);
+	CHECK(gpc_drain_notifications(g, collect_note, &notes) == 0, "drained twice");
+	s = proc_pid(g, t3, &err);
+	CHECK(s && strstr(s, "0::/a\n"), "/proc/t3/cgroup: %s", s ? s : "");
+	free(s);
+
+	/* Delegation: a move needs the common ancestor's cgroup.procs (gpc_may_write_procs). */
+	CHECK(wr_pid(g, u, "/d/x/cgroup.procs", NULL, alice->pid) == 0, "alice into /d/x");
+	CHECK(wr_pid(g, u, "/d/cgroup.procs", alice, alice->pid) == -EACCES,
+	      "alice moves herself without /d delegated");
+	kernel_chown_procs(dir_id(g, u, "/d"), ALICE.euid);
+	CHECK(wr_pid(g, u, "/d/cgroup.procs", alice, alice->pid) == 0,
+	      "alice moves herself inside delegated /d");
+	CHECK(wr_pid(g, u, "/b/cgroup.procs", alice, alice->pid) == -EACCES,
+	      "alice leaves her delegation");
+	kernel_chown_procs(dir_id(g, u, "/d"), 0);
+
+	/* cgroup.freeze: the tasks are asked to stop; the group is frozen once they did. */
+	CHECK(gpc_cgroup_task_freeze(g, T(t1)) == 0, "not freezing yet");
+	CHECK(wr(g, u, "/a/cgroup.freeze", NULL, "1") == 0, "freeze /a");
+	CHECK((jobctl(t1) & KJOB_TRAP_FREEZE) && (jobctl(t3) & KJOB_TRAP_FREEZE) &&
+		      !(jobctl(t2) & KJOB_TRAP_FREEZE),
+	      "asked to stop: t1 %d, t3 %d, t2 %d", jobctl(t1), jobctl(t3), jobctl(t2));
+	CHECK(gpc_cgroup_task_freeze(g, T(t1)) == 1 && gpc_cgroup_task_freeze(g, T(t2)) == 0,
+	      "cgroup_task_freeze");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 0\n");
+	CHECK(gpc_enter_frozen(g, T(t1)) == 0, "t1 stops");
+	CHECK(jobctl(t1) & KJOB_FROZEN, "t1 recorded stopped");
+	CHECK(gpc_enter_frozen(g, T(t1)) == 0, "t1 stops twice");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 0\n");
+	memset(&notes, 0, sizeof(notes));
+	while (gpc_drain_notifications(g, collect_note, &notes) > 0)
+		;
+	CHECK(gpc_enter_frozen(g, T(t3)) == 0, "t3 stops");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 1\n");
+	memset(&notes, 0, sizeof(notes));
+	gpc_drain_notifications(g, collect_note, &notes);
+	CHECK(noted(&notes, u, id_a, "cgroup.events"), "frozen notified (%d notes)", notes.n);
+	CHECK(gpc_enter_frozen(NULL, T(t1)) == -EINVAL && gpc_enter_frozen(g, NULL) == -EINVAL,
+	      "NULLs");
+	/* A task woken while its group still freezes is asked to stop again. */
+	gpc_freeze_task(T(t3), false);
+	CHECK(gpc_leave_frozen(g, T(t3), false) == 0 && (jobctl(t3) & KJOB_TRAP_FREEZE) &&
+		      (jobctl(t3) & KJOB_FROZEN),
+	      "t3 stays stopped: %d", jobctl(t3));
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 1\n");
+	/* clone3 into a freezing group: the child is asked to stop at once. */
+	c2 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork_into(g, T(init), T(c2), u, "/a", NULL) == 0, "clone into frozen /a");
+	ktask_publish(c2);
+	CHECK(jobctl(c2) & KJOB_TRAP_FREEZE, "the child is asked to stop: %d", jobctl(c2));
+	/* Linux cgroup_post_fork leaves the group frozen meanwhile ("we avoid cgroup's
+	 * transient switch from the frozen state and back"): the child stops soon. */
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 1\n");
+	CHECK(gpc_enter_frozen(g, T(c2)) == 0, "c2 stops");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 1\n");
+	s = rd(g, u, "/a/cgroup.stat.local", NULL, &err);
+	CHECK(s && strstr(s, "frozen_usec "), "cgroup.stat.local: %ld %s", err, s ? s : "");
+	free(s);
+	/* Thaw: the requests are withdrawn; each task reports it runs. */
+	CHECK(wr(g, u, "/a/cgroup.freeze", NULL, "0") == 0, "thaw /a");
+	CHECK(!(jobctl(t1) & KJOB_TRAP_FREEZE) && !(jobctl(c2) & KJOB_TRAP_FREEZE), "withdrawn");
+	/* cgroup_do_freeze ends with cgroup_update_frozen: no longer freezing is not
+	 * frozen, though the tasks still have to report that they run. */
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 0\n");
+	CHECK(gpc_leave_frozen(g, T(t1), false) == 0 && gpc_leave_frozen(g, T(t3), false) == 0 &&
+		      gpc_leave_frozen(g, T(c2), false) == 0,
+	      "they run");
+	CHECK(!(jobctl(t1) & KJOB_FROZEN) && !(jobctl(c2) & KJOB_FROZEN), "recorded running");
+	file_eq(g, u, "/a/cgroup.events", "populated 1\nfrozen 0\n");
+
+	/* CPU time charged to the task's v2 group. */
+	CHECK(gpc_account_cputime(g, T(t1), 3000000) == 0 &&
+		      gpc_account_cputime(g, T(t3), 2000000) == 0,
+	      "account_cputime");
+	file_has(g, u, "/a/cpu.stat", "usage_usec 5000\n");
+	file_has(g, u, "/cpu.stat", "usage_usec 5000\n");
+
+	/* clone3(CLONE_INTO_CGROUP). */
+	c1 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork_into(g, T(init), T(c1), hp, "/", NULL) == -EBADF, "into a v1 hierarchy");
+	CHECK(gpc_fork_into(g, T(init), T(c1), u, "/nope", NULL) == -ENOENT, "into nothing");
+	CHECK(gpc_fork_into(g, T(init), T(c1), u, "/b/cgroup.procs", NULL) == -EBADF,
+	      "into a file");
+	CHECK(gpc_fork_into(g, T(alice), T(c1), u, "/b", NULL) == -EACCES,
+	      "alice may not write /b/cgroup.procs");
+	memset(&notes, 0, sizeof(notes));
+	while (gpc_drain_notifications(g, collect_note, &notes) > 0)
+		;
+	CHECK(gpc_fork_into(g, T(init), T(c1), u, "/b", NULL) == 0, "clone into /b");
+	memset(&notes, 0, sizeof(notes));
+	gpc_drain_notifications(g, collect_note, &notes);
+	CHECK(noted(&notes, u, id_b, "cgroup.events"), "/b populated, notified (%d)", notes.n);
+	CHECK(gpc_fork_into(g, T(init), T(c1), u, "/b", NULL) == -EBUSY, "twice");
+	ktask_publish(c1);
+	{
+		char want[16];
+		snprintf(want, sizeof(want), "%u\n", c1->pid);
+		file_eq(g, u, "/b/cgroup.procs", want);
+	}
+	s = proc_pid(g, c1, &err);
+	CHECK(s && strstr(s, ":pids:/\n") && strstr(s, "0::/b\n"),
+	      "c1's v1 groups are its parent's: %s", s ? s : "");
+	free(s);
+
+	/* Cgroup namespaces. */
+	CHECK(wr_pid(g, u, "/b/cgroup.procs", NULL, t2->pid) == 0, "t2 into /b");
+	ns = gpc_cgroup_ns_new(g, T(t2));
+	CHECK(!GPC_IS_ERR(ns) && ns, "cgroup_ns_new: %ld", GPC_PTR_ERR(ns));
+	ns_bad = gpc_cgroup_ns_new(NULL, T(t2));
+	CHECK(GPC_IS_ERR(ns_bad) && GPC_PTR_ERR(ns_bad) == -EINVAL, "NULL instance");
+	CHECK(wr_pid(g, u, "/b/y/cgroup.procs", NULL, t2->pid) == 0, "t2 moves on");
+	s = proc_pid_ns(g, t1, ns, &err);
+	CHECK(s && strstr(s, "0::/../a\n"), "t1 from /b: %ld %s", err, s ? s : "");
+	free(s);
+	s = proc_pid_ns(g, t2, ns, &err);
+	CHECK(s && strstr(s, "0::/y\n"), "t2 from /b: %ld %s", err, s ? s : "");
+	free(s);
+	s = proc_pid_ns(g, c1, NULL, &err);
+	CHECK(s && strstr(s, "0::/b\n"), "c1 from the initial namespace: %ld %s", err, s ? s : "");
+	free(s);
+	/* nsdelegate: moves stay inside the namespace. */
+	CHECK(gpc_write_ns(g, u, "/b/cgroup.procs", NULL, ns, "0", 0) == 0, "an empty write");
+	{
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%u", t1->pid);
+		CHECK(gpc_write_ns(g, u, "/b/cgroup.procs", NULL, ns, pid, strlen(pid)) == -ENOENT,
+		      "a move from outside the namespace");
+		snprintf(pid, sizeof(pid), "%u", c1->pid);
+		CHECK(gpc_write_ns(g, u, "/b/y/cgroup.procs", NULL, ns, pid, strlen(pid)) == 0,
+		      "a move inside it");
+	}
+	c3 = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork_into(g, T(init), T(c3), u, "/b", ns) == -ENOENT,
+	      "clone from outside the namespace");
+	CHECK(gpc_fork_into(g, T(t2), T(c3), u, "/b", ns) == 0, "clone inside it");
+	ktask_publish(c3);
+	g2 = gpc_init(&khost);
+	CHECK(!GPC_IS_ERR(g2), "second instance");
+	CHECK(gpc_proc_pid_cgroup_ns(g2, T(t1), ns, NULL, 0) == -EINVAL, "another instance's ns");
+	CHECK(gpc_write_ns(g2, 0, "/cgroup.procs", NULL, ns, "1", 1) == -EINVAL,
+	      "another instance's ns, written");
+	gpc_destroy(g2);
+
+	/* cgroup.kill: every process of the group gets SIGKILL; a killed parent cannot fork. */
+	CHECK(wr(g, u, "/a/cgroup.kill", NULL, "1") == 0, "kill /a");
+	CHECK((jobctl(t1) & KJOB_KILLED) && (jobctl(t3) & KJOB_KILLED) &&
+		      (jobctl(c2) & KJOB_KILLED) && !(jobctl(t2) & KJOB_KILLED),
+	      "killed: t1 %d t3 %d c2 %d t2 %d", jobctl(t1), jobctl(t3), jobctl(c2), jobctl(t2));
+	{
+		struct ktask *k = ktask_new(NULL, ROOT, 0);
+		CHECK(gpc_fork(g, T(t1), T(k)) == -EINTR, "a killed parent forks");
+		ktask_abort(k);
+	}
+	ktask_exit(g, t3);
+	ktask_exit(g, t1);
+	ktask_exit(g, c2);
+	file_eq(g, u, "/a/cgroup.events", "populated 0\nfrozen 0\n");
+	CHECK(gpc_enter_frozen(g, T(c3)) == 0 && gpc_leave_frozen(g, T(c3), true) == 0,
+	      "stop and run outside a freeze");
+
+	/* Teardown; a namespace outlives its instance. */
+	ktask_exit(g, c1);
+	ktask_exit(g, c3);
+	ktask_exit(g, t2);
+	ktask_exit(g, alice);
+	ktask_exit(g, init);
+	CHECK(gpc_account_cputime(g, T(c3 = ktask_new(NULL, ROOT, 0)), 1) == -ESRCH,
+	      "a task never forked");
+	ktask_abort(c3);
+	gpc_destroy(g);
+	gpc_cgroup_ns_free(ns);
+	gpc_cgroup_ns_free(NULL);
+}
+
 static void test_instances(void)
 {
 	struct gpc *a = gpc_init(&khost), *b = gpc_init(&khost);
@@ -845,7 +1194,9 @@ static void test_rcu_deferral(void)
 
 static struct gpc *G;
 static int H1, H2, H3;
-static struct ktask *INIT, *P2, *P3, *P4, *P5, *USER;
+static struct ktask *INIT, *P2, *P3, *P4, *P5, *USER, *UC;
+static int HU = -1; /* the unified hierarchy, once mounted (its handle is 0) */
+static struct gpc_cgroup_ns *NS;
 static struct releases REL;
 static long inj_ops, inj_failures, inj_allocs, inj_kept;
 
@@ -889,7 +1240,7 @@ static void snap_dir(struct sb *b, int h, const char *path, int depth)
 static char *snapshot(void)
 {
 	struct sb b = { 0 };
-	struct ktask *ts[] = { INIT, P2, P3, P4, P5, USER };
+	struct ktask *ts[] = { INIT, P2, P3, P4, P5, USER, UC };
 	char buf[BUF];
 	long n;
 	int hs[] = { H1, H2, H3 };
@@ -898,6 +1249,10 @@ static char *snapshot(void)
 			continue;
 		sb_add(&b, "H %d\n", hs[i]);
 		snap_dir(&b, hs[i], "/", 0);
+	}
+	if (HU >= 0) {
+		sb_add(&b, "U %d %d\n", HU, gpc_unified_hierarchy(G));
+		snap_dir(&b, HU, "/", 0);
 	}
 	n = gpc_proc_cgroups(G, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = 0;
@@ -1036,6 +1391,49 @@ static void fork_into(struct ktask **out, struct ktask *parent, struct ktask *th
 	inject(name, op_fork, ok_zero);
 }
 
+static long op_mount_v2(void)
+{
+	long r = gpc_mount_v2(G, "nsdelegate", NULL);
+	if (r >= 0)
+		HU = (int)r;
+	return r;
+}
+static long op_mkdir_u(void) { return gpc_mkdir(G, HU, "/u"); }
+static long op_mkdir_uv(void) { return gpc_mkdir(G, HU, "/u/v"); }
+static long op_procs_u(void) { return wr(G, HU, "/u/cgroup.procs", NULL, pidstr(P2)); }
+/* clone3 into /u/v; the child's task struct is made once and reused after a failure,
+ * whose slot must be left unattached. */
+static long op_clone_into(void)
+{
+	long r = gpc_fork_into(G, T(INIT), T(UC), HU, "/u/v", NULL);
+	if (!r)
+		ktask_publish(UC);
+	return r;
+}
+static long op_ns_new(void)
+{
+	struct gpc_cgroup_ns *ns = gpc_cgroup_ns_new(G, T(P2));
+	if (GPC_IS_ERR(ns))
+		return GPC_PTR_ERR(ns);
+	NS = ns;
+	return 0;
+}
+static long op_proc_pid_ns(void)
+{
+	char buf[4096];
+	return gpc_proc_pid_cgroup_ns(G, T(UC), NS, buf, sizeof(buf));
+}
+static long op_write_ns(void)
+{
+	const char *pid = pidstr(UC);
+	return gpc_write_ns(G, HU, "/u/cgroup.procs", NULL, NS, pid, strlen(pid));
+}
+static long op_uc_back(void) { return wr(G, HU, "/u/v/cgroup.procs", NULL, pidstr(UC)); }
+static long op_p2_back_u(void) { return wr(G, HU, "/cgroup.procs", NULL, pidstr(P2)); }
+static long op_rmdir_uv(void) { return gpc_rmdir(G, HU, "/u/v"); }
+static long op_rmdir_u(void) { return gpc_rmdir(G, HU, "/u"); }
+static long op_umount_u(void) { return gpc_umount(G, HU); }
+
 static long op_tasks_a(void) { return wr(G, H1, "/a/tasks", NULL, pidstr(P2)); }
 static long op_attach_ab(void) { return gpc_attach(G, H1, "/a/b", T(P2)); }
 static long op_procs_p(void) { return wr(G, H2, "/p/cgroup.procs", NULL, pidstr(P4)); }
@@ -1136,6 +1534,16 @@ static void test_injection(void)
 	fork_into(&P4, P3, P3, ROOT, "fork p4 (thread of p3)");
 	fork_into(&P5, P3, P3, ROOT, "fork p5 (thread of p3)");
 	fork_into(&USER, INIT, NULL, ALICE, "fork user");
+	inject("mount cgroup2", op_mount_v2, ok_zero);
+	inject("mkdir cgroup2 /u", op_mkdir_u, ok_zero);
+	inject("mkdir cgroup2 /u/v", op_mkdir_uv, ok_zero);
+	inject("cgroup2 cgroup.procs into /u", op_procs_u, ok_zero);
+	UC = ktask_new(NULL, ROOT, 0);
+	inject("clone3 into /u/v", op_clone_into, ok_zero);
+	inject("cgroup namespace of p2", op_ns_new, ok_zero);
+	inject("/proc/PID/cgroup from it", op_proc_pid_ns, ok_positive);
+	inject("cgroup.procs write from it", op_write_ns, ok_zero);
+	inject("cgroup.procs back to /u/v", op_uc_back, ok_zero);
 	inject("write tasks (migrate)", op_tasks_a, ok_zero);
 	inject("gpc_attach", op_attach_ab, ok_zero);
 	inject("write cgroup.procs (3 threads)", op_procs_p, ok_zero);
@@ -1159,6 +1567,14 @@ static void test_injection(void)
 	inject("rmdir /a", op_rmdir_a, ok_zero);
 	inject("rmdir pids /p", op_rmdir_p, ok_zero);
 	inject("rmdir named /r", op_rmdir_r, ok_zero);
+	inject("cgroup2 p2 back to the root", op_p2_back_u, ok_zero);
+	ktask_exit(G, UC);
+	UC = NULL;
+	gpc_cgroup_ns_free(NS);
+	NS = NULL;
+	inject("rmdir cgroup2 /u/v", op_rmdir_uv, ok_zero);
+	inject("rmdir cgroup2 /u", op_rmdir_u, ok_zero);
+	inject("umount cgroup2", op_umount_u, ok_zero);
 	ktask_exit(G, P5);
 	ktask_exit(G, P4);
 	ktask_exit(G, P3);
@@ -1795,6 +2211,7 @@ int main(int argc, char **argv)
 	test_basics();
 	test_pids_reader();
 	test_instances();
+	test_v2();
 	test_enforcement();
 	test_rcu_deferral();
 	test_injection();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel.h"
@@ -795,6 +796,93 @@ void gpc_release_notify(void *host_ctx)
 	struct khost *h = host_ctx;
 	if (h)
 		atomic_fetch_add(&h->notified, 1);
+}
+
+void gpc_files_changed(void *host_ctx)
+{
+	struct khost *h = host_ctx;
+	if (h)
+		atomic_fetch_add(&h->files_changed, 1);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* The VFS's permission on cgroup.procs files, with chown (delegation).             */
+/* ------------------------------------------------------------------------------ */
+
+#define NR_CHOWNED 16
+static struct {
+	_Atomic uint64_t id;
+	_Atomic uint32_t uid;
+} chowned[NR_CHOWNED];
+
+void kernel_chown_procs(uint64_t id, uint32_t uid)
+{
+	for (int i = 0; i < NR_CHOWNED; i++) {
+		if (atomic_load(&chowned[i].id) == id || (uid && !atomic_load(&chowned[i].id))) {
+			atomic_store(&chowned[i].uid, uid);
+			atomic_store(&chowned[i].id, uid ? id : 0);
+			return;
+		}
+	}
+	kbug("kernel_chown_procs: table full", ENOSPC);
+}
+
+/* generic_permission() on a 0644 file: the owner, or CAP_DAC_OVERRIDE. Called under
+ * gpc's hierarchy mutex, where a kernel may sleep. */
+bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)
+{
+	uint32_t owner = 0;
+	if (in_atomic)
+		atomic_fetch_add(&atomic_violations, 1);
+	for (int i = 0; i < NR_CHOWNED; i++)
+		if (id && atomic_load(&chowned[i].id) == id)
+			owner = atomic_load(&chowned[i].uid);
+	return creds->euid == owner || creds->cap_dac_override;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Job control: per-task bits, acted on by the harness's "tasks".                   */
+/* ------------------------------------------------------------------------------ */
+
+bool gpc_task_frozen(struct gpc_task *task)
+{
+	return atomic_load(&((struct ktask *)task)->jobctl) & KJOB_FROZEN;
+}
+
+void gpc_set_task_frozen(struct gpc_task *task, bool frozen)
+{
+	struct ktask *t = (struct ktask *)task;
+	if (frozen)
+		atomic_fetch_or(&t->jobctl, KJOB_FROZEN);
+	else
+		atomic_fetch_and(&t->jobctl, ~KJOB_FROZEN);
+}
+
+void gpc_freeze_task(struct gpc_task *task, bool freeze)
+{
+	struct ktask *t = (struct ktask *)task;
+	if (freeze)
+		atomic_fetch_or(&t->jobctl, KJOB_TRAP_FREEZE);
+	else
+		atomic_fetch_and(&t->jobctl, ~KJOB_TRAP_FREEZE);
+}
+
+int gpc_kill_task(struct gpc_task *task)
+{
+	atomic_fetch_or(&((struct ktask *)task)->jobctl, KJOB_KILLED);
+	return 0;
+}
+
+bool gpc_fatal_signal_pending(struct gpc_task *task)
+{
+	return atomic_load(&((struct ktask *)task)->jobctl) & KJOB_KILLED;
+}
+
+uint64_t gpc_clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void gpc_panic(const char *msg, size_t len)

@@ -31,7 +31,14 @@ struct ktask {
 	atomic_int nr_threads;     /* on a leader: live threads besides itself */
 	int list_index;            /* position in the dense task list */
 	int owner;                 /* the harness thread that forks/exits it */
+	atomic_int jobctl;         /* KJOB_* bits (Linux task->jobctl, task->frozen) */
 };
+
+/* Job control: what gpc asked of a task and what it reported (gpc_freeze_task,
+ * gpc_set_task_frozen, gpc_kill_task). */
+#define KJOB_TRAP_FREEZE 1 /* asked to stop (JOBCTL_TRAP_FREEZE) */
+#define KJOB_FROZEN 2      /* stopped (task->frozen) */
+#define KJOB_KILLED 4      /* SIGKILL pending */
 
 static inline struct gpc_task *T(struct ktask *t)
 {
@@ -111,8 +118,13 @@ void threadgroup_unlock(void);
 /* ---- release notifications ---- */
 struct khost {
 	atomic_long notified;
+	atomic_long files_changed; /* gpc_files_changed() calls */
 };
 extern struct khost khost;
+
+/* ---- the VFS: who may write a v2 group's cgroup.procs (gpc_may_write_procs) ---- */
+/* chown the cgroup.procs of the group with container id id to uid (0 forgets it). */
+void kernel_chown_procs(uint64_t id, uint32_t uid);
 
 /* ---- vCPUs ---- */
 void kernel_set_cpu(unsigned cpu);
