@@ -137,7 +137,13 @@ impl<H: Host> Gpc<H> {
                     .flatten()
                     .and_then(|i| tree.hiers.get(i))
                     .and_then(|h| h.as_deref());
-                let (id, n) = h.map_or((0, 1), |h| (h.id, h.nr_containers));
+                // A controller no v1 hierarchy holds sits on the default hierarchy: id 0,
+                // and its groups counted (`cgrp_dfl_root.nr_cgrps`, root included).
+                let dfl = Self::unified_index(&tree)
+                    .and_then(|u| tree.hiers.get(u))
+                    .and_then(|h| h.as_deref())
+                    .map_or(1, |u| u.nr_containers);
+                let (id, n) = h.map_or((0, dfl), |h| (h.id, h.nr_containers));
                 writeln!(out, "{}\t{}\t{}\t1", sub.name(), id, n)?;
             }
             Ok(())

@@ -1,6 +1,6 @@
 //! Boots the hobby kernel in qemu and checks what it prints:
 //!
-//! 1. for every conformance case, the recorded Linux transcripts, through
+//! 1. for every conformance case (v1's and v2's), the recorded Linux transcripts, through
 //!    `shared/sim-scripts/compare.sh` with `boot.sh --echo` as the runner (every case
 //!    must pass);
 //! 2. byte for byte, the simulator's (`gpc run [--echo]`: stdout, stderr and exit
@@ -136,8 +136,12 @@ fn kernel_transcripts_match_linux() -> Result<(), String> {
         "{} --echo",
         repo_root().join("hosts/hobby-kernel/boot.sh").display()
     );
+    // Every recorded case, v1's and v2's (`cases-v2`, kept apart by the contract).
+    let mut recorded = cases(&shared.join("cases"));
+    recorded.extend(cases(&shared.join("cases-v2")));
     let out = Command::new(shared.join("compare.sh"))
         .arg("-v")
+        .args(&recorded)
         .env("CGSIM", &runner)
         .output();
     let out = out.map_err(|e| format!("cannot run compare.sh: {e}"))?;
@@ -181,6 +185,7 @@ fn kernel_transcripts_match_the_simulator() -> Result<(), String> {
         ),
     )? {
         all.extend(cases(&shared));
+        all.extend(cases(&shared_dir().join("cases-v2")));
     }
     let mut failed = Vec::new();
     for case in &all {

@@ -360,6 +360,88 @@ fn hostile_writes_to_every_control_file() -> R {
     Ok(())
 }
 
+/// The same battery on every file of the unified hierarchy (cgroup v2: the root, a
+/// parent and a populated child), plus what only v2 takes (`threaded`, controller
+/// lists): a refused write changes nothing, and every errno is one Linux's v2 write
+/// paths give (`EOPNOTSUPP`: the threaded model; `ENOENT`: a controller not offered).
+#[test]
+fn hostile_writes_to_every_v2_file() -> R {
+    let mut m = SimMachine::new()?;
+    m.mount("cgroup2", "", "x", "/u")?;
+    m.mkdir("/u/a", false)?;
+    m.mkdir("/u/a/b", false)?;
+    let place = |m: &mut SimMachine| -> R {
+        let t = m.spawn()?;
+        m.write("/u/a/b/cgroup.procs", format!("{t}").as_bytes())
+    };
+    place(&mut m)?;
+    let mut inputs = battery();
+    inputs.push(("threaded", b"threaded\n".to_vec()));
+    inputs.push(("domain", b"domain\n".to_vec()));
+    inputs.push(("enable", b"+cpu\n".to_vec()));
+    inputs.push(("disable", b"-memory\n".to_vec()));
+    inputs.push(("trigger", b"some 150000 1000000\n".to_vec()));
+    inputs.push(("bad trigger", b"some 0 1000000\n".to_vec()));
+    let mut files = Vec::new();
+    for dir in ["/u", "/u/a", "/u/a/b"] {
+        let mut names = m.list(dir)?;
+        names.sort();
+        for n in names {
+            let p = format!("{dir}/{n}");
+            if !matches!(m.read(&p), Err(Error::EISDIR)) {
+                files.push(p);
+            }
+        }
+    }
+    let dump_u = |m: &mut SimMachine| {
+        let mut s = String::new();
+        dump(m, "/u", &mut s);
+        s += &String::from_utf8_lossy(&m.read("/proc/cgroups").unwrap());
+        s
+    };
+    let allowed =
+        |e: Error| WRITE_ERRNOS.contains(&e) || matches!(e, Error::EOPNOTSUPP | Error::ENOENT);
+    let (mut tried, mut refused) = (0usize, 0usize);
+    for f in &files {
+        for (what, data) in &inputs {
+            let before = dump_u(&mut m);
+            let r = m.write(f, data);
+            tried += 1;
+            match r {
+                Ok(()) => {
+                    // Undo what an accepted write did, for the next input: thaw, and a
+                    // task in place of one that was killed.
+                    if f.ends_with("cgroup.freeze") {
+                        m.write(f, b"0")?;
+                    }
+                    if f.ends_with("cgroup.pressure") {
+                        m.write(f, b"1")?;
+                    }
+                    if text(&mut m, "/u/a/b/cgroup.procs")?.is_empty() {
+                        place(&mut m)?;
+                    }
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert!(allowed(e), "{f} <- {what}: {e:?}");
+                    assert_eq!(before, dump_u(&mut m), "{f} <- {what}: {e:?} but changed");
+                }
+            }
+            if data.len() > 4096 {
+                assert_eq!(r, Err(Error::E2BIG), "{f} <- {what}");
+            }
+        }
+    }
+    assert!(files.len() > 40 && refused > tried / 2, "{tried} {refused}");
+    println!(
+        "hostile v2 writes: {tried} writes ({} inputs x {} files), {refused} refused, \
+         each leaving every file as it was",
+        inputs.len(),
+        files.len()
+    );
+    Ok(())
+}
+
 #[test]
 fn hostile_writes_with_linux_errnos() -> R {
     let mut m = machine();
