@@ -1329,17 +1329,23 @@ fn clone_into_as(
         .clone_into(&w.gpc, parent, thread, &node, &caller, ns)
 }
 
-/// Linux `cgroup_css_set_fork`: only the unified hierarchy's group is the given one,
-/// the v1 groups are the creating thread's; the checks come in Linux's order, and a
-/// refused clone leaves nothing behind.
-#[test]
-fn clone_into_links_the_child_into_the_given_v2_group() {
-    let mut w = World::new();
+/// A world with the probe on a v1 hierarchy and the unified one mounted beside it.
+fn v1_and_v2_world() -> (World, crate::HierarchyId, crate::HierarchyId) {
+    let w = World::new();
     let v1 = w.mount("probe").unwrap();
     let h = w
         .gpc
         .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
         .unwrap();
+    (w, v1, h)
+}
+
+/// Linux `cgroup_css_set_fork`: only the unified hierarchy's group is the given one,
+/// the v1 groups are the creating thread's; the checks come in Linux's order, and a
+/// refused clone leaves nothing behind.
+#[test]
+fn clone_into_links_the_child_into_the_given_v2_group() {
+    let (mut w, v1, h) = v1_and_v2_world();
     for d in ["a", "a/b", "c"] {
         w.gpc.mkdir(h, d).unwrap();
     }
@@ -1452,12 +1458,7 @@ fn proc_cgroup_in(w: &World, pid: Pid, ns: Option<&crate::CgroupNs>) -> crate::R
 /// root's removal changes no path; a namespace keeps no group populated.
 #[test]
 fn cgroup_namespaces_render_paths_relative_to_their_root() {
-    let mut w = World::new();
-    let v1 = w.mount("probe").unwrap();
-    let h = w
-        .gpc
-        .mount_v2("", &w.tasks.caller(Creds::ROOT, None))
-        .unwrap();
+    let (mut w, v1, h) = v1_and_v2_world();
     for d in ["a", "a/b", "a/b/c", "a/x"] {
         w.gpc.mkdir(h, d).unwrap();
     }
