@@ -1,14 +1,17 @@
 //! The `v2` section of bench-report: what the unified hierarchy's operations cost as
 //! the machine grows.
 //!
-//! - `v2_enable_100x_tasks_ratio`: enabling and disabling a controller in the root's
+//! - `v2_enable_100x_tasks_ratio`: enabling and disabling a controller that keeps
+//!   nothing per task ([`gpc_core::Subsystem::NO_TASK_STATE`]) in the root's
 //!   `cgroup.subtree_control` (the pair, through `Gpc::write`) with 1,000 groups below,
 //!   one css_group each, holding 100 tasks each vs 1 task each (100,000 vs 1,000 tasks).
-//!   gpc replaces each affected css_group and moves its tasks, as Linux's
-//!   `cgroup_update_dfl_csses` migrates every task, so the cost follows the tasks too:
-//!   this ratio says by how much (1 would be a cost in css_groups alone, 100 one in
-//!   tasks alone). `v2_enable_ns_per_css_group_1_task` is the small case's cost per
-//!   css_group.
+//!   Its slot of each css_group is re-pointed in place: the cost follows the css_groups,
+//!   not the tasks (1 here; 100 would be a cost in tasks).
+//!   `v2_enable_ns_per_css_group` is the small case's cost per css_group.
+//! - `v2_enable_moving_100x_tasks_ratio`: the same with a controller that has per-task
+//!   state (the default), whose tasks move to new css_groups with `attach`, as Linux's
+//!   `cgroup_update_dfl_csses` migrates every task: this ratio says how much the tasks
+//!   add.
 //! - `v2_move_many_vs_few_groups`: moving a process between two groups (a
 //!   `cgroup.procs` write, there and back) with 10,000 vs 10 sibling groups in the
 //!   hierarchy: flat, since a move touches only its two groups; `v2_move_ns` is the pair
@@ -26,8 +29,11 @@ use crate::tasks::Tasks;
 use crate::timing::{measure_rounds, median, ratio_median, timed, Timing};
 use crate::{BenchError, Ctx};
 
-/// A controller with one v2 file and no hooks: the one the section enables.
+/// A controller with one v2 file, no hooks and nothing per task: re-pointed in place.
 pub struct DflProbe;
+
+/// The same without the promise: a v2 enable moves its tasks.
+pub struct DflMover;
 
 fn read_nothing(_: &DflProbe, _: &FileCtxOf<'_, DflProbe>, out: &mut Out<'_>) -> Result {
     out.bytes(b"0\n")
@@ -39,6 +45,7 @@ static DFL_FILES: [CfType<DflProbe>; 1] =
 impl Subsystem for DflProbe {
     type State = ();
     const NAME: &'static str = "dflprobe";
+    const NO_TASK_STATE: bool = true;
 
     fn files(&self) -> &'static [CfType<Self>] {
         &DFL_FILES
@@ -49,7 +56,28 @@ impl Subsystem for DflProbe {
     }
 }
 
+fn read_mover(_: &DflMover, _: &FileCtxOf<'_, DflMover>, out: &mut Out<'_>) -> Result {
+    out.bytes(b"0\n")
+}
+
+static MOVER_FILES: [CfType<DflMover>; 1] =
+    [CfType::ro("value", read_mover).with_flags(CfFlags::ONLY_ON_DFL)];
+
+impl Subsystem for DflMover {
+    type State = ();
+    const NAME: &'static str = "dflmover";
+
+    fn files(&self) -> &'static [CfType<Self>] {
+        &MOVER_FILES
+    }
+
+    fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<()> {
+        Ok(())
+    }
+}
+
 static DFL_PROBE: DflProbe = DflProbe;
+static DFL_MOVER: DflMover = DflMover;
 
 /// gpc with the unified hierarchy and `groups` sibling groups under its root, each
 /// holding `per_group` tasks (one css_group each).
@@ -63,7 +91,7 @@ struct V2World {
 
 impl V2World {
     fn new(groups: usize, per_group: usize) -> Result<V2World, BenchError> {
-        let gpc = Gpc::new(BenchHost::machine(), &[&DFL_PROBE]).ctx("Gpc::new")?;
+        let gpc = Gpc::new(BenchHost::machine(), &[&DFL_PROBE, &DFL_MOVER]).ctx("Gpc::new")?;
         let mut tasks = Tasks::with_capacity(groups * per_group + 1);
         tasks.add_init(&gpc)?;
         let root = Caller {
@@ -105,9 +133,9 @@ impl V2World {
             .ctx(format_args!("write {path}"))
     }
 
-    fn toggle(&self) -> Result<(), BenchError> {
-        self.write("cgroup.subtree_control", "+dflprobe")?;
-        self.write("cgroup.subtree_control", "-dflprobe")
+    fn toggle(&self, name: &str) -> Result<(), BenchError> {
+        self.write("cgroup.subtree_control", &format!("+{name}"))?;
+        self.write("cgroup.subtree_control", &format!("-{name}"))
     }
 
     fn move_there_and_back(&self, pid: &str) -> Result<(), BenchError> {
@@ -137,16 +165,23 @@ pub fn v2(
 ) -> Result<(), BenchError> {
     let small = V2World::new(groups, 1)?;
     let big = V2World::new(groups, 100)?;
-    let mut s = |n| timed(n, true, || small.toggle());
-    let mut b = |n| timed(n, true, || big.toggle());
-    let r = measure_rounds(t, &mut [&mut b, &mut s])?;
-    if let [bv, sv] = r.as_slice() {
+    let mut s = |n| timed(n, true, || small.toggle("dflprobe"));
+    let mut b = |n| timed(n, true, || big.toggle("dflprobe"));
+    let mut sm = |n| timed(n, true, || small.toggle("dflmover"));
+    let mut bm = |n| timed(n, true, || big.toggle("dflmover"));
+    let r = measure_rounds(t, &mut [&mut b, &mut s, &mut bm, &mut sm])?;
+    if let [bv, sv, bmv, smv] = r.as_slice() {
         put("v2_enable_100x_tasks_ratio", ratio_median(bv, sv), "ratio");
         let mut sv = sv.clone();
         put(
-            "v2_enable_ns_per_css_group_1_task",
+            "v2_enable_ns_per_css_group",
             median(&mut sv) / groups.max(1) as f64,
             "ns",
+        );
+        put(
+            "v2_enable_moving_100x_tasks_ratio",
+            ratio_median(bmv, smv),
+            "ratio",
         );
     }
     drop((small, big));

@@ -24,7 +24,7 @@ use crate::host::lock::{LockBackend, OpsOfBackend, SpinLock};
 use crate::host::rcu::RcuHead;
 use crate::host::task::TaskSlot;
 use crate::list::{HHead, HNode};
-use crate::primitive::{AtomicBool, Ordering};
+use crate::primitive::{AtomicBool, AtomicPtr, Ordering};
 use crate::subsys::{CssHeader, MAX_SUBSYS};
 
 /// The most hierarchies one gpc instance can have mounted at once.
@@ -86,8 +86,11 @@ pub(crate) struct CssGroup {
     pub(crate) retired: AtomicBool,
     trans: SpinLock<Trans>,
     /// The state each subsystem's lookups return (Linux `css_set->subsys`): the effective
-    /// state of the container in that subsystem's hierarchy. Immutable after creation.
-    pub(crate) subsys: [*mut CssHeader; MAX_SUBSYS],
+    /// state of the container in that subsystem's hierarchy. Set at creation; a v2
+    /// enable or disable may re-point one slot in place, for a controller that keeps
+    /// nothing per task ([`crate::Subsystem::NO_TASK_STATE`]); lookups read it without a
+    /// lock (acquire: the state is complete before it is published).
+    pub(crate) subsys: [AtomicPtr<CssHeader>; MAX_SUBSYS],
     /// Immutable after creation.
     pub(crate) key: CgKey,
     pub(crate) hash: u64,
@@ -97,7 +100,7 @@ pub(crate) struct CssGroup {
     pub(crate) rcu: RcuHead,
 }
 
-// SAFETY: after publication `subsys`, `key` and `hash` are immutable, the counts and lists
+// SAFETY: after publication `key` and `hash` are immutable, `subsys` atomic, the counts and lists
 // are under the shard locks, `trans` or the table lock; the raw pointers point to objects
 // kept alive by the rules in doc/lock-order.md.
 unsafe impl Send for CssGroup {}
@@ -178,7 +181,7 @@ impl CssGroup {
                     },
                     c"gpc_css_group_trans"
                 )?,
-                subsys,
+                subsys: subsys.map(AtomicPtr::new),
                 hash: hash_key(&key),
                 key,
                 links: core::array::from_fn(|_| HNode::new()),
@@ -568,5 +571,15 @@ mod tests {
         }
         assert_eq!(untag(ptr::null_mut()), (None, 0));
         assert_eq!(core::mem::align_of::<CssGroup>(), MAX_SHARDS);
+    }
+}
+
+impl CssGroup {
+    /// The state of subsystem `ss` ([`CssGroup::subsys`]), or null.
+    #[inline]
+    pub(crate) fn css(&self, ss: usize) -> *mut CssHeader {
+        self.subsys
+            .get(ss)
+            .map_or(core::ptr::null_mut(), |p| p.load(Ordering::Acquire))
     }
 }

@@ -78,6 +78,14 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
     /// are not checked.
     const ATTACH_NEEDS_SETSCHEDULER: bool = false;
 
+    /// The controller keeps nothing per task: no fork or exit hook charges a task to a
+    /// state, no `can_attach`/`attach` moves anything, the tasks' state is only where
+    /// they point. Enabling or disabling it alone on v2 then re-points the affected
+    /// css_groups in place, O(css_groups), instead of moving every task to new ones
+    /// (`Gpc`'s `cgroup.subtree_control`). Ignored with [`Hooks::FORK`] or
+    /// [`Hooks::EXIT`].
+    const NO_TASK_STATE: bool = false;
+
     /// The control files (Linux `legacy_cftypes`), named without the prefix.
     fn files(&self) -> &'static [CfType<Self>];
 
@@ -385,6 +393,8 @@ pub trait DynSubsystem: Send + Sync {
     fn hooks(&self) -> Hooks;
     /// [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`].
     fn attach_needs_setscheduler(&self) -> bool;
+    /// [`Subsystem::NO_TASK_STATE`], false when it has fork or exit hooks.
+    fn no_task_state(&self) -> bool;
     /// The number of control files.
     fn file_count(&self) -> usize;
     /// Name, flags, readable, writable, mode of file `idx`.
@@ -444,6 +454,9 @@ impl<S: Subsystem> DynSubsystem for S {
     }
     fn attach_needs_setscheduler(&self) -> bool {
         S::ATTACH_NEEDS_SETSCHEDULER
+    }
+    fn no_task_state(&self) -> bool {
+        S::NO_TASK_STATE && !S::HOOKS.intersects(Hooks::FORK.union(Hooks::EXIT))
     }
     fn file_count(&self) -> usize {
         self.files().len()

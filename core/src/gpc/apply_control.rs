@@ -9,11 +9,14 @@
 //! child; every task below then uses its nearest ancestor's state
 //! ([`crate::rules::HierarchyRules::effective_css`]). Disabling removes those states.
 //!
-//! A css_group's states are immutable (lookups read them without a lock), so a change
-//! replaces each affected css_group (one whose unified container lies strictly below the
+//! A controller that keeps nothing per task ([`crate::Subsystem::NO_TASK_STATE`]),
+//! enabled or disabled alone, is re-pointed in place: each affected css_group's slot of
+//! it changes atomically, O(css_groups), and no task moves. Otherwise a change replaces
+//! each affected css_group (one whose unified container lies strictly below the
 //! group) by a new one with the same containers and the new states, and moves its tasks
 //! over with the subsystems' `can_attach`/`attach`, all or nothing, as Linux migrates every
-//! task of the affected css_sets. The old css_group is *retired* first: no fork links a
+//! task of the affected css_sets (the other states of a css_group do not change under a
+//! task, so a task never sees a mix). The old css_group is *retired* first: no fork links a
 //! child into it any more (the fork retries from its parent's slot), so no task is left
 //! behind. The cost is O(affected css_groups + their tasks), as in Linux.
 
@@ -182,7 +185,20 @@ impl<H: Host> Gpc<H> {
         let have = p.subtree_control.load(Ordering::Relaxed);
         p.subtree_control
             .store((have | enable) & !disable, Ordering::Relaxed);
-        if let Err(e) = self.update_dfl_csses(tree, p) {
+        // One controller that keeps nothing per task: its slot is re-pointed in place.
+        let changed = enable | disable;
+        let in_place = changed.count_ones() == 1
+            && self
+                .subsys
+                .get(changed.trailing_zeros() as usize)
+                .is_some_and(|s| s.no_task_state());
+        let res = if in_place {
+            self.repoint_in_place(tree, p, changed.trailing_zeros() as usize);
+            Ok(())
+        } else {
+            self.update_dfl_csses(tree, p)
+        };
+        if let Err(e) = res {
             p.subtree_control.store(have, Ordering::Relaxed);
             for (child, ss, css) in dropped.drain(..) {
                 // SAFETY: as above.
@@ -253,7 +269,7 @@ impl<H: Host> Gpc<H> {
             let mut changed = 0u32;
             for (ss, slot) in subsys.iter_mut().enumerate().take(self.subsys.len()) {
                 *slot = self.effective_css(tree, &o.key, ss).as_ptr();
-                if o.subsys.get(ss) != Some(slot) {
+                if o.css(ss) != *slot {
                     changed |= 1 << ss;
                 }
             }
@@ -438,6 +454,24 @@ impl<H: Host> Gpc<H> {
         }
         unpin(&mut pinned);
         Ok(())
+    }
+
+    /// Re-point subsystem `ss`'s slot of every css_group below `top` at its new
+    /// effective state, in place: for a controller that keeps nothing per task
+    /// ([`crate::Subsystem::NO_TASK_STATE`]) no task needs to move, so this costs
+    /// O(css_groups) and cannot fail. Each slot changes atomically, and it is the only
+    /// one that changes, so a task never sees a mix. Under the table lock, which keeps
+    /// the css_groups from going.
+    fn repoint_in_place(&self, tree: &Tree, top: &Container, ss: SubsysId) {
+        let table = self.table.lock();
+        self.for_each_cg_below(tree, top, &table, &mut |cg| {
+            // SAFETY: linked, hence alive under the table lock.
+            let g = unsafe { cg.as_ref() };
+            let new = self.effective_css(tree, &g.key, ss).as_ptr();
+            if let Some(slot) = g.subsys.get(ss) {
+                slot.store(new, Ordering::Release);
+            }
+        });
     }
 
     /// Call `f` with each css_group linked to a container strictly below `top`, under

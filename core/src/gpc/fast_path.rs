@@ -66,7 +66,7 @@ impl<H: Host> Gpc<H> {
         let cg = cg?;
         // SAFETY: a css_group reachable from a task slot inside an RCU read-side section
         // is freed only after the section ends (it is unlinked first, then call_rcu).
-        let css = *unsafe { &(*cg.as_ptr()).subsys }.get(ss)?;
+        let css = unsafe { cg.as_ref() }.css(ss);
         // SAFETY: states named by a live css_group are alive at least as long (a
         // container with linked css_groups cannot be removed; frees go through RCU).
         NonNull::new(css).map(|p| unsafe { CssRef::from_raw(p) })
@@ -262,7 +262,7 @@ impl<H: Host> Gpc<H> {
 
     /// The state of `ss` in a css_group we hold a reference to.
     pub(super) fn cg_css<'a>(&self, cg: &'a CssGroup, ss: SubsysId) -> Option<CssRef<'a>> {
-        let p = NonNull::new(*cg.subsys.get(ss)?)?;
+        let p = NonNull::new(cg.css(ss))?;
         // SAFETY: states named by a referenced css_group are alive.
         Some(unsafe { CssRef::from_raw(p) })
     }

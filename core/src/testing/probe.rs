@@ -168,6 +168,8 @@ static PLAIN_FILES: [CfType<Plain>; 2] = [
 impl Subsystem for Plain {
     type State = PlainState;
     const NAME: &'static str = "plain";
+    // No hooks, nothing per task: a v2 enable re-points its state in place.
+    const NO_TASK_STATE: bool = true;
 
     fn files(&self) -> &'static [CfType<Self>] {
         &PLAIN_FILES

@@ -11,7 +11,7 @@ use std::prelude::rust_2021::*;
 use crate::host::rcu::Rcu;
 use crate::host::task::NoTasks;
 use crate::tasklist::Task;
-use crate::testing::probe::{Plain, PLAIN, PROBE};
+use crate::testing::probe::{PLAIN, PROBE};
 use crate::testing::TestHost;
 use crate::{Caller, Creds, Error, Gpc, HierarchyId, Pid, TaskId, TaskInfo, TaskRef, TaskSlot};
 
@@ -509,11 +509,12 @@ fn kill_racing_a_fork_in_the_group() {
     });
 }
 
-/// A fork racing `+plain` in the v2 root's `cgroup.subtree_control` (Linux
-/// `cgroup_update_dfl_csses`): the parent's css_group is retired and replaced, so the
-/// child ends up with the new state whichever way they interleave: it was linked before
-/// the retirement (and is moved with the others) or its fork retried from the parent's
-/// new slot. No task keeps the old state, and every reference is accounted for.
+/// A fork racing `+probe` in the v2 root's `cgroup.subtree_control` (Linux
+/// `cgroup_update_dfl_csses`; the probe charges at fork, so its tasks move): the
+/// parent's css_group is retired and replaced, so the child ends up with the new state
+/// whichever way they interleave: it was linked before the retirement (and is moved with
+/// the others) or its fork retried from the parent's new slot. No task keeps the old
+/// state, the counts agree, and every reference is accounted for.
 #[test]
 fn fork_racing_a_subtree_control_enable() {
     model(|| {
@@ -536,19 +537,19 @@ fn fork_racing_a_subtree_control_enable() {
         let s2 = s.clone();
         let t = thread::spawn(move || s2.fork(2, 3));
         s.gpc
-            .write(v2, "cgroup.subtree_control", b"+plain", &caller())
+            .write(v2, "cgroup.subtree_control", b"+probe", &caller())
             .unwrap();
         t.join().unwrap();
-        s.gpc.write(v2, "g/plain.value", b"7", &caller()).unwrap();
-        let ss = s.gpc.subsys_id("plain").unwrap();
-        for pid in [2, 3] {
-            let guard = s.gpc.rcu_read_lock();
-            let v = s
-                .gpc
-                .task_state::<Plain>(&guard, &s.slot(pid), ss)
-                .map(|c| c.value.load(crate::primitive::Ordering::Relaxed));
-            assert_eq!(v, Some(7), "task {pid} kept the old state");
-        }
+        let mut count = Vec::new();
+        s.gpc
+            .read(v2, "g/probe.count", &caller(), &mut count)
+            .unwrap();
+        assert_eq!(count, b"2\n", "both tasks charged to g's new state");
+        let ss = s.gpc.subsys_id("probe").unwrap();
+        let guard = s.gpc.rcu_read_lock();
+        let css = |pid| s.gpc.task_css(&guard, &s.slot(pid), ss).map(|c| c.raw());
+        assert_eq!(css(2), css(3), "the child kept the old state");
+        drop(guard);
         s.exit(3);
         s.exit(2);
         assert_refs(&s, 1); // init

@@ -1661,3 +1661,42 @@ fn v1_mounts_from_a_namespace_reuse_and_are_rooted_there() {
     w.gpc.umount(v1).unwrap();
     w.exit(a).unwrap();
 }
+
+/// A controller that keeps nothing per task (`Subsystem::NO_TASK_STATE`: plain) is
+/// re-pointed in place when enabled or disabled alone: the tasks below use the new
+/// state at once and no css_group is replaced (O(css_groups)).
+#[test]
+fn a_controller_without_task_state_is_repointed_in_place() {
+    use crate::testing::probe::Plain;
+    let (mut w, h) = unified_world();
+    w.gpc.mkdir(h, "a").unwrap();
+    let p = w.fork(1).unwrap();
+    w.write(h, "a/cgroup.procs", &format!("{p}")).unwrap();
+    let ss = w.gpc.subsys_id("plain").unwrap();
+    let value = |w: &World| {
+        let guard = w.gpc.rcu_read_lock();
+        let t = w.tasks.get(p).unwrap();
+        w.gpc
+            .task_state::<Plain>(&guard, &t.slot, ss)
+            .map(|c| c.value.load(crate::primitive::Ordering::Relaxed))
+    };
+    let groups = w.gpc.css_group_count();
+    let cg_of = |w: &World| {
+        w.tasks
+            .get(p)
+            .unwrap()
+            .slot
+            .raw()
+            .load(crate::primitive::Ordering::Relaxed)
+    };
+    let before = cg_of(&w);
+    w.write(h, "cgroup.subtree_control", "+plain").unwrap();
+    w.write(h, "a/plain.value", "5").unwrap();
+    assert_eq!(value(&w), Some(5));
+    assert_eq!(cg_of(&w), before, "the task did not move");
+    assert_eq!(w.gpc.css_group_count(), groups, "no css_group replaced");
+    w.write(h, "cgroup.subtree_control", "-plain").unwrap();
+    assert_eq!(value(&w), Some(0), "back on the root's state");
+    assert_eq!(cg_of(&w), before);
+    w.exit(p).unwrap();
+}
