@@ -6,6 +6,7 @@ extern crate alloc;
 extern crate std;
 
 mod container;
+pub mod counter;
 mod cssgroup;
 pub mod debug;
 pub mod error;

@@ -286,7 +286,7 @@ impl<'a, S: Subsystem> Css<'a, S> {
     }
 
     /// This state and every ancestor's, nearest first (for hierarchical charges).
-    pub fn ancestors_and_self(self) -> impl Iterator<Item = Css<'a, S>> {
+    pub fn ancestors_and_self(self) -> impl Iterator<Item = Css<'a, S>> + Clone {
         core::iter::successors(Some(self), |c| c.parent())
     }
 

@@ -84,6 +84,8 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use gpc_core::counter::{self, PageCounter};
+
 use crate::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::parse;
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Out, Result, Subsystem};
@@ -95,84 +97,6 @@ pub const MAX_SWAPPINESS: u64 = 200;
 
 /// The `memory` controller (Linux `memory_cgrp_subsys`).
 pub struct Memory;
-
-/// `struct page_counter` (the fields v1 shows).
-struct PageCounter {
-    /// Pages charged here and below.
-    usage: AtomicU64,
-    /// The limit in pages.
-    max: AtomicU64,
-    /// The highest usage seen (`max_usage_in_bytes`).
-    watermark: AtomicU64,
-    /// Charges refused by this counter's limit.
-    failcnt: AtomicU64,
-}
-
-impl PageCounter {
-    const fn new() -> Self {
-        PageCounter {
-            usage: AtomicU64::new(0),
-            max: AtomicU64::new(PAGE_COUNTER_MAX),
-            watermark: AtomicU64::new(0),
-            failcnt: AtomicU64::new(0),
-        }
-    }
-
-    /// `page_counter_read`.
-    fn read(&self) -> u64 {
-        self.usage.load(Ordering::Relaxed)
-    }
-
-    fn max(&self) -> u64 {
-        self.max.load(Ordering::Relaxed)
-    }
-
-    /// One level of `page_counter_try_charge`: add, then check the limit; on failure take
-    /// it back and count it. Adding before checking is what makes a concurrent
-    /// [`PageCounter::set_max`] see the charge or make it fail.
-    fn try_charge_level(&self, pages: u64) -> bool {
-        let new = self
-            .usage
-            .fetch_add(pages, Ordering::SeqCst)
-            .wrapping_add(pages);
-        if new > self.max.load(Ordering::SeqCst) {
-            self.usage.fetch_sub(pages, Ordering::SeqCst);
-            self.failcnt.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        self.watermark.fetch_max(new, Ordering::Relaxed);
-        true
-    }
-
-    /// `page_counter_cancel`: subtract, clamping at 0 ("More uncharges than charges?").
-    fn cancel(&self, pages: u64) {
-        let _ = self
-            .usage
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
-                Some(u.saturating_sub(pages))
-            });
-    }
-
-    /// `page_counter_set_max`: `EBUSY` if the usage is above the new limit.
-    fn set_max(&self, max: u64) -> Result {
-        loop {
-            let usage = self.usage.load(Ordering::SeqCst);
-            if usage > max {
-                return Err(Error::EBUSY);
-            }
-            let old = self.max.swap(max, Ordering::SeqCst);
-            if self.usage.load(Ordering::SeqCst) <= usage || max >= old {
-                return Ok(());
-            }
-            self.max.store(old, Ordering::SeqCst);
-        }
-    }
-
-    /// `page_counter_reset_watermark`: the peak becomes the current usage.
-    fn reset_watermark(&self) {
-        self.watermark.store(self.read(), Ordering::Relaxed);
-    }
-}
 
 /// Per-container state (Linux `struct mem_cgroup`, as far as v1 shows it).
 pub struct State {
@@ -277,22 +201,19 @@ const fn pages_to_bytes(pages: u64) -> u64 {
 
 /// `page_counter_try_charge` up the hierarchy from `css`: all levels or none.
 fn charge_chain(css: Css<'_, Memory>, res: Res, pages: u64) -> bool {
-    for (charged, level) in css.ancestors_and_self().enumerate() {
-        if !res.counter(level.state()).try_charge_level(pages) {
-            for undo in css.ancestors_and_self().take(charged) {
-                res.counter(undo.state()).cancel(pages);
-            }
-            return false;
-        }
-    }
-    true
+    let chain = css
+        .ancestors_and_self()
+        .map(move |l| res.counter(l.state()));
+    counter::try_charge(chain, pages).is_ok()
 }
 
 /// `page_counter_uncharge` up the hierarchy from `css`.
 fn uncharge_chain(css: Css<'_, Memory>, res: Res, pages: u64) {
-    for level in css.ancestors_and_self() {
-        res.counter(level.state()).cancel(pages);
-    }
+    counter::uncharge(
+        css.ancestors_and_self()
+            .map(move |l| res.counter(l.state())),
+        pages,
+    );
 }
 
 fn sub_clamped(a: &AtomicU64, v: u64) {
@@ -363,7 +284,7 @@ fn usage_pages(css: Css<'_, Memory>, res: Res) -> u64 {
     let st = css.state();
     match res {
         Res::Mem | Res::Memsw if css.is_root() => st.tree_anon.load(Ordering::Relaxed),
-        _ => res.counter(st).read(),
+        _ => res.counter(st).usage(),
     }
 }
 
@@ -412,17 +333,13 @@ fn read_max_usage<const R: u8>(
     out: &mut Out<'_>,
 ) -> Result {
     let c = Res::from_u8(R).counter(ctx.css().state());
-    writeln!(
-        out,
-        "{}",
-        pages_to_bytes(c.watermark.load(Ordering::Relaxed))
-    )
+    writeln!(out, "{}", pages_to_bytes(c.watermark()))
 }
 
 /// `RES_FAILCNT`.
 fn read_failcnt<const R: u8>(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Result {
     let c = Res::from_u8(R).counter(ctx.css().state());
-    writeln!(out, "{}", c.failcnt.load(Ordering::Relaxed))
+    writeln!(out, "{}", c.failcnt())
 }
 
 /// `RES_SOFT_LIMIT`.
@@ -484,10 +401,7 @@ fn reset_max_usage<const R: u8>(_: &Memory, ctx: &FileCtxOf<'_, Memory>, _buf: &
 
 /// `mem_cgroup_reset` for `RES_FAILCNT`.
 fn reset_failcnt<const R: u8>(_: &Memory, ctx: &FileCtxOf<'_, Memory>, _buf: &[u8]) -> Result {
-    Res::from_u8(R)
-        .counter(ctx.css().state())
-        .failcnt
-        .store(0, Ordering::Relaxed);
+    Res::from_u8(R).counter(ctx.css().state()).reset_failcnt();
     Ok(())
 }
 
@@ -1383,14 +1297,15 @@ mod tests {
     #[test]
     fn page_counter_set_max_and_charge() {
         let c = PageCounter::new();
-        assert!(c.try_charge_level(10));
+        let one = || core::iter::once(&c);
+        assert_eq!(counter::try_charge(one(), 10), Ok(()));
         assert_eq!(c.set_max(9), Err(Error::EBUSY));
         assert_eq!(c.set_max(10), Ok(()));
-        assert!(!c.try_charge_level(1));
-        assert_eq!(c.failcnt.load(Ordering::Relaxed), 1);
-        c.cancel(100);
-        assert_eq!(c.read(), 0);
-        assert_eq!(c.watermark.load(Ordering::Relaxed), 10);
+        assert_eq!(counter::try_charge(one(), 1), Err(0));
+        assert_eq!(c.failcnt(), 1);
+        counter::uncharge(one(), 100);
+        assert_eq!(c.usage(), 0);
+        assert_eq!(c.watermark(), 10);
         assert_eq!(bytes_to_pages(0), 0);
         assert_eq!(bytes_to_pages(1), 1);
         assert_eq!(bytes_to_pages(4096), 1);
@@ -1408,7 +1323,7 @@ mod tests {
             for _ in 0..2 {
                 s.spawn(|| {
                     for _ in 0..200 {
-                        if c.try_charge_level(1) {
+                        if counter::try_charge(core::iter::once(&c), 1).is_ok() {
                             ok.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -1416,8 +1331,8 @@ mod tests {
             }
         });
         assert_eq!(ok.load(Ordering::Relaxed), 100);
-        assert_eq!(c.read(), 100);
-        assert_eq!(c.watermark.load(Ordering::Relaxed), 100);
-        assert_eq!(c.failcnt.load(Ordering::Relaxed), 300);
+        assert_eq!(c.usage(), 100);
+        assert_eq!(c.watermark(), 100);
+        assert_eq!(c.failcnt(), 300);
     }
 }

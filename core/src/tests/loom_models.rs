@@ -555,3 +555,28 @@ fn fork_racing_a_subtree_control_enable() {
         assert_refs(&s, 1); // init
     });
 }
+
+/// Two charges racing for the last room under a parent's limit (the resource counter's
+/// lock-free charge, Linux `page_counter_try_charge`): exactly one passes, the other
+/// fails at the parent and takes back what it added below, and every level ends exact.
+#[test]
+fn two_charges_racing_at_a_limit() {
+    use crate::counter::{try_charge, PageCounter};
+    model(|| {
+        let c = Arc::new([PageCounter::new(), PageCounter::new(), PageCounter::new()]);
+        c[2].set_max(3).unwrap();
+        let c2 = c.clone();
+        let t = thread::spawn(move || try_charge([&c2[1], &c2[2]].into_iter(), 2).is_ok());
+        let mine = try_charge([&c[0], &c[2]].into_iter(), 2).is_ok();
+        let theirs = t.join().unwrap();
+        assert!(mine != theirs, "exactly one fits");
+        assert_eq!(c[2].usage(), 2);
+        assert_eq!(
+            c[0].usage() + c[1].usage(),
+            2,
+            "the loser took its child's share back"
+        );
+        assert_eq!(c[2].failcnt(), 1);
+        assert!(c[2].watermark() <= 3, "the peak never passed the limit");
+    });
+}
