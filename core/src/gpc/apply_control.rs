@@ -90,23 +90,6 @@ impl<H: Host> Gpc<H> {
     /// enable of `p`'s `cgroup.subtree_control` (Linux `cgroup_apply_control_enable`).
     /// All or nothing: on error the states made are gone again.
     fn make_child_states(&self, tree: &Tree, p: &Container, enable: u32) -> Result {
-        let mut made: Vec<(NonNull<Container>, SubsysId)> = Vec::new();
-        let n = p.children(tree).len() * enable.count_ones() as usize;
-        try_reserve(&mut made, n, Gfp::KERNEL)?;
-        let undo = |made: &mut Vec<(NonNull<Container>, SubsysId)>| {
-            for (c, ss) in made.drain(..).rev() {
-                // SAFETY: a live child, under the hierarchy lock.
-                let c = unsafe { c.as_ref() };
-                if let Some(slot) = c.css.get(ss) {
-                    let css = slot.swap(ptr::null_mut(), Ordering::AcqRel);
-                    if let (Some(sub), Some(css)) = (self.subsys.get(ss), NonNull::new(css)) {
-                        // SAFETY: made here and named by no css_group yet.
-                        sub.destroy(unsafe { CssRef::from_raw(css) });
-                        self.css_put(css);
-                    }
-                }
-            }
-        };
         for &child in p.children(tree) {
             // SAFETY: children are alive under the hierarchy lock.
             let c = unsafe { child.as_ref() };
@@ -125,16 +108,34 @@ impl<H: Host> Gpc<H> {
                         if let Some(slot) = c.css.get(ss) {
                             slot.store(css.as_ptr(), Ordering::Release);
                         }
-                        made.push((child, ss));
                     }
                     Err(e) => {
-                        undo(&mut made);
+                        self.drop_new_child_states(tree, p, enable);
                         return Err(e);
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Undo [`Gpc::make_child_states`]: destroy the states of `enable` in `p`'s
+    /// children. Only those it made can be there: a controller being enabled in `p` was
+    /// not enabled before, so no child had its state.
+    fn drop_new_child_states(&self, tree: &Tree, p: &Container, enable: u32) {
+        for &child in p.children(tree) {
+            // SAFETY: children are alive under the hierarchy lock.
+            let c = unsafe { child.as_ref() };
+            for ss in (0..self.subsys.len()).filter(|ss| enable & (1 << ss) != 0) {
+                let Some(slot) = c.css.get(ss) else { continue };
+                let css = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+                if let (Some(sub), Some(css)) = (self.subsys.get(ss), NonNull::new(css)) {
+                    // SAFETY: made by make_child_states, named by no css_group.
+                    sub.destroy(unsafe { CssRef::from_raw(css) });
+                    self.css_put(css);
+                }
+            }
+        }
     }
 
     /// Enable and disable controllers in `p`'s `cgroup.subtree_control` (Linux
@@ -153,23 +154,8 @@ impl<H: Host> Gpc<H> {
         // Take the disabled states out of the children (kept aside to restore or drop).
         let mut dropped: Vec<(NonNull<Container>, SubsysId, NonNull<CssHeader>)> = Vec::new();
         let n = p.children(tree).len() * disable.count_ones() as usize;
-        let undo_enable = |this: &Self| {
-            for &child in p.children(tree) {
-                // SAFETY: as above.
-                let c = unsafe { child.as_ref() };
-                for ss in (0..this.subsys.len()).filter(|ss| enable & (1 << ss) != 0) {
-                    let Some(slot) = c.css.get(ss) else { continue };
-                    let css = slot.swap(ptr::null_mut(), Ordering::AcqRel);
-                    if let (Some(sub), Some(css)) = (this.subsys.get(ss), NonNull::new(css)) {
-                        // SAFETY: made above, named by no css_group.
-                        sub.destroy(unsafe { CssRef::from_raw(css) });
-                        this.css_put(css);
-                    }
-                }
-            }
-        };
         if let Err(e) = try_reserve(&mut dropped, n, Gfp::KERNEL) {
-            undo_enable(self);
+            self.drop_new_child_states(tree, p, enable);
             return Err(e);
         }
         for &child in p.children(tree) {
@@ -206,7 +192,7 @@ impl<H: Host> Gpc<H> {
                     slot.store(css.as_ptr(), Ordering::Release);
                 }
             }
-            undo_enable(self);
+            self.drop_new_child_states(tree, p, enable);
             return Err(e);
         }
         // No css_group names the dropped states any more (retired ones are freed after

@@ -38,7 +38,7 @@ impl<H: Host> Gpc<H> {
     ///
     /// Those above; `ESRCH` if `parent` has no css_group, `EINVAL` if it belongs to
     /// another instance, `EBUSY` if `child` already has one; a subsystem's `can_fork`
-    /// errno (pids: `EAGAIN`). Nothing changes on error.
+    /// errno (pids: `EAGAIN`); `EINTR` if the parent was killed. Nothing changes on error.
     ///
     /// [`TaskTable::may_write_procs`]: crate::TaskTable::may_write_procs
     #[allow(
@@ -120,6 +120,12 @@ impl<H: Host> Gpc<H> {
                 self.cancel_fork_key(&tree, &key, info, n);
                 return Err(e);
             }
+        }
+        // A dying parent forks no more (copy_process's fatal_signal_pending check);
+        // a cgroup.kill cannot run meanwhile: it takes the hierarchy lock, held here.
+        if self.host.fatal_signal_pending(parent) {
+            self.cancel_fork_key(&tree, &key, info, self.fork_hooks.len());
+            return Err(Error::EINTR);
         }
         let shard = self.shard();
         let cg = match self.find_or_create(&tree, &key, shard) {

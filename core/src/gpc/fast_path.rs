@@ -106,7 +106,7 @@ impl<H: Host> Gpc<H> {
         let rcu = StaticRcuGuard::new(&self.host);
         let guard = rcu.guard();
         let shard = self.shard();
-        let cg = loop {
+        let (cg, v2) = loop {
             let (p, _) = untag(rcu_dereference(parent.raw(), guard));
             let Some(cg) = p else {
                 return Err(Error::ESRCH);
@@ -154,7 +154,7 @@ impl<H: Host> Gpc<H> {
                         let _ = self.ask_kill(child);
                     }
                 }
-                break cg;
+                break (cg, v2);
             }
             // The css_group died under us (a move of the parent dropped its last
             // reference): the parent's slot now names another one.
@@ -173,17 +173,14 @@ impl<H: Host> Gpc<H> {
         // v2: a child born into a freezing group is asked to stop, without
         // re-evaluating the group (Linux `cgroup_post_fork`: it would only flip to
         // thawed and back when the child stops).
-        let u = self.unified_slot.load(Ordering::Relaxed);
-        if u != super::NO_UNIFIED {
-            if let Some(c) = NonNull::new(cgr.container(u)) {
-                // SAFETY: named by the child's css_group, which its reference keeps.
-                if unsafe { c.as_ref() }
-                    .freezer
-                    .freezing
-                    .load(Ordering::Acquire)
-                {
-                    self.ask_freeze(child, true);
-                }
+        if let Some(c) = v2 {
+            // SAFETY: named by the child's css_group, which its reference keeps.
+            if unsafe { c.as_ref() }
+                .freezer
+                .freezing
+                .load(Ordering::Acquire)
+            {
+                self.ask_freeze(child, true);
             }
         }
         Ok(())
