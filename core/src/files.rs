@@ -251,6 +251,8 @@ pub struct FileCtx<'a> {
     pub(crate) nr_cpus: usize,
     pub(crate) nr_mems: usize,
     pub(crate) debug: Option<&'a dyn crate::debug::DebugView>,
+    /// The unified hierarchy's mount flags when the file is in it, else empty.
+    pub(crate) v2_options: crate::options::V2Options,
 }
 
 impl<'a> FileCtx<'a> {
@@ -342,6 +344,17 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     /// Memory nodes on the machine (`0..nr_mems`).
     pub fn nr_mems(&self) -> usize {
         self.ctx.nr_mems
+    }
+
+    /// The unified hierarchy's mount flags (`memory_recursiveprot`, ...) when the file is
+    /// in it; empty on a v1 hierarchy.
+    pub fn v2_options(&self) -> crate::options::V2Options {
+        self.ctx.v2_options
+    }
+
+    /// Whether the file is in the unified (v2) hierarchy (Linux `cgroup_subsys_on_dfl`).
+    pub fn on_dfl(&self) -> bool {
+        self.ctx.container.unified
     }
 
     /// gpc's own state as the debug controller shows it (None outside gpc's debug

@@ -72,9 +72,22 @@ impl<H: Host> Gpc<H> {
     /// the inhibited ones): those with a v2 interface that no v1 hierarchy holds. Under
     /// the hierarchy lock.
     pub(super) fn dfl_subsys_mask(&self, tree: &Tree) -> u32 {
+        let offered = self.v2_offered.load(Ordering::Relaxed);
         (0..self.subsys.len())
             .filter(|&ss| tree.bound.get(ss).copied().flatten().is_none() && self.has_dfl_files(ss))
             .fold(0, |m, ss| m | 1 << ss)
+            & offered
+    }
+
+    /// Which controllers the unified hierarchy may offer (a mask of [`SubsysId`] bits;
+    /// all by default), for a host that models a machine whose controllers are held
+    /// elsewhere: Linux offers on v2 only what no v1 hierarchy holds, and a kernel whose
+    /// boot mounted v1 hierarchies for its controllers (outside the view of whoever mounts
+    /// cgroup2 next) offers none. Set it before the first `mount -t cgroup2`; a
+    /// controller some group already uses stays where it is.
+    pub fn offer_on_v2(&self, mask: u32) {
+        let _tree = self.tree.lock();
+        self.v2_offered.store(mask, Ordering::Relaxed);
     }
 
     /// Container `c`'s own state of `ss` in the unified hierarchy: the root holds the

@@ -695,6 +695,14 @@ impl<H: Host> Gpc<H> {
             nr_cpus: self.host.nr_cpus(),
             nr_mems: self.host.nr_mem_nodes(),
             debug: Some(&view),
+            v2_options: if c.unified {
+                tree.hiers
+                    .get(c.hier)
+                    .and_then(|h| h.as_deref())
+                    .map_or(crate::options::V2Options::empty(), |h| h.v2_options)
+            } else {
+                crate::options::V2Options::empty()
+            },
         };
         f(*sub, &ctx, css)
     }

@@ -57,6 +57,17 @@ impl<H: Host> Gpc<H> {
         self.unified_slot.load(Ordering::Acquire) != NO_UNIFIED
     }
 
+    /// The unified hierarchy's mount flags (empty before the first `mount -t cgroup2`):
+    /// what a host's memory reclaim reads for `memory_recursiveprot`.
+    pub fn v2_options(&self) -> crate::options::V2Options {
+        let tree = self.tree.lock();
+        let slot = self.unified_slot.load(Ordering::Acquire);
+        tree.hiers
+            .get(slot)
+            .and_then(|h| h.as_deref())
+            .map_or(crate::options::V2Options::empty(), |h| h.v2_options)
+    }
+
     /// A `cgroup.freeze` write (Linux `cgroup_freeze_write`): `0` or `1` after
     /// `strstrip` and `kstrtoint`.
     ///

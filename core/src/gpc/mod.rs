@@ -255,6 +255,9 @@ pub struct Gpc<H: Host> {
     /// gpc asked the host to freeze, thaw or kill a task since the host last looked
     /// ([`Gpc::take_job_control`]).
     jobctl_asked: crate::primitive::AtomicBool,
+    /// The controllers the host lets the unified hierarchy offer (a subsystem mask; all by
+    /// default): see [`Gpc::offer_on_v2`].
+    v2_offered: crate::primitive::AtomicU32,
 }
 
 /// [`Gpc`]'s `unified_slot` before the first `mount -t cgroup2`.
@@ -378,6 +381,7 @@ impl<H: Host> Gpc<H> {
             unified_slot: crate::primitive::AtomicUsize::new(NO_UNIFIED),
             unified_root: crate::primitive::AtomicPtr::new(core::ptr::null_mut()),
             jobctl_asked: crate::primitive::AtomicBool::new(false),
+            v2_offered: crate::primitive::AtomicU32::new(u32::MAX),
         })
     }
 

@@ -387,14 +387,73 @@ impl<H: Host> Gpc<H> {
         f: impl FnOnce(CssRef<'_>) -> R,
     ) -> Option<R> {
         let tree = self.tree.lock();
-        let h = tree.bound.get(ss).copied().flatten()?;
+        let (css, _) = self.css_and_container_by_id(&tree, ss, id)?;
+        Some(f(css))
+    }
+
+    /// Call `f` with an iterator over the states of subsystem `ss` in the container with
+    /// id `id` and in every descendant that has its own (pre-order, parents first: Linux
+    /// `css_for_each_descendant_pre`), under the hierarchy lock: the subtree cannot
+    /// change while `f` runs. On the unified hierarchy a group where `ss` is not enabled
+    /// has no state of its own and is skipped (its tasks use an ancestor's). `None`
+    /// when the container is gone or `ss` is not there. Allocates nothing: the walk
+    /// follows parent links. What a controller's reclaim walks (the memory controller's
+    /// `mem_cgroup_iter` over the group that hit its limit).
+    pub fn with_css_subtree<R>(
+        &self,
+        ss: SubsysId,
+        id: u64,
+        f: impl FnOnce(&mut dyn Iterator<Item = CssRef<'_>>) -> R,
+    ) -> Option<R> {
+        let tree = self.tree.lock();
+        let (top_css, top) = self.css_and_container_by_id(&tree, ss, id)?;
+        let tree_ref: &Tree = &tree;
+        let mut cur = top;
+        let below = core::iter::from_fn(move || {
+            let t = top?;
+            cur = crate::files::next_pre(t, cur?, tree_ref);
+            cur
+        })
+        .filter_map(move |c| c.css_ref(ss));
+        let mut all = core::iter::once(top_css).chain(below);
+        Some(f(&mut all))
+    }
+
+    /// The state of `ss` whose container id is `id`, and that container (`None` for the
+    /// root state of a subsystem on no hierarchy). The unified hierarchy's root holds no
+    /// state of its own: its groups charge the subsystem's root state.
+    fn css_and_container_by_id<'t>(
+        &'t self,
+        tree: &'t Tree,
+        ss: SubsysId,
+        id: u64,
+    ) -> Option<(CssRef<'t>, Option<&'t Container>)> {
+        let root_css = self.root_css.get(ss).copied()?;
+        // SAFETY: root states live as long as the `Gpc`.
+        let root_css = unsafe { CssRef::from_raw(root_css) };
+        if root_css.container_id() == id {
+            let top = match tree.bound.get(ss).copied().flatten() {
+                Some(h) => tree.hiers.get(h).and_then(|h| h.as_deref()).map(|h| h.root),
+                None if self.dfl_subsys_mask(tree) & (1 << ss) != 0 => {
+                    NonNull::new(self.unified_root.load(Ordering::Acquire))
+                }
+                None => None,
+            };
+            // SAFETY: a hierarchy's root lives as long as the hierarchy, under the lock.
+            return Some((root_css, top.map(|c| unsafe { &*c.as_ptr() })));
+        }
         let c = tree.container_by_id(id)?;
         // SAFETY: indexed, hence alive under the hierarchy lock.
-        let c = unsafe { c.as_ref() };
-        if c.hier != h {
+        let c = unsafe { &*c.as_ptr() };
+        let on_it = if c.unified {
+            self.dfl_subsys_mask(tree) & (1 << ss) != 0
+        } else {
+            tree.bound.get(ss).copied().flatten() == Some(c.hier)
+        };
+        if !on_it {
             return None;
         }
-        c.css_ref(ss).map(f)
+        c.css_ref(ss).map(|css| (css, Some(c)))
     }
 
     /// The path of `c` relative to its hierarchy root (`/a/b`; `/` for the root), into

@@ -25,6 +25,7 @@ pub mod cred;
 pub mod jobctl;
 pub mod lock;
 pub mod rcu;
+pub mod reclaim;
 pub mod task;
 
 /// Everything a host supplies once, for the lifetime of a `Gpc` instance.

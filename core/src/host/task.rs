@@ -243,6 +243,14 @@ pub trait TaskTable {
         let _ = container;
         creds.euid == 0 || creds.cap_dac_override
     }
+
+    /// The host's page reclaim, for the file writes that reclaim memory
+    /// (`memory.force_empty`, a limit lowered below the usage, `memory.reclaim`), or
+    /// `None` (the default) for a host whose pages cannot be reclaimed: those writes then
+    /// act as if reclaim found nothing.
+    fn page_reclaim(&self) -> Option<&dyn crate::host::reclaim::PageReclaim> {
+        None
+    }
 }
 
 /// Who is calling, for an operation that checks permissions or names tasks.

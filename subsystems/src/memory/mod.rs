@@ -82,9 +82,16 @@
 //! remaining anonymous pages move to the parent's own statistics, where the ancestors'
 //! counters already hold them, and the host uncharges them from there.
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use gpc_core::counter::{self, PageCounter};
+use gpc_core::counter::PageCounter;
+use gpc_core::host::reclaim::Lru;
+
+pub mod reclaim;
+pub mod stats;
+
+use stats::{Events, Stat, Stats};
 
 use crate::parse::{parse_memory_limit, write_u64_input, PAGE_COUNTER_MAX, PAGE_SIZE};
 use gpc_core::parse;
@@ -98,36 +105,39 @@ pub const MAX_SWAPPINESS: u64 = 200;
 /// The `memory` controller (Linux `memory_cgrp_subsys`).
 pub struct Memory;
 
-/// Per-container state (Linux `struct mem_cgroup`, as far as v1 shows it).
+/// Per-container state (Linux `struct mem_cgroup`).
 pub struct State {
-    /// `memcg->memory`.
+    /// `memcg->memory`: resident pages (anonymous and page cache).
     memory: PageCounter,
-    /// `memcg->memsw` (memory + swap; gpc has no swap).
+    /// `memcg->memsw` (v1: memory + swap).
     memsw: PageCounter,
+    /// `memcg->swap` (v2: pages out on swap, limited by `memory.swap.max`).
+    swap: PageCounter,
     /// `memcg->kmem`.
     kmem: PageCounter,
     /// `memcg->tcpmem`.
     tcpmem: PageCounter,
+    /// `memory.high`, pages (`memcg->memory.high`).
+    high: AtomicU64,
+    /// `memory.swap.high`, pages.
+    swap_high: AtomicU64,
     /// `memcg->soft_limit`, pages.
     soft_limit: AtomicU64,
     /// `memcg->swappiness`; in the root, `vm_swappiness`.
     swappiness: AtomicU64,
     /// `memcg->oom_kill_disable`.
     oom_kill_disable: AtomicBool,
-    /// `memory_events[MEMCG_OOM_KILL]` (hierarchical).
-    oom_kill: AtomicU64,
-    /// `NR_ANON_MAPPED` of this group alone, pages.
-    local_anon: AtomicU64,
-    /// `NR_ANON_MAPPED` of this group and its descendants, pages.
-    tree_anon: AtomicU64,
-    /// `PGPGIN` events of this group alone.
-    local_pgpgin: AtomicU64,
-    /// `PGPGIN` events here and below.
-    tree_pgpgin: AtomicU64,
-    /// `PGPGOUT` events of this group alone.
-    local_pgpgout: AtomicU64,
-    /// `PGPGOUT` events here and below.
-    tree_pgpgout: AtomicU64,
+    /// `memcg->oom_group` (`memory.oom.group`).
+    oom_group: AtomicBool,
+    /// Tasks waiting in this group's OOM (v1 `oom_kill_disable`).
+    under_oom: AtomicU64,
+    /// The effective protection the last reclaim computed (`memory.emin`, `.elow`).
+    emin: AtomicU64,
+    elow: AtomicU64,
+    /// Page states and events (`memory.stat`).
+    stats: Stats,
+    /// `memory.events`, `memory.events.local`.
+    events: Events,
 }
 
 impl State {
@@ -135,19 +145,51 @@ impl State {
         State {
             memory: PageCounter::new(),
             memsw: PageCounter::new(),
+            swap: PageCounter::new(),
             kmem: PageCounter::new(),
             tcpmem: PageCounter::new(),
+            high: AtomicU64::new(PAGE_COUNTER_MAX),
+            swap_high: AtomicU64::new(PAGE_COUNTER_MAX),
             soft_limit: AtomicU64::new(PAGE_COUNTER_MAX),
             swappiness: AtomicU64::new(swappiness),
             oom_kill_disable: AtomicBool::new(oom_kill_disable),
-            oom_kill: AtomicU64::new(0),
-            local_anon: AtomicU64::new(0),
-            tree_anon: AtomicU64::new(0),
-            local_pgpgin: AtomicU64::new(0),
-            tree_pgpgin: AtomicU64::new(0),
-            local_pgpgout: AtomicU64::new(0),
-            tree_pgpgout: AtomicU64::new(0),
+            oom_group: AtomicBool::new(false),
+            under_oom: AtomicU64::new(0),
+            emin: AtomicU64::new(0),
+            elow: AtomicU64::new(0),
+            stats: Stats::new(),
+            events: Events::new(),
         }
+    }
+
+    /// The page statistics.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The events.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The memory counter (`memory.current`, `memory.max`, `memory.min/low`).
+    pub fn memory_counter(&self) -> &PageCounter {
+        &self.memory
+    }
+
+    /// The swap counter (`memory.swap.current`, `memory.swap.max`).
+    pub fn swap_counter(&self) -> &PageCounter {
+        &self.swap
+    }
+
+    /// `memory.high`, pages.
+    pub fn high(&self) -> u64 {
+        self.high.load(Ordering::Relaxed)
+    }
+
+    /// The swappiness reclaim of this group uses.
+    pub fn swappiness(&self) -> u64 {
+        self.swappiness.load(Ordering::Relaxed)
     }
 }
 
@@ -199,31 +241,10 @@ const fn pages_to_bytes(pages: u64) -> u64 {
     pages.wrapping_mul(PAGE_SIZE)
 }
 
-/// `page_counter_try_charge` up the hierarchy from `css`: all levels or none.
-fn charge_chain(css: Css<'_, Memory>, res: Res, pages: u64) -> bool {
-    let chain = css
-        .ancestors_and_self()
-        .map(move |l| res.counter(l.state()));
-    counter::try_charge(chain, pages).is_ok()
-}
-
-/// `page_counter_uncharge` up the hierarchy from `css`.
-fn uncharge_chain(css: Css<'_, Memory>, res: Res, pages: u64) {
-    counter::uncharge(
-        css.ancestors_and_self()
-            .map(move |l| res.counter(l.state())),
-        pages,
-    );
-}
-
-fn sub_clamped(a: &AtomicU64, v: u64) {
-    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| {
-        Some(x.saturating_sub(v))
-    });
-}
-
-/// Charge `bytes` (rounded up to pages) of anonymous memory to `css`, as
-/// `try_charge_memcg` does for a new folio (see the module doc).
+/// Charge `bytes` (rounded up to pages) of anonymous memory to `css` without reclaim:
+/// the counters all or none ([`reclaim::try_charge_pages`]), then the pages on the
+/// inactive anonymous list ([`reclaim::commit`]). For a host that has no reclaim; one
+/// that has runs the loop described in [`reclaim`].
 ///
 /// # Errors
 ///
@@ -234,43 +255,15 @@ pub fn try_charge(css: Css<'_, Memory>, bytes: u64) -> Result {
     if pages == 0 {
         return Ok(());
     }
-    if !css.is_root() {
-        if !charge_chain(css, Res::Memsw, pages) {
-            return Err(Error::ENOMEM);
-        }
-        if !charge_chain(css, Res::Mem, pages) {
-            uncharge_chain(css, Res::Memsw, pages);
-            return Err(Error::ENOMEM);
-        }
-    }
-    let st = css.state();
-    st.local_anon.fetch_add(pages, Ordering::Relaxed);
-    st.local_pgpgin.fetch_add(1, Ordering::Relaxed);
-    for level in css.ancestors_and_self() {
-        level.state().tree_anon.fetch_add(pages, Ordering::Relaxed);
-        level.state().tree_pgpgin.fetch_add(1, Ordering::Relaxed);
-    }
+    reclaim::try_charge_pages(css, pages).map_err(|_| Error::ENOMEM)?;
+    reclaim::commit(css, pages, Lru::InactiveAnon);
     Ok(())
 }
 
-/// Give back `bytes` (rounded up to pages) charged to `css` with [`try_charge`]
-/// (`mem_cgroup_uncharge`). Counters never go below zero.
+/// Give back `bytes` (rounded up to pages) of anonymous memory charged to `css` with
+/// [`try_charge`] (`mem_cgroup_uncharge`). Counters never go below zero.
 pub fn uncharge(css: Css<'_, Memory>, bytes: u64) {
-    let pages = bytes_to_pages(bytes);
-    if pages == 0 {
-        return;
-    }
-    if !css.is_root() {
-        uncharge_chain(css, Res::Mem, pages);
-        uncharge_chain(css, Res::Memsw, pages);
-    }
-    let st = css.state();
-    sub_clamped(&st.local_anon, pages);
-    st.local_pgpgout.fetch_add(1, Ordering::Relaxed);
-    for level in css.ancestors_and_self() {
-        sub_clamped(&level.state().tree_anon, pages);
-        level.state().tree_pgpgout.fetch_add(1, Ordering::Relaxed);
-    }
+    reclaim::uncharge_pages(css, bytes_to_pages(bytes), Lru::InactiveAnon);
 }
 
 /// What `memory.usage_in_bytes` shows, in bytes (`mem_cgroup_usage`).
@@ -278,12 +271,13 @@ pub fn usage(css: Css<'_, Memory>) -> u64 {
     pages_to_bytes(usage_pages(css, Res::Mem))
 }
 
-/// `mem_cgroup_usage` for `memory`/`memsw` (the root shows its statistics), or the
-/// counter for the others.
+/// `mem_cgroup_usage` for `memory`/`memsw` (the root shows its statistics: `NR_FILE_PAGES
+/// + NR_ANON_MAPPED`, plus `MEMCG_SWAP` for memsw), or the counter for the others.
 fn usage_pages(css: Css<'_, Memory>, res: Res) -> u64 {
     let st = css.state();
     match res {
-        Res::Mem | Res::Memsw if css.is_root() => st.tree_anon.load(Ordering::Relaxed),
+        Res::Mem if css.is_root() => st.stats.tree_pages(),
+        Res::Memsw if css.is_root() => st.stats.tree_pages() + st.stats.tree(Stat::Swap),
         _ => res.counter(st).usage(),
     }
 }
@@ -302,11 +296,38 @@ pub fn oom_kill_disabled(css: Css<'_, Memory>) -> bool {
 /// The host's OOM killer killed a task of `css`: count it in `oom_kill` of the group and
 /// of each ancestor below the root (`memcg_memory_event(memcg, MEMCG_OOM_KILL)`).
 pub fn record_oom_kill(css: Css<'_, Memory>) {
-    for (i, level) in css.ancestors_and_self().enumerate() {
-        if i > 0 && level.is_root() {
-            break;
-        }
-        level.state().oom_kill.fetch_add(1, Ordering::Relaxed);
+    reclaim::record_oom_kill(css);
+}
+
+/// Reclaim from the subtree of the file's group as a write asks (`force_empty`, a lowered
+/// limit, `memory.reclaim`), through the host's [`gpc_core::TaskTable::page_reclaim`];
+/// 0 without one. The subtree is walked from the file context, under the hierarchy lock
+/// the write holds.
+fn reclaim_from_file(ctx: &FileCtxOf<'_, Memory>, req: &reclaim::Request) -> u64 {
+    let Some(host) = ctx.caller().tasks.page_reclaim() else {
+        return 0;
+    };
+    let mut groups: Vec<Css<'_, Memory>> = Vec::new();
+    let n = 1 + ctx.descendants().count();
+    if groups.try_reserve_exact(n).is_err() {
+        return 0;
+    }
+    groups.push(ctx.css());
+    groups.extend(ctx.descendants().take(n - 1));
+    reclaim::reclaim(&groups, req, host)
+}
+
+/// A proactive reclaim request of `nr` pages from a file write.
+fn file_request(ctx: &FileCtxOf<'_, Memory>, nr: u64, swappiness: Option<u64>) -> reclaim::Request {
+    reclaim::Request {
+        nr,
+        may_swap: true,
+        swappiness,
+        global: false,
+        recursive_prot: ctx
+            .v2_options()
+            .contains(gpc_core::options::V2Options::MEMORY_RECURSIVE_PROT),
+        origin: reclaim::Origin::Proactive,
     }
 }
 
@@ -351,20 +372,34 @@ fn read_soft_limit(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -
     )
 }
 
-/// `mem_cgroup_resize_max`: keep `memory.max <= memsw.max`, then set the limit; a usage
-/// above it is `EBUSY` (Linux first drains the stock and reclaims; gpc has nothing to
-/// reclaim).
-fn resize_max(st: &State, max: u64, memsw: bool) -> Result {
-    let invariant = if memsw {
-        max >= st.memory.max()
-    } else {
-        max <= st.memsw.max()
-    };
-    if !invariant {
-        return Err(Error::EINVAL);
+/// `mem_cgroup_resize_max`: keep `memory.max <= memsw.max`, then set the limit,
+/// reclaiming from the group while its usage is above it (without swapping for the
+/// `memsw` limit); `EBUSY` once a reclaim frees nothing. Linux asks for
+/// `SWAP_CLUSTER_MAX` pages per round; gpc asks for the excess rounded up to that in one
+/// request, which frees the same pages.
+fn resize_max(ctx: &FileCtxOf<'_, Memory>, max: u64, memsw: bool) -> Result {
+    let st = ctx.css().state();
+    loop {
+        let invariant = if memsw {
+            max >= st.memory.max()
+        } else {
+            max <= st.memsw.max()
+        };
+        if !invariant {
+            return Err(Error::EINVAL);
+        }
+        let counter = if memsw { &st.memsw } else { &st.memory };
+        if counter.set_max(max).is_ok() {
+            return Ok(());
+        }
+        let excess = counter.usage().saturating_sub(max);
+        let nr = excess.div_ceil(reclaim::SWAP_CLUSTER_MAX) * reclaim::SWAP_CLUSTER_MAX;
+        let mut req = file_request(ctx, nr.max(reclaim::SWAP_CLUSTER_MAX), None);
+        req.may_swap = !memsw;
+        if reclaim_from_file(ctx, &req) == 0 {
+            return Err(Error::EBUSY);
+        }
     }
-    let counter = if memsw { &st.memsw } else { &st.memory };
-    counter.set_max(max)
 }
 
 /// `mem_cgroup_write` for `RES_LIMIT`.
@@ -377,8 +412,8 @@ fn write_limit<const R: u8>(_: &Memory, ctx: &FileCtxOf<'_, Memory>, buf: &[u8])
     }
     let st = css.state();
     match Res::from_u8(R) {
-        Res::Mem => resize_max(st, pages, false),
-        Res::Memsw => resize_max(st, pages, true),
+        Res::Mem => resize_max(ctx, pages, false),
+        Res::Memsw => resize_max(ctx, pages, true),
         // "kmem.limit_in_bytes is deprecated and will be removed. Writing any value to
         // this file has no effect."
         Res::Kmem => Ok(()),
@@ -405,11 +440,16 @@ fn reset_failcnt<const R: u8>(_: &Memory, ctx: &FileCtxOf<'_, Memory>, _buf: &[u
     Ok(())
 }
 
-/// `mem_cgroup_force_empty_write`: reclaim everything possible; gpc has nothing
-/// reclaimable, and Linux succeeds even when pages remain.
+/// `mem_cgroup_force_empty_write` → `mem_cgroup_force_empty`: reclaim all it can of the
+/// group (and its descendants), swapping too; Linux succeeds even when pages remain.
 fn write_force_empty(_: &Memory, ctx: &FileCtxOf<'_, Memory>, _buf: &[u8]) -> Result {
-    if ctx.css().is_root() {
+    let css = ctx.css();
+    if css.is_root() {
         return Err(Error::EINVAL);
+    }
+    let usage = css.state().memory.usage();
+    if usage > 0 {
+        reclaim_from_file(ctx, &file_request(ctx, usage, None));
     }
     Ok(())
 }
@@ -459,15 +499,17 @@ fn write_move_charge(_: &Memory, _: &FileCtxOf<'_, Memory>, buf: &[u8]) -> Resul
     }
 }
 
-/// `mem_cgroup_oom_control_read`. gpc never makes a task wait for memory, so `under_oom`
-/// is 0.
+/// `mem_cgroup_oom_control_read`: `under_oom` is 1 while a task waits in the OOM of the
+/// group or an ancestor.
 fn read_oom_control(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Result {
-    let st = ctx.css().state();
+    let css = ctx.css();
+    let st = css.state();
     writeln!(
         out,
-        "oom_kill_disable {}\nunder_oom 0\noom_kill {}",
+        "oom_kill_disable {}\nunder_oom {}\noom_kill {}",
         u8::from(st.oom_kill_disable.load(Ordering::Relaxed)),
-        st.oom_kill.load(Ordering::Relaxed)
+        u8::from(reclaim::under_oom(css)),
+        st.events.tree(stats::Event::OomKill)
     )
 }
 
@@ -500,16 +542,20 @@ fn read_slabinfo(_: &Memory, _: &FileCtxOf<'_, Memory>, _: &mut Out<'_>) -> Resu
 fn read_numa_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Result {
     let st = ctx.css().state();
     let nodes = ctx.nr_mems().max(1);
-    for (prefix, anon) in [
-        ("", st.local_anon.load(Ordering::Relaxed)),
-        ("hierarchical_", st.tree_anon.load(Ordering::Relaxed)),
-    ] {
-        for (name, pages) in [
-            ("total", anon),
-            ("file", 0),
-            ("anon", anon),
-            ("unevictable", 0),
-        ] {
+    let column = |tree: bool| {
+        let v = |i: Stat| {
+            if tree {
+                st.stats.tree(i)
+            } else {
+                st.stats.local(i)
+            }
+        };
+        let anon = v(Stat::InactiveAnon) + v(Stat::ActiveAnon);
+        let file = v(Stat::InactiveFile) + v(Stat::ActiveFile);
+        [("total", anon + file), ("file", file), ("anon", anon), ("unevictable", 0)]
+    };
+    for (prefix, tree) in [("", false), ("hierarchical_", true)] {
+        for (name, pages) in column(tree) {
             write!(out, "{prefix}{name}={pages}")?;
             for nid in 0..nodes {
                 let here = if nid == 0 { pages } else { 0 };
@@ -521,89 +567,72 @@ fn read_numa_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) ->
     Ok(())
 }
 
-/// `memcg1_stats` / `memcg1_stat_names` (THP and swap configured): the page-state items.
-const STAT_NAMES: [&str; 11] = [
-    "cache",
-    "rss",
-    "rss_huge",
-    "shmem",
-    "mapped_file",
-    "dirty",
-    "writeback",
-    "workingset_refault_anon",
-    "workingset_refault_file",
-    "swap",
-    "swapcached",
+/// `memcg1_stats` / `memcg1_stat_names` (THP and swap configured): the page-state items,
+/// and what gpc counts for each (`None`: always 0 in gpc).
+const STATS_V1: [(&str, Option<Stat>); 11] = [
+    ("cache", None),
+    ("rss", None),
+    ("rss_huge", None),
+    ("shmem", None),
+    ("mapped_file", None),
+    ("dirty", Some(Stat::Dirty)),
+    ("writeback", Some(Stat::Writeback)),
+    ("workingset_refault_anon", None),
+    ("workingset_refault_file", None),
+    ("swap", Some(Stat::Swap)),
+    ("swapcached", None),
 ];
 
 /// `memcg1_events`.
-const EVENT_NAMES: [&str; 4] = ["pgpgin", "pgpgout", "pgfault", "pgmajfault"];
-
-/// `lru_list_name()` for `NR_LRU_LISTS`.
-const LRU_NAMES: [&str; 5] = [
-    "inactive_anon",
-    "active_anon",
-    "inactive_file",
-    "active_file",
-    "unevictable",
+const EVENTS_V1: [(&str, Stat); 4] = [
+    ("pgpgin", Stat::Pgpgin),
+    ("pgpgout", Stat::Pgpgout),
+    ("pgfault", Stat::Pgfault),
+    ("pgmajfault", Stat::Pgmajfault),
 ];
 
-/// The values of one column of `memory.stat` (local or hierarchical).
-struct StatColumn {
-    anon_pages: u64,
-    pgpgin: u64,
-    pgpgout: u64,
-}
+/// `lru_list_name()` for `NR_LRU_LISTS`.
+const LRU_NAMES: [(&str, Option<Stat>); 5] = [
+    ("inactive_anon", Some(Stat::InactiveAnon)),
+    ("active_anon", Some(Stat::ActiveAnon)),
+    ("inactive_file", Some(Stat::InactiveFile)),
+    ("active_file", Some(Stat::ActiveFile)),
+    ("unevictable", None),
+];
 
-impl StatColumn {
-    /// `memcg_page_state_output` of `STAT_NAMES[i]`: bytes for page items.
-    fn stat(&self, i: usize) -> u64 {
-        match i {
-            1 => pages_to_bytes(self.anon_pages),
-            _ => 0,
+/// One column of v1 `memory.stat`: the group's own values, or its subtree's.
+fn write_stat_column(out: &mut Out<'_>, stats: &Stats, tree: bool, prefix: &str) -> Result {
+    let v = |i: Stat| {
+        if tree {
+            stats.tree(i)
+        } else {
+            stats.local(i)
         }
+    };
+    for (i, (name, item)) in STATS_V1.iter().enumerate() {
+        let pages = match (i, item) {
+            (0, _) => v(Stat::InactiveFile) + v(Stat::ActiveFile),
+            (1, _) => v(Stat::InactiveAnon) + v(Stat::ActiveAnon),
+            (_, Some(item)) => v(*item),
+            (_, None) => 0,
+        };
+        // Page items print bytes; the workingset counters (0 here) are plain counts.
+        writeln!(out, "{prefix}{name} {}", pages_to_bytes(pages))?;
     }
-
-    fn event(&self, i: usize) -> u64 {
-        match i {
-            0 => self.pgpgin,
-            1 => self.pgpgout,
-            _ => 0,
-        }
+    for (name, item) in EVENTS_V1 {
+        writeln!(out, "{prefix}{name} {}", v(item))?;
     }
-
-    /// LRU sizes in bytes: new anonymous pages go to the inactive anon list.
-    fn lru(&self, i: usize) -> u64 {
-        match i {
-            0 => pages_to_bytes(self.anon_pages),
-            _ => 0,
-        }
+    for (name, item) in LRU_NAMES {
+        writeln!(out, "{prefix}{name} {}", pages_to_bytes(item.map_or(0, v)))?;
     }
+    Ok(())
 }
 
 /// `memory_stat_show` → `memcg1_stat_format`.
 fn read_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Result {
     let css = ctx.css();
     let st = css.state();
-    let local = StatColumn {
-        anon_pages: st.local_anon.load(Ordering::Relaxed),
-        pgpgin: st.local_pgpgin.load(Ordering::Relaxed),
-        pgpgout: st.local_pgpgout.load(Ordering::Relaxed),
-    };
-    let tree = StatColumn {
-        anon_pages: st.tree_anon.load(Ordering::Relaxed),
-        pgpgin: st.tree_pgpgin.load(Ordering::Relaxed),
-        pgpgout: st.tree_pgpgout.load(Ordering::Relaxed),
-    };
-    for (i, name) in STAT_NAMES.iter().enumerate() {
-        writeln!(out, "{name} {}", local.stat(i))?;
-    }
-    for (i, name) in EVENT_NAMES.iter().enumerate() {
-        writeln!(out, "{name} {}", local.event(i))?;
-    }
-    for (i, name) in LRU_NAMES.iter().enumerate() {
-        writeln!(out, "{name} {}", local.lru(i))?;
-    }
+    write_stat_column(out, &st.stats, false, "")?;
     // "Hierarchical information"
     let (memory, memsw) = css
         .ancestors_and_self()
@@ -612,16 +641,7 @@ fn read_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) -> Resu
         });
     writeln!(out, "hierarchical_memory_limit {}", pages_to_bytes(memory))?;
     writeln!(out, "hierarchical_memsw_limit {}", pages_to_bytes(memsw))?;
-    for (i, name) in STAT_NAMES.iter().enumerate() {
-        writeln!(out, "total_{name} {}", tree.stat(i))?;
-    }
-    for (i, name) in EVENT_NAMES.iter().enumerate() {
-        writeln!(out, "total_{name} {}", tree.event(i))?;
-    }
-    for (i, name) in LRU_NAMES.iter().enumerate() {
-        writeln!(out, "total_{name} {}", tree.lru(i))?;
-    }
-    Ok(())
+    write_stat_column(out, &st.stats, true, "total_")
 }
 
 /// `cgroup.event_control` (`memcg_write_event_control`, mm/memcontrol-v1.c): "EFD CFD
@@ -737,15 +757,11 @@ impl Subsystem for Memory {
         })
     }
 
-    /// The group goes away with its charges: its anonymous pages become the parent's own
-    /// (see the module doc); the ancestors' counters already include them.
+    /// The group goes away with its charges: its pages become the parent's own (see the
+    /// module doc); the ancestors' counters and subtree columns already include them.
     fn destroy(&self, css: Css<'_, Self>) {
         if let Some(parent) = css.parent() {
-            let pages = css.state().local_anon.swap(0, Ordering::Relaxed);
-            parent
-                .state()
-                .local_anon
-                .fetch_add(pages, Ordering::Relaxed);
+            css.state().stats.hand_over(&parent.state().stats);
         }
     }
 }
@@ -759,6 +775,7 @@ mod tests {
     use std::vec::Vec;
 
     use crate::parse::UNLIMITED_MEMORY_BYTES;
+    use gpc_core::counter;
     use gpc_core::testing::OneHierarchy;
 
     use super::*;
@@ -902,20 +919,20 @@ mod tests {
         w.charge("a", 4096 * 3).unwrap();
         let expect = "cache 0\nrss 12288\nrss_huge 0\nshmem 0\nmapped_file 0\ndirty 0\nwriteback 0\n\
             workingset_refault_anon 0\nworkingset_refault_file 0\nswap 0\nswapcached 0\n\
-            pgpgin 1\npgpgout 0\npgfault 0\npgmajfault 0\n\
+            pgpgin 3\npgpgout 0\npgfault 3\npgmajfault 0\n\
             inactive_anon 12288\nactive_anon 0\ninactive_file 0\nactive_file 0\nunevictable 0\n\
             hierarchical_memory_limit 9223372036854771712\nhierarchical_memsw_limit 9223372036854771712\n\
             total_cache 0\ntotal_rss 12288\ntotal_rss_huge 0\ntotal_shmem 0\ntotal_mapped_file 0\n\
             total_dirty 0\ntotal_writeback 0\ntotal_workingset_refault_anon 0\n\
             total_workingset_refault_file 0\ntotal_swap 0\ntotal_swapcached 0\n\
-            total_pgpgin 1\ntotal_pgpgout 0\ntotal_pgfault 0\ntotal_pgmajfault 0\n\
+            total_pgpgin 3\ntotal_pgpgout 0\ntotal_pgfault 3\ntotal_pgmajfault 0\n\
             total_inactive_anon 12288\ntotal_active_anon 0\ntotal_inactive_file 0\n\
             total_active_file 0\ntotal_unevictable 0\n";
         assert_eq!(w.read("a/memory.stat").unwrap(), expect);
         // The root: nothing local, everything in the totals.
         assert_eq!(w.stat("", "rss"), 0);
         assert_eq!(w.stat("", "total_rss"), 12288);
-        assert_eq!(w.stat("", "total_pgpgin"), 1);
+        assert_eq!(w.stat("", "total_pgpgin"), 3, "one per page (a fault each)");
     }
 
     #[test]
@@ -1106,9 +1123,9 @@ mod tests {
         assert_eq!(w.stat("", "total_rss"), 12288);
         w.uncharge("", 8192);
         assert_eq!(w.num("memory.usage_in_bytes"), 4096);
-        assert_eq!(w.stat("", "pgpgout"), 1);
-        assert_eq!(w.stat("", "total_pgpgout"), 1);
-        assert_eq!(w.stat("", "total_pgpgin"), 2);
+        assert_eq!(w.stat("", "pgpgout"), 2);
+        assert_eq!(w.stat("", "total_pgpgout"), 2);
+        assert_eq!(w.stat("", "total_pgpgin"), 3);
     }
 
     #[test]
