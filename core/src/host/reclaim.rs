@@ -77,4 +77,14 @@ pub trait PageReclaim {
     /// Valid results: `freed <= nr`, `writeback <= nr - freed`; zero of both when the
     /// group has no such pages (or no longer exists on the host's side).
     fn reclaim(&self, group: u64, lru: Lru, nr: u64) -> Reclaimed;
+
+    /// Reclaim could not bring the group whose container id is `group` under a limit a
+    /// file write just set (v2 `memory.max`): run its OOM killer once the write has
+    /// returned (Linux's kill is asynchronous too: the victim exits later, from its own
+    /// context). The host picks the victim with the memory controller's `oom_victim` and
+    /// kills until the group fits or nothing is left to kill. The default does nothing
+    /// (the usage stays above the limit, as with a host that cannot kill).
+    fn request_oom_kill(&self, group: u64) {
+        let _ = group;
+    }
 }
