@@ -195,6 +195,19 @@ pub enum ProcFile {
     PidCgroup(Pid),
     /// `/proc/mounts` and `/proc/PID/mounts` (one mount namespace: the same file).
     Mounts,
+    /// `/proc/meminfo`.
+    Meminfo,
+    /// `/proc/sys/vm/drop_caches`.
+    DropCaches,
+}
+
+/// A directory of procfs below `/proc` that is not a process's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcDir {
+    /// `/proc/sys`.
+    Sys,
+    /// `/proc/sys/vm`.
+    SysVm,
 }
 
 /// Where a path leads.
@@ -220,6 +233,8 @@ pub enum Loc {
     ProcRoot,
     /// `/proc/PID`.
     ProcPid(Pid),
+    /// `/proc/sys`, `/proc/sys/vm`.
+    ProcSub(ProcDir),
     /// A `/proc` file.
     Proc(ProcFile),
 }
@@ -228,7 +243,7 @@ impl Loc {
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
         match self {
-            Loc::Plain(_) | Loc::ProcRoot | Loc::ProcPid(_) => true,
+            Loc::Plain(_) | Loc::ProcRoot | Loc::ProcPid(_) | Loc::ProcSub(_) => true,
             Loc::Cg { file, .. } => file.is_none(),
             Loc::Proc(_) => false,
         }
@@ -352,6 +367,8 @@ pub struct VfsTasks<'a> {
     pub tasks: &'a TaskList,
     /// Ownership of the groups' files.
     pub vfs: &'a Vfs,
+    /// The machine's pages, for writes that reclaim.
+    pub pages: Option<&'a dyn gpc_core::host::reclaim::PageReclaim>,
 }
 
 impl TaskTable for VfsTasks<'_> {
@@ -369,6 +386,10 @@ impl TaskTable for VfsTasks<'_> {
 
     fn may_write_procs(&self, creds: &Creds, container: u64) -> bool {
         self.vfs.may_write_procs(creds, container)
+    }
+
+    fn page_reclaim(&self) -> Option<&dyn gpc_core::host::reclaim::PageReclaim> {
+        self.pages
     }
 }
 
@@ -630,6 +651,12 @@ impl Vfs {
                 if name == "mounts" {
                     return Ok(Loc::Proc(ProcFile::Mounts));
                 }
+                if name == "meminfo" {
+                    return Ok(Loc::Proc(ProcFile::Meminfo));
+                }
+                if name == "sys" {
+                    return Ok(Loc::ProcSub(ProcDir::Sys));
+                }
                 // Linux proc_self_get_link / proc_thread_self_get_link: the reader's
                 // process, or its thread (whose `cgroup` file reads the same as through
                 // `/proc/TGID/task/TID`); the script itself is no task.
@@ -652,6 +679,11 @@ impl Vfs {
                 "mounts" if env.tasks.get(*pid).is_some() => Ok(Loc::Proc(ProcFile::Mounts)),
                 _ => Err(Error::ENOENT),
             },
+            Loc::ProcSub(ProcDir::Sys) if name == "vm" => Ok(Loc::ProcSub(ProcDir::SysVm)),
+            Loc::ProcSub(ProcDir::SysVm) if name == "drop_caches" => {
+                Ok(Loc::Proc(ProcFile::DropCaches))
+            }
+            Loc::ProcSub(_) => Err(Error::ENOENT),
             Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
         }
     }
@@ -732,7 +764,8 @@ impl Vfs {
                 cg_node_loc(mount, parent, node)
             }
             Loc::ProcRoot => plain_parent(self.proc_node())?,
-            Loc::ProcPid(_) => Loc::ProcRoot,
+            Loc::ProcPid(_) | Loc::ProcSub(ProcDir::Sys) => Loc::ProcRoot,
+            Loc::ProcSub(ProcDir::SysVm) => Loc::ProcSub(ProcDir::Sys),
             Loc::Proc(_) => return Err(Error::ENOTDIR),
         };
         self.follow(env, up)
@@ -783,6 +816,10 @@ impl Vfs {
             Loc::Proc(ProcFile::Cgroups) => (Owner::ROOT, PROC_FILE_MODE),
             Loc::Proc(ProcFile::PidCgroup(p)) => (task_owner(env, *p), PROC_FILE_MODE),
             Loc::Proc(ProcFile::Mounts) => (Owner::ROOT, PROC_FILE_MODE),
+            Loc::ProcSub(_) => (Owner::ROOT, ROOT_DIR_MODE),
+            Loc::Proc(ProcFile::Meminfo) => (Owner::ROOT, PROC_FILE_MODE),
+            // Linux `vm_table`: `.mode = 0200`.
+            Loc::Proc(ProcFile::DropCaches) => (Owner::ROOT, 0o200),
         }
     }
 
@@ -870,7 +907,9 @@ impl Vfs {
             } => return env.gpc.list_node(&Node::directory(*hier, *dir_id)),
             Loc::ProcRoot => {
                 try_push(&mut names, try_string("cgroups", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(&mut names, try_string("meminfo", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 try_push(&mut names, try_string("mounts", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(&mut names, try_string("sys", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 for t in env.tasks.iter().filter(|t| t.pid == t.tgid) {
                     try_push(&mut names, pid_name(t.pid)?, Gfp::KERNEL)?;
                 }
@@ -878,6 +917,12 @@ impl Vfs {
             Loc::ProcPid(_) => {
                 try_push(&mut names, try_string("cgroup", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 try_push(&mut names, try_string("mounts", Gfp::KERNEL)?, Gfp::KERNEL)?;
+            }
+            Loc::ProcSub(ProcDir::Sys) => {
+                try_push(&mut names, try_string("vm", Gfp::KERNEL)?, Gfp::KERNEL)?;
+            }
+            Loc::ProcSub(ProcDir::SysVm) => {
+                try_push(&mut names, try_string("drop_caches", Gfp::KERNEL)?, Gfp::KERNEL)?;
             }
             Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }
@@ -955,7 +1000,7 @@ impl Vfs {
                 }
             }
             Loc::ProcRoot => Ok(MountPoint::Plain(self.proc_node())),
-            Loc::ProcPid(_) => Err(Error::EOPNOTSUPP),
+            Loc::ProcPid(_) | Loc::ProcSub(_) => Err(Error::EOPNOTSUPP),
             Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
         }
     }
@@ -1207,7 +1252,7 @@ impl Vfs {
                 }
                 Ok(())
             }
-            Loc::ProcRoot | Loc::ProcPid(_) | Loc::Proc(_) => Err(Error::EPERM),
+            Loc::ProcRoot | Loc::ProcPid(_) | Loc::ProcSub(_) | Loc::Proc(_) => Err(Error::EPERM),
         }
     }
 }

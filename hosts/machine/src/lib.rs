@@ -9,6 +9,7 @@ extern crate std;
 pub mod effects;
 pub mod fs;
 pub mod machine;
+pub mod mm;
 pub mod release_log;
 pub mod sched;
 pub mod tasks;

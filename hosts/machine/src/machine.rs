@@ -55,7 +55,7 @@ use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::Machine as ScriptMachine;
-use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
+use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer};
 use hashbrown::HashMap;
 
 use crate::effects;
@@ -89,36 +89,16 @@ fn escape_into(out: &mut Out<'_>, bytes: &[u8], special: &[u8]) -> Result {
 /// The release agent `mount -t cpuset` sets (Linux `cpuset_init_fs_context`).
 const CPUSET_RELEASE_AGENT: &str = "/sbin/cpuset_release_agent";
 
-/// One memory charge of a task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Charge {
-    /// Container ids of the charged memory group and its ancestors, nearest first (0 for
-    /// the root state while `memory` is not mounted).
-    chain: Vec<u64>,
-    bytes: u64,
-}
-
 /// What the simulation keeps per task besides its task table entry (which holds gpc's
-/// slot and whether the task is busy): CPU time and memory charges. Only tasks with some
-/// (that ran, or hold memory) have one, so that a task that does neither costs its
-/// table entry alone.
+/// slot and whether the task is busy): CPU time, and how long `memory.high` keeps it
+/// asleep. Only tasks with some have one, so that a task that has neither costs its
+/// table entry alone (its memory is the machine's [`crate::mm::Mm`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct SimTask {
     cpu_ns: u64,
-    charges: Vec<Charge>,
-}
-
-impl SimTask {
-    fn memory(&self) -> u64 {
-        self.charges
-            .iter()
-            .fold(0u64, |a, c| a.saturating_add(c.bytes))
-    }
-
-    /// Nothing to keep: the task's entry may go.
-    fn is_empty(&self) -> bool {
-        self.cpu_ns == 0 && self.charges.is_empty()
-    }
+    /// The task sleeps (not runnable) until this clock: `memory.high`'s penalty
+    /// (`mem_cgroup_handle_over_high`).
+    throttled_until_ns: u64,
 }
 
 /// The subsystem ids of the controllers with effects.
@@ -165,6 +145,11 @@ pub struct Machine<P: Platform> {
     /// [`SimTask`]s of the tasks that have one (hashed: an insert after `try_reserve(1)`
     /// cannot fail).
     sim: HashMap<Pid, SimTask>,
+    /// The machine's pages: anonymous memory, page cache, swap (a `RefCell`: gpc's
+    /// reclaim reaches it through a shared reference during a file write).
+    mm: core::cell::RefCell<crate::mm::Mm>,
+    /// Tasks waiting in a v1 OOM (`oom_kill_disable`).
+    oom_waiters: Vec<mem::OomWaiter>,
     vfs: Vfs,
     user: Option<u32>,
     nr_cpus: usize,
@@ -316,6 +301,11 @@ impl<P: Platform> Machine<P> {
             gpc,
             tasks,
             sim: HashMap::new(),
+            mm: core::cell::RefCell::new(crate::mm::Mm::new(
+                crate::mm::DEFAULT_MEM,
+                crate::mm::DEFAULT_SWAP,
+            )),
+            oom_waiters: Vec::new(),
             vfs: Vfs::new()?,
             user: None,
             nr_cpus,
@@ -471,6 +461,9 @@ impl<P: Platform> Machine<P> {
                 let _ = self.do_exit(tgid);
             }
         }
+        // Memory: OOM kills file writes asked for, then tasks waiting for memory retry.
+        self.run_pending_oom();
+        self.retry_oom_waiters();
         let releases = &mut self.releases;
         self.gpc.drain_releases(&mut |r| releases.record(r))
     }
@@ -636,7 +629,7 @@ impl<P: Platform> Machine<P> {
                 })
             }
             // procfs has no mkdir.
-            Loc::ProcRoot | Loc::ProcPid(_) => Err(Error::EPERM),
+            Loc::ProcRoot | Loc::ProcPid(_) | Loc::ProcSub(_) => Err(Error::EPERM),
             Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
         }
     }
@@ -716,11 +709,14 @@ impl<P: Platform> Machine<P> {
                 if path == "/" {
                     return Err(Error::EBUSY);
                 }
+                self.mm.borrow_mut().reserve_dead()?;
                 self.gpc.rmdir_node(&Node::directory(hier, dir_id))?;
                 self.vfs.forget_container(dir_id);
+                // Its pages are its parent's now (any hierarchy: ids are unique).
+                self.memcg_removed(dir_id);
                 Ok(())
             }
-            Loc::ProcRoot | Loc::ProcPid(_) | Loc::Proc(_) => Err(Error::EPERM),
+            Loc::ProcRoot | Loc::ProcPid(_) | Loc::ProcSub(_) | Loc::Proc(_) => Err(Error::EPERM),
         }
     }
 
@@ -748,9 +744,11 @@ impl<P: Platform> Machine<P> {
             return Err(Error::EISDIR);
         }
         self.vfs.check(&env, &creds, &target, MAY_WRITE)?;
+        let pages = crate::mm::Pages(&self.mm);
         let tasks = fs::VfsTasks {
             tasks: &self.tasks,
             vfs: &self.vfs,
+            pages: Some(&pages),
         };
         let caller = gpc_core::Caller {
             creds,
@@ -770,6 +768,7 @@ impl<P: Platform> Machine<P> {
                 self.notify_watchers(dir_id, path.rsplit('/').next().unwrap_or(""));
                 Ok(())
             }
+            Loc::Proc(ProcFile::DropCaches) => self.write_drop_caches(data),
             // procfs files without a write method.
             _ => Err(Error::EINVAL),
         }
@@ -799,6 +798,10 @@ impl<P: Platform> Machine<P> {
                     .proc_pid_cgroup_ns(self.task_slot(pid)?, ns, &mut buf)?
             }
             Loc::Proc(ProcFile::Mounts) => self.proc_mounts(&mut buf)?,
+            Loc::Proc(ProcFile::Meminfo) => self.proc_meminfo(&mut buf)?,
+            // sysctl's own permission check (`test_perm`) ignores CAP_DAC_OVERRIDE: a
+            // 0200 file cannot be read, by root either.
+            Loc::Proc(ProcFile::DropCaches) => return Err(Error::EACCES),
             _ => return Err(Error::EISDIR),
         }
         Ok(buf)
@@ -1003,170 +1006,35 @@ impl<P: Platform> Machine<P> {
         if leader {
             // The whole process: its threads' memory goes back (the group's own threads,
             // the task table's ring, not a scan of every task), then they exit. Nothing
-            // to allocate, so a kill (`cgroup.kill`) always completes.
-            for x in self.tasks.thread_group(tgid) {
-                if let Some(st) = self.sim.remove(&x.pid) {
-                    for c in st.charges.iter().rev() {
-                        self.uncharge(&c.chain, c.bytes);
-                    }
-                }
+            // to allocate, so a kill (`cgroup.kill`, the OOM killer) always completes.
+            let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
+            while let Some(p) = x {
+                self.sim.remove(&p);
+                self.release_task_memory(p);
+                x = self
+                    .tasks
+                    .thread_group(tgid)
+                    .map(|t| t.pid)
+                    .skip_while(|&q| q != p)
+                    .nth(1);
             }
             return self.tasks.exit(&self.gpc, pid);
         }
         // A thread: its memory passes to its process, which lives on. Room for it
         // first, since nothing may fail once the task has exited.
-        let victims = [pid];
-        let thread_charges = match self.sim.get(&pid) {
-            Some(st) if self.tasks.get(tgid).is_some() => st.charges.len(),
-            _ => 0,
-        };
-        if thread_charges > 0 {
-            match self.sim.get_mut(&tgid) {
-                Some(process) => process.charges.try_reserve(thread_charges)?,
-                None => self.sim.try_reserve(1)?,
-            }
+        let process_lives = self.tasks.get(tgid).is_some();
+        if process_lives {
+            self.reserve_thread_memory(pid, tgid)?;
         }
         self.tasks.exit(&self.gpc, pid)?;
-        for &v in &victims {
-            self.cgns.forget(v);
-        }
-        for v in victims {
-            let Some(st) = self.sim.remove(&v) else {
-                continue;
-            };
-            if thread_charges > 0 {
-                match self.sim.get_mut(&tgid) {
-                    Some(process) => process.charges.extend(st.charges),
-                    None => {
-                        let charges = st.charges;
-                        self.sim.insert(tgid, SimTask { cpu_ns: 0, charges });
-                    }
-                }
-            } else {
-                for c in st.charges.iter().rev() {
-                    self.uncharge(&c.chain, c.bytes);
-                }
-            }
+        self.cgns.forget(pid);
+        self.sim.remove(&pid);
+        if process_lives {
+            self.pass_thread_memory(pid, tgid);
+        } else {
+            self.release_task_memory(pid);
         }
         Ok(())
-    }
-
-    fn charge_memory(&mut self, pid: Pid, bytes: u64) -> Result {
-        self.task_slot(pid)?;
-        // Room for the record of the charge first: once the controller has charged,
-        // nothing may fail.
-        let mut new_charges: Option<Vec<Charge>> = None;
-        match self.sim.get_mut(&pid) {
-            Some(st) => st.charges.try_reserve(1)?,
-            None => {
-                self.sim.try_reserve(1)?;
-                let mut charges = Vec::new();
-                charges.try_reserve_exact(1)?;
-                new_charges = Some(charges);
-            }
-        }
-        let slot = self.task_slot(pid)?;
-        let chain = match self.ids.memory {
-            Some(ss) => {
-                let guard = self.gpc.rcu_read_lock();
-                let css = self
-                    .gpc
-                    .task_state::<memory::Memory>(&guard, slot, ss)
-                    .ok_or(Error::ESRCH)?;
-                let mut chain: Vec<u64> = Vec::new();
-                chain.try_reserve_exact(css.ancestors_and_self().count())?;
-                chain.extend(css.ancestors_and_self().map(|c| c.container_id()));
-                effects::memory_try_charge(css, bytes)?;
-                chain
-            }
-            None => Vec::new(),
-        };
-        let charge = Charge { chain, bytes };
-        match new_charges {
-            Some(mut charges) => {
-                charges.push(charge);
-                self.sim.insert(pid, SimTask { cpu_ns: 0, charges });
-            }
-            None => {
-                if let Some(st) = self.sim.get_mut(&pid) {
-                    st.charges.push(charge);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn free_memory(&mut self, pid: Pid, bytes: u64) -> Result {
-        self.tasks.get(pid).ok_or(Error::ESRCH)?;
-        let Some(st) = self.sim.get_mut(&pid) else {
-            return if bytes > 0 {
-                Err(Error::EINVAL)
-            } else {
-                Ok(())
-            };
-        };
-        if bytes > st.memory() {
-            return Err(Error::EINVAL);
-        }
-        // The charges are worked on out of the map (moved, not copied: nothing to
-        // allocate), so that uncharging may look at the machine meanwhile.
-        let mut charges = core::mem::take(&mut st.charges);
-        let mut left = bytes;
-        while left > 0 {
-            let Some(last) = charges.last_mut() else {
-                break;
-            };
-            let take = last.bytes.min(left);
-            // The controller counts pages: give back the pages this part held, so that a
-            // charge freed in pieces gives back exactly what it took.
-            let pages =
-                effects::memory_pages(last.bytes) - effects::memory_pages(last.bytes - take);
-            last.bytes -= take;
-            left -= take;
-            let freed = effects::pages_to_bytes(pages);
-            if freed > 0 {
-                self.uncharge(&last.chain, freed);
-            }
-            if last.bytes == 0 {
-                charges.pop();
-            }
-        }
-        if let Some(st) = self.sim.get_mut(&pid) {
-            st.charges = charges;
-            if st.is_empty() {
-                self.sim.remove(&pid);
-            }
-        }
-        Ok(())
-    }
-
-    /// Uncharge `bytes` from the memory group of `chain` (or its nearest surviving
-    /// ancestor, or the root state).
-    fn uncharge(&self, chain: &[u64], bytes: u64) {
-        let Some(ss) = self.ids.memory else { return };
-        for &id in chain {
-            if id == 0 {
-                continue;
-            }
-            let done = self.gpc.with_css_by_container_id(ss, id, |css| {
-                css.typed::<memory::Memory>()
-                    .map(|c| effects::memory_uncharge(c, bytes))
-                    .is_some()
-            });
-            if done == Some(true) {
-                return;
-            }
-        }
-        if let Some(init) = self.tasks.get(1) {
-            let guard = self.gpc.rcu_read_lock();
-            if let Some(root) = self
-                .gpc
-                .task_state::<memory::Memory>(&guard, &init.slot, ss)
-                .and_then(|c| c.ancestors_and_self().last())
-            {
-                effects::memory_uncharge(root, bytes);
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------
@@ -1196,6 +1064,32 @@ impl<P: Platform> Machine<P> {
     fn do_run_with_progress(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
         let span = ms.checked_mul(sched::TICK_NS).ok_or(Error::EINVAL)?;
         self.clock_ns.checked_add(span).ok_or(Error::EOVERFLOW)?;
+        if ms == 0 {
+            return self.run_segment(0, progress);
+        }
+        // In pieces that end where a task `memory.high` put to sleep wakes up, so that
+        // it runs from then on (a piece per such task at most).
+        let mut done = 0;
+        while done < ms {
+            let now = self.clock_ns;
+            let wake = self
+                .sim
+                .values()
+                .map(|s| s.throttled_until_ns)
+                .filter(|&t| t > now)
+                .min();
+            let piece = wake.map_or(ms - done, |t| {
+                (t - now).div_ceil(sched::TICK_NS).clamp(1, ms - done)
+            });
+            self.run_segment(piece, &mut |t| progress(done + t))?;
+            self.writeback(piece);
+            done += piece;
+        }
+        Ok(())
+    }
+
+    /// One stretch of `run` with the same tasks runnable throughout.
+    fn run_segment(&mut self, ms: u64, progress: &mut dyn FnMut(u64)) -> Result {
         let guard = self.gpc.rcu_read_lock();
         let mut groups: Vec<Group> = Vec::new();
         let mut group_css: Vec<gpc_core::Css<'_, cpu::Cpu>> = Vec::new();
@@ -1209,6 +1103,11 @@ impl<P: Platform> Machine<P> {
             }
             if t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
                 continue; // stopped by the v2 freezer
+            }
+            if self.sim.get(&t.pid).is_some_and(|s| s.throttled_until_ns > self.clock_ns)
+                || self.oom_waiters.iter().any(|w| w.pid == t.pid)
+            {
+                continue; // asleep: memory.high's penalty, or waiting in an OOM
             }
             if let Some(ss) = self.ids.freezer {
                 if self
@@ -1392,24 +1291,35 @@ impl<P: Platform> Machine<P> {
     fn do_ps(&self) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
         let mut out = Out::new(&mut buf);
+        let mm = self.mm.borrow();
         for t in self.tasks.iter() {
             let st = self.sim.get(&t.pid);
-            let state = if self.is_frozen(&t.slot) || t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
+            // A task waiting for memory (a v1 OOM, or `memory.high`'s sleep) is in an
+            // uninterruptible (killable) sleep, as a frozen one is.
+            let waits = self.oom_waiters.iter().any(|w| w.pid == t.pid)
+                || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns);
+            let state = if waits
+                || self.is_frozen(&t.slot)
+                || t.jobctl() & tasklist::JOBCTL_FROZEN != 0
+            {
                 'D'
             } else if t.busy {
                 'R'
             } else {
                 'S'
             };
+            let (bytes, resident, swapped) = mm.task_memory(t.pid);
             writeln!(
                 out,
-                "{} {} {} {} {} {}",
+                "{} {} {} {} {} {} {} {}",
                 t.pid,
                 t.tgid,
                 t.creds.uid,
                 state,
                 st.map_or(0, |s| s.cpu_ns / 1_000_000),
-                st.map_or(0, SimTask::memory)
+                bytes,
+                resident,
+                swapped
             )?;
         }
         Ok(buf)
@@ -1709,6 +1619,9 @@ impl<P: Platform> Machine<P> {
         }
     }
 }
+
+#[path = "machine/memory.rs"]
+mod mem;
 
 #[cfg(test)]
 mod enomem_tests;

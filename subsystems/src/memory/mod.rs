@@ -177,6 +177,11 @@ impl State {
         &self.memory
     }
 
+    /// The memory + swap counter (v1 `memory.memsw.*`).
+    pub fn memsw_counter(&self) -> &PageCounter {
+        &self.memsw
+    }
+
     /// The swap counter (`memory.swap.current`, `memory.swap.max`).
     pub fn swap_counter(&self) -> &PageCounter {
         &self.swap

@@ -1,0 +1,434 @@
+//! The simulated machine's pages: anonymous memory per task, the page cache per file,
+//! swap, and the machine's physical memory. gpc's memory controller decides what to
+//! reclaim and whom to kill; this is the host side that holds the pages and frees them
+//! when asked ([`PageReclaim`]), oldest first.
+//!
+//! Pages are kept as runs, not one by one: a task's `alloc` is one [`AnonCharge`], and a
+//! file's cached pages are runs of consecutive pages with the same owner and state. So a
+//! command's cost follows the number of commands before it, not the bytes they named.
+//!
+//! * Anonymous pages sit on their group's inactive anonymous list (the simulator does
+//!   not see a task touch its memory again, so none is ever activated) and go to swap
+//!   when reclaimed, while the swap device has room. Swapped pages stay out until the
+//!   task frees them or exits (nothing faults them back in).
+//! * A page-cache page is charged to the group of the task that first read or wrote it,
+//!   for as long as it stays cached; it starts on the inactive list and moves to the
+//!   active list when read or written again. A written page is dirty until written back.
+//! * Writeback: the flusher writes dirty pages back in the order they were dirtied, at
+//!   [`WRITEBACK_BYTES_PER_SEC`], while `run` advances the clock, starting at once (Linux
+//!   waits for `dirty_expire_centisecs` or the background threshold first; the simulator
+//!   does not model the wait). Reclaim that meets a dirty page starts its writeback
+//!   (`writeback` in `memory.stat`) and moves on; such pages are written first.
+//!
+//! Ownership after `rmdir`: a removed group's pages become its parent's (Linux keeps the
+//! dying group until they are freed; gpc's controller hands them to the parent), so a
+//! page's owner is the first group of its recorded chain that still exists.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use gpc_core::host::alloc::try_string;
+use gpc_core::host::reclaim::{Lru, PageReclaim, Reclaimed};
+use gpc_core::{Pid, Result};
+use hashbrown::HashSet;
+
+/// Bytes in a page.
+pub const PAGE_SIZE: u64 = 4096;
+/// Physical memory of a machine that no `machine mem=` configured: 8 GiB.
+pub const DEFAULT_MEM: u64 = 8 << 30;
+/// Swap of a machine that no `machine swap=` configured: none (as on most servers and
+/// every Kubernetes node).
+pub const DEFAULT_SWAP: u64 = 0;
+/// How fast the flusher writes dirty pages back (one disk's worth).
+pub const WRITEBACK_BYTES_PER_SEC: u64 = 100 << 20;
+/// The most physical memory or swap a machine may have (`mem=`/`swap=`): 2^50 bytes,
+/// so that page arithmetic never overflows.
+pub const MAX_BYTES: u64 = 1 << 50;
+
+/// Pages for `bytes`, rounding up.
+pub const fn pages(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE_SIZE)
+}
+
+/// The writeback state of a page-cache run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirt {
+    /// Clean: may be dropped.
+    Clean,
+    /// Dirty: must be written back first.
+    Dirty,
+    /// Being written back (started by reclaim).
+    Writeback,
+}
+
+/// Consecutive cached pages of one file with one owner and one state.
+#[derive(Debug)]
+pub struct Run {
+    /// First page index.
+    pub start: u64,
+    /// Pages.
+    pub len: u64,
+    /// The charged group and its ancestors (container ids, nearest first).
+    pub chain: Vec<u64>,
+    /// On the active list.
+    pub active: bool,
+    /// Writeback state.
+    pub dirt: Dirt,
+    /// Position on its LRU list (smaller: older).
+    pub seq: u64,
+    /// When it was dirtied (smaller: earlier), for the flusher's order.
+    pub dseq: u64,
+}
+
+/// One `alloc` of a task: anonymous memory charged to a group.
+#[derive(Debug)]
+pub struct AnonCharge {
+    /// The charged group and its ancestors (container ids, nearest first; `[0]`: the
+    /// root state while `memory` is not mounted).
+    pub chain: Vec<u64>,
+    /// Bytes allocated (what `free` takes back; the controller counts whole pages).
+    pub bytes: u64,
+    /// Pages of it out on swap.
+    pub swapped: u64,
+    /// Position on the inactive anonymous list.
+    pub seq: u64,
+}
+
+impl AnonCharge {
+    /// Pages in memory.
+    pub fn resident(&self) -> u64 {
+        pages(self.bytes).saturating_sub(self.swapped)
+    }
+}
+
+/// The machine's pages.
+#[derive(Debug)]
+pub struct Mm {
+    /// Physical memory and swap, pages.
+    pub total: u64,
+    /// Swap, pages.
+    pub swap_total: u64,
+    /// Swap in use, pages.
+    pub swap_used: u64,
+    /// Resident anonymous pages, and cached pages (all owners).
+    pub anon_resident: u64,
+    /// Cached pages.
+    pub cache: u64,
+    /// Each task's anonymous charges (hashed by pid; order never matters).
+    pub anon: hashbrown::HashMap<Pid, Vec<AnonCharge>>,
+    /// The page cache, by file name, sorted by name (a deterministic order).
+    pub files: Vec<(String, Vec<Run>)>,
+    /// Removed groups (container ids): their pages are their parents'.
+    dead: HashSet<u64>,
+    /// The container id of the memory controller's root state now (pages charged while
+    /// `memory` was not mounted carry 0).
+    pub root_id: u64,
+    seq: u64,
+    /// Bytes of writeback capacity carried between `run`s (below a page).
+    wb_carry: u64,
+    /// Groups whose OOM killer a file write asked for ([`PageReclaim::request_oom_kill`]).
+    pub pending_oom: Vec<u64>,
+}
+
+impl Mm {
+    /// A machine with `mem` bytes of memory and `swap` bytes of swap.
+    pub fn new(mem: u64, swap: u64) -> Self {
+        Mm {
+            total: mem / PAGE_SIZE,
+            swap_total: swap / PAGE_SIZE,
+            swap_used: 0,
+            anon_resident: 0,
+            cache: 0,
+            anon: hashbrown::HashMap::new(),
+            files: Vec::new(),
+            dead: HashSet::new(),
+            root_id: 0,
+            seq: 0,
+            wb_carry: 0,
+            pending_oom: Vec::new(),
+        }
+    }
+
+    /// Pages in use.
+    pub fn used(&self) -> u64 {
+        self.anon_resident + self.cache
+    }
+
+    /// Free pages.
+    pub fn free(&self) -> u64 {
+        self.total.saturating_sub(self.used())
+    }
+
+    /// The next LRU position.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Group `id` was removed: its pages belong to the next group of their chains.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` (the removal is then not recorded; the pages are still freed correctly,
+    /// only reclaim does not find them until their owner's parent... never: callers
+    /// reserve first with [`Mm::reserve_dead`]).
+    pub fn reserve_dead(&mut self) -> Result {
+        self.dead.try_reserve(1)?;
+        Ok(())
+    }
+
+    /// Record a removal in the room [`Mm::reserve_dead`] made.
+    pub fn mark_dead(&mut self, id: u64) {
+        self.dead.insert(id);
+    }
+
+    /// The owner of pages charged along `chain`: its first group still alive (pages
+    /// charged while `memory` was unmounted, id 0, are the root's).
+    pub fn owner(&self, chain: &[u64]) -> Option<u64> {
+        let id = chain.iter().copied().find(|id| !self.dead.contains(id))?;
+        Some(if id == 0 { self.root_id } else { id })
+    }
+
+    /// A task's footprint for the OOM killer (`oom_badness`: resident anonymous pages
+    /// plus swap entries), pages.
+    pub fn footprint(&self, pid: Pid) -> u64 {
+        self.anon.get(&pid).map_or(0, |cs| {
+            cs.iter()
+                .fold(0u64, |a, c| a.saturating_add(pages(c.bytes)))
+        })
+    }
+
+    /// A task's anonymous bytes allocated, resident bytes and swapped bytes (`ps`).
+    pub fn task_memory(&self, pid: Pid) -> (u64, u64, u64) {
+        self.anon.get(&pid).map_or((0, 0, 0), |cs| {
+            cs.iter().fold((0u64, 0u64, 0u64), |(b, r, s), c| {
+                (
+                    b.saturating_add(c.bytes),
+                    r.saturating_add(c.resident() * PAGE_SIZE),
+                    s.saturating_add(c.swapped * PAGE_SIZE),
+                )
+            })
+        })
+    }
+
+    /// The index of `name` in [`Mm::files`], or where it would go.
+    pub fn file_index(&self, name: &str) -> core::result::Result<usize, usize> {
+        self.files.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+
+    /// The runs of `name`, made empty first if missing.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`.
+    pub fn file_mut(&mut self, name: &str) -> Result<&mut Vec<Run>> {
+        let i = match self.file_index(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.files.try_reserve(1)?;
+                let n = try_string(name, gpc_core::host::alloc::Gfp::KERNEL)?;
+                self.files.insert(i, (n, Vec::new()));
+                i
+            }
+        };
+        Ok(&mut self.files[i].1)
+    }
+
+    /// Writeback capacity for `ms` milliseconds of simulated time, pages.
+    pub fn writeback_budget(&mut self, ms: u64) -> u64 {
+        let bytes = ms
+            .saturating_mul(WRITEBACK_BYTES_PER_SEC / 1000)
+            .saturating_add(self.wb_carry);
+        self.wb_carry = bytes % PAGE_SIZE;
+        bytes / PAGE_SIZE
+    }
+
+    /// The oldest-dirtied run under writeback, else the oldest dirty one: (file index,
+    /// run index).
+    pub fn next_to_write(&self) -> Option<(usize, usize)> {
+        let mut best: Option<((bool, u64), usize, usize)> = None;
+        for (fi, (_, runs)) in self.files.iter().enumerate() {
+            for (ri, r) in runs.iter().enumerate() {
+                if r.dirt == Dirt::Clean {
+                    continue;
+                }
+                // Writeback first, then by the order of dirtying.
+                let key = (r.dirt != Dirt::Writeback, r.dseq);
+                if best.is_none_or(|(k, _, _)| key < k) {
+                    best = Some((key, fi, ri));
+                }
+            }
+        }
+        best.map(|(_, fi, ri)| (fi, ri))
+    }
+
+    /// Split run `ri` of file `fi` so that its first `n` pages are a run of their own
+    /// (same owner and state); `false` without room (the run stays whole).
+    pub fn split_front(&mut self, fi: usize, ri: usize, n: u64) -> bool {
+        let Some((_, runs)) = self.files.get_mut(fi) else {
+            return false;
+        };
+        let Some(len) = runs.get(ri).map(|r| r.len) else {
+            return false;
+        };
+        if n == 0 || n >= len {
+            return true;
+        }
+        if runs.try_reserve(1).is_err() {
+            return false;
+        }
+        let r = &runs[ri];
+        let mut chain = Vec::new();
+        if chain.try_reserve_exact(r.chain.len()).is_err() {
+            return false;
+        }
+        chain.extend_from_slice(&r.chain);
+        let tail = Run {
+            start: r.start + n,
+            len: r.len - n,
+            chain,
+            active: r.active,
+            dirt: r.dirt,
+            seq: r.seq,
+            dseq: r.dseq,
+        };
+        runs[ri].len = n;
+        runs.insert(ri + 1, tail);
+        true
+    }
+
+    /// Drop empty files and merge nothing (runs stay as made; reads merge).
+    pub fn tidy(&mut self) {
+        self.files.retain(|(_, runs)| !runs.is_empty());
+    }
+
+    /// The oldest run owned by `group` on the file list `active`, not under writeback
+    /// (file index, run index).
+    fn oldest_file_run(&self, group: u64, active: bool) -> Option<(usize, usize)> {
+        let mut best: Option<(u64, usize, usize)> = None;
+        for (fi, (_, runs)) in self.files.iter().enumerate() {
+            for (ri, r) in runs.iter().enumerate() {
+                if r.active != active || r.dirt == Dirt::Writeback {
+                    continue;
+                }
+                if self.owner(&r.chain) != Some(group) {
+                    continue;
+                }
+                if best.is_none_or(|(s, _, _)| r.seq < s) {
+                    best = Some((r.seq, fi, ri));
+                }
+            }
+        }
+        best.map(|(_, fi, ri)| (fi, ri))
+    }
+
+    /// The oldest anonymous charge of `group` with pages in memory (pid, index).
+    fn oldest_anon(&self, group: u64) -> Option<(Pid, usize)> {
+        let mut best: Option<(u64, Pid, usize)> = None;
+        for (&pid, cs) in &self.anon {
+            for (i, c) in cs.iter().enumerate() {
+                if c.resident() == 0 || self.owner(&c.chain) != Some(group) {
+                    continue;
+                }
+                if best.is_none_or(|(s, _, _)| c.seq < s) {
+                    best = Some((c.seq, pid, i));
+                }
+            }
+        }
+        best.map(|(_, p, i)| (p, i))
+    }
+
+    /// [`PageReclaim::reclaim`] on the page cache.
+    fn reclaim_file(&mut self, group: u64, active: bool, nr: u64) -> Reclaimed {
+        let mut done = Reclaimed::default();
+        // Runs met dirty are skipped after their writeback starts; bound the walk by
+        // what there is.
+        let mut seen = 0usize;
+        let limit: usize = self.files.iter().map(|(_, r)| r.len()).sum::<usize>() + 1;
+        while done.freed + done.writeback < nr && seen <= limit {
+            seen += 1;
+            let Some((fi, ri)) = self.oldest_file_run(group, active) else {
+                break;
+            };
+            let want = nr - done.freed - done.writeback;
+            let len = self.files[fi].1[ri].len;
+            let take = if want < len {
+                if self.split_front(fi, ri, want) {
+                    want
+                } else {
+                    break;
+                }
+            } else {
+                len
+            };
+            let run = &mut self.files[fi].1[ri];
+            match run.dirt {
+                Dirt::Clean => {
+                    self.files[fi].1.remove(ri);
+                    self.cache = self.cache.saturating_sub(take);
+                    done.freed += take;
+                }
+                Dirt::Dirty => {
+                    run.dirt = Dirt::Writeback;
+                    // Deactivated on the way, and out of this list's order.
+                    run.active = false;
+                    done.writeback += take;
+                }
+                Dirt::Writeback => break,
+            }
+        }
+        self.tidy();
+        done
+    }
+
+    /// [`PageReclaim::reclaim`] on anonymous memory: to swap.
+    fn reclaim_anon(&mut self, group: u64, nr: u64) -> Reclaimed {
+        let mut freed = 0;
+        while freed < nr && self.swap_used < self.swap_total {
+            let Some((pid, i)) = self.oldest_anon(group) else {
+                break;
+            };
+            let room = self.swap_total - self.swap_used;
+            let Some(c) = self.anon.get_mut(&pid).and_then(|cs| cs.get_mut(i)) else {
+                break;
+            };
+            let k = c.resident().min(nr - freed).min(room);
+            c.swapped += k;
+            self.swap_used += k;
+            self.anon_resident = self.anon_resident.saturating_sub(k);
+            freed += k;
+        }
+        Reclaimed {
+            freed,
+            writeback: 0,
+        }
+    }
+}
+
+/// The machine's pages as gpc's memory controller reclaims them. A `RefCell` because
+/// reclaim runs inside gpc's calls (a file write holds the hierarchy lock meanwhile)
+/// and reaches the pages through a shared reference; a borrow that fails (never, as
+/// the machine uses it) reclaims nothing.
+pub struct Pages<'a>(pub &'a core::cell::RefCell<Mm>);
+
+impl PageReclaim for Pages<'_> {
+    fn reclaim(&self, group: u64, lru: Lru, nr: u64) -> Reclaimed {
+        let Ok(mut mm) = self.0.try_borrow_mut() else {
+            return Reclaimed::default();
+        };
+        match lru {
+            Lru::InactiveFile => mm.reclaim_file(group, false, nr),
+            Lru::ActiveFile => mm.reclaim_file(group, true, nr),
+            Lru::InactiveAnon => mm.reclaim_anon(group, nr),
+            Lru::ActiveAnon => Reclaimed::default(),
+        }
+    }
+
+    fn request_oom_kill(&self, group: u64) {
+        if let Ok(mut mm) = self.0.try_borrow_mut() {
+            if !mm.pending_oom.contains(&group) && mm.pending_oom.try_reserve(1).is_ok() {
+                mm.pending_oom.push(group);
+            }
+        }
+    }
+}
