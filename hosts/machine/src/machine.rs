@@ -54,7 +54,7 @@ use alloc::vec::Vec;
 use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
-use gpc_script::Machine as ScriptMachine;
+use gpc_script::{Machine as ScriptMachine, MachineConfig};
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory};
 use hashbrown::HashMap;
 
@@ -190,6 +190,13 @@ pub struct Machine<P: Platform> {
     /// The cgroup namespace of each task not in the initial one (Linux
     /// `nsproxy->cgroup_ns`).
     cgns: CgNamespaces,
+    /// The script's `machine mem=BYTES` (physical memory); `None`: not given.
+    mem_bytes: Option<u64>,
+    /// The script's `machine swap=BYTES`; `None`: not given.
+    swap_bytes: Option<u64>,
+    /// The script's `machine v2=LIST` as written (`all`, `none`, or controller names
+    /// separated by commas); `None`: not given.
+    v2_offer: Option<String>,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -332,6 +339,9 @@ impl<P: Platform> Machine<P> {
             ids,
             current: None,
             cgns: CgNamespaces::default(),
+            mem_bytes: None,
+            swap_bytes: None,
+            v2_offer: None,
         })
     }
 
@@ -366,6 +376,22 @@ impl<P: Platform> Machine<P> {
     /// Number of CPUs.
     pub fn nr_cpus(&self) -> usize {
         self.nr_cpus
+    }
+
+    /// The physical memory a script's `machine mem=BYTES` gave; `None`: not given.
+    pub fn mem_bytes(&self) -> Option<u64> {
+        self.mem_bytes
+    }
+
+    /// The swap a script's `machine swap=BYTES` gave; `None`: not given.
+    pub fn swap_bytes(&self) -> Option<u64> {
+        self.swap_bytes
+    }
+
+    /// The controllers a script's `machine v2=LIST` offered on the v2 hierarchy, as
+    /// written; `None`: not given.
+    pub fn v2_offer(&self) -> Option<&str> {
+        self.v2_offer.as_deref()
     }
 
     /// Number of memory nodes.
@@ -1450,14 +1476,31 @@ fn cpuset_fs_options(options: &str) -> Result<String> {
 }
 
 impl<P: Platform> ScriptMachine for Machine<P> {
-    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result {
         if self.touched {
             return Err(Error::EINVAL);
         }
+        // What the command leaves out stays as it is.
+        let cpus = match cfg.cpus {
+            Some(n) => n,
+            None => u32::try_from(self.nr_cpus).map_err(|_| Error::EINVAL)?,
+        };
+        let mems = match cfg.mems {
+            Some(n) => n,
+            None => u32::try_from(self.nr_mems).map_err(|_| Error::EINVAL)?,
+        };
+        // Copied before anything changes: ENOMEM leaves the machine as it was.
+        let v2_offer = match cfg.v2 {
+            Some(list) => Some(try_string(list, Gfp::KERNEL)?),
+            None => None,
+        };
         let mut fresh = Self::with_subsystems(cpus, mems, self.gpc.subsystems())?;
         // What the host set survives: only the script's CPUs and nodes change.
         fresh.set_pid_max(self.pid_max())?;
         fresh.set_run_budget(self.run_budget);
+        fresh.mem_bytes = cfg.mem.or(self.mem_bytes);
+        fresh.swap_bytes = cfg.swap.or(self.swap_bytes);
+        fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -2185,7 +2228,7 @@ mod tests {
         assert_eq!(m.set_pid_max(PID_MAX_LIMIT + 1), Err(Error::EINVAL));
         m.set_pid_max(PID_MAX_LIMIT)?;
         // `machine` (configure) starts a fresh machine with the same pid_max.
-        m.configure(2, 1)?;
+        m.configure(&cpus_mems(2, 1))?;
         assert_eq!(m.pid_max(), PID_MAX_LIMIT);
         // Pids 2..310 are given out, then allocation wraps to 300 and finds none free.
         m.set_pid_max(310)?;
@@ -2226,16 +2269,64 @@ mod tests {
         assert!(size <= 64, "a task is {size} bytes");
     }
 
+    /// `machine cpus=CPUS mems=MEMS`.
+    fn cpus_mems(cpus: u32, mems: u32) -> MachineConfig<'static> {
+        MachineConfig {
+            cpus: Some(cpus),
+            mems: Some(mems),
+            ..MachineConfig::default()
+        }
+    }
+
+    /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,
+    /// `swap=` and `v2=` are kept for the memory model, and a refused `machine` keeps
+    /// none of them.
+    #[test]
+    fn configure_keeps_what_is_left_out() -> R {
+        let mut m = SimMachine::new()?;
+        let bad = MachineConfig {
+            cpus: Some(0),
+            mem: Some(1 << 30),
+            v2: Some("memory"),
+            ..MachineConfig::default()
+        };
+        assert_eq!(m.configure(&bad), Err(Error::EINVAL));
+        assert_eq!((m.mem_bytes(), m.v2_offer()), (None, None));
+        m.configure(&MachineConfig {
+            mem: Some(1 << 30),
+            swap: Some(0),
+            v2: Some("memory,pids"),
+            ..MachineConfig::default()
+        })?;
+        assert_eq!(
+            (m.nr_cpus, m.nr_mems),
+            (DEFAULT_CPUS as usize, DEFAULT_MEMS as usize)
+        );
+        assert_eq!((m.mem_bytes, m.swap_bytes), (Some(1 << 30), Some(0)));
+        assert_eq!(m.v2_offer(), Some("memory,pids"));
+        let mut m = SimMachine::with_config(1, 1)?;
+        m.configure(&MachineConfig {
+            mems: Some(2),
+            ..MachineConfig::default()
+        })?;
+        assert_eq!((m.nr_cpus, m.nr_mems), (1, 2));
+        assert_eq!(
+            (m.mem_bytes, m.swap_bytes, m.v2_offer()),
+            (None, None, None)
+        );
+        Ok(())
+    }
+
     #[test]
     fn configure_only_first_and_within_limits() -> R {
         let mut m = SimMachine::new()?;
-        assert_eq!(m.configure(0, 1), Err(Error::EINVAL));
-        assert_eq!(m.configure(MAX_CPUS + 1, 1), Err(Error::EINVAL));
-        assert_eq!(m.configure(1, MAX_MEMS + 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(0, 1)), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(MAX_CPUS + 1, 1)), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(1, MAX_MEMS + 1)), Err(Error::EINVAL));
         m.set_run_budget(1 << 10);
-        m.configure(2, 1)?;
+        m.configure(&cpus_mems(2, 1))?;
         assert_eq!(m.nr_cpus(), 2);
-        assert_eq!(m.configure(2, 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(2, 1)), Err(Error::EINVAL));
         // The host's run budget survives the script's `machine` command.
         assert_eq!(m.run_budget, 1 << 10);
         Ok(())
@@ -2317,7 +2408,7 @@ mod tests {
     #[test]
     fn run_shares_cpu_by_cpu_shares() -> R {
         let mut m = SimMachine::new()?;
-        m.configure(1, 1)?;
+        m.configure(&cpus_mems(1, 1))?;
         m.mount("cgroup", "cpu,cpuacct", "x", "/cpu")?;
         m.mkdir("/cpu/a", false)?;
         m.mkdir("/cpu/b", false)?;
