@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use gpc_core::{Error, Result};
-use gpc_script::{Machine, Pid};
+use gpc_script::{Machine, MachineConfig, Pid};
 
 /// The heap as the runner sees it.
 pub trait MemoryGate {
@@ -106,8 +106,8 @@ impl<'a, M: Machine + ?Sized> GatedMachine<'a, M> {
 use Admission::{Always, Gated};
 
 impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
-    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
-        self.call(Gated, |m| m.configure(cpus, mems))
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result {
+        self.call(Gated, |m| m.configure(cfg))
     }
 
     fn set_user(&mut self, uid: Option<u32>) {
@@ -178,6 +178,14 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
         let admission = if charge { Gated } else { Always };
         self.call(admission, |m| m.memory(task, bytes, charge))
+    }
+
+    fn read_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.call(Gated, |m| m.read_file(task, file, bytes))
+    }
+
+    fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.call(Gated, |m| m.write_file(task, file, bytes))
     }
 
     fn open_device(

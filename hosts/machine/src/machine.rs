@@ -54,7 +54,7 @@ use alloc::vec::Vec;
 use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
-use gpc_script::Machine as ScriptMachine;
+use gpc_script::{Machine as ScriptMachine, MachineConfig};
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer};
 use hashbrown::HashMap;
 
@@ -175,6 +175,13 @@ pub struct Machine<P: Platform> {
     /// The cgroup namespace of each task not in the initial one (Linux
     /// `nsproxy->cgroup_ns`).
     cgns: CgNamespaces,
+    /// The script's `machine mem=BYTES` (physical memory); `None`: not given.
+    mem_bytes: Option<u64>,
+    /// The script's `machine swap=BYTES`; `None`: not given.
+    swap_bytes: Option<u64>,
+    /// The script's `machine v2=LIST` as written (`all`, `none`, or controller names
+    /// separated by commas); `None`: not given.
+    v2_offer: Option<String>,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -286,6 +293,8 @@ impl<P: Platform> Machine<P> {
         }
         let (nr_cpus, nr_mems) = (cpus as usize, mems as usize);
         let gpc = Gpc::new(P::host(nr_cpus, nr_mems)?, subsystems)?;
+        // No controller on v2 until a script's `v2=` says so (see `v2_mask`).
+        gpc.offer_on_v2(0);
         let mut tasks = TaskList::new();
         tasks.add_init(&gpc)?;
         let ids = Ids {
@@ -322,6 +331,9 @@ impl<P: Platform> Machine<P> {
             ids,
             current: None,
             cgns: CgNamespaces::default(),
+            mem_bytes: None,
+            swap_bytes: None,
+            v2_offer: None,
         })
     }
 
@@ -356,6 +368,40 @@ impl<P: Platform> Machine<P> {
     /// Number of CPUs.
     pub fn nr_cpus(&self) -> usize {
         self.nr_cpus
+    }
+
+    /// The physical memory a script's `machine mem=BYTES` gave; `None`: not given.
+    /// The controllers `v2=LIST` offers on cgroup v2 (a subsystem mask): `all`, `none`
+    /// (also when not given: the reference recordings' machine offered none), or names
+    /// of this machine's controllers separated by commas.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a name the machine has no controller of, or an empty name.
+    fn v2_mask(&self, list: Option<&str>) -> Result<u32> {
+        match list {
+            None | Some("none") => Ok(0),
+            Some("all") => Ok(u32::MAX),
+            Some(names) => names.split(',').try_fold(0u32, |m, name| {
+                let ss = self.gpc.subsys_id(name).ok_or(Error::EINVAL)?;
+                Ok(m | 1 << ss)
+            }),
+        }
+    }
+
+    pub fn mem_bytes(&self) -> Option<u64> {
+        self.mem_bytes
+    }
+
+    /// The swap a script's `machine swap=BYTES` gave; `None`: not given.
+    pub fn swap_bytes(&self) -> Option<u64> {
+        self.swap_bytes
+    }
+
+    /// The controllers a script's `machine v2=LIST` offered on the v2 hierarchy, as
+    /// written; `None`: not given.
+    pub fn v2_offer(&self) -> Option<&str> {
+        self.v2_offer.as_deref()
     }
 
     /// Number of memory nodes.
@@ -1360,14 +1406,45 @@ fn cpuset_fs_options(options: &str) -> Result<String> {
 }
 
 impl<P: Platform> ScriptMachine for Machine<P> {
-    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result {
         if self.touched {
+            return Err(Error::EINVAL);
+        }
+        // What the command leaves out stays as it is.
+        let cpus = match cfg.cpus {
+            Some(n) => n,
+            None => u32::try_from(self.nr_cpus).map_err(|_| Error::EINVAL)?,
+        };
+        let mems = match cfg.mems {
+            Some(n) => n,
+            None => u32::try_from(self.nr_mems).map_err(|_| Error::EINVAL)?,
+        };
+        // Copied before anything changes: ENOMEM leaves the machine as it was.
+        let v2_offer = match cfg.v2 {
+            Some(list) => Some(try_string(list, Gfp::KERNEL)?),
+            None => None,
+        };
+        let mem = cfg.mem.or(self.mem_bytes);
+        let swap = cfg.swap.or(self.swap_bytes);
+        // At least one page of memory; neither beyond what page arithmetic holds.
+        if mem.is_some_and(|b| !(crate::mm::PAGE_SIZE..=crate::mm::MAX_BYTES).contains(&b))
+            || swap.is_some_and(|b| b > crate::mm::MAX_BYTES)
+        {
             return Err(Error::EINVAL);
         }
         let mut fresh = Self::with_subsystems(cpus, mems, self.gpc.subsystems())?;
         // What the host set survives: only the script's CPUs and nodes change.
         fresh.set_pid_max(self.pid_max())?;
         fresh.set_run_budget(self.run_budget);
+        fresh.mem_bytes = mem;
+        fresh.swap_bytes = swap;
+        fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
+        let offered = fresh.v2_mask(fresh.v2_offer.as_deref())?;
+        fresh.gpc.offer_on_v2(offered);
+        fresh.mm = core::cell::RefCell::new(crate::mm::Mm::new(
+            mem.unwrap_or(crate::mm::DEFAULT_MEM),
+            swap.unwrap_or(crate::mm::DEFAULT_SWAP),
+        ));
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -1456,6 +1533,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
                 m.free_memory(task, bytes)
             }
         })
+    }
+
+    fn read_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.op(|m| m.file_pages(task, file, bytes, false))
+    }
+
+    fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.op(|m| m.file_pages(task, file, bytes, true))
     }
 
     fn open_device(
@@ -2098,7 +2183,7 @@ mod tests {
         assert_eq!(m.set_pid_max(PID_MAX_LIMIT + 1), Err(Error::EINVAL));
         m.set_pid_max(PID_MAX_LIMIT)?;
         // `machine` (configure) starts a fresh machine with the same pid_max.
-        m.configure(2, 1)?;
+        m.configure(&cpus_mems(2, 1))?;
         assert_eq!(m.pid_max(), PID_MAX_LIMIT);
         // Pids 2..310 are given out, then allocation wraps to 300 and finds none free.
         m.set_pid_max(310)?;
@@ -2139,16 +2224,64 @@ mod tests {
         assert!(size <= 64, "a task is {size} bytes");
     }
 
+    /// `machine cpus=CPUS mems=MEMS`.
+    fn cpus_mems(cpus: u32, mems: u32) -> MachineConfig<'static> {
+        MachineConfig {
+            cpus: Some(cpus),
+            mems: Some(mems),
+            ..MachineConfig::default()
+        }
+    }
+
+    /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,
+    /// `swap=` and `v2=` are kept for the memory model, and a refused `machine` keeps
+    /// none of them.
+    #[test]
+    fn configure_keeps_what_is_left_out() -> R {
+        let mut m = SimMachine::new()?;
+        let bad = MachineConfig {
+            cpus: Some(0),
+            mem: Some(1 << 30),
+            v2: Some("memory"),
+            ..MachineConfig::default()
+        };
+        assert_eq!(m.configure(&bad), Err(Error::EINVAL));
+        assert_eq!((m.mem_bytes(), m.v2_offer()), (None, None));
+        m.configure(&MachineConfig {
+            mem: Some(1 << 30),
+            swap: Some(0),
+            v2: Some("memory,pids"),
+            ..MachineConfig::default()
+        })?;
+        assert_eq!(
+            (m.nr_cpus, m.nr_mems),
+            (DEFAULT_CPUS as usize, DEFAULT_MEMS as usize)
+        );
+        assert_eq!((m.mem_bytes, m.swap_bytes), (Some(1 << 30), Some(0)));
+        assert_eq!(m.v2_offer(), Some("memory,pids"));
+        let mut m = SimMachine::with_config(1, 1)?;
+        m.configure(&MachineConfig {
+            mems: Some(2),
+            ..MachineConfig::default()
+        })?;
+        assert_eq!((m.nr_cpus, m.nr_mems), (1, 2));
+        assert_eq!(
+            (m.mem_bytes, m.swap_bytes, m.v2_offer()),
+            (None, None, None)
+        );
+        Ok(())
+    }
+
     #[test]
     fn configure_only_first_and_within_limits() -> R {
         let mut m = SimMachine::new()?;
-        assert_eq!(m.configure(0, 1), Err(Error::EINVAL));
-        assert_eq!(m.configure(MAX_CPUS + 1, 1), Err(Error::EINVAL));
-        assert_eq!(m.configure(1, MAX_MEMS + 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(0, 1)), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(MAX_CPUS + 1, 1)), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(1, MAX_MEMS + 1)), Err(Error::EINVAL));
         m.set_run_budget(1 << 10);
-        m.configure(2, 1)?;
+        m.configure(&cpus_mems(2, 1))?;
         assert_eq!(m.nr_cpus(), 2);
-        assert_eq!(m.configure(2, 1), Err(Error::EINVAL));
+        assert_eq!(m.configure(&cpus_mems(2, 1)), Err(Error::EINVAL));
         // The host's run budget survives the script's `machine` command.
         assert_eq!(m.run_budget, 1 << 10);
         Ok(())
@@ -2230,7 +2363,7 @@ mod tests {
     #[test]
     fn run_shares_cpu_by_cpu_shares() -> R {
         let mut m = SimMachine::new()?;
-        m.configure(1, 1)?;
+        m.configure(&cpus_mems(1, 1))?;
         m.mount("cgroup", "cpu,cpuacct", "x", "/cpu")?;
         m.mkdir("/cpu/a", false)?;
         m.mkdir("/cpu/b", false)?;

@@ -81,7 +81,11 @@ fn an_out_of_tree_subsystem_mounts_counts_and_shows_its_files() -> std::result::
     let list: [&'static dyn DynSubsystem; 2] = [&gpc_subsystems::pids::Pids, &TICKS];
     let mut m = Machine::<Std>::with_subsystems(4, 2, &list)?;
     // The script's `machine` command rebuilds the machine with the same list.
-    m.configure(2, 1)?;
+    m.configure(&gpc_script::MachineConfig {
+        cpus: Some(2),
+        mems: Some(1),
+        ..Default::default()
+    })?;
     m.mkdir("/cg", false)?;
     m.mount("cgroup", "ticks", "cgroup", "/cg")?;
     m.mkdir("/cg/a", false)?;

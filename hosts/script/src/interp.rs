@@ -42,8 +42,10 @@ use gpc_core::Error;
 
 use crate::cgtools::{self, Tool};
 use crate::lex::{is_name, Piece, Word};
-use crate::machine::{Machine, Pid};
-use crate::parse::{parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words};
+use crate::machine::{Machine, MachineConfig, Pid};
+use crate::parse::{
+    parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words, MACHINE_OPTIONS,
+};
 
 /// Where the transcript goes.
 ///
@@ -698,16 +700,40 @@ impl Session {
     ) -> Outcome {
         let w = &mut words;
         match op {
-            Op::Machine => {
+            Op::Machine { options } => {
                 if !first {
                     return Err(fail(
                         Error::EINVAL,
                         format_args!("machine is allowed only as the first command"),
                     ));
                 }
-                let cpus = self.number_u32(operand(w)?)?;
-                let mems = self.number_u32(operand(w)?)?;
-                machine.configure(cpus, mems)?;
+                // The values are in MACHINE_OPTIONS's order, each only where given.
+                let given = |name: &str| {
+                    MACHINE_OPTIONS
+                        .iter()
+                        .position(|o| *o == name)
+                        .is_some_and(|bit| options & 1u8.checked_shl(bit as u32).unwrap_or(0) != 0)
+                };
+                let mut cfg = MachineConfig::default();
+                if given("cpus=") {
+                    cfg.cpus = Some(self.number_u32(operand(w)?)?);
+                }
+                if given("mems=") {
+                    cfg.mems = Some(self.number_u32(operand(w)?)?);
+                }
+                if given("mem=") {
+                    cfg.mem = Some(parse_bytes(&self.expand(operand(w)?)?)?);
+                }
+                if given("swap=") {
+                    cfg.swap = Some(parse_bytes(&self.expand(operand(w)?)?)?);
+                }
+                let v2 = if given("v2=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.v2 = v2.as_deref();
+                machine.configure(&cfg)?;
             }
             Op::Mount => {
                 let fstype = self.expand(operand(w)?)?;
@@ -864,6 +890,16 @@ impl Session {
                 let task = self.task(operand(w)?)?;
                 let bytes = parse_bytes(&self.expand(operand(w)?)?)?;
                 machine.memory(task, bytes, charge)?;
+            }
+            Op::FileIo { write } => {
+                let task = self.task(operand(w)?)?;
+                let file = self.expand(operand(w)?)?;
+                let bytes = parse_bytes(&self.expand(operand(w)?)?)?;
+                if write {
+                    machine.write_file(task, &file, bytes)?;
+                } else {
+                    machine.read_file(task, &file, bytes)?;
+                }
             }
             Op::Open => {
                 let task = self.task(operand(w)?)?;

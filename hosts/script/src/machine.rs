@@ -17,11 +17,31 @@ use gpc_core::{Error, Result};
 /// A process id as the machine numbers them.
 pub type Pid = u32;
 
+/// The options of a `machine` command: each `None` where the command left it out, so
+/// the machine keeps what it has (FORMAT.md's defaults, or what the host set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MachineConfig<'a> {
+    /// `cpus=N`: CPUs `0..N-1`.
+    pub cpus: Option<u32>,
+    /// `mems=M`: memory nodes `0..M-1`.
+    pub mems: Option<u32>,
+    /// `mem=BYTES`: physical memory.
+    pub mem: Option<u64>,
+    /// `swap=BYTES`: swap space.
+    pub swap: Option<u64>,
+    /// `v2=LIST`: the controllers the machine offers on the cgroup v2 hierarchy:
+    /// `all`, `none`, or controller names separated by commas, as written (the machine
+    /// checks it).
+    pub v2: Option<&'a str>,
+}
+
 /// The machine a `.cgsh` script runs against.
 pub trait Machine {
-    /// `machine cpus=N mems=M`: reconfigure the (still untouched) machine.
-    /// Valid results: `Ok`, `EINVAL` for a count of 0 or above the machine's limit.
-    fn configure(&mut self, cpus: u32, mems: u32) -> Result;
+    /// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]`: reconfigure the
+    /// (still untouched) machine; what `cfg` leaves out stays as it is. Valid results:
+    /// `Ok`, `EINVAL` for a count of 0 or above the machine's limit, for a size or a v2
+    /// list the machine cannot have, and for a machine already used; `ENOMEM`.
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result;
 
     /// Run the following commands as `uid` (gid = uid, no capabilities), or as root
     /// with all capabilities for `None`.
@@ -103,6 +123,25 @@ pub trait Machine {
 
     /// `alloc TASK BYTES` (`charge = true`) / `free TASK BYTES` (`false`).
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result;
+
+    /// `readfile TASK FILE BYTES`: the task reads `bytes` of the file named `file` (any
+    /// name; not a path of the machine's filesystem) through the page cache. The memory
+    /// behaviour is the machine's (pages not yet cached are charged to the task's memory
+    /// group; cached pages read again become active). Valid results: `Ok`, `ESRCH`,
+    /// `ENOMEM` (the charge could not be made room for). The default (a machine without
+    /// a page cache): `EOPNOTSUPP`.
+    fn read_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        let _ = (task, file, bytes);
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `writefile TASK FILE BYTES`: the task writes `bytes` of the file named `file`;
+    /// the pages written are dirty until written back. Valid results and default as for
+    /// [`Machine::read_file`].
+    fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        let _ = (task, file, bytes);
+        Err(Error::EOPNOTSUPP)
+    }
 
     /// `open TASK TYPE MAJOR:MINOR ACCESS`; `dev_type` is `b'c'` or `b'b'`, `major` and
     /// `minor` are numbers, `access` is a non-empty subset of `"rwm"`.

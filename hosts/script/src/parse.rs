@@ -10,7 +10,7 @@
 //!   are not UTF-8 or a NUL byte, every lexical refusal of the lexer (unterminated quote,
 //!   unsupported operator, ...), an unknown command, a command name with a variable in it,
 //!   the wrong number of arguments, an unknown or repeated option, `mount` without `-t`,
-//!   `machine` without exactly `cpus=` and `mems=`, a redirection without a target, more
+//!   a `machine` word that is none of its options, a redirection without a target, more
 //!   than one redirection, a redirection of anything but `echo`, and a variable to set
 //!   (`spawn VAR`) that is not a plain name.
 //! * **Run-time errors** (`error: ERRNO`, and the script goes on): everything about
@@ -155,8 +155,9 @@ impl fmt::Display for ParseErrorKind {
 /// here, after the `as UID` words; options are already taken apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `CPUS MEMS` (the values after `cpus=` and `mems=`).
-    Machine,
+    /// The value of each option given, in [`MACHINE_OPTIONS`]'s order: bit `i` of
+    /// `options` says whether `MACHINE_OPTIONS[i]` was given.
+    Machine { options: u8 },
     /// `FSTYPE SOURCE DIR OPTIONS...` (each `-o` value, joined with commas when run).
     Mount,
     /// `DIR`.
@@ -202,6 +203,8 @@ pub(crate) enum Op {
     SetBusy { busy: bool },
     /// `TASK BYTES`.
     Memory { charge: bool },
+    /// `readfile`/`writefile`: `TASK FILE BYTES`.
+    FileIo { write: bool },
     /// `TASK TYPE MAJOR:MINOR ACCESS`.
     Open,
     /// `TASK`.
@@ -224,7 +227,7 @@ impl Op {
     /// The command's name, as written.
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Op::Machine => "machine",
+            Op::Machine { .. } => "machine",
             Op::Mount => "mount",
             Op::Umount => "umount",
             Op::Mkdir { .. } => "mkdir",
@@ -249,6 +252,8 @@ impl Op {
             Op::SetBusy { busy: false } => "idle",
             Op::Memory { charge: true } => "alloc",
             Op::Memory { charge: false } => "free",
+            Op::FileIo { write: false } => "readfile",
+            Op::FileIo { write: true } => "writefile",
             Op::Open => "open",
             Op::Unshare | Op::UnshareCgroup => "unshare",
             Op::Clone => "clone",
@@ -553,7 +558,11 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-const USAGE_MACHINE: &str = "machine cpus=N mems=M";
+const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]";
+
+/// The options of `machine`, in the order [`Op::Machine`] keeps their values.
+pub(crate) const MACHINE_OPTIONS: [&str; 5] = ["cpus=", "mems=", "mem=", "swap=", "v2="];
+
 const USAGE_MOUNT: &str = "mount -t TYPE [-o OPTIONS] SOURCE DIR";
 const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
 const USAGE_IN: &str = "in VAR cat PATH... | in VAR mount -t TYPE [-o OPTIONS] SOURCE DIR";
@@ -688,6 +697,20 @@ fn parse_command(
             }
             _ if name == "alloc" => return Err(ParseErrorKind::Usage("alloc TASK BYTES")),
             _ => return Err(ParseErrorKind::Usage("free TASK BYTES")),
+        },
+        "readfile" | "writefile" => match args {
+            [task, file, bytes] => {
+                for w in [task, file, bytes] {
+                    out.push(*w)?;
+                }
+                Op::FileIo {
+                    write: name == "writefile",
+                }
+            }
+            _ if name == "readfile" => {
+                return Err(ParseErrorKind::Usage("readfile TASK FILE BYTES"))
+            }
+            _ => return Err(ParseErrorKind::Usage("writefile TASK FILE BYTES")),
         },
         "open" => match args {
             [task, dev_type, device, access] => {
@@ -913,16 +936,16 @@ fn split_options<'w>(
     Ok((flags, operands))
 }
 
-/// `machine cpus=N mems=M` (either order).
+/// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]`: any of the options,
+/// in any order, each at most once.
 fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
-    let mut cpus = None;
-    let mut mems = None;
+    let mut given: [Option<Operand<'_>>; MACHINE_OPTIONS.len()] = [None; MACHINE_OPTIONS.len()];
     for &word in args {
-        let (slot, strip) = if word.starts_with("cpus=") {
-            (&mut cpus, "cpus=")
-        } else if word.starts_with("mems=") {
-            (&mut mems, "mems=")
-        } else {
+        let Some((slot, &strip)) = given
+            .iter_mut()
+            .zip(MACHINE_OPTIONS.iter())
+            .find(|(_, option)| word.starts_with(option))
+        else {
             return Err(ParseErrorKind::Usage(USAGE_MACHINE));
         };
         if slot.replace(Operand { word, strip }).is_some() {
@@ -931,14 +954,14 @@ fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseError
             ))?));
         }
     }
-    match (cpus, mems) {
-        (Some(cpus), Some(mems)) => {
-            out.push(cpus)?;
-            out.push(mems)?;
-            Ok(Op::Machine)
+    let mut options = 0u8;
+    for (bit, value) in given.into_iter().enumerate() {
+        if let Some(value) = value {
+            out.push(value)?;
+            options |= 1u8.checked_shl(bit as u32).unwrap_or(0);
         }
-        _ => Err(ParseErrorKind::Usage(USAGE_MACHINE)),
     }
+    Ok(Op::Machine { options })
 }
 
 /// `mount`: `-t TYPE`, `-tTYPE`, `-o OPTS`, `-oOPTS` anywhere before `--`; several `-o`
@@ -1105,6 +1128,24 @@ mod tests {
         assert_eq!(cmd("open A c 1:3 rw"), ok(Op::Open, "A|c|1:3|rw"));
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
         assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
+        let file = |write| Op::FileIo { write };
+        assert_eq!(cmd("readfile A f 4M"), ok(file(false), "A|f|4M"));
+        assert_eq!(
+            cmd("writefile $A 'a b' $B"),
+            ok(file(true), "${A}|a b|${B}")
+        );
+        assert_eq!(
+            cmd("readfile A f"),
+            Err(K::Usage("readfile TASK FILE BYTES"))
+        );
+        assert_eq!(
+            cmd("writefile A f 1 2"),
+            Err(K::Usage("writefile TASK FILE BYTES"))
+        );
+        assert_eq!(
+            cmd("readfile A f 1 > /x"),
+            Err(K::RedirectNotEcho("readfile"))
+        );
         assert_eq!(
             cmd("frobnicate"),
             Err(K::UnknownCommand("frobnicate".into()))
@@ -1113,9 +1154,36 @@ mod tests {
         assert_eq!(cmd("$CMD x"), Err(K::CommandNameNotLiteral));
         assert_eq!(cmd("'ls' /x"), ok(Op::Ls, "/x"));
         assert_eq!(cmd("l\"s\" /x"), ok(Op::Ls, "/x"));
-        assert_eq!(cmd("machine mems=1 cpus=2"), ok(Op::Machine, "2|1"));
-        assert_eq!(cmd("machine cpus=$A mems=\"\""), ok(Op::Machine, "${A}|"));
-        assert_eq!(cmd("machine cpus=2"), Err(K::Usage(USAGE_MACHINE)));
+        let machine = |options| Op::Machine { options };
+        assert_eq!(cmd("machine mems=1 cpus=2"), ok(machine(0b11), "2|1"));
+        assert_eq!(cmd("machine cpus=$A mems=\"\""), ok(machine(0b11), "${A}|"));
+        assert_eq!(cmd("machine cpus=2"), ok(machine(0b1), "2"));
+        assert_eq!(cmd("machine"), ok(machine(0), ""));
+        // Kept in MACHINE_OPTIONS's order, whatever the order written; `mem=` is not
+        // taken for `mems=` nor the other way round.
+        assert_eq!(
+            cmd("machine v2=memory,pids swap=1G mem=4G mems=1 cpus=2"),
+            ok(machine(0b11111), "2|1|4G|1G|memory,pids")
+        );
+        assert_eq!(cmd("machine mem=1M"), ok(machine(0b100), "1M"));
+        assert_eq!(cmd("machine swap= v2=all"), ok(machine(0b11000), "|all"));
+        assert_eq!(cmd("machine mem=$A"), ok(machine(0b100), "${A}"));
+        for dup in ["mem=", "mems=", "swap=", "v2="] {
+            assert_eq!(
+                cmd(&alloc::format!("machine {dup}1 cpus=1 {dup}2")),
+                Err(K::DuplicateOption(dup.into())),
+                "{dup}"
+            );
+        }
+        for bad in [
+            "machine mem",
+            "machine memory=1",
+            "machine v2",
+            "machine 1",
+            "machine -x",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_MACHINE)), "{bad}");
+        }
         assert_eq!(
             cmd("machine cpus=2 cpus=3"),
             Err(K::DuplicateOption("cpus=".into()))

@@ -13,7 +13,9 @@ use alloc::vec::Vec;
 use gpc_core::{Error, Result};
 use proptest::prelude::*;
 
-use crate::{run_script, Interpreter, Machine, Mode, Output, ParseErrorKind, Pid, Script};
+use crate::{
+    run_script, Interpreter, Machine, MachineConfig, Mode, Output, ParseErrorKind, Pid, Script,
+};
 
 /// A canned answer of the mock for one call.
 #[derive(Clone, Debug)]
@@ -145,8 +147,17 @@ impl Mock {
 }
 
 impl Machine for Mock {
-    fn configure(&mut self, cpus: u32, mems: u32) -> Result {
-        self.unit(format!("configure {cpus} {mems}"))
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result {
+        let MachineConfig {
+            cpus,
+            mems,
+            mem,
+            swap,
+            v2,
+        } = cfg;
+        self.unit(format!(
+            "configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}"
+        ))
     }
     fn set_user(&mut self, uid: Option<u32>) {
         self.calls.push(format!("set_user {uid:?}"));
@@ -220,6 +231,12 @@ impl Machine for Mock {
     }
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
         self.unit(format!("memory {task} {bytes} {charge}"))
+    }
+    fn read_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.unit(format!("read_file {task} {file:?} {bytes}"))
+    }
+    fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
+        self.unit(format!("write_file {task} {file:?} {bytes}"))
     }
     fn open_device(
         &mut self,
@@ -507,7 +524,10 @@ fn machine_only_first() {
         &mut m,
         "# hello\n\nmachine cpus=2 mems=1\nmachine cpus=4 mems=2\n",
     );
-    assert_eq!(m.calls, ["configure 2 1"]);
+    assert_eq!(
+        m.calls,
+        ["configure cpus=Some(2) mems=Some(1) mem=None swap=None v2=None"]
+    );
     assert!(out.ends_with("$ machine cpus=4 mems=2\nerror: EINVAL\n"));
 
     let mut m = Mock::default();
@@ -517,6 +537,224 @@ fn machine_only_first() {
         out,
         "$ machine cpus=x mems=1\nerror: EINVAL\n$ machine mems=1 cpus=2\nerror: EINVAL\n"
     );
+}
+
+/// Every `machine` option is optional, in any order; each value reaches the machine
+/// expanded and parsed (`BYTES` with its `K`/`M`/`G`/`T` suffix, either case, as
+/// `alloc`'s), and a bad value fails the command before the machine hears of it.
+#[test]
+fn machine_options() {
+    let configure = |src: &str| {
+        let mut m = Mock::default();
+        let out = echo(&mut m, src);
+        (m.calls, out)
+    };
+    let (calls, _) = configure("machine v2=memory,pids swap=512m mem=4G mems=1 cpus=2\n");
+    assert_eq!(
+        calls,
+        [
+            "configure cpus=Some(2) mems=Some(1) mem=Some(4294967296) swap=Some(536870912) \
+             v2=Some(\"memory,pids\")"
+        ]
+    );
+    for (src, call) in [
+        (
+            "machine",
+            "configure cpus=None mems=None mem=None swap=None v2=None",
+        ),
+        (
+            "machine mem=1k",
+            "configure cpus=None mems=None mem=Some(1024) swap=None v2=None",
+        ),
+        (
+            "machine swap=0 mems=2",
+            "configure cpus=None mems=Some(2) mem=None swap=Some(0) v2=None",
+        ),
+        (
+            "machine swap=3T",
+            "configure cpus=None mems=None mem=None swap=Some(3298534883328) v2=None",
+        ),
+        (
+            "machine v2=all",
+            "configure cpus=None mems=None mem=None swap=None v2=Some(\"all\")",
+        ),
+        (
+            "machine v2=",
+            "configure cpus=None mems=None mem=None swap=None v2=Some(\"\")",
+        ),
+        (
+            "machine 'v2=cpu memory'",
+            "configure cpus=None mems=None mem=None swap=None v2=Some(\"cpu memory\")",
+        ),
+    ] {
+        assert_eq!(configure(src).0, [call], "{src}");
+    }
+    for (src, errno) in [
+        ("machine mem=", "EINVAL"),
+        ("machine mem=1KB", "EINVAL"),
+        ("machine mem=1.5G", "EINVAL"),
+        ("machine swap=-1", "EINVAL"),
+        ("machine mem=16777216T", "ERANGE"),
+        ("machine swap=18446744073709551616", "ERANGE"),
+        ("machine cpus=4294967296 mem=1G", "ERANGE"),
+        ("machine mem=$NOPE", "EINVAL"),
+        ("machine v2=$NOPE", "EINVAL"),
+    ] {
+        let (calls, out) = configure(src);
+        assert!(calls.is_empty(), "{src}: {calls:?}");
+        assert_eq!(out, format!("$ {src}\nerror: {errno}\n"));
+    }
+    // The machine's own refusal is the command's.
+    let mut m = Mock::default();
+    m.fail.push(("configure", Error::EINVAL));
+    assert_eq!(
+        echo(&mut m, "machine v2=bogus\n"),
+        "$ machine v2=bogus\nerror: EINVAL\n"
+    );
+    // Parse errors: a repeated option, a word that is no option.
+    for (src, kind) in [
+        (
+            "machine mem=1G mem=2G",
+            ParseErrorKind::DuplicateOption("mem=".into()),
+        ),
+        (
+            "machine v2=all cpus=1 v2=none",
+            ParseErrorKind::DuplicateOption("v2=".into()),
+        ),
+        (
+            "machine swap=1 swap=1",
+            ParseErrorKind::DuplicateOption("swap=".into()),
+        ),
+        (
+            "machine memory=1G",
+            ParseErrorKind::Usage("machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]"),
+        ),
+        (
+            "machine disks=8:0",
+            ParseErrorKind::Usage("machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]"),
+        ),
+    ] {
+        let mut m = Mock::default();
+        let mut out = Vec::new();
+        let r = run_script(&mut m, src.as_bytes(), Mode::Echo, &mut out);
+        assert_eq!(r.err().map(|e| e.kind), Some(kind), "{src}");
+        assert!(m.calls.is_empty() && out.is_empty(), "{src}");
+    }
+}
+
+/// `readfile`/`writefile VAR FILE BYTES`: the task as `alloc`'s, FILE any word
+/// (expanded), BYTES as `alloc`'s; bad values fail before the machine.
+#[test]
+fn readfile_and_writefile() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "spawn A\nreadfile A data 4K\nwritefile $A \"log $A\" 3m\nreadfile A /x/y 0\n\
+         writefile A f 2G\nreadfile NOPE f 1\nwritefile A f lots\nreadfile A f 1KiB\n\
+         writefile A f 16777216T\nreadfile A $NOPE 1\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "spawn",
+            "read_file 100 \"data\" 4096",
+            "write_file 100 \"log 100\" 3145728",
+            "read_file 100 \"/x/y\" 0",
+            "write_file 100 \"f\" 2147483648",
+        ]
+    );
+    assert!(out.ends_with(
+        "$ readfile NOPE f 1\nerror: EINVAL\n$ writefile A f lots\nerror: EINVAL\n\
+         $ readfile A f 1KiB\nerror: EINVAL\n$ writefile A f 16777216T\nerror: ERANGE\n\
+         $ readfile A $NOPE 1\nerror: EINVAL\n"
+    ));
+    // The machine's errno is the command's; a machine without a page cache says so.
+    let mut m = Mock::default();
+    m.fail.push(("write_file", Error::ENOMEM));
+    assert_eq!(
+        echo(&mut m, "writefile 1 f 1\n"),
+        "$ writefile 1 f 1\nerror: ENOMEM\n"
+    );
+    struct NoCache(Mock);
+    impl Machine for NoCache {
+        fn configure(&mut self, cfg: &MachineConfig<'_>) -> Result {
+            self.0.configure(cfg)
+        }
+        fn set_user(&mut self, uid: Option<u32>) {
+            self.0.set_user(uid);
+        }
+        fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result {
+            self.0.mount(fstype, options, source, dir)
+        }
+        fn umount(&mut self, dir: &str) -> Result {
+            self.0.umount(dir)
+        }
+        fn mkdir(&mut self, path: &str, parents: bool) -> Result {
+            self.0.mkdir(path, parents)
+        }
+        fn rmdir(&mut self, path: &str) -> Result {
+            self.0.rmdir(path)
+        }
+        fn write(&mut self, path: &str, data: &[u8]) -> Result {
+            self.0.write(path, data)
+        }
+        fn read(&mut self, path: &str) -> Result<Vec<u8>> {
+            self.0.read(path)
+        }
+        fn list(&mut self, path: &str) -> Result<Vec<String>> {
+            self.0.list(path)
+        }
+        fn chown(&mut self, uid: u32, gid: Option<u32>, path: &str) -> Result {
+            self.0.chown(uid, gid, path)
+        }
+        fn spawn(&mut self) -> Result<Pid> {
+            self.0.spawn()
+        }
+        fn fork(&mut self, parent: Pid) -> Result<Pid> {
+            self.0.fork(parent)
+        }
+        fn thread(&mut self, parent: Pid) -> Result<Pid> {
+            self.0.thread(parent)
+        }
+        fn exit(&mut self, task: Pid) -> Result {
+            self.0.exit(task)
+        }
+        fn run(&mut self, ms: u64) -> Result {
+            self.0.run(ms)
+        }
+        fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
+            self.0.set_busy(task, busy)
+        }
+        fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
+            self.0.memory(task, bytes, charge)
+        }
+        fn open_device(&mut self, task: Pid, t: u8, major: u32, minor: u32, a: &str) -> Result {
+            self.0.open_device(task, t, major, minor, a)
+        }
+        fn unshare(&mut self, task: Pid) -> Result {
+            self.0.unshare(task)
+        }
+        fn ps(&mut self) -> Result<Vec<u8>> {
+            self.0.ps()
+        }
+        fn take_releases(&mut self) -> Result<Vec<String>> {
+            self.0.take_releases()
+        }
+    }
+    let mut m = NoCache(Mock::default());
+    let mut out = Vec::new();
+    let r = run_script(
+        &mut m,
+        b"readfile 1 f 1\nwritefile 1 f 1\n",
+        Mode::Echo,
+        &mut out,
+    );
+    assert!(r.is_ok());
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "$ readfile 1 f 1\nerror: EOPNOTSUPP\n$ writefile 1 f 1\nerror: EOPNOTSUPP\n"
+    );
+    assert!(m.0.calls.is_empty());
 }
 
 #[test]
@@ -803,6 +1041,9 @@ const FRAGMENTS: &[&str] = &[
     "machine",
     "cpus=2",
     "mems=1",
+    "mem=1G",
+    "swap=",
+    "v2=all",
     "mount",
     "cgroup",
     "cgroup2",
@@ -827,6 +1068,8 @@ const FRAGMENTS: &[&str] = &[
     "idle",
     "alloc",
     "free",
+    "readfile",
+    "writefile",
     "4K",
     "18446744073709551616",
     "open",
@@ -867,6 +1110,8 @@ const COMMANDS: &[&str] = &[
     "idle",
     "alloc",
     "free",
+    "readfile",
+    "writefile",
     "open",
     "unshare",
     "ps",
@@ -898,6 +1143,9 @@ const OPERANDS: &[&str] = &[
     "cpuset",
     "cpus=2",
     "mems=1",
+    "mem=2M",
+    "swap=0",
+    "v2=memory,pids",
     "4K",
     "c",
     "b",

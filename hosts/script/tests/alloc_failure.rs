@@ -20,7 +20,7 @@ use std::cell::Cell;
 
 use gpc_core::testing::FailingAlloc;
 use gpc_core::{Error, Result};
-use gpc_script::{Machine, Mode, Output, ParseErrorKind, Pid, Session};
+use gpc_script::{Machine, MachineConfig, Mode, Output, ParseErrorKind, Pid, Session};
 
 #[global_allocator]
 static ALLOC: FailingAlloc = FailingAlloc::new();
@@ -68,7 +68,7 @@ impl Fake {
 }
 
 impl Machine for Fake {
-    fn configure(&mut self, _: u32, _: u32) -> Result {
+    fn configure(&mut self, _: &MachineConfig<'_>) -> Result {
         self.changed()
     }
     fn set_user(&mut self, uid: Option<u32>) {
@@ -164,6 +164,12 @@ impl Machine for Fake {
     fn memory(&mut self, _: Pid, _: u64, _: bool) -> Result {
         self.changed()
     }
+    fn read_file(&mut self, _: Pid, _: &str, _: u64) -> Result {
+        self.changed()
+    }
+    fn write_file(&mut self, _: Pid, _: &str, _: u64) -> Result {
+        self.changed()
+    }
     fn open_device(&mut self, _: Pid, _: u8, _: u32, _: u32, _: &str) -> Result {
         Err(Error::EPERM)
     }
@@ -181,7 +187,7 @@ impl Machine for Fake {
 /// Every command kind, and the interpreter's own failures.
 fn script() -> Vec<String> {
     let mut lines: Vec<String> = [
-        "machine cpus=2 mems=1",
+        "machine mem=1G cpus=2 v2=memory,pids swap=0 mems=1",
         "mount -t cgroup -o cpu,cpuacct cgroup /cpu",
         "mount -t cgroup -o none,name=x,release_agent=/bin/a cgroup /x",
         "umount /x",
@@ -210,6 +216,8 @@ fn script() -> Vec<String> {
         "run 100",
         "alloc A 4M",
         "free A 1K",
+        "readfile A data.bin 2M",
+        "writefile $A \"log $B\" 4k",
         "open A c 1:3 rw",
         "unshare A",
         "ps",

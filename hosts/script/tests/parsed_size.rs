@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use gpc_core::testing::FailingAlloc;
 use gpc_core::{Error, Result};
-use gpc_script::{Machine, Mode, Pid, Script, Session};
+use gpc_script::{Machine, MachineConfig, Mode, Pid, Script, Session};
 
 /// Counts live heap bytes (and can fail allocations, unused here).
 #[global_allocator]
@@ -57,7 +57,7 @@ struct Null {
 }
 
 impl Machine for Null {
-    fn configure(&mut self, _: u32, _: u32) -> Result {
+    fn configure(&mut self, _: &MachineConfig<'_>) -> Result {
         Ok(())
     }
     fn set_user(&mut self, _: Option<u32>) {}

@@ -20,7 +20,7 @@ use std::io::{self, BufRead};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gpc_script::{literal_words, Mode, Output, ParseError, Pid, Session, MAX_LINE};
+use gpc_script::{literal_words, MachineConfig, Mode, Output, ParseError, Pid, Session, MAX_LINE};
 
 use crate::lines::{self, LineRead};
 use crate::machine::SimMachine;
@@ -29,8 +29,8 @@ use crate::machine::SimMachine;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "machine",
-        "machine cpus=N mems=M",
-        "reconfigure the machine (first command only)",
+        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]",
+        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b)",
     ),
     (
         "mount",
@@ -131,6 +131,16 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "charge memory (K, M, G, T suffixes) to the task's memory group",
     ),
     ("free", "free VAR BYTES", "uncharge memory"),
+    (
+        "readfile",
+        "readfile VAR FILE BYTES",
+        "read BYTES of FILE (any name) through the page cache, charged to the task's memory group",
+    ),
+    (
+        "writefile",
+        "writefile VAR FILE BYTES",
+        "write BYTES of FILE: dirty page cache until written back",
+    ),
     (
         "open",
         "open VAR TYPE MAJOR:MINOR ACCESS",
@@ -454,8 +464,8 @@ struct Progress<'a> {
 }
 
 impl gpc_script::Machine for Progress<'_> {
-    fn configure(&mut self, cpus: u32, mems: u32) -> gpc_core::Result {
-        self.machine.configure(cpus, mems)
+    fn configure(&mut self, cfg: &MachineConfig<'_>) -> gpc_core::Result {
+        self.machine.configure(cfg)
     }
     fn set_user(&mut self, uid: Option<u32>) {
         self.machine.set_user(uid);
@@ -515,6 +525,12 @@ impl gpc_script::Machine for Progress<'_> {
     }
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> gpc_core::Result {
         self.machine.memory(task, bytes, charge)
+    }
+    fn read_file(&mut self, task: Pid, file: &str, bytes: u64) -> gpc_core::Result {
+        self.machine.read_file(task, file, bytes)
+    }
+    fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> gpc_core::Result {
+        self.machine.write_file(task, file, bytes)
     }
     fn open_device(
         &mut self,
