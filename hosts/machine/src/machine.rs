@@ -370,7 +370,6 @@ impl<P: Platform> Machine<P> {
         self.nr_cpus
     }
 
-    /// The physical memory a script's `machine mem=BYTES` gave; `None`: not given.
     /// The controllers `v2=LIST` offers on cgroup v2 (a subsystem mask): `all`, `none`
     /// (also when not given: the reference recordings' machine offered none), or names
     /// of this machine's controllers separated by commas.
@@ -389,6 +388,7 @@ impl<P: Platform> Machine<P> {
         }
     }
 
+    /// The physical memory a script's `machine mem=BYTES` gave; `None`: not given.
     pub fn mem_bytes(&self) -> Option<u64> {
         self.mem_bytes
     }
@@ -2153,7 +2153,9 @@ mod tests {
                 String::from("1"),
                 a.to_string(),
                 String::from("cgroups"),
-                String::from("mounts")
+                String::from("meminfo"),
+                String::from("mounts"),
+                String::from("sys")
             ]
         );
         assert_eq!(text(&mut m, &format!("/proc/{t}/cgroup"))?, "1:name=t:/\n");
@@ -2333,7 +2335,10 @@ mod tests {
         let ps = String::from_utf8_lossy(&m.ps()?).into_owned();
         assert_eq!(
             ps,
-            format!("1 1 0 S 0 0\n{a} {a} 0 R 0 0\n{u} {u} 1000 R 0 0\n{uf} {uf} 1000 R 0 0\n")
+            format!(
+                "1 1 0 S 0 0 0 0\n{a} {a} 0 R 0 0 0 0\n{u} {u} 1000 R 0 0 0 0\n\
+                 {uf} {uf} 1000 R 0 0 0 0\n"
+            )
         );
         m.mount("cgroup", "memory", "x", "/mem")?;
         m.mkdir("/mem/g", false)?;
@@ -2349,13 +2354,16 @@ mod tests {
         assert_eq!(m.memory(a, 1, false), Err(Error::EINVAL));
         m.write("/mem/g/memory.limit_in_bytes", b"8K\n")?;
         m.write("/mem/g/tasks", format!("{a}\n").as_bytes())?;
-        assert_eq!(m.memory(a, 12 * 1024, true), Err(Error::ENOMEM));
-        assert_eq!(text(&mut m, "/mem/g/memory.failcnt")?, "1\n");
         let t = m.thread(a)?;
         m.memory(t, 4096, true)?;
         m.exit(t)?;
         assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "4096\n");
-        m.exit(a)?;
+        // Past the limit, with nothing to reclaim and no swap: the OOM killer takes the
+        // largest task, here the one charging, whose memory goes back.
+        assert_eq!(m.memory(a, 12 * 1024, true), Err(Error::ENOMEM));
+        assert_eq!(text(&mut m, "/mem/g/memory.failcnt")?, "1\n");
+        assert_eq!(m.exit(a), Err(Error::ESRCH));
+        assert!(text(&mut m, "/mem/g/memory.oom_control")?.ends_with("oom_kill 1\n"));
         assert_eq!(text(&mut m, "/mem/g/memory.usage_in_bytes")?, "0\n");
         Ok(())
     }

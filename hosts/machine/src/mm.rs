@@ -124,7 +124,7 @@ pub struct Mm {
     /// `memory` was not mounted carry 0).
     pub root_id: u64,
     seq: u64,
-    /// Bytes of writeback capacity carried between `run`s (below a page).
+    /// Writeback capacity carried between `run`s (byte-milliseconds, below a page).
     wb_carry: u64,
     /// Groups whose OOM killer a file write asked for ([`PageReclaim::request_oom_kill`]).
     pub pending_oom: Vec<u64>,
@@ -234,13 +234,15 @@ impl Mm {
         Ok(&mut self.files[i].1)
     }
 
-    /// Writeback capacity for `ms` milliseconds of simulated time, pages.
+    /// Writeback capacity for `ms` milliseconds of simulated time, pages (what is left
+    /// below a page carries over to the next `run`).
     pub fn writeback_budget(&mut self, ms: u64) -> u64 {
-        let bytes = ms
-            .saturating_mul(WRITEBACK_BYTES_PER_SEC / 1000)
+        const PER_PAGE: u64 = 1000 * PAGE_SIZE; // byte-milliseconds in a page-second
+        let acc = ms
+            .saturating_mul(WRITEBACK_BYTES_PER_SEC)
             .saturating_add(self.wb_carry);
-        self.wb_carry = bytes % PAGE_SIZE;
-        bytes / PAGE_SIZE
+        self.wb_carry = acc % PER_PAGE;
+        acc / PER_PAGE
     }
 
     /// The oldest-dirtied run under writeback, else the oldest dirty one: (file index,

@@ -166,7 +166,8 @@ impl<P: Platform> Machine<P> {
         n: u64,
         lru: Lru,
         fault: bool,
-        put: &mut dyn FnMut(&mut Self, u64, Vec<u64>) -> Result,
+        prepare: &mut dyn FnMut(&mut Self) -> Result,
+        put: &mut dyn FnMut(&mut Self, u64, Vec<u64>),
     ) -> Result<Charged> {
         let mut left = n;
         let mut rounds = 0u32;
@@ -176,6 +177,8 @@ impl<P: Platform> Machine<P> {
             if rounds > MAX_CHARGE_ROUNDS {
                 return Err(Error::ENOMEM);
             }
+            // Room for the next chunk's record, before anything is charged.
+            prepare(self)?;
             // The machine's own memory first (`__alloc_pages` before the charge).
             let free = self.mm.borrow().free();
             if free == 0 {
@@ -198,15 +201,15 @@ impl<P: Platform> Machine<P> {
                 let margin = margin(css);
                 let take = chunk.min(margin);
                 let take = if take == 0 { chunk.min(1) } else { take };
+                // Room for the record first: once charged, nothing may fail.
+                let mut chain = Vec::new();
+                let levels = css.ancestors_and_self().count();
+                if chain.try_reserve_exact(levels).is_err() {
+                    return Err(Error::ENOMEM);
+                }
                 match reclaim::try_charge_pages(css, take) {
                     Ok(()) => {
                         reclaim::commit(css, take, lru);
-                        let mut chain = Vec::new();
-                        let levels = css.ancestors_and_self().count();
-                        if chain.try_reserve_exact(levels).is_err() {
-                            reclaim::uncharge_pages(css, take, lru);
-                            return Err(Error::ENOMEM);
-                        }
                         chain.extend(css.ancestors_and_self().map(|c| c.container_id()));
                         let high = reclaim::over_high(css).next().is_some();
                         Ok(Ok((take, chain, high)))
@@ -220,12 +223,12 @@ impl<P: Platform> Machine<P> {
                     let mut chain = Vec::new();
                     chain.try_reserve_exact(1)?;
                     chain.push(0);
-                    put(self, chunk, chain)?;
+                    put(self, chunk, chain);
                     left -= chunk;
                 }
                 Some(Err(e)) => return Err(e),
                 Some(Ok(Ok((take, chain, high)))) => {
-                    put(self, take, chain)?;
+                    put(self, take, chain);
                     left -= take;
                     if high {
                         over_high_pages += take;
@@ -444,24 +447,30 @@ impl<P: Platform> Machine<P> {
         self.oom_waiters.try_reserve(1)?;
         let mut bytes_left = bytes;
         let mut pages_left = n;
-        let r = self.charge(pid, n, Lru::InactiveAnon, true, &mut |m, k, chain| {
-            // The last chunk takes the bytes that are not whole pages.
-            let b = if k >= pages_left { bytes_left } else { k * PAGE_SIZE };
-            pages_left -= k.min(pages_left);
-            bytes_left -= b.min(bytes_left);
-            let seq = m.mm.borrow_mut().next_seq();
+        let prepare = &mut |m: &mut Self| -> Result {
             let mut mm = m.mm.borrow_mut();
             mm.anon.try_reserve(1)?;
             let list = mm.anon.entry(pid).or_default();
             list.try_reserve(1)?;
-            list.push(AnonCharge {
-                chain,
-                bytes: b,
-                swapped: 0,
-                seq,
-            });
-            mm.anon_resident += k;
             Ok(())
+        };
+        let r = self.charge(pid, n, Lru::InactiveAnon, true, prepare, &mut |m, k, chain| {
+            // The last chunk takes the bytes that are not whole pages.
+            let b = if k >= pages_left { bytes_left } else { k * PAGE_SIZE };
+            pages_left -= k.min(pages_left);
+            bytes_left -= b.min(bytes_left);
+            let mut mm = m.mm.borrow_mut();
+            let seq = mm.next_seq();
+            // Room was made by `prepare`.
+            if let Some(list) = mm.anon.get_mut(&pid) {
+                list.push(AnonCharge {
+                    chain,
+                    bytes: b,
+                    swapped: 0,
+                    seq,
+                });
+            }
+            mm.anon_resident += k;
         });
         match r {
             Ok(Charged::Done) => Ok(()),
@@ -621,7 +630,11 @@ impl<P: Platform> Machine<P> {
         self.oom_waiters.retain(|w| w.pid != pid);
     }
 
-    /// `readfile VAR FILE BYTES` (`write`: `writefile`).
+    /// `readfile VAR FILE BYTES` (`write`: `writefile`): pages `[0, BYTES)` of FILE in
+    /// order, as `filemap_read` walks them: a cached page is used again (a second use
+    /// activates it, a write dirties it), a missing one is read in, charged to the
+    /// task's group (reclaim may evict pages of this very file read earlier in the same
+    /// command, as on Linux when a file is larger than the group's room).
     ///
     /// # Errors
     ///
@@ -633,82 +646,67 @@ impl<P: Platform> Machine<P> {
             return Ok(());
         }
         self.mm.borrow_mut().file_mut(file)?;
-        // 1. Pages already cached: a second use activates them; a write dirties them.
-        self.touch_cached(file, n, write)?;
-        // 2. The gaps: charged to the task's group, then cached, inactive.
-        let mut missing = 0u64;
-        {
-            let mm = self.mm.borrow();
-            let runs = mm
-                .file_index(file)
-                .ok()
-                .and_then(|i| mm.files.get(i))
-                .map(|(_, r)| r.as_slice())
-                .unwrap_or(&[]);
-            let mut at = 0;
-            for r in runs {
-                if r.start >= n {
-                    break;
-                }
-                missing += r.start.saturating_sub(at);
-                at = r.start + r.len;
-            }
-            missing += n.saturating_sub(at);
-        }
-        if missing == 0 {
-            return Ok(());
-        }
         let name = gpc_core::host::alloc::try_string(file, gpc_core::host::alloc::Gfp::KERNEL)?;
-        let r = self.charge(pid, missing, Lru::InactiveFile, false, &mut |m, k, chain| {
-            m.insert_pages(&name, n, k, chain, write)
-        });
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
+        let mut at = 0u64;
+        let mut steps = 0u32;
+        while at < n {
+            steps += 1;
+            if steps > MAX_CHARGE_ROUNDS {
+                return Err(Error::ENOMEM);
+            }
+            // The run holding page `at`, or where the next one starts.
+            let (covered, next) = {
+                let mut mm = self.mm.borrow_mut();
+                // (Made again if reclaim emptied it meanwhile.)
+                mm.file_mut(file)?;
+                let fi = mm.file_index(file).map_err(|_| Error::ENOMEM)?;
+                let runs = &mm.files[fi].1;
+                match runs.iter().position(|r| r.start + r.len > at) {
+                    Some(i) if runs[i].start <= at => {
+                        let skip = at - runs[i].start;
+                        if skip > 0 && !mm.split_front(fi, i, skip) {
+                            return Err(Error::ENOMEM);
+                        }
+                        (Some(if skip > 0 { i + 1 } else { i }), 0)
+                    }
+                    Some(i) => (None, runs[i].start.min(n)),
+                    None => (None, n),
+                }
+            };
+            match covered {
+                Some(i) => at = self.touch_run(file, i, n, write)?,
+                None => {
+                    let mut cursor = at;
+                    let prepare = &mut |m: &mut Self| -> Result {
+                        m.mm.borrow_mut().file_mut(file)?.try_reserve(1)?;
+                        Ok(())
+                    };
+                    self.charge(pid, next - at, Lru::InactiveFile, false, prepare, &mut |m, k, chain| {
+                        m.insert_run(&name, cursor, k, chain, write);
+                        cursor += k;
+                    })?;
+                    at = next;
+                }
+            }
         }
+        Ok(())
     }
 
-    /// Cache the first `k` missing pages of `[0, n)` of `file`, charged along `chain`.
-    fn insert_pages(&mut self, file: &str, n: u64, k: u64, chain: Vec<u64>, dirty: bool) -> Result {
-        let mut left = k;
-        let mut chain = Some(chain);
-        while left > 0 {
-            let seq = self.mm.borrow_mut().next_seq();
+    /// Cache pages `[start, start + len)` of `file` (free in it), charged along `chain`.
+    /// Room for the run was made before the charge (`file_pages`' `prepare`).
+    fn insert_run(&mut self, file: &str, start: u64, len: u64, chain: Vec<u64>, dirty: bool) {
+        let seq = self.mm.borrow_mut().next_seq();
+        {
             let mut mm = self.mm.borrow_mut();
-            let runs = mm.file_mut(file)?;
-            // The first gap in [0, n).
-            let mut at = 0;
-            let mut pos = runs.len();
-            for (i, r) in runs.iter().enumerate() {
-                if r.start > at {
-                    pos = i;
-                    break;
-                }
-                at = at.max(r.start + r.len);
-            }
-            if at >= n {
-                break;
-            }
-            let gap_end = runs.get(pos).map_or(n, |r| r.start.min(n));
-            let len = (gap_end - at).min(left);
-            runs.try_reserve(1)?;
-            let c = match chain.take() {
-                Some(c) if left == len => c,
-                Some(c) => {
-                    let mut copy = Vec::new();
-                    copy.try_reserve_exact(c.len())?;
-                    copy.extend_from_slice(&c);
-                    chain = Some(c);
-                    copy
-                }
-                None => break,
-            };
+            let Ok(fi) = mm.file_index(file) else { return };
+            let runs = &mut mm.files[fi].1;
+            let pos = runs.partition_point(|r| r.start < start);
             runs.insert(
                 pos,
                 Run {
-                    start: at,
+                    start,
                     len,
-                    chain: c,
+                    chain,
                     active: false,
                     dirt: if dirty { Dirt::Dirty } else { Dirt::Clean },
                     seq,
@@ -716,13 +714,10 @@ impl<P: Platform> Machine<P> {
                 },
             );
             mm.cache += len;
-            drop(mm);
-            if dirty {
-                self.with_owner_id_of_run(file, at, |css| reclaim::set_dirty(css, len, true));
-            }
-            left -= len;
         }
-        Ok(())
+        if dirty {
+            self.with_owner_id_of_run(file, start, |css| reclaim::set_dirty(css, len, true));
+        }
     }
 
     /// Call `f` with the owner of the run of `file` starting at `start`.
@@ -741,59 +736,54 @@ impl<P: Platform> Machine<P> {
         }
     }
 
-    /// The cached pages of `[0, n)` of `file` are used again: inactive ones become
-    /// active; a write makes them dirty.
-    fn touch_cached(&mut self, file: &str, n: u64, write: bool) -> Result {
-        let mut i = 0;
-        loop {
-            let seq = self.mm.borrow_mut().next_seq();
-            let step = {
-                let mut mm = self.mm.borrow_mut();
-                let Ok(fi) = mm.file_index(file) else { return Ok(()) };
-                let Some(r) = mm.files[fi].1.get(i) else { break };
-                let (start, len) = (r.start, r.len);
-                if start >= n {
-                    break;
-                }
-                // Only the part inside [0, n).
-                if start + len > n && !mm.split_front(fi, i, n - start) {
-                    return Err(Error::ENOMEM);
-                }
-                let owner = mm.owner(&mm.files[fi].1[i].chain);
-                let r = &mut mm.files[fi].1[i];
-                let activate = !r.active;
-                let old_dirt = r.dirt;
-                r.active = true;
+    /// Run `i` of `file`, which starts where the walk is, is used again up to page `n`:
+    /// inactive pages become active (`folio_mark_accessed` on a page already
+    /// referenced by the first use), a write dirties them. Returns where the run ends.
+    fn touch_run(&mut self, file: &str, i: usize, n: u64, write: bool) -> Result<u64> {
+        let seq = self.mm.borrow_mut().next_seq();
+        let (owner, len, end, activate, old_dirt) = {
+            let mut mm = self.mm.borrow_mut();
+            let fi = mm.file_index(file).map_err(|_| Error::ENOMEM)?;
+            let (start, len) = {
+                let r = &mm.files[fi].1[i];
+                (r.start, r.len)
+            };
+            // Only the part inside [0, n).
+            if start + len > n && !mm.split_front(fi, i, n - start) {
+                return Err(Error::ENOMEM);
+            }
+            let owner = mm.owner(&mm.files[fi].1[i].chain);
+            let r = &mut mm.files[fi].1[i];
+            let activate = !r.active;
+            let old_dirt = r.dirt;
+            r.active = true;
+            if activate {
+                r.seq = seq;
+            }
+            if write {
+                r.dirt = Dirt::Dirty;
+                r.dseq = seq;
+            }
+            (owner, r.len, r.start + r.len, activate, old_dirt)
+        };
+        if let Some(id) = owner {
+            self.with_memcg(id, |css| {
                 if activate {
-                    r.seq = seq;
+                    reclaim::move_pages(css, len, Lru::InactiveFile, Lru::ActiveFile);
                 }
                 if write {
-                    r.dirt = Dirt::Dirty;
-                    r.dseq = seq;
-                }
-                (owner, r.len, activate, old_dirt)
-            };
-            let (owner, len, activate, old_dirt) = step;
-            if let Some(id) = owner {
-                self.with_memcg(id, |css| {
-                    if activate {
-                        reclaim::move_pages(css, len, Lru::InactiveFile, Lru::ActiveFile);
-                    }
-                    if write {
-                        match old_dirt {
-                            Dirt::Clean => reclaim::set_dirty(css, len, true),
-                            Dirt::Writeback => {
-                                reclaim::set_writeback(css, len, false);
-                                reclaim::set_dirty(css, len, true);
-                            }
-                            Dirt::Dirty => {}
+                    match old_dirt {
+                        Dirt::Clean => reclaim::set_dirty(css, len, true),
+                        Dirt::Writeback => {
+                            reclaim::set_writeback(css, len, false);
+                            reclaim::set_dirty(css, len, true);
                         }
+                        Dirt::Dirty => {}
                     }
-                });
-            }
-            i += 1;
+                }
+            });
         }
-        Ok(())
+        Ok(end)
     }
 
     /// `echo 1 > /proc/sys/vm/drop_caches` (or 3): every clean page-cache page goes.
@@ -1003,6 +993,11 @@ impl<P: Platform> Machine<P> {
             ("FileHugePages", 0),
         ];
         for (name, v) in rows {
+            if name == "HardwareCorrupted" {
+                // Its own format: "HardwareCorrupted: %5lu kB".
+                writeln!(out, "HardwareCorrupted: {v:>5} kB")?;
+                continue;
+            }
             // `show_val_kb`: the label with its colon padded to 16 columns, the value
             // right-aligned in 8.
             let label_len = name.len() + 1;
