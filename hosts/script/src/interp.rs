@@ -1207,7 +1207,7 @@ impl Session {
         out: &mut dyn Output,
     ) -> Outcome {
         let mut table: Vec<u8> = Vec::new();
-        let header: &[u8] = b"PID TGID UID STATE CPU_MS MEM CGROUP\n";
+        let header: &[u8] = b"PID TGID UID STATE CPU_MS MEM RSS SWAP CGROUP\n";
         table.try_reserve(header.len()).map_err(|_| Error::ENOMEM)?;
         table.extend_from_slice(header);
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {

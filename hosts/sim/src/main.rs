@@ -123,8 +123,9 @@ Records of --csv and --json, one per command, in this order:
   3,rmdir /cg/a,EBUSY,EBUSY,true,
   {\"line\":3,\"command\":\"rmdir /cg/a\",\"result\":\"EBUSY\",\"expect\":\"EBUSY\",\"as_expected\":true,\"output\":\"\"}
 
-ps prints `PID TGID UID STATE CPU_MS MEM` per task (state R busy, S idle, D frozen); \
-with --echo exactly these, as FORMAT.md; otherwise after a header line, with a CGROUP \
+ps prints `PID TGID UID STATE CPU_MS MEM RSS SWAP` per task (state R busy, S idle, D \
+frozen or waiting for memory; MEM the anonymous bytes allocated, RSS those in memory, SWAP \
+those on swap); with --echo exactly these, as FORMAT.md; otherwise after a header line, with a CGROUP \
 column (the task's /proc/PID/cgroup lines joined by commas). init is idle unless told `busy 1`; `spawn` under `as UID` makes a task of \
 that user.",
 };

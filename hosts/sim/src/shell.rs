@@ -164,7 +164,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "ps",
         "ps",
-        "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM [CGROUP, with a header, without --echo]",
+        "tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM RSS SWAP [CGROUP, with a header, without --echo]",
     ),
     (
         "sample",

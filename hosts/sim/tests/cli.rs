@@ -97,7 +97,7 @@ fn dash_reads_the_script_from_stdin() -> std::io::Result<()> {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout),
-        "$ spawn A\nA=2\n$ ps\n1 1 0 S 0 0\n2 2 0 R 0 0\n"
+        "$ spawn A\nA=2\n$ ps\n1 1 0 S 0 0 0 0\n2 2 0 R 0 0 0 0\n"
     );
     let out = gpc(&["run", "-"], Some("spawn A\nbogus\n"))?;
     assert_eq!(out.status.code(), Some(2));
@@ -117,7 +117,7 @@ fn shell_reads_lines_without_a_terminal() -> std::io::Result<()> {
     let out = gpc(&["shell", "--echo"], Some("spawn A\nhelp ps\n"))?;
     assert_eq!(
         text(&out.stdout),
-        "$ spawn A\nA=2\nps\n    tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM [CGROUP, with a header, without --echo]\n"
+        "$ spawn A\nA=2\nps\n    tasks: PID TGID UID STATE(R/S/D) CPU_MS MEM RSS SWAP [CGROUP, with a header, without --echo]\n"
     );
     Ok(())
 }

@@ -775,7 +775,7 @@ fn a_reused_pid_inherits_nothing() -> R {
     assert_eq!(text(&mut m, "/m/g/pids.current")?, "0\n");
     assert_eq!(text(&mut m, "/m/g/memory.usage_in_bytes")?, "0\n");
     let ps = String::from_utf8_lossy(&m.ps()?).into_owned();
-    assert!(ps.contains(&format!("\n{new} {new} 0 R 0 0\n")), "{ps}");
+    assert!(ps.contains(&format!("\n{new} {new} 0 R 0 0 0 0\n")), "{ps}");
     // pids.max = 1 still lets one task in, and the freezer group is still frozen for a
     // newcomer.
     m.write("/m/g/tasks", new.to_string().as_bytes())?;

@@ -122,11 +122,11 @@ tasks
 ├─2 A
 └─api
   └─4 C
-PID TGID UID STATE CPU_MS MEM CGROUP
-1 1 0 S 0 0 2:memory:/,1:cpu,cpuacct:/
-2 2 0 R 0 0 2:memory:/,1:cpu,cpuacct:/web
-3 3 0 R 0 0 2:memory:/,1:cpu,cpuacct:/db
-4 4 0 R 0 0 2:memory:/,1:cpu,cpuacct:/web/api
+PID TGID UID STATE CPU_MS MEM RSS SWAP CGROUP
+1 1 0 S 0 0 0 0 2:memory:/,1:cpu,cpuacct:/
+2 2 0 R 0 0 0 0 2:memory:/,1:cpu,cpuacct:/web
+3 3 0 R 0 0 0 0 2:memory:/,1:cpu,cpuacct:/db
+4 4 0 R 0 0 0 0 2:memory:/,1:cpu,cpuacct:/web/api
 Control Group  Tasks   %CPU   Memory  Input/s Output/s
 /                  4  300.0     3.0M        -        -
 /web               2  200.0        -        -        -
@@ -162,7 +162,7 @@ fn a_script_concatenates_and_echo_mode_keeps_format_md_columns() -> std::io::Res
     assert!(stdout.contains("/cg\n1024\n512\n"), "{stdout}");
     assert!(
         stdout.contains(
-            "PID TGID UID STATE CPU_MS MEM CGROUP\n1 1 0 S 0 0 2:memory:/,1:cpu,cpuacct:/\n"
+            "PID TGID UID STATE CPU_MS MEM RSS SWAP CGROUP\n1 1 0 S 0 0 0 0 2:memory:/,1:cpu,cpuacct:/\n"
         ),
         "{stdout}"
     );
@@ -171,7 +171,7 @@ fn a_script_concatenates_and_echo_mode_keeps_format_md_columns() -> std::io::Res
     let out = gpc(&["shell", "--echo"], SESSION)?;
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("$ ps\n1 1 0 S 0 0\n2 2 0 R 0 0\n3 3 0 R 0 0\n4 4 0 R 0 0\n$ alloc"),
+        stdout.contains("$ ps\n1 1 0 S 0 0 0 0\n2 2 0 R 0 0 0 0\n3 3 0 R 0 0 0 0\n4 4 0 R 0 0 0 0\n$ alloc"),
         "{stdout}"
     );
     assert!(
