@@ -922,7 +922,11 @@ impl Vfs {
                 try_push(&mut names, try_string("vm", Gfp::KERNEL)?, Gfp::KERNEL)?;
             }
             Loc::ProcSub(ProcDir::SysVm) => {
-                try_push(&mut names, try_string("drop_caches", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(
+                    &mut names,
+                    try_string("drop_caches", Gfp::KERNEL)?,
+                    Gfp::KERNEL,
+                )?;
             }
             Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }

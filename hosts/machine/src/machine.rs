@@ -1150,7 +1150,10 @@ impl<P: Platform> Machine<P> {
             if t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
                 continue; // stopped by the v2 freezer
             }
-            if self.sim.get(&t.pid).is_some_and(|s| s.throttled_until_ns > self.clock_ns)
+            if self
+                .sim
+                .get(&t.pid)
+                .is_some_and(|s| s.throttled_until_ns > self.clock_ns)
                 || self.oom_waiters.iter().any(|w| w.pid == t.pid)
             {
                 continue; // asleep: memory.high's penalty, or waiting in an OOM
@@ -1344,16 +1347,14 @@ impl<P: Platform> Machine<P> {
             // uninterruptible (killable) sleep, as a frozen one is.
             let waits = self.oom_waiters.iter().any(|w| w.pid == t.pid)
                 || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns);
-            let state = if waits
-                || self.is_frozen(&t.slot)
-                || t.jobctl() & tasklist::JOBCTL_FROZEN != 0
-            {
-                'D'
-            } else if t.busy {
-                'R'
-            } else {
-                'S'
-            };
+            let state =
+                if waits || self.is_frozen(&t.slot) || t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
+                    'D'
+                } else if t.busy {
+                    'R'
+                } else {
+                    'S'
+                };
             let (bytes, resident, swapped) = mm.task_memory(t.pid);
             writeln!(
                 out,
@@ -1638,6 +1639,19 @@ struct Watch {
     container: Option<u64>,
     file: String,
     path: String,
+    /// For a file a controller changes by itself ([`changes_by_itself`]), its contents
+    /// when last looked at: a change is a notification (Linux `cgroup_file_notify`).
+    snapshot: Option<Vec<u8>>,
+}
+
+/// The controller files whose contents change without a write and that Linux notifies
+/// (`memcg_memory_event` → `cgroup_file_notify` on `events_file`, `events_local_file`,
+/// `swap_events_file`).
+fn changes_by_itself(file: &str) -> bool {
+    matches!(
+        file,
+        "memory.events" | "memory.events.local" | "memory.swap.events"
+    )
 }
 
 impl<P: Platform> Machine<P> {
@@ -1659,6 +1673,11 @@ impl<P: Platform> Machine<P> {
             ),
             _ => (None, String::new()),
         };
+        let snapshot = if changes_by_itself(&file) {
+            Some(self.do_read(path)?)
+        } else {
+            None
+        };
         let path = try_string(path, Gfp::KERNEL)?;
         try_push(
             &mut self.watches,
@@ -1666,6 +1685,7 @@ impl<P: Platform> Machine<P> {
                 container,
                 file,
                 path,
+                snapshot,
             },
             Gfp::KERNEL,
         )
@@ -1693,6 +1713,33 @@ impl<P: Platform> Machine<P> {
         });
         for (id, file) in changed {
             self.notify_watchers(id, file);
+        }
+        // Files the controllers change by themselves: compared with what they held.
+        for i in 0..self.watches.len() {
+            if self.watches[i].snapshot.is_none() {
+                continue;
+            }
+            // A file gone (its group removed, even if made again) notifies nothing more.
+            let same = {
+                let env = self.env();
+                let creds = self.creds();
+                matches!(
+                    self.vfs.resolve(&env, &creds, &self.watches[i].path),
+                    Ok(Loc::Cg { dir_id, .. }) if Some(dir_id) == self.watches[i].container
+                )
+            };
+            if !same {
+                continue;
+            }
+            let Ok(now) = self.do_read(&self.watches[i].path) else {
+                continue;
+            };
+            if self.watches[i].snapshot.as_ref() != Some(&now) {
+                if let Ok(p) = try_string(&self.watches[i].path, Gfp::KERNEL) {
+                    let _ = try_push(&mut self.notified, p, Gfp::KERNEL);
+                }
+                self.watches[i].snapshot = Some(now);
+            }
         }
         let mut paths = core::mem::take(&mut self.notified);
         paths.sort_unstable();

@@ -256,7 +256,7 @@ impl Mm {
                 }
                 // Writeback first, then by the order of dirtying.
                 let key = (r.dirt != Dirt::Writeback, r.dseq);
-                if best.is_none_or(|(k, _, _)| key < k) {
+                if best.map_or(true, |(k, _, _)| key < k) {
                     best = Some((key, fi, ri));
                 }
             }
@@ -316,7 +316,7 @@ impl Mm {
                 if self.owner(&r.chain) != Some(group) {
                     continue;
                 }
-                if best.is_none_or(|(s, _, _)| r.seq < s) {
+                if best.map_or(true, |(s, _, _)| r.seq < s) {
                     best = Some((r.seq, fi, ri));
                 }
             }
@@ -332,7 +332,7 @@ impl Mm {
                 if c.resident() == 0 || self.owner(&c.chain) != Some(group) {
                     continue;
                 }
-                if best.is_none_or(|(s, _, _)| c.seq < s) {
+                if best.map_or(true, |(s, _, _)| c.seq < s) {
                     best = Some((c.seq, pid, i));
                 }
             }

@@ -171,7 +171,9 @@ fn a_script_concatenates_and_echo_mode_keeps_format_md_columns() -> std::io::Res
     let out = gpc(&["shell", "--echo"], SESSION)?;
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("$ ps\n1 1 0 S 0 0 0 0\n2 2 0 R 0 0 0 0\n3 3 0 R 0 0 0 0\n4 4 0 R 0 0 0 0\n$ alloc"),
+        stdout.contains(
+            "$ ps\n1 1 0 S 0 0 0 0\n2 2 0 R 0 0 0 0\n3 3 0 R 0 0 0 0\n4 4 0 R 0 0 0 0\n$ alloc"
+        ),
         "{stdout}"
     );
     assert!(

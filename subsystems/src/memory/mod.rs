@@ -23,17 +23,17 @@
 //!
 //! | file | mode | read | write |
 //! |---|---|---|---|
-//! | `memory.usage_in_bytes` | 0444 | pages × 4096; the root shows its statistics (anon + file, here all anon) instead of its counter (`mem_cgroup_usage`) | |
+//! | `memory.usage_in_bytes` | 0444 | pages × 4096 (anonymous and page cache); the root shows its statistics (anon + file) instead of its counter (`mem_cgroup_usage`) | |
 //! | `memory.max_usage_in_bytes` | 0644 | the counter's watermark | anything resets the watermark to the current usage (`mem_cgroup_reset` does not parse) |
-//! | `memory.limit_in_bytes` | 0644 | the limit; unlimited is 9223372036854771712 | `strstrip` + `page_counter_memparse(buf, "-1")` ([`parse_memory_limit`]): rounded **down** to pages, `-1` is unlimited, `""` is 0. `EINVAL` in the root, or if the limit would exceed `memory.memsw.limit_in_bytes`; `EBUSY` if it is below the usage (gpc has nothing to reclaim) |
-//! | `memory.soft_limit_in_bytes` | 0644 | the soft limit (unlimited by default) | parsed as above, stored (also in the root); no effect in gpc (there is no global reclaim) |
+//! | `memory.limit_in_bytes` | 0644 | the limit; unlimited is 9223372036854771712 | `strstrip` + `page_counter_memparse(buf, "-1")` ([`parse_memory_limit`]): rounded **down** to pages, `-1` is unlimited, `""` is 0. `EINVAL` in the root, or if the limit would exceed `memory.memsw.limit_in_bytes`; a limit below the usage first reclaims the group's subtree (`mem_cgroup_resize_max`; without swapping for `memsw`), `EBUSY` when reclaim frees nothing more |
+//! | `memory.soft_limit_in_bytes` | 0644 | the soft limit (unlimited by default) | parsed as above, stored (also in the root); when the machine is full, groups above it are reclaimed first, the furthest above first ([`reclaim`]) |
 //! | `memory.failcnt` | 0644 | how often a charge hit this group's limit | anything resets it to 0 |
 //! | `memory.stat` | 0444 | `memcg1_stat_format`: see below | |
-//! | `memory.force_empty` | 0200 | | `EINVAL` in the root; otherwise reclaims what it can (in gpc: nothing) and succeeds |
+//! | `memory.force_empty` | 0200 | | `EINVAL` in the root; otherwise reclaims all it can of the subtree (swapping too) and succeeds (`mem_cgroup_force_empty`) |
 //! | `memory.use_hierarchy` | 0644 | always `1` | `write_u64`: `1` succeeds, anything else `EINVAL` ("Non-hierarchical mode is deprecated") |
 //! | `memory.swappiness` | 0644 | the group's swappiness; the root's is `vm_swappiness` (60) | `write_u64`: above 200 `EINVAL` |
 //! | `memory.move_charge_at_immigrate` | 0644 | always `0` | `write_u64`: `0` succeeds, anything else `EINVAL` |
-//! | `memory.oom_control` | 0644 | `oom_kill_disable %d`, `under_oom %d`, `oom_kill %lu` | `write_u64`: `EINVAL` in the root and for values other than 0/1 |
+//! | `memory.oom_control` | 0644 | `oom_kill_disable %d`, `under_oom %d` (1 while a task waits in the OOM of the group or an ancestor), `oom_kill %lu` | `write_u64`: `EINVAL` in the root and for values other than 0/1; with 1, a task whose page fault finds no room waits instead of an OOM kill |
 //! | `memory.pressure_level` | 0444 | always `EINVAL` (it exists for `cgroup.event_control`) | |
 //! | `memory.numa_stat` | 0444 | `total= file= anon= unevictable=` and `hierarchical_*` lines in pages, with `N<node>=` per memory node | |
 //! | `memory.kmem.limit_in_bytes` | 0644 | the kmem limit (always unlimited) | parsed; `EINVAL` in the root; otherwise accepted **without effect** (deprecated since 6.1) |
@@ -41,7 +41,7 @@
 //! | `memory.kmem.slabinfo` | 0444 | empty (deprecated) | |
 //! | `memory.kmem.tcp.limit_in_bytes` | 0644 | the tcp limit | as `limit_in_bytes`, on its own counter (no memsw rule) |
 //! | `memory.kmem.tcp.usage_in_bytes`, `.max_usage_in_bytes`, `.failcnt` | 0444/0644/0644 | 0 | reset as above |
-//! | `memory.memsw.usage_in_bytes`, `.max_usage_in_bytes`, `.limit_in_bytes`, `.failcnt` | as above | memory + swap; gpc has no swap, so the same charges as `memory.*` | the limit may not go below `memory.limit_in_bytes` (`EINVAL`) |
+//! | `memory.memsw.usage_in_bytes`, `.max_usage_in_bytes`, `.limit_in_bytes`, `.failcnt` | as above | memory + swap: a page written to swap stays charged here | the limit may not go below `memory.limit_in_bytes` (`EINVAL`) |
 //!
 //! Not shown: `cgroup.event_control`, which Linux lists in the memory directory with
 //! `CFTYPE_NO_PREFIX | CFTYPE_WORLD_WRITABLE` (no `memory.` prefix, mode 0222). gpc's file
@@ -49,25 +49,24 @@
 //!
 //! # Charging: the effect
 //!
-//! The host's allocator calls [`try_charge`] before it gives memory to a task, and
-//! [`uncharge`] when it is freed. Byte counts are rounded **up** to whole pages (4096
-//! bytes), because a v1 memcg counts pages: every file shows multiples of 4096. A charge
-//! is all or nothing:
+//! A host with pages of its own (the simulated machine, a kernel through the C ABI)
+//! charges through [`reclaim`]: the counters all or none, then reclaim and the OOM
+//! killer when a limit refuses (the loop is described there); [`stats`] keeps each
+//! group's pages per LRU list, dirty, writeback and swapped, and the events. A host
+//! without reclaim calls [`try_charge`] / [`uncharge`] (anonymous pages, no reclaim).
+//! Counts are whole pages (4096 bytes): every file shows multiples of 4096.
 //!
 //! 1. in a non-root group, the `memsw` counters of the group and every ancestor are
 //!    charged, then the `memory` counters (`try_charge_memcg`); each level adds first and
 //!    checks its limit after (`page_counter_try_charge`), and the first level whose limit
-//!    is exceeded counts a failure in **its** `failcnt`, takes back what was added below
-//!    it, and the charge fails with `ENOMEM`. Peaks (`max_usage_in_bytes`) follow the
-//!    usage. Linux would reclaim and retry (counting a failure per attempt) and then invoke
-//!    the OOM killer; gpc has nothing to reclaim, counts one failure and leaves the OOM
-//!    decision to the host (see [`oom_kill_disabled`], [`record_oom_kill`]).
+//!    is exceeded counts a failure in **its** `failcnt` and takes back what was added
+//!    below it. Peaks (`max_usage_in_bytes`) follow the usage.
 //! 2. a charge to the root group changes no counter (Linux: `if
 //!    (mem_cgroup_is_root(memcg)) return 0`); the root's counter still sums its children.
-//! 3. the statistics count the pages as anonymous memory (`rss`, `inactive_anon`) of the
-//!    group, and in the `total_*` lines of the group and its ancestors; each successful
-//!    charge is one `pgpgin` event, each uncharge one `pgpgout` (`memcg1_charge_statistics`:
-//!    "pagein of a big page is an event").
+//! 3. each page charged is one `pgpgin` (one fault of a small folio) and, anonymous, one
+//!    `pgfault`; each page freed or reclaimed is one `pgpgout`.
+//! 4. a page written to swap leaves the `memory` counters and enters the swap counters
+//!    (v2 `memory.swap.*`); `memsw` keeps it (memory + swap).
 //!
 //! Uncharging more than was charged clamps the counters at 0 (`page_counter_cancel` warns
 //! and does the same).
@@ -79,8 +78,8 @@
 //!
 //! `rmdir` of a group that still has charges succeeds, as in Linux. Linux keeps the dying
 //! memcg (and its charges) alive until the pages are freed; gpc frees the state, so its
-//! remaining anonymous pages move to the parent's own statistics, where the ancestors'
-//! counters already hold them, and the host uncharges them from there.
+//! remaining pages move to the parent's own statistics, where the ancestors' counters
+//! already hold them, and the host uncharges and reclaims them from there.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -557,7 +556,12 @@ fn read_numa_stat(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) ->
         };
         let anon = v(Stat::InactiveAnon) + v(Stat::ActiveAnon);
         let file = v(Stat::InactiveFile) + v(Stat::ActiveFile);
-        [("total", anon + file), ("file", file), ("anon", anon), ("unevictable", 0)]
+        [
+            ("total", anon + file),
+            ("file", file),
+            ("anon", anon),
+            ("unevictable", 0),
+        ]
     };
     for (prefix, tree) in [("", false), ("hierarchical_", true)] {
         for (name, pages) in column(tree) {

@@ -88,7 +88,11 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Call `f` with the state of the first live group of `chain` (or the root's).
-    pub(super) fn with_owner<R>(&self, chain: &[u64], f: impl FnOnce(Css<'_, Memory>) -> R) -> Option<R> {
+    pub(super) fn with_owner<R>(
+        &self,
+        chain: &[u64],
+        f: impl FnOnce(Css<'_, Memory>) -> R,
+    ) -> Option<R> {
         let owner = self.mm.borrow().owner(chain).unwrap_or(0);
         self.with_memcg(owner, f)
     }
@@ -130,7 +134,9 @@ impl<P: Platform> Machine<P> {
             .with_css_subtree(ss, id, |groups| {
                 let mut list: Vec<Css<'_, Memory>> = Vec::new();
                 for g in groups {
-                    let Some(g) = g.typed::<Memory>() else { continue };
+                    let Some(g) = g.typed::<Memory>() else {
+                        continue;
+                    };
                     if list.try_reserve(1).is_err() {
                         break;
                     }
@@ -296,7 +302,11 @@ impl<P: Platform> Machine<P> {
             let mut freed = 0;
             for (id, _) in levels {
                 let req = reclaim::Request {
-                    nr: if in_retry { reclaim::SWAP_CLUSTER_MAX } else { nr.max(1) },
+                    nr: if in_retry {
+                        reclaim::SWAP_CLUSTER_MAX
+                    } else {
+                        nr.max(1)
+                    },
                     may_swap: true,
                     swappiness: None,
                     global: false,
@@ -315,7 +325,9 @@ impl<P: Platform> Machine<P> {
             }
             if freed == 0 {
                 // Linux retries a fruitless reclaim; here it would find nothing again.
-                let until = self.clock_ns.saturating_add(delay.saturating_mul(1_000_000));
+                let until = self
+                    .clock_ns
+                    .saturating_add(delay.saturating_mul(1_000_000));
                 if self.sim.try_reserve(1).is_ok() {
                     let st = self.sim.entry(pid).or_default();
                     st.throttled_until_ns = st.throttled_until_ns.max(until);
@@ -394,7 +406,8 @@ impl<P: Platform> Machine<P> {
             let t = self.tasks.get(victim)?;
             let guard = self.gpc.rcu_read_lock();
             let css = self.gpc.task_state::<Memory>(&guard, &t.slot, ss)?;
-            let domain = group.and_then(|id| css.ancestors_and_self().find(|l| l.container_id() == id));
+            let domain =
+                group.and_then(|id| css.ancestors_and_self().find(|l| l.container_id() == id));
             reclaim::oom_group(css, domain).map(|g| {
                 reclaim::record_oom_group_kill(g);
                 g.container_id()
@@ -454,24 +467,35 @@ impl<P: Platform> Machine<P> {
             list.try_reserve(1)?;
             Ok(())
         };
-        let r = self.charge(pid, n, Lru::InactiveAnon, true, prepare, &mut |m, k, chain| {
-            // The last chunk takes the bytes that are not whole pages.
-            let b = if k >= pages_left { bytes_left } else { k * PAGE_SIZE };
-            pages_left -= k.min(pages_left);
-            bytes_left -= b.min(bytes_left);
-            let mut mm = m.mm.borrow_mut();
-            let seq = mm.next_seq();
-            // Room was made by `prepare`.
-            if let Some(list) = mm.anon.get_mut(&pid) {
-                list.push(AnonCharge {
-                    chain,
-                    bytes: b,
-                    swapped: 0,
-                    seq,
-                });
-            }
-            mm.anon_resident += k;
-        });
+        let r = self.charge(
+            pid,
+            n,
+            Lru::InactiveAnon,
+            true,
+            prepare,
+            &mut |m, k, chain| {
+                // The last chunk takes the bytes that are not whole pages.
+                let b = if k >= pages_left {
+                    bytes_left
+                } else {
+                    k * PAGE_SIZE
+                };
+                pages_left -= k.min(pages_left);
+                bytes_left -= b.min(bytes_left);
+                let mut mm = m.mm.borrow_mut();
+                let seq = mm.next_seq();
+                // Room was made by `prepare`.
+                if let Some(list) = mm.anon.get_mut(&pid) {
+                    list.push(AnonCharge {
+                        chain,
+                        bytes: b,
+                        swapped: 0,
+                        seq,
+                    });
+                }
+                mm.anon_resident += k;
+            },
+        );
         match r {
             Ok(Charged::Done) => Ok(()),
             Ok(Charged::Waiting(left, group)) => {
@@ -553,7 +577,9 @@ impl<P: Platform> Machine<P> {
             // Take from the newest charge, out of the borrow, then uncharge.
             let (chain, resident, swapped, done) = {
                 let mut mm = self.mm.borrow_mut();
-                let Some(list) = mm.anon.get_mut(&pid) else { break };
+                let Some(list) = mm.anon.get_mut(&pid) else {
+                    break;
+                };
                 let Some(last) = list.last_mut() else { break };
                 let take = last.bytes.min(left);
                 let before = mm::pages(last.bytes);
@@ -681,10 +707,17 @@ impl<P: Platform> Machine<P> {
                         m.mm.borrow_mut().file_mut(file)?.try_reserve(1)?;
                         Ok(())
                     };
-                    self.charge(pid, next - at, Lru::InactiveFile, false, prepare, &mut |m, k, chain| {
-                        m.insert_run(&name, cursor, k, chain, write);
-                        cursor += k;
-                    })?;
+                    self.charge(
+                        pid,
+                        next - at,
+                        Lru::InactiveFile,
+                        false,
+                        prepare,
+                        &mut |m, k, chain| {
+                            m.insert_run(&name, cursor, k, chain, write);
+                            cursor += k;
+                        },
+                    )?;
                     at = next;
                 }
             }
@@ -806,7 +839,11 @@ impl<P: Platform> Machine<P> {
             };
             let (owner, len, active) = next;
             if let Some(id) = owner {
-                let lru = if active { Lru::ActiveFile } else { Lru::InactiveFile };
+                let lru = if active {
+                    Lru::ActiveFile
+                } else {
+                    Lru::InactiveFile
+                };
                 self.with_memcg(id, |css| reclaim::uncharge_pages(css, len, lru));
             }
         }
@@ -820,7 +857,9 @@ impl<P: Platform> Machine<P> {
         while budget > 0 {
             let step = {
                 let mut mm = self.mm.borrow_mut();
-                let Some((fi, ri)) = mm.next_to_write() else { break };
+                let Some((fi, ri)) = mm.next_to_write() else {
+                    break;
+                };
                 let len = mm.files[fi].1[ri].len;
                 let k = len.min(budget);
                 if k < len && !mm.split_front(fi, ri, k) {
