@@ -341,7 +341,7 @@ fn the_tour_narrates_with_its_errors_expected() -> std::io::Result<()> {
         "{stdout}"
     );
     let errors: Vec<&str> = stdout.lines().filter(|l| l.contains("error:")).collect();
-    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert_eq!(errors.len(), 6, "{errors:?}");
     assert!(
         errors.iter().all(|l| l.ends_with(" [expected]")),
         "{errors:?}"
