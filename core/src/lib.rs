@@ -28,8 +28,8 @@ pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out};
 pub use gpc::{
-    CgroupNs, CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, TaskId, TaskIter,
-    PIDS_PER_PASS,
+    CgroupNs, CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, SubtreeTasks, TaskId,
+    TaskIter, PIDS_PER_PASS,
 };
 pub use host::cred::{CapSet, Creds};
 pub use host::jobctl::JobControl;

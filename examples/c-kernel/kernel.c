@@ -144,6 +144,15 @@ int gpc_kill_task(struct gpc_task *task) { (void)task; return -EOPNOTSUPP; }
 bool gpc_fatal_signal_pending(struct gpc_task *task) { (void)task; return false; }
 uint64_t gpc_clock_ns(void) { return 0; } /* ktime_get_ns() */
 
+/* No page reclaim or OOM killer here either (gpc_memory_charge's users have none). */
+uint64_t gpc_reclaim_pages(void *ctx, uint64_t group, int lru, uint64_t nr, uint64_t *writeback)
+{
+	(void)ctx; (void)group; (void)lru; (void)nr;
+	*writeback = 0;
+	return 0; /* shrink_lruvec() of the group's own lruvec */
+}
+uint64_t gpc_task_footprint(struct gpc_task *task) { (void)task; return GPC_OOM_UNKILLABLE; } /* oom_badness() */
+
 void gpc_panic(const char *msg, size_t len)
 {
 	fprintf(stderr, "gpc BUG: %.*s\n", (int)len, msg); /* Linux: panic() */

@@ -55,6 +55,7 @@ pub use css_handle::CssHandle;
 pub use nodes::Node;
 pub use ns::CgroupNs;
 pub use task_iter::{PidsReader, TaskId, TaskIter, PIDS_PER_PASS};
+pub use tree::SubtreeTasks;
 
 use alloc::boxed::Box;
 use alloc::string::String;

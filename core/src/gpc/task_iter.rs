@@ -55,6 +55,7 @@ use crate::host::task::{Pid, TaskSlot};
 use crate::host::Host;
 use crate::list::HNode;
 use crate::primitive::{Ordering, UnsafeCell};
+use crate::subsys::{CssRef, SubsysId};
 
 /// How many pids one pass of a sorted listing collects (it buffers at most twice as
 /// many). 8192 pids is a quarter of Linux's default `pid_max`: every container on a
@@ -272,6 +273,36 @@ impl<H: Host> Gpc<H> {
             let cg = unsafe { CssGroup::from_link(link, c.hier).as_ref() };
             // SAFETY: `cg_tasks` hands out linked slots, alive under their shard lock.
             Self::cg_tasks(cg, &mut |slot, _| f(unsafe { &*slot }));
+            // SAFETY: under the table lock, as above.
+            link = cg
+                .links
+                .get(c.hier)
+                .map_or(core::ptr::null(), |l| unsafe { l.next() });
+        }
+    }
+
+    /// [`Gpc::for_each_task_locked`] with each task's state of subsystem `ss` (its
+    /// css_group's, alive while the css_group is linked to `c`); css_groups without one
+    /// are skipped. The same locks and rules for `f`.
+    pub(super) fn for_each_task_css_locked(
+        c: &Container,
+        _table: &CgTable,
+        ss: SubsysId,
+        f: &mut dyn FnMut(&TaskSlot, CssRef<'_>),
+    ) {
+        // SAFETY: the container list is under the table lock, held.
+        let mut link = unsafe { c.cgs.first() };
+        while !link.is_null() {
+            // SAFETY: a node of the container's list is `links[hier]` of a live
+            // css_group (unlinked under the table lock before it is freed).
+            let cg = unsafe { CssGroup::from_link(link, c.hier).as_ref() };
+            if let Some(css) = NonNull::new(cg.css(ss)) {
+                // SAFETY: a state named by a css_group linked to a live container is
+                // alive while the css_group is (the table lock keeps it linked).
+                let css = unsafe { CssRef::from_raw(css) };
+                // SAFETY: `cg_tasks` hands out linked slots, alive under their shard lock.
+                Self::cg_tasks(cg, &mut |slot, _| f(unsafe { &*slot }, css));
+            }
             // SAFETY: under the table lock, as above.
             link = cg
                 .links

@@ -20,6 +20,7 @@ use super::{free_container, Gpc, Hierarchy, HierarchyId, Tree};
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::host::alloc::{try_box, try_reserve_str, try_string, with_flags, Gfp};
+use crate::host::task::TaskSlot;
 use crate::host::Host;
 use crate::primitive::Ordering;
 use crate::subsys::{free_css_now, CssRef, SubsysId, MAX_SUBSYS};
@@ -419,6 +420,43 @@ impl<H: Host> Gpc<H> {
         Some(f(&mut all))
     }
 
+    /// Call `f` with the tasks of the subtree of `ss`'s state whose container id is `id`
+    /// (found as [`Gpc::with_css_subtree`] finds it): the tasks of its container and of
+    /// every live descendant container, on the unified hierarchy those of the groups where
+    /// `ss` is not enabled too (they use an ancestor's state). What a memory controller's
+    /// OOM killer chooses its victim among (Linux `mem_cgroup_scan_tasks`, a
+    /// `css_task_iter` over each memcg of the subtree). `f` runs under the hierarchy lock
+    /// and may walk the tasks several times ([`SubtreeTasks::for_each`]): meanwhile the
+    /// subtree does not change and no task moves between its groups, though tasks may
+    /// fork and exit. `None` when the state is gone, or is the root state of a subsystem
+    /// on no hierarchy (no container holds its tasks). Allocates nothing.
+    pub fn with_css_subtree_tasks<R>(
+        &self,
+        ss: SubsysId,
+        id: u64,
+        f: impl FnOnce(&SubtreeTasks<'_, H>) -> R,
+    ) -> Option<R> {
+        let tree = self.tree.lock();
+        let (css, top) = self.css_and_container_by_id(&tree, ss, id)?;
+        let top = top?;
+        Some(f(&SubtreeTasks {
+            gpc: self,
+            tree: &tree,
+            top,
+            css,
+            ss,
+        }))
+    }
+
+    /// The container id of subsystem `ss`'s root state (0 while the subsystem is on no
+    /// hierarchy; it changes when the subsystem is bound to another one), or `None` for
+    /// an unknown subsystem.
+    pub fn root_css_id(&self, ss: SubsysId) -> Option<u64> {
+        let root = self.root_css.get(ss).copied()?;
+        // SAFETY: root states live as long as the `Gpc`.
+        Some(unsafe { CssRef::from_raw(root) }.container_id())
+    }
+
     /// The state of `ss` whose container id is `id`, and that container (`None` for the
     /// root state of a subsystem on no hierarchy). The unified hierarchy's root holds no
     /// state of its own: its groups charge the subsystem's root state.
@@ -553,4 +591,39 @@ pub(super) fn validate_name(name: &str) -> Result {
         return Err(Error::EINVAL);
     }
     Ok(())
+}
+
+/// The tasks of one state's subtree, for [`Gpc::with_css_subtree_tasks`], under the
+/// hierarchy lock.
+pub struct SubtreeTasks<'t, H: Host> {
+    gpc: &'t Gpc<H>,
+    tree: &'t Tree,
+    top: &'t Container,
+    css: CssRef<'t>,
+    ss: SubsysId,
+}
+
+impl<'t, H: Host> SubtreeTasks<'t, H> {
+    /// The state whose subtree this is.
+    pub fn css(&self) -> CssRef<'t> {
+        self.css
+    }
+
+    /// Call `f` with each task of the subtree (once, unless it forks or exits meanwhile:
+    /// see [`crate::TaskIter`]), with its state of the subsystem (that of its css_group).
+    /// Container by container, pre-order, each under the css_group table's lock and one
+    /// shard lock at a time: `f` must not sleep, allocate or call gpc (it may ask the
+    /// host about the task, or kill it through the host's job control). O(containers +
+    /// css_groups × shards + tasks).
+    pub fn for_each(&self, f: &mut dyn FnMut(&TaskSlot, CssRef<'_>)) {
+        let mut cur = Some(self.top);
+        while let Some(c) = cur {
+            cur = crate::files::next_pre(self.top, c, self.tree);
+            if c.dead.load(Ordering::Acquire) {
+                continue;
+            }
+            let table = self.gpc.table.lock();
+            Gpc::<H>::for_each_task_css_locked(c, &table, self.ss, f);
+        }
+    }
 }

@@ -1700,3 +1700,61 @@ fn a_controller_without_task_state_is_repointed_in_place() {
     assert_eq!(cg_of(&w), before);
     w.exit(p).unwrap();
 }
+
+/// An OOM killer's candidates (`Gpc::with_css_subtree_tasks`, Linux
+/// `mem_cgroup_scan_tasks`): every task of the state's subtree, those of v2 groups where
+/// the controller is not enabled included (they use the state of the nearest group that
+/// has one), each with that state; the root state's subtree is every task.
+#[test]
+fn subtree_tasks_include_the_groups_without_a_state() {
+    use crate::TaskIds;
+    let (mut w, h) = unified_world();
+    let ss = w.gpc.subsys_id("probe").unwrap();
+    assert_eq!(w.gpc.root_css_id(ss), Some(0), "on no hierarchy yet");
+    assert_eq!(w.gpc.root_css_id(99), None);
+    w.gpc.mkdir(h, "a").unwrap();
+    w.gpc.mkdir(h, "a/b").unwrap();
+    w.gpc.mkdir(h, "a/c").unwrap();
+    w.gpc.mkdir(h, "d").unwrap();
+    let (p, q, r) = (w.fork(1).unwrap(), w.fork(1).unwrap(), w.fork(1).unwrap());
+    let t = w.thread(p).unwrap();
+    w.write(h, "a/b/cgroup.procs", &format!("{p}")).unwrap();
+    w.write(h, "a/c/cgroup.procs", &format!("{q}")).unwrap();
+    w.write(h, "d/cgroup.procs", &format!("{r}")).unwrap();
+    w.write(h, "cgroup.subtree_control", "+probe").unwrap();
+    let id = |path: &str| match w.gpc.stat(h, path) {
+        Ok(crate::Entry::Dir { id }) => id,
+        _ => u64::MAX,
+    };
+    let (a, d) = (id("a"), id("d"));
+    let walk = |of: u64| {
+        w.gpc.with_css_subtree_tasks(ss, of, |tasks| {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                tasks.for_each(&mut |slot, css| {
+                    seen.push((w.gpc.host().task_ids(slot).pid, css.container_id()));
+                });
+            }
+            seen.sort_unstable();
+            (tasks.css().container_id(), seen)
+        })
+    };
+    // a/b and a/c have no probe state of their own: their tasks are a's. Walked twice.
+    assert_eq!(
+        walk(a),
+        Some((a, vec![(p, a), (p, a), (q, a), (q, a), (t, a), (t, a)]))
+    );
+    assert_eq!(walk(d), Some((d, vec![(r, d), (r, d)])));
+    let root = w.gpc.root_css_id(ss).unwrap();
+    let (top, all) = walk(root).unwrap();
+    assert_eq!(top, root);
+    let mut pids: Vec<Pid> = all.iter().map(|&(pid, _)| pid).collect();
+    pids.dedup();
+    assert_eq!(pids, vec![1, p, q, r, t]);
+    assert!(all.contains(&(1, root)) && all.contains(&(r, d)));
+    // A group that is gone, an id that never was.
+    w.write(h, "cgroup.procs", &format!("{r}")).unwrap();
+    w.gpc.rmdir(h, "d").unwrap();
+    assert_eq!(walk(d), None);
+    assert_eq!(walk(u64::MAX), None);
+}

@@ -255,7 +255,8 @@ struct gpc_cgroup_ns;
  *     The others (gpc_abi_check, gpc_subsys_count, gpc_subsys_id, gpc_task_slot_init,
  *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke, gpc_cgroup_task_freeze,
  *     gpc_account_cputime, gpc_cgroup_ns_free and the enforcement exports) never sleep
- *     and never allocate.
+ *     and never allocate; of the memory exports, gpc_mem_charge with GPC_MEM_NOWAIT and
+ *     the page-state ones given a task do not either (see "Memory").
  *  X. Concurrency: every export may run on any thread concurrently with any other on the
  *     same instance, except as stated: gpc_destroy excludes everything else on its
  *     instance, and the hooks of one task (gpc_task_slot_init, gpc_init_task,
@@ -561,9 +562,12 @@ int gpc_device_access(const struct gpc *g, struct gpc_task *task, int type, uint
  */
 int gpc_freezer_frozen(const struct gpc *g, struct gpc_task *task);
 /*
- * gpc_memory_charge, gpc_memory_uncharge: bytes (rounded up to 4096-byte pages) charged
- * to, or given back by, the task's memory group and its ancestors (Linux
- * try_charge_memcg for a new folio, mem_cgroup_uncharge). Lock-free: any context.
+ * gpc_memory_charge, gpc_memory_uncharge: bytes (rounded up to 4096-byte pages) of
+ * anonymous memory charged to, or given back by, the task's memory group and its
+ * ancestors, without reclaim: the first ABI's calls, kept for kernels that have none.
+ * They are gpc_mem_charge(g, task, pages, GPC_LRU_INACTIVE_ANON, GPC_MEM_NOWAIT, &out)
+ * and gpc_mem_uncharge(g, task, 0, pages, GPC_LRU_INACTIVE_ANON) (see "Memory" below).
+ * Lock-free: any context.
  * gpc_memory_charge results: 0; -ENOMEM if the group or an ancestor would exceed its
  * memory.limit_in_bytes or memory.memsw.limit_in_bytes (that level's failcnt grows,
  * nothing else changes); or the common ones.
@@ -582,6 +586,151 @@ int gpc_memory_uncharge(const struct gpc *g, struct gpc_task *task, uint64_t byt
  * pids has no entry point here: gpc_fork() enforces pids.max (-EAGAIN).
  */
 int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *classid);
+
+/*
+ * Memory: the page allocator's side of the memory controller (Linux mm/memcontrol.c and
+ * mm/vmscan.c, split where the kernel's memory manager begins). gpc keeps every group's
+ * counters, page lists' sizes and events, and decides whom to reclaim from, how much from
+ * which list, and whom the OOM killer takes; the kernel owns the pages: it frees the ones
+ * asked for (gpc_reclaim_pages) and kills the tasks chosen (gpc_kill_task). Pages are
+ * counted in 4096-byte pages, on the lists GPC_LRU_* (Linux's enum lru_list values).
+ *
+ * A memory group is named by its id: the container id gpc_mem_charge reports for the
+ * pages it charged (keep it with them, as Linux's folio->memcg_data; it is struct
+ * gpc_stat's id of the directory whose memory state took them, on cgroup v2 the nearest
+ * group with memory enabled), or GPC_MEM_ROOT for the controller's root.
+ * The exports that change a group's pages take (task, group): a task that is not NULL
+ * names its group now, looked up lock-free (any context; group is ignored); a NULL task
+ * names group, looked up under gpc's hierarchy mutex (may sleep; -ENOENT when gone).
+ * When a group is removed its pages become its parent's (gpc keeps no dying group): a
+ * kernel that keeps pages by group moves the removed group's to its parent's id
+ * (gpc_stat of the parent directory) before it names them again.
+ *
+ * Common results: -EINVAL (rule G; a NULL out-pointer; a bad lru or flag; the instance
+ * has no memory controller), -ESRCH (a task not attached), -ENOENT (no such group).
+ * Undefined: rules G, T, C, X; out-pointers that are not writable.
+ */
+#define GPC_LRU_INACTIVE_ANON 0
+#define GPC_LRU_ACTIVE_ANON 1
+#define GPC_LRU_INACTIVE_FILE 2
+#define GPC_LRU_ACTIVE_FILE 3
+#define GPC_MEM_ROOT 0
+/* gpc_mem_charge flags. */
+#define GPC_MEM_NOWAIT 1u     /* may not sleep: try once, no reclaim, no OOM (!gfpflags_allow_blocking) */
+#define GPC_MEM_NO_OOM 2u     /* reclaim, but never the OOM killer (__GFP_RETRY_MAYFAIL) */
+#define GPC_MEM_USER_FAULT 4u /* a user page fault (current->in_user_fault): may wait in a v1 OOM */
+/* What a -EAGAIN waits for (struct gpc_mem_charge's wait). */
+#define GPC_MEM_WAIT_VICTIM 1 /* an OOM victim was asked to die: retry once it has exited */
+#define GPC_MEM_WAIT_OOM 2    /* the group's OOM killer is disabled: wait for memory there */
+/* gpc_task_footprint's answer for a task the OOM killer must never choose. */
+#define GPC_OOM_UNKILLABLE UINT64_MAX
+
+struct gpc_mem_charge {
+	uint64_t group;         /* charged to (success), or the refusing group (OOM domain) */
+	uint64_t high_delay_ms; /* memory.high: sleep this long, killable, before user space */
+	uint64_t over_high;     /* GPC_MEM_NOWAIT: pages for gpc_mem_handle_over_high later */
+	uint64_t reclaimed;     /* pages reclaim freed during the call */
+	uint32_t killed;        /* processes asked to die (gpc_kill_task) */
+	int32_t wait;           /* with -EAGAIN: GPC_MEM_WAIT_VICTIM or GPC_MEM_WAIT_OOM */
+};
+
+/*
+ * gpc_mem_charge: charge nr_pages new pages of list lru to the task's memory group and
+ * its ancestors, as Linux's try_charge_memcg (mem_cgroup_charge for a new folio):
+ *  1. try every level's counter (memsw first on v1), all or none, lock-free;
+ *  2. refused: reclaim from the refusing level's subtree (try_to_free_mem_cgroup_pages:
+ *     gpc_reclaim_pages under gpc's hierarchy mutex; no swapping when memsw refused) and
+ *     try again while the level has room, while reclaim frees pages for a charge of at
+ *     most 8 pages, and 16 more times (MAX_RECLAIM_RETRIES);
+ *  3. then, for a charge of at most 8 pages (Linux: order <= PAGE_ALLOC_COSTLY_ORDER; a
+ *     larger one fails with -ENOMEM and the kernel falls back to smaller pieces), the
+ *     OOM killer of that level (mem_cgroup_oom): an oom event; with v1's
+ *     memory.oom_control oom_kill_disable nobody is killed (with GPC_MEM_USER_FAULT the
+ *     task waits: -EAGAIN, GPC_MEM_WAIT_OOM, the group shows under_oom 1 until
+ *     gpc_mem_oom_wait_done; otherwise -ENOMEM); a process of the level already dying is
+ *     waited for (-EAGAIN, GPC_MEM_WAIT_VICTIM); otherwise the process with the largest
+ *     gpc_task_footprint among the level's subtree (its thread-group leaders) is sent
+ *     SIGKILL with gpc_kill_task, with every process of its memory.oom.group, each an
+ *     oom_kill event: -EAGAIN, GPC_MEM_WAIT_VICTIM (the kill is asynchronous, as in
+ *     Linux: charge again once the victim has exited and freed its pages), or -ENOMEM if
+ *     the caller's process was among them (or was dying already);
+ *  4. charged: the levels above memory.high are reclaimed and out->high_delay_ms says how
+ *     long the task should sleep (mem_cgroup_handle_over_high).
+ * flags: GPC_MEM_*. Without GPC_MEM_NOWAIT it may sleep (reclaim; the list of groups is
+ * allocated with GPC_GFP_KERNEL). With it, it is lock-free, any context, and stops at
+ * step 1; pages left above memory.high are reported in out->over_high.
+ * Results: 0 (charged: out->group is the group to keep with the pages); -ENOMEM (nothing
+ * charged: see above, or GPC_MEM_NOWAIT or GPC_MEM_NO_OOM, or no memory for reclaim's
+ * list of groups, in which case reclaim of earlier rounds may have freed pages); -EAGAIN
+ * (nothing charged; out->wait); or the common ones. *out is written whenever out is not NULL, also on error: group,
+ * reclaimed and killed say what happened.
+ */
+int gpc_mem_charge(const struct gpc *g, struct gpc_task *task, uint64_t nr_pages, int lru,
+		   unsigned int flags, struct gpc_mem_charge *out);
+/*
+ * gpc_mem_handle_over_high: the memory.high reclaim a GPC_MEM_NOWAIT charge left
+ * (out->over_high pages), from process context before the task returns to user space
+ * (Linux set_notify_resume -> mem_cgroup_handle_over_high); *delay_ms is the sleep. May
+ * sleep. Results: 0, -ENOMEM (no room for reclaim's list; *delay_ms is still set), or the
+ * common ones.
+ */
+int gpc_mem_handle_over_high(const struct gpc *g, struct gpc_task *task, uint64_t nr_pages,
+			     uint64_t *delay_ms);
+/*
+ * Page states, for the (task, group) named (see above):
+ * gpc_mem_uncharge: nr_pages resident pages of list lru were freed (mem_cgroup_uncharge).
+ * gpc_mem_uncharge_swap: nr_pages of the group's pages on swap were freed, or swapped in
+ * (mem_cgroup_uncharge_swap; a swap-in charges the page again with gpc_mem_charge).
+ * gpc_mem_move: nr_pages moved from list from to list to of the same kind (activation,
+ * pgactivate; deactivation, pgdeactivate); from == to or lists of different kinds are
+ * -EINVAL.
+ * gpc_mem_dirty: nr_pages of page cache became dirty (dirty) or were cleaned without
+ * writeback (folio_account_dirtied, folio_cancel_dirty).
+ * gpc_mem_writeback: nr_pages of dirty page cache started writeback (started; the
+ * flusher) or finished it and are clean. Pages whose writeback reclaim started
+ * (gpc_reclaim_pages' *writeback) are already counted: report only their end.
+ * Counters stop at 0. Results: 0 or the common ones.
+ */
+int gpc_mem_uncharge(const struct gpc *g, struct gpc_task *task, uint64_t group,
+		     uint64_t nr_pages, int lru);
+int gpc_mem_uncharge_swap(const struct gpc *g, struct gpc_task *task, uint64_t group,
+			  uint64_t nr_pages);
+int gpc_mem_move(const struct gpc *g, struct gpc_task *task, uint64_t group, uint64_t nr_pages,
+		 int from, int to);
+int gpc_mem_dirty(const struct gpc *g, struct gpc_task *task, uint64_t group, uint64_t nr_pages,
+		  bool dirty);
+int gpc_mem_writeback(const struct gpc *g, struct gpc_task *task, uint64_t group,
+		      uint64_t nr_pages, bool started);
+/*
+ * gpc_mem_reclaim: the kernel's own shortage (its free lists ran low: Linux
+ * try_to_free_pages from the page allocator, or kswapd): reclaim nr_pages from the
+ * subtree of group (GPC_MEM_ROOT: every group), v1 soft limits first, swapping allowed
+ * whatever the groups' swappiness; *reclaimed is the pages freed. May sleep.
+ * Results: 0, -ENOMEM (no room for the list of groups: nothing reclaimed), or the common
+ * ones.
+ */
+int gpc_mem_reclaim(const struct gpc *g, uint64_t group, uint64_t nr_pages, uint64_t *reclaimed);
+/*
+ * gpc_mem_oom: the OOM killer of group (GPC_MEM_ROOT: the whole machine, Linux
+ * out_of_memory when the kernel's own reclaim failed) on behalf of task (the allocating
+ * task, or NULL), as step 3 of gpc_mem_charge. *out (killed, wait) is written whenever out
+ * is not NULL. May sleep. With the memory controller on no hierarchy the root has no
+ * tasks to choose from: -ENOMEM.
+ * Results: 0 (out->killed processes asked to die: retry once they have exited); -EAGAIN
+ * (nothing killed: a process of the group is dying already, GPC_MEM_WAIT_VICTIM; or the
+ * group's OOM killer is disabled, GPC_MEM_WAIT_OOM, with no mark to undo); -ENOMEM
+ * (nothing to kill, or task's process was killed or is dying: fail its allocation); or
+ * the common ones.
+ */
+int gpc_mem_oom(const struct gpc *g, uint64_t group, struct gpc_task *task,
+		struct gpc_mem_charge *out);
+/*
+ * gpc_mem_oom_wait_done: a task gpc_mem_charge sent to wait (GPC_MEM_WAIT_OOM) in
+ * group's OOM stops waiting (woken to charge again, killed, or giving up): once no task
+ * waits, memory.oom_control shows under_oom 0 (mem_cgroup_oom_synchronize). Call it
+ * exactly once per such -EAGAIN. May sleep. Results: 0 or the common ones.
+ */
+int gpc_mem_oom_wait_done(const struct gpc *g, uint64_t group);
 
 /*
  * cgroup v2. The unified hierarchy's files (cgroup.procs, cgroup.threads,
@@ -813,7 +962,8 @@ bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id);
  * gpc_enter_frozen / gpc_leave_frozen from its own context.
  * gpc_kill_task: send SIGKILL to the task's process (send_sig(SIGKILL, task, 0)); it
  * exits later through gpc_exit. 0 or a negative errno (the cgroup.kill write fails
- * with it).
+ * with it; the OOM killer (gpc_mem_charge, gpc_mem_oom) counts only the kills that
+ * returned 0, and with none kills nothing).
  * gpc_fatal_signal_pending: was the task's process sent SIGKILL and has not exited
  * (fatal_signal_pending)? A fork of a killed parent is refused.
  * gpc_clock_ns: a monotonic clock in nanoseconds (ktime_get_ns), for
@@ -825,6 +975,33 @@ void gpc_freeze_task(struct gpc_task *task, bool freeze);
 int gpc_kill_task(struct gpc_task *task);
 bool gpc_fatal_signal_pending(struct gpc_task *task);
 uint64_t gpc_clock_ns(void);
+
+/*
+ * Memory (see "Memory" above). Neither may call gpc.
+ * gpc_reclaim_pages: free up to nr pages of list lru charged to memory group group of the
+ * instance whose gpc_init() got host_ctx (group ids are per instance), least recently
+ * used first (Linux shrink_lruvec on that memcg's own lruvec, not its descendants':
+ * gpc walks the subtree itself), and return how many were freed: clean page cache
+ * dropped, anonymous pages written to swap (at most nr and at most the swap the kernel
+ * has free; gpc already applied the groups' swap limits to nr). Dirty page cache met on
+ * the way is not freed: its writeback starts and it is counted in *writeback (the pages
+ * stay charged until gpc_mem_writeback reports them clean); pages under writeback are
+ * skipped. An active-list request deactivates and frees in one step. gpc uncharges what
+ * was freed (and charges swap for anonymous pages). Results: freed <= nr, *writeback <=
+ * nr - freed (larger answers are clamped); 0 and 0 for a group the kernel has no such
+ * pages of. Called under gpc's hierarchy mutex, never under a spinlock: it may sleep
+ * (I/O); what it allocates meanwhile it does not charge (the mutex is held; Linux runs
+ * reclaim with PF_MEMALLOC, whose charges bypass the limit).
+ * gpc_task_footprint: how much memory killing the task's process would free, in pages
+ * (Linux oom_badness: resident pages, swap entries and page tables of its mm, the same
+ * for every thread), or GPC_OOM_UNKILLABLE for a process the OOM killer must not choose
+ * (init, kernel threads, oom_score_adj -1000). Called under gpc's spinlocks: must not
+ * sleep or allocate.
+ * The OOM killer kills with gpc_kill_task (above), from the same context.
+ */
+uint64_t gpc_reclaim_pages(void *host_ctx, uint64_t group, int lru, uint64_t nr,
+			   uint64_t *writeback);
+uint64_t gpc_task_footprint(struct gpc_task *task);
 
 /* A bug in gpc: print msg (len bytes, not NUL-terminated) and stop. */
 GPC_NORETURN void gpc_panic(const char *msg, size_t len);

@@ -340,6 +340,24 @@ uint64_t gpc_clock_ns(void)
 	return 0;
 }
 
+/* No pages to reclaim, nobody to kill: charges fail at the limit. */
+uint64_t gpc_reclaim_pages(void *host_ctx, uint64_t group, int lru, uint64_t nr,
+			   uint64_t *writeback)
+{
+	(void)host_ctx;
+	(void)group;
+	(void)lru;
+	(void)nr;
+	*writeback = 0;
+	return 0;
+}
+
+uint64_t gpc_task_footprint(struct gpc_task *task)
+{
+	(void)task;
+	return GPC_OOM_UNKILLABLE;
+}
+
 GPC_NORETURN void gpc_panic(const char *msg, size_t len)
 {
 	(void)msg;
@@ -399,6 +417,11 @@ void kstub_start(void)
 	r |= gpc_freezer_frozen(g, T(child));
 	r |= gpc_memory_charge(g, T(child), 4096);
 	r |= gpc_memory_uncharge(g, T(child), 4096);
+	{
+		struct gpc_mem_charge mc;
+		r |= gpc_mem_charge(g, T(child), 1, GPC_LRU_INACTIVE_FILE, GPC_MEM_NOWAIT, &mc);
+		r |= gpc_mem_uncharge(g, T(child), 0, 1, GPC_LRU_INACTIVE_FILE);
+	}
 	r |= gpc_net_cls_classid(g, T(child), &classid);
 	r |= gpc_task_css(g, T(child), GPC_SS_CPU) == 0;
 	gpc_rcu_read_unlock();

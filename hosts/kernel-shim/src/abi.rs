@@ -264,3 +264,73 @@ pub type GpcNotifyFn =
 /// `struct gpc_cgroup_ns`: a cgroup namespace (`gpc_cgroup_ns_new`), opaque to C; see
 /// `crate::exports::NsHandle`.
 pub type GpcCgroupNs = crate::exports::NsHandle;
+
+// Memory: the page allocator's charges, reclaim and the OOM killer (`crate::mem`).
+
+/// `GPC_LRU_INACTIVE_ANON`: Linux's `enum lru_list` values (`LRU_INACTIVE_ANON` ...
+/// `LRU_ACTIVE_FILE`), gpc-core's [`gpc_core::host::reclaim::Lru`] in the same order.
+pub const GPC_LRU_INACTIVE_ANON: c_int = 0;
+/// `GPC_LRU_ACTIVE_ANON`.
+pub const GPC_LRU_ACTIVE_ANON: c_int = 1;
+/// `GPC_LRU_INACTIVE_FILE`.
+pub const GPC_LRU_INACTIVE_FILE: c_int = 2;
+/// `GPC_LRU_ACTIVE_FILE`.
+pub const GPC_LRU_ACTIVE_FILE: c_int = 3;
+
+const _: () = assert!(gpc_core::host::reclaim::Lru::InactiveAnon as c_int == GPC_LRU_INACTIVE_ANON);
+const _: () = assert!(gpc_core::host::reclaim::Lru::ActiveAnon as c_int == GPC_LRU_ACTIVE_ANON);
+const _: () = assert!(gpc_core::host::reclaim::Lru::InactiveFile as c_int == GPC_LRU_INACTIVE_FILE);
+const _: () = assert!(gpc_core::host::reclaim::Lru::ActiveFile as c_int == GPC_LRU_ACTIVE_FILE);
+
+/// `GPC_MEM_NOWAIT`: the caller may not sleep (Linux: `!gfpflags_allow_blocking`):
+/// the charge is tried once, without reclaim or OOM killer.
+pub const GPC_MEM_NOWAIT: c_uint = 1;
+/// `GPC_MEM_NO_OOM`: reclaim, but never the OOM killer (`__GFP_RETRY_MAYFAIL`).
+pub const GPC_MEM_NO_OOM: c_uint = 2;
+/// `GPC_MEM_USER_FAULT`: a user page fault (`current->in_user_fault`): in a group whose
+/// OOM killer is disabled (v1 `oom_kill_disable`) the task may wait for memory.
+pub const GPC_MEM_USER_FAULT: c_uint = 4;
+/// Every charge flag.
+pub const GPC_MEM_FLAGS: c_uint = GPC_MEM_NOWAIT | GPC_MEM_NO_OOM | GPC_MEM_USER_FAULT;
+
+/// `GPC_MEM_WAIT_VICTIM`: with `-EAGAIN`, an OOM victim was asked to die (or one
+/// already was): retry once it has exited.
+pub const GPC_MEM_WAIT_VICTIM: c_int = 1;
+/// `GPC_MEM_WAIT_OOM`: with `-EAGAIN`, the group's OOM killer is disabled (v1
+/// `memory.oom_control`): the task waits until memory is freed there, then retries;
+/// `gpc_mem_oom_wait_done` ends the wait.
+pub const GPC_MEM_WAIT_OOM: c_int = 2;
+
+/// `GPC_MEM_ROOT`: the memory controller's root group, wherever it is mounted (the
+/// whole machine for `gpc_mem_reclaim` and `gpc_mem_oom`). Container ids start at 1.
+pub const GPC_MEM_ROOT: u64 = 0;
+
+/// `GPC_OOM_UNKILLABLE`: what `gpc_task_footprint` answers for a task the OOM killer
+/// must never choose (init, kernel threads, Linux's `oom_score_adj` -1000).
+pub const GPC_OOM_UNKILLABLE: u64 = u64::MAX;
+
+/// `struct gpc_mem_charge`: what `gpc_mem_charge` (and `gpc_mem_oom`) report besides
+/// the result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpcMemCharge {
+    /// On success the memory group the pages were charged to (the id the kernel keeps
+    /// with them, as Linux's `folio->memcg_data`); on failure the group whose limit
+    /// refused them (the OOM domain).
+    pub group: u64,
+    /// `memory.high`: how long the task should sleep (killable) before it returns to
+    /// user space, in milliseconds (`mem_cgroup_handle_over_high`); 0 for none.
+    pub high_delay_ms: u64,
+    /// With `GPC_MEM_NOWAIT`: pages charged above `memory.high` whose reclaim was not
+    /// done; the kernel hands them to `gpc_mem_handle_over_high` from process context
+    /// (Linux `current->memcg_nr_pages_over_high` and `set_notify_resume`).
+    pub over_high: u64,
+    /// Pages that reclaim freed during the call.
+    pub reclaimed: u64,
+    /// Processes the call asked to die (`gpc_kill_task`).
+    pub killed: u32,
+    /// With `-EAGAIN`: `GPC_MEM_WAIT_VICTIM` or `GPC_MEM_WAIT_OOM`; else 0.
+    pub wait: c_int,
+}
+
+const _: () = assert!(size_of::<GpcMemCharge>() == 40 && align_of::<GpcMemCharge>() == 8);

@@ -47,6 +47,11 @@ pub(crate) struct EnforceIds {
 }
 
 impl EnforceIds {
+    /// The memory controller's id, if the instance has it.
+    pub(crate) fn memory(&self) -> Option<SubsysId> {
+        self.memory
+    }
+
     /// Look the controllers up in `gpc`'s subsystem list.
     pub(crate) fn of(gpc: &gpc_core::Gpc<crate::host::KHost>) -> Self {
         EnforceIds {
@@ -416,10 +421,11 @@ pub unsafe extern "C" fn gpc_freezer_frozen(g: *const Instance, task: *mut GpcTa
 // memory
 // ---------------------------------------------------------------------------------
 
-/// Charge `bytes` (rounded up to pages) to `task`'s memory group and its ancestors
-/// (Linux `try_charge_memcg` for a new folio). 0; `-ENOMEM` if a level would exceed its
-/// limit (that level's `memory.failcnt` grows, nothing else changes); `-EINVAL`,
-/// `-ESRCH`.
+/// Charge `bytes` (rounded up to pages) of anonymous memory to `task`'s memory group and
+/// its ancestors without reclaim: [`crate::gpc_mem_charge`] with `GPC_MEM_NOWAIT` on
+/// `GPC_LRU_INACTIVE_ANON` (the first ABI's call, kept for kernels that have no reclaim).
+/// 0; `-ENOMEM` if a level would exceed its limit (that level's `memory.failcnt` grows,
+/// nothing else changes); `-EINVAL`, `-ESRCH`.
 ///
 /// # Safety
 ///
@@ -430,20 +436,23 @@ pub unsafe extern "C" fn gpc_memory_charge(
     task: *mut GpcTask,
     bytes: u64,
 ) -> c_int {
-    // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
-    status(unsafe {
-        with_state::<memory::Memory, _>(
+    let mut out = crate::abi::GpcMemCharge::default();
+    // SAFETY: forwarded; `out` is a valid out-pointer.
+    unsafe {
+        crate::mem::gpc_mem_charge(
             g,
             task,
-            |i| i.memory,
-            |_, css| memory::try_charge(css, bytes),
+            memory::bytes_to_pages(bytes),
+            crate::abi::GPC_LRU_INACTIVE_ANON,
+            crate::abi::GPC_MEM_NOWAIT,
+            &mut out,
         )
-    })
+    }
 }
 
 /// Give back `bytes` (rounded up to pages) charged by [`gpc_memory_charge`] to `task`'s
-/// memory group (Linux `mem_cgroup_uncharge`); counters stop at 0. 0, `-EINVAL`,
-/// `-ESRCH`.
+/// memory group: [`crate::gpc_mem_uncharge`] of `task` on `GPC_LRU_INACTIVE_ANON`;
+/// counters stop at 0. 0, `-EINVAL`, `-ESRCH`.
 ///
 /// # Safety
 ///
@@ -454,18 +463,20 @@ pub unsafe extern "C" fn gpc_memory_uncharge(
     task: *mut GpcTask,
     bytes: u64,
 ) -> c_int {
-    // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
-    status(unsafe {
-        with_state::<memory::Memory, _>(
+    if task.is_null() {
+        // gpc_mem_uncharge would take a null task as "the group by id".
+        return neg(Error::EINVAL);
+    }
+    // SAFETY: forwarded.
+    unsafe {
+        crate::mem::gpc_mem_uncharge(
             g,
             task,
-            |i| i.memory,
-            |_, css| {
-                memory::uncharge(css, bytes);
-                Ok(())
-            },
+            0,
+            memory::bytes_to_pages(bytes),
+            crate::abi::GPC_LRU_INACTIVE_ANON,
         )
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -661,8 +661,9 @@ unsafe fn mount_as(
             // SAFETY: forwarded.
             unsafe { c_str(options) }?
         };
+        let tasks = host::KTasks::new(g.gpc.host());
         // SAFETY: forwarded.
-        let caller = unsafe { host::caller(caller) };
+        let caller = unsafe { host::caller(&tasks, caller) };
         let mut map = g.hiers.lock();
         let h = mount(g, options, &caller)?;
         let undo = |e: Error| {
@@ -839,8 +840,9 @@ pub unsafe extern "C" fn gpc_read(
         let path = unsafe { c_str(path) }?;
         // SAFETY: forwarded.
         let out = unsafe { OutBuf::new(buf, len) }?;
+        let tasks = host::KTasks::new(g.gpc.host());
         // SAFETY: forwarded.
-        let caller = unsafe { host::caller(caller) };
+        let caller = unsafe { host::caller(&tasks, caller) };
         let mut data = Vec::new();
         g.with_hier(hier, |h| g.gpc.read(h, path, &caller, &mut data))?;
         out.put(&data)
@@ -870,9 +872,12 @@ pub unsafe extern "C" fn gpc_write(
         let path = unsafe { c_str(path) }?;
         // SAFETY: forwarded.
         let data = unsafe { in_bytes(data.cast(), len) }?;
+        let tasks = host::KTasks::new(g.gpc.host());
         // SAFETY: forwarded.
-        let caller = unsafe { host::caller(caller) };
-        g.with_hier(hier, |h| g.gpc.write(h, path, data, &caller))
+        let caller = unsafe { host::caller(&tasks, caller) };
+        let r = g.with_hier(hier, |h| g.gpc.write(h, path, data, &caller));
+        crate::mem::oom_after_write(g, &tasks);
+        r
     })())
 }
 
@@ -1500,12 +1505,15 @@ pub unsafe extern "C" fn gpc_write_ns(
         let path = unsafe { c_str(path) }?;
         // SAFETY: forwarded.
         let data = unsafe { in_bytes(data.cast(), len) }?;
+        let tasks = host::KTasks::new(g.gpc.host());
         // SAFETY: forwarded.
-        let caller = unsafe { host::caller(caller) };
-        g.with_hier(hier, |h| {
+        let caller = unsafe { host::caller(&tasks, caller) };
+        let r = g.with_hier(hier, |h| {
             let node = g.gpc.lookup(h, path)?;
             g.gpc.write_node_ns(&node, data, &caller, ns)
-        })
+        });
+        crate::mem::oom_after_write(g, &tasks);
+        r
     })())
 }
 
@@ -1556,8 +1564,9 @@ pub unsafe extern "C" fn gpc_fork_into(
         // place while attached.
         let child_slot = unsafe { host::pinned_slot(child_ref.slot) };
         // clone3 runs as the parent: cgroup_may_write() checks current's creds.
+        let tasks = host::KTasks::new(g.gpc.host());
         // SAFETY: forwarded (`parent` is live).
-        let caller = unsafe { host::caller(parent) };
+        let caller = unsafe { host::caller(&tasks, parent) };
         let info = task_info(&child_ref);
         g.with_hier(hier, |h| {
             let dst = g.gpc.lookup(h, path)?;

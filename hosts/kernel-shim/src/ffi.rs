@@ -122,6 +122,25 @@ extern "C" {
     /// A monotonic clock in nanoseconds (Linux `ktime_get_ns`).
     pub fn gpc_clock_ns() -> u64;
 
+    /// Page reclaim (`gpc_core::host::reclaim::PageReclaim`, Linux `shrink_lruvec` on one
+    /// memcg's `lruvec`): free up to `nr` pages of list `lru` (`GPC_LRU_*`) charged to
+    /// the memory group `group` of the instance whose `gpc_init` got `host_ctx`, least
+    /// recently used first, and return how many were freed; dirty page cache met on the
+    /// way starts writeback and is counted in `*writeback`. Called under gpc's hierarchy
+    /// mutex, never under a spinlock: it may sleep, must not call gpc.
+    pub fn gpc_reclaim_pages(
+        host_ctx: *mut c_void,
+        group: u64,
+        lru: c_int,
+        nr: u64,
+        writeback: *mut u64,
+    ) -> u64;
+    /// How much memory the OOM killer would free by killing the task's process, in pages
+    /// (Linux `oom_badness`: resident pages, swap entries and page tables of its `mm`), or
+    /// `GPC_OOM_UNKILLABLE`. Called under gpc's spinlocks: must not sleep, allocate or
+    /// call gpc.
+    pub fn gpc_task_footprint(task: *mut GpcTask) -> u64;
+
     /// A bug in gpc (a Rust panic): report `msg` and stop (Linux `BUG()`/`panic()`).
     pub fn gpc_panic(msg: *const c_char, len: usize) -> !;
 }

@@ -1,7 +1,7 @@
 //! gpc's host boundary (`gpc_core::host`) implemented on the imports.
 
-use core::cell::UnsafeCell;
-use core::ffi::c_void;
+use core::cell::{Cell, UnsafeCell};
+use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::pin::Pin;
@@ -11,6 +11,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use gpc_core::host::cpu::Cpus;
 use gpc_core::host::lock::{LockBackend, LockClass, LockKind};
 use gpc_core::host::rcu::{Rcu, RcuHead};
+use gpc_core::host::reclaim::{Lru, PageReclaim, Reclaimed};
 use gpc_core::{Caller, Creds, Host, Pid, TaskId, TaskIds, TaskRef, TaskSlot, TaskTable};
 
 use crate::abi::{
@@ -378,7 +379,7 @@ impl Host for KHost {
 /// task and returned from `gpc_task_slot`, so `gpc_slot_task` (container_of) finds the
 /// task; the kernel only computes an address from the pointer and never writes through
 /// it. The job-control exports check that their task is attached before gpc asks.
-fn slot_task(slot: &TaskSlot) -> *mut GpcTask {
+pub(crate) fn slot_task(slot: &TaskSlot) -> *mut GpcTask {
     let slot = ptr::from_ref(slot).cast_mut().cast::<GpcTaskSlot>();
     // SAFETY: `slot` is such a slot (above); the import neither sleeps nor calls gpc,
     // as the spinning locks gpc may hold here require (its contract).
@@ -513,11 +514,56 @@ pub(crate) unsafe fn pinned_slot(slot: &TaskSlot) -> Pin<&TaskSlot> {
     unsafe { Pin::new_unchecked(slot) }
 }
 
-/// The kernel's task table, through the walk imports.
-pub(crate) struct KTasks;
+/// The kernel's task table for one call into gpc: the walk imports, and the page
+/// reclaim import (`gpc_reclaim_pages`, with the instance's context) for the file writes
+/// that reclaim (`memory.force_empty`, a lowered limit, `memory.reclaim`).
+pub(crate) struct KTasks<'a> {
+    host: &'a KHost,
+    /// The group whose OOM killer a file write asked for
+    /// ([`PageReclaim::request_oom_kill`]): run by the export once the write returned
+    /// (one write names one group).
+    oom_request: Cell<Option<u64>>,
+}
 
-/// The one task table (the kernel's).
-pub(crate) static KTASKS: KTasks = KTasks;
+impl<'a> KTasks<'a> {
+    /// The task table of a call on the instance whose host is `host`.
+    pub(crate) fn new(host: &'a KHost) -> Self {
+        KTasks {
+            host,
+            oom_request: Cell::new(None),
+        }
+    }
+
+    /// The group whose OOM killer the call asked for, if any.
+    pub(crate) fn take_oom_request(&self) -> Option<u64> {
+        self.oom_request.take()
+    }
+}
+
+/// The kernel's page reclaim: `gpc_reclaim_pages` with the instance's context. Called by
+/// gpc-subsystems' `memory::reclaim` with gpc's hierarchy mutex held (the import may
+/// sleep, must not call gpc).
+impl PageReclaim for KHost {
+    fn reclaim(&self, group: u64, lru: Lru, nr: u64) -> Reclaimed {
+        let mut writeback = 0u64;
+        // SAFETY: the kernel's own context pointer, handed back; `writeback` is a valid
+        // out-pointer for the call; `lru` is one of the four `GPC_LRU_*` values.
+        let freed =
+            unsafe { ffi::gpc_reclaim_pages(self.ctx.0, group, lru as c_int, nr, &mut writeback) };
+        // The controller clamps both to what it asked for (`reclaim_list`).
+        Reclaimed { freed, writeback }
+    }
+}
+
+impl PageReclaim for KTasks<'_> {
+    fn reclaim(&self, group: u64, lru: Lru, nr: u64) -> Reclaimed {
+        self.host.reclaim(group, lru, nr)
+    }
+
+    fn request_oom_kill(&self, group: u64) {
+        self.oom_request.set(Some(group));
+    }
+}
 
 struct OneTask<'a> {
     f: &'a mut dyn FnMut(&TaskRef<'_>),
@@ -596,7 +642,7 @@ unsafe extern "C" fn group(ctx: *mut c_void, leader: *mut GpcTask) {
     (ctx.f)(&mut threads);
 }
 
-impl TaskTable for KTasks {
+impl TaskTable for KTasks<'_> {
     fn with_task(&self, pid: Pid, f: &mut dyn FnMut(&TaskRef<'_>)) -> bool {
         let mut ctx = OneTask { f };
         // SAFETY: `one_task` matches `gpc_task_fn` and `ctx` outlives the call.
@@ -619,20 +665,24 @@ impl TaskTable for KTasks {
         // (`cgroup_attach_permissions` under `cgroup_mutex`), as the import allows.
         unsafe { ffi::gpc_may_write_procs(&creds, container) }
     }
+
+    fn page_reclaim(&self) -> Option<&dyn PageReclaim> {
+        Some(self)
+    }
 }
 
 /// The caller of an operation: `task` (the kernel's `current`), or the kernel itself
-/// (root, every capability, no task) when null.
+/// (root, every capability, no task) when null, with the call's task table `tasks`.
 ///
 /// # Safety
 ///
 /// `task` is null or a live kernel task.
-pub(crate) unsafe fn caller<'a>(task: *mut GpcTask) -> Caller<'a> {
+pub(crate) unsafe fn caller<'a>(tasks: &'a KTasks<'_>, task: *mut GpcTask) -> Caller<'a> {
     if task.is_null() {
         return Caller {
             creds: Creds::ROOT,
             pid: None,
-            tasks: &KTASKS,
+            tasks,
         };
     }
     Caller {
@@ -640,6 +690,6 @@ pub(crate) unsafe fn caller<'a>(task: *mut GpcTask) -> Caller<'a> {
         creds: unsafe { task_creds(task) },
         // SAFETY: as above.
         pid: Some(unsafe { ffi::gpc_task_pid(task) }),
-        tasks: &KTASKS,
+        tasks,
     }
 }

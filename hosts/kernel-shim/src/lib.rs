@@ -18,11 +18,13 @@ pub mod exports;
 pub mod ffi;
 pub mod host;
 pub mod kalloc;
+pub mod mem;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
 pub use enforce::*;
 pub use exports::*;
+pub use mem::*;
 
 #[cfg(all(not(test), feature = "kernel"))]
 mod kernel_runtime {
@@ -74,6 +76,8 @@ mod kernel_runtime {
     }
 }
 
+#[cfg(test)]
+mod mem_tests;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]

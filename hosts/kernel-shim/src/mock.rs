@@ -421,6 +421,90 @@ extern "C" fn gpc_clock_ns() -> u64 {
     0
 }
 
+/// One list of one group in the mock page store.
+pub(crate) struct MockList {
+    /// `(host_ctx, group, lru)`: each test's instance has its own `host_ctx`, so group
+    /// ids of different instances do not mix.
+    key: (usize, u64, c_int),
+    pages: u64,
+    dirty: u64,
+    writeback: u64,
+}
+
+/// The mock kernel's pages, which `gpc_reclaim_pages` frees from: clean ones are
+/// dropped, dirty ones start writeback (and stay), those under writeback are skipped.
+pub(crate) static PAGES: Mutex<Vec<MockList>> = Mutex::new(Vec::new());
+
+fn with_list<R>(key: (usize, u64, c_int), f: impl FnOnce(&mut MockList) -> R) -> R {
+    let mut p = PAGES.lock().unwrap_or_else(PoisonError::into_inner);
+    if !p.iter().any(|e| e.key == key) {
+        p.push(MockList {
+            key,
+            pages: 0,
+            dirty: 0,
+            writeback: 0,
+        });
+    }
+    let mut none = MockList {
+        key,
+        pages: 0,
+        dirty: 0,
+        writeback: 0,
+    };
+    f(p.iter_mut().find(|e| e.key == key).unwrap_or(&mut none))
+}
+
+/// Put `n` pages (`dirty` of them dirty) of `lru` of `group` in the mock page store.
+pub(crate) fn add_pages(ctx: usize, group: u64, lru: c_int, n: u64, dirty: u64) {
+    with_list((ctx, group, lru), |e| {
+        e.pages = e.pages.saturating_add(n);
+        e.dirty = e.dirty.saturating_add(dirty);
+    });
+}
+
+/// The flusher finished `n` pages' writeback: they are clean.
+pub(crate) fn end_writeback(ctx: usize, group: u64, lru: c_int, n: u64) {
+    with_list((ctx, group, lru), |e| {
+        e.writeback = e.writeback.saturating_sub(n);
+    });
+}
+
+/// The pages of `lru` of `group` in the mock page store.
+pub(crate) fn pages(ctx: usize, group: u64, lru: c_int) -> u64 {
+    with_list((ctx, group, lru), |e| e.pages)
+}
+
+/// # Safety
+///
+/// `writeback` is a valid out-pointer (the shim's).
+#[no_mangle]
+unsafe extern "C" fn gpc_reclaim_pages(
+    ctx: *mut c_void,
+    group: u64,
+    lru: c_int,
+    nr: u64,
+    writeback: *mut u64,
+) -> u64 {
+    let (freed, wb) = with_list((ctx as usize, group, lru), |e| {
+        let clean = e.pages.saturating_sub(e.dirty).saturating_sub(e.writeback);
+        let freed = clean.min(nr);
+        e.pages = e.pages.saturating_sub(freed);
+        let wb = e.dirty.min(nr.saturating_sub(freed));
+        e.dirty = e.dirty.saturating_sub(wb);
+        e.writeback = e.writeback.saturating_add(wb);
+        (freed, wb)
+    });
+    // SAFETY: valid for the call (the shim's own).
+    unsafe { writeback.write(wb) };
+    freed
+}
+
+/// Every process weighs its pid in pages (the OOM killer takes the newest).
+#[no_mangle]
+extern "C" fn gpc_task_footprint(t: *mut GpcTask) -> u64 {
+    u64::from(task(t).pid)
+}
+
 #[no_mangle]
 extern "C" fn gpc_panic(msg: *const c_char, len: usize) -> ! {
     // SAFETY: `len` bytes from the shim's panic handler.

@@ -125,6 +125,41 @@ fn header_constants_match() {
         GPC_DEVCG_ACC_MASK,
         GPC_DEVCG_ACC_MKNOD | GPC_DEVCG_ACC_READ | GPC_DEVCG_ACC_WRITE
     );
+    assert_eq!(num("GPC_LRU_INACTIVE_ANON"), i(GPC_LRU_INACTIVE_ANON));
+    assert_eq!(num("GPC_LRU_ACTIVE_ANON"), i(GPC_LRU_ACTIVE_ANON));
+    assert_eq!(num("GPC_LRU_INACTIVE_FILE"), i(GPC_LRU_INACTIVE_FILE));
+    assert_eq!(num("GPC_LRU_ACTIVE_FILE"), i(GPC_LRU_ACTIVE_FILE));
+    assert_eq!(num("GPC_MEM_ROOT"), Some(std::format!("{GPC_MEM_ROOT}")));
+    assert_eq!(num("GPC_MEM_NOWAIT"), u(GPC_MEM_NOWAIT));
+    assert_eq!(num("GPC_MEM_NO_OOM"), u(GPC_MEM_NO_OOM));
+    assert_eq!(num("GPC_MEM_USER_FAULT"), u(GPC_MEM_USER_FAULT));
+    assert_eq!(num("GPC_MEM_WAIT_VICTIM"), i(GPC_MEM_WAIT_VICTIM));
+    assert_eq!(num("GPC_MEM_WAIT_OOM"), i(GPC_MEM_WAIT_OOM));
+    assert_eq!(define("GPC_OOM_UNKILLABLE").as_deref(), Some("UINT64_MAX"));
+    assert_eq!(GPC_OOM_UNKILLABLE, u64::MAX);
+    // struct gpc_mem_charge: the header's fields, in the Rust order.
+    let fields = [
+        "uint64_t group;",
+        "uint64_t high_delay_ms;",
+        "uint64_t over_high;",
+        "uint64_t reclaimed;",
+        "uint32_t killed;",
+        "int32_t wait;",
+    ];
+    let body = h
+        .split("struct gpc_mem_charge {")
+        .nth(1)
+        .and_then(|b| b.split("};").next())
+        .unwrap_or("");
+    let mut at = 0;
+    for f in fields {
+        let p = body.get(at..).and_then(|b| b.find(f));
+        assert!(
+            p.is_some(),
+            "struct gpc_mem_charge lacks {f} (in this order)"
+        );
+        at = at.saturating_add(p.unwrap_or(0)).saturating_add(f.len());
+    }
     assert_eq!(
         GPC_TASK_SLOT_SIZE,
         core::mem::size_of::<gpc_core::TaskSlot>()

@@ -1082,6 +1082,567 @@ static void test_enforcement(void)
 }
 
 /* ------------------------------------------------------------------------------ */
+/* 1c. Memory: charge -> reclaim -> OOM -> retry, against kernel.c's page store.     */
+/* ------------------------------------------------------------------------------ */
+
+#define PG 4096ull
+/* The memory tests' own host context: the page store keys its lists by it. */
+static struct khost mem_host;
+/* The context the helpers below file pages under (the storm has its own instance). */
+static void *MCTX = &mem_host;
+
+/* The number in a file ("123\n"). */
+static uint64_t file_u64(struct gpc *g, int h, const char *path)
+{
+	long err;
+	char *s = rd(g, h, path, NULL, &err);
+	uint64_t v = s ? strtoull(s, NULL, 10) : UINT64_MAX;
+	CHECK(s != NULL, "%s: %ld", path, err);
+	free(s);
+	return v;
+}
+
+/* One line ("key value") of a group's memory.stat. */
+static uint64_t mstat(struct gpc *g, int h, const char *dir, const char *key)
+{
+	char path[256], *s, *p;
+	long err;
+	uint64_t v = UINT64_MAX;
+	size_t k = strlen(key);
+	snprintf(path, sizeof(path), "%s/memory.stat", dir);
+	s = rd(g, h, path, NULL, &err);
+	for (p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, k) && p[k] == ' ') {
+			v = strtoull(p + k + 1, NULL, 10);
+			break;
+		}
+	}
+	CHECK(v != UINT64_MAX, "%s: no %s", path, key);
+	free(s);
+	return v;
+}
+
+/* A process forked from parent into group path (NULL: parent's). */
+static struct ktask *mem_fork(struct gpc *g, int h, struct ktask *parent, struct ktask *thread_of,
+			      const char *path, uint64_t footprint)
+{
+	struct ktask *t = ktask_new(thread_of, ROOT, 0);
+	CHECK(gpc_fork(g, T(parent), T(t)) == 0, "fork");
+	ktask_publish(t);
+	if (path)
+		CHECK(gpc_attach(g, h, path, T(t)) == 0, "attach %s", path);
+	atomic_store(&t->footprint, footprint);
+	return t;
+}
+
+/* A page fault of n anonymous pages: charged, then on the group's list (and the
+ * process's footprint), as a kernel's do_anonymous_page does. */
+static int fault(struct gpc *g, struct ktask *t, uint64_t n, unsigned flags,
+		 struct gpc_mem_charge *out)
+{
+	int r = gpc_mem_charge(g, T(t), n, GPC_LRU_INACTIVE_ANON, flags, out);
+	if (r == 0) {
+		kmm_add(MCTX, out->group, GPC_LRU_INACTIVE_ANON, n, 0);
+		atomic_fetch_add(&t->leader->footprint, n);
+	}
+	return r;
+}
+
+/* n pages of page cache read (dirty of them written) by t. */
+static int readfile(struct gpc *g, struct ktask *t, uint64_t n, uint64_t dirty,
+		    struct gpc_mem_charge *out)
+{
+	int r = gpc_mem_charge(g, T(t), n, GPC_LRU_INACTIVE_FILE, 0, out);
+	if (r == 0) {
+		kmm_add(MCTX, out->group, GPC_LRU_INACTIVE_FILE, n, dirty);
+		if (dirty)
+			CHECK(gpc_mem_dirty(g, NULL, out->group, dirty, true) == 0, "dirty");
+	}
+	return r;
+}
+
+/* The kernel frees n anonymous pages of t's (in group). */
+static void free_anon(struct gpc *g, struct ktask *t, uint64_t group, uint64_t n)
+{
+	CHECK(gpc_mem_uncharge(g, NULL, group, n, GPC_LRU_INACTIVE_ANON) == 0, "uncharge");
+	kmm_sub(MCTX, group, GPC_LRU_INACTIVE_ANON, n);
+	atomic_fetch_sub(&t->leader->footprint, n);
+}
+
+static void mem_oom_control(struct gpc *g, int h, const char *dir, int disable, int under, int kills)
+{
+	char path[256], want[128];
+	snprintf(path, sizeof(path), "%s/memory.oom_control", dir);
+	snprintf(want, sizeof(want), "oom_kill_disable %d\nunder_oom %d\noom_kill %d\n", disable,
+		 under, kills);
+	file_eq(g, h, path, want);
+}
+
+static void test_memory(void)
+{
+	struct gpc *g = gpc_init(&mem_host);
+	struct ktask *init, *p1, *p1t, *p2, *p3, *p4;
+	struct gpc_mem_charge out;
+	struct kalloc_stats al;
+	uint64_t a, b, c, got, before, delay;
+	long calls;
+	int h, r;
+
+	printf("memory (charge -> reclaim -> OOM -> retry, through gpc_reclaim_pages):\n");
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	if (GPC_IS_ERR(g))
+		return;
+	kmm_set_swap(0);
+	init = ktask_new(NULL, ROOT, 0);
+	atomic_store(&init->unkillable, 1);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init_task");
+	ktask_publish(init);
+	h = gpc_mount(g, "memory", NULL);
+	CHECK(h > 0, "mount memory: %d", h);
+	CHECK(gpc_mkdir(g, h, "/a") == 0 && gpc_mkdir(g, h, "/a/b") == 0 && gpc_mkdir(g, h, "/a/c") == 0,
+	      "mkdirs");
+	CHECK(wr(g, h, "/a/memory.limit_in_bytes", NULL, "65536") == 0, "16 pages in /a");
+	a = dir_id(g, h, "/a");
+	b = dir_id(g, h, "/a/b");
+	c = dir_id(g, h, "/a/c");
+	p1 = mem_fork(g, h, init, NULL, "/a/b", 0);
+	p1t = mem_fork(g, h, p1, p1, NULL, 0); /* a thread of p1, in /a/b with it */
+	p2 = mem_fork(g, h, init, NULL, "/a/c", 0);
+
+	/* p2 reads 6 pages of a file and writes 2 of them; p1 faults 8 anonymous pages. */
+	r = readfile(g, p2, 6, 2, &out);
+	CHECK(r == 0 && out.group == c && out.reclaimed == 0, "read 6: %d group %llu", r,
+	      (unsigned long long)out.group);
+	CHECK(mstat(g, h, "/a/c", "dirty") == 2 * PG, "2 dirty pages");
+	r = fault(g, p1, 8, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == 0 && out.group == b, "fault 8: %d", r);
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 14 * PG, "14 pages in /a");
+
+	/* 4 more do not fit: the clean page cache of /a/c goes (the dirty pages start
+	 * writeback and stay), then they do. The thread's charge is its process's group's. */
+	calls = kmm_reclaim_calls();
+	r = fault(g, p1t, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == 0 && out.group == b && out.reclaimed == 4 && out.killed == 0 && out.wait == 0,
+	      "fault 4 after reclaim: %d group %llu reclaimed %llu", r, (unsigned long long)out.group,
+	      (unsigned long long)out.reclaimed);
+	CHECK(kmm_reclaim_calls() > calls, "gpc_reclaim_pages was called");
+	CHECK(kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE) == 2 &&
+		      kmm_writeback(&mem_host, c, GPC_LRU_INACTIVE_FILE) == 2,
+	      "2 pages under writeback left: %llu",
+	      (unsigned long long)kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE));
+	CHECK(mstat(g, h, "/a/c", "writeback") == 2 * PG && mstat(g, h, "/a/c", "dirty") == 0,
+	      "writeback in memory.stat");
+	CHECK(mstat(g, h, "/a/b", "inactive_anon") == 12 * PG, "12 anonymous pages in /a/b");
+	CHECK(file_u64(g, h, "/a/memory.failcnt") == 1, "one refusal");
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 14 * PG, "14 pages in /a again");
+
+	/* p2 faults 4: nothing reclaimable (writeback is skipped, no swap): the OOM killer
+	 * of /a takes the largest process, p1 (12 pages), asynchronously. */
+	r = fault(g, p2, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_VICTIM && out.killed == 1 && out.group == a,
+	      "OOM: %d wait %d killed %u group %llu", r, out.wait, out.killed,
+	      (unsigned long long)out.group);
+	CHECK(jobctl(p1) & KJOB_KILLED, "p1 was sent SIGKILL");
+	CHECK(!(jobctl(p2) & KJOB_KILLED), "p2 was not");
+	mem_oom_control(g, h, "/a/b", 0, 0, 1);
+	mem_oom_control(g, h, "/a", 0, 0, 1);
+	mem_oom_control(g, h, "/a/c", 0, 0, 0);
+	/* Charging again before p1 has exited kills nobody else: p1 is dying. */
+	r = fault(g, p2, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_VICTIM && out.killed == 0,
+	      "the victim is dying: %d wait %d killed %u", r, out.wait, out.killed);
+	mem_oom_control(g, h, "/a", 0, 0, 1);
+	/* p1 exits (the kernel frees its pages), and p2's fault goes through. */
+	free_anon(g, p1, b, 12);
+	ktask_exit(g, p1t);
+	ktask_exit(g, p1);
+	r = fault(g, p2, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == 0 && out.group == c, "retry after the victim exited: %d", r);
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 6 * PG, "6 pages in /a");
+
+	/* p2 alone: 8 more fit, 4 after them do not, and the OOM killer chooses p2 itself:
+	 * its charge fails. */
+	CHECK(fault(g, p2, 8, GPC_MEM_USER_FAULT, &out) == 0, "8 more");
+	r = fault(g, p2, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -ENOMEM && out.killed == 1 && (jobctl(p2) & KJOB_KILLED),
+	      "the caller is the victim: %d killed %u", r, out.killed);
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 14 * PG, "nothing charged");
+	CHECK(gpc_mem_uncharge(g, T(p2), 0, 12, GPC_LRU_INACTIVE_ANON) == 0, "p2's pages go (by task)");
+	kmm_sub(&mem_host, c, GPC_LRU_INACTIVE_ANON, 12);
+	ktask_exit(g, p2);
+	/* The flusher cleans the 2 pages. */
+	CHECK(gpc_mem_writeback(g, NULL, c, 2, false) == 0, "writeback done");
+	kmm_end_writeback(&mem_host, c, GPC_LRU_INACTIVE_FILE, 2);
+	CHECK(mstat(g, h, "/a/c", "writeback") == 0, "writeback 0");
+
+	/* An unkillable process with 9 pages: 8 more need more than the 2 clean pages
+	 * reclaim finds, and nobody can be killed. NOWAIT and NO_OOM stop earlier. */
+	p3 = mem_fork(g, h, init, NULL, "/a/b", 0);
+	atomic_store(&p3->unkillable, 1);
+	CHECK(fault(g, p3, 9, GPC_MEM_USER_FAULT, &out) == 0, "9 pages");
+	calls = kmm_reclaim_calls();
+	r = fault(g, p3, 8, GPC_MEM_NOWAIT, &out);
+	CHECK(r == -ENOMEM && out.reclaimed == 0 && kmm_reclaim_calls() == calls,
+	      "NOWAIT: %d, no reclaim", r);
+	r = fault(g, p3, 8, GPC_MEM_NO_OOM, &out);
+	CHECK(r == -ENOMEM && out.reclaimed == 2 && out.killed == 0, "NO_OOM: %d reclaimed %llu", r,
+	      (unsigned long long)out.reclaimed);
+	CHECK(kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE) == 0, "the cache is gone");
+	r = fault(g, p3, 8, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -ENOMEM && out.killed == 0 && out.wait == 0, "nothing to kill: %d", r);
+	mem_oom_control(g, h, "/a", 0, 0, 2); /* p1, and p2 by its own charge */
+	/* A killable process: more than 8 pages at once (above PAGE_ALLOC_COSTLY_ORDER)
+	 * still never kills. */
+	atomic_store(&p3->unkillable, 0);
+	r = fault(g, p3, 9, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -ENOMEM && out.killed == 0 && !(jobctl(p3) & KJOB_KILLED),
+	      "a costly charge: %d killed %u", r, out.killed);
+	atomic_store(&p3->unkillable, 1);
+
+	/* v1 oom_kill_disable: a fault waits (under_oom 1), another charge fails, freed
+	 * memory lets the fault through, and the wait ends. */
+	CHECK(wr(g, h, "/a/memory.oom_control", NULL, "1") == 0, "oom_kill_disable");
+	CHECK(fault(g, p3, 7, GPC_MEM_USER_FAULT, &out) == 0, "16 pages");
+	atomic_store(&p3->unkillable, 0);
+	r = fault(g, p3, 1, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_OOM && out.group == a && out.killed == 0,
+	      "the fault waits: %d wait %d", r, out.wait);
+	mem_oom_control(g, h, "/a", 1, 1, 2);
+	mem_oom_control(g, h, "/a/b", 0, 1, 1); /* under_oom reads 1 below a waiting group */
+	r = fault(g, p3, 1, 0, &out);
+	CHECK(r == -ENOMEM && out.wait == 0 && !(jobctl(p3) & KJOB_KILLED), "no fault, no wait: %d",
+	      r);
+	free_anon(g, p3, b, 1);
+	r = fault(g, p3, 1, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == 0, "after a page was freed: %d", r);
+	CHECK(gpc_mem_oom_wait_done(g, a) == 0, "the wait ends");
+	mem_oom_control(g, h, "/a", 1, 0, 2);
+
+	/* Swap: anonymous pages go out, memsw keeps them, uncharge_swap frees them. */
+	kmm_set_swap(8);
+	r = fault(g, p3, 4, GPC_MEM_USER_FAULT, &out);
+	CHECK(r == 0 && out.reclaimed == 8, "4 more after 8 went to swap: %d reclaimed %llu", r,
+	      (unsigned long long)out.reclaimed);
+	CHECK(kmm_swapped(&mem_host, b) == 8 && mstat(g, h, "/a/b", "swap") == 8 * PG,
+	      "8 pages on swap");
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 12 * PG &&
+		      file_u64(g, h, "/a/memory.memsw.usage_in_bytes") == 20 * PG,
+	      "memory 12, memsw 20 pages");
+	CHECK(gpc_mem_uncharge_swap(g, NULL, b, 8) == 0, "uncharge swap");
+	kmm_unswap(&mem_host, b, 8);
+	atomic_fetch_sub(&p3->footprint, 8);
+	CHECK(file_u64(g, h, "/a/memory.memsw.usage_in_bytes") == 12 * PG, "memsw 12 pages");
+	CHECK(wr(g, h, "/a/memory.oom_control", NULL, "0") == 0, "oom killer back on");
+
+	/* The kernel's own shortage: reclaim from every group, then its OOM killer. */
+	CHECK(gpc_mem_reclaim(g, GPC_MEM_ROOT, 3, &got) == 0 && got == 3, "global reclaim %llu",
+	      (unsigned long long)got);
+	kmm_unswap(&mem_host, b, 3);
+	CHECK(gpc_mem_uncharge_swap(g, NULL, b, 3) == 0, "uncharge swap");
+	atomic_fetch_sub(&p3->footprint, 3);
+	p4 = mem_fork(g, h, init, NULL, "/a/c", 0);
+	atomic_store(&p4->unkillable, 1);
+	r = gpc_mem_oom(g, GPC_MEM_ROOT, T(p4), &out);
+	CHECK(r == 0 && out.killed == 1 && (jobctl(p3) & KJOB_KILLED), "global OOM: %d killed %u", r,
+	      out.killed);
+	r = gpc_mem_oom(g, GPC_MEM_ROOT, NULL, &out);
+	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_VICTIM && out.killed == 0,
+	      "p3 is dying: %d", r);
+	free_anon(g, p3, b, 9);
+	ktask_exit(g, p3);
+	r = gpc_mem_oom(g, GPC_MEM_ROOT, NULL, &out);
+	CHECK(r == -ENOMEM && out.killed == 0, "nobody left to kill: %d", r);
+	mem_oom_control(g, h, "/a", 0, 0, 3);
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 0, "/a is empty");
+
+	/* Allocation failures: reclaim's list of groups is the one allocation of a charge
+	 * (and of gpc_mem_reclaim); each failure is one -ENOMEM that charged nothing,
+	 * killed nobody and leaked nothing, and the charge goes through once it fits. */
+	atomic_store(&p4->unkillable, 0);
+	kmm_set_swap(0);
+	CHECK(readfile(g, p4, 12, 0, &out) == 0, "12 pages of cache");
+	for (long n = 0; n < 1000; n++) {
+		struct kalloc_stats a0, a1;
+		long failed;
+		before = file_u64(g, h, "/a/memory.usage_in_bytes");
+		kalloc_stats(&a0);
+		kalloc_take_failed();
+		kalloc_fail_nth(n);
+		r = gpc_mem_charge(g, T(p4), 8, GPC_LRU_INACTIVE_ANON, 0, &out);
+		kalloc_fail_nth(-1);
+		failed = kalloc_take_failed();
+		kalloc_stats(&a1);
+		if (r == -ENOMEM) {
+			CHECK(failed == 1 && out.killed == 0 && a1.live == a0.live,
+			      "charge, allocation %ld failed: %ld injected, %u killed, live %ld -> %ld", n,
+			      failed, out.killed, a0.live, a1.live);
+			CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") + out.reclaimed * PG == before,
+			      "a failed charge charged nothing");
+			continue;
+		}
+		CHECK(r == 0 && failed == 0 && out.reclaimed >= 4, "charge after %ld failures: %d", n, r);
+		kmm_add(&mem_host, c, GPC_LRU_INACTIVE_ANON, 8, 0);
+		atomic_fetch_add(&p4->footprint, 8);
+		printf("  %-34s ok after %ld injected failures\n", "charge with reclaim", n);
+		break;
+	}
+	CHECK(readfile(g, p4, 4, 0, &out) == 0, "4 pages of cache");
+	for (long n = 0; n < 1000; n++) {
+		long failed;
+		kalloc_take_failed();
+		kalloc_fail_nth(n);
+		got = 99;
+		r = gpc_mem_reclaim(g, a, 2, &got);
+		kalloc_fail_nth(-1);
+		failed = kalloc_take_failed();
+		if (r == -ENOMEM) {
+			CHECK(failed == 1 && got == 99, "reclaim, allocation %ld failed: %ld", n, failed);
+			continue;
+		}
+		CHECK(r == 0 && failed == 0 && got == 2, "reclaim after %ld failures: %d %llu", n, r,
+		      (unsigned long long)got);
+		printf("  %-34s ok after %ld injected failures\n", "gpc_mem_reclaim", n);
+		break;
+	}
+	/* force_empty reclaims through the import too (the write's task table). */
+	CHECK(wr(g, h, "/a/c/memory.force_empty", NULL, "0") == 0, "force_empty");
+	CHECK(kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE) == 0 &&
+		      mstat(g, h, "/a/c", "inactive_file") == 0,
+	      "force_empty emptied the cache: %llu",
+	      (unsigned long long)kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE));
+	/* The NOWAIT charge is lock-free: in an RCU read-side section, no allocation. */
+	kalloc_stats(&al);
+	gpc_rcu_read_lock();
+	r = gpc_mem_charge(g, T(p4), 1, GPC_LRU_ACTIVE_FILE, GPC_MEM_NOWAIT, &out);
+	CHECK(r == 0 && out.over_high == 0 && out.high_delay_ms == 0, "NOWAIT in atomic context");
+	CHECK(gpc_mem_move(g, T(p4), 0, 1, GPC_LRU_ACTIVE_FILE, GPC_LRU_INACTIVE_FILE) == 0 &&
+		      gpc_mem_uncharge(g, T(p4), 0, 1, GPC_LRU_INACTIVE_FILE) == 0,
+	      "move and uncharge by task in atomic context");
+	gpc_rcu_read_unlock();
+	{
+		struct kalloc_stats al2;
+		kalloc_stats(&al2);
+		CHECK(al2.total == al.total, "no allocation on the lock-free path");
+	}
+	CHECK(gpc_mem_handle_over_high(g, T(p4), 1, &delay) == 0 && delay == 0,
+	      "below memory.high: no throttle");
+	free_anon(g, p4, c, 8);
+	ktask_exit(g, p4);
+	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 0, "/a is empty");
+	CHECK(kmm_reclaim_violations() == 0, "%ld gpc_reclaim_pages calls in atomic context",
+	      kmm_reclaim_violations());
+
+	CHECK(gpc_rmdir(g, h, "/a/b") == 0 && gpc_rmdir(g, h, "/a/c") == 0 && gpc_rmdir(g, h, "/a") == 0,
+	      "rmdirs");
+	CHECK(gpc_umount(g, h) == 0, "umount");
+	ktask_exit(g, init);
+	gpc_destroy(g);
+	gpc_synchronize_rcu();
+	kmm_forget(&mem_host);
+	kalloc_stats(&al);
+	CHECK(al.live == 0, "%ld allocations left", al.live);
+	printf("  reclaim through gpc_reclaim_pages (clean cache, writeback, swap), the OOM "
+	       "victim by footprint, a dying victim waited for, the caller as victim, nothing "
+	       "to kill, oom_kill_disable waits, the kernel's own reclaim and OOM: as Linux\n");
+}
+
+/*
+ * The memory storm: each thread is a process in a group of its own under /m, whose limit
+ * they share. They fault anonymous pages, read page cache (which the others' charges
+ * reclaim) and free pages, with random allocation failures; the OOM killer takes the
+ * largest process, whose thread sees SIGKILL, frees its pages and exits, and a new
+ * process takes its place. Every charge result is checked, and at the end each group's
+ * counter must equal the page store's pages and every kill an exit.
+ */
+static struct khost mem_storm_host;
+
+struct mworker {
+	pthread_t thread;
+	int id, iters;
+	uint64_t rng;
+	struct gpc *g;
+	int h;
+	struct ktask *init, *me;
+	char path[32];
+	uint64_t group, anon;
+	long charges, eagain, enomem_injected, enomem_killed, frees, exits_killed, killed;
+};
+
+static void mstorm_respawn(struct mworker *w)
+{
+	struct gpc_mem_charge out;
+	kalloc_fail_random(0, 0); /* the kernel's own steps do not fail here */
+	if (w->anon)
+		free_anon(w->g, w->me, w->group, w->anon); /* by id: the group's pages */
+	w->anon = 0;
+	ktask_exit(w->g, w->me);
+	w->exits_killed++;
+	w->me = mem_fork(w->g, w->h, w->init, NULL, w->path, 0);
+	CHECK(gpc_mem_charge(w->g, T(w->me), 0, GPC_LRU_INACTIVE_ANON, 0, &out) == 0 &&
+		      out.group == w->group,
+	      "the new process charges to %s", w->path);
+	kalloc_fail_random(89, w->rng);
+}
+
+static void *mstorm(void *arg)
+{
+	struct mworker *w = arg;
+	kernel_set_cpu((unsigned)w->id);
+	kalloc_fail_random(89, w->rng);
+	for (int it = 0; it < w->iters; it++) {
+		unsigned op = (unsigned)(xorshift(&w->rng) % 10);
+		uint64_t k = 1 + xorshift(&w->rng) % 8;
+		struct gpc_mem_charge out;
+		long failed;
+		int r;
+
+		if (jobctl(w->me) & KJOB_KILLED) {
+			mstorm_respawn(w);
+			continue;
+		}
+		if (op >= 8) { /* free half of the anonymous pages, by task (lock-free) */
+			uint64_t n = w->anon / 2;
+			if (!n)
+				continue;
+			CHECK(gpc_mem_uncharge(w->g, T(w->me), 0, n, GPC_LRU_INACTIVE_ANON) == 0,
+			      "uncharge by task");
+			kmm_sub(MCTX, w->group, GPC_LRU_INACTIVE_ANON, n);
+			atomic_fetch_sub(&w->me->footprint, n);
+			w->anon -= n;
+			w->frees++;
+			continue;
+		}
+		kalloc_take_failed();
+		if (op < 5)
+			r = fault(w->g, w->me, k, GPC_MEM_USER_FAULT, &out);
+		else
+			r = readfile(w->g, w->me, k, 0, &out);
+		failed = kalloc_take_failed();
+		w->killed += out.killed;
+		if (r == 0) {
+			CHECK(failed == 0 && out.group == w->group, "charge: group %llu, %ld failures",
+			      (unsigned long long)out.group, failed);
+			if (op < 5)
+				w->anon += k;
+			w->charges++;
+		} else if (r == -EAGAIN) {
+			CHECK(failed == 0 && out.wait == GPC_MEM_WAIT_VICTIM, "-EAGAIN: wait %d", out.wait);
+			w->eagain++;
+			sched_yield();
+		} else if (r == -ENOMEM && failed) {
+			CHECK(failed == 1 && out.killed == 0, "-ENOMEM from %ld failures, %u killed", failed,
+			      out.killed);
+			w->enomem_injected++;
+		} else if (r == -ENOMEM) {
+			/* Without a failure only a dead or dying caller fails. */
+			CHECK(jobctl(w->me) & KJOB_KILLED, "-ENOMEM, but the caller lives");
+			w->enomem_killed++;
+		} else {
+			CHECK(0, "gpc_mem_charge: %d", r);
+		}
+	}
+	kalloc_fail_random(0, 0);
+	return NULL;
+}
+
+static void test_mem_storm(int nthreads, int iters)
+{
+	struct gpc *g = gpc_init(&mem_storm_host);
+	struct mworker w[8];
+	struct ktask *init;
+	struct kalloc_stats al;
+	long charges = 0, eagain = 0, inj = 0, selfk = 0, frees = 0, exits = 0, killed = 0;
+	char line[64];
+	int h;
+
+	if (nthreads > 8)
+		nthreads = 8;
+	printf("memory storm: %d processes x %d charges, uncharges and OOM kills in one limit, "
+	       "random allocation failures (1 in 89):\n",
+	       nthreads, iters);
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	if (GPC_IS_ERR(g))
+		return;
+	MCTX = &mem_storm_host;
+	kmm_set_swap(0);
+	init = ktask_new(NULL, ROOT, 0);
+	atomic_store(&init->unkillable, 1);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init_task");
+	ktask_publish(init);
+	h = gpc_mount(g, "memory", NULL);
+	CHECK(h > 0 && gpc_mkdir(g, h, "/m") == 0, "mount, mkdir");
+	CHECK(wr(g, h, "/m/memory.limit_in_bytes", NULL, "196608") == 0, "48 pages in /m");
+	for (int i = 0; i < nthreads; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].id = i;
+		w[i].iters = iters;
+		w[i].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 7);
+		w[i].g = g;
+		w[i].h = h;
+		w[i].init = init;
+		snprintf(w[i].path, sizeof(w[i].path), "/m/t%d", i);
+		CHECK(gpc_mkdir(g, h, w[i].path) == 0, "mkdir %s", w[i].path);
+		w[i].group = dir_id(g, h, w[i].path);
+		w[i].me = mem_fork(g, h, init, NULL, w[i].path, 0);
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&w[i].thread, NULL, mstorm, &w[i]);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(w[i].thread, NULL);
+	for (int i = 0; i < nthreads; i++) {
+		char path[64];
+		uint64_t pages = kmm_pages(MCTX, w[i].group, GPC_LRU_INACTIVE_ANON) +
+				 kmm_pages(MCTX, w[i].group, GPC_LRU_INACTIVE_FILE);
+		snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", w[i].path);
+		CHECK(file_u64(g, h, path) == pages * PG, "%s: the counter is the page store's %llu pages",
+		      w[i].path, (unsigned long long)pages);
+		CHECK(kmm_pages(MCTX, w[i].group, GPC_LRU_INACTIVE_ANON) == w[i].anon,
+		      "%s: anonymous pages", w[i].path);
+		if (jobctl(w[i].me) & KJOB_KILLED) {
+			mstorm_respawn(&w[i]);
+			kalloc_fail_random(0, 0); /* the respawn armed this thread's failures */
+		}
+		charges += w[i].charges;
+		eagain += w[i].eagain;
+		inj += w[i].enomem_injected;
+		selfk += w[i].enomem_killed;
+		frees += w[i].frees;
+		exits += w[i].exits_killed;
+		killed += w[i].killed;
+	}
+	CHECK(file_u64(g, h, "/m/memory.usage_in_bytes") <= 48 * PG, "/m within its limit");
+	CHECK(killed == exits, "%ld processes killed, %ld exited killed", killed, exits);
+	snprintf(line, sizeof(line), "oom_kill %ld\n", killed);
+	file_has(g, h, "/m/memory.oom_control", line);
+	CHECK(kmm_reclaim_violations() == 0, "gpc_reclaim_pages in atomic context");
+	printf("  %-42s %ld\n", "charges", charges);
+	printf("  %-42s %ld\n", "-EAGAIN (an OOM victim to wait for)", eagain);
+	printf("  %-42s %ld\n", "-ENOMEM from an injected failure", inj);
+	printf("  %-42s %ld\n", "-ENOMEM to a killed caller", selfk);
+	printf("  %-42s %ld\n", "uncharges", frees);
+	printf("  %-42s %ld (each exited)\n", "processes killed by the OOM killer", killed);
+	printf("  %-42s %ld\n", "gpc_reclaim_pages calls (all runs)", kmm_reclaim_calls());
+	CHECK(charges > 0 && killed > 0 && (eagain > 0 || nthreads == 1),
+	      "the storm charged, killed and waited");
+	for (int i = 0; i < nthreads; i++) {
+		if (w[i].anon)
+			free_anon(g, w[i].me, w[i].group, w[i].anon);
+		ktask_exit(g, w[i].me);
+		gpc_write(g, h, "/m/memory.force_empty", NULL, "0", 1);
+	}
+	for (int i = 0; i < nthreads; i++)
+		CHECK(gpc_rmdir(g, h, w[i].path) == 0, "rmdir %s", w[i].path);
+	CHECK(gpc_rmdir(g, h, "/m") == 0 && gpc_umount(g, h) == 0, "rmdir, umount");
+	ktask_exit(g, init);
+	gpc_destroy(g);
+	gpc_synchronize_rcu();
+	kmm_forget(MCTX);
+	MCTX = &mem_host;
+	kalloc_stats(&al);
+	CHECK(al.live == 0, "%ld allocations left", al.live);
+}
+
+/* ------------------------------------------------------------------------------ */
 /* 5. RCU deferral: callbacks run after the readers that could see the object.      */
 /* ------------------------------------------------------------------------------ */
 
@@ -2213,9 +2774,11 @@ int main(int argc, char **argv)
 	test_instances();
 	test_v2();
 	test_enforcement();
+	test_memory();
 	test_rcu_deferral();
 	test_injection();
 	test_storm(threads, iters);
+	test_mem_storm(threads, iters < 1500 ? iters : 1500);
 
 	kalloc_stats(&a);
 	krcu_stats(&r);

@@ -24,6 +24,9 @@ STATIC_ASSERT(GPC_LOCK_CLASS_KEY_SIZE >= 16, "lock class key for lockdep");
 STATIC_ASSERT(GPC_SS_COUNT == 10, "subsystems");
 STATIC_ASSERT(sizeof(struct gpc_cpu_bandwidth) == 24 && GPC_ALIGNOF(struct gpc_cpu_bandwidth) == 8,
 	      "cpu bandwidth");
+STATIC_ASSERT(sizeof(struct gpc_mem_charge) == 40 && GPC_ALIGNOF(struct gpc_mem_charge) == 8,
+	      "memory charge");
+STATIC_ASSERT(GPC_LRU_INACTIVE_ANON == 0 && GPC_LRU_ACTIVE_FILE == 3, "Linux's enum lru_list");
 
 /* Every declaration's type, taken without calling (so nothing needs linking). */
 typedef struct gpc *(*init_t)(void *);

@@ -885,6 +885,173 @@ uint64_t gpc_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------------------ */
+/* Pages: a page store per (instance, memory group, list), and a swap device.       */
+/* ------------------------------------------------------------------------------ */
+
+#define KMM_LISTS 256
+static struct kmm_list {
+	void *ctx;
+	uint64_t group;
+	int lru; /* GPC_LRU_*, or -1 for the group's pages on swap */
+	uint64_t pages, dirty, writeback;
+} kmm[KMM_LISTS];
+static int kmm_n;
+static uint64_t kmm_swap_total, kmm_swap_used;
+static pthread_mutex_t kmm_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long kmm_calls, kmm_violations;
+
+/* The list, made if new; under kmm_lock. */
+static struct kmm_list *kmm_list(void *ctx, uint64_t group, int lru)
+{
+	for (int i = 0; i < kmm_n; i++)
+		if (kmm[i].ctx == ctx && kmm[i].group == group && kmm[i].lru == lru)
+			return &kmm[i];
+	for (int i = 0; i < kmm_n; i++) {
+		if (!kmm[i].ctx) { /* reuse a forgotten one */
+			kmm[i] = (struct kmm_list){ ctx, group, lru, 0, 0, 0 };
+			return &kmm[i];
+		}
+	}
+	if (kmm_n == KMM_LISTS)
+		kbug("kmm: too many lists", ENOSPC);
+	kmm[kmm_n] = (struct kmm_list){ ctx, group, lru, 0, 0, 0 };
+	return &kmm[kmm_n++];
+}
+
+void kmm_add(void *ctx, uint64_t group, int lru, uint64_t n, uint64_t dirty)
+{
+	pthread_mutex_lock(&kmm_lock);
+	struct kmm_list *l = kmm_list(ctx, group, lru);
+	l->pages += n;
+	l->dirty += dirty;
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+void kmm_sub(void *ctx, uint64_t group, int lru, uint64_t n)
+{
+	pthread_mutex_lock(&kmm_lock);
+	struct kmm_list *l = kmm_list(ctx, group, lru);
+	if (n > l->pages - l->dirty - l->writeback)
+		kbug("kmm_sub: more clean pages than the list has", EINVAL);
+	l->pages -= n;
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+uint64_t kmm_pages(void *ctx, uint64_t group, int lru)
+{
+	pthread_mutex_lock(&kmm_lock);
+	uint64_t n = kmm_list(ctx, group, lru)->pages;
+	pthread_mutex_unlock(&kmm_lock);
+	return n;
+}
+
+uint64_t kmm_writeback(void *ctx, uint64_t group, int lru)
+{
+	pthread_mutex_lock(&kmm_lock);
+	uint64_t n = kmm_list(ctx, group, lru)->writeback;
+	pthread_mutex_unlock(&kmm_lock);
+	return n;
+}
+
+uint64_t kmm_swapped(void *ctx, uint64_t group)
+{
+	return kmm_pages(ctx, group, -1);
+}
+
+void kmm_unswap(void *ctx, uint64_t group, uint64_t n)
+{
+	pthread_mutex_lock(&kmm_lock);
+	struct kmm_list *l = kmm_list(ctx, group, -1);
+	if (n > l->pages)
+		kbug("kmm_unswap: more than is on swap", EINVAL);
+	l->pages -= n;
+	kmm_swap_used -= n;
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+void kmm_end_writeback(void *ctx, uint64_t group, int lru, uint64_t n)
+{
+	pthread_mutex_lock(&kmm_lock);
+	struct kmm_list *l = kmm_list(ctx, group, lru);
+	if (n > l->writeback)
+		kbug("kmm_end_writeback: more than is under writeback", EINVAL);
+	l->writeback -= n;
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+void kmm_set_swap(uint64_t pages)
+{
+	pthread_mutex_lock(&kmm_lock);
+	kmm_swap_total = pages;
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+void kmm_forget(void *ctx)
+{
+	pthread_mutex_lock(&kmm_lock);
+	for (int i = 0; i < kmm_n; i++) {
+		if (kmm[i].ctx != ctx)
+			continue;
+		if (kmm[i].lru < 0)
+			kmm_swap_used -= kmm[i].pages;
+		kmm[i].ctx = NULL;
+	}
+	pthread_mutex_unlock(&kmm_lock);
+}
+
+long kmm_reclaim_calls(void)
+{
+	return atomic_load(&kmm_calls);
+}
+
+long kmm_reclaim_violations(void)
+{
+	return atomic_load(&kmm_violations);
+}
+
+/* shrink_lruvec on one group's own list: gpc holds only its hierarchy mutex, so this may
+ * take a sleeping lock (and counts a violation when it finds itself in atomic context). */
+uint64_t gpc_reclaim_pages(void *host_ctx, uint64_t group, int lru, uint64_t nr, uint64_t *writeback)
+{
+	uint64_t freed = 0, wb = 0;
+	atomic_fetch_add(&kmm_calls, 1);
+	if (in_atomic || irqs_off)
+		atomic_fetch_add(&kmm_violations, 1);
+	if (lru < GPC_LRU_INACTIVE_ANON || lru > GPC_LRU_ACTIVE_FILE || !writeback)
+		kbug("gpc_reclaim_pages: bad arguments", EINVAL);
+	pthread_mutex_lock(&kmm_lock);
+	struct kmm_list *l = kmm_list(host_ctx, group, lru);
+	uint64_t clean = l->pages - l->dirty - l->writeback;
+	if (lru >= GPC_LRU_INACTIVE_FILE) {
+		freed = clean < nr ? clean : nr;
+		l->pages -= freed;
+		wb = l->dirty < nr - freed ? l->dirty : nr - freed;
+		l->dirty -= wb;
+		l->writeback += wb;
+	} else {
+		uint64_t room = kmm_swap_total - kmm_swap_used;
+		freed = clean < nr ? clean : nr;
+		freed = freed < room ? freed : room;
+		l->pages -= freed;
+		kmm_list(host_ctx, group, -1)->pages += freed;
+		kmm_swap_used += freed;
+	}
+	pthread_mutex_unlock(&kmm_lock);
+	*writeback = wb;
+	return freed;
+}
+
+/* oom_badness: the task's pages, the same for every thread of its process. Called under
+ * gpc's spinlocks. */
+uint64_t gpc_task_footprint(struct gpc_task *task)
+{
+	struct ktask *t = (struct ktask *)task;
+	if (t->pid == 1 || atomic_load(&t->unkillable) || atomic_load(&t->leader->unkillable))
+		return GPC_OOM_UNKILLABLE;
+	return atomic_load(&t->leader->footprint);
+}
+
 void gpc_panic(const char *msg, size_t len)
 {
 	fprintf(stderr, "gpc_panic: %.*s\n", (int)len, msg);

@@ -32,6 +32,8 @@ struct ktask {
 	int list_index;            /* position in the dense task list */
 	int owner;                 /* the harness thread that forks/exits it */
 	atomic_int jobctl;         /* KJOB_* bits (Linux task->jobctl, task->frozen) */
+	_Atomic uint64_t footprint; /* pages the OOM killer would free (gpc_task_footprint) */
+	atomic_int unkillable;     /* oom_score_adj -1000: GPC_OOM_UNKILLABLE */
 };
 
 /* Job control: what gpc asked of a task and what it reported (gpc_freeze_task,
@@ -125,6 +127,30 @@ extern struct khost khost;
 /* ---- the VFS: who may write a v2 group's cgroup.procs (gpc_may_write_procs) ---- */
 /* chown the cgroup.procs of the group with container id id to uid (0 forgets it). */
 void kernel_chown_procs(uint64_t id, uint32_t uid);
+
+/*
+ * ---- pages: the page store behind gpc_reclaim_pages ----
+ * Pages of each (instance context, memory group, list), some dirty or under writeback,
+ * and a swap device. gpc_reclaim_pages drops clean page cache, starts writeback of dirty
+ * page cache (counted in *writeback), skips pages under writeback, and writes anonymous
+ * pages to swap while it has room (they are then counted as swapped in their group).
+ */
+void kmm_add(void *ctx, uint64_t group, int lru, uint64_t n, uint64_t dirty);
+/* Take n pages of the list away (the kernel freed them itself: gpc_mem_uncharge). */
+void kmm_sub(void *ctx, uint64_t group, int lru, uint64_t n);
+uint64_t kmm_pages(void *ctx, uint64_t group, int lru);
+uint64_t kmm_writeback(void *ctx, uint64_t group, int lru);
+/* Pages of group on swap; kmm_unswap frees n of them (gpc_mem_uncharge_swap). */
+uint64_t kmm_swapped(void *ctx, uint64_t group);
+void kmm_unswap(void *ctx, uint64_t group, uint64_t n);
+/* The flusher finished n pages' writeback: clean (gpc_mem_writeback(..., false)). */
+void kmm_end_writeback(void *ctx, uint64_t group, int lru, uint64_t n);
+/* Swap device size in pages (0: none); forget every page of ctx. */
+void kmm_set_swap(uint64_t pages);
+void kmm_forget(void *ctx);
+/* gpc_reclaim_pages calls and pages freed so far; calls made in atomic context. */
+long kmm_reclaim_calls(void);
+long kmm_reclaim_violations(void);
 
 /* ---- vCPUs ---- */
 void kernel_set_cpu(unsigned cpu);
