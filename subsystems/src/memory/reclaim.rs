@@ -100,8 +100,7 @@ pub fn try_charge_pages(css: Css<'_, Memory>, n: u64) -> Result<(), Over<'_>> {
             memsw: true,
         });
     }
-    if let Err(i) = counter::try_charge(css.ancestors_and_self().map(|l| &l.state().memory), n)
-    {
+    if let Err(i) = counter::try_charge(css.ancestors_and_self().map(|l| &l.state().memory), n) {
         counter::uncharge(css.ancestors_and_self().map(|l| &l.state().memsw), n);
         let at = level(i);
         stats::event(at, Event::Max);
@@ -199,7 +198,8 @@ pub struct Request {
     pub nr: u64,
     /// Anonymous pages may go to swap (false when `memsw` refused the charge).
     pub may_swap: bool,
-    /// `swappiness=` of a `memory.reclaim` write, else each group's own.
+    /// `swappiness=` of a `memory.reclaim` write (above `MAX_SWAPPINESS`: `swappiness=max`,
+    /// anonymous memory only), else each group's own.
     pub swappiness: Option<u64>,
     /// The reclaim is the machine's (memory full), not a group's: swappiness 0 does not
     /// forbid swapping there, and v1 soft limits are reclaimed first.
@@ -370,11 +370,17 @@ fn scan_count(
     let swappiness = req
         .swappiness
         .unwrap_or_else(|| st.swappiness.load(Ordering::Relaxed));
-    let may_swap =
-        req.may_swap && (swappiness > 0 || req.global) && swap_headroom(g) > 0;
+    let may_swap = req.may_swap && (swappiness > 0 || req.global) && swap_headroom(g) > 0;
     let anon = scan[Lru::InactiveAnon as usize] + scan[Lru::ActiveAnon as usize];
     let file = scan[Lru::InactiveFile as usize] + scan[Lru::ActiveFile as usize];
-    let (anon_share, file_share) = if !may_swap || anon == 0 {
+    let (anon_share, file_share) = if !may_swap {
+        (0, 200)
+    } else if swappiness > super::MAX_SWAPPINESS {
+        // `swappiness=max` of a `memory.reclaim` write (`SWAPPINESS_ANON_ONLY`): anonymous
+        // pages only, checked after "no swap" and before every balancing rule
+        // (`get_scan_count`).
+        (200, 0)
+    } else if anon == 0 {
         (0, 200)
     } else if file == 0 {
         (200, 0)
@@ -388,7 +394,11 @@ fn scan_count(
         }
     };
     for lru in Lru::ALL {
-        let share = if lru.is_file() { file_share } else { anon_share };
+        let share = if lru.is_file() {
+            file_share
+        } else {
+            anon_share
+        };
         scan[lru as usize] = mul_div(scan[lru as usize], share, 200);
     }
     scan
@@ -474,8 +484,12 @@ pub fn reclaim(groups: &[Css<'_, Memory>], req: &Request, host: &dyn PageReclaim
                     }
                 }
                 let scan = scan_count(target, g, req, priority, low_reclaim);
-                for lru in [Lru::InactiveFile, Lru::ActiveFile, Lru::InactiveAnon, Lru::ActiveAnon]
-                {
+                for lru in [
+                    Lru::InactiveFile,
+                    Lru::ActiveFile,
+                    Lru::InactiveAnon,
+                    Lru::ActiveAnon,
+                ] {
                     let want = scan[lru as usize].min(req.nr - freed);
                     if want > 0 {
                         freed += reclaim_list(g, lru, want, req.origin, host);
@@ -518,7 +532,12 @@ fn reclaim_soft_limits(groups: &[Css<'_, Memory>], req: &Request, host: &dyn Pag
             break;
         }
         let mut got = 0;
-        for lru in [Lru::InactiveFile, Lru::ActiveFile, Lru::InactiveAnon, Lru::ActiveAnon] {
+        for lru in [
+            Lru::InactiveFile,
+            Lru::ActiveFile,
+            Lru::InactiveAnon,
+            Lru::ActiveAnon,
+        ] {
             if lru.is_file() || req.may_swap {
                 got += reclaim_list(g, lru, want - got, req.origin, host);
             }
@@ -597,7 +616,7 @@ pub fn high_delay_ms(css: Css<'_, Memory>, nr_pages: u64) -> u64 {
 pub fn oom_victim<T: Copy>(candidates: impl Iterator<Item = (T, u64)>) -> Option<T> {
     let mut chosen: Option<(T, u64)> = None;
     for (t, points) in candidates {
-        if chosen.is_none_or(|(_, best)| points >= best) {
+        if chosen.map_or(true, |(_, best)| points >= best) {
             chosen = Some((t, points));
         }
     }
