@@ -163,6 +163,14 @@ impl PageCounter {
         }
     }
 
+    /// Set the limit whatever the usage, and return the old one (v2 `memory.max` and
+    /// `memory.swap.max`: Linux `xchg(&counter->max, max)` in `memory_max_write`). Charges
+    /// that would go above it fail from now on; a usage already above it stays until the
+    /// caller reclaims it.
+    pub fn xchg_max(&self, max: u64) -> u64 {
+        self.max.swap(max, Ordering::SeqCst)
+    }
+
     /// Set `memory.min` (`page_counter_set_min`); `parent` is this level's parent, whose
     /// sum of the children's protected usage follows.
     pub fn set_min(&self, min: u64, parent: Option<&PageCounter>) {
@@ -282,6 +290,9 @@ mod tests {
         assert_eq!(root.usage(), 0, "never below 0");
         charge(chain(), 50);
         assert_eq!(parent.usage(), 50, "a forced charge passes the limit");
+        assert_eq!(parent.xchg_max(20), 3, "below the usage, unlike set_max");
+        assert_eq!(parent.max(), 20);
+        assert_eq!(try_charge(chain(), 1), Err(1), "the new limit refuses");
     }
 
     #[test]

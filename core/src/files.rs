@@ -35,6 +35,11 @@ bitflags::bitflags! {
         const ON_DFL = 1 << 4;
         /// Only on the unified hierarchy (Linux: in `dfl_cftypes` only).
         const ONLY_ON_DFL = 1 << 5;
+        /// Writable at a cgroup namespace's root by an opener inside it, even with
+        /// `nsdelegate` (`CFTYPE_NS_DELEGATABLE`: memcg's `memory.oom.group` and
+        /// `memory.reclaim`, as the core's `cgroup.procs`, `cgroup.threads` and
+        /// `cgroup.subtree_control`).
+        const NS_DELEGATABLE = 1 << 6;
     }
 }
 

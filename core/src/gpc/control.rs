@@ -392,8 +392,9 @@ impl<H: Host> Gpc<H> {
     /// [`Gpc::write_node`] by an opener in cgroup namespace `ns` (Linux `ctx->ns`,
     /// taken at open; `None`: the initial namespace). With `nsdelegate`, the namespace
     /// is a delegation boundary: its root group's files other than `cgroup.procs`,
-    /// `cgroup.threads` and `cgroup.subtree_control` refuse the write (`EPERM`), and a
-    /// move must start and end inside it (`ENOENT`).
+    /// `cgroup.threads`, `cgroup.subtree_control` and the controllers' files flagged
+    /// [`CfFlags::NS_DELEGATABLE`] refuse the write (`EPERM`), and a move must start and
+    /// end inside it (`ENOENT`).
     ///
     /// # Errors
     ///
@@ -435,10 +436,17 @@ impl<H: Host> Gpc<H> {
         // write its root's files but the delegatable ones (CFTYPE_NS_DELEGATABLE), before
         // any handler is looked at.
         if let Some(ns) = ns {
-            let delegatable = matches!(
-                file,
-                FileRef::Core(CoreFile::Procs | CoreFile::Threads | CoreFile::SubtreeControl)
-            );
+            let delegatable = match file {
+                FileRef::Core(cf) => matches!(
+                    cf,
+                    CoreFile::Procs | CoreFile::Threads | CoreFile::SubtreeControl
+                ),
+                FileRef::Subsys(ss, idx) => self
+                    .subsys
+                    .get(ss)
+                    .and_then(|sub| sub.file_info(idx))
+                    .is_some_and(|f| f.flags.contains(CfFlags::NS_DELEGATABLE)),
+            };
             if !data.is_empty() && !delegatable && Self::nsdelegate(tree, c) && ns.is_root(c) {
                 return Err(Error::EPERM);
             }

@@ -1,5 +1,6 @@
-//! The `memory` controller (memcg, cgroup v1 interface): hierarchical page counters with
-//! limits, usage, peak and failure counts, and the v1 statistics files.
+//! The `memory` controller (memcg): hierarchical page counters with limits, usage, peak
+//! and failure counts, and the statistics files. This module is the v1 interface; the v2
+//! one (`memory.current`, `memory.max`, `memory.reclaim`, ...) is in [`v2`].
 //!
 //! Follows, in torvalds/linux as of Linux 6.18: `mm/memcontrol-v1.c`
 //! (`mem_cgroup_legacy_files[]`, `memsw_files[]`, `mem_cgroup_read_u64`,
@@ -89,6 +90,7 @@ use gpc_core::host::reclaim::Lru;
 
 pub mod reclaim;
 pub mod stats;
+mod v2;
 
 use stats::{Events, Stat, Stats};
 
@@ -128,6 +130,10 @@ pub struct State {
     oom_kill_disable: AtomicBool,
     /// `memcg->oom_group` (`memory.oom.group`).
     oom_group: AtomicBool,
+    /// `memcg->zswap_max` (`memory.zswap.max`), pages: kept and shown, gpc has no zswap.
+    zswap_max: AtomicU64,
+    /// `memcg->zswap_writeback` (`memory.zswap.writeback`): kept and shown.
+    zswap_writeback: AtomicBool,
     /// Tasks waiting in this group's OOM (v1 `oom_kill_disable`).
     under_oom: AtomicU64,
     /// The effective protection the last reclaim computed (`memory.emin`, `.elow`).
@@ -153,6 +159,10 @@ impl State {
             swappiness: AtomicU64::new(swappiness),
             oom_kill_disable: AtomicBool::new(oom_kill_disable),
             oom_group: AtomicBool::new(false),
+            // mem_cgroup_css_alloc: "zswap_max = PAGE_COUNTER_MAX", writeback on, in every
+            // group (not inherited).
+            zswap_max: AtomicU64::new(PAGE_COUNTER_MAX),
+            zswap_writeback: AtomicBool::new(true),
             under_oom: AtomicU64::new(0),
             emin: AtomicU64::new(0),
             elow: AtomicU64::new(0),
@@ -671,8 +681,11 @@ fn write_event_control(_: &Memory, _ctx: &FileCtxOf<'_, Memory>, data: &[u8]) ->
     Err(Error::EBADF)
 }
 
-/// The files, in Linux's order: `mem_cgroup_legacy_files[]`, then `memsw_files[]`.
-static FILES: [CfType<Memory>; 27] = [
+/// The files, in Linux's order: v1's `mem_cgroup_legacy_files[]`, then `memsw_files[]`;
+/// then v2's `memory_files[]`, `swap_files[]` and `zswap_files[]` ([`v2`]). Names may
+/// repeat (`stat`, `numa_stat`): a v1 file never shows on v2 and an `ONLY_ON_DFL` file
+/// never on v1.
+static FILES: [CfType<Memory>; 47] = [
     CfType::ro("usage_in_bytes", read_usage::<MEM>),
     CfType::rw(
         "max_usage_in_bytes",
@@ -741,6 +754,37 @@ static FILES: [CfType<Memory>; 27] = [
         read_failcnt::<MEMSW>,
         reset_failcnt::<MEMSW>,
     ),
+    // memory_files[]
+    CfType::ro("current", v2::read_current).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("peak", v2::read_peak, v2::write_peak).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("min", v2::read_min, v2::write_min).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("low", v2::read_low, v2::write_low).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("high", v2::read_high, v2::write_high).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("max", v2::read_max, v2::write_max).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::ro("events", v2::read_events).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::ro("events.local", v2::read_events_local).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::ro("stat", v2::read_stat).with_flags(v2::DFL),
+    CfType::ro("numa_stat", v2::read_numa_stat).with_flags(v2::DFL),
+    CfType::rw("oom.group", v2::read_oom_group, v2::write_oom_group)
+        .with_flags(v2::DFL_NOT_ON_ROOT.union(CfFlags::NS_DELEGATABLE)),
+    CfType::wo("reclaim", v2::write_reclaim).with_flags(v2::DFL.union(CfFlags::NS_DELEGATABLE)),
+    // swap_files[]
+    CfType::ro("swap.current", v2::read_swap_current).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("swap.high", v2::read_swap_high, v2::write_swap_high)
+        .with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("swap.max", v2::read_swap_max, v2::write_swap_max).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("swap.peak", v2::read_swap_peak, v2::write_peak).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::ro("swap.events", v2::read_swap_events).with_flags(v2::DFL_NOT_ON_ROOT),
+    // zswap_files[]
+    CfType::ro("zswap.current", v2::read_zswap_current).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("zswap.max", v2::read_zswap_max, v2::write_zswap_max)
+        .with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw(
+        "zswap.writeback",
+        v2::read_zswap_writeback,
+        v2::write_zswap_writeback,
+    )
+    .with_flags(v2::DFL),
 ];
 
 impl Subsystem for Memory {
@@ -872,7 +916,10 @@ mod tests {
                 "unprefixed, {dir}"
             );
         }
-        for f in FILES.iter() {
+        for f in FILES
+            .iter()
+            .filter(|f| !f.flags.contains(CfFlags::ONLY_ON_DFL))
+        {
             let mode = gpc_core::files::file_mode(f.read.is_some(), f.write.is_some());
             let expect = match f.name {
                 "usage_in_bytes"

@@ -198,7 +198,8 @@ pub struct Request {
     pub nr: u64,
     /// Anonymous pages may go to swap (false when `memsw` refused the charge).
     pub may_swap: bool,
-    /// `swappiness=` of a `memory.reclaim` write, else each group's own.
+    /// `swappiness=` of a `memory.reclaim` write (above `MAX_SWAPPINESS`: `swappiness=max`,
+    /// anonymous memory only), else each group's own.
     pub swappiness: Option<u64>,
     /// The reclaim is the machine's (memory full), not a group's: swappiness 0 does not
     /// forbid swapping there, and v1 soft limits are reclaimed first.
@@ -372,7 +373,14 @@ fn scan_count(
     let may_swap = req.may_swap && (swappiness > 0 || req.global) && swap_headroom(g) > 0;
     let anon = scan[Lru::InactiveAnon as usize] + scan[Lru::ActiveAnon as usize];
     let file = scan[Lru::InactiveFile as usize] + scan[Lru::ActiveFile as usize];
-    let (anon_share, file_share) = if !may_swap || anon == 0 {
+    let (anon_share, file_share) = if !may_swap {
+        (0, 200)
+    } else if swappiness > super::MAX_SWAPPINESS {
+        // `swappiness=max` of a `memory.reclaim` write (`SWAPPINESS_ANON_ONLY`): anonymous
+        // pages only, checked after "no swap" and before every balancing rule
+        // (`get_scan_count`).
+        (200, 0)
+    } else if anon == 0 {
         (0, 200)
     } else if file == 0 {
         (200, 0)

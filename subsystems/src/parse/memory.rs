@@ -83,6 +83,96 @@ pub const fn memory_limit_bytes(pages: u64) -> u64 {
     pages.wrapping_mul(PAGE_SIZE)
 }
 
+/// `SWAPPINESS_ANON_ONLY` (`include/linux/swap.h`, since 6.15: `MAX_SWAPPINESS + 1`): what
+/// `swappiness=max` in a `memory.reclaim` write asks for, reclaim of anonymous memory
+/// only.
+pub const SWAPPINESS_ANON_ONLY: u64 = 201;
+
+/// `NUMBER_BUF_LEN` (`lib/parser.c`): `match_int` refuses (`ERANGE`) an argument of this
+/// many bytes or more before it looks at the digits.
+const NUMBER_BUF_LEN: usize = 24;
+
+/// What a `memory.reclaim` write asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReclaimRequest {
+    /// Pages to reclaim: the bytes written, rounded **down** to pages.
+    pub pages: u64,
+    /// `swappiness=N` (0 to 200) or `swappiness=max` ([`SWAPPINESS_ANON_ONLY`]); `None`:
+    /// each group's own `memory.swappiness`.
+    pub swappiness: Option<u64>,
+}
+
+/// Linux's `simple_strtol()` (`lib/vsprintf.c`) in base 0: a `'-'` negates what
+/// [`simple_strtoull`] reads after it (as an `unsigned long` negated and taken as a
+/// `long`, so it wraps), and the `'-'` alone counts as consumed (`"-"` is 0 with nothing
+/// left).
+fn simple_strtol(s: &[u8]) -> (i64, &[u8]) {
+    match s.strip_prefix(b"-") {
+        Some(magnitude) => {
+            let (v, rest) = simple_strtoull(magnitude, 0);
+            (v.wrapping_neg() as i64, rest)
+        }
+        None => {
+            let (v, rest) = simple_strtoull(s, 0);
+            (v as i64, rest)
+        }
+    }
+}
+
+/// One blank-separated option of a `memory.reclaim` write, as `match_token` over
+/// `user_proactive_reclaim`'s table (`mm/vmscan.c`): `swappiness=%d` (`match_one`: the
+/// number must consume something and leave nothing; then `match_int`: fewer than 24 bytes,
+/// an `int`; then `MIN_SWAPPINESS..=MAX_SWAPPINESS`), else exactly `swappiness=max`.
+fn reclaim_option(token: &[u8]) -> Result<u64> {
+    if let Some(arg) = token.strip_prefix(b"swappiness=") {
+        let (value, rest) = simple_strtol(arg);
+        if rest.len() < arg.len() && rest.is_empty() {
+            // Every refusal from here on is EINVAL: `if (match_int(...)) return -EINVAL`.
+            if arg.len() >= NUMBER_BUF_LEN {
+                return Err(Error::EINVAL);
+            }
+            return match i32::try_from(value) {
+                Ok(v @ 0..=200) => Ok(u64::from(v.unsigned_abs())),
+                _ => Err(Error::EINVAL),
+            };
+        }
+    }
+    if token == b"swappiness=max" {
+        return Ok(SWAPPINESS_ANON_ONLY);
+    }
+    Err(Error::EINVAL)
+}
+
+/// A write to v2 `memory.reclaim`: the parse of `user_proactive_reclaim` (`mm/vmscan.c`,
+/// Linux 6.17+; `memory_reclaim` in `mm/memcontrol.c` before). `strstrip`, then
+/// [`memparse`], which must consume something (a bare suffix does: `"K"` is 0 bytes);
+/// then the rest, stripped again, split at each `' '` (empty pieces skipped, a tab is part
+/// of a piece), each piece an option: `swappiness=N` with `N` an `int` in any base
+/// `simple_strtol` reads (`0x10`, `010`, and even a lone `-`, which is 0), from 0 to 200,
+/// or `swappiness=max`; a later option wins. No blank is needed after the size
+/// (`"1Mswappiness=5"` is accepted, as in Linux).
+///
+/// # Errors
+///
+/// `EINVAL` for anything else: no number, an unknown option, a swappiness out of range.
+pub fn parse_memory_reclaim(buf: &[u8]) -> Result<ReclaimRequest> {
+    let buf = strstrip(buf);
+    let (bytes, rest) = memparse(buf);
+    if rest.len() == buf.len() {
+        return Err(Error::EINVAL);
+    }
+    let mut swappiness = None;
+    for token in strstrip(rest).split(|&c| c == b' ') {
+        if !token.is_empty() {
+            swappiness = Some(reclaim_option(token)?);
+        }
+    }
+    Ok(ReclaimRequest {
+        pages: bytes / PAGE_SIZE,
+        swappiness,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -179,11 +269,77 @@ mod tests {
         assert_eq!(page_counter_memparse(b"-1", b"max"), Err(EINVAL));
     }
 
+    #[test]
+    fn memory_reclaim_grammar() {
+        let req = |pages, swappiness| Ok(ReclaimRequest { pages, swappiness });
+        assert_eq!(parse_memory_reclaim(b"1M\n"), req(256, None));
+        assert_eq!(parse_memory_reclaim(b"  4097  "), req(1, None));
+        assert_eq!(parse_memory_reclaim(b"4095"), req(0, None));
+        assert_eq!(parse_memory_reclaim(b"K"), req(0, None));
+        assert_eq!(parse_memory_reclaim(b"0x2000"), req(2, None));
+        assert_eq!(parse_memory_reclaim(b"1M swappiness=0"), req(256, Some(0)));
+        assert_eq!(
+            parse_memory_reclaim(b"1M swappiness=200"),
+            req(256, Some(200))
+        );
+        assert_eq!(
+            parse_memory_reclaim(b"1M  swappiness=10   swappiness=max \n"),
+            req(256, Some(SWAPPINESS_ANON_ONLY))
+        );
+        assert_eq!(parse_memory_reclaim(b"1M\tswappiness=7"), req(256, Some(7)));
+        assert_eq!(parse_memory_reclaim(b"1Mswappiness=7"), req(256, Some(7)));
+        assert_eq!(
+            parse_memory_reclaim(b"1M swappiness=0x10"),
+            req(256, Some(16))
+        );
+        assert_eq!(
+            parse_memory_reclaim(b"1M swappiness=010"),
+            req(256, Some(8))
+        );
+        assert_eq!(parse_memory_reclaim(b"1M swappiness=-"), req(256, Some(0)));
+        assert_eq!(parse_memory_reclaim(b"1M swappiness=-0"), req(256, Some(0)));
+        // 2^64 + 1 wraps to 1 in simple_strtoull and is short enough for match_int.
+        assert_eq!(
+            parse_memory_reclaim(b"1M swappiness=18446744073709551617"),
+            req(256, Some(1))
+        );
+        assert_eq!(
+            parse_memory_reclaim(b"1M swappiness=5\0junk"),
+            req(256, Some(5))
+        );
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"   ",
+            b"x",
+            b"-1",
+            b"+1",
+            b"max",
+            b"1M x",
+            b"1M swappiness",
+            b"1M swappiness=",
+            b"1M swappiness=201",
+            b"1M swappiness=-1",
+            b"1M swappiness=+5",
+            b"1M swappiness=5x",
+            b"1M swappiness=5\tswappiness=6",
+            b"1M swappiness=maximum",
+            b"1M Swappiness=5",
+            b"1M swappiness=0000000000000000000000005",
+            b"1M swappiness=4294967296",
+            b"1M swappiness=max swappiness=500",
+            b"1kb",
+        ] {
+            assert_eq!(parse_memory_reclaim(bad), Err(EINVAL), "{bad:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(bytes: Vec<u8>) {
             let _ = parse_memory_limit(&bytes);
             let _ = memparse(&bytes);
+            let _ = parse_memory_reclaim(&bytes);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Linux-exact parsers and formatters of the controllers' v1 files.
+//! Linux-exact parsers and formatters of the controllers' files.
 //!
 //! # Why here
 //!
@@ -27,6 +27,14 @@
 //! | `pids.max` | `pids_max_write` | [`parse_pids_max`], [`pids_max_display`] (`pids.rs`) |
 //! | `devices.allow`, `devices.deny` | `devcgroup_access_write` → `devcgroup_update_access(strstrip(buf))` | [`parse_dev_rule`], [`DevRule`]'s `Display` (`devices.rs`) |
 //! | `freezer.state` | `freezer_write`: `strcmp(strstrip(buf), "FROZEN" / "THAWED")` | `strstrip(buf) == b"FROZEN"` |
+//!
+//! And of the v2 files that have a grammar of their own:
+//!
+//! | file | kernel handler | here |
+//! |---|---|---|
+//! | `memory.min`, `.low`, `.high`, `.max`, `.swap.high`, `.swap.max`, `.zswap.max` | `strstrip`, `page_counter_memparse(buf, "max")` | [`page_counter_memparse`] |
+//! | `memory.reclaim` | `user_proactive_reclaim` (`mm/vmscan.c`) | [`parse_memory_reclaim`] (`memory.rs`) |
+//! | `memory.oom.group`, `memory.zswap.writeback` | `kstrtoint(strstrip(buf), 0)` | [`kstrtoint`] |
 //!
 //! Kernel sources followed (torvalds/linux): `lib/vsprintf.c` (`bitmap_list_string`),
 //! `lib/cmdline.c` (`memparse`), `lib/bitmap-str.c` (`bitmap_parselist`),
