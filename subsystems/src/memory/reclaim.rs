@@ -415,7 +415,16 @@ fn reclaim_list(
     let nr = if lru.is_file() {
         nr
     } else {
-        nr.min(swap_headroom(g))
+        let headroom = swap_headroom(g);
+        // Linux isolates a batch of up to SWAP_CLUSTER_MAX pages and swaps them one by
+        // one: when the batch does not fit under `memory.swap.max`, the swap charge of
+        // the first page beyond fails (`__mem_cgroup_try_charge_swap`).
+        let batch = nr.max(SWAP_CLUSTER_MAX.min(g.state().stats.local(lru_stat(lru))));
+        if batch > headroom {
+            stats::event(g, Event::SwapMax);
+            stats::event(g, Event::SwapFail);
+        }
+        nr.min(headroom)
     };
     if nr == 0 {
         return 0;

@@ -893,7 +893,7 @@ impl<P: Platform> Machine<P> {
     pub(super) fn run_pending_oom(&mut self) {
         let pending = core::mem::take(&mut self.mm.borrow_mut().pending_oom);
         for id in pending {
-            for _ in 0..MAX_CHARGE_ROUNDS {
+            for round in 0..MAX_CHARGE_ROUNDS {
                 let over = self
                     .with_memcg(id, |c| {
                         let m = c.state().memory_counter();
@@ -907,7 +907,11 @@ impl<P: Platform> Machine<P> {
                 if victims.is_empty() {
                     break;
                 }
-                self.with_memcg(id, reclaim::record_oom);
+                // The write counted the first round's `oom` (`memory_max_write`
+                // counts one per round of its kill loop).
+                if round > 0 {
+                    self.with_memcg(id, reclaim::record_oom);
+                }
                 for v in victims {
                     self.oom_kill_process(v);
                 }
