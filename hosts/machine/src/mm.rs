@@ -371,9 +371,13 @@ impl Mm {
                     done.freed += take;
                 }
                 Dirt::Dirty => {
+                    // Out of this list's order (`oldest_file_run` skips it) but on the
+                    // same list: the controller counts writeback pages where it asked
+                    // for them (`Reclaimed` cannot say that they moved), so a run
+                    // deactivated here left the group's `active_file` counting pages
+                    // the machine showed inactive, and a later use "activated" them a
+                    // second time (the group's pages then exceeded the machine's).
                     run.dirt = Dirt::Writeback;
-                    // Deactivated on the way, and out of this list's order.
-                    run.active = false;
                     done.writeback += take;
                 }
                 Dirt::Writeback => break,
