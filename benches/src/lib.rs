@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod baseline;
 pub mod host;
 pub mod lattice;
+pub mod memcg;
 pub mod report;
 pub mod sim;
 pub mod tasks;

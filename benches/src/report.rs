@@ -120,11 +120,15 @@ pub enum Section {
     /// The unified hierarchy: enabling a controller against the tasks below, a move
     /// against the groups (`v2`, see [`crate::v2`]).
     V2,
+    /// The memory controller: the charge fast path against an atomic pair, reclaim per
+    /// page against a charge, in gpc's policy alone and in the simulated machine
+    /// (`memcg`, see [`crate::memcg`]).
+    Memcg,
 }
 
 impl Section {
     /// Every section, with its name.
-    pub const ALL: [(Section, &'static str); 9] = [
+    pub const ALL: [(Section, &'static str); 10] = [
         (Section::Hot, "hot"),
         (Section::Threads, "threads"),
         (Section::Containers, "containers"),
@@ -134,6 +138,7 @@ impl Section {
         (Section::SimTasks, "simtasks"),
         (Section::Lattice, "lattice"),
         (Section::V2, "v2"),
+        (Section::Memcg, "memcg"),
     ];
 
     /// The section called `name`.
@@ -178,6 +183,11 @@ pub struct Config {
     pub v2_groups: usize,
     /// Sibling groups of the v2 move figure (few, many).
     pub v2_move_groups: (usize, usize),
+    /// Pages a group holds for the reclaim-policy figure (the `memcg` section).
+    pub memcg_fake_pages: u64,
+    /// The simulated machine's reclaim figures: files read, and pages of each; the
+    /// second layout has one page per file (a run per page, the per-page worst case).
+    pub memcg_sim_files: [(usize, u64); 2],
 }
 
 impl Config {
@@ -200,6 +210,8 @@ impl Config {
             thread_run: Duration::from_millis(20),
             v2_groups: 1_000,
             v2_move_groups: (10, 10_000),
+            memcg_fake_pages: 16_384,
+            memcg_sim_files: [(64, 256), (4096, 1)],
         }
     }
 
@@ -222,6 +234,8 @@ impl Config {
             thread_run: Duration::from_micros(200),
             v2_groups: 10,
             v2_move_groups: (3, 30),
+            memcg_fake_pages: 256,
+            memcg_sim_files: [(4, 16), (32, 1)],
         }
     }
 }
@@ -342,6 +356,16 @@ pub fn run(cfg: &Config, emit: &mut dyn FnMut(&Figure)) -> Result<Vec<Figure>, B
             &cfg.timing,
             cfg.v2_groups,
             cfg.v2_move_groups,
+            &mut |name, v, unit| {
+                o.put(name, v, unit);
+            },
+        )?;
+    }
+    if on(Section::Memcg) {
+        crate::memcg::memcg(
+            &cfg.timing,
+            cfg.memcg_fake_pages,
+            cfg.memcg_sim_files,
             &mut |name, v, unit| {
                 o.put(name, v, unit);
             },

@@ -30,7 +30,7 @@ fn help_is_a_success_with_the_usage_on_stdout() {
         );
         assert!(
             text.contains(
-                "sections: hot, threads, containers, groups, reads, memory, simtasks, lattice, v2\n"
+                "sections: hot, threads, containers, groups, reads, memory, simtasks, lattice, v2, memcg\n"
             ),
             "{text}"
         );

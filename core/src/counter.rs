@@ -120,15 +120,25 @@ impl PageCounter {
             self.failcnt.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        self.watermark.fetch_max(new, Ordering::Relaxed);
+        self.raise_watermark(new);
         true
+    }
+
+    /// The peak follows `new`. A read first (Linux reads `watermark` before it writes
+    /// it): at a steady usage the peak is already higher, and the charge then costs no
+    /// read-modify-write for it.
+    #[inline]
+    fn raise_watermark(&self, new: u64) {
+        if new > self.watermark.load(Ordering::Relaxed) {
+            self.watermark.fetch_max(new, Ordering::Relaxed);
+        }
     }
 
     /// One level of `page_counter_charge`: add whatever the limit (a charge that must
     /// not fail, such as a move of charges already made elsewhere).
     fn force_level(&self, n: u64) {
         let new = self.usage.fetch_add(n, Ordering::SeqCst).wrapping_add(n);
-        self.watermark.fetch_max(new, Ordering::Relaxed);
+        self.raise_watermark(new);
     }
 
     /// One level of `page_counter_cancel`: subtract, never below 0 ("More uncharges
@@ -185,7 +195,10 @@ impl PageCounter {
     }
 
     /// Linux `propagate_protected_usage`: the part of the usage the protection covers,
-    /// and the change of it added to the parent's sums.
+    /// and the change of it added to the parent's sums. As Linux, only a part that
+    /// changed is exchanged and added: without protection (`min` and `low` 0, most
+    /// groups) a charge or uncharge then makes no read-modify-write here, where it made
+    /// four per level.
     fn propagate_protected_usage(&self, parent: Option<&PageCounter>) {
         let usage = self.usage();
         let pairs = [
@@ -202,11 +215,14 @@ impl PageCounter {
         ];
         for (prot, prot_usage, sum) in pairs {
             let covered = usage.min(prot.load(Ordering::Relaxed));
+            if covered == prot_usage.load(Ordering::Relaxed) {
+                continue;
+            }
             let old = prot_usage.swap(covered, Ordering::Relaxed);
             if let Some(sum) = sum {
-                if covered >= old {
+                if covered > old {
                     sum.fetch_add(covered - old, Ordering::Relaxed);
-                } else {
+                } else if covered < old {
                     let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
                         Some(s.saturating_sub(old - covered))
                     });
