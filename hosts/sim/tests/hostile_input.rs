@@ -367,9 +367,19 @@ fn hostile_writes_to_every_control_file() -> R {
 #[test]
 fn hostile_writes_to_every_v2_file() -> R {
     let mut m = SimMachine::new()?;
+    // Every controller with v2 files offered, and enabled down to the leaf, so that
+    // their files (memory.*) are in the battery too.
+    m.configure(&gpc_script::MachineConfig {
+        mem: Some(64 << 20),
+        swap: Some(16 << 20),
+        v2: Some("all"),
+        ..gpc_script::MachineConfig::default()
+    })?;
     m.mount("cgroup2", "", "x", "/u")?;
     m.mkdir("/u/a", false)?;
     m.mkdir("/u/a/b", false)?;
+    m.write("/u/cgroup.subtree_control", b"+memory")?;
+    m.write("/u/a/cgroup.subtree_control", b"+memory")?;
     let place = |m: &mut SimMachine| -> R {
         let t = m.spawn()?;
         m.write("/u/a/b/cgroup.procs", format!("{t}").as_bytes())
@@ -382,6 +392,9 @@ fn hostile_writes_to_every_v2_file() -> R {
     inputs.push(("disable", b"-memory\n".to_vec()));
     inputs.push(("trigger", b"some 150000 1000000\n".to_vec()));
     inputs.push(("bad trigger", b"some 0 1000000\n".to_vec()));
+    inputs.push(("max", b"max\n".to_vec()));
+    inputs.push(("reclaim", b"1M swappiness=0\n".to_vec()));
+    inputs.push(("bad reclaim", b"1M swappiness=201\n".to_vec()));
     let mut files = Vec::new();
     for dir in ["/u", "/u/a", "/u/a/b"] {
         let mut names = m.list(dir)?;
@@ -416,6 +429,9 @@ fn hostile_writes_to_every_v2_file() -> R {
                     }
                     if f.ends_with("cgroup.pressure") {
                         m.write(f, b"1")?;
+                    }
+                    if f.ends_with("cgroup.subtree_control") {
+                        let _ = m.write(f, b"+memory");
                     }
                     if text(&mut m, "/u/a/b/cgroup.procs")?.is_empty() {
                         place(&mut m)?;
