@@ -1,6 +1,6 @@
 //! The `memory` controller (memcg): hierarchical page counters with limits, usage, peak
 //! and failure counts, and the statistics files. This module is the v1 interface; the v2
-//! one (`memory.current`, `memory.max`, `memory.reclaim`, ...) is in [`v2`].
+//! one (`memory.current`, `memory.max`, `memory.reclaim`, ...) is in `memory/v2.rs`.
 //!
 //! Follows, in torvalds/linux as of Linux 6.18: `mm/memcontrol-v1.c`
 //! (`mem_cgroup_legacy_files[]`, `memsw_files[]`, `mem_cgroup_read_u64`,
