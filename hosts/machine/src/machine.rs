@@ -2188,6 +2188,39 @@ mod tests {
     }
 
     #[test]
+    fn drop_caches_parses_as_proc_dointvec_minmax() -> R {
+        let mut m = machine()?;
+        let a = m.spawn()?;
+        m.read_file(a, "f", 1 << 20)?;
+        m.write_file(a, "g", 4096)?;
+        let cached = |m: &mut SimMachine| -> std::result::Result<String, Error> {
+            Ok(text(m, "/proc/meminfo")?
+                .lines()
+                .find(|l| l.starts_with("Cached:"))
+                .unwrap_or_default()
+                .to_string())
+        };
+        for bad in [&b"0"[..], b"5", b"-1", b"x", b"1 2", b"1x", b"", b"\n"] {
+            let r = m.write("/proc/sys/vm/drop_caches", bad);
+            if bad.is_empty() {
+                continue; // (the script never writes nothing; the VFS would)
+            }
+            assert_eq!(r, Err(Error::EINVAL), "{bad:?}");
+        }
+        assert_eq!(cached(&mut m)?, "Cached:             1028 kB");
+        // Values 2 and 4 leave the page cache; 0x1, 1 and 3 drop its clean pages, not
+        // the dirty one.
+        m.write("/proc/sys/vm/drop_caches", b" 2\n")?;
+        m.write("/proc/sys/vm/drop_caches", b"4")?;
+        assert_eq!(cached(&mut m)?, "Cached:             1028 kB");
+        m.write("/proc/sys/vm/drop_caches", b"0x1\n")?;
+        assert_eq!(cached(&mut m)?, "Cached:                4 kB");
+        m.write("/proc/sys/vm/drop_caches", b"3")?;
+        assert_eq!(m.read("/proc/sys/vm/drop_caches"), Err(Error::EACCES));
+        Ok(())
+    }
+
+    #[test]
     fn proc_entries() -> R {
         let mut m = machine()?;
         let a = m.spawn()?;

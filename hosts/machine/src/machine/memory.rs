@@ -113,14 +113,16 @@ impl<P: Platform> Machine<P> {
             // Without a memory controller the machine still has its pages: drop clean
             // cache and swap anonymous memory directly.
             let pages = Pages(&self.mm);
+            let root = self.mm.borrow().root_id;
             let mut freed = 0;
             for lru in [Lru::InactiveFile, Lru::ActiveFile, Lru::InactiveAnon] {
                 if freed >= req.nr {
                     break;
                 }
+                // (No borrow of the pages may be held across this call.)
                 let r = gpc_core::host::reclaim::PageReclaim::reclaim(
                     &pages,
-                    self.mm.borrow().root_id,
+                    root,
                     lru,
                     req.nr - freed,
                 );
