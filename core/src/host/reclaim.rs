@@ -87,4 +87,12 @@ pub trait PageReclaim {
     fn request_oom_kill(&self, group: u64) {
         let _ = group;
     }
+
+    /// Free pages on the host's swap devices (Linux `get_nr_swap_pages`): reclaim does
+    /// not scan anonymous memory without any (`can_reclaim_anon_pages`). The default, for
+    /// a host that does not say, is unlimited (the host refuses a swap-out it cannot do
+    /// by freeing fewer pages).
+    fn swap_free(&self) -> u64 {
+        u64::MAX
+    }
 }

@@ -755,11 +755,10 @@ impl<P: Platform> Machine<P> {
                 if path == "/" {
                     return Err(Error::EBUSY);
                 }
-                self.mm.borrow_mut().reserve_dead()?;
                 self.gpc.rmdir_node(&Node::directory(hier, dir_id))?;
                 self.vfs.forget_container(dir_id);
-                // Its pages are its parent's now (any hierarchy: ids are unique).
-                self.memcg_removed(dir_id);
+                // Its pages are its parent's now.
+                self.revalidate_owners();
                 Ok(())
             }
             Loc::ProcRoot | Loc::ProcPid(_) | Loc::ProcSub(_) | Loc::Proc(_) => Err(Error::EPERM),
@@ -810,6 +809,13 @@ impl<P: Platform> Machine<P> {
                 ..
             } => {
                 self.gpc.write_node(&node, data, &caller)?;
+                // A limit raised, an OOM killer enabled: tasks waiting for memory try
+                // again (`memcg1_oom_recover`).
+                self.mm.borrow_mut().recover = true;
+                if path.ends_with("/cgroup.subtree_control") || path == "cgroup.subtree_control" {
+                    // A controller disabled below: its states there are gone.
+                    self.revalidate_owners();
+                }
                 // Every successful write modifies the file (inotify IN_MODIFY).
                 self.notify_watchers(dir_id, path.rsplit('/').next().unwrap_or(""));
                 Ok(())
@@ -1456,11 +1462,20 @@ impl<P: Platform> ScriptMachine for Machine<P> {
     }
 
     fn mount(&mut self, fstype: &str, options: &str, source: &str, dir: &str) -> Result {
-        self.op(|m| m.do_mount(fstype, options, source, dir))
+        self.op(|m| {
+            m.do_mount(fstype, options, source, dir)?;
+            // The memory controller may have moved hierarchy: pages follow its states.
+            m.revalidate_owners();
+            Ok(())
+        })
     }
 
     fn umount(&mut self, dir: &str) -> Result {
-        self.op(|m| m.do_umount(dir))
+        self.op(|m| {
+            m.do_umount(dir)?;
+            m.revalidate_owners();
+            Ok(())
+        })
     }
 
     fn mkdir(&mut self, path: &str, parents: bool) -> Result {

@@ -30,7 +30,6 @@ use alloc::vec::Vec;
 use gpc_core::host::alloc::try_string;
 use gpc_core::host::reclaim::{Lru, PageReclaim, Reclaimed};
 use gpc_core::{Pid, Result};
-use hashbrown::HashSet;
 
 /// Bytes in a page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -118,8 +117,6 @@ pub struct Mm {
     pub anon: hashbrown::HashMap<Pid, Vec<AnonCharge>>,
     /// The page cache, by file name, sorted by name (a deterministic order).
     pub files: Vec<(String, Vec<Run>)>,
-    /// Removed groups (container ids): their pages are their parents'.
-    dead: HashSet<u64>,
     /// The container id of the memory controller's root state now (pages charged while
     /// `memory` was not mounted carry 0).
     pub root_id: u64,
@@ -128,6 +125,9 @@ pub struct Mm {
     wb_carry: u64,
     /// Groups whose OOM killer a file write asked for ([`PageReclaim::request_oom_kill`]).
     pub pending_oom: Vec<u64>,
+    /// Memory was freed or made reclaimable since tasks waiting in an OOM last tried
+    /// again (Linux `memcg1_oom_recover`'s occasions).
+    pub recover: bool,
 }
 
 impl Mm {
@@ -141,11 +141,11 @@ impl Mm {
             cache: 0,
             anon: hashbrown::HashMap::new(),
             files: Vec::new(),
-            dead: HashSet::new(),
             root_id: 0,
             seq: 0,
             wb_carry: 0,
             pending_oom: Vec::new(),
+            recover: false,
         }
     }
 
@@ -165,28 +165,59 @@ impl Mm {
         self.seq
     }
 
-    /// Group `id` was removed: its pages belong to the next group of their chains.
+    /// The groups that own pages now (each once), into `out`.
     ///
     /// # Errors
     ///
-    /// `ENOMEM` (the removal is then not recorded; the pages are still freed correctly,
-    /// only reclaim does not find them until their owner's parent... never: callers
-    /// reserve first with [`Mm::reserve_dead`]).
-    pub fn reserve_dead(&mut self) -> Result {
-        self.dead.try_reserve(1)?;
+    /// `ENOMEM`.
+    pub fn owners(&self, out: &mut Vec<u64>) -> Result {
+        let heads = self
+            .anon
+            .values()
+            .flatten()
+            .map(|c| c.chain.first().copied().unwrap_or(0))
+            .chain(
+                self.files
+                    .iter()
+                    .flat_map(|(_, runs)| runs.iter())
+                    .map(|r| r.chain.first().copied().unwrap_or(0)),
+            );
+        for h in heads {
+            if h != 0 && !out.contains(&h) {
+                out.try_reserve(1)?;
+                out.push(h);
+            }
+        }
         Ok(())
     }
 
-    /// Record a removal in the room [`Mm::reserve_dead`] made.
-    pub fn mark_dead(&mut self, id: u64) {
-        self.dead.insert(id);
+    /// Group `id`'s memory state is gone (its group removed, the controller disabled
+    /// there or moved to another hierarchy): its pages are the next group's of their
+    /// chains from now on (the controller handed its statistics to the parent), the
+    /// root's at the end of a chain. Allocates nothing.
+    pub fn reparent(&mut self, id: u64) {
+        let strip = |chain: &mut Vec<u64>| {
+            if chain.first() == Some(&id) {
+                chain.remove(0);
+            }
+        };
+        for c in self.anon.values_mut().flatten() {
+            strip(&mut c.chain);
+        }
+        for (_, runs) in &mut self.files {
+            for r in runs {
+                strip(&mut r.chain);
+            }
+        }
     }
 
-    /// The owner of pages charged along `chain`: its first group still alive (pages
-    /// charged while `memory` was unmounted, id 0, are the root's).
+    /// The owner of pages charged along `chain`: its first group (the root's state for
+    /// an empty chain, and for 0: pages charged while `memory` was on no hierarchy).
     pub fn owner(&self, chain: &[u64]) -> Option<u64> {
-        let id = chain.iter().copied().find(|id| !self.dead.contains(id))?;
-        Some(if id == 0 { self.root_id } else { id })
+        Some(match chain.first() {
+            None | Some(&0) => self.root_id,
+            Some(&id) => id,
+        })
     }
 
     /// A task's footprint for the OOM killer (`oom_badness`: resident anonymous pages
@@ -444,6 +475,7 @@ impl Mm {
                 Dirt::Clean => {
                     self.files[fi].1.remove(ri);
                     self.cache = self.cache.saturating_sub(take);
+                    self.recover = true;
                     done.freed += take;
                 }
                 Dirt::Dirty => {
@@ -497,6 +529,7 @@ impl Mm {
             c.swapped += k;
             self.swap_used += k;
             self.anon_resident = self.anon_resident.saturating_sub(k);
+            self.recover = true;
             freed += k;
         }
         Reclaimed {
@@ -523,6 +556,12 @@ impl PageReclaim for Pages<'_> {
             Lru::InactiveAnon => mm.reclaim_anon(group, nr),
             Lru::ActiveAnon => Reclaimed::default(),
         }
+    }
+
+    fn swap_free(&self) -> u64 {
+        self.0
+            .try_borrow()
+            .map_or(0, |mm| mm.swap_total.saturating_sub(mm.swap_used))
     }
 
     fn request_oom_kill(&self, group: u64) {
@@ -556,8 +595,6 @@ mod tests {
     fn machine(seed: u64) -> Result<Mm> {
         let mut rng = Rng(seed | 1);
         let mut mm = Mm::new(1 << 30, 1 << 20);
-        mm.reserve_dead()?;
-        mm.mark_dead(2);
         let chain = |g: u64| -> Vec<u64> {
             match g {
                 2 => vec![2, 1],
@@ -598,6 +635,7 @@ mod tests {
                 mm.anon.entry(pid).or_default().push(c);
             }
         }
+        mm.reparent(2);
         Ok(mm)
     }
 

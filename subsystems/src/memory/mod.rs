@@ -523,7 +523,9 @@ fn read_oom_control(_: &Memory, ctx: &FileCtxOf<'_, Memory>, out: &mut Out<'_>) 
         "oom_kill_disable {}\nunder_oom {}\noom_kill {}",
         u8::from(st.oom_kill_disable.load(Ordering::Relaxed)),
         u8::from(reclaim::under_oom(css)),
-        st.events.tree(stats::Event::OomKill)
+        // v1 counts an event in the group alone (`memcg_memory_event` stops after it
+        // when memory is not on the default hierarchy).
+        st.events.local(stats::Event::OomKill)
     )
 }
 
@@ -814,7 +816,12 @@ impl Subsystem for Memory {
     /// module doc); the ancestors' counters and subtree columns already include them.
     fn destroy(&self, css: Css<'_, Self>) {
         if let Some(parent) = css.parent() {
-            css.state().stats.hand_over(&parent.state().stats);
+            // `mem_cgroup_css_offline`: the protection leaves the parent's sums, or the
+            // siblings' effective protection would stay scaled down by it.
+            let st = css.state();
+            st.memory.set_min(0, Some(&parent.state().memory));
+            st.memory.set_low(0, Some(&parent.state().memory));
+            st.stats.hand_over(&parent.state().stats);
         }
     }
 }
@@ -1332,7 +1339,8 @@ mod tests {
     }
 
     #[test]
-    fn oom_kill_counts_up_to_below_root() {
+    fn oom_kill_counts_in_the_group_alone_on_v1() {
+        // memcg_memory_event: "if (!cgroup_subsys_on_dfl(memory_cgrp_subsys)) break;"
         let w = World::new();
         w.gpc.mkdir(w.h, "a").unwrap();
         w.gpc.mkdir(w.h, "a/b").unwrap();
@@ -1345,7 +1353,7 @@ mod tests {
         assert!(w
             .read("a/memory.oom_control")
             .unwrap()
-            .ends_with("oom_kill 1\n"));
+            .ends_with("oom_kill 0\n"));
         assert!(w
             .read("memory.oom_control")
             .unwrap()

@@ -343,6 +343,7 @@ fn scan_count(
     req: &Request,
     priority: u32,
     low_reclaim: bool,
+    swap_free: u64,
 ) -> [u64; 4] {
     let st = g.state();
     let protection = if unprotected(target, g) {
@@ -370,7 +371,8 @@ fn scan_count(
     let swappiness = req
         .swappiness
         .unwrap_or_else(|| st.swappiness.load(Ordering::Relaxed));
-    let may_swap = req.may_swap && (swappiness > 0 || req.global) && swap_headroom(g) > 0;
+    let may_swap =
+        req.may_swap && (swappiness > 0 || req.global) && swap_headroom(g) > 0 && swap_free > 0;
     let anon = scan[Lru::InactiveAnon as usize] + scan[Lru::ActiveAnon as usize];
     let file = scan[Lru::InactiveFile as usize] + scan[Lru::ActiveFile as usize];
     let (anon_share, file_share) = if !may_swap {
@@ -420,7 +422,7 @@ fn reclaim_list(
         // one: when the batch does not fit under `memory.swap.max`, the swap charge of
         // the first page beyond fails (`__mem_cgroup_try_charge_swap`).
         let batch = nr.max(SWAP_CLUSTER_MAX.min(g.state().stats.local(lru_stat(lru))));
-        if batch > headroom {
+        if batch > headroom && headroom < host.swap_free() {
             stats::event(g, Event::SwapMax);
             stats::event(g, Event::SwapFail);
         }
@@ -492,7 +494,7 @@ pub fn reclaim(groups: &[Css<'_, Memory>], req: &Request, host: &dyn PageReclaim
                         stats::event(g, Event::Low);
                     }
                 }
-                let scan = scan_count(target, g, req, priority, low_reclaim);
+                let scan = scan_count(target, g, req, priority, low_reclaim, host.swap_free());
                 for lru in [
                     Lru::InactiveFile,
                     Lru::ActiveFile,

@@ -232,7 +232,13 @@ pub(super) fn write_max(_: &Memory, ctx: &FileCtxOf<'_, Memory>, buf: &[u8]) -> 
             return Ok(());
         }
         if reclaimer.run(usage - max, Origin::Direct, None) == 0 {
-            stats::event(css, Event::Oom);
+            // Dirty pages or pages under writeback are waited for before any OOM
+            // (reclaim throttles on writeback): the host does that after the write,
+            // and counts the `oom` of each round that has to kill.
+            let dirty = st.stats.tree(Stat::Dirty) + st.stats.tree(Stat::Writeback);
+            if dirty == 0 {
+                stats::event(css, Event::Oom);
+            }
             if let Some(host) = reclaimer.host {
                 host.request_oom_kill(css.container_id());
             }

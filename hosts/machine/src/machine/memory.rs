@@ -198,7 +198,9 @@ impl<P: Platform> Machine<P> {
                     recursive_prot: self.recursive_prot(),
                     origin: reclaim::Origin::Direct,
                 };
-                if self.reclaim_group(self.memcg_root_id(), &req) > 0 {
+                if self.reclaim_group(self.memcg_root_id(), &req) > 0
+                    || self.wait_writeback(None) > 0
+                {
                     continue;
                 }
                 self.oom_kill_in(None, pid)?;
@@ -251,7 +253,9 @@ impl<P: Platform> Machine<P> {
                         recursive_prot: self.recursive_prot(),
                         origin: reclaim::Origin::Direct,
                     };
-                    if self.reclaim_group(over_id, &req) > 0 {
+                    if self.reclaim_group(over_id, &req) > 0
+                        || self.wait_writeback(Some(over_id)) > 0
+                    {
                         continue;
                     }
                     // Out of memory in that group.
@@ -469,6 +473,10 @@ impl<P: Platform> Machine<P> {
             list.try_reserve(1)?;
             Ok(())
         };
+        // The record this allocation made: later chunks of it extend it while it is the
+        // newest of the task and charged the same group (one record per `alloc`, so
+        // that reclaim's cost follows the commands, not the reclaim rounds).
+        let mut mine: Option<usize> = None;
         let r = self.charge(
             pid,
             n,
@@ -486,16 +494,25 @@ impl<P: Platform> Machine<P> {
                 bytes_left -= b.min(bytes_left);
                 let mut mm = m.mm.borrow_mut();
                 let seq = mm.next_seq();
-                // Room was made by `prepare`.
-                if let Some(list) = mm.anon.get_mut(&pid) {
-                    list.push(AnonCharge {
-                        chain,
-                        bytes: b,
-                        swapped: 0,
-                        seq,
-                    });
-                }
                 mm.anon_resident += k;
+                // Room was made by `prepare`.
+                let Some(list) = mm.anon.get_mut(&pid) else {
+                    return;
+                };
+                if let Some(i) = mine.filter(|&i| i + 1 == list.len()) {
+                    if let Some(last) = list.get_mut(i).filter(|c| c.chain == chain) {
+                        // Whole pages so far: the bytes stay page-exact until the last chunk.
+                        last.bytes = last.bytes.saturating_add(b);
+                        return;
+                    }
+                }
+                list.push(AnonCharge {
+                    chain,
+                    bytes: b,
+                    swapped: 0,
+                    seq,
+                });
+                mine = Some(list.len() - 1);
             },
         );
         match r {
@@ -516,7 +533,10 @@ impl<P: Platform> Machine<P> {
     /// Retry the charges of tasks waiting in a v1 OOM (after every command: memory may
     /// have been freed, a limit raised, or the OOM killer enabled).
     pub(super) fn retry_oom_waiters(&mut self) {
-        if self.oom_waiters.is_empty() {
+        // Linux wakes the waiters on an uncharge, a limit change or an `oom_control`
+        // write (`memcg1_oom_recover`): here, after a command that may have done one.
+        let recover = core::mem::take(&mut self.mm.borrow_mut().recover);
+        if !recover || self.oom_waiters.is_empty() {
             return;
         }
         let waiters = core::mem::take(&mut self.oom_waiters);
@@ -561,6 +581,7 @@ impl<P: Platform> Machine<P> {
         let mut mm = self.mm.borrow_mut();
         mm.anon_resident = mm.anon_resident.saturating_sub(resident);
         mm.swap_used = mm.swap_used.saturating_sub(swapped);
+        mm.recover = true;
     }
 
     /// `free VAR BYTES`: newest charges first.
@@ -620,7 +641,15 @@ impl<P: Platform> Machine<P> {
         for c in list.into_iter().flatten().rev() {
             self.release_anon(&c.chain, c.resident(), c.swapped);
         }
-        self.oom_waiters.retain(|w| w.pid != pid);
+        self.drop_waiter(pid);
+    }
+
+    /// `pid` no longer waits in an OOM (it exited): its group's `under_oom` drops.
+    fn drop_waiter(&mut self, pid: Pid) {
+        while let Some(i) = self.oom_waiters.iter().position(|w| w.pid == pid) {
+            let w = self.oom_waiters.remove(i);
+            self.with_memcg(w.group, |c| reclaim::mark_under_oom(c, false));
+        }
     }
 
     /// A thread exited: its anonymous memory is its process's (`tgid`).
@@ -655,7 +684,8 @@ impl<P: Platform> Machine<P> {
                 l.extend(list);
             }
         }
-        self.oom_waiters.retain(|w| w.pid != pid);
+        drop(mm);
+        self.drop_waiter(pid);
     }
 
     /// `readfile VAR FILE BYTES` (`write`: `writefile`): pages `[0, BYTES)` of FILE in
@@ -849,7 +879,9 @@ impl<P: Platform> Machine<P> {
                 self.with_memcg(id, |css| reclaim::uncharge_pages(css, len, lru));
             }
         }
-        self.mm.borrow_mut().tidy();
+        let mut mm = self.mm.borrow_mut();
+        mm.tidy();
+        mm.recover = true;
     }
 
     /// The flusher during `ms` of simulated time: dirty pages written back, oldest
@@ -884,10 +916,69 @@ impl<P: Platform> Machine<P> {
         }
     }
 
-    /// Group `id` was removed: its pages are its parent's from now on.
-    pub(super) fn memcg_removed(&mut self, id: u64) {
-        let mut mm = self.mm.borrow_mut();
-        mm.mark_dead(id);
+    /// Reclaim found only dirty pages (or pages under writeback) in the subtree of
+    /// `group` (`None`: anywhere): it waits for their writeback (Linux
+    /// `reclaim_throttle(pgdat, VMSCAN_THROTTLE_WRITEBACK)` while the flusher works),
+    /// which the simulator completes at once, without moving the clock. Returns the
+    /// pages cleaned; 0 when there were none, and then the OOM killer runs.
+    fn wait_writeback(&mut self, group: Option<u64>) -> u64 {
+        let mut cleaned = 0;
+        loop {
+            let step = {
+                let mut mm = self.mm.borrow_mut();
+                let mut found = None;
+                'files: for (fi, (_, runs)) in mm.files.iter().enumerate() {
+                    for (ri, r) in runs.iter().enumerate() {
+                        if r.dirt != Dirt::Clean && group.map_or(true, |g| r.chain.contains(&g)) {
+                            found = Some((fi, ri));
+                            break 'files;
+                        }
+                    }
+                }
+                let Some((fi, ri)) = found else { break };
+                let owner = mm.owner(&mm.files[fi].1[ri].chain);
+                mm.recover = true;
+                let r = &mut mm.files[fi].1[ri];
+                let was = r.dirt;
+                r.dirt = Dirt::Clean;
+                (owner, r.len, was)
+            };
+            let (owner, k, was) = step;
+            cleaned += k;
+            if let Some(id) = owner {
+                self.with_memcg(id, |css| match was {
+                    Dirt::Writeback => reclaim::set_writeback(css, k, false),
+                    _ => reclaim::set_dirty(css, k, false),
+                });
+            }
+        }
+        cleaned
+    }
+
+    /// After a change that may end memory states (`rmdir`, a `cgroup.subtree_control`
+    /// write, a mount or an unmount): the pages of groups whose state is gone become
+    /// their parents' (the controller already handed the statistics over). Each pass
+    /// moves pages up one level; a chain is at most as deep as the hierarchy.
+    pub(super) fn revalidate_owners(&mut self) {
+        let Some(ss) = self.ids.memory else { return };
+        self.refresh_root_id();
+        // Each pass shortens some chain or ends: the chains' total length bounds it.
+        loop {
+            let mut owners: Vec<u64> = Vec::new();
+            if self.mm.borrow().owners(&mut owners).is_err() {
+                return;
+            }
+            let mut moved = false;
+            for id in owners {
+                if self.gpc.with_css_by_container_id(ss, id, |_| ()).is_none() {
+                    self.mm.borrow_mut().reparent(id);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
     }
 
     /// OOM kills that file writes asked for (`memory.max` below what reclaim could
@@ -895,6 +986,7 @@ impl<P: Platform> Machine<P> {
     pub(super) fn run_pending_oom(&mut self) {
         let pending = core::mem::take(&mut self.mm.borrow_mut().pending_oom);
         for id in pending {
+            let mut waited = false;
             for round in 0..MAX_CHARGE_ROUNDS {
                 let over = self
                     .with_memcg(id, |c| {
@@ -905,13 +997,35 @@ impl<P: Platform> Machine<P> {
                 if !over {
                     break;
                 }
+                // Dirty pages are not a reason to kill: they are written back, and then
+                // reclaimed, before the OOM killer runs.
+                if self.wait_writeback(Some(id)) > 0 {
+                    waited = true;
+                    let excess = self
+                        .with_memcg(id, |c| {
+                            let m = c.state().memory_counter();
+                            m.usage().saturating_sub(m.max())
+                        })
+                        .unwrap_or(0);
+                    let req = reclaim::Request {
+                        nr: excess.max(reclaim::SWAP_CLUSTER_MAX),
+                        may_swap: true,
+                        swappiness: None,
+                        global: false,
+                        recursive_prot: self.recursive_prot(),
+                        origin: reclaim::Origin::Direct,
+                    };
+                    self.reclaim_group(id, &req);
+                    continue;
+                }
                 let victims = self.oom_select(Some(id)).unwrap_or_default();
                 if victims.is_empty() {
                     break;
                 }
-                // The write counted the first round's `oom` (`memory_max_write`
-                // counts one per round of its kill loop).
-                if round > 0 {
+                // The write counted the first round's `oom` unless the group had dirty
+                // pages to wait for (`memory_max_write` counts one per round of its
+                // kill loop).
+                if round > 0 || waited {
                     self.with_memcg(id, reclaim::record_oom);
                 }
                 for v in victims {
