@@ -29,11 +29,9 @@
 //! spinlock, so `gpc_task_footprint`, `gpc_fatal_signal_pending` and `gpc_kill_task` are
 //! called in atomic context. No import may call back into gpc.
 
-use alloc::vec::Vec;
 use core::ffi::{c_int, c_uint};
 use core::iter::once;
 
-use gpc_core::host::alloc::{try_reserve, Gfp};
 use gpc_core::host::reclaim::Lru;
 use gpc_core::options::V2Options;
 use gpc_core::{Css, Error, SubsysId};
@@ -158,19 +156,6 @@ unsafe fn with_target<T>(
     }
 }
 
-/// `mem_cgroup_margin`: the pages that still fit under the group's own limits (the root
-/// has none).
-fn margin(css: Css<'_, Memory>) -> u64 {
-    if css.is_root() {
-        return u64::MAX;
-    }
-    let st = css.state();
-    let (m, s) = (st.memory_counter(), st.memsw_counter());
-    m.max()
-        .saturating_sub(m.usage())
-        .min(s.max().saturating_sub(s.usage()))
-}
-
 /// Reclaim `req.nr` pages from the subtree of group `id` (`try_to_free_mem_cgroup_pages`
 /// over `mem_cgroup_iter`'s walk) through the kernel's `gpc_reclaim_pages`, under the
 /// hierarchy mutex. Returns the pages freed and the target's margin after.
@@ -188,16 +173,9 @@ fn reclaim_subtree(
     let id = resolve(g, ss, id)?;
     g.gpc
         .with_css_subtree(ss, id, |groups| {
-            let mut list: Vec<Css<'_, Memory>> = Vec::new();
-            for c in groups {
-                let Some(c) = c.typed::<Memory>() else {
-                    continue;
-                };
-                try_reserve(&mut list, 1, Gfp::KERNEL)?;
-                list.push(c);
-            }
+            let list = reclaim::typed_groups(groups)?;
             let freed = reclaim::reclaim(&list, req, g.gpc.host());
-            Ok((freed, list.first().map_or(0, |t| margin(*t))))
+            Ok((freed, list.first().map_or(0, |t| reclaim::margin(*t))))
         })
         .ok_or(Error::ENOENT)?
 }

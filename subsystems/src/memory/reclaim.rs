@@ -70,6 +70,45 @@ pub const fn lru_stat(lru: Lru) -> Stat {
     }
 }
 
+/// `mem_cgroup_margin`: how many pages fit under every limit from `css` up, `memory`
+/// and v1 `memsw` both (the root's limits never apply: `u64::MAX` for the root).
+pub fn margin(css: Css<'_, Memory>) -> u64 {
+    if css.is_root() {
+        return u64::MAX;
+    }
+    css.ancestors_and_self()
+        .take_while(|l| !l.is_root())
+        .map(|l| {
+            let st = l.state();
+            let (m, s) = (&st.memory, &st.memsw);
+            m.max()
+                .saturating_sub(m.usage())
+                .min(s.max().saturating_sub(s.usage()))
+        })
+        .min()
+        .unwrap_or(u64::MAX)
+}
+
+/// The memory states of a walk (`Gpc::with_css_subtree`'s), as the list [`reclaim`]
+/// takes (it walks them once per priority).
+///
+/// # Errors
+///
+/// `ENOMEM` (no room for the list).
+pub fn typed_groups<'a>(
+    groups: &mut dyn Iterator<Item = gpc_core::CssRef<'a>>,
+) -> gpc_core::Result<alloc::vec::Vec<Css<'a, Memory>>> {
+    let mut list = alloc::vec::Vec::new();
+    for c in groups {
+        let Some(c) = c.typed::<Memory>() else {
+            continue;
+        };
+        list.try_reserve(1).map_err(|_| gpc_core::Error::ENOMEM)?;
+        list.push(c);
+    }
+    Ok(list)
+}
+
 /// The level that refused a charge.
 #[derive(Clone, Copy)]
 pub struct Over<'a> {

@@ -1245,13 +1245,15 @@ static void test_memory(void)
 	CHECK(jobctl(p1) & KJOB_KILLED, "p1 was sent SIGKILL");
 	CHECK(!(jobctl(p2) & KJOB_KILLED), "p2 was not");
 	mem_oom_control(g, h, "/a/b", 0, 0, 1);
-	mem_oom_control(g, h, "/a", 0, 0, 1);
+	/* v1 counts an OOM kill in the victim's group alone (memcg_memory_event stops
+	 * there when memory is not on the default hierarchy). */
+	mem_oom_control(g, h, "/a", 0, 0, 0);
 	mem_oom_control(g, h, "/a/c", 0, 0, 0);
 	/* Charging again before p1 has exited kills nobody else: p1 is dying. */
 	r = fault(g, p2, 4, GPC_MEM_USER_FAULT, &out);
 	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_VICTIM && out.killed == 0,
 	      "the victim is dying: %d wait %d killed %u", r, out.wait, out.killed);
-	mem_oom_control(g, h, "/a", 0, 0, 1);
+	mem_oom_control(g, h, "/a/b", 0, 0, 1);
 	/* p1 exits (the kernel frees its pages), and p2's fault goes through. */
 	free_anon(g, p1, b, 12);
 	ktask_exit(g, p1t);
@@ -1290,7 +1292,8 @@ static void test_memory(void)
 	CHECK(kmm_pages(&mem_host, c, GPC_LRU_INACTIVE_FILE) == 0, "the cache is gone");
 	r = fault(g, p3, 8, GPC_MEM_USER_FAULT, &out);
 	CHECK(r == -ENOMEM && out.killed == 0 && out.wait == 0, "nothing to kill: %d", r);
-	mem_oom_control(g, h, "/a", 0, 0, 2); /* p1, and p2 by its own charge */
+	mem_oom_control(g, h, "/a/b", 0, 0, 1); /* p1 */
+	mem_oom_control(g, h, "/a/c", 0, 0, 1); /* p2, by its own charge */
 	/* A killable process: more than 8 pages at once (above PAGE_ALLOC_COSTLY_ORDER)
 	 * still never kills. */
 	atomic_store(&p3->unkillable, 0);
@@ -1307,7 +1310,7 @@ static void test_memory(void)
 	r = fault(g, p3, 1, GPC_MEM_USER_FAULT, &out);
 	CHECK(r == -EAGAIN && out.wait == GPC_MEM_WAIT_OOM && out.group == a && out.killed == 0,
 	      "the fault waits: %d wait %d", r, out.wait);
-	mem_oom_control(g, h, "/a", 1, 1, 2);
+	mem_oom_control(g, h, "/a", 1, 1, 0);
 	mem_oom_control(g, h, "/a/b", 0, 1, 1); /* under_oom reads 1 below a waiting group */
 	r = fault(g, p3, 1, 0, &out);
 	CHECK(r == -ENOMEM && out.wait == 0 && !(jobctl(p3) & KJOB_KILLED), "no fault, no wait: %d",
@@ -1316,7 +1319,7 @@ static void test_memory(void)
 	r = fault(g, p3, 1, GPC_MEM_USER_FAULT, &out);
 	CHECK(r == 0, "after a page was freed: %d", r);
 	CHECK(gpc_mem_oom_wait_done(g, a) == 0, "the wait ends");
-	mem_oom_control(g, h, "/a", 1, 0, 2);
+	mem_oom_control(g, h, "/a", 1, 0, 0);
 
 	/* Swap: anonymous pages go out, memsw keeps them, uncharge_swap frees them. */
 	kmm_set_swap(8);
@@ -1352,7 +1355,7 @@ static void test_memory(void)
 	ktask_exit(g, p3);
 	r = gpc_mem_oom(g, GPC_MEM_ROOT, NULL, &out);
 	CHECK(r == -ENOMEM && out.killed == 0, "nobody left to kill: %d", r);
-	mem_oom_control(g, h, "/a", 0, 0, 3);
+	mem_oom_control(g, h, "/a/b", 0, 0, 2);
 	CHECK(file_u64(g, h, "/a/memory.usage_in_bytes") == 0, "/a is empty");
 
 	/* Allocation failures: reclaim's list of groups is the one allocation of a charge
@@ -1612,7 +1615,22 @@ static void test_mem_storm(int nthreads, int iters)
 	}
 	CHECK(file_u64(g, h, "/m/memory.usage_in_bytes") <= 48 * PG, "/m within its limit");
 	CHECK(killed == exits, "%ld processes killed, %ld exited killed", killed, exits);
-	snprintf(line, sizeof(line), "oom_kill %ld\n", killed);
+	/* v1: each kill counts in the victim's own group (no propagation to /m). */
+	{
+		long counted = 0;
+		for (int i = 0; i < nthreads; i++) {
+			char path[64];
+			long err;
+			snprintf(path, sizeof(path), "%s/memory.oom_control", w[i].path);
+			char *s = rd(g, h, path, NULL, &err);
+			const char *k = s ? strstr(s, "oom_kill ") : NULL;
+			counted += k ? strtol(k + 9, NULL, 10) : 0;
+			free(s);
+		}
+		CHECK(counted == killed, "oom_kill in the workers' groups: %ld, killed %ld", counted,
+		      killed);
+	}
+	snprintf(line, sizeof(line), "oom_kill %d\n", 0);
 	file_has(g, h, "/m/memory.oom_control", line);
 	CHECK(kmm_reclaim_violations() == 0, "gpc_reclaim_pages in atomic context");
 	printf("  %-42s %ld\n", "charges", charges);

@@ -134,17 +134,9 @@ impl<P: Platform> Machine<P> {
         let pages = Pages(&self.mm);
         self.gpc
             .with_css_subtree(ss, id, |groups| {
-                let mut list: Vec<Css<'_, Memory>> = Vec::new();
-                for g in groups {
-                    let Some(g) = g.typed::<Memory>() else {
-                        continue;
-                    };
-                    if list.try_reserve(1).is_err() {
-                        break;
-                    }
-                    list.push(g);
-                }
-                reclaim::reclaim(&list, req, &pages)
+                // Without room for the list, nothing is reclaimed (the charge goes on to
+                // the OOM killer, as after a fruitless reclaim).
+                reclaim::typed_groups(groups).map_or(0, |list| reclaim::reclaim(&list, req, &pages))
             })
             .unwrap_or(0)
     }
@@ -208,7 +200,7 @@ impl<P: Platform> Machine<P> {
             }
             let chunk = left.min(free);
             let attempt = self.with_task_memcg(pid, |css| {
-                let margin = margin(css);
+                let margin = reclaim::margin(css);
                 let take = chunk.min(margin);
                 let take = if take == 0 { chunk.min(1) } else { take };
                 // Room for the record first: once charged, nothing may fail.
@@ -548,26 +540,6 @@ impl<P: Platform> Machine<P> {
             let _ = self.alloc_pages(w.pid, w.pages, w.bytes);
         }
     }
-}
-
-/// `mem_cgroup_margin`: how many pages fit under every limit from `css` up (the root's
-/// limits never apply).
-pub(super) fn margin(css: Css<'_, Memory>) -> u64 {
-    if css.is_root() {
-        return u64::MAX;
-    }
-    css.ancestors_and_self()
-        .take_while(|l| !l.is_root())
-        .map(|l| {
-            let st = l.state();
-            let m = st.memory_counter();
-            let s = st.memsw_counter();
-            m.max()
-                .saturating_sub(m.usage())
-                .min(s.max().saturating_sub(s.usage()))
-        })
-        .min()
-        .unwrap_or(u64::MAX)
 }
 
 impl<P: Platform> Machine<P> {
