@@ -183,14 +183,7 @@ fn reclaim_subtree(
 /// A reclaim request for a charge or for `memory.high` (`MEMCG_RECLAIM_MAY_SWAP` unless
 /// the `memsw` limit refused).
 fn direct_request(g: &Instance, nr: u64, may_swap: bool) -> reclaim::Request {
-    reclaim::Request {
-        nr,
-        may_swap,
-        swappiness: None,
-        global: false,
-        recursive_prot: recursive_prot(g),
-        origin: reclaim::Origin::Direct,
-    }
+    reclaim::Request::direct(nr, may_swap, false, recursive_prot(g))
 }
 
 // ---------------------------------------------------------------------------------
@@ -847,14 +840,7 @@ pub unsafe extern "C" fn gpc_mem_reclaim(
             return Err(Error::EINVAL);
         }
         let ss = memory_ss(g)?;
-        let req = reclaim::Request {
-            nr: nr_pages,
-            may_swap: true,
-            swappiness: None,
-            global: true,
-            recursive_prot: recursive_prot(g),
-            origin: reclaim::Origin::Direct,
-        };
+        let req = reclaim::Request::direct(nr_pages, true, true, recursive_prot(g));
         let (freed, _) = if nr_pages == 0 {
             with_memcg(g, ss, group, |_| (0, 0))?
         } else {

@@ -9,15 +9,15 @@
 //! | group quota and period | `cpu::bandwidth` | `run` |
 //! | bandwidth periods ended | `cpu::record_periods` | `run` |
 //! | CPU time used | `cpuacct::charge` | `run` |
-//! | memory charge / uncharge | `memory::try_charge` / `memory::uncharge` | `alloc`, `free`, `exit` |
+//! | memory charge, reclaim, OOM | `memory::reclaim` (`try_charge_pages`, `commit`, `reclaim`, `oom_victim`, ...), in `machine/memory.rs` | `alloc`, `free`, `readfile`, `writefile`, `exit`, `run` |
 //! | device access | `devices::may_access` | `open` |
 //! | packet class | `net_cls::classid` | (no command shows it yet) |
 //!
 //! The `ns` controller needs no effect here: `unshare` goes through gpc-core's
 //! `Gpc::container_clone`, and `pids` acts through core's fork hooks.
 
-use gpc_core::{Css, Result};
-use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory, net_cls};
+use gpc_core::Css;
+use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, net_cls};
 
 use crate::sched::CpuMask;
 
@@ -55,27 +55,6 @@ pub fn cpu_record_periods(css: Css<'_, cpu::Cpu>, times: u64, throttled: bool, t
 /// the ancestors too).
 pub fn cpuacct_charge(css: Css<'_, cpuacct::Cpuacct>, cpu: usize, ns: u64) {
     cpuacct::charge(css, cpu, ns, true);
-}
-
-/// Charge `bytes` to `css` and its ancestors (`ENOMEM` over a limit, counted in
-/// `memory.failcnt` by the controller). The controller charges whole pages.
-pub fn memory_try_charge(css: Css<'_, memory::Memory>, bytes: u64) -> Result {
-    memory::try_charge(css, bytes)
-}
-
-/// Give `bytes` back to `css` and its ancestors (whole pages).
-pub fn memory_uncharge(css: Css<'_, memory::Memory>, bytes: u64) {
-    memory::uncharge(css, bytes);
-}
-
-/// The pages a charge of `bytes` takes (what [`memory_try_charge`] rounds up to).
-pub fn memory_pages(bytes: u64) -> u64 {
-    memory::bytes_to_pages(bytes)
-}
-
-/// The bytes of `pages` pages.
-pub fn pages_to_bytes(pages: u64) -> u64 {
-    pages.saturating_mul(gpc_subsystems::parse::PAGE_SIZE)
 }
 
 /// May a task of `css` open device `dev_type` (`b'c'` or `b'b'`) `major:minor` for

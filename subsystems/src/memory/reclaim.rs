@@ -250,13 +250,16 @@ pub struct Request {
 }
 
 impl Request {
-    /// A charge's reclaim of `nr` pages (at least `SWAP_CLUSTER_MAX`).
-    pub fn charge(nr: u64, over: &Over<'_>, recursive_prot: bool) -> Self {
+    /// Direct reclaim of `nr` pages, as a charge, `memory.high` or the machine's own
+    /// shortage asks for it (`try_to_free_mem_cgroup_pages` / `try_to_free_pages`):
+    /// each group's swappiness, `may_swap` unless a `memsw` limit refused, `global` for
+    /// the machine's reclaim (soft limits first, swappiness 0 no bar to swapping).
+    pub fn direct(nr: u64, may_swap: bool, global: bool, recursive_prot: bool) -> Self {
         Request {
-            nr: nr.max(SWAP_CLUSTER_MAX),
-            may_swap: !over.memsw,
+            nr,
+            may_swap,
             swappiness: None,
-            global: false,
+            global,
             recursive_prot,
             origin: Origin::Direct,
         }

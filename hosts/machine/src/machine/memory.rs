@@ -182,14 +182,12 @@ impl<P: Platform> Machine<P> {
             // The machine's own memory first (`__alloc_pages` before the charge).
             let free = self.mm.borrow().free();
             if free == 0 {
-                let req = reclaim::Request {
-                    nr: left.max(reclaim::SWAP_CLUSTER_MAX),
-                    may_swap: true,
-                    swappiness: None,
-                    global: true,
-                    recursive_prot: self.recursive_prot(),
-                    origin: reclaim::Origin::Direct,
-                };
+                let req = reclaim::Request::direct(
+                    left.max(reclaim::SWAP_CLUSTER_MAX),
+                    true,
+                    true,
+                    self.recursive_prot(),
+                );
                 if self.reclaim_group(self.memcg_root_id(), &req) > 0
                     || self.wait_writeback(None) > 0
                 {
@@ -237,14 +235,12 @@ impl<P: Platform> Machine<P> {
                     }
                 }
                 Some(Ok(Err((over_id, memsw)))) => {
-                    let req = reclaim::Request {
-                        nr: left.max(reclaim::SWAP_CLUSTER_MAX),
-                        may_swap: !memsw,
-                        swappiness: None,
-                        global: false,
-                        recursive_prot: self.recursive_prot(),
-                        origin: reclaim::Origin::Direct,
-                    };
+                    let req = reclaim::Request::direct(
+                        left.max(reclaim::SWAP_CLUSTER_MAX),
+                        !memsw,
+                        false,
+                        self.recursive_prot(),
+                    );
                     if self.reclaim_group(over_id, &req) > 0
                         || self.wait_writeback(Some(over_id)) > 0
                     {
@@ -299,18 +295,12 @@ impl<P: Platform> Machine<P> {
             }
             let mut freed = 0;
             for (id, _) in levels {
-                let req = reclaim::Request {
-                    nr: if in_retry {
-                        reclaim::SWAP_CLUSTER_MAX
-                    } else {
-                        nr.max(1)
-                    },
-                    may_swap: true,
-                    swappiness: None,
-                    global: false,
-                    recursive_prot: self.recursive_prot(),
-                    origin: reclaim::Origin::Direct,
+                let nr = if in_retry {
+                    reclaim::SWAP_CLUSTER_MAX
+                } else {
+                    nr.max(1)
                 };
+                let req = reclaim::Request::direct(nr, true, false, self.recursive_prot());
                 freed += self.reclaim_group(id, &req);
             }
             let delay = self
@@ -979,14 +969,12 @@ impl<P: Platform> Machine<P> {
                             m.usage().saturating_sub(m.max())
                         })
                         .unwrap_or(0);
-                    let req = reclaim::Request {
-                        nr: excess.max(reclaim::SWAP_CLUSTER_MAX),
-                        may_swap: true,
-                        swappiness: None,
-                        global: false,
-                        recursive_prot: self.recursive_prot(),
-                        origin: reclaim::Origin::Direct,
-                    };
+                    let req = reclaim::Request::direct(
+                        excess.max(reclaim::SWAP_CLUSTER_MAX),
+                        true,
+                        false,
+                        self.recursive_prot(),
+                    );
                     self.reclaim_group(id, &req);
                     continue;
                 }
