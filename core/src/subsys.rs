@@ -155,6 +155,30 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
     /// The task exits from `css` (Linux `exit` and `release` together: after this the
     /// task holds nothing). Only with [`Hooks::EXIT`]. No gpc lock is held.
     fn exit(&self, _task: &TaskInfo, _css: Css<'_, Self>) {}
+
+    /// Lines the unified hierarchy's core `cpu.stat` appends after its CPU times when
+    /// the group has a state of this subsystem of its own (Linux `css_extra_stat_show`,
+    /// called by `cgroup_extra_stat_show` for the `cpu` controller only; gpc calls it
+    /// for the subsystem named `cpu`). Under the hierarchy lock. The default adds
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` from `out`; the read fails with it.
+    fn extra_stat_show(&self, _css: Css<'_, Self>, _out: &mut Out<'_>) -> Result {
+        Ok(())
+    }
+
+    /// Lines of the unified hierarchy's core `cpu.stat.local` (Linux
+    /// `css_local_stat_show`, by `cgroup_local_stat_show`), under the same rules as
+    /// [`Subsystem::extra_stat_show`]. The default adds nothing.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` from `out`.
+    fn local_stat_show(&self, _css: Css<'_, Self>, _out: &mut Out<'_>) -> Result {
+        Ok(())
+    }
 }
 
 /// The header in front of every subsystem state (Linux `cgroup_subsys_state`).
@@ -437,6 +461,10 @@ pub trait DynSubsystem: Send + Sync {
     ) -> Result;
     #[doc(hidden)]
     fn write_file(&self, idx: usize, ctx: &FileCtx<'_>, css: CssRef<'_>, data: &[u8]) -> Result;
+    #[doc(hidden)]
+    fn extra_stat_show(&self, css: CssRef<'_>, out: &mut Out<'_>) -> Result;
+    #[doc(hidden)]
+    fn local_stat_show(&self, css: CssRef<'_>, out: &mut Out<'_>) -> Result;
 }
 
 /// Two `CssRef`s typed as `S`, or `None` if either is another subsystem's (a core bug;
@@ -542,6 +570,18 @@ impl<S: Subsystem> DynSubsystem for S {
         let write = file.write.ok_or(Error::EINVAL)?;
         let css = css.typed::<S>().ok_or(Error::EINVAL)?;
         write(self, &ctx.typed(css), data)
+    }
+    fn extra_stat_show(&self, css: CssRef<'_>, out: &mut Out<'_>) -> Result {
+        match css.typed::<S>() {
+            Some(c) => Subsystem::extra_stat_show(self, c, out),
+            None => Ok(()),
+        }
+    }
+    fn local_stat_show(&self, css: CssRef<'_>, out: &mut Out<'_>) -> Result {
+        match css.typed::<S>() {
+            Some(c) => Subsystem::local_stat_show(self, c, out),
+            None => Ok(()),
+        }
     }
 }
 

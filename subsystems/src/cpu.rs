@@ -35,6 +35,23 @@
 //! larger one (`tg_cfs_schedulable_down`: "On cgroup1, only inherit when no limit is set").
 //! Unlimited groups inherit the ancestor's limit.
 //!
+//! # The unified hierarchy (`cpu_files[]`, all `CFTYPE_NOT_ON_ROOT`)
+//!
+//! | file | mode | read | write |
+//! |---|---|---|---|
+//! | `cpu.weight` | 0644 | `"%llu\n"`, `sched_weight_to_cgroup(shares)`: 100 by default | `write_u64`; outside `1..=10000` `ERANGE`; then `sched_group_set_shares(sched_weight_from_cgroup(w))` (`EINVAL` in an idle group) |
+//! | `cpu.weight.nice` | 0644 | `"%lld\n"`: the nice value whose `sched_prio_to_weight` entry is nearest the weight (`cpu_weight_nice_read_s64`) | `write_s64`; outside `-20..=19` `ERANGE`; then the table's weight |
+//! | `cpu.idle` | 0644 | as on v1 | as on v1 |
+//! | `cpu.max` | 0644 | `"max %llu\n"` or `"%llu %llu\n"` (quota, period) | `cpu_period_quota_parse` ([`crate::parse::parse_cpu_max`]), then `tg_set_bandwidth` |
+//! | `cpu.max.burst` | 0644 | `"%llu\n"` | `write_u64`, then `tg_set_bandwidth` |
+//!
+//! `tg_set_bandwidth` checks as on v1, but `__cfs_schedulable` refuses nothing on
+//! cgroup2: a child's hierarchical quota is the smaller of its own and its parent's.
+//! `cpu.stat` / `cpu.stat.local` are core files there; the controller appends
+//! `nr_periods`, `nr_throttled`, `throttled_usec`, `nr_bursts`, `burst_usec` (and
+//! `throttled_usec`) through [`Subsystem::extra_stat_show`] /
+//! [`Subsystem::local_stat_show`].
+//!
 //! # The effects
 //!
 //! The simulator's scheduler reads [`shares`] (the group weight) and [`bandwidth`] (the
@@ -58,6 +75,10 @@
 //! scheduler take.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+mod v2;
+
+pub use v2::{weight, CGROUP_WEIGHT_DFL, CGROUP_WEIGHT_MAX, CGROUP_WEIGHT_MIN};
 
 use crate::parse::{write_s64_input, write_u64_input};
 use gpc_core::host::lock::IrqSpinLock;
@@ -250,12 +271,16 @@ fn write_shares(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, buf: &[u8]) -> Result {
     if val > u64::MAX >> SCHED_FIXEDPOINT_SHIFT {
         val = MAX_SHARES;
     }
-    let css = ctx.css();
-    // sched_group_set_shares: an idle group's weight is fixed; the root has no entity.
+    sched_group_set_shares(ctx.css(), val << SCHED_FIXEDPOINT_SHIFT)
+}
+
+/// `sched_group_set_shares` (`kernel/sched/fair.c`) of a `scale_load()`ed weight: an
+/// idle group's weight is fixed, the root has no entity (`!tg->se[0]`), both `EINVAL`.
+fn sched_group_set_shares(css: Css<'_, Cpu>, scaled: u64) -> Result {
     if is_idle(css) || css.is_root() {
         return Err(Error::EINVAL);
     }
-    set_shares_scaled(css.state(), val << SCHED_FIXEDPOINT_SHIFT);
+    set_shares_scaled(css.state(), scaled);
     Ok(())
 }
 
@@ -347,6 +372,13 @@ fn ratio_of(css: Css<'_, Cpu>) -> Option<u64> {
 /// ratio must stay within its nearest limited ancestor's. Only the group and its subtree
 /// can change, so only they are checked (the rest was checked when it was set).
 fn cfs_schedulable(ctx: &FileCtxOf<'_, Cpu>, bw: Bandwidth) -> Result {
+    // tg_cfs_schedulable_down: "On cgroup2, always take the non-RUNTIME_INF min": a
+    // child's hierarchical quota is capped by its parent's, nothing is refused. The
+    // cap needs no bookkeeping: a throttled ancestor throttles its whole subtree, which
+    // is how the scheduler ([`bandwidth`] of every level) enforces it on both versions.
+    if ctx.on_dfl() {
+        return Ok(());
+    }
     let css = ctx.css();
     let parent = ctx.parent().ok_or(Error::EINVAL)?;
     // The parent's hierarchical quota: its own ratio, or its nearest limited ancestor's.
@@ -431,8 +463,10 @@ fn read_stat_local(_: &Cpu, ctx: &FileCtxOf<'_, Cpu>, out: &mut Out<'_>) -> Resu
     )
 }
 
-/// The files, in Linux's order (`cpu_legacy_files[]`).
-static FILES: [CfType<Cpu>; 7] = [
+/// The files, in Linux's order: `cpu_legacy_files[]` (v1 only), then `cpu_files[]`
+/// (v2 only, all `CFTYPE_NOT_ON_ROOT`; `cpu.stat` and `cpu.stat.local` are the core's
+/// there, which append [`Cpu`]'s `extra_stat_show` / `local_stat_show`).
+static FILES: [CfType<Cpu>; 12] = [
     CfType::rw("shares", read_shares, write_shares),
     CfType::rw("idle", read_idle, write_idle),
     CfType::rw("cfs_period_us", read_period, write_period),
@@ -440,6 +474,14 @@ static FILES: [CfType<Cpu>; 7] = [
     CfType::rw("cfs_burst_us", read_burst, write_burst),
     CfType::ro("stat", read_stat),
     CfType::ro("stat.local", read_stat_local),
+    // cpu_files[]
+    CfType::rw("weight", v2::read_weight, v2::write_weight).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("weight.nice", v2::read_weight_nice, v2::write_weight_nice)
+        .with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("idle", read_idle, write_idle).with_flags(v2::DFL_NOT_ON_ROOT),
+    CfType::rw("max", v2::read_max, v2::write_max).with_flags(v2::DFL_NOT_ON_ROOT),
+    // cpu_burst_read_u64 / cpu_burst_write_u64, as cpu.cfs_burst_us.
+    CfType::rw("max.burst", read_burst, write_burst).with_flags(v2::DFL_NOT_ON_ROOT),
 ];
 
 impl Subsystem for Cpu {
@@ -454,6 +496,16 @@ impl Subsystem for Cpu {
     /// 1024, not idle, unlimited with a 100 ms period, no burst.
     fn create(&self, _parent: Option<Css<'_, Self>>) -> Result<State> {
         State::new()
+    }
+
+    /// `cpu_extra_stat_show`: the bandwidth lines of the unified `cpu.stat`.
+    fn extra_stat_show(&self, css: Css<'_, Self>, out: &mut Out<'_>) -> Result {
+        v2::extra_stat_show(css, out)
+    }
+
+    /// `cpu_local_stat_show`: the line of the unified `cpu.stat.local`.
+    fn local_stat_show(&self, css: Css<'_, Self>, out: &mut Out<'_>) -> Result {
+        v2::local_stat_show(css, out)
     }
 }
 
@@ -504,7 +556,7 @@ mod tests {
                 assert!(names.iter().any(|n| n == f), "{dir}: {f}");
             }
         }
-        let modes: Vec<u16> = FILES
+        let modes: Vec<u16> = FILES[..7]
             .iter()
             .map(|f| gpc_core::files::file_mode(f.read.is_some(), f.write.is_some()))
             .collect();

@@ -1,8 +1,8 @@
 //! The `pids` controller: a limit on the number of tasks (processes and threads) in a
 //! subtree.
 //!
-//! Follows `kernel/cgroup/pids.c` (torvalds/linux) as of Linux 6.18, legacy cftypes
-//! (`pids_files_legacy`).
+//! Follows `kernel/cgroup/pids.c` (torvalds/linux) as of Linux 6.18: `pids_files_legacy`
+//! on v1, `pids_files` on v2.
 //!
 //! # Files (all `CFTYPE_NOT_ON_ROOT`)
 //!
@@ -11,9 +11,22 @@
 //! | `pids.max` | 0644 | `max` or the limit (`pids_max_show`) | `pids_max_write`: `strstrip`, `"max"` or `kstrtoll(buf, 0)` with `0 <= n < PIDS_MAX` ([`parse_pids_max`]): `ERANGE` on overflow, `EINVAL` otherwise |
 //! | `pids.current` | 0444 | `"%lld\n"` of the hierarchical count | |
 //! | `pids.peak` | 0444 | `"%lld\n"`, the highest count seen | |
-//! | `pids.events` | 0444 | `"max %lld\n"` | |
+//! | `pids.events` | 0444 | `"max %lld\n"` (`__pids_events_show(sf, false)`, below) | |
+//! | `pids.events.local` | 0444 | v2 only: `"max %lld\n"` (`__pids_events_show(sf, true)`) | |
 //!
-//! (`pids.events.local` is a v2-only file.)
+//! # Events (`pids_event`, `__pids_events_show`)
+//!
+//! A refused fork counts `events_local[PIDCG_FORKFAIL]` of the **forking** container.
+//! On v1, and on v2 mounted with `pids_localevents`, that is all, and both
+//! `pids.events` and `pids.events.local` show it. Otherwise (v2) it also counts
+//! `events_local[PIDCG_MAX]` of the container **whose limit was hit** (its
+//! `pids.events.local`) and `events[PIDCG_MAX]` of it and of every ancestor but the
+//! root (their `pids.events`, hierarchical).
+//!
+//! gpc counts all three at every refusal and picks at read time (as the memory
+//! controller does for `memory_localevents`): the fork hooks do not know the mount's
+//! flags. The counts differ from Linux only after a remount that switches
+//! `pids_localevents`: Linux did not count the hierarchical events while it was on.
 //!
 //! # Charging
 //!
@@ -42,6 +55,7 @@
 use core::sync::atomic::{AtomicI64, Ordering};
 
 use crate::parse::{parse_pids_max, pids_max_display, PIDS_MAX};
+use gpc_core::options::V2Options;
 use gpc_core::{CfFlags, CfType, Css, Error, FileCtxOf, Hooks, Out, Result, Subsystem, TaskInfo};
 
 /// The `pids` controller (Linux `pids_cgrp_subsys`).
@@ -58,8 +72,15 @@ pub struct State {
     limit: AtomicI64,
     /// `watermark` (`pids.peak`).
     watermark: AtomicI64,
-    /// `events_local[PIDCG_FORKFAIL]`: forks refused in this container (`pids.events`).
+    /// `events_local[PIDCG_FORKFAIL]`: forks refused in this container (v1's and
+    /// `pids_localevents`' `pids.events`).
     forkfail: AtomicI64,
+    /// `events_local[PIDCG_MAX]`: forks refused by this container's limit (v2's
+    /// `pids.events.local`).
+    max_local: AtomicI64,
+    /// `events[PIDCG_MAX]`: forks refused by this container's or a descendant's limit
+    /// (v2's `pids.events`).
+    max_tree: AtomicI64,
 }
 
 /// The tasks charged to a container (its own and its descendants').
@@ -136,9 +157,29 @@ fn try_charge<'a>(css: Css<'a, Pids>, num: i64) -> core::result::Result<(), Css<
     Ok(())
 }
 
-/// `pids_event` on the legacy hierarchy: count the refusal in the forking container.
-fn event(forking: Css<'_, Pids>) {
+/// `pids_event`: the refusal counts in the forking container, and (the v2 view) in
+/// the one whose limit was hit and hierarchically from there up to below the root.
+fn event(forking: Css<'_, Pids>, over_limit: Css<'_, Pids>) {
     forking.state().forkfail.fetch_add(1, Ordering::Relaxed);
+    over_limit.state().max_local.fetch_add(1, Ordering::Relaxed);
+    for p in levels(over_limit) {
+        p.state().max_tree.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The counter `__pids_events_show` prints: on v1 and with `pids_localevents`
+/// `events_local[PIDCG_FORKFAIL]`, else `events[PIDCG_MAX]` or (`local`)
+/// `events_local[PIDCG_MAX]`.
+fn events_shown(ctx: &FileCtxOf<'_, Pids>, local: bool) -> i64 {
+    let st = ctx.css().state();
+    let counter = if !ctx.on_dfl() || ctx.v2_options().contains(V2Options::PIDS_LOCAL_EVENTS) {
+        &st.forkfail
+    } else if local {
+        &st.max_local
+    } else {
+        &st.max_tree
+    };
+    counter.load(Ordering::Relaxed)
 }
 
 /// `pids_max_show`.
@@ -172,21 +213,27 @@ fn read_peak(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Result {
     )
 }
 
-/// `pids_events_show` on the legacy hierarchy.
+/// `pids_events_show`.
 fn read_events(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Result {
-    writeln!(
-        out,
-        "max {}",
-        ctx.css().state().forkfail.load(Ordering::Relaxed)
-    )
+    writeln!(out, "max {}", events_shown(ctx, false))
 }
 
-/// `pids_files_legacy`, in Linux's order.
-static FILES: [CfType<Pids>; 4] = [
-    CfType::rw("max", read_max, write_max).with_flags(CfFlags::NOT_ON_ROOT),
-    CfType::ro("current", read_current).with_flags(CfFlags::NOT_ON_ROOT),
-    CfType::ro("peak", read_peak).with_flags(CfFlags::NOT_ON_ROOT),
-    CfType::ro("events", read_events).with_flags(CfFlags::NOT_ON_ROOT),
+/// `pids_events_local_show`.
+fn read_events_local(_: &Pids, ctx: &FileCtxOf<'_, Pids>, out: &mut Out<'_>) -> Result {
+    writeln!(out, "max {}", events_shown(ctx, true))
+}
+
+/// `CFTYPE_NOT_ON_ROOT` in both `pids_files` and `pids_files_legacy`.
+const BOTH_NOT_ON_ROOT: CfFlags = CfFlags::ON_DFL.union(CfFlags::NOT_ON_ROOT);
+
+/// `pids_files` and `pids_files_legacy`, in Linux's order: the legacy four are in both.
+static FILES: [CfType<Pids>; 5] = [
+    CfType::rw("max", read_max, write_max).with_flags(BOTH_NOT_ON_ROOT),
+    CfType::ro("current", read_current).with_flags(BOTH_NOT_ON_ROOT),
+    CfType::ro("peak", read_peak).with_flags(BOTH_NOT_ON_ROOT),
+    CfType::ro("events", read_events).with_flags(BOTH_NOT_ON_ROOT),
+    CfType::ro("events.local", read_events_local)
+        .with_flags(CfFlags::ONLY_ON_DFL.union(CfFlags::NOT_ON_ROOT)),
 ];
 
 impl Subsystem for Pids {
@@ -205,6 +252,8 @@ impl Subsystem for Pids {
             limit: AtomicI64::new(NO_LIMIT),
             watermark: AtomicI64::new(0),
             forkfail: AtomicI64::new(0),
+            max_local: AtomicI64::new(0),
+            max_tree: AtomicI64::new(0),
         })
     }
 
@@ -223,8 +272,8 @@ impl Subsystem for Pids {
 
     /// `pids_can_fork`.
     fn can_fork(&self, _child: &TaskInfo, css: Css<'_, Self>) -> Result {
-        try_charge(css, 1).map_err(|_over_limit| {
-            event(css);
+        try_charge(css, 1).map_err(|over_limit| {
+            event(css, over_limit);
             Error::EAGAIN
         })
     }
@@ -245,7 +294,11 @@ impl Subsystem for Pids {
 mod tests {
     extern crate std;
 
-    use gpc_core::testing::OneHierarchy;
+    use std::string::String;
+    use std::vec::Vec;
+
+    use gpc_core::testing::{OneHierarchy, TaskList, TestHost};
+    use gpc_core::{Creds, Gpc};
 
     use super::*;
 
@@ -407,6 +460,107 @@ mod tests {
         assert_eq!(w.read("p/pids.current").unwrap(), "0\n");
         assert_eq!(w.read("p/c/pids.current").unwrap(), "0\n");
         w.gpc.rmdir(w.h, "p/c").unwrap();
+    }
+
+    /// The unified hierarchy, mounted with `options`, pids enabled below the root.
+    fn v2(options: &str) -> World {
+        let gpc = Gpc::new(TestHost::new(2, 1), &[&Pids]).unwrap();
+        let mut tasks = TaskList::new();
+        tasks.add_init(&gpc).unwrap();
+        let h = gpc
+            .mount_v2(options, &tasks.caller(Creds::ROOT, None))
+            .unwrap();
+        let w = World(OneHierarchy { tasks, gpc, h });
+        w.write("cgroup.subtree_control", b"+pids").unwrap();
+        w
+    }
+
+    fn events(w: &World, dir: &str) -> (String, String) {
+        (
+            w.read(&std::format!("{dir}/pids.events")).unwrap(),
+            w.read(&std::format!("{dir}/pids.events.local")).unwrap(),
+        )
+    }
+
+    fn ev(total: u32, local: u32) -> (String, String) {
+        (std::format!("max {total}\n"), std::format!("max {local}\n"))
+    }
+
+    #[test]
+    fn v2_files() {
+        let w = v2("");
+        w.gpc.mkdir(w.h, "a").unwrap();
+        let pids = |dir: &str| -> Vec<String> {
+            w.ls(dir)
+                .into_iter()
+                .filter(|n| n.starts_with("pids."))
+                .collect()
+        };
+        assert!(pids("").is_empty(), "all CFTYPE_NOT_ON_ROOT");
+        assert_eq!(
+            pids("a"),
+            [
+                "pids.current",
+                "pids.events",
+                "pids.events.local",
+                "pids.max",
+                "pids.peak"
+            ]
+        );
+        assert_eq!(w.read("a/pids.max").unwrap(), "max\n");
+        assert_eq!(events(&w, "a"), ev(0, 0));
+        w.write("a/pids.max", b" 3\n").unwrap();
+        assert_eq!(w.read("a/pids.max").unwrap(), "3\n");
+        assert_eq!(w.write("a/pids.max", b"-1"), Err(Error::EINVAL));
+        assert_eq!(w.write("a/pids.max", b"4194305"), Err(Error::EINVAL));
+        assert_eq!(
+            w.write("a/pids.max", b"99999999999999999999"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(w.write("a/pids.events.local", b"1"), Err(Error::EINVAL));
+        assert_eq!(w.read("a/pids.max").unwrap(), "3\n");
+    }
+
+    #[test]
+    fn v2_events_count_where_the_limit_was_hit_and_up() {
+        let mut w = v2("");
+        w.gpc.mkdir(w.h, "p").unwrap();
+        w.write("p/cgroup.subtree_control", b"+pids").unwrap();
+        w.gpc.mkdir(w.h, "p/c").unwrap();
+        w.write("p/c/cgroup.subtree_control", b"+pids").unwrap();
+        w.gpc.mkdir(w.h, "p/c/g").unwrap();
+        w.write("p/pids.max", b"2").unwrap();
+        let x = w.fork(1).unwrap();
+        w.move_to("p/c/g", x).unwrap();
+        w.fork(x).unwrap();
+        // p's limit refuses a fork in g: p counts it, in both files; c and g do not.
+        assert_eq!(w.fork(x), Err(Error::EAGAIN));
+        assert_eq!(events(&w, "p"), ev(1, 1));
+        assert_eq!(events(&w, "p/c"), ev(0, 0));
+        assert_eq!(events(&w, "p/c/g"), ev(0, 0));
+        // c's own limit: c's local count, and the hierarchical one of c and p.
+        w.write("p/pids.max", b"max").unwrap();
+        w.write("p/c/pids.max", b"2").unwrap();
+        assert_eq!(w.thread(x), Err(Error::EAGAIN));
+        assert_eq!(events(&w, "p"), ev(2, 1));
+        assert_eq!(events(&w, "p/c"), ev(1, 1));
+        assert_eq!(events(&w, "p/c/g"), ev(0, 0));
+    }
+
+    #[test]
+    fn v2_pids_localevents_counts_the_forking_group() {
+        let mut w = v2("pids_localevents");
+        w.gpc.mkdir(w.h, "p").unwrap();
+        w.write("p/cgroup.subtree_control", b"+pids").unwrap();
+        w.gpc.mkdir(w.h, "p/c").unwrap();
+        w.write("p/pids.max", b"1").unwrap();
+        let x = w.fork(1).unwrap();
+        w.move_to("p/c", x).unwrap();
+        assert_eq!(w.fork(x), Err(Error::EAGAIN));
+        assert_eq!(w.fork(x), Err(Error::EAGAIN));
+        // As on v1: the forking group, in both files.
+        assert_eq!(events(&w, "p/c"), ev(2, 2));
+        assert_eq!(events(&w, "p"), ev(0, 0));
     }
 
     #[test]

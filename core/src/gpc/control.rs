@@ -314,10 +314,11 @@ impl<H: Host> Gpc<H> {
                 writeln!(
                     out,
                     "usage_usec {usec}\nuser_usec {usec}\nsystem_usec 0\nnice_usec 0"
-                )
+                )?;
+                self.cpu_stat_show(tree, c, false, out)
             }
             // Empty without a cpu controller state of the group's own (cpu_local_stat_show).
-            FileRef::Core(CoreFile::CpuStatLocal) => Ok(()),
+            FileRef::Core(CoreFile::CpuStatLocal) => self.cpu_stat_show(tree, c, true, out),
             FileRef::Core(CoreFile::Pressure(_)) => Self::write_psi(out),
             FileRef::Core(CoreFile::PsiEnable) => {
                 writeln!(out, "{}", u8::from(c.psi_enabled.load(Ordering::Relaxed)))
@@ -661,6 +662,30 @@ impl<H: Host> Gpc<H> {
         // no-internal-process rule and the threaded model's refusals).
         self.vet_subtree_control_enable(c, enable)?;
         self.apply_subtree_control(tree, c, enable, disable)
+    }
+
+    /// The cpu controller's lines of the unified `cpu.stat` (`local`: `cpu.stat.local`),
+    /// Linux `cgroup_extra_stat_show` / `cgroup_local_stat_show`: only when the group
+    /// has a cpu state of its own (`cgroup_css(cgrp, ss)`: the controller is on the
+    /// unified hierarchy and, below the root, enabled in the parent's
+    /// `cgroup.subtree_control`), else nothing.
+    fn cpu_stat_show(&self, tree: &Tree, c: &Container, local: bool, out: &mut Out<'_>) -> Result {
+        let Some(ss) = self.subsys_id("cpu") else {
+            return Ok(());
+        };
+        if !c.unified || self.dfl_subsys_mask(tree) & (1 << ss) == 0 {
+            return Ok(());
+        }
+        let (Some(sub), Some(css)) = (self.subsys.get(ss), self.dfl_own_css(c, ss)) else {
+            return Ok(());
+        };
+        // SAFETY: a root state, or the container's own, alive under the hierarchy lock.
+        let css = unsafe { CssRef::from_raw(css) };
+        if local {
+            sub.local_stat_show(css, out)
+        } else {
+            sub.extra_stat_show(css, out)
+        }
     }
 
     /// Calls `f` with subsystem `ss`, the context its file handlers get in container `c`

@@ -35,6 +35,8 @@
 //! | `memory.min`, `.low`, `.high`, `.max`, `.swap.high`, `.swap.max`, `.zswap.max` | `strstrip`, `page_counter_memparse(buf, "max")` | [`page_counter_memparse`] |
 //! | `memory.reclaim` | `user_proactive_reclaim` (`mm/vmscan.c`) | [`parse_memory_reclaim`] (`memory.rs`) |
 //! | `memory.oom.group`, `memory.zswap.writeback` | `kstrtoint(strstrip(buf), 0)` | [`kstrtoint`] |
+//! | `cpu.max` | `cpu_period_quota_parse` (`kernel/sched/core.c`) | [`parse_cpu_max`] (`cpu.rs`) |
+//! | `cpu.weight`, `cpu.max.burst` / `cpu.weight.nice`, `cpu.idle` | `write_u64` / `write_s64` | [`write_u64_input`] / [`write_s64_input`] |
 //!
 //! Kernel sources followed (torvalds/linux): `lib/vsprintf.c` (`bitmap_list_string`),
 //! `lib/cmdline.c` (`memparse`), `lib/bitmap-str.c` (`bitmap_parselist`),
@@ -45,11 +47,13 @@
 //!
 //! Formatters produce the value only; the file layer appends the `'\n'` Linux prints.
 
+mod cpu;
 mod cpumask;
 mod devices;
 mod memory;
 mod pids;
 
+pub use cpu::*;
 pub use cpumask::*;
 pub use devices::*;
 pub use gpc_core::parse::*;
