@@ -1661,11 +1661,16 @@ struct Watch {
 
 /// The controller files whose contents change without a write and that Linux notifies
 /// (`memcg_memory_event` → `cgroup_file_notify` on `events_file`, `events_local_file`,
-/// `swap_events_file`).
+/// `swap_events_file`; `pids_event` → `cgroup_file_notify` on `events_file`,
+/// `events_local_file`).
 fn changes_by_itself(file: &str) -> bool {
     matches!(
         file,
-        "memory.events" | "memory.events.local" | "memory.swap.events"
+        "memory.events"
+            | "memory.events.local"
+            | "memory.swap.events"
+            | "pids.events"
+            | "pids.events.local"
     )
 }
 
