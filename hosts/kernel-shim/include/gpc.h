@@ -173,6 +173,13 @@ struct gpc_cpu_bandwidth {
 	uint64_t burst_us;  /* cpu.cfs_burst_us */
 };
 
+/* One cpu group's weight (gpc_cpu_weight). */
+struct gpc_cpu_weight {
+	uint64_t shares; /* scheduler weight: cpu.shares, or cpu.weight 1..10000 as 10..102400 */
+	uint32_t weight; /* the same as v2's cpu.weight: 1..10000 */
+	int32_t idle;    /* cpu.idle: 1 for a SCHED_IDLE group */
+};
+
 /*
  * gpc_device_access() types and access bits: Linux's own values
  * (include/linux/device_cgroup.h DEVCG_DEV_*, DEVCG_ACC_*).
@@ -521,6 +528,29 @@ int gpc_cpu_shares(const struct gpc *g, struct gpc_task *task, uint64_t *shares)
  */
 int gpc_cpu_bandwidth(const struct gpc *g, struct gpc_task *task, unsigned int level,
 		      struct gpc_cpu_bandwidth *out);
+/*
+ * gpc_cpu_weight: the weight of the cpu group level steps above the task's (0: its own
+ * group), for a scheduler that weighs every level's entity: v1's cpu.shares and v2's
+ * cpu.weight / cpu.weight.nice set the same value (Linux tg->shares;
+ * sched_weight_from_cgroup). Any context.
+ * Results: 0 with *out filled, -ENOENT (above the root), or the common ones.
+ */
+int gpc_cpu_weight(const struct gpc *g, struct gpc_task *task, unsigned int level,
+		   struct gpc_cpu_weight *out);
+/*
+ * gpc_cpu_periods: times bandwidth periods of the cpu group level steps above the task's
+ * ended (Linux do_sched_cfs_period_timer, overrun periods at once), each throttled or not
+ * and each with throttled_ns nanoseconds the group's run queues waited throttled: they
+ * count in cpu.stat (v1: nr_periods, nr_throttled, throttled_time; v2: throttled_usec)
+ * and cpu.stat.local. Counters wrap as Linux's ints. Lock-free: any context.
+ * gpc_cpu_burst: the group ran burst_ns beyond its quota on its burst allowance in a
+ * period (__refill_cfs_bandwidth_runtime: nr_bursts, burst_time / burst_usec).
+ * Results: 0, -ENOENT (above the root), or the common ones.
+ */
+int gpc_cpu_periods(const struct gpc *g, struct gpc_task *task, unsigned int level,
+		    uint64_t times, bool throttled, uint64_t throttled_ns);
+int gpc_cpu_burst(const struct gpc *g, struct gpc_task *task, unsigned int level,
+		  uint64_t burst_ns);
 /*
  * gpc_cpuacct_charge: ns nanoseconds the task ran on CPU cpu, charged to its cpuacct
  * group and every ancestor (Linux cpuacct_charge + cpuacct_account_field: user picks

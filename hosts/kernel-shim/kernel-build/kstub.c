@@ -385,6 +385,7 @@ void kstub_start(void)
 	struct gpc *g;
 	struct ktask *init, *child;
 	struct gpc_cpu_bandwidth bw;
+	struct gpc_cpu_weight wt;
 	unsigned long cpus[1];
 	uint64_t shares = 0;
 	uint32_t classid = 0;
@@ -410,6 +411,7 @@ void kstub_start(void)
 	gpc_rcu_read_lock(); /* what the scheduler, the allocator and open() ask */
 	r |= gpc_cpu_shares(g, T(child), &shares);
 	r |= gpc_cpu_bandwidth(g, T(child), 0, &bw);
+	r |= gpc_cpu_weight(g, T(child), 0, &wt);
 	r |= gpc_cpuacct_charge(g, T(child), 0, 1000, true);
 	r |= gpc_cpuset_cpus(g, T(child), cpus, 64) < 0;
 	r |= gpc_cpuset_mems(g, T(child), cpus, 64) < 0;

@@ -190,6 +190,21 @@ pub struct GpcCpuBandwidth {
 
 const _: () = assert!(size_of::<GpcCpuBandwidth>() == 24 && align_of::<GpcCpuBandwidth>() == 8);
 
+/// `struct gpc_cpu_weight`: one `cpu` group's weight (`gpc_cpu_weight`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpcCpuWeight {
+    /// The scheduler weight (`scale_load_down(tg->shares)`): `cpu.shares` on v1,
+    /// `cpu.weight` 1..10000 as 10..102400 on v2; 3 for an idle group.
+    pub shares: u64,
+    /// The same as v2's `cpu.weight` shows it (1..10000, 100 by default).
+    pub weight: u32,
+    /// 1 for an idle group (`cpu.idle`, a `SCHED_IDLE` entity), else 0.
+    pub idle: i32,
+}
+
+const _: () = assert!(size_of::<GpcCpuWeight>() == 16 && align_of::<GpcCpuWeight>() == 8);
+
 // Device types and access bits of `gpc_device_access`: Linux's own values
 // (include/linux/device_cgroup.h: `DEVCG_DEV_BLOCK`, `DEVCG_DEV_CHAR`, `DEVCG_ACC_*`), so a
 // kernel passes its own constants through.

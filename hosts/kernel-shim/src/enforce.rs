@@ -25,8 +25,8 @@ use gpc_core::{Css, Error, SubsysId, Subsystem};
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer, memory, net_cls};
 
 use crate::abi::{
-    GpcCpuBandwidth, GpcTask, GPC_DEVCG_ACC_MASK, GPC_DEVCG_ACC_MKNOD, GPC_DEVCG_ACC_READ,
-    GPC_DEVCG_ACC_WRITE, GPC_DEVCG_DEV_BLOCK, GPC_DEVCG_DEV_CHAR,
+    GpcCpuBandwidth, GpcCpuWeight, GpcTask, GPC_DEVCG_ACC_MASK, GPC_DEVCG_ACC_MKNOD,
+    GPC_DEVCG_ACC_READ, GPC_DEVCG_ACC_WRITE, GPC_DEVCG_DEV_BLOCK, GPC_DEVCG_DEV_CHAR,
 };
 use crate::exports::Instance;
 use crate::host;
@@ -163,8 +163,7 @@ pub unsafe extern "C" fn gpc_cpu_bandwidth(
             task,
             |i| i.cpu,
             |_, css| {
-                let level = usize::try_from(level).map_err(|_| Error::ENOENT)?;
-                let css = css.ancestors_and_self().nth(level).ok_or(Error::ENOENT)?;
+                let css = cpu_level(css, level)?;
                 let bw = match cpu::bandwidth(css) {
                     Some((quota_us, period_us)) => GpcCpuBandwidth {
                         quota_us: i64::try_from(quota_us).unwrap_or(i64::MAX),
@@ -178,6 +177,105 @@ pub unsafe extern "C" fn gpc_cpu_bandwidth(
                     },
                 };
                 put(out, bw)
+            },
+        )
+    })
+}
+
+/// The `cpu` state `level` steps above `css` (0: `css`), `ENOENT` above the root.
+fn cpu_level<'a>(css: Css<'a, cpu::Cpu>, level: c_uint) -> Result<Css<'a, cpu::Cpu>> {
+    let level = usize::try_from(level).map_err(|_| Error::ENOENT)?;
+    css.ancestors_and_self().nth(level).ok_or(Error::ENOENT)
+}
+
+/// The weight of the `cpu` group `level` steps above `task`'s into `*out`: the
+/// scheduler weight (v1 `cpu.shares`, v2 `cpu.weight` converted by
+/// `sched_weight_from_cgroup`), the v2 `cpu.weight` and whether the group is idle.
+/// 0, `-ENOENT` (above the root), `-EINVAL`, `-ESRCH`.
+///
+/// # Safety
+///
+/// As for [`gpc_cpu_shares`]; `out` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cpu_weight(
+    g: *const Instance,
+    task: *mut GpcTask,
+    level: c_uint,
+    out: *mut GpcCpuWeight,
+) -> c_int {
+    // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
+    status(unsafe {
+        with_state::<cpu::Cpu, _>(
+            g,
+            task,
+            |i| i.cpu,
+            |_, css| {
+                let css = cpu_level(css, level)?;
+                let w = GpcCpuWeight {
+                    shares: cpu::shares(css),
+                    // 1..=10000 always fits.
+                    weight: u32::try_from(cpu::weight(css)).unwrap_or(u32::MAX),
+                    idle: i32::from(cpu::is_idle(css)),
+                };
+                put(out, w)
+            },
+        )
+    })
+}
+
+/// `times` bandwidth periods of the `cpu` group `level` steps above `task`'s ended,
+/// each `throttled` or not with `throttled_ns` of throttled time (`cpu::record_periods`,
+/// Linux `do_sched_cfs_period_timer`). 0, `-ENOENT`, `-EINVAL`, `-ESRCH`.
+///
+/// # Safety
+///
+/// As for [`gpc_cpu_shares`].
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cpu_periods(
+    g: *const Instance,
+    task: *mut GpcTask,
+    level: c_uint,
+    times: u64,
+    throttled: bool,
+    throttled_ns: u64,
+) -> c_int {
+    // SAFETY: forwarded: `g` and `task` are as the caller promised.
+    status(unsafe {
+        with_state::<cpu::Cpu, _>(
+            g,
+            task,
+            |i| i.cpu,
+            |_, css| {
+                cpu::record_periods(cpu_level(css, level)?, times, throttled, throttled_ns);
+                Ok(())
+            },
+        )
+    })
+}
+
+/// The `cpu` group `level` steps above `task`'s ran `burst_ns` on its burst allowance
+/// in a period (`cpu::record_burst`, Linux `__refill_cfs_bandwidth_runtime`). 0,
+/// `-ENOENT`, `-EINVAL`, `-ESRCH`.
+///
+/// # Safety
+///
+/// As for [`gpc_cpu_shares`].
+#[no_mangle]
+pub unsafe extern "C" fn gpc_cpu_burst(
+    g: *const Instance,
+    task: *mut GpcTask,
+    level: c_uint,
+    burst_ns: u64,
+) -> c_int {
+    // SAFETY: forwarded: `g` and `task` are as the caller promised.
+    status(unsafe {
+        with_state::<cpu::Cpu, _>(
+            g,
+            task,
+            |i| i.cpu,
+            |_, css| {
+                cpu::record_burst(cpu_level(css, level)?, burst_ns);
+                Ok(())
             },
         )
     })

@@ -1171,3 +1171,115 @@ fn v2_through_the_abi() {
         gpc_cgroup_ns_free(usize::MAX as *mut GpcCgroupNs);
     }
 }
+
+/// The cpu exports see v2's files: `cpu.weight`/`cpu.weight.nice`/`cpu.idle` as the
+/// group weight, `cpu.max`/`cpu.max.burst` as the bandwidth, and the periods a kernel
+/// reports show in the core's `cpu.stat` / `cpu.stat.local`.
+#[test]
+fn cpu_exports_on_the_unified_hierarchy() {
+    const ENOENT: c_int = -2;
+    let g = new_instance();
+    let init = mock::new_task(0, ROOT);
+    // SAFETY: live instance and tasks from the mock kernel, NUL-terminated strings,
+    // out-pointers to locals.
+    unsafe {
+        assert_eq!(gpc_init_task(g, init), 0);
+        mock::publish(init);
+        let t = mock::new_task(0, ROOT);
+        assert_eq!(gpc_fork(g, init, t), 0);
+        mock::publish(t);
+        let u = gpc_mount_v2(g, ptr::null(), ptr::null_mut());
+        assert_eq!(u, 0);
+        assert_eq!(
+            write(g, u, "/cgroup.subtree_control", "+cpu", ptr::null_mut()),
+            0
+        );
+        assert_eq!(gpc_mkdir(g, u, cstr("/svc").as_ptr()), 0);
+        let pid = mock::pid_of(t).to_string();
+        assert_eq!(write(g, u, "/svc/cgroup.procs", &pid, ptr::null_mut()), 0);
+
+        let mut w = GpcCpuWeight::default();
+        assert_eq!(gpc_cpu_weight(g, t, 0, &mut w), 0);
+        assert_eq!(
+            w,
+            GpcCpuWeight {
+                shares: 1024,
+                weight: 100,
+                idle: 0
+            }
+        );
+        assert_eq!(write(g, u, "/svc/cpu.weight", "200", ptr::null_mut()), 0);
+        assert_eq!(gpc_cpu_weight(g, t, 0, &mut w), 0);
+        assert_eq!((w.shares, w.weight), (2048, 200));
+        assert_eq!(
+            write(g, u, "/svc/cpu.weight.nice", "-5", ptr::null_mut()),
+            0
+        );
+        let mut shares = 0u64;
+        assert_eq!(gpc_cpu_shares(g, t, &mut shares), 0);
+        assert_eq!(shares, 3121);
+        assert_eq!(write(g, u, "/svc/cpu.idle", "1", ptr::null_mut()), 0);
+        assert_eq!(gpc_cpu_weight(g, t, 0, &mut w), 0);
+        assert_eq!(
+            w,
+            GpcCpuWeight {
+                shares: 3,
+                weight: 1,
+                idle: 1
+            }
+        );
+        // The root level: the root group's weight; above it nothing.
+        assert_eq!(gpc_cpu_weight(g, t, 1, &mut w), 0);
+        assert_eq!((w.shares, w.idle), (1024, 0));
+        assert_eq!(gpc_cpu_weight(g, t, 2, &mut w), ENOENT);
+        assert_eq!(gpc_cpu_weight(g, t, u32::MAX, &mut w), ENOENT);
+        assert_eq!(gpc_cpu_weight(g, t, 0, ptr::null_mut()), EINVAL);
+
+        assert_eq!(
+            write(g, u, "/svc/cpu.max", "50000 200000", ptr::null_mut()),
+            0
+        );
+        assert_eq!(
+            write(g, u, "/svc/cpu.max.burst", "1000", ptr::null_mut()),
+            0
+        );
+        let mut bw = GpcCpuBandwidth::default();
+        assert_eq!(gpc_cpu_bandwidth(g, t, 0, &mut bw), 0);
+        assert_eq!(
+            bw,
+            GpcCpuBandwidth {
+                quota_us: 50_000,
+                period_us: 200_000,
+                burst_us: 1000
+            }
+        );
+
+        assert_eq!(gpc_cpu_periods(g, t, 0, 3, true, 150_000_000), 0);
+        assert_eq!(gpc_cpu_periods(g, t, 0, 1, false, 0), 0);
+        assert_eq!(gpc_cpu_burst(g, t, 0, 2_500), 0);
+        assert_eq!(gpc_cpu_periods(g, t, 2, 1, true, 1), ENOENT);
+        assert_eq!(gpc_cpu_burst(g, t, 2, 1), ENOENT);
+        assert_eq!(gpc_cpu_periods(ptr::null(), t, 0, 1, true, 1), EINVAL);
+        assert_eq!(gpc_cpu_burst(g, ptr::null_mut(), 0, 1), EINVAL);
+        assert_eq!(
+            read(g, u, "/svc/cpu.stat", ptr::null_mut()).as_deref(),
+            Ok(
+                "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnice_usec 0\nnr_periods 4\n\
+                nr_throttled 3\nthrottled_usec 450000\nnr_bursts 1\nburst_usec 2\n"
+            )
+        );
+        assert_eq!(
+            read(g, u, "/svc/cpu.stat.local", ptr::null_mut()).as_deref(),
+            Ok("throttled_usec 450000\n")
+        );
+
+        assert_eq!(write(g, u, "/cgroup.procs", &pid, ptr::null_mut()), 0);
+        gpc_exit(g, t);
+        mock::reap(t);
+        assert_eq!(gpc_cpu_weight(g, t, 0, &mut w), -3);
+        assert_eq!(gpc_rmdir(g, u, cstr("/svc").as_ptr()), 0);
+        gpc_exit(g, init);
+        mock::reap(init);
+        gpc_destroy(g);
+    }
+}

@@ -881,8 +881,9 @@ static bool file_is(struct gpc *g, int h, const char *path, const char *want, ch
 /* Every enforcement answer for t, in atomic context (inside an RCU read-side section):
  * none may allocate or sleep (the kernel stand-in counts both). */
 struct answers {
-	int shares_rc, bw_rc[3], frozen, dev_rc[8], classid_rc, cpuacct_rc[2];
+	int shares_rc, bw_rc[3], frozen, dev_rc[8], classid_rc, cpuacct_rc[2], weight_rc;
 	uint64_t shares;
+	struct gpc_cpu_weight weight;
 	struct gpc_cpu_bandwidth bw[3];
 	long cpus, mems;
 	unsigned long cpumask[2], memmask[2];
@@ -913,6 +914,7 @@ static void ask_all(struct gpc *g, struct ktask *t, struct answers *a)
 	kalloc_stats(&before);
 	gpc_rcu_read_lock();
 	a->shares_rc = gpc_cpu_shares(g, T(t), &a->shares);
+	a->weight_rc = gpc_cpu_weight(g, T(t), 0, &a->weight);
 	for (unsigned l = 0; l < 3; l++)
 		a->bw_rc[l] = gpc_cpu_bandwidth(g, T(t), l, &a->bw[l]);
 	a->cpus = gpc_cpuset_cpus(g, T(t), a->cpumask, 8 * sizeof(a->cpumask));
@@ -957,6 +959,8 @@ static void test_enforcement(void)
 	ask_all(g, t, &a);
 	CHECK(a.shares_rc == 0 && a.shares == 1024, "root shares %d %llu", a.shares_rc,
 	      (unsigned long long)a.shares);
+	CHECK(a.weight_rc == 0 && a.weight.shares == 1024 && a.weight.weight == 100,
+	      "root weight %d %u", a.weight_rc, a.weight.weight);
 	CHECK(a.bw_rc[0] == 0 && a.bw[0].quota_us == -1 && a.bw[0].period_us == 0,
 	      "root bandwidth %d %lld", a.bw_rc[0], (long long)a.bw[0].quota_us);
 	CHECK(a.bw_rc[1] == -ENOENT, "above the root: %d", a.bw_rc[1]);
@@ -999,6 +1003,11 @@ static void test_enforcement(void)
 	ask_all(g, t, &a);
 	CHECK(a.shares_rc == 0 && a.shares == 512, "shares %d %llu", a.shares_rc,
 	      (unsigned long long)a.shares);
+	/* The v2 view of the same weight: sched_weight_to_cgroup(512) = 50. */
+	CHECK(a.weight_rc == 0 && a.weight.shares == 512 && a.weight.weight == 50 &&
+		      a.weight.idle == 0,
+	      "weight %d %llu %u %d", a.weight_rc, (unsigned long long)a.weight.shares,
+	      a.weight.weight, a.weight.idle);
 	CHECK(a.bw_rc[0] == 0 && a.bw[0].quota_us == 10000 && a.bw[0].period_us == 20000 &&
 		      a.bw[0].burst_us == 0,
 	      "b's bandwidth %d %lld/%llu", a.bw_rc[0], (long long)a.bw[0].quota_us,
