@@ -914,10 +914,12 @@ impl<'a> Snap<'a> {
                     if self.n[c].parent == p && self.valid(c) && xc.intersects(&self.n[c].v.xcpus) {
                         self.update_parent(c, Cmd::Invalidate, None);
                         if c != cs {
-                            // Linux leaves the invalidated sibling's effective_cpus as
-                            // they were until a later walk; gpc derives them at once
-                            // (reset_partition_data, doc/v2-cpuset.md).
-                            self.reset_partition_data(c);
+                            // Linux leaves the invalidated sibling's effective_cpus, and
+                            // its child partitions, as they were until a later walk; gpc
+                            // walks it now (its masks are derived, doc/v2-cpuset.md), so
+                            // its valid children read "Parent is an invalid partition
+                            // root" at once.
+                            self.update_hier(c, true);
                         }
                     }
                 }
