@@ -205,6 +205,10 @@ pub struct State {
     on_v1: AtomicBool,
     /// The v2 configuration and partition state ([`v2`]); same locking as `config`.
     v2: IrqSpinLock<v2::V2>,
+    /// The machine's CPUs and nodes as the last v2 write saw them (top cpuset only; 0
+    /// before any): for the hooks that are not told the machine's size.
+    seen_cpus: AtomicUsize,
+    seen_mems: AtomicUsize,
 }
 
 /// Whether `css` serves the unified hierarchy.
@@ -518,6 +522,8 @@ impl Subsystem for Cpuset {
             dfl,
             on_v1: AtomicBool::new(false),
             v2: gpc_core::new_irq_spinlock!(v2::V2::new(parent.is_none()), c"cpuset_v2")?,
+            seen_cpus: AtomicUsize::new(0),
+            seen_mems: AtomicUsize::new(0),
         })
     }
 
@@ -540,7 +546,7 @@ impl Subsystem for Cpuset {
     }
 
     /// `cpuset_css_offline`: the parent loses an exclusive child; on v2
-    /// `cpuset_css_killed` ([`v2::destroy`]).
+    /// `cpuset_css_killed` (`v2::destroy`).
     fn destroy(&self, css: Css<'_, Self>) {
         if is_dfl(css) {
             v2::destroy(css);
@@ -554,7 +560,19 @@ impl Subsystem for Cpuset {
         }
     }
 
-    /// `cpuset_can_attach` → `cpuset_can_attach_check` (v2: [`v2::can_attach`]).
+    /// `cpuset_can_attach`: on v2 `security_task_setscheduler` is asked only when the
+    /// effective CPUs or nodes of the two cpusets differ ("migration permission derives
+    /// from hierarchy ownership").
+    fn attach_needs_setscheduler(&self, from: Css<'_, Self>, to: Css<'_, Self>) -> bool {
+        if !is_dfl(to) {
+            return true;
+        }
+        let (nc, nm) = v2::machine_size(to);
+        v2::effective_cpus(from, nc) != v2::effective_cpus(to, nc)
+            || v2::effective_mems(from, nm) != v2::effective_mems(to, nm)
+    }
+
+    /// `cpuset_can_attach` → `cpuset_can_attach_check` (v2: `v2::can_attach`).
     fn can_attach(&self, task: &TaskInfo, _from: Css<'_, Self>, to: Css<'_, Self>) -> Result {
         if is_dfl(to) {
             return v2::can_attach(task, to);

@@ -13,7 +13,7 @@
 //! Linux keeps `effective_cpus` in every cpuset and patches it as partitions take CPUs
 //! from their parents (`partition_xcpus_add`/`_del`) and as the walks
 //! (`update_cpumasks_hier`, `update_sibling_cpumasks`) pass. A write here does the same
-//! on a *snapshot* of the whole hierarchy ([`Snap`], one fallible allocation before
+//! on a *snapshot* of the whole hierarchy (`Snap`, one fallible allocation before
 //! anything changes: `ENOMEM` leaves every cpuset as it was), running Linux's functions
 //! on it in Linux's order, and commits the configuration and partition states at the end.
 //!
@@ -33,6 +33,8 @@
 //! walks left in the snapshot.
 
 use alloc::vec::Vec;
+
+use core::sync::atomic::Ordering;
 
 use gpc_core::host::alloc::{try_reserve_exact, Gfp};
 use gpc_core::parse::strstrip;
@@ -1121,11 +1123,30 @@ impl<'a> Snap<'a> {
     }
 }
 
+/// The machine's CPU and node counts as the last write saw them, for hooks that are not
+/// told (before any write every v2 cpuset has the same masks, whatever the width).
+pub(super) fn machine_size(css: Css<'_, Cpuset>) -> (usize, usize) {
+    let top = css.ancestors_and_self().last().unwrap_or(css).state();
+    let seen = |n: usize, max: usize| if n == 0 { max } else { n };
+    (
+        seen(top.seen_cpus.load(Ordering::Relaxed), CpuMask::BITS),
+        seen(top.seen_mems.load(Ordering::Relaxed), NodeMask::BITS),
+    )
+}
+
 /// Run `op` on a snapshot of `ctx`'s hierarchy and commit it if it succeeds.
 fn with_snap(
     ctx: &FileCtxOf<'_, Cpuset>,
     op: impl FnOnce(&mut Snap<'_>, usize) -> Result,
 ) -> Result {
+    let top = ctx
+        .css()
+        .ancestors_and_self()
+        .last()
+        .unwrap_or(ctx.css())
+        .state();
+    top.seen_cpus.store(ctx.nr_cpus(), Ordering::Relaxed);
+    top.seen_mems.store(ctx.nr_mems(), Ordering::Relaxed);
     let (mut s, me) = Snap::take(ctx)?;
     op(&mut s, me)?;
     #[cfg(test)]
@@ -1245,11 +1266,10 @@ pub(super) fn write_partition(_: &Cpuset, ctx: &FileCtxOf<'_, Cpuset>, data: &[u
 /// `cpuset_can_attach_check` on v2: only an empty `effective_cpus` refuses (a member
 /// below a partition root that handed all its CPUs further down).
 ///
-/// `can_attach` is not told the machine's size; every CPU a cpuset can name is below it,
-/// so only the top cpuset's mask grows with the width used here, and Linux never lets
-/// the top cpuset hand out its last CPU (it always has tasks).
+/// `can_attach` is not told the machine's size: the last write's is used
+/// ([`machine_size`]).
 pub(super) fn can_attach(_task: &TaskInfo, to: Css<'_, Cpuset>) -> Result {
-    if effective_cpus(to, CpuMask::BITS).is_empty() {
+    if effective_cpus(to, machine_size(to).0).is_empty() {
         return Err(Error::ENOSPC);
     }
     Ok(())
@@ -1803,6 +1823,33 @@ mod tests {
         assert_eq!(w.r("b/cpuset.cpus.effective"), "0-2");
         w.ok("m/r/cpuset.cpus.partition", "member");
         assert_eq!(w.r("cpuset.cpus.effective"), "0-3");
+    }
+
+    /// kernel/cgroup/cpuset.c cpuset_can_attach: on v2 `security_task_setscheduler` only
+    /// when the effective CPUs or nodes differ; uid 0 without CAP_SYS_NICE moving root's
+    /// task (security/commoncap.c cap_safe_nice) is refused only then.
+    #[test]
+    fn setscheduler_only_when_masks_differ() {
+        let mut w = World::new(4, 1, &["a", "b"]);
+        let t = w.fork(1).unwrap();
+        let uid0 = Creds::user(0, 0);
+        let move_as = |w: &World, path: &str| {
+            w.gpc.write(
+                w.h,
+                &std::format!("{path}/cgroup.procs"),
+                std::format!("{t}\n").as_bytes(),
+                &w.tasks.caller(uid0, Some(1)),
+            )
+        };
+        move_as(&w, "a").unwrap();
+        move_as(&w, "b").unwrap();
+        w.ok("a/cpuset.cpus", "1");
+        assert_eq!(move_as(&w, "a"), Err(Error::EPERM));
+        w.ok("b/cpuset.cpus", "1-2");
+        assert_eq!(move_as(&w, "a"), Err(Error::EPERM));
+        w.ok("b/cpuset.cpus", "1");
+        move_as(&w, "a").unwrap();
+        w.exit(t).unwrap();
     }
 
     /// rmdir and `-cpuset` give a partition's CPUs back (`cpuset_css_killed`).
