@@ -236,6 +236,10 @@ impl<'a> Snap<'a> {
         let mut n: Vec<Node<'a>> = Vec::new();
         try_reserve_exact(&mut n, count, Gfp::KERNEL)?;
         let all = CpuMask::full(ctx.nr_cpus());
+        // The chain of nodes from the top to the last one pushed: in pre-order a node's
+        // parent is on it.
+        let mut path: Vec<usize> = Vec::new();
+        try_reserve_exact(&mut path, count, Gfp::KERNEL)?;
         let mut me = usize::MAX;
         for (i, peer) in ctx.hierarchy().take(count).enumerate() {
             let css = peer.css();
@@ -243,16 +247,20 @@ impl<'a> Snap<'a> {
             let (parent, depth) = match css.parent() {
                 None => (usize::MAX, 0),
                 Some(p) => {
-                    // Pre-order: the parent is the nearest earlier node that is it.
-                    let pi = (0..i)
-                        .rev()
-                        .find(|&j| n.get(j).is_some_and(|x| x.css.same(p)));
-                    match pi {
-                        Some(pi) => (pi, n.get(pi).map_or(0, |x| x.depth + 1)),
+                    while let Some(&top) = path.last() {
+                        if n.get(top).is_some_and(|x| x.css.same(p)) {
+                            break;
+                        }
+                        path.pop();
+                    }
+                    match path.last() {
+                        Some(&pi) => (pi, path.len()),
                         None => return Err(Error::EINVAL),
                     }
                 }
             };
+            // Within the capacity reserved: one entry per node.
+            path.push(i);
             if parent == usize::MAX {
                 v.xcpus = all;
                 v.prs = PRS_ROOT;
@@ -1232,6 +1240,10 @@ pub(super) fn write_cpus(_: &Cpuset, ctx: &FileCtxOf<'_, Cpuset>, data: &[u8]) -
 
 /// `cpuset_write_resmask` → `update_exclusive_cpumask`.
 pub(super) fn write_exclusive(_: &Cpuset, ctx: &FileCtxOf<'_, Cpuset>, data: &[u8]) -> Result {
+    // (CFTYPE_NOT_ON_ROOT: the top cpuset has no such file.)
+    if ctx.css().is_root() {
+        return Err(Error::EINVAL);
+    }
     let exclusive = parse_cpuset_cpus(data, ctx.nr_cpus())?;
     let empty = strstrip(data).is_empty();
     with_snap(ctx, |s, me| s.update_exclusive(me, exclusive, empty))
@@ -1257,6 +1269,10 @@ pub(super) fn write_partition(_: &Cpuset, ctx: &FileCtxOf<'_, Cpuset>, data: &[u
         b"isolated" => PRS_ISOLATED,
         _ => return Err(Error::EINVAL),
     };
+    // (CFTYPE_NOT_ON_ROOT: the top cpuset has no such file.)
+    if ctx.css().is_root() {
+        return Err(Error::EINVAL);
+    }
     with_snap(ctx, |s, me| {
         s.update_prstate(me, new);
         Ok(())
@@ -1299,7 +1315,7 @@ pub(super) fn destroy(css: Css<'_, Cpuset>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+#[allow(clippy::unwrap_used, clippy::panic)] // tests: a failed unwrap is a failed test
 mod tests {
     extern crate std;
 
@@ -1850,6 +1866,178 @@ mod tests {
         w.ok("b/cpuset.cpus", "1");
         move_as(&w, "a").unwrap();
         w.exit(t).unwrap();
+    }
+
+    /// Rows of Linux's tools/testing/selftests/cgroup/test_cpuset_prs.sh TEST_MATRIX
+    /// (those without CPU hotplug, with a well-formed expectation), run as that script
+    /// runs them: A1, A1/A2, A1/A2/A3 and B1 on an 8-CPU machine whose root has tasks;
+    /// the old then the new state of each cgroup, each `:`-separated action in turn
+    /// (`C` cpus, `X` cpus.exclusive, `CX` both, `P` partition, `S+` subtree_control,
+    /// `T` a task moved in); then the effective CPUs (`X` prefix: exclusive effective),
+    /// partition states (`P-1`: root invalid) and `cpuset.cpus.isolated`.
+    #[test]
+    fn linux_selftest_matrix() {
+        const A123: &str = "C1-3:P1:S+ C2-3:P1:S+ C3:P1";
+        let rows: &[&str] = &[
+            "   C0-1     .      .    C2-3    S+    C4-5     .      .     0 A2:0-1",
+            "   C0-1     .      .    C2-3    P1      .      .      .     0 ",
+            "   C0-1     .      .    C2-3   P1:S+ C0-1:P1   .      .     0 ",
+            "   C0-1     .      .    C2-3   P1:S+  C1:P1    .      .     0 ",
+            "  C0-1:S+   .      .    C2-3     .      .      .     P1     0 ",
+            "  C0-1:P1   .      .    C2-3    S+     C1      .      .     0 ",
+            "  C0-1:P1   .      .    C2-3    S+    C1:P1    .      .     0 ",
+            "  C0-1:P1   .      .    C2-3    S+    C1:P1    .     P1     0 ",
+            "  C0-1:P1   .      .    C2-3   C4-5     .      .      .     0 A1:4-5",
+            "  C0-1:P1   .      .    C2-3  S+:C4-5   .      .      .     0 A1:4-5",
+            "   C0-1     .      .   C2-3:P1   .      .      .     C2     0 ",
+            "   C0-1     .      .   C2-3:P1   .      .      .    C4-5    0 B1:4-5",
+            "C0-3:P1:S+ C2-3:P1 .      .      .      .      .      .     0 A1:0-1|A2:2-3|XA2:2-3",
+            "C0-3:P1:S+ C2-3:P1 .      .     C1-3    .      .      .     0 A1:1|A2:2-3|XA2:2-3",
+            "C2-3:P1:S+  C3:P1  .      .     C3      .      .      .     0 A1:|A2:3|XA2:3 A1:P1|A2:P1",
+            "C2-3:P1:S+  C3:P1  .      .     C3      P0     .      .     0 A1:3|A2:3 A1:P1|A2:P0",
+            "C2-3:P1:S+  C2:P1  .      .     C2-4    .      .      .     0 A1:3-4|A2:2",
+            "C2-3:P1:S+  C3:P1  .      .     C3      .      .     C0-2   0 A1:|B1:0-2 A1:P1|A2:P1",
+            "A123    .     C2-3    .      .      .     0 A1:|A2:2|A3:3 A1:P1|A2:P1|A3:P1",
+            " C0-3:S+ C1-3:S+ C2-3     .    X2-3     .      .      .     0 A1:0-3|A2:1-3|A3:2-3|XA1:2-3",
+            " C0-3:S+ C1-3:S+ C2-3     .    X2-3  X2-3:P2   .      .     0 A1:0-1|A2:2-3|A3:2-3 A1:P0|A2:P2 2-3",
+            " C0-3:S+ C1-3:S+ C2-3     .    X2-3   X3:P2    .      .     0 A1:0-2|A2:3|A3:3 A1:P0|A2:P2 3",
+            " C0-3:S+ C1-3:S+ C2-3     .    X2-3   X2-3  X2-3:P2   .     0 A1:0-1|A2:1|A3:2-3 A1:P0|A3:P2 2-3",
+            " C0-3:S+ C1-3:S+ C2-3     .    X2-3   X2-3 X2-3:P2:C3 .     0 A1:0-1|A2:1|A3:2-3 A1:P0|A3:P2 2-3",
+            " C0-3:S+ C1-3:S+ C2-3   C2-3     .      .      .      P2    0 A1:0-3|A2:1-3|A3:2-3|B1:2-3 A1:P0|A3:P0|B1:P-2",
+            " C0-3:S+ C1-3:S+ C2-3   C4-5     .      .      .      P2    0 B1:4-5 B1:P2 4-5",
+            " C0-3:S+ C1-3:S+ C2-3    C4    X2-3   X2-3  X2-3:P2   P2    0 A3:2-3|B1:4 A3:P2|B1:P2 2-4",
+            " C0-3:S+ C1-3:S+ C2-3    C4    X1-3  X1-3:P2   P2     .     0 A2:1|A3:2-3 A2:P2|A3:P2 1-3",
+            " C4:X0-3:S+ X1-3:S+ X2-3  .      .      P2     .      .     0 A1:4|A2:1-3|A3:1-3 A2:P2 1-3",
+            " C4:X0-3:S+ X1-3:S+ X2-3  .      .      .      P2     .     0 A1:4|A2:4|A3:2-3 A3:P2 2-3",
+            " C0-3:S+ C1-3:S+  C2      .   X2-3:X    .      .      .     0 A1:0-3|A2:1-3|A3:2|XA1:",
+            " C0-3:S+   C1-3    .      .      .    X3:P2    .      .     0 A1:0-3|A2:1-3|XA2: A2:P-2",
+            "  C0-3:P2   .      .    C4-6   C0-4     .      .      .     0 A1:0-4|B1:4-6 A1:P-2|B1:P0",
+            "  C0-3:P2   .      .    C4-6 C0-4:C0-3  .      .      .     0 A1:0-3|B1:4-6 A1:P2|B1:P0 0-3",
+            " C0-5:S+:P2 C4-5:S+:P1 .  .      .    C3-5     .      .     0 A1:0-2|A2:3-5 A1:P2|A2:P1 0-2",
+            " C0-5:S+:P2 C4-5:S+:P1 .  .    C1-5     .      .      .     0 A1:1-3|A2:4-5 A1:P2|A2:P1 1-3",
+            "C2-3:P1:S+ C3:P1   .      .      .     C2-4    .      .     0 A1:|A2:2-3 A1:P1|A2:P1",
+            "C2-3:P1:S+  C3:P1  .      .      T     C2-3    .      .     0 A1:2-3|A2:2-3 A1:P1|A2:P-1",
+            " C3:P1:S+    C3    .      .      T      P1     .      .     0 A1:3|A2:3 A1:P1|A2:P-1",
+            "A123    .    T:C2-3   .      .      .     0 A1:2-3|A2:2-3|A3:3 A1:P1|A2:P-1|A3:P-1",
+            "A123    . T:C2-3:C1-3 .      .      .     0 A1:1|A2:2|A3:3 A1:P1|A2:P1|A3:P1",
+            "C2-3:P1:S+  C3:P1  .      .      P0     .      .      .     0 A1:2-3|A2:3 A1:P0|A2:P-1",
+            "A123    .     C2-3    P0     .      .     0 A1:2-3|A2:2-3|A3:3 A1:P1|A2:P0|A3:P-1",
+            "C2-3:P1:S+  .      .      .      .   C3-4:P1   .      .     0 A1:2|A2:3 A1:P1|A2:P1",
+            "C0-1:P1:S+ C1      .    C2-3   C4-5     .      .      .     0 A1:4-5|A2:4-5",
+            "  C0-1:P1   .      .    C2-3    S+   C4-5:P1   .      .     0 A1:0-1|A2:0-1 A1:P1|A2:P-1",
+            "  C0-1:S+  C1      .    C2-3    P1      .      .      .     0 A1:0-1|A2:1 A1:P1",
+            "  C0-1:S+  C1      .    C2-3     .      P2     .      .     0 A1:0-1|A2:1 A1:P0|A2:P-2",
+            "  C0-1:S+ C1:P2    .    C2-3     P1     .      .      .     0 A1:0|A2:1 A1:P1|A2:P2 0-1|1",
+            "  C0-1:P1   .      .    C2-3   C0-2     .      .      .     0 A1:0-2|B1:2-3 A1:P-1|B1:P0",
+            "  C0-1:P1   .      .  P1:C2-3  C0-2     .      .      .     0 A1:0-2|B1:2-3 A1:P-1|B1:P-1",
+            "   C0-1     .      .  P1:C2-3  C0-2     .      .      .     0 A1:0-2|B1:2-3 A1:P0|B1:P-1",
+            "   C0-3     .      .    C4-5     X5     .      .      .     0 A1:0-3|B1:4-5",
+            " C1-4:P1:S+ P1     .      .       .     .      .      .     0 A1:1-4|A2:1-4 A1:P1|A2:P-1",
+            " C1-4:P1:S+ P1     .      .       .   C1-4     .      .     0 A1:|A2:1-4 A1:P1|A2:P1",
+            " C1-4:P1:S+ P1     .      .       T   C1-4     .      .     0 A1:1-4|A2:1-4 A1:P1|A2:P-1",
+            " C1-4:X3:S+ C1:X3  .      .       .     C      .      .     0 A2:1-4|XA2:3",
+        ];
+        let paths = ["A1", "A1/A2", "A1/A2/A3", "B1"];
+        let mut failures = Vec::new();
+        for row in rows {
+            let row = row.replace("A123", A123);
+            let f: Vec<&str> = row.split_whitespace().collect();
+            let mut w = World::new(8, 1, &["A1", "B1"]);
+            w.gpc.mkdir(w.h, "A1/A2").unwrap();
+            w.gpc.mkdir(w.h, "A1/A2/A3").unwrap();
+            let mut failed_write = None;
+            for (col, cell) in f.iter().take(8).enumerate() {
+                if *cell == "." {
+                    continue;
+                }
+                let path = paths[col % 4];
+                for act in cell.split(':') {
+                    let file = |n: &str| std::format!("{path}/{n}");
+                    let list = |l: &str| std::format!("{l}\n");
+                    let r = if let Some(l) = act.strip_prefix("CX") {
+                        w.w(&file("cpuset.cpus"), &list(l))
+                            .and_then(|()| w.w(&file("cpuset.cpus.exclusive"), &list(l)))
+                    } else if let Some(l) = act.strip_prefix('C') {
+                        w.w(&file("cpuset.cpus"), &list(l))
+                    } else if let Some(l) = act.strip_prefix('X') {
+                        w.w(&file("cpuset.cpus.exclusive"), &list(l))
+                    } else if let Some(l) = act.strip_prefix('P') {
+                        let v = ["member", "root", "isolated"][l.parse::<usize>().unwrap()];
+                        w.w(&file("cpuset.cpus.partition"), v)
+                    } else if act == "S+" {
+                        w.w(&file("cgroup.subtree_control"), "+cpuset")
+                    } else if act == "T" {
+                        let t = w.fork(1).unwrap();
+                        w.move_to(path, t)
+                    } else {
+                        panic!("action {act}");
+                    };
+                    if col >= 4 && r.is_err() && failed_write.is_none() {
+                        failed_write = Some(std::format!("{path} {act}: {r:?}"));
+                    }
+                }
+            }
+            let mut bad = Vec::new();
+            if let Some(e) = failed_write {
+                bad.push(e);
+            }
+            let node = |n: &str| {
+                let (x, n) = match n.strip_prefix('X') {
+                    Some(n) => (true, n),
+                    None => (false, n),
+                };
+                let p = paths[["A1", "A2", "A3", "B1"]
+                    .iter()
+                    .position(|&c| c == n)
+                    .unwrap()];
+                (x, p)
+            };
+            if let Some(ecpus) = f.get(9) {
+                for e in ecpus.split('|') {
+                    let (n, want) = e.split_once(':').unwrap_or((e, ""));
+                    let (x, p) = node(n);
+                    let file = if x {
+                        "cpuset.cpus.exclusive.effective"
+                    } else {
+                        "cpuset.cpus.effective"
+                    };
+                    let got = w.r(&std::format!("{p}/{file}"));
+                    if got != want {
+                        bad.push(std::format!("{n}: {file} {got:?}, Linux {want:?}"));
+                    }
+                }
+            }
+            if let Some(pstate) = f.get(10) {
+                for e in pstate.split('|') {
+                    let (n, want) = e.split_once(':').unwrap();
+                    let (_, p) = node(n);
+                    let got = w.r(&std::format!("{p}/cpuset.cpus.partition"));
+                    let ok = match want {
+                        "P0" => got == "member",
+                        "P1" => got == "root",
+                        "P2" => got == "isolated",
+                        "P-1" => got.starts_with("root invalid"),
+                        "P-2" => got.starts_with("isolated invalid"),
+                        _ => false,
+                    };
+                    if !ok {
+                        bad.push(std::format!("{n}: partition {got:?}, Linux {want}"));
+                    }
+                }
+            }
+            if let Some(iso) = f.get(11) {
+                let want = iso.rsplit('|').next().unwrap_or("");
+                let want = if want == "." { "" } else { want };
+                let got = w.r("cpuset.cpus.isolated");
+                if got != want {
+                    bad.push(std::format!("isolated {got:?}, Linux {want:?}"));
+                }
+            }
+            if !bad.is_empty() {
+                failures.push(std::format!("{row}\n    {}", bad.join("\n    ")));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     /// rmdir and `-cpuset` give a partition's CPUs back (`cpuset_css_killed`).
