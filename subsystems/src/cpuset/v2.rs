@@ -362,12 +362,11 @@ impl<'a> Snap<'a> {
         self.prs(i) < 0
     }
 
-    /// `effective_xcpus` (the top cpuset's is every CPU).
+    /// `effective_xcpus` (the top cpuset's is every CPU; so is the top's "parent's").
     fn exl(&self, i: usize) -> CpuMask {
-        if i == 0 {
-            self.all
-        } else {
-            self.n[i].v.xcpus
+        match self.n.get(i) {
+            Some(x) if i != 0 => x.v.xcpus,
+            _ => self.all,
         }
     }
 
@@ -497,7 +496,10 @@ impl<'a> Snap<'a> {
 
     /// `tasks_nocpu_error(parent, cs, xcpus)`.
     fn tasks_nocpu_error(&self, p: usize, i: usize, xcpus: &CpuMask) -> bool {
-        (self.n[p].eff.is_subset_of(xcpus) && self.partition_is_populated(p, Some(i)))
+        let Some(parent) = self.n.get(p) else {
+            return false;
+        };
+        (parent.eff.is_subset_of(xcpus) && self.partition_is_populated(p, Some(i)))
             || (!xcpus.intersects(&self.all) && self.partition_is_populated(i, None))
     }
 
@@ -516,6 +518,9 @@ impl<'a> Snap<'a> {
     /// `reset_partition_data(cs)`.
     fn reset_partition_data(&mut self, i: usize) {
         let p = self.parent(i);
+        if p == usize::MAX {
+            return;
+        }
         if self.n[i].v.exclusive.is_empty() {
             self.n[i].v.xcpus = CpuMask::new();
         }
@@ -535,6 +540,10 @@ impl<'a> Snap<'a> {
     #[allow(clippy::too_many_lines)] // one Linux function, kept in one piece to compare
     fn update_parent(&mut self, i: usize, cmd: Cmd, newmask: Option<CpuMask>) -> u8 {
         let p = self.parent(i);
+        if p == usize::MAX {
+            // The top cpuset has no parent to take CPUs from (never asked).
+            return 0;
+        }
         let old = self.prs(i);
         let mut new = old;
         let (mut adding, mut deleting) = (false, false);
@@ -885,6 +894,9 @@ impl<'a> Snap<'a> {
     /// `update_cpumask(cs, trialcs, buf)` on v2.
     fn update_cpumask(&mut self, cs: usize, cpus: CpuMask, buf_empty: bool) -> Result {
         let p = self.parent(cs);
+        if p == usize::MAX {
+            return Err(Error::EACCES);
+        }
         let mut trial = self.n[cs].v;
         trial.cpus = cpus;
         if buf_empty {
@@ -962,6 +974,9 @@ impl<'a> Snap<'a> {
     /// `update_exclusive_cpumask(cs, trialcs, buf)`.
     fn update_exclusive(&mut self, cs: usize, exclusive: CpuMask, buf_empty: bool) -> Result {
         let p = self.parent(cs);
+        if p == usize::MAX {
+            return Err(Error::EINVAL);
+        }
         let mut trial = self.n[cs].v;
         trial.exclusive = exclusive;
         if buf_empty {
@@ -1018,6 +1033,9 @@ impl<'a> Snap<'a> {
     /// `update_prstate(cs, new_prs)`.
     fn update_prstate(&mut self, cs: usize, mut new: i8) {
         let p = self.parent(cs);
+        if p == usize::MAX {
+            return;
+        }
         let mut old = self.prs(cs);
         if old == new {
             return;
@@ -1075,6 +1093,9 @@ impl<'a> Snap<'a> {
 
     /// `update_nodemask(cs, trialcs, buf)` after the parse.
     fn update_nodemask(&mut self, cs: usize, mems: NodeMask) -> Result {
+        if cs == 0 {
+            return Err(Error::EACCES);
+        }
         let mut trial = self.n[cs].v;
         trial.mems = mems;
         if self.n[cs].v.mems == mems {
