@@ -331,6 +331,39 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
             })
     }
 
+    /// The states in every container of the hierarchy, the root's first, then in
+    /// pre-order (Linux `css_for_each_descendant_pre` from the root css), each with its
+    /// container's task counts. For a controller whose change in one container moves
+    /// masks of containers elsewhere (cpuset partitions take CPUs from siblings).
+    /// Allocates nothing: the walk follows parent links.
+    pub fn hierarchy(&self) -> impl Iterator<Item = Peer<'a, S>> + 'a {
+        let ss = self.ctx.ss;
+        let tree: &'a crate::gpc::Tree = self.ctx.tree;
+        let mut top: &'a Container = self.ctx.container;
+        while let Some(p) = top.parent_ref() {
+            top = p;
+        }
+        // The unified root holds no state of its own (gpc keeps the controllers' root
+        // states apart): the root's is the one every state's parent chain ends at.
+        let root_css = self.css.ancestors_and_self().last().unwrap_or(self.css);
+        let mut cur: Option<&'a Container> = None;
+        core::iter::from_fn(move || {
+            cur = match cur {
+                None => Some(top),
+                Some(c) => next_pre(top, c, tree),
+            };
+            cur
+        })
+        .filter_map(move |c| {
+            let css = if core::ptr::eq(c, top) {
+                Some(root_css)
+            } else {
+                c.css_ref(ss).and_then(|r| r.typed::<S>())
+            };
+            css.map(|css| Peer { css, container: c })
+        })
+    }
+
     /// Whether the container or a descendant has tasks (Linux `cgroup_is_populated`).
     pub fn is_populated(&self) -> bool {
         self.ctx.container.is_populated_tree()
@@ -366,6 +399,37 @@ impl<'a, S: Subsystem> FileCtxOf<'a, S> {
     /// support).
     pub fn debug(&self) -> Option<&'a dyn crate::debug::DebugView> {
         self.ctx.debug
+    }
+}
+
+/// A subsystem state met by [`FileCtxOf::hierarchy`], with what its container holds.
+pub struct Peer<'a, S: Subsystem> {
+    css: Css<'a, S>,
+    container: &'a Container,
+}
+
+impl<S: Subsystem> Clone for Peer<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S: Subsystem> Copy for Peer<'_, S> {}
+
+impl<'a, S: Subsystem> Peer<'a, S> {
+    /// The state.
+    pub fn css(&self) -> Css<'a, S> {
+        self.css
+    }
+
+    /// Whether the container or a descendant has tasks (Linux `cgroup_is_populated`).
+    pub fn is_populated(&self) -> bool {
+        self.container.is_populated_tree()
+    }
+
+    /// Whether the container itself has tasks (Linux `nr_populated_csets != 0`); a root
+    /// always has (Linux's root cgroup holds the kernel threads and init).
+    pub fn has_tasks(&self) -> bool {
+        self.container.is_root() || self.container.has_tasks()
     }
 }
 

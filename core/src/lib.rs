@@ -26,7 +26,7 @@ pub mod testing;
 
 pub use cssgroup::MAX_HIERARCHIES;
 pub use error::{Error, Result};
-pub use files::{CfFlags, CfType, FileCtxOf, Out};
+pub use files::{CfFlags, CfType, FileCtxOf, Out, Peer};
 pub use gpc::{
     CgroupNs, CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, SubtreeTasks, TaskId,
     TaskIter, PIDS_PER_PASS,

@@ -131,6 +131,14 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
         Ok(())
     }
 
+    /// Whether moving a task from `from` to `to` needs the mover's right to change its
+    /// scheduling: [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`] unless overridden (Linux's
+    /// `cpuset_can_attach` asks on v2 only when the effective masks differ). Under the
+    /// hierarchy lock.
+    fn attach_needs_setscheduler(&self, _from: Css<'_, Self>, _to: Css<'_, Self>) -> bool {
+        Self::ATTACH_NEEDS_SETSCHEDULER
+    }
+
     /// Undo a successful `can_attach` when another subsystem refused.
     fn cancel_attach(&self, _task: &TaskInfo, _from: Css<'_, Self>, _to: Css<'_, Self>) {}
 
@@ -415,8 +423,8 @@ pub trait DynSubsystem: Send + Sync {
     fn name(&self) -> &'static str;
     /// [`Subsystem::HOOKS`].
     fn hooks(&self) -> Hooks;
-    /// [`Subsystem::ATTACH_NEEDS_SETSCHEDULER`].
-    fn attach_needs_setscheduler(&self) -> bool;
+    /// [`Subsystem::attach_needs_setscheduler`] for a move from `from` to `to`.
+    fn attach_needs_setscheduler(&self, from: CssRef<'_>, to: CssRef<'_>) -> bool;
     /// [`Subsystem::NO_TASK_STATE`], false when it has fork or exit hooks.
     fn no_task_state(&self) -> bool;
     /// The number of control files.
@@ -480,8 +488,11 @@ impl<S: Subsystem> DynSubsystem for S {
     fn hooks(&self) -> Hooks {
         S::HOOKS
     }
-    fn attach_needs_setscheduler(&self) -> bool {
-        S::ATTACH_NEEDS_SETSCHEDULER
+    fn attach_needs_setscheduler(&self, from: CssRef<'_>, to: CssRef<'_>) -> bool {
+        match typed2::<S>(from, to) {
+            Some((f, t)) => Subsystem::attach_needs_setscheduler(self, f, t),
+            None => S::ATTACH_NEEDS_SETSCHEDULER,
+        }
     }
     fn no_task_state(&self) -> bool {
         S::NO_TASK_STATE && !S::HOOKS.intersects(Hooks::FORK.union(Hooks::EXIT))

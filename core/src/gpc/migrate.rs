@@ -370,7 +370,6 @@ impl<H: Host> Gpc<H> {
             let Some(sub) = self.subsys.get(ss) else {
                 continue;
             };
-            let setscheduler = sub.attach_needs_setscheduler();
             let mut failed = None;
             for (i, m) in moves.iter().enumerate() {
                 let Some((from, to)) = self.moved_css(m, ss) else {
@@ -383,7 +382,9 @@ impl<H: Host> Gpc<H> {
                 // Linux kernel/cgroup/cpuset.c cpuset_can_attach: after
                 // cpuset_can_attach_check (ENOSPC), security_task_setscheduler(task)
                 // for each task (on v1 always), failing the whole move with EPERM.
-                if setscheduler && mover.is_some_and(|c| !c.may_setscheduler(&m.task.creds)) {
+                if sub.attach_needs_setscheduler(from, to)
+                    && mover.is_some_and(|c| !c.may_setscheduler(&m.task.creds))
+                {
                     // This subsystem's can_attach of `m` succeeded: cancel it too.
                     failed = Some((i + 1, Error::EPERM));
                     break;

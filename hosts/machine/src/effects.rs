@@ -3,7 +3,7 @@
 //!
 //! | effect | controller function | used by |
 //! |---|---|---|
-//! | CPUs a task may run on | `cpuset::effective_cpus` | `run` |
+//! | CPUs a task may run on (v1: `cpus`; v2: the effective CPUs, less those partitions took) | `cpuset::effective_cpus` | `run` |
 //! | a task is frozen | `freezer::is_frozen` | `run`, `ps` |
 //! | group weight | `cpu::shares` | `run` |
 //! | group quota and period | `cpu::bandwidth` | `run` |

@@ -465,3 +465,71 @@ fn every_allocation_failure_of_every_command_is_enomem_and_changes_nothing() -> 
     assert!(injected > 10 * SCRIPT.len(), "{injected}");
     Ok(())
 }
+
+/// The v2 cpuset writes (kernel/cgroup/cpuset.c `update_prstate`, `update_cpumask`,
+/// `update_exclusive_cpumask`, `update_nodemask`): each takes its one snapshot of the
+/// hierarchy before it changes anything, so a failed allocation anywhere in the line is
+/// `ENOMEM` with every partition and mask as it was, or an allocation the line does
+/// without (then it does what it does without failure).
+#[test]
+fn v2_cpuset_writes_fail_whole() -> Result {
+    const SETUP: &[&str] = &[
+        "machine cpus=4 v2=all",
+        "mount -t cgroup2 none /v2",
+        "echo +cpuset > /v2/cgroup.subtree_control",
+        "mkdir /v2/a",
+        "mkdir /v2/b",
+        "spawn A",
+        "echo $A > /v2/b/cgroup.procs",
+        "echo 2-3 > /v2/a/cpuset.cpus",
+    ];
+    const LINES: &[&str] = &[
+        "echo root > /v2/a/cpuset.cpus.partition",
+        "echo isolated > /v2/a/cpuset.cpus.partition",
+        "echo 3 > /v2/a/cpuset.cpus.exclusive",
+        "echo 1-3 > /v2/b/cpuset.cpus",
+        "echo 0 > /v2/b/cpuset.mems",
+        "echo member > /v2/a/cpuset.cpus.partition",
+        "cat /v2/cpuset.cpus.isolated /v2/b/cpuset.cpus.effective /v2/a/cpuset.cpus.partition",
+        "run 10",
+    ];
+    let machine_after = |k: usize| -> Result<(SimMachine, Session)> {
+        let mut m = SimMachine::new()?;
+        let mut session = Session::new(Mode::Echo);
+        for line in SETUP.iter().chain(LINES.iter().take(k)) {
+            run(&mut m, &mut session, line);
+        }
+        Ok((m, session))
+    };
+    let mut injected = 0usize;
+    for (k, line) in LINES.iter().enumerate() {
+        let (mut m, mut session) = machine_after(k)?;
+        let before = dump(&mut m);
+        let want = String::from_utf8_lossy(&run(&mut m, &mut session, line)).into_owned();
+        assert!(!want.contains("error:"), "{want}");
+        let after_ok = dump(&mut m);
+        let enomem = format!("$ {line}\nerror: ENOMEM\n");
+        for n in 0.. {
+            let (mut m, mut session) = machine_after(k)?;
+            let mut sink = Sink::new();
+            FailingAlloc::fail_after(n);
+            let parsed = session.run_line(line.as_bytes(), &mut m, &mut sink);
+            let failures = FailingAlloc::disarm();
+            let out = String::from_utf8_lossy(&sink.0).into_owned();
+            let state = dump(&mut m);
+            if failures == 0 {
+                assert_eq!(out, want, "{line}");
+                break;
+            }
+            injected += 1;
+            if parsed.is_err() || out == enomem {
+                assert_same(&state, &before, &format!("{line}: allocation {n}"));
+            } else {
+                assert_eq!(out, want, "{line}: allocation {n}");
+                assert_same(&state, &after_ok, &format!("{line}: allocation {n}"));
+            }
+        }
+    }
+    assert!(injected >= LINES.len(), "every line allocates");
+    Ok(())
+}

@@ -1,4 +1,7 @@
-//! The `cpuset` controller (v1): which CPUs and memory nodes a container's tasks may use.
+//! The `cpuset` controller: which CPUs and memory nodes a container's tasks may use.
+//!
+//! This file is the v1 interface and what both share; the unified hierarchy's
+//! (`cpuset.cpus.partition`, `cpuset.cpus.exclusive`, ...) is in [`v2`].
 //!
 //! Follows `kernel/cgroup/cpuset.c` and `kernel/cgroup/cpuset-v1.c` (torvalds/linux) as of
 //! Linux 6.18, on a v1 hierarchy mounted without `cpuset_v2_mode` (so `is_in_v2_mode()`
@@ -24,7 +27,7 @@
 //! | `memory_pressure_enabled` | `ONLY_ON_ROOT` | 0644 | `0`/`1` | `write_u64`: `!!val` |
 //!
 //! The v2 files (`cpus.partition`, `cpus.exclusive`, `cpus.isolated`, ...) do not exist
-//! on v1.
+//! on v1; the v2 `cpus` and `mems` are other files of the same names ([`v2`]).
 //!
 //! # Writes, in the order Linux checks
 //!
@@ -101,6 +104,9 @@
 //! - `pub fn effective_cpus(css: Css<'_, Cpuset>, nr_cpus: usize) -> CpuMask`
 //! - `pub fn effective_mems(css: Css<'_, Cpuset>, nr_mems: usize) -> NodeMask`
 //!
+//! Both answer for either hierarchy: a cpuset on the unified one gives its v2 effective
+//! masks ([`v2::effective_cpus`]: partition roots take CPUs from their siblings).
+//!
 //! # Not modelled
 //!
 //! `memory_pressure` reads 0: Linux's frequency meter (`fmeter`, cpuset-v1.c) counts
@@ -109,6 +115,8 @@
 //! MAX_NUMNODES` (`max_write_len`); gpc's core limits every write to a page.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+pub mod v2;
 
 use crate::parse::{
     c_int_nonzero, parse_cpuset_cpus, parse_cpuset_mems, write_s64_input, write_u64_input, Bitmap,
@@ -190,6 +198,27 @@ pub struct State {
     exclusive_children: AtomicUsize,
     /// `cpuset_memory_pressure_enabled` (a global in Linux; kept in the top cpuset).
     memory_pressure_enabled: AtomicBool,
+    /// On the unified hierarchy (Linux `cpuset_v2()`), fixed at creation; the top
+    /// cpuset's follows [`State::on_v1`].
+    dfl: bool,
+    /// The top cpuset is bound to a v1 hierarchy (gpc's `bind`); unused below the top.
+    on_v1: AtomicBool,
+    /// The v2 configuration and partition state ([`v2`]); same locking as `config`.
+    v2: IrqSpinLock<v2::V2>,
+    /// The machine's CPUs and nodes as the last v2 write saw them (top cpuset only; 0
+    /// before any): for the hooks that are not told the machine's size.
+    seen_cpus: AtomicUsize,
+    seen_mems: AtomicUsize,
+}
+
+/// Whether `css` serves the unified hierarchy.
+fn is_dfl(css: Css<'_, Cpuset>) -> bool {
+    let st = css.state();
+    if css.is_root() {
+        !st.on_v1.load(Ordering::Relaxed)
+    } else {
+        st.dfl
+    }
 }
 
 fn config(css: Css<'_, Cpuset>) -> Config {
@@ -205,14 +234,21 @@ fn trial_of(css: Css<'_, Cpuset>, nr_cpus: usize, nr_mems: usize) -> Trial {
     }
 }
 
-/// The CPUs the tasks of this container may run on, on a machine with `nr_cpus` CPUs.
+/// The CPUs the tasks of this container may run on, on a machine with `nr_cpus` CPUs
+/// (on v2: [`v2::effective_cpus`]).
 pub fn effective_cpus(css: Css<'_, Cpuset>, nr_cpus: usize) -> CpuMask {
+    if is_dfl(css) {
+        return v2::effective_cpus(css, nr_cpus);
+    }
     config(css).cpus.get(nr_cpus)
 }
 
 /// The memory nodes the tasks of this container may allocate from, on a machine with
-/// `nr_mems` nodes.
+/// `nr_mems` nodes (on v2: [`v2::effective_mems`]).
 pub fn effective_mems(css: Css<'_, Cpuset>, nr_mems: usize) -> NodeMask {
+    if is_dfl(css) {
+        return v2::effective_mems(css, nr_mems);
+    }
     config(css).mems.get(nr_mems)
 }
 
@@ -381,8 +417,13 @@ fn write_pressure_enabled(_: &Cpuset, ctx: &FileCtxOf<'_, Cpuset>, data: &[u8]) 
     Ok(())
 }
 
-/// `cpuset1_files` (cpuset-v1.c).
-static FILES: [CfType<Cpuset>; 14] = [
+/// v2 files are `dfl_files[]` only.
+const DFL: CfFlags = CfFlags::ONLY_ON_DFL;
+const DFL_NOT_ON_ROOT: CfFlags = CfFlags::ONLY_ON_DFL.union(CfFlags::NOT_ON_ROOT);
+
+/// `cpuset1_files` (cpuset-v1.c), then `dfl_files[]` (cpuset.c; without the
+/// `CFTYPE_DEBUG` `cpus.subpartitions`, shown only with the `cgroup_debug` boot flag).
+static FILES: [CfType<Cpuset>; 22] = [
     CfType::rw("cpus", read_cpus, write_cpus),
     CfType::rw("mems", read_mems, write_mems),
     CfType::ro("effective_cpus", read_cpus),
@@ -430,6 +471,17 @@ static FILES: [CfType<Cpuset>; 14] = [
         write_pressure_enabled,
     )
     .with_flags(CfFlags::ONLY_ON_ROOT),
+    CfType::rw("cpus", v2::read_cpus, v2::write_cpus).with_flags(DFL_NOT_ON_ROOT),
+    CfType::rw("mems", v2::read_mems, v2::write_mems).with_flags(DFL_NOT_ON_ROOT),
+    CfType::ro("cpus.effective", v2::read_effective_cpus).with_flags(DFL),
+    CfType::ro("mems.effective", v2::read_effective_mems).with_flags(DFL),
+    CfType::rw("cpus.partition", v2::read_partition, v2::write_partition)
+        .with_flags(DFL_NOT_ON_ROOT),
+    CfType::rw("cpus.exclusive", v2::read_exclusive, v2::write_exclusive)
+        .with_flags(DFL_NOT_ON_ROOT),
+    CfType::ro("cpus.exclusive.effective", v2::read_xcpus).with_flags(DFL_NOT_ON_ROOT),
+    CfType::ro("cpus.isolated", v2::read_isolated)
+        .with_flags(CfFlags::ONLY_ON_DFL.union(CfFlags::ONLY_ON_ROOT)),
 ];
 
 impl Subsystem for Cpuset {
@@ -447,6 +499,7 @@ impl Subsystem for Cpuset {
     /// `top_cpuset` for the root; `cpuset_css_alloc` + the flag part of
     /// `cpuset_css_online` for a child.
     fn create(&self, parent: Option<Css<'_, Self>>) -> Result<State> {
+        let dfl = parent.map_or(true, is_dfl);
         let config = match parent {
             None => Config {
                 cpus: Set::All,
@@ -466,6 +519,11 @@ impl Subsystem for Cpuset {
             config: gpc_core::new_irq_spinlock!(config, c"cpuset_config")?,
             exclusive_children: AtomicUsize::new(0),
             memory_pressure_enabled: AtomicBool::new(false),
+            dfl,
+            on_v1: AtomicBool::new(false),
+            v2: gpc_core::new_irq_spinlock!(v2::V2::new(parent.is_none()), c"cpuset_v2")?,
+            seen_cpus: AtomicUsize::new(0),
+            seen_mems: AtomicUsize::new(0),
         })
     }
 
@@ -481,8 +539,19 @@ impl Subsystem for Cpuset {
         cfg.mems = from.mems;
     }
 
-    /// `cpuset_css_offline`: the parent loses an exclusive child.
+    /// `cpuset_bind`: where the top cpuset serves (its v1 masks are "every CPU / node"
+    /// either way, and the v2 ones are derived).
+    fn bind(&self, root: Css<'_, Self>, mounted: bool) {
+        root.state().on_v1.store(mounted, Ordering::Relaxed);
+    }
+
+    /// `cpuset_css_offline`: the parent loses an exclusive child; on v2
+    /// `cpuset_css_killed` (`v2::destroy`).
     fn destroy(&self, css: Css<'_, Self>) {
+        if is_dfl(css) {
+            v2::destroy(css);
+            return;
+        }
         if let (Some(parent), true) = (css.parent(), config(css).flags & EXCLUSIVE != 0) {
             parent
                 .state()
@@ -491,8 +560,23 @@ impl Subsystem for Cpuset {
         }
     }
 
-    /// `cpuset_can_attach` → `cpuset_can_attach_check`.
-    fn can_attach(&self, _task: &TaskInfo, _from: Css<'_, Self>, to: Css<'_, Self>) -> Result {
+    /// `cpuset_can_attach`: on v2 `security_task_setscheduler` is asked only when the
+    /// effective CPUs or nodes of the two cpusets differ ("migration permission derives
+    /// from hierarchy ownership").
+    fn attach_needs_setscheduler(&self, from: Css<'_, Self>, to: Css<'_, Self>) -> bool {
+        if !is_dfl(to) {
+            return true;
+        }
+        let (nc, nm) = v2::machine_size(to);
+        v2::effective_cpus(from, nc) != v2::effective_cpus(to, nc)
+            || v2::effective_mems(from, nm) != v2::effective_mems(to, nm)
+    }
+
+    /// `cpuset_can_attach` → `cpuset_can_attach_check` (v2: `v2::can_attach`).
+    fn can_attach(&self, task: &TaskInfo, _from: Css<'_, Self>, to: Css<'_, Self>) -> Result {
+        if is_dfl(to) {
+            return v2::can_attach(task, to);
+        }
         let c = config(to);
         if c.cpus.is_empty() || c.mems.is_empty() {
             return Err(Error::ENOSPC);
