@@ -230,10 +230,13 @@ impl Attachments {
     /// chain; `EPERM` when an ancestor's programs forbid it or the group's programs were
     /// attached with other flags; `E2BIG` past [`MAX_PROGS`] (or [`MAX_GROUPS`]);
     /// `ENOMEM`. Nothing changes on error (the program is dropped).
-    pub fn attach(&mut self, chain: &[u64], prog: Box<dyn DeviceProgram>, flags: u32) -> Result<u32> {
-        if flags & !(ALLOW_OVERRIDE | ALLOW_MULTI) != 0
-            || flags == ALLOW_OVERRIDE | ALLOW_MULTI
-        {
+    pub fn attach(
+        &mut self,
+        chain: &[u64],
+        prog: Box<dyn DeviceProgram>,
+        flags: u32,
+    ) -> Result<u32> {
+        if flags & !(ALLOW_OVERRIDE | ALLOW_MULTI) != 0 || flags == ALLOW_OVERRIDE | ALLOW_MULTI {
             return Err(Error::EINVAL);
         }
         let (&me, ancestors) = chain.split_first().ok_or(Error::EINVAL)?;
@@ -436,7 +439,10 @@ mod tests {
         assert!(p.check(DevType::Char, 1, 3, RW));
         assert!(p.check(DevType::Char, 1, 5, R), "the deny asks for w only");
         assert!(!p.check(DevType::Char, 1, 5, DevAccess::WRITE));
-        assert!(!p.check(DevType::Char, 1, 3, DevAccess::MKNOD), "no rule grants m");
+        assert!(
+            !p.check(DevType::Char, 1, 3, DevAccess::MKNOD),
+            "no rule grants m"
+        );
         assert!(p.check(DevType::Block, 8, 0, R));
         assert!(!p.check(DevType::Block, 8, 0, RW));
         assert!(!p.check(DevType::Char, 2, 0, R), "default deny");
@@ -453,9 +459,15 @@ mod tests {
         let allow_all = rules(&["allow a *:* rwm"]);
         // Plain attach at p: children may not attach below it.
         let id = a.attach_rules(&[p, root], &allow_null, 0).unwrap();
-        assert_eq!(a.check(&[c, p, root], DevType::Char, 1, 5, R), Err(Error::EPERM));
+        assert_eq!(
+            a.check(&[c, p, root], DevType::Char, 1, 5, R),
+            Err(Error::EPERM)
+        );
         a.check(&[c, p, root], DevType::Char, 1, 3, R).unwrap();
-        assert_eq!(a.attach_rules(&[c, p, root], &allow_all, 0), Err(Error::EPERM));
+        assert_eq!(
+            a.attach_rules(&[c, p, root], &allow_all, 0),
+            Err(Error::EPERM)
+        );
         assert_eq!(
             a.attach_rules(&[p, root], &allow_all, ALLOW_MULTI),
             Err(Error::EPERM),
@@ -469,23 +481,40 @@ mod tests {
         a.detach(p, None).unwrap();
         assert_eq!(a.detach(p, None), Err(Error::ENOENT));
         // Override: the child's program replaces the parent's.
-        a.attach_rules(&[p, root], &allow_null, ALLOW_OVERRIDE).unwrap();
+        a.attach_rules(&[p, root], &allow_null, ALLOW_OVERRIDE)
+            .unwrap();
         a.attach_rules(&[c, p, root], &allow_all, 0).unwrap();
         a.check(&[c, p, root], DevType::Char, 1, 5, R).unwrap();
-        assert_eq!(a.check(&[p, root], DevType::Char, 1, 5, R), Err(Error::EPERM));
+        assert_eq!(
+            a.check(&[p, root], DevType::Char, 1, 5, R),
+            Err(Error::EPERM)
+        );
         a.forget(c);
         a.forget(p);
         // Multi at parent and child: both must allow.
-        let pm = a.attach_rules(&[p, root], &allow_null, ALLOW_MULTI).unwrap();
-        a.attach_rules(&[c, p, root], &allow_all, ALLOW_MULTI).unwrap();
-        assert_eq!(a.check(&[c, p, root], DevType::Char, 1, 5, R), Err(Error::EPERM));
+        let pm = a
+            .attach_rules(&[p, root], &allow_null, ALLOW_MULTI)
+            .unwrap();
+        a.attach_rules(&[c, p, root], &allow_all, ALLOW_MULTI)
+            .unwrap();
+        assert_eq!(
+            a.check(&[c, p, root], DevType::Char, 1, 5, R),
+            Err(Error::EPERM)
+        );
         a.check(&[c, p, root], DevType::Char, 1, 3, RW).unwrap();
         // A MULTI parent's programs run below it whatever flags the child's have
         // (compute_effective_progs looks at the ancestor's flags).
         a.forget(c);
         a.attach_rules(&[c, p, root], &allow_all, 0).unwrap();
-        assert_eq!(a.check(&[c, p, root], DevType::Char, 1, 5, R), Err(Error::EPERM));
-        assert_eq!(a.detach(p, None), Err(Error::EINVAL), "multi names the program");
+        assert_eq!(
+            a.check(&[c, p, root], DevType::Char, 1, 5, R),
+            Err(Error::EPERM)
+        );
+        assert_eq!(
+            a.detach(p, None),
+            Err(Error::EINVAL),
+            "multi names the program"
+        );
         a.detach(p, Some(pm)).unwrap();
         let (flags, ids) = a.programs(p);
         assert_eq!((flags, ids.count()), (0, 0));

@@ -157,14 +157,14 @@ pub fn try_charge(css: Css<'_, Misc>, r: Resource, amount: u64) -> Result {
     }
     for i in css.ancestors_and_self() {
         let x = res(i, r);
-        let new = x.usage.fetch_add(amount, Ordering::AcqRel).wrapping_add(amount);
+        let new = x
+            .usage
+            .fetch_add(amount, Ordering::AcqRel)
+            .wrapping_add(amount);
         // A sum that wraps is over any limit (Linux's u64 would wrap to a small value;
         // no host charges 2^64).
         let wrapped = new < amount;
-        if wrapped
-            || new > x.max.load(Ordering::Relaxed)
-            || new > cap.load(Ordering::Relaxed)
-        {
+        if wrapped || new > x.max.load(Ordering::Relaxed) || new > cap.load(Ordering::Relaxed) {
             event(i, r);
             for j in css.ancestors_and_self() {
                 let last = j.same(i);
@@ -312,8 +312,7 @@ static FILES: [CfType<Misc>; 6] = [
     CfType::ro("peak", read_peak).with_flags(DFL),
     CfType::ro("capacity", read_capacity).with_flags(CfFlags::ONLY_ON_ROOT.union(DFL)),
     CfType::ro("events", read_events).with_flags(CfFlags::NOT_ON_ROOT.union(DFL)),
-    CfType::ro("events.local", read_events_local)
-        .with_flags(CfFlags::NOT_ON_ROOT.union(DFL)),
+    CfType::ro("events.local", read_events_local).with_flags(CfFlags::NOT_ON_ROOT.union(DFL)),
 ];
 
 impl Subsystem for Misc {
@@ -370,21 +369,47 @@ mod tests {
     #[test]
     fn files_without_capacity() {
         let w = World::new();
-        let root: std::vec::Vec<_> = w.ls("").into_iter().filter(|f| f.starts_with("misc.")).collect();
+        let root: std::vec::Vec<_> = w
+            .ls("")
+            .into_iter()
+            .filter(|f| f.starts_with("misc."))
+            .collect();
         assert_eq!(root, ["misc.capacity", "misc.current", "misc.peak"]);
-        let p: std::vec::Vec<_> = w.ls("p").into_iter().filter(|f| f.starts_with("misc.")).collect();
+        let p: std::vec::Vec<_> = w
+            .ls("p")
+            .into_iter()
+            .filter(|f| f.starts_with("misc."))
+            .collect();
         assert_eq!(
             p,
-            ["misc.current", "misc.events", "misc.events.local", "misc.max", "misc.peak"]
+            [
+                "misc.current",
+                "misc.events",
+                "misc.events.local",
+                "misc.max",
+                "misc.peak"
+            ]
         );
         for f in ["misc.capacity", "misc.current", "misc.peak"] {
             assert_eq!(w.read(f).unwrap(), "", "{f}");
         }
-        for f in ["misc.max", "misc.events", "misc.events.local", "misc.current"] {
+        for f in [
+            "misc.max",
+            "misc.events",
+            "misc.events.local",
+            "misc.current",
+        ] {
             assert_eq!(w.read(&std::format!("p/{f}")).unwrap(), "", "{f}");
         }
-        assert_eq!(w.write("p/misc.max", b"sev 1"), Err(Error::EINVAL), "capacity 0");
-        assert_eq!(w.at("p", |c| try_charge(c, Resource::Sev, 1)), Err(Error::EINVAL));
+        assert_eq!(
+            w.write("p/misc.max", b"sev 1"),
+            Err(Error::EINVAL),
+            "capacity 0"
+        );
+        assert_eq!(
+            w.at("p", |c| try_charge(c, Resource::Sev, 1)),
+            Err(Error::EINVAL)
+        );
     }
 
     #[test]
@@ -398,8 +423,14 @@ mod tests {
         assert_eq!(w.read("p/misc.events").unwrap(), "sev.max 0\ntdx.max 0\n");
         w.write("p/misc.max", b"sev 3\n").unwrap();
         w.at("p/c", |c| try_charge(c, Resource::Sev, 2)).unwrap();
-        assert_eq!(w.at("p/c", |c| try_charge(c, Resource::Sev, 2)), Err(Error::EBUSY));
-        assert_eq!(w.read("p/misc.events.local").unwrap(), "sev.max 1\ntdx.max 0\n");
+        assert_eq!(
+            w.at("p/c", |c| try_charge(c, Resource::Sev, 2)),
+            Err(Error::EBUSY)
+        );
+        assert_eq!(
+            w.read("p/misc.events.local").unwrap(),
+            "sev.max 1\ntdx.max 0\n"
+        );
         assert_eq!(w.read("p/misc.events").unwrap(), "sev.max 1\ntdx.max 0\n");
         assert_eq!(
             w.read("p/c/misc.events").unwrap(),
@@ -411,10 +442,22 @@ mod tests {
         // The capacity bounds every level, the root included; the event is the
         // refusing level's (the root's counts nowhere a file shows).
         w.at("", |c| try_charge(c, Resource::Tdx, 2)).unwrap();
-        assert_eq!(w.at("p", |c| try_charge(c, Resource::Tdx, 3)), Err(Error::EBUSY));
-        assert_eq!(w.read("p/misc.events.local").unwrap(), "sev.max 1\ntdx.max 0\n");
-        assert_eq!(w.at("p", |c| try_charge(c, Resource::Tdx, 5)), Err(Error::EBUSY));
-        assert_eq!(w.read("p/misc.events.local").unwrap(), "sev.max 1\ntdx.max 1\n");
+        assert_eq!(
+            w.at("p", |c| try_charge(c, Resource::Tdx, 3)),
+            Err(Error::EBUSY)
+        );
+        assert_eq!(
+            w.read("p/misc.events.local").unwrap(),
+            "sev.max 1\ntdx.max 0\n"
+        );
+        assert_eq!(
+            w.at("p", |c| try_charge(c, Resource::Tdx, 5)),
+            Err(Error::EBUSY)
+        );
+        assert_eq!(
+            w.read("p/misc.events.local").unwrap(),
+            "sev.max 1\ntdx.max 1\n"
+        );
         w.at("p", |c| try_charge(c, Resource::Tdx, 2)).unwrap();
         assert_eq!(w.read("misc.peak").unwrap(), "sev 2\ntdx 4\n");
         w.at("", |c| uncharge(c, Resource::Tdx, 2));
@@ -472,13 +515,34 @@ mod tests {
         ] {
             assert_eq!(w.write(f, bad), Err(Error::EINVAL), "{bad:?}");
         }
-        assert_eq!(w.write(f, b"sev_es 18446744073709551616"), Err(Error::ERANGE));
-        assert_eq!(w.read(f).unwrap(), "sev_es 7\n", "failed writes change nothing");
-        for ro in ["p/misc.current", "p/misc.peak", "p/misc.events", "p/misc.events.local", "misc.capacity"] {
+        assert_eq!(
+            w.write(f, b"sev_es 18446744073709551616"),
+            Err(Error::ERANGE)
+        );
+        assert_eq!(
+            w.read(f).unwrap(),
+            "sev_es 7\n",
+            "failed writes change nothing"
+        );
+        for ro in [
+            "p/misc.current",
+            "p/misc.peak",
+            "p/misc.events",
+            "p/misc.events.local",
+            "misc.capacity",
+        ] {
             assert_eq!(w.write(ro, b"sev_es 1"), Err(Error::EINVAL), "{ro}");
         }
-        assert_eq!(w.write("misc.max", b"sev_es 1"), Err(Error::ENOENT), "not on root");
-        assert_eq!(w.read("p/misc.capacity"), Err(Error::ENOENT), "only on root");
+        assert_eq!(
+            w.write("misc.max", b"sev_es 1"),
+            Err(Error::ENOENT),
+            "not on root"
+        );
+        assert_eq!(
+            w.read("p/misc.capacity"),
+            Err(Error::ENOENT),
+            "only on root"
+        );
         assert_eq!(Resource::from_index(3), None);
         assert_eq!(Resource::from_index(2), Some(Resource::Tdx));
         assert_eq!(Resource::from_name("sev_es"), Some(Resource::SevEs));

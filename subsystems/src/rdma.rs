@@ -510,8 +510,7 @@ fn read_current(_: &Rdma, ctx: &FileCtxOf<'_, Rdma>, out: &mut Out<'_>) -> Resul
 /// `rdmacg_files`: the same on both hierarchies.
 static FILES: [CfType<Rdma>; 2] = [
     CfType::rw("max", read_max, write_max).with_flags(CfFlags::NOT_ON_ROOT.union(CfFlags::ON_DFL)),
-    CfType::ro("current", read_current)
-        .with_flags(CfFlags::NOT_ON_ROOT.union(CfFlags::ON_DFL)),
+    CfType::ro("current", read_current).with_flags(CfFlags::NOT_ON_ROOT.union(CfFlags::ON_DFL)),
 ];
 
 impl Subsystem for Rdma {
@@ -570,7 +569,10 @@ mod tests {
     #[test]
     fn files_and_format() {
         let w = World::new();
-        assert!(!w.ls("").iter().any(|f| f.starts_with("rdma.")), "not on root");
+        assert!(
+            !w.ls("").iter().any(|f| f.starts_with("rdma.")),
+            "not on root"
+        );
         assert!(w.ls("p").contains(&std::string::String::from("rdma.max")));
         assert_eq!(
             w.read("p/rdma.max").unwrap(),
@@ -589,7 +591,11 @@ mod tests {
         );
         w.write("p/rdma.max", b"mlx5_1 hca_object=max hca_handle=2147483647")
             .unwrap();
-        assert_eq!(w.pools("p"), 0, "all max, nothing charged: the pool is freed");
+        assert_eq!(
+            w.pools("p"),
+            0,
+            "all max, nothing charged: the pool is freed"
+        );
         assert_eq!(w.write("p/rdma.current", b"x"), Err(Error::EINVAL));
     }
 
@@ -606,14 +612,21 @@ mod tests {
             (b"mlx4_0 hca_handle=", "max hca_object=max"),
             (b"mlx4_0 hca_handle=ma", "max hca_object=max"),
             (b"mlx4_0 hca_handle=1 hca_handle=3", "3 hca_object=max"),
-            (b"mlx4_0 hca_handle=18446744073709551617", "1 hca_object=max"),
+            (
+                b"mlx4_0 hca_handle=18446744073709551617",
+                "1 hca_object=max",
+            ),
             (b"mlx4_0 hca_handle=4\0 hca_object=1", "4 hca_object=max"),
             (b"mlx4_0", "4 hca_object=max"),
         ] {
             w.write(f, input).unwrap();
             let text = w.read(f).unwrap();
             let line = text.lines().next().unwrap();
-            assert_eq!(line, std::format!("mlx4_0 hca_handle={shown} "), "{input:?}");
+            assert_eq!(
+                line,
+                std::format!("mlx4_0 hca_handle={shown} "),
+                "{input:?}"
+            );
         }
         for bad in [
             &b"mlx4_0 hca_handle"[..],
@@ -632,11 +645,24 @@ mod tests {
         ] {
             assert_eq!(w.write(f, bad), Err(Error::EINVAL), "{bad:?}");
         }
-        for nodev in [&b"\n"[..], b"   ", b"nodev", b"nodev hca_handle=1", b"mlx4_0\thca_handle=1", b"\xff hca_handle=1"] {
+        for nodev in [
+            &b"\n"[..],
+            b"   ",
+            b"nodev",
+            b"nodev hca_handle=1",
+            b"mlx4_0\thca_handle=1",
+            b"\xff hca_handle=1",
+        ] {
             assert_eq!(w.write(f, nodev), Err(Error::ENODEV), "{nodev:?}");
         }
-        assert!(w.read(f).unwrap().starts_with("mlx4_0 hca_handle=4 "), "failed writes change nothing");
-        assert_eq!(w.write("rdma.max", b"mlx4_0 hca_handle=1"), Err(Error::ENOENT));
+        assert!(
+            w.read(f).unwrap().starts_with("mlx4_0 hca_handle=4 "),
+            "failed writes change nothing"
+        );
+        assert_eq!(
+            w.write("rdma.max", b"mlx4_0 hca_handle=1"),
+            Err(Error::ENOENT)
+        );
     }
 
     #[test]
@@ -650,58 +676,119 @@ mod tests {
             Err(Error::EAGAIN),
             "the parent's limit"
         );
-        assert_eq!(w.charge("p", "mlx4_0", Resource::HcaHandle, 1), Err(Error::EAGAIN));
+        assert_eq!(
+            w.charge("p", "mlx4_0", Resource::HcaHandle, 1),
+            Err(Error::EAGAIN)
+        );
         w.charge("p/c", "mlx4_0", Resource::HcaObject, 5).unwrap();
         w.charge("p/c", "mlx5_1", Resource::HcaHandle, 9).unwrap();
-        assert!(w.read("p/c/rdma.current").unwrap().starts_with("mlx4_0 hca_handle=2 hca_object=5 \n"));
-        assert!(w.read("p/rdma.current").unwrap().starts_with("mlx4_0 hca_handle=2 hca_object=5 \n"));
-        assert_eq!(w.at("", |c| usage(c, "mlx4_0", Resource::HcaHandle)), Some(2), "the root is charged");
+        assert!(w
+            .read("p/c/rdma.current")
+            .unwrap()
+            .starts_with("mlx4_0 hca_handle=2 hca_object=5 \n"));
+        assert!(w
+            .read("p/rdma.current")
+            .unwrap()
+            .starts_with("mlx4_0 hca_handle=2 hca_object=5 \n"));
+        assert_eq!(
+            w.at("", |c| usage(c, "mlx4_0", Resource::HcaHandle)),
+            Some(2),
+            "the root is charged"
+        );
         // All or nothing: 3 more would pass c but not p.
         w.write("p/rdma.max", b"mlx4_0 hca_object=6").unwrap();
-        assert_eq!(w.charge("p/c", "mlx4_0", Resource::HcaObject, 3), Err(Error::EAGAIN));
-        assert_eq!(w.at("p/c", |c| usage(c, "mlx4_0", Resource::HcaObject)), Some(5));
+        assert_eq!(
+            w.charge("p/c", "mlx4_0", Resource::HcaObject, 3),
+            Err(Error::EAGAIN)
+        );
+        assert_eq!(
+            w.at("p/c", |c| usage(c, "mlx4_0", Resource::HcaObject)),
+            Some(5)
+        );
         // The child's own limit below the usage: further charges refused there.
         w.write("p/c/rdma.max", b"mlx5_1 hca_handle=0").unwrap();
-        assert_eq!(w.charge("p/c", "mlx5_1", Resource::HcaHandle, 1), Err(Error::EAGAIN));
-        assert!(w.read("p/c/rdma.max").unwrap().ends_with("mlx5_1 hca_handle=0 hca_object=max \n"));
+        assert_eq!(
+            w.charge("p/c", "mlx5_1", Resource::HcaHandle, 1),
+            Err(Error::EAGAIN)
+        );
+        assert!(w
+            .read("p/c/rdma.max")
+            .unwrap()
+            .ends_with("mlx5_1 hca_handle=0 hca_object=max \n"));
         w.at("p/c", |c| uncharge(c, "mlx4_0", Resource::HcaHandle, 2));
         w.at("p/c", |c| uncharge(c, "mlx4_0", Resource::HcaObject, 5));
-        assert_eq!(w.at("", |c| usage(c, "mlx4_0", Resource::HcaHandle)), Some(0));
+        assert_eq!(
+            w.at("", |c| usage(c, "mlx4_0", Resource::HcaHandle)),
+            Some(0)
+        );
         assert_eq!(w.pools("p/c"), 1, "mlx5_1 still charged and limited");
         w.at("p/c", |c| uncharge(c, "mlx5_1", Resource::HcaHandle, 9));
         w.write("p/c/rdma.max", b"mlx5_1 hca_handle=max").unwrap();
         assert_eq!(w.pools("p/c"), 0);
-        assert_eq!(w.charge("p", "nodev", Resource::HcaHandle, 1), Err(Error::ENODEV));
-        assert_eq!(w.charge("p", "mlx4_0", Resource::HcaHandle, u32::MAX), Err(Error::EINVAL));
-        assert_eq!(w.charge("", "mlx4_0", Resource::HcaHandle, i32::MAX as u32), Ok(()));
-        assert_eq!(w.charge("", "mlx4_0", Resource::HcaHandle, 1), Err(Error::EAGAIN), "S32_MAX at the root");
-        w.at("", |c| uncharge(c, "mlx4_0", Resource::HcaHandle, i32::MAX as u32));
+        assert_eq!(
+            w.charge("p", "nodev", Resource::HcaHandle, 1),
+            Err(Error::ENODEV)
+        );
+        assert_eq!(
+            w.charge("p", "mlx4_0", Resource::HcaHandle, u32::MAX),
+            Err(Error::EINVAL)
+        );
+        assert_eq!(
+            w.charge("", "mlx4_0", Resource::HcaHandle, i32::MAX as u32),
+            Ok(())
+        );
+        assert_eq!(
+            w.charge("", "mlx4_0", Resource::HcaHandle, 1),
+            Err(Error::EAGAIN),
+            "S32_MAX at the root"
+        );
+        w.at("", |c| {
+            uncharge(c, "mlx4_0", Resource::HcaHandle, i32::MAX as u32)
+        });
     }
 
     #[test]
     fn registration() {
         let w = World::new();
-        assert_eq!(w.at("", |c| register_device(c, "mlx4_0")), Err(Error::EEXIST));
+        assert_eq!(
+            w.at("", |c| register_device(c, "mlx4_0")),
+            Err(Error::EEXIST)
+        );
         for bad in ["", "a b", "a\tb", "x\n", &"d".repeat(64)] {
-            assert_eq!(w.at("", |c| register_device(c, bad)), Err(Error::EINVAL), "{bad:?}");
+            assert_eq!(
+                w.at("", |c| register_device(c, bad)),
+                Err(Error::EINVAL),
+                "{bad:?}"
+            );
         }
         w.at("p", |c| register_device(c, &"d".repeat(63))).unwrap();
         w.write("p/rdma.max", b"mlx4_0 hca_handle=3").unwrap();
         w.charge("p", "mlx4_0", Resource::HcaHandle, 1).unwrap();
         w.at("", |c| unregister_device(c, "mlx4_0")).unwrap();
-        assert_eq!(w.at("", |c| unregister_device(c, "mlx4_0")), Err(Error::ENODEV));
+        assert_eq!(
+            w.at("", |c| unregister_device(c, "mlx4_0")),
+            Err(Error::ENODEV)
+        );
         assert!(w.read("p/rdma.max").unwrap().starts_with("mlx5_1 "));
         w.at("", |c| register_device(c, "mlx4_0")).unwrap();
         assert!(
-            w.read("p/rdma.max").unwrap().ends_with("mlx4_0 hca_handle=max hca_object=max \n"),
+            w.read("p/rdma.max")
+                .unwrap()
+                .ends_with("mlx4_0 hca_handle=max hca_object=max \n"),
             "a new registration starts afresh"
         );
         let mut names = std::vec::Vec::new();
-        w.at("p/c", |c| for_each_device(c, &mut |n| names.push(std::string::String::from(n))));
+        w.at("p/c", |c| {
+            for_each_device(c, &mut |n| names.push(std::string::String::from(n)))
+        });
         assert_eq!(names.len(), 3);
         for i in names.len()..MAX_DEVICES {
-            w.at("", |c| register_device(c, &std::format!("d{i}"))).unwrap();
+            w.at("", |c| register_device(c, &std::format!("d{i}")))
+                .unwrap();
         }
-        assert_eq!(w.at("", |c| register_device(c, "one_more")), Err(Error::ENOSPC));
+        assert_eq!(
+            w.at("", |c| register_device(c, "one_more")),
+            Err(Error::ENOSPC)
+        );
     }
 }
