@@ -1180,6 +1180,57 @@ mod tests {
         assert_eq!(cmd("run"), Err(K::Usage("run MS")));
         assert_eq!(cmd("open A c 1:3"), Err(K::Usage(USAGE_OPEN)));
         assert_eq!(cmd("open A c 1:3 rw"), ok(Op::Open, "A|c|1:3|rw"));
+        let host = Op::Host;
+        assert_eq!(
+            cmd("rdma charge A mlx4_0 hca_handle"),
+            ok(host(HostOp::Rdma), "charge|A|mlx4_0|hca_handle")
+        );
+        assert_eq!(
+            cmd("rdma uncharge A d hca_object 2"),
+            ok(host(HostOp::Rdma), "uncharge|A|d|hca_object|2")
+        );
+        for bad in [
+            "rdma",
+            "rdma charge A",
+            "rdma take A d hca_handle",
+            "rdma charge A d r 1 2",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_RDMA)), "{bad}");
+        }
+        assert_eq!(
+            cmd("misc charge A sev 2"),
+            ok(host(HostOp::Misc), "charge|A|sev|2")
+        );
+        for bad in [
+            "misc",
+            "misc charge A sev",
+            "misc give A sev 1",
+            "misc charge A sev 1 2",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_MISC)), "{bad}");
+        }
+        assert_eq!(
+            cmd("devprog attach /cg multi 'allow c 1:3 r'"),
+            ok(host(HostOp::Devprog), "attach|/cg|multi|allow c 1:3 r")
+        );
+        assert_eq!(
+            cmd("devprog detach /cg"),
+            ok(host(HostOp::Devprog), "detach|/cg")
+        );
+        assert_eq!(
+            cmd("devprog list /cg"),
+            ok(host(HostOp::Devprog), "list|/cg")
+        );
+        for bad in [
+            "devprog",
+            "devprog attach",
+            "devprog detach /cg 1 2",
+            "devprog list",
+            "devprog list /a /b",
+            "devprog show /cg",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_DEVPROG)), "{bad}");
+        }
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
         assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
         let file = |write| Op::FileIo { write };

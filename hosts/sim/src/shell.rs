@@ -29,8 +29,8 @@ use crate::machine::SimMachine;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "machine",
-        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]",
-        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b)",
+        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...]",
+        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b), RDMA devices (mlx4_0,...), misc capacities (sev:16,tdx:4)",
     ),
     (
         "mount",
