@@ -210,6 +210,21 @@ pub struct Attachments {
     next_id: u32,
 }
 
+impl core::fmt::Debug for Attachments {
+    /// Each group with programs: its container id, flags and the programs' ids.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut l = f.debug_list();
+        for g in &self.groups {
+            l.entry(&(
+                g.container,
+                g.flags,
+                g.progs.iter().map(|p| p.id).collect::<Vec<_>>(),
+            ));
+        }
+        l.finish()
+    }
+}
+
 impl Attachments {
     /// No program anywhere.
     pub fn new() -> Self {

@@ -1441,13 +1441,13 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
             None => None,
         };
-        let rdma_devs = match cfg.rdma {
+        let rdma_devs = match cfg.rdma.or(self.hostres.rdma_devs.as_deref()) {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
-            None => self.hostres.rdma_devs.clone(),
+            None => None,
         };
-        let misc_caps = match cfg.misc {
+        let misc_caps = match cfg.misc.or(self.hostres.misc_caps.as_deref()) {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
-            None => self.hostres.misc_caps.clone(),
+            None => None,
         };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);

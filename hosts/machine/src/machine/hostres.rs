@@ -171,10 +171,9 @@ impl<P: Platform> Machine<P> {
                     _ => "none",
                 };
                 let mut out = Vec::new();
+                let mut w = gpc_core::Out::new(&mut out);
                 for id in ids {
-                    let line = alloc::format!("{id} {flags}\n");
-                    try_reserve(&mut out, line.len(), Gfp::KERNEL)?;
-                    out.extend_from_slice(line.as_bytes());
+                    writeln!(w, "{id} {flags}")?;
                 }
                 return Ok(out);
             }
