@@ -470,6 +470,8 @@ fn show(ctx: &FileCtxOf<'_, Rdma>, out: &mut Out<'_>, max: bool) -> Result {
     let css = ctx.css();
     let r = root(css);
     let rg = r.state().inner.lock();
+    // Written under the registry's spinning lock: the buffer grows atomically.
+    let out = &mut out.nosleep();
     let print = |pools: &[Pool], out: &mut Out<'_>| -> Result {
         for d in &rg.devices {
             write!(out, "{} ", d.name)?;
