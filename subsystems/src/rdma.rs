@@ -233,12 +233,12 @@ pub fn for_each_device(css: Css<'_, Rdma>, f: &mut dyn FnMut(&str)) {
 }
 
 /// Run `f` on each level's pool list from `css` up to the root, under the registry lock
-/// (Linux holds `rdmacg_mutex` across the walk). `f` gets the level and its pools and
-/// returns `false` to stop. Returns the device's registration number.
+/// (Linux holds `rdmacg_mutex` across the walk). `f` gets a level's pools and the
+/// device's number and returns `false` to stop. Returns the device's registration number.
 fn walk(
     css: Css<'_, Rdma>,
     dev: &str,
-    f: &mut dyn FnMut(Css<'_, Rdma>, &mut Vec<Pool>, u64) -> bool,
+    f: &mut dyn FnMut(&mut Vec<Pool>, u64) -> bool,
 ) -> Result<u64> {
     let r = root(css);
     let mut rg = r.state().inner.lock();
@@ -247,12 +247,12 @@ fn walk(
         let go_on = if level.is_root() {
             let Inner { devices, pools, .. } = &mut *rg;
             purge(pools, devices);
-            f(level, pools, id)
+            f(pools, id)
         } else {
             // Nested under the root's lock: a level below the root, never the root.
             let mut g = level.state().inner.lock_nested(1);
             purge(&mut g.pools, &rg.devices);
-            f(level, &mut g.pools, id)
+            f(&mut g.pools, id)
         };
         if !go_on {
             break;
@@ -295,7 +295,7 @@ pub fn try_charge(css: Css<'_, Rdma>, dev: &str, res: Resource, n: u32) -> Resul
     }
     let mut charged = 0usize;
     let mut failed = None;
-    let id = walk(css, dev, &mut |_, pools, id| {
+    let id = walk(css, dev, &mut |pools, id| {
         let r = get_pool(pools, id).and_then(|i| {
             let p = pools.get_mut(i).ok_or(Error::EINVAL)?;
             let new = i64::from(p.usage[res.idx()]) + i64::from(n);
@@ -325,7 +325,7 @@ pub fn try_charge(css: Css<'_, Rdma>, dev: &str, res: Resource, n: u32) -> Resul
     };
     // rdmacg_uncharge_hierarchy(cg, device, p, index): every level below the one that
     // refused.
-    let _ = walk(css, dev, &mut |_, pools, _| {
+    let _ = walk(css, dev, &mut |pools, _| {
         if charged == 0 {
             return false;
         }
@@ -342,7 +342,7 @@ pub fn uncharge(css: Css<'_, Rdma>, dev: &str, res: Resource, n: u32) {
     let Ok(n) = i32::try_from(n) else {
         return;
     };
-    let _ = walk(css, dev, &mut |_, pools, id| {
+    let _ = walk(css, dev, &mut |pools, id| {
         uncharge_locked(pools, id, res, n);
         true
     });
@@ -352,7 +352,7 @@ pub fn uncharge(css: Css<'_, Rdma>, dev: &str, res: Resource, n: u32) {
 /// an unregistered device.
 pub fn usage(css: Css<'_, Rdma>, dev: &str, res: Resource) -> Option<i32> {
     let mut out = None;
-    walk(css, dev, &mut |_, pools, id| {
+    walk(css, dev, &mut |pools, id| {
         out = Some(
             pools
                 .iter()

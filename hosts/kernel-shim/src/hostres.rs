@@ -568,7 +568,7 @@ pub unsafe extern "C" fn gpc_devprog_check(
             .task_dfl_ancestors(slot, &mut |id| match buf.get_mut(len) {
                 Some(x) => {
                     *x = id;
-                    len += 1;
+                    len = len.saturating_add(1);
                 }
                 None => deep = true,
             })?;

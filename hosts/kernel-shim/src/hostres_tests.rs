@@ -76,11 +76,8 @@ impl World {
     fn mkdir(&self, path: &str) {
         let p = cstr(path);
         // SAFETY: live instance, NUL-terminated path.
-        assert_eq!(
-            unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) },
-            0,
-            "{path}"
-        );
+        let r = unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) };
+        assert_eq!(r, 0, "{path}");
     }
 
     fn rmdir(&self, path: &str) -> c_int {
@@ -203,10 +200,8 @@ fn rdma_register_charge_refused_at_the_parent_and_uncharge() {
     assert_eq!(w.register("bad name"), EINVAL);
     assert_eq!(w.register(""), EINVAL);
     // SAFETY: null and error pointers are rule G.
-    assert_eq!(
-        unsafe { gpc_rdma_register_device(ptr::null(), ptr::null()) },
-        EINVAL
-    );
+    let r = unsafe { gpc_rdma_register_device(ptr::null(), ptr::null()) };
+    assert_eq!(r, EINVAL);
     w.mkdir("/p");
     w.mkdir("/p/c");
     assert_eq!(w.write("/p/rdma.max", "mlx4_0 hca_handle=1"), 0);
@@ -223,31 +218,23 @@ fn rdma_register_charge_refused_at_the_parent_and_uncharge() {
     );
     let d = cstr("mlx4_0");
     // SAFETY: live instance, NUL-terminated name.
-    assert_eq!(
-        unsafe { gpc_rdma_uncharge(w.g, group, d.as_ptr(), GPC_RDMA_HCA_HANDLE) },
-        0
-    );
+    let r = unsafe { gpc_rdma_uncharge(w.g, group, d.as_ptr(), GPC_RDMA_HCA_HANDLE) };
+    assert_eq!(r, 0);
     assert_eq!(
         w.read("/p/c/rdma.current"),
         "mlx4_0 hca_handle=0 hca_object=0 \n"
     );
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { gpc_rdma_uncharge(w.g, 999_999, d.as_ptr(), 0) },
-        ENOENT
-    );
+    let r = unsafe { gpc_rdma_uncharge(w.g, 999_999, d.as_ptr(), 0) };
+    assert_eq!(r, ENOENT);
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { gpc_rdma_uncharge(w.g, GPC_RES_ROOT, d.as_ptr(), 0) },
-        0
-    );
+    let r = unsafe { gpc_rdma_uncharge(w.g, GPC_RES_ROOT, d.as_ptr(), 0) };
+    assert_eq!(r, 0);
     // SAFETY: as above.
     assert_eq!(unsafe { gpc_rdma_unregister_device(w.g, d.as_ptr()) }, 0);
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { gpc_rdma_unregister_device(w.g, d.as_ptr()) },
-        ENODEV
-    );
+    let r = unsafe { gpc_rdma_unregister_device(w.g, d.as_ptr()) };
+    assert_eq!(r, ENODEV);
     assert_eq!(w.read("/p/rdma.max"), "");
 }
 
