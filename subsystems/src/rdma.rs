@@ -415,7 +415,7 @@ fn parse_resource(c: &[u8]) -> Result<(usize, i32)> {
 
 /// Parse an `rdma.max` write as `rdmacg_resource_set_max` does: `strstrip`, the device
 /// name up to the first blank (`strsep(&options, " ")`), then blank-separated
-/// `NAME=VALUE` fields ([`parse_resource`]; an empty field, as two blanks in a row make,
+/// `NAME=VALUE` fields (`parse_resource`; an empty field, as two blanks in a row make,
 /// is `EINVAL`; a later field for the same resource wins). No field at all is a valid
 /// write that changes nothing.
 ///
