@@ -2364,6 +2364,47 @@ mod tests {
         }
     }
 
+    /// `rdma=` registers the devices in order, `misc=` sets the capacities; a bad list
+    /// refuses the whole command and the machine stays as it was; both survive a later
+    /// `machine` that leaves them out.
+    #[test]
+    fn rdma_and_misc_options() -> R {
+        let mut m = SimMachine::new()?;
+        let cfg = |rdma, misc| MachineConfig {
+            rdma,
+            misc,
+            ..MachineConfig::default()
+        };
+        for bad in [
+            cfg(Some("a,a"), None),
+            cfg(Some(""), None),
+            cfg(Some("a,"), None),
+            cfg(Some("a b"), None),
+            cfg(None, Some("sev")),
+            cfg(None, Some("foo:1")),
+            cfg(None, Some("sev:x")),
+            cfg(None, Some("sev:-1")),
+            cfg(None, Some("sev:18446744073709551616")),
+        ] {
+            assert!(m.configure(&bad).is_err(), "{bad:?}");
+            assert!(!m.touched);
+        }
+        m.configure(&cfg(Some("mlx4_0,mlx5_1"), Some("sev:3,tdx:0,sev_es:1")))?;
+        m.touched = false;
+        m.configure(&MachineConfig {
+            cpus: Some(2),
+            ..MachineConfig::default()
+        })?;
+        m.mount("cgroup", "rdma,misc", "x", "/rm")?;
+        assert_eq!(m.read("/rm/misc.capacity")?, b"sev 3\nsev_es 1\n");
+        m.mkdir("/rm/a", false)?;
+        assert_eq!(
+            m.read("/rm/a/rdma.current")?,
+            b"mlx4_0 hca_handle=0 hca_object=0 \nmlx5_1 hca_handle=0 hca_object=0 \n"
+        );
+        Ok(())
+    }
+
     /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,
     /// `swap=` and `v2=` are kept for the memory model, and a refused `machine` keeps
     /// none of them.
