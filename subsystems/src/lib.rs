@@ -16,21 +16,27 @@ pub mod cpuset;
 pub mod debug;
 #[cfg(feature = "devices")]
 pub mod devices;
+#[cfg(feature = "devices")]
+pub mod devprog;
 #[cfg(feature = "freezer")]
 pub mod freezer;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "misc")]
+pub mod misc;
 #[cfg(feature = "net_cls")]
 pub mod net_cls;
 #[cfg(feature = "ns")]
 pub mod ns;
 #[cfg(feature = "pids")]
 pub mod pids;
+#[cfg(feature = "rdma")]
+pub mod rdma;
 
 use gpc_core::DynSubsystem;
 
 /// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
-/// memory, devices, freezer, net_cls, pids, then ns and debug).
+/// memory, devices, freezer, net_cls, pids, rdma, misc, then ns and debug).
 pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
     let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> =
         arrayvec::ArrayVec::new();
@@ -50,6 +56,10 @@ pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SU
     v.push(&net_cls::NetCls);
     #[cfg(feature = "pids")]
     v.push(&pids::Pids);
+    #[cfg(feature = "rdma")]
+    v.push(&rdma::Rdma);
+    #[cfg(feature = "misc")]
+    v.push(&misc::Misc);
     #[cfg(feature = "ns")]
     v.push(&ns::Ns);
     #[cfg(feature = "debug")]

@@ -41,6 +41,46 @@ impl<H: Host> Gpc<H> {
         res
     }
 
+    /// The ids of the groups of the unified (v2) hierarchy the task with `slot` is in:
+    /// its own first, then each ancestor up to the root (Linux `task_dfl_cgroup` and
+    /// `cgroup_parent`), each passed to `f`. What v2 attachments that live outside the
+    /// core, such as device programs (kernel/bpf/cgroup.c), are looked up by. Calls `f`
+    /// for none while the unified hierarchy was never mounted. Allocates nothing.
+    ///
+    /// # Errors
+    ///
+    /// `ESRCH` if the task has no css_group, `EINVAL` if it belongs to another instance.
+    pub fn task_dfl_ancestors(&self, slot: &TaskSlot, f: &mut dyn FnMut(u64)) -> Result {
+        let tree = self.tree.lock();
+        let guard = self.rcu_read_lock();
+        let (Some(cg), _) = untag(rcu_dereference(slot.raw(), &guard)) else {
+            return Err(Error::ESRCH);
+        };
+        // SAFETY: under the guard (see `owns`).
+        if !unsafe { self.owns(cg) } {
+            return Err(Error::EINVAL);
+        }
+        let Some(idx) = Self::unified_index(&tree) else {
+            return Ok(());
+        };
+        let Some(h) = tree.hiers.get(idx).and_then(|h| h.as_deref()) else {
+            return Ok(());
+        };
+        // SAFETY: under the guard (see `task_css`).
+        let c = unsafe { (*cg.as_ptr()).container(idx) };
+        let mut cur = match NonNull::new(c) {
+            // SAFETY: alive: named by a css_group read under the guard, with the
+            // hierarchy lock held.
+            Some(c) => Some(unsafe { &*c.as_ptr() }),
+            None => Some(h.root()),
+        };
+        while let Some(x) = cur {
+            f(x.id);
+            cur = x.parent_ref();
+        }
+        Ok(())
+    }
+
     pub(super) fn proc_pid_cgroup_inner(
         &self,
         slot: &TaskSlot,

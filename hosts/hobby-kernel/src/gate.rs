@@ -201,6 +201,10 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         })
     }
 
+    fn host_command(&mut self, cmd: &gpc_script::HostCommand<'_>) -> Result<Vec<u8>> {
+        self.call(Gated, |m| m.host_command(cmd))
+    }
+
     fn unshare(&mut self, task: Pid) -> Result {
         self.call(Gated, |m| m.unshare(task))
     }

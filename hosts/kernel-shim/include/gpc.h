@@ -142,9 +142,11 @@ enum gpc_subsys_id {
 	GPC_SS_FREEZER = 5,
 	GPC_SS_NET_CLS = 6,
 	GPC_SS_PIDS = 7,
-	GPC_SS_NS = 8,
-	GPC_SS_DEBUG = 9,
-	GPC_SS_COUNT = 10
+	GPC_SS_RDMA = 8,
+	GPC_SS_MISC = 9,
+	GPC_SS_NS = 10,
+	GPC_SS_DEBUG = 11,
+	GPC_SS_COUNT = 12
 };
 
 /* The credentials gpc checks (a subset of Linux's struct cred). */
@@ -591,6 +593,74 @@ int gpc_device_access(const struct gpc *g, struct gpc_task *task, int type, uint
  * Results: 1 (frozen), 0 (not), or the common ones.
  */
 int gpc_freezer_frozen(const struct gpc *g, struct gpc_task *task);
+
+/*
+ * RDMA, misc, device programs (doc/rdma-misc.md, doc/v2-devices.md).
+ *
+ * A group is named by its container id (struct gpc_stat's id), as the memory exports
+ * name theirs: a charge writes the id it charged to *group; keep it with the object and
+ * give the charge back there. GPC_RES_ROOT names the controller's root. gpc keeps no
+ * dying group: a removed group's id answers -ENOENT, and the kernel gives its charges
+ * back at the parent's id (the parent's counters include them).
+ *
+ * RDMA (kernel/cgroup/rdma.c): gpc_rdma_register_device / _unregister_device are
+ * rdmacg_register_device / rdmacg_unregister_device (a name of 1 to 63 bytes, no blank
+ * or control byte; at most 64 devices); gpc_rdma_charge is rdmacg_try_charge of one
+ * GPC_RDMA_* resource for the task's rdma group and every ancestor up to the root.
+ * Results: 0; -EAGAIN (a level's rdma.max: nothing charged); -ENODEV (no such device);
+ * -EEXIST, -ENOSPC (registration); -ENOMEM; -ENOENT (uncharge of a removed group);
+ * -EINVAL (rule G, a NULL out-pointer, an unknown resource, no rdma controller);
+ * -ESRCH. Spinlocks only: any context but hard interrupts; uncharge takes gpc's
+ * hierarchy mutex (may sleep).
+ *
+ * misc (kernel/cgroup/misc.c): gpc_misc_set_capacity is misc_cg_set_capacity;
+ * gpc_misc_charge is misc_cg_try_charge of amount of a GPC_MISC_* resource (lock-free:
+ * any context), gpc_misc_uncharge misc_cg_uncharge (hierarchy mutex). Results: 0;
+ * -EBUSY (a level's misc.max or the capacity: nothing charged, misc.events counted);
+ * -EINVAL (capacity 0, unknown resource, rule G); -ENOENT; -ESRCH.
+ *
+ * Device programs (kernel/bpf/cgroup.c, BPF_CGROUP_DEVICE): attach a program (a C
+ * function returning non-zero to allow, 0 to deny, called with GPC_DEVCG_* values; it
+ * may run BPF, must not call into gpc, runs under gpc's program mutex and may sleep) or
+ * gpc's rule list (one rule a line: "allow|deny a|b|c MAJOR:MINOR ACCESS", numbers or
+ * '*', first match wins, no match denies) to the v2 group path of hierarchy handle hier,
+ * with flags 0, GPC_DEVPROG_ALLOW_OVERRIDE or GPC_DEVPROG_ALLOW_MULTI (BPF_F_*); *id
+ * gets the program's id. A removed group's programs go with it (gpc_rmdir).
+ * gpc_devprog_check runs every effective program of the task's v2 group (the group's,
+ * and an ancestor's when it was attached with ALLOW_MULTI, as compute_effective_progs):
+ * all must allow; call gpc_device_access after it for v1, as devcgroup_check_permission.
+ * Results: 0; -EPERM (check: denied; attach: an ancestor's program was attached without
+ * ALLOW_OVERRIDE/ALLOW_MULTI, or the group's with other flags); -E2BIG (64 programs, 256
+ * rules); -EBADF (not the v2 hierarchy); -ENOENT (no such group or program); -ENOTDIR;
+ * -EINVAL (bad flags or rule, detach of id 0 on an ALLOW_MULTI group, rule G); -ENOMEM;
+ * -ESRCH. Process context (mutex).
+ */
+#define GPC_RES_ROOT 0
+#define GPC_RDMA_HCA_HANDLE 0 /* RDMACG_RESOURCE_HCA_HANDLE */
+#define GPC_RDMA_HCA_OBJECT 1 /* RDMACG_RESOURCE_HCA_OBJECT */
+#define GPC_MISC_SEV 0        /* MISC_CG_RES_SEV */
+#define GPC_MISC_SEV_ES 1     /* MISC_CG_RES_SEV_ES */
+#define GPC_MISC_TDX 2        /* MISC_CG_RES_TDX */
+#define GPC_DEVPROG_ALLOW_OVERRIDE 1u /* BPF_F_ALLOW_OVERRIDE */
+#define GPC_DEVPROG_ALLOW_MULTI 2u    /* BPF_F_ALLOW_MULTI */
+typedef int (*gpc_devprog_fn)(void *ctx, int type, uint32_t major, uint32_t minor,
+			      unsigned int access);
+int gpc_rdma_register_device(const struct gpc *g, const char *name);
+int gpc_rdma_unregister_device(const struct gpc *g, const char *name);
+int gpc_rdma_charge(const struct gpc *g, struct gpc_task *task, const char *dev, int res,
+		    uint64_t *group);
+int gpc_rdma_uncharge(const struct gpc *g, uint64_t group, const char *dev, int res);
+int gpc_misc_set_capacity(const struct gpc *g, int res, uint64_t capacity);
+int gpc_misc_charge(const struct gpc *g, struct gpc_task *task, int res, uint64_t amount,
+		    uint64_t *group);
+int gpc_misc_uncharge(const struct gpc *g, uint64_t group, int res, uint64_t amount);
+int gpc_devprog_attach(const struct gpc *g, int hier, const char *path, gpc_devprog_fn fn,
+		       void *ctx, unsigned int flags, uint32_t *id);
+int gpc_devprog_attach_rules(const struct gpc *g, int hier, const char *path,
+			     const char *rules, unsigned int flags, uint32_t *id);
+int gpc_devprog_detach(const struct gpc *g, int hier, const char *path, uint32_t id);
+int gpc_devprog_check(const struct gpc *g, struct gpc_task *task, int type, uint32_t major,
+		      uint32_t minor, unsigned int access);
 /*
  * gpc_memory_charge, gpc_memory_uncharge: bytes (rounded up to 4096-byte pages) of
  * anonymous memory charged to, or given back by, the task's memory group and its

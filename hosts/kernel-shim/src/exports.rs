@@ -61,6 +61,8 @@ pub struct Instance {
     /// The open `gpc_pids_open` readers, which borrow `gpc`: dropping the instance
     /// detaches them first (see [`PidsFile`]).
     readers: Lock<Vec<ReaderPtr>, KMutex>,
+    /// The v2 device programs (`crate::hostres`), keyed by container id.
+    pub(crate) devprogs: Lock<gpc_subsystems::devprog::Attachments, KMutex>,
 }
 
 impl Drop for Instance {
@@ -129,7 +131,7 @@ pub(crate) unsafe fn instance<'a>(g: *const Instance) -> Result<&'a Instance> {
 ///
 /// `s` is null or points to a NUL-terminated string (or at least [`MAX_STRING`] + 1
 /// readable bytes) that stays valid and unchanged for `'a`.
-unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str> {
+pub(crate) unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str> {
     if s.is_null() {
         return Err(Error::EINVAL);
     }
@@ -238,7 +240,11 @@ impl OutBuf {
 
 impl Instance {
     /// Run `f` with the hierarchy of `handle`, holding the handle map.
-    fn with_hier<T>(&self, handle: c_int, f: impl FnOnce(HierarchyId) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_hier<T>(
+        &self,
+        handle: c_int,
+        f: impl FnOnce(HierarchyId) -> Result<T>,
+    ) -> Result<T> {
         let map = self.hiers.lock();
         let h = lookup(&map, handle).ok_or(Error::ENOENT)?;
         f(h)
@@ -351,13 +357,18 @@ fn init_with(
             hiers: gpc_core::new_lock!([None; MAX_HIERARCHIES], c"gpc_shim_hiers")?,
             enforce,
             readers: gpc_core::new_lock!(Vec::new(), c"gpc_shim_readers")?,
+            devprogs: gpc_core::new_lock!(
+                gpc_subsystems::devprog::Attachments::new(),
+                c"gpc_shim_devprogs"
+            )?,
         },
         Gfp::KERNEL,
     )
 }
 
 /// A new gpc instance with every compiled-in controller (cpuset, cpu, cpuacct, memory,
-/// devices, freezer, net_cls, pids, ns, debug: the subsystem ids are in this order).
+/// devices, freezer, net_cls, pids, rdma, misc, ns, debug: the subsystem ids are in this
+/// order).
 /// `host_ctx` is handed back to `gpc_release_notify`. Returns the instance, or an error
 /// pointer (`GPC_IS_ERR`/`GPC_PTR_ERR`): `-ENOMEM`.
 ///
@@ -747,7 +758,18 @@ pub unsafe extern "C" fn gpc_rmdir(g: *const Instance, hier: c_int, path: *const
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
         let path = unsafe { c_str(path) }?;
-        g.with_hier(hier, |h| g.gpc.rmdir(h, path))
+        g.with_hier(hier, |h| {
+            let id = match g.gpc.stat(h, path) {
+                Ok(Entry::Dir { id }) => Some(id),
+                _ => None,
+            };
+            g.gpc.rmdir(h, path)?;
+            // cgroup_bpf_release: the group's device programs go with it.
+            if let Some(id) = id {
+                g.devprogs.lock().forget(id);
+            }
+            Ok(())
+        })
     })())
 }
 

@@ -17,6 +17,7 @@ pub mod enforce;
 pub mod exports;
 pub mod ffi;
 pub mod host;
+pub mod hostres;
 pub mod kalloc;
 pub mod mem;
 #[cfg(debug_assertions)]
@@ -76,6 +77,8 @@ mod kernel_runtime {
     }
 }
 
+#[cfg(test)]
+mod hostres_tests;
 #[cfg(test)]
 mod mem_tests;
 #[cfg(test)]

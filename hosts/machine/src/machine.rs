@@ -111,6 +111,8 @@ struct Ids {
     devices: Option<SubsysId>,
     freezer: Option<SubsysId>,
     ns: Option<SubsysId>,
+    rdma: Option<SubsysId>,
+    misc: Option<SubsysId>,
 }
 
 /// What a machine runs on: the gpc host it builds for a configuration. The std
@@ -182,6 +184,8 @@ pub struct Machine<P: Platform> {
     /// The script's `machine v2=LIST` as written (`all`, `none`, or controller names
     /// separated by commas); `None`: not given.
     v2_offer: Option<String>,
+    /// RDMA devices, misc capacities, their charges, v2 device programs.
+    hostres: hostres::HostRes,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -305,6 +309,8 @@ impl<P: Platform> Machine<P> {
             devices: gpc.subsys_id("devices"),
             freezer: gpc.subsys_id("freezer"),
             ns: gpc.subsys_id("ns"),
+            rdma: gpc.subsys_id("rdma"),
+            misc: gpc.subsys_id("misc"),
         };
         Ok(Machine {
             gpc,
@@ -334,6 +340,7 @@ impl<P: Platform> Machine<P> {
             mem_bytes: None,
             swap_bytes: None,
             v2_offer: None,
+            hostres: hostres::HostRes::default(),
         })
     }
 
@@ -757,6 +764,8 @@ impl<P: Platform> Machine<P> {
                 }
                 self.gpc.rmdir_node(&Node::directory(hier, dir_id))?;
                 self.vfs.forget_container(dir_id);
+                // cgroup_bpf_release: its programs go with it.
+                self.hostres.progs.forget(dir_id);
                 // Its pages are its parent's now.
                 self.revalidate_owners();
                 Ok(())
@@ -1059,6 +1068,7 @@ impl<P: Platform> Machine<P> {
             // The whole process: its threads' memory goes back (the group's own threads,
             // the task table's ring, not a scan of every task), then they exit. Nothing
             // to allocate, so a kill (`cgroup.kill`, the OOM killer) always completes.
+            self.release_host_charges(tgid);
             let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
             while let Some(p) = x {
                 self.sim.remove(&p);
@@ -1431,6 +1441,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
             None => None,
         };
+        let rdma_devs = match cfg.rdma.or(self.hostres.rdma_devs.as_deref()) {
+            Some(list) => Some(try_string(list, Gfp::KERNEL)?),
+            None => None,
+        };
+        let misc_caps = match cfg.misc.or(self.hostres.misc_caps.as_deref()) {
+            Some(list) => Some(try_string(list, Gfp::KERNEL)?),
+            None => None,
+        };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);
         // At least one page of memory; neither beyond what page arithmetic holds.
@@ -1448,6 +1466,9 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
         let offered = fresh.v2_mask(fresh.v2_offer.as_deref())?;
         fresh.gpc.offer_on_v2(offered);
+        fresh.hostres.rdma_devs = rdma_devs;
+        fresh.hostres.misc_caps = misc_caps;
+        fresh.apply_host_config()?;
         fresh.mm = core::cell::RefCell::new(crate::mm::Mm::new(
             mem.unwrap_or(crate::mm::DEFAULT_MEM),
             swap.unwrap_or(crate::mm::DEFAULT_SWAP),
@@ -1568,6 +1589,12 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         access: &str,
     ) -> Result {
         self.op(|m| {
+            // devcgroup_check_permission: the v2 programs first, then the v1 lists.
+            let kind = match dev_type {
+                b'b' => gpc_subsystems::parse::DevType::Block,
+                _ => gpc_subsystems::parse::DevType::Char,
+            };
+            m.check_device_programs(task, kind, major, minor, effects::dev_access(access))?;
             let slot = m.task_slot(task)?;
             let Some(ss) = m.ids.devices else {
                 return Ok(());
@@ -1583,6 +1610,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
                 Err(Error::EPERM)
             }
         })
+    }
+
+    fn host_command(&mut self, cmd: &gpc_script::HostCommand<'_>) -> Result<Vec<u8>> {
+        self.op(|m| m.do_host_command(cmd))
     }
 
     fn unshare(&mut self, task: Pid) -> Result {
@@ -1774,6 +1805,9 @@ impl<P: Platform> Machine<P> {
 
 #[path = "machine/memory.rs"]
 mod mem;
+
+#[path = "machine/hostres.rs"]
+mod hostres;
 
 #[cfg(test)]
 mod enomem_tests;
@@ -2333,6 +2367,47 @@ mod tests {
             mems: Some(mems),
             ..MachineConfig::default()
         }
+    }
+
+    /// `rdma=` registers the devices in order, `misc=` sets the capacities; a bad list
+    /// refuses the whole command and the machine stays as it was; both survive a later
+    /// `machine` that leaves them out.
+    #[test]
+    fn rdma_and_misc_options() -> R {
+        let mut m = SimMachine::new()?;
+        let cfg = |rdma, misc| MachineConfig {
+            rdma,
+            misc,
+            ..MachineConfig::default()
+        };
+        for bad in [
+            cfg(Some("a,a"), None),
+            cfg(Some(""), None),
+            cfg(Some("a,"), None),
+            cfg(Some("a b"), None),
+            cfg(None, Some("sev")),
+            cfg(None, Some("foo:1")),
+            cfg(None, Some("sev:x")),
+            cfg(None, Some("sev:-1")),
+            cfg(None, Some("sev:18446744073709551616")),
+        ] {
+            assert!(m.configure(&bad).is_err(), "{bad:?}");
+            assert!(!m.touched);
+        }
+        m.configure(&cfg(Some("mlx4_0,mlx5_1"), Some("sev:3,tdx:0,sev_es:1")))?;
+        m.touched = false;
+        m.configure(&MachineConfig {
+            cpus: Some(2),
+            ..MachineConfig::default()
+        })?;
+        m.mount("cgroup", "rdma,misc", "x", "/rm")?;
+        assert_eq!(m.read("/rm/misc.capacity")?, b"sev 3\nsev_es 1\n");
+        m.mkdir("/rm/a", false)?;
+        assert_eq!(
+            m.read("/rm/a/rdma.current")?,
+            b"mlx4_0 hca_handle=0 hca_object=0 \nmlx5_1 hca_handle=0 hca_object=0 \n"
+        );
+        Ok(())
     }
 
     /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,

@@ -42,9 +42,9 @@ use gpc_core::Error;
 
 use crate::cgtools::{self, Tool};
 use crate::lex::{is_name, Piece, Word};
-use crate::machine::{Machine, MachineConfig, Pid};
+use crate::machine::{HostCommand, Machine, MachineConfig, Pid};
 use crate::parse::{
-    parse_line, Line, Op, ParseError, ParseErrorKind, Script, Words, MACHINE_OPTIONS,
+    parse_line, HostOp, Line, Op, ParseError, ParseErrorKind, Script, Words, MACHINE_OPTIONS,
 };
 
 /// Where the transcript goes.
@@ -733,6 +733,18 @@ impl Session {
                     None
                 };
                 cfg.v2 = v2.as_deref();
+                let rdma = if given("rdma=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.rdma = rdma.as_deref();
+                let misc = if given("misc=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.misc = misc.as_deref();
                 machine.configure(&cfg)?;
             }
             Op::Mount => {
@@ -923,6 +935,97 @@ impl Session {
                 let (major, minor) = (parse_u32(major)?, parse_u32(minor)?);
                 let access = parse_access(&self.expand(operand(w)?)?)?;
                 machine.open_device(task, dev_type, major, minor, access)?;
+            }
+            Op::Host(host) => {
+                let sub = self.expand(operand(w)?)?;
+                let text = match host {
+                    HostOp::Rdma | HostOp::Misc => {
+                        let charge = match sub.as_str() {
+                            "charge" => true,
+                            "uncharge" => false,
+                            other => {
+                                return Err(fail(
+                                    Error::EINVAL,
+                                    format_args!("{other:?} is neither charge nor uncharge"),
+                                ))
+                            }
+                        };
+                        let task = self.task(operand(w)?)?;
+                        if host == HostOp::Rdma {
+                            let dev = self.expand(operand(w)?)?;
+                            let res = self.expand(operand(w)?)?;
+                            let n = match w.next() {
+                                Some(word) => parse_u64(&self.expand(word)?)?,
+                                None => 1,
+                            };
+                            machine.host_command(&HostCommand::Rdma {
+                                task,
+                                dev: &dev,
+                                res: &res,
+                                n,
+                                charge,
+                            })?
+                        } else {
+                            let res = self.expand(operand(w)?)?;
+                            let n = parse_u64(&self.expand(operand(w)?)?)?;
+                            machine.host_command(&HostCommand::Misc {
+                                task,
+                                res: &res,
+                                n,
+                                charge,
+                            })?
+                        }
+                    }
+                    HostOp::Devprog => {
+                        let path = self.single_path(machine, operand(w)?)?;
+                        match sub.as_str() {
+                            "attach" => {
+                                let mut words = Vec::new();
+                                for word in w.by_ref() {
+                                    let text = self.expand(word)?;
+                                    words
+                                        .try_reserve(1)
+                                        .map_err(|_| Fail::from(Error::ENOMEM))?;
+                                    words.push(text);
+                                }
+                                let flags = match words.first().map(String::as_str) {
+                                    Some("multi") => 2,
+                                    Some("override") => 1,
+                                    _ => 0,
+                                };
+                                let skip = usize::from(flags != 0);
+                                let mut rules: Vec<&str> = Vec::new();
+                                rules
+                                    .try_reserve(words.len())
+                                    .map_err(|_| Fail::from(Error::ENOMEM))?;
+                                rules.extend(words.iter().skip(skip).map(String::as_str));
+                                machine.host_command(&HostCommand::DevprogAttach {
+                                    path: &path,
+                                    flags,
+                                    rules: &rules,
+                                })?
+                            }
+                            "detach" => {
+                                let id = match w.next() {
+                                    Some(word) => Some(self.number_u32(word)?),
+                                    None => None,
+                                };
+                                machine
+                                    .host_command(&HostCommand::DevprogDetach { path: &path, id })?
+                            }
+                            "list" => {
+                                machine.host_command(&HostCommand::DevprogList { path: &path })?
+                            }
+                            other => {
+                                return Err(fail(
+                                    Error::EINVAL,
+                                    format_args!("{other:?} is not attach, detach or list"),
+                                ))
+                            }
+                        }
+                    }
+                };
+                out.write_bytes(&text);
             }
             Op::Unshare => machine.unshare(self.task(operand(w)?)?)?,
             Op::UnshareCgroup => machine.unshare_cgroup(self.task(operand(w)?)?)?,

@@ -17,7 +17,7 @@ mod tests;
 
 pub use interp::{CommandEnd, FmtOutput, Interpreter, Mode, Output, RunSummary, Session};
 pub use lex::literal_words;
-pub use machine::{Machine, MachineConfig, Pid};
+pub use machine::{HostCommand, Machine, MachineConfig, Pid};
 pub use parse::{check_line, ParseError, ParseErrorKind, Script, MAX_LINE};
 
 /// The exit status of a host whose script cannot be parsed (FORMAT.md).

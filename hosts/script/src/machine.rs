@@ -33,6 +33,69 @@ pub struct MachineConfig<'a> {
     /// `all`, `none`, or controller names separated by commas, as written (the machine
     /// checks it).
     pub v2: Option<&'a str>,
+    /// `rdma=DEV,...`: the RDMA devices the host registers with the `rdma` controller
+    /// (`rdmacg_register_device`), in that order, as written (the machine checks it).
+    pub rdma: Option<&'a str>,
+    /// `misc=RES:N,...`: the capacities of the `misc` controller's resources
+    /// (`misc_cg_set_capacity`; `sev`, `sev_es`, `tdx`), as written.
+    pub misc: Option<&'a str>,
+}
+
+/// A command on a host resource a controller accounts or a v2 attachment (the
+/// `rdma`, `misc` and `devprog` commands; doc/script-language.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostCommand<'a> {
+    /// `rdma charge|uncharge TASK DEV RES [N]`: the task's RDMA group is charged N (1 if
+    /// left out) of `hca_handle` or `hca_object` on device DEV (`rdmacg_try_charge`), or
+    /// gives back that much of what it was charged.
+    Rdma {
+        /// The task.
+        task: Pid,
+        /// The device, as registered.
+        dev: &'a str,
+        /// `hca_handle` or `hca_object`.
+        res: &'a str,
+        /// How many.
+        n: u64,
+        /// Charge (`true`) or give back.
+        charge: bool,
+    },
+    /// `misc charge|uncharge TASK RES N`: the task's misc group is charged N of `sev`,
+    /// `sev_es` or `tdx` (`misc_cg_try_charge`), or gives it back.
+    Misc {
+        /// The task.
+        task: Pid,
+        /// The resource.
+        res: &'a str,
+        /// How much.
+        n: u64,
+        /// Charge (`true`) or give back.
+        charge: bool,
+    },
+    /// `devprog attach PATH [multi|override] RULE...`: attach a rule-list device
+    /// program to the v2 group at PATH (`BPF_PROG_ATTACH` of a
+    /// `BPF_PROG_TYPE_CGROUP_DEVICE` program; `flags` is `BPF_F_*`).
+    DevprogAttach {
+        /// The group's directory.
+        path: &'a str,
+        /// `BPF_F_ALLOW_OVERRIDE` (1) or `BPF_F_ALLOW_MULTI` (2) or none.
+        flags: u32,
+        /// The rules, `allow|deny TYPE MAJOR:MINOR ACCESS`, in order.
+        rules: &'a [&'a str],
+    },
+    /// `devprog detach PATH [ID]`: detach program ID (the one program when left out).
+    DevprogDetach {
+        /// The group's directory.
+        path: &'a str,
+        /// The program's id (`devprog list` shows them).
+        id: Option<u32>,
+    },
+    /// `devprog list PATH`: the group's programs, one line `ID FLAGS` each (FLAGS
+    /// `multi`, `override` or `none`), in attach order.
+    DevprogList {
+        /// The group's directory.
+        path: &'a str,
+    },
 }
 
 /// The machine a `.cgsh` script runs against.
@@ -153,6 +216,17 @@ pub trait Machine {
         minor: u32,
         access: &str,
     ) -> Result;
+
+    /// A [`HostCommand`]: `rdma`, `misc`, `devprog`. Returns what the command prints
+    /// (only `devprog list` prints). Valid results: `Ok`, and the errno of the Linux call
+    /// each names (`EAGAIN` for an `rdma` charge over a limit, `EBUSY` for a `misc` one,
+    /// `EINVAL` for an unknown resource or more given back than held, `ENODEV` for an
+    /// unregistered RDMA device, the attach errnos of kernel/bpf/cgroup.c), `ESRCH`,
+    /// `ENOMEM`. The default (a machine without these): `EOPNOTSUPP`.
+    fn host_command(&mut self, cmd: &HostCommand<'_>) -> Result<Vec<u8>> {
+        let _ = cmd;
+        Err(Error::EOPNOTSUPP)
+    }
 
     /// `unshare TASK`.
     fn unshare(&mut self, task: Pid) -> Result;

@@ -221,6 +221,19 @@ pub(crate) enum Op {
     CgTool(crate::cgtools::Tool),
     /// `EVERY_MS FOR_MS FILE...`.
     Sample,
+    /// `rdma`, `misc`, `devprog`: the subcommand and its operands as written.
+    Host(HostOp),
+}
+
+/// The commands on host resources ([`crate::machine::HostCommand`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostOp {
+    /// `rdma charge|uncharge TASK DEV RES [N]`.
+    Rdma,
+    /// `misc charge|uncharge TASK RES N`.
+    Misc,
+    /// `devprog attach|detach|list PATH ...`.
+    Devprog,
 }
 
 impl Op {
@@ -261,6 +274,9 @@ impl Op {
             Op::MountTable => "mount",
             Op::CgTool(tool) => tool.name(),
             Op::Sample => "sample",
+            Op::Host(HostOp::Rdma) => "rdma",
+            Op::Host(HostOp::Misc) => "misc",
+            Op::Host(HostOp::Devprog) => "devprog",
         }
     }
 }
@@ -558,10 +574,16 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]";
+const USAGE_MACHINE: &str =
+    "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
-pub(crate) const MACHINE_OPTIONS: [&str; 5] = ["cpus=", "mems=", "mem=", "swap=", "v2="];
+pub(crate) const MACHINE_OPTIONS: [&str; 7] =
+    ["cpus=", "mems=", "mem=", "swap=", "v2=", "rdma=", "misc="];
+const USAGE_RDMA: &str = "rdma charge|uncharge TASK DEV hca_handle|hca_object [N]";
+const USAGE_MISC: &str = "misc charge|uncharge TASK sev|sev_es|tdx N";
+const USAGE_DEVPROG: &str =
+    "devprog attach PATH [multi|override] RULE... | devprog detach PATH [ID] | devprog list PATH";
 
 const USAGE_MOUNT: &str = "mount -t TYPE [-o OPTIONS] SOURCE DIR";
 const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
@@ -721,6 +743,37 @@ fn parse_command(
             }
             _ => return Err(ParseErrorKind::Usage(USAGE_OPEN)),
         },
+        "rdma" | "misc" | "devprog" => {
+            let (op, usage, ok) = match name {
+                "rdma" => (
+                    HostOp::Rdma,
+                    USAGE_RDMA,
+                    matches!(args, [s, _, _, _] | [s, _, _, _, _] if s.is("charge") || s.is("uncharge")),
+                ),
+                "misc" => (
+                    HostOp::Misc,
+                    USAGE_MISC,
+                    matches!(args, [s, _, _, _] if s.is("charge") || s.is("uncharge")),
+                ),
+                _ => (
+                    HostOp::Devprog,
+                    USAGE_DEVPROG,
+                    match args {
+                        [s, _, ..] if s.is("attach") => true,
+                        [s, _] | [s, _, _] if s.is("detach") => true,
+                        [s, _] if s.is("list") => true,
+                        _ => false,
+                    },
+                ),
+            };
+            if !ok {
+                return Err(ParseErrorKind::Usage(usage));
+            }
+            for w in args {
+                out.push(*w)?;
+            }
+            Op::Host(op)
+        }
         "unshare" => match args {
             [flag, task] if flag.is("-C") => {
                 out.push(*task)?;
@@ -936,7 +989,8 @@ fn split_options<'w>(
     Ok((flags, operands))
 }
 
-/// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]`: any of the options,
+/// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS]
+/// [misc=RES:N,...]`: any of the options,
 /// in any order, each at most once.
 fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
     let mut given: [Option<Operand<'_>>; MACHINE_OPTIONS.len()] = [None; MACHINE_OPTIONS.len()];
@@ -1126,6 +1180,57 @@ mod tests {
         assert_eq!(cmd("run"), Err(K::Usage("run MS")));
         assert_eq!(cmd("open A c 1:3"), Err(K::Usage(USAGE_OPEN)));
         assert_eq!(cmd("open A c 1:3 rw"), ok(Op::Open, "A|c|1:3|rw"));
+        let host = Op::Host;
+        assert_eq!(
+            cmd("rdma charge A mlx4_0 hca_handle"),
+            ok(host(HostOp::Rdma), "charge|A|mlx4_0|hca_handle")
+        );
+        assert_eq!(
+            cmd("rdma uncharge A d hca_object 2"),
+            ok(host(HostOp::Rdma), "uncharge|A|d|hca_object|2")
+        );
+        for bad in [
+            "rdma",
+            "rdma charge A",
+            "rdma take A d hca_handle",
+            "rdma charge A d r 1 2",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_RDMA)), "{bad}");
+        }
+        assert_eq!(
+            cmd("misc charge A sev 2"),
+            ok(host(HostOp::Misc), "charge|A|sev|2")
+        );
+        for bad in [
+            "misc",
+            "misc charge A sev",
+            "misc give A sev 1",
+            "misc charge A sev 1 2",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_MISC)), "{bad}");
+        }
+        assert_eq!(
+            cmd("devprog attach /cg multi 'allow c 1:3 r'"),
+            ok(host(HostOp::Devprog), "attach|/cg|multi|allow c 1:3 r")
+        );
+        assert_eq!(
+            cmd("devprog detach /cg"),
+            ok(host(HostOp::Devprog), "detach|/cg")
+        );
+        assert_eq!(
+            cmd("devprog list /cg"),
+            ok(host(HostOp::Devprog), "list|/cg")
+        );
+        for bad in [
+            "devprog",
+            "devprog attach",
+            "devprog detach /cg 1 2",
+            "devprog list",
+            "devprog list /a /b",
+            "devprog show /cg",
+        ] {
+            assert_eq!(cmd(bad), Err(K::Usage(USAGE_DEVPROG)), "{bad}");
+        }
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
         assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
         let file = |write| Op::FileIo { write };

@@ -154,10 +154,26 @@ impl Machine for Mock {
             mem,
             swap,
             v2,
+            rdma,
+            misc,
         } = cfg;
+        let mut host = String::new();
+        if let Some(r) = rdma {
+            host.push_str(&format!(" rdma={r}"));
+        }
+        if let Some(m) = misc {
+            host.push_str(&format!(" misc={m}"));
+        }
         self.unit(format!(
-            "configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}"
+            "configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}{host}"
         ))
+    }
+    fn host_command(&mut self, cmd: &crate::HostCommand<'_>) -> Result<Vec<u8>> {
+        self.calls.push(format!("host {cmd:?}"));
+        match cmd {
+            crate::HostCommand::DevprogList { .. } => Ok(b"1 multi\n".to_vec()),
+            _ => Ok(Vec::new()),
+        }
     }
     fn set_user(&mut self, uid: Option<u32>) {
         self.calls.push(format!("set_user {uid:?}"));
@@ -627,11 +643,17 @@ fn machine_options() {
         ),
         (
             "machine memory=1G",
-            ParseErrorKind::Usage("machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]"),
+            ParseErrorKind::Usage(
+                "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] \
+                 [misc=RES:N,...]",
+            ),
         ),
         (
             "machine disks=8:0",
-            ParseErrorKind::Usage("machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]"),
+            ParseErrorKind::Usage(
+                "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] \
+                 [misc=RES:N,...]",
+            ),
         ),
     ] {
         let mut m = Mock::default();
@@ -639,6 +661,46 @@ fn machine_options() {
         let r = run_script(&mut m, src.as_bytes(), Mode::Echo, &mut out);
         assert_eq!(r.err().map(|e| e.kind), Some(kind), "{src}");
         assert!(m.calls.is_empty() && out.is_empty(), "{src}");
+    }
+}
+
+/// `rdma`, `misc`, `devprog` and `machine rdma= misc=`: operands expanded and handed
+/// over; usage errors and bad numbers fail before the machine.
+#[test]
+fn host_resource_commands() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "machine rdma=mlx4_0,mlx5_1 misc=sev:16\nspawn A\nrdma charge A mlx4_0 hca_handle\n\
+         rdma uncharge $A mlx4_0 hca_object 3\nmisc charge A sev 2\nmisc uncharge A tdx 1\n\
+         devprog attach /cg/p multi 'allow c 1:3 rw' 'deny a *:* rwm'\n\
+         devprog attach /cg/p\ndevprog detach /cg/p 7\ndevprog detach /cg/p\n\
+         devprog list /cg/p\nmisc charge A sev lots\nrdma charge A d hca_handle -1\n\
+         rdma charge NOPE d hca_handle\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "configure cpus=None mems=None mem=None swap=None v2=None rdma=mlx4_0,mlx5_1 misc=sev:16",
+            "spawn",
+            "host Rdma { task: 100, dev: \"mlx4_0\", res: \"hca_handle\", n: 1, charge: true }",
+            "host Rdma { task: 100, dev: \"mlx4_0\", res: \"hca_object\", n: 3, charge: false }",
+            "host Misc { task: 100, res: \"sev\", n: 2, charge: true }",
+            "host Misc { task: 100, res: \"tdx\", n: 1, charge: false }",
+            "host DevprogAttach { path: \"/cg/p\", flags: 2, rules: [\"allow c 1:3 rw\", \"deny a *:* rwm\"] }",
+            "host DevprogAttach { path: \"/cg/p\", flags: 0, rules: [] }",
+            "host DevprogDetach { path: \"/cg/p\", id: Some(7) }",
+            "host DevprogDetach { path: \"/cg/p\", id: None }",
+            "host DevprogList { path: \"/cg/p\" }",
+        ]
+    );
+    assert!(out.contains("$ devprog list /cg/p\n1 multi\n"), "{out}");
+    for bad in [
+        "$ misc charge A sev lots\nerror: EINVAL",
+        "$ rdma charge A d hca_handle -1\nerror: EINVAL",
+        "$ rdma charge NOPE d hca_handle\nerror: EINVAL",
+    ] {
+        assert!(out.contains(bad), "{bad:?} in {out}");
     }
 }
 
@@ -1124,6 +1186,9 @@ const COMMANDS: &[&str] = &[
     "lssubsys",
     "cgdelete",
     "sample",
+    "rdma",
+    "misc",
+    "devprog",
 ];
 const OPERANDS: &[&str] = &[
     "A",

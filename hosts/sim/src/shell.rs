@@ -29,8 +29,8 @@ use crate::machine::SimMachine;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "machine",
-        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]",
-        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b)",
+        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...]",
+        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b), RDMA devices (mlx4_0,...), misc capacities (sev:16,tdx:4)",
     ),
     (
         "mount",
@@ -145,6 +145,21 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "open",
         "open VAR TYPE MAJOR:MINOR ACCESS",
         "open a device node (c or b, rwm): EPERM if denied",
+    ),
+    (
+        "rdma",
+        "rdma charge|uncharge VAR DEV hca_handle|hca_object [N]",
+        "charge RDMA resources to the task's rdma group (EAGAIN over rdma.max), or give them back",
+    ),
+    (
+        "misc",
+        "misc charge|uncharge VAR sev|sev_es|tdx N",
+        "charge a misc resource to the task's misc group (EBUSY over misc.max or the capacity)",
+    ),
+    (
+        "devprog",
+        "devprog attach PATH [multi|override] RULE... | detach PATH [ID] | list PATH",
+        "v2 device programs: 'allow|deny a|b|c MAJ:MIN rwm' rules, first match wins, default deny",
     ),
     (
         "unshare",
@@ -542,6 +557,9 @@ impl gpc_script::Machine for Progress<'_> {
     ) -> gpc_core::Result {
         self.machine
             .open_device(task, dev_type, major, minor, access)
+    }
+    fn host_command(&mut self, cmd: &gpc_script::HostCommand<'_>) -> gpc_core::Result<Vec<u8>> {
+        self.machine.host_command(cmd)
     }
     fn unshare(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.unshare(task)

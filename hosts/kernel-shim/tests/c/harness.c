@@ -209,7 +209,7 @@ static const char PROC_CGROUPS_EMPTY[] =
 	"#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
 	"cpuset\t0\t1\t1\ncpu\t0\t1\t1\ncpuacct\t0\t1\t1\nmemory\t0\t1\t1\n"
 	"devices\t0\t1\t1\nfreezer\t0\t1\t1\nnet_cls\t0\t1\t1\npids\t0\t1\t1\n"
-	"ns\t0\t1\t1\ndebug\t0\t1\t1\n";
+	"rdma\t0\t1\t1\nmisc\t0\t1\t1\nns\t0\t1\t1\ndebug\t0\t1\t1\n";
 
 struct releases {
 	int n;
@@ -2777,6 +2777,99 @@ static void test_pids_reader(void)
 	free(whole);
 }
 
+/* ------------------------------------------------------------------------------ */
+/* rdma, misc, v2 device programs (src/hostres.rs).                                 */
+/* ------------------------------------------------------------------------------ */
+
+static int allow_reads(void *ctx, int type, uint32_t major, uint32_t minor, unsigned int access)
+{
+	(void)type;
+	(void)major;
+	(void)minor;
+	++*(int *)ctx;
+	return access == GPC_DEVCG_ACC_READ;
+}
+
+static void test_hostres(void)
+{
+	struct gpc *g = gpc_init(&khost);
+	struct ktask *init, *t;
+	uint64_t group = 0;
+	uint32_t id = 0, id2 = 0;
+	int hr, hm, u, calls = 0;
+	char buf[512];
+	long n;
+
+	printf("rdma, misc, device programs:\n");
+	CHECK(!GPC_IS_ERR(g), "gpc_init");
+	CHECK(gpc_subsys_id(g, "rdma") == GPC_SS_RDMA && gpc_subsys_id(g, "misc") == GPC_SS_MISC,
+	      "ids");
+	init = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_init_task(g, T(init)) == 0, "init");
+	ktask_publish(init);
+	t = ktask_new(NULL, ROOT, 0);
+	CHECK(gpc_fork(g, T(init), T(t)) == 0, "fork");
+	ktask_publish(t);
+
+	/* rdma: a parent's limit refuses the child's charge with -EAGAIN. */
+	CHECK(gpc_rdma_register_device(g, "mlx4_0") == 0, "register");
+	CHECK(gpc_rdma_register_device(g, "mlx4_0") == -EEXIST, "register twice");
+	CHECK(gpc_rdma_register_device(NULL, "x") == -EINVAL, "rule G");
+	hr = gpc_mount(g, "rdma", NULL);
+	CHECK(hr > 0, "mount rdma %d", hr);
+	CHECK(gpc_mkdir(g, hr, "/p") == 0 && gpc_mkdir(g, hr, "/p/c") == 0, "mkdirs");
+	CHECK(gpc_write(g, hr, "/p/rdma.max", NULL, "mlx4_0 hca_handle=1", 19) == 0, "rdma.max");
+	CHECK(gpc_attach(g, hr, "/p/c", T(t)) == 0, "attach");
+	CHECK(gpc_rdma_charge(g, T(t), "mlx4_0", GPC_RDMA_HCA_HANDLE, &group) == 0, "charge");
+	CHECK(gpc_rdma_charge(g, T(t), "mlx4_0", GPC_RDMA_HCA_HANDLE, &group) == -EAGAIN,
+	      "over the parent's limit");
+	n = gpc_read(g, hr, "/p/rdma.current", NULL, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strcmp(buf, "mlx4_0 hca_handle=1 hca_object=0 \n") == 0, "rdma.current: %s", buf);
+	CHECK(gpc_rdma_uncharge(g, group, "mlx4_0", GPC_RDMA_HCA_HANDLE) == 0, "uncharge");
+
+	/* misc: capacity, max, -EBUSY. */
+	CHECK(gpc_misc_set_capacity(g, GPC_MISC_TDX, 2) == 0, "capacity");
+	hm = gpc_mount(g, "misc", NULL);
+	CHECK(hm > 0, "mount misc %d", hm);
+	CHECK(gpc_misc_charge(g, T(t), GPC_MISC_TDX, 2, &group) == 0, "misc charge");
+	CHECK(gpc_misc_charge(g, T(t), GPC_MISC_TDX, 1, &group) == -EBUSY, "over capacity");
+	CHECK(gpc_misc_charge(g, T(t), GPC_MISC_SEV, 1, &group) == -EINVAL, "capacity 0");
+	CHECK(gpc_misc_uncharge(g, GPC_RES_ROOT, GPC_MISC_TDX, 2) == 0, "misc uncharge");
+
+	/* Device programs on v2: multi at parent and child, a host function. */
+	u = gpc_mount_v2(g, NULL, NULL);
+	CHECK(u == 0, "v2 %d", u);
+	CHECK(gpc_mkdir(g, u, "/p") == 0 && gpc_mkdir(g, u, "/p/c") == 0, "v2 mkdirs");
+	CHECK(gpc_attach(g, u, "/p/c", T(t)) == 0, "v2 attach");
+	CHECK(gpc_devprog_check(g, T(t), GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_WRITE) == 0,
+	      "no program");
+	CHECK(gpc_devprog_attach_rules(g, u, "/p", "allow c 1:3 rw\nallow c 1:5 rw\n",
+				       GPC_DEVPROG_ALLOW_MULTI, &id) == 0,
+	      "rules");
+	CHECK(gpc_devprog_attach(g, u, "/p/c", allow_reads, &calls, GPC_DEVPROG_ALLOW_MULTI,
+				 &id2) == 0,
+	      "host program");
+	CHECK(gpc_devprog_check(g, T(t), GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_READ) == 0,
+	      "both allow");
+	CHECK(gpc_devprog_check(g, T(t), GPC_DEVCG_DEV_CHAR, 1, 3, GPC_DEVCG_ACC_WRITE) == -EPERM,
+	      "the child's denies");
+	CHECK(gpc_devprog_check(g, T(t), GPC_DEVCG_DEV_CHAR, 4, 1, GPC_DEVCG_ACC_READ) == -EPERM,
+	      "the parent's denies");
+	CHECK(calls >= 2, "the host program ran %d times", calls);
+	CHECK(gpc_devprog_attach_rules(g, hr, "/p", "allow a *:* rwm", 0, &id) == -EBADF, "v1");
+	CHECK(gpc_devprog_detach(g, u, "/p/c", id2) == 0, "detach");
+	CHECK(gpc_devprog_check(g, T(t), GPC_DEVCG_DEV_CHAR, 1, 5, GPC_DEVCG_ACC_WRITE) == 0,
+	      "detached");
+
+	ktask_exit(g, t);
+	CHECK(gpc_rmdir(g, u, "/p/c") == 0 && gpc_rmdir(g, u, "/p") == 0, "v2 rmdirs");
+	CHECK(gpc_rmdir(g, hr, "/p/c") == 0 && gpc_rmdir(g, hr, "/p") == 0, "rdma rmdirs");
+	ktask_exit(g, init);
+	gpc_destroy(g);
+	gpc_synchronize_rcu();
+}
+
 int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 4;
@@ -2800,6 +2893,7 @@ int main(int argc, char **argv)
 	test_pids_reader();
 	test_instances();
 	test_v2();
+	test_hostres();
 	test_enforcement();
 	test_memory();
 	test_rcu_deferral();

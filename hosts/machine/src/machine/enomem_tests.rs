@@ -61,7 +61,10 @@ enum Want {
 /// Every command kind, each on the paths it has: groups and plain directories, `/proc`,
 /// `as UID`, failures, tasks with memory, threads, frozen tasks, release agent calls.
 const SCRIPT: &[(&str, Want)] = &[
-    ("machine cpus=2 mems=1", Want::Ok),
+    (
+        "machine cpus=2 mems=1 rdma=mlx4_0,mlx5_1 misc=sev:4,tdx:2",
+        Want::Ok,
+    ),
     ("mount -t cgroup -o cpu,cpuacct cgroup /cpu", Want::Steps),
     (
         "mount -t cgroup -o memory,freezer,devices cgroup /sys/mem",
@@ -167,6 +170,37 @@ const SCRIPT: &[(&str, Want)] = &[
     ("ls /v2ns", Want::Ok),
     ("exit K", Want::Ok),
     // Freezing (the tasks stop after the write), a fork into the frozen group, a kill.
+    // rdma and misc: limits, charges kept and refused, given back; v2 device programs.
+    ("mount -t cgroup -o rdma,misc cgroup /rm", Want::Steps),
+    ("mkdir /rm/g", Want::Ok),
+    (
+        "echo 'mlx5_1 hca_handle=2 hca_object=5' > /rm/g/rdma.max",
+        Want::Ok,
+    ),
+    ("echo 'nodev hca_handle=2' > /rm/g/rdma.max", Want::Fails),
+    ("echo 'sev 3' > /rm/g/misc.max", Want::Ok),
+    ("echo $C > /rm/g/tasks", Want::Ok),
+    ("rdma charge C mlx5_1 hca_handle 2", Want::Ok),
+    ("rdma charge C mlx5_1 hca_handle", Want::Fails),
+    ("rdma charge C mlx4_0 hca_object 9", Want::Ok),
+    ("misc charge C sev 3", Want::Ok),
+    ("misc charge C sev 1", Want::Fails),
+    ("misc uncharge C sev 1", Want::Ok),
+    ("rdma uncharge C mlx5_1 hca_handle", Want::Ok),
+    (
+        "cat /rm/g/rdma.max /rm/g/rdma.current /rm/g/misc.current /rm/g/misc.events",
+        Want::Ok,
+    ),
+    ("devprog attach /v2/a multi 'allow c 1:3 rw'", Want::Ok),
+    (
+        "devprog attach /v2/a/b multi 'deny c 1:3 w' 'allow a *:* rwm'",
+        Want::Ok,
+    ),
+    ("devprog attach /v2/a/b 'allow a *:* rwm'", Want::Fails),
+    ("devprog list /v2/a/b", Want::Ok),
+    ("open A c 1:3 r", Want::Ok),
+    ("open A c 1:3 w", Want::Fails),
+    ("devprog detach /v2/a/b 2", Want::Ok),
     ("echo 1 > /v2/a/cgroup.freeze", Want::Ok),
     ("fork A F", Want::Ok),
     (
@@ -272,6 +306,11 @@ fn dump(m: &mut SimMachine) -> String {
         out,
         "clock {} touched {} user {:?} sim {sim:?} bw {:?} cpus {} mems {}",
         m.clock_ns, m.touched, m.user, m.bw, m.nr_cpus, m.nr_mems
+    );
+    let _ = writeln!(
+        out,
+        "host charges {:?} progs {:?}",
+        m.hostres.charges, m.hostres.progs
     );
     out
 }
