@@ -59,6 +59,8 @@ devices
 freezer
 net_cls
 pids
+rdma
+misc
 ns
 debug
 cpu,cpuacct /sys/fs/cgroup/cpu,cpuacct
