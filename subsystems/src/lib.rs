@@ -18,19 +18,26 @@ pub mod debug;
 pub mod devices;
 #[cfg(feature = "freezer")]
 pub mod freezer;
+#[cfg(feature = "hugetlb")]
+pub mod hugetlb;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "net_cls")]
 pub mod net_cls;
+#[cfg(feature = "net_prio")]
+pub mod net_prio;
 #[cfg(feature = "ns")]
 pub mod ns;
+#[cfg(feature = "perf_event")]
+pub mod perf_event;
 #[cfg(feature = "pids")]
 pub mod pids;
 
 use gpc_core::DynSubsystem;
 
 /// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
-/// memory, devices, freezer, net_cls, pids, then ns and debug).
+/// memory, devices, freezer, net_cls, perf_event, net_prio, hugetlb, pids, then ns
+/// and debug).
 pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
     let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> =
         arrayvec::ArrayVec::new();
@@ -48,6 +55,12 @@ pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SU
     v.push(&freezer::Freezer);
     #[cfg(feature = "net_cls")]
     v.push(&net_cls::NetCls);
+    #[cfg(feature = "perf_event")]
+    v.push(&perf_event::PerfEvent);
+    #[cfg(feature = "net_prio")]
+    v.push(&net_prio::NetPrio);
+    #[cfg(feature = "hugetlb")]
+    v.push(&hugetlb::Hugetlb);
     #[cfg(feature = "pids")]
     v.push(&pids::Pids);
     #[cfg(feature = "ns")]
