@@ -157,6 +157,17 @@ pub fn try_charge(css: Css<'_, Hugetlb>, idx: usize, nr: u64, rsvd: bool) -> Res
     Ok(())
 }
 
+/// How many more huge pages of size `idx` the group may fault in before a limit of it
+/// or an ancestor refuses one (what a host charging page by page would get in).
+pub fn fault_headroom(css: Css<'_, Hugetlb>, idx: usize) -> u64 {
+    let ppp = pages_per_huge_page(idx).max(1);
+    css.ancestors_and_self()
+        .filter_map(|c| c.state().counter(idx, false))
+        .map(|c| c.max().saturating_sub(c.usage()) / ppp)
+        .min()
+        .unwrap_or(0)
+}
+
 /// Give back `nr` huge pages of size `idx` charged to `css` by [`try_charge`] with the
 /// same `rsvd` (`hugetlb_cgroup_uncharge_folio[_rsvd]`, `..._uncharge_counter`). A
 /// count never goes below 0.

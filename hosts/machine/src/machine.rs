@@ -55,6 +55,7 @@ use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::{Machine as ScriptMachine, MachineConfig};
+use gpc_subsystems::perf_event::PerfEvent;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer};
 use hashbrown::HashMap;
 
@@ -111,6 +112,9 @@ struct Ids {
     devices: Option<SubsysId>,
     freezer: Option<SubsysId>,
     ns: Option<SubsysId>,
+    perf_event: Option<SubsysId>,
+    net_prio: Option<SubsysId>,
+    hugetlb: Option<SubsysId>,
 }
 
 /// What a machine runs on: the gpc host it builds for a configuration. The std
@@ -182,6 +186,10 @@ pub struct Machine<P: Platform> {
     /// The script's `machine v2=LIST` as written (`all`, `none`, or controller names
     /// separated by commas); `None`: not given.
     v2_offer: Option<String>,
+    /// Huge page pools and mappings (machine/small.rs).
+    huge: small::HugePages,
+    /// The network devices (`machine netdevs=`; `lo`, `eth0` by default).
+    netdevs: small::NetDevs,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -305,6 +313,9 @@ impl<P: Platform> Machine<P> {
             devices: gpc.subsys_id("devices"),
             freezer: gpc.subsys_id("freezer"),
             ns: gpc.subsys_id("ns"),
+            perf_event: gpc.subsys_id("perf_event"),
+            net_prio: gpc.subsys_id("net_prio"),
+            hugetlb: gpc.subsys_id("hugetlb"),
         };
         Ok(Machine {
             gpc,
@@ -334,6 +345,8 @@ impl<P: Platform> Machine<P> {
             mem_bytes: None,
             swap_bytes: None,
             v2_offer: None,
+            huge: small::HugePages::default(),
+            netdevs: small::NetDevs::default_devices()?,
         })
     }
 
@@ -794,6 +807,7 @@ impl<P: Platform> Machine<P> {
             tasks: &self.tasks,
             vfs: &self.vfs,
             pages: Some(&pages),
+            netdevs: Some(&self.netdevs),
         };
         let caller = gpc_core::Caller {
             creds,
@@ -839,7 +853,17 @@ impl<P: Platform> Machine<P> {
             Loc::Cg {
                 file: Some(node), ..
             } => {
-                let caller = self.tasks.caller(creds, None);
+                let tasks = fs::VfsTasks {
+                    tasks: &self.tasks,
+                    vfs: &self.vfs,
+                    pages: None,
+                    netdevs: Some(&self.netdevs),
+                };
+                let caller = gpc_core::Caller {
+                    creds,
+                    pid: None,
+                    tasks: &tasks,
+                };
                 self.gpc.read_node(&node, &caller, &mut buf)?;
             }
             Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
@@ -1059,6 +1083,7 @@ impl<P: Platform> Machine<P> {
             // The whole process: its threads' memory goes back (the group's own threads,
             // the task table's ring, not a scan of every task), then they exit. Nothing
             // to allocate, so a kill (`cgroup.kill`, the OOM killer) always completes.
+            self.release_huge_pages(tgid);
             let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
             while let Some(p) = x {
                 self.sim.remove(&p);
@@ -1314,6 +1339,13 @@ impl<P: Platform> Machine<P> {
                 }
                 total = total.saturating_add(ns);
             }
+            if let Some(css) = self
+                .ids
+                .perf_event
+                .and_then(|ss| self.gpc.task_state::<PerfEvent>(&guard, &t.slot, ss))
+            {
+                effects::perf_event_account(css, total);
+            }
             if total > 0 {
                 self.gpc.account_cputime(&t.slot, total);
                 let st = self.sim.entry(r.pid).or_default();
@@ -1433,6 +1465,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);
+        let huge_pools = match cfg.hugepages {
+            Some(text) => small::parse_hugepages(text, mem.unwrap_or(crate::mm::DEFAULT_MEM))?,
+            None => self.huge.totals(),
+        };
+        let netdevs = match cfg.netdevs {
+            Some(text) => small::NetDevs::parse(text)?,
+            None => self.netdevs.clone(),
+        };
         // At least one page of memory; neither beyond what page arithmetic holds.
         if mem.is_some_and(|b| !(crate::mm::PAGE_SIZE..=crate::mm::MAX_BYTES).contains(&b))
             || swap.is_some_and(|b| b > crate::mm::MAX_BYTES)
@@ -1445,6 +1485,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         fresh.set_run_budget(self.run_budget);
         fresh.mem_bytes = mem;
         fresh.swap_bytes = swap;
+        fresh.huge = small::HugePages::with_pools(huge_pools);
+        fresh.netdevs = netdevs;
         fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
         let offered = fresh.v2_mask(fresh.v2_offer.as_deref())?;
         fresh.gpc.offer_on_v2(offered);
@@ -1539,6 +1581,18 @@ impl<P: Platform> ScriptMachine for Machine<P> {
                 Err(Error::ESRCH)
             }
         })
+    }
+
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> Result {
+        self.op(|m| m.huge_pages_op(task, size, count, alloc))
+    }
+
+    fn netprio(&mut self, task: Pid) -> Result<Vec<u8>> {
+        self.op(|m| m.netprio_lines(task))
+    }
+
+    fn perf(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.op(|m| m.perf_line(path))
     }
 
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
@@ -1769,6 +1823,9 @@ impl<P: Platform> Machine<P> {
 
 #[path = "machine/memory.rs"]
 mod mem;
+
+#[path = "machine/small.rs"]
+mod small;
 
 #[cfg(test)]
 mod enomem_tests;

@@ -733,6 +733,18 @@ impl Session {
                     None
                 };
                 cfg.v2 = v2.as_deref();
+                let hugepages = if given("hugepages=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.hugepages = hugepages.as_deref();
+                let netdevs = if given("netdevs=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.netdevs = netdevs.as_deref();
                 machine.configure(&cfg)?;
             }
             Op::Mount => {
@@ -932,6 +944,21 @@ impl Session {
                 let dir = self.single_path(machine, operand(w)?)?;
                 let pid = machine.clone_into(parent, &dir)?;
                 self.set_var(var, pid, out);
+            }
+            Op::Huge { alloc } => {
+                let task = self.task(operand(w)?)?;
+                let size = self.expand(operand(w)?)?;
+                let count = parse_u64(&self.expand(operand(w)?)?)?;
+                machine.huge_pages(task, &size, count, alloc)?;
+            }
+            Op::Netprio => {
+                let text = machine.netprio(self.task(operand(w)?)?)?;
+                out.write_bytes(&text);
+            }
+            Op::Perf => {
+                let path = self.single_path(machine, operand(w)?)?;
+                let text = machine.perf(&path)?;
+                out.write_bytes(&text);
             }
             Op::Ps => {
                 let text = machine.ps()?;

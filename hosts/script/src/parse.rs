@@ -213,6 +213,12 @@ pub(crate) enum Op {
     UnshareCgroup,
     /// `PARENT VAR DIR`.
     Clone,
+    /// `hugealloc`/`hugefree`: `TASK SIZE COUNT`.
+    Huge { alloc: bool },
+    /// `TASK`.
+    Netprio,
+    /// `PATH`.
+    Perf,
     /// Nothing.
     Ps,
     /// `mount` without arguments: nothing.
@@ -257,6 +263,10 @@ impl Op {
             Op::Open => "open",
             Op::Unshare | Op::UnshareCgroup => "unshare",
             Op::Clone => "clone",
+            Op::Huge { alloc: true } => "hugealloc",
+            Op::Huge { alloc: false } => "hugefree",
+            Op::Netprio => "netprio",
+            Op::Perf => "perf",
             Op::Ps => "ps",
             Op::MountTable => "mount",
             Op::CgTool(tool) => tool.name(),
@@ -558,10 +568,20 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]";
+pub(crate) const USAGE_MACHINE: &str =
+    "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] \
+                             [hugepages=SIZE:COUNT,...] [netdevs=NAME,...]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
-pub(crate) const MACHINE_OPTIONS: [&str; 5] = ["cpus=", "mems=", "mem=", "swap=", "v2="];
+pub(crate) const MACHINE_OPTIONS: [&str; 7] = [
+    "cpus=",
+    "mems=",
+    "mem=",
+    "swap=",
+    "v2=",
+    "hugepages=",
+    "netdevs=",
+];
 
 const USAGE_MOUNT: &str = "mount -t TYPE [-o OPTIONS] SOURCE DIR";
 const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
@@ -739,6 +759,22 @@ fn parse_command(
             _ => return Err(ParseErrorKind::Usage("clone PARENT VAR DIR")),
         },
         "ps" => no_args(args, Op::Ps, "ps")?,
+        "hugealloc" | "hugefree" => match args {
+            [task, size, count] => {
+                for w in [task, size, count] {
+                    out.push(*w)?;
+                }
+                Op::Huge {
+                    alloc: name == "hugealloc",
+                }
+            }
+            _ if name == "hugealloc" => {
+                return Err(ParseErrorKind::Usage("hugealloc TASK SIZE COUNT"))
+            }
+            _ => return Err(ParseErrorKind::Usage("hugefree TASK SIZE COUNT")),
+        },
+        "netprio" => one_task(args, "netprio TASK", Op::Netprio, out)?,
+        "perf" => one_path(args, "perf PATH", Op::Perf, out)?,
         _ => {
             return Err(ParseErrorKind::UnknownCommand(owned(format_args!(
                 "{name}"
@@ -1128,6 +1164,25 @@ mod tests {
         assert_eq!(cmd("open A c 1:3 rw"), ok(Op::Open, "A|c|1:3|rw"));
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
         assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
+        assert_eq!(
+            cmd("hugealloc A 2MB 3"),
+            ok(Op::Huge { alloc: true }, "A|2MB|3")
+        );
+        assert_eq!(
+            cmd("hugefree A 1GB"),
+            Err(K::Usage("hugefree TASK SIZE COUNT"))
+        );
+        assert_eq!(cmd("netprio A"), ok(Op::Netprio, "A"));
+        assert_eq!(cmd("perf /cg/a"), ok(Op::Perf, "/cg/a"));
+        assert_eq!(
+            cmd("machine netdevs=lo,eth1 hugepages=2MB:4"),
+            ok(
+                Op::Machine {
+                    options: 0b110_0000
+                },
+                "2MB:4|lo,eth1"
+            )
+        );
         let file = |write| Op::FileIo { write };
         assert_eq!(cmd("readfile A f 4M"), ok(file(false), "A|f|4M"));
         assert_eq!(
