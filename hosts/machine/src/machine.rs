@@ -1470,8 +1470,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             None => self.huge.totals(),
         };
         let netdevs = match cfg.netdevs {
-            Some(text) => small::NetDevs::parse(text)?,
-            None => self.netdevs.clone(),
+            Some(text) => Some(small::NetDevs::parse(text)?),
+            None => None,
         };
         // At least one page of memory; neither beyond what page arithmetic holds.
         if mem.is_some_and(|b| !(crate::mm::PAGE_SIZE..=crate::mm::MAX_BYTES).contains(&b))
@@ -1486,7 +1486,6 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         fresh.mem_bytes = mem;
         fresh.swap_bytes = swap;
         fresh.huge = small::HugePages::with_pools(huge_pools);
-        fresh.netdevs = netdevs;
         fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
         let offered = fresh.v2_mask(fresh.v2_offer.as_deref())?;
         fresh.gpc.offer_on_v2(offered);
@@ -1494,6 +1493,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             mem.unwrap_or(crate::mm::DEFAULT_MEM),
             swap.unwrap_or(crate::mm::DEFAULT_SWAP),
         ));
+        // Nothing fails from here: the old list moves over without a copy.
+        fresh.netdevs = netdevs.unwrap_or_else(|| core::mem::take(&mut self.netdevs));
         *self = fresh;
         self.touched = true;
         Ok(())

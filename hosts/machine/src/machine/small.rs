@@ -48,7 +48,7 @@ pub const DEFAULT_NETDEVS: [&str; 2] = ["lo", "eth0"];
 
 /// One `hugealloc` that is still mapped (what is left of it).
 #[derive(Debug)]
-struct HugeMap {
+pub(super) struct HugeMap {
     /// The size's index in [`hugetlb::SIZES`].
     idx: usize,
     count: u64,
@@ -62,10 +62,10 @@ pub(super) struct HugePages {
     /// Pages per pool (`nr_hugepages` of each size).
     total: [u64; NR_SIZES],
     /// Pages mapped.
-    used: [u64; NR_SIZES],
+    pub(super) used: [u64; NR_SIZES],
     /// Mappings per process (tgid), oldest first. Hashed: an insert after
     /// `try_reserve(1)` cannot fail.
-    maps: HashMap<Pid, Vec<HugeMap>>,
+    pub(super) maps: HashMap<Pid, Vec<HugeMap>>,
 }
 
 impl HugePages {
@@ -125,13 +125,18 @@ pub(super) fn parse_hugepages(text: &str, mem: u64) -> Result<[u64; NR_SIZES]> {
 }
 
 /// The machine's network devices, in registration order (`lo` first by default).
-#[derive(Clone, Debug)]
+#[derive(Debug, Default)]
 pub(super) struct NetDevs(Vec<String>);
 
 impl NetDevs {
     /// `lo` and `eth0`.
     pub(super) fn default_devices() -> Result<Self> {
-        Self::parse(&DEFAULT_NETDEVS.join(","))
+        let mut v = Vec::new();
+        try_reserve(&mut v, DEFAULT_NETDEVS.len(), Gfp::KERNEL)?;
+        for name in DEFAULT_NETDEVS {
+            v.push(gpc_core::host::alloc::try_string(name, Gfp::KERNEL)?);
+        }
+        Ok(NetDevs(v))
     }
 
     /// `machine netdevs=NAME,...`: each a valid, distinct name (`dev_valid_name`: 1 to
