@@ -17,8 +17,11 @@ pub mod enforce;
 pub mod exports;
 pub mod ffi;
 pub mod host;
+pub mod hugetlb;
 pub mod kalloc;
 pub mod mem;
+pub mod net_prio;
+pub mod perf_event;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
@@ -80,6 +83,8 @@ mod kernel_runtime {
 mod mem_tests;
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
