@@ -176,11 +176,22 @@ fn header_constants_match() {
     // The subsystem enum is `gpc_subsystems::all()`'s order.
     let g = new_instance();
     let names = [
-        "CPUSET", "CPU", "CPUACCT", "MEMORY", "DEVICES", "FREEZER", "NET_CLS", "PIDS", "NS",
+        "CPUSET",
+        "CPU",
+        "CPUACCT",
+        "MEMORY",
+        "DEVICES",
+        "FREEZER",
+        "NET_CLS",
+        "PERF_EVENT",
+        "NET_PRIO",
+        "HUGETLB",
+        "PIDS",
+        "NS",
         "DEBUG",
     ];
     // SAFETY: live instance.
-    assert_eq!(unsafe { gpc_subsys_count(g) }, 10);
+    assert_eq!(unsafe { gpc_subsys_count(g) }, names.len() as c_int);
     for (id, n) in names.iter().enumerate() {
         let want = std::format!("GPC_SS_{n} = {id},");
         assert!(h.contains(&want), "{want}");
