@@ -683,7 +683,7 @@ impl gpc_core::NetDevices for KTasks<'_> {
         let mut n: c_uint = 0;
         // SAFETY: the import may be called from any context; it returns null or a name.
         while n < MAX_NETDEVS && !unsafe { ffi::gpc_netdev_name(n) }.is_null() {
-            n += 1;
+            n = n.saturating_add(1);
         }
         n as usize
     }
