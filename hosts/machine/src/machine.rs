@@ -2389,6 +2389,51 @@ mod tests {
     }
 
     /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,
+    /// `machine hugepages=` sets the pools `/proc/meminfo` shows (hugetlb_report_meminfo);
+    /// mapped pages leave the free count; bad pools and device lists are EINVAL.
+    #[test]
+    fn huge_page_pools_in_meminfo_and_machine_options() -> R {
+        let mut m = SimMachine::new()?;
+        for bad in ["2MB", "4MB:1", "2MB:1,2MB:2", "2MB:-1", "1GB:9", "2MB:x"] {
+            let cfg = MachineConfig {
+                hugepages: Some(bad),
+                ..MachineConfig::default()
+            };
+            assert_eq!(m.configure(&cfg), Err(Error::EINVAL), "{bad}");
+        }
+        for bad in ["", "lo,lo", "a/b", "a:b", "0123456789abcdef", ".", "a b"] {
+            let cfg = MachineConfig {
+                netdevs: Some(bad),
+                ..MachineConfig::default()
+            };
+            assert_eq!(m.configure(&cfg), Err(Error::EINVAL), "{bad:?}");
+        }
+        m.configure(&MachineConfig {
+            hugepages: Some("2MB:4,1GB:1"),
+            netdevs: Some("lo,eth0,eth1"),
+            ..MachineConfig::default()
+        })?;
+        let a = m.spawn()?;
+        m.huge_pages(a, "2MB", 3, true)?;
+        assert_eq!(m.huge_pages(a, "2MB", 2, true), Err(Error::ENOMEM));
+        assert_eq!(m.huge_pages(a, "3MB", 1, true), Err(Error::EINVAL));
+        assert_eq!(m.huge_pages(a, "2MB", 0, true), Err(Error::EINVAL));
+        assert_eq!(m.huge_pages(a, "1GB", 1, false), Err(Error::EINVAL));
+        let info = text(&mut m, "/proc/meminfo")?;
+        assert!(
+            info.contains(
+                "HugePages_Total:       4\nHugePages_Free:        1\nHugePages_Rsvd:        0\n\
+                 HugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:         1056768 kB\n"
+            ),
+            "{info}"
+        );
+        assert_eq!(m.netprio(a)?, b"lo 0\neth0 0\neth1 0\n");
+        m.exit(a)?;
+        let info = text(&mut m, "/proc/meminfo")?;
+        assert!(info.contains("HugePages_Free:        4\n"), "{info}");
+        Ok(())
+    }
+
     /// `swap=` and `v2=` are kept for the memory model, and a refused `machine` keeps
     /// none of them.
     #[test]
