@@ -33,7 +33,9 @@ pub use gpc::{
 };
 pub use host::cred::{CapSet, Creds};
 pub use host::jobctl::JobControl;
-pub use host::task::{Caller, EmbedsTaskSlot, Pid, TaskIds, TaskRef, TaskSlot, TaskTable};
+pub use host::task::{
+    Caller, EmbedsTaskSlot, NetDevices, Pid, TaskIds, TaskRef, TaskSlot, TaskTable,
+};
 pub use host::Host;
 pub use release::Release;
 pub use subsys::{Css, CssRef, DynSubsystem, Hooks, SubsysId, Subsystem, TaskInfo, MAX_SUBSYS};

@@ -20,14 +20,20 @@ pub mod devices;
 pub mod devprog;
 #[cfg(feature = "freezer")]
 pub mod freezer;
+#[cfg(feature = "hugetlb")]
+pub mod hugetlb;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "misc")]
 pub mod misc;
 #[cfg(feature = "net_cls")]
 pub mod net_cls;
+#[cfg(feature = "net_prio")]
+pub mod net_prio;
 #[cfg(feature = "ns")]
 pub mod ns;
+#[cfg(feature = "perf_event")]
+pub mod perf_event;
 #[cfg(feature = "pids")]
 pub mod pids;
 #[cfg(feature = "rdma")]
@@ -36,7 +42,8 @@ pub mod rdma;
 use gpc_core::DynSubsystem;
 
 /// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
-/// memory, devices, freezer, net_cls, pids, rdma, misc, then ns and debug).
+/// io, memory, devices, freezer, net_cls, perf_event, net_prio, hugetlb, pids, rdma,
+/// misc, then ns and debug).
 pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
     let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> =
         arrayvec::ArrayVec::new();
@@ -54,6 +61,12 @@ pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SU
     v.push(&freezer::Freezer);
     #[cfg(feature = "net_cls")]
     v.push(&net_cls::NetCls);
+    #[cfg(feature = "perf_event")]
+    v.push(&perf_event::PerfEvent);
+    #[cfg(feature = "net_prio")]
+    v.push(&net_prio::NetPrio);
+    #[cfg(feature = "hugetlb")]
+    v.push(&hugetlb::Hugetlb);
     #[cfg(feature = "pids")]
     v.push(&pids::Pids);
     #[cfg(feature = "rdma")]

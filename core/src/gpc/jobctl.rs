@@ -463,6 +463,19 @@ impl<H: Host> Gpc<H> {
         }
     }
 
+    /// The CPU time the tasks of v2 group `dir` and its descendants ran, in nanoseconds
+    /// (`cpu.stat`'s `usage_usec` before it is cut to microseconds): what a host shows
+    /// for a controller that is implicit on v2 (`perf_event`'s cgroup time).
+    ///
+    /// # Errors
+    ///
+    /// `ENOTDIR` for a file, `ENODEV` if `dir` was removed.
+    pub fn subtree_cpu_ns_of(&self, dir: &super::nodes::Node) -> Result<u64> {
+        let tree = self.tree.lock();
+        let c = Self::dir_container(&tree, dir)?;
+        Ok(self.subtree_cpu_ns(&tree, c))
+    }
+
     /// `cpu.stat`'s CPU time of `c`'s subtree in nanoseconds, under the hierarchy lock.
     pub(super) fn subtree_cpu_ns(&self, tree: &Tree, c: &Container) -> u64 {
         let mut ns = 0u64;

@@ -251,6 +251,23 @@ pub trait TaskTable {
     fn page_reclaim(&self) -> Option<&dyn crate::host::reclaim::PageReclaim> {
         None
     }
+
+    /// The host's network devices, for `net_prio.ifpriomap` (Linux: the devices of
+    /// `init_net`), or `None` (the default) for a host without any: the map then reads
+    /// empty and every write names no device (`ENODEV`).
+    fn net_devices(&self) -> Option<&dyn NetDevices> {
+        None
+    }
+}
+
+/// A host's network devices, in the order Linux lists them (`for_each_netdev`:
+/// registration order, `lo` first). A device's index here is what `net_prio` keys its
+/// priorities by.
+pub trait NetDevices {
+    /// How many devices there are.
+    fn count(&self) -> usize;
+    /// The name of device `idx` (`None` past the end).
+    fn name(&self, idx: usize) -> Option<&str>;
 }
 
 /// Who is calling, for an operation that checks permissions or names tasks.

@@ -209,6 +209,19 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.call(Gated, |m| m.unshare(task))
     }
 
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> Result {
+        let admission = if alloc { Gated } else { Always };
+        self.call(admission, |m| m.huge_pages(task, size, count, alloc))
+    }
+
+    fn netprio(&mut self, task: Pid) -> Result<Vec<u8>> {
+        self.call(Gated, |m| m.netprio(task))
+    }
+
+    fn perf(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.call(Gated, |m| m.perf(path))
+    }
+
     fn unshare_cgroup(&mut self, task: Pid) -> Result {
         self.call(Gated, |m| m.unshare_cgroup(task))
     }

@@ -141,12 +141,15 @@ enum gpc_subsys_id {
 	GPC_SS_DEVICES = 4,
 	GPC_SS_FREEZER = 5,
 	GPC_SS_NET_CLS = 6,
-	GPC_SS_PIDS = 7,
-	GPC_SS_RDMA = 8,
-	GPC_SS_MISC = 9,
-	GPC_SS_NS = 10,
-	GPC_SS_DEBUG = 11,
-	GPC_SS_COUNT = 12
+	GPC_SS_PERF_EVENT = 7,
+	GPC_SS_NET_PRIO = 8,
+	GPC_SS_HUGETLB = 9,
+	GPC_SS_PIDS = 10,
+	GPC_SS_RDMA = 11,
+	GPC_SS_MISC = 12,
+	GPC_SS_NS = 13,
+	GPC_SS_DEBUG = 14,
+	GPC_SS_COUNT = 15
 };
 
 /* The credentials gpc checks (a subset of Linux's struct cred). */
@@ -688,6 +691,45 @@ int gpc_memory_uncharge(const struct gpc *g, struct gpc_task *task, uint64_t byt
 int gpc_net_cls_classid(const struct gpc *g, struct gpc_task *task, uint32_t *classid);
 
 /*
+ * hugetlb (mm/hugetlb_cgroup.c): hstate 0 is 2MB, 1 is 1GB; nr counts huge pages.
+ * gpc_hugetlb_charge: charge the task's group and its ancestors, a faulted page
+ * (hugetlb_cgroup_charge_cgroup, from alloc_hugetlb_folio) or with GPC_HUGETLB_RSVD a
+ * reservation (hugetlb_cgroup_charge_cgroup_rsvd, from hugetlb_reserve_pages); the
+ * group's id into *group, for the uncharge. Lock-free: any context.
+ * Results: 0; -ENOMEM (a limit refused: the refusing level's failcnt and the group's
+ * "max" events count it, nothing stays charged); -EINVAL (unknown hstate or flag, null
+ * group); the common ones.
+ * gpc_hugetlb_uncharge: give back what a charge of that group took (the folio's or the
+ * reservation map's); counters stop at 0. Takes the hierarchy mutex (may sleep).
+ * Results: 0; -ENOENT (the group was removed: Linux moved its faulted pages to the
+ * parent, hugetlb_cgroup_move_parent, and the kernel names the parent from then on);
+ * -EINVAL.
+ */
+#define GPC_HUGETLB_RSVD 1u
+int gpc_hugetlb_charge(const struct gpc *g, struct gpc_task *task, unsigned int hstate,
+		       uint64_t nr, unsigned int flags, uint64_t *group);
+int gpc_hugetlb_uncharge(const struct gpc *g, uint64_t group, unsigned int hstate,
+			 uint64_t nr, unsigned int flags);
+/*
+ * gpc_net_prio_prio: the priority of network device dev (gpc_netdev_name's index) for
+ * the task's packets (net_prio.ifpriomap of its group; Linux skb_update_prio →
+ * netprio_prio) in *prio, 0 when none was written. Any context.
+ * Results: 0 or the common ones.
+ */
+int gpc_net_prio_prio(const struct gpc *g, struct gpc_task *task, unsigned int dev,
+		      uint32_t *prio);
+/*
+ * gpc_perf_cgroup: the task's perf_event group (Linux perf_cgroup_from_task): its id in
+ * *group (a cgroup event opened on that group's directory counts its tasks and its
+ * descendants'); when ns is not 0, first charge ns nanoseconds the task ran to the
+ * group and its ancestors (update_cgrp_time_from_cpuctx); the group's time so far in
+ * *time_ns when time_ns is not NULL. Lock-free: any context (the switch path).
+ * Results: 0 or the common ones.
+ */
+int gpc_perf_cgroup(const struct gpc *g, struct gpc_task *task, uint64_t ns, uint64_t *group,
+		    uint64_t *time_ns);
+
+/*
  * Memory: the page allocator's side of the memory controller (Linux mm/memcontrol.c and
  * mm/vmscan.c, split where the kernel's memory manager begins). gpc keeps every group's
  * counters, page lists' sizes and events, and decides whom to reclaim from, how much from
@@ -1048,6 +1090,15 @@ void gpc_files_changed(void *host_ctx);
  * root: creds->euid == 0 || creds->cap_dac_override.
  */
 bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id);
+
+/*
+ * The name of the kernel's network device idx (0, 1, ...: registration order, Linux
+ * for_each_netdev), NUL-terminated, or NULL past the last one: what net_prio.ifpriomap
+ * lists and its writes name (gpc_net_prio_prio's dev is this index). The names stay
+ * valid and unchanged while the instance lives. Any context: must not sleep, allocate
+ * or call gpc. A kernel without network devices returns NULL.
+ */
+const char *gpc_netdev_name(unsigned int idx);
 
 /*
  * Job control of the kernel's tasks (cgroup.freeze, cgroup.kill). Each is called under

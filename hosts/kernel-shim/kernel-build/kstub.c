@@ -304,6 +304,13 @@ bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)
 	return creds->euid == 0 || creds->cap_dac_override;
 }
 
+/* No network devices: net_prio.ifpriomap lists none. */
+const char *gpc_netdev_name(unsigned int idx)
+{
+	(void)idx;
+	return NULL;
+}
+
 /* No job control: no task stops for a freeze, cgroup.kill is refused. */
 bool gpc_task_frozen(struct gpc_task *task)
 {

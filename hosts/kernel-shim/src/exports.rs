@@ -367,8 +367,8 @@ fn init_with(
 }
 
 /// A new gpc instance with every compiled-in controller (cpuset, cpu, cpuacct, memory,
-/// devices, freezer, net_cls, pids, rdma, misc, ns, debug: the subsystem ids are in this
-/// order).
+/// devices, freezer, net_cls, perf_event, net_prio, hugetlb, pids, rdma, misc, ns, debug:
+/// the subsystem ids are in this order).
 /// `host_ctx` is handed back to `gpc_release_notify`. Returns the instance, or an error
 /// pointer (`GPC_IS_ERR`/`GPC_PTR_ERR`): `-ENOMEM`.
 ///

@@ -103,6 +103,12 @@ extern "C" {
     /// Called under the hierarchy mutex (it may sleep, must not call gpc).
     pub fn gpc_may_write_procs(creds: *const GpcCreds, id: u64) -> bool;
 
+    /// The name of the kernel's network device `idx` (0, 1, ...: registration order,
+    /// Linux `for_each_netdev`), NUL-terminated, or null past the last device. The
+    /// names stay valid and unchanged for the life of the instance. Any context; must not
+    /// sleep, allocate or call gpc.
+    pub fn gpc_netdev_name(idx: c_uint) -> *const c_char;
+
     /// Job control (`JobControl`). Each is called under gpc's spinlocks: none may
     /// sleep, allocate or call gpc. `task` is attached to the instance calling.
     /// Whether the task is stopped for a freeze (Linux `task->frozen`).

@@ -1,7 +1,7 @@
 //! gpc's host boundary (`gpc_core::host`) implemented on the imports.
 
 use core::cell::{Cell, UnsafeCell};
-use core::ffi::{c_int, c_void};
+use core::ffi::{c_int, c_uint, c_void};
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::pin::Pin;
@@ -668,6 +668,37 @@ impl TaskTable for KTasks<'_> {
 
     fn page_reclaim(&self) -> Option<&dyn PageReclaim> {
         Some(self)
+    }
+
+    fn net_devices(&self) -> Option<&dyn gpc_core::NetDevices> {
+        Some(self)
+    }
+}
+
+/// The most network devices gpc asks the kernel about.
+const MAX_NETDEVS: c_uint = 1024;
+
+impl gpc_core::NetDevices for KTasks<'_> {
+    fn count(&self) -> usize {
+        let mut n: c_uint = 0;
+        // SAFETY: the import may be called from any context; it returns null or a name.
+        while n < MAX_NETDEVS && !unsafe { ffi::gpc_netdev_name(n) }.is_null() {
+            n = n.saturating_add(1);
+        }
+        n as usize
+    }
+
+    fn name(&self, idx: usize) -> Option<&str> {
+        let idx = c_uint::try_from(idx).ok().filter(|&i| i < MAX_NETDEVS)?;
+        // SAFETY: as above.
+        let p = unsafe { ffi::gpc_netdev_name(idx) };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a NUL-terminated name the kernel keeps valid and unchanged for the
+        // life of the instance (the import's contract), which outlives `self`.
+        let name = unsafe { core::ffi::CStr::from_ptr(p) };
+        name.to_str().ok()
     }
 }
 

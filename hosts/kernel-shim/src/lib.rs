@@ -18,8 +18,11 @@ pub mod exports;
 pub mod ffi;
 pub mod host;
 pub mod hostres;
+pub mod hugetlb;
 pub mod kalloc;
 pub mod mem;
+pub mod net_prio;
+pub mod perf_event;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
@@ -83,6 +86,8 @@ mod hostres_tests;
 mod mem_tests;
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;

@@ -378,6 +378,16 @@ extern "C" fn gpc_files_changed(_ctx: *mut c_void) {
     FILES_CHANGED.fetch_add(1, Ordering::Relaxed);
 }
 
+/// The mock kernel's network devices: `lo` and `eth0`.
+#[no_mangle]
+extern "C" fn gpc_netdev_name(idx: core::ffi::c_uint) -> *const core::ffi::c_char {
+    match idx {
+        0 => c"lo".as_ptr(),
+        1 => c"eth0".as_ptr(),
+        _ => core::ptr::null(),
+    }
+}
+
 /// Nothing chowned: `cgroup.procs` files are root's, mode 0644.
 ///
 /// # Safety

@@ -176,8 +176,21 @@ fn header_constants_match() {
     // The subsystem enum is `gpc_subsystems::all()`'s order.
     let g = new_instance();
     let names = [
-        "CPUSET", "CPU", "CPUACCT", "MEMORY", "DEVICES", "FREEZER", "NET_CLS", "PIDS", "RDMA",
-        "MISC", "NS", "DEBUG",
+        "CPUSET",
+        "CPU",
+        "CPUACCT",
+        "MEMORY",
+        "DEVICES",
+        "FREEZER",
+        "NET_CLS",
+        "PERF_EVENT",
+        "NET_PRIO",
+        "HUGETLB",
+        "PIDS",
+        "RDMA",
+        "MISC",
+        "NS",
+        "DEBUG",
     ];
     // SAFETY: live instance.
     assert_eq!(unsafe { gpc_subsys_count(g) }, names.len() as c_int);
@@ -308,7 +321,7 @@ fn lifecycle_through_the_abi() {
         // The lookup: alice's cpu state differs from init's, her pids state does not.
         gpc_rcu_read_lock_mock();
         let cpu: c_int = 1; // GPC_SS_CPU
-        let pid_ss: c_int = 7; // GPC_SS_PIDS
+        let pid_ss: c_int = 10; // GPC_SS_PIDS
         assert!(!gpc_task_css(g, alice, cpu).is_null());
         assert_ne!(gpc_task_css(g, alice, cpu), gpc_task_css(g, init, cpu));
         assert_eq!(

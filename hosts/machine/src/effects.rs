@@ -12,6 +12,9 @@
 //! | memory charge, reclaim, OOM | `memory::reclaim` (`try_charge_pages`, `commit`, `reclaim`, `oom_victim`, ...), in `machine/memory.rs` | `alloc`, `free`, `readfile`, `writefile`, `exit`, `run` |
 //! | device access | `devices::may_access` | `open` |
 //! | packet class | `net_cls::classid` | (no command shows it yet) |
+//! | CPU time of perf cgroup events | `perf_event::account` | `run` (`perf` reads it) |
+//! | huge page charges | `hugetlb::try_charge`, `uncharge`, `fault_headroom`, in `machine/small.rs` | `hugealloc`, `hugefree`, `exit` |
+//! | packet priority per device | `net_prio::prio`, in `machine/small.rs` | `netprio` |
 //!
 //! The `ns` controller needs no effect here: `unshare` goes through gpc-core's
 //! `Gpc::container_clone`, and `pids` acts through core's fork hooks.
@@ -84,6 +87,11 @@ pub fn dev_access(access: &str) -> gpc_subsystems::parse::DevAccess {
             _ => DevAccess::EMPTY,
         })
     })
+}
+
+/// `ns` nanoseconds of CPU time ran for a task of `css` (its ancestors count them too).
+pub fn perf_event_account(css: Css<'_, gpc_subsystems::perf_event::PerfEvent>, ns: u64) {
+    gpc_subsystems::perf_event::account(css, ns);
 }
 
 /// The class id packets of a task of `css` carry.

@@ -369,6 +369,8 @@ pub struct VfsTasks<'a> {
     pub vfs: &'a Vfs,
     /// The machine's pages, for writes that reclaim.
     pub pages: Option<&'a dyn gpc_core::host::reclaim::PageReclaim>,
+    /// The machine's network devices (`net_prio.ifpriomap`).
+    pub netdevs: Option<&'a dyn gpc_core::NetDevices>,
 }
 
 impl TaskTable for VfsTasks<'_> {
@@ -390,6 +392,10 @@ impl TaskTable for VfsTasks<'_> {
 
     fn page_reclaim(&self) -> Option<&dyn gpc_core::host::reclaim::PageReclaim> {
         self.pages
+    }
+
+    fn net_devices(&self) -> Option<&dyn gpc_core::NetDevices> {
+        self.netdevs
     }
 }
 

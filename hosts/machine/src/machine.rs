@@ -55,6 +55,7 @@ use gpc_core::host::alloc::{try_push, try_string, Gfp};
 use gpc_core::tasklist;
 use gpc_core::{Creds, DynSubsystem, Error, Gpc, Host, Node, Out, Pid, Result, SubsysId, TaskSlot};
 use gpc_script::{Machine as ScriptMachine, MachineConfig};
+use gpc_subsystems::perf_event::PerfEvent;
 use gpc_subsystems::{cpu, cpuacct, cpuset, devices, freezer};
 use hashbrown::HashMap;
 
@@ -113,6 +114,9 @@ struct Ids {
     ns: Option<SubsysId>,
     rdma: Option<SubsysId>,
     misc: Option<SubsysId>,
+    perf_event: Option<SubsysId>,
+    net_prio: Option<SubsysId>,
+    hugetlb: Option<SubsysId>,
 }
 
 /// What a machine runs on: the gpc host it builds for a configuration. The std
@@ -186,6 +190,10 @@ pub struct Machine<P: Platform> {
     v2_offer: Option<String>,
     /// RDMA devices, misc capacities, their charges, v2 device programs.
     hostres: hostres::HostRes,
+    /// Huge page pools and mappings (machine/small.rs).
+    huge: small::HugePages,
+    /// The network devices (`machine netdevs=`; `lo`, `eth0` by default).
+    netdevs: small::NetDevs,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -311,6 +319,9 @@ impl<P: Platform> Machine<P> {
             ns: gpc.subsys_id("ns"),
             rdma: gpc.subsys_id("rdma"),
             misc: gpc.subsys_id("misc"),
+            perf_event: gpc.subsys_id("perf_event"),
+            net_prio: gpc.subsys_id("net_prio"),
+            hugetlb: gpc.subsys_id("hugetlb"),
         };
         Ok(Machine {
             gpc,
@@ -341,6 +352,8 @@ impl<P: Platform> Machine<P> {
             swap_bytes: None,
             v2_offer: None,
             hostres: hostres::HostRes::default(),
+            huge: small::HugePages::default(),
+            netdevs: small::NetDevs::default_devices()?,
         })
     }
 
@@ -803,6 +816,7 @@ impl<P: Platform> Machine<P> {
             tasks: &self.tasks,
             vfs: &self.vfs,
             pages: Some(&pages),
+            netdevs: Some(&self.netdevs),
         };
         let caller = gpc_core::Caller {
             creds,
@@ -848,7 +862,17 @@ impl<P: Platform> Machine<P> {
             Loc::Cg {
                 file: Some(node), ..
             } => {
-                let caller = self.tasks.caller(creds, None);
+                let tasks = fs::VfsTasks {
+                    tasks: &self.tasks,
+                    vfs: &self.vfs,
+                    pages: None,
+                    netdevs: Some(&self.netdevs),
+                };
+                let caller = gpc_core::Caller {
+                    creds,
+                    pid: None,
+                    tasks: &tasks,
+                };
                 self.gpc.read_node(&node, &caller, &mut buf)?;
             }
             Loc::Proc(ProcFile::Cgroups) => self.gpc.proc_cgroups(&mut buf)?,
@@ -1069,6 +1093,7 @@ impl<P: Platform> Machine<P> {
             // the task table's ring, not a scan of every task), then they exit. Nothing
             // to allocate, so a kill (`cgroup.kill`, the OOM killer) always completes.
             self.release_host_charges(tgid);
+            self.release_huge_pages(tgid);
             let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
             while let Some(p) = x {
                 self.sim.remove(&p);
@@ -1324,6 +1349,13 @@ impl<P: Platform> Machine<P> {
                 }
                 total = total.saturating_add(ns);
             }
+            if let Some(css) = self
+                .ids
+                .perf_event
+                .and_then(|ss| self.gpc.task_state::<PerfEvent>(&guard, &t.slot, ss))
+            {
+                effects::perf_event_account(css, total);
+            }
             if total > 0 {
                 self.gpc.account_cputime(&t.slot, total);
                 let st = self.sim.entry(r.pid).or_default();
@@ -1451,6 +1483,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);
+        let huge_pools = match cfg.hugepages {
+            Some(text) => small::parse_hugepages(text, mem.unwrap_or(crate::mm::DEFAULT_MEM))?,
+            None => self.huge.totals(),
+        };
+        let netdevs = match cfg.netdevs {
+            Some(text) => Some(small::NetDevs::parse(text)?),
+            None => None,
+        };
         // At least one page of memory; neither beyond what page arithmetic holds.
         if mem.is_some_and(|b| !(crate::mm::PAGE_SIZE..=crate::mm::MAX_BYTES).contains(&b))
             || swap.is_some_and(|b| b > crate::mm::MAX_BYTES)
@@ -1463,6 +1503,7 @@ impl<P: Platform> ScriptMachine for Machine<P> {
         fresh.set_run_budget(self.run_budget);
         fresh.mem_bytes = mem;
         fresh.swap_bytes = swap;
+        fresh.huge = small::HugePages::with_pools(huge_pools);
         fresh.v2_offer = v2_offer.or_else(|| self.v2_offer.take());
         let offered = fresh.v2_mask(fresh.v2_offer.as_deref())?;
         fresh.gpc.offer_on_v2(offered);
@@ -1473,6 +1514,8 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             mem.unwrap_or(crate::mm::DEFAULT_MEM),
             swap.unwrap_or(crate::mm::DEFAULT_SWAP),
         ));
+        // Nothing fails from here: the old list moves over without a copy.
+        fresh.netdevs = netdevs.unwrap_or_else(|| core::mem::take(&mut self.netdevs));
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -1560,6 +1603,18 @@ impl<P: Platform> ScriptMachine for Machine<P> {
                 Err(Error::ESRCH)
             }
         })
+    }
+
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> Result {
+        self.op(|m| m.huge_pages_op(task, size, count, alloc))
+    }
+
+    fn netprio(&mut self, task: Pid) -> Result<Vec<u8>> {
+        self.op(|m| m.netprio_lines(task))
+    }
+
+    fn perf(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.op(|m| m.perf_line(path))
     }
 
     fn memory(&mut self, task: Pid, bytes: u64, charge: bool) -> Result {
@@ -1808,6 +1863,8 @@ mod mem;
 
 #[path = "machine/hostres.rs"]
 mod hostres;
+#[path = "machine/small.rs"]
+mod small;
 
 #[cfg(test)]
 mod enomem_tests;
@@ -2411,6 +2468,51 @@ mod tests {
     }
 
     /// Every option is optional: what `machine` leaves out stays as it was; `mem=`,
+    /// `machine hugepages=` sets the pools `/proc/meminfo` shows (hugetlb_report_meminfo);
+    /// mapped pages leave the free count; bad pools and device lists are EINVAL.
+    #[test]
+    fn huge_page_pools_in_meminfo_and_machine_options() -> R {
+        let mut m = SimMachine::new()?;
+        for bad in ["2MB", "4MB:1", "2MB:1,2MB:2", "2MB:-1", "1GB:9", "2MB:x"] {
+            let cfg = MachineConfig {
+                hugepages: Some(bad),
+                ..MachineConfig::default()
+            };
+            assert_eq!(m.configure(&cfg), Err(Error::EINVAL), "{bad}");
+        }
+        for bad in ["", "lo,lo", "a/b", "a:b", "0123456789abcdef", ".", "a b"] {
+            let cfg = MachineConfig {
+                netdevs: Some(bad),
+                ..MachineConfig::default()
+            };
+            assert_eq!(m.configure(&cfg), Err(Error::EINVAL), "{bad:?}");
+        }
+        m.configure(&MachineConfig {
+            hugepages: Some("2MB:4,1GB:1"),
+            netdevs: Some("lo,eth0,eth1"),
+            ..MachineConfig::default()
+        })?;
+        let a = m.spawn()?;
+        m.huge_pages(a, "2MB", 3, true)?;
+        assert_eq!(m.huge_pages(a, "2MB", 2, true), Err(Error::ENOMEM));
+        assert_eq!(m.huge_pages(a, "3MB", 1, true), Err(Error::EINVAL));
+        assert_eq!(m.huge_pages(a, "2MB", 0, true), Err(Error::EINVAL));
+        assert_eq!(m.huge_pages(a, "1GB", 1, false), Err(Error::EINVAL));
+        let info = text(&mut m, "/proc/meminfo")?;
+        assert!(
+            info.contains(
+                "HugePages_Total:       4\nHugePages_Free:        1\nHugePages_Rsvd:        0\n\
+                 HugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:         1056768 kB\n"
+            ),
+            "{info}"
+        );
+        assert_eq!(m.netprio(a)?, b"lo 0\neth0 0\neth1 0\n");
+        m.exit(a)?;
+        let info = text(&mut m, "/proc/meminfo")?;
+        assert!(info.contains("HugePages_Free:        4\n"), "{info}");
+        Ok(())
+    }
+
     /// `swap=` and `v2=` are kept for the memory model, and a refused `machine` keeps
     /// none of them.
     #[test]

@@ -712,7 +712,7 @@ impl Session {
                     MACHINE_OPTIONS
                         .iter()
                         .position(|o| *o == name)
-                        .is_some_and(|bit| options & 1u8.checked_shl(bit as u32).unwrap_or(0) != 0)
+                        .is_some_and(|bit| options & 1u16.checked_shl(bit as u32).unwrap_or(0) != 0)
                 };
                 let mut cfg = MachineConfig::default();
                 if given("cpus=") {
@@ -733,6 +733,18 @@ impl Session {
                     None
                 };
                 cfg.v2 = v2.as_deref();
+                let hugepages = if given("hugepages=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.hugepages = hugepages.as_deref();
+                let netdevs = if given("netdevs=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.netdevs = netdevs.as_deref();
                 let rdma = if given("rdma=") {
                     Some(self.expand(operand(w)?)?)
                 } else {
@@ -1035,6 +1047,21 @@ impl Session {
                 let dir = self.single_path(machine, operand(w)?)?;
                 let pid = machine.clone_into(parent, &dir)?;
                 self.set_var(var, pid, out);
+            }
+            Op::Huge { alloc } => {
+                let task = self.task(operand(w)?)?;
+                let size = self.expand(operand(w)?)?;
+                let count = parse_u64(&self.expand(operand(w)?)?)?;
+                machine.huge_pages(task, &size, count, alloc)?;
+            }
+            Op::Netprio => {
+                let text = machine.netprio(self.task(operand(w)?)?)?;
+                out.write_bytes(&text);
+            }
+            Op::Perf => {
+                let path = self.single_path(machine, operand(w)?)?;
+                let text = machine.perf(&path)?;
+                out.write_bytes(&text);
             }
             Op::Ps => {
                 let text = machine.ps()?;

@@ -33,6 +33,11 @@ pub struct MachineConfig<'a> {
     /// `all`, `none`, or controller names separated by commas, as written (the machine
     /// checks it).
     pub v2: Option<&'a str>,
+    /// `hugepages=SIZE:COUNT,...`: the huge page pools, as written (the machine checks
+    /// it).
+    pub hugepages: Option<&'a str>,
+    /// `netdevs=NAME,...`: the network devices, as written (the machine checks it).
+    pub netdevs: Option<&'a str>,
     /// `rdma=DEV,...`: the RDMA devices the host registers with the `rdma` controller
     /// (`rdmacg_register_device`), in that order, as written (the machine checks it).
     pub rdma: Option<&'a str>,
@@ -230,6 +235,37 @@ pub trait Machine {
 
     /// `unshare TASK`.
     fn unshare(&mut self, task: Pid) -> Result;
+
+    /// `hugealloc TASK SIZE COUNT` (`alloc = true`) / `hugefree TASK SIZE COUNT`: the
+    /// task's process maps (`mmap(MAP_HUGETLB)` and `MADV_POPULATE_WRITE`) or unmaps
+    /// `count` huge pages of `size` (`"2MB"`, `"1GB"`), charged to its hugetlb group.
+    /// Valid results: `Ok`, `ESRCH`, `EINVAL` (an unknown size, a count of 0, freeing
+    /// more than the process maps), `ENOMEM` (a reservation refused: the hugetlb
+    /// `rsvd` limit, or the pool has too few free pages), `EFAULT` (a fault refused by
+    /// the hugetlb limit: nothing stays mapped). The default (a machine without huge
+    /// pages): `EOPNOTSUPP`.
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> Result {
+        let _ = (task, size, count, alloc);
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `netprio TASK`: one `DEV PRIO` line per network device, each ending in `\n`: the
+    /// priority the task's packets get on that device (its `net_prio` group's
+    /// `ifpriomap`). Valid results: `Ok`, `ESRCH`. The default (a machine without
+    /// network devices): `EOPNOTSUPP`.
+    fn netprio(&mut self, task: Pid) -> Result<Vec<u8>> {
+        let _ = task;
+        Err(Error::EOPNOTSUPP)
+    }
+
+    /// `perf PATH`: the `task-clock` count of a `perf_event` cgroup event of the group
+    /// at `path` (`perf stat -e task-clock -G`), as one line `task-clock NS\n`. Valid
+    /// results: `Ok`, the path's errors, `EBADF` (not a cgroup directory), `ENOENT`
+    /// (a hierarchy without `perf_event`). The default: `EOPNOTSUPP`.
+    fn perf(&mut self, path: &str) -> Result<Vec<u8>> {
+        let _ = path;
+        Err(Error::EOPNOTSUPP)
+    }
 
     /// `unshare -C TASK`: the task (that thread) unshares its cgroup namespace; its
     /// groups now, in every hierarchy, are the new namespace's root. Valid results: `Ok`,

@@ -157,7 +157,7 @@ impl fmt::Display for ParseErrorKind {
 pub(crate) enum Op {
     /// The value of each option given, in [`MACHINE_OPTIONS`]'s order: bit `i` of
     /// `options` says whether `MACHINE_OPTIONS[i]` was given.
-    Machine { options: u8 },
+    Machine { options: u16 },
     /// `FSTYPE SOURCE DIR OPTIONS...` (each `-o` value, joined with commas when run).
     Mount,
     /// `DIR`.
@@ -213,6 +213,12 @@ pub(crate) enum Op {
     UnshareCgroup,
     /// `PARENT VAR DIR`.
     Clone,
+    /// `hugealloc`/`hugefree`: `TASK SIZE COUNT`.
+    Huge { alloc: bool },
+    /// `TASK`.
+    Netprio,
+    /// `PATH`.
+    Perf,
     /// Nothing.
     Ps,
     /// `mount` without arguments: nothing.
@@ -270,6 +276,10 @@ impl Op {
             Op::Open => "open",
             Op::Unshare | Op::UnshareCgroup => "unshare",
             Op::Clone => "clone",
+            Op::Huge { alloc: true } => "hugealloc",
+            Op::Huge { alloc: false } => "hugefree",
+            Op::Netprio => "netprio",
+            Op::Perf => "perf",
             Op::Ps => "ps",
             Op::MountTable => "mount",
             Op::CgTool(tool) => tool.name(),
@@ -574,12 +584,21 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-const USAGE_MACHINE: &str =
-    "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...]";
+pub(crate) const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] \
+     [hugepages=SIZE:COUNT,...] [netdevs=NAME,...] [rdma=DEVS] [misc=RES:N,...]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
-pub(crate) const MACHINE_OPTIONS: [&str; 7] =
-    ["cpus=", "mems=", "mem=", "swap=", "v2=", "rdma=", "misc="];
+pub(crate) const MACHINE_OPTIONS: [&str; 9] = [
+    "cpus=",
+    "mems=",
+    "mem=",
+    "swap=",
+    "v2=",
+    "hugepages=",
+    "netdevs=",
+    "rdma=",
+    "misc=",
+];
 const USAGE_RDMA: &str = "rdma charge|uncharge TASK DEV hca_handle|hca_object [N]";
 const USAGE_MISC: &str = "misc charge|uncharge TASK sev|sev_es|tdx N";
 const USAGE_DEVPROG: &str =
@@ -792,6 +811,22 @@ fn parse_command(
             _ => return Err(ParseErrorKind::Usage("clone PARENT VAR DIR")),
         },
         "ps" => no_args(args, Op::Ps, "ps")?,
+        "hugealloc" | "hugefree" => match args {
+            [task, size, count] => {
+                for w in [task, size, count] {
+                    out.push(*w)?;
+                }
+                Op::Huge {
+                    alloc: name == "hugealloc",
+                }
+            }
+            _ if name == "hugealloc" => {
+                return Err(ParseErrorKind::Usage("hugealloc TASK SIZE COUNT"))
+            }
+            _ => return Err(ParseErrorKind::Usage("hugefree TASK SIZE COUNT")),
+        },
+        "netprio" => one_task(args, "netprio TASK", Op::Netprio, out)?,
+        "perf" => one_path(args, "perf PATH", Op::Perf, out)?,
         _ => {
             return Err(ParseErrorKind::UnknownCommand(owned(format_args!(
                 "{name}"
@@ -1008,11 +1043,11 @@ fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseError
             ))?));
         }
     }
-    let mut options = 0u8;
+    let mut options = 0u16;
     for (bit, value) in given.into_iter().enumerate() {
         if let Some(value) = value {
             out.push(value)?;
-            options |= 1u8.checked_shl(bit as u32).unwrap_or(0);
+            options |= 1u16.checked_shl(bit as u32).unwrap_or(0);
         }
     }
     Ok(Op::Machine { options })
@@ -1233,6 +1268,25 @@ mod tests {
         }
         assert_eq!(cmd("free A"), Err(K::Usage("free TASK BYTES")));
         assert_eq!(cmd("alloc A 4M"), ok(Op::Memory { charge: true }, "A|4M"));
+        assert_eq!(
+            cmd("hugealloc A 2MB 3"),
+            ok(Op::Huge { alloc: true }, "A|2MB|3")
+        );
+        assert_eq!(
+            cmd("hugefree A 1GB"),
+            Err(K::Usage("hugefree TASK SIZE COUNT"))
+        );
+        assert_eq!(cmd("netprio A"), ok(Op::Netprio, "A"));
+        assert_eq!(cmd("perf /cg/a"), ok(Op::Perf, "/cg/a"));
+        assert_eq!(
+            cmd("machine netdevs=lo,eth1 hugepages=2MB:4"),
+            ok(
+                Op::Machine {
+                    options: 0b110_0000
+                },
+                "2MB:4|lo,eth1"
+            )
+        );
         let file = |write| Op::FileIo { write };
         assert_eq!(cmd("readfile A f 4M"), ok(file(false), "A|f|4M"));
         assert_eq!(

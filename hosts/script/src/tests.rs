@@ -154,19 +154,23 @@ impl Machine for Mock {
             mem,
             swap,
             v2,
+            hugepages,
+            netdevs,
             rdma,
             misc,
         } = cfg;
-        let mut host = String::new();
+        let mut call =
+            format!("configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}");
+        if hugepages.is_some() || netdevs.is_some() {
+            call.push_str(&format!(" hugepages={hugepages:?} netdevs={netdevs:?}"));
+        }
         if let Some(r) = rdma {
-            host.push_str(&format!(" rdma={r}"));
+            call.push_str(&format!(" rdma={r}"));
         }
         if let Some(m) = misc {
-            host.push_str(&format!(" misc={m}"));
+            call.push_str(&format!(" misc={m}"));
         }
-        self.unit(format!(
-            "configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}{host}"
-        ))
+        self.unit(call)
     }
     fn host_command(&mut self, cmd: &crate::HostCommand<'_>) -> Result<Vec<u8>> {
         self.calls.push(format!("host {cmd:?}"));
@@ -275,6 +279,15 @@ impl Machine for Mock {
     }
     fn clone_into(&mut self, parent: Pid, dir: &str) -> Result<Pid> {
         self.pid(format!("clone {parent} {dir}"))
+    }
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> Result {
+        self.unit(format!("huge_pages {task} {size} {count} {alloc}"))
+    }
+    fn netprio(&mut self, task: Pid) -> Result<Vec<u8>> {
+        self.bytes(format!("netprio {task}"))
+    }
+    fn perf(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.bytes(format!("perf {path}"))
     }
     fn set_task(&mut self, task: Option<Pid>) -> Result {
         // Recorded, never answered from the queue: the replay has one reply per
@@ -643,17 +656,11 @@ fn machine_options() {
         ),
         (
             "machine memory=1G",
-            ParseErrorKind::Usage(
-                "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] \
-                 [misc=RES:N,...]",
-            ),
+            ParseErrorKind::Usage(crate::parse::USAGE_MACHINE),
         ),
         (
             "machine disks=8:0",
-            ParseErrorKind::Usage(
-                "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] \
-                 [misc=RES:N,...]",
-            ),
+            ParseErrorKind::Usage(crate::parse::USAGE_MACHINE),
         ),
     ] {
         let mut m = Mock::default();
@@ -1141,6 +1148,11 @@ const FRAGMENTS: &[&str] = &[
     "rwm",
     "unshare",
     "ps",
+    "hugealloc",
+    "hugefree",
+    "2MB",
+    "netprio",
+    "perf",
     "A",
     "B",
     "/cg",
@@ -1177,6 +1189,10 @@ const COMMANDS: &[&str] = &[
     "open",
     "unshare",
     "ps",
+    "hugealloc",
+    "hugefree",
+    "netprio",
+    "perf",
     "cgcreate",
     "cgexec",
     "cgclassify",

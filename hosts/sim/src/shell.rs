@@ -564,6 +564,15 @@ impl gpc_script::Machine for Progress<'_> {
     fn unshare(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.unshare(task)
     }
+    fn huge_pages(&mut self, task: Pid, size: &str, count: u64, alloc: bool) -> gpc_core::Result {
+        self.machine.huge_pages(task, size, count, alloc)
+    }
+    fn netprio(&mut self, task: Pid) -> gpc_core::Result<Vec<u8>> {
+        self.machine.netprio(task)
+    }
+    fn perf(&mut self, path: &str) -> gpc_core::Result<Vec<u8>> {
+        self.machine.perf(path)
+    }
     fn unshare_cgroup(&mut self, task: Pid) -> gpc_core::Result {
         self.machine.unshare_cgroup(task)
     }

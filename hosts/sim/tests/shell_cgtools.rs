@@ -58,6 +58,9 @@ memory
 devices
 freezer
 net_cls
+perf_event
+net_prio
+hugetlb
 pids
 rdma
 misc

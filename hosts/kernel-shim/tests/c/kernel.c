@@ -827,6 +827,13 @@ void kernel_chown_procs(uint64_t id, uint32_t uid)
 	kbug("kernel_chown_procs: table full", ENOSPC);
 }
 
+/* The kernel's network devices, in registration order (net_prio.ifpriomap). */
+const char *gpc_netdev_name(unsigned int idx)
+{
+	static const char *const devs[] = { "lo", "eth0" };
+	return idx < sizeof(devs) / sizeof(devs[0]) ? devs[idx] : NULL;
+}
+
 /* generic_permission() on a 0644 file: the owner, or CAP_DAC_OVERRIDE. Called under
  * gpc's hierarchy mutex, where a kernel may sleep. */
 bool gpc_may_write_procs(const struct gpc_creds *creds, uint64_t id)

@@ -62,7 +62,7 @@ enum Want {
 /// `as UID`, failures, tasks with memory, threads, frozen tasks, release agent calls.
 const SCRIPT: &[(&str, Want)] = &[
     (
-        "machine cpus=2 mems=1 rdma=mlx4_0,mlx5_1 misc=sev:4,tdx:2",
+        "machine cpus=2 mems=1 rdma=mlx4_0,mlx5_1 misc=sev:4,tdx:2 hugepages=2MB:4 netdevs=lo,eth0,wlan0",
         Want::Ok,
     ),
     ("mount -t cgroup -o cpu,cpuacct cgroup /cpu", Want::Steps),
@@ -99,6 +99,32 @@ const SCRIPT: &[(&str, Want)] = &[
     ("echo $B > /sys/mem/g/tasks", Want::Ok),
     ("echo $C > /ns/h/tasks", Want::Ok),
     ("echo $T > /cs/s/tasks", Want::Ok),
+    // Huge pages, network priorities, perf cgroup events.
+    (
+        "mount -t cgroup -o hugetlb,net_prio,perf_event cgroup /hx",
+        Want::Steps,
+    ),
+    ("mkdir /hx/h", Want::Ok),
+    ("mkdir /hx/h/i", Want::Ok),
+    ("echo $C > /hx/h/i/tasks", Want::Ok),
+    ("echo 4M > /hx/h/hugetlb.2MB.limit_in_bytes", Want::Ok),
+    ("echo eth0 3 > /hx/h/net_prio.ifpriomap", Want::Ok),
+    ("echo wlan0 3 > /hx/h/i/net_prio.ifpriomap", Want::Ok),
+    ("echo eth9 3 > /hx/h/net_prio.ifpriomap", Want::Fails),
+    ("hugealloc C 2MB 1", Want::Ok),
+    ("hugealloc C 2MB 2", Want::Fails),
+    ("hugealloc C 1GB 1", Want::Fails),
+    ("hugealloc C 2MB 1", Want::Ok),
+    ("hugefree C 2MB 1", Want::Ok),
+    ("netprio C", Want::Ok),
+    ("perf /hx/h", Want::Ok),
+    (
+        "cat /hx/h/hugetlb.2MB.numa_stat /hx/h/i/net_prio.ifpriomap /hx/h/net_prio.prioidx",
+        Want::Ok,
+    ),
+    ("echo $C > /hx/h/tasks", Want::Ok),
+    ("rmdir /hx/h/i", Want::Ok),
+    ("cat /hx/h/hugetlb.2MB.numa_stat", Want::Ok),
     ("echo 512 > /cpu/a/cpu.shares", Want::Ok),
     ("echo 8M > /sys/mem/g/memory.limit_in_bytes", Want::Ok),
     ("alloc B 6000", Want::Ok),
@@ -300,6 +326,9 @@ fn dump(m: &mut SimMachine) -> String {
         m.cgns.all.len(),
         m.current
     );
+    let mut huge: Vec<_> = m.huge.maps.iter().collect();
+    huge.sort_by_key(|(pid, _)| **pid);
+    let _ = writeln!(out, "huge {:?} {huge:?}", m.huge.used);
     let mut sim: Vec<_> = m.sim.iter().collect();
     sim.sort_by_key(|(pid, _)| **pid);
     let _ = writeln!(

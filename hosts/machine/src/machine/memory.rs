@@ -1130,11 +1130,21 @@ impl<P: Platform> Machine<P> {
         writeln!(out, "FilePmdMapped:         0 kB")?;
         writeln!(out, "Unaccepted:            0 kB")?;
         writeln!(out, "Balloon:               0 kB")?;
+        // hugetlb_report_meminfo: the default size's pool (2MB), then every pool's bytes.
+        // Every mapped page was faulted in at once (hugealloc), so none is reserved only.
+        let (total, free) = self.huge.pool(0);
         writeln!(
             out,
-            "HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\n\
-             HugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:               0 kB"
+            "HugePages_Total:   {total:5}\nHugePages_Free:    {free:5}\nHugePages_Rsvd:        0\n\
+             HugePages_Surp:        0\nHugepagesize:       2048 kB"
         )?;
+        let hugetlb_kb = (0..gpc_subsystems::hugetlb::NR_SIZES).fold(0u64, |kb, i| {
+            let pages = self.huge.pool(i).0;
+            kb.saturating_add(
+                pages.saturating_mul(gpc_subsystems::hugetlb::pages_per_huge_page(i) * 4),
+            )
+        });
+        writeln!(out, "Hugetlb:        {hugetlb_kb:8} kB")?;
         Ok(())
     }
 }
