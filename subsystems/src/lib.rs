@@ -18,6 +18,8 @@ pub mod debug;
 pub mod devices;
 #[cfg(feature = "freezer")]
 pub mod freezer;
+#[cfg(feature = "io")]
+pub mod io;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "net_cls")]
@@ -29,7 +31,7 @@ pub mod pids;
 
 use gpc_core::DynSubsystem;
 
-/// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct,
+/// Every compiled-in controller, in Linux's subsystem order (cpuset, cpu, cpuacct, io,
 /// memory, devices, freezer, net_cls, pids, then ns and debug).
 pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> {
     let mut v: arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SUBSYS }> =
@@ -40,6 +42,8 @@ pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SU
     v.push(&cpu::Cpu);
     #[cfg(feature = "cpuacct")]
     v.push(&cpuacct::Cpuacct);
+    #[cfg(feature = "io")]
+    v.push(&io::Io);
     #[cfg(feature = "memory")]
     v.push(&memory::Memory);
     #[cfg(feature = "devices")]
