@@ -128,6 +128,9 @@ struct Blkg {
     /// I/O of removed descendants (Linux hands it to the parent when a blkg goes), counted
     /// in recursive figures only.
     dead: Stat,
+    /// [`throttle`]'s clocks: when the bytes and the requests dispatched so far have
+    /// used up the `bps` and `iops` limits, per direction (ns of the host's clock).
+    until: [[u64; 2]; 2],
 }
 
 impl Blkg {
@@ -146,6 +149,7 @@ impl Blkg {
                 bytes: [0; 4],
                 ios: [0; 4],
             },
+            until: [[0; 2]; 2],
         }
     }
 }
@@ -272,6 +276,48 @@ pub fn limits(css: Css<'_, Io>, dev: u32) -> ([u64; 2], [u32; 2]) {
     let g = css.state().inner.lock();
     g.find(dev)
         .map_or(([u64::MAX; 2], [u32::MAX; 2]), |b| (b.bps, b.iops))
+}
+
+/// `n` units at `per_sec` a second, in ns (`u64::MAX` for a rate of 0: never).
+fn ns_for(n: u64, per_sec: u64) -> u64 {
+    if per_sec == 0 {
+        return u64::MAX;
+    }
+    let ns = u128::from(n) * 1_000_000_000 / u128::from(per_sec);
+    u64::try_from(ns).unwrap_or(u64::MAX)
+}
+
+/// blk-throttle for a host's block layer (`blk_throtl_bio`): a bio of `bytes` of
+/// `css`'s tasks to `dev` at `now_ns` may be dispatched after the returned ns. Every
+/// level (the group and each ancestor) with a limit for the direction keeps a clock of
+/// when what it dispatched used its budget up (`bytes / bps` and `1 / iops` a bio); the
+/// bio waits for the latest, and then every level's clock moves on by the bio's share.
+/// Levels without a blkg for the disk have no limit there. No burst is allowed beyond
+/// the limit (Linux's slices give some).
+pub fn throttle(css: Css<'_, Io>, dev: u32, write: bool, bytes: u64, now_ns: u64) -> u64 {
+    let dir = usize::from(write);
+    let mut at = now_ns;
+    for c in css.ancestors_and_self() {
+        if let Some(b) = c.state().inner.lock().find(dev) {
+            if b.bps[dir] != u64::MAX {
+                at = at.max(b.until[0][dir]);
+            }
+            if b.iops[dir] != u32::MAX {
+                at = at.max(b.until[1][dir]);
+            }
+        }
+    }
+    for c in css.ancestors_and_self() {
+        if let Some(b) = c.state().inner.lock().find_mut(dev) {
+            if b.bps[dir] != u64::MAX {
+                b.until[0][dir] = at.saturating_add(ns_for(bytes, b.bps[dir]));
+            }
+            if b.iops[dir] != u32::MAX {
+                b.until[1][dir] = at.saturating_add(ns_for(1, u64::from(b.iops[dir])));
+            }
+        }
+    }
+    at.saturating_sub(now_ns)
 }
 
 /// The weight of `css` on `dev` for the disk's scheduler: on v2 (`on_dfl`) iocost's

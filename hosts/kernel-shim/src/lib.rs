@@ -17,6 +17,7 @@ pub mod enforce;
 pub mod exports;
 pub mod ffi;
 pub mod host;
+pub mod io;
 pub mod kalloc;
 pub mod mem;
 #[cfg(debug_assertions)]
@@ -24,6 +25,7 @@ mod slot_registry;
 
 pub use enforce::*;
 pub use exports::*;
+pub use io::*;
 pub use mem::*;
 
 #[cfg(all(not(test), feature = "kernel"))]
@@ -76,6 +78,8 @@ mod kernel_runtime {
     }
 }
 
+#[cfg(test)]
+mod io_tests;
 #[cfg(test)]
 mod mem_tests;
 #[cfg(test)]

@@ -111,6 +111,7 @@ struct Ids {
     devices: Option<SubsysId>,
     freezer: Option<SubsysId>,
     ns: Option<SubsysId>,
+    io: Option<SubsysId>,
 }
 
 /// What a machine runs on: the gpc host it builds for a configuration. The std
@@ -182,6 +183,10 @@ pub struct Machine<P: Platform> {
     /// The script's `machine v2=LIST` as written (`all`, `none`, or controller names
     /// separated by commas); `None`: not given.
     v2_offer: Option<String>,
+    /// The block devices (`machine disks=`; default one disk 8:0, [`crate::blk`]).
+    disks: Vec<crate::blk::Disk>,
+    /// Block I/O in flight (`io`), oldest first.
+    flows: Vec<crate::blk::Flow>,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -305,8 +310,12 @@ impl<P: Platform> Machine<P> {
             devices: gpc.subsys_id("devices"),
             freezer: gpc.subsys_id("freezer"),
             ns: gpc.subsys_id("ns"),
+            io: gpc.subsys_id("io"),
         };
-        Ok(Machine {
+        let mut disks = Vec::new();
+        disks.try_reserve(1)?;
+        disks.push(crate::blk::Disk::new(gpc_subsystems::io::mkdev(8, 0)));
+        let m = Machine {
             gpc,
             tasks,
             sim: HashMap::new(),
@@ -334,7 +343,11 @@ impl<P: Platform> Machine<P> {
             mem_bytes: None,
             swap_bytes: None,
             v2_offer: None,
-        })
+            disks,
+            flows: Vec::new(),
+        };
+        m.register_disks()?;
+        Ok(m)
     }
 
     /// `pid_max`: every pid this machine gives out is below it (default
@@ -1062,6 +1075,7 @@ impl<P: Platform> Machine<P> {
             let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
             while let Some(p) = x {
                 self.sim.remove(&p);
+                self.io_forget(p);
                 self.release_task_memory(p);
                 x = self
                     .tasks
@@ -1081,6 +1095,7 @@ impl<P: Platform> Machine<P> {
         self.tasks.exit(&self.gpc, pid)?;
         self.cgns.forget(pid);
         self.sim.remove(&pid);
+        self.io_forget(pid);
         if process_lives {
             self.pass_thread_memory(pid, tgid);
         } else {
@@ -1130,11 +1145,19 @@ impl<P: Platform> Machine<P> {
                 .map(|s| s.throttled_until_ns)
                 .filter(|&t| t > now)
                 .min();
-            let piece = wake.map_or(ms - done, |t| {
+            let mut piece = wake.map_or(ms - done, |t| {
                 (t - now).div_ceil(sched::TICK_NS).clamp(1, ms - done)
             });
+            // And where I/O completes, so that its task runs from then on.
+            if let Some(io) = self.io_next_tick()? {
+                piece = piece.min(io.clamp(1, ms - done));
+            }
+            // The I/O is planned before the scheduler commits its stretch, and applied
+            // after it without allocating: an ENOMEM leaves everything as it was.
+            let io = self.io_plan(piece)?;
             self.run_segment(piece, &mut |t| progress(done + t))?;
             self.writeback(piece);
+            self.io_commit(io);
             done += piece;
         }
         Ok(())
@@ -1161,8 +1184,9 @@ impl<P: Platform> Machine<P> {
                 .get(&t.pid)
                 .is_some_and(|s| s.throttled_until_ns > self.clock_ns)
                 || self.oom_waiters.iter().any(|w| w.pid == t.pid)
+                || self.task_io_waiting(t.pid)
             {
-                continue; // asleep: memory.high's penalty, or waiting in an OOM
+                continue; // asleep: memory.high's penalty, in an OOM, or for its I/O
             }
             if let Some(ss) = self.ids.freezer {
                 if self
@@ -1352,7 +1376,8 @@ impl<P: Platform> Machine<P> {
             // A task waiting for memory (a v1 OOM, or `memory.high`'s sleep) is in an
             // uninterruptible (killable) sleep, as a frozen one is.
             let waits = self.oom_waiters.iter().any(|w| w.pid == t.pid)
-                || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns);
+                || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns)
+                || self.task_io_waiting(t.pid);
             let state =
                 if waits || self.is_frozen(&t.slot) || t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
                     'D'
@@ -1431,6 +1456,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
             None => None,
         };
+        let disks = match cfg.disks {
+            Some(list) => Some(io::parse_disks(list)?),
+            None => None,
+        };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);
         // At least one page of memory; neither beyond what page arithmetic holds.
@@ -1452,6 +1481,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             mem.unwrap_or(crate::mm::DEFAULT_MEM),
             swap.unwrap_or(crate::mm::DEFAULT_SWAP),
         ));
+        if let Some(d) = disks.or_else(|| Some(core::mem::take(&mut self.disks))) {
+            fresh.disks = d;
+            fresh.register_disks()?;
+        }
         *self = fresh;
         self.touched = true;
         Ok(())
@@ -1529,6 +1562,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn run(&mut self, ms: u64) -> Result {
         self.op(|m| m.do_run(ms))
+    }
+
+    fn block_io(&mut self, task: Pid, major: u32, minor: u32, write: bool, bytes: u64) -> Result {
+        self.op(|m| m.do_io(task, major, minor, write, bytes))
     }
 
     fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
@@ -1767,6 +1804,8 @@ impl<P: Platform> Machine<P> {
     }
 }
 
+#[path = "machine/io.rs"]
+mod io;
 #[path = "machine/memory.rs"]
 mod mem;
 

@@ -205,6 +205,8 @@ pub(crate) enum Op {
     Memory { charge: bool },
     /// `readfile`/`writefile`: `TASK FILE BYTES`.
     FileIo { write: bool },
+    /// `io`: `TASK MAJ:MIN read|write BYTES`.
+    BlockIo,
     /// `TASK TYPE MAJOR:MINOR ACCESS`.
     Open,
     /// `TASK`.
@@ -255,6 +257,7 @@ impl Op {
             Op::FileIo { write: false } => "readfile",
             Op::FileIo { write: true } => "writefile",
             Op::Open => "open",
+            Op::BlockIo => "io",
             Op::Unshare | Op::UnshareCgroup => "unshare",
             Op::Clone => "clone",
             Op::Ps => "ps",
@@ -558,10 +561,11 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]";
+const USAGE_MACHINE: &str =
+    "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [disks=LIST]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
-pub(crate) const MACHINE_OPTIONS: [&str; 5] = ["cpus=", "mems=", "mem=", "swap=", "v2="];
+pub(crate) const MACHINE_OPTIONS: [&str; 6] = ["cpus=", "mems=", "mem=", "swap=", "v2=", "disks="];
 
 const USAGE_MOUNT: &str = "mount -t TYPE [-o OPTIONS] SOURCE DIR";
 const USAGE_OPEN: &str = "open TASK c|b MAJOR:MINOR ACCESS";
@@ -711,6 +715,15 @@ fn parse_command(
                 return Err(ParseErrorKind::Usage("readfile TASK FILE BYTES"))
             }
             _ => return Err(ParseErrorKind::Usage("writefile TASK FILE BYTES")),
+        },
+        "io" => match args {
+            [task, device, dir, bytes] => {
+                for w in [task, device, dir, bytes] {
+                    out.push(*w)?;
+                }
+                Op::BlockIo
+            }
+            _ => return Err(ParseErrorKind::Usage("io TASK MAJ:MIN read|write BYTES")),
         },
         "open" => match args {
             [task, dev_type, device, access] => {
@@ -936,7 +949,7 @@ fn split_options<'w>(
     Ok((flags, operands))
 }
 
-/// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]`: any of the options,
+/// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [disks=LIST]`: any of the options,
 /// in any order, each at most once.
 fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
     let mut given: [Option<Operand<'_>>; MACHINE_OPTIONS.len()] = [None; MACHINE_OPTIONS.len()];

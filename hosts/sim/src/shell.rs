@@ -532,6 +532,9 @@ impl gpc_script::Machine for Progress<'_> {
     fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> gpc_core::Result {
         self.machine.write_file(task, file, bytes)
     }
+    fn block_io(&mut self, task: Pid, ma: u32, mi: u32, w: bool, b: u64) -> gpc_core::Result {
+        self.machine.block_io(task, ma, mi, w, b)
+    }
     fn open_device(
         &mut self,
         task: Pid,

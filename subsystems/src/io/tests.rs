@@ -362,3 +362,26 @@ fn set_disks_rules() {
     });
     assert_eq!((dev_major(SDB), dev_minor(SDB)), (8, 16));
 }
+
+#[test]
+fn throttle_waits_for_every_level() {
+    let w = World::v2();
+    w.w("a/io.max", "8:0 wbps=1048576").unwrap();
+    w.w("a/b/io.max", "8:0 wiops=2").unwrap();
+    w.with_css("a/b", |c| {
+        // 1 MiB at 1 MiB/s: the next waits 1 s; the iops limit (0.5 s a bio) is below.
+        assert_eq!(throttle(c, SDA, true, 1 << 20, 0), 0);
+        assert_eq!(throttle(c, SDA, true, 1 << 20, 0), 1_000_000_000);
+        // Reads are not limited; another disk neither.
+        assert_eq!(throttle(c, SDA, false, 1 << 30, 0), 0);
+        assert_eq!(throttle(c, SDB, true, 1 << 30, 0), 0);
+        // Small bios: the iops limit of b binds (0.5 s each).
+        assert_eq!(throttle(c, SDA, true, 1, 5_000_000_000), 0);
+        assert_eq!(throttle(c, SDA, true, 1, 5_000_000_000), 500_000_000);
+    });
+    w.w("a/io.max", "8:0 wbps=max").unwrap();
+    w.w("a/b/io.max", "8:0 wiops=max").unwrap();
+    w.with_css("a/b", |c| {
+        assert_eq!(throttle(c, SDA, true, u64::MAX, 0), 0)
+    });
+}
