@@ -137,14 +137,15 @@ enum gpc_subsys_id {
 	GPC_SS_CPUSET = 0,
 	GPC_SS_CPU = 1,
 	GPC_SS_CPUACCT = 2,
-	GPC_SS_MEMORY = 3,
-	GPC_SS_DEVICES = 4,
-	GPC_SS_FREEZER = 5,
-	GPC_SS_NET_CLS = 6,
-	GPC_SS_PIDS = 7,
-	GPC_SS_NS = 8,
-	GPC_SS_DEBUG = 9,
-	GPC_SS_COUNT = 10
+	GPC_SS_IO = 3,
+	GPC_SS_MEMORY = 4,
+	GPC_SS_DEVICES = 5,
+	GPC_SS_FREEZER = 6,
+	GPC_SS_NET_CLS = 7,
+	GPC_SS_PIDS = 8,
+	GPC_SS_NS = 9,
+	GPC_SS_DEBUG = 10,
+	GPC_SS_COUNT = 11
 };
 
 /* The credentials gpc checks (a subset of Linux's struct cred). */

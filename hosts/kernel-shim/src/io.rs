@@ -121,10 +121,9 @@ pub unsafe extern "C" fn gpc_io_throttle(
         // SAFETY: forwarded.
         let wait = unsafe {
             with_task_blkcg(g, task, |c| {
-                match blkcg::prepare(c, dev) {
-                    Err(Error::ENODEV) => return Err(Error::ENODEV),
-                    // No memory: the levels that have a blkg throttle.
-                    Err(_) | Ok(()) => {}
+                // Without memory for the blkgs, the levels that have one throttle.
+                if let Err(Error::ENODEV) = blkcg::prepare(c, dev) {
+                    return Err(Error::ENODEV);
                 }
                 Ok(blkcg::throttle(c, dev, is_write != 0, bytes, now_ns))
             })

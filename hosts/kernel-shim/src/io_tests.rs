@@ -64,11 +64,8 @@ impl World {
     fn mkdir(&self, path: &str) {
         let p = cstr(path);
         // SAFETY: live instance, NUL-terminated path.
-        assert_eq!(
-            unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) },
-            0,
-            "{path}"
-        );
+        let r = unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) };
+        assert_eq!(r, 0, "{path}");
     }
 
     fn write(&self, path: &str, data: &str) -> c_int {

@@ -176,11 +176,11 @@ fn header_constants_match() {
     // The subsystem enum is `gpc_subsystems::all()`'s order.
     let g = new_instance();
     let names = [
-        "CPUSET", "CPU", "CPUACCT", "MEMORY", "DEVICES", "FREEZER", "NET_CLS", "PIDS", "NS",
+        "CPUSET", "CPU", "CPUACCT", "IO", "MEMORY", "DEVICES", "FREEZER", "NET_CLS", "PIDS", "NS",
         "DEBUG",
     ];
     // SAFETY: live instance.
-    assert_eq!(unsafe { gpc_subsys_count(g) }, 10);
+    assert_eq!(unsafe { gpc_subsys_count(g) }, 11);
     for (id, n) in names.iter().enumerate() {
         let want = std::format!("GPC_SS_{n} = {id},");
         assert!(h.contains(&want), "{want}");
@@ -308,7 +308,7 @@ fn lifecycle_through_the_abi() {
         // The lookup: alice's cpu state differs from init's, her pids state does not.
         gpc_rcu_read_lock_mock();
         let cpu: c_int = 1; // GPC_SS_CPU
-        let pid_ss: c_int = 7; // GPC_SS_PIDS
+        let pid_ss: c_int = 8; // GPC_SS_PIDS
         assert!(!gpc_task_css(g, alice, cpu).is_null());
         assert_ne!(gpc_task_css(g, alice, cpu), gpc_task_css(g, init, cpu));
         assert_eq!(

@@ -321,7 +321,11 @@ mod tests {
     #[test]
     fn limits_bind_and_the_rest_is_shared_by_weight() {
         let disk = Disk::new(0);
-        let (a, b, c) = (flow(false, 1 << 30), flow(false, 1 << 30), flow(true, 1 << 30));
+        let (a, b, c) = (
+            flow(false, 1 << 30),
+            flow(false, 1 << 30),
+            flow(true, 1 << 30),
+        );
         let root = level(1, 100, u64::MAX);
         // a capped at 10 MiB/s by an ancestor; b and c share the rest 1:1.
         let paths = vec![

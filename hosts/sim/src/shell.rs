@@ -29,8 +29,8 @@ use crate::machine::SimMachine;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "machine",
-        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST]",
-        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b)",
+        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [disks=LIST]",
+        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b), disks (MAJ:MIN[@BPS[/IOPS]],...)",
     ),
     (
         "mount",
@@ -140,6 +140,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "writefile",
         "writefile VAR FILE BYTES",
         "write BYTES of FILE: dirty page cache until written back",
+    ),
+    (
+        "io",
+        "io VAR MAJ:MIN read|write BYTES",
+        "block I/O: the task waits (D) until run completes it at the disk's and the io group's rate",
     ),
     (
         "open",
