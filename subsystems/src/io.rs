@@ -254,6 +254,11 @@ pub fn prepare(css: Css<'_, Io>, dev: u32) -> Result {
     blkg_lookup_create(css, dev)
 }
 
+/// Whether `css` has a blkg for `dev` (so that [`account`] counts there).
+pub fn has_blkg(css: Css<'_, Io>, dev: u32) -> bool {
+    css.state().inner.lock().find(dev).is_some()
+}
+
 /// Count completed I/O of `css` on `dev`: `bytes` in `ios` requests, `write` or read,
 /// `sync` (a read, a direct write) or not (writeback). Nothing is counted where the group
 /// has no blkg for the disk ([`prepare`] makes it).

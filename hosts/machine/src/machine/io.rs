@@ -198,6 +198,38 @@ impl<P: Platform> Machine<P> {
         Ok(())
     }
 
+    /// The flusher wrote `pages` dirty pages of memory group `memcg` (container id;
+    /// `None`: no memory controller) back to the first disk: counted as asynchronous
+    /// writes of the io group of the same container on v2 (cgroup writeback: the
+    /// page's memory group's io group; the root's where that group has no io state or
+    /// no blkg yet, which writeback does not allocate), of the root on v1. The
+    /// flusher's pace stays mm's fixed one (doc/io.md).
+    pub(super) fn account_writeback(&self, memcg: Option<u64>, pages: u64) {
+        let (Some(ss), Some(disk)) = (self.ids.io, self.disks.first()) else {
+            return;
+        };
+        let bytes = pages.saturating_mul(crate::mm::PAGE_SIZE);
+        let ios = bytes.div_ceil(blk::REQ_BYTES);
+        let dev = disk.dev;
+        let charged = self.io_on_dfl()
+            && memcg.is_some_and(|id| {
+                self.gpc
+                    .with_css_by_container_id(ss, id, |css| {
+                        css.typed::<Io>().is_some_and(|c| {
+                            let has = blkcg::has_blkg(c, dev);
+                            if has {
+                                blkcg::account(c, dev, true, false, bytes, ios);
+                            }
+                            has
+                        })
+                    })
+                    .unwrap_or(false)
+            });
+        if !charged {
+            self.with_io_root(|root| blkcg::account(root, dev, true, false, bytes, ios));
+        }
+    }
+
     /// A task exits: its I/O is forgotten (what completed stays counted).
     pub(super) fn io_forget(&mut self, pid: gpc_core::Pid) {
         self.flows.retain(|f| f.pid != pid);
@@ -488,6 +520,27 @@ mod tests {
         m.block_io(b, 8, 16, true, 1).unwrap();
         m.run(1_000_000_000).unwrap();
         assert!(!m.task_io_waiting(b));
+    }
+
+    #[test]
+    fn writeback_is_counted_in_the_memory_groups_io_group() {
+        let mut m = v2(None);
+        m.write("/cg/cgroup.subtree_control", b"+memory").unwrap();
+        m.mkdir("/cg/a", false).unwrap();
+        m.mkdir("/cg/b", false).unwrap();
+        // a has a blkg for 8:0 (a setting), b none: b's writeback is the root's.
+        m.write("/cg/a/io.max", b"8:0 riops=5").unwrap();
+        let a = task_in(&mut m, "/cg/a/cgroup.procs");
+        let b = task_in(&mut m, "/cg/b/cgroup.procs");
+        m.write_file(a, "f", 4 << 20).unwrap();
+        m.write_file(b, "g", 1 << 20).unwrap();
+        m.run(1000).unwrap();
+        assert_eq!(
+            text(&mut m, "/cg/a/io.stat"),
+            "8:0 rbytes=0 wbytes=4194304 rios=0 wios=8 dbytes=0 dios=0\n"
+        );
+        assert_eq!(text(&mut m, "/cg/b/io.stat"), "");
+        assert!(text(&mut m, "/cg/io.stat").contains("wbytes=5242880 "));
     }
 
     #[test]
