@@ -1070,7 +1070,8 @@ fn million_in_the_sim(n: usize) {
         text(&mut m, "/m/g/pids.current").unwrap(),
         format!("{moved}\n")
     );
-    assert_eq!(lines(&mut m, "/proc/cgroups"), 11);
+    // The header and a line per controller (11 with io).
+    assert_eq!(lines(&mut m, "/proc/cgroups"), 12);
     let rss = rss_kib("VmRSS:").unwrap_or(0);
     let t_drop = Instant::now();
     drop(m);
