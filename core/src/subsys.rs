@@ -62,8 +62,15 @@ pub trait Subsystem: Send + Sync + Sized + 'static {
     /// Shared between threads: use atomics or a lock inside for what changes.
     type State: Send + Sync + 'static;
 
-    /// The name in mount options, file prefixes and `/proc` (`"cpuset"`).
+    /// The name on cgroup v2 (`cgroup.controllers`, `cgroup.subtree_control`, v2 file
+    /// prefixes) and the name hosts look a controller up by (`"cpuset"`).
     const NAME: &'static str;
+
+    /// The name on cgroup v1 (Linux `cgroup_subsys::legacy_name`): v1 mount options,
+    /// v1 file prefixes, `/proc/cgroups`, the v1 lines of `/proc/PID/cgroup` and
+    /// `/proc/mounts`. The same as [`Subsystem::NAME`] but for a controller renamed
+    /// on v2 (`io` is `blkio` on v1).
+    const LEGACY_NAME: &'static str = Self::NAME;
 
     /// Which task hooks to call.
     const HOOKS: Hooks = Hooks::empty();
@@ -421,6 +428,8 @@ pub(crate) unsafe fn free_css_now(css: NonNull<CssHeader>) {
 pub trait DynSubsystem: Send + Sync {
     /// [`Subsystem::NAME`].
     fn name(&self) -> &'static str;
+    /// [`Subsystem::LEGACY_NAME`].
+    fn legacy_name(&self) -> &'static str;
     /// [`Subsystem::HOOKS`].
     fn hooks(&self) -> Hooks;
     /// [`Subsystem::attach_needs_setscheduler`] for a move from `from` to `to`.
@@ -484,6 +493,9 @@ fn typed2<'a, 'b, S: Subsystem>(a: CssRef<'a>, b: CssRef<'b>) -> Option<(Css<'a,
 impl<S: Subsystem> DynSubsystem for S {
     fn name(&self) -> &'static str {
         S::NAME
+    }
+    fn legacy_name(&self) -> &'static str {
+        S::LEGACY_NAME
     }
     fn hooks(&self) -> Hooks {
         S::HOOKS

@@ -22,6 +22,8 @@ pub mod devprog;
 pub mod freezer;
 #[cfg(feature = "hugetlb")]
 pub mod hugetlb;
+#[cfg(feature = "io")]
+pub mod io;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "misc")]
@@ -53,6 +55,8 @@ pub fn all() -> arrayvec::ArrayVec<&'static dyn DynSubsystem, { gpc_core::MAX_SU
     v.push(&cpu::Cpu);
     #[cfg(feature = "cpuacct")]
     v.push(&cpuacct::Cpuacct);
+    #[cfg(feature = "io")]
+    v.push(&io::Io);
     #[cfg(feature = "memory")]
     v.push(&memory::Memory);
     #[cfg(feature = "devices")]

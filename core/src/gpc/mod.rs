@@ -286,7 +286,11 @@ impl<H: Host> Gpc<H> {
             return Err(Error::EINVAL);
         }
         for (i, a) in subsystems.iter().enumerate() {
-            if subsystems.iter().skip(i + 1).any(|b| b.name() == a.name()) {
+            if subsystems
+                .iter()
+                .skip(i + 1)
+                .any(|b| b.name() == a.name() || b.legacy_name() == a.legacy_name())
+            {
                 return Err(Error::EINVAL);
             }
         }

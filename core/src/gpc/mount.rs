@@ -50,7 +50,9 @@ impl<H: Host> Gpc<H> {
         if !caller.creds.cap_sys_admin {
             return Err(Error::EPERM);
         }
-        let names: ArrayVec<&str, MAX_SUBSYS> = self.subsys.iter().map(|s| s.name()).collect();
+        // cgroup1_parse_param matches `ss->legacy_name` (`blkio`, not `io`).
+        let names: ArrayVec<&str, MAX_SUBSYS> =
+            self.subsys.iter().map(|s| s.legacy_name()).collect();
         let opts = parse_mount_options(options, &names, caller.creds.cap_sys_admin)?;
         let mut tree = self.tree.lock();
         // cgroup1_root_to_use()

@@ -153,8 +153,11 @@ impl<H: Host> Gpc<H> {
                 }
                 let prefix = if h.noprefix || flags.contains(CfFlags::NO_PREFIX) {
                     None
-                } else {
+                } else if unified {
                     Some(sub.name())
+                } else {
+                    // cgroup_file_name: `ss->legacy_name` off the default hierarchy.
+                    Some(sub.legacy_name())
                 };
                 if !f(FileRef::Subsys(ss, idx), prefix, name, mode) {
                     return;

@@ -143,7 +143,9 @@ impl<H: Host> Gpc<H> {
                 if count > 0 {
                     out.bytes(b",")?;
                 }
-                out.bytes(sub.name().as_bytes())?;
+                // proc_cgroup_show prints `ss->legacy_name` (only v1 hierarchies have
+                // controllers here: the unified one's line is `0::PATH`).
+                out.bytes(sub.legacy_name().as_bytes())?;
                 count += 1;
             }
         }
@@ -184,7 +186,8 @@ impl<H: Host> Gpc<H> {
                     .and_then(|h| h.as_deref())
                     .map_or(1, |u| u.nr_containers);
                 let (id, n) = h.map_or((0, dfl), |h| (h.id, h.nr_containers));
-                writeln!(out, "{}\t{}\t{}\t1", sub.name(), id, n)?;
+                // proc_cgroupstats_show prints `ss->legacy_name`.
+                writeln!(out, "{}\t{}\t{}\t1", sub.legacy_name(), id, n)?;
             }
             Ok(())
         })();
@@ -234,8 +237,9 @@ impl<H: Host> Gpc<H> {
             }
             for (ss, sub) in self.subsys.iter().enumerate() {
                 if h.subsys_mask & (1 << ss) != 0 {
+                    // cgroup1_show_options: `ss->legacy_name`.
                     out.bytes(b",")?;
-                    out.bytes(sub.name().as_bytes())?;
+                    out.bytes(sub.legacy_name().as_bytes())?;
                 }
             }
             if h.noprefix {

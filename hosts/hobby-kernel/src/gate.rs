@@ -188,6 +188,10 @@ impl<M: Machine + ?Sized> Machine for GatedMachine<'_, M> {
         self.call(Gated, |m| m.write_file(task, file, bytes))
     }
 
+    fn block_io(&mut self, task: Pid, major: u32, minor: u32, write: bool, bytes: u64) -> Result {
+        self.call(Gated, |m| m.block_io(task, major, minor, write, bytes))
+    }
+
     fn open_device(
         &mut self,
         task: Pid,

@@ -137,19 +137,20 @@ enum gpc_subsys_id {
 	GPC_SS_CPUSET = 0,
 	GPC_SS_CPU = 1,
 	GPC_SS_CPUACCT = 2,
-	GPC_SS_MEMORY = 3,
-	GPC_SS_DEVICES = 4,
-	GPC_SS_FREEZER = 5,
-	GPC_SS_NET_CLS = 6,
-	GPC_SS_PERF_EVENT = 7,
-	GPC_SS_NET_PRIO = 8,
-	GPC_SS_HUGETLB = 9,
-	GPC_SS_PIDS = 10,
-	GPC_SS_RDMA = 11,
-	GPC_SS_MISC = 12,
-	GPC_SS_NS = 13,
-	GPC_SS_DEBUG = 14,
-	GPC_SS_COUNT = 15
+	GPC_SS_IO = 3,
+	GPC_SS_MEMORY = 4,
+	GPC_SS_DEVICES = 5,
+	GPC_SS_FREEZER = 6,
+	GPC_SS_NET_CLS = 7,
+	GPC_SS_PERF_EVENT = 8,
+	GPC_SS_NET_PRIO = 9,
+	GPC_SS_HUGETLB = 10,
+	GPC_SS_PIDS = 11,
+	GPC_SS_RDMA = 12,
+	GPC_SS_MISC = 13,
+	GPC_SS_NS = 14,
+	GPC_SS_DEBUG = 15,
+	GPC_SS_COUNT = 16
 };
 
 /* The credentials gpc checks (a subset of Linux's struct cred). */
@@ -993,6 +994,34 @@ long gpc_proc_pid_cgroup_ns(const struct gpc *g, struct gpc_task *task,
 			    const struct gpc_cgroup_ns *ns, char *buf, size_t len);
 int gpc_write_ns(const struct gpc *g, int hier, const char *path, struct gpc_task *caller,
 		 const struct gpc_cgroup_ns *ns, const char *data, size_t len);
+
+/*
+ * Block I/O: the block layer's side of the io controller (blkio on v1; Linux
+ * block/blk-throttle.c, blk-cgroup.c, blk-iocost.c, bfq-cgroup.c). A device is its
+ * kernel-internal number, MKDEV(major, minor) = major << 20 | minor. A task's group is
+ * its io group at the call. The exports take the io states' spinlocks only (inside an
+ * RCU read-side section), never sleep and allocate at most with GPC_GFP_ATOMIC.
+ * gpc_io_set_disks: register the kernel's whole disks (n of them, at most 16),
+ *   replacing the list: limits and weights naming other devices are -ENODEV, the root's
+ *   io.stat lists every disk. 0, -EINVAL (too many, one twice, devs NULL with n > 0, no
+ *   io controller), -ENOMEM.
+ * gpc_io_throttle: blk_throtl_bio: a bio of bytes to dev at now_ns (the monotonic
+ *   clock) may be dispatched after *wait_ns ns (0: now); its time is taken from the
+ *   budgets of the group and every ancestor (io.max, blkio.throttle.*), so the kernel
+ *   must dispatch it then. The group's blkgs are made on the way. 0, -ENODEV (no such
+ *   disk), -EINVAL, -ESRCH.
+ * gpc_io_done: a bio completed: bytes in ios requests, is_write, is_sync (op_is_sync;
+ *   writeback is not): counted in io.stat and the blkio statistics. 0, -EINVAL, -ESRCH.
+ * gpc_io_weight: the group's weight on dev for a proportional scheduler: on_dfl
+ *   iocost's io.weight (1..10000), else bfq's v1 weight (1..1000). 0, -EINVAL, -ESRCH.
+ */
+int gpc_io_set_disks(const struct gpc *g, const uint32_t *devs, size_t n);
+int gpc_io_throttle(const struct gpc *g, struct gpc_task *task, uint32_t dev, uint64_t bytes,
+		    int is_write, uint64_t now_ns, uint64_t *wait_ns);
+int gpc_io_done(const struct gpc *g, struct gpc_task *task, uint32_t dev, uint64_t bytes,
+		uint64_t ios, int is_write, int is_sync);
+int gpc_io_weight(const struct gpc *g, struct gpc_task *task, uint32_t dev, int on_dfl,
+		  unsigned int *weight);
 
 /* END EXPORTS */
 

@@ -19,6 +19,7 @@ pub mod ffi;
 pub mod host;
 pub mod hostres;
 pub mod hugetlb;
+pub mod io;
 pub mod kalloc;
 pub mod mem;
 pub mod net_prio;
@@ -28,6 +29,7 @@ mod slot_registry;
 
 pub use enforce::*;
 pub use exports::*;
+pub use io::*;
 pub use mem::*;
 
 #[cfg(all(not(test), feature = "kernel"))]
@@ -82,6 +84,7 @@ mod kernel_runtime {
 
 #[cfg(test)]
 mod hostres_tests;
+mod io_tests;
 #[cfg(test)]
 mod mem_tests;
 #[cfg(test)]

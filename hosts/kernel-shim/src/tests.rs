@@ -179,6 +179,7 @@ fn header_constants_match() {
         "CPUSET",
         "CPU",
         "CPUACCT",
+        "IO",
         "MEMORY",
         "DEVICES",
         "FREEZER",
@@ -321,7 +322,7 @@ fn lifecycle_through_the_abi() {
         // The lookup: alice's cpu state differs from init's, her pids state does not.
         gpc_rcu_read_lock_mock();
         let cpu: c_int = 1; // GPC_SS_CPU
-        let pid_ss: c_int = 10; // GPC_SS_PIDS
+        let pid_ss: c_int = 11; // GPC_SS_PIDS
         assert!(!gpc_task_css(g, alice, cpu).is_null());
         assert_ne!(gpc_task_css(g, alice, cpu), gpc_task_css(g, init, cpu));
         assert_eq!(

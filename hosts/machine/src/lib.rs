@@ -6,6 +6,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod blk;
 pub mod effects;
 pub mod fs;
 pub mod machine;

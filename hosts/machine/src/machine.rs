@@ -117,6 +117,7 @@ struct Ids {
     perf_event: Option<SubsysId>,
     net_prio: Option<SubsysId>,
     hugetlb: Option<SubsysId>,
+    io: Option<SubsysId>,
 }
 
 /// What a machine runs on: the gpc host it builds for a configuration. The std
@@ -194,6 +195,10 @@ pub struct Machine<P: Platform> {
     huge: small::HugePages,
     /// The network devices (`machine netdevs=`; `lo`, `eth0` by default).
     netdevs: small::NetDevs,
+    /// The block devices (`machine disks=`; default one disk 8:0, [`crate::blk`]).
+    disks: Vec<crate::blk::Disk>,
+    /// Block I/O in flight (`io`), oldest first.
+    flows: Vec<crate::blk::Flow>,
 }
 
 /// The cgroup namespaces tasks are in: each task not in the initial namespace names
@@ -322,8 +327,12 @@ impl<P: Platform> Machine<P> {
             perf_event: gpc.subsys_id("perf_event"),
             net_prio: gpc.subsys_id("net_prio"),
             hugetlb: gpc.subsys_id("hugetlb"),
+            io: gpc.subsys_id("io"),
         };
-        Ok(Machine {
+        let mut disks = Vec::new();
+        disks.try_reserve(1)?;
+        disks.push(crate::blk::Disk::new(gpc_subsystems::io::mkdev(8, 0)));
+        let m = Machine {
             gpc,
             tasks,
             sim: HashMap::new(),
@@ -354,7 +363,11 @@ impl<P: Platform> Machine<P> {
             hostres: hostres::HostRes::default(),
             huge: small::HugePages::default(),
             netdevs: small::NetDevs::default_devices()?,
-        })
+            disks,
+            flows: Vec::new(),
+        };
+        m.register_disks()?;
+        Ok(m)
     }
 
     /// `pid_max`: every pid this machine gives out is below it (default
@@ -1097,6 +1110,7 @@ impl<P: Platform> Machine<P> {
             let mut x = self.tasks.thread_group(tgid).map(|x| x.pid).next();
             while let Some(p) = x {
                 self.sim.remove(&p);
+                self.io_forget(p);
                 self.release_task_memory(p);
                 x = self
                     .tasks
@@ -1116,6 +1130,7 @@ impl<P: Platform> Machine<P> {
         self.tasks.exit(&self.gpc, pid)?;
         self.cgns.forget(pid);
         self.sim.remove(&pid);
+        self.io_forget(pid);
         if process_lives {
             self.pass_thread_memory(pid, tgid);
         } else {
@@ -1165,11 +1180,19 @@ impl<P: Platform> Machine<P> {
                 .map(|s| s.throttled_until_ns)
                 .filter(|&t| t > now)
                 .min();
-            let piece = wake.map_or(ms - done, |t| {
+            let mut piece = wake.map_or(ms - done, |t| {
                 (t - now).div_ceil(sched::TICK_NS).clamp(1, ms - done)
             });
+            // And where I/O completes, so that its task runs from then on.
+            if let Some(io) = self.io_next_tick()? {
+                piece = piece.min(io.clamp(1, ms - done));
+            }
+            // The I/O is planned before the scheduler commits its stretch, and applied
+            // after it without allocating: an ENOMEM leaves everything as it was.
+            let io = self.io_plan(piece)?;
             self.run_segment(piece, &mut |t| progress(done + t))?;
             self.writeback(piece);
+            self.io_commit(io);
             done += piece;
         }
         Ok(())
@@ -1196,8 +1219,9 @@ impl<P: Platform> Machine<P> {
                 .get(&t.pid)
                 .is_some_and(|s| s.throttled_until_ns > self.clock_ns)
                 || self.oom_waiters.iter().any(|w| w.pid == t.pid)
+                || self.task_io_waiting(t.pid)
             {
-                continue; // asleep: memory.high's penalty, or waiting in an OOM
+                continue; // asleep: memory.high's penalty, in an OOM, or for its I/O
             }
             if let Some(ss) = self.ids.freezer {
                 if self
@@ -1394,7 +1418,8 @@ impl<P: Platform> Machine<P> {
             // A task waiting for memory (a v1 OOM, or `memory.high`'s sleep) is in an
             // uninterruptible (killable) sleep, as a frozen one is.
             let waits = self.oom_waiters.iter().any(|w| w.pid == t.pid)
-                || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns);
+                || st.is_some_and(|s| s.throttled_until_ns > self.clock_ns)
+                || self.task_io_waiting(t.pid);
             let state =
                 if waits || self.is_frozen(&t.slot) || t.jobctl() & tasklist::JOBCTL_FROZEN != 0 {
                     'D'
@@ -1481,6 +1506,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             Some(list) => Some(try_string(list, Gfp::KERNEL)?),
             None => None,
         };
+        let disks = match cfg.disks {
+            Some(list) => Some(io::parse_disks(list)?),
+            None => None,
+        };
         let mem = cfg.mem.or(self.mem_bytes);
         let swap = cfg.swap.or(self.swap_bytes);
         let huge_pools = match cfg.hugepages {
@@ -1514,6 +1543,14 @@ impl<P: Platform> ScriptMachine for Machine<P> {
             mem.unwrap_or(crate::mm::DEFAULT_MEM),
             swap.unwrap_or(crate::mm::DEFAULT_SWAP),
         ));
+        let given_disks = disks.is_some();
+        fresh.disks = disks.unwrap_or_else(|| core::mem::take(&mut self.disks));
+        if let Err(e) = fresh.register_disks() {
+            if !given_disks {
+                self.disks = core::mem::take(&mut fresh.disks);
+            }
+            return Err(e);
+        }
         // Nothing fails from here: the old list moves over without a copy.
         fresh.netdevs = netdevs.unwrap_or_else(|| core::mem::take(&mut self.netdevs));
         *self = fresh;
@@ -1593,6 +1630,10 @@ impl<P: Platform> ScriptMachine for Machine<P> {
 
     fn run(&mut self, ms: u64) -> Result {
         self.op(|m| m.do_run(ms))
+    }
+
+    fn block_io(&mut self, task: Pid, major: u32, minor: u32, write: bool, bytes: u64) -> Result {
+        self.op(|m| m.do_io(task, major, minor, write, bytes))
     }
 
     fn set_busy(&mut self, task: Pid, busy: bool) -> Result {
@@ -1858,6 +1899,8 @@ impl<P: Platform> Machine<P> {
     }
 }
 
+#[path = "machine/io.rs"]
+mod io;
 #[path = "machine/memory.rs"]
 mod mem;
 

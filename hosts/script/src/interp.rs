@@ -757,6 +757,12 @@ impl Session {
                     None
                 };
                 cfg.misc = misc.as_deref();
+                let disks = if given("disks=") {
+                    Some(self.expand(operand(w)?)?)
+                } else {
+                    None
+                };
+                cfg.disks = disks.as_deref();
                 machine.configure(&cfg)?;
             }
             Op::Mount => {
@@ -924,6 +930,29 @@ impl Session {
                 } else {
                     machine.read_file(task, &file, bytes)?;
                 }
+            }
+            Op::BlockIo => {
+                let task = self.task(operand(w)?)?;
+                let device = self.expand(operand(w)?)?;
+                let Some((major, minor)) = device.split_once(':') else {
+                    return Err(fail(
+                        Error::EINVAL,
+                        format_args!("{device:?} is not MAJ:MIN"),
+                    ));
+                };
+                let (major, minor) = (parse_u32(major)?, parse_u32(minor)?);
+                let write = match self.expand(operand(w)?)?.as_str() {
+                    "read" => false,
+                    "write" => true,
+                    other => {
+                        return Err(fail(
+                            Error::EINVAL,
+                            format_args!("{other:?} is neither read nor write"),
+                        ))
+                    }
+                };
+                let bytes = parse_bytes(&self.expand(operand(w)?)?)?;
+                machine.block_io(task, major, minor, write, bytes)?;
             }
             Op::Open => {
                 let task = self.task(operand(w)?)?;

@@ -44,6 +44,9 @@ pub struct MachineConfig<'a> {
     /// `misc=RES:N,...`: the capacities of the `misc` controller's resources
     /// (`misc_cg_set_capacity`; `sev`, `sev_es`, `tdx`), as written.
     pub misc: Option<&'a str>,
+    /// `disks=LIST`: the block devices, `MAJ:MIN[@BPS[/IOPS]]` separated by commas, as
+    /// written (the machine checks it).
+    pub disks: Option<&'a str>,
 }
 
 /// A command on a host resource a controller accounts or a v2 attachment (the
@@ -209,6 +212,16 @@ pub trait Machine {
     fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
         let _ = (task, file, bytes);
         Err(Error::EOPNOTSUPP)
+    }
+
+    /// `io TASK MAJ:MIN read|write BYTES`: the task issues `bytes` of I/O to the block
+    /// device and waits (state `D`) until `run` has completed it at the rate the device
+    /// and the task's io group allow. Valid results: `Ok`, `ESRCH`, `ENXIO` (no such
+    /// disk), `EPERM` (the devices controller denies it), `EBUSY` (the task already
+    /// waits for I/O), `ENOMEM`. The default (a machine without block devices): `ENXIO`.
+    fn block_io(&mut self, task: Pid, major: u32, minor: u32, write: bool, bytes: u64) -> Result {
+        let _ = (task, major, minor, write, bytes);
+        Err(Error::ENXIO)
     }
 
     /// `open TASK TYPE MAJOR:MINOR ACCESS`; `dev_type` is `b'c'` or `b'b'`, `major` and

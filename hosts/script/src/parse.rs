@@ -205,6 +205,8 @@ pub(crate) enum Op {
     Memory { charge: bool },
     /// `readfile`/`writefile`: `TASK FILE BYTES`.
     FileIo { write: bool },
+    /// `io`: `TASK MAJ:MIN read|write BYTES`.
+    BlockIo,
     /// `TASK TYPE MAJOR:MINOR ACCESS`.
     Open,
     /// `TASK`.
@@ -274,6 +276,7 @@ impl Op {
             Op::FileIo { write: false } => "readfile",
             Op::FileIo { write: true } => "writefile",
             Op::Open => "open",
+            Op::BlockIo => "io",
             Op::Unshare | Op::UnshareCgroup => "unshare",
             Op::Clone => "clone",
             Op::Huge { alloc: true } => "hugealloc",
@@ -585,10 +588,10 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
 }
 
 pub(crate) const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] \
-     [hugepages=SIZE:COUNT,...] [netdevs=NAME,...] [rdma=DEVS] [misc=RES:N,...]";
+     [hugepages=SIZE:COUNT,...] [netdevs=NAME,...] [rdma=DEVS] [misc=RES:N,...] [disks=LIST]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
-pub(crate) const MACHINE_OPTIONS: [&str; 9] = [
+pub(crate) const MACHINE_OPTIONS: [&str; 10] = [
     "cpus=",
     "mems=",
     "mem=",
@@ -598,6 +601,7 @@ pub(crate) const MACHINE_OPTIONS: [&str; 9] = [
     "netdevs=",
     "rdma=",
     "misc=",
+    "disks=",
 ];
 const USAGE_RDMA: &str = "rdma charge|uncharge TASK DEV hca_handle|hca_object [N]";
 const USAGE_MISC: &str = "misc charge|uncharge TASK sev|sev_es|tdx N";
@@ -752,6 +756,15 @@ fn parse_command(
                 return Err(ParseErrorKind::Usage("readfile TASK FILE BYTES"))
             }
             _ => return Err(ParseErrorKind::Usage("writefile TASK FILE BYTES")),
+        },
+        "io" => match args {
+            [task, device, dir, bytes] => {
+                for w in [task, device, dir, bytes] {
+                    out.push(*w)?;
+                }
+                Op::BlockIo
+            }
+            _ => return Err(ParseErrorKind::Usage("io TASK MAJ:MIN read|write BYTES")),
         },
         "open" => match args {
             [task, dev_type, device, access] => {
@@ -1025,7 +1038,7 @@ fn split_options<'w>(
 }
 
 /// `machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS]
-/// [misc=RES:N,...]`: any of the options,
+/// [misc=RES:N,...] [disks=LIST]`: any of the options,
 /// in any order, each at most once.
 fn parse_machine(args: &[Word<'_>], out: &mut Operands) -> Result<Op, ParseErrorKind> {
     let mut given: [Option<Operand<'_>>; MACHINE_OPTIONS.len()] = [None; MACHINE_OPTIONS.len()];

@@ -158,6 +158,7 @@ impl Machine for Mock {
             netdevs,
             rdma,
             misc,
+            disks,
         } = cfg;
         let mut call =
             format!("configure cpus={cpus:?} mems={mems:?} mem={mem:?} swap={swap:?} v2={v2:?}");
@@ -169,6 +170,9 @@ impl Machine for Mock {
         }
         if let Some(m) = misc {
             call.push_str(&format!(" misc={m}"));
+        }
+        if let Some(d) = disks {
+            call.push_str(&format!(" disks={d}"));
         }
         self.unit(call)
     }
@@ -258,6 +262,10 @@ impl Machine for Mock {
     fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> Result {
         self.unit(format!("write_file {task} {file:?} {bytes}"))
     }
+    fn block_io(&mut self, task: Pid, major: u32, minor: u32, write: bool, bytes: u64) -> Result {
+        self.unit(format!("block_io {task} {major}:{minor} {write} {bytes}"))
+    }
+
     fn open_device(
         &mut self,
         task: Pid,
@@ -659,8 +667,8 @@ fn machine_options() {
             ParseErrorKind::Usage(crate::parse::USAGE_MACHINE),
         ),
         (
-            "machine disks=8:0",
-            ParseErrorKind::Usage(crate::parse::USAGE_MACHINE),
+            "machine disks=8:0 disks=8:16",
+            ParseErrorKind::DuplicateOption("disks=".into()),
         ),
     ] {
         let mut m = Mock::default();
@@ -709,6 +717,42 @@ fn host_resource_commands() {
     ] {
         assert!(out.contains(bad), "{bad:?} in {out}");
     }
+}
+
+/// `io VAR MAJ:MIN read|write BYTES` and `machine disks=LIST`: bad operands fail before
+/// the machine; the machine gets the device numbers, the direction and the bytes.
+#[test]
+fn block_io_and_disks() {
+    let mut m = Mock::default();
+    let out = echo(
+        &mut m,
+        "machine disks=8:0,8:16@50M\nspawn A\nio A 8:0 write 10M\nio $A 8:16 read 4K\n\
+         io A 8 read 1\nio A 8:x read 1\nio A 8:0 sideways 1\nio A 8:0 read lots\n\
+         io NOPE 8:0 read 1\n",
+    );
+    assert_eq!(
+        m.calls,
+        [
+            "configure cpus=None mems=None mem=None swap=None v2=None disks=8:0,8:16@50M",
+            "spawn",
+            "block_io 100 8:0 true 10485760",
+            "block_io 100 8:16 false 4096",
+        ]
+    );
+    assert!(
+        out.ends_with(
+            "$ io A 8 read 1\nerror: EINVAL\n$ io A 8:x read 1\nerror: EINVAL\n\
+         $ io A 8:0 sideways 1\nerror: EINVAL\n$ io A 8:0 read lots\nerror: EINVAL\n\
+         $ io NOPE 8:0 read 1\nerror: EINVAL\n"
+        ),
+        "{out}"
+    );
+    let mut m = Mock::default();
+    let r = run_script(&mut m, b"io A 8:0 read\n", Mode::Echo, &mut Vec::new());
+    assert_eq!(
+        r.err().map(|e| e.kind),
+        Some(ParseErrorKind::Usage("io TASK MAJ:MIN read|write BYTES"))
+    );
 }
 
 /// `readfile`/`writefile VAR FILE BYTES`: the task as `alloc`'s, FILE any word
@@ -799,6 +843,9 @@ fn readfile_and_writefile() {
         }
         fn open_device(&mut self, task: Pid, t: u8, major: u32, minor: u32, a: &str) -> Result {
             self.0.open_device(task, t, major, minor, a)
+        }
+        fn block_io(&mut self, task: Pid, ma: u32, mi: u32, w: bool, b: u64) -> Result {
+            self.0.block_io(task, ma, mi, w, b)
         }
         fn unshare(&mut self, task: Pid) -> Result {
             self.0.unshare(task)
@@ -1186,6 +1233,7 @@ const COMMANDS: &[&str] = &[
     "free",
     "readfile",
     "writefile",
+    "io",
     "open",
     "unshare",
     "ps",

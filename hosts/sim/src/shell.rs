@@ -29,8 +29,8 @@ use crate::machine::SimMachine;
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "machine",
-        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...]",
-        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b), RDMA devices (mlx4_0,...), misc capacities (sev:16,tdx:4)",
+        "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] [rdma=DEVS] [misc=RES:N,...] [disks=LIST]",
+        "reconfigure the machine (first command only): CPUs, memory nodes, memory, swap, controllers offered on v2 (all, none, or a,b), RDMA devices (mlx4_0,...), misc capacities (sev:16,tdx:4), disks (MAJ:MIN[@BPS[/IOPS]],...)",
     ),
     (
         "mount",
@@ -140,6 +140,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "writefile",
         "writefile VAR FILE BYTES",
         "write BYTES of FILE: dirty page cache until written back",
+    ),
+    (
+        "io",
+        "io VAR MAJ:MIN read|write BYTES",
+        "block I/O: the task waits (D) until run completes it at the disk's and the io group's rate",
     ),
     (
         "open",
@@ -546,6 +551,9 @@ impl gpc_script::Machine for Progress<'_> {
     }
     fn write_file(&mut self, task: Pid, file: &str, bytes: u64) -> gpc_core::Result {
         self.machine.write_file(task, file, bytes)
+    }
+    fn block_io(&mut self, task: Pid, ma: u32, mi: u32, w: bool, b: u64) -> gpc_core::Result {
+        self.machine.block_io(task, ma, mi, w, b)
     }
     fn open_device(
         &mut self,

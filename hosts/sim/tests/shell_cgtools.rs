@@ -54,6 +54,7 @@ fn libcgroup_tools_and_sample_in_the_shell() {
 proc on /proc type proc (rw,relatime)
 cgroup on /sys/fs/cgroup/cpu,cpuacct type cgroup (rw,relatime,cpu,cpuacct)
 cpuset
+blkio
 memory
 devices
 freezer

@@ -207,7 +207,8 @@ static long count_lines(const char *s)
 
 static const char PROC_CGROUPS_EMPTY[] =
 	"#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-	"cpuset\t0\t1\t1\ncpu\t0\t1\t1\ncpuacct\t0\t1\t1\nmemory\t0\t1\t1\n"
+	"cpuset\t0\t1\t1\ncpu\t0\t1\t1\ncpuacct\t0\t1\t1\nblkio\t0\t1\t1\n"
+	"memory\t0\t1\t1\n"
 	"devices\t0\t1\t1\nfreezer\t0\t1\t1\nnet_cls\t0\t1\t1\nperf_event\t0\t1\t1\n"
 	"net_prio\t0\t1\t1\nhugetlb\t0\t1\t1\npids\t0\t1\t1\n"
 	"rdma\t0\t1\t1\nmisc\t0\t1\t1\nns\t0\t1\t1\ndebug\t0\t1\t1\n";

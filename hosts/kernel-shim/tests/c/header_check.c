@@ -21,7 +21,7 @@ STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE % GPC_LOCK_STORAGE_ALIGN == 0, "lock storage
 /* A lockdep kernel's struct mutex (about 180 bytes on x86-64 in Linux 6.18) fits. */
 STATIC_ASSERT(GPC_LOCK_STORAGE_SIZE >= 192, "lock storage for lockdep");
 STATIC_ASSERT(GPC_LOCK_CLASS_KEY_SIZE >= 16, "lock class key for lockdep");
-STATIC_ASSERT(GPC_SS_COUNT == 15, "subsystems");
+STATIC_ASSERT(GPC_SS_COUNT == 16, "subsystems");
 STATIC_ASSERT(sizeof(struct gpc_cpu_bandwidth) == 24 && GPC_ALIGNOF(struct gpc_cpu_bandwidth) == 8,
 	      "cpu bandwidth");
 STATIC_ASSERT(sizeof(struct gpc_mem_charge) == 40 && GPC_ALIGNOF(struct gpc_mem_charge) == 8,

@@ -869,6 +869,7 @@ impl<P: Platform> Machine<P> {
             };
             let (owner, k, was) = step;
             budget -= k;
+            self.account_writeback(owner, k);
             if let Some(id) = owner {
                 self.with_memcg(id, |css| match was {
                     Dirt::Writeback => reclaim::set_writeback(css, k, false),
