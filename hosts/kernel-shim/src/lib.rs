@@ -84,6 +84,7 @@ mod kernel_runtime {
 
 #[cfg(test)]
 mod hostres_tests;
+#[cfg(test)]
 mod io_tests;
 #[cfg(test)]
 mod mem_tests;
