@@ -29,8 +29,12 @@
 
 use alloc::vec::Vec;
 
+use core::fmt::Write as _;
+
 use crate::error::Result;
-use crate::files::Out;
+
+/// A `*.pressure` file's text (two lines of at most 97 bytes each).
+pub type PsiText = arrayvec::ArrayString<256>;
 
 /// `HZ` of the reference configuration: one jiffy in nanoseconds.
 pub const JIFFY_NS: u64 = 1_000_000;
@@ -468,6 +472,17 @@ impl PsiGroup {
     /// totals, weighted by its non-idle jiffies. Whether some CPU had non-idle time
     /// (the work's reason to run again).
     fn collect(&mut self, now: u64) -> bool {
+        let (adds, changed) = self.recent(now);
+        for (tot, add) in self.total.iter_mut().zip(adds) {
+            *tot = tot.saturating_add(add);
+        }
+        changed
+    }
+
+    /// What [`PsiGroup::collect`] adds to the totals at `now` (`get_recent_times` on
+    /// every CPU, which moves each CPU's last sample to `now`), and whether some CPU had
+    /// non-idle time.
+    fn recent(&mut self, now: u64) -> ([u64; NR_STALLS], bool) {
         let mut deltas = [0u128; NR_STALLS];
         let mut nonidle_total = 0u128;
         let mut changed = false;
@@ -485,11 +500,11 @@ impl PsiGroup {
                 *d += u128::from(t) * nonidle;
             }
         }
-        for (tot, d) in self.total.iter_mut().zip(deltas) {
-            let add = d / nonidle_total.max(1);
-            *tot = tot.saturating_add(u64::try_from(add).unwrap_or(u64::MAX));
+        let mut adds = [0u64; NR_STALLS];
+        for (a, d) in adds.iter_mut().zip(deltas) {
+            *a = u64::try_from(d / nonidle_total.max(1)).unwrap_or(u64::MAX);
         }
-        changed
+        (adds, changed)
     }
 
     /// `update_averages`: the running averages at `now`; returns the next due time.
@@ -526,32 +541,35 @@ impl PsiGroup {
         next
     }
 
-    /// `psi_show` at `now`: brings the averages up to date, then prints the `some` and
-    /// `full` lines of `res`; `system` leaves the CPU `full` line at zero ("CPU FULL is
-    /// undefined at the system level").
-    ///
-    /// # Errors
-    ///
-    /// `EFBIG` from `out`.
-    pub fn show(&mut self, res: PsiRes, system: bool, now: u64, out: &mut Out<'_>) -> Result {
+    /// `psi_show` at `now`: the text of the `some` and `full` lines of `res`, with the
+    /// averages brought up to date; `system` leaves the CPU `full` line at zero ("CPU FULL is undefined at the
+    /// system level"). Made in a buffer of its own, so that a caller holding a spinning
+    /// lock need not allocate.
+    pub fn show(&mut self, res: PsiRes, system: bool, now: u64) -> PsiText {
+        // As psi_show: the averaging work that was due, then its own collect and
+        // update. A read changes the figures to come, as in Linux: it folds the time
+        // so far into the totals and may take a sample (and start the next) early.
         self.advance(now, None);
         self.collect(now);
         if now >= self.avg_next_update {
             self.avg_next_update = self.update_averages(now);
         }
+        let (shown_avg, shown_total) = (self.avg, self.total);
+        let mut text = PsiText::new();
         for full in 0..2usize {
             let s = res.index() * 2 + full;
             let (avg, total) = if system && res == PsiRes::Cpu && full == 1 {
                 ([0; 3], 0)
             } else {
                 (
-                    self.avg.get(s).copied().unwrap_or([0; 3]),
-                    self.total.get(s).copied().unwrap_or(0) / 1000,
+                    shown_avg.get(s).copied().unwrap_or([0; 3]),
+                    shown_total.get(s).copied().unwrap_or(0) / 1000,
                 )
             };
             let [a, b, c] = avg.map(load_int_frac);
-            writeln!(
-                out,
+            // At most 2 * 97 bytes (u64 figures): the text always fits.
+            let _ = writeln!(
+                text,
                 "{} avg10={}.{:02} avg60={}.{:02} avg300={}.{:02} total={}",
                 if full == 1 { "full" } else { "some" },
                 a.0,
@@ -561,9 +579,9 @@ impl PsiGroup {
                 c.0,
                 c.1,
                 total
-            )?;
+            );
         }
-        Ok(())
+        text
     }
 
     /// The total stall time of `state` in ns (`PSI_IO_SOME` .. `PSI_CPU_FULL`), as the
@@ -603,9 +621,7 @@ mod tests {
     const S: u64 = 1_000_000_000;
 
     fn show(g: &mut PsiGroup, res: PsiRes, system: bool, now: u64) -> String {
-        let mut buf = alloc::vec::Vec::new();
-        g.show(res, system, now, &mut Out::new(&mut buf)).unwrap();
-        String::from_utf8(buf).unwrap()
+        String::from(g.show(res, system, now).as_str())
     }
 
     fn cpu(cpu: usize, pairs: &[(usize, u64)]) -> PsiCpuTimes {
@@ -749,6 +765,24 @@ mod tests {
         // And a day later, nothing is left of the 10 s and 60 s averages.
         let out = show(&mut g, PsiRes::Cpu, false, long + 86_400 * S);
         assert!(out.starts_with("some avg10=0.00 avg60=0.00 "), "{out}");
+    }
+
+    #[test]
+    fn psi_read_takes_a_due_sample_as_psi_show_does() {
+        // A group made at 0 that stalls from 4 s to 5 s. Read at 4 s, the first sample
+        // (due since 2.001 s, no work ran: the group was idle) is taken then, with
+        // nothing in it, so the next read's sample is the 1 s of stall in 1 s: 100%,
+        // avg10 18.11. Not read at 4 s, the 5 s read takes one sample over 2.999 s
+        // (one period missed): 33%, avg10 5.97.
+        let mut a = PsiGroup::try_new(1, 0).unwrap();
+        let mut b = PsiGroup::try_new(1, 0).unwrap();
+        let _ = show(&mut a, PsiRes::Cpu, false, 4 * S);
+        for g in [&mut a, &mut b] {
+            let mut t = [cpu(0, &[(PSI_CPU_SOME, S), (PSI_NONIDLE, S)])];
+            g.record(5 * S, S, &mut t);
+        }
+        assert!(show(&mut a, PsiRes::Cpu, false, 5 * S).starts_with("some avg10=18.11 "));
+        assert!(show(&mut b, PsiRes::Cpu, false, 5 * S).starts_with("some avg10=5.97 "));
     }
 
     #[test]

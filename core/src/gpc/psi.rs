@@ -147,7 +147,8 @@ impl<H: Host> Gpc<H> {
     /// `EFBIG` from `out`.
     pub fn psi_show_system(&self, res: PsiRes, out: &mut Out<'_>) -> Result {
         let now = self.host.clock_ns();
-        self.psi.lock().show(res, true, now, out)
+        let text = self.psi.lock().show(res, true, now);
+        out.bytes(text.as_bytes())
     }
 
     /// A container's `*.pressure` file (Linux `cgroup_{io,memory,cpu}_pressure_show`,
@@ -161,14 +162,17 @@ impl<H: Host> Gpc<H> {
     ) -> Result {
         let now = self.host.clock_ns();
         let mut system = self.psi.lock();
-        if c.is_root() {
-            return system.show(res, true, now, out);
-        }
-        // SAFETY: container groups are accessed only under the psi lock, held.
-        c.psi.with_mut(|p| match unsafe { &mut *p } {
-            Some(g) => g.show(res, false, now, out),
-            None => Err(Error::ENOENT),
-        })
+        let text = if c.is_root() {
+            system.show(res, true, now)
+        } else {
+            // SAFETY: container groups are accessed only under the psi lock, held.
+            c.psi
+                .with_mut(|p| unsafe { &mut *p }.as_mut().map(|g| g.show(res, false, now)))
+                .ok_or(Error::ENOENT)?
+        };
+        // Written out (which may allocate) once the spinning lock is dropped.
+        drop(system);
+        out.bytes(text.as_bytes())
     }
 
     /// `cgroup.pressure` (Linux `cgroup_pressure_write`): accounting of `c`'s group

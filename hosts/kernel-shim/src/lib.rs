@@ -19,12 +19,14 @@ pub mod ffi;
 pub mod host;
 pub mod kalloc;
 pub mod mem;
+pub mod psi;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
 pub use enforce::*;
 pub use exports::*;
 pub use mem::*;
+pub use psi::*;
 
 #[cfg(all(not(test), feature = "kernel"))]
 mod kernel_runtime {
@@ -80,6 +82,8 @@ mod kernel_runtime {
 mod mem_tests;
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod psi_tests;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
