@@ -428,10 +428,15 @@ impl PsiGroup {
                 continue;
             }
             let span = k.saturating_mul(PSI_PERIOD_NS);
-            for s in 0..NR_STALLS {
-                let inc = self.total[s].saturating_sub(total_before[s]);
-                self.total[s] = self.total[s].saturating_add(inc.saturating_mul(k));
-                self.avg_total[s] = self.total[s];
+            for ((tot, avg_tot), before) in self
+                .total
+                .iter_mut()
+                .zip(self.avg_total.iter_mut())
+                .zip(total_before)
+            {
+                let inc = tot.saturating_sub(before);
+                *tot = tot.saturating_add(inc.saturating_mul(k));
+                *avg_tot = *tot;
             }
             if let Some(s) = stretch.as_deref_mut() {
                 self.add_piece(s, span);
@@ -615,6 +620,7 @@ fn portion(total: u64, len: u64, duration: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use alloc::string::String;
 

@@ -24,7 +24,7 @@ use crate::host::rcu::rcu_dereference;
 use crate::host::task::TaskSlot;
 use crate::host::Host;
 use crate::primitive::Ordering;
-use crate::psi::{PsiCpuTimes, PsiRes, TSK_ALL};
+use crate::psi::{PsiCpuTimes, PsiGroup, PsiRes, TSK_ALL};
 
 /// The system's group in [`Gpc::psi_groups`] and [`Gpc::psi_record`] (the unified
 /// root's figures, `/proc/pressure/*`).
@@ -101,12 +101,7 @@ impl<H: Host> Gpc<H> {
         // SAFETY: under the guard a container and its ancestors are valid.
         let mut cur = own.map(|c| unsafe { &*c.as_ptr() });
         while let Some(c) = cur {
-            // SAFETY: container groups are accessed only under the psi lock, held.
-            c.psi.with_mut(|p| {
-                if let Some(g) = unsafe { &mut *p } {
-                    g.change(cpu, clear, set, now_ns);
-                }
-            });
+            with_group(c, &mut system, |g| g.change(cpu, clear, set, now_ns));
             cur = c.parent_ref();
         }
         system.change(cpu, clear, set, now_ns);
@@ -131,13 +126,8 @@ impl<H: Host> Gpc<H> {
         };
         // SAFETY: a container found in the tree is alive under the hierarchy lock.
         let c = unsafe { c.as_ref() };
-        let _psi = self.psi.lock();
-        // SAFETY: container groups are accessed only under the psi lock, held.
-        c.psi.with_mut(|p| {
-            if let Some(g) = unsafe { &mut *p } {
-                g.record(end_ns, duration_ns, times);
-            }
-        });
+        let mut system = self.psi.lock();
+        with_group(c, &mut system, |g| g.record(end_ns, duration_ns, times));
     }
 
     /// `/proc/pressure/{io,memory,cpu}` (Linux `psi_show(m, &psi_system, res)`).
@@ -165,10 +155,7 @@ impl<H: Host> Gpc<H> {
         let text = if c.is_root() {
             system.show(res, true, now)
         } else {
-            // SAFETY: container groups are accessed only under the psi lock, held.
-            c.psi
-                .with_mut(|p| unsafe { &mut *p }.as_mut().map(|g| g.show(res, false, now)))
-                .ok_or(Error::ENOENT)?
+            with_group(c, &mut system, |g| g.show(res, false, now)).ok_or(Error::ENOENT)?
         };
         // Written out (which may allocate) once the spinning lock is dropped.
         drop(system);
@@ -183,13 +170,22 @@ impl<H: Host> Gpc<H> {
         if c.is_root() {
             system.set_enabled(on, now);
         } else {
-            // SAFETY: container groups are accessed only under the psi lock, held.
-            c.psi.with_mut(|p| {
-                if let Some(g) = unsafe { &mut *p } {
-                    g.set_enabled(on, now);
-                }
-            });
+            with_group(c, &mut system, |g| g.set_enabled(on, now));
         }
         c.psi_enabled.store(on, Ordering::Relaxed);
     }
+}
+
+/// Calls `f` with `c`'s pressure group, if it has one. `_held` is the system's group,
+/// borrowed from the psi lock's guard: the evidence that the lock is held.
+fn with_group<R>(
+    c: &Container,
+    _held: &mut PsiGroup,
+    f: impl FnOnce(&mut PsiGroup) -> R,
+) -> Option<R> {
+    c.psi.with_mut(|p| {
+        // SAFETY: a container's group is read and written only under the psi lock,
+        // which the caller holds (`_held`), so no other reference to it exists.
+        unsafe { &mut *p }.as_mut().map(f)
+    })
 }

@@ -75,7 +75,10 @@ fn psi_scheduler_changes_make_the_groups_figures() {
             assert_eq!(gpc_attach(g, u, p.as_ptr(), t), 0);
             tasks.push(t);
         }
-        let (t1, t2) = (tasks[0], tasks[1]);
+        let (Some(&t1), Some(&t2)) = (tasks.first(), tasks.get(1)) else {
+            assert_eq!(tasks.len(), 2, "two tasks made above");
+            return;
+        };
         // Both runnable on CPU 0 from t = 0, t1 on the CPU: /a/b, /a and the system
         // have someone waiting all the time, and a task of theirs running.
         assert_eq!(
