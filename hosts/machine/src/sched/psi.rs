@@ -124,3 +124,92 @@ impl<'a> Acc<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::super::{
+        all_cpus, simulate_psi, BwState, Group, Runnable, NICE_0_WEIGHT, WORK_BUDGET,
+    };
+    use super::*;
+    use alloc::vec;
+
+    fn run(tree: &PsiTree, bw: Option<(u64, u64)>, ticks: u64) -> Vec<PsiCpuState> {
+        let groups = vec![
+            Group {
+                parent: None,
+                shares: NICE_0_WEIGHT,
+                bandwidth: None,
+            },
+            Group {
+                parent: Some(0),
+                shares: NICE_0_WEIGHT,
+                bandwidth: bw,
+            },
+        ];
+        let tasks: Vec<Runnable> = (0..tree.chains.len())
+            .map(|i| Runnable {
+                pid: i as u32 + 1,
+                group: 1,
+                allowed: all_cpus(1),
+            })
+            .collect();
+        let mut states: Vec<Option<BwState>> = vec![None, bw.map(|cfg| BwState::new(cfg, 0))];
+        let mut now = 0;
+        simulate_psi(
+            &groups,
+            &mut states,
+            &tasks,
+            Some(tree),
+            1,
+            &mut now,
+            ticks,
+            WORK_BUDGET,
+            &mut |_| {},
+        )
+        .unwrap()
+        .psi
+    }
+
+    #[test]
+    fn psi_two_tasks_on_one_cpu() {
+        const MS: u64 = TICK_NS;
+        // One pressure group: someone always waits, someone of it always runs.
+        let one = PsiTree {
+            nodes: 1,
+            chains: vec![vec![0], vec![0]],
+            home: vec![0, 0],
+        };
+        assert_eq!(run(&one, None, 10), vec![[10 * MS, 10 * MS, 0]]);
+        // Two groups below a common one: each waits half the time with nothing of its
+        // own running; the common one always has a waiter and a runner.
+        let two = PsiTree {
+            nodes: 3,
+            chains: vec![vec![0, 2], vec![1, 2]],
+            home: vec![0, 0],
+        };
+        assert_eq!(
+            run(&two, None, 10),
+            vec![
+                [10 * MS, 5 * MS, 5 * MS],
+                [10 * MS, 5 * MS, 5 * MS],
+                [10 * MS, 10 * MS, 0]
+            ]
+        );
+    }
+
+    #[test]
+    fn psi_a_throttled_task_stays_runnable() {
+        const MS: u64 = TICK_NS;
+        // Half a CPU by quota for a billion ticks: runnable all along, running half of
+        // it; the cycle fast-forward multiplies the sums too.
+        let one = PsiTree {
+            nodes: 1,
+            chains: vec![vec![0]],
+            home: vec![0],
+        };
+        let ticks = 1_000_000_000;
+        let got = run(&one, Some((50 * MS, 100 * MS)), ticks);
+        assert_eq!(got, vec![[ticks * MS, ticks * MS / 2, ticks * MS / 2]]);
+    }
+}
