@@ -100,6 +100,10 @@ pub struct Container {
     /// v2 `cgroup.pressure`: whether the `*.pressure` files are shown (under the
     /// hierarchy lock).
     pub(crate) psi_enabled: AtomicBool,
+    /// The group's pressure state (Linux `cgrp->psi`): made at mkdir for a unified
+    /// container other than the root (whose figures are the system's), `None`
+    /// otherwise. Read and written only under `Gpc`'s psi lock.
+    pub(crate) psi: UnsafeCell<Option<crate::psi::PsiGroup>>,
     pub(crate) rcu: RcuHead,
 }
 
@@ -194,6 +198,7 @@ impl Container {
             freezer: FreezerState::new(),
             cpu_usage_ns: AtomicU64::new(0),
             psi_enabled: AtomicBool::new(true),
+            psi: UnsafeCell::new(None),
             kill_seq: AtomicU32::new(0),
             rcu: RcuHead::new(free),
         }

@@ -17,6 +17,7 @@ mod list;
 pub mod options;
 pub mod parse;
 mod primitive;
+pub mod psi;
 pub mod release;
 pub mod rules;
 pub mod subsys;
@@ -29,7 +30,7 @@ pub use error::{Error, Result};
 pub use files::{CfFlags, CfType, FileCtxOf, Out, Peer};
 pub use gpc::{
     CgroupNs, CssHandle, Entry, Gpc, HierarchyId, Limits, Node, PidsReader, SubtreeTasks, TaskId,
-    TaskIter, PIDS_PER_PASS,
+    TaskIter, PIDS_PER_PASS, PSI_SYSTEM,
 };
 pub use host::cred::{CapSet, Creds};
 pub use host::jobctl::JobControl;

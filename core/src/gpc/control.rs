@@ -66,6 +66,16 @@ pub(super) enum PsiResource {
     Cpu,
 }
 
+impl From<PsiResource> for crate::psi::PsiRes {
+    fn from(r: PsiResource) -> Self {
+        match r {
+            PsiResource::Io => crate::psi::PsiRes::Io,
+            PsiResource::Memory => crate::psi::PsiRes::Memory,
+            PsiResource::Cpu => crate::psi::PsiRes::Cpu,
+        }
+    }
+}
+
 pub(super) const CORE_FILES: &[(CoreFile, &str, CfFlags, u16)] = &[
     (
         CoreFile::Procs,
@@ -319,7 +329,9 @@ impl<H: Host> Gpc<H> {
             }
             // Empty without a cpu controller state of the group's own (cpu_local_stat_show).
             FileRef::Core(CoreFile::CpuStatLocal) => self.cpu_stat_show(tree, c, true, out),
-            FileRef::Core(CoreFile::Pressure(_)) => Self::write_psi(out),
+            FileRef::Core(CoreFile::Pressure(res)) => {
+                self.psi_show_container(tree, c, res.into(), out)
+            }
             FileRef::Core(CoreFile::PsiEnable) => {
                 writeln!(out, "{}", u8::from(c.psi_enabled.load(Ordering::Relaxed)))
             }
@@ -498,7 +510,7 @@ impl<H: Host> Gpc<H> {
                 if !(0..=1).contains(&v) {
                     return Err(Error::ERANGE);
                 }
-                c.psi_enabled.store(v == 1, Ordering::Relaxed);
+                self.psi_set_enabled(tree, c, v == 1);
                 Ok(())
             }
             FileRef::Core(CoreFile::NotifyOnRelease) => {
@@ -561,17 +573,6 @@ impl<H: Host> Gpc<H> {
         }
         if printed {
             out.bytes(b"\n")?;
-        }
-        Ok(())
-    }
-
-    /// A `*.pressure` file (Linux `psi_show`): the `some` and `full` lines with the
-    /// 10 s, 60 s and 300 s averages and the total stall time in µs. The host reports
-    /// no stall time yet (pressure accounting comes with the controllers' effects, issue
-    /// 16), so every figure is 0, as Linux shows for a group that never stalled.
-    fn write_psi(out: &mut Out<'_>) -> Result {
-        for kind in ["some", "full"] {
-            writeln!(out, "{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0")?;
         }
         Ok(())
     }

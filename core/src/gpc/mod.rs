@@ -46,6 +46,7 @@ mod nodes;
 mod notify;
 mod ns;
 mod proc;
+mod psi;
 mod releases;
 mod task_iter;
 mod threaded;
@@ -54,6 +55,7 @@ mod tree;
 pub use css_handle::CssHandle;
 pub use nodes::Node;
 pub use ns::CgroupNs;
+pub use psi::PSI_SYSTEM;
 pub use task_iter::{PidsReader, TaskId, TaskIter, PIDS_PER_PASS};
 pub use tree::SubtreeTasks;
 
@@ -239,6 +241,10 @@ pub struct Gpc<H: Host> {
     release: Lock<ReleaseQueue, H::Spin>,
     /// Containers with changed files (`notify.rs`).
     notify: Lock<notify::NotifyQueue, H::Spin>,
+    /// Pressure stall information (`psi.rs`): the system's group, and the lock under
+    /// which every container's group is read and written. A leaf: nothing is taken
+    /// while it is held.
+    psi: Lock<crate::psi::PsiGroup, H::Spin>,
     init_cg: NonNull<CssGroup>,
     /// Reference shards per css_group: one per CPU, up to `MAX_SHARDS`.
     nr_shards: usize,
@@ -314,6 +320,10 @@ impl<H: Host> Gpc<H> {
             notify::NotifyQueue::try_new()?,
             crate::lock_class!(c"gpc_notify"),
         )?;
+        let psi = Lock::try_new(
+            crate::psi::PsiGroup::try_new(host.nr_cpus(), host.clock_ns())?,
+            crate::lock_class!(c"gpc_psi"),
+        )?;
         let mut root_css: ArrayVec<NonNull<CssHeader>, MAX_SUBSYS> = ArrayVec::new();
         let mut fork_hooks = ArrayVec::new();
         let mut exit_hooks = ArrayVec::new();
@@ -379,6 +389,7 @@ impl<H: Host> Gpc<H> {
             table,
             release,
             notify,
+            psi,
             init_cg: init,
             nr_shards,
             spin_ops,

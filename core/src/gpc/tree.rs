@@ -152,6 +152,12 @@ impl<H: Host> Gpc<H> {
             free_container,
         );
         new.unified = unified;
+        if unified {
+            // Linux psi_cgroup_alloc: a group of its own, made before anything is
+            // published (ENOMEM leaves nothing).
+            let group = crate::psi::PsiGroup::try_new(self.host.nr_cpus(), self.host.clock_ns())?;
+            *new.psi.get_mut() = Some(group);
+        }
         let c = try_box(new, Gfp::KERNEL)?;
         let c = NonNull::from(Box::leak(c));
         // SAFETY: just made, owned here.

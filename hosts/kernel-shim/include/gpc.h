@@ -267,7 +267,8 @@ struct gpc_cgroup_ns;
  *     (gpc_task_fn, gpc_release_fn, gpc_kmalloc, ...), or from gpc_rcu_invoke's context.
  *     The others (gpc_abi_check, gpc_subsys_count, gpc_subsys_id, gpc_task_slot_init,
  *     gpc_fork, gpc_exit, gpc_task_css, gpc_rcu_invoke, gpc_cgroup_task_freeze,
- *     gpc_account_cputime, gpc_cgroup_ns_free and the enforcement exports) never sleep
+ *     gpc_account_cputime, gpc_psi_task_change, gpc_psi_show, gpc_cgroup_ns_free and
+ *     the enforcement exports) never sleep
  *     and never allocate; of the memory exports, gpc_mem_charge with GPC_MEM_NOWAIT and
  *     the page-state ones given a task do not either (see "Memory").
  *  X. Concurrency: every export may run on any thread concurrently with any other on the
@@ -934,6 +935,38 @@ int gpc_leave_frozen(const struct gpc *g, struct gpc_task *task, bool always);
  */
 int gpc_cgroup_task_freeze(const struct gpc *g, struct gpc_task *task);
 int gpc_account_cputime(const struct gpc *g, struct gpc_task *task, uint64_t ns);
+
+/*
+ * Pressure stall information (Linux kernel/sched/psi.c; doc/psi.md).
+ * gpc_psi_task_change: task's pressure flags changed on cpu at now_ns (Linux
+ * psi_task_change, psi_task_switch for GPC_PSI_ONCPU, psi_memstall_enter/leave):
+ * clear, then set, GPC_PSI_* flags, applied to its v2 group, every ancestor and the
+ * system. The kernel keeps each task's flags: it clears them before gpc_attach moves the
+ * task and sets them again after (Linux cgroup_move_task), and clears them at exit.
+ * Never sleeps, never allocates: gpc's psi spinlock (a leaf) inside an RCU read-side
+ * section; call it under the runqueue lock, as Linux does. now_ns: one monotonic clock
+ * (gpc_clock_ns's), never going back.
+ * Results: 0, -EINVAL (unknown flag, cpu >= gpc_nr_cpus(), rules G, T), -ESRCH (not
+ * attached).
+ * gpc_psi_show: /proc/pressure/{io,memory,cpu} (GPC_PSI_IO, _MEM, _CPU) at
+ * gpc_clock_ns(), as Linux's psi_show(&psi_system) prints it ("some avg10=%lu.%02lu
+ * avg60=... avg300=... total=%llu" and a "full" line, zero for the CPU). A group's
+ * figures are its *.pressure files (gpc_read). Never sleeps.
+ * Results: the bytes written (or needed, for buf == NULL, len == 0), -EOVERFLOW,
+ * -EINVAL.
+ * Undefined: rules G, T, X.
+ */
+#define GPC_PSI_IOWAIT           (1u << 0)
+#define GPC_PSI_MEMSTALL         (1u << 1)
+#define GPC_PSI_RUNNING          (1u << 2)
+#define GPC_PSI_MEMSTALL_RUNNING (1u << 3)
+#define GPC_PSI_ONCPU            (1u << 4)
+#define GPC_PSI_IO  0
+#define GPC_PSI_MEM 1
+#define GPC_PSI_CPU 2
+int gpc_psi_task_change(const struct gpc *g, struct gpc_task *task, unsigned int cpu,
+                        unsigned int clear, unsigned int set, uint64_t now_ns);
+long gpc_psi_show(const struct gpc *g, int res, char *buf, size_t len);
 
 /*
  * Take the queued change notifications (Linux kernfs_notify_workfn), newest container

@@ -173,7 +173,7 @@ unsafe fn in_bytes<'a>(data: *const c_void, len: usize) -> Result<&'a [u8]> {
 }
 
 /// A caller buffer.
-struct OutBuf {
+pub(crate) struct OutBuf {
     buf: *mut u8,
     len: usize,
 }
@@ -182,7 +182,7 @@ impl OutBuf {
     /// # Safety
     ///
     /// `buf` is null or points to `len` writable bytes.
-    unsafe fn new(buf: *mut c_char, len: usize) -> Result<OutBuf> {
+    pub(crate) unsafe fn new(buf: *mut c_char, len: usize) -> Result<OutBuf> {
         if buf.is_null() && len != 0 {
             return Err(Error::EINVAL);
         }
@@ -204,7 +204,7 @@ impl OutBuf {
     }
 
     /// Copy `data` out; the length written (or needed, for a size query).
-    fn put(&self, data: &[u8]) -> Result<usize> {
+    pub(crate) fn put(&self, data: &[u8]) -> Result<usize> {
         if self.check(data.len())? {
             // SAFETY: `buf` has `len >= data.len()` writable bytes (`new`'s contract,
             // checked above); Rust's `data` cannot overlap the caller's buffer.
@@ -1228,7 +1228,7 @@ pub unsafe extern "C" fn gpc_unified_hierarchy(g: *const Instance) -> c_int {
 ///
 /// `task` null or a live task whose slot was initialised and that stays attached or
 /// detached for `'a` (its own hooks are serialised with the caller's call, rule X).
-unsafe fn attached<'a>(
+pub(crate) unsafe fn attached<'a>(
     g: &Instance,
     task: *mut GpcTask,
     check_owner: bool,

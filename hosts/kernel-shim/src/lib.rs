@@ -24,6 +24,7 @@ pub mod kalloc;
 pub mod mem;
 pub mod net_prio;
 pub mod perf_event;
+pub mod psi;
 #[cfg(debug_assertions)]
 mod slot_registry;
 
@@ -31,6 +32,7 @@ pub use enforce::*;
 pub use exports::*;
 pub use io::*;
 pub use mem::*;
+pub use psi::*;
 
 #[cfg(all(not(test), feature = "kernel"))]
 mod kernel_runtime {
@@ -92,6 +94,8 @@ mod mem_tests;
 mod mock;
 #[cfg(test)]
 mod small_tests;
+#[cfg(test)]
+mod psi_tests;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;

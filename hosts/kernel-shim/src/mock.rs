@@ -426,9 +426,20 @@ extern "C" fn gpc_fatal_signal_pending(_task: *mut GpcTask) -> bool {
     false
 }
 
+std::thread_local! {
+    /// The clock `gpc_clock_ns` reads on this thread (each test runs on its own):
+    /// 0 unless a test sets it ([`set_clock_ns`]).
+    static CLOCK_NS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+/// Sets this thread's `gpc_clock_ns`.
+pub(crate) fn set_clock_ns(ns: u64) {
+    CLOCK_NS.with(|c| c.set(ns));
+}
+
 #[no_mangle]
 extern "C" fn gpc_clock_ns() -> u64 {
-    0
+    CLOCK_NS.with(core::cell::Cell::get)
 }
 
 /// One list of one group in the mock page store.

@@ -16,7 +16,7 @@
 //!   same filesystem on the same mount point"). The simulator does not mount on
 //!   `/proc/PID` directories (`EOPNOTSUPP`).
 //! * `/proc`, read-only: `/proc/cgroups`, `/proc/mounts`, `/proc/PID/cgroup` and
-//!   `/proc/PID/mounts` for every task (thread ids too; `ls /proc` lists processes only,
+//!   `/proc/PID/mounts` for every task, `/proc/pressure/{cpu,io,memory}` (thread ids too; `ls /proc` lists processes only,
 //!   as Linux does). Every task shares the one mount namespace, so every `mounts` file
 //!   reads the same: `proc` first (there from boot), then the cgroup mounts in the
 //!   order they were made (Linux lists a namespace's mounts by mount id). The plain
@@ -199,6 +199,9 @@ pub enum ProcFile {
     Meminfo,
     /// `/proc/sys/vm/drop_caches`.
     DropCaches,
+    /// `/proc/pressure/{io,memory,cpu}` (Linux `psi_proc_init`: mode 0666, writing
+    /// needs `CAP_SYS_RESOURCE` at open).
+    Pressure(gpc_core::psi::PsiRes),
 }
 
 /// A directory of procfs below `/proc` that is not a process's.
@@ -208,6 +211,8 @@ pub enum ProcDir {
     Sys,
     /// `/proc/sys/vm`.
     SysVm,
+    /// `/proc/pressure`.
+    Pressure,
 }
 
 /// Where a path leads.
@@ -663,6 +668,9 @@ impl Vfs {
                 if name == "sys" {
                     return Ok(Loc::ProcSub(ProcDir::Sys));
                 }
+                if name == "pressure" {
+                    return Ok(Loc::ProcSub(ProcDir::Pressure));
+                }
                 // Linux proc_self_get_link / proc_thread_self_get_link: the reader's
                 // process, or its thread (whose `cgroup` file reads the same as through
                 // `/proc/TGID/task/TID`); the script itself is no task.
@@ -688,6 +696,16 @@ impl Vfs {
             Loc::ProcSub(ProcDir::Sys) if name == "vm" => Ok(Loc::ProcSub(ProcDir::SysVm)),
             Loc::ProcSub(ProcDir::SysVm) if name == "drop_caches" => {
                 Ok(Loc::Proc(ProcFile::DropCaches))
+            }
+            Loc::ProcSub(ProcDir::Pressure) => {
+                use gpc_core::psi::PsiRes;
+                let res = match name {
+                    "io" => PsiRes::Io,
+                    "memory" => PsiRes::Memory,
+                    "cpu" => PsiRes::Cpu,
+                    _ => return Err(Error::ENOENT),
+                };
+                Ok(Loc::Proc(ProcFile::Pressure(res)))
             }
             Loc::ProcSub(_) => Err(Error::ENOENT),
             Loc::Cg { .. } | Loc::Proc(_) => Err(Error::ENOTDIR),
@@ -770,7 +788,7 @@ impl Vfs {
                 cg_node_loc(mount, parent, node)
             }
             Loc::ProcRoot => plain_parent(self.proc_node())?,
-            Loc::ProcPid(_) | Loc::ProcSub(ProcDir::Sys) => Loc::ProcRoot,
+            Loc::ProcPid(_) | Loc::ProcSub(ProcDir::Sys | ProcDir::Pressure) => Loc::ProcRoot,
             Loc::ProcSub(ProcDir::SysVm) => Loc::ProcSub(ProcDir::Sys),
             Loc::Proc(_) => return Err(Error::ENOTDIR),
         };
@@ -826,6 +844,7 @@ impl Vfs {
             Loc::Proc(ProcFile::Meminfo) => (Owner::ROOT, PROC_FILE_MODE),
             // Linux `vm_table`: `.mode = 0200`.
             Loc::Proc(ProcFile::DropCaches) => (Owner::ROOT, 0o200),
+            Loc::Proc(ProcFile::Pressure(_)) => (Owner::ROOT, 0o666),
         }
     }
 
@@ -915,6 +934,11 @@ impl Vfs {
                 try_push(&mut names, try_string("cgroups", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 try_push(&mut names, try_string("meminfo", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 try_push(&mut names, try_string("mounts", Gfp::KERNEL)?, Gfp::KERNEL)?;
+                try_push(
+                    &mut names,
+                    try_string("pressure", Gfp::KERNEL)?,
+                    Gfp::KERNEL,
+                )?;
                 try_push(&mut names, try_string("sys", Gfp::KERNEL)?, Gfp::KERNEL)?;
                 for t in env.tasks.iter().filter(|t| t.pid == t.tgid) {
                     try_push(&mut names, pid_name(t.pid)?, Gfp::KERNEL)?;
@@ -933,6 +957,11 @@ impl Vfs {
                     try_string("drop_caches", Gfp::KERNEL)?,
                     Gfp::KERNEL,
                 )?;
+            }
+            Loc::ProcSub(ProcDir::Pressure) => {
+                for n in ["cpu", "io", "memory"] {
+                    try_push(&mut names, try_string(n, Gfp::KERNEL)?, Gfp::KERNEL)?;
+                }
             }
             Loc::Cg { .. } | Loc::Proc(_) => return Err(Error::ENOTDIR),
         }

@@ -857,6 +857,7 @@ impl<P: Platform> Machine<P> {
                 Ok(())
             }
             Loc::Proc(ProcFile::DropCaches) => self.write_drop_caches(data),
+            Loc::Proc(ProcFile::Pressure(_)) => Self::write_proc_pressure(&caller, data),
             // procfs files without a write method.
             _ => Err(Error::EINVAL),
         }
@@ -900,6 +901,9 @@ impl<P: Platform> Machine<P> {
             // sysctl's own permission check (`test_perm`) ignores CAP_DAC_OVERRIDE: a
             // 0200 file cannot be read, by root either.
             Loc::Proc(ProcFile::DropCaches) => return Err(Error::EACCES),
+            Loc::Proc(ProcFile::Pressure(res)) => {
+                self.gpc.psi_show_system(res, &mut Out::new(&mut buf))?;
+            }
             _ => return Err(Error::EISDIR),
         }
         Ok(buf)
@@ -1335,10 +1339,13 @@ impl<P: Platform> Machine<P> {
         // has moved.
         self.bw.try_reserve(bw.iter().flatten().count())?;
         self.sim.try_reserve(runnable.len())?;
-        let usage = sched::simulate_within(
+        let mut psi_plan = self.psi_plan(&runnable)?;
+        let started = self.clock_ns;
+        let usage = sched::simulate_psi(
             &groups,
             &mut bw,
             &runnable,
+            Some(&psi_plan.tree),
             self.nr_cpus,
             &mut self.clock_ns,
             ms,
@@ -1387,6 +1394,7 @@ impl<P: Platform> Machine<P> {
             }
         }
         drop(guard);
+        self.psi_commit(&mut psi_plan, &usage, self.clock_ns - started);
         // Forget the bandwidth state of groups that are gone (in place: nothing can fail
         // once the clock has moved).
         if let Some(ss) = self.ids.cpu {
@@ -1903,6 +1911,8 @@ impl<P: Platform> Machine<P> {
 mod io;
 #[path = "machine/memory.rs"]
 mod mem;
+#[path = "machine/psi.rs"]
+mod psi;
 
 #[path = "machine/hostres.rs"]
 mod hostres;
@@ -2389,6 +2399,7 @@ mod tests {
                 String::from("cgroups"),
                 String::from("meminfo"),
                 String::from("mounts"),
+                String::from("pressure"),
                 String::from("sys")
             ]
         );

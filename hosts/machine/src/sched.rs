@@ -103,8 +103,11 @@ use alloc::vec::Vec;
 
 use gpc_core::{Error, Result};
 
+mod psi;
 #[cfg(test)]
 mod reference;
+
+pub use psi::{PsiCpuState, PsiTree};
 
 /// One tick, in nanoseconds.
 pub const TICK_NS: u64 = 1_000_000;
@@ -201,6 +204,10 @@ pub struct Usage {
     pub periods: Vec<(PeriodRecord, u64)>,
     /// The units of work the run took (at most the budget it was given).
     pub work: u64,
+    /// With a [`PsiTree`]: per pressure group and CPU (`[node * nr_cpus + cpu]`), the
+    /// time its tasks were runnable there, waited there, and waited with none of them
+    /// running (see `sched/psi.rs`); empty without.
+    pub psi: Vec<PsiCpuState>,
 }
 
 impl Usage {
@@ -1142,18 +1149,44 @@ pub fn simulate_within(
     budget: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Usage> {
+    simulate_psi(
+        groups, bw, tasks, None, nr_cpus, now, ticks, budget, progress,
+    )
+}
+
+/// [`simulate_within`] that also sums the CPU pressure of `psi`'s groups
+/// ([`Usage::psi`]), per placement.
+///
+/// # Errors
+///
+/// As [`simulate_within`].
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_psi(
+    groups: &[Group],
+    bw: &mut [Option<BwState>],
+    tasks: &[Runnable],
+    psi: Option<&PsiTree>,
+    nr_cpus: usize,
+    now: &mut u64,
+    ticks: u64,
+    budget: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Usage> {
     let span = ticks.checked_mul(TICK_NS).ok_or(Error::EINVAL)?;
     let end = now.checked_add(span).ok_or(Error::EOVERFLOW)?;
     let mut states: Vec<Option<BwState>> = Vec::new();
     states.try_reserve_exact(bw.len())?;
     states.extend(bw.iter().cloned());
     let mut clock = *now;
-    let usage = Run::new(groups, tasks, nr_cpus.clamp(1, MAX_CPUS), &states, budget)?.go(
-        &mut states,
-        &mut clock,
-        end,
-        progress,
-    )?;
+    let usage = Run::new(
+        groups,
+        tasks,
+        psi,
+        nr_cpus.clamp(1, MAX_CPUS),
+        &states,
+        budget,
+    )?
+    .go(&mut states, &mut clock, end, progress)?;
     for (old, new) in bw.iter_mut().zip(states) {
         *old = new;
     }
@@ -1254,12 +1287,15 @@ struct Run<'a> {
     mine: Vec<usize>,
     wants: Vec<u64>,
     parts: Vec<u64>,
+    /// The pressure sums, if asked for.
+    psi: Option<psi::Acc<'a>>,
 }
 
 impl<'a> Run<'a> {
     fn new(
         groups: &'a [Group],
         tasks: &'a [Runnable],
+        psi: Option<&'a PsiTree>,
         nr_cpus: usize,
         bw: &[Option<BwState>],
         budget: u64,
@@ -1349,7 +1385,28 @@ impl<'a> Run<'a> {
             mine: Vec::new(),
             wants: Vec::new(),
             parts: Vec::new(),
+            psi: match psi {
+                Some(tree) => Some(psi::Acc::new(tree, nr_cpus, tasks.len())?),
+                None => None,
+            },
         })
+    }
+
+    /// Adds the placement in `self.alloc` (over `layout`), held `count` ticks, to the
+    /// pressure sums.
+    fn add_psi(
+        psi: &mut Option<psi::Acc<'_>>,
+        work: &mut u64,
+        budget: u64,
+        layout: &Layout,
+        alloc: &Allocation,
+        count: u64,
+    ) -> Result {
+        if let Some(acc) = psi.as_mut() {
+            charge(work, budget, acc.cost())?;
+            acc.add(layout, alloc, count)?;
+        }
+        Ok(())
     }
 
     /// The index in `self.phases` of the layout of the tasks not below a group of
@@ -1462,6 +1519,7 @@ impl<'a> Run<'a> {
             per_task: self.times.into_lists(self.tasks.len())?,
             periods: self.periods,
             work: self.work,
+            psi: self.psi.map(|p| p.sums).unwrap_or_default(),
         })
     }
 
@@ -1713,6 +1771,14 @@ impl<'a> Run<'a> {
                 }
             }
             Self::add_usage(&mut self.times, layout, &self.alloc)?;
+            Self::add_psi(
+                &mut self.psi,
+                &mut self.work,
+                self.budget,
+                layout,
+                &self.alloc,
+                1,
+            )?;
             1
         } else {
             // Each rotation's ticks of the stretch are split at once (exact shares); the
@@ -1741,6 +1807,14 @@ impl<'a> Run<'a> {
                     &mut self.alloc,
                 )?;
                 Self::add_usage(&mut self.times, layout, &self.alloc)?;
+                Self::add_psi(
+                    &mut self.psi,
+                    &mut self.work,
+                    self.budget,
+                    layout,
+                    &self.alloc,
+                    count,
+                )?;
                 if self.bw_groups.is_empty() {
                     continue;
                 }
@@ -1921,6 +1995,8 @@ struct Measure {
     length: u64,
     times: Times,
     periods: Vec<(PeriodRecord, u64)>,
+    /// The pressure sums at the start (empty without).
+    psi: Vec<PsiCpuState>,
 }
 
 impl Steady {
@@ -2021,11 +2097,17 @@ impl Steady {
                 let mut periods = Vec::new();
                 periods.try_reserve_exact(run.periods.len())?;
                 periods.extend_from_slice(&run.periods);
+                let mut psi = Vec::new();
+                if let Some(acc) = run.psi.as_ref() {
+                    psi.try_reserve_exact(acc.sums.len())?;
+                    psi.extend_from_slice(&acc.sums);
+                }
                 self.measure = Some(Measure {
                     until,
                     length,
                     times,
                     periods,
+                    psi,
                 });
             }
             Some(_) => {
@@ -2093,6 +2175,14 @@ impl Steady {
         }
         for (rec, times) in more {
             add_period(&mut run.periods, rec, times)?;
+        }
+        if let Some(acc) = run.psi.as_mut() {
+            for (sum, old) in acc.sums.iter_mut().zip(&m.psi) {
+                for (x, o) in sum.iter_mut().zip(old) {
+                    let delta = *x - (*o).min(*x);
+                    *x = x.saturating_add(delta.saturating_mul(cycles));
+                }
+            }
         }
         let shift = cycles * length;
         *now += shift;

@@ -689,6 +689,32 @@ static void test_v2(void)
 	file_has(g, u, "/a/cpu.stat", "usage_usec 5000\n");
 	file_has(g, u, "/cpu.stat", "usage_usec 5000\n");
 
+	/* Pressure: the scheduler reports t1 runnable on CPU 0 for the last second without
+	 * running (Linux psi_task_change): /a and the system stalled 1 s on the CPU, "full"
+	 * in /a (none of its tasks ran), never at the system level. */
+	{
+		uint64_t now = gpc_clock_ns();
+		CHECK(gpc_psi_task_change(g, T(t1), 0, 0, GPC_PSI_RUNNING, now - 1000000000u) == 0 &&
+			      gpc_psi_task_change(g, T(t1), 0, GPC_PSI_RUNNING, 0, now) == 0,
+		      "psi: t1 waited 1 s");
+		CHECK(gpc_psi_task_change(g, T(t1), 0, 1u << 9, 0, now) == -EINVAL, "psi: a bad flag");
+		CHECK(gpc_psi_task_change(g, T(t1), 4096, 0, 0, now) == -EINVAL, "psi: a bad CPU");
+		s = rd(g, u, "/a/cpu.pressure", NULL, &err);
+		CHECK(s && !strcmp(s, "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"
+				      "full avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"),
+		      "/a/cpu.pressure: %ld %s", err, s ? s : "");
+		free(s);
+		{
+			char buf[256];
+			long n = gpc_psi_show(g, GPC_PSI_CPU, buf, sizeof(buf) - 1);
+			CHECK(n > 0, "gpc_psi_show: %ld", n);
+			buf[n > 0 ? n : 0] = 0;
+			CHECK(!strcmp(buf, "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"
+					   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
+			      "/proc/pressure/cpu: %s", buf);
+		}
+	}
+
 	/* clone3(CLONE_INTO_CGROUP). */
 	c1 = ktask_new(NULL, ROOT, 0);
 	CHECK(gpc_fork_into(g, T(init), T(c1), hp, "/", NULL) == -EBADF, "into a v1 hierarchy");
