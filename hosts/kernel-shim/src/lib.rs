@@ -93,9 +93,9 @@ mod mem_tests;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
-mod small_tests;
-#[cfg(test)]
 mod psi_tests;
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;

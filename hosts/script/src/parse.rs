@@ -587,7 +587,8 @@ fn build_line(number: usize, lexed: &Lexed<'_>) -> Result<Line, ParseErrorKind> 
     })
 }
 
-pub(crate) const USAGE_MACHINE: &str = "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] \
+pub(crate) const USAGE_MACHINE: &str =
+    "machine [cpus=N] [mems=M] [mem=BYTES] [swap=BYTES] [v2=LIST] \
      [hugepages=SIZE:COUNT,...] [netdevs=NAME,...] [rdma=DEVS] [misc=RES:N,...] [disks=LIST]";
 
 /// The options of `machine`, in the order [`Op::Machine`] keeps their values.
