@@ -348,7 +348,7 @@ fn the_tour_narrates_with_its_errors_expected() -> std::io::Result<()> {
     );
     assert!(!stdout.contains("[unexpected]"), "{stdout}");
     assert!(
-        stdout.ends_with("\n(95 commands, 6 errors, each one the script expects)\n"),
+        stdout.ends_with("\n(114 commands, 6 errors, each one the script expects)\n"),
         "{stdout}"
     );
     // Strict: the tour goes as it says.
