@@ -34,8 +34,9 @@ pub enum Controllers {
     NoForkHooks,
     /// Those and `pids` (fork, cancel-fork and exit hooks), mounted with net_cls.
     WithPids,
-    /// Every controller of gpc-subsystems (the simulator's set): those and `ns`, which
-    /// stays unmounted (its hooks run on its root state).
+    /// Every controller of gpc-subsystems (the simulator's set): those, `ns` and the
+    /// rest of Linux's (io, perf_event, net_prio, hugetlb, rdma, misc), which stay
+    /// unmounted (their hooks run on their root states).
     All,
 }
 
@@ -56,7 +57,7 @@ pub fn controllers(c: Controllers) -> Result<Vec<&'static dyn DynSubsystem>, Ben
     let expect = match c {
         Controllers::NoForkHooks => NO_FORK_HOOKS.len(),
         Controllers::WithPids => NO_FORK_HOOKS.len() + 1,
-        Controllers::All => NO_FORK_HOOKS.len() + 2,
+        Controllers::All => all.len(),
     };
     if v.len() != expect {
         return Err(BenchError::new("gpc-subsystems lacks a controller"));

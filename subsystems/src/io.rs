@@ -128,6 +128,12 @@ struct Blkg {
     /// I/O of removed descendants (Linux hands it to the parent when a blkg goes), counted
     /// in recursive figures only.
     dead: Stat,
+    /// What blk-throttle counted (`tg->stat_bytes`/`stat_ios`, the v1
+    /// `blkio.throttle.io_service*` files): only I/O issued after throttling was first
+    /// configured on the disk (`blk_should_throtl` returns early before
+    /// `blk_throtl_init`), with removed descendants' in `thr_dead`.
+    thr: Stat,
+    thr_dead: Stat,
     /// [`throttle`]'s clocks: when the bytes and the requests dispatched so far have
     /// used up the `bps` and `iops` limits, per direction (ns of the host's clock).
     until: [[u64; 2]; 2],
@@ -149,6 +155,14 @@ impl Blkg {
                 bytes: [0; 4],
                 ios: [0; 4],
             },
+            thr: Stat {
+                bytes: [0; 4],
+                ios: [0; 4],
+            },
+            thr_dead: Stat {
+                bytes: [0; 4],
+                ios: [0; 4],
+            },
             until: [[0; 2]; 2],
         }
     }
@@ -159,10 +173,18 @@ struct Inner {
     dfl_weight: u32,
     /// bfq's `bfqgd->weight`.
     bfq_weight: u32,
+    /// blk-ioprio's `prio_policy`: an index into [`PRIO_POLICIES`].
+    prio_policy: usize,
     /// The blkgs, oldest first (Linux lists them newest first: `hlist_add_head_rcu`).
     blkgs: Vec<Blkg>,
     /// The machine's disks (meaningful in the root state only).
     disks: ArrayVec<u32, MAX_DISKS>,
+    /// The disks blk-throttle was set up on (`blk_throtl_init` at the first throttle
+    /// configuration of the disk: `tg_set_conf`, `tg_set_limit`; root state only).
+    /// Until then the throttle policy is not enabled on the disk's queue, so the v1
+    /// throttle statistics count nothing there and list no row for it
+    /// (`blkcg_print_blkgs` skips a blkg whose queue lacks the policy).
+    throttled: ArrayVec<u32, MAX_DISKS>,
 }
 
 /// Per-group state (Linux `struct blkcg` with its policies' per-cgroup data).
@@ -214,6 +236,20 @@ pub fn set_disks(root: Css<'_, Io>, disks: &[u32]) -> Result {
     Ok(())
 }
 
+/// Whether blk-throttle was set up on `dev` (see `Inner::throttled`).
+fn throtl_activated(css: Css<'_, Io>, dev: u32) -> bool {
+    root_of(css).state().inner.lock().throttled.contains(&dev)
+}
+
+/// `blk_throtl_init` on `dev`, a registered disk (at most [`MAX_DISKS`] of them, so the
+/// list has room).
+fn throtl_activate(css: Css<'_, Io>, dev: u32) {
+    let mut g = root_of(css).state().inner.lock();
+    if !g.throttled.contains(&dev) {
+        let _ = g.throttled.try_push(dev);
+    }
+}
+
 /// The disks the machine registered ([`set_disks`]).
 pub fn disks(css: Css<'_, Io>) -> ArrayVec<u32, MAX_DISKS> {
     root_of(css).state().inner.lock().disks.clone()
@@ -263,6 +299,7 @@ pub fn has_blkg(css: Css<'_, Io>, dev: u32) -> bool {
 /// `sync` (a read, a direct write) or not (writeback). Nothing is counted where the group
 /// has no blkg for the disk ([`prepare`] makes it).
 pub fn account(css: Css<'_, Io>, dev: u32, write: bool, sync: bool, bytes: u64, ios: u64) {
+    let throttled = throtl_activated(css, dev);
     let mut g = css.state().inner.lock();
     if let Some(b) = g.find_mut(dev) {
         let dir = if write { WRITE } else { READ };
@@ -270,6 +307,10 @@ pub fn account(css: Css<'_, Io>, dev: u32, write: bool, sync: bool, bytes: u64, 
         for i in [dir, kind] {
             b.own.bytes[i] = b.own.bytes[i].wrapping_add(bytes);
             b.own.ios[i] = b.own.ios[i].wrapping_add(ios);
+            if throttled {
+                b.thr.bytes[i] = b.thr.bytes[i].wrapping_add(bytes);
+                b.thr.ios[i] = b.thr.ios[i].wrapping_add(ios);
+            }
         }
     }
 }
@@ -348,12 +389,18 @@ fn recursive<'a>(
     css: Css<'a, Io>,
     descendants: impl Iterator<Item = Css<'a, Io>>,
     dev: u32,
+    throttle: bool,
 ) -> Stat {
     let mut s = Stat::default();
     for c in core::iter::once(css).chain(descendants) {
         if let Some(b) = c.state().inner.lock().find(dev) {
-            s.add(&b.own);
-            s.add(&b.dead);
+            if throttle {
+                s.add(&b.thr);
+                s.add(&b.thr_dead);
+            } else {
+                s.add(&b.own);
+                s.add(&b.dead);
+            }
         }
     }
     s
@@ -456,7 +503,7 @@ fn with_blkg(css: Css<'_, Io>, dev: u32, f: impl FnOnce(&mut Blkg)) {
 fn read_stat(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
     let css = ctx.css();
     for dev in devs(css) {
-        let s = recursive(css, ctx.descendants(), dev);
+        let s = recursive(css, ctx.descendants(), dev, false);
         write!(out, "{} ", DevName(dev))?;
         let (rb, wb, ri, wi) = (s.bytes[READ], s.bytes[WRITE], s.ios[READ], s.ios[WRITE]);
         if rb != 0 || wb != 0 || ri != 0 || wi != 0 {
@@ -478,6 +525,8 @@ fn write_reset_stats(_: &Io, ctx: &FileCtxOf<'_, Io>, data: &[u8]) -> Result {
     for b in g.blkgs.iter_mut() {
         b.own = Stat::default();
         b.dead = Stat::default();
+        b.thr = Stat::default();
+        b.thr_dead = Stat::default();
     }
     Ok(())
 }
@@ -509,6 +558,8 @@ fn print_conf(ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>, which: Conf) -> Result
 fn set_conf(ctx: &FileCtxOf<'_, Io>, data: &[u8], which: Conf) -> Result {
     let css = ctx.css();
     let (dev, body) = conf_prep(css, cstr(data))?;
+    // `blk_throtl_init` once the device is known, before the value is parsed.
+    throtl_activate(css, dev);
     let (mut v, _) = scan_u64(body).ok_or(Error::EINVAL)?;
     if v == 0 {
         v = u64::MAX;
@@ -538,19 +589,30 @@ conf_files! {
     read_wiops write_wiops Conf::Iops(WRITE);
 }
 
-/// `__blkg_prfill_rwstat` for each blkg, then `Total N` (`show_total`).
-fn print_rwstat(ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>, ios: bool, rec: bool) -> Result {
+/// `__blkg_prfill_rwstat` for each blkg, then `Total N` (`show_total`). `throttle`:
+/// blk-throttle's figures, only for disks throttling was set up on (bfq's otherwise:
+/// every disk runs bfq in the model).
+fn print_rwstat(
+    ctx: &FileCtxOf<'_, Io>,
+    out: &mut Out<'_>,
+    ios: bool,
+    rec: bool,
+    throttle: bool,
+) -> Result {
     let css = ctx.css();
     let mut total: u64 = 0;
     for dev in devs(css) {
+        if throttle && !throtl_activated(css, dev) {
+            continue;
+        }
         let s = if rec {
-            recursive(css, ctx.descendants(), dev)
+            recursive(css, ctx.descendants(), dev, throttle)
         } else {
             css.state()
                 .inner
                 .lock()
                 .find(dev)
-                .map(|b| b.own)
+                .map(|b| if throttle { b.thr } else { b.own })
                 .unwrap_or_default()
         };
         let c = if ios { s.ios } else { s.bytes };
@@ -571,17 +633,23 @@ fn print_rwstat(ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>, ios: bool, rec: bool
     writeln!(out, "Total {total}")
 }
 
-fn read_service_bytes(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
-    print_rwstat(ctx, out, false, false)
+macro_rules! rwstat_files {
+    ($($read:ident $ios:literal $rec:literal $throttle:literal;)*) => {$(
+        fn $read(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
+            print_rwstat(ctx, out, $ios, $rec, $throttle)
+        }
+    )*};
 }
-fn read_service_bytes_rec(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
-    print_rwstat(ctx, out, false, true)
-}
-fn read_serviced(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
-    print_rwstat(ctx, out, true, false)
-}
-fn read_serviced_rec(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
-    print_rwstat(ctx, out, true, true)
+
+rwstat_files! {
+    read_service_bytes false false true;
+    read_service_bytes_rec false true true;
+    read_serviced true false true;
+    read_serviced_rec true true true;
+    read_bfq_service_bytes false false false;
+    read_bfq_service_bytes_rec false true false;
+    read_bfq_serviced true false false;
+    read_bfq_serviced_rec true true false;
 }
 
 /// `tg_print_limit` (`io.max`): a line per blkg with any limit, `max` for none.
@@ -619,6 +687,7 @@ fn read_max(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
 fn write_max(_: &Io, ctx: &FileCtxOf<'_, Io>, data: &[u8]) -> Result {
     let css = ctx.css();
     let (dev, mut body) = conf_prep(css, cstr(data))?;
+    throtl_activate(css, dev);
     let (bps, iops) = limits(css, dev);
     let mut v = [
         bps[READ],
@@ -768,11 +837,43 @@ fn write_bfq_weight(_: &Io, ctx: &FileCtxOf<'_, Io>, data: &[u8]) -> Result {
     Ok(())
 }
 
+/// blk-ioprio's `policy_name[]` (block/blk-ioprio.c), `POLICY_NO_CHANGE` first.
+const PRIO_POLICIES: [&str; 5] = [
+    "no-change",
+    "promote-to-rt",
+    "restrict-to-be",
+    "idle",
+    "none-to-rt",
+];
+
+/// `ioprio_show_prio_policy` (`blkio.prio.class`, `io.prio.class`).
+fn read_prio_class(_: &Io, ctx: &FileCtxOf<'_, Io>, out: &mut Out<'_>) -> Result {
+    let policy = ctx.css().state().inner.lock().prio_policy;
+    let name = PRIO_POLICIES.get(policy).copied().unwrap_or("no-change");
+    writeln!(out, "{name}")
+}
+
+/// `ioprio_set_prio_policy`: `sysfs_match_string(policy_name, buf)`, a name as a whole
+/// (`sysfs_streq`: one trailing newline ignored), else `EINVAL`. The policy is kept; the
+/// model's disks do not order requests by priority, so it changes nothing there.
+fn write_prio_class(_: &Io, ctx: &FileCtxOf<'_, Io>, data: &[u8]) -> Result {
+    let text = cstr(data);
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let policy = PRIO_POLICIES
+        .iter()
+        .position(|p| p.as_bytes() == text)
+        .ok_or(Error::EINVAL)?;
+    ctx.css().state().inner.lock().prio_policy = policy;
+    Ok(())
+}
+
 const V2: CfFlags = CfFlags::ONLY_ON_DFL;
 
-static FILES: [CfType<Io>; 19] = [
+static FILES: [CfType<Io>; 20] = [
     // blkcg_legacy_files
     CfType::wo("reset_stats", write_reset_stats),
+    // ioprio_legacy_files and ioprio_files: the same file on both versions
+    CfType::rw("prio.class", read_prio_class, write_prio_class).with_flags(CfFlags::ON_DFL),
     // throtl_legacy_files
     CfType::rw("throttle.read_bps_device", read_rbps, write_rbps),
     CfType::rw("throttle.write_bps_device", read_wbps, write_wbps),
@@ -794,10 +895,10 @@ static FILES: [CfType<Io>; 19] = [
     .with_flags(CfFlags::NOT_ON_ROOT),
     CfType::rw("bfq.weight_device", read_bfq_weight, write_bfq_weight)
         .with_flags(CfFlags::NOT_ON_ROOT),
-    CfType::ro("bfq.io_service_bytes", read_service_bytes),
-    CfType::ro("bfq.io_serviced", read_serviced),
-    CfType::ro("bfq.io_service_bytes_recursive", read_service_bytes_rec),
-    CfType::ro("bfq.io_serviced_recursive", read_serviced_rec),
+    CfType::ro("bfq.io_service_bytes", read_bfq_service_bytes),
+    CfType::ro("bfq.io_serviced", read_bfq_serviced),
+    CfType::ro("bfq.io_service_bytes_recursive", read_bfq_service_bytes_rec),
+    CfType::ro("bfq.io_serviced_recursive", read_bfq_serviced_rec),
     // blkcg_files, throtl_files, ioc_files, bfq_blkg_files
     CfType::ro("stat", read_stat).with_flags(V2),
     CfType::rw("max", read_max, write_max).with_flags(V2.union(CfFlags::NOT_ON_ROOT)),
@@ -821,8 +922,10 @@ impl Subsystem for Io {
         let inner = Inner {
             dfl_weight: WEIGHT_DFL,
             bfq_weight: BFQ_DEFAULT_WEIGHT,
+            prio_policy: 0,
             blkgs: Vec::new(),
             disks: ArrayVec::new(),
+            throttled: ArrayVec::new(),
         };
         Ok(State {
             inner: gpc_core::new_spinlock!(inner, c"io_blkcg")?,
@@ -833,7 +936,7 @@ impl Subsystem for Io {
     /// recursive figures keep it.
     fn destroy(&self, css: Css<'_, Self>) {
         let Some(parent) = css.parent() else { return };
-        let mine: ArrayVec<(u32, Stat), MAX_BLKGS> = {
+        let mine: ArrayVec<(u32, Stat, Stat), MAX_BLKGS> = {
             let g = css.state().inner.lock();
             g.blkgs
                 .iter()
@@ -841,15 +944,18 @@ impl Subsystem for Io {
                 .map(|b| {
                     let mut s = b.own;
                     s.add(&b.dead);
-                    (b.dev, s)
+                    let mut t = b.thr;
+                    t.add(&b.thr_dead);
+                    (b.dev, s, t)
                 })
                 .collect()
         };
         let mut p = parent.state().inner.lock();
-        for (dev, s) in mine {
+        for (dev, s, t) in mine {
             // The parent's blkg exists: a child's is made with its ancestors'.
             if let Some(b) = p.find_mut(dev) {
                 b.dead.add(&s);
+                b.thr_dead.add(&t);
             }
         }
     }

@@ -392,7 +392,16 @@ impl DeviceProgram for HostProgram {
 }
 
 /// The v2 group `path` of hierarchy handle `hier`: its container id and its ancestors'.
-fn v2_chain(g: &Instance, hier: c_int, path: &str) -> Result<alloc::vec::Vec<u64>> {
+/// The container ids of the v2 group `path` and its ancestors, the group first, handed
+/// to `then` while the hierarchy map's lock is held: `gpc_rmdir` forgets a group's
+/// programs under the same lock, so an attach cannot store a program under a group
+/// that an rmdir removed in between (Linux's `cgroup_bpf_attach` holds `cgroup_mutex`).
+fn with_v2_chain<T>(
+    g: &Instance,
+    hier: c_int,
+    path: &str,
+    then: impl FnOnce(&[u64]) -> Result<T>,
+) -> Result<T> {
     g.with_hier(hier, |h| {
         if !g.gpc.is_unified(h) {
             return Err(Error::EBADF);
@@ -409,7 +418,7 @@ fn v2_chain(g: &Instance, hier: c_int, path: &str) -> Result<alloc::vec::Vec<u64
                 _ => break,
             }
         }
-        Ok(chain)
+        then(&chain)
     })
 }
 
@@ -424,8 +433,9 @@ fn attach(
     if id.is_null() {
         return Err(Error::EINVAL);
     }
-    let chain = v2_chain(g, hier, path)?;
-    let n = g.devprogs.lock().attach(&chain, prog, flags)?;
+    let n = with_v2_chain(g, hier, path, |chain| {
+        g.devprogs.lock().attach(chain, prog, flags)
+    })?;
     // SAFETY: not null, writable (the caller's contract).
     unsafe { id.write(n) };
     Ok(())
@@ -516,9 +526,10 @@ pub unsafe extern "C" fn gpc_devprog_detach(
         let g = unsafe { instance(g) }?;
         // SAFETY: forwarded.
         let path = unsafe { c_str(path) }?;
-        let chain = v2_chain(g, hier, path)?;
-        let me = chain.first().copied().ok_or(Error::EINVAL)?;
-        g.devprogs.lock().detach(me, (id != 0).then_some(id))
+        with_v2_chain(g, hier, path, |chain| {
+            let me = chain.first().copied().ok_or(Error::EINVAL)?;
+            g.devprogs.lock().detach(me, (id != 0).then_some(id))
+        })
     })())
 }
 

@@ -269,6 +269,16 @@ fn v1_throttle_files() {
 #[test]
 fn v1_stats_and_reset() {
     let w = World::v1();
+    // blk-throttle counts only once it was set up on the disk (blk_throtl_init at the
+    // first throttle configuration: 0 sets no limit); bfq counts from the start.
+    w.with_css("a/b", |c| {
+        prepare(c, SDA).unwrap();
+        account(c, SDA, false, true, 512, 1);
+    });
+    assert_eq!(w.r("a/b/blkio.throttle.io_serviced"), "Total 0\n");
+    assert!(w.r("a/b/blkio.bfq.io_serviced").ends_with("Total 1\n"));
+    w.w("a/b/blkio.reset_stats", "1\n").unwrap();
+    w.w("blkio.throttle.read_bps_device", "8:0 0").unwrap();
     w.with_css("a/b", |c| {
         prepare(c, SDA).unwrap();
         account(c, SDA, false, true, 8192, 2);
