@@ -1,15 +1,11 @@
 //! Unit tests of the rdma, misc and device program exports (`crate::hostres`).
 
-use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ffi::{c_int, c_uint, c_void};
 use core::ptr;
-use std::boxed::Box;
-use std::string::String;
-use std::vec::Vec;
 
 use crate::abi::*;
-use crate::exports::*;
 use crate::hostres::*;
-use crate::mock;
+use crate::test_world::{cstr, World};
 
 const EPERM: c_int = -1;
 const ENOENT: c_int = -2;
@@ -22,127 +18,7 @@ const EINVAL: c_int = -22;
 const EBUSY: c_int = -16;
 const EBADF: c_int = -9;
 
-const ROOT: GpcCreds = GpcCreds {
-    uid: 0,
-    euid: 0,
-    suid: 0,
-    egid: 0,
-    cap_sys_admin: true,
-    cap_dac_override: true,
-};
-
-fn cstr(s: &str) -> Vec<c_char> {
-    s.bytes().map(|b| b as c_char).chain([0]).collect()
-}
-
-/// An instance with init, one hierarchy mounted with `options` (v2 when `v2`).
-struct World {
-    g: *mut Instance,
-    h: c_int,
-    init: *mut GpcTask,
-    tasks: Vec<*mut GpcTask>,
-    _ctx: Box<u64>,
-}
-
 impl World {
-    fn new(options: &str, v2: bool) -> World {
-        let ctx = Box::new(0u64);
-        // SAFETY: the mock kernel supplies every import; the context is opaque to gpc.
-        let g = unsafe { gpc_init(ptr::from_ref::<u64>(&ctx) as *mut c_void) };
-        assert!(!g.is_null() && (g as usize) < usize::MAX - GPC_MAX_ERRNO);
-        let init = mock::new_task(0, ROOT);
-        // SAFETY: live instance and task.
-        assert_eq!(unsafe { gpc_init_task(g, init) }, 0);
-        mock::publish(init);
-        let opts = cstr(options);
-        // SAFETY: live instance, NUL-terminated options.
-        let h = unsafe {
-            if v2 {
-                gpc_mount_v2(g, opts.as_ptr(), ptr::null_mut())
-            } else {
-                gpc_mount(g, opts.as_ptr(), ptr::null_mut())
-            }
-        };
-        assert!(h >= 0, "mount: {h}");
-        World {
-            g,
-            h,
-            init,
-            tasks: Vec::new(),
-            _ctx: ctx,
-        }
-    }
-
-    fn mkdir(&self, path: &str) {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path.
-        let r = unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) };
-        assert_eq!(r, 0, "{path}");
-    }
-
-    fn rmdir(&self, path: &str) -> c_int {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path.
-        unsafe { gpc_rmdir(self.g, self.h, p.as_ptr()) }
-    }
-
-    fn write(&self, path: &str, data: &str) -> c_int {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path, readable data.
-        unsafe {
-            gpc_write(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                data.as_ptr().cast(),
-                data.len(),
-            )
-        }
-    }
-
-    fn read(&self, path: &str) -> String {
-        let p = cstr(path);
-        let mut buf = std::vec![0u8; 4096];
-        // SAFETY: live instance, NUL-terminated path, a buffer of that size.
-        let n = unsafe {
-            gpc_read(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        assert!(n >= 0, "read {path}: {n}");
-        String::from_utf8_lossy(buf.get(..n as usize).unwrap_or_default()).into_owned()
-    }
-
-    fn id(&self, path: &str) -> u64 {
-        let p = cstr(path);
-        let mut st = GpcStat::default();
-        // SAFETY: live instance, NUL-terminated path, writable stat.
-        assert_eq!(unsafe { gpc_stat(self.g, self.h, p.as_ptr(), &mut st) }, 0);
-        st.id
-    }
-
-    fn task_in(&mut self, path: &str) -> *mut GpcTask {
-        let t = mock::new_task(0, ROOT);
-        // SAFETY: live instance and tasks.
-        assert_eq!(unsafe { gpc_fork(self.g, self.init, t) }, 0);
-        mock::publish(t);
-        self.tasks.push(t);
-        self.move_to(path, t);
-        t
-    }
-
-    fn move_to(&self, path: &str, t: *mut GpcTask) {
-        let p = cstr(path);
-        // SAFETY: live instance and task; NUL-terminated path.
-        assert_eq!(unsafe { gpc_attach(self.g, self.h, p.as_ptr(), t) }, 0);
-    }
-
     fn rdma(&self, t: *mut GpcTask, dev: &str, res: c_int) -> (c_int, u64) {
         let d = cstr(dev);
         let mut group = u64::MAX;
@@ -180,21 +56,9 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        for &t in self.tasks.iter().chain([&self.init]) {
-            // SAFETY: live instance; tasks it attached.
-            unsafe { gpc_exit(self.g, t) };
-            mock::reap(t);
-        }
-        // SAFETY: made by gpc_init, no longer used.
-        unsafe { gpc_destroy(self.g) };
-    }
-}
-
 #[test]
 fn rdma_register_charge_refused_at_the_parent_and_uncharge() {
-    let mut w = World::new("rdma", false);
+    let mut w = World::mount("rdma");
     assert_eq!(w.register("mlx4_0"), 0);
     assert_eq!(w.register("mlx4_0"), EEXIST);
     assert_eq!(w.register("bad name"), EINVAL);
@@ -240,7 +104,7 @@ fn rdma_register_charge_refused_at_the_parent_and_uncharge() {
 
 #[test]
 fn misc_capacity_charge_and_events() {
-    let mut w = World::new("misc", false);
+    let mut w = World::mount("misc");
     // SAFETY: live instance.
     unsafe {
         assert_eq!(gpc_misc_set_capacity(w.g, GPC_MISC_SEV, 4), 0);
@@ -289,7 +153,7 @@ unsafe extern "C" fn reads_only(
 
 #[test]
 fn device_programs_attach_check_detach() {
-    let mut w = World::new("", true);
+    let mut w = World::mount_v2("");
     w.mkdir("/p");
     w.mkdir("/p/c");
     let t = w.task_in("/p/c");
@@ -370,6 +234,6 @@ fn device_programs_attach_check_detach() {
 
 #[test]
 fn device_programs_need_the_v2_hierarchy() {
-    let w = World::new("devices", false);
+    let w = World::mount("devices");
     assert_eq!(w.attach_rules("/", "allow a *:* rwm", 0).0, EBADF);
 }

@@ -97,6 +97,8 @@ mod psi_tests;
 #[cfg(test)]
 mod small_tests;
 #[cfg(test)]
+mod test_world;
+#[cfg(test)]
 #[global_allocator]
 static TEST_ALLOCATOR: mock::WatchingAlloc = mock::WatchingAlloc;
 #[cfg(test)]

@@ -2,16 +2,14 @@
 //! store (`mock::PAGES`). The OOM killer, `oom_kill_disable` waits and the failure
 //! injection are the C harness's (`tests/c/harness.c`, "memory").
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::c_int;
 use core::ptr;
-use std::boxed::Box;
-use std::string::String;
-use std::vec::Vec;
 
 use crate::abi::*;
 use crate::exports::*;
 use crate::mem::*;
 use crate::mock;
+use crate::test_world::{World, ROOT};
 
 const ENOMEM: c_int = -12;
 const EINVAL: c_int = -22;
@@ -19,96 +17,7 @@ const ENOENT: c_int = -2;
 const ESRCH: c_int = -3;
 const PAGE: u64 = 4096;
 
-const ROOT: GpcCreds = GpcCreds {
-    uid: 0,
-    euid: 0,
-    suid: 0,
-    egid: 0,
-    cap_sys_admin: true,
-    cap_dac_override: true,
-};
-
-fn cstr(s: &str) -> Vec<c_char> {
-    s.bytes().map(|b| b as c_char).chain([0]).collect()
-}
-
-/// A test's world: an instance with its own host context (the mock page store's key),
-/// the memory controller mounted, and an init task.
-struct World {
-    g: *mut Instance,
-    ctx: usize,
-    h: c_int,
-    init: *mut GpcTask,
-    tasks: Vec<*mut GpcTask>,
-    _ctx_box: Box<u64>,
-}
-
 impl World {
-    fn new() -> World {
-        let ctx_box = Box::new(0u64);
-        let ctx = ptr::from_ref::<u64>(&ctx_box) as usize;
-        // SAFETY: the mock kernel supplies every import; the context is opaque to gpc.
-        let g = unsafe { gpc_init(ctx as *mut c_void) };
-        assert!(!g.is_null() && (g as usize) < usize::MAX - GPC_MAX_ERRNO);
-        let init = mock::new_task(0, ROOT);
-        // SAFETY: live instance and task.
-        assert_eq!(unsafe { gpc_init_task(g, init) }, 0);
-        mock::publish(init);
-        let opts = cstr("memory");
-        // SAFETY: live instance, NUL-terminated options.
-        let h = unsafe { gpc_mount(g, opts.as_ptr(), ptr::null_mut()) };
-        assert!(h > 0, "mount: {h}");
-        World {
-            g,
-            ctx,
-            h,
-            init,
-            tasks: Vec::new(),
-            _ctx_box: ctx_box,
-        }
-    }
-
-    fn mkdir(&self, path: &str) {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path.
-        let r = unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) };
-        assert_eq!(r, 0, "{path}");
-    }
-
-    fn write(&self, path: &str, data: &str) -> c_int {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path, readable data.
-        unsafe {
-            gpc_write(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                data.as_ptr().cast(),
-                data.len(),
-            )
-        }
-    }
-
-    fn read(&self, path: &str) -> String {
-        let p = cstr(path);
-        let mut buf = std::vec![0u8; 8192];
-        // SAFETY: live instance, NUL-terminated path, a buffer of that size.
-        let n = unsafe {
-            gpc_read(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        assert!(n >= 0, "read {path}: {n}");
-        let n = usize::try_from(n).unwrap_or(0);
-        String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned()
-    }
-
     fn num(&self, path: &str) -> u64 {
         self.read(path).trim().parse().unwrap_or(u64::MAX)
     }
@@ -121,27 +30,7 @@ impl World {
             .unwrap_or(u64::MAX)
     }
 
-    fn id(&self, path: &str) -> u64 {
-        let p = cstr(path);
-        let mut st = GpcStat::default();
-        // SAFETY: live instance, NUL-terminated path, writable stat.
-        assert_eq!(unsafe { gpc_stat(self.g, self.h, p.as_ptr(), &mut st) }, 0);
-        st.id
-    }
-
     /// A process forked from init, moved into `path`.
-    fn task_in(&mut self, path: &str) -> *mut GpcTask {
-        let t = mock::new_task(0, ROOT);
-        // SAFETY: live instance and tasks.
-        assert_eq!(unsafe { gpc_fork(self.g, self.init, t) }, 0);
-        mock::publish(t);
-        let p = cstr(path);
-        // SAFETY: as above; NUL-terminated path.
-        assert_eq!(unsafe { gpc_attach(self.g, self.h, p.as_ptr(), t) }, 0);
-        self.tasks.push(t);
-        t
-    }
-
     fn charge(&self, t: *mut GpcTask, n: u64, lru: c_int, flags: u32) -> (c_int, GpcMemCharge) {
         let mut out = GpcMemCharge::default();
         // SAFETY: live instance and task, writable out.
@@ -150,21 +39,9 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        for &t in self.tasks.iter().chain([&self.init]) {
-            // SAFETY: live instance; tasks it attached.
-            unsafe { gpc_exit(self.g, t) };
-            mock::reap(t);
-        }
-        // SAFETY: made by gpc_init, no longer used.
-        unsafe { gpc_destroy(self.g) };
-    }
-}
-
 #[test]
 fn a_charge_reclaims_the_groups_own_pages_before_it_fails() {
-    let mut w = World::new();
+    let mut w = World::mount("memory");
     w.mkdir("/a");
     assert_eq!(w.write("/a/memory.limit_in_bytes", "40960"), 0); // 10 pages
     let t = w.task_in("/a");
@@ -214,7 +91,7 @@ fn a_charge_reclaims_the_groups_own_pages_before_it_fails() {
 
 #[test]
 fn page_states_move_between_lists_by_group_id() {
-    let mut w = World::new();
+    let mut w = World::mount("memory");
     w.mkdir("/a");
     w.mkdir("/a/b");
     let t = w.task_in("/a/b");
@@ -264,7 +141,7 @@ fn page_states_move_between_lists_by_group_id() {
 
 #[test]
 fn file_writes_and_the_kernels_own_reclaim_go_through_the_import() {
-    let mut w = World::new();
+    let mut w = World::mount("memory");
     w.mkdir("/a");
     let t = w.task_in("/a");
     let a = w.id("/a");
@@ -309,7 +186,7 @@ fn file_writes_and_the_kernels_own_reclaim_go_through_the_import() {
 
 #[test]
 fn memory_exports_check_their_arguments() {
-    let mut w = World::new();
+    let mut w = World::mount("memory");
     w.mkdir("/a");
     let t = w.task_in("/a");
     let mut out = GpcMemCharge::default();

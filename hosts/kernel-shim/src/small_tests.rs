@@ -2,131 +2,23 @@
 //! `crate::net_prio`, `crate::perf_event`) against the Rust mock kernel, whose network
 //! devices are `lo` and `eth0`.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::c_int;
 use core::ptr;
-use std::boxed::Box;
-use std::string::String;
-use std::vec::Vec;
 
 use crate::abi::*;
 use crate::exports::*;
 use crate::hugetlb::*;
-use crate::mock;
 use crate::net_prio::*;
 use crate::perf_event::*;
+use crate::test_world::{cstr, World};
 
 const ENOMEM: c_int = -12;
 const EINVAL: c_int = -22;
 const ENOENT: c_int = -2;
 const ENODEV: c_int = -19;
 
-const ROOT: GpcCreds = GpcCreds {
-    uid: 0,
-    euid: 0,
-    suid: 0,
-    egid: 0,
-    cap_sys_admin: true,
-    cap_dac_override: true,
-};
-
-fn cstr(s: &str) -> Vec<c_char> {
-    s.bytes().map(|b| b as c_char).chain([0]).collect()
-}
-
-/// An instance with hugetlb, net_prio and perf_event mounted, and an init task.
-struct World {
-    g: *mut Instance,
-    h: c_int,
-    init: *mut GpcTask,
-    tasks: Vec<*mut GpcTask>,
-    _ctx_box: Box<u64>,
-}
-
 impl World {
-    fn new() -> World {
-        let ctx_box = Box::new(0u64);
-        let ctx = ptr::from_ref::<u64>(&ctx_box) as usize;
-        // SAFETY: the mock kernel supplies every import; the context is opaque to gpc.
-        let g = unsafe { gpc_init(ctx as *mut c_void) };
-        assert!(!g.is_null() && (g as usize) < usize::MAX - GPC_MAX_ERRNO);
-        let init = mock::new_task(0, ROOT);
-        // SAFETY: live instance and task.
-        assert_eq!(unsafe { gpc_init_task(g, init) }, 0);
-        mock::publish(init);
-        let opts = cstr("hugetlb,net_prio,perf_event");
-        // SAFETY: live instance, NUL-terminated options.
-        let h = unsafe { gpc_mount(g, opts.as_ptr(), ptr::null_mut()) };
-        assert!(h > 0, "mount: {h}");
-        World {
-            g,
-            h,
-            init,
-            tasks: Vec::new(),
-            _ctx_box: ctx_box,
-        }
-    }
-
-    fn mkdir(&self, path: &str) {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path.
-        let r = unsafe { gpc_mkdir(self.g, self.h, p.as_ptr()) };
-        assert_eq!(r, 0, "{path}");
-    }
-
-    fn rmdir(&self, path: &str) {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path.
-        let r = unsafe { gpc_rmdir(self.g, self.h, p.as_ptr()) };
-        assert_eq!(r, 0, "{path}");
-    }
-
-    fn write(&self, path: &str, data: &str) -> c_int {
-        let p = cstr(path);
-        // SAFETY: live instance, NUL-terminated path, readable data.
-        unsafe {
-            gpc_write(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                data.as_ptr().cast(),
-                data.len(),
-            )
-        }
-    }
-
-    fn read(&self, path: &str) -> String {
-        let p = cstr(path);
-        let mut buf = std::vec![0u8; 8192];
-        // SAFETY: live instance, NUL-terminated path, a buffer of that size.
-        let n = unsafe {
-            gpc_read(
-                self.g,
-                self.h,
-                p.as_ptr(),
-                ptr::null_mut(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        assert!(n >= 0, "read {path}: {n}");
-        let n = usize::try_from(n).unwrap_or(0);
-        String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned()
-    }
-
-    fn task_in(&mut self, path: &str) -> *mut GpcTask {
-        let t = mock::new_task(0, ROOT);
-        // SAFETY: live instance and tasks.
-        assert_eq!(unsafe { gpc_fork(self.g, self.init, t) }, 0);
-        mock::publish(t);
-        let p = cstr(path);
-        // SAFETY: as above; NUL-terminated path.
-        assert_eq!(unsafe { gpc_attach(self.g, self.h, p.as_ptr(), t) }, 0);
-        self.tasks.push(t);
-        t
-    }
-
-    fn charge(&self, t: *mut GpcTask, hstate: u32, nr: u64, flags: u32) -> (c_int, u64) {
+    fn huge_charge(&self, t: *mut GpcTask, hstate: u32, nr: u64, flags: u32) -> (c_int, u64) {
         let mut group = 0u64;
         // SAFETY: live instance and task, writable out.
         let r = unsafe { gpc_hugetlb_charge(self.g, t, hstate, nr, flags, &mut group) };
@@ -134,30 +26,18 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        for &t in self.tasks.iter().chain([&self.init]) {
-            // SAFETY: live instance; tasks it attached.
-            unsafe { gpc_exit(self.g, t) };
-            mock::reap(t);
-        }
-        // SAFETY: made by gpc_init, no longer used.
-        unsafe { gpc_destroy(self.g) };
-    }
-}
-
 #[test]
 fn hugetlb_charges_limits_and_uncharges() {
-    let mut w = World::new();
+    let mut w = World::mount("hugetlb,net_prio,perf_event");
     w.mkdir("/a");
     assert_eq!(w.write("/a/hugetlb.2MB.limit_in_bytes", "4M"), 0);
     let t = w.task_in("/a");
-    let (r, group) = w.charge(t, 0, 2, 0);
+    let (r, group) = w.huge_charge(t, 0, 2, 0);
     assert_eq!(r, 0);
     assert_eq!(w.read("/a/hugetlb.2MB.usage_in_bytes"), "4194304\n");
-    assert_eq!(w.charge(t, 0, 1, 0).0, ENOMEM);
+    assert_eq!(w.huge_charge(t, 0, 1, 0).0, ENOMEM);
     assert_eq!(w.read("/a/hugetlb.2MB.failcnt"), "1\n");
-    assert_eq!(w.charge(t, 1, 1, GPC_HUGETLB_RSVD).0, 0);
+    assert_eq!(w.huge_charge(t, 1, 1, GPC_HUGETLB_RSVD).0, 0);
     assert_eq!(w.read("/a/hugetlb.1GB.rsvd.usage_in_bytes"), "1073741824\n");
     // SAFETY: live instance.
     unsafe {
@@ -170,7 +50,7 @@ fn hugetlb_charges_limits_and_uncharges() {
     }
     assert_eq!(w.read("/a/hugetlb.2MB.usage_in_bytes"), "2097152\n");
     assert_eq!(w.read("/a/hugetlb.1GB.rsvd.usage_in_bytes"), "0\n");
-    assert_eq!(w.charge(t, 2, 1, 0).0, EINVAL);
+    assert_eq!(w.huge_charge(t, 2, 1, 0).0, EINVAL);
     // SAFETY: live instance and task; a null out-pointer.
     let r = unsafe { gpc_hugetlb_charge(w.g, t, 0, 1, 0, ptr::null_mut()) };
     assert_eq!(r, EINVAL);
@@ -178,16 +58,16 @@ fn hugetlb_charges_limits_and_uncharges() {
 
 #[test]
 fn hugetlb_removed_group_is_enoent_and_the_parent_keeps_the_pages() {
-    let mut w = World::new();
+    let mut w = World::mount("hugetlb,net_prio,perf_event");
     w.mkdir("/p");
     w.mkdir("/p/c");
     let t = w.task_in("/p/c");
-    let (r, group) = w.charge(t, 0, 3, 0);
+    let (r, group) = w.huge_charge(t, 0, 3, 0);
     assert_eq!(r, 0);
     let p = cstr("/p");
     // SAFETY: live instance and task, NUL-terminated path.
     assert_eq!(unsafe { gpc_attach(w.g, w.h, p.as_ptr(), t) }, 0);
-    w.rmdir("/p/c");
+    assert_eq!(w.rmdir("/p/c"), 0);
     // SAFETY: live instance.
     assert_eq!(unsafe { gpc_hugetlb_uncharge(w.g, group, 0, 3, 0) }, ENOENT);
     assert_eq!(w.read("/p/hugetlb.2MB.usage_in_bytes"), "6291456\n");
@@ -204,7 +84,7 @@ fn hugetlb_removed_group_is_enoent_and_the_parent_keeps_the_pages() {
 
 #[test]
 fn net_prio_devices_from_the_kernel_and_the_lookup() {
-    let mut w = World::new();
+    let mut w = World::mount("hugetlb,net_prio,perf_event");
     w.mkdir("/n");
     assert_eq!(w.read("/n/net_prio.ifpriomap"), "lo 0\neth0 0\n");
     assert_eq!(w.write("/n/net_prio.ifpriomap", "eth0 6\n"), 0);
@@ -231,7 +111,7 @@ fn net_prio_devices_from_the_kernel_and_the_lookup() {
 
 #[test]
 fn perf_cgroup_counts_up_the_tree() {
-    let mut w = World::new();
+    let mut w = World::mount("hugetlb,net_prio,perf_event");
     w.mkdir("/q");
     w.mkdir("/q/r");
     let t = w.task_in("/q/r");
