@@ -440,6 +440,42 @@ unsafe fn cpuset_bitmap(
 // devices
 // ---------------------------------------------------------------------------------
 
+/// A device request of the C ABI (`GPC_DEVCG_DEV_*`, `GPC_DEVCG_ACC_*` bits) as the
+/// devices controller and the v2 device programs take it: `EINVAL` for another type, no
+/// access bit or an unknown one.
+pub(crate) fn device_request(
+    dev_type: c_int,
+    access: c_uint,
+) -> Result<
+    (
+        gpc_subsystems::parse::DevType,
+        gpc_subsystems::parse::DevAccess,
+    ),
+    Error,
+> {
+    use gpc_subsystems::parse::{DevAccess, DevType};
+    let kind = match dev_type {
+        GPC_DEVCG_DEV_BLOCK => DevType::Block,
+        GPC_DEVCG_DEV_CHAR => DevType::Char,
+        _ => return Err(Error::EINVAL),
+    };
+    if access == 0 || access & !GPC_DEVCG_ACC_MASK != 0 {
+        return Err(Error::EINVAL);
+    }
+    let access = DEVCG_ACCESS_BITS
+        .iter()
+        .filter(|(bit, _)| access & bit != 0)
+        .fold(DevAccess::EMPTY, |acc, (_, a)| acc.union(*a));
+    Ok((kind, access))
+}
+
+/// The C ABI's `GPC_DEVCG_ACC_*` bits and the access each stands for.
+pub(crate) const DEVCG_ACCESS_BITS: [(c_uint, gpc_subsystems::parse::DevAccess); 3] = [
+    (GPC_DEVCG_ACC_MKNOD, gpc_subsystems::parse::DevAccess::MKNOD),
+    (GPC_DEVCG_ACC_READ, gpc_subsystems::parse::DevAccess::READ),
+    (GPC_DEVCG_ACC_WRITE, gpc_subsystems::parse::DevAccess::WRITE),
+];
+
 /// May `task` access device `type` (`GPC_DEVCG_DEV_BLOCK` or `_CHAR`) `major:minor` with
 /// `access` (`GPC_DEVCG_ACC_*` bits)? 0 or `-EPERM`, as Linux's
 /// `devcgroup_check_permission`; `-EINVAL` for another type, no access bit or an unknown
@@ -457,23 +493,10 @@ pub unsafe extern "C" fn gpc_device_access(
     minor: u32,
     access: c_uint,
 ) -> c_int {
-    use gpc_subsystems::parse::{DevAccess, DevType};
-    let kind = match dev_type {
-        GPC_DEVCG_DEV_BLOCK => DevType::Block,
-        GPC_DEVCG_DEV_CHAR => DevType::Char,
-        _ => return neg(Error::EINVAL),
+    let (kind, access) = match device_request(dev_type, access) {
+        Ok(req) => req,
+        Err(e) => return neg(e),
     };
-    if access == 0 || access & !GPC_DEVCG_ACC_MASK != 0 {
-        return neg(Error::EINVAL);
-    }
-    let access = [
-        (GPC_DEVCG_ACC_MKNOD, DevAccess::MKNOD),
-        (GPC_DEVCG_ACC_READ, DevAccess::READ),
-        (GPC_DEVCG_ACC_WRITE, DevAccess::WRITE),
-    ]
-    .iter()
-    .filter(|(bit, _)| access & bit != 0)
-    .fold(DevAccess::EMPTY, |acc, (_, a)| acc.union(*a));
     // SAFETY: forwarded: `g`, `task` and the out-pointers are as the caller promised.
     status(unsafe {
         with_state::<devices::Devices, _>(

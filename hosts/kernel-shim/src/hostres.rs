@@ -39,10 +39,7 @@ use gpc_subsystems::devprog::{self, DeviceProgram};
 use gpc_subsystems::parse::{DevAccess, DevType};
 use gpc_subsystems::{misc, rdma};
 
-use crate::abi::{
-    GpcTask, GPC_DEVCG_ACC_MASK, GPC_DEVCG_ACC_MKNOD, GPC_DEVCG_ACC_READ, GPC_DEVCG_ACC_WRITE,
-    GPC_DEVCG_DEV_BLOCK, GPC_DEVCG_DEV_CHAR,
-};
+use crate::abi::{GpcTask, GPC_DEVCG_DEV_BLOCK, GPC_DEVCG_DEV_CHAR};
 use crate::exports::{c_str, instance, Instance};
 use crate::host;
 
@@ -371,11 +368,7 @@ fn devcg_bits(kind: DevType, access: DevAccess) -> (c_int, c_uint) {
         _ => GPC_DEVCG_DEV_CHAR,
     };
     let mut a = 0;
-    for (bit, acc) in [
-        (GPC_DEVCG_ACC_MKNOD, DevAccess::MKNOD),
-        (GPC_DEVCG_ACC_READ, DevAccess::READ),
-        (GPC_DEVCG_ACC_WRITE, DevAccess::WRITE),
-    ] {
+    for (bit, acc) in crate::enforce::DEVCG_ACCESS_BITS {
         if access.contains(acc) {
             a |= bit;
         }
@@ -554,22 +547,7 @@ pub unsafe extern "C" fn gpc_devprog_check(
     status((|| {
         // SAFETY: forwarded.
         let g = unsafe { instance(g) }?;
-        let kind = match dev_type {
-            GPC_DEVCG_DEV_BLOCK => DevType::Block,
-            GPC_DEVCG_DEV_CHAR => DevType::Char,
-            _ => return Err(Error::EINVAL),
-        };
-        if access == 0 || access & !GPC_DEVCG_ACC_MASK != 0 {
-            return Err(Error::EINVAL);
-        }
-        let acc = [
-            (GPC_DEVCG_ACC_MKNOD, DevAccess::MKNOD),
-            (GPC_DEVCG_ACC_READ, DevAccess::READ),
-            (GPC_DEVCG_ACC_WRITE, DevAccess::WRITE),
-        ]
-        .iter()
-        .filter(|(bit, _)| access & bit != 0)
-        .fold(DevAccess::EMPTY, |a, (_, x)| a.union(*x));
+        let (kind, acc) = crate::enforce::device_request(dev_type, access)?;
         // SAFETY: forwarded.
         let slot = unsafe { host::task_slot(task) }.ok_or(Error::EINVAL)?;
         let mut buf = [0u64; 64];
